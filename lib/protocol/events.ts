@@ -1,0 +1,58 @@
+// The socket.io event maps, declared once and given to both `Server<>` and `Socket<>`.
+// Every client → relay event takes one payload and an ack callback, always last.
+import type { Ack } from "./errors";
+import type * as S from "./schemas";
+import * as Z from "./schemas";
+
+export const EVENTS = {
+  register: "register",
+  challenge: "auth:challenge",
+  login: "auth:login",
+  keysUpload: "keys:upload",
+  keysStatus: "keys:status",
+  lookup: "directory:lookup",
+  bundles: "directory:bundles",
+  send: "mailbox:send",
+  ack: "mailbox:ack",
+  fetch: "mailbox:fetch",
+  deliver: "mailbox:deliver",
+} as const;
+
+type Handler<Req, Res> = (payload: Req, ack: (res: Ack<Res>) => void) => void;
+
+export interface ClientToServerEvents {
+  [EVENTS.register]: Handler<S.RegisterRequest, S.RegisterResponse>;
+  [EVENTS.challenge]: Handler<S.ChallengeRequest, S.ChallengeResponse>;
+  [EVENTS.login]: Handler<S.LoginRequest, S.LoginResponse>;
+  [EVENTS.keysUpload]: Handler<S.KeysUploadRequest, S.KeysStatusResponse>;
+  [EVENTS.keysStatus]: Handler<S.KeysStatusRequest, S.KeysStatusResponse>;
+  [EVENTS.lookup]: Handler<S.LookupRequest, S.LookupResponse>;
+  [EVENTS.bundles]: Handler<S.BundlesRequest, S.BundlesResponse>;
+  [EVENTS.send]: Handler<S.SendRequest, S.SendResponse>;
+  [EVENTS.ack]: Handler<S.AckRequest, S.AckResponse>;
+  [EVENTS.fetch]: Handler<S.FetchRequest, S.FetchResponse>;
+}
+
+export interface ServerToClientEvents {
+  /** Envelopes for this device; the device answers with `mailbox:ack` once it has stored them. */
+  [EVENTS.deliver]: (payload: S.Deliver) => void;
+}
+
+export type ClientEvent = keyof ClientToServerEvents;
+
+/** Request and response schemas per client event, for the relay (requests) and clients (responses). */
+export const SCHEMAS = {
+  [EVENTS.register]: { request: Z.RegisterRequest, response: Z.RegisterResponse },
+  [EVENTS.challenge]: { request: Z.ChallengeRequest, response: Z.ChallengeResponse },
+  [EVENTS.login]: { request: Z.LoginRequest, response: Z.LoginResponse },
+  [EVENTS.keysUpload]: { request: Z.KeysUploadRequest, response: Z.KeysStatusResponse },
+  [EVENTS.keysStatus]: { request: Z.KeysStatusRequest, response: Z.KeysStatusResponse },
+  [EVENTS.lookup]: { request: Z.LookupRequest, response: Z.LookupResponse },
+  [EVENTS.bundles]: { request: Z.BundlesRequest, response: Z.BundlesResponse },
+  [EVENTS.send]: { request: Z.SendRequest, response: Z.SendResponse },
+  [EVENTS.ack]: { request: Z.AckRequest, response: Z.AckResponse },
+  [EVENTS.fetch]: { request: Z.FetchRequest, response: Z.FetchResponse },
+} as const satisfies Record<ClientEvent, unknown>;
+
+/** Events served before login. */
+export const PRE_LOGIN_EVENTS: readonly ClientEvent[] = [EVENTS.register, EVENTS.challenge, EVENTS.login];

@@ -1,0 +1,36 @@
+// Size and rate limits of the relay protocol. Shared by the relay (enforces) and clients (stay under).
+
+/** Largest event payload the relay accepts, in bytes of its JSON form. Larger → `too_large`. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+/** Hard transport cap: beyond this socket.io drops the connection instead of answering. */
+export const TRANSPORT_MAX_BYTES = 4 * MAX_FRAME_BYTES;
+/** Largest single envelope body (the ciphertext), in bytes before base64url. */
+export const MAX_ENVELOPE_BYTES = 96 * 1024;
+/** Envelopes in one `mailbox:send` batch (one per recipient device). */
+export const MAX_ENVELOPES_PER_SEND = 100;
+/** Envelopes in one `mailbox:deliver` push or `mailbox:ack`. */
+export const MAX_ENVELOPES_PER_DELIVERY = 200;
+/** One-time prekeys in one upload, and the most the relay keeps per account device. */
+export const MAX_PREKEYS_PER_UPLOAD = 200;
+export const MAX_STORED_PREKEYS = 1000;
+/** Longest public key or signature accepted, in bytes (ML-KEM-768 public keys are 1,184 bytes + tag). */
+export const MAX_KEY_BYTES = 1600;
+export const MAX_SIGNATURE_BYTES = 128;
+/** Undelivered envelopes are deleted after this long. */
+export const ENVELOPE_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+/** A login nonce is valid this long and only once. */
+export const LOGIN_NONCE_TTL_MS = 60_000;
+export const LOGIN_NONCE_BYTES = 32;
+/** Accounts one device may serve (one per brand). */
+export const MAX_ACCOUNTS_PER_DEVICE = 8;
+
+/** Per-connection token buckets: `burst` events at once, refilled at `perSecond`. */
+export const RATE_LIMITS = {
+  /** Every event together. */
+  events: { burst: 300, perSecond: 100 },
+  /** `directory:*` lookups, which consume one-time prekeys. */
+  directory: { burst: 60, perSecond: 2 },
+  /** `register` and `auth:*`. */
+  auth: { burst: 20, perSecond: 1 },
+} as const;
+export type RateClass = keyof typeof RATE_LIMITS;

@@ -1,0 +1,155 @@
+// zod schemas for every payload that crosses the relay, both ways. Types are inferred from them.
+import { z } from "zod";
+import { isAddressError, parseAddress } from "../brands";
+import { b64 } from "./bytes";
+import {
+  LOGIN_NONCE_BYTES,
+  MAX_ENVELOPE_BYTES,
+  MAX_ENVELOPES_PER_DELIVERY,
+  MAX_ENVELOPES_PER_SEND,
+  MAX_KEY_BYTES,
+  MAX_PREKEYS_PER_UPLOAD,
+  MAX_SIGNATURE_BYTES,
+} from "./limits";
+
+/** A `brand:handle` as typed; refined to the canonical form, or refused naming the brand's rule. */
+export const AddressInput = z.string().max(80).transform((value, ctx) => {
+  const parsed = parseAddress(value);
+  if (isAddressError(parsed)) {
+    ctx.addIssue({ code: "custom", message: parsed.message });
+    return z.NEVER;
+  }
+  return parsed.address;
+});
+
+/** An address that must already be canonical (everything but `register` and lookups). */
+export const Address = z.string().max(80).refine((value) => {
+  const parsed = parseAddress(value);
+  return !isAddressError(parsed) && parsed.address === value;
+}, "not a canonical brand:handle address");
+
+export const DeviceId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, "device ids are 8–64 base64url characters");
+export const EnvelopeId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, "envelope ids are 8–64 base64url characters");
+export const PrekeyId = z.number().int().min(0).max(0x7fffffff);
+
+export const PublicKey = b64(MAX_KEY_BYTES, 32);
+export const Signature = b64(MAX_SIGNATURE_BYTES, 32);
+
+export const SignedPrekey = z.strictObject({ id: PrekeyId, publicKey: PublicKey, signature: Signature });
+export const OneTimePrekey = z.strictObject({ id: PrekeyId, publicKey: PublicKey });
+
+export const DeviceKeys = z.strictObject({
+  deviceId: DeviceId,
+  /** Ed25519 public key the device signs login challenges with. */
+  authKey: PublicKey,
+  signedPrekey: SignedPrekey,
+  /** Signed ML-KEM-768 prekey (last resort) for PQXDH. */
+  kemPrekey: SignedPrekey.optional(),
+  oneTimePrekeys: z.array(OneTimePrekey).max(MAX_PREKEYS_PER_UPLOAD),
+});
+
+// ---- client → relay ----
+
+export const RegisterRequest = z.strictObject({
+  address: AddressInput,
+  /** The account identity key (tagged Ed25519 encoding). */
+  identityKey: PublicKey,
+  device: DeviceKeys,
+});
+
+export const ChallengeRequest = z.strictObject({ deviceId: DeviceId });
+export const LoginRequest = z.strictObject({ deviceId: DeviceId, signature: Signature });
+
+export const KeysUploadRequest = z.strictObject({
+  address: Address,
+  signedPrekey: SignedPrekey.optional(),
+  kemPrekey: SignedPrekey.optional(),
+  oneTimePrekeys: z.array(OneTimePrekey).max(MAX_PREKEYS_PER_UPLOAD).optional(),
+});
+export const KeysStatusRequest = z.strictObject({ address: Address });
+
+export const LookupRequest = z.strictObject({ address: AddressInput });
+export const BundlesRequest = z.strictObject({
+  address: AddressInput,
+  /** Only these devices; all of the address's devices when absent. */
+  deviceIds: z.array(DeviceId).max(32).optional(),
+});
+
+export const OutgoingEnvelope = z.strictObject({
+  /** Chosen by the sender, random; a resend with the same id is stored once. */
+  id: EnvelopeId,
+  to: Address,
+  toDevice: DeviceId,
+  /** The ciphertext. The relay never interprets it. */
+  body: b64(MAX_ENVELOPE_BYTES),
+});
+export const SendRequest = z.strictObject({
+  /** One of the accounts this connection is logged in for. */
+  from: Address,
+  envelopes: z.array(OutgoingEnvelope).min(1).max(MAX_ENVELOPES_PER_SEND),
+});
+
+export const EnvelopeRef = z.strictObject({ to: Address, id: EnvelopeId });
+export const AckRequest = z.strictObject({ envelopes: z.array(EnvelopeRef).min(1).max(MAX_ENVELOPES_PER_DELIVERY) });
+export const FetchRequest = z.strictObject({ limit: z.number().int().min(1).max(MAX_ENVELOPES_PER_DELIVERY).optional() });
+
+// ---- relay → client ----
+
+export const DeviceBundle = z.strictObject({
+  deviceId: DeviceId,
+  signedPrekey: SignedPrekey,
+  kemPrekey: SignedPrekey.optional(),
+  /** Absent when the device has none left: the bundle then has only the signed prekey. */
+  oneTimePrekey: OneTimePrekey.optional(),
+});
+
+export const Envelope = z.strictObject({
+  id: EnvelopeId,
+  /** Stamped by the relay from the sender's logged-in account and device. */
+  from: Address,
+  fromDevice: DeviceId,
+  to: Address,
+  toDevice: DeviceId,
+  body: b64(MAX_ENVELOPE_BYTES),
+  /** Relay time of storage, ms since the epoch. */
+  ts: z.number().int().nonnegative(),
+});
+
+export const ChallengeResponse = z.strictObject({ nonce: b64(LOGIN_NONCE_BYTES, LOGIN_NONCE_BYTES) });
+export const LoginResponse = z.strictObject({ addresses: z.array(Address) });
+export const RegisterResponse = z.strictObject({ address: Address });
+export const KeysStatusResponse = z.strictObject({ oneTimePrekeys: z.number().int(), signedPrekeyId: PrekeyId });
+export const LookupResponse = z.strictObject({ address: Address, identityKey: PublicKey, deviceIds: z.array(DeviceId) });
+export const BundlesResponse = z.strictObject({ address: Address, identityKey: PublicKey, bundles: z.array(DeviceBundle) });
+export const SendResponse = z.strictObject({ stored: z.number().int(), ts: z.number().int() });
+export const AckResponse = z.strictObject({ deleted: z.number().int() });
+export const FetchResponse = z.strictObject({ envelopes: z.array(Envelope), more: z.boolean() });
+export const Deliver = z.strictObject({ envelopes: z.array(Envelope).max(MAX_ENVELOPES_PER_DELIVERY) });
+
+export type SignedPrekey = z.infer<typeof SignedPrekey>;
+export type OneTimePrekey = z.infer<typeof OneTimePrekey>;
+export type DeviceKeys = z.infer<typeof DeviceKeys>;
+export type RegisterRequest = z.input<typeof RegisterRequest>;
+export type ChallengeRequest = z.infer<typeof ChallengeRequest>;
+export type LoginRequest = z.infer<typeof LoginRequest>;
+export type KeysUploadRequest = z.infer<typeof KeysUploadRequest>;
+export type KeysStatusRequest = z.infer<typeof KeysStatusRequest>;
+export type LookupRequest = z.input<typeof LookupRequest>;
+export type BundlesRequest = z.input<typeof BundlesRequest>;
+export type OutgoingEnvelope = z.infer<typeof OutgoingEnvelope>;
+export type SendRequest = z.infer<typeof SendRequest>;
+export type EnvelopeRef = z.infer<typeof EnvelopeRef>;
+export type AckRequest = z.infer<typeof AckRequest>;
+export type FetchRequest = z.infer<typeof FetchRequest>;
+export type DeviceBundle = z.infer<typeof DeviceBundle>;
+export type Envelope = z.infer<typeof Envelope>;
+export type ChallengeResponse = z.infer<typeof ChallengeResponse>;
+export type LoginResponse = z.infer<typeof LoginResponse>;
+export type RegisterResponse = z.infer<typeof RegisterResponse>;
+export type KeysStatusResponse = z.infer<typeof KeysStatusResponse>;
+export type LookupResponse = z.infer<typeof LookupResponse>;
+export type BundlesResponse = z.infer<typeof BundlesResponse>;
+export type SendResponse = z.infer<typeof SendResponse>;
+export type AckResponse = z.infer<typeof AckResponse>;
+export type FetchResponse = z.infer<typeof FetchResponse>;
+export type Deliver = z.infer<typeof Deliver>;

@@ -1,0 +1,61 @@
+// The typed RPC between the UI thread and crypto.worker. Pure types and tiny helpers; no DOM, no I/O.
+// Requests are `{ seq, method, params }`; replies `{ seq, ok: true, result }` or
+// `{ seq, ok: false, error: { name, code, message } }`, rebuilt on the UI side as EngineError.
+// Only public data and plaintext cross this boundary: never a private key or a ratchet state.
+import type { Address, BrandId } from "../brands";
+
+export type EngineErrorCode =
+  | "bad_handle"
+  | "handle_taken"
+  | "not_found"
+  | "offline"
+  | "unauthorized"
+  | "rate_limited"
+  | "bad_request"
+  | "internal";
+
+export interface ConnectionStatus {
+  /** The relay connection is up and logged in. */
+  online: boolean;
+  /** This tab's worker runs the engine (holds the Web Lock). */
+  leader: boolean;
+}
+
+export interface RpcMethods {
+  /** Creates an account on a brand for this device and registers it with the relay. */
+  createAccount(params: { brand: BrandId; handle: string; displayName: string }): { address: Address };
+  /** Asks the directory whether an address exists (does not consume prekeys). */
+  lookup(params: { address: string }): { address: Address; exists: boolean };
+  /** Opens (or creates) the conversation between one of my accounts and any address. */
+  startChat(params: { from: Address; to: string }): { conversationId: string };
+  /** Queues a text message; it shows as queued until the relay stores it. */
+  sendMessage(params: { conversationId: string; text: string }): { messageId: string };
+  /** Marks a conversation read (clears its unread count). */
+  markRead(params: { conversationId: string }): null;
+  /** The 60-digit safety number and the bytes for its QR code. */
+  safetyNumber(params: { conversationId: string }): { digits: string; qr: Uint8Array; verified: boolean };
+  markVerified(params: { conversationId: string; verified: boolean }): null;
+  status(params: Record<string, never>): ConnectionStatus;
+}
+
+export type RpcMethod = keyof RpcMethods;
+export type RpcParams<M extends RpcMethod> = Parameters<RpcMethods[M]>[0];
+export type RpcResult<M extends RpcMethod> = ReturnType<RpcMethods[M]>;
+
+export type RpcRequest = { [M in RpcMethod]: { seq: number; method: M; params: RpcParams<M> } }[RpcMethod];
+
+export type RpcReply =
+  | { seq: number; ok: true; result: unknown }
+  | { seq: number; ok: false; error: { name: string; code: EngineErrorCode; message: string } };
+
+/** Pushed by the worker without a request. */
+export type WorkerEvent = { type: "status"; status: ConnectionStatus };
+
+export class EngineError extends Error {
+  readonly code: EngineErrorCode;
+  constructor(code: EngineErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "EngineError";
+    this.code = code;
+  }
+}
