@@ -1,0 +1,5 @@
+import { JunctionApp } from "@/components/JunctionApp";
+
+export default function Page() {
+  return <JunctionApp />;
+}

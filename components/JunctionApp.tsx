@@ -1,0 +1,113 @@
+"use client";
+// The whole app on one page: the first-run form until an account exists, then the inbox
+// beside the open conversation (one pane at a time on narrow screens).
+import { useState } from "react";
+import { useEngineBoot, useConnectionStatus } from "@/lib/hooks/engine";
+import { useAccounts, useContactNames, useConversations, useUnreadTotal } from "@/lib/hooks/data";
+import { useIsClient, usePersistentStorage, useServiceWorker, useUnreadTitle } from "@/lib/hooks/pwa";
+import { useSelectedConversation } from "@/lib/hooks/useSelectedConversation";
+import type { InboxFilter } from "@/lib/hooks/types";
+import { AccountForm } from "./AccountForm";
+import { ConversationList } from "./ConversationList";
+import { ConversationView } from "./ConversationView";
+import { Dialog } from "./Dialog";
+import { FilterBar } from "./FilterBar";
+import { NewMessageDialog } from "./NewMessageDialog";
+import { TopBar } from "./TopBar";
+
+export function JunctionApp() {
+  // IndexedDB and the worker exist only in the browser; the server sends the bare shell
+  const client = useIsClient();
+  if (!client) return <Splash />;
+  return <ClientApp />;
+}
+
+function Splash() {
+  return (
+    <div className="flex h-dvh items-center justify-center" aria-busy="true">
+      <p className="text-sm text-slate-500">Opening Junction…</p>
+    </div>
+  );
+}
+
+function ClientApp() {
+  useEngineBoot();
+  useServiceWorker();
+  const accounts = useAccounts();
+  const status = useConnectionStatus();
+  usePersistentStorage((accounts?.length ?? 0) > 0);
+  useUnreadTitle(useUnreadTotal());
+
+  if (accounts === undefined) return <Splash />;
+  if (accounts.length === 0) return <FirstRun />;
+  return <Inbox accounts={accounts} status={status} />;
+}
+
+function FirstRun() {
+  return (
+    <main className="mx-auto flex min-h-dvh max-w-md flex-col justify-center gap-6 px-5 py-10">
+      <div>
+        <h1 className="text-3xl font-bold tracking-tight">Junction</h1>
+        <p className="mt-2 text-slate-600 dark:text-slate-300">
+          One inbox for WhatsApp, Instagram and Messenger. Write to anyone on any brand; every message is end-to-end encrypted on this device.
+        </p>
+      </div>
+      <section aria-labelledby="first-account" className="rounded-2xl bg-white p-5 shadow-sm dark:bg-slate-900">
+        <h2 id="first-account" className="mb-4 text-lg font-semibold">
+          Create your first account
+        </h2>
+        <AccountForm usedBrands={[]} />
+      </section>
+    </main>
+  );
+}
+
+function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof useAccounts>>; status: ReturnType<typeof useConnectionStatus> }) {
+  const [filter, setFilter] = useState<InboxFilter>("all");
+  const [selectedId, select] = useSelectedConversation();
+  const [dialog, setDialog] = useState<"none" | "new" | "account">("none");
+  const rows = useConversations(filter);
+  const names = useContactNames();
+
+  return (
+    <div className="flex h-dvh flex-col">
+      <TopBar
+        accounts={accounts}
+        status={status}
+        onNewMessage={() => setDialog("new")}
+        onAddAccount={() => setDialog("account")}
+      />
+      <div className="flex min-h-0 flex-1">
+        <nav
+          aria-label="Inbox"
+          className={`${selectedId ? "hidden md:flex" : "flex"} w-full flex-col border-r border-slate-200 bg-white md:w-96 md:shrink-0 dark:border-slate-800 dark:bg-slate-900`}
+        >
+          <FilterBar value={filter} onChange={setFilter} />
+          <ConversationList rows={rows} names={names} filter={filter} selectedId={selectedId} />
+        </nav>
+        <main className={`${selectedId ? "flex" : "hidden md:flex"} min-w-0 flex-1 flex-col`}>
+          {selectedId ? (
+            <ConversationView key={selectedId} conversationId={selectedId} names={names} onBack={() => select(null)} />
+          ) : (
+            <div className="flex flex-1 flex-col items-center justify-center gap-2 p-6 text-center text-slate-500">
+              <p className="font-medium">Choose a conversation</p>
+              <p className="text-sm">or start one with “New message”.</p>
+            </div>
+          )}
+        </main>
+      </div>
+      <NewMessageDialog
+        open={dialog === "new"}
+        onClose={() => setDialog("none")}
+        accounts={accounts}
+        onStarted={(id) => {
+          setDialog("none");
+          select(id);
+        }}
+      />
+      <Dialog open={dialog === "account"} onClose={() => setDialog("none")} title="Add account" description="One account per brand on this device.">
+        <AccountForm usedBrands={accounts.map((a) => a.brand)} onCreated={() => setDialog("none")} />
+      </Dialog>
+    </div>
+  );
+}

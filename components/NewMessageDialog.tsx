@@ -1,0 +1,121 @@
+"use client";
+// Write to anyone on any brand: pick which of my accounts speaks, type `brand:handle`.
+// The address is checked locally (the brand's rule) and then with the relay's directory,
+// so a person learns that an address does not exist before anything is sent.
+import { useId, useState, type FormEvent } from "react";
+import { BRANDS, isAddressError, parseAddress, type Address } from "@/lib/brands";
+import { addressExists, describeError, startChat } from "@/lib/hooks/actions";
+import type { AccountRow } from "@/lib/hooks/types";
+import { Dialog } from "./Dialog";
+
+interface Props {
+  open: boolean;
+  onClose: () => void;
+  accounts: AccountRow[];
+  onStarted: (conversationId: string) => void;
+}
+
+export function NewMessageDialog({ open, onClose, accounts, onStarted }: Props) {
+  return (
+    <Dialog open={open} onClose={onClose} title="New message">
+      {/* remounted on every opening so no stale address or error survives */}
+      {open ? <NewMessageForm accounts={accounts} onStarted={onStarted} /> : null}
+    </Dialog>
+  );
+}
+
+function NewMessageForm({ accounts, onStarted }: Omit<Props, "open" | "onClose">) {
+  const [from, setFrom] = useState<Address | "">(accounts[0]?.address ?? "");
+  const [to, setTo] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const ids = { from: useId(), to: useId(), hint: useId(), error: useId() };
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setError(null);
+    const sender = accounts.find((a) => a.address === from);
+    if (!sender) {
+      setError("Choose which of your accounts writes.");
+      return;
+    }
+    const parsed = parseAddress(to);
+    if (isAddressError(parsed)) {
+      setError(parsed.message.charAt(0).toUpperCase() + parsed.message.slice(1) + ".");
+      return;
+    }
+    if (parsed.address === sender.address) {
+      setError("That is the account you are writing from.");
+      return;
+    }
+    setBusy(true);
+    try {
+      if (!(await addressExists(parsed.address))) {
+        setError(`No one has the ${BRANDS[parsed.brand].name} address ${parsed.handle}.`);
+        return;
+      }
+      onStarted(await startChat(sender.address, parsed.address));
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form onSubmit={submit} noValidate className="flex flex-col gap-4">
+      <div className="flex flex-col gap-1">
+        <label htmlFor={ids.from} className="text-sm font-medium">
+          From
+        </label>
+        <select
+          id={ids.from}
+          value={from}
+          onChange={(e) => setFrom(e.target.value as Address)}
+          className="rounded-lg border border-slate-300 bg-white px-3 py-2 dark:border-slate-700 dark:bg-slate-950"
+        >
+          {accounts.map((account) => (
+            <option key={account.address} value={account.address}>
+              {BRANDS[account.brand].name} · {account.handle} ({account.displayName})
+            </option>
+          ))}
+        </select>
+      </div>
+      <div className="flex flex-col gap-1">
+        <label htmlFor={ids.to} className="text-sm font-medium">
+          To
+        </label>
+        <input
+          id={ids.to}
+          type="text"
+          autoComplete="off"
+          autoCapitalize="none"
+          spellCheck={false}
+          autoFocus
+          placeholder="whatsapp:+15551234567"
+          value={to}
+          onChange={(e) => setTo(e.target.value)}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={`${ids.hint}${error ? ` ${ids.error}` : ""}`}
+          className="rounded-lg border border-slate-300 bg-white px-3 py-2 text-base outline-none focus:border-sky-500 focus:ring-2 focus:ring-sky-500/30 aria-[invalid]:border-red-500 dark:border-slate-700 dark:bg-slate-950"
+        />
+        <p id={ids.hint} className="text-xs text-slate-500 dark:text-slate-400">
+          Any brand, as brand:handle — whatsapp:+15551234567, instagram:@alice or messenger:alice.smith.
+        </p>
+      </div>
+      {error ? (
+        <p id={ids.error} role="alert" className="rounded-lg bg-red-50 px-3 py-2 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">
+          {error}
+        </p>
+      ) : null}
+      <button
+        type="submit"
+        disabled={busy}
+        aria-busy={busy || undefined}
+        className="rounded-xl bg-sky-600 px-4 py-2.5 font-semibold text-white hover:bg-sky-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 disabled:opacity-60"
+      >
+        Start chat
+      </button>
+    </form>
+  );
+}

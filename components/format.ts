@@ -1,0 +1,71 @@
+// Pure formatting for times, days and safety numbers. No DOM: unit-tested in Node.
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function startOfDay(ms: number): number {
+  const d = new Date(ms);
+  d.setHours(0, 0, 0, 0);
+  return d.getTime();
+}
+
+/** A stable key for the calendar day (local time) of a timestamp. */
+export function dayKey(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
+}
+
+export function formatTime(ms: number, locale?: string): string {
+  return new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" }).format(ms);
+}
+
+/** "Today", "Yesterday", a weekday within the last week, otherwise a full date. */
+export function formatDay(ms: number, now: number = Date.now(), locale?: string): string {
+  const days = Math.round((startOfDay(now) - startOfDay(ms)) / DAY_MS);
+  if (days === 0) return "Today";
+  if (days === 1) return "Yesterday";
+  if (days > 1 && days < 7) return new Intl.DateTimeFormat(locale, { weekday: "long" }).format(ms);
+  const sameYear = new Date(ms).getFullYear() === new Date(now).getFullYear();
+  return new Intl.DateTimeFormat(locale, { day: "numeric", month: "long", ...(sameYear ? {} : { year: "numeric" }) }).format(ms);
+}
+
+/** The inbox row's time: a clock time today, a short weekday this week, else a short date. */
+export function formatRowTime(ms: number, now: number = Date.now(), locale?: string): string {
+  const days = Math.round((startOfDay(now) - startOfDay(ms)) / DAY_MS);
+  if (days === 0) return formatTime(ms, locale);
+  if (days === 1) return "Yesterday";
+  if (days > 1 && days < 7) return new Intl.DateTimeFormat(locale, { weekday: "short" }).format(ms);
+  return new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", ...(new Date(ms).getFullYear() === new Date(now).getFullYear() ? {} : { year: "2-digit" }) }).format(ms);
+}
+
+export type LogItem<M> = { kind: "day"; key: string; at: number } | { kind: "message"; key: string; message: M };
+
+/** Interleaves a day separator before the first message of each calendar day. */
+export function withDaySeparators<M extends { id: string; sentAt: number }>(messages: readonly M[]): LogItem<M>[] {
+  const items: LogItem<M>[] = [];
+  let current = "";
+  for (const message of messages) {
+    const day = dayKey(message.sentAt);
+    if (day !== current) {
+      current = day;
+      items.push({ kind: "day", key: `day:${day}`, at: message.sentAt });
+    }
+    items.push({ kind: "message", key: message.id, message });
+  }
+  return items;
+}
+
+/** 60 digits as twelve groups of five, the way Signal shows them; anything else is returned as is. */
+export function groupSafetyNumber(digits: string): string[] {
+  if (!/^\d{60}$/.test(digits)) return [digits];
+  return digits.match(/\d{5}/g) ?? [digits];
+}
+
+/** Initials for an avatar: first letters of up to two words, else the first character of the handle. */
+export function initials(name: string): string {
+  const words = name
+    .replace(/^[@+]/, "")
+    .split(/[\s._-]+/)
+    .filter(Boolean);
+  const letters = words.slice(0, 2).map((w) => [...w][0] ?? "");
+  return letters.join("").toUpperCase() || "?";
+}

@@ -1,0 +1,62 @@
+"use client";
+// What a person can ask the engine to do, and the words shown when it refuses.
+import type { Address, BrandId } from "../brands";
+import { EngineError, type EngineErrorCode } from "../worker/rpc";
+import { callEngine } from "./engine";
+
+export function createAccount(brand: BrandId, handle: string, displayName: string): Promise<{ address: Address }> {
+  return callEngine("createAccount", { brand, handle, displayName });
+}
+
+export async function addressExists(address: string): Promise<boolean> {
+  const found = await callEngine("lookup", { address });
+  return found.exists;
+}
+
+export async function startChat(from: Address, to: string): Promise<string> {
+  const { conversationId } = await callEngine("startChat", { from, to });
+  return conversationId;
+}
+
+export async function sendMessage(conversationId: string, text: string): Promise<string> {
+  const { messageId } = await callEngine("sendMessage", { conversationId, text });
+  return messageId;
+}
+
+export async function markRead(conversationId: string): Promise<void> {
+  await callEngine("markRead", { conversationId });
+}
+
+export function safetyNumber(conversationId: string): Promise<{ digits: string; qr: Uint8Array; verified: boolean }> {
+  return callEngine("safetyNumber", { conversationId });
+}
+
+export async function setVerified(conversationId: string, verified: boolean): Promise<void> {
+  await callEngine("markVerified", { conversationId, verified });
+}
+
+const MESSAGES: Record<EngineErrorCode, string> = {
+  bad_handle: "That handle does not follow the brand's rule.",
+  handle_taken: "That handle is taken. Try another one.",
+  not_found: "No account exists at that address.",
+  offline: "You are offline. Try again once the connection is back.",
+  unauthorized: "The relay did not accept this device. Reload and try again.",
+  rate_limited: "Too many attempts. Wait a moment and try again.",
+  bad_request: "The relay rejected the request.",
+  internal: "Something went wrong. Try again.",
+};
+
+export function errorCode(error: unknown): EngineErrorCode | null {
+  if (error instanceof EngineError) return error.code;
+  // errors rebuilt across the worker boundary may not share this realm's class
+  if (error instanceof Error && "code" in error && typeof error.code === "string" && error.code in MESSAGES) {
+    return error.code as EngineErrorCode;
+  }
+  return null;
+}
+
+/** A sentence for a person, never an internal detail. */
+export function describeError(error: unknown): string {
+  const code = errorCode(error);
+  return code ? MESSAGES[code] : MESSAGES.internal;
+}

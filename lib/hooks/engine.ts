@@ -1,0 +1,41 @@
+"use client";
+// The UI's single way to the worker: typed calls and the connection status.
+import { useEffect, useState } from "react";
+import { getEngine } from "../worker/client";
+import type { ConnectionStatus, RpcMethod, RpcParams, RpcResult } from "../worker/rpc";
+
+export function callEngine<M extends RpcMethod>(method: M, params: RpcParams<M>): Promise<RpcResult<M>> {
+  return getEngine().call(method, params);
+}
+
+/** Starts the worker (and with it the engine election) as soon as the app mounts. */
+export function useEngineBoot(): void {
+  useEffect(() => {
+    getEngine();
+  }, []);
+}
+
+/** null until the worker first reports; then whether the relay connection is up and who leads. */
+export function useConnectionStatus(): ConnectionStatus | null {
+  const [status, setStatus] = useState<ConnectionStatus | null>(null);
+  useEffect(() => {
+    let live = true;
+    const engine = getEngine();
+    const stop = engine.onStatus((next) => {
+      if (live) setStatus(next);
+    });
+    engine
+      .call("status", {})
+      .then((next) => {
+        if (live) setStatus((prev) => prev ?? next);
+      })
+      .catch(() => {
+        // the pushed status will arrive anyway; a failed poll only means the worker is still starting
+      });
+    return () => {
+      live = false;
+      stop();
+    };
+  }, []);
+  return status;
+}

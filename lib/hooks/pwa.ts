@@ -1,0 +1,97 @@
+"use client";
+// The installable-app parts: service worker, install prompt, persistent storage, title and badge.
+import { useCallback, useEffect, useState, useSyncExternalStore } from "react";
+
+/** False during server rendering and the hydration pass, true afterwards. */
+export function useIsClient(): boolean {
+  return useSyncExternalStore(
+    () => () => {},
+    () => true,
+    () => false,
+  );
+}
+
+/** Registers /sw.js and hands it the URLs this page already loaded, so the first visit is enough to work offline. */
+export function useServiceWorker(): void {
+  useEffect(() => {
+    if (!("serviceWorker" in navigator)) return;
+    let cancelled = false;
+    const sendLoaded = (worker: ServiceWorker | null | undefined) => {
+      if (!worker || cancelled) return;
+      const urls = performance
+        .getEntriesByType("resource")
+        .map((entry) => entry.name)
+        .filter((url) => url.startsWith(`${location.origin}/_next/static/`));
+      worker.postMessage({ type: "cache-urls", urls });
+    };
+    navigator.serviceWorker
+      .register("/sw.js", { scope: "/" })
+      .then(async () => {
+        const ready = await navigator.serviceWorker.ready;
+        sendLoaded(ready.active);
+      })
+      .catch(() => {
+        // no service worker (private mode, unsupported): the app still works online
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, []);
+}
+
+interface InstallPromptEvent extends Event {
+  prompt(): Promise<void>;
+  userChoice: Promise<{ outcome: "accepted" | "dismissed" }>;
+}
+
+/** A function to show the browser's install dialog, or null when the browser does not offer one. */
+export function useInstallPrompt(): (() => Promise<void>) | null {
+  const [event, setEvent] = useState<InstallPromptEvent | null>(null);
+  useEffect(() => {
+    const onPrompt = (e: Event) => {
+      // keep the browser's own mini-infobar away; the app shows its own Install button
+      e.preventDefault();
+      setEvent(e as InstallPromptEvent);
+    };
+    const onInstalled = () => setEvent(null);
+    window.addEventListener("beforeinstallprompt", onPrompt);
+    window.addEventListener("appinstalled", onInstalled);
+    return () => {
+      window.removeEventListener("beforeinstallprompt", onPrompt);
+      window.removeEventListener("appinstalled", onInstalled);
+    };
+  }, []);
+  const install = useCallback(async () => {
+    if (!event) return;
+    await event.prompt();
+    await event.userChoice;
+    setEvent(null);
+  }, [event]);
+  return event ? install : null;
+}
+
+/** Asks once that the browser never evicts keys and history under storage pressure. */
+export function usePersistentStorage(enabled: boolean): void {
+  useEffect(() => {
+    if (!enabled || !navigator.storage?.persist) return;
+    void (async () => {
+      try {
+        if (!(await navigator.storage.persisted())) await navigator.storage.persist();
+      } catch {
+        // denial is the browser's call; the app keeps working with best-effort storage
+      }
+    })();
+  }, [enabled]);
+}
+
+/** `(N) Junction` while anything is unread, and the same count on the installed app's badge. */
+export function useUnreadTitle(unread: number): void {
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) Junction` : "Junction";
+    const nav = navigator as Navigator & { setAppBadge?: (n: number) => Promise<void>; clearAppBadge?: () => Promise<void> };
+    const badge = unread > 0 ? nav.setAppBadge?.(unread) : nav.clearAppBadge?.();
+    badge?.catch(() => {
+      // badges need an installed app; elsewhere the title carries the count
+    });
+  }, [unread]);
+}
