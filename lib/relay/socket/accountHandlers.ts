@@ -1,0 +1,113 @@
+// register, auth:challenge, auth:login, keys:upload, keys:status.
+import { randomBytes } from "node:crypto";
+import { type Address, brandOf } from "../../brands";
+import { type EVENTS, LOGIN_NONCE_BYTES, LOGIN_NONCE_TTL_MS, MAX_ACCOUNTS_PER_DEVICE, MAX_STORED_PREKEYS, ProtocolError, toB64 } from "../../protocol";
+import { isValidAuthKey, verifyLogin } from "../loginAuth";
+import type { RegisterMode } from "../storage/types";
+import type { Connection } from "./connection";
+import type { HandlerFn } from "./types";
+
+// One message for every failed login, so the relay is no oracle for which device ids exist.
+const LOGIN_FAILED = "login failed";
+
+export const register: HandlerFn<typeof EVENTS.register> = async (conn, req) => {
+  const address = req.address as Address;
+  const brand = brandOf(address);
+  if (!brand) throw new ProtocolError("bad_request", "unknown brand");
+  if (!isValidAuthKey(req.device.authKey)) throw new ProtocolError("bad_request", "auth key must be 0x02 and a 32-byte ed25519 public key");
+  let mode: RegisterMode = "new_device";
+  if (conn.loggedIn) {
+    // A logged-in connection adds accounts only for its own device.
+    if (req.device.deviceId !== conn.deviceId) throw new ProtocolError("unauthorized", "device id differs from the logged-in device");
+    mode = "existing_device";
+  }
+  const outcome = await conn.ctx.store.registerAccount(
+    {
+      address,
+      brand,
+      identityKey: req.identityKey,
+      deviceId: req.device.deviceId,
+      authKey: req.device.authKey,
+      signedPrekey: req.device.signedPrekey,
+      kemPrekey: req.device.kemPrekey,
+      oneTimePrekeys: req.device.oneTimePrekeys,
+      now: conn.ctx.now(),
+    },
+    mode,
+    MAX_ACCOUNTS_PER_DEVICE,
+  );
+  switch (outcome) {
+    case "ok":
+      break;
+    case "handle_taken":
+      throw new ProtocolError("handle_taken", "handle taken");
+    case "device_exists":
+      throw new ProtocolError("unauthorized", "device already registered: log in to add accounts");
+    case "unknown_device":
+    case "auth_key_mismatch":
+      throw new ProtocolError("unauthorized", "auth key does not match the device");
+    case "brand_taken":
+      throw new ProtocolError("conflict", "this device already has an account on that brand");
+    case "too_many_accounts":
+      throw new ProtocolError("conflict", "too many accounts on this device");
+  }
+  if (conn.loggedIn) conn.accounts.add(address);
+  conn.ctx.log.info("registered", { conn: conn.id, device: req.device.deviceId, address, prekeys: req.device.oneTimePrekeys.length });
+  return { address };
+};
+
+export const challenge: HandlerFn<typeof EVENTS.challenge> = async (conn, req) => {
+  // Issued for any device id, known or not: the login step is where unknown devices fail.
+  const nonce = new Uint8Array(randomBytes(LOGIN_NONCE_BYTES));
+  conn.challenge = { deviceId: req.deviceId, nonce, expiresAt: conn.ctx.now() + LOGIN_NONCE_TTL_MS };
+  return { nonce: toB64(nonce) };
+};
+
+export const login: HandlerFn<typeof EVENTS.login> = async (conn, req) => {
+  const pending = conn.challenge;
+  // Single use: consumed before verifying, so neither success nor failure lets a nonce be tried again.
+  conn.challenge = null;
+  if (!pending || pending.deviceId !== req.deviceId || conn.ctx.now() > pending.expiresAt) {
+    throw new ProtocolError("unauthorized", LOGIN_FAILED);
+  }
+  if (conn.loggedIn && conn.deviceId !== req.deviceId) throw new ProtocolError("unauthorized", "already logged in as another device");
+  const device = await conn.ctx.store.getDevice(req.deviceId);
+  if (!device || !verifyLogin(device.authKey, pending.nonce, req.deviceId, req.signature)) {
+    throw new ProtocolError("unauthorized", LOGIN_FAILED);
+  }
+  const addresses = await conn.ctx.store.accountsOfDevice(req.deviceId);
+  conn.loginAs(req.deviceId, addresses);
+  conn.ctx.log.info("login", { conn: conn.id, device: req.deviceId, accounts: addresses.length });
+  // Pending envelopes follow the login ack.
+  setImmediate(() => conn.pump());
+  return { addresses };
+};
+
+function ownAccount(conn: Connection, address: string): Address {
+  if (!conn.accounts.has(address as Address)) throw new ProtocolError("unauthorized", "not an account of this connection");
+  return address as Address;
+}
+
+function deviceOf(conn: Connection): string {
+  if (!conn.deviceId) throw new ProtocolError("unauthorized", "log in first");
+  return conn.deviceId;
+}
+
+export const keysUpload: HandlerFn<typeof EVENTS.keysUpload> = async (conn, req) => {
+  const address = ownAccount(conn, req.address);
+  const deviceId = deviceOf(conn);
+  const outcome = await conn.ctx.store.updateKeys(address, deviceId, req, MAX_STORED_PREKEYS);
+  if (outcome === "not_found") throw new ProtocolError("not_found", "no such account device");
+  if (outcome === "too_many") throw new ProtocolError("bad_request", `at most ${MAX_STORED_PREKEYS} one-time prekeys are kept`);
+  const status = await conn.ctx.store.keyStatus(address, deviceId);
+  if (!status) throw new ProtocolError("not_found", "no such account device");
+  conn.ctx.log.info("keys uploaded", { conn: conn.id, device: deviceId, address, prekeys: req.oneTimePrekeys?.length ?? 0, signed: Boolean(req.signedPrekey) });
+  return status;
+};
+
+export const keysStatus: HandlerFn<typeof EVENTS.keysStatus> = async (conn, req) => {
+  const address = ownAccount(conn, req.address);
+  const status = await conn.ctx.store.keyStatus(address, deviceOf(conn));
+  if (!status) throw new ProtocolError("not_found", "no such account device");
+  return status;
+};

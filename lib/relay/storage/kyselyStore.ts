@@ -1,0 +1,271 @@
+// The RelayStore over kysely: the SQL is written once in kysely's builder, so the SQLite adapter and a
+// future Postgres adapter share this file and differ only in the dialect, pragmas and `scrub`.
+import { type Kysely, type Transaction } from "kysely";
+import { type Address, brandOf } from "../../brands";
+import type { RelayDatabase } from "./schema";
+import type {
+  AccountRecord,
+  AccountRegistration,
+  ClaimedBundle,
+  DeviceRecord,
+  EnvelopeRecord,
+  KeyStatus,
+  KeysUpdate,
+  PendingEnvelope,
+  RegisterMode,
+  RegisterOutcome,
+  RelayStore,
+  StoredOneTimePrekey,
+  StoredSignedPrekey,
+  StoreEnvelopesOutcome,
+} from "./types";
+
+type Db = Kysely<RelayDatabase> | Transaction<RelayDatabase>;
+
+// Keeps each multi-row insert well under every dialect's bound-parameter limit.
+const CHUNK = 100;
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
+async function putPrekeys(db: Db, address: string, deviceId: string, prekeys: readonly StoredOneTimePrekey[]): Promise<void> {
+  for (const part of chunks(prekeys)) {
+    await db
+      .insertInto("one_time_prekeys")
+      .values(part.map((k) => ({ address, device_id: deviceId, prekey_id: k.id, public_key: k.publicKey })))
+      // A re-upload of an id replaces its key: the device holds only the newest private half.
+      .onConflict((oc) => oc.columns(["address", "device_id", "prekey_id"]).doUpdateSet((eb) => ({ public_key: eb.ref("excluded.public_key") })))
+      .execute();
+  }
+}
+
+function kemOf(row: { kem_id: number | null; kem_public: string | null; kem_signature: string | null }): StoredSignedPrekey | undefined {
+  if (row.kem_id === null || row.kem_public === null || row.kem_signature === null) return undefined;
+  return { id: row.kem_id, publicKey: row.kem_public, signature: row.kem_signature };
+}
+
+export class KyselyRelayStore implements RelayStore {
+  constructor(
+    private readonly db: Kysely<RelayDatabase>,
+    private readonly onScrub: (db: Kysely<RelayDatabase>) => Promise<void> = async () => {},
+  ) {}
+
+  async getDevice(deviceId: string): Promise<DeviceRecord | null> {
+    const row = await this.db.selectFrom("devices").select(["device_id", "auth_key"]).where("device_id", "=", deviceId).executeTakeFirst();
+    return row ? { deviceId: row.device_id, authKey: row.auth_key } : null;
+  }
+
+  registerAccount(reg: AccountRegistration, mode: RegisterMode, maxAccountsPerDevice: number): Promise<RegisterOutcome> {
+    return this.db.transaction().execute(async (trx): Promise<RegisterOutcome> => {
+      const device = await trx.selectFrom("devices").select("auth_key").where("device_id", "=", reg.deviceId).executeTakeFirst();
+      if (mode === "new_device") {
+        if (device) return "device_exists";
+      } else {
+        if (!device) return "unknown_device";
+        if (device.auth_key !== reg.authKey) return "auth_key_mismatch";
+        const held = await trx.selectFrom("account_devices").select("address").where("device_id", "=", reg.deviceId).execute();
+        if (held.some((row) => brandOf(row.address) === reg.brand)) return "brand_taken";
+        if (held.length >= maxAccountsPerDevice) return "too_many_accounts";
+      }
+      const taken = await trx.selectFrom("accounts").select("address").where("address", "=", reg.address).executeTakeFirst();
+      if (taken) return "handle_taken";
+      if (!device) {
+        await trx.insertInto("devices").values({ device_id: reg.deviceId, auth_key: reg.authKey, created_at: reg.now }).execute();
+      }
+      await trx.insertInto("accounts").values({ address: reg.address, brand: reg.brand, identity_key: reg.identityKey, created_at: reg.now }).execute();
+      await trx
+        .insertInto("account_devices")
+        .values({
+          address: reg.address,
+          device_id: reg.deviceId,
+          spk_id: reg.signedPrekey.id,
+          spk_public: reg.signedPrekey.publicKey,
+          spk_signature: reg.signedPrekey.signature,
+          kem_id: reg.kemPrekey?.id ?? null,
+          kem_public: reg.kemPrekey?.publicKey ?? null,
+          kem_signature: reg.kemPrekey?.signature ?? null,
+          created_at: reg.now,
+        })
+        .execute();
+      await putPrekeys(trx, reg.address, reg.deviceId, reg.oneTimePrekeys);
+      return "ok";
+    });
+  }
+
+  async accountsOfDevice(deviceId: string): Promise<Address[]> {
+    const rows = await this.db.selectFrom("account_devices").select("address").where("device_id", "=", deviceId).orderBy("created_at").orderBy("address").execute();
+    return rows.map((row) => row.address as Address);
+  }
+
+  async getAccount(address: Address): Promise<AccountRecord | null> {
+    const account = await this.db.selectFrom("accounts").select("identity_key").where("address", "=", address).executeTakeFirst();
+    if (!account) return null;
+    const devices = await this.db.selectFrom("account_devices").select("device_id").where("address", "=", address).orderBy("created_at").orderBy("device_id").execute();
+    return { address, identityKey: account.identity_key, deviceIds: devices.map((d) => d.device_id) };
+  }
+
+  claimBundles(address: Address, deviceIds?: string[]) {
+    return this.db.transaction().execute(async (trx) => {
+      const account = await trx.selectFrom("accounts").select("identity_key").where("address", "=", address).executeTakeFirst();
+      if (!account) return null;
+      if (deviceIds && deviceIds.length === 0) return { identityKey: account.identity_key, bundles: [], missing: [] };
+      let query = trx.selectFrom("account_devices").selectAll().where("address", "=", address);
+      if (deviceIds) query = query.where("device_id", "in", deviceIds);
+      const rows = await query.orderBy("created_at").orderBy("device_id").execute();
+      const missing = (deviceIds ?? []).filter((id) => !rows.some((row) => row.device_id === id));
+      const bundles: ClaimedBundle[] = [];
+      for (const row of rows) {
+        // One statement picks and removes the key, so two claims can never return the same one.
+        const claimed = await trx
+          .deleteFrom("one_time_prekeys")
+          .where("address", "=", address)
+          .where("device_id", "=", row.device_id)
+          .where("prekey_id", "=", (eb) =>
+            eb.selectFrom("one_time_prekeys").select("prekey_id").where("address", "=", address).where("device_id", "=", row.device_id).orderBy("prekey_id").limit(1))
+          .returning(["prekey_id", "public_key"])
+          .executeTakeFirst();
+        const bundle: ClaimedBundle = {
+          deviceId: row.device_id,
+          signedPrekey: { id: row.spk_id, publicKey: row.spk_public, signature: row.spk_signature },
+        };
+        const kem = kemOf(row);
+        if (kem) bundle.kemPrekey = kem;
+        if (claimed) bundle.oneTimePrekey = { id: claimed.prekey_id, publicKey: claimed.public_key };
+        bundles.push(bundle);
+      }
+      return { identityKey: account.identity_key, bundles, missing };
+    });
+  }
+
+  updateKeys(address: Address, deviceId: string, update: KeysUpdate, maxStored: number): Promise<"ok" | "not_found" | "too_many"> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom("account_devices").select("device_id").where("address", "=", address).where("device_id", "=", deviceId).executeTakeFirst();
+      if (!row) return "not_found";
+      const fresh = update.oneTimePrekeys ?? [];
+      if (fresh.length) {
+        const { n } = await trx
+          .selectFrom("one_time_prekeys")
+          .select((eb) => eb.fn.countAll<number>().as("n"))
+          .where("address", "=", address)
+          .where("device_id", "=", deviceId)
+          .executeTakeFirstOrThrow();
+        if (Number(n) + fresh.length > maxStored) return "too_many";
+      }
+      const set: Partial<RelayDatabase["account_devices"]> = {};
+      if (update.signedPrekey) Object.assign(set, { spk_id: update.signedPrekey.id, spk_public: update.signedPrekey.publicKey, spk_signature: update.signedPrekey.signature });
+      if (update.kemPrekey) Object.assign(set, { kem_id: update.kemPrekey.id, kem_public: update.kemPrekey.publicKey, kem_signature: update.kemPrekey.signature });
+      if (Object.keys(set).length) {
+        await trx.updateTable("account_devices").set(set).where("address", "=", address).where("device_id", "=", deviceId).execute();
+      }
+      await putPrekeys(trx, address, deviceId, fresh);
+      return "ok";
+    });
+  }
+
+  async keyStatus(address: Address, deviceId: string): Promise<KeyStatus | null> {
+    const row = await this.db.selectFrom("account_devices").select("spk_id").where("address", "=", address).where("device_id", "=", deviceId).executeTakeFirst();
+    if (!row) return null;
+    const { n } = await this.db
+      .selectFrom("one_time_prekeys")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("address", "=", address)
+      .where("device_id", "=", deviceId)
+      .executeTakeFirstOrThrow();
+    return { oneTimePrekeys: Number(n), signedPrekeyId: row.spk_id };
+  }
+
+  storeEnvelopes(envelopes: EnvelopeRecord[]): Promise<StoreEnvelopesOutcome> {
+    return this.db.transaction().execute(async (trx): Promise<StoreEnvelopesOutcome> => {
+      const seen = new Set<string>();
+      for (const env of envelopes) {
+        const key = `${env.to}\n${env.toDevice}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const row = await trx.selectFrom("account_devices").select("device_id").where("address", "=", env.to).where("device_id", "=", env.toDevice).executeTakeFirst();
+        if (!row) return { ok: false, unknown: { to: env.to, toDevice: env.toDevice } };
+      }
+      let stored = 0;
+      const deviceIds = new Set<string>();
+      for (const env of envelopes) {
+        // The id ledger outlives the envelope, so a resend after the ack is still recognised.
+        const first = await trx
+          .insertInto("envelope_ids")
+          .values({ to_address: env.to, to_device: env.toDevice, id: env.id, ts: env.ts })
+          .onConflict((oc) => oc.columns(["to_address", "to_device", "id"]).doNothing())
+          .executeTakeFirst();
+        if (Number(first.numInsertedOrUpdatedRows ?? 0) === 0) continue;
+        await trx
+          .insertInto("envelopes")
+          .values({
+            id: env.id,
+            to_address: env.to,
+            to_device: env.toDevice,
+            from_address: env.from,
+            from_device: env.fromDevice,
+            body: env.body,
+            ts: env.ts,
+          })
+          .execute();
+        stored++;
+        deviceIds.add(env.toDevice);
+      }
+      return { ok: true, stored, deviceIds: [...deviceIds] };
+    });
+  }
+
+  async pendingEnvelopes(deviceId: string, afterSeq: number, limit: number): Promise<PendingEnvelope[]> {
+    const rows = await this.db
+      .selectFrom("envelopes")
+      .selectAll()
+      .where("to_device", "=", deviceId)
+      .where("seq", ">", afterSeq)
+      .orderBy("seq")
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({
+      seq: Number(row.seq),
+      id: row.id,
+      from: row.from_address as Address,
+      fromDevice: row.from_device,
+      to: row.to_address as Address,
+      toDevice: row.to_device,
+      body: new Uint8Array(row.body),
+      ts: Number(row.ts),
+    }));
+  }
+
+  deleteEnvelopes(deviceId: string, refs: { to: Address; id: string }[]): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      let deleted = 0;
+      for (const ref of refs) {
+        const result = await trx
+          .deleteFrom("envelopes")
+          .where("to_device", "=", deviceId)
+          .where("to_address", "=", ref.to)
+          .where("id", "=", ref.id)
+          .executeTakeFirst();
+        deleted += Number(result.numDeletedRows);
+      }
+      return deleted;
+    });
+  }
+
+  deleteExpired(before: number): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx.deleteFrom("envelopes").where("ts", "<", before).executeTakeFirst();
+      await trx.deleteFrom("envelope_ids").where("ts", "<", before).execute();
+      return Number(result.numDeletedRows);
+    });
+  }
+
+  scrub(): Promise<void> {
+    return this.onScrub(this.db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

@@ -1,0 +1,136 @@
+// A test device that speaks the wire protocol with the real socket.io-client: real Ed25519 login
+// signatures; the prekeys are random bytes (the relay never interprets them).
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { randomBytes } from "node:crypto";
+import { io, type Socket } from "socket.io-client";
+import {
+  type Ack,
+  type ClientToServerEvents,
+  EVENTS,
+  fromB64,
+  loginMessage,
+  type ServerToClientEvents,
+  toB64,
+} from "../../protocol";
+import type { Deliver, DeviceKeys, Envelope, OneTimePrekey } from "../../protocol/schemas";
+
+export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export function randomId(bytes = 12): string {
+  return toB64(new Uint8Array(randomBytes(bytes)));
+}
+
+function taggedKey(tag: number, raw: Uint8Array): string {
+  const out = new Uint8Array(raw.length + 1);
+  out[0] = tag;
+  out.set(raw, 1);
+  return toB64(out);
+}
+
+export function connect(url: string): Promise<ClientSocket> {
+  const socket: ClientSocket = io(url, { transports: ["websocket"], reconnection: false, forceNew: true });
+  return new Promise((resolve, reject) => {
+    socket.once("connect", () => resolve(socket));
+    socket.once("connect_error", reject);
+  });
+}
+
+/** Emits any event (also unknown ones, or malformed payloads) and waits for the ack. */
+export function call<T = Record<string, unknown>>(socket: ClientSocket, event: string, payload: unknown): Promise<Ack<T>> {
+  const raw = socket as unknown as { timeout(ms: number): { emitWithAck(ev: string, p: unknown): Promise<Ack<T>> } };
+  return raw.timeout(20_000).emitWithAck(event, payload);
+}
+
+let prekeyCounter = 1;
+export function oneTimePrekeys(n: number): OneTimePrekey[] {
+  return Array.from({ length: n }, () => ({ id: prekeyCounter++, publicKey: taggedKey(0x05, new Uint8Array(randomBytes(32))) }));
+}
+
+export class TestDevice {
+  readonly deviceId = randomId();
+  readonly authSecret = ed25519.utils.randomSecretKey();
+  readonly authKey = taggedKey(0x02, ed25519.getPublicKey(this.authSecret));
+  readonly identityKey = taggedKey(0x01, new Uint8Array(randomBytes(32)));
+  socket: ClientSocket | null = null;
+  /** Every envelope pushed to this device, in arrival order (across reconnects). */
+  readonly received: Envelope[] = [];
+  private waiters: (() => void)[] = [];
+
+  constructor(readonly url: string) {}
+
+  keys(prekeys = 5): DeviceKeys {
+    return {
+      deviceId: this.deviceId,
+      authKey: this.authKey,
+      signedPrekey: { id: 1, publicKey: taggedKey(0x05, new Uint8Array(randomBytes(32))), signature: toB64(new Uint8Array(randomBytes(64))) },
+      oneTimePrekeys: oneTimePrekeys(prekeys),
+    };
+  }
+
+  async connect(): Promise<ClientSocket> {
+    this.socket = await connect(this.url);
+    this.socket.on(EVENTS.deliver, (payload: Deliver) => {
+      this.received.push(...payload.envelopes);
+      for (const w of this.waiters.splice(0)) w();
+    });
+    return this.socket;
+  }
+
+  get s(): ClientSocket {
+    if (!this.socket) throw new Error("not connected");
+    return this.socket;
+  }
+
+  register(address: string, prekeys = 5) {
+    return call<{ address: string }>(this.s, EVENTS.register, { address, identityKey: this.identityKey, device: this.keys(prekeys) });
+  }
+
+  async challenge(): Promise<Uint8Array> {
+    const res = await call<{ nonce: string }>(this.s, EVENTS.challenge, { deviceId: this.deviceId });
+    if (!res.ok) throw new Error(`challenge refused: ${res.error.code}`);
+    return fromB64(res.nonce);
+  }
+
+  sign(nonce: Uint8Array, secret = this.authSecret): string {
+    return toB64(ed25519.sign(loginMessage(nonce, this.deviceId), secret));
+  }
+
+  async login() {
+    const nonce = await this.challenge();
+    return call<{ addresses: string[] }>(this.s, EVENTS.login, { deviceId: this.deviceId, signature: this.sign(nonce) });
+  }
+
+  /** Connects, registers `address` and logs in; throws when any step is refused. */
+  async signUp(address: string, prekeys = 5): Promise<this> {
+    if (!this.socket) await this.connect();
+    const reg = await this.register(address, prekeys);
+    if (!reg.ok) throw new Error(`register refused: ${reg.error.code} ${reg.error.message}`);
+    const res = await this.login();
+    if (!res.ok) throw new Error(`login refused: ${res.error.code}`);
+    return this;
+  }
+
+  /** Resolves once `predicate` holds over everything received so far. */
+  async waitFor(predicate: (received: Envelope[]) => boolean, what = "envelopes"): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    while (!predicate(this.received)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 200);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  disconnect(): void {
+    this.socket?.disconnect();
+    this.socket = null;
+  }
+}
+
+export function envelopeBody(text: string): string {
+  return toB64(new TextEncoder().encode(text));
+}

@@ -1,0 +1,61 @@
+// Starts the real relay entry as a child process on a free port with its own DATA_DIR.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(__dirname, "../../..");
+
+export interface RelayProcess {
+  url: string;
+  port: number;
+  dataDir: string;
+  child: ChildProcess;
+  output(): string;
+  /** SIGTERM and wait; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait: no shutdown code runs. */
+  kill(): Promise<void>;
+}
+
+export function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), "junction-relay-"));
+}
+
+export function startRelay(opts: { dataDir?: string; env?: Record<string, string> } = {}): Promise<RelayProcess> {
+  const dataDir = opts.dataDir ?? tempDataDir();
+  const child = spawn(process.execPath, ["--import", "tsx", "lib/relay/main.ts", "--relay-only"], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: "0", DATA_DIR: dataDir, ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+  return new Promise((resolveStart, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on http:\/\/localhost:(\d+)/.exec(out);
+      if (m) {
+        const port = Number(m[1]);
+        resolveStart({
+          url: `http://localhost:${port}`,
+          port,
+          dataDir,
+          child,
+          output: () => out,
+          stop: async () => {
+            child.kill("SIGTERM");
+            return exited;
+          },
+          kill: async () => {
+            child.kill("SIGKILL");
+            await exited;
+          },
+        });
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    void exited.then((code) => reject(new Error(`relay exited before listening (code ${code}): ${out.slice(-2000)}`)));
+  });
+}
