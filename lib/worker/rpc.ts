@@ -48,6 +48,17 @@ export type RpcReply =
   | { seq: number; ok: true; result: unknown }
   | { seq: number; ok: false; error: { name: string; code: EngineErrorCode; message: string } };
 
+/** What the worker implements: every method, async. */
+export type RpcHandlers = { [M in RpcMethod]: (params: RpcParams<M>) => Promise<RpcResult<M>> };
+
+const ENGINE_ERROR_CODES: readonly EngineErrorCode[] = [
+  "bad_handle", "handle_taken", "not_found", "offline", "unauthorized", "rate_limited", "bad_request", "internal",
+];
+
+export function isEngineErrorCode(value: unknown): value is EngineErrorCode {
+  return typeof value === "string" && (ENGINE_ERROR_CODES as readonly string[]).includes(value);
+}
+
 /** Pushed by the worker without a request. */
 export type WorkerEvent = { type: "status"; status: ConnectionStatus };
 

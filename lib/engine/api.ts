@@ -1,0 +1,78 @@
+// The RPC handlers of a worker. The leader serves everything with its engine; a follower serves the
+// local methods itself and forwards the ones that need the relay to the leader.
+import type { JunctionDB } from "../store/db";
+import { ensureConversation } from "../store/conversations";
+import { observeIdentity } from "../store/identities";
+import { EngineError, type ConnectionStatus, type RpcHandlers } from "../worker/rpc";
+import type { Engine } from "./engine";
+import { toEngineError } from "./errors";
+import { canonicalAddress, markReadLocal, markVerifiedLocal, safetyNumberLocal, sendMessageLocal } from "./local";
+
+/** Methods that need the relay connection, and so the leader. */
+export const LEADER_METHODS = ["createAccount", "lookup", "startChat"] as const;
+export type LeaderMethod = (typeof LEADER_METHODS)[number];
+
+export function isLeaderMethod(method: string): method is LeaderMethod {
+  return (LEADER_METHODS as readonly string[]).includes(method);
+}
+
+export interface HandlerDeps {
+  db: JunctionDB;
+  now(): number;
+  status(): ConnectionStatus;
+  /** Asks the engine to drain the outbox (locally, or by poking the leader). */
+  poke(): void;
+}
+
+function wrap<T>(work: () => Promise<T>): Promise<T> {
+  return work().catch((error: unknown) => {
+    throw toEngineError(error);
+  });
+}
+
+/** Handlers every worker can run without the engine. */
+export function localHandlers(deps: HandlerDeps): Omit<RpcHandlers, LeaderMethod> {
+  const { db } = deps;
+  return {
+    sendMessage: (p) =>
+      wrap(async () => {
+        const res = await sendMessageLocal(db, p, deps.now());
+        deps.poke();
+        return res;
+      }),
+    markRead: (p) => wrap(() => markReadLocal(db, p)),
+    safetyNumber: (p) => wrap(() => safetyNumberLocal(db, p)),
+    markVerified: (p) => wrap(() => markVerifiedLocal(db, p)),
+    status: async () => deps.status(),
+  };
+}
+
+/** The leader's handlers: the local ones plus those that talk to the relay. */
+export function leaderHandlers(engine: Engine, deps: HandlerDeps): RpcHandlers {
+  const { db } = deps;
+  return {
+    ...localHandlers(deps),
+    createAccount: (p) => wrap(() => engine.createAccount(p)),
+    lookup: (p) =>
+      wrap(async () => {
+        const address = canonicalAddress(p.address);
+        return { address, exists: (await engine.lookup(address)) !== null };
+      }),
+    startChat: (p) =>
+      wrap(async () => {
+        const from = canonicalAddress(p.from);
+        const to = canonicalAddress(p.to);
+        if (!(await db.accounts.get(from))) throw new EngineError("not_found", "not one of my accounts");
+        const existing = await db.conversations.get(`${from}|${to}`);
+        if (existing) return { conversationId: existing.id };
+        const found = await engine.lookup(to);
+        if (!found) throw new EngineError("not_found", `${to} does not exist`);
+        const now = deps.now();
+        const conv = await db.transaction("rw", [db.conversations, db.identities], async () => {
+          if (from !== to) await observeIdentity(db, from, to, found.identityKey, now);
+          return ensureConversation(db, from, to, now);
+        });
+        return { conversationId: conv.id };
+      }),
+  };
+}

@@ -1,0 +1,41 @@
+// Trust-on-first-use for remote identity keys, per (my account, their address).
+// Call inside a read-write transaction that includes `identities`.
+import type { Address } from "../brands";
+import { type IdentityRow, type JunctionDB } from "./db";
+import { identityId } from "./ids";
+
+export type IdentityChange = "new" | "same" | "changed";
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
+}
+
+export { sameBytes };
+
+/** Records the key the first time; a different key later clears "verified" and stamps changedAt. */
+export async function observeIdentity(
+  db: JunctionDB,
+  ourAddress: Address,
+  theirAddress: Address,
+  identityKey: Uint8Array,
+  now: number,
+): Promise<IdentityChange> {
+  const id = identityId(ourAddress, theirAddress);
+  const row = await db.identities.get(id);
+  if (!row) {
+    const fresh: IdentityRow = { id, ourAddress, theirAddress, identityKey, verified: false, changedAt: null, firstSeenAt: now };
+    await db.identities.put(fresh);
+    return "new";
+  }
+  if (sameBytes(row.identityKey, identityKey)) return "same";
+  await db.identities.put({ ...row, identityKey, verified: false, changedAt: now });
+  return "changed";
+}
+
+/** The stored key for a peer, if any (outside or inside a transaction). */
+export async function knownIdentity(db: JunctionDB, ourAddress: Address, theirAddress: Address): Promise<IdentityRow | undefined> {
+  return db.identities.get(identityId(ourAddress, theirAddress));
+}

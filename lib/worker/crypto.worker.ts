@@ -1,0 +1,42 @@
+// The worker entry: wires the browser's pieces (IndexedDB, Web Locks, BroadcastChannel, socket.io to
+// the page's origin) into a WorkerHost. Private keys and ratchet states exist only in this thread.
+import { io } from "socket.io-client";
+import { getDb } from "../store/db";
+import type { RelaySocket } from "../engine/relay";
+import type { Logger } from "../engine/log";
+import { CHANNEL_NAME, type PeerChannel } from "./channel";
+import { WorkerHost } from "./host";
+import type { RpcReply, RpcRequest, WorkerEvent } from "./rpc";
+
+interface WorkerScope {
+  postMessage(message: RpcReply | WorkerEvent): void;
+  addEventListener(type: "message", listener: (event: MessageEvent<RpcRequest>) => void): void;
+  addEventListener(type: "online" | "offline", listener: () => void): void;
+}
+
+const scope = self as unknown as WorkerScope;
+
+// lines go nowhere by default; counters are what tests and the UI read
+const log: Logger = { warn() {}, info() {} };
+
+const host = new WorkerHost({
+  db: getDb(),
+  locks: navigator.locks,
+  channel: new BroadcastChannel(CHANNEL_NAME) as unknown as PeerChannel,
+  connect: () => io({ transports: ["websocket"], autoConnect: false, reconnectionDelayMax: 3_000 }) as RelaySocket,
+  post: (message) => scope.postMessage(message),
+  log,
+});
+
+scope.addEventListener("message", (event) => {
+  void host.handle(event.data);
+});
+
+// navigator.onLine in a worker follows the browser (and DevTools/Playwright offline emulation), which
+// an open WebSocket may not notice for tens of seconds; poll it as well as listening for the events.
+const syncNetwork = () => host.setNetworkAvailable(navigator.onLine);
+scope.addEventListener("online", syncNetwork);
+scope.addEventListener("offline", syncNetwork);
+setInterval(syncNetwork, 1_000);
+syncNetwork();
+host.start();
