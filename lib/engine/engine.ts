@@ -29,7 +29,6 @@ export interface EngineOptions {
 }
 
 const RETRY_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
-const MAX_FETCH_ROUNDS = 10_000;
 
 export class Engine {
   readonly counters = new Counters();
@@ -173,7 +172,7 @@ export class Engine {
       for (const address of this.accounts.keys()) {
         await maintainPrekeys(this.ctx, address as Address).catch((error: unknown) => this.warn("prekey upkeep failed", error));
       }
-      await this.fetchBacklog();
+      // the relay pushes the backlog by itself after login, one delivery window at a time
       this.poke();
     } catch (error) {
       this.warn("login failed", error);
@@ -247,18 +246,6 @@ export class Engine {
   private async flushOwedAcks(): Promise<void> {
     const owed = await this.ctx.db.pendingAcks.toArray();
     if (owed.length > 0) await this.ack(owed.map((a) => ({ to: a.to, id: a.id })));
-  }
-
-  private async fetchBacklog(): Promise<void> {
-    for (let round = 0; round < MAX_FETCH_ROUNDS && !this.stopped; round++) {
-      const res = await request(this.ctx.socket(), EVENTS.fetch, { limit: MAX_ENVELOPES_PER_DELIVERY });
-      if (res.envelopes.length > 0) {
-        const batch = res.envelopes;
-        this.receiving = this.receiving.then(() => this.receive(batch));
-        await this.receiving;
-      }
-      if (!res.more) return;
-    }
   }
 
   // ---- sending ----

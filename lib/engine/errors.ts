@@ -15,6 +15,8 @@ export function toEngineError(error: unknown): EngineError {
       case "unauthorized":
       case "bad_request":
         return new EngineError(error.code, error.message, { cause: error });
+      case "conflict":
+        return new EngineError("bad_request", error.message, { cause: error });
       default:
         return new EngineError("internal", "the relay failed", { cause: error });
     }
