@@ -1,0 +1,46 @@
+// Every message text and display name the specs use, in one place: the at-rest spec checks
+// that none of them reached the relay's disk or logs.
+export const NAMES = {
+  alice: "Alice Smith",
+  bob: "Bob Jones",
+  carol: "Carol Ng",
+  dave: "Dave Okafor",
+  erin: "Erin Park",
+  frank: "Frank Meyer",
+  gina: "Gina Rossi",
+  hugo: "Hugo Brandt",
+  ivy: "Ivy Lindqvist",
+  jon: "Jon Takahashi",
+} as const;
+
+export const TEXT = {
+  // 1, 2
+  aliceHello: "Hi Bob, Alice here on Messenger: lunch on Thursday?",
+  bobReply: "Thursday works, see you at the ferry terminal cafe",
+  aliceAfterReload: "Still here after a reload: kestrel marmalade",
+  bobAfterReload: "Same session on my side too: quokka lantern",
+  // 3
+  beforeOffline: "Before going offline: the gull on the pier",
+  offline: ["offline one: the heron waits", "offline two: the tide turns", "offline three: the lamp is lit"],
+  // 4
+  beforeClose: "Before your tab closes: a sealed envelope",
+  backlog: Array.from({ length: 20 }, (_, i) => `backlog ${String(i + 1).padStart(2, "0")}: pelican ${i * 7 + 3}`),
+  // 5
+  toCarolWhatsapp: "Carol, this reaches your WhatsApp from Instagram",
+  toCarolInstagram: "Carol, this reaches your Instagram from Messenger",
+  toCarolMessenger: "Carol, this reaches your Messenger from WhatsApp",
+  // 7, 8
+  installHello: "Installed or not, this is a cobalt kite",
+  offlineHistory: "History that must open offline: saffron lighthouse",
+  // 9
+  xss: `<img src=x onerror="window.__pwned=1">`,
+  // 10
+  twoTabsSetup: "Opening line for Ivy: the brass anchor",
+  twoTabsFirst: "To both of Ivy's tabs: the first copper kettle",
+  twoTabsAfterHandover: "After the handover: the second copper kettle",
+  twoTabsFromFollower: "Sent from Ivy's second tab: walnut compass",
+} as const;
+
+export function allPlaintexts(): string[] {
+  return [...Object.values(NAMES), ...Object.values(TEXT).flat()];
+}
