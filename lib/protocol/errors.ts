@@ -8,6 +8,8 @@ export const ERROR_CODES = [
   "too_large",
   "rate_limited",
   "conflict",
+  /** The relay is shutting down or briefly unable to serve: retry after reconnecting. */
+  "unavailable",
   "internal",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

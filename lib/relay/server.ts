@@ -178,7 +178,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   });
   const limits = { ...RATE_LIMITS, ...opts.rateLimits };
   const hub = new Hub();
-  const ctx: RelayContext = { store, log, hub, now, rateLimits: limits, scheduleScrub };
+  const ctx: RelayContext = { store, log, hub, now, rateLimits: limits, scheduleScrub, closing: () => closing };
   io.on("connection", (socket) => {
     if (closing) {
       socket.disconnect(true);

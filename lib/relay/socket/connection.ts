@@ -180,6 +180,7 @@ export class Connection {
       reply({ ok: false, error });
     };
 
+    if (this.ctx.closing()) return fail({ code: "unavailable", message: "relay shutting down" });
     if (!this.buckets.events.take()) return fail({ code: "rate_limited", message: "too many events" });
     if (!isClientEvent(event)) return fail({ code: "bad_request", message: "unknown event" });
     if (payloadBytes(args[0]) > MAX_FRAME_BYTES) return fail({ code: "too_large", message: `payload over ${MAX_FRAME_BYTES} bytes` });

@@ -19,6 +19,8 @@ export interface RelayContext {
   rateLimits: Record<RateClass, BucketSpec>;
   /** Called after envelopes were deleted, so the storage can drop stale copies of them soon. */
   scheduleScrub: () => void;
+  /** True once shutdown began: in-flight events finish, new ones are refused. */
+  closing: () => boolean;
 }
 
 export type RequestOf<E extends ClientEvent> = z.output<(typeof SCHEMAS)[E]["request"]>;

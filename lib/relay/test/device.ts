@@ -47,16 +47,25 @@ export function oneTimePrekeys(n: number): OneTimePrekey[] {
 }
 
 export class TestDevice {
-  readonly deviceId = randomId();
-  readonly authSecret = ed25519.utils.randomSecretKey();
-  readonly authKey = taggedKey(0x02, ed25519.getPublicKey(this.authSecret));
-  readonly identityKey = taggedKey(0x01, new Uint8Array(randomBytes(32)));
+  readonly deviceId: string;
+  readonly authSecret: Uint8Array;
+  readonly authKey: string;
+  readonly identityKey: string;
   socket: ClientSocket | null = null;
   /** Every envelope pushed to this device, in arrival order (across reconnects). */
   readonly received: Envelope[] = [];
   private waiters: (() => void)[] = [];
 
-  constructor(readonly url: string) {}
+  /** A new device, or with `same` the same device (ids and keys) talking to `url`. */
+  constructor(
+    readonly url: string,
+    same?: TestDevice,
+  ) {
+    this.deviceId = same?.deviceId ?? randomId();
+    this.authSecret = same?.authSecret ?? ed25519.utils.randomSecretKey();
+    this.authKey = same?.authKey ?? taggedKey(0x02, ed25519.getPublicKey(this.authSecret));
+    this.identityKey = same?.identityKey ?? taggedKey(0x01, new Uint8Array(randomBytes(32)));
+  }
 
   keys(prekeys = 5): DeviceKeys {
     return {

@@ -1,0 +1,182 @@
+// Store-and-forward against a real relay process: offline delivery, redelivery until acked,
+// idempotent ids, isolation between devices.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EVENTS } from "../protocol";
+import type { Envelope } from "../protocol/schemas";
+import { call, envelopeBody, randomId, TestDevice } from "./test/device";
+import { type RelayProcess, startRelay } from "./test/relayProcess";
+
+let relay: RelayProcess;
+beforeAll(async () => {
+  relay = await startRelay();
+});
+afterAll(async () => {
+  expect(await relay.stop()).toBe(0);
+});
+
+let counter = 0;
+const handle = (name: string) => `messenger:${name}.${process.pid}.${++counter}`;
+
+async function pair() {
+  const alice = await new TestDevice(relay.url).signUp(handle("alice"));
+  const bob = await new TestDevice(relay.url).signUp(handle("bob"));
+  return { alice, bob };
+}
+
+async function addressOf(d: TestDevice): Promise<string> {
+  d.disconnect();
+  await d.connect();
+  const res = await d.login();
+  if (!res.ok) throw new Error("login failed");
+  return res.addresses[0] as string;
+}
+
+function send(from: TestDevice, fromAddr: string, envelopes: { id?: string; to: string; toDevice: string; text: string }[]) {
+  return call<{ stored: number; ts: number }>(from.s, EVENTS.send, {
+    from: fromAddr,
+    envelopes: envelopes.map((e) => ({ id: e.id ?? randomId(), to: e.to, toDevice: e.toDevice, body: envelopeBody(e.text) })),
+  });
+}
+
+const ids = (list: Envelope[]) => list.map((e) => e.id);
+
+describe("mailbox", () => {
+  it("holds an envelope for an offline device, delivers it on login, redelivers until acked, then it is gone", async () => {
+    const { alice, bob } = await pair();
+    const aliceAddr = await addressOf(alice);
+    const bobAddr = await addressOf(bob);
+    bob.disconnect();
+
+    const id = randomId();
+    const sent = await send(alice, aliceAddr, [{ id, to: bobAddr, toDevice: bob.deviceId, text: "hello bob" }]);
+    expect(sent).toMatchObject({ ok: true, stored: 1 });
+
+    await bob.connect();
+    expect(await bob.login()).toMatchObject({ ok: true });
+    await bob.waitFor((r) => ids(r).includes(id));
+    const got = bob.received.find((e) => e.id === id);
+    expect(got).toMatchObject({ from: aliceAddr, fromDevice: alice.deviceId, to: bobAddr, toDevice: bob.deviceId, body: envelopeBody("hello bob") });
+
+    // Not acked: a reconnect brings it again.
+    bob.disconnect();
+    bob.received.length = 0;
+    await bob.connect();
+    await bob.login();
+    await bob.waitFor((r) => ids(r).includes(id), "redelivery");
+
+    expect(await call(bob.s, EVENTS.ack, { envelopes: [{ to: bobAddr, id }] })).toEqual({ ok: true, deleted: 1 });
+    bob.disconnect();
+    await bob.connect();
+    await bob.login();
+    expect(await call(bob.s, EVENTS.fetch, {})).toEqual({ ok: true, envelopes: [], more: false });
+    alice.disconnect();
+    bob.disconnect();
+  });
+
+  it("pushes to an online device at once and stamps the sender", async () => {
+    const { alice, bob } = await pair();
+    const aliceAddr = await addressOf(alice);
+    const bobAddr = await addressOf(bob);
+    const id = randomId();
+    expect(await send(alice, aliceAddr, [{ id, to: bobAddr, toDevice: bob.deviceId, text: "live" }])).toMatchObject({ ok: true });
+    await bob.waitFor((r) => ids(r).includes(id));
+    expect(bob.received[0]).toMatchObject({ from: aliceAddr, fromDevice: alice.deviceId });
+    alice.disconnect();
+    bob.disconnect();
+  });
+
+  it("stores and delivers the same envelope id once, also when resent after the ack", async () => {
+    const { alice, bob } = await pair();
+    const aliceAddr = await addressOf(alice);
+    const bobAddr = await addressOf(bob);
+    const id = randomId();
+    const env = { id, to: bobAddr, toDevice: bob.deviceId, text: "once" };
+    expect(await send(alice, aliceAddr, [env])).toMatchObject({ ok: true, stored: 1 });
+    expect(await send(alice, aliceAddr, [env])).toMatchObject({ ok: true, stored: 0 });
+    const later = randomId();
+    await send(alice, aliceAddr, [{ id: later, to: bobAddr, toDevice: bob.deviceId, text: "later" }]);
+    await bob.waitFor((r) => ids(r).includes(later));
+    expect(ids(bob.received).filter((x) => x === id)).toHaveLength(1);
+
+    await call(bob.s, EVENTS.ack, { envelopes: [{ to: bobAddr, id }, { to: bobAddr, id: later }] });
+    expect(await send(alice, aliceAddr, [env])).toMatchObject({ ok: true, stored: 0 });
+    expect(await call(bob.s, EVENTS.fetch, {})).toEqual({ ok: true, envelopes: [], more: false });
+    alice.disconnect();
+    bob.disconnect();
+  });
+
+  it("never lets a device receive or ack another device's envelopes", async () => {
+    const { alice, bob } = await pair();
+    const mallory = await new TestDevice(relay.url).signUp(handle("mallory"));
+    const aliceAddr = await addressOf(alice);
+    const bobAddr = await addressOf(bob);
+    const malloryAddr = await addressOf(mallory);
+    bob.disconnect();
+
+    const secret = randomId();
+    await send(alice, aliceAddr, [{ id: secret, to: bobAddr, toDevice: bob.deviceId, text: "for bob only" }]);
+    // Mallory acks Bob's envelope by its id and address: nothing is deleted.
+    expect(await call(mallory.s, EVENTS.ack, { envelopes: [{ to: bobAddr, id: secret }] })).toEqual({ ok: true, deleted: 0 });
+    const sentinel = randomId();
+    await send(alice, aliceAddr, [{ id: sentinel, to: malloryAddr, toDevice: mallory.deviceId, text: "for mallory" }]);
+    await mallory.waitFor((r) => ids(r).includes(sentinel));
+    expect(ids(mallory.received)).not.toContain(secret);
+    const fetched = await call<{ envelopes: Envelope[] }>(mallory.s, EVENTS.fetch, {});
+    expect(fetched.ok && ids(fetched.envelopes)).toEqual([sentinel]);
+
+    await bob.connect();
+    await bob.login();
+    await bob.waitFor((r) => ids(r).includes(secret));
+    alice.disconnect();
+    bob.disconnect();
+    mallory.disconnect();
+  });
+
+  it("refuses a send from an account the connection is not logged in for, and to unknown devices", async () => {
+    const { alice, bob } = await pair();
+    const aliceAddr = await addressOf(alice);
+    const bobAddr = await addressOf(bob);
+    expect(await send(alice, bobAddr, [{ to: aliceAddr, toDevice: alice.deviceId, text: "forged" }])).toMatchObject({
+      ok: false,
+      error: { code: "unauthorized" },
+    });
+    expect(await send(alice, aliceAddr, [{ to: bobAddr, toDevice: randomId(), text: "x" }])).toMatchObject({ ok: false, error: { code: "not_found" } });
+    expect(await send(alice, aliceAddr, [{ to: handle("ghost"), toDevice: bob.deviceId, text: "x" }])).toMatchObject({
+      ok: false,
+      error: { code: "not_found" },
+    });
+    // A batch with one bad recipient stores nothing at all.
+    const good = randomId();
+    await send(alice, aliceAddr, [
+      { id: good, to: bobAddr, toDevice: bob.deviceId, text: "a" },
+      { to: bobAddr, toDevice: randomId(), text: "b" },
+    ]);
+    const fetched = await call<{ envelopes: Envelope[] }>(bob.s, EVENTS.fetch, {});
+    expect(fetched.ok && ids(fetched.envelopes)).not.toContain(good);
+    alice.disconnect();
+    bob.disconnect();
+  });
+
+  it("delivers a large backlog in storage order, page after page as the device acks", async () => {
+    const { alice, bob } = await pair();
+    const aliceAddr = await addressOf(alice);
+    const bobAddr = await addressOf(bob);
+    bob.disconnect();
+    const sent: string[] = [];
+    for (let batch = 0; batch < 3; batch++) {
+      const envs = Array.from({ length: 100 }, () => ({ id: randomId(), to: bobAddr, toDevice: bob.deviceId, text: "m" }));
+      sent.push(...envs.map((e) => e.id));
+      expect(await send(alice, aliceAddr, envs)).toMatchObject({ ok: true, stored: 100 });
+    }
+    await bob.connect();
+    bob.s.on(EVENTS.deliver, (payload) => {
+      // The socket may close before the last ack returns; the test only needs the acks to be sent.
+      call(bob.s, EVENTS.ack, { envelopes: payload.envelopes.map((e) => ({ to: e.to, id: e.id })) }).catch(() => {});
+    });
+    await bob.login();
+    await bob.waitFor((r) => r.length >= 300, "300 envelopes");
+    expect(ids(bob.received)).toEqual(sent);
+    alice.disconnect();
+    bob.disconnect();
+  });
+});
