@@ -315,6 +315,32 @@ describe("engine against the real relay", () => {
     await bob.engine.stop();
   });
 
+  it("delivers a backlog sent while the device was closed once and in order, beyond one delivery window", async () => {
+    const h = handles();
+    const alice = boot();
+    let bob = boot();
+    const aliceAddr = await account(alice, "messenger", h.alice, "Alice");
+    const bobAddr = await account(bob, "whatsapp", h.bob, "Bob");
+    await bob.engine.stop();
+    const { conversationId } = await alice.api.startChat({ from: aliceAddr as never, to: bobAddr });
+    const texts = Array.from({ length: 230 }, (_, i) => `backlog ${i}`);
+    for (const text of texts) await alice.api.sendMessage({ conversationId, text });
+    await waitFor(async () => (await alice.db.outbox.count()) === 0, "all sent", 60_000);
+
+    const started = Date.now();
+    bob = boot(bob.db);
+    const bobConvId = `${bobAddr}|${aliceAddr}`;
+    await waitFor(async () => (await bob.db.messages.where("conversationId").equals(bobConvId).count()) === texts.length, "backlog stored", 60_000);
+    console.log(`backlog of ${texts.length} decrypted and stored in ${Date.now() - started} ms (Node, fake-indexeddb)`);
+    await bob.engine.idle();
+    expect((await messagesOf(bob.db, bobConvId)).map((m) => m.text)).toEqual(texts);
+    expect((await bob.db.conversations.get(bobConvId))?.unread).toBe(texts.length);
+    expect((await bob.db.conversations.get(bobConvId))?.lastPreview).toBe("backlog 229");
+    await waitFor(async () => (await messagesOf(alice.db, conversationId)).every((m) => m.state === "delivered"), "all delivered", 60_000);
+    await alice.engine.stop();
+    await bob.engine.stop();
+  }, 120_000);
+
   it("refuses bad handles, taken handles and unknown addresses with clear codes", async () => {
     const h = handles();
     const alice = boot();

@@ -8,7 +8,7 @@ import { conversationId } from "../store/db";
 import { sessionKey, prekeyKey } from "../store/ids";
 import { sessionRow } from "../store/sessions";
 import { observeIdentity, sameBytes } from "../store/identities";
-import { ensureConversation, putMessageOnce, advanceState, upsertContact } from "../store/conversations";
+import { ensureConversation, putMessagesOnce, advanceState, upsertContact } from "../store/conversations";
 import { queueReceipt } from "../store/outbox";
 import { getPrekey } from "../store/keys";
 import {
@@ -147,12 +147,14 @@ export async function receiveBatch(
       await db.sessions.bulkPut(sessionRows);
       await db.prekeys.bulkDelete([...usedOneTime]);
       for (const i of identities) await observeIdentity(db, i.our, i.their, i.key, now);
-      const owed = new Map<string, string[]>();
+      const rows: MessageRow[] = [];
+      const names = new Map<Address, string>();
       for (const t of texts) {
-        const conv = await ensureConversation(db, t.our, t.their, now);
-        const message: MessageRow = {
+        const convId = conversationId(t.our, t.their);
+        if (!(await db.conversations.get(convId))) await ensureConversation(db, t.our, t.their, now);
+        rows.push({
           id: t.payload.id,
-          conversationId: conv.id,
+          conversationId: convId,
           direction: t.direction,
           text: t.payload.text,
           sentAt: t.payload.sentAt,
@@ -160,14 +162,15 @@ export async function receiveBatch(
           state: t.direction === "in" ? "delivered" : "sent",
           sentToRelayAt: t.direction === "out" ? now : null,
           deliveredAt: null,
-        };
-        if (!(await putMessageOnce(db, message, t.direction === "in" ? now : Math.min(now, t.payload.sentAt)))) continue;
-        stored += 1;
-        if (t.direction === "in") {
-          await upsertContact(db, t.their, t.payload.senderName || null, now);
-          owed.set(conv.id, [...(owed.get(conv.id) ?? []), t.payload.id]);
-        }
+        });
+        if (t.direction === "in" && t.payload.senderName) names.set(t.their, t.payload.senderName);
       }
+      // a sender's clock decides order inside a conversation, but not how far up the inbox it jumps
+      const fresh = await putMessagesOnce(db, rows, (m) => (m.direction === "in" ? now : Math.min(now, m.sentAt)));
+      stored = fresh.length;
+      for (const [address, name] of names) await upsertContact(db, address, name, now);
+      const owed = new Map<string, string[]>();
+      for (const m of fresh) if (m.direction === "in") owed.set(m.conversationId, [...(owed.get(m.conversationId) ?? []), m.id]);
       for (const r of receipts) {
         const convId = conversationId(r.our, r.their);
         for (const id of r.ids) await advanceState(db, id, convId, "delivered", now);

@@ -52,28 +52,49 @@ function preview(text: string): string {
  * Returns false when the id was already stored: a redelivery shows nothing twice.
  */
 export async function putMessageOnce(db: JunctionDB, message: MessageRow, activityAt: number): Promise<boolean> {
-  if (await db.messages.get(message.id)) return false;
-  await db.messages.put(message);
-  const conv = await db.conversations.get(message.conversationId);
-  if (!conv) throw new StoreError("message for a missing conversation");
-  const last = conv.lastMessageId ? await db.messages.get(conv.lastMessageId) : undefined;
-  const isNewest = !last || message.sentAt >= last.sentAt;
-  const unread = message.direction === "in" && message.state !== "read" ? conv.unread + 1 : conv.unread;
-  await db.conversations.put({
-    ...conv,
-    lastActivity: Math.max(conv.lastActivity, activityAt),
-    ...(isNewest
-      ? {
-          lastMessageId: message.id,
-          lastPreview: preview(message.text),
-          lastDirection: message.direction,
-          lastState: message.direction === "out" ? message.state : null,
-        }
-      : {}),
-    unread,
-    hasUnread: unread > 0 ? 1 : 0,
-  });
-  return true;
+  return (await putMessagesOnce(db, [message], () => activityAt)).length === 1;
+}
+
+/**
+ * The batch form: one bulk read and write for the messages, one update per conversation, which is
+ * what lets a backlog of thousands commit in a few transactions. Returns the messages that were new.
+ */
+export async function putMessagesOnce(db: JunctionDB, messages: MessageRow[], activityAt: (m: MessageRow) => number): Promise<MessageRow[]> {
+  const unique = new Map<string, MessageRow>();
+  for (const m of messages) if (!unique.has(m.id)) unique.set(m.id, m);
+  const candidates = [...unique.values()];
+  const existing = await db.messages.bulkGet(candidates.map((m) => m.id));
+  const fresh = candidates.filter((_, i) => !existing[i]);
+  if (fresh.length === 0) return fresh;
+  await db.messages.bulkPut(fresh);
+
+  const byConversation = new Map<string, MessageRow[]>();
+  for (const m of fresh) byConversation.set(m.conversationId, [...(byConversation.get(m.conversationId) ?? []), m]);
+  for (const [id, list] of byConversation) {
+    const conv = await db.conversations.get(id);
+    if (!conv) throw new StoreError("message for a missing conversation");
+    const last = conv.lastMessageId ? await db.messages.get(conv.lastMessageId) : undefined;
+    let newest = last;
+    for (const m of list) if (!newest || m.sentAt >= newest.sentAt) newest = m;
+    const arrivedUnread = list.filter((m) => m.direction === "in" && m.state !== "read").length;
+    const unread = conv.unread + arrivedUnread;
+    const changedLast = newest && newest !== last;
+    await db.conversations.put({
+      ...conv,
+      lastActivity: Math.max(conv.lastActivity, ...list.map(activityAt)),
+      ...(changedLast && newest
+        ? {
+            lastMessageId: newest.id,
+            lastPreview: preview(newest.text),
+            lastDirection: newest.direction,
+            lastState: newest.direction === "out" ? newest.state : null,
+          }
+        : {}),
+      unread,
+      hasUnread: unread > 0 ? 1 : 0,
+    });
+  }
+  return fresh;
 }
 
 const STATE_RANK: Record<MessageState, number> = { failed: 0, queued: 1, sent: 2, delivered: 3, read: 4 };
