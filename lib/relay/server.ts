@@ -80,6 +80,11 @@ function securityHeaders(req: IncomingMessage, res: ServerResponse, dev: boolean
   res.setHeader("Referrer-Policy", "no-referrer");
 }
 
+function logLevelFromEnv(): LogLevel {
+  const level = process.env.LOG_LEVEL;
+  return level === "debug" || level === "warn" || level === "error" ? level : "info";
+}
+
 function listen(server: HttpServer, port: number, host: string | undefined): Promise<number> {
   return new Promise((resolvePort, reject) => {
     server.once("error", reject);
@@ -95,7 +100,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const requestedPort = opts.port ?? Number(process.env.PORT ?? 3000);
   const dev = opts.dev ?? false;
   const now = opts.now ?? Date.now;
-  const log: Logger = createLogger({ dataDir, level: opts.logLevel ?? "info", stdout: opts.logToStdout });
+  const log: Logger = createLogger({ dataDir, level: opts.logLevel ?? logLevelFromEnv(), stdout: opts.logToStdout });
   const store = opts.store ?? (await openSqliteStore(dataDir));
   const inflight = new Set<Promise<unknown>>();
   let closing = false;
