@@ -75,7 +75,7 @@ export function AccountForm({ usedBrands, onCreated }: AccountFormProps) {
             return (
               <label
                 key={id}
-                className={`flex cursor-pointer flex-col items-center gap-1 rounded-xl border-2 px-2 py-3 text-sm font-medium has-[:focus-visible]:outline-2 has-[:focus-visible]:outline-sky-500 ${
+                className={`relative flex cursor-pointer flex-col items-center gap-1 rounded-xl border-2 px-2 py-3 text-sm font-medium has-[:focus-visible]:outline-2 has-[:focus-visible]:outline-sky-500 ${
                   taken ? "cursor-not-allowed opacity-50" : ""
                 }`}
                 style={{ borderColor: brand === id ? BRANDS[id].color : "transparent", backgroundColor: `${BRANDS[id].color}14` }}
@@ -90,7 +90,8 @@ export function AccountForm({ usedBrands, onCreated }: AccountFormProps) {
                     setChosen(id);
                     setError(null);
                   }}
-                  className="sr-only"
+                  // invisible but covering the whole card, so a click anywhere on it is a click on the radio
+                  className="absolute inset-0 h-full w-full cursor-pointer appearance-none opacity-0 disabled:cursor-not-allowed"
                 />
                 <span aria-hidden="true" className="h-3 w-3 rounded-full" style={{ backgroundColor: BRANDS[id].color }} />
                 {BRANDS[id].name}
