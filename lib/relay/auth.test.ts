@@ -147,6 +147,21 @@ describe("register and login", () => {
     d.disconnect();
   });
 
+  it("answers a retried registration (its ack lost) ok, and the device can log in", async () => {
+    const address = `messenger:retry.${unique()}`;
+    const d = new TestDevice(relay.url);
+    await d.connect();
+    const payload = { address, identityKey: d.identityKey, device: d.keys() };
+    expect(await call(d.s, EVENTS.register, payload)).toEqual({ ok: true, address });
+    expect(await call(d.s, EVENTS.register, payload)).toEqual({ ok: true, address });
+    expect(await call(d.s, EVENTS.register, { ...payload, identityKey: new TestDevice(relay.url).identityKey })).toMatchObject({
+      ok: false,
+      error: { code: "unauthorized" },
+    });
+    expect(await d.login()).toEqual({ ok: true, addresses: [address] });
+    d.disconnect();
+  });
+
   it("refuses a registration that reuses an existing device id before login", async () => {
     const d = new TestDevice(relay.url);
     await d.signUp(`messenger:erin.${unique()}`);

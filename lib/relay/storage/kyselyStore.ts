@@ -61,6 +61,17 @@ export class KyselyRelayStore implements RelayStore {
   registerAccount(reg: AccountRegistration, mode: RegisterMode, maxAccountsPerDevice: number): Promise<RegisterOutcome> {
     return this.db.transaction().execute(async (trx): Promise<RegisterOutcome> => {
       const device = await trx.selectFrom("devices").select("auth_key").where("device_id", "=", reg.deviceId).executeTakeFirst();
+      if (device && device.auth_key === reg.authKey) {
+        const held = await trx
+          .selectFrom("account_devices")
+          .innerJoin("accounts", "accounts.address", "account_devices.address")
+          .select("accounts.identity_key")
+          .where("account_devices.address", "=", reg.address)
+          .where("account_devices.device_id", "=", reg.deviceId)
+          .executeTakeFirst();
+        // A retry of a registration whose ack was lost: already done, and nothing is replaced.
+        if (held && held.identity_key === reg.identityKey) return "ok";
+      }
       if (mode === "new_device") {
         if (device) return "device_exists";
       } else {

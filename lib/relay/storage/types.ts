@@ -90,7 +90,11 @@ export type StoreEnvelopesOutcome =
 
 export interface RelayStore {
   getDevice(deviceId: string): Promise<DeviceRecord | null>;
-  /** Atomic: the account, the (account, device) row and its prekeys are written together or not at all. */
+  /**
+   * Atomic: the account, the (account, device) row and its prekeys are written together or not at all.
+   * Repeating a registration that already succeeded (same address, device, auth and identity key) is
+   * `ok` and changes nothing, so a client may retry one whose answer it lost.
+   */
   registerAccount(reg: AccountRegistration, mode: RegisterMode, maxAccountsPerDevice: number): Promise<RegisterOutcome>;
   accountsOfDevice(deviceId: string): Promise<Address[]>;
   getAccount(address: Address): Promise<AccountRecord | null>;

@@ -53,6 +53,16 @@ export function storeSuite(factory: StoreFactory): void {
       expect(await store.keyStatus(reg.address, reg.deviceId)).toEqual({ oneTimePrekeys: 5, signedPrekeyId: 1 });
     });
 
+    it("answers a repeated registration ok without replacing anything", async () => {
+      const { store } = await fresh();
+      const reg = registration();
+      await store.registerAccount(reg, "new_device", 8);
+      await store.claimBundles(reg.address);
+      expect(await store.registerAccount(reg, "new_device", 8)).toBe("ok");
+      expect(await store.keyStatus(reg.address, reg.deviceId)).toEqual({ oneTimePrekeys: 4, signedPrekeyId: 1 });
+      expect(await store.registerAccount({ ...reg, identityKey: "another" }, "new_device", 8)).toBe("device_exists");
+    });
+
     it("refuses a taken handle and writes nothing of the refused registration", async () => {
       const { store } = await fresh();
       const first = registration();
