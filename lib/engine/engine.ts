@@ -226,6 +226,9 @@ export class Engine {
     for (const address of outcome.newDevicesOf) this.directory.invalidate(address);
     await this.ack(outcome.acks.map((a) => ({ to: a.to, id: a.id })));
     if (outcome.stored > 0) this.poke();
+    for (const address of outcome.prekeysUsedBy) {
+      await maintainPrekeys(this.ctx, address).catch((error: unknown) => this.warn("prekey upkeep failed", error));
+    }
   }
 
   /** Acks go out only after the commit; what could not be acked is in pendingAcks and resent at login. */

@@ -52,6 +52,8 @@ export interface BatchOutcome {
   stored: number;
   /** Addresses that wrote from a device we had no session with: their device lists are stale. */
   newDevicesOf: Set<Address>;
+  /** My accounts that used up one-time prekeys in this batch: time to check the relay's stock. */
+  prekeysUsedBy: Set<Address>;
 }
 
 export async function receiveBatch(
@@ -67,6 +69,7 @@ export async function receiveBatch(
   const texts: IncomingText[] = [];
   const receipts: { our: Address; their: Address; ids: string[] }[] = [];
   const newDevicesOf = new Set<Address>();
+  const prekeysUsedBy = new Set<Address>();
   const acks: PendingAckRow[] = envelopes.map((e) => ({ key: `${e.to}|${e.id}`, to: e.to as Address, id: e.id }));
 
   for (const env of envelopes) {
@@ -110,7 +113,10 @@ export async function receiveBatch(
     if (!session.state) newDevicesOf.add(from);
     session.state = result.state;
     session.dirty = true;
-    if (result.usedOneTimePrekeyId !== undefined) usedOneTime.add(prekeyKey(to, "onetime", result.usedOneTimePrekeyId));
+    if (result.usedOneTimePrekeyId !== undefined) {
+      usedOneTime.add(prekeyKey(to, "onetime", result.usedOneTimePrekeyId));
+      prekeysUsedBy.add(to);
+    }
     if (from !== to) identities.push({ our: to, their: from, key: result.theirIdentityKey });
 
     const payload = decodePayload(result.plaintext);
@@ -181,7 +187,7 @@ export async function receiveBatch(
       await db.pendingAcks.bulkPut(acks);
     },
   );
-  return { acks, stored, newDevicesOf };
+  return { acks, stored, newDevicesOf, prekeysUsedBy };
 }
 
 /** Prekeys of one account, read from storage; a one-time prekey used earlier in this batch is gone already. */
