@@ -1,11 +1,16 @@
 // Layer boundaries of DESIGN.md §3 as lint rules: a wrong import fails `npm run lint`.
 import tseslint from "typescript-eslint";
 
-const node = ["node:*", "fs", "path", "os", "child_process", "net", "http", "crypto", "better-sqlite3", "kysely", "pg", "ioredis"];
+// Bare module names are `paths` (exact), so that Node's "crypto" does not also match our own lib/crypto.
+const nodeModules = ["fs", "path", "os", "child_process", "net", "http", "https", "crypto", "stream", "better-sqlite3", "kysely", "pg", "ioredis"];
+const node = ["node:*"];
 const group = (patterns, message) => ({ group: patterns, message });
+// A lib/ layer as imported from anywhere: "@/lib/x/…", "../lib/x/…", or "../x/…" from a sibling layer.
+const layer = (name) => [`**/lib/${name}`, `**/lib/${name}/**`, `../${name}`, `../${name}/**`];
+const nodePaths = (message) => nodeModules.map((name) => ({ name, message }));
 
 const clientForbidden = [
-  group(["**/lib/relay", "**/lib/relay/**", "@/lib/relay/**", "socket.io", "socket.io/**"], "lib/relay and the socket.io server are Node-only and never in a client bundle"),
+  group([...layer("relay"), "socket.io", "socket.io/**"], "lib/relay and the socket.io server are Node-only and never in a client bundle"),
   group(node, "client code runs in the browser: no Node modules"),
 ];
 
@@ -25,6 +30,7 @@ export default tseslint.config(
     ignores: ["lib/crypto/**/*.test.ts"],
     rules: {
       "no-restricted-imports": ["error", {
+        paths: nodePaths("lib/crypto is pure: no Node modules"),
         patterns: [
           group(["dexie", "dexie-*", "socket.io*", "react", "react-*", "next", "next/*", ...node], "lib/crypto is pure: @noble/* and lib/protocol types only"),
           group(["**/store/**", "**/engine/**", "**/relay/**", "**/worker/**", "**/hooks/**", "**/components/**", "**/app/**"], "lib/crypto may not depend on other layers"),
@@ -38,6 +44,7 @@ export default tseslint.config(
     ignores: ["lib/protocol/**/*.test.ts"],
     rules: {
       "no-restricted-imports": ["error", {
+        paths: nodePaths("lib/protocol is pure: no Node modules"),
         patterns: [group(["dexie*", "socket.io*", "react*", "next*", "@noble/*", ...node, "**/store/**", "**/engine/**", "**/relay/**", "**/worker/**", "**/hooks/**", "**/crypto/**"], "lib/protocol is shared wire contract: zod and lib/brands only")],
       }],
       "no-restricted-globals": ["error", "window", "document", "self", "localStorage", "indexedDB", "process"],
@@ -57,6 +64,7 @@ export default tseslint.config(
     ignores: ["**/*.test.ts"],
     rules: {
       "no-restricted-imports": ["error", {
+        paths: nodePaths("client code runs in the browser: no Node modules"),
         patterns: [...clientForbidden, group(["react", "react-*", "next", "next/*", "**/hooks/**", "**/components/**"], "the worker side has no UI")],
       }],
     },
@@ -66,8 +74,9 @@ export default tseslint.config(
     ignores: ["**/*.test.ts"],
     rules: {
       "no-restricted-imports": ["error", {
+        paths: nodePaths("client code runs in the browser: no Node modules"),
         patterns: [...clientForbidden,
-          group(["socket.io-client", "**/lib/engine/**", "**/lib/crypto/**", "@/lib/engine/**", "@/lib/crypto/**"], "hooks reach the engine only through the worker RPC client"),
+          group(["socket.io-client", ...layer("engine"), ...layer("crypto")], "hooks reach the engine only through the worker RPC client"),
           group(["**/components/**"], "hooks do not import components")],
       }],
     },
@@ -77,9 +86,10 @@ export default tseslint.config(
     ignores: ["**/*.test.ts"],
     rules: {
       "no-restricted-imports": ["error", {
+        paths: nodePaths("client code runs in the browser: no Node modules"),
         patterns: [...clientForbidden,
           group(["socket.io-client", "dexie", "dexie-*"], "components get data only through lib/hooks"),
-          group(["**/lib/engine/**", "**/lib/crypto/**", "**/lib/store/**", "**/lib/worker/**", "@/lib/engine/**", "@/lib/crypto/**", "@/lib/store/**", "@/lib/worker/**"],
+          group([...layer("engine"), ...layer("crypto"), ...layer("store"), ...layer("worker")],
             "components use lib/hooks (and lib/brands, lib/protocol types); they never touch keys, storage or the worker"),
         ],
       }],

@@ -4,7 +4,7 @@ import { EVENTS, ProtocolError, toB64, type Address, type BrandId } from "./deps
 import { EngineError } from "../worker/rpc";
 import type { AccountRow, DeviceRow } from "../store/db";
 import { forgetAccountKeys, nextPrekeyId, prekeysOf, reservePrekeyIds } from "../store/keys";
-import { generateIdentityKeyPair, deserializeSignedPrekey } from "./cryptoLib";
+import { generateIdentityKeyPair, deserializeSignedPrekey } from "../crypto";
 import type { EngineContext } from "./context";
 import { makeKemPrekey, makeOneTimePrekeys, makeSignedPrekey, ONE_TIME_PREKEY_BATCH, ONE_TIME_PREKEY_LOW, SIGNED_PREKEY_MAX_AGE_MS } from "./keys";
 import { request } from "./relay";

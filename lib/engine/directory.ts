@@ -4,7 +4,7 @@ import { EVENTS, fromB64, type Address } from "./deps";
 import { deleteSessionsWith, sessionsWith } from "../store/sessions";
 import { observeIdentity, knownIdentity, sameBytes } from "../store/identities";
 import { getIdentityKey } from "../store/keys";
-import { deserializeSession, initiateSession, sessionTheirIdentityKey, type SessionState } from "./cryptoLib";
+import { deserializeSession, initiateSession, sessionTheirIdentityKey, type SessionState } from "../crypto";
 import type { EngineContext } from "./context";
 import { bundleFromWire } from "./keys";
 import { request } from "./relay";

@@ -2,7 +2,7 @@
 // logs in with the device auth key, keeps prekeys topped up, receives and stores envelopes, and drains
 // the outbox. Dependencies come in as parameters so that Node tests run it against the real relay.
 import { EVENTS, fromB64, loginMessage, ProtocolError, toB64, type Address, type BrandId, schemas } from "./deps";
-import { signAuth } from "./cryptoLib";
+import { signAuth } from "../crypto";
 import type { AccountRow, DeviceRow, JunctionDB } from "../store/db";
 import { ensureDevice, getDevice } from "../store/keys";
 import { firstInOutbox } from "../store/outbox";

@@ -13,7 +13,7 @@ import {
   serializeSignedPrekey,
   type KeyPair,
   type PrekeyBundle,
-} from "./cryptoLib";
+} from "../crypto";
 
 export const ONE_TIME_PREKEY_BATCH = 100;
 /** Below this many one-time prekeys on the relay, the leader uploads a new batch after login. */

@@ -7,7 +7,7 @@ import { MAX_TEXT_CHARS, queueText } from "../store/outbox";
 import { knownIdentity } from "../store/identities";
 import { identityId } from "../store/ids";
 import { EngineError } from "../worker/rpc";
-import { safetyNumber } from "./cryptoLib";
+import { safetyNumber } from "../crypto";
 
 export async function sendMessageLocal(db: JunctionDB, params: { conversationId: string; text: string }, now: number): Promise<{ messageId: string }> {
   if (typeof params.text !== "string" || params.text.trim().length === 0) throw new EngineError("bad_request", "message is empty");

@@ -21,7 +21,7 @@ import {
   serializeSession,
   type PrekeyStore,
   type SessionState,
-} from "./cryptoLib";
+} from "../crypto";
 import { fromB64, type schemas } from "./deps";
 import type { EngineContext } from "./context";
 import { decodePayload, type TextPayload } from "./payload";

@@ -7,7 +7,7 @@ import { EVENTS, ProtocolError, toB64, type Address, type schemas } from "./deps
 import type { OutboxRow } from "../store/db";
 import { sessionRow } from "../store/sessions";
 import { advanceState } from "../store/conversations";
-import { encrypt, serializeSession, CryptoError } from "./cryptoLib";
+import { encrypt, serializeSession, CryptoError } from "../crypto";
 import { MAX_ENVELOPES_PER_SEND } from "../protocol/limits";
 import type { EngineContext } from "./context";
 import type { DeviceDirectory } from "./directory";
