@@ -28,6 +28,9 @@ test("6. the relay's data directory and logs contain none of the plaintexts", as
   const total = contents.reduce((n, c) => n + c.bytes.length, 0);
   expect(total).toBeGreaterThan(10_000);
 
+  // positive control: routing metadata (an address) is stored, so the search does read the right bytes
+  expect(contents.some(({ bytes }) => bytes.includes(Buffer.from("alice.smith")))).toBe(true);
+
   const leaks: string[] = [];
   for (const text of allPlaintexts()) {
     for (const needle of encodings(text)) {
