@@ -31,7 +31,8 @@ export function AccountForm({ usedBrands, onCreated }: AccountFormProps) {
   }
 
   const parsed = handle.trim() ? parseHandle(brand, handle) : null;
-  const handleError = parsed && isAddressError(parsed) ? parsed.message : null;
+  // the rule itself is printed right above the field, so the error only has to say it is broken
+  const handleError = parsed && isAddressError(parsed) ? `That is not a valid ${BRANDS[brand].name} handle.` : null;
   const showHandleError = touched && handleError !== null;
   const address = parsed && !isAddressError(parsed) ? parsed.address : null;
 

@@ -11,7 +11,7 @@ const FILTERS: { id: InboxFilter; label: string }[] = [
 /** Toggle buttons rather than tabs: each one filters the same list, and aria-pressed says which. */
 export function FilterBar({ value, onChange }: { value: InboxFilter; onChange: (next: InboxFilter) => void }) {
   return (
-    <div role="group" aria-label="Filter conversations" className="flex gap-1.5 overflow-x-auto px-3 py-2">
+    <div role="group" aria-label="Filter conversations" className="flex flex-wrap gap-1.5 px-3 py-2">
       {FILTERS.map(({ id, label }) => {
         const pressed = value === id;
         const color = id === "all" || id === "unread" ? undefined : BRANDS[id].color;

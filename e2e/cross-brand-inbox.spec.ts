@@ -21,8 +21,27 @@ test("5. Carol's accounts on all three brands share one inbox, and brand filters
   await carol.app.page.keyboard.press("Escape");
   await expect(addDialog).toBeHidden();
 
+  // a handle is first come, first served, and the form says so
+  await dave.app.page.getByRole("radio", { name: "Instagram" }).check();
+  await dave.app.page.getByRole("textbox", { name: "Handle" }).fill(c.instagram);
+  await dave.app.page.getByRole("textbox", { name: "Display name" }).fill(NAMES.dave);
+  await dave.app.page.getByRole("button", { name: "Create account" }).click();
+  await expect(dave.app.page.getByText("That handle is taken. Try another one.")).toBeVisible();
+
   // three people, each on a different brand from the Carol account they write to
   await dave.app.createAccount("Instagram", d.instagram, NAMES.dave);
+  // an address nobody holds is refused before anything is sent
+  await dave.app.newMessageButton.click();
+  const newMessage = dave.app.page.getByRole("dialog", { name: "New message" });
+  await newMessage.getByRole("textbox", { name: "To" }).fill(address("Messenger", `nobody.${d.messenger}`));
+  await newMessage.getByRole("button", { name: "Start chat" }).click();
+  await expect(newMessage.getByText(/^No one has the Messenger address nobody\./)).toBeVisible();
+  await newMessage.getByRole("textbox", { name: "To" }).fill("telegram:@dave");
+  await newMessage.getByRole("button", { name: "Start chat" }).click();
+  await expect(newMessage.getByText(/unknown brand "telegram"/i)).toBeVisible();
+  await dave.app.page.keyboard.press("Escape");
+  await expect(newMessage).toBeHidden();
+  await expect(dave.app.conversations.getByRole("listitem")).toHaveCount(0);
   await erin.app.createAccount("Messenger", e.messenger, NAMES.erin);
   await frank.app.createAccount("WhatsApp", f.whatsapp, NAMES.frank);
   await dave.app.startChat("Instagram", address("WhatsApp", c.whatsapp));
