@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState } from "react";
 import { BRANDS, handleOf } from "@/lib/brands";
 import { markRead } from "@/lib/hooks/actions";
-import { useConversation, useIdentity, useMessages } from "@/lib/hooks/data";
+import { useContactName, useConversation, useIdentity, useMessages } from "@/lib/hooks/data";
 import { useDocumentVisible } from "@/lib/hooks/useDocumentVisible";
 import { Avatar } from "./Avatar";
 import { BrandBadge } from "./BrandBadge";
@@ -15,12 +15,12 @@ const PAGE = 200;
 
 interface Props {
   conversationId: string;
-  names: ReadonlyMap<string, string> | undefined;
   onBack: () => void;
 }
 
-export function ConversationView({ conversationId, names, onBack }: Props) {
+export function ConversationView({ conversationId, onBack }: Props) {
   const conversation = useConversation(conversationId);
+  const contactName = useContactName(conversation?.theirAddress ?? null);
   const identity = useIdentity(conversationId);
   const [limit, setLimit] = useState(PAGE);
   const slice = useMessages(conversationId, limit);
@@ -53,7 +53,7 @@ export function ConversationView({ conversationId, names, onBack }: Props) {
     );
   }
 
-  const peerName = names?.get(conversation.theirAddress) ?? conversation.theirAddress;
+  const peerName = contactName ?? conversation.theirAddress;
   const verified = identity?.verified ?? false;
   const keyChanged = identity?.changedAt != null;
 

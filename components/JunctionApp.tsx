@@ -1,9 +1,9 @@
 "use client";
 // The whole app on one page: the first-run form until an account exists, then the inbox
 // beside the open conversation (one pane at a time on narrow screens).
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useEngineBoot, useConnectionStatus } from "@/lib/hooks/engine";
-import { useAccounts, useContactNames, useConversations, useUnreadTotal } from "@/lib/hooks/data";
+import { useAccounts, useInbox, useUnreadTotal } from "@/lib/hooks/data";
 import { useIsClient, usePersistentStorage, useServiceWorker, useUnreadTitle } from "@/lib/hooks/pwa";
 import { useSelectedConversation } from "@/lib/hooks/useSelectedConversation";
 import type { InboxFilter } from "@/lib/hooks/types";
@@ -62,12 +62,30 @@ function FirstRun() {
   );
 }
 
+/** Rows a tall screen shows; the rest load one frame after they are painted. */
+const FIRST_SCREENFUL = 30;
+
+function useFirstScreenfulThenAll(): number {
+  const [limit, setLimit] = useState(FIRST_SCREENFUL);
+  useEffect(() => {
+    // two frames: the first screenful is committed and painted before the full query starts
+    let second = 0;
+    const first = requestAnimationFrame(() => {
+      second = requestAnimationFrame(() => setLimit(Number.POSITIVE_INFINITY));
+    });
+    return () => {
+      cancelAnimationFrame(first);
+      cancelAnimationFrame(second);
+    };
+  }, []);
+  return limit;
+}
+
 function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof useAccounts>>; status: ReturnType<typeof useConnectionStatus> }) {
   const [filter, setFilter] = useState<InboxFilter>("all");
   const [selectedId, select] = useSelectedConversation();
   const [dialog, setDialog] = useState<"none" | "new" | "account">("none");
-  const rows = useConversations(filter);
-  const names = useContactNames();
+  const inbox = useInbox(filter, useFirstScreenfulThenAll());
 
   return (
     <div className="flex h-dvh flex-col">
@@ -83,11 +101,11 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
           className={`${selectedId ? "hidden md:flex" : "flex"} w-full flex-col border-r border-slate-200 bg-white md:w-96 md:shrink-0 dark:border-slate-800 dark:bg-slate-900`}
         >
           <FilterBar value={filter} onChange={setFilter} />
-          <ConversationList rows={rows} names={names} filter={filter} selectedId={selectedId} />
+          <ConversationList rows={inbox?.rows} names={inbox?.names} filter={filter} selectedId={selectedId} />
         </nav>
         <main className={`${selectedId ? "flex" : "hidden md:flex"} min-w-0 flex-1 flex-col`}>
           {selectedId ? (
-            <ConversationView key={selectedId} conversationId={selectedId} names={names} onBack={() => select(null)} />
+            <ConversationView key={selectedId} conversationId={selectedId} onBack={() => select(null)} />
           ) : (
             <div className="flex flex-1 flex-col items-center justify-center gap-2 p-6 text-center text-slate-500">
               <p className="font-medium">Choose a conversation</p>

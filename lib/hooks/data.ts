@@ -3,6 +3,7 @@
 // so the inbox stays fast with thousands of conversations and the log with thousands of messages.
 import Dexie from "dexie";
 import { useLiveQuery } from "dexie-react-hooks";
+import type { Address } from "../brands";
 import { getDb } from "../store/db";
 import type { AccountRow, ContactRow, ConversationRow, IdentityRow, InboxFilter, MessageRow } from "./types";
 
@@ -14,26 +15,46 @@ export function useAccounts(): AccountRow[] | undefined {
   }, []);
 }
 
-/** Conversations for one filter chip, newest activity first. */
-export function useConversations(filter: InboxFilter): ConversationRow[] | undefined {
-  return useLiveQuery(() => {
-    const table = getDb().conversations;
-    if (filter === "all") return table.orderBy("lastActivity").reverse().toArray();
-    if (filter === "unread") {
-      return table.where("[hasUnread+lastActivity]").between([1, Dexie.minKey], [1, Dexie.maxKey]).reverse().toArray();
-    }
-    return table.where("[ourBrand+lastActivity]").between([filter, Dexie.minKey], [filter, Dexie.maxKey]).reverse().toArray();
-  }, [filter]);
+export interface InboxRows {
+  rows: ConversationRow[];
+  /** How each peer named themselves, for the rows above. */
+  names: ReadonlyMap<string, string>;
+  /** The query stopped at the limit: more rows exist. */
+  truncated: boolean;
 }
 
-/** How people named themselves, by address. */
-export function useContactNames(): ReadonlyMap<string, string> | undefined {
+/**
+ * Conversations for one filter chip, newest activity first, with their peers' names, at most `limit`.
+ * The inbox asks for a screenful first and for everything right after, so the first rows paint
+ * without waiting for thousands of others.
+ */
+export function useInbox(filter: InboxFilter, limit: number): InboxRows | undefined {
   return useLiveQuery(async () => {
-    const rows: ContactRow[] = await getDb().contacts.toArray();
+    const db = getDb();
+    const table = db.conversations;
+    const query =
+      filter === "all"
+        ? table.orderBy("lastActivity").reverse()
+        : filter === "unread"
+          ? table.where("[hasUnread+lastActivity]").between([1, Dexie.minKey], [1, Dexie.maxKey]).reverse()
+          : table.where("[ourBrand+lastActivity]").between([filter, Dexie.minKey], [filter, Dexie.maxKey]).reverse();
+    const rows = await (Number.isFinite(limit) ? query.limit(limit + 1) : query).toArray();
+    const truncated = rows.length > limit;
+    if (truncated) rows.length = limit;
+    const contacts = await db.contacts.bulkGet(rows.map((r) => r.theirAddress));
     const names = new Map<string, string>();
-    for (const row of rows) if (row.displayName) names.set(row.address, row.displayName);
-    return names;
-  }, []);
+    for (const contact of contacts) if (contact?.displayName) names.set(contact.address, contact.displayName);
+    return { rows, names, truncated };
+  }, [filter, limit]);
+}
+
+/** How the person at `address` named themselves, or null. */
+export function useContactName(address: Address | null): string | null | undefined {
+  return useLiveQuery(async () => {
+    if (!address) return null;
+    const contact: ContactRow | undefined = await getDb().contacts.get(address);
+    return contact?.displayName ?? null;
+  }, [address]);
 }
 
 /** undefined while loading, null when there is no such conversation. */
