@@ -54,7 +54,8 @@ export function u32be(n: number): Bytes {
 
 export function randomBytes(n: number): Bytes {
   const out = new Uint8Array(n);
-  globalThis.crypto.getRandomValues(out);
+  // getRandomValues fills at most 65,536 bytes per call.
+  for (let o = 0; o < n; o += 65536) globalThis.crypto.getRandomValues(out.subarray(o, Math.min(n, o + 65536)));
   return out;
 }
 

@@ -39,3 +39,23 @@ export {
   sessionTheirIdentityKey,
 } from "./session";
 export { safetyNumber, verifySafetyQr } from "./fingerprint";
+export {
+  AttachmentDecryptor,
+  AttachmentEncryptor,
+  ATTACHMENT_CHUNK_BYTES,
+  decryptAttachment,
+  encryptAttachment,
+} from "./attachments";
+export {
+  type SenderKeyRecord,
+  createSenderKey,
+  deserializeSenderKey,
+  groupDecrypt,
+  groupEncrypt,
+  processSenderKeyDistribution,
+  rotateSenderKey,
+  senderKeyDistribution,
+  serializeSenderKey,
+} from "./senderKeys";
+export { MAX_SKIP, MAX_STORED_SKIPPED } from "./ratchet";
+export { setX25519Backend, x25519Backend, type X25519Backend } from "./x25519";

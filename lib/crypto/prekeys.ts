@@ -1,10 +1,10 @@
 // Prekeys (X3DH §3.3, PQXDH §3.3): signed X25519 prekey, one-time X25519 prekeys and the signed ML-KEM-768
 // last-resort prekey. The identity key signs each prekey's tagged encoding. Records serialise to a
 // versioned compact form for the worker's IndexedDB.
-import { ml_kem768 } from "@noble/post-quantum/ml-kem.js";
 import { type Bytes } from "./bytes";
 import { Reader, Writer } from "./codec";
 import { CryptoError } from "./errors";
+import { kemKeygen } from "./kem";
 import {
   KeyTag,
   type KeyPair,
@@ -49,7 +49,7 @@ export async function generateOneTimePrekeys(firstId: number, count: number): Pr
 
 export function generateKemPrekey(identity: KeyPair, id: number, now = Date.now()): KemPrekeyRecord {
   checkId(id);
-  const { publicKey: raw, secretKey } = ml_kem768.keygen();
+  const { publicKey: raw, secretKey } = kemKeygen();
   const publicKey = encodeKey(KeyTag.kemPrekey, raw);
   return { id, publicKey, secretKey, signature: signIdentity(identity, publicKey), createdAt: now };
 }

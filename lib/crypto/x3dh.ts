@@ -2,19 +2,18 @@
 // signed ML-KEM-768 prekey. SK = HKDF(salt = 32 zero bytes, ikm = 32×0xFF ‖ DH1 ‖ DH2 ‖ DH3 [‖ DH4] [‖ SS]).
 // The two protocols use different info strings, so a PQXDH message stripped of its KEM part cannot be
 // accepted as X3DH: the responder derives another key and the first message fails to authenticate.
-import { ml_kem768 } from "@noble/post-quantum/ml-kem.js";
 import { type Bytes, concat, utf8, wipe } from "./bytes";
 import { CryptoError } from "./errors";
 import {
   KeyTag,
   type KeyPair,
-  MLKEM768_CIPHERTEXT_BYTES,
   decodeKey,
   encodeKey,
   identityDhKeyPair,
   identityDhPublic,
   verifyIdentity,
 } from "./keys";
+import { kemDecapsulate, kemEncapsulate } from "./kem";
 import { hkdfSha256 } from "./primitives";
 import { type DhKeyPair, dh, generateDhKeyPair } from "./x25519";
 
@@ -78,13 +77,8 @@ export async function agreeAsInitiator(ourIdentity: KeyPair, bundle: PrekeyBundl
   ]);
   let kemCiphertext: Bytes | undefined;
   if (kemRaw) {
-    let enc: { cipherText: Bytes; sharedSecret: Bytes };
-    try {
-      enc = ml_kem768.encapsulate(kemRaw);
-    } catch (e) {
-      throw new CryptoError("bad_key", "invalid kem prekey", { cause: e });
-    }
-    kemCiphertext = enc.cipherText;
+    const enc = kemEncapsulate(kemRaw);
+    kemCiphertext = enc.ciphertext;
     parts.push(enc.sharedSecret);
   }
   const secret = deriveSecret(parts, kemRaw !== undefined);
@@ -125,8 +119,7 @@ export async function agreeAsResponder(ourIdentity: KeyPair, header: PrekeyHeade
   ]);
   wipe(ours.privateKey);
   if (header.kemCiphertext && keys.kemSecretKey) {
-    if (header.kemCiphertext.length !== MLKEM768_CIPHERTEXT_BYTES) throw new CryptoError("bad_message", "invalid kem ciphertext");
-    parts.push(ml_kem768.decapsulate(header.kemCiphertext, keys.kemSecretKey));
+    parts.push(kemDecapsulate(header.kemCiphertext, keys.kemSecretKey));
   }
   return deriveSecret(parts, header.kemCiphertext !== undefined);
 }
