@@ -97,3 +97,29 @@ test("2. after both reload, history and states persist and messages flow in the 
   expect(await storeKeys(bob.page, "sessions")).toEqual(sessionsBefore.bob);
   await expect(alice.page.getByText(/safety number with .* has changed/)).toHaveCount(0);
 });
+
+test("safety numbers: both sides see the same 60 digits and a QR code, and can mark each other verified", async () => {
+  const digitsOf = async (app: JunctionPage): Promise<string> => {
+    await app.page.getByRole("button", { name: "Safety number" }).click();
+    const dialog = app.page.getByRole("dialog", { name: "Safety number" });
+    await expect(dialog.getByRole("img", { name: /QR code of the safety number/ })).toBeVisible();
+    const text = (await dialog.getByText(/^Safety number: /).textContent()) ?? "";
+    return text.replace(/\D/g, "");
+  };
+  const aliceDigits = await digitsOf(alice);
+  const bobDigits = await digitsOf(bob);
+  expect(aliceDigits).toMatch(/^\d{60}$/);
+  expect(bobDigits).toBe(aliceDigits);
+
+  const dialog = alice.page.getByRole("dialog", { name: "Safety number" });
+  await dialog.getByRole("button", { name: "Mark as verified" }).click();
+  await expect(dialog.getByRole("button", { name: "Clear verification" })).toBeVisible();
+  await alice.page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await expect(alice.page.getByRole("heading", { name: NAMES.bob })).toContainText("Verified");
+  // verification is Alice's own judgement: it survives a reload and does not touch Bob's side
+  await alice.page.reload();
+  await expect(alice.page.getByRole("heading", { name: NAMES.bob })).toContainText("Verified");
+  await bob.page.keyboard.press("Escape");
+  await expect(bob.page.getByRole("heading", { name: NAMES.alice })).not.toContainText("Verified");
+});

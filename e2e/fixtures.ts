@@ -1,5 +1,5 @@
 // Each person is a separate browser context (own IndexedDB, own worker, own device keys).
-import { test as base, type BrowserContextOptions } from "@playwright/test";
+import { expect, test as base, type BrowserContextOptions } from "@playwright/test";
 import { JunctionPage } from "./pages/app";
 
 export interface Person {
@@ -13,9 +13,14 @@ type MakePerson = (options?: BrowserContextOptions) => Promise<Person>;
 export const test = base.extend<{ person: MakePerson }>({
   person: async ({ browser }, use) => {
     const contexts: Awaited<ReturnType<typeof browser.newContext>>[] = [];
+    const violations: string[] = [];
     await use(async (options) => {
       const context = await browser.newContext(options);
       contexts.push(context);
+      // the app must run entirely within its CSP: a blocked script or style is a bug, not noise
+      context.on("console", (message) => {
+        if (message.type() === "error" && /Content.Security.Policy/i.test(message.text())) violations.push(message.text());
+      });
       const page = await context.newPage();
       const app = new JunctionPage(page);
       await app.open();
@@ -29,6 +34,7 @@ export const test = base.extend<{ person: MakePerson }>({
       };
     });
     await Promise.all(contexts.map((c) => c.close()));
+    expect(violations, "CSP violations").toEqual([]);
   },
 });
 

@@ -24,6 +24,12 @@ test("9. a message made of HTML shows as text and runs nothing", async ({ person
   }
   // the inbox preview is text as well
   await expect(erin.app.conversation(NAMES.jon)).toHaveAccessibleDescription(new RegExp(TEXT.xss.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+  // and behind that, a nonce-based CSP: injected markup could not run script even if it were parsed
+  const response = await erin.app.page.request.get("/");
+  const csp = response.headers()["content-security-policy"] ?? "";
+  expect(csp).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=]+' 'strict-dynamic'/);
+  expect(csp).not.toContain("unsafe-eval");
+  expect(csp).toContain("object-src 'none'");
   await erin.app.page.reload();
   await expect(erin.app.message(TEXT.xss)).toBeVisible();
   expect(await erin.app.page.evaluate(() => window.__pwned)).toBeUndefined();
