@@ -185,7 +185,10 @@ export async function decrypt(p: {
     if (!equalBytes(s.theirIdentityKey, m.prekey.identityKey)) throw new CryptoError("bad_message", "identity key mismatch");
   }
   if (!s) throw new CryptoError("no_session", "no session");
-  const out = await ratchetDecrypt(s.ratchet, m.header, m.body, concat(receivingAd(s), m.prefix));
+  // The addresses come from the envelope as the relay stamped it: a message re-addressed on the way fails
+  // to authenticate rather than landing in this session.
+  const ad = receivingAd({ ...s, ourAddress: p.ourAddress, theirAddress: p.theirAddress });
+  const out = await ratchetDecrypt(s.ratchet, m.header, m.body, concat(ad, m.prefix));
   // Any authenticated message from the responder proves it holds the session: stop sending prekey messages.
   const state: SessionState = { ...s, pending: undefined, ratchet: out.state };
   return { state, plaintext: out.plaintext, theirIdentityKey: s.theirIdentityKey, newSession: false };
