@@ -1,0 +1,73 @@
+// `npm run bench:client [-- --json] [-- --quick] [-- --runs N]`: the client's figures on a large
+// account, in headless Chromium against the real server (see docs/BENCHMARKS.md).
+//   - app shell and first inbox row with 5,000 conversations and 200,000 messages stored
+//   - opening a conversation of 10,000 messages
+//   - the worker decrypting and storing a backlog of 10,000 queued messages, and the longest
+//     main-thread task meanwhile
+// Progress goes to stderr; the table (or, with --json, one JSON object) to stdout.
+import type { Browser } from "@playwright/test";
+import { launch } from "./bench-client/app";
+import { benchBacklog } from "./bench-client/backlog";
+import { benchInbox, type InboxSizes } from "./bench-client/inbox";
+import { buildReport, toJson, toTable } from "./bench-client/report";
+import { startServer, type BenchServer } from "./bench-client/server";
+
+interface Options {
+  json: boolean;
+  quick: boolean;
+  runs: number | null;
+}
+
+function parseArgs(argv: string[]): Options {
+  const opts: Options = { json: false, quick: false, runs: null };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--json") opts.json = true;
+    else if (arg === "--quick") opts.quick = true;
+    else if (arg === "--runs") opts.runs = Number(argv[++i]);
+    else throw new Error(`unknown argument ${arg}; use --json, --quick, --runs N`);
+  }
+  if (opts.runs !== null && !(Number.isInteger(opts.runs) && opts.runs > 0)) throw new Error("--runs takes a positive integer");
+  return opts;
+}
+
+const FULL: InboxSizes & { backlog: number } = { conversations: 5_000, messages: 200_000, bigMessages: 10_000, runs: 5, backlog: 10_000 };
+const QUICK: InboxSizes & { backlog: number } = { conversations: 500, messages: 10_000, bigMessages: 2_000, runs: 2, backlog: 300 };
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const sizes = { ...(opts.quick ? QUICK : FULL) };
+  if (opts.runs !== null) sizes.runs = opts.runs;
+  const log = (line: string) => process.stderr.write(`bench:client: ${line}\n`);
+  // handles must be new on every run: the relay's directory is first come, first served
+  const tag = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+
+  let server: BenchServer | null = null;
+  let browser: Browser | null = null;
+  const cleanup = async () => {
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+  };
+  // Ctrl-C must not leave a server or a browser behind
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+  try {
+    server = await startServer(log);
+    log(`server at ${server.url}`);
+    browser = await launch();
+    const inbox = await benchInbox(browser, server.url, sizes, tag, log);
+    const backlog = await benchBacklog(browser, server.url, sizes.backlog, tag, log);
+    const report = buildReport(opts.quick ? "quick" : "full", sizes, inbox, backlog);
+    process.stdout.write(`${opts.json ? toJson(report) : toTable(report)}\n`);
+  } finally {
+    await cleanup();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench:client failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,73 @@
+// Driving the real app in Chromium the way a person does: by role and accessible name.
+import { chromium, expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import type { PageProbe } from "./probe";
+import { probeScript } from "./probe";
+
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+
+export async function launch(): Promise<Browser> {
+  return chromium.launch({ headless: true, executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
+}
+
+/** A person's browser profile: its own IndexedDB, kept across the pages opened in it. */
+export async function newProfile(browser: Browser, baseURL: string): Promise<BrowserContext> {
+  // wide enough that the inbox and the conversation are side by side, as on a laptop
+  const context = await browser.newContext({ baseURL, viewport: { width: 1280, height: 800 } });
+  await context.addInitScript({ content: probeScript() });
+  context.setDefaultTimeout(120_000);
+  return context;
+}
+
+/** First run: the account form, then the inbox. Returns the new account's address. */
+export async function createAccount(page: Page, brand: "Messenger" | "Instagram" | "WhatsApp", handle: string, displayName: string): Promise<string> {
+  await page.goto("/");
+  await page.getByRole("radiogroup", { name: "Brand" }).getByRole("radio", { name: brand }).check();
+  await page.getByRole("textbox", { name: "Handle" }).fill(handle);
+  await page.getByRole("textbox", { name: "Display name" }).fill(displayName);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByRole("button", { name: "New message" })).toBeVisible({ timeout: 60_000 });
+  const addresses = await page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open("junction");
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    try {
+      return await new Promise<string[]>((resolve, reject) => {
+        const req = db.transaction("accounts", "readonly").objectStore("accounts").getAllKeys();
+        req.onsuccess = () => resolve(req.result.map(String));
+        req.onerror = () => reject(req.error);
+      });
+    } finally {
+      db.close();
+    }
+  });
+  const address = addresses[0];
+  if (addresses.length !== 1 || !address) throw new Error(`expected one account, found ${addresses.length}`);
+  return address;
+}
+
+export type ProbeReading = Omit<PageProbe, "arm">;
+
+export async function readProbe(page: Page): Promise<ProbeReading> {
+  return page.evaluate(() => {
+    const probe = window.__bench;
+    if (!probe) throw new Error("the bench probe is not installed");
+    const { fcp, firstRow, firstRowPainted, longTasks, open } = probe;
+    return { fcp, firstRow, firstRowPainted, longTasks: [...longTasks], open: open ? { ...open } : null };
+  });
+}
+
+/** Lets the page settle (workers started, full queries done) before the next measurement. */
+export async function settle(page: Page, ms = 1_000): Promise<void> {
+  await page.waitForTimeout(ms);
+  await page.evaluate(() => new Promise<void>((resolve) => requestIdleCallback(() => resolve(), { timeout: 5_000 })));
+}

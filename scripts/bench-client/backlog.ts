@@ -1,0 +1,108 @@
+// The backlog: while the browser account's page is closed, a Node engine sends it N real encrypted
+// messages through the relay. Then the page opens and its worker receives, decrypts and stores them;
+// the page measures, on its own clock, when all N are in IndexedDB and how long its main thread was
+// ever blocked meanwhile.
+import type { Browser } from "@playwright/test";
+import { createAccount, newProfile, readProbe } from "./app";
+import { sendBacklog, startSender, type SendFigures } from "./sender";
+
+export interface BacklogFigures {
+  messages: number;
+  send: SendFigures;
+  /** Navigation start → all N stored. */
+  allStored: number;
+  /** Navigation start → the first of them stored (boot, worker, login, first delivery). */
+  firstStored: number;
+  /** Messages per second between the first and the last stored. */
+  perSecond: number;
+  /** Longest main-thread task between navigation start and all stored; 0 when none reached 50 ms. */
+  longestTask: number;
+  longTasks: number;
+  /** Sum of long-task time meanwhile. */
+  longTaskMs: number;
+}
+
+interface CountWatch {
+  firstAt: number;
+  allAt: number;
+  newestText: string | null;
+}
+
+const backlogText = (i: number) => `backlog ${i}: the quick brown fox jumps over the lazy dog`;
+
+export async function benchBacklog(browser: Browser, baseURL: string, count: number, tag: string, log: (line: string) => void): Promise<BacklogFigures> {
+  const context = await newProfile(browser, baseURL);
+  try {
+    const first = await context.newPage();
+    const address = await createAccount(first, "Messenger", `bench.backlog.${tag}`, "Bench Backlog");
+    // online means logged in with prekeys uploaded: the sender can start a session
+    await first.getByRole("status").filter({ hasText: "Online" }).waitFor({ timeout: 60_000 });
+    await first.waitForTimeout(1_000);
+    await first.close();
+
+    const sender = await startSender(baseURL, "instagram", `@bench_sender_${tag}`, "Backlog Sender");
+    let send: SendFigures;
+    try {
+      log(`sending ${count} encrypted messages from a Node engine…`);
+      send = await sendBacklog(sender, address, count, backlogText, Math.min(250, count));
+      log(`sent in ${Math.round(send.ms)} ms (${Math.round((count / send.ms) * 1000)}/s, ${send.rateLimited} rate-limited replies)`);
+    } finally {
+      // offline from here: the receipts coming back wait in the relay instead of taking CPU
+      await sender.stop();
+    }
+    const conversationId = `${address}|${sender.address}`;
+
+    const page = await context.newPage();
+    await page.goto("/", { waitUntil: "commit" });
+    const watch = await page.evaluate(
+      async ({ conversationId, count }) => {
+        // the store exists already (created with the account); opening it needs no upgrade
+        const db = await new Promise<IDBDatabase>((resolve, reject) => {
+          const req = indexedDB.open("junction");
+          req.onsuccess = () => resolve(req.result);
+          req.onerror = () => reject(req.error);
+        });
+        const countNow = () =>
+          new Promise<number>((resolve, reject) => {
+            const req = db.transaction("messages", "readonly").objectStore("messages").index("conversationId").count(conversationId);
+            req.onsuccess = () => resolve(req.result);
+            req.onerror = () => reject(req.error);
+          });
+        let firstAt = -1;
+        for (;;) {
+          const n = await countNow();
+          const t = performance.now();
+          if (n > 0 && firstAt < 0) firstAt = t;
+          if (n >= count) {
+            const newestText = await new Promise<string | null>((resolve, reject) => {
+              const range = IDBKeyRange.bound([conversationId, -Infinity], [conversationId, Infinity]);
+              const req = db.transaction("messages", "readonly").objectStore("messages").index("[conversationId+sentAt]").openCursor(range, "prev");
+              req.onsuccess = () => resolve((req.result?.value as { text?: string } | undefined)?.text ?? null);
+              req.onerror = () => reject(req.error);
+            });
+            db.close();
+            return { firstAt, allAt: t, newestText };
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      },
+      { conversationId, count },
+    ) as CountWatch;
+    if (watch.newestText !== backlogText(count - 1)) throw new Error(`the newest stored message is not the last one sent: ${watch.newestText}`);
+    const probe = await readProbe(page);
+    const during = probe.longTasks.filter((t) => t.start < watch.allAt);
+    await page.close();
+    return {
+      messages: count,
+      send,
+      allStored: watch.allAt,
+      firstStored: watch.firstAt,
+      perSecond: (count / Math.max(1, watch.allAt - watch.firstAt)) * 1000,
+      longestTask: Math.max(0, ...during.map((t) => t.duration)),
+      longTasks: during.length,
+      longTaskMs: during.reduce((sum, t) => sum + t.duration, 0),
+    };
+  } finally {
+    await context.close();
+  }
+}

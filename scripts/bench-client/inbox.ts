@@ -1,0 +1,114 @@
+// Inbox load and conversation open on a large account: 5,000 conversations, 200,000 messages.
+import type { Browser, Page } from "@playwright/test";
+import { createAccount, newProfile, readProbe, settle } from "./app";
+import { seedInPage, type SeedPlan, type SeedResult } from "./seed";
+
+export interface InboxSizes {
+  conversations: number;
+  messages: number;
+  bigMessages: number;
+  runs: number;
+}
+
+export interface InboxRun {
+  /** First contentful paint (the app shell), ms from navigation start. */
+  fcp: number;
+  /** First inbox row in the DOM and in view. */
+  firstRow: number;
+  /** The frame after it: what a person sees. */
+  firstRowPainted: number;
+  longestTask: number;
+}
+
+export interface OpenRun {
+  /** Click on the row → newest message in the DOM and in view of the log. */
+  shown: number;
+  shownPainted: number;
+  longestTask: number;
+}
+
+export interface InboxFigures {
+  seed: SeedResult;
+  loads: InboxRun[];
+  opens: OpenRun[];
+}
+
+const BIG_PEER = "Big Conversation";
+
+async function waitForFullList(page: Page, conversations: number): Promise<void> {
+  // aria-setsize is the list's length: the full query (after the first screenful) has landed
+  await page.locator(`[role="list"][aria-label="Conversations"] li[aria-setsize="${conversations}"]`).first().waitFor();
+}
+
+async function loadInbox(page: Page, conversations: number): Promise<InboxRun> {
+  await page.goto("/");
+  await page.waitForFunction(() => window.__bench?.firstRowPainted != null);
+  const probe = await readProbe(page);
+  await waitForFullList(page, conversations);
+  if (probe.fcp === null || probe.firstRow === null || probe.firstRowPainted === null) throw new Error("inbox probe incomplete");
+  const until = probe.firstRowPainted;
+  return {
+    fcp: probe.fcp,
+    firstRow: probe.firstRow,
+    firstRowPainted: probe.firstRowPainted,
+    longestTask: Math.max(0, ...probe.longTasks.filter((t) => t.start < until).map((t) => t.duration)),
+  };
+}
+
+async function openBig(page: Page, conversations: number, newestText: string): Promise<OpenRun> {
+  await loadInbox(page, conversations);
+  await settle(page);
+  await page.evaluate((text) => window.__bench?.arm(text), newestText);
+  const row = page.getByRole("list", { name: "Conversations" }).getByRole("link", { name: BIG_PEER, exact: true });
+  await row.click();
+  await page.waitForFunction(() => window.__bench?.open?.shownPainted != null);
+  const probe = await readProbe(page);
+  const open = probe.open;
+  if (!open || open.clickedAt === null || open.shownAt === null || open.shownPainted === null) throw new Error("open probe incomplete");
+  const from = open.clickedAt;
+  const to = open.shownPainted;
+  return {
+    shown: open.shownAt - from,
+    shownPainted: open.shownPainted - from,
+    longestTask: Math.max(0, ...probe.longTasks.filter((t) => t.start + t.duration > from && t.start < to).map((t) => t.duration)),
+  };
+}
+
+export async function benchInbox(browser: Browser, baseURL: string, sizes: InboxSizes, tag: string, log: (line: string) => void): Promise<InboxFigures> {
+  const context = await newProfile(browser, baseURL);
+  try {
+    const page = await context.newPage();
+    const address = await createAccount(page, "Messenger", `bench.inbox.${tag}`, "Bench Inbox");
+    await settle(page);
+    const plan: SeedPlan = {
+      ourAddress: address,
+      ourBrand: address.split(":")[0] ?? "messenger",
+      conversations: sizes.conversations,
+      messages: sizes.messages,
+      bigMessages: sizes.bigMessages,
+      bigPeerName: BIG_PEER,
+      now: Date.now(),
+    };
+    log(`seeding ${plan.conversations} conversations and ${plan.messages} messages…`);
+    const seed = await page.evaluate(seedInPage, plan);
+    if (seed.messages !== plan.messages || seed.conversations !== plan.conversations) throw new Error("seed wrote the wrong number of rows");
+    log(`seeded in ${Math.round(seed.ms)} ms`);
+
+    // one unmeasured load warms what a returning person has warm: the service worker's cache, the disk cache
+    await loadInbox(page, sizes.conversations);
+    const loads: InboxRun[] = [];
+    for (let i = 0; i < sizes.runs; i++) {
+      loads.push(await loadInbox(page, sizes.conversations));
+      log(`inbox load ${i + 1}/${sizes.runs}: first row painted at ${Math.round(loads[loads.length - 1]?.firstRowPainted ?? 0)} ms`);
+      await settle(page, 500);
+    }
+    const opens: OpenRun[] = [];
+    for (let i = 0; i < sizes.runs; i++) {
+      opens.push(await openBig(page, sizes.conversations, seed.bigNewestText));
+      log(`open ${i + 1}/${sizes.runs}: newest message painted after ${Math.round(opens[opens.length - 1]?.shownPainted ?? 0)} ms`);
+    }
+    return { seed, loads, opens };
+  } finally {
+    await context.close();
+  }
+}

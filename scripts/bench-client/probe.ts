@@ -1,0 +1,114 @@
+// What runs inside the page to take the measurements there, on the page's own clock
+// (performance.now(), whose origin is the navigation start), so no Node round trip is counted.
+// Installed by addInitScript on every document before the app's scripts run.
+
+export interface LongTask {
+  start: number;
+  duration: number;
+}
+
+export interface PageProbe {
+  /** First contentful paint: the app shell on screen. */
+  fcp: number | null;
+  /** A row of the list "Conversations" is in the DOM and inside the viewport. */
+  firstRow: number | null;
+  /** The frame after firstRow was presented (one rAF, then a task): when a person can see it. */
+  firstRowPainted: number | null;
+  longTasks: LongTask[];
+  /** Set by arm(): waits for the newest message of an opening conversation. */
+  open: { text: string; clickedAt: number | null; shownAt: number | null; shownPainted: number | null } | null;
+  arm(text: string): void;
+}
+
+declare global {
+  interface Window {
+    __bench?: PageProbe;
+  }
+}
+
+/** Serialised into the page; keep it free of imports and outer references. */
+export function installProbe(): void {
+  if (window.__bench) return;
+  const probe: PageProbe = {
+    fcp: null,
+    firstRow: null,
+    firstRowPainted: null,
+    longTasks: [],
+    open: null,
+    arm(text: string) {
+      probe.open = { text, clickedAt: null, shownAt: null, shownPainted: null };
+    },
+  };
+  window.__bench = probe;
+
+  const afterPaint = (done: (t: number) => void) => {
+    requestAnimationFrame(() => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => done(performance.now());
+      channel.port2.postMessage(0);
+    });
+  };
+
+  const inView = (el: Element, box: DOMRect) => {
+    const r = el.getBoundingClientRect();
+    return r.height > 0 && r.bottom > box.top && r.top < box.bottom && r.right > box.left && r.left < box.right;
+  };
+
+  const viewport = () => new DOMRect(0, 0, window.innerWidth, window.innerHeight);
+
+  const checkRow = () => {
+    if (probe.firstRow !== null) return;
+    const row = document.querySelector('[role="list"][aria-label="Conversations"] li a');
+    if (!row || !inView(row, viewport())) return;
+    probe.firstRow = performance.now();
+    afterPaint((t) => (probe.firstRowPainted = t));
+  };
+
+  const checkOpen = () => {
+    const open = probe.open;
+    if (!open || open.clickedAt === null || open.shownAt !== null) return;
+    const log = document.querySelector('[role="log"][aria-label="Messages"]');
+    if (!log) return;
+    const box = log.getBoundingClientRect();
+    for (const article of Array.from(log.querySelectorAll('[role="article"], article'))) {
+      if (article.textContent?.includes(open.text) && inView(article, box)) {
+        open.shownAt = performance.now();
+        afterPaint((t) => (open.shownPainted = t));
+        return;
+      }
+    }
+  };
+
+  const check = () => {
+    checkRow();
+    checkOpen();
+  };
+
+  new MutationObserver(check).observe(document, { childList: true, subtree: true, attributes: true, characterData: true });
+  // layout alone (a scroll to the end) changes what is in view without a mutation
+  const frame = () => {
+    check();
+    requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+
+  document.addEventListener(
+    "click",
+    () => {
+      if (probe.open && probe.open.clickedAt === null) probe.open.clickedAt = performance.now();
+    },
+    { capture: true },
+  );
+
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) if (entry.name === "first-contentful-paint") probe.fcp = entry.startTime;
+  }).observe({ type: "paint", buffered: true });
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) probe.longTasks.push({ start: entry.startTime, duration: entry.duration });
+  }).observe({ type: "longtask", buffered: true });
+}
+
+/** The init script: tsx keeps function names with a `__name` helper the page does not have. */
+export function probeScript(): string {
+  return `globalThis.__name ??= (f) => f;\n(${installProbe.toString()})();`;
+}

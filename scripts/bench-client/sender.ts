@@ -1,0 +1,113 @@
+// A second person, in Node: the real client engine (lib/engine) on fake-indexeddb, talking to the
+// real relay over socket.io. It writes the backlog that the browser account later receives.
+import "fake-indexeddb/auto";
+import { io } from "socket.io-client";
+import { Engine } from "../../lib/engine/engine";
+import { leaderHandlers } from "../../lib/engine/api";
+import type { RelaySocket } from "../../lib/engine/relay";
+import { JunctionDB } from "../../lib/store/db";
+import { randomId } from "../../lib/store/ids";
+import type { RpcHandlers } from "../../lib/worker/rpc";
+import type { Address, BrandId } from "../../lib/brands";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export class SenderError extends Error {
+  override name = "SenderError";
+}
+
+export interface Sender {
+  address: string;
+  db: JunctionDB;
+  api: RpcHandlers;
+  engine: Engine;
+  /** How often the relay's per-connection limits answered rate_limited (the engine retries by itself). */
+  rateLimited(): number;
+  stop(): Promise<void>;
+}
+
+async function until(probe: () => Promise<boolean> | boolean, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new SenderError(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+interface AckEmitter {
+  timeout(ms: number): { emitWithAck(event: string, payload: unknown): Promise<unknown> };
+}
+
+/** Watches the acks for rate_limited without changing what the engine sees. */
+function countRateLimited(socket: RelaySocket, bump: () => void): RelaySocket {
+  const emitter = socket as unknown as AckEmitter;
+  const timeout = emitter.timeout.bind(emitter);
+  emitter.timeout = (ms) => {
+    const timed = timeout(ms);
+    const emitWithAck = timed.emitWithAck.bind(timed);
+    timed.emitWithAck = async (event, payload) => {
+      const reply = (await emitWithAck(event, payload)) as { ok?: boolean; error?: { code?: string } } | undefined;
+      if (reply?.ok === false && reply.error?.code === "rate_limited") bump();
+      return reply;
+    };
+    return timed;
+  };
+  return socket;
+}
+
+export async function startSender(url: string, brand: BrandId, handle: string, displayName: string): Promise<Sender> {
+  const db = new JunctionDB(`bench-sender-${randomId()}`);
+  let online = false;
+  let rateLimited = 0;
+  const engine = new Engine({
+    db,
+    connect: () => countRateLimited(io(url, { transports: ["websocket"], autoConnect: false, forceNew: true, reconnectionDelayMax: 1_000 }) as RelaySocket, () => (rateLimited += 1)),
+    onStatus: (up) => {
+      online = up;
+    },
+  });
+  const api = leaderHandlers(engine, {
+    db,
+    now: () => Date.now(),
+    status: () => ({ online: engine.isOnline, leader: true }),
+    poke: () => engine.poke(),
+  });
+  engine.start();
+  await until(() => online, "the sender's connection", 30_000);
+  const { address } = await api.createAccount({ brand, handle, displayName });
+  return {
+    address,
+    db,
+    rateLimited: () => rateLimited,
+    api,
+    engine,
+    stop: async () => {
+      await engine.stop();
+      db.close();
+    },
+  };
+}
+
+export interface SendFigures {
+  messages: number;
+  ms: number;
+  /** The relay's per-connection limits answered rate_limited this often (the engine retries by itself). */
+  rateLimited: number;
+}
+
+/**
+ * Queues `count` texts to `to` in batches and waits until the relay has stored every one. Batches
+ * keep the outbox short, so queueing and draining share the single Node thread fairly.
+ */
+export async function sendBacklog(sender: Sender, to: string, count: number, text: (i: number) => string, batch = 250): Promise<SendFigures> {
+  const started = performance.now();
+  const { conversationId } = await sender.api.startChat({ from: sender.address as Address, to });
+  const before = sender.rateLimited();
+  for (let i = 0; i < count; i += batch) {
+    const end = Math.min(count, i + batch);
+    for (let j = i; j < end; j++) await sender.api.sendMessage({ conversationId, text: text(j) });
+    await until(async () => (await sender.db.outbox.count()) === 0, "the outbox to drain", 300_000);
+  }
+  const failed = await sender.db.messages.where("conversationId").equals(conversationId).filter((m) => m.state === "failed").count();
+  if (failed > 0) throw new SenderError(`${failed} of ${count} messages failed to send`);
+  return { messages: count, ms: performance.now() - started, rateLimited: sender.rateLimited() - before };
+}
