@@ -114,6 +114,7 @@ export function AccountForm({ usedBrands, onCreated }: AccountFormProps) {
           autoCapitalize="none"
           spellCheck={false}
           inputMode={brand === "whatsapp" ? "tel" : "text"}
+          data-autofocus
           placeholder={BRANDS[brand].example}
           value={handle}
           onChange={(e) => setHandle(e.target.value)}

@@ -20,7 +20,12 @@ export function Dialog({ open, title, onClose, children, description }: DialogPr
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
-    if (open && !dialog.open) dialog.showModal();
+    if (open && !dialog.open) {
+      dialog.showModal();
+      // showModal focuses the first focusable element, which is the Close button; a form's first
+      // field is where a person wants to type, so it may claim focus with data-autofocus
+      dialog.querySelector<HTMLElement>("[data-autofocus]")?.focus();
+    }
     if (!open && dialog.open) dialog.close();
   }, [open]);
 

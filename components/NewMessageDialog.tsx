@@ -91,7 +91,7 @@ function NewMessageForm({ accounts, onStarted }: Omit<Props, "open" | "onClose">
           autoComplete="off"
           autoCapitalize="none"
           spellCheck={false}
-          autoFocus
+          data-autofocus
           placeholder="whatsapp:+15551234567"
           value={to}
           onChange={(e) => setTo(e.target.value)}

@@ -22,14 +22,28 @@ test("9. a message made of HTML shows as text and runs nothing", async ({ person
     await expect(app.log.locator("img")).toHaveCount(0);
     expect(await app.page.evaluate(() => window.__pwned)).toBeUndefined();
   }
+  // Shift+Enter is a new line inside one message, Enter sends it; both lines arrive as text
+  await jon.app.composer.click();
+  await jon.app.page.keyboard.type(TEXT.multiline[0]);
+  await jon.app.page.keyboard.press("Shift+Enter");
+  await jon.app.page.keyboard.type(TEXT.multiline[1]);
+  await jon.app.page.keyboard.press("Enter");
+  await expect(jon.app.composer).toHaveValue("");
+  await expect(erin.app.message(TEXT.multiline.join("\n"))).toHaveCount(1);
+
   // the inbox preview is text as well
-  await expect(erin.app.conversation(NAMES.jon)).toHaveAccessibleDescription(new RegExp(TEXT.xss.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+  await erin.app.send(TEXT.xssLast);
+  await expect(erin.app.conversation(NAMES.jon)).toHaveAccessibleDescription(new RegExp(TEXT.xssLast.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
   // and behind that, a nonce-based CSP: injected markup could not run script even if it were parsed
   const response = await erin.app.page.request.get("/");
   const csp = response.headers()["content-security-policy"] ?? "";
   expect(csp).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=]+' 'strict-dynamic'/);
   expect(csp).not.toContain("unsafe-eval");
   expect(csp).toContain("object-src 'none'");
+  await expect(jon.app.message(TEXT.xssLast)).toBeVisible();
+  await jon.app.message(TEXT.xssLast).hover();
+  await expect(jon.app.log.locator("script, b, img")).toHaveCount(0);
+  expect(await jon.app.page.evaluate(() => window.__pwned)).toBeUndefined();
   await erin.app.page.reload();
   await expect(erin.app.message(TEXT.xss)).toBeVisible();
   expect(await erin.app.page.evaluate(() => window.__pwned)).toBeUndefined();
