@@ -13,6 +13,8 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
+  /** Written at every level: lines that tools wait for, such as the listening line. */
+  always(msg: string, fields?: LogFields): void;
   close(): Promise<void>;
 }
 
@@ -36,8 +38,8 @@ export function createLogger(opts: { dataDir?: string; level?: LogLevel; stdout?
     mkdirSync(opts.dataDir, { recursive: true });
     file = createWriteStream(join(opts.dataDir, LOG_FILE), { flags: "a" });
   }
-  const write = (level: LogLevel, msg: string, fields?: LogFields) => {
-    if (LEVELS[level] < min) return;
+  const write = (level: LogLevel, msg: string, fields?: LogFields, force = false) => {
+    if (!force && LEVELS[level] < min) return;
     const line = `${JSON.stringify({ t: new Date().toISOString(), level, msg, ...safeFields(fields) })}\n`;
     if (opts.stdout !== false) process.stdout.write(line);
     file?.write(line);
@@ -47,6 +49,7 @@ export function createLogger(opts: { dataDir?: string; level?: LogLevel; stdout?
     info: (msg, fields) => write("info", msg, fields),
     warn: (msg, fields) => write("warn", msg, fields),
     error: (msg, fields) => write("error", msg, fields),
+    always: (msg, fields) => write("info", msg, fields, true),
     close: () =>
       new Promise<void>((resolve) => {
         if (!file) return resolve();

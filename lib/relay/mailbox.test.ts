@@ -85,6 +85,24 @@ describe("mailbox", () => {
     bob.disconnect();
   });
 
+  it("pushes to every online connection of the recipient device, and an ack on one settles both", async () => {
+    const { alice, bob } = await pair();
+    const aliceAddr = await addressOf(alice);
+    const bobAddr = await addressOf(bob);
+    const tab = new TestDevice(relay.url, bob);
+    await tab.connect();
+    expect(await tab.login()).toMatchObject({ ok: true });
+    const id = randomId();
+    await send(alice, aliceAddr, [{ id, to: bobAddr, toDevice: bob.deviceId, text: "both" }]);
+    await bob.waitFor((r) => ids(r).includes(id));
+    await tab.waitFor((r) => ids(r).includes(id));
+    expect(await call(tab.s, EVENTS.ack, { envelopes: [{ to: bobAddr, id }] })).toEqual({ ok: true, deleted: 1 });
+    expect(await call(bob.s, EVENTS.fetch, {})).toEqual({ ok: true, envelopes: [], more: false });
+    alice.disconnect();
+    bob.disconnect();
+    tab.disconnect();
+  });
+
   it("stores and delivers the same envelope id once, also when resent after the ack", async () => {
     const { alice, bob } = await pair();
     const aliceAddr = await addressOf(alice);

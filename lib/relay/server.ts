@@ -195,7 +195,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
 
   const port = await listen(httpServer, requestedPort, opts.host);
   const url = `http://localhost:${port}`;
-  log.info(`listening on ${url}`, { port, relayOnly: Boolean(opts.relayOnly), dev });
+  log.always(`listening on ${url}`, { port, relayOnly: Boolean(opts.relayOnly), dev });
 
   let closed: Promise<void> | null = null;
   const close = () =>
