@@ -1,0 +1,110 @@
+import "fake-indexeddb/auto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Address, BrandId } from "../brands";
+import { JunctionDB, conversationId, type ConversationRow, type MessageRow } from "../store/db";
+import { queryInbox, queryMessageWindow, queryUnreadTotal } from "./queries";
+
+let db: JunctionDB;
+
+beforeEach(async () => {
+  db = new JunctionDB(`hooks-test-${Math.random().toString(36).slice(2)}`);
+  await db.open();
+});
+
+afterEach(async () => {
+  db.close();
+  await db.delete();
+});
+
+function conversation(our: Address, their: Address, lastActivity: number, unread = 0): ConversationRow {
+  return {
+    id: conversationId(our, their),
+    ourAddress: our,
+    theirAddress: their,
+    ourBrand: our.split(":")[0] as BrandId,
+    theirBrand: their.split(":")[0] as BrandId,
+    lastActivity,
+    lastMessageId: null,
+    lastPreview: "",
+    lastDirection: null,
+    lastState: null,
+    unread,
+    hasUnread: unread > 0 ? 1 : 0,
+    createdAt: lastActivity,
+  };
+}
+
+function message(conv: string, id: string, sentAt: number, receivedAt = sentAt): MessageRow {
+  return { id, conversationId: conv, direction: "in", text: id, sentAt, receivedAt, state: "delivered", sentToRelayAt: null, deliveredAt: null };
+}
+
+const MY_WA: Address = "whatsapp:+15550000001";
+const MY_IG: Address = "instagram:@carol";
+
+describe("queryInbox", () => {
+  beforeEach(async () => {
+    await db.conversations.bulkPut([
+      conversation(MY_WA, "messenger:dave.smith", 300, 2),
+      conversation(MY_IG, "whatsapp:+15550000009", 500),
+      conversation(MY_WA, "instagram:@erin", 100),
+      conversation(MY_IG, "messenger:frank.m", 400, 1),
+    ]);
+    await db.contacts.put({ address: "messenger:dave.smith", displayName: "Dave", updatedAt: 1 });
+  });
+
+  it("lists every conversation of every account, newest activity first", async () => {
+    const { rows, truncated } = await queryInbox(db, "all", Infinity);
+    expect(rows.map((r) => r.theirAddress)).toEqual(["whatsapp:+15550000009", "messenger:frank.m", "messenger:dave.smith", "instagram:@erin"]);
+    expect(truncated).toBe(false);
+  });
+
+  it("filters a brand by the account of mine that holds the conversation, not by the peer's brand", async () => {
+    const whatsapp = await queryInbox(db, "whatsapp", Infinity);
+    expect(whatsapp.rows.map((r) => r.theirAddress)).toEqual(["messenger:dave.smith", "instagram:@erin"]);
+    const messenger = await queryInbox(db, "messenger", Infinity);
+    expect(messenger.rows).toEqual([]);
+  });
+
+  it("shows only conversations with unread messages under Unread", async () => {
+    const { rows } = await queryInbox(db, "unread", Infinity);
+    expect(rows.map((r) => r.theirAddress)).toEqual(["messenger:frank.m", "messenger:dave.smith"]);
+  });
+
+  it("stops at the limit and says more exist", async () => {
+    const { rows, truncated } = await queryInbox(db, "all", 2);
+    expect(rows).toHaveLength(2);
+    expect(truncated).toBe(true);
+    expect((await queryInbox(db, "all", 4)).truncated).toBe(false);
+  });
+
+  it("names peers as they named themselves, and only those who did", async () => {
+    const { names } = await queryInbox(db, "all", Infinity);
+    expect(names.get("messenger:dave.smith")).toBe("Dave");
+    expect(names.has("instagram:@erin")).toBe(false);
+  });
+
+  it("totals unread counts across accounts", async () => {
+    expect(await queryUnreadTotal(db)).toBe(3);
+  });
+});
+
+describe("queryMessageWindow", () => {
+  const conv = conversationId(MY_WA, "messenger:dave.smith");
+
+  it("returns the newest messages oldest first, and whether older ones exist", async () => {
+    await db.messages.bulkPut(Array.from({ length: 10 }, (_, i) => message(conv, `m${i}`, 1000 + i)));
+    await db.messages.put(message(conversationId(MY_IG, "messenger:frank.m"), "other", 1005));
+    const window = await queryMessageWindow(db, conv, 4);
+    expect(window.messages.map((m) => m.id)).toEqual(["m6", "m7", "m8", "m9"]);
+    expect(window.hasOlder).toBe(true);
+    const all = await queryMessageWindow(db, conv, 10);
+    expect(all.messages).toHaveLength(10);
+    expect(all.hasOlder).toBe(false);
+  });
+
+  it("orders by the sender's clock, then by arrival", async () => {
+    await db.messages.bulkPut([message(conv, "late", 2000, 5), message(conv, "b", 1000, 9), message(conv, "a", 1000, 3)]);
+    const { messages } = await queryMessageWindow(db, conv, 10);
+    expect(messages.map((m) => m.id)).toEqual(["a", "b", "late"]);
+  });
+});

@@ -1,0 +1,66 @@
+// The read-model queries behind the live hooks, as plain functions over a database so they can be
+// tested in Node against fake-indexeddb. Every one is served by an index of lib/store/db.ts.
+import Dexie from "dexie";
+import type { JunctionDB } from "../store/db";
+import type { ConversationRow, InboxFilter, MessageRow } from "./types";
+
+export interface InboxRows {
+  rows: ConversationRow[];
+  /** How each peer named themselves, for the rows above. */
+  names: ReadonlyMap<string, string>;
+  /** The query stopped at the limit: more rows exist. */
+  truncated: boolean;
+}
+
+/** Conversations for one filter chip, newest activity first, at most `limit` (Infinity for all). */
+export async function queryInbox(db: JunctionDB, filter: InboxFilter, limit: number): Promise<InboxRows> {
+  const table = db.conversations;
+  const query =
+    filter === "all"
+      ? table.orderBy("lastActivity").reverse()
+      : filter === "unread"
+        ? table.where("[hasUnread+lastActivity]").between([1, Dexie.minKey], [1, Dexie.maxKey]).reverse()
+        : // a brand chip means the conversations my account on that brand holds, whoever the peer is
+          table.where("[ourBrand+lastActivity]").between([filter, Dexie.minKey], [filter, Dexie.maxKey]).reverse();
+  const rows = await (Number.isFinite(limit) ? query.limit(limit + 1) : query).toArray();
+  const truncated = rows.length > limit;
+  if (truncated) rows.length = limit;
+  const contacts = await db.contacts.bulkGet(rows.map((r) => r.theirAddress));
+  const names = new Map<string, string>();
+  for (const contact of contacts) if (contact?.displayName) names.set(contact.address, contact.displayName);
+  return { rows, names, truncated };
+}
+
+export interface MessageWindow {
+  messages: MessageRow[];
+  /** More, older messages exist beyond the window. */
+  hasOlder: boolean;
+}
+
+/** The newest `limit` messages of a conversation in display order (oldest first). */
+export async function queryMessageWindow(db: JunctionDB, conversationId: string, limit: number): Promise<MessageWindow> {
+  // one extra row tells whether older ones exist without counting the whole conversation
+  const rows = await db.messages
+    .where("[conversationId+sentAt]")
+    .between([conversationId, Dexie.minKey], [conversationId, Dexie.maxKey])
+    .reverse()
+    .limit(limit + 1)
+    .toArray();
+  const hasOlder = rows.length > limit;
+  const messages = rows.slice(0, limit);
+  // the sender's clock orders messages; equal clocks fall back to arrival order
+  messages.sort((a, b) => a.sentAt - b.sentAt || a.receivedAt - b.receivedAt);
+  return { messages, hasOlder };
+}
+
+/** Sum of unread counts over every conversation, for the title and the app badge. */
+export async function queryUnreadTotal(db: JunctionDB): Promise<number> {
+  let total = 0;
+  await db.conversations
+    .where("[hasUnread+lastActivity]")
+    .between([1, Dexie.minKey], [1, Dexie.maxKey])
+    .each((row) => {
+      total += row.unread;
+    });
+  return total;
+}
