@@ -1,6 +1,64 @@
 import { describe, expect, it } from "vitest";
-import { randomBytes } from "./bytes";
-import { ATTACHMENT_CHUNK_BYTES, AttachmentDecryptor, AttachmentEncryptor, decryptAttachment, encryptAttachment } from "./attachments";
+import { concat, randomBytes } from "./bytes";
+import { chacha20, chacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { ATTACHMENT_CHUNK_BYTES, AttachmentDecryptor, AttachmentEncryptor, attachmentKeys, decryptAttachment, encryptAttachment } from "./attachments";
+
+// Poly1305 arithmetic (RFC 8439 §2.5) to forge a ChaCha20-Poly1305 ciphertext valid under two keys, the
+// "invisible salamanders" construction (Len, Grubbs, Ristenpart 2021; Dodis et al. 2018).
+const P = (1n << 130n) - 5n;
+const M128 = (1n << 128n) - 1n;
+const le = (b: Uint8Array) => b.reduceRight((acc, x) => (acc << 8n) | BigInt(x), 0n);
+const toLe = (v: bigint, n: number) => Uint8Array.from({ length: n }, (_, i) => Number((v >> BigInt(8 * i)) & 0xffn));
+const mod = (v: bigint) => ((v % P) + P) % P;
+function inverse(a: bigint): bigint {
+  let [r, e, base] = [1n, P - 2n, mod(a)];
+  while (e > 0n) {
+    if (e & 1n) r = (r * base) % P;
+    base = (base * base) % P;
+    e >>= 1n;
+  }
+  return r;
+}
+function polyKey(key: Uint8Array, nonce: Uint8Array) {
+  const otk = chacha20(key, nonce, new Uint8Array(32));
+  return { r: le(otk.subarray(0, 16)) & 0x0ffffffc0ffffffc0ffffffc0fffffffn, s: le(otk.subarray(16, 32)) };
+}
+/** The Poly1305 accumulator over 16-byte blocks (each + 2^128), before adding s. */
+function accumulate(blocks: bigint[], r: bigint): bigint {
+  let acc = 0n;
+  for (const b of blocks) acc = ((acc + b + (1n << 128n)) * r) % P;
+  return acc;
+}
+function pad16(b: Uint8Array): bigint[] {
+  const padded = new Uint8Array(Math.ceil(b.length / 16) * 16);
+  padded.set(b);
+  return Array.from({ length: padded.length / 16 }, (_, i) => le(padded.subarray(16 * i, 16 * i + 16)));
+}
+
+/** A 32-byte ciphertext + tag that ChaCha20-Poly1305 accepts under (k1, ad1) and under (k2, ad2). */
+function forgeTwoKeys(k1: Uint8Array, ad1: Uint8Array, k2: Uint8Array, ad2: Uint8Array, nonce: Uint8Array): Uint8Array {
+  const [p1, p2] = [polyKey(k1, nonce), polyKey(k2, nonce)];
+  const lengths = (ad: Uint8Array) => le(concat(toLe(BigInt(ad.length), 8), toLe(32n, 8)));
+  for (let attempt = 0; attempt < 10_000; attempt++) {
+    const c1 = le(randomBytes(16));
+    // acc_i = base_i + (c2 + 2^128)·r_i^2 (mod p), the second ciphertext block being the unknown c2.
+    const base = (ad: Uint8Array, r: bigint) => mod(accumulate([...pad16(ad), c1], r) * r * r + (lengths(ad) + (1n << 128n)) * r);
+    const [b1, b2] = [base(ad1, p1.r), base(ad2, p2.r)];
+    const target = (p2.s - p1.s) & M128;
+    for (const d of [target, target - (1n << 128n), target + (1n << 128n), target - (2n << 128n)]) {
+      const x = mod((d - b1 + b2) * inverse(p1.r * p1.r - p2.r * p2.r));
+      const c2 = x - (1n << 128n);
+      if (c2 < 0n || c2 > M128) continue;
+      const a1 = mod(b1 + x * p1.r * p1.r);
+      const a2 = mod(b2 + x * p2.r * p2.r);
+      const t1 = (a1 + p1.s) & M128;
+      if (t1 !== ((a2 + p2.s) & M128)) continue;
+      return concat(toLe(c1, 16), toLe(c2, 16), toLe(t1, 16));
+    }
+  }
+  throw new Error("no forgery found");
+}
 
 describe("attachments", () => {
   for (const size of [0, 1, ATTACHMENT_CHUNK_BYTES - 1, ATTACHMENT_CHUNK_BYTES, ATTACHMENT_CHUNK_BYTES + 1, 3 * ATTACHMENT_CHUNK_BYTES + 17]) {
@@ -30,7 +88,7 @@ describe("attachments", () => {
     const flipped = enc.ciphertext.slice();
     flipped[100] ^= 1;
     await expect(decryptAttachment({ ...enc, ciphertext: flipped })).rejects.toMatchObject({ code: "bad_digest" });
-    const truncated = enc.ciphertext.subarray(0, 5 + ATTACHMENT_CHUNK_BYTES + 16);
+    const truncated = enc.ciphertext.subarray(0, 37 + ATTACHMENT_CHUNK_BYTES + 16);
     const d = new AttachmentDecryptor({ ...enc });
     d.push(truncated);
     // Dropping the last chunk leaves a non-final chunk where the final one should be.
@@ -41,5 +99,27 @@ describe("attachments", () => {
   it("refuses a key that does not match the commitment", async () => {
     const enc = await encryptAttachment(randomBytes(10));
     await expect(decryptAttachment({ ...enc, key: randomBytes(32) })).rejects.toMatchObject({ code: "bad_key" });
+  });
+
+  it("an attachment ciphertext crafted for two keys fails", async () => {
+    const [K1, K2] = [randomBytes(32), randomBytes(32)];
+    const [a, b] = [attachmentKeys(K1), attachmentKeys(K2)];
+    const head = Uint8Array.from([0x01, 0x00, 0x01, 0x00, 0x00]);
+    const nonce = Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    const [ad1, ad2] = [concat(head, a.commitment), concat(head, b.commitment)];
+    const chunk = forgeTwoKeys(a.encryptionKey, ad1, b.encryptionKey, ad2, nonce);
+    // The forgery is real: the bare AEAD accepts the same bytes under both keys, to different plaintexts.
+    const m1 = chacha20poly1305(a.encryptionKey, nonce, ad1).decrypt(chunk);
+    const m2 = chacha20poly1305(b.encryptionKey, nonce, ad2).decrypt(chunk);
+    expect(m1).not.toEqual(m2);
+    // As an attachment, the ciphertext carries the commitment of the key it was made for: only K1 opens it.
+    const ciphertext = concat(head, a.commitment, chunk);
+    const digest = sha256(ciphertext);
+    expect(await decryptAttachment({ ciphertext, key: K1, digest, commitment: a.commitment })).toEqual(m1);
+    await expect(decryptAttachment({ ciphertext, key: K2, digest, commitment: b.commitment })).rejects.toMatchObject({ code: "bad_key" });
+    await expect(decryptAttachment({ ciphertext, key: K2, digest, commitment: a.commitment })).rejects.toMatchObject({ code: "bad_key" });
+    // Re-committing to K2 makes a different ciphertext (and digest), which K1 then refuses.
+    const other = concat(head, b.commitment, chunk);
+    await expect(decryptAttachment({ ciphertext: other, key: K1, digest: sha256(other), commitment: a.commitment })).rejects.toMatchObject({ code: "bad_key" });
   });
 });

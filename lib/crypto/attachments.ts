@@ -2,7 +2,8 @@
 // the STREAM construction (Hoang, Reyhanitabar, Rogaway, Vizár 2015: counter and last-chunk flag in the
 // nonce), a SHA-256 digest of the whole ciphertext, and a key commitment. Poly1305 is not key-committing
 // ("invisible salamanders", eprint 2019/016): without the commitment one ciphertext could be made to
-// decrypt validly under two keys. The commitment is a second HKDF output of the key, checked first.
+// decrypt validly under two keys. The commitment, a second HKDF output of the key, is written into the
+// ciphertext itself right after the header, so the ciphertext bytes name the one key that opens them.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type Bytes, concat, equalBytes, randomBytes, utf8 } from "./bytes";
 import { CryptoError } from "./errors";
@@ -68,7 +69,7 @@ export class AttachmentEncryptor {
   private start(out: Bytes[]): void {
     if (this.started) return;
     this.started = true;
-    const h = header(ATTACHMENT_CHUNK_BYTES);
+    const h = concat(header(ATTACHMENT_CHUNK_BYTES), this.commitment);
     this.hash.update(h);
     out.push(h);
   }
@@ -111,6 +112,7 @@ export class AttachmentEncryptor {
 export class AttachmentDecryptor {
   private readonly encKey: Bytes;
   private readonly ad: Bytes;
+  private readonly prefix: Bytes;
   private readonly digest: Bytes;
   private readonly hash = sha256.create();
   private buf: Bytes = new Uint8Array(0);
@@ -124,6 +126,7 @@ export class AttachmentDecryptor {
     if (p.digest.length !== 32) throw new CryptoError("bad_digest", "invalid digest");
     this.encKey = k.encryptionKey;
     this.ad = concat(header(ATTACHMENT_CHUNK_BYTES), k.commitment);
+    this.prefix = this.ad;
     this.digest = p.digest;
   }
 
@@ -133,12 +136,15 @@ export class AttachmentDecryptor {
     this.buf = concat(this.buf, data);
     const out: Bytes[] = [];
     if (!this.headerSeen) {
-      if (this.buf.length < HEADER_BYTES) return new Uint8Array(0);
+      if (this.buf.length < this.prefix.length) return new Uint8Array(0);
       if (!equalBytes(this.buf.subarray(0, HEADER_BYTES), header(ATTACHMENT_CHUNK_BYTES))) {
         throw new CryptoError("bad_message", "unknown attachment format");
       }
+      if (!equalBytes(this.buf.subarray(HEADER_BYTES, this.prefix.length), this.prefix.subarray(HEADER_BYTES))) {
+        throw new CryptoError("bad_key", "ciphertext committed to another key");
+      }
       this.headerSeen = true;
-      this.buf = this.buf.subarray(HEADER_BYTES);
+      this.buf = this.buf.subarray(this.prefix.length);
     }
     const full = ATTACHMENT_CHUNK_BYTES + TAG_BYTES;
     // A full-size chunk followed by more bytes cannot be the last one; anything else waits for finish().
