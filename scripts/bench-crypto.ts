@@ -5,9 +5,16 @@
 // lib/crypto is loaded with a dynamic import so that it runs as native ESM: a static import from this
 // CommonJS script makes tsx re-compile @noble/* to CommonJS, whose export getters slow SHA-2 several-fold.
 
-type Crypto = typeof import("../lib/crypto/index");
-type Internals = typeof import("../lib/crypto/ratchet") & typeof import("../lib/crypto/primitives") & typeof import("../lib/crypto/x25519");
-type Parties = typeof import("../lib/crypto/testing/parties");
+import type * as CryptoApi from "../lib/crypto/index";
+import type * as Primitives from "../lib/crypto/primitives";
+import type * as Ratchet from "../lib/crypto/ratchet";
+import type * as PartiesApi from "../lib/crypto/testing/parties";
+import type * as X25519 from "../lib/crypto/x25519";
+
+type Crypto = typeof CryptoApi;
+type Internals = typeof Ratchet & typeof Primitives & typeof X25519;
+type Parties = typeof PartiesApi;
+type SessionState = CryptoApi.SessionState;
 
 interface Row { scenario: string; backend: string; messages: number; seconds: number; perSecond: number; floorPerSecond?: number }
 
@@ -37,7 +44,7 @@ async function main(): Promise<void> {
   }
 
   type Setup = Awaited<ReturnType<typeof setup>>;
-  async function deliver(s: Setup, toBob: boolean, state: import("../lib/crypto/index").SessionState | undefined, ciphertext: Uint8Array) {
+  async function deliver(s: Setup, toBob: boolean, state: SessionState | undefined, ciphertext: Uint8Array) {
     const [to, from] = toBob ? [s.bob, s.alice] : [s.alice, s.bob];
     const out = await c.decrypt({ state, ourIdentity: to.identity, ourAddress: to.address, theirAddress: from.address, ciphertext, prekeys: to.store });
     c.serializeSession(out.state);
@@ -48,7 +55,7 @@ async function main(): Promise<void> {
     internals.setX25519Backend(backend);
     const s = await setup();
     let a = s.a;
-    let b: import("../lib/crypto/index").SessionState | undefined;
+    let b: SessionState | undefined;
     if (replyFirst || alternate) {
       const m = await c.encrypt(a, payload);
       a = m.state;
