@@ -176,7 +176,9 @@ export class Connection {
       }
     };
     const fail = (error: RelayError) => {
-      this.ctx.log.info("refused", { conn: this.id, device: this.deviceId, event: isClientEvent(event) ? event : "unknown", code: error.code });
+      // A flood must not become a flood of log lines: refusals for rate only show at debug level.
+      const level = error.code === "rate_limited" ? "debug" : "info";
+      this.ctx.log[level]("refused", { conn: this.id, device: this.deviceId, event: isClientEvent(event) ? event : "unknown", code: error.code });
       reply({ ok: false, error });
     };
 
