@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   async function floor(backend: "webcrypto" | "noble", n: number, ratchetStep: boolean): Promise<number> {
     internals.setX25519Backend(backend);
     const ad = new Uint8Array(120);
-    let ck = new Uint8Array(32).fill(1);
+    let ck: Uint8Array = new Uint8Array(32).fill(1);
     const root = new Uint8Array(32).fill(2);
     let peer = (await internals.generateDhKeyPair()).publicKey;
     let ours = await internals.generateDhKeyPair();
