@@ -38,7 +38,7 @@ describe("reference KDF chain", () => {
     const states: [RatchetState, RatchetState] = [await initInitiator(sk, spk.publicKey), initResponder(sk, spk)];
     // The reference sees each turn's ratchet key pair as the sender holds it.
     const turnKeys: DhKeyPair[] = [spk];
-    let rk = Buffer.from(sk);
+    let rk: Buffer = Buffer.from(sk);
     let checked = 0;
     for (let turn = 1; turn <= 12; turn++) {
       const from = (turn + 1) % 2;
