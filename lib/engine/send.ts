@@ -82,7 +82,7 @@ export async function sendOutboxRow(ctx: EngineContext, directory: DeviceDirecto
 
 async function classify(ctx: EngineContext, row: OutboxRow, error: unknown): Promise<SendOutcome> {
   if (error instanceof OfflineError) return "retry";
-  if (error instanceof ProtocolError && (error.code === "rate_limited" || error.code === "internal" || error.code === "unauthorized")) {
+  if (error instanceof ProtocolError && (error.code === "rate_limited" || error.code === "internal" || error.code === "unavailable" || error.code === "unauthorized")) {
     await bumpAttempts(ctx, row);
     return "retry";
   }
