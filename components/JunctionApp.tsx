@@ -12,6 +12,7 @@ import { ConversationList } from "./ConversationList";
 import { ConversationView } from "./ConversationView";
 import { Dialog } from "./Dialog";
 import { FilterBar } from "./FilterBar";
+import { InstallButton } from "./InstallButton";
 import { NewMessageDialog } from "./NewMessageDialog";
 import { TopBar } from "./TopBar";
 
@@ -47,7 +48,10 @@ function FirstRun() {
   return (
     <main className="mx-auto flex min-h-dvh max-w-md flex-col justify-center gap-6 px-5 py-10">
       <div>
-        <h1 className="text-3xl font-bold tracking-tight">Junction</h1>
+        <div className="flex items-center justify-between gap-3">
+          <h1 className="text-3xl font-bold tracking-tight">Junction</h1>
+          <InstallButton />
+        </div>
         <p className="mt-2 text-slate-600 dark:text-slate-300">
           One inbox for WhatsApp, Instagram and Messenger. Write to anyone on any brand; every message is end-to-end encrypted on this device.
         </p>

@@ -1,8 +1,8 @@
 "use client";
 import { BRANDS } from "@/lib/brands";
-import { useInstallPrompt } from "@/lib/hooks/pwa";
 import type { AccountRow, ConnectionStatus } from "@/lib/hooks/types";
 import { ConnectionBadge } from "./ConnectionBadge";
+import { InstallButton } from "./InstallButton";
 
 interface Props {
   accounts: AccountRow[];
@@ -15,7 +15,6 @@ const buttonClass =
   "rounded-lg px-2.5 py-1.5 text-sm font-medium focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500";
 
 export function TopBar({ accounts, status, onNewMessage, onAddAccount }: Props) {
-  const install = useInstallPrompt();
   return (
     <header className="flex flex-wrap items-center gap-x-3 gap-y-1 border-b border-slate-200 bg-white px-3 py-2 dark:border-slate-800 dark:bg-slate-900">
       <h1 className="text-lg font-bold tracking-tight">Junction</h1>
@@ -30,11 +29,7 @@ export function TopBar({ accounts, status, onNewMessage, onAddAccount }: Props) 
         ))}
       </ul>
       <div className="ml-auto flex items-center gap-1.5">
-        {install ? (
-          <button type="button" onClick={() => void install()} className={`${buttonClass} border border-slate-300 dark:border-slate-700`}>
-            Install
-          </button>
-        ) : null}
+        <InstallButton />
         <button type="button" onClick={onAddAccount} className={`${buttonClass} hover:bg-slate-100 dark:hover:bg-slate-800`}>
           Add account
         </button>

@@ -8,7 +8,12 @@ import { BASE_URL, CHROMIUM_ARGS, CHROMIUM_PATH } from "./env";
 test("8. the app is installable", async () => {
   // installability is judged only for a persistent profile, never for an incognito context
   const profile = await mkdtemp(join(tmpdir(), "junction-install-"));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, baseURL: BASE_URL });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM_PATH,
+    // without engagement (minutes of use) Chromium never offers installation; the test cannot wait for that
+    args: [...CHROMIUM_ARGS, "--bypass-app-banner-engagement-checks"],
+    baseURL: BASE_URL,
+  });
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     await page.goto("/");
@@ -42,6 +47,9 @@ test("8. the app is installable", async () => {
       expect(png.subarray(1, 4).toString("ascii")).toBe("PNG");
       expect(`${png.readUInt32BE(16)}x${png.readUInt32BE(20)}`).toBe(icon.sizes);
     }
+
+    // the browser offers installation, so the app shows its own Install button
+    await expect(page.getByRole("button", { name: "Install" })).toBeVisible();
   } finally {
     await context.close();
     await rm(profile, { recursive: true, force: true });

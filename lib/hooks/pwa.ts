@@ -1,6 +1,6 @@
 "use client";
 // The installable-app parts: service worker, install prompt, persistent storage, title and badge.
-import { useCallback, useEffect, useState, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useSyncExternalStore } from "react";
 
 /** False during server rendering and the hydration pass, true afterwards. */
 export function useIsClient(): boolean {
@@ -44,28 +44,39 @@ interface InstallPromptEvent extends Event {
   userChoice: Promise<{ outcome: "accepted" | "dismissed" }>;
 }
 
+// The browser fires beforeinstallprompt once, possibly before React has mounted anything, so the
+// event is caught when this module loads and kept in a tiny store that components subscribe to.
+let deferredPrompt: InstallPromptEvent | null = null;
+const promptListeners = new Set<() => void>();
+
+function setDeferredPrompt(event: InstallPromptEvent | null): void {
+  deferredPrompt = event;
+  for (const listener of promptListeners) listener();
+}
+
+if (typeof window !== "undefined") {
+  window.addEventListener("beforeinstallprompt", (event) => {
+    // keep the browser's own mini-infobar away; the app shows its own Install button
+    event.preventDefault();
+    setDeferredPrompt(event as InstallPromptEvent);
+  });
+  window.addEventListener("appinstalled", () => setDeferredPrompt(null));
+}
+
+function subscribePrompt(listener: () => void): () => void {
+  promptListeners.add(listener);
+  return () => promptListeners.delete(listener);
+}
+
 /** A function to show the browser's install dialog, or null when the browser does not offer one. */
 export function useInstallPrompt(): (() => Promise<void>) | null {
-  const [event, setEvent] = useState<InstallPromptEvent | null>(null);
-  useEffect(() => {
-    const onPrompt = (e: Event) => {
-      // keep the browser's own mini-infobar away; the app shows its own Install button
-      e.preventDefault();
-      setEvent(e as InstallPromptEvent);
-    };
-    const onInstalled = () => setEvent(null);
-    window.addEventListener("beforeinstallprompt", onPrompt);
-    window.addEventListener("appinstalled", onInstalled);
-    return () => {
-      window.removeEventListener("beforeinstallprompt", onPrompt);
-      window.removeEventListener("appinstalled", onInstalled);
-    };
-  }, []);
+  const event = useSyncExternalStore(subscribePrompt, () => deferredPrompt, () => null);
   const install = useCallback(async () => {
     if (!event) return;
     await event.prompt();
     await event.userChoice;
-    setEvent(null);
+    // a prompt can be shown only once; the browser fires a new event if installation is offered again
+    setDeferredPrompt(null);
   }, [event]);
   return event ? install : null;
 }
