@@ -120,8 +120,10 @@ async function main(): Promise<void> {
     await scenario("one way, before any reply", backend, n, false, false);
     await scenario("one way, after a reply", backend, n, true, false);
     await scenario("strictly alternating", backend, n, true, true);
-    const oneWayFloor = await floor(backend, n, false);
-    const altFloor = await floor(backend, n, true);
+    // Best of three: the floor is a lower bound on cost, so noise from other processes should not raise it.
+    const best = async (step: boolean) => Math.max(await floor(backend, n, step), await floor(backend, n, step), await floor(backend, n, step));
+    const oneWayFloor = await best(false);
+    const altFloor = await best(true);
     for (const r of rows.filter((x) => x.backend === backend)) r.floorPerSecond = r.scenario === "strictly alternating" ? altFloor : oneWayFloor;
   }
 
