@@ -1,6 +1,6 @@
 // Driving the real app in Chromium the way a person does: by role and accessible name.
 import { chromium, expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
-import type { PageProbe } from "./probe";
+import type { LongTask, PageProbe } from "./probe";
 import { probeScript } from "./probe";
 
 export const CHROMIUM_ARGS = [
@@ -61,9 +61,39 @@ export async function readProbe(page: Page): Promise<ProbeReading> {
   return page.evaluate(() => {
     const probe = window.__bench;
     if (!probe) throw new Error("the bench probe is not installed");
-    const { fcp, firstRow, firstRowPainted, longTasks, open } = probe;
-    return { fcp, firstRow, firstRowPainted, longTasks: [...longTasks], open: open ? { ...open } : null };
+    const { fcp, firstRow, firstRowPainted, longTasks, stalls, marks, open } = probe;
+    // the navigation and script timings of the platform, beside the probe's own marks
+    const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming | undefined;
+    const scripts = performance.getEntriesByType("resource").filter((e) => (e as PerformanceResourceTiming).initiatorType === "script");
+    const timeline: Record<string, number> = { ...marks };
+    if (nav) {
+      timeline.documentResponseEnd = nav.responseEnd;
+      timeline.domContentLoaded = nav.domContentLoadedEventEnd;
+    }
+    if (scripts.length > 0) timeline.scriptsLoaded = Math.max(...scripts.map((e) => e.startTime + e.duration));
+    return { fcp, firstRow, firstRowPainted, longTasks: [...longTasks], stalls: [...stalls], marks: timeline, open: open ? { ...open } : null };
   });
+}
+
+export interface Blocking {
+  /** Longest task the Long Tasks API reported (0: none reached 50 ms). */
+  longestTask: number;
+  /** Longest span a 10 ms timer was held up (0: never more than 16 ms). */
+  longestStall: number;
+  longTasks: number;
+  longTaskMs: number;
+}
+
+/** How much the main thread was blocked between `from` and `to` (page clock). */
+export function blocking(probe: ProbeReading, from: number, to: number): Blocking {
+  const overlaps = (t: LongTask) => t.start + t.duration > from && t.start < to;
+  const tasks = probe.longTasks.filter(overlaps);
+  return {
+    longestTask: Math.max(0, ...tasks.map((t) => t.duration)),
+    longestStall: Math.max(0, ...probe.stalls.filter(overlaps).map((t) => t.duration)),
+    longTasks: tasks.length,
+    longTaskMs: tasks.reduce((sum, t) => sum + t.duration, 0),
+  };
 }
 
 /** Lets the page settle (workers started, full queries done) before the next measurement. */

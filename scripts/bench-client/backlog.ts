@@ -3,7 +3,7 @@
 // the page measures, on its own clock, when all N are in IndexedDB and how long its main thread was
 // ever blocked meanwhile.
 import type { Browser } from "@playwright/test";
-import { createAccount, newProfile, readProbe } from "./app";
+import { blocking, createAccount, newProfile, readProbe, type Blocking } from "./app";
 import { sendBacklog, startSender, type SendFigures } from "./sender";
 
 export interface BacklogFigures {
@@ -15,11 +15,8 @@ export interface BacklogFigures {
   firstStored: number;
   /** Messages per second between the first and the last stored. */
   perSecond: number;
-  /** Longest main-thread task between navigation start and all stored; 0 when none reached 50 ms. */
-  longestTask: number;
-  longTasks: number;
-  /** Sum of long-task time meanwhile. */
-  longTaskMs: number;
+  /** Navigation start → all stored. */
+  blocking: Blocking;
 }
 
 interface CountWatch {
@@ -90,7 +87,6 @@ export async function benchBacklog(browser: Browser, baseURL: string, count: num
     ) as CountWatch;
     if (watch.newestText !== backlogText(count - 1)) throw new Error(`the newest stored message is not the last one sent: ${watch.newestText}`);
     const probe = await readProbe(page);
-    const during = probe.longTasks.filter((t) => t.start < watch.allAt);
     await page.close();
     return {
       messages: count,
@@ -98,9 +94,7 @@ export async function benchBacklog(browser: Browser, baseURL: string, count: num
       allStored: watch.allAt,
       firstStored: watch.firstAt,
       perSecond: (count / Math.max(1, watch.allAt - watch.firstAt)) * 1000,
-      longestTask: Math.max(0, ...during.map((t) => t.duration)),
-      longTasks: during.length,
-      longTaskMs: during.reduce((sum, t) => sum + t.duration, 0),
+      blocking: blocking(probe, 0, watch.allAt),
     };
   } finally {
     await context.close();

@@ -1,6 +1,6 @@
 // Inbox load and conversation open on a large account: 5,000 conversations, 200,000 messages.
 import type { Browser, Page } from "@playwright/test";
-import { createAccount, newProfile, readProbe, settle } from "./app";
+import { blocking, createAccount, newProfile, readProbe, settle, type Blocking } from "./app";
 import { seedInPage, type SeedPlan, type SeedResult } from "./seed";
 
 export interface InboxSizes {
@@ -17,14 +17,17 @@ export interface InboxRun {
   firstRow: number;
   /** The frame after it: what a person sees. */
   firstRowPainted: number;
-  longestTask: number;
+  /** Navigation start → first row painted. */
+  blocking: Blocking;
+  /** When the steps before the first row happened (document, scripts, database open, worker). */
+  timeline: Record<string, number>;
 }
 
 export interface OpenRun {
   /** Click on the row → newest message in the DOM and in view of the log. */
   shown: number;
   shownPainted: number;
-  longestTask: number;
+  blocking: Blocking;
 }
 
 export interface InboxFigures {
@@ -46,12 +49,12 @@ async function loadInbox(page: Page, conversations: number): Promise<InboxRun> {
   const probe = await readProbe(page);
   await waitForFullList(page, conversations);
   if (probe.fcp === null || probe.firstRow === null || probe.firstRowPainted === null) throw new Error("inbox probe incomplete");
-  const until = probe.firstRowPainted;
   return {
     fcp: probe.fcp,
     firstRow: probe.firstRow,
     firstRowPainted: probe.firstRowPainted,
-    longestTask: Math.max(0, ...probe.longTasks.filter((t) => t.start < until).map((t) => t.duration)),
+    blocking: blocking(probe, 0, probe.firstRowPainted),
+    timeline: { ...probe.marks, fcp: probe.fcp, firstRow: probe.firstRow, firstRowPainted: probe.firstRowPainted },
   };
 }
 
@@ -65,12 +68,10 @@ async function openBig(page: Page, conversations: number, newestText: string): P
   const probe = await readProbe(page);
   const open = probe.open;
   if (!open || open.clickedAt === null || open.shownAt === null || open.shownPainted === null) throw new Error("open probe incomplete");
-  const from = open.clickedAt;
-  const to = open.shownPainted;
   return {
-    shown: open.shownAt - from,
-    shownPainted: open.shownPainted - from,
-    longestTask: Math.max(0, ...probe.longTasks.filter((t) => t.start + t.duration > from && t.start < to).map((t) => t.duration)),
+    shown: open.shownAt - open.clickedAt,
+    shownPainted: open.shownPainted - open.clickedAt,
+    blocking: blocking(probe, open.clickedAt, open.shownPainted),
   };
 }
 

@@ -15,6 +15,13 @@ export interface PageProbe {
   /** The frame after firstRow was presented (one rAF, then a task): when a person can see it. */
   firstRowPainted: number | null;
   longTasks: LongTask[];
+  /**
+   * Every time a 10 ms timer fired more than 16 ms late, the span it was held up: rendering, GC and
+   * tasks under the 50 ms long-task threshold show up here too.
+   */
+  stalls: LongTask[];
+  /** First time the page did something (the app's first IndexedDB open, its worker), ms. */
+  marks: Record<string, number>;
   /** Set by arm(): waits for the newest message of an opening conversation. */
   open: { text: string; clickedAt: number | null; shownAt: number | null; shownPainted: number | null } | null;
   arm(text: string): void;
@@ -34,6 +41,8 @@ export function installProbe(): void {
     firstRow: null,
     firstRowPainted: null,
     longTasks: [],
+    stalls: [],
+    marks: {},
     open: null,
     arm(text: string) {
       probe.open = { text, clickedAt: null, shownAt: null, shownPainted: null };
@@ -99,6 +108,34 @@ export function installProbe(): void {
     },
     { capture: true },
   );
+
+  const mark = (name: string) => {
+    probe.marks[name] ??= performance.now();
+  };
+  // where the time before the first row goes: the app's first database open, and its worker start
+  const open = indexedDB.open.bind(indexedDB);
+  indexedDB.open = (name: string, version?: number) => {
+    mark("idbOpenCalled");
+    const req = open(name, version);
+    req.addEventListener("success", () => mark("idbOpened"));
+    return req;
+  };
+  const NativeWorker = window.Worker;
+  window.Worker = class extends NativeWorker {
+    constructor(url: string | URL, options?: WorkerOptions) {
+      mark("workerCreated");
+      super(url, options);
+    }
+  };
+
+  const TICK = 10;
+  let lastTick = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    const late = now - lastTick - TICK;
+    if (late > 16) probe.stalls.push({ start: lastTick + TICK, duration: late });
+    lastTick = now;
+  }, TICK);
 
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) if (entry.name === "first-contentful-paint") probe.fcp = entry.startTime;

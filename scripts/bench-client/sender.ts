@@ -34,22 +34,20 @@ async function until(probe: () => Promise<boolean> | boolean, what: string, time
 }
 
 interface AckEmitter {
-  timeout(ms: number): { emitWithAck(event: string, payload: unknown): Promise<unknown> };
+  emitWithAck(event: string, payload: unknown): Promise<unknown>;
 }
 
-/** Watches the acks for rate_limited without changing what the engine sees. */
+/**
+ * Watches the acks for rate_limited without changing what the engine sees. `timeout(ms)` returns
+ * the socket itself, so wrapping `emitWithAck` once on the socket covers every request.
+ */
 function countRateLimited(socket: RelaySocket, bump: () => void): RelaySocket {
   const emitter = socket as unknown as AckEmitter;
-  const timeout = emitter.timeout.bind(emitter);
-  emitter.timeout = (ms) => {
-    const timed = timeout(ms);
-    const emitWithAck = timed.emitWithAck.bind(timed);
-    timed.emitWithAck = async (event, payload) => {
-      const reply = (await emitWithAck(event, payload)) as { ok?: boolean; error?: { code?: string } } | undefined;
-      if (reply?.ok === false && reply.error?.code === "rate_limited") bump();
-      return reply;
-    };
-    return timed;
+  const emitWithAck = emitter.emitWithAck.bind(emitter);
+  emitter.emitWithAck = async (event, payload) => {
+    const reply = (await emitWithAck(event, payload)) as { ok?: boolean; error?: { code?: string } } | undefined;
+    if (reply?.ok === false && reply.error?.code === "rate_limited") bump();
+    return reply;
   };
   return socket;
 }

@@ -64,10 +64,14 @@ export async function startServer(log: (line: string) => void): Promise<BenchSer
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  // a crash of this process (no finally runs) must not leave the server behind
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    process.off("exit", killOnExit);
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
       const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
