@@ -1,4 +1,4 @@
-// `npm run bench:client [-- --json] [-- --quick] [-- --runs N]`: the client's figures on a large
+// `npm run bench:client [-- --json] [-- --quick] [-- --runs N] [-- --profile DIR]`: the client's figures on a large
 // account, in headless Chromium against the real server (see docs/BENCHMARKS.md).
 //   - app shell and first inbox row with 5,000 conversations and 200,000 messages stored
 //   - opening a conversation of 10,000 messages
@@ -16,17 +16,20 @@ interface Options {
   json: boolean;
   quick: boolean;
   runs: number | null;
+  profile: string | null;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { json: false, quick: false, runs: null };
+  const opts: Options = { json: false, quick: false, runs: null, profile: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--json") opts.json = true;
     else if (arg === "--quick") opts.quick = true;
     else if (arg === "--runs") opts.runs = Number(argv[++i]);
-    else throw new Error(`unknown argument ${arg}; use --json, --quick, --runs N`);
+    else if (arg === "--profile") opts.profile = argv[++i] ?? null;
+    else throw new Error(`unknown argument ${arg}; use --json, --quick, --runs N, --profile DIR`);
   }
+  if (opts.profile === null && argv.includes("--profile")) throw new Error("--profile takes a directory");
   if (opts.runs !== null && !(Number.isInteger(opts.runs) && opts.runs > 0)) throw new Error("--runs takes a positive integer");
   return opts;
 }
@@ -58,9 +61,10 @@ async function main(): Promise<void> {
     server = await startServer(log);
     log(`server at ${server.url}`);
     browser = await launch();
-    const inbox = await benchInbox(browser, server.url, sizes, tag, log);
-    const backlog = await benchBacklog(browser, server.url, sizes.backlog, tag, log);
+    const inbox = await benchInbox(browser, server.url, sizes, tag, log, opts.profile);
+    const backlog = await benchBacklog(browser, server.url, sizes.backlog, tag, log, opts.profile);
     const report = buildReport(opts.quick ? "quick" : "full", sizes, inbox, backlog);
+    if (opts.profile) report.profiles = [...inbox.profiles, ...(backlog.profile ? [backlog.profile] : [])];
     process.stdout.write(`${opts.json ? toJson(report) : toTable(report)}\n`);
   } finally {
     await cleanup();

@@ -2,8 +2,9 @@
 // messages through the relay. Then the page opens and its worker receives, decrypts and stores them;
 // the page measures, on its own clock, when all N are in IndexedDB and how long its main thread was
 // ever blocked meanwhile.
-import type { Browser } from "@playwright/test";
+import type { Browser, Page } from "@playwright/test";
 import { blocking, createAccount, newProfile, readProbe, type Blocking } from "./app";
+import { profile, type ProfileSummary } from "./profile";
 import { sendBacklog, startSender, type SendFigures } from "./sender";
 
 export interface BacklogFigures {
@@ -15,8 +16,12 @@ export interface BacklogFigures {
   firstStored: number;
   /** Messages per second between the first and the last stored. */
   perSecond: number;
-  /** Navigation start → all stored. */
+  /** Navigation start → all stored (the page's own start-up included). */
   blocking: Blocking;
+  /** First stored → all stored: what receiving the backlog itself costs the main thread. */
+  blockingWhileStoring: Blocking;
+  /** Set when --profile was on: the profiler ran during this measurement. */
+  profile: ProfileSummary | null;
 }
 
 interface CountWatch {
@@ -27,31 +32,9 @@ interface CountWatch {
 
 const backlogText = (i: number) => `backlog ${i}: the quick brown fox jumps over the lazy dog`;
 
-export async function benchBacklog(browser: Browser, baseURL: string, count: number, tag: string, log: (line: string) => void): Promise<BacklogFigures> {
-  const context = await newProfile(browser, baseURL);
-  try {
-    const first = await context.newPage();
-    const address = await createAccount(first, "Messenger", `bench.backlog.${tag}`, "Bench Backlog");
-    // online means logged in with prekeys uploaded: the sender can start a session
-    await first.getByRole("status").filter({ hasText: "Online" }).waitFor({ timeout: 60_000 });
-    await first.waitForTimeout(1_000);
-    await first.close();
-
-    const sender = await startSender(baseURL, "instagram", `@bench_sender_${tag}`, "Backlog Sender");
-    let send: SendFigures;
-    try {
-      log(`sending ${count} encrypted messages from a Node engine…`);
-      send = await sendBacklog(sender, address, count, backlogText, Math.min(250, count));
-      log(`sent in ${Math.round(send.ms)} ms (${Math.round((count / send.ms) * 1000)}/s, ${send.rateLimited} rate-limited replies)`);
-    } finally {
-      // offline from here: the receipts coming back wait in the relay instead of taking CPU
-      await sender.stop();
-    }
-    const conversationId = `${address}|${sender.address}`;
-
-    const page = await context.newPage();
-    await page.goto("/", { waitUntil: "commit" });
-    const watch = await page.evaluate(
+/** Polls the page's IndexedDB (on the page's clock) until `count` messages of the conversation are stored. */
+async function watchStored(page: Page, conversationId: string, count: number): Promise<CountWatch> {
+  return (await page.evaluate(
       async ({ conversationId, count }) => {
         // the store exists already (created with the account); opening it needs no upgrade
         const db = await new Promise<IDBDatabase>((resolve, reject) => {
@@ -84,7 +67,47 @@ export async function benchBacklog(browser: Browser, baseURL: string, count: num
         }
       },
       { conversationId, count },
-    ) as CountWatch;
+    )) as CountWatch;
+}
+
+export async function benchBacklog(
+  browser: Browser,
+  baseURL: string,
+  count: number,
+  tag: string,
+  log: (line: string) => void,
+  profileDir: string | null,
+): Promise<BacklogFigures> {
+  const context = await newProfile(browser, baseURL);
+  try {
+    const first = await context.newPage();
+    const address = await createAccount(first, "Messenger", `bench.backlog.${tag}`, "Bench Backlog");
+    // online means logged in with prekeys uploaded: the sender can start a session
+    await first.getByRole("status").filter({ hasText: "Online" }).waitFor({ timeout: 60_000 });
+    await first.waitForTimeout(1_000);
+    await first.close();
+
+    const sender = await startSender(baseURL, "instagram", `@bench_sender_${tag}`, "Backlog Sender");
+    let send: SendFigures;
+    try {
+      log(`sending ${count} encrypted messages from a Node engine…`);
+      send = await sendBacklog(sender, address, count, backlogText, Math.min(250, count));
+      log(`sent in ${Math.round(send.ms)} ms (${Math.round((count / send.ms) * 1000)}/s, ${send.rateLimited} rate-limited replies)`);
+    } finally {
+      // offline from here: the receipts coming back wait in the relay instead of taking CPU
+      await sender.stop();
+    }
+    const conversationId = `${address}|${sender.address}`;
+
+    const page = await context.newPage();
+    const receive = async () => {
+      await page.goto("/", { waitUntil: "commit" });
+      return watchStored(page, conversationId, count);
+    };
+    let summary: ProfileSummary | null = null;
+    let watch: CountWatch;
+    if (profileDir) [summary, watch] = await profile(page, profileDir, "backlog", receive);
+    else watch = await receive();
     if (watch.newestText !== backlogText(count - 1)) throw new Error(`the newest stored message is not the last one sent: ${watch.newestText}`);
     const probe = await readProbe(page);
     await page.close();
@@ -95,6 +118,8 @@ export async function benchBacklog(browser: Browser, baseURL: string, count: num
       firstStored: watch.firstAt,
       perSecond: (count / Math.max(1, watch.allAt - watch.firstAt)) * 1000,
       blocking: blocking(probe, 0, watch.allAt),
+      blockingWhileStoring: blocking(probe, watch.firstAt, watch.allAt),
+      profile: summary,
     };
   } finally {
     await context.close();

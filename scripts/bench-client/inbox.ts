@@ -1,6 +1,7 @@
 // Inbox load and conversation open on a large account: 5,000 conversations, 200,000 messages.
 import type { Browser, Page } from "@playwright/test";
 import { blocking, createAccount, newProfile, readProbe, settle, type Blocking } from "./app";
+import { profile, type ProfileSummary } from "./profile";
 import { seedInPage, type SeedPlan, type SeedResult } from "./seed";
 
 export interface InboxSizes {
@@ -34,6 +35,7 @@ export interface InboxFigures {
   seed: SeedResult;
   loads: InboxRun[];
   opens: OpenRun[];
+  profiles: ProfileSummary[];
 }
 
 const BIG_PEER = "Big Conversation";
@@ -43,9 +45,13 @@ async function waitForFullList(page: Page, conversations: number): Promise<void>
   await page.locator(`[role="list"][aria-label="Conversations"] li[aria-setsize="${conversations}"]`).first().waitFor();
 }
 
-async function loadInbox(page: Page, conversations: number): Promise<InboxRun> {
-  await page.goto("/");
-  await page.waitForFunction(() => window.__bench?.firstRowPainted != null);
+async function loadInbox(page: Page, conversations: number, profileTo?: { dir: string; profiles: ProfileSummary[] }): Promise<InboxRun> {
+  const load = async () => {
+    await page.goto("/");
+    await page.waitForFunction(() => window.__bench?.firstRowPainted != null);
+  };
+  if (profileTo) profileTo.profiles.push((await profile(page, profileTo.dir, "inbox-load", load))[0]);
+  else await load();
   const probe = await readProbe(page);
   await waitForFullList(page, conversations);
   if (probe.fcp === null || probe.firstRow === null || probe.firstRowPainted === null) throw new Error("inbox probe incomplete");
@@ -58,24 +64,35 @@ async function loadInbox(page: Page, conversations: number): Promise<InboxRun> {
   };
 }
 
-async function openBig(page: Page, conversations: number, newestText: string): Promise<OpenRun> {
+async function openBig(page: Page, conversations: number, newestText: string, profileTo?: { dir: string; profiles: ProfileSummary[] }): Promise<OpenRun> {
   await loadInbox(page, conversations);
   await settle(page);
   await page.evaluate((text) => window.__bench?.arm(text), newestText);
   const row = page.getByRole("list", { name: "Conversations" }).getByRole("link", { name: BIG_PEER, exact: true });
-  await row.click();
-  await page.waitForFunction(() => window.__bench?.open?.shownPainted != null);
+  const open = async () => {
+    await row.click();
+    await page.waitForFunction(() => window.__bench?.open?.shownPainted != null);
+  };
+  if (profileTo) profileTo.profiles.push((await profile(page, profileTo.dir, "conversation-open", open))[0]);
+  else await open();
   const probe = await readProbe(page);
-  const open = probe.open;
-  if (!open || open.clickedAt === null || open.shownAt === null || open.shownPainted === null) throw new Error("open probe incomplete");
+  const shown = probe.open;
+  if (!shown || shown.clickedAt === null || shown.shownAt === null || shown.shownPainted === null) throw new Error("open probe incomplete");
   return {
-    shown: open.shownAt - open.clickedAt,
-    shownPainted: open.shownPainted - open.clickedAt,
-    blocking: blocking(probe, open.clickedAt, open.shownPainted),
+    shown: shown.shownAt - shown.clickedAt,
+    shownPainted: shown.shownPainted - shown.clickedAt,
+    blocking: blocking(probe, shown.clickedAt, shown.shownPainted),
   };
 }
 
-export async function benchInbox(browser: Browser, baseURL: string, sizes: InboxSizes, tag: string, log: (line: string) => void): Promise<InboxFigures> {
+export async function benchInbox(
+  browser: Browser,
+  baseURL: string,
+  sizes: InboxSizes,
+  tag: string,
+  log: (line: string) => void,
+  profileDir: string | null,
+): Promise<InboxFigures> {
   const context = await newProfile(browser, baseURL);
   try {
     const page = await context.newPage();
@@ -108,7 +125,15 @@ export async function benchInbox(browser: Browser, baseURL: string, sizes: Inbox
       opens.push(await openBig(page, sizes.conversations, seed.bigNewestText));
       log(`open ${i + 1}/${sizes.runs}: newest message painted after ${Math.round(opens[opens.length - 1]?.shownPainted ?? 0)} ms`);
     }
-    return { seed, loads, opens };
+    const profiles: ProfileSummary[] = [];
+    if (profileDir) {
+      // extra runs: the profiler's own cost stays out of the figures above
+      log("profiling one inbox load and one conversation open…");
+      const to = { dir: profileDir, profiles };
+      await loadInbox(page, sizes.conversations, to);
+      await openBig(page, sizes.conversations, seed.bigNewestText, to);
+    }
+    return { seed, loads, opens, profiles };
   } finally {
     await context.close();
   }

@@ -120,6 +120,18 @@ export function installProbe(): void {
     req.addEventListener("success", () => mark("idbOpened"));
     return req;
   };
+  // the app's first read of each table (Dexie: one transaction per read), asked and ended
+  const transaction = IDBDatabase.prototype.transaction;
+  IDBDatabase.prototype.transaction = function (this: IDBDatabase, stores: string | string[], mode?: IDBTransactionMode, options?: IDBTransactionOptions) {
+    const tx = transaction.call(this, stores, mode, options);
+    const names = typeof stores === "string" ? [stores] : Array.from(stores);
+    const key = names.length > 2 ? "allTables" : names.join("+");
+    if (probe.marks[`${key}Read`] === undefined) {
+      mark(`${key}Read`);
+      tx.addEventListener("complete", () => mark(`${key}ReadDone`));
+    }
+    return tx;
+  } as typeof IDBDatabase.prototype.transaction;
   const NativeWorker = window.Worker;
   window.Worker = class extends NativeWorker {
     constructor(url: string | URL, options?: WorkerOptions) {

@@ -1,5 +1,6 @@
 // Figures → medians → a table (or one JSON object) with each target beside what was measured.
 import type { Blocking } from "./app";
+import type { ProfileSummary } from "./profile";
 import type { BacklogFigures } from "./backlog";
 import type { InboxFigures, InboxSizes } from "./inbox";
 
@@ -28,6 +29,8 @@ export interface Report {
   context: Record<string, number | string>;
   /** Median time of each step of an inbox load, ms from navigation start, in order. */
   inboxTimeline: Record<string, number>;
+  /** With --profile: where the main thread's time went (the backlog figures then include the profiler's cost). */
+  profiles?: ProfileSummary[];
 }
 
 /** The worse of the two views of the main thread: a long task, or a timer held up by anything. */
@@ -62,6 +65,7 @@ export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlo
     { key: "openLongestTask", label: "  longest main-thread block meanwhile", value: median(opens.map((r) => worst(r.blocking))), unit: "ms", runs: opens.map((r) => worst(r.blocking)) },
     { key: "backlogAllStored", label: `backlog of ${backlog.messages} decrypted and stored`, value: backlog.allStored, unit: "ms", target: 3000 },
     { key: "backlogLongestTask", label: "  longest main-thread block meanwhile", value: worst(backlog.blocking), unit: "ms", target: 50 },
+    { key: "backlogLongestTaskWhileStoring", label: "  … of it after the first one was stored", value: worst(backlog.blockingWhileStoring), unit: "ms" },
     { key: "backlogFirstStored", label: "  first backlog message stored", value: backlog.firstStored, unit: "ms" },
     { key: "backlogRate", label: "  store rate, first to last", value: backlog.perSecond, unit: "/s" },
   ];
@@ -96,7 +100,11 @@ export function toJson(report: Report): string {
   const figures = Object.fromEntries(
     report.rows.map((r) => [r.key, { value: r.value, unit: r.unit, ...(r.target !== undefined ? { target: r.target, met: r.value <= r.target } : {}), ...(r.runs ? { runs: r.runs } : {}) }]),
   );
-  return JSON.stringify({ mode: report.mode, sizes: report.sizes, figures, context: report.context, inboxTimeline: report.inboxTimeline }, null, 2);
+  return JSON.stringify(
+    { mode: report.mode, sizes: report.sizes, figures, context: report.context, inboxTimeline: report.inboxTimeline, ...(report.profiles ? { profiles: report.profiles } : {}) },
+    null,
+    2,
+  );
 }
 
 export function toTable(report: Report): string {
@@ -118,5 +126,10 @@ export function toTable(report: Report): string {
       `backlog: ${report.context.backlogLongTasks} long tasks totalling ${report.context.backlogLongTaskMs} ms, ` +
       `longest task ${report.context.backlogLongestLongTask} ms, longest timer stall ${report.context.backlogLongestStall} ms`,
   );
+  for (const p of report.profiles ?? []) {
+    lines.push("");
+    lines.push(`profile ${p.file}: ${Math.round(p.totalMs)} ms sampled, ${Math.round(p.idleMs)} ms idle; heaviest by self time:`);
+    for (const h of p.hot) lines.push(`  ${`${h.selfMs} ms`.padStart(9)}  ${h.name}  ${h.where}`);
+  }
   return lines.join("\n");
 }
