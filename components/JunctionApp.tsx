@@ -37,7 +37,6 @@ function ClientApp() {
   const accounts = useAccounts();
   const status = useConnectionStatus();
   usePersistentStorage((accounts?.length ?? 0) > 0);
-  useUnreadTitle(useUnreadTotal());
 
   if (accounts === undefined) return <Splash />;
   if (accounts.length === 0) return <FirstRun />;
@@ -90,6 +89,7 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
   const [selectedId, select] = useSelectedConversation();
   const [dialog, setDialog] = useState<"none" | "new" | "account">("none");
   const inbox = useInbox(filter, useFirstScreenfulThenAll());
+  useUnreadTitle(useUnreadTotal(inbox !== undefined));
 
   return (
     <div className="flex h-dvh flex-col">

@@ -17,7 +17,7 @@ interface Props {
 
 export function MessageLog({ conversationId, messages, hasOlder, onLoadOlder, peerName }: Props) {
   const scrollRef = useRef<HTMLDivElement>(null);
-  const items = useMemo(() => withDaySeparators(messages), [messages]);
+  const items = useMemo(() => withDaySeparators(messages, !hasOlder), [messages, hasOlder]);
   const virtualizer = useVirtualizer({
     count: items.length,
     getScrollElement: () => scrollRef.current,

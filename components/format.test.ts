@@ -15,6 +15,15 @@ describe("withDaySeparators", () => {
     expect(new Set(items.map((i) => i.key)).size).toBe(items.length);
   });
 
+  it("can leave out the first day's separator while older messages are not loaded", () => {
+    const messages = [
+      { id: "a", sentAt: at(2025, 3, 1, 9) },
+      { id: "b", sentAt: at(2025, 3, 2, 9) },
+    ];
+    const items = withDaySeparators(messages, false);
+    expect(items.map((i) => (i.kind === "day" ? "day" : i.message.id))).toEqual(["a", "day", "b"]);
+  });
+
   it("returns nothing for an empty conversation", () => {
     expect(withDaySeparators([])).toEqual([]);
   });

@@ -39,10 +39,14 @@ export function formatRowTime(ms: number, now: number = Date.now(), locale?: str
 
 export type LogItem<M> = { kind: "day"; key: string; at: number } | { kind: "message"; key: string; message: M };
 
-/** Interleaves a day separator before the first message of each calendar day. */
-export function withDaySeparators<M extends { id: string; sentAt: number }>(messages: readonly M[]): LogItem<M>[] {
+/**
+ * Interleaves a day separator before the first message of each calendar day. With `leading` false
+ * the first day gets none: when older messages are not loaded yet, that day may have begun earlier,
+ * and a list that starts with a message keeps a stable first key for scroll anchoring.
+ */
+export function withDaySeparators<M extends { id: string; sentAt: number }>(messages: readonly M[], leading = true): LogItem<M>[] {
   const items: LogItem<M>[] = [];
-  let current = "";
+  let current = leading || messages.length === 0 ? "" : dayKey(messages[0]!.sentAt);
   for (const message of messages) {
     const day = dayKey(message.sentAt);
     if (day !== current) {

@@ -53,7 +53,10 @@ export function useIdentity(conversationId: string | null): IdentityRow | null |
   return useLiveQuery(async () => (conversationId ? ((await getDb().identities.get(conversationId)) ?? null) : null), [conversationId]);
 }
 
-/** Sum of unread counts over every conversation, for the title and the app badge. */
-export function useUnreadTotal(): number {
-  return useLiveQuery(() => queryUnreadTotal(getDb()), [], 0);
+/**
+ * Sum of unread counts over every conversation, for the title and the app badge. Off until
+ * `enabled`, so it does not queue in IndexedDB ahead of the inbox's first rows.
+ */
+export function useUnreadTotal(enabled = true): number {
+  return useLiveQuery(() => (enabled ? queryUnreadTotal(getDb()) : 0), [enabled], 0);
 }
