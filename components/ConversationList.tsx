@@ -11,6 +11,8 @@ const ROW_HEIGHT = 84;
 
 interface Props {
   rows: Row[] | undefined;
+  /** All rows the filter matches, including those not loaded yet. */
+  total: number;
   names: ReadonlyMap<string, string> | undefined;
   filter: InboxFilter;
   selectedId: string | null;
@@ -22,7 +24,7 @@ function emptyText(filter: InboxFilter): string {
   return `No conversations on your ${BRANDS[filter].name} account yet`;
 }
 
-export function ConversationList({ rows, names, filter, selectedId }: Props) {
+export function ConversationList({ rows, total, names, filter, selectedId }: Props) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const count = rows?.length ?? 0;
   const virtualizer = useVirtualizer({
@@ -49,7 +51,7 @@ export function ConversationList({ rows, names, filter, selectedId }: Props) {
               return (
                 <li
                   key={item.key}
-                  aria-setsize={count}
+                  aria-setsize={Math.max(total, count)}
                   aria-posinset={item.index + 1}
                   className="absolute left-0 top-0 w-full border-b border-slate-200/70 dark:border-slate-800/70"
                   style={{ height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}

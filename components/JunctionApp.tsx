@@ -105,7 +105,7 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
           className={`${selectedId ? "hidden md:flex" : "flex"} w-full flex-col border-r border-slate-200 bg-white md:w-96 md:shrink-0 dark:border-slate-800 dark:bg-slate-900`}
         >
           <FilterBar value={filter} onChange={setFilter} />
-          <ConversationList rows={inbox?.rows} names={inbox?.names} filter={filter} selectedId={selectedId} />
+          <ConversationList rows={inbox?.rows} total={inbox?.total ?? 0} names={inbox?.names} filter={filter} selectedId={selectedId} />
         </nav>
         <main className={`${selectedId ? "flex" : "hidden md:flex"} min-w-0 flex-1 flex-col`}>
           {selectedId ? (

@@ -71,9 +71,11 @@ describe("queryInbox", () => {
   });
 
   it("stops at the limit and says more exist", async () => {
-    const { rows, truncated } = await queryInbox(db, "all", 2);
+    const { rows, truncated, total } = await queryInbox(db, "all", 2);
     expect(rows).toHaveLength(2);
     expect(truncated).toBe(true);
+    expect(total).toBe(4);
+    expect((await queryInbox(db, "unread", 1)).total).toBe(2);
     expect((await queryInbox(db, "all", 4)).truncated).toBe(false);
   });
 

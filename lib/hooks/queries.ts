@@ -10,25 +10,29 @@ export interface InboxRows {
   names: ReadonlyMap<string, string>;
   /** The query stopped at the limit: more rows exist. */
   truncated: boolean;
+  /** How many conversations the filter matches in all (counted by the index, without reading them). */
+  total: number;
 }
 
 /** Conversations for one filter chip, newest activity first, at most `limit` (Infinity for all). */
 export async function queryInbox(db: JunctionDB, filter: InboxFilter, limit: number): Promise<InboxRows> {
   const table = db.conversations;
-  const query =
+  // a fresh collection per use: Dexie's limit() changes the collection it is called on
+  const query = () =>
     filter === "all"
       ? table.orderBy("lastActivity").reverse()
       : filter === "unread"
         ? table.where("[hasUnread+lastActivity]").between([1, Dexie.minKey], [1, Dexie.maxKey]).reverse()
         : // a brand chip means the conversations my account on that brand holds, whoever the peer is
           table.where("[ourBrand+lastActivity]").between([filter, Dexie.minKey], [filter, Dexie.maxKey]).reverse();
-  const rows = await (Number.isFinite(limit) ? query.limit(limit + 1) : query).toArray();
+  const rows = await (Number.isFinite(limit) ? query().limit(limit + 1) : query()).toArray();
   const truncated = rows.length > limit;
   if (truncated) rows.length = limit;
+  const total = truncated ? await query().count() : rows.length;
   const contacts = await db.contacts.bulkGet(rows.map((r) => r.theirAddress));
   const names = new Map<string, string>();
   for (const contact of contacts) if (contact?.displayName) names.set(contact.address, contact.displayName);
-  return { rows, names, truncated };
+  return { rows, names, truncated, total };
 }
 
 export interface MessageWindow {
