@@ -1,7 +1,7 @@
 "use client";
 // Enter sends, Shift+Enter starts a new line. Sending never waits for the network: the engine
 // queues the message and the log shows it as queued until the relay has it.
-import { forwardRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { forwardRef, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { describeError, sendMessage } from "@/lib/hooks/actions";
 
 /** Well under the relay's envelope cap once encrypted and wrapped. */
@@ -10,39 +10,39 @@ const MAX_TEXT = 16_000;
 export const Composer = forwardRef<HTMLTextAreaElement, { conversationId: string }>(function Composer({ conversationId }, ref) {
   const [text, setText] = useState("");
   const [error, setError] = useState<string | null>(null);
-  const [sending, setSending] = useState(false);
+  // sends are chained, so a fast typist's messages are queued in the order they were written
+  const chain = useRef<Promise<void>>(Promise.resolve());
   const empty = text.trim().length === 0;
 
-  async function send() {
-    if (empty || sending) return;
+  function send() {
+    if (empty) return;
     if (text.length > MAX_TEXT) {
       setError(`Messages can be at most ${MAX_TEXT.toLocaleString()} characters.`);
       return;
     }
-    setSending(true);
     setError(null);
     const draft = text;
-    // cleared first so fast typists can go on; restored if the engine refuses
+    // cleared at once so the next message can be typed; the draft comes back if the engine refuses it
     setText("");
-    try {
-      await sendMessage(conversationId, draft);
-    } catch (err) {
-      setText(draft);
-      setError(describeError(err));
-    } finally {
-      setSending(false);
-    }
+    chain.current = chain.current.then(async () => {
+      try {
+        await sendMessage(conversationId, draft);
+      } catch (err) {
+        setText((current) => (current ? current : draft));
+        setError(describeError(err));
+      }
+    });
   }
 
   function onSubmit(event: FormEvent) {
     event.preventDefault();
-    void send();
+    send();
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
     if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
       event.preventDefault();
-      void send();
+      send();
     }
   }
 
