@@ -25,3 +25,31 @@ test("7. after a first load, offline + reload opens the inbox with its history",
   await expect(hugo.app.message(TEXT.offlineHistory)).toBeVisible();
   await page.context().setOffline(false);
 });
+
+test("after a new deploy, the shell cache drops files of older builds and keeps the current ones", async ({ person }) => {
+  const { app } = await person();
+  const page = app.page;
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+  await page.reload();
+  await expect(page.getByRole("button", { name: "Create account" })).toBeVisible();
+  // pretend the cache was filled by an older build
+  await page.evaluate(async () => {
+    const cache = await caches.open("junction-shell-v1");
+    await cache.put("/_next/static/chunks/from-an-older-build.js", new Response("old", { headers: { "content-type": "text/javascript" } }));
+    await cache.put("/__junction-shell-assets", new Response(JSON.stringify([`${location.origin}/_next/static/chunks/from-an-older-build.js`])));
+  });
+  await page.reload();
+  await expect(page.getByRole("button", { name: "Create account" })).toBeVisible();
+  await expect
+    .poll(() => page.evaluate(async () => (await (await caches.open("junction-shell-v1")).keys()).map((r) => new URL(r.url).pathname)))
+    .not.toContain("/_next/static/chunks/from-an-older-build.js");
+  const kept = await page.evaluate(async () => (await (await caches.open("junction-shell-v1")).keys()).map((r) => new URL(r.url).pathname));
+  expect(kept).toContain("/");
+  expect(kept.some((path) => path.startsWith("/_next/static/"))).toBe(true);
+
+  // and the app still opens offline from what was kept
+  await page.context().setOffline(true);
+  await page.reload();
+  await expect(page.getByRole("button", { name: "Create account" })).toBeVisible();
+  await page.context().setOffline(false);
+});

@@ -54,11 +54,37 @@ function isLive(url) {
   return url.pathname.startsWith("/socket.io") || url.pathname.startsWith("/api/");
 }
 
+const ASSETS_KEY = "/__junction-shell-assets";
+
+function staticUrlsIn(html) {
+  const urls = new Set();
+  for (const match of html.matchAll(/\/_next\/static\/[^"'\s)]+/g)) urls.add(new URL(match[0], self.location.origin).href);
+  return [...urls].sort();
+}
+
+// A new deploy changes the shell's asset list. Files of older builds are then dropped: their pages
+// are gone from the server, and the current build's lazily loaded files come back through cacheFirst.
+async function pruneOldBuilds(cache, html) {
+  const current = staticUrlsIn(html);
+  const previous = await cache.match(ASSETS_KEY).then((r) => (r ? r.json() : null)).catch(() => null);
+  await cache.put(ASSETS_KEY, new Response(JSON.stringify(current), { headers: { "content-type": "application/json" } }));
+  if (!Array.isArray(previous) || previous.join() === current.join()) return;
+  const keep = new Set(current);
+  for (const request of await cache.keys()) {
+    if (isStatic(new URL(request.url)) && !keep.has(request.url)) await cache.delete(request);
+  }
+}
+
 async function networkFirstShell(request) {
   const cache = await caches.open(CACHE);
   try {
     const response = await fetch(request);
-    if (response.ok) await cache.put("/", response.clone());
+    if (response.ok) {
+      await cache.put("/", response.clone());
+      const html = await response.clone().text();
+      // off the response path: the page need not wait for housekeeping
+      void pruneOldBuilds(cache, html).catch(() => undefined);
+    }
     return response;
   } catch (error) {
     const cached = (await cache.match("/")) ?? (await cache.match(request, { ignoreSearch: true }));
