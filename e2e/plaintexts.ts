@@ -36,6 +36,8 @@ export const TEXT = {
   xss: `<img src=x onerror="window.__pwned=1">`,
   xssLast: `<script>window.__pwned=2</script><b onmouseover="window.__pwned=3">bold?</b>`,
   multiline: ["first line of a two-line note", "second line: the violet harbour"],
+  // narrow screen
+  narrow: "Small screen, same inbox: a folded paper boat",
   // 10
   twoTabsSetup: "Opening line for Ivy: the brass anchor",
   twoTabsFirst: "To both of Ivy's tabs: the first copper kettle",
