@@ -1,4 +1,4 @@
-// `npm run bench:client [-- --json] [-- --quick] [-- --runs N] [-- --profile DIR]`: the client's figures on a large
+// `npm run bench:client [-- --json] [--quick] [--runs N] [--backlog N] [--profile DIR]`: the client's figures on a large
 // account, in headless Chromium against the real server (see docs/BENCHMARKS.md).
 //   - app shell and first inbox row with 5,000 conversations and 200,000 messages stored
 //   - opening a conversation of 10,000 messages
@@ -17,20 +17,24 @@ interface Options {
   quick: boolean;
   runs: number | null;
   profile: string | null;
+  backlog: number | null;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { json: false, quick: false, runs: null, profile: null };
+  const opts: Options = { json: false, quick: false, runs: null, profile: null, backlog: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--json") opts.json = true;
     else if (arg === "--quick") opts.quick = true;
     else if (arg === "--runs") opts.runs = Number(argv[++i]);
     else if (arg === "--profile") opts.profile = argv[++i] ?? null;
-    else throw new Error(`unknown argument ${arg}; use --json, --quick, --runs N, --profile DIR`);
+    else if (arg === "--backlog") opts.backlog = Number(argv[++i]);
+    else throw new Error(`unknown argument ${arg}; use --json, --quick, --runs N, --backlog N, --profile DIR`);
   }
   if (opts.profile === null && argv.includes("--profile")) throw new Error("--profile takes a directory");
-  if (opts.runs !== null && !(Number.isInteger(opts.runs) && opts.runs > 0)) throw new Error("--runs takes a positive integer");
+  for (const [flag, value] of [["--runs", opts.runs], ["--backlog", opts.backlog]] as const) {
+    if (value !== null && !(Number.isInteger(value) && value > 0)) throw new Error(`${flag} takes a positive integer`);
+  }
   return opts;
 }
 
@@ -41,6 +45,7 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const sizes = { ...(opts.quick ? QUICK : FULL) };
   if (opts.runs !== null) sizes.runs = opts.runs;
+  if (opts.backlog !== null) sizes.backlog = opts.backlog;
   const log = (line: string) => process.stderr.write(`bench:client: ${line}\n`);
   // handles must be new on every run: the relay's directory is first come, first served
   const tag = `${Date.now().toString(36)}${process.pid.toString(36)}`;
@@ -64,7 +69,10 @@ async function main(): Promise<void> {
     const inbox = await benchInbox(browser, server.url, sizes, tag, log, opts.profile);
     const backlog = await benchBacklog(browser, server.url, sizes.backlog, tag, log, opts.profile);
     const report = buildReport(opts.quick ? "quick" : "full", sizes, inbox, backlog);
-    if (opts.profile) report.profiles = [...inbox.profiles, ...(backlog.profile ? [backlog.profile] : [])];
+    if (opts.profile) {
+      report.profiles = inbox.profiles;
+      if (backlog.trace) report.traces = [backlog.trace];
+    }
     process.stdout.write(`${opts.json ? toJson(report) : toTable(report)}\n`);
   } finally {
     await cleanup();

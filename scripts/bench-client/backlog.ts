@@ -4,7 +4,7 @@
 // ever blocked meanwhile.
 import type { Browser, Page } from "@playwright/test";
 import { blocking, createAccount, newProfile, readProbe, type Blocking } from "./app";
-import { profile, type ProfileSummary } from "./profile";
+import { traceThreads, type TraceSummary } from "./profile";
 import { sendBacklog, startSender, type SendFigures } from "./sender";
 
 export interface BacklogFigures {
@@ -20,8 +20,8 @@ export interface BacklogFigures {
   blocking: Blocking;
   /** First stored → all stored: what receiving the backlog itself costs the main thread. */
   blockingWhileStoring: Blocking;
-  /** Set when --profile was on: the profiler ran during this measurement. */
-  profile: ProfileSummary | null;
+  /** Set when --profile was on: a trace with every thread's CPU samples ran during this measurement. */
+  trace: TraceSummary | null;
 }
 
 interface CountWatch {
@@ -104,9 +104,9 @@ export async function benchBacklog(
       await page.goto("/", { waitUntil: "commit" });
       return watchStored(page, conversationId, count);
     };
-    let summary: ProfileSummary | null = null;
+    let trace: TraceSummary | null = null;
     let watch: CountWatch;
-    if (profileDir) [summary, watch] = await profile(page, profileDir, "backlog", receive);
+    if (profileDir) [trace, watch] = await traceThreads(browser, page, profileDir, "backlog", receive);
     else watch = await receive();
     if (watch.newestText !== backlogText(count - 1)) throw new Error(`the newest stored message is not the last one sent: ${watch.newestText}`);
     const probe = await readProbe(page);
@@ -119,7 +119,7 @@ export async function benchBacklog(
       perSecond: (count / Math.max(1, watch.allAt - watch.firstAt)) * 1000,
       blocking: blocking(probe, 0, watch.allAt),
       blockingWhileStoring: blocking(probe, watch.firstAt, watch.allAt),
-      profile: summary,
+      trace,
     };
   } finally {
     await context.close();

@@ -46,9 +46,13 @@ export function installProbe(): void {
     open: null,
     arm(text: string) {
       probe.open = { text, clickedAt: null, shownAt: null, shownPainted: null };
+      armed();
     },
   };
   window.__bench = probe;
+
+  // set below, once the watcher exists
+  let armed = () => {};
 
   const afterPaint = (done: (t: number) => void) => {
     requestAnimationFrame(() => {
@@ -93,13 +97,30 @@ export function installProbe(): void {
     checkOpen();
   };
 
-  new MutationObserver(check).observe(document, { childList: true, subtree: true, attributes: true, characterData: true });
-  // layout alone (a scroll to the end) changes what is in view without a mutation
-  const frame = () => {
+  // watching costs the page a little, so it runs only while something is awaited
+  const pending = () => probe.firstRow === null || (probe.open !== null && probe.open.shownAt === null);
+  const observer = new MutationObserver(() => {
     check();
+    if (!pending()) observer.disconnect();
+  });
+  let watching = false;
+  const watch = () => {
+    observer.observe(document, { childList: true, subtree: true, attributes: true, characterData: true });
+    if (watching) return;
+    watching = true;
+    // layout alone (a scroll to the end) changes what is in view without a mutation
+    const frame = () => {
+      check();
+      if (pending()) requestAnimationFrame(frame);
+      else {
+        observer.disconnect();
+        watching = false;
+      }
+    };
     requestAnimationFrame(frame);
   };
-  requestAnimationFrame(frame);
+  watch();
+  armed = watch;
 
   document.addEventListener(
     "click",

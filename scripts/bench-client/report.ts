@@ -1,6 +1,6 @@
 // Figures → medians → a table (or one JSON object) with each target beside what was measured.
 import type { Blocking } from "./app";
-import type { ProfileSummary } from "./profile";
+import type { ProfileSummary, TraceSummary } from "./profile";
 import type { BacklogFigures } from "./backlog";
 import type { InboxFigures, InboxSizes } from "./inbox";
 
@@ -31,6 +31,8 @@ export interface Report {
   inboxTimeline: Record<string, number>;
   /** With --profile: where the main thread's time went (the backlog figures then include the profiler's cost). */
   profiles?: ProfileSummary[];
+  /** With --profile: every thread of the page (the worker's decryption included) during the backlog. */
+  traces?: TraceSummary[];
 }
 
 /** The worse of the two views of the main thread: a long task, or a timer held up by anything. */
@@ -101,7 +103,7 @@ export function toJson(report: Report): string {
     report.rows.map((r) => [r.key, { value: r.value, unit: r.unit, ...(r.target !== undefined ? { target: r.target, met: r.value <= r.target } : {}), ...(r.runs ? { runs: r.runs } : {}) }]),
   );
   return JSON.stringify(
-    { mode: report.mode, sizes: report.sizes, figures, context: report.context, inboxTimeline: report.inboxTimeline, ...(report.profiles ? { profiles: report.profiles } : {}) },
+    { mode: report.mode, sizes: report.sizes, figures, context: report.context, inboxTimeline: report.inboxTimeline, ...(report.profiles ? { profiles: report.profiles } : {}), ...(report.traces ? { traces: report.traces } : {}) },
     null,
     2,
   );
@@ -130,6 +132,13 @@ export function toTable(report: Report): string {
     lines.push("");
     lines.push(`profile ${p.file}: ${Math.round(p.totalMs)} ms sampled, ${Math.round(p.idleMs)} ms idle; heaviest by self time:`);
     for (const h of p.hot) lines.push(`  ${`${h.selfMs} ms`.padStart(9)}  ${h.name}  ${h.where}`);
+  }
+  for (const t of report.traces ?? []) {
+    for (const thread of t.threads.slice(0, 4)) {
+      lines.push("");
+      lines.push(`trace ${t.file}, thread ${thread.thread}: ${thread.busyMs} ms busy; heaviest by self time:`);
+      for (const h of thread.hot) lines.push(`  ${`${h.selfMs} ms`.padStart(9)}  ${h.name}  ${h.where}`);
+    }
   }
   return lines.join("\n");
 }
