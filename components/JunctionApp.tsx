@@ -4,6 +4,7 @@
 import { useEffect, useState } from "react";
 import { useEngineBoot, useConnectionStatus } from "@/lib/hooks/engine";
 import { useAccounts, useInbox, useUnreadTotal } from "@/lib/hooks/data";
+import { useIncomingNotifications } from "@/lib/hooks/notifications";
 import { useIsClient, usePersistentStorage, useServiceWorker, useUnreadTitle } from "@/lib/hooks/pwa";
 import { useSelectedConversation } from "@/lib/hooks/useSelectedConversation";
 import type { InboxFilter } from "@/lib/hooks/types";
@@ -90,6 +91,7 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
   const [dialog, setDialog] = useState<"none" | "new" | "account">("none");
   const inbox = useInbox(filter, useFirstScreenfulThenAll());
   useUnreadTitle(useUnreadTotal(inbox !== undefined));
+  useIncomingNotifications();
 
   return (
     <div className="flex h-dvh flex-col">

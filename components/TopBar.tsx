@@ -3,6 +3,7 @@ import { BRANDS } from "@/lib/brands";
 import type { AccountRow, ConnectionStatus } from "@/lib/hooks/types";
 import { ConnectionBadge } from "./ConnectionBadge";
 import { InstallButton } from "./InstallButton";
+import { NotificationsButton } from "./NotificationsButton";
 
 interface Props {
   accounts: AccountRow[];
@@ -29,6 +30,7 @@ export function TopBar({ accounts, status, onNewMessage, onAddAccount }: Props) 
         ))}
       </ul>
       <div className="ml-auto flex items-center gap-1.5">
+        <NotificationsButton />
         <InstallButton />
         <button type="button" onClick={onAddAccount} className={`${buttonClass} hover:bg-slate-100 dark:hover:bg-slate-800`}>
           Add account

@@ -38,6 +38,9 @@ export const TEXT = {
   multiline: ["first line of a two-line note", "second line: the violet harbour"],
   // narrow screen
   narrow: "Small screen, same inbox: a folded paper boat",
+  // notifications
+  notifyVisible: "You are looking: no notification for this moss garden",
+  notifyHidden: "You looked away: notify me about the silver fox",
   // 10
   twoTabsSetup: "Opening line for Ivy: the brass anchor",
   twoTabsFirst: "To both of Ivy's tabs: the first copper kettle",

@@ -130,3 +130,22 @@ self.addEventListener("fetch", (event) => {
   }
   if (SHELL.includes(url.pathname)) event.respondWith(staleWhileRevalidate(request));
 });
+
+// A click on a message notification opens (or focuses) the app at that conversation.
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const target = new URL(event.notification.data?.url ?? "/", self.location.origin);
+  if (target.origin !== self.location.origin) return;
+  event.waitUntil(
+    (async () => {
+      const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+      const existing = windows[0];
+      if (existing) {
+        await existing.focus();
+        await existing.navigate(target.href).catch(() => undefined);
+        return;
+      }
+      await self.clients.openWindow(target.href);
+    })(),
+  );
+});
