@@ -5,6 +5,7 @@
 //   - the worker decrypting and storing a backlog of 10,000 queued messages, and the longest
 //     main-thread task meanwhile
 // Progress goes to stderr; the table (or, with --json, one JSON object) to stdout.
+import { availableParallelism, loadavg } from "node:os";
 import type { Browser } from "@playwright/test";
 import { launch } from "./bench-client/app";
 import { benchBacklog } from "./bench-client/backlog";
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
       void cleanup().finally(() => process.exit(130));
     });
   }
+  const loadAtStart = Math.round(loadavg()[0] * 100) / 100;
   try {
     server = await startServer(log);
     log(`server at ${server.url}`);
@@ -69,6 +71,10 @@ async function main(): Promise<void> {
     const inbox = await benchInbox(browser, server.url, sizes, tag, log, opts.profile);
     const backlog = await benchBacklog(browser, server.url, sizes.backlog, tag, log, opts.profile);
     const report = buildReport(opts.quick ? "quick" : "full", sizes, inbox, backlog);
+    // a shared machine's other work shows in every figure: say how busy it was
+    report.context.loadAverageAtStart = loadAtStart;
+    report.context.loadAverageAtEnd = Math.round(loadavg()[0] * 100) / 100;
+    report.context.cores = availableParallelism();
     if (opts.profile) {
       report.profiles = inbox.profiles;
       if (backlog.trace) report.traces = [backlog.trace];

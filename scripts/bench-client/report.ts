@@ -122,6 +122,7 @@ export function toTable(report: Report): string {
   }
   lines.push("");
   lines.push(`inbox load, median ms from navigation start: ${Object.entries(report.inboxTimeline).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  lines.push(`machine: ${report.context.cores} cores, 1-minute load average ${report.context.loadAverageAtStart} at start, ${report.context.loadAverageAtEnd} at end`);
   lines.push(
     `seeding (not a target): ${report.context.seedConversations} conversations, ${report.context.seedMessages} messages in ${report.context.seedMs} ms; ` +
       `sender (Node engine): ${report.context.senderPerSecond} msgs/s, ${report.context.senderRateLimitedReplies} rate-limited replies; ` +
