@@ -4,6 +4,7 @@ import {
   EngineError,
   isEngineErrorCode,
   type ConnectionStatus,
+  type PageEvent,
   type RpcMethod,
   type RpcParams,
   type RpcReply,
@@ -24,7 +25,7 @@ interface Pending {
 
 /** The part of a Worker this client needs; a MessagePort fits too. */
 export interface WorkerLike {
-  postMessage(message: RpcRequest): void;
+  postMessage(message: RpcRequest | PageEvent): void;
   addEventListener(type: "message", listener: (event: MessageEvent<unknown>) => void): void;
   addEventListener(type: "error", listener: (event: Event) => void): void;
 }
@@ -94,6 +95,14 @@ export function getEngine(): EngineClient {
   if (typeof window === "undefined" || typeof Worker === "undefined") {
     throw new EngineError("internal", "the engine runs only in a browser");
   }
-  engine ??= createEngineClient(new Worker(new URL("./crypto.worker.ts", import.meta.url), { type: "module", name: "junction-engine" }));
+  if (!engine) {
+    const worker = new Worker(new URL("./crypto.worker.ts", import.meta.url), { type: "module", name: "junction-engine" });
+    engine = createEngineClient(worker);
+    // the page's view of connectivity goes to the worker first, before any socket could open
+    const tell = () => worker.postMessage({ type: "network", online: navigator.onLine });
+    tell();
+    window.addEventListener("online", tell);
+    window.addEventListener("offline", tell);
+  }
   return engine;
 }

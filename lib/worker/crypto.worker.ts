@@ -6,11 +6,11 @@ import type { RelaySocket } from "../engine/relay";
 import type { Logger } from "../engine/log";
 import { CHANNEL_NAME, type PeerChannel } from "./channel";
 import { WorkerHost } from "./host";
-import type { RpcReply, RpcRequest, WorkerEvent } from "./rpc";
+import { isPageEvent, type PageEvent, type RpcReply, type RpcRequest, type WorkerEvent } from "./rpc";
 
 interface WorkerScope {
   postMessage(message: RpcReply | WorkerEvent): void;
-  addEventListener(type: "message", listener: (event: MessageEvent<RpcRequest>) => void): void;
+  addEventListener(type: "message", listener: (event: MessageEvent<RpcRequest | PageEvent>) => void): void;
   addEventListener(type: "online" | "offline", listener: () => void): void;
 }
 
@@ -28,13 +28,22 @@ const host = new WorkerHost({
   log,
 });
 
+// The network is up only when both this worker and its page think so: a worker started just after the
+// browser went offline may not see it yet (offline emulation reaches new workers late), the page does.
+let pageOnline = true;
 scope.addEventListener("message", (event) => {
-  void host.handle(event.data);
+  const data = event.data;
+  if (isPageEvent(data)) {
+    pageOnline = data.online;
+    syncNetwork();
+    return;
+  }
+  void host.handle(data);
 });
 
 // navigator.onLine in a worker follows the browser (and DevTools/Playwright offline emulation), which
 // an open WebSocket may not notice for tens of seconds; poll it as well as listening for the events.
-const syncNetwork = () => host.setNetworkAvailable(navigator.onLine);
+const syncNetwork = () => host.setNetworkAvailable(navigator.onLine && pageOnline);
 scope.addEventListener("online", syncNetwork);
 scope.addEventListener("offline", syncNetwork);
 setInterval(syncNetwork, 1_000);

@@ -62,6 +62,13 @@ export function isEngineErrorCode(value: unknown): value is EngineErrorCode {
 /** Pushed by the worker without a request. */
 export type WorkerEvent = { type: "status"; status: ConnectionStatus };
 
+/** Told to the worker by its page without a reply: the page's own view of connectivity. */
+export type PageEvent = { type: "network"; online: boolean };
+
+export function isPageEvent(data: unknown): data is PageEvent {
+  return typeof data === "object" && data !== null && (data as { type?: unknown }).type === "network" && typeof (data as { online?: unknown }).online === "boolean";
+}
+
 export class EngineError extends Error {
   readonly code: EngineErrorCode;
   constructor(code: EngineErrorCode, message: string, options?: { cause?: unknown }) {
