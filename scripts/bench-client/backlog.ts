@@ -92,7 +92,7 @@ export async function benchBacklog(
     try {
       log(`sending ${count} encrypted messages from a Node engine…`);
       send = await sendBacklog(sender, address, count, backlogText, Math.min(250, count));
-      log(`sent in ${Math.round(send.ms)} ms (${Math.round((count / send.ms) * 1000)}/s, ${send.rateLimited} rate-limited replies)`);
+      log(`sent in ${Math.round(send.ms)} ms (${Math.round((count / send.ms) * 1000)}/s, ${send.rateLimited} rate-limited replies, ${send.nudges} stalled outbox nudges)`);
     } finally {
       // offline from here: the receipts coming back wait in the relay instead of taking CPU
       await sender.stop();

@@ -40,9 +40,11 @@ export interface InboxFigures {
 
 const BIG_PEER = "Big Conversation";
 
+/** The list knows every seeded conversation (aria-setsize), so a load never ends on a wrong inbox. */
 async function waitForFullList(page: Page, conversations: number): Promise<void> {
-  // aria-setsize is the list's length: the full query (after the first screenful) has landed
   await page.locator(`[role="list"][aria-label="Conversations"] li[aria-setsize="${conversations}"]`).first().waitFor();
+  // the full query runs a couple of frames after the first screenful; let it land before moving on
+  await settle(page, 300);
 }
 
 async function loadInbox(page: Page, conversations: number, profileTo?: { dir: string; profiles: ProfileSummary[] }): Promise<InboxRun> {

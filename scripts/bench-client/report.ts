@@ -94,6 +94,7 @@ export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlo
       senderMs: round(backlog.send.ms),
       senderPerSecond: round((backlog.send.messages / backlog.send.ms) * 1000),
       senderRateLimitedReplies: backlog.send.rateLimited,
+      senderNudges: backlog.send.nudges,
     },
   };
 }
@@ -125,7 +126,7 @@ export function toTable(report: Report): string {
   lines.push(`machine: ${report.context.cores} cores, 1-minute load average ${report.context.loadAverageAtStart} at start, ${report.context.loadAverageAtEnd} at end`);
   lines.push(
     `seeding (not a target): ${report.context.seedConversations} conversations, ${report.context.seedMessages} messages in ${report.context.seedMs} ms; ` +
-      `sender (Node engine): ${report.context.senderPerSecond} msgs/s, ${report.context.senderRateLimitedReplies} rate-limited replies; ` +
+      `sender (Node engine): ${report.context.senderPerSecond} msgs/s, ${report.context.senderRateLimitedReplies} rate-limited replies, ${report.context.senderNudges} stalled outbox nudges; ` +
       `backlog: ${report.context.backlogLongTasks} long tasks totalling ${report.context.backlogLongTaskMs} ms, ` +
       `longest task ${report.context.backlogLongestLongTask} ms, longest timer stall ${report.context.backlogLongestStall} ms`,
   );

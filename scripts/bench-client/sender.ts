@@ -22,6 +22,9 @@ export interface Sender {
   engine: Engine;
   /** How often the relay's per-connection limits answered rate_limited (the engine retries by itself). */
   rateLimited(): number;
+  isOnline(): boolean;
+  /** The engine's latest warnings (codes and names only). */
+  warnings(): string[];
   stop(): Promise<void>;
 }
 
@@ -56,8 +59,17 @@ export async function startSender(url: string, brand: BrandId, handle: string, d
   const db = new JunctionDB(`bench-sender-${randomId()}`);
   let online = false;
   let rateLimited = 0;
+  const warnings: string[] = [];
   const engine = new Engine({
     db,
+    // the engine's own warnings, kept for the error message if the send stalls
+    log: {
+      warn: (event, detail) => {
+        warnings.push(`${event} ${JSON.stringify(detail ?? {})}`);
+        if (warnings.length > 20) warnings.shift();
+      },
+      info: () => {},
+    },
     connect: () => countRateLimited(io(url, { transports: ["websocket"], autoConnect: false, forceNew: true, reconnectionDelayMax: 1_000 }) as RelaySocket, () => (rateLimited += 1)),
     onStatus: (up) => {
       online = up;
@@ -76,6 +88,8 @@ export async function startSender(url: string, brand: BrandId, handle: string, d
     address,
     db,
     rateLimited: () => rateLimited,
+    isOnline: () => online,
+    warnings: () => [...warnings],
     api,
     engine,
     stop: async () => {
@@ -90,6 +104,43 @@ export interface SendFigures {
   ms: number;
   /** The relay's per-connection limits answered rate_limited this often (the engine retries by itself). */
   rateLimited: number;
+  /**
+   * How often the outbox sat unchanged for NUDGE_MS while online and had to be poked again: each one
+   * is a wake-up the engine lost (a message that would have waited for the next send or reconnect).
+   */
+  nudges: number;
+}
+
+const NUDGE_MS = 5_000;
+const STALL_MS = 90_000;
+
+/** Waits for the outbox to empty; pokes the engine when it stalls, gives up when nothing moves at all. */
+async function drainOutbox(sender: Sender, onNudge: () => void): Promise<void> {
+  let last = await sender.db.outbox.count();
+  let lastChange = Date.now();
+  let nudgedAt = lastChange;
+  while (last > 0) {
+    await sleep(50);
+    const now = Date.now();
+    const left = await sender.db.outbox.count();
+    if (left !== last) {
+      last = left;
+      lastChange = now;
+      nudgedAt = now;
+      continue;
+    }
+    if (now - lastChange > STALL_MS) {
+      throw new SenderError(
+        `the sender's outbox stopped at ${left} for ${STALL_MS / 1000} s (online: ${sender.isOnline()}; ` +
+          `counters: ${JSON.stringify(sender.engine.counters.snapshot())}; warnings: ${sender.warnings().join("; ") || "none"})`,
+      );
+    }
+    if (sender.isOnline() && now - nudgedAt > NUDGE_MS) {
+      nudgedAt = now;
+      onNudge();
+      sender.engine.poke();
+    }
+  }
 }
 
 /**
@@ -100,12 +151,13 @@ export async function sendBacklog(sender: Sender, to: string, count: number, tex
   const started = performance.now();
   const { conversationId } = await sender.api.startChat({ from: sender.address as Address, to });
   const before = sender.rateLimited();
+  let nudges = 0;
   for (let i = 0; i < count; i += batch) {
     const end = Math.min(count, i + batch);
     for (let j = i; j < end; j++) await sender.api.sendMessage({ conversationId, text: text(j) });
-    await until(async () => (await sender.db.outbox.count()) === 0, "the outbox to drain", 300_000);
+    await drainOutbox(sender, () => (nudges += 1));
   }
   const failed = await sender.db.messages.where("conversationId").equals(conversationId).filter((m) => m.state === "failed").count();
   if (failed > 0) throw new SenderError(`${failed} of ${count} messages failed to send`);
-  return { messages: count, ms: performance.now() - started, rateLimited: sender.rateLimited() - before };
+  return { messages: count, ms: performance.now() - started, rateLimited: sender.rateLimited() - before, nudges };
 }
