@@ -94,64 +94,118 @@ interface TraceEvent {
   pid: number;
   tid: number;
   id?: string;
+  ts?: number;
+  dur?: number;
   args?: {
     name?: string;
     data?: {
       cpuProfile?: { nodes?: ProfileNode[]; samples?: number[] };
       timeDeltas?: number[];
+      startTime?: number;
     };
   };
+}
+
+export interface TaskSummary {
+  /** Trace clock, ms. */
+  start: number;
+  ms: number;
+  hot: HotFunction[];
 }
 
 export interface ThreadSummary {
   thread: string;
   busyMs: number;
   hot: HotFunction[];
+  /** The longest tasks (50 ms or more) of this thread, each with what its samples were doing. */
+  longTasks: TaskSummary[];
+}
+
+const TASK_EVENTS = new Set(["RunTask", "FunctionCall", "TimerFire", "EventDispatch", "FireAnimationFrame", "EvaluateScript", "v8.run", "MajorGC"]);
+
+interface Sample {
+  ts: number;
+  ms: number;
+  key: string;
+  name: string;
+  where: string;
+}
+
+function fold(samples: Sample[], top: number): HotFunction[] {
+  const table = new Map<string, HotFunction>();
+  for (const s of samples) {
+    const entry = table.get(s.key) ?? { name: s.name, where: s.where, selfMs: 0 };
+    entry.selfMs += s.ms;
+    table.set(s.key, entry);
+  }
+  return [...table.values()]
+    .sort((a, b) => b.selfMs - a.selfMs)
+    .slice(0, top)
+    .map((h) => ({ ...h, selfMs: Math.round(h.selfMs * 10) / 10 }));
 }
 
 /**
  * Every thread's CPU samples from a Chromium trace (the worker's too, which a page CDP session does
- * not reach), folded into self time per function.
+ * not reach), folded into self time per function, and the longest tasks with what filled them.
  */
 export function summariseTrace(events: TraceEvent[], top = 15): ThreadSummary[] {
   const threadNames = new Map<string, string>();
   for (const e of events) if (e.ph === "M" && e.name === "thread_name" && e.args?.name) threadNames.set(`${e.pid}:${e.tid}`, e.args.name);
-  // chunks come from the profiler's own thread; the "Profile" event names the thread sampled
-  const profiledThread = new Map<string, string>();
-  for (const e of events) if (e.name === "Profile") profiledThread.set(`${e.pid}:${e.id ?? ""}`, `${e.pid}:${e.tid}`);
+  // chunks come from the profiler's own thread; the "Profile" event names the thread sampled and
+  // the clock the first sample counts from
+  const profiles = new Map<string, { thread: string; clock: number }>();
+  for (const e of events) {
+    if (e.name === "Profile") profiles.set(`${e.pid}:${e.id ?? ""}`, { thread: `${e.pid}:${e.tid}`, clock: e.args?.data?.startTime ?? 0 });
+  }
   const frames = new Map<string, ProfileNode["callFrame"]>();
-  const perThread = new Map<string, Map<string, HotFunction>>();
-  const busy = new Map<string, number>();
+  const perThread = new Map<string, Sample[]>();
   for (const e of events) {
     if (e.name !== "ProfileChunk" || !e.args?.data?.cpuProfile) continue;
     const profileId = `${e.pid}:${e.id ?? ""}`;
-    const thread = profiledThread.get(profileId) ?? `${e.pid}:${e.tid}`;
+    const profile = profiles.get(profileId) ?? { thread: `${e.pid}:${e.tid}`, clock: 0 };
+    profiles.set(profileId, profile);
     for (const node of e.args.data.cpuProfile.nodes ?? []) frames.set(`${profileId}:${node.id}`, node.callFrame);
-    const samples = e.args.data.cpuProfile.samples ?? [];
+    const ids = e.args.data.cpuProfile.samples ?? [];
     const deltas = e.args.data.timeDeltas ?? [];
-    const table = perThread.get(thread) ?? new Map<string, HotFunction>();
-    perThread.set(thread, table);
-    for (let i = 0; i < samples.length; i++) {
-      const frame = frames.get(`${profileId}:${samples[i]}`);
-      const ms = (deltas[i] ?? 0) / 1000;
-      if (!frame || frame.functionName === "(idle)" || ms <= 0) continue;
-      busy.set(thread, (busy.get(thread) ?? 0) + ms);
+    const list = perThread.get(profile.thread) ?? [];
+    perThread.set(profile.thread, list);
+    for (let i = 0; i < ids.length; i++) {
+      const delta = deltas[i] ?? 0;
+      profile.clock += delta;
+      const frame = frames.get(`${profileId}:${ids[i]}`);
+      if (!frame || frame.functionName === "(idle)" || delta <= 0) continue;
       const name = frame.functionName || "(anonymous)";
       const where = frame.url ? `${shortUrl(frame.url)}:${frame.lineNumber + 1}:${frame.columnNumber + 1}` : "";
-      const key = `${name}@${where}`;
-      const entry = table.get(key) ?? { name, where, selfMs: 0 };
-      entry.selfMs += ms;
-      table.set(key, entry);
+      list.push({ ts: profile.clock, ms: delta / 1000, key: `${name}@${where}`, name, where });
     }
   }
+  // a task is "RunTask" (toplevel category); without it, the outermost devtools.timeline events
+  const tasks = new Map<string, { ts: number; dur: number }[]>();
+  for (const e of events) {
+    if (!TASK_EVENTS.has(e.name) || e.ph !== "X" || (e.dur ?? 0) < 50_000) continue;
+    const key = `${e.pid}:${e.tid}`;
+    tasks.set(key, [...(tasks.get(key) ?? []), { ts: e.ts ?? 0, dur: e.dur ?? 0 }]);
+  }
+  for (const [key, list] of tasks) {
+    const outermost: { ts: number; dur: number }[] = [];
+    for (const t of list.sort((a, b) => b.dur - a.dur)) {
+      if (!outermost.some((o) => t.ts < o.ts + o.dur && o.ts < t.ts + t.dur)) outermost.push(t);
+    }
+    tasks.set(key, outermost);
+  }
   return [...perThread.entries()]
-    .map(([thread, table]) => ({
+    .map(([thread, samples]) => ({
       thread: threadNames.get(thread) ?? thread,
-      busyMs: Math.round(busy.get(thread) ?? 0),
-      hot: [...table.values()]
-        .sort((a, b) => b.selfMs - a.selfMs)
-        .slice(0, top)
-        .map((h) => ({ ...h, selfMs: Math.round(h.selfMs * 10) / 10 })),
+      busyMs: Math.round(samples.reduce((sum, s) => sum + s.ms, 0)),
+      hot: fold(samples, top),
+      longTasks: (tasks.get(thread) ?? [])
+        .sort((a, b) => b.dur - a.dur)
+        .slice(0, 3)
+        .map((t) => ({
+          start: Math.round(t.ts / 1000),
+          ms: Math.round(t.dur / 100) / 10,
+          hot: fold(samples.filter((s) => s.ts >= t.ts && s.ts <= t.ts + t.dur), 8),
+        })),
     }))
     .filter((t) => t.busyMs > 0)
     .sort((a, b) => b.busyMs - a.busyMs);
@@ -166,7 +220,7 @@ export interface TraceSummary {
 export async function traceThreads<T>(browser: Browser, page: Page, dir: string, name: string, action: () => Promise<T>): Promise<[TraceSummary, T]> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}.trace.json`);
-  await browser.startTracing(page, { path: file, categories: ["disabled-by-default-v8.cpu_profiler", "devtools.timeline", "v8"] });
+  await browser.startTracing(page, { path: file, categories: ["disabled-by-default-v8.cpu_profiler", "devtools.timeline", "toplevel", "v8"] });
   let result: T;
   try {
     result = await action();

@@ -140,6 +140,10 @@ export function toTable(report: Report): string {
       lines.push("");
       lines.push(`trace ${t.file}, thread ${thread.thread}: ${thread.busyMs} ms busy; heaviest by self time:`);
       for (const h of thread.hot) lines.push(`  ${`${h.selfMs} ms`.padStart(9)}  ${h.name}  ${h.where}`);
+      for (const task of thread.longTasks) {
+        lines.push(`  a ${task.ms} ms task on this thread, sampled:`);
+        for (const h of task.hot) lines.push(`    ${`${h.selfMs} ms`.padStart(9)}  ${h.name}  ${h.where}`);
+      }
     }
   }
   return lines.join("\n");
