@@ -35,39 +35,39 @@ const backlogText = (i: number) => `backlog ${i}: the quick brown fox jumps over
 /** Polls the page's IndexedDB (on the page's clock) until `count` messages of the conversation are stored. */
 async function watchStored(page: Page, conversationId: string, count: number): Promise<CountWatch> {
   return (await page.evaluate(
-      async ({ conversationId, count }) => {
-        // the store exists already (created with the account); opening it needs no upgrade
-        const db = await new Promise<IDBDatabase>((resolve, reject) => {
-          const req = indexedDB.open("junction");
+    async ({ conversationId, count }) => {
+      // the store exists already (created with the account); opening it needs no upgrade
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const req = indexedDB.open("junction");
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      const countNow = () =>
+        new Promise<number>((resolve, reject) => {
+          const req = db.transaction("messages", "readonly").objectStore("messages").index("conversationId").count(conversationId);
           req.onsuccess = () => resolve(req.result);
           req.onerror = () => reject(req.error);
         });
-        const countNow = () =>
-          new Promise<number>((resolve, reject) => {
-            const req = db.transaction("messages", "readonly").objectStore("messages").index("conversationId").count(conversationId);
-            req.onsuccess = () => resolve(req.result);
+      let firstAt = -1;
+      for (;;) {
+        const n = await countNow();
+        const t = performance.now();
+        if (n > 0 && firstAt < 0) firstAt = t;
+        if (n >= count) {
+          const newestText = await new Promise<string | null>((resolve, reject) => {
+            const range = IDBKeyRange.bound([conversationId, -Infinity], [conversationId, Infinity]);
+            const req = db.transaction("messages", "readonly").objectStore("messages").index("[conversationId+sentAt]").openCursor(range, "prev");
+            req.onsuccess = () => resolve((req.result?.value as { text?: string } | undefined)?.text ?? null);
             req.onerror = () => reject(req.error);
           });
-        let firstAt = -1;
-        for (;;) {
-          const n = await countNow();
-          const t = performance.now();
-          if (n > 0 && firstAt < 0) firstAt = t;
-          if (n >= count) {
-            const newestText = await new Promise<string | null>((resolve, reject) => {
-              const range = IDBKeyRange.bound([conversationId, -Infinity], [conversationId, Infinity]);
-              const req = db.transaction("messages", "readonly").objectStore("messages").index("[conversationId+sentAt]").openCursor(range, "prev");
-              req.onsuccess = () => resolve((req.result?.value as { text?: string } | undefined)?.text ?? null);
-              req.onerror = () => reject(req.error);
-            });
-            db.close();
-            return { firstAt, allAt: t, newestText };
-          }
-          await new Promise((r) => setTimeout(r, 50));
+          db.close();
+          return { firstAt, allAt: t, newestText };
         }
-      },
-      { conversationId, count },
-    )) as CountWatch;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    { conversationId, count },
+  )) as CountWatch;
 }
 
 export async function benchBacklog(
