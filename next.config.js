@@ -7,4 +7,4 @@ const nextConfig = {
   serverExternalPackages: ["better-sqlite3"],
 };
 
-module.exports = nextConfig;
+export default nextConfig;

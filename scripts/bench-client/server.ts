@@ -4,10 +4,11 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 
-export const ROOT = resolve(__dirname, "../..");
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 export class ServerStartError extends Error {
   override name = "ServerStartError";

@@ -1,6 +1,5 @@
 // Schema migrations, written once for both dialects; only the auto-increment and blob types differ.
-import { type Kysely, sql } from "kysely";
-import { type Migration, type MigrationProvider, Migrator } from "kysely/migration";
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
 import type { RelayDatabase } from "./schema";
 
 export type SqlDialect = "sqlite" | "postgres";

@@ -2,9 +2,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const ROOT = resolve(__dirname, "../../..");
+const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
 export interface RelayProcess {
   url: string;
