@@ -14,8 +14,21 @@ export function dayKey(ms: number): string {
   return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
 }
 
+// Building an Intl.DateTimeFormat costs far more than using one; a long log formats thousands of times.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(locale: string | undefined, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = `${locale ?? ""}|${JSON.stringify(options)}`;
+  let format = formatters.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale, options);
+    formatters.set(key, format);
+  }
+  return format;
+}
+
 export function formatTime(ms: number, locale?: string): string {
-  return new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" }).format(ms);
+  return formatter(locale, { hour: "2-digit", minute: "2-digit" }).format(ms);
 }
 
 /** "Today", "Yesterday", a weekday within the last week, otherwise a full date. */
@@ -23,9 +36,9 @@ export function formatDay(ms: number, now: number = Date.now(), locale?: string)
   const days = Math.round((startOfDay(now) - startOfDay(ms)) / DAY_MS);
   if (days === 0) return "Today";
   if (days === 1) return "Yesterday";
-  if (days > 1 && days < 7) return new Intl.DateTimeFormat(locale, { weekday: "long" }).format(ms);
+  if (days > 1 && days < 7) return formatter(locale, { weekday: "long" }).format(ms);
   const sameYear = new Date(ms).getFullYear() === new Date(now).getFullYear();
-  return new Intl.DateTimeFormat(locale, { day: "numeric", month: "long", ...(sameYear ? {} : { year: "numeric" }) }).format(ms);
+  return formatter(locale, { day: "numeric", month: "long", ...(sameYear ? {} : { year: "numeric" }) }).format(ms);
 }
 
 /** The inbox row's time: a clock time today, a short weekday this week, else a short date. */
@@ -33,8 +46,8 @@ export function formatRowTime(ms: number, now: number = Date.now(), locale?: str
   const days = Math.round((startOfDay(now) - startOfDay(ms)) / DAY_MS);
   if (days === 0) return formatTime(ms, locale);
   if (days === 1) return "Yesterday";
-  if (days > 1 && days < 7) return new Intl.DateTimeFormat(locale, { weekday: "short" }).format(ms);
-  return new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", ...(new Date(ms).getFullYear() === new Date(now).getFullYear() ? {} : { year: "2-digit" }) }).format(ms);
+  if (days > 1 && days < 7) return formatter(locale, { weekday: "short" }).format(ms);
+  return formatter(locale, { day: "numeric", month: "short", ...(new Date(ms).getFullYear() === new Date(now).getFullYear() ? {} : { year: "2-digit" }) }).format(ms);
 }
 
 export type LogItem<M> = { kind: "day"; key: string; at: number } | { kind: "message"; key: string; message: M };

@@ -2,7 +2,8 @@
 
 export type Bytes = Uint8Array;
 
-export const utf8 = (s: string): Bytes => new TextEncoder().encode(s);
+const encoder = new TextEncoder();
+export const utf8 = (s: string): Bytes => encoder.encode(s);
 const decoder = new TextDecoder("utf-8", { fatal: true });
 export const fromUtf8 = (b: Bytes): string => decoder.decode(b);
 
