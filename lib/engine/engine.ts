@@ -18,6 +18,13 @@ import { OfflineError, request, type RelaySocket } from "./relay";
 import { sendOutboxRow } from "./send";
 import { MAX_ENVELOPES_PER_DELIVERY } from "../protocol/limits";
 
+/**
+ * Most envelopes decrypted and committed in one transaction. Pushes that arrive while a batch runs
+ * are merged up to this, which saves per-transaction work; it stays well under the relay's unacked
+ * window (MAX_DELIVERIES_IN_FLIGHT pages) so the next batch is already here when one commits.
+ */
+const RECEIVE_BATCH = 2 * MAX_ENVELOPES_PER_DELIVERY;
+
 export interface EngineOptions {
   db: JunctionDB;
   /** Creates the relay socket (socket.io-client `io(...)`); the engine attaches its handlers and connects it. */
@@ -41,6 +48,11 @@ export class Engine {
   private device: DeviceRow | null = null;
   private accounts = new Map<string, MyAccount>();
   private receiving: Promise<void> = Promise.resolve();
+  /** Delivered envelopes not yet taken by a receive batch, in delivery order. */
+  private inbox: schemas.Envelope[] = [];
+  private receiveScheduled = false;
+  /** Acks go out in commit order on their own chain, so decrypting the next batch never waits on one. */
+  private acking: Promise<void> = Promise.resolve();
   private draining: Promise<void> | null = null;
   private drainRequested = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -105,15 +117,16 @@ export class Engine {
     socket?.disconnect();
     this.loggedIn = false;
     this.setOnline(false);
-    await Promise.allSettled([this.receiving, this.draining, this.loginRun]);
+    this.inbox = [];
+    await Promise.allSettled([this.receiving, this.acking, this.draining, this.loginRun]);
   }
 
   /** Resolves once nothing is being received or sent right now (for tests and handover). */
   async idle(): Promise<void> {
     for (;;) {
-      const pending = [this.loginRun, this.receiving, this.draining];
+      const pending = [this.loginRun, this.receiving, this.acking, this.draining];
       await Promise.allSettled(pending);
-      if (pending[0] === this.loginRun && pending[1] === this.receiving && pending[2] === this.draining) return;
+      if (pending[0] === this.loginRun && pending[1] === this.receiving && pending[2] === this.acking && pending[3] === this.draining) return;
     }
   }
 
@@ -214,8 +227,23 @@ export class Engine {
       this.counters.bump("bad_delivery");
       return;
     }
-    if (parsed.data.envelopes.length === 0) return;
-    this.receiving = this.receiving.then(() => this.receive(parsed.data.envelopes)).catch((error: unknown) => this.warn("receive failed", error));
+    if (parsed.data.envelopes.length === 0 || this.stopped) return;
+    for (const env of parsed.data.envelopes) this.inbox.push(env);
+    if (this.receiveScheduled) return;
+    this.receiveScheduled = true;
+    this.receiving = this.receiving.then(() => this.receiveQueued());
+  }
+
+  /** Takes what has been delivered so far, batch by batch, until nothing is queued. */
+  private async receiveQueued(): Promise<void> {
+    try {
+      while (this.inbox.length > 0 && !this.stopped) {
+        const batch = this.inbox.splice(0, RECEIVE_BATCH);
+        await this.receive(batch).catch((error: unknown) => this.warn("receive failed", error));
+      }
+    } finally {
+      this.receiveScheduled = false;
+    }
   }
 
   private async receive(envelopes: schemas.Envelope[]): Promise<void> {
@@ -224,7 +252,9 @@ export class Engine {
     const outcome = await this.ctx.sessions.run(() => receiveBatch(this.ctx, device, this.accounts, envelopes));
     this.counters.bump("stored", outcome.stored);
     for (const address of outcome.newDevicesOf) this.directory.invalidate(address);
-    await this.ack(outcome.acks.map((a) => ({ to: a.to, id: a.id })));
+    // committed above (with the acks owed in pendingAcks): only now may the relay forget them
+    const refs = outcome.acks.map((a) => ({ to: a.to, id: a.id }));
+    this.acking = this.acking.then(() => this.ack(refs)).catch((error: unknown) => this.warn("ack failed", error));
     if (outcome.stored > 0) this.poke();
     for (const address of outcome.prekeysUsedBy) {
       await maintainPrekeys(this.ctx, address).catch((error: unknown) => this.warn("prekey upkeep failed", error));

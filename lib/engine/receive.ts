@@ -71,6 +71,15 @@ export async function receiveBatch(
   const newDevicesOf = new Set<Address>();
   const prekeysUsedBy = new Set<Address>();
   const acks: PendingAckRow[] = envelopes.map((e) => ({ key: `${e.to}|${e.id}`, to: e.to as Address, id: e.id }));
+  // the last identity key seen per peer in this batch: a backlog from one sender is one observation
+  const lastIdentity = new Map<string, Uint8Array>();
+
+  // every session the batch needs, in one read instead of one per envelope
+  const keys = new Set<string>();
+  for (const env of envelopes) keys.add(sessionKey(env.to as Address, env.from as Address, env.fromDevice));
+  const keyList = [...keys];
+  const stored = await db.sessions.bulkGet(keyList);
+  const storedSessions = new Map<string, SessionRow | undefined>(keyList.map((k, i) => [k, stored[i]]));
 
   for (const env of envelopes) {
     const to = env.to as Address;
@@ -83,7 +92,7 @@ export async function receiveBatch(
     const key = sessionKey(to, from, env.fromDevice);
     let session = live.get(key);
     if (!session) {
-      const row = await db.sessions.get(key);
+      const row = storedSessions.get(key);
       session = { our: to, their: from, device: env.fromDevice, state: row ? deserializeSession(row.state) : undefined, dirty: false };
       live.set(key, session);
     }
@@ -117,7 +126,14 @@ export async function receiveBatch(
       usedOneTime.add(prekeyKey(to, "onetime", result.usedOneTimePrekeyId));
       prekeysUsedBy.add(to);
     }
-    if (from !== to) identities.push({ our: to, their: from, key: result.theirIdentityKey });
+    if (from !== to) {
+      const peer = `${to}|${from}`;
+      const seen = lastIdentity.get(peer);
+      if (!seen || !sameBytes(seen, result.theirIdentityKey)) {
+        lastIdentity.set(peer, result.theirIdentityKey);
+        identities.push({ our: to, their: from, key: result.theirIdentityKey });
+      }
+    }
 
     const payload = decodePayload(result.plaintext);
     if (!payload) {
@@ -145,7 +161,7 @@ export async function receiveBatch(
   for (const s of live.values()) {
     if (s.dirty && s.state) sessionRows.push(sessionRow(s.our, s.their, s.device, serializeSession(s.state), now));
   }
-  let stored = 0;
+  let storedCount = 0;
   await db.transaction(
     "rw",
     [db.sessions, db.prekeys, db.identities, db.conversations, db.messages, db.contacts, db.outbox, db.pendingAcks],
@@ -155,9 +171,13 @@ export async function receiveBatch(
       for (const i of identities) await observeIdentity(db, i.our, i.their, i.key, now);
       const rows: MessageRow[] = [];
       const names = new Map<Address, string>();
+      const ensured = new Set<string>();
       for (const t of texts) {
         const convId = conversationId(t.our, t.their);
-        if (!(await db.conversations.get(convId))) await ensureConversation(db, t.our, t.their, now);
+        if (!ensured.has(convId)) {
+          await ensureConversation(db, t.our, t.their, now);
+          ensured.add(convId);
+        }
         rows.push({
           id: t.payload.id,
           conversationId: convId,
@@ -173,10 +193,15 @@ export async function receiveBatch(
       }
       // a sender's clock decides order inside a conversation, but not how far up the inbox it jumps
       const fresh = await putMessagesOnce(db, rows, (m) => (m.direction === "in" ? now : Math.min(now, m.sentAt)));
-      stored = fresh.length;
+      storedCount = fresh.length;
       for (const [address, name] of names) await upsertContact(db, address, name, now);
       const owed = new Map<string, string[]>();
-      for (const m of fresh) if (m.direction === "in") owed.set(m.conversationId, [...(owed.get(m.conversationId) ?? []), m.id]);
+      for (const m of fresh) {
+        if (m.direction !== "in") continue;
+        const ids = owed.get(m.conversationId);
+        if (ids) ids.push(m.id);
+        else owed.set(m.conversationId, [m.id]);
+      }
       for (const r of receipts) {
         const convId = conversationId(r.our, r.their);
         for (const id of r.ids) await advanceState(db, id, convId, "delivered", now);
@@ -187,7 +212,7 @@ export async function receiveBatch(
       await db.pendingAcks.bulkPut(acks);
     },
   );
-  return { acks, stored, newDevicesOf, prekeysUsedBy };
+  return { acks, stored: storedCount, newDevicesOf, prekeysUsedBy };
 }
 
 /** Prekeys of one account, read from storage; a one-time prekey used earlier in this batch is gone already. */

@@ -10,6 +10,11 @@ export const MAX_ENVELOPE_BYTES = 96 * 1024;
 export const MAX_ENVELOPES_PER_SEND = 100;
 /** Envelopes in one `mailbox:deliver` push or `mailbox:ack`. */
 export const MAX_ENVELOPES_PER_DELIVERY = 200;
+/**
+ * Deliveries the relay keeps unacked per connection. More than one lets the client decrypt the next
+ * page while the relay commits the ack of the previous one; order and at-least-once are unchanged.
+ */
+export const MAX_DELIVERIES_IN_FLIGHT = 4;
 /** One-time prekeys in one upload, and the most the relay keeps per account device. */
 export const MAX_PREKEYS_PER_UPLOAD = 200;
 export const MAX_STORED_PREKEYS = 1000;

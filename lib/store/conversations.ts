@@ -69,7 +69,11 @@ export async function putMessagesOnce(db: JunctionDB, messages: MessageRow[], ac
   await db.messages.bulkPut(fresh);
 
   const byConversation = new Map<string, MessageRow[]>();
-  for (const m of fresh) byConversation.set(m.conversationId, [...(byConversation.get(m.conversationId) ?? []), m]);
+  for (const m of fresh) {
+    const list = byConversation.get(m.conversationId);
+    if (list) list.push(m);
+    else byConversation.set(m.conversationId, [m]);
+  }
   for (const [id, list] of byConversation) {
     const conv = await db.conversations.get(id);
     if (!conv) throw new StoreError("message for a missing conversation");

@@ -6,6 +6,7 @@ import {
   type Ack,
   type ClientEvent,
   EVENTS,
+  MAX_DELIVERIES_IN_FLIGHT,
   MAX_ENVELOPES_PER_DELIVERY,
   MAX_FRAME_BYTES,
   PRE_LOGIN_EVENTS,
@@ -119,7 +120,8 @@ export class Connection {
   }
 
   /**
-   * Pushes pending envelopes in storage order, at most one delivery window in flight. Re-entrant calls
+   * Pushes pending envelopes in storage order, pages of at most MAX_ENVELOPES_PER_DELIVERY and at most
+   * MAX_DELIVERIES_IN_FLIGHT pages' worth unacked, so the client's work and the ack's commit overlap. Re-entrant calls
    * while a pump runs are folded into one more pass, so nothing is pushed twice on this connection.
    */
   pump(): void {
@@ -140,9 +142,9 @@ export class Connection {
     try {
       for (;;) {
         this.again = false;
-        const room = MAX_ENVELOPES_PER_DELIVERY - this.inflight.size;
+        const room = MAX_ENVELOPES_PER_DELIVERY * MAX_DELIVERIES_IN_FLIGHT - this.inflight.size;
         if (room <= 0 || this.closed) return;
-        const batch = await this.ctx.store.pendingEnvelopes(deviceId, this.cursor, room);
+        const batch = await this.ctx.store.pendingEnvelopes(deviceId, this.cursor, Math.min(room, MAX_ENVELOPES_PER_DELIVERY));
         if (batch.length === 0) {
           if (this.again) continue;
           return;

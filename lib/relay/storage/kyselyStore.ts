@@ -249,16 +249,26 @@ export class KyselyRelayStore implements RelayStore {
   }
 
   deleteEnvelopes(deviceId: string, refs: { to: Address; id: string }[]): Promise<number> {
+    // One statement per recipient address (an ack names one or a few), not one per envelope: a
+    // backlog's acks cost one commit and a handful of index probes each.
+    const byAddress = new Map<Address, string[]>();
+    for (const ref of refs) {
+      const ids = byAddress.get(ref.to);
+      if (ids) ids.push(ref.id);
+      else byAddress.set(ref.to, [ref.id]);
+    }
     return this.db.transaction().execute(async (trx) => {
       let deleted = 0;
-      for (const ref of refs) {
-        const result = await trx
-          .deleteFrom("envelopes")
-          .where("to_device", "=", deviceId)
-          .where("to_address", "=", ref.to)
-          .where("id", "=", ref.id)
-          .executeTakeFirst();
-        deleted += Number(result.numDeletedRows);
+      for (const [to, ids] of byAddress) {
+        for (const chunk of chunks(ids)) {
+          const result = await trx
+            .deleteFrom("envelopes")
+            .where("to_device", "=", deviceId)
+            .where("to_address", "=", to)
+            .where("id", "in", chunk)
+            .executeTakeFirst();
+          deleted += Number(result.numDeletedRows);
+        }
       }
       return deleted;
     });
