@@ -53,6 +53,8 @@ export class Engine {
   private receiveScheduled = false;
   /** Acks go out in commit order on their own chain, so decrypting the next batch never waits on one. */
   private acking: Promise<void> = Promise.resolve();
+  /** Prekey top-ups after a batch used one-time prekeys: a relay round trip the next batch need not wait for. */
+  private upkeep: Promise<void> = Promise.resolve();
   private draining: Promise<void> | null = null;
   private drainRequested = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -118,15 +120,16 @@ export class Engine {
     this.loggedIn = false;
     this.setOnline(false);
     this.inbox = [];
-    await Promise.allSettled([this.receiving, this.acking, this.draining, this.loginRun]);
+    await Promise.allSettled([this.receiving, this.acking, this.upkeep, this.draining, this.loginRun]);
   }
 
   /** Resolves once nothing is being received or sent right now (for tests and handover). */
   async idle(): Promise<void> {
     for (;;) {
-      const pending = [this.loginRun, this.receiving, this.acking, this.draining];
+      const pending = [this.loginRun, this.receiving, this.acking, this.upkeep, this.draining];
       await Promise.allSettled(pending);
-      if (pending[0] === this.loginRun && pending[1] === this.receiving && pending[2] === this.acking && pending[3] === this.draining) return;
+      const now = [this.loginRun, this.receiving, this.acking, this.upkeep, this.draining];
+      if (pending.every((p, i) => p === now[i])) return;
     }
   }
 
@@ -257,23 +260,24 @@ export class Engine {
     this.acking = this.acking.then(() => this.ack(refs)).catch((error: unknown) => this.warn("ack failed", error));
     if (outcome.stored > 0) this.poke();
     for (const address of outcome.prekeysUsedBy) {
-      await maintainPrekeys(this.ctx, address).catch((error: unknown) => this.warn("prekey upkeep failed", error));
+      this.upkeep = this.upkeep.then(() => maintainPrekeys(this.ctx, address)).catch((error: unknown) => this.warn("prekey upkeep failed", error));
     }
   }
 
-  /** Acks go out only after the commit; what could not be acked is in pendingAcks and resent at login. */
+  /**
+   * Acks go out only after the commit; what could not be acked is in pendingAcks and resent at login.
+   * The pages of one batch are acked side by side, so a merged batch costs one round trip, not several.
+   */
   private async ack(refs: { to: Address; id: string }[]): Promise<void> {
-    const { db } = this.ctx;
-    for (let i = 0; i < refs.length; i += MAX_ENVELOPES_PER_DELIVERY) {
-      const chunk = refs.slice(i, i + MAX_ENVELOPES_PER_DELIVERY);
-      try {
-        await request(this.ctx.socket(), EVENTS.ack, { envelopes: chunk });
-      } catch (error) {
-        if (!(error instanceof OfflineError)) this.warn("ack failed", error);
-        return;
-      }
-      await db.pendingAcks.bulkDelete(chunk.map((r) => `${r.to}|${r.id}`));
-    }
+    const chunks: { to: Address; id: string }[][] = [];
+    for (let i = 0; i < refs.length; i += MAX_ENVELOPES_PER_DELIVERY) chunks.push(refs.slice(i, i + MAX_ENVELOPES_PER_DELIVERY));
+    const results = await Promise.allSettled(chunks.map(async (chunk) => request(this.ctx.socket(), EVENTS.ack, { envelopes: chunk })));
+    const done: string[] = [];
+    results.forEach((result, i) => {
+      if (result.status === "fulfilled") for (const r of chunks[i]) done.push(`${r.to}|${r.id}`);
+      else if (!(result.reason instanceof OfflineError)) this.warn("ack failed", result.reason);
+    });
+    if (done.length > 0) await this.ctx.db.pendingAcks.bulkDelete(done);
   }
 
   private async flushOwedAcks(): Promise<void> {
