@@ -277,7 +277,22 @@ export class Engine {
       if (result.status === "fulfilled") for (const r of chunks[i]) done.push(`${r.to}|${r.id}`);
       else if (!(result.reason instanceof OfflineError)) this.warn("ack failed", result.reason);
     });
-    if (done.length > 0) await this.ctx.db.pendingAcks.bulkDelete(done);
+    if (done.length > 0) await this.forgetOwedAcks(done);
+  }
+
+  /**
+   * Drops acked rows from pendingAcks. Usually nothing else is owed (the next batch has not committed
+   * yet), and then one clear replaces a delete per row. A row is only ever added by a commit and
+   * removed after its ack, so a table exactly as large as the acked set holds nothing else. Should two
+   * overlapping acks ever fool the count, a cleared row costs one redelivery, which dedupes like any other.
+   */
+  private async forgetOwedAcks(keys: string[]): Promise<void> {
+    const { db } = this.ctx;
+    const distinct = new Set(keys);
+    await db.transaction("rw", db.pendingAcks, async () => {
+      if ((await db.pendingAcks.count()) === distinct.size) await db.pendingAcks.clear();
+      else await db.pendingAcks.bulkDelete([...distinct]);
+    });
   }
 
   private async flushOwedAcks(): Promise<void> {
