@@ -141,6 +141,9 @@ export class Engine {
     this.draining = run;
     void run.finally(() => {
       if (this.draining === run) this.draining = null;
+      // A poke that landed after drain() last looked at drainRequested but before this callback saw
+      // `draining` still set and returned: without this, that send would wait for the next poke.
+      if (this.drainRequested && !this.retryTimer) this.poke();
     });
   }
 
