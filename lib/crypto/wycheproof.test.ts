@@ -37,8 +37,8 @@ function rejects(f: () => unknown): boolean {
 }
 
 describe("wycheproof vectors", () => {
-  it("the committed copy matches ../shared when it is present", () => {
-    if (!existsSync(SHARED)) return;
+  // reported as skipped, not passed, on a checkout without ../shared beside it
+  it.skipIf(!existsSync(SHARED))("the committed copy matches ../shared", () => {
     for (const f of ["x25519_test.json", "ed25519_test.json", "xchacha20_poly1305_test.json", "chacha20_poly1305_test.json",
       "hkdf_sha256_test.json", "hmac_sha256_test.json", "mlkem_768_test.json", "mlkem_768_encaps_test.json", "LICENSE"]) {
       expect(readFileSync(join(COPY, f)).equals(readFileSync(join(SHARED, f))), f).toBe(true);
