@@ -2,19 +2,10 @@
 import { chromium, expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
 import type { LongTask, PageProbe } from "./probe";
 import { probeScript } from "./probe";
-
-export const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../../e2e/env";
 
 export async function launch(): Promise<Browser> {
-  return chromium.launch({ headless: true, executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  return chromium.launch({ headless: true, executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 }
 
 /** A person's browser profile: its own IndexedDB, kept across the pages opened in it. */
