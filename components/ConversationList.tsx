@@ -6,6 +6,7 @@ import { useRef } from "react";
 import { BRANDS } from "@/lib/brands";
 import type { ConversationRow as Row, InboxFilter } from "@/lib/hooks/types";
 import { ConversationRow } from "./ConversationRow";
+import { observeRectAfterLayout, windowRect } from "./observeRectAfterLayout";
 
 const ROW_HEIGHT = 84;
 
@@ -33,6 +34,8 @@ export function ConversationList({ rows, total, names, filter, selectedId }: Pro
     estimateSize: () => ROW_HEIGHT,
     overscan: 8,
     getItemKey: (index) => rows?.[index]?.id ?? index,
+    initialRect: windowRect(),
+    observeElementRect: observeRectAfterLayout,
   });
 
   return (

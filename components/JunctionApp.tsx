@@ -1,7 +1,7 @@
 "use client";
 // The whole app on one page: the first-run form until an account exists, then the inbox
 // beside the open conversation (one pane at a time on narrow screens).
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { useEngineBoot, useConnectionStatus } from "@/lib/hooks/engine";
 import { useAccounts, useInbox, useUnreadTotal } from "@/lib/hooks/data";
 import { useIncomingNotifications } from "@/lib/hooks/notifications";
@@ -13,6 +13,7 @@ import { ConversationList } from "./ConversationList";
 import { ConversationView } from "./ConversationView";
 import { Dialog } from "./Dialog";
 import { FilterBar } from "./FilterBar";
+import { warmFormatters } from "./format";
 import { InstallButton } from "./InstallButton";
 import { NewMessageDialog } from "./NewMessageDialog";
 import { TopBar } from "./TopBar";
@@ -85,13 +86,31 @@ function useFirstScreenfulThenAll(): number {
   return limit;
 }
 
+/** Builds the date formatters while the page is idle, before the first row needs them. */
+function useWarmFormatters(): void {
+  useEffect(() => {
+    if (typeof requestIdleCallback === "function") {
+      const id = requestIdleCallback(() => warmFormatters(), { timeout: 2_000 });
+      return () => cancelIdleCallback(id);
+    }
+    const id = setTimeout(() => warmFormatters(), 200);
+    return () => clearTimeout(id);
+  }, []);
+}
+
 function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof useAccounts>>; status: ReturnType<typeof useConnectionStatus> }) {
   const [filter, setFilter] = useState<InboxFilter>("all");
   const [selectedId, select] = useSelectedConversation();
   const [dialog, setDialog] = useState<"none" | "new" | "account">("none");
   const inbox = useInbox(filter, useFirstScreenfulThenAll());
-  useUnreadTitle(useUnreadTotal(inbox !== undefined));
-  useIncomingNotifications();
+  // the full "all" list already holds every conversation: the title, badge and notifications read
+  // it instead of running more live queries after every batch the worker stores
+  const everything = filter === "all" && inbox && !inbox.truncated ? inbox : undefined;
+  const unreadFromInbox = useMemo(() => everything?.rows.reduce((sum, row) => sum + row.unread, 0), [everything]);
+  const unreadQueried = useUnreadTotal(inbox !== undefined && everything === undefined);
+  useUnreadTitle(unreadFromInbox ?? unreadQueried);
+  useIncomingNotifications(everything);
+  useWarmFormatters();
 
   return (
     <div className="flex h-dvh flex-col">

@@ -2,8 +2,9 @@
 // A system notification for a new incoming message while the app is hidden. The permission is asked
 // only from a click (browsers ignore or penalise unprompted requests).
 import { useLiveQuery } from "dexie-react-hooks";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { getDb } from "../store/db";
+import type { InboxRows } from "./queries";
 import { conversationHref } from "./useSelectedConversation";
 
 type Permission = NotificationPermission | "unsupported";
@@ -41,9 +42,22 @@ async function latestIncoming(): Promise<Latest | null> {
   return { conversationId: conv.id, messageId: conv.lastMessageId, title: contact?.displayName ?? conv.theirAddress, body: conv.lastPreview };
 }
 
-/** Notifies about each new incoming message that arrives while this tab is hidden. */
-export function useIncomingNotifications(): void {
-  const latest = useLiveQuery(latestIncoming, []);
+/** The same as latestIncoming, read from rows already loaded (newest activity first). */
+function latestIncomingOf(inbox: InboxRows): Latest | null {
+  const conv = inbox.rows.find((c) => c.lastDirection === "in" && c.unread > 0);
+  if (!conv?.lastMessageId) return null;
+  return { conversationId: conv.id, messageId: conv.lastMessageId, title: inbox.names.get(conv.theirAddress) ?? conv.theirAddress, body: conv.lastPreview };
+}
+
+/**
+ * Notifies about each new incoming message that arrives while this tab is hidden. Given `allRows`
+ * (every conversation, newest activity first), it reads them instead of running a live query of its own.
+ */
+export function useIncomingNotifications(allRows?: InboxRows): void {
+  const derive = allRows !== undefined;
+  const queried = useLiveQuery(() => (derive ? null : latestIncoming()), [derive]);
+  const derived = useMemo(() => (allRows ? latestIncomingOf(allRows) : undefined), [allRows]);
+  const latest = derive ? derived : queried;
   const seen = useRef<string | null | undefined>(undefined);
   useEffect(() => {
     if (latest === undefined) return;
