@@ -6,7 +6,7 @@ import { useRef } from "react";
 import { BRANDS } from "@/lib/brands";
 import type { ConversationRow as Row, InboxFilter } from "@/lib/hooks/types";
 import { ConversationRow } from "./ConversationRow";
-import { observeRectAfterLayout, windowRect } from "./observeRectAfterLayout";
+import { observeRectAfterLayout, scrollUnlessAlreadyThere, windowRect } from "./observeRectAfterLayout";
 
 const ROW_HEIGHT = 84;
 
@@ -36,6 +36,7 @@ export function ConversationList({ rows, total, names, filter, selectedId }: Pro
     getItemKey: (index) => rows?.[index]?.id ?? index,
     initialRect: windowRect(),
     observeElementRect: observeRectAfterLayout,
+    scrollToFn: scrollUnlessAlreadyThere,
   });
 
   return (

@@ -13,7 +13,7 @@ import { ConversationList } from "./ConversationList";
 import { ConversationView } from "./ConversationView";
 import { Dialog } from "./Dialog";
 import { FilterBar } from "./FilterBar";
-import { warmFormatters } from "./format";
+import { formatterWarmups } from "./format";
 import { InstallButton } from "./InstallButton";
 import { NewMessageDialog } from "./NewMessageDialog";
 import { TopBar } from "./TopBar";
@@ -89,12 +89,25 @@ function useFirstScreenfulThenAll(): number {
 /** Builds the date formatters while the page is idle, before the first row needs them. */
 function useWarmFormatters(): void {
   useEffect(() => {
-    if (typeof requestIdleCallback === "function") {
-      const id = requestIdleCallback(() => warmFormatters(), { timeout: 2_000 });
-      return () => cancelIdleCallback(id);
-    }
-    const id = setTimeout(() => warmFormatters(), 200);
-    return () => clearTimeout(id);
+    const steps = formatterWarmups();
+    let cancel = () => {};
+    const next = () => {
+      const step = steps.shift();
+      if (!step) return;
+      step();
+      schedule();
+    };
+    const schedule = () => {
+      if (typeof requestIdleCallback === "function") {
+        const id = requestIdleCallback(next, { timeout: 3_000 });
+        cancel = () => cancelIdleCallback(id);
+      } else {
+        const id = setTimeout(next, 100);
+        cancel = () => clearTimeout(id);
+      }
+    };
+    schedule();
+    return () => cancel();
   }, []);
 }
 

@@ -28,16 +28,19 @@ function formatter(locale: string | undefined, options: Intl.DateTimeFormatOptio
 }
 
 /**
- * Builds the formatters the inbox and the log use. The first Intl.DateTimeFormat of a page loads the
- * locale's data (tens of ms); done in idle time, the first row that arrives does not pay for it.
+ * Builds, one per call, the formatters the inbox and the log use. The first Intl.DateTimeFormat of a
+ * page loads the locale's data (tens of ms); run at idle, one step per idle period, the first row
+ * that arrives does not pay for it. Returns the steps.
  */
-export function warmFormatters(locale?: string): void {
+export function formatterWarmups(locale?: string): Array<() => void> {
   const now = Date.now();
-  formatRowTime(now, now, locale);
-  formatRowTime(now - 3 * DAY_MS, now, locale);
-  formatRowTime(now - 30 * DAY_MS, now, locale);
-  formatDay(now - 3 * DAY_MS, now, locale);
-  formatDay(now - 30 * DAY_MS, now, locale);
+  return [
+    () => formatRowTime(now, now, locale),
+    () => formatRowTime(now - 3 * DAY_MS, now, locale),
+    () => formatRowTime(now - 30 * DAY_MS, now, locale),
+    () => formatDay(now - 3 * DAY_MS, now, locale),
+    () => formatDay(now - 30 * DAY_MS, now, locale),
+  ];
 }
 
 export function formatTime(ms: number, locale?: string): string {
