@@ -2,6 +2,17 @@
 import { z } from "zod";
 
 const B64URL = /^[A-Za-z0-9_-]*$/;
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+// Lookup tables instead of atob/btoa plus regex rewrites: a backlog decodes one body per envelope,
+// and the string round trips showed up in worker profiles.
+const ENCODE = new Uint8Array(64);
+const DECODE = new Int16Array(128).fill(-1);
+for (let i = 0; i < 64; i++) {
+  ENCODE[i] = ALPHABET.charCodeAt(i);
+  DECODE[ALPHABET.charCodeAt(i)] = i;
+}
+const decoder = new TextDecoder("latin1");
 
 /** Bytes as base64url; `maxBytes` bounds the decoded length. */
 export function b64(maxBytes: number, minBytes = 1) {
@@ -11,18 +22,59 @@ export function b64(maxBytes: number, minBytes = 1) {
 }
 
 export function toB64(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  const n = bytes.length;
+  const out = new Uint8Array(Math.ceil((n * 4) / 3));
+  let o = 0;
+  let i = 0;
+  for (; i + 2 < n; i += 3) {
+    const v = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    out[o++] = ENCODE[v >>> 18];
+    out[o++] = ENCODE[(v >>> 12) & 63];
+    out[o++] = ENCODE[(v >>> 6) & 63];
+    out[o++] = ENCODE[v & 63];
   }
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  if (n - i === 2) {
+    const v = (bytes[i] << 8) | bytes[i + 1];
+    out[o++] = ENCODE[v >>> 10];
+    out[o++] = ENCODE[(v >>> 4) & 63];
+    out[o++] = ENCODE[(v << 2) & 63];
+  } else if (n - i === 1) {
+    const v = bytes[i];
+    out[o++] = ENCODE[v >>> 2];
+    out[o++] = ENCODE[(v << 4) & 63];
+  }
+  // every byte is ASCII, so latin1 decoding maps it to the same character
+  return decoder.decode(out);
 }
 
 export function fromB64(text: string): Uint8Array {
-  if (!B64URL.test(text)) throw new Error("invalid base64url");
-  const pad = text.length % 4 === 0 ? "" : "=".repeat(4 - (text.length % 4));
-  const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/") + pad);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  const len = text.length;
+  // a single leftover character carries under one byte: atob rejected it too
+  if (len % 4 === 1) throw new Error("invalid base64url");
+  const out = new Uint8Array(Math.floor((len * 3) / 4));
+  let o = 0;
+  let i = 0;
+  for (; i + 3 < len; i += 4) {
+    const v = (sextet(text, i) << 18) | (sextet(text, i + 1) << 12) | (sextet(text, i + 2) << 6) | sextet(text, i + 3);
+    out[o++] = v >>> 16;
+    out[o++] = (v >>> 8) & 255;
+    out[o++] = v & 255;
+  }
+  const rest = len - i;
+  if (rest === 2) {
+    const v = (sextet(text, i) << 6) | sextet(text, i + 1);
+    out[o++] = v >>> 4;
+  } else if (rest === 3) {
+    const v = (sextet(text, i) << 12) | (sextet(text, i + 1) << 6) | sextet(text, i + 2);
+    out[o++] = v >>> 10;
+    out[o++] = (v >>> 2) & 255;
+  }
   return out;
+}
+
+function sextet(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  const v = c < 128 ? DECODE[c] : -1;
+  if (v < 0) throw new Error("invalid base64url");
+  return v;
 }
