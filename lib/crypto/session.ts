@@ -50,8 +50,29 @@ function lengthPrefixed(s: string): Bytes {
   return new Writer().str(s).finish();
 }
 
+interface CachedAd {
+  senderKey: Bytes;
+  recipientKey: Bytes;
+  ad: Bytes;
+}
+
+/**
+ * The associated data of a session is the same for every message, but encoding the addresses showed up
+ * in backlog profiles. It is public (identity keys and addresses), so a small cache costs no secrecy; the
+ * keys (copied, so a caller wiping its own never alters an entry) are compared on every hit, so a changed
+ * identity never reuses an old encoding. Callers only ever concat the result, never write into it.
+ */
+const AD_CACHE_MAX = 256;
+const adCache = new Map<string, CachedAd>();
+
 function associatedData(senderKey: Bytes, recipientKey: Bytes, senderAddress: string, recipientAddress: string): Bytes {
-  return concat(AD_LABEL, senderKey, recipientKey, lengthPrefixed(senderAddress), lengthPrefixed(recipientAddress));
+  const key = `${senderAddress}\0${recipientAddress}`;
+  const hit = adCache.get(key);
+  if (hit && equalBytes(hit.senderKey, senderKey) && equalBytes(hit.recipientKey, recipientKey)) return hit.ad;
+  const ad = concat(AD_LABEL, senderKey, recipientKey, lengthPrefixed(senderAddress), lengthPrefixed(recipientAddress));
+  if (adCache.size >= AD_CACHE_MAX) adCache.clear();
+  adCache.set(key, { senderKey: senderKey.slice(), recipientKey: recipientKey.slice(), ad });
+  return ad;
 }
 
 const sendingAd = (s: SessionState) => associatedData(s.ourIdentityKey, s.theirIdentityKey, s.ourAddress, s.theirAddress);
