@@ -9,7 +9,9 @@ export type CryptoErrorCode =
   | "no_session"
   | "unknown_prekey"
   | "bad_digest"
-  | "bad_state";
+  | "bad_state"
+  /** A session without the post-quantum part: a bundle without an ML-KEM prekey, or an X3DH-only prekey message. */
+  | "downgrade";
 
 export class CryptoError extends Error {
   readonly code: CryptoErrorCode;

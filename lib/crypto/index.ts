@@ -30,12 +30,23 @@ export type { PrekeyBundle } from "./x3dh";
 export {
   type DecryptResult,
   type PrekeyStore,
+  type RecordDecryptResult,
+  type ReplayGuard,
+  type SessionRecord,
   type SessionState,
+  MAX_ARCHIVED_SESSIONS,
+  UNANSWERED_SESSION_TTL_MS,
+  archiveCurrent,
   decrypt,
+  decryptRecord,
+  deserializeArchive,
   deserializeSession,
   encrypt,
   initiateSession,
+  serializeArchive,
   serializeSession,
+  sessionIsPostQuantum,
+  sessionNeedsReplacing,
   sessionTheirIdentityKey,
 } from "./session";
 export { safetyNumber, verifySafetyQr } from "./fingerprint";
@@ -58,4 +69,4 @@ export {
   serializeSenderKey,
 } from "./senderKeys";
 export { MAX_SKIP, MAX_STORED_SKIPPED } from "./ratchet";
-export { setX25519Backend, x25519Backend, type X25519Backend } from "./x25519";
+export { forgetDhKey, setX25519Backend, x25519Backend, type X25519Backend } from "./x25519";

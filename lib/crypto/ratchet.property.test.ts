@@ -25,13 +25,13 @@ interface InFlight { from: Side; ciphertext: Uint8Array; text: string }
 
 describe("ratchet property", () => {
   it("delivers every message exactly once under drops, duplicates and reorders (500 runs)", async () => {
-    const devices: [Device, Device] = [await makeDevice("whatsapp:+15551230001", { oneTime: 600 }), await makeDevice("instagram:@bob", { oneTime: 1 })];
+    const devices: [Device, Device] = [await makeDevice("whatsapp:+15551230001", { oneTime: 600 }), await makeDevice("instagram:@bob", { oneTime: 1, kemOneTime: 1 })];
     const bob = devices[1];
     let serial = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 30 }), fc.boolean(), async (steps, kem) => {
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 30 }), fc.boolean(), async (steps, kemOneTime) => {
         const states: [SessionState | undefined, SessionState | undefined] = [
-          await initiateSession({ ourIdentity: devices[0].identity, ourAddress: devices[0].address, theirAddress: bob.address, bundle: bundleOf(bob, { kem, oneTime: false }) }),
+          await initiateSession({ ourIdentity: devices[0].identity, ourAddress: devices[0].address, theirAddress: bob.address, bundle: bundleOf(bob, { kemOneTime, oneTime: false }) }),
           undefined,
         ];
         const network: InFlight[] = [];

@@ -5,7 +5,7 @@ import { bundleOf, type Device, makeDevice } from "./testing/parties";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-async function open(alice: Device, bob: Device, opts: { kem?: boolean; oneTime?: boolean } = {}) {
+async function open(alice: Device, bob: Device, opts: { kemOneTime?: boolean; oneTime?: boolean } = {}) {
   const a = await initiateSession({ ourIdentity: alice.identity, ourAddress: alice.address, theirAddress: bob.address, bundle: bundleOf(bob, opts) });
   return a;
 }
@@ -15,11 +15,11 @@ async function recv(to: Device, from: Device, state: SessionState | undefined, c
 }
 
 describe("pairwise sessions", () => {
-  for (const kem of [true, false]) {
-    it(`round-trips both ways over ${kem ? "PQXDH" : "X3DH"} and through serialisation`, async () => {
+  for (const kemOneTime of [false, true]) {
+    it(`round-trips both ways over PQXDH (${kemOneTime ? "one-time" : "last-resort"} KEM prekey) and through serialisation`, async () => {
       const alice = await makeDevice("whatsapp:+15551230001");
-      const bob = await makeDevice("instagram:@bob");
-      let a = await open(alice, bob, { kem });
+      const bob = await makeDevice("instagram:@bob", { kemOneTime: 1 });
+      let a = await open(alice, bob, { kemOneTime });
       const m1 = await encrypt(a, utf8("hello bob"));
       a = m1.state;
       expect(m1.ciphertext[0]).toBe(0x12);
@@ -27,6 +27,9 @@ describe("pairwise sessions", () => {
       expect(text(r1.plaintext)).toBe("hello bob");
       expect(r1.newSession).toBe(true);
       expect(r1.usedOneTimePrekeyId).toBe(100);
+      expect(r1.usedKemOneTimePrekeyId).toBe(kemOneTime ? 200 : undefined);
+      // a one-time key of either kind makes the first message unreplayable by itself
+      expect(r1.replayGuard).toBeUndefined();
       expect(r1.theirIdentityKey).toEqual(alice.identity.publicKey);
       let b = deserializeSession(serializeSession(r1.state));
 

@@ -66,6 +66,8 @@ export async function x25519Backend(): Promise<X25519Backend> {
 
 function checkLengths(privateKey: Bytes, publicKey: Bytes): void {
   if (privateKey.length !== 32) throw new CryptoError("bad_key", "invalid private key");
+  // what wipe() leaves behind: a wiped key must never act as a key again, cached or not
+  if (isAllZero(privateKey)) throw new CryptoError("bad_key", "wiped private key");
   if (publicKey.length !== 32) throw new CryptoError("bad_key", "invalid public key");
 }
 
@@ -89,7 +91,9 @@ async function importPrivate(pair: DhKeyPair): Promise<CryptoKey> {
   pkcs8.set(pair.privateKey, 16);
   const key = await subtle()!.importKey("pkcs8", pkcs8, ALG, false, ["deriveBits"]);
   pkcs8.fill(0);
-  remember(privateCache, id, { privateKey: pair.privateKey, key });
+  // a copy: the caller may wipe its array, and an entry compared against that same (now zero) array
+  // would hand the key out again
+  remember(privateCache, id, { privateKey: pair.privateKey.slice(), key });
   return key;
 }
 
@@ -115,6 +119,22 @@ async function webDh(pair: DhKeyPair, publicKey: Bytes): Promise<Bytes> {
   return out;
 }
 
+/**
+ * Drops the cached private CryptoKey of a key pair: call when its private half is wiped or deleted (an
+ * ephemeral key after X3DH, a prekey rotated out), so nothing in memory can still use it.
+ */
+export function forgetDhKey(publicKey: Bytes): void {
+  const id = toHex(publicKey);
+  const hit = privateCache.get(id);
+  if (hit) hit.privateKey.fill(0);
+  privateCache.delete(id);
+}
+
+/** For tests: whether a private key is cached for this public key. */
+export function isDhKeyCached(publicKey: Bytes): boolean {
+  return privateCache.has(toHex(publicKey));
+}
+
 /** X25519(ours.privateKey, theirPublic); throws bad_key for a low-order or malformed public key. */
 export async function dh(ours: DhKeyPair, theirPublic: Bytes, backend?: X25519Backend): Promise<Bytes> {
   checkLengths(ours.privateKey, theirPublic);
@@ -132,7 +152,7 @@ async function webGenerate(): Promise<DhKeyPair> {
   }
   const pair = { publicKey: new Uint8Array(pub), privateKey: p8.slice(16) };
   p8.fill(0);
-  remember(privateCache, toHex(pair.publicKey), { privateKey: pair.privateKey, key: kp.privateKey });
+  remember(privateCache, toHex(pair.publicKey), { privateKey: pair.privateKey.slice(), key: kp.privateKey });
   remember(publicCache, toHex(pair.publicKey), kp.publicKey);
   return pair;
 }

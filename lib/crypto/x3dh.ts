@@ -1,7 +1,8 @@
-// Session key agreement: X3DH (Signal, rev. 1, §3) and PQXDH (Signal, rev. 3, §3) when the bundle carries a
-// signed ML-KEM-768 prekey. SK = HKDF(salt = 32 zero bytes, ikm = 32×0xFF ‖ DH1 ‖ DH2 ‖ DH3 [‖ DH4] [‖ SS]).
-// The two protocols use different info strings, so a PQXDH message stripped of its KEM part cannot be
-// accepted as X3DH: the responder derives another key and the first message fails to authenticate.
+// Session key agreement: PQXDH (Signal, rev. 3, §3), always. SK = HKDF(salt = 32 zero bytes,
+// ikm = 32×0xFF ‖ DH1 ‖ DH2 ‖ DH3 [‖ DH4] ‖ SS). There is no classical X3DH fallback: an initiator refuses a
+// bundle without a signed ML-KEM-768 prekey and a responder refuses an agreement without a KEM ciphertext,
+// so a relay that strips the KEM prekey gets a clear error instead of a session a quantum adversary could
+// later open. A one-time ML-KEM prekey is used when the bundle has one, the signed last-resort one otherwise.
 import { type Bytes, concat, utf8, wipe } from "./bytes";
 import { CryptoError } from "./errors";
 import {
@@ -15,9 +16,8 @@ import {
 } from "./keys";
 import { kemDecapsulate, kemEncapsulate } from "./kem";
 import { hkdfSha256 } from "./primitives";
-import { type DhKeyPair, dh, generateDhKeyPair } from "./x25519";
+import { type DhKeyPair, dh, forgetDhKey, generateDhKeyPair } from "./x25519";
 
-export const X3DH_INFO = utf8("Junction_X25519_SHA-256_v1");
 export const PQXDH_INFO = utf8("Junction_X25519_SHA-256_ML-KEM-768_v1");
 
 export interface PrekeyBundle {
@@ -25,7 +25,10 @@ export interface PrekeyBundle {
   deviceId: string;
   signedPrekey: { id: number; publicKey: Bytes; signature: Bytes };
   oneTimePrekey?: { id: number; publicKey: Bytes };
+  /** The signed last-resort ML-KEM-768 prekey. Optional only in the type: a bundle without it is refused. */
   kemPrekey?: { id: number; publicKey: Bytes; signature: Bytes };
+  /** A signed one-time ML-KEM-768 prekey, used instead of the last-resort one when present. */
+  kemOneTimePrekey?: { id: number; publicKey: Bytes; signature: Bytes };
 }
 
 /** What the first message carries so that the responder can repeat the agreement. */
@@ -35,6 +38,8 @@ export interface PrekeyHeader {
   signedPrekeyId: number;
   oneTimePrekeyId?: number;
   kemPrekeyId?: number;
+  /** The KEM prekey id names a one-time KEM prekey (else the signed last-resort one). */
+  kemOneTime?: boolean;
   kemCiphertext?: Bytes;
 }
 
@@ -45,9 +50,9 @@ export interface AgreementResult {
   theirSignedPrekey: Bytes;
 }
 
-function deriveSecret(parts: Bytes[], pq: boolean): Bytes {
+function deriveSecret(parts: Bytes[]): Bytes {
   const ikm = concat(new Uint8Array(32).fill(0xff), ...parts);
-  const sk = hkdfSha256(ikm, new Uint8Array(32), pq ? PQXDH_INFO : X3DH_INFO, 32);
+  const sk = hkdfSha256(ikm, new Uint8Array(32), PQXDH_INFO, 32);
   wipe(ikm, ...parts);
   return sk;
 }
@@ -59,13 +64,16 @@ export async function agreeAsInitiator(ourIdentity: KeyPair, bundle: PrekeyBundl
   if (!verifyIdentity(bundle.identityKey, spk.publicKey, spk.signature)) {
     throw new CryptoError("bad_signature", "signed prekey signature does not verify");
   }
-  const kem = bundle.kemPrekey;
-  if (kem && !verifyIdentity(bundle.identityKey, kem.publicKey, kem.signature)) {
-    throw new CryptoError("bad_signature", "kem prekey signature does not verify");
+  const kem = bundle.kemOneTimePrekey ?? bundle.kemPrekey;
+  if (!bundle.kemPrekey || !kem) throw new CryptoError("downgrade", "bundle has no post-quantum prekey");
+  for (const k of [bundle.kemPrekey, bundle.kemOneTimePrekey]) {
+    if (k && !verifyIdentity(bundle.identityKey, k.publicKey, k.signature)) {
+      throw new CryptoError("bad_signature", "kem prekey signature does not verify");
+    }
   }
   const spkRaw = decodeKey(KeyTag.signedPrekey, spk.publicKey);
   const opkRaw = bundle.oneTimePrekey ? decodeKey(KeyTag.oneTimePrekey, bundle.oneTimePrekey.publicKey) : undefined;
-  const kemRaw = kem ? decodeKey(KeyTag.kemPrekey, kem.publicKey) : undefined;
+  const kemRaw = decodeKey(KeyTag.kemPrekey, kem.publicKey);
 
   const ours = identityDhKeyPair(ourIdentity);
   const ek = await generateDhKeyPair();
@@ -75,14 +83,11 @@ export async function agreeAsInitiator(ourIdentity: KeyPair, bundle: PrekeyBundl
     dh(ek, spkRaw),
     ...(opkRaw ? [dh(ek, opkRaw)] : []),
   ]);
-  let kemCiphertext: Bytes | undefined;
-  if (kemRaw) {
-    const enc = kemEncapsulate(kemRaw);
-    kemCiphertext = enc.ciphertext;
-    parts.push(enc.sharedSecret);
-  }
-  const secret = deriveSecret(parts, kemRaw !== undefined);
+  const enc = kemEncapsulate(kemRaw);
+  parts.push(enc.sharedSecret);
+  const secret = deriveSecret(parts);
   wipe(ours.privateKey, ek.privateKey);
+  forgetDhKey(ek.publicKey);
   return {
     secret,
     theirSignedPrekey: spkRaw,
@@ -91,8 +96,9 @@ export async function agreeAsInitiator(ourIdentity: KeyPair, bundle: PrekeyBundl
       baseKey: encodeKey(KeyTag.ratchet, ek.publicKey),
       signedPrekeyId: spk.id,
       oneTimePrekeyId: bundle.oneTimePrekey?.id,
-      kemPrekeyId: kem?.id,
-      kemCiphertext,
+      kemPrekeyId: kem.id,
+      kemOneTime: bundle.kemOneTimePrekey !== undefined,
+      kemCiphertext: enc.ciphertext,
     },
   };
 }
@@ -100,16 +106,14 @@ export async function agreeAsInitiator(ourIdentity: KeyPair, bundle: PrekeyBundl
 export interface ResponderKeys {
   signedPrekey: DhKeyPair;
   oneTimePrekey?: DhKeyPair;
-  kemSecretKey?: Bytes;
+  kemSecretKey: Bytes;
 }
 
 /** Responder side, from the keys the prekey header names (looked up by the caller). */
 export async function agreeAsResponder(ourIdentity: KeyPair, header: PrekeyHeader, keys: ResponderKeys): Promise<Bytes> {
   const theirIdentityDh = identityDhPublic(header.identityKey);
   const ek = decodeKey(KeyTag.ratchet, header.baseKey);
-  if ((header.kemCiphertext === undefined) !== (keys.kemSecretKey === undefined)) {
-    throw new CryptoError("bad_message", "kem ciphertext and prekey disagree");
-  }
+  if (!header.kemCiphertext) throw new CryptoError("downgrade", "prekey message without post-quantum part");
   const ours = identityDhKeyPair(ourIdentity);
   const parts = await Promise.all([
     dh(keys.signedPrekey, theirIdentityDh),
@@ -118,8 +122,6 @@ export async function agreeAsResponder(ourIdentity: KeyPair, header: PrekeyHeade
     ...(keys.oneTimePrekey ? [dh(keys.oneTimePrekey, ek)] : []),
   ]);
   wipe(ours.privateKey);
-  if (header.kemCiphertext && keys.kemSecretKey) {
-    parts.push(kemDecapsulate(header.kemCiphertext, keys.kemSecretKey));
-  }
-  return deriveSecret(parts, header.kemCiphertext !== undefined);
+  parts.push(kemDecapsulate(header.kemCiphertext, keys.kemSecretKey));
+  return deriveSecret(parts);
 }
