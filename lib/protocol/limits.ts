@@ -15,9 +15,18 @@ export const MAX_ENVELOPES_PER_DELIVERY = 200;
  * page while the relay commits the ack of the previous one; order and at-least-once are unchanged.
  */
 export const MAX_DELIVERIES_IN_FLIGHT = 4;
-/** One-time prekeys in one upload, and the most the relay keeps per account device. */
+/** One-time X25519 prekeys in one upload, and the most the relay keeps per account device. */
 export const MAX_PREKEYS_PER_UPLOAD = 200;
 export const MAX_STORED_PREKEYS = 1000;
+/**
+ * One-time ML-KEM-768 prekeys in one upload, and the most the relay keeps per account device. Lower
+ * than the X25519 caps because each is ~40× larger (1,185-byte tagged key + signature, ~1.7 KB of
+ * JSON): 100 honest keys are ~170 KB, and even a register carrying the largest keys and signatures
+ * the schema admits in every slot (100 KEM + 200 X25519 one-time prekeys) stays well under
+ * MAX_FRAME_BYTES (checked in lib/relay/limits.test.ts). 500 stored are ~0.9 MB per account device.
+ */
+export const MAX_KEM_PREKEYS_PER_UPLOAD = 100;
+export const MAX_STORED_KEM_PREKEYS = 500;
 /** Longest public key or signature accepted, in bytes (ML-KEM-768 public keys are 1,184 bytes + tag). */
 export const MAX_KEY_BYTES = 1600;
 export const MAX_SIGNATURE_BYTES = 128;

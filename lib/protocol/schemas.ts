@@ -7,6 +7,7 @@ import {
   MAX_ENVELOPE_BYTES,
   MAX_ENVELOPES_PER_DELIVERY,
   MAX_ENVELOPES_PER_SEND,
+  MAX_KEM_PREKEYS_PER_UPLOAD,
   MAX_KEY_BYTES,
   MAX_PREKEYS_PER_UPLOAD,
   MAX_SIGNATURE_BYTES,
@@ -37,15 +38,21 @@ export const Signature = b64(MAX_SIGNATURE_BYTES, 32);
 
 export const SignedPrekey = z.strictObject({ id: PrekeyId, publicKey: PublicKey, signature: Signature });
 export const OneTimePrekey = z.strictObject({ id: PrekeyId, publicKey: PublicKey });
+/**
+ * One-time ML-KEM-768 prekeys. Each is signed (unlike X25519 one-time prekeys) because PQXDH
+ * authenticates every KEM key the sender encapsulates to; the relay stores the signatures unread.
+ */
+export const KemOneTimePrekeys = z.array(SignedPrekey).max(MAX_KEM_PREKEYS_PER_UPLOAD);
 
 export const DeviceKeys = z.strictObject({
   deviceId: DeviceId,
   /** Ed25519 public key the device signs login challenges with. */
   authKey: PublicKey,
   signedPrekey: SignedPrekey,
-  /** Signed ML-KEM-768 prekey (last resort) for PQXDH. */
-  kemPrekey: SignedPrekey.optional(),
+  /** Signed last-resort ML-KEM-768 prekey. Required: PQXDH is mandatory, so no device may lack one. */
+  kemPrekey: SignedPrekey,
   oneTimePrekeys: z.array(OneTimePrekey).max(MAX_PREKEYS_PER_UPLOAD),
+  kemOneTimePrekeys: KemOneTimePrekeys.optional(),
 });
 
 // ---- client → relay ----
@@ -63,8 +70,10 @@ export const LoginRequest = z.strictObject({ deviceId: DeviceId, signature: Sign
 export const KeysUploadRequest = z.strictObject({
   address: Address,
   signedPrekey: SignedPrekey.optional(),
+  /** Replaces the last-resort ML-KEM-768 prekey. */
   kemPrekey: SignedPrekey.optional(),
   oneTimePrekeys: z.array(OneTimePrekey).max(MAX_PREKEYS_PER_UPLOAD).optional(),
+  kemOneTimePrekeys: KemOneTimePrekeys.optional(),
 });
 export const KeysStatusRequest = z.strictObject({ address: Address });
 
@@ -98,9 +107,15 @@ export const FetchRequest = z.strictObject({ limit: z.number().int().min(1).max(
 export const DeviceBundle = z.strictObject({
   deviceId: DeviceId,
   signedPrekey: SignedPrekey,
+  /**
+   * The last-resort ML-KEM-768 prekey. An honest relay always sends it; it stays optional here only
+   * so a stripped bundle (a malicious relay) can be expressed: clients must refuse a bundle without it.
+   */
   kemPrekey: SignedPrekey.optional(),
   /** Absent when the device has none left: the bundle then has only the signed prekey. */
   oneTimePrekey: OneTimePrekey.optional(),
+  /** A one-time ML-KEM-768 prekey, used instead of `kemPrekey` when present; absent when none are left. */
+  kemOneTimePrekey: SignedPrekey.optional(),
 });
 
 export const Envelope = z.strictObject({
@@ -118,7 +133,18 @@ export const Envelope = z.strictObject({
 export const ChallengeResponse = z.strictObject({ nonce: b64(LOGIN_NONCE_BYTES, LOGIN_NONCE_BYTES) });
 export const LoginResponse = z.strictObject({ addresses: z.array(Address) });
 export const RegisterResponse = z.strictObject({ address: Address });
-export const KeysStatusResponse = z.strictObject({ oneTimePrekeys: z.number().int(), signedPrekeyId: PrekeyId });
+export const KeysStatusResponse = z.strictObject({
+  /** One-time X25519 prekeys the relay still holds for this account device. */
+  oneTimePrekeys: z.number().int(),
+  signedPrekeyId: PrekeyId,
+  /** One-time ML-KEM-768 prekeys the relay still holds for this account device. */
+  kemOneTimePrekeys: z.number().int(),
+  /**
+   * Id of the current last-resort ML-KEM-768 prekey. Absent only for a device registered before PQXDH
+   * became mandatory, which has none: it should upload one (`keys:upload` `kemPrekey`).
+   */
+  kemPrekeyId: PrekeyId.optional(),
+});
 export const LookupResponse = z.strictObject({ address: Address, identityKey: PublicKey, deviceIds: z.array(DeviceId) });
 export const BundlesResponse = z.strictObject({ address: Address, identityKey: PublicKey, bundles: z.array(DeviceBundle) });
 export const SendResponse = z.strictObject({ stored: z.number().int(), ts: z.number().int() });

@@ -1,6 +1,15 @@
 // Bad input against a real relay process: every refusal has its code and the connection stays usable.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EVENTS, MAX_FRAME_BYTES } from "../protocol";
+import {
+  EVENTS,
+  MAX_FRAME_BYTES,
+  MAX_KEM_PREKEYS_PER_UPLOAD,
+  MAX_KEY_BYTES,
+  MAX_PREKEYS_PER_UPLOAD,
+  MAX_SIGNATURE_BYTES,
+  SCHEMAS,
+  toB64,
+} from "../protocol";
 import { call, randomId, TestDevice } from "./test/device";
 import { type RelayProcess, startRelay } from "./test/relayProcess";
 
@@ -85,6 +94,37 @@ describe("limits and bad input", () => {
     const keys = d.keys();
     const res = await call(d.s, EVENTS.register, { address: handle(), identityKey: d.identityKey, device: { ...keys, authKey: d.identityKey } });
     expect(res).toMatchObject({ ok: false, error: { code: "bad_request" } });
+    d.disconnect();
+  });
+
+  it("fits the largest register and keys:upload the schemas admit in one frame", () => {
+    // Every id, key and signature at its maximum and every prekey array at its cap: still one frame,
+    // so an honest client never meets too_large for its prekeys (ML-KEM keys are ~1.6 KB each).
+    const key = toB64(new Uint8Array(MAX_KEY_BYTES).fill(0xff));
+    const sig = toB64(new Uint8Array(MAX_SIGNATURE_BYTES).fill(0xff));
+    const id = 0x7fffffff;
+    const signed = { id, publicKey: key, signature: sig };
+    const oneTime = Array.from({ length: MAX_PREKEYS_PER_UPLOAD }, () => ({ id, publicKey: key }));
+    const kemOneTime = Array.from({ length: MAX_KEM_PREKEYS_PER_UPLOAD }, () => signed);
+    const register = {
+      address: `messenger:${"a".repeat(50)}`,
+      identityKey: key,
+      device: { deviceId: "d".repeat(64), authKey: key, signedPrekey: signed, kemPrekey: signed, oneTimePrekeys: oneTime, kemOneTimePrekeys: kemOneTime },
+    };
+    const upload = { address: register.address, signedPrekey: signed, kemPrekey: signed, oneTimePrekeys: oneTime, kemOneTimePrekeys: kemOneTime };
+    expect(SCHEMAS[EVENTS.register].request.safeParse(register).success).toBe(true);
+    expect(SCHEMAS[EVENTS.keysUpload].request.safeParse(upload).success).toBe(true);
+    for (const payload of [register, upload]) expect(new TextEncoder().encode(JSON.stringify(payload)).length).toBeLessThan(MAX_FRAME_BYTES);
+  });
+
+  it("accepts a register with full batches of real-sized one-time prekeys of both kinds", async () => {
+    const address = handle();
+    const d = await new TestDevice(relay.url).signUp(address, MAX_PREKEYS_PER_UPLOAD, MAX_KEM_PREKEYS_PER_UPLOAD);
+    expect(await call(d.s, EVENTS.keysStatus, { address })).toMatchObject({
+      ok: true,
+      oneTimePrekeys: MAX_PREKEYS_PER_UPLOAD,
+      kemOneTimePrekeys: MAX_KEM_PREKEYS_PER_UPLOAD,
+    });
     d.disconnect();
   });
 });

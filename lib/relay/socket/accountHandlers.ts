@@ -1,11 +1,22 @@
 // register, auth:challenge, auth:login, keys:upload, keys:status.
 import { randomBytes } from "node:crypto";
 import { type Address, brandOf } from "../../brands";
-import { type EVENTS, LOGIN_NONCE_BYTES, LOGIN_NONCE_TTL_MS, MAX_ACCOUNTS_PER_DEVICE, MAX_STORED_PREKEYS, ProtocolError, toB64 } from "../../protocol";
+import {
+  type EVENTS,
+  LOGIN_NONCE_BYTES,
+  LOGIN_NONCE_TTL_MS,
+  MAX_ACCOUNTS_PER_DEVICE,
+  MAX_STORED_KEM_PREKEYS,
+  MAX_STORED_PREKEYS,
+  ProtocolError,
+  toB64,
+} from "../../protocol";
 import { isValidAuthKey, verifyLogin } from "../loginAuth";
-import type { RegisterMode } from "../storage/types";
+import type { PrekeyCaps, RegisterMode } from "../storage/types";
 import type { Connection } from "./connection";
 import type { HandlerFn } from "./types";
+
+const PREKEY_CAPS: PrekeyCaps = { oneTime: MAX_STORED_PREKEYS, kemOneTime: MAX_STORED_KEM_PREKEYS };
 
 // One message for every failed login, so the relay is no oracle for which device ids exist.
 const LOGIN_FAILED = "login failed";
@@ -29,8 +40,10 @@ export const register: HandlerFn<typeof EVENTS.register> = async (conn, req) => 
       deviceId: req.device.deviceId,
       authKey: req.device.authKey,
       signedPrekey: req.device.signedPrekey,
+      // Required by the schema: PQXDH is mandatory, so a device without one is refused (bad_request).
       kemPrekey: req.device.kemPrekey,
       oneTimePrekeys: req.device.oneTimePrekeys,
+      kemOneTimePrekeys: req.device.kemOneTimePrekeys ?? [],
       now: conn.ctx.now(),
     },
     mode,
@@ -52,7 +65,13 @@ export const register: HandlerFn<typeof EVENTS.register> = async (conn, req) => 
       throw new ProtocolError("conflict", "too many accounts on this device");
   }
   if (conn.loggedIn) conn.accounts.add(address);
-  conn.ctx.log.info("registered", { conn: conn.id, device: req.device.deviceId, address, prekeys: req.device.oneTimePrekeys.length });
+  conn.ctx.log.info("registered", {
+    conn: conn.id,
+    device: req.device.deviceId,
+    address,
+    prekeys: req.device.oneTimePrekeys.length,
+    kemPrekeys: req.device.kemOneTimePrekeys?.length ?? 0,
+  });
   return { address };
 };
 
@@ -96,12 +115,21 @@ function deviceOf(conn: Connection): string {
 export const keysUpload: HandlerFn<typeof EVENTS.keysUpload> = async (conn, req) => {
   const address = ownAccount(conn, req.address);
   const deviceId = deviceOf(conn);
-  const outcome = await conn.ctx.store.updateKeys(address, deviceId, req, MAX_STORED_PREKEYS);
+  const outcome = await conn.ctx.store.updateKeys(address, deviceId, req, PREKEY_CAPS);
   if (outcome === "not_found") throw new ProtocolError("not_found", "no such account device");
   if (outcome === "too_many") throw new ProtocolError("bad_request", `at most ${MAX_STORED_PREKEYS} one-time prekeys are kept`);
+  if (outcome === "too_many_kem") throw new ProtocolError("bad_request", `at most ${MAX_STORED_KEM_PREKEYS} one-time kem prekeys are kept`);
   const status = await conn.ctx.store.keyStatus(address, deviceId);
   if (!status) throw new ProtocolError("not_found", "no such account device");
-  conn.ctx.log.info("keys uploaded", { conn: conn.id, device: deviceId, address, prekeys: req.oneTimePrekeys?.length ?? 0, signed: Boolean(req.signedPrekey) });
+  conn.ctx.log.info("keys uploaded", {
+    conn: conn.id,
+    device: deviceId,
+    address,
+    prekeys: req.oneTimePrekeys?.length ?? 0,
+    kemPrekeys: req.kemOneTimePrekeys?.length ?? 0,
+    signed: Boolean(req.signedPrekey),
+    kem: Boolean(req.kemPrekey),
+  });
   return status;
 };
 

@@ -1,4 +1,5 @@
-// directory:lookup (reads only) and directory:bundles (consumes one one-time prekey per device).
+// directory:lookup (reads only) and directory:bundles (consumes one one-time X25519 prekey and one
+// one-time KEM prekey per device).
 import type { Address } from "../../brands";
 import { type EVENTS, ProtocolError } from "../../protocol";
 import type { DeviceBundle } from "../../protocol/schemas";
@@ -20,8 +21,16 @@ export const bundles: HandlerFn<typeof EVENTS.bundles> = async (conn, req) => {
     const bundle: DeviceBundle = { deviceId: b.deviceId, signedPrekey: b.signedPrekey };
     if (b.kemPrekey) bundle.kemPrekey = b.kemPrekey;
     if (b.oneTimePrekey) bundle.oneTimePrekey = b.oneTimePrekey;
+    if (b.kemOneTimePrekey) bundle.kemOneTimePrekey = b.kemOneTimePrekey;
     return bundle;
   });
-  conn.ctx.log.info("bundles", { conn: conn.id, device: conn.deviceId, address, devices: out.length, oneTime: out.filter((b) => b.oneTimePrekey).length });
+  conn.ctx.log.info("bundles", {
+    conn: conn.id,
+    device: conn.deviceId,
+    address,
+    devices: out.length,
+    oneTime: out.filter((b) => b.oneTimePrekey).length,
+    kemOneTime: out.filter((b) => b.kemOneTimePrekey).length,
+  });
   return { address, identityKey: claimed.identityKey, bundles: out };
 };

@@ -12,12 +12,14 @@ import type {
   KeyStatus,
   KeysUpdate,
   PendingEnvelope,
+  PrekeyCaps,
   RegisterMode,
   RegisterOutcome,
   RelayStore,
   StoredOneTimePrekey,
   StoredSignedPrekey,
   StoreEnvelopesOutcome,
+  UpdateKeysOutcome,
 } from "./types";
 
 type Db = Kysely<RelayDatabase> | Transaction<RelayDatabase>;
@@ -31,8 +33,16 @@ function chunks<T>(items: readonly T[]): T[][] {
   return out;
 }
 
+/**
+ * The last key of each id: an upload naming an id twice means its newest key, and Postgres refuses an
+ * ON CONFLICT DO UPDATE that would touch one row twice in a statement.
+ */
+function lastOfEachId<T extends { id: number }>(keys: readonly T[]): T[] {
+  return [...new Map(keys.map((k) => [k.id, k] as const)).values()];
+}
+
 async function putPrekeys(db: Db, address: string, deviceId: string, prekeys: readonly StoredOneTimePrekey[]): Promise<void> {
-  for (const part of chunks(prekeys)) {
+  for (const part of chunks(lastOfEachId(prekeys))) {
     await db
       .insertInto("one_time_prekeys")
       .values(part.map((k) => ({ address, device_id: deviceId, prekey_id: k.id, public_key: k.publicKey })))
@@ -40,6 +50,54 @@ async function putPrekeys(db: Db, address: string, deviceId: string, prekeys: re
       .onConflict((oc) => oc.columns(["address", "device_id", "prekey_id"]).doUpdateSet((eb) => ({ public_key: eb.ref("excluded.public_key") })))
       .execute();
   }
+}
+
+async function putKemPrekeys(db: Db, address: string, deviceId: string, prekeys: readonly StoredSignedPrekey[]): Promise<void> {
+  for (const part of chunks(lastOfEachId(prekeys))) {
+    await db
+      .insertInto("kem_one_time_prekeys")
+      .values(part.map((k) => ({ address, device_id: deviceId, prekey_id: k.id, public_key: k.publicKey, signature: k.signature })))
+      .onConflict((oc) =>
+        oc.columns(["address", "device_id", "prekey_id"]).doUpdateSet((eb) => ({ public_key: eb.ref("excluded.public_key"), signature: eb.ref("excluded.signature") })))
+      .execute();
+  }
+}
+
+// Each claim is one statement that picks and removes the lowest id, so two claims can never return
+// the same key (SQLite serialises the transactions; on Postgres the loser of a race gets no key
+// rather than the same one).
+async function claimPrekey(db: Db, address: string, deviceId: string): Promise<StoredOneTimePrekey | undefined> {
+  const row = await db
+    .deleteFrom("one_time_prekeys")
+    .where("address", "=", address)
+    .where("device_id", "=", deviceId)
+    .where("prekey_id", "=", (eb) =>
+      eb.selectFrom("one_time_prekeys").select("prekey_id").where("address", "=", address).where("device_id", "=", deviceId).orderBy("prekey_id").limit(1))
+    .returning(["prekey_id", "public_key"])
+    .executeTakeFirst();
+  return row ? { id: row.prekey_id, publicKey: row.public_key } : undefined;
+}
+
+async function claimKemPrekey(db: Db, address: string, deviceId: string): Promise<StoredSignedPrekey | undefined> {
+  const row = await db
+    .deleteFrom("kem_one_time_prekeys")
+    .where("address", "=", address)
+    .where("device_id", "=", deviceId)
+    .where("prekey_id", "=", (eb) =>
+      eb.selectFrom("kem_one_time_prekeys").select("prekey_id").where("address", "=", address).where("device_id", "=", deviceId).orderBy("prekey_id").limit(1))
+    .returning(["prekey_id", "public_key", "signature"])
+    .executeTakeFirst();
+  return row ? { id: row.prekey_id, publicKey: row.public_key, signature: row.signature } : undefined;
+}
+
+async function countPrekeys(db: Db, table: "one_time_prekeys" | "kem_one_time_prekeys", address: string, deviceId: string): Promise<number> {
+  const { n } = await db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("address", "=", address)
+    .where("device_id", "=", deviceId)
+    .executeTakeFirstOrThrow();
+  return Number(n);
 }
 
 function kemOf(row: { kem_id: number | null; kem_public: string | null; kem_signature: string | null }): StoredSignedPrekey | undefined {
@@ -95,13 +153,14 @@ export class KyselyRelayStore implements RelayStore {
           spk_id: reg.signedPrekey.id,
           spk_public: reg.signedPrekey.publicKey,
           spk_signature: reg.signedPrekey.signature,
-          kem_id: reg.kemPrekey?.id ?? null,
-          kem_public: reg.kemPrekey?.publicKey ?? null,
-          kem_signature: reg.kemPrekey?.signature ?? null,
+          kem_id: reg.kemPrekey.id,
+          kem_public: reg.kemPrekey.publicKey,
+          kem_signature: reg.kemPrekey.signature,
           created_at: reg.now,
         })
         .execute();
       await putPrekeys(trx, reg.address, reg.deviceId, reg.oneTimePrekeys);
+      await putKemPrekeys(trx, reg.address, reg.deviceId, reg.kemOneTimePrekeys ?? []);
       return "ok";
     });
   }
@@ -129,41 +188,35 @@ export class KyselyRelayStore implements RelayStore {
       const missing = (deviceIds ?? []).filter((id) => !rows.some((row) => row.device_id === id));
       const bundles: ClaimedBundle[] = [];
       for (const row of rows) {
-        // One statement picks and removes the key, so two claims can never return the same one.
-        const claimed = await trx
-          .deleteFrom("one_time_prekeys")
-          .where("address", "=", address)
-          .where("device_id", "=", row.device_id)
-          .where("prekey_id", "=", (eb) =>
-            eb.selectFrom("one_time_prekeys").select("prekey_id").where("address", "=", address).where("device_id", "=", row.device_id).orderBy("prekey_id").limit(1))
-          .returning(["prekey_id", "public_key"])
-          .executeTakeFirst();
         const bundle: ClaimedBundle = {
           deviceId: row.device_id,
           signedPrekey: { id: row.spk_id, publicKey: row.spk_public, signature: row.spk_signature },
         };
+        // The last-resort KEM prekey goes with every bundle, also next to a one-time one: clients
+        // refuse any bundle without it, whatever else it carries.
         const kem = kemOf(row);
         if (kem) bundle.kemPrekey = kem;
-        if (claimed) bundle.oneTimePrekey = { id: claimed.prekey_id, publicKey: claimed.public_key };
+        const oneTime = await claimPrekey(trx, address, row.device_id);
+        if (oneTime) bundle.oneTimePrekey = oneTime;
+        const kemOneTime = await claimKemPrekey(trx, address, row.device_id);
+        if (kemOneTime) bundle.kemOneTimePrekey = kemOneTime;
         bundles.push(bundle);
       }
       return { identityKey: account.identity_key, bundles, missing };
     });
   }
 
-  updateKeys(address: Address, deviceId: string, update: KeysUpdate, maxStored: number): Promise<"ok" | "not_found" | "too_many"> {
-    return this.db.transaction().execute(async (trx) => {
+  updateKeys(address: Address, deviceId: string, update: KeysUpdate, caps: PrekeyCaps): Promise<UpdateKeysOutcome> {
+    return this.db.transaction().execute(async (trx): Promise<UpdateKeysOutcome> => {
       const row = await trx.selectFrom("account_devices").select("device_id").where("address", "=", address).where("device_id", "=", deviceId).executeTakeFirst();
       if (!row) return "not_found";
-      const fresh = update.oneTimePrekeys ?? [];
-      if (fresh.length) {
-        const { n } = await trx
-          .selectFrom("one_time_prekeys")
-          .select((eb) => eb.fn.countAll<number>().as("n"))
-          .where("address", "=", address)
-          .where("device_id", "=", deviceId)
-          .executeTakeFirstOrThrow();
-        if (Number(n) + fresh.length > maxStored) return "too_many";
+      // Both caps are checked before anything is written, so a refused upload changes nothing. A
+      // re-uploaded id is counted as new: the check errs on the side of refusing.
+      const fresh = lastOfEachId(update.oneTimePrekeys ?? []);
+      if (fresh.length && (await countPrekeys(trx, "one_time_prekeys", address, deviceId)) + fresh.length > caps.oneTime) return "too_many";
+      const freshKem = lastOfEachId(update.kemOneTimePrekeys ?? []);
+      if (freshKem.length && (await countPrekeys(trx, "kem_one_time_prekeys", address, deviceId)) + freshKem.length > caps.kemOneTime) {
+        return "too_many_kem";
       }
       const set: Partial<RelayDatabase["account_devices"]> = {};
       if (update.signedPrekey) Object.assign(set, { spk_id: update.signedPrekey.id, spk_public: update.signedPrekey.publicKey, spk_signature: update.signedPrekey.signature });
@@ -172,20 +225,24 @@ export class KyselyRelayStore implements RelayStore {
         await trx.updateTable("account_devices").set(set).where("address", "=", address).where("device_id", "=", deviceId).execute();
       }
       await putPrekeys(trx, address, deviceId, fresh);
+      await putKemPrekeys(trx, address, deviceId, freshKem);
       return "ok";
     });
   }
 
-  async keyStatus(address: Address, deviceId: string): Promise<KeyStatus | null> {
-    const row = await this.db.selectFrom("account_devices").select("spk_id").where("address", "=", address).where("device_id", "=", deviceId).executeTakeFirst();
-    if (!row) return null;
-    const { n } = await this.db
-      .selectFrom("one_time_prekeys")
-      .select((eb) => eb.fn.countAll<number>().as("n"))
-      .where("address", "=", address)
-      .where("device_id", "=", deviceId)
-      .executeTakeFirstOrThrow();
-    return { oneTimePrekeys: Number(n), signedPrekeyId: row.spk_id };
+  keyStatus(address: Address, deviceId: string): Promise<KeyStatus | null> {
+    // One transaction, so the counts and ids are one consistent snapshot.
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom("account_devices").select(["spk_id", "kem_id"]).where("address", "=", address).where("device_id", "=", deviceId).executeTakeFirst();
+      if (!row) return null;
+      const status: KeyStatus = {
+        oneTimePrekeys: await countPrekeys(trx, "one_time_prekeys", address, deviceId),
+        signedPrekeyId: row.spk_id,
+        kemOneTimePrekeys: await countPrekeys(trx, "kem_one_time_prekeys", address, deviceId),
+      };
+      if (row.kem_id !== null) status.kemPrekeyId = row.kem_id;
+      return status;
+    });
   }
 
   storeEnvelopes(envelopes: EnvelopeRecord[]): Promise<StoreEnvelopesOutcome> {

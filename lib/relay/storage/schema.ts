@@ -16,7 +16,10 @@ export interface AccountsTable {
   created_at: number;
 }
 
-/** One row per (account, device): the device's prekeys as that account. */
+/**
+ * One row per (account, device): the device's prekeys as that account. The kem_* columns are null
+ * only for rows written before PQXDH became mandatory; `register` now always fills them.
+ */
 export interface AccountDevicesTable {
   address: string;
   device_id: string;
@@ -34,6 +37,15 @@ export interface OneTimePrekeysTable {
   device_id: string;
   prekey_id: number;
   public_key: string;
+}
+
+/** One-time ML-KEM-768 prekeys (migration 0002). Signed, unlike the X25519 ones; each claimed once. */
+export interface KemOneTimePrekeysTable {
+  address: string;
+  device_id: string;
+  prekey_id: number;
+  public_key: string;
+  signature: string;
 }
 
 export interface EnvelopesTable {
@@ -61,6 +73,7 @@ export interface RelayDatabase {
   accounts: AccountsTable;
   account_devices: AccountDevicesTable;
   one_time_prekeys: OneTimePrekeysTable;
+  kem_one_time_prekeys: KemOneTimePrekeysTable;
   envelopes: EnvelopesTable;
   envelope_ids: EnvelopeIdsTable;
 }

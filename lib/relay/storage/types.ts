@@ -20,8 +20,10 @@ export interface AccountRegistration {
   deviceId: string;
   authKey: string;
   signedPrekey: StoredSignedPrekey;
-  kemPrekey?: StoredSignedPrekey;
+  /** The last-resort ML-KEM-768 prekey; required on the wire since PQXDH is mandatory. */
+  kemPrekey: StoredSignedPrekey;
   oneTimePrekeys: StoredOneTimePrekey[];
+  kemOneTimePrekeys?: StoredSignedPrekey[];
   now: number;
 }
 
@@ -54,19 +56,33 @@ export interface AccountRecord {
 export interface ClaimedBundle {
   deviceId: string;
   signedPrekey: StoredSignedPrekey;
+  /** Absent only for an account device stored before PQXDH became mandatory (migration 0002). */
   kemPrekey?: StoredSignedPrekey;
   oneTimePrekey?: StoredOneTimePrekey;
+  kemOneTimePrekey?: StoredSignedPrekey;
 }
 
 export interface KeysUpdate {
   signedPrekey?: StoredSignedPrekey;
   kemPrekey?: StoredSignedPrekey;
   oneTimePrekeys?: StoredOneTimePrekey[];
+  kemOneTimePrekeys?: StoredSignedPrekey[];
 }
+
+/** The most one-time prekeys of each kind kept per account device. */
+export interface PrekeyCaps {
+  oneTime: number;
+  kemOneTime: number;
+}
+
+export type UpdateKeysOutcome = "ok" | "not_found" | "too_many" | "too_many_kem";
 
 export interface KeyStatus {
   oneTimePrekeys: number;
   signedPrekeyId: number;
+  kemOneTimePrekeys: number;
+  /** Absent when the account device has no last-resort KEM prekey (stored before it was required). */
+  kemPrekeyId?: number;
 }
 
 export interface EnvelopeRecord {
@@ -99,12 +115,16 @@ export interface RelayStore {
   accountsOfDevice(deviceId: string): Promise<Address[]>;
   getAccount(address: Address): Promise<AccountRecord | null>;
   /**
-   * Atomic per device: hands out each one-time prekey at most once, also under concurrent calls.
-   * `null` when the account does not exist; `missing` lists asked-for devices it does not have.
+   * Atomic per device: claims one one-time X25519 prekey and one one-time KEM prekey per device, each
+   * handed out at most once, also under concurrent calls. `null` when the account does not exist;
+   * `missing` lists asked-for devices it does not have.
    */
   claimBundles(address: Address, deviceIds?: string[]): Promise<{ identityKey: string; bundles: ClaimedBundle[]; missing: string[] } | null>;
-  /** `too_many` when the upload would keep more than `maxStored` one-time prekeys; nothing is written then. */
-  updateKeys(address: Address, deviceId: string, update: KeysUpdate, maxStored: number): Promise<"ok" | "not_found" | "too_many">;
+  /**
+   * Atomic. `too_many` / `too_many_kem` when the upload would keep more one-time X25519 / KEM prekeys
+   * than `caps` allows; nothing at all is written then. A re-uploaded id replaces the stored key.
+   */
+  updateKeys(address: Address, deviceId: string, update: KeysUpdate, caps: PrekeyCaps): Promise<UpdateKeysOutcome>;
   keyStatus(address: Address, deviceId: string): Promise<KeyStatus | null>;
   /**
    * Atomic: every recipient device must exist, else nothing is written. Idempotent by (to, toDevice, id)

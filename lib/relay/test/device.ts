@@ -1,5 +1,5 @@
 // A test device that speaks the wire protocol with the real socket.io-client: real Ed25519 login
-// signatures; the prekeys are random bytes (the relay never interprets them).
+// signatures; the prekeys are random bytes of the real sizes (the relay never interprets them).
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { randomBytes } from "node:crypto";
 import { io, type Socket } from "socket.io-client";
@@ -9,10 +9,11 @@ import {
   EVENTS,
   fromB64,
   loginMessage,
+  MAX_KEM_PREKEYS_PER_UPLOAD,
   type ServerToClientEvents,
   toB64,
 } from "../../protocol";
-import type { Deliver, DeviceKeys, Envelope, OneTimePrekey } from "../../protocol/schemas";
+import type { Deliver, DeviceKeys, Envelope, OneTimePrekey, SignedPrekey } from "../../protocol/schemas";
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -41,9 +42,26 @@ export function call<T = Record<string, unknown>>(socket: ClientSocket, event: s
   return raw.timeout(20_000).emitWithAck(event, payload);
 }
 
+/** Tagged ML-KEM-768 public key size: 0x06 ‖ 1,184 bytes. */
+export const KEM_PUBLIC_BYTES = 1184;
+
 let prekeyCounter = 1;
 export function oneTimePrekeys(n: number): OneTimePrekey[] {
   return Array.from({ length: n }, () => ({ id: prekeyCounter++, publicKey: taggedKey(0x05, new Uint8Array(randomBytes(32))) }));
+}
+
+function signature(): string {
+  return toB64(new Uint8Array(randomBytes(64)));
+}
+
+// KEM prekey ids (last resort and one-time) come from one id space, as a real device's must: the
+// receiver looks the key up by the id named in the initial message.
+let kemCounter = 1;
+export function kemPrekey(): SignedPrekey {
+  return { id: kemCounter++, publicKey: taggedKey(0x06, new Uint8Array(randomBytes(KEM_PUBLIC_BYTES))), signature: signature() };
+}
+export function kemOneTimePrekeys(n: number): SignedPrekey[] {
+  return Array.from({ length: n }, kemPrekey);
 }
 
 export class TestDevice {
@@ -52,6 +70,8 @@ export class TestDevice {
   readonly authKey: string;
   readonly identityKey: string;
   socket: ClientSocket | null = null;
+  /** The keys of the latest `register` sent, to compare bundles against. */
+  registered: DeviceKeys | null = null;
   /** Every envelope pushed to this device, in arrival order (across reconnects). */
   readonly received: Envelope[] = [];
   private waiters: (() => void)[] = [];
@@ -67,12 +87,15 @@ export class TestDevice {
     this.identityKey = same?.identityKey ?? taggedKey(0x01, new Uint8Array(randomBytes(32)));
   }
 
-  keys(prekeys = 5): DeviceKeys {
+  /** Registration keys with `prekeys` one-time X25519 and `kemPrekeys` one-time KEM prekeys (as many, up to the upload cap). */
+  keys(prekeys = 5, kemPrekeys = Math.min(prekeys, MAX_KEM_PREKEYS_PER_UPLOAD)): DeviceKeys {
     return {
       deviceId: this.deviceId,
       authKey: this.authKey,
-      signedPrekey: { id: 1, publicKey: taggedKey(0x05, new Uint8Array(randomBytes(32))), signature: toB64(new Uint8Array(randomBytes(64))) },
+      signedPrekey: { id: 1, publicKey: taggedKey(0x05, new Uint8Array(randomBytes(32))), signature: signature() },
+      kemPrekey: kemPrekey(),
       oneTimePrekeys: oneTimePrekeys(prekeys),
+      kemOneTimePrekeys: kemOneTimePrekeys(kemPrekeys),
     };
   }
 
@@ -90,8 +113,9 @@ export class TestDevice {
     return this.socket;
   }
 
-  register(address: string, prekeys = 5) {
-    return call<{ address: string }>(this.s, EVENTS.register, { address, identityKey: this.identityKey, device: this.keys(prekeys) });
+  register(address: string, prekeys = 5, kemPrekeys = Math.min(prekeys, MAX_KEM_PREKEYS_PER_UPLOAD)) {
+    this.registered = this.keys(prekeys, kemPrekeys);
+    return call<{ address: string }>(this.s, EVENTS.register, { address, identityKey: this.identityKey, device: this.registered });
   }
 
   async challenge(): Promise<Uint8Array> {
@@ -110,9 +134,9 @@ export class TestDevice {
   }
 
   /** Connects, registers `address` and logs in; throws when any step is refused. */
-  async signUp(address: string, prekeys = 5): Promise<this> {
+  async signUp(address: string, prekeys = 5, kemPrekeys = Math.min(prekeys, MAX_KEM_PREKEYS_PER_UPLOAD)): Promise<this> {
     if (!this.socket) await this.connect();
-    const reg = await this.register(address, prekeys);
+    const reg = await this.register(address, prekeys, kemPrekeys);
     if (!reg.ok) throw new Error(`register refused: ${reg.error.code} ${reg.error.message}`);
     const res = await this.login();
     if (!res.ok) throw new Error(`login refused: ${res.error.code}`);

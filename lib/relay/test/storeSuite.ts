@@ -2,7 +2,7 @@
 // runs exactly this. `reopen` (optional) opens the same database again, to prove durability.
 import { afterEach, describe, expect, it } from "vitest";
 import type { Address } from "../../brands";
-import type { AccountRegistration, EnvelopeRecord, RelayStore } from "../storage/types";
+import type { AccountRegistration, EnvelopeRecord, PrekeyCaps, RelayStore, StoredSignedPrekey } from "../storage/types";
 
 export interface StoreFactory {
   name: string;
@@ -12,6 +12,14 @@ export interface StoreFactory {
 let seq = 0;
 const next = () => `${Date.now().toString(36)}${(++seq).toString(36)}`;
 
+/** `n` signed one-time KEM prekeys with ids from `first` (the last-resort KEM prekey has id 1). */
+function kemKeys(n: number, first = 11, tag = "kotk"): StoredSignedPrekey[] {
+  return Array.from({ length: n }, (_, i) => ({ id: first + i, publicKey: `${tag}-${first + i}`, signature: `${tag}-sig-${first + i}` }));
+}
+
+const CAPS: PrekeyCaps = { oneTime: 10, kemOneTime: 6 };
+
+// Five one-time X25519 and three one-time KEM prekeys, so the two counts are told apart.
 function registration(over: Partial<AccountRegistration> = {}): AccountRegistration {
   const n = next();
   return {
@@ -21,7 +29,9 @@ function registration(over: Partial<AccountRegistration> = {}): AccountRegistrat
     deviceId: `device-${n}`,
     authKey: `ak-${n}`,
     signedPrekey: { id: 1, publicKey: `spk-${n}`, signature: `sig-${n}` },
+    kemPrekey: { id: 1, publicKey: `kem-${n}`, signature: `kem-sig-${n}` },
     oneTimePrekeys: Array.from({ length: 5 }, (_, i) => ({ id: i + 1, publicKey: `otk-${n}-${i + 1}` })),
+    kemOneTimePrekeys: kemKeys(3, 11, `kotk-${n}`),
     now: 1_000,
     ...over,
   };
@@ -50,7 +60,7 @@ export function storeSuite(factory: StoreFactory): void {
       expect(await store.getDevice(reg.deviceId)).toEqual({ deviceId: reg.deviceId, authKey: reg.authKey });
       expect(await store.getAccount(reg.address)).toEqual({ address: reg.address, identityKey: reg.identityKey, deviceIds: [reg.deviceId] });
       expect(await store.accountsOfDevice(reg.deviceId)).toEqual([reg.address]);
-      expect(await store.keyStatus(reg.address, reg.deviceId)).toEqual({ oneTimePrekeys: 5, signedPrekeyId: 1 });
+      expect(await store.keyStatus(reg.address, reg.deviceId)).toEqual({ oneTimePrekeys: 5, signedPrekeyId: 1, kemOneTimePrekeys: 3, kemPrekeyId: 1 });
     });
 
     it("answers a repeated registration ok without replacing anything", async () => {
@@ -59,7 +69,7 @@ export function storeSuite(factory: StoreFactory): void {
       await store.registerAccount(reg, "new_device", 8);
       await store.claimBundles(reg.address);
       expect(await store.registerAccount(reg, "new_device", 8)).toBe("ok");
-      expect(await store.keyStatus(reg.address, reg.deviceId)).toEqual({ oneTimePrekeys: 4, signedPrekeyId: 1 });
+      expect(await store.keyStatus(reg.address, reg.deviceId)).toEqual({ oneTimePrekeys: 4, signedPrekeyId: 1, kemOneTimePrekeys: 2, kemPrekeyId: 1 });
       expect(await store.registerAccount({ ...reg, identityKey: "another" }, "new_device", 8)).toBe("device_exists");
     });
 
@@ -88,17 +98,35 @@ export function storeSuite(factory: StoreFactory): void {
       expect((await store.accountsOfDevice(first.deviceId)).sort()).toEqual([first.address, insta.address].sort());
     });
 
-    it("hands out each one-time prekey once under 50 concurrent claims, then only the signed prekey", async () => {
+    it("hands out each one-time prekey of either kind once under 50 concurrent claims, then only the last-resort keys", async () => {
       const { store } = await fresh();
-      const reg = registration({ oneTimePrekeys: Array.from({ length: 20 }, (_, i) => ({ id: i, publicKey: `k${i}` })) });
+      const kem = kemKeys(15);
+      const reg = registration({ oneTimePrekeys: Array.from({ length: 20 }, (_, i) => ({ id: i, publicKey: `k${i}` })), kemOneTimePrekeys: kem });
       await store.registerAccount(reg, "new_device", 8);
       const claims = await Promise.all(Array.from({ length: 50 }, () => store.claimBundles(reg.address)));
-      const ids = claims.flatMap((c) => c?.bundles.flatMap((b) => (b.oneTimePrekey ? [b.oneTimePrekey.id] : [])) ?? []);
+      const bundles = claims.flatMap((c) => c?.bundles ?? []);
+      const ids = bundles.flatMap((b) => (b.oneTimePrekey ? [b.oneTimePrekey.id] : []));
       expect(ids).toHaveLength(20);
       expect(new Set(ids).size).toBe(20);
+      const kemClaimed = bundles.flatMap((b) => (b.kemOneTimePrekey ? [b.kemOneTimePrekey] : []));
+      expect(kemClaimed).toHaveLength(15);
+      expect(new Set(kemClaimed.map((k) => k.id)).size).toBe(15);
+      // Handed out whole, signature included, and always next to the last-resort KEM prekey.
+      expect([...kemClaimed].sort((a, b) => a.id - b.id)).toEqual(kem);
+      for (const b of bundles) expect(b.kemPrekey).toEqual(reg.kemPrekey);
       const last = claims[49]?.bundles[0];
-      expect(last).toEqual({ deviceId: reg.deviceId, signedPrekey: reg.signedPrekey });
-      expect(await store.keyStatus(reg.address, reg.deviceId)).toEqual({ oneTimePrekeys: 0, signedPrekeyId: 1 });
+      expect(last).toEqual({ deviceId: reg.deviceId, signedPrekey: reg.signedPrekey, kemPrekey: reg.kemPrekey });
+      expect(await store.keyStatus(reg.address, reg.deviceId)).toEqual({ oneTimePrekeys: 0, signedPrekeyId: 1, kemOneTimePrekeys: 0, kemPrekeyId: 1 });
+    });
+
+    it("claims one-time KEM prekeys independently of the X25519 ones, lowest id first", async () => {
+      const { store } = await fresh();
+      const reg = registration({ oneTimePrekeys: [], kemOneTimePrekeys: [...kemKeys(1, 30), ...kemKeys(1, 20)] });
+      await store.registerAccount(reg, "new_device", 8);
+      const first = (await store.claimBundles(reg.address))?.bundles[0];
+      expect(first).toEqual({ deviceId: reg.deviceId, signedPrekey: reg.signedPrekey, kemPrekey: reg.kemPrekey, kemOneTimePrekey: kemKeys(1, 20)[0] });
+      expect((await store.claimBundles(reg.address))?.bundles[0]?.kemOneTimePrekey?.id).toBe(30);
+      expect((await store.claimBundles(reg.address))?.bundles[0]).toEqual({ deviceId: reg.deviceId, signedPrekey: reg.signedPrekey, kemPrekey: reg.kemPrekey });
     });
 
     it("claims only for the asked devices and names the missing ones; null for an unknown address", async () => {
@@ -116,13 +144,44 @@ export function storeSuite(factory: StoreFactory): void {
       const reg = registration();
       await store.registerAccount(reg, "new_device", 8);
       const spk = { id: 2, publicKey: "spk2", signature: "sig2" };
-      expect(await store.updateKeys(reg.address, reg.deviceId, { signedPrekey: spk, oneTimePrekeys: [{ id: 100, publicKey: "n" }] }, 10)).toBe("ok");
-      expect(await store.keyStatus(reg.address, reg.deviceId)).toEqual({ oneTimePrekeys: 6, signedPrekeyId: 2 });
+      expect(await store.updateKeys(reg.address, reg.deviceId, { signedPrekey: spk, oneTimePrekeys: [{ id: 100, publicKey: "n" }] }, CAPS)).toBe("ok");
+      expect(await store.keyStatus(reg.address, reg.deviceId)).toEqual({ oneTimePrekeys: 6, signedPrekeyId: 2, kemOneTimePrekeys: 3, kemPrekeyId: 1 });
       const many = Array.from({ length: 5 }, (_, i) => ({ id: 200 + i, publicKey: "x" }));
-      expect(await store.updateKeys(reg.address, reg.deviceId, { oneTimePrekeys: many }, 10)).toBe("too_many");
-      expect(await store.keyStatus(reg.address, reg.deviceId)).toEqual({ oneTimePrekeys: 6, signedPrekeyId: 2 });
-      expect(await store.updateKeys(reg.address, "other-device", { signedPrekey: spk }, 10)).toBe("not_found");
+      expect(await store.updateKeys(reg.address, reg.deviceId, { oneTimePrekeys: many }, CAPS)).toBe("too_many");
+      expect(await store.keyStatus(reg.address, reg.deviceId)).toEqual({ oneTimePrekeys: 6, signedPrekeyId: 2, kemOneTimePrekeys: 3, kemPrekeyId: 1 });
+      expect(await store.updateKeys(reg.address, "other-device", { signedPrekey: spk }, CAPS)).toBe("not_found");
       expect((await store.claimBundles(reg.address))?.bundles[0]?.signedPrekey).toEqual(spk);
+    });
+
+    it("rotates the last-resort KEM prekey and refills one-time KEM prekeys under their own cap", async () => {
+      const { store } = await fresh();
+      const reg = registration();
+      await store.registerAccount(reg, "new_device", 8);
+      const kem2 = { id: 2, publicKey: "kem2", signature: "kem-sig2" };
+      // Id 11 is already stored: the re-upload replaces its key and signature.
+      const refill = [{ id: 11, publicKey: "kotk-new-11", signature: "kotk-new-sig-11" }, ...kemKeys(2, 40)];
+      expect(await store.updateKeys(reg.address, reg.deviceId, { kemPrekey: kem2, kemOneTimePrekeys: refill }, CAPS)).toBe("ok");
+      expect(await store.keyStatus(reg.address, reg.deviceId)).toEqual({ oneTimePrekeys: 5, signedPrekeyId: 1, kemOneTimePrekeys: 5, kemPrekeyId: 2 });
+      const bundle = (await store.claimBundles(reg.address))?.bundles[0];
+      expect(bundle?.kemPrekey).toEqual(kem2);
+      expect(bundle?.kemOneTimePrekey).toEqual(refill[0]);
+      // 4 stored + 3 > 6: refused whole, also the X25519 keys and the signed prekey that came with it.
+      const spk = { id: 9, publicKey: "spk9", signature: "sig9" };
+      const over = { signedPrekey: spk, kemPrekey: { ...kem2, id: 3 }, oneTimePrekeys: [{ id: 300, publicKey: "y" }], kemOneTimePrekeys: kemKeys(3, 50) };
+      expect(await store.updateKeys(reg.address, reg.deviceId, over, CAPS)).toBe("too_many_kem");
+      expect(await store.keyStatus(reg.address, reg.deviceId)).toEqual({ oneTimePrekeys: 4, signedPrekeyId: 1, kemOneTimePrekeys: 4, kemPrekeyId: 2 });
+      expect(await store.updateKeys(reg.address, reg.deviceId, { kemOneTimePrekeys: kemKeys(2, 50) }, CAPS)).toBe("ok");
+      expect(await store.keyStatus(reg.address, reg.deviceId)).toMatchObject({ kemOneTimePrekeys: 6 });
+    });
+
+    it("stores a key named twice in one upload once, with the later key", async () => {
+      const { store } = await fresh();
+      const reg = registration({ oneTimePrekeys: [], kemOneTimePrekeys: [] });
+      await store.registerAccount(reg, "new_device", 8);
+      const twice = { oneTimePrekeys: [{ id: 7, publicKey: "a" }, { id: 7, publicKey: "b" }], kemOneTimePrekeys: [...kemKeys(1, 8, "x"), ...kemKeys(1, 8, "y")] };
+      expect(await store.updateKeys(reg.address, reg.deviceId, twice, CAPS)).toBe("ok");
+      expect(await store.keyStatus(reg.address, reg.deviceId)).toMatchObject({ oneTimePrekeys: 1, kemOneTimePrekeys: 1 });
+      expect((await store.claimBundles(reg.address))?.bundles[0]).toMatchObject({ oneTimePrekey: { id: 7, publicKey: "b" }, kemOneTimePrekey: kemKeys(1, 8, "y")[0] });
     });
 
     it("stores a batch atomically: an unknown recipient device stores none of it", async () => {
