@@ -1,12 +1,23 @@
 // Account creation (keys generated here, never leaving the worker) and prekey upkeep after login.
 import { parseHandle, isAddressError } from "../brands";
-import { EVENTS, ProtocolError, toB64, type Address, type BrandId } from "./deps";
+import { EVENTS, ProtocolError, toB64, type Address, type BrandId, type schemas } from "./deps";
 import { EngineError } from "../worker/rpc";
 import type { AccountRow, DeviceRow } from "../store/db";
 import { forgetAccountKeys, nextPrekeyId, prekeysOf, reservePrekeyIds } from "../store/keys";
-import { generateIdentityKeyPair, deserializeSignedPrekey } from "../crypto";
+import { generateIdentityKeyPair, deserializeKemPrekey, deserializeSignedPrekey, forgetDhKey, decodeKey, KeyTag } from "../crypto";
 import type { EngineContext } from "./context";
-import { makeKemPrekey, makeOneTimePrekeys, makeSignedPrekey, ONE_TIME_PREKEY_BATCH, ONE_TIME_PREKEY_LOW, SIGNED_PREKEY_MAX_AGE_MS } from "./keys";
+import {
+  KEM_ONE_TIME_PREKEY_BATCH,
+  KEM_ONE_TIME_PREKEY_LOW,
+  makeKemOneTimePrekeys,
+  makeKemPrekey,
+  makeOneTimePrekeys,
+  makeSignedPrekey,
+  OLD_PREKEY_GRACE_MS,
+  ONE_TIME_PREKEY_BATCH,
+  ONE_TIME_PREKEY_LOW,
+  SIGNED_PREKEY_MAX_AGE_MS,
+} from "./keys";
 import { request } from "./relay";
 
 export const MAX_DISPLAY_NAME = 100;
@@ -34,11 +45,13 @@ export async function createAccount(
   const signed = await makeSignedPrekey(address, identity, 1, now);
   const kem = makeKemPrekey(address, identity, 1, now);
   const oneTime = await makeOneTimePrekeys(address, 1, ONE_TIME_PREKEY_BATCH, now);
+  const kemOneTime = makeKemOneTimePrekeys(address, identity, 2, KEM_ONE_TIME_PREKEY_BATCH, now);
   // keys are stored before registering so that a message racing the register reply can be decrypted
   await db.transaction("rw", [db.identityKeys, db.prekeys, db.meta], async () => {
     await db.identityKeys.put({ address, publicKey: identity.publicKey, privateKey: identity.privateKey });
-    await db.prekeys.bulkPut([signed.row, kem.row, ...oneTime.rows]);
+    await db.prekeys.bulkPut([signed.row, kem.row, ...oneTime.rows, ...kemOneTime.rows]);
     await reservePrekeyIds(db, address, "onetime", ONE_TIME_PREKEY_BATCH);
+    await reservePrekeyIds(db, address, "kem", 1 + KEM_ONE_TIME_PREKEY_BATCH);
   });
   try {
     await request(ctx.socket(), EVENTS.register, {
@@ -50,6 +63,7 @@ export async function createAccount(
         signedPrekey: signed.wire,
         kemPrekey: kem.wire,
         oneTimePrekeys: oneTime.wire,
+        kemOneTimePrekeys: kemOneTime.wire,
       },
     });
   } catch (error) {
@@ -75,24 +89,44 @@ function brandRule(brand: BrandId): string {
   return isAddressError(parsed) ? parsed.message : "invalid handle";
 }
 
-/** After login: top up one-time prekeys on the relay and rotate an old signed prekey. */
+/** Next id in the one id space that the last-resort and the one-time ML-KEM prekeys share. */
+async function nextKemId(ctx: EngineContext, address: Address): Promise<number> {
+  return Math.max(await nextPrekeyId(ctx.db, address, "kem"), await nextPrekeyId(ctx.db, address, "kemOneTime"));
+}
+
+/**
+ * After login: top up one-time prekeys (X25519 and ML-KEM) on the relay, rotate the signed prekey and the
+ * last-resort KEM prekey weekly, and delete rotated-out private halves (with their replay guards) once
+ * their grace period is over.
+ */
 export async function maintainPrekeys(ctx: EngineContext, address: Address): Promise<void> {
   const { db } = ctx;
   const status = await request(ctx.socket(), EVENTS.keysStatus, { address });
-  const upload: { address: Address; signedPrekey?: { id: number; publicKey: string; signature: string }; oneTimePrekeys?: { id: number; publicKey: string }[] } = { address };
+  const upload: schemas.KeysUploadRequest = { address };
   const now = ctx.now();
+  const keys = await db.identityKeys.get(address);
+  if (!keys) return;
+  const identity = { publicKey: keys.publicKey, privateKey: keys.privateKey };
 
   const signedRows = await prekeysOf(db, address, "signed");
-  const newest = signedRows.reduce((a, b) => (a && a.id > b.id ? a : b), signedRows[0]);
-  if (newest && now - deserializeSignedPrekey(newest.record).createdAt > SIGNED_PREKEY_MAX_AGE_MS) {
-    const keys = await db.identityKeys.get(address);
-    if (keys) {
-      const id = newest.id + 1;
-      const signed = await makeSignedPrekey(address, { publicKey: keys.publicKey, privateKey: keys.privateKey }, id, now);
-      // older signed prekeys stay: messages sent to them may still be in flight
-      await db.prekeys.put(signed.row);
-      upload.signedPrekey = signed.wire;
-    }
+  const newestSigned = signedRows.reduce((a, b) => (a && a.id > b.id ? a : b), signedRows[0]);
+  if (newestSigned && now - deserializeSignedPrekey(newestSigned.record).createdAt > SIGNED_PREKEY_MAX_AGE_MS) {
+    const signed = await makeSignedPrekey(address, identity, newestSigned.id + 1, now);
+    // older signed prekeys stay for the grace period: first messages sent to them may still be queued
+    await db.prekeys.put(signed.row);
+    upload.signedPrekey = signed.wire;
+  }
+
+  const kemRows = await prekeysOf(db, address, "kem");
+  const newestKem = kemRows.reduce((a, b) => (a && a.id > b.id ? a : b), kemRows[0]);
+  if (!newestKem || status.kemPrekeyId === undefined || now - deserializeKemPrekey(newestKem.record).createdAt > SIGNED_PREKEY_MAX_AGE_MS) {
+    const id = await nextKemId(ctx, address);
+    const kem = makeKemPrekey(address, identity, id, now);
+    await db.transaction("rw", [db.prekeys, db.meta], async () => {
+      await db.prekeys.put(kem.row);
+      await reservePrekeyIds(db, address, "kem", id);
+    });
+    upload.kemPrekey = kem.wire;
   }
 
   if (status.oneTimePrekeys < ONE_TIME_PREKEY_LOW) {
@@ -105,8 +139,53 @@ export async function maintainPrekeys(ctx: EngineContext, address: Address): Pro
     });
     upload.oneTimePrekeys = made.wire;
   }
-  if (upload.signedPrekey || upload.oneTimePrekeys) {
-    await request(ctx.socket(), EVENTS.keysUpload, upload);
-    ctx.log.info("prekeys uploaded", { oneTime: upload.oneTimePrekeys?.length ?? 0, signed: Boolean(upload.signedPrekey) });
+  if (status.kemOneTimePrekeys < KEM_ONE_TIME_PREKEY_LOW) {
+    const count = KEM_ONE_TIME_PREKEY_BATCH - Math.max(0, status.kemOneTimePrekeys);
+    const firstId = await nextKemId(ctx, address);
+    const made = makeKemOneTimePrekeys(address, identity, firstId, count, now);
+    await db.transaction("rw", [db.prekeys, db.meta], async () => {
+      await db.prekeys.bulkPut(made.rows);
+      await reservePrekeyIds(db, address, "kem", firstId + count - 1);
+    });
+    upload.kemOneTimePrekeys = made.wire;
   }
+  if (upload.signedPrekey || upload.kemPrekey || upload.oneTimePrekeys || upload.kemOneTimePrekeys) {
+    await request(ctx.socket(), EVENTS.keysUpload, upload);
+    ctx.log.info("prekeys uploaded", {
+      oneTime: upload.oneTimePrekeys?.length ?? 0,
+      kemOneTime: upload.kemOneTimePrekeys?.length ?? 0,
+      signed: Boolean(upload.signedPrekey),
+      kem: Boolean(upload.kemPrekey),
+    });
+  }
+  await dropExpiredPrekeys(ctx, address, now);
+}
+
+/**
+ * Deletes signed and last-resort KEM prekeys that were replaced more than OLD_PREKEY_GRACE_MS ago (never the
+ * newest of each), with the replay guards recorded against them, and forgets any cached private key.
+ */
+export async function dropExpiredPrekeys(ctx: EngineContext, address: Address, now: number): Promise<number> {
+  const { db } = ctx;
+  const expired: { key: string; kind: "signed" | "kem"; id: number; publicKey: Uint8Array }[] = [];
+  for (const kind of ["signed", "kem"] as const) {
+    const rows = (await prekeysOf(db, address, kind)).sort((a, b) => a.id - b.id);
+    // a key is replaced when its successor was made; it then serves the grace period
+    for (let i = 0; i + 1 < rows.length; i++) {
+      if (now - rows[i + 1].createdAt > OLD_PREKEY_GRACE_MS) {
+        const publicKey = kind === "signed" ? deserializeSignedPrekey(rows[i].record).publicKey : new Uint8Array();
+        expired.push({ key: rows[i].key, kind, id: rows[i].id, publicKey });
+      }
+    }
+  }
+  if (expired.length === 0) return 0;
+  await db.transaction("rw", [db.prekeys, db.baseKeys], async () => {
+    await db.prekeys.bulkDelete(expired.map((e) => e.key));
+    const guards = await db.baseKeys.where("address").equals(address).toArray();
+    const gone = guards.filter((g) => expired.some((e) => (e.kind === "signed" ? g.signedPrekeyId === e.id : g.kemPrekeyId === e.id)));
+    if (gone.length) await db.baseKeys.bulkDelete(gone.map((g) => g.key));
+  });
+  for (const e of expired) if (e.kind === "signed") forgetDhKey(decodeKey(KeyTag.signedPrekey, e.publicKey));
+  ctx.log.info("old prekeys deleted", { count: expired.length });
+  return expired.length;
 }

@@ -1,10 +1,19 @@
 // Devices of an address and sessions to them. Lookups are cached briefly because the relay
 // rate-limits directory calls and one-time prekeys are consumed by bundle fetches.
 import { EVENTS, fromB64, type Address } from "./deps";
-import { deleteSessionsWith, sessionsWith } from "../store/sessions";
+import { archivedRow, deleteAllSessionsWith, sessionsWith } from "../store/sessions";
 import { observeIdentity, knownIdentity, sameBytes } from "../store/identities";
 import { getIdentityKey } from "../store/keys";
-import { deserializeSession, initiateSession, sessionTheirIdentityKey, type SessionState } from "../crypto";
+import {
+  archiveCurrent,
+  deserializeArchive,
+  deserializeSession,
+  initiateSession,
+  serializeArchive,
+  sessionNeedsReplacing,
+  sessionTheirIdentityKey,
+  type SessionState,
+} from "../crypto";
 import type { EngineContext } from "./context";
 import { bundleFromWire } from "./keys";
 import { request } from "./relay";
@@ -13,6 +22,14 @@ export class ForeignIdentityError extends Error {
   constructor() {
     super("directory returned a foreign identity key for my own address");
     this.name = "ForeignIdentityError";
+  }
+}
+
+/** A verified contact's identity key changed: nothing goes to them until the person accepts it. */
+export class IdentityHeldError extends Error {
+  constructor() {
+    super("waiting for the new safety number to be accepted");
+    this.name = "IdentityHeldError";
   }
 }
 
@@ -44,22 +61,37 @@ export class DeviceDirectory {
   }
 
   /**
-   * Current session states from `ourAddress` to every device of `theirAddress` (minus `skipDevice`),
-   * setting up new ones from prekey bundles where missing. States are returned, not stored: the caller
-   * persists them together with what it encrypted. Call while holding ctx.sessions.
+   * Current session states from `ourAddress` to every device of `theirAddress` (minus `skipDevice`, or only
+   * `onlyDevice`), setting up new ones from prekey bundles where missing. A current state that should no
+   * longer carry messages (never answered for 30 days, or not post-quantum) is archived (still good for
+   * receiving) and replaced. States are returned, not stored: the caller persists them together with what
+   * it encrypted. Call while holding ctx.sessions.
    */
-  async sessionsFor(ourAddress: Address, theirAddress: Address, skipDevice?: string): Promise<Map<string, SessionState>> {
+  async sessionsFor(ourAddress: Address, theirAddress: Address, opts: { skipDevice?: string; onlyDevice?: string } = {}): Promise<Map<string, SessionState>> {
     const { db } = this.ctx;
     const list = await this.devices(theirAddress);
-    const wanted = list.deviceIds.filter((d) => d !== skipDevice);
+    const wanted = list.deviceIds.filter((d) => d !== opts.skipDevice && (opts.onlyDevice === undefined || d === opts.onlyDevice));
     await this.checkIdentity(ourAddress, theirAddress, list.identityKey);
 
+    const now = this.ctx.now();
     const states = new Map<string, SessionState>();
     for (const row of await sessionsWith(db, ourAddress, theirAddress)) {
       if (!wanted.includes(row.theirDevice)) continue;
-      const state = deserializeSession(row.state);
+      let state: SessionState;
+      try {
+        state = deserializeSession(row.state);
+      } catch {
+        // an unreadable row: start over with that device (its messages to us recover the same way)
+        this.ctx.counters.bump("corrupt_session");
+        continue;
+      }
       // a session made under an older identity key must not carry new messages
-      if (sameBytes(sessionTheirIdentityKey(state), list.identityKey)) states.set(row.theirDevice, state);
+      if (!sameBytes(sessionTheirIdentityKey(state), list.identityKey)) continue;
+      if (sessionNeedsReplacing(state, now)) {
+        await this.archive(ourAddress, theirAddress, row.theirDevice, state);
+        continue;
+      }
+      states.set(row.theirDevice, state);
     }
     const missing = wanted.filter((d) => !states.has(d));
     if (missing.length === 0) return states;
@@ -78,10 +110,27 @@ export class DeviceDirectory {
         ourAddress,
         theirAddress,
         bundle: bundleFromWire(res.identityKey, bundle),
+        now,
       });
       states.set(bundle.deviceId, state);
     }
     return states;
+  }
+
+  /** Moves a state into the device's archive, newest first (kept for receiving only). */
+  private async archive(ourAddress: Address, theirAddress: Address, device: string, state: SessionState): Promise<void> {
+    const { db } = this.ctx;
+    const key = `${ourAddress}|${theirAddress}|${device}`;
+    const row = await db.archivedSessions.get(key);
+    let archived: SessionState[] = [];
+    try {
+      archived = row ? deserializeArchive(row.states) : [];
+    } catch {
+      this.ctx.counters.bump("corrupt_session");
+    }
+    const next = archiveCurrent({ current: state, archived });
+    await db.archivedSessions.put(archivedRow(ourAddress, theirAddress, device, serializeArchive(next.archived), this.ctx.now()));
+    this.ctx.counters.bump("session_replaced");
   }
 
   /** TOFU: a different key than the one we stored flags the conversation and drops the old sessions. */
@@ -94,10 +143,15 @@ export class DeviceDirectory {
       return;
     }
     const known = await knownIdentity(db, ourAddress, theirAddress);
-    if (known && sameBytes(known.identityKey, identityKey)) return;
-    await db.transaction("rw", [db.identities, db.sessions], async () => {
+    if (known && sameBytes(known.identityKey, identityKey)) {
+      if (known.awaitingAcceptance) throw new IdentityHeldError();
+      return;
+    }
+    const change = await db.transaction("rw", [db.identities, db.sessions, db.archivedSessions], async () => {
       const change = await observeIdentity(db, ourAddress, theirAddress, identityKey, this.ctx.now());
-      if (change === "changed") await deleteSessionsWith(db, ourAddress, theirAddress);
+      if (change === "changed") await deleteAllSessionsWith(db, ourAddress, theirAddress);
+      return change;
     });
+    if (change === "changed" && (await knownIdentity(db, ourAddress, theirAddress))?.awaitingAcceptance) throw new IdentityHeldError();
   }
 }

@@ -250,13 +250,14 @@ describe("engine against the real relay", () => {
     await bob.engine.stop();
   });
 
-  it("drops a forged envelope without any change of state, and later messages still decrypt", async () => {
+  it("a forged envelope shows a placeholder that the sender's resend replaces, and later messages still decrypt", async () => {
     const h = handles();
-    let tamper = false;
+    let tamperNext = false;
     const alice = boot(undefined, (socket) => {
       const emit = socket.emit.bind(socket) as (...args: unknown[]) => RelaySocket;
       (socket as unknown as { emit: (...args: unknown[]) => RelaySocket }).emit = (...args: unknown[]) => {
-        if (tamper && args[0] === "mailbox:send") {
+        if (tamperNext && args[0] === "mailbox:send") {
+          tamperNext = false;
           const req = args[1] as { envelopes: { body: string }[] };
           // flip one character of every body: the relay stores what looks like a real message
           for (const env of req.envelopes) env.body = env.body.slice(0, -4) + (env.body.slice(-4, -3) === "A" ? "B" : "A") + env.body.slice(-3);
@@ -272,20 +273,25 @@ describe("engine against the real relay", () => {
     await alice.api.sendMessage({ conversationId, text: "genuine" });
     await waitFor(async () => (await messagesOf(bob.db, bobConvId)).length === 1, "genuine message");
     await bob.engine.idle();
-    const sessionsBefore = await bob.db.sessions.toArray();
 
-    tamper = true;
+    tamperNext = true;
     await alice.api.sendMessage({ conversationId, text: "tampered" });
     await waitFor(async () => bob.engine.counters.get("undecryptable") === 1, "forgery counted");
+    // Bob asked Alice's device for it again; she started a fresh session and resent it: the placeholder is
+    // replaced by the message, in place
+    await waitFor(async () => bob.engine.counters.get("recovered") === 1, "recovered");
+    expect(alice.engine.counters.get("retry_request_received")).toBe(1);
+    expect(alice.engine.counters.get("session_reset")).toBe(1);
     await bob.engine.idle();
-    expect(await bob.db.sessions.toArray()).toEqual(sessionsBefore);
-    expect((await messagesOf(bob.db, bobConvId)).map((m) => m.text)).toEqual(["genuine"]);
+    expect((await messagesOf(bob.db, bobConvId)).map((m) => [m.kind ?? "text", m.text])).toEqual([["text", "genuine"], ["text", "tampered"]]);
+    expect(await bob.db.waiting.count()).toBe(0);
     expect(await bob.db.pendingAcks.count()).toBe(0);
+    // the resend did not change what Alice sees: her message is delivered once
+    await waitFor(async () => (await messagesOf(alice.db, conversationId)).every((m) => m.state === "delivered"), "delivered");
 
-    tamper = false;
     await alice.api.sendMessage({ conversationId, text: "genuine again" });
-    await waitFor(async () => (await messagesOf(bob.db, bobConvId)).length === 2, "next message");
-    expect((await messagesOf(bob.db, bobConvId)).map((m) => m.text)).toEqual(["genuine", "genuine again"]);
+    await waitFor(async () => (await messagesOf(bob.db, bobConvId)).length === 3, "next message");
+    expect((await messagesOf(bob.db, bobConvId)).map((m) => m.text)).toEqual(["genuine", "tampered", "genuine again"]);
     await alice.engine.stop();
     await bob.engine.stop();
   });

@@ -1,11 +1,11 @@
 // The sync engine: one per device, run by the leader tab's worker. It owns the relay connection,
 // logs in with the device auth key, keeps prekeys topped up, receives and stores envelopes, and drains
 // the outbox. Dependencies come in as parameters so that Node tests run it against the real relay.
+import { z } from "zod";
 import { EVENTS, fromB64, loginMessage, ProtocolError, toB64, type Address, type BrandId, schemas } from "./deps";
 import { signAuth } from "../crypto";
 import type { AccountRow, DeviceRow, JunctionDB } from "../store/db";
 import { ensureDevice, getDevice } from "../store/keys";
-import { firstInOutbox } from "../store/outbox";
 import { EngineError } from "../worker/rpc";
 import { createAccount, maintainPrekeys } from "./accounts";
 import type { EngineContext } from "./context";
@@ -13,9 +13,10 @@ import { DeviceDirectory } from "./directory";
 import { newDeviceRow } from "./keys";
 import { Counters, silentLogger, type Logger } from "./log";
 import { Mutex } from "./mutex";
-import { receiveBatch, type MyAccount } from "./receive";
+import { receiveBatch, RecoveryLimits, type MyAccount } from "./receive";
 import { OfflineError, request, type RelaySocket } from "./relay";
 import { sendOutboxRow } from "./send";
+import { isTransientStorageError, runMaintenance } from "./maintenance";
 import { MAX_ENVELOPES_PER_DELIVERY } from "../protocol/limits";
 
 /**
@@ -24,6 +25,8 @@ import { MAX_ENVELOPES_PER_DELIVERY } from "../protocol/limits";
  * window (MAX_DELIVERIES_IN_FLIGHT pages) so the next batch is already here when one commits.
  */
 const RECEIVE_BATCH = 2 * MAX_ENVELOPES_PER_DELIVERY;
+/** A push, before its envelopes are checked one by one. */
+const DeliverPage = z.object({ envelopes: z.array(z.unknown()).max(MAX_ENVELOPES_PER_DELIVERY) });
 
 export interface EngineOptions {
   db: JunctionDB;
@@ -36,6 +39,10 @@ export interface EngineOptions {
 }
 
 const RETRY_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
+/** Outbox rows read per page while draining. */
+const OUTBOX_PAGE = 200;
+/** A batch that failed for a reason other than storage is tried whole this often, then envelope by envelope. */
+const BATCH_ATTEMPTS_BEFORE_SPLIT = 3;
 
 export class Engine {
   readonly counters = new Counters();
@@ -61,6 +68,11 @@ export class Engine {
   private retries = 0;
   private loginRun: Promise<void> | null = null;
   private networkUp = true;
+  private readonly recovery = new RecoveryLimits();
+  /** Consecutive failed attempts of the batch at the head of the inbox. */
+  private receiveFailures = 0;
+  private receiveRetryTimer: ReturnType<typeof setTimeout> | null = null;
+  private retryAt = 0;
 
   constructor(private readonly opts: EngineOptions) {
     this.ctx = {
@@ -113,6 +125,7 @@ export class Engine {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.receiveRetryTimer) clearTimeout(this.receiveRetryTimer);
     const socket = this.sock;
     this.sock = null;
     socket?.removeAllListeners();
@@ -143,7 +156,7 @@ export class Engine {
       if (this.draining === run) this.draining = null;
       // A poke that landed after drain() last looked at drainRequested but before this callback saw
       // `draining` still set and returned: without this, that send would wait for the next poke.
-      if (this.drainRequested && !this.retryTimer) this.poke();
+      if (this.drainRequested) this.poke();
     });
   }
 
@@ -188,6 +201,7 @@ export class Engine {
       if (!loggedIn) return;
       this.retries = 0;
       await this.flushOwedAcks();
+      await runMaintenance(this.ctx).catch((error: unknown) => this.warn("maintenance failed", error));
       for (const address of this.accounts.keys()) {
         await maintainPrekeys(this.ctx, address as Address).catch((error: unknown) => this.warn("prekey upkeep failed", error));
       }
@@ -227,25 +241,78 @@ export class Engine {
 
   // ---- receiving ----
 
+  /**
+   * Each envelope of a push is checked on its own: one malformed envelope never drops the others of its
+   * page. A malformed one that still names itself is acked (it can never become valid); one that does
+   * not is only counted.
+   */
   private onDeliver(payload: unknown): void {
-    const parsed = schemas.Deliver.safeParse(payload);
-    if (!parsed.success) {
+    const page = DeliverPage.safeParse(payload);
+    if (!page.success) {
       this.counters.bump("bad_delivery");
       return;
     }
-    if (parsed.data.envelopes.length === 0 || this.stopped) return;
-    for (const env of parsed.data.envelopes) this.inbox.push(env);
-    if (this.receiveScheduled) return;
+    if (this.stopped) return;
+    const malformed: { to: Address; id: string }[] = [];
+    for (const raw of page.data.envelopes) {
+      const env = schemas.Envelope.safeParse(raw);
+      if (env.success) {
+        this.inbox.push(env.data);
+        continue;
+      }
+      this.counters.bump("bad_envelope");
+      const ref = schemas.EnvelopeRef.safeParse({ to: (raw as { to?: unknown })?.to, id: (raw as { id?: unknown })?.id });
+      if (ref.success) malformed.push({ to: ref.data.to as Address, id: ref.data.id });
+    }
+    if (malformed.length > 0) {
+      this.ctx.log.warn("malformed envelopes acked", { count: malformed.length });
+      this.acking = this.acking.then(() => this.ack(malformed)).catch((error: unknown) => this.warn("ack failed", error));
+    }
+    this.scheduleReceive();
+  }
+
+  private scheduleReceive(): void {
+    if (this.receiveScheduled || this.inbox.length === 0 || this.receiveRetryTimer) return;
     this.receiveScheduled = true;
     this.receiving = this.receiving.then(() => this.receiveQueued());
   }
 
-  /** Takes what has been delivered so far, batch by batch, until nothing is queued. */
+  /**
+   * Takes what has been delivered so far, batch by batch, until nothing is queued. A batch that throws
+   * committed nothing and is not acked: it goes back to the head of the queue and is tried again after a
+   * pause (storage full, the database closing). A batch that keeps failing for another reason is split so
+   * that one bad envelope cannot hold the others; alone, it is acked and counted after the same attempts.
+   */
   private async receiveQueued(): Promise<void> {
     try {
       while (this.inbox.length > 0 && !this.stopped) {
-        const batch = this.inbox.splice(0, RECEIVE_BATCH);
-        await this.receive(batch).catch((error: unknown) => this.warn("receive failed", error));
+        const size = this.receiveFailures >= BATCH_ATTEMPTS_BEFORE_SPLIT ? 1 : RECEIVE_BATCH;
+        const batch = this.inbox.splice(0, size);
+        try {
+          await this.receive(batch);
+          this.receiveFailures = 0;
+        } catch (error) {
+          if (this.stopped) return;
+          this.receiveFailures += 1;
+          this.counters.bump("receive_transient");
+          this.warn("receive failed, will retry", error);
+          const storage = isTransientStorageError(error);
+          if (!storage && batch.length === 1 && this.receiveFailures >= 2 * BATCH_ATTEMPTS_BEFORE_SPLIT) {
+            // alone and still failing for a reason that is not storage: it will never succeed
+            this.counters.bump("receive_error");
+            this.receiveFailures = 0;
+            const refs = batch.map((e) => ({ to: e.to as Address, id: e.id }));
+            this.acking = this.acking.then(() => this.ack(refs)).catch((e: unknown) => this.warn("ack failed", e));
+            continue;
+          }
+          this.inbox.unshift(...batch);
+          const delay = RETRY_MS[Math.min(this.receiveFailures - 1, RETRY_MS.length - 1)];
+          this.receiveRetryTimer = setTimeout(() => {
+            this.receiveRetryTimer = null;
+            this.scheduleReceive();
+          }, delay);
+          return;
+        }
       }
     } finally {
       this.receiveScheduled = false;
@@ -255,13 +322,13 @@ export class Engine {
   private async receive(envelopes: schemas.Envelope[]): Promise<void> {
     const device = this.device;
     if (!device || this.stopped) return;
-    const outcome = await this.ctx.sessions.run(() => receiveBatch(this.ctx, device, this.accounts, envelopes));
+    const outcome = await this.ctx.sessions.run(() => receiveBatch(this.ctx, device, this.accounts, envelopes, this.recovery));
     this.counters.bump("stored", outcome.stored);
     for (const address of outcome.newDevicesOf) this.directory.invalidate(address);
     // committed above (with the acks owed in pendingAcks): only now may the relay forget them
     const refs = outcome.acks.map((a) => ({ to: a.to, id: a.id }));
     this.acking = this.acking.then(() => this.ack(refs)).catch((error: unknown) => this.warn("ack failed", error));
-    if (outcome.stored > 0) this.poke();
+    if (outcome.queued) this.poke();
     for (const address of outcome.prekeysUsedBy) {
       this.upkeep = this.upkeep.then(() => maintainPrekeys(this.ctx, address)).catch((error: unknown) => this.warn("prekey upkeep failed", error));
     }
@@ -305,21 +372,44 @@ export class Engine {
 
   // ---- sending ----
 
+  /**
+   * Sends what is queued. Every conversation is its own queue in `seq` order: a row that must wait (backoff
+   * after a transient failure, or a safety number to accept) holds the rows of its conversation only, and
+   * the others go on. Offline stops the drain; login pokes it again.
+   */
   private async drain(): Promise<void> {
     try {
       while (this.drainRequested && this.loggedIn && !this.stopped) {
         this.drainRequested = false;
+        const blocked = new Set<string>();
+        let earliest = Infinity;
+        let after = -1;
         for (;;) {
-          if (!this.loggedIn || this.stopped || !this.device) return;
-          const row = await firstInOutbox(this.ctx.db);
-          if (!row) break;
-          const outcome = await sendOutboxRow(this.ctx, this.directory, this.device.deviceId, row);
-          if (outcome === "retry") {
-            this.scheduleRetry();
-            return;
+          const rows = await this.ctx.db.outbox.where("seq").above(after).limit(OUTBOX_PAGE).toArray();
+          if (rows.length === 0) break;
+          for (const row of rows) {
+            after = row.seq ?? after;
+            if (!this.loggedIn || this.stopped || !this.device) return;
+            if (blocked.has(row.conversationId)) continue;
+            if (row.notBefore !== undefined && row.notBefore > this.ctx.now()) {
+              blocked.add(row.conversationId);
+              earliest = Math.min(earliest, row.notBefore);
+              continue;
+            }
+            const outcome = await sendOutboxRow(this.ctx, this.directory, this.device.deviceId, row);
+            if (outcome === "offline") return;
+            if (outcome === "retry" || outcome === "held") {
+              blocked.add(row.conversationId);
+              if (outcome === "retry") {
+                const fresh = row.seq === undefined ? undefined : await this.ctx.db.outbox.get(row.seq);
+                if (fresh?.notBefore !== undefined) earliest = Math.min(earliest, fresh.notBefore);
+              }
+              continue;
+            }
+            this.retries = 0;
           }
-          this.retries = 0;
         }
+        if (earliest < Infinity) this.scheduleRetryAt(earliest);
       }
     } catch (error) {
       this.warn("outbox drain failed", error);
@@ -328,13 +418,22 @@ export class Engine {
   }
 
   private scheduleRetry(): void {
-    if (this.retryTimer || this.stopped) return;
+    if (this.stopped) return;
     const delay = RETRY_MS[Math.min(this.retries, RETRY_MS.length - 1)];
     this.retries += 1;
+    this.scheduleRetryAt(this.ctx.now() + delay);
+  }
+
+  /** Pokes the drain at `at` (the earliest row waiting for its backoff), unless an earlier poke is set. */
+  private scheduleRetryAt(at: number): void {
+    if (this.stopped) return;
+    if (this.retryTimer && this.retryAt <= at) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryAt = at;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.poke();
-    }, delay);
+    }, Math.max(0, at - this.ctx.now()));
   }
 
   private warn(event: string, error: unknown): void {

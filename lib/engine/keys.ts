@@ -19,6 +19,20 @@ export const ONE_TIME_PREKEY_BATCH = 100;
 /** Below this many one-time prekeys on the relay, the leader uploads a new batch after login. */
 export const ONE_TIME_PREKEY_LOW = 25;
 export const SIGNED_PREKEY_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
+/**
+ * A rotated-out signed or last-resort KEM prekey keeps its private half this long, for first messages
+ * still queued on the relay (which keeps envelopes 30 days), then it is deleted with its replay guards.
+ */
+export const OLD_PREKEY_GRACE_MS = 30 * 24 * 60 * 60 * 1000;
+/** One-time ML-KEM prekeys per upload (each ~1.2 KB; the relay takes at most 100 per request). */
+export const KEM_ONE_TIME_PREKEY_BATCH = 50;
+export const KEM_ONE_TIME_PREKEY_LOW = 15;
+
+/** Signed one-time ML-KEM prekeys, ids from `firstId` (they share the id space of the last-resort KEM prekeys). */
+export function makeKemOneTimePrekeys(address: Address, identity: KeyPair, firstId: number, count: number, now: number): { rows: PrekeyRow[]; wire: schemas.SignedPrekey[] } {
+  const made = Array.from({ length: count }, (_, i) => makeKemPrekey(address, identity, firstId + i, now, "kemOneTime"));
+  return { rows: made.map((m) => m.row), wire: made.map((m) => m.wire) };
+}
 
 export function newDeviceRow(now: number): DeviceRow {
   const auth = generateAuthKeyPair();
@@ -38,10 +52,10 @@ export async function makeSignedPrekey(address: Address, identity: KeyPair, id: 
   };
 }
 
-export function makeKemPrekey(address: Address, identity: KeyPair, id: number, now: number): SignedPrekeyUpload {
+export function makeKemPrekey(address: Address, identity: KeyPair, id: number, now: number, kind: "kem" | "kemOneTime" = "kem"): SignedPrekeyUpload {
   const record = generateKemPrekey(identity, id, now);
   return {
-    row: prekeyRow(address, "kem", id, serializeKemPrekey(record), now),
+    row: prekeyRow(address, kind, id, serializeKemPrekey(record), now),
     wire: { id, publicKey: toB64(record.publicKey), signature: toB64(record.signature) },
   };
 }
@@ -66,8 +80,11 @@ export function bundleFromWire(identityKey: string, bundle: schemas.DeviceBundle
     deviceId: bundle.deviceId,
     signedPrekey: { id: bundle.signedPrekey.id, publicKey: fromB64(bundle.signedPrekey.publicKey), signature: fromB64(bundle.signedPrekey.signature) },
     ...(bundle.oneTimePrekey ? { oneTimePrekey: { id: bundle.oneTimePrekey.id, publicKey: fromB64(bundle.oneTimePrekey.publicKey) } } : {}),
-    ...(bundle.kemPrekey
-      ? { kemPrekey: { id: bundle.kemPrekey.id, publicKey: fromB64(bundle.kemPrekey.publicKey), signature: fromB64(bundle.kemPrekey.signature) } }
-      : {}),
+    ...(bundle.kemPrekey ? { kemPrekey: signedFromWire(bundle.kemPrekey) } : {}),
+    ...(bundle.kemOneTimePrekey ? { kemOneTimePrekey: signedFromWire(bundle.kemOneTimePrekey) } : {}),
   };
+}
+
+function signedFromWire(k: schemas.SignedPrekey): { id: number; publicKey: Uint8Array; signature: Uint8Array } {
+  return { id: k.id, publicKey: fromB64(k.publicKey), signature: fromB64(k.signature) };
 }

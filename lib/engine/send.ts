@@ -1,109 +1,193 @@
-// Draining the outbox, strictly in order: encrypt for every device of the peer (and, for my own
-// messages, every other device of my account), persist the advanced ratchet states, one mailbox:send,
-// then mark the message sent and drop the outbox row. Envelope ids are derived from the message id
-// and the device, so a resend after a crash is stored once by the relay.
-import { sha256 } from "@noble/hashes/sha2.js";
+// Sending one outbox row: encrypt for every device of the peer (and, for my own messages, every other
+// device of my account), persist the advanced ratchet states together with the sent log, one mailbox:send,
+// then mark the message sent and drop the outbox row. Envelope ids are derived from the message id and the
+// device, so a resend after a crash is stored once by the relay.
+//
+// Each outcome tells the drain what to do with the row's conversation (every conversation is its own queue):
+// sent / failed → the row is done; retry → the row waits (backoff) and holds only its conversation;
+// held → the person must act first (a verified contact's new safety number); offline → stop draining.
 import { EVENTS, ProtocolError, toB64, type Address, type schemas } from "./deps";
-import type { OutboxRow } from "../store/db";
+import type { ConversationRow, OutboxRow, SentRow, SessionRow } from "../store/db";
+import { randomId } from "../store/ids";
 import { sessionRow } from "../store/sessions";
 import { advanceState } from "../store/conversations";
 import { encrypt, serializeSession, CryptoError } from "../crypto";
 import { MAX_ENVELOPES_PER_SEND } from "../protocol/limits";
 import type { EngineContext } from "./context";
-import type { DeviceDirectory } from "./directory";
-import { encodePayload, PAYLOAD_VERSION, type Payload } from "./payload";
+import { IdentityHeldError, type DeviceDirectory } from "./directory";
+import { encodeContent, CONTENT_VERSION, type KnownContent } from "./content/envelope";
+import { envelopeId } from "./envelopes";
+import { encodeDecryptionError } from "./recovery";
 import { OfflineError, request } from "./relay";
 
-export function envelopeId(messageId: string, to: string, toDevice: string): string {
-  return toB64(sha256(new TextEncoder().encode(`junction/envelope/v1\0${messageId}\0${to}\0${toDevice}`)).subarray(0, 18));
-}
+export type SendOutcome = "sent" | "failed" | "retry" | "held" | "offline";
 
-export type SendOutcome = "sent" | "failed" | "retry";
+/** Attempts before a message shows "Not sent" (its Retry button queues it again). */
+export const MAX_SEND_ATTEMPTS = 6;
+/** Backoff after the n-th transient failure of a row. */
+export const SEND_BACKOFF_MS = [2_000, 5_000, 15_000, 30_000, 60_000, 120_000];
 
 interface Target {
   address: Address;
-  payload: Payload;
+  content: KnownContent;
+  /** Only this device of `address` (a resend). */
+  device?: string;
 }
 
-/** Sends one outbox row. "retry" leaves it queued (offline, rate-limited); the caller stops draining. */
+/** Sends one outbox row. */
 export async function sendOutboxRow(ctx: EngineContext, directory: DeviceDirectory, myDeviceId: string, row: OutboxRow): Promise<SendOutcome> {
   const { db } = ctx;
   const conv = await db.conversations.get(row.conversationId);
+  if (row.kind === "retryRequest") return sendRetryRequest(ctx, row);
   const account = conv ? await db.accounts.get(conv.ourAddress) : undefined;
   if (!conv || !account) return finish(ctx, row, "failed");
 
   const targets: Target[] = [];
   if (row.kind === "message") {
     const msg = await db.messages.get(row.messageId);
-    if (!msg) return finish(ctx, row, "failed");
-    const text = { v: PAYLOAD_VERSION, type: "text", id: msg.id, sentAt: msg.sentAt, text: msg.text, senderName: account.displayName } as const;
-    targets.push({ address: conv.theirAddress, payload: text });
-    if (conv.theirAddress !== conv.ourAddress) targets.push({ address: conv.ourAddress, payload: { ...text, to: conv.theirAddress } });
+    if (!msg || msg.direction !== "out" || (msg.kind !== undefined && msg.kind !== "text")) return finish(ctx, row, "failed");
+    const text = {
+      v: CONTENT_VERSION,
+      type: "text",
+      id: msg.id,
+      sentAt: msg.sentAt,
+      text: msg.text,
+      senderName: account.displayName,
+      ...(row.retryOf ? { retryOf: row.retryOf } : {}),
+    } as const;
+    const only = row.onlyDevice;
+    if (!only || only.address === conv.theirAddress) targets.push({ address: conv.theirAddress, content: text, device: only?.deviceId });
+    if (conv.theirAddress !== conv.ourAddress && (!only || only.address === conv.ourAddress)) {
+      targets.push({ address: conv.ourAddress, content: { ...text, to: conv.theirAddress }, device: only?.deviceId });
+    }
   } else {
     if (!row.receiptFor?.length) return finish(ctx, row, "failed");
-    targets.push({ address: conv.theirAddress, payload: { v: PAYLOAD_VERSION, type: "receipt", kind: "delivered", ids: row.receiptFor } });
+    targets.push({ address: conv.theirAddress, content: { v: CONTENT_VERSION, type: "receipt", kind: "delivered", ids: row.receiptFor } });
   }
 
   let envelopes: schemas.OutgoingEnvelope[];
   try {
     envelopes = await ctx.sessions.run(async () => {
       const out: schemas.OutgoingEnvelope[] = [];
-      const rows = [];
+      const rows: SessionRow[] = [];
+      const sent: SentRow[] = [];
       const now = ctx.now();
       for (const target of targets) {
-        const states = await directory.sessionsFor(conv.ourAddress, target.address, target.address === conv.ourAddress ? myDeviceId : undefined);
-        const plaintext = encodePayload(target.payload);
+        const states = await directory.sessionsFor(conv.ourAddress, target.address, {
+          skipDevice: target.address === conv.ourAddress ? myDeviceId : undefined,
+          onlyDevice: target.device,
+        });
+        const plaintext = encodeContent(target.content);
         for (const [device, state] of states) {
           const sealed = await encrypt(state, plaintext);
           rows.push(sessionRow(conv.ourAddress, target.address, device, serializeSession(sealed.state), now));
-          out.push({ id: envelopeId(row.messageId, target.address, device), to: target.address, toDevice: device, body: toB64(sealed.ciphertext) });
+          const id = envelopeId(row.messageId, target.address, device, row.retryOf);
+          out.push({ id, to: target.address, toDevice: device, body: toB64(sealed.ciphertext) });
+          if (row.kind === "message") sent.push({ envelopeId: id, messageId: row.messageId, conversationId: conv.id, to: target.address, toDevice: device, sentAt: now });
         }
       }
-      // the advanced states are stored before the send: a message key is never used twice
-      await db.sessions.bulkPut(rows);
+      // the advanced states are stored before the send: a message key is never used twice; and what was
+      // sent to which device is logged first, so a decryption-error request for it can always be answered
+      await db.transaction("rw", [db.sessions, db.sentLog], async () => {
+        await db.sessions.bulkPut(rows);
+        if (sent.length) await db.sentLog.bulkPut(sent);
+      });
       return out;
     });
   } catch (error) {
     return classify(ctx, row, error);
   }
-  // my message with no device to go to (the peer has none): nothing the relay could store
-  if (!envelopes.some((e) => e.to === conv.theirAddress)) return finish(ctx, row, "failed");
+  if (row.onlyDevice) {
+    // a resend to a device that is gone: nothing to do
+    if (envelopes.length === 0) return finish(ctx, row, "sent");
+  } else if (row.kind === "message" && !envelopes.some((e) => e.to === conv.theirAddress)) {
+    // my message with no device to go to (the peer has none): nothing the relay could store
+    return finish(ctx, row, "failed", "they have no device to receive it");
+  }
 
-  try {
-    for (let i = 0; i < envelopes.length; i += MAX_ENVELOPES_PER_SEND) {
-      await request(ctx.socket(), EVENTS.send, { from: conv.ourAddress, envelopes: envelopes.slice(i, i + MAX_ENVELOPES_PER_SEND) });
-    }
-  } catch (error) {
-    if (error instanceof ProtocolError && error.code === "not_found") directory.invalidate(conv.theirAddress);
-    return classify(ctx, row, error);
+  const sent = await relaySend(ctx, conv, row, envelopes);
+  if (sent !== "sent") {
+    if (sent instanceof ProtocolError && sent.code === "not_found") directory.invalidate(conv.theirAddress);
+    return classify(ctx, row, sent);
   }
   return finish(ctx, row, "sent");
 }
 
-async function classify(ctx: EngineContext, row: OutboxRow, error: unknown): Promise<SendOutcome> {
-  if (error instanceof OfflineError) return "retry";
-  if (error instanceof ProtocolError && (error.code === "rate_limited" || error.code === "internal" || error.code === "unavailable" || error.code === "unauthorized")) {
-    await bumpAttempts(ctx, row);
-    return "retry";
+async function relaySend(ctx: EngineContext, conv: Pick<ConversationRow, "ourAddress">, _row: OutboxRow, envelopes: schemas.OutgoingEnvelope[]): Promise<"sent" | unknown> {
+  try {
+    for (let i = 0; i < envelopes.length; i += MAX_ENVELOPES_PER_SEND) {
+      await request(ctx.socket(), EVENTS.send, { from: conv.ourAddress, envelopes: envelopes.slice(i, i + MAX_ENVELOPES_PER_SEND) });
+    }
+    return "sent";
+  } catch (error) {
+    return error;
   }
-  if (error instanceof ProtocolError && error.code === "not_found" && row.attempts < 2) {
-    // a device that vanished between lookup and send: refresh the device list and try again
-    await bumpAttempts(ctx, row);
+}
+
+/** A decryption-error request: a plaintext frame to one device, needing no session (the session is what failed). */
+async function sendRetryRequest(ctx: EngineContext, row: OutboxRow): Promise<SendOutcome> {
+  const target = row.onlyDevice;
+  const ours = row.conversationId.startsWith("self|") ? row.conversationId.slice(5) : row.conversationId.slice(0, row.conversationId.indexOf("|"));
+  if (!target || !row.envelopeIds?.length || !(await ctx.db.accounts.get(ours as Address))) return finish(ctx, row, "failed");
+  const body = toB64(encodeDecryptionError(row.envelopeIds));
+  const sent = await relaySend(ctx, { ourAddress: ours as Address }, row, [{ id: randomId(18), to: target.address, toDevice: target.deviceId, body }]);
+  if (sent === "sent") return finish(ctx, row, "sent");
+  // the device is gone: there is no one left to ask
+  if (sent instanceof ProtocolError && sent.code === "not_found") return finish(ctx, row, "failed");
+  return classify(ctx, row, sent);
+}
+
+async function classify(ctx: EngineContext, row: OutboxRow, error: unknown): Promise<SendOutcome> {
+  if (error instanceof OfflineError) return "offline";
+  if (error instanceof IdentityHeldError) return "held";
+  // a device that vanished between lookup and send: the directory is refreshed and the next try fixes it
+  const reason = error instanceof ProtocolError && error.code === "not_found" && row.attempts < 1 ? null : failureReason(error);
+  if (reason === null) {
+    // transient: the row waits and holds only its own conversation
+    const attempts = row.attempts + 1;
+    if (attempts >= MAX_SEND_ATTEMPTS) {
+      ctx.counters.bump("send_gave_up");
+      ctx.log.warn("send gave up", { kind: row.kind, attempts, error: errorName(error) });
+      return finish(ctx, row, "failed", "the relay kept refusing it");
+    }
+    ctx.counters.bump("send_retry");
+    ctx.log.info("send will be retried", { kind: row.kind, attempts, error: errorName(error) });
+    if (row.seq !== undefined) await ctx.db.outbox.update(row.seq, { attempts, notBefore: ctx.now() + SEND_BACKOFF_MS[Math.min(attempts - 1, SEND_BACKOFF_MS.length - 1)] });
     return "retry";
   }
   ctx.counters.bump("send_failed");
-  ctx.log.warn("send failed", { kind: row.kind, error: error instanceof CryptoError ? error.code : error instanceof Error ? error.name : "unknown" });
-  return finish(ctx, row, "failed");
+  ctx.log.warn("send failed", { kind: row.kind, error: errorName(error) });
+  return finish(ctx, row, "failed", reason);
 }
 
-async function bumpAttempts(ctx: EngineContext, row: OutboxRow): Promise<void> {
-  if (row.seq !== undefined) await ctx.db.outbox.update(row.seq, { attempts: row.attempts + 1 });
+/** A reason a person can act on for a permanent failure, or null when trying again may work. */
+function failureReason(error: unknown): string | null {
+  if (error instanceof CryptoError) {
+    if (error.code === "downgrade") return "their keys lack the post-quantum part, so the relay may have tampered with them";
+    if (error.code === "bad_signature") return "their keys could not be verified";
+    return "their keys could not be used";
+  }
+  if (error instanceof ProtocolError) {
+    if (error.code === "not_found") return "this address no longer exists";
+    if (error.code === "too_large") return "the message is too large";
+    if (error.code === "bad_request") return "the relay refused it";
+  }
+  return null;
 }
 
-async function finish(ctx: EngineContext, row: OutboxRow, outcome: "sent" | "failed"): Promise<SendOutcome> {
+function errorName(error: unknown): string {
+  if (error instanceof CryptoError || error instanceof ProtocolError) return error.code;
+  return error instanceof Error ? error.name : "unknown";
+}
+
+async function finish(ctx: EngineContext, row: OutboxRow, outcome: "sent" | "failed", reason?: string): Promise<SendOutcome> {
   const { db } = ctx;
   await db.transaction("rw", [db.messages, db.conversations, db.outbox], async () => {
-    if (row.kind === "message") await advanceState(db, row.messageId, row.conversationId, outcome, ctx.now());
+    // a resend (to one device) does not change what the message shows: it was sent before
+    if (row.kind === "message" && !row.onlyDevice) {
+      await advanceState(db, row.messageId, row.conversationId, outcome, ctx.now());
+      if (outcome === "failed" && reason) await db.messages.update(row.messageId, { error: reason });
+    }
     if (row.seq !== undefined) await db.outbox.delete(row.seq);
   });
   return outcome;

@@ -43,7 +43,11 @@ export async function ensureConversation(db: JunctionDB, ourAddress: Address, th
   return row;
 }
 
-function preview(text: string): string {
+function preview(message: MessageRow): string {
+  if (message.kind === "waiting") return "Waiting for this message…";
+  if (message.kind === "undecryptable") return "This message couldn't be decrypted";
+  if (message.kind === "unsupported") return "This message needs a newer version of Junction";
+  const text = message.text;
   return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS - 1)}…` : text;
 }
 
@@ -89,7 +93,7 @@ export async function putMessagesOnce(db: JunctionDB, messages: MessageRow[], ac
       ...(changedLast && newest
         ? {
             lastMessageId: newest.id,
-            lastPreview: preview(newest.text),
+            lastPreview: preview(newest),
             lastDirection: newest.direction,
             lastState: newest.direction === "out" ? newest.state : null,
           }

@@ -9,6 +9,15 @@ import type { Address, BrandId } from "../brands";
 
 export type MessageState = "queued" | "sent" | "delivered" | "read" | "failed";
 export type Direction = "in" | "out";
+/**
+ * What a message row shows. Absent means "text".
+ * - waiting: a message that arrived but could not be decrypted yet; recovery has asked the sender to
+ *   send it again ("Waiting for this message…"). Replaced in place when it comes.
+ * - undecryptable: recovery gave up (nothing came within a day).
+ * - unsupported: content of a kind or version this build does not understand; `content` keeps it so a
+ *   newer build can render it ("This message needs a newer version of Junction").
+ */
+export type MessageKind = "text" | "waiting" | "undecryptable" | "unsupported";
 
 /** One of my accounts on this device. */
 export interface AccountRow {
@@ -39,6 +48,11 @@ export interface IdentityRow {
   /** Set when the key changed after first use; cleared when the person dismisses or re-verifies. */
   changedAt: number | null;
   firstSeenAt: number;
+  /**
+   * The key changed while it was verified: nothing is sent to this person until I accept the new
+   * safety number (their conversation's outbox waits; other conversations go on).
+   */
+  awaitingAcceptance?: boolean;
 }
 
 export interface ConversationRow {
@@ -75,18 +89,43 @@ export interface MessageRow {
   /** For outgoing: ms when the relay stored it / when a delivery receipt came back. */
   sentToRelayAt: number | null;
   deliveredAt: number | null;
+  kind?: MessageKind;
+  /** For "unsupported": the decrypted content as received (JSON text), re-read by newer builds. */
+  content?: string;
+  /** For outgoing "failed": a short reason a person can act on ("their keys could not be verified"). */
+  error?: string;
 }
 
-/** What is waiting to go out, in order. */
+/** One peer device: the target of a resend or a decryption-error request. */
+export interface DeviceRef {
+  address: Address;
+  deviceId: string;
+}
+
+/**
+ * What is waiting to go out. Each conversation is its own queue, in `seq` order: a row that cannot go
+ * yet holds only the rows of its own conversation.
+ */
 export interface OutboxRow {
   seq?: number;
-  kind: "message" | "receipt";
+  /**
+   * message: my message (to every device, or `onlyDevice` for a resend after a decryption-error request);
+   * receipt: delivery receipts for `receiptFor`; retryRequest: ask `onlyDevice` to send `envelopeIds` again.
+   */
+  kind: "message" | "receipt" | "retryRequest";
+  /** The queue the row belongs to: a conversation id, or `self|<my address>` for my own other devices. */
   conversationId: string;
-  /** The message (kind "message") or the message ids being acknowledged (kind "receipt"). */
+  /** The message (kind "message") or a random id naming this row (other kinds). */
   messageId: string;
   receiptFor?: string[];
+  onlyDevice?: DeviceRef;
+  /** For a resend: the envelope the peer could not decrypt. */
+  retryOf?: string;
+  envelopeIds?: string[];
   createdAt: number;
   attempts: number;
+  /** Not before this time (ms): backoff after a transient failure. */
+  notBefore?: number;
 }
 
 /** Small shared state: connection status (written by the engine leader), settings. */
@@ -115,7 +154,8 @@ export interface PrekeyRow {
   /** `${address}|${kind}|${id}` */
   key: string;
   address: Address;
-  kind: "signed" | "onetime" | "kem";
+  /** kem: the signed last-resort ML-KEM prekey; kemOneTime: signed one-time ML-KEM prekeys. */
+  kind: "signed" | "onetime" | "kem" | "kemOneTime";
   id: number;
   /** Serialised record from lib/crypto. */
   record: Uint8Array;
@@ -131,6 +171,48 @@ export interface SessionRow {
   /** Serialised session state from lib/crypto. */
   state: Uint8Array;
   updatedAt: number;
+}
+
+/** Older session states with one peer device, still good for receiving (lib/crypto serializeArchive). */
+export interface ArchivedSessionRow {
+  /** Same key as the session row. */
+  key: string;
+  ourAddress: Address;
+  theirAddress: Address;
+  theirDevice: string;
+  states: Uint8Array;
+  updatedAt: number;
+}
+
+/** A first message that started a session on last-resort prekeys only: it must never start another. */
+export interface BaseKeyRow {
+  /** `${address}|${signedPrekeyId}|${kemPrekeyId}|${baseKey b64}` */
+  key: string;
+  address: Address;
+  signedPrekeyId: number;
+  kemPrekeyId: number;
+  at: number;
+}
+
+/** A message that could not be decrypted and was asked for again; its placeholder row is `messageId`. */
+export interface WaitingRow {
+  /** The undecryptable envelope's id: the sender's resend names it, and so does envelopeId(message id). */
+  envelopeId: string;
+  messageId: string;
+  conversationId: string;
+  from: Address;
+  fromDevice: string;
+  createdAt: number;
+}
+
+/** What I sent, per envelope, for a while: a decryption-error request names an envelope, this finds the message. */
+export interface SentRow {
+  envelopeId: string;
+  messageId: string;
+  conversationId: string;
+  to: Address;
+  toDevice: string;
+  sentAt: number;
 }
 
 /** Relay acks owed after a commit; written in the same transaction as the message. */
@@ -154,6 +236,10 @@ export class JunctionDB extends Dexie {
   prekeys!: EntityTable<PrekeyRow, "key">;
   sessions!: EntityTable<SessionRow, "key">;
   pendingAcks!: EntityTable<PendingAckRow, "key">;
+  archivedSessions!: EntityTable<ArchivedSessionRow, "key">;
+  baseKeys!: EntityTable<BaseKeyRow, "key">;
+  waiting!: EntityTable<WaitingRow, "envelopeId">;
+  sentLog!: EntityTable<SentRow, "envelopeId">;
 
   constructor(name = "junction") {
     super(name);
@@ -170,6 +256,15 @@ export class JunctionDB extends Dexie {
       prekeys: "key, [address+kind]",
       sessions: "key, [ourAddress+theirAddress]",
       pendingAcks: "key",
+    });
+    // Sessions heal: archived states, replay guards, placeholders and the sent log for resends; messages
+    // indexed by kind (only rows that have one: waiting, undecryptable, unsupported).
+    this.version(2).stores({
+      messages: "id, [conversationId+sentAt], conversationId, kind",
+      archivedSessions: "key, [ourAddress+theirAddress]",
+      baseKeys: "key, address",
+      waiting: "envelopeId, createdAt",
+      sentLog: "envelopeId, sentAt",
     });
   }
 }

@@ -15,7 +15,10 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 export { sameBytes };
 
-/** Records the key the first time; a different key later clears "verified" and stamps changedAt. */
+/**
+ * Records the key the first time; a different key later clears "verified" and stamps changedAt. If the old
+ * key was verified, sending to this person now waits until I accept the new one (awaitingAcceptance).
+ */
 export async function observeIdentity(
   db: JunctionDB,
   ourAddress: Address,
@@ -31,7 +34,7 @@ export async function observeIdentity(
     return "new";
   }
   if (sameBytes(row.identityKey, identityKey)) return "same";
-  await db.identities.put({ ...row, identityKey, verified: false, changedAt: now });
+  await db.identities.put({ ...row, identityKey, verified: false, changedAt: now, awaitingAcceptance: row.verified || row.awaitingAcceptance === true });
   return "changed";
 }
 

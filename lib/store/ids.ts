@@ -14,6 +14,11 @@ export function identityId(ourAddress: string, theirAddress: string): string {
   return `${ourAddress}|${theirAddress}`;
 }
 
-export function prekeyKey(address: string, kind: "signed" | "onetime" | "kem", id: number): string {
+export function prekeyKey(address: string, kind: "signed" | "onetime" | "kem" | "kemOneTime", id: number): string {
   return `${address}|${kind}|${id}`;
+}
+
+/** The outbox queue of my own other devices (sync copies, requests to them). */
+export function selfQueue(address: string): string {
+  return `self|${address}`;
 }

@@ -1,0 +1,87 @@
+// Housekeeping after login: placeholders nothing replaced within a day say so, the sent log is pruned,
+// and content stored as "needs a newer version" is read again in case this build now understands it.
+import type { MessageRow } from "../store/db";
+import type { EngineContext } from "./context";
+import { parseContent } from "./content/envelope";
+import { SENT_LOG_MAX, SENT_LOG_TTL_MS, WAITING_TTL_MS } from "./recovery";
+
+/** Errors of the storage layer that say "not now" rather than "never": the work is retried, not dropped. */
+const TRANSIENT_STORAGE = new Set([
+  "QuotaExceededError",
+  "AbortError",
+  "DatabaseClosedError",
+  "OpenFailedError",
+  "TransactionInactiveError",
+  "InvalidStateError",
+  "UnknownError",
+  "TimeoutError",
+  "VersionError",
+  "PrematureCommitError",
+]);
+
+export function isTransientStorageError(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; e && depth < 4; depth++) {
+    const name = (e as { name?: unknown }).name;
+    if (typeof name === "string" && TRANSIENT_STORAGE.has(name)) return true;
+    e = (e as { inner?: unknown; cause?: unknown }).inner ?? (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+export async function runMaintenance(ctx: EngineContext): Promise<{ gaveUp: number; pruned: number; rerendered: number }> {
+  const now = ctx.now();
+  return { gaveUp: await expireWaiting(ctx, now), pruned: await pruneSentLog(ctx, now), rerendered: await rereadUnsupported(ctx) };
+}
+
+/** Placeholders older than WAITING_TTL_MS become "couldn't be decrypted". */
+export async function expireWaiting(ctx: EngineContext, now: number): Promise<number> {
+  const { db } = ctx;
+  const old = await db.waiting.where("createdAt").below(now - WAITING_TTL_MS).toArray();
+  if (old.length === 0) return 0;
+  await db.transaction("rw", [db.waiting, db.messages], async () => {
+    for (const w of old) {
+      const m = await db.messages.get(w.messageId);
+      if (m?.kind === "waiting") await db.messages.put({ ...m, kind: "undecryptable" });
+    }
+    await db.waiting.bulkDelete(old.map((w) => w.envelopeId));
+  });
+  ctx.counters.bump("waiting_gave_up", old.length);
+  ctx.log.warn("waiting messages never came", { count: old.length });
+  return old.length;
+}
+
+async function pruneSentLog(ctx: EngineContext, now: number): Promise<number> {
+  const { db } = ctx;
+  let pruned = await db.sentLog.where("sentAt").below(now - SENT_LOG_TTL_MS).delete();
+  const excess = (await db.sentLog.count()) - SENT_LOG_MAX;
+  if (excess > 0) {
+    const oldest = await db.sentLog.orderBy("sentAt").limit(excess).primaryKeys();
+    await db.sentLog.bulkDelete(oldest);
+    pruned += oldest.length;
+  }
+  return pruned;
+}
+
+/** Unsupported content this build now understands as text becomes a text message in place. */
+async function rereadUnsupported(ctx: EngineContext): Promise<number> {
+  const { db } = ctx;
+  const rows = await db.messages.where("kind").equals("unsupported").toArray();
+  let n = 0;
+  for (const m of rows) {
+    const content = parseContent(m.content ?? "");
+    if (content.type !== "text") continue;
+    const next: MessageRow = { ...m, kind: undefined, content: undefined, text: content.text };
+    delete next.kind;
+    delete next.content;
+    await db.transaction("rw", [db.messages, db.conversations], async () => {
+      await db.messages.put(next);
+      const conv = await db.conversations.get(m.conversationId);
+      if (conv?.lastMessageId === m.id) await db.conversations.put({ ...conv, lastPreview: content.text.slice(0, 140) });
+    });
+    n += 1;
+  }
+  if (n > 0) ctx.log.info("stored content understood now", { count: n });
+  return n;
+}
+
