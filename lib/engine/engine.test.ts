@@ -2,14 +2,9 @@
 // relay process with the real lib/crypto. What is asserted is what a person would see in the inbox.
 import "fake-indexeddb/auto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { io } from "socket.io-client";
 import { startRelay, type RelayProcess } from "../relay/test/relayProcess";
-import { JunctionDB, type MessageRow } from "../store/db";
-import { randomId } from "../store/ids";
-import { Engine } from "./engine";
-import { leaderHandlers } from "./api";
 import type { RelaySocket } from "./relay";
-import type { RpcHandlers } from "../worker/rpc";
+import { account, handles, makeBoot, messagesOf, waitFor } from "./testing/clients";
 import { MAX_DELIVERIES_IN_FLIGHT, MAX_ENVELOPES_PER_DELIVERY } from "../protocol/limits";
 
 let relay: RelayProcess;
@@ -21,66 +16,7 @@ afterAll(async () => {
   await relay?.stop();
 });
 
-interface Client {
-  db: JunctionDB;
-  engine: Engine;
-  api: RpcHandlers;
-  sockets: RelaySocket[];
-  online: boolean;
-}
-
-/** Starts an engine on `db` (a fresh one unless given: a restart reuses the same database). */
-function boot(db = new JunctionDB(`test-${randomId()}`), patch?: (socket: RelaySocket) => void): Client {
-  const client = { db, sockets: [] as RelaySocket[], online: false } as Client;
-  client.engine = new Engine({
-    db,
-    connect: () => {
-      const socket = io(relay.url, { transports: ["websocket"], autoConnect: false, forceNew: true, reconnectionDelayMax: 500 }) as RelaySocket;
-      patch?.(socket);
-      client.sockets.push(socket);
-      return socket;
-    },
-    onStatus: (online) => {
-      client.online = online;
-    },
-  });
-  client.api = leaderHandlers(client.engine, {
-    db,
-    now: () => Date.now(),
-    status: () => ({ online: client.engine.isOnline, leader: true }),
-    poke: () => client.engine.poke(),
-  });
-  client.engine.start();
-  return client;
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-async function messagesOf(db: JunctionDB, conversationId: string): Promise<MessageRow[]> {
-  return db.messages.where("[conversationId+sentAt]").between([conversationId, 0], [conversationId, Infinity]).toArray();
-}
-
-async function account(c: Client, brand: "messenger" | "whatsapp" | "instagram", handle: string, name: string): Promise<string> {
-  await waitFor(async () => c.online, "connection");
-  const { address } = await c.api.createAccount({ brand, handle, displayName: name });
-  return address;
-}
-
-// unique handles per test so that one relay serves the whole file
-let n = 0;
-function handles() {
-  n += 1;
-  const tag = `${Date.now() % 100000}${n}`;
-  return { alice: `alice.smith${tag}`, bob: `+1555${tag.padStart(7, "0").slice(-7)}`, carol: `@carol${tag}` };
-}
+const boot = makeBoot(() => relay.url);
 
 describe("engine against the real relay", () => {
   it("exchanges messages both ways across brands, and a receipt marks mine delivered", async () => {

@@ -102,6 +102,7 @@ export async function receiveBatch(
   const unknowns: IncomingUnknown[] = [];
   const receipts: { our: Address; their: Address; ids: string[] }[] = [];
   const failures: Failure[] = [];
+  const retryReplies: { id: string; from: Address; fromDevice: string; outcome: "drop" | "gone" }[] = [];
   const requests: { our: Address; from: Address; fromDevice: string; ids: string[] }[] = [];
   const newDevicesOf = new Set<Address>();
   const prekeysUsedBy = new Set<Address>();
@@ -198,6 +199,9 @@ export async function receiveBatch(
       }
     } else if (content.type === "receipt") {
       if (from !== to) receipts.push({ our: to, their: from, ids: content.ids });
+    } else if (content.type === "retryReply") {
+      for (const id of content.notMessages) retryReplies.push({ id, from, fromDevice: env.fromDevice, outcome: "drop" });
+      for (const id of content.unavailable) retryReplies.push({ id, from, fromDevice: env.fromDevice, outcome: "gone" });
     } else {
       counters.bump("unsupported_content");
       const their = from === to ? content.to : from;
@@ -220,6 +224,7 @@ export async function receiveBatch(
   if (resetKeys.length > 0) for (const [k, v] of await loadRecords(ctx, resetKeys)) live.set(k, v);
   const sentRows = requests.length > 0 ? await db.sentLog.bulkGet(requests.flatMap((r) => r.ids)) : [];
   const resends: OutboxRow[] = [];
+  const replies: OutboxRow[] = [];
   let sentIndex = 0;
   for (const r of requests) {
     counters.bump("retry_request_received");
@@ -233,10 +238,20 @@ export async function receiveBatch(
         counters.bump("session_reset");
       }
     }
+    const notMessages: string[] = [];
+    const unavailable: string[] = [];
     for (const id of r.ids) {
       const sent = sentRows[sentIndex++];
+      if (!sent) {
+        unavailable.push(id);
+        continue;
+      }
       // only what was addressed to the device that asks, from the account it was sent to
-      if (!sent || sent.to !== r.from || sent.toDevice !== r.fromDevice || !sent.conversationId.startsWith(`${r.our}|`)) continue;
+      if (sent.to !== r.from || sent.toDevice !== r.fromDevice || !sent.conversationId.startsWith(`${r.our}|`)) continue;
+      if (sent.kind === "receipt") {
+        notMessages.push(id);
+        continue;
+      }
       resends.push({
         kind: "message",
         conversationId: sent.conversationId,
@@ -247,6 +262,18 @@ export async function receiveBatch(
         attempts: 0,
       });
       counters.bump("resend_queued");
+    }
+    if (notMessages.length || unavailable.length) {
+      replies.push({
+        kind: "retryReply",
+        conversationId: r.from === r.our ? selfQueue(r.our) : conversationId(r.our, r.from),
+        messageId: randomId(),
+        onlyDevice: { address: r.from, deviceId: r.fromDevice },
+        envelopeIds: notMessages,
+        unavailable,
+        createdAt: now,
+        attempts: 0,
+      });
     }
   }
 
@@ -315,6 +342,18 @@ export async function receiveBatch(
     }
   }
 
+  // answers to my requests: a placeholder that stood for no message goes; one the sender no longer holds says so
+  const settled: { w: WaitingRow; outcome: "drop" | "gone" }[] = [];
+  if (waiting) {
+    for (const r of retryReplies) {
+      const w = waiting.get(r.id);
+      if (w && w.from === r.from && w.fromDevice === r.fromDevice) {
+        settled.push({ w, outcome: r.outcome });
+        waiting.delete(r.id);
+      }
+    }
+  }
+
   const writes = recordWrites(live.values(), now);
   let storedCount = 0;
   await db.transaction(
@@ -331,6 +370,12 @@ export async function receiveBatch(
         counters.bump("recovered", replaced.length);
         ctx.log.info("waiting messages recovered", { count: replaced.length });
       }
+      for (const { w, outcome } of settled) {
+        if (outcome === "drop") await db.messages.delete(w.messageId);
+        else await db.messages.update(w.messageId, { kind: "undecryptable" });
+        await db.waiting.delete(w.envelopeId);
+      }
+      if (settled.length) counters.bump("waiting_settled", settled.length);
       const rows: MessageRow[] = [];
       const names = new Map<Address, string>();
       const ensured = new Set<string>();
@@ -395,7 +440,7 @@ export async function receiveBatch(
       for (const [convId, ids] of owed) {
         for (let i = 0; i < ids.length; i += 500) await queueReceipt(db, convId, ids.slice(i, i + 500), now);
       }
-      if (resends.length || requestRows.length) await db.outbox.bulkAdd([...resends, ...requestRows]);
+      if (resends.length || replies.length || requestRows.length) await db.outbox.bulkAdd([...resends, ...replies, ...requestRows]);
       await db.pendingAcks.bulkPut(acks);
     },
   );
@@ -404,7 +449,7 @@ export async function receiveBatch(
     stored: storedCount,
     newDevicesOf,
     prekeysUsedBy,
-    queued: storedCount > 0 || resends.length > 0 || requestRows.length > 0,
+    queued: storedCount > 0 || resends.length > 0 || replies.length > 0 || requestRows.length > 0,
   };
 }
 

@@ -60,6 +60,14 @@ export async function sendOutboxRow(ctx: EngineContext, directory: DeviceDirecto
     if (conv.theirAddress !== conv.ourAddress && (!only || only.address === conv.ourAddress)) {
       targets.push({ address: conv.ourAddress, content: { ...text, to: conv.theirAddress }, device: only?.deviceId });
     }
+  } else if (row.kind === "retryReply") {
+    const only = row.onlyDevice;
+    if (!only) return finish(ctx, row, "failed");
+    targets.push({
+      address: only.address,
+      device: only.deviceId,
+      content: { v: CONTENT_VERSION, type: "retryReply", notMessages: row.envelopeIds ?? [], unavailable: row.unavailable ?? [] },
+    });
   } else {
     if (!row.receiptFor?.length) return finish(ctx, row, "failed");
     targets.push({ address: conv.theirAddress, content: { v: CONTENT_VERSION, type: "receipt", kind: "delivered", ids: row.receiptFor } });
@@ -83,7 +91,9 @@ export async function sendOutboxRow(ctx: EngineContext, directory: DeviceDirecto
           rows.push(sessionRow(conv.ourAddress, target.address, device, serializeSession(sealed.state), now));
           const id = envelopeId(row.messageId, target.address, device, row.retryOf);
           out.push({ id, to: target.address, toDevice: device, body: toB64(sealed.ciphertext) });
-          if (row.kind === "message") sent.push({ envelopeId: id, messageId: row.messageId, conversationId: conv.id, to: target.address, toDevice: device, sentAt: now });
+          if (row.kind === "message" || row.kind === "receipt") {
+            sent.push({ envelopeId: id, messageId: row.messageId, ...(row.kind === "receipt" ? { kind: "receipt" as const } : {}), conversationId: conv.id, to: target.address, toDevice: device, sentAt: now });
+          }
         }
       }
       // the advanced states are stored before the send: a message key is never used twice; and what was

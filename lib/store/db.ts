@@ -110,9 +110,11 @@ export interface OutboxRow {
   seq?: number;
   /**
    * message: my message (to every device, or `onlyDevice` for a resend after a decryption-error request);
-   * receipt: delivery receipts for `receiptFor`; retryRequest: ask `onlyDevice` to send `envelopeIds` again.
+   * receipt: delivery receipts for `receiptFor`; retryRequest: ask `onlyDevice` to send `envelopeIds` again;
+   * retryReply: tell `onlyDevice` which envelopes it asked for were no messages (`envelopeIds`) or are no
+   * longer held (`unavailable`).
    */
-  kind: "message" | "receipt" | "retryRequest";
+  kind: "message" | "receipt" | "retryRequest" | "retryReply";
   /** The queue the row belongs to: a conversation id, or `self|<my address>` for my own other devices. */
   conversationId: string;
   /** The message (kind "message") or a random id naming this row (other kinds). */
@@ -122,6 +124,7 @@ export interface OutboxRow {
   /** For a resend: the envelope the peer could not decrypt. */
   retryOf?: string;
   envelopeIds?: string[];
+  unavailable?: string[];
   createdAt: number;
   attempts: number;
   /** Not before this time (ms): backoff after a transient failure. */
@@ -208,7 +211,9 @@ export interface WaitingRow {
 /** What I sent, per envelope, for a while: a decryption-error request names an envelope, this finds the message. */
 export interface SentRow {
   envelopeId: string;
+  /** The message, or for a receipt the outbox row's id (`kind: "receipt"`): nothing to resend. */
   messageId: string;
+  kind?: "receipt";
   conversationId: string;
   to: Address;
   toDevice: string;

@@ -34,9 +34,22 @@ export const ReceiptContent = z.object({
   ids: z.array(MessageId).min(1).max(500),
 });
 
+/**
+ * The answer to a decryption-error request, over the fresh session: envelopes that carried no message (a
+ * receipt: the receiver drops its placeholder) and envelopes the sender no longer holds (the placeholder
+ * says the message could not be decrypted, without waiting a day).
+ */
+export const RetryReplyContent = z.object({
+  v: z.literal(CONTENT_VERSION),
+  type: z.literal("retryReply"),
+  notMessages: z.array(EnvelopeIdField).max(100),
+  unavailable: z.array(EnvelopeIdField).max(100),
+});
+
 export type TextContent = z.infer<typeof TextContent>;
 export type ReceiptContent = z.infer<typeof ReceiptContent>;
-export type KnownContent = TextContent | ReceiptContent;
+export type RetryReplyContent = z.infer<typeof RetryReplyContent>;
+export type KnownContent = TextContent | ReceiptContent | RetryReplyContent;
 
 /** Content this build does not understand, with what is needed to store it where it belongs. */
 export interface UnknownContent {
@@ -53,7 +66,7 @@ export type Content = KnownContent | UnknownContent;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-const KNOWN: Record<string, z.ZodType<KnownContent>> = { text: TextContent, receipt: ReceiptContent };
+const KNOWN: Record<string, z.ZodType<KnownContent>> = { text: TextContent, receipt: ReceiptContent, retryReply: RetryReplyContent };
 
 export function encodeContent(content: KnownContent): Uint8Array {
   return encoder.encode(JSON.stringify(content));
