@@ -4,7 +4,7 @@ import "fake-indexeddb/auto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRelay, type RelayProcess } from "../relay/test/relayProcess";
 import type { RelaySocket } from "./relay";
-import { account, handles, makeBoot, messagesOf, waitFor } from "./testing/clients";
+import { account, handles, makeBoot, messagesOf, waitFor } from "./testClients";
 import { MAX_DELIVERIES_IN_FLIGHT, MAX_ENVELOPES_PER_DELIVERY } from "../protocol/limits";
 
 let relay: RelayProcess;

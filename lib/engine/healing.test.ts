@@ -11,7 +11,7 @@ import { request, type RelaySocket } from "./relay";
 import { encodeDecryptionError } from "./recovery";
 import { envelopeId } from "./envelopes";
 import { runMaintenance } from "./maintenance";
-import { account, handles, makeBoot, messagesOf, waitFor, type Client } from "./testing/clients";
+import { account, handles, makeBoot, messagesOf, waitFor, type Client } from "./testClients";
 
 let relay: RelayProcess;
 beforeAll(async () => {

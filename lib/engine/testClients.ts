@@ -1,11 +1,11 @@
 // Test clients: real engines, each with its own IndexedDB (fake-indexeddb), against a real relay process.
 import { io } from "socket.io-client";
-import { JunctionDB, type MessageRow } from "../../store/db";
-import { randomId } from "../../store/ids";
-import { Engine } from "../engine";
-import { leaderHandlers } from "../api";
-import type { RelaySocket } from "../relay";
-import type { RpcHandlers } from "../../worker/rpc";
+import { JunctionDB, type MessageRow } from "../store/db";
+import { randomId } from "../store/ids";
+import { Engine } from "./engine";
+import { leaderHandlers } from "./api";
+import type { RelaySocket } from "./relay";
+import type { RpcHandlers } from "../worker/rpc";
 
 export interface Client {
   db: JunctionDB;
