@@ -8,7 +8,7 @@
 // held → the person must act first (a verified contact's new safety number); offline → stop draining.
 import { EVENTS, ProtocolError, toB64, type Address, type schemas } from "./deps";
 import type { ConversationRow, OutboxRow, SentRow, SessionRow } from "../store/db";
-import { randomId } from "../store/ids";
+import { randomId, SELF_QUEUE_PREFIX } from "../store/ids";
 import { sessionRow } from "../store/sessions";
 import { advanceState } from "../store/conversations";
 import { encrypt, serializeSession, CryptoError } from "../crypto";
@@ -37,10 +37,14 @@ interface Target {
 /** Sends one outbox row. */
 export async function sendOutboxRow(ctx: EngineContext, directory: DeviceDirectory, myDeviceId: string, row: OutboxRow): Promise<SendOutcome> {
   const { db } = ctx;
-  const conv = await db.conversations.get(row.conversationId);
   if (row.kind === "retryRequest") return sendRetryRequest(ctx, row);
+  // the queue of my own other devices has no conversation row: it stands for my account talking to itself
+  const own = ownQueueAddress(row.conversationId);
+  const conv: Pick<ConversationRow, "id" | "ourAddress" | "theirAddress"> | undefined = own
+    ? { id: row.conversationId, ourAddress: own, theirAddress: own }
+    : await db.conversations.get(row.conversationId);
   const account = conv ? await db.accounts.get(conv.ourAddress) : undefined;
-  if (!conv || !account) return finish(ctx, row, "failed");
+  if (!conv || !account || (own && row.kind !== "retryReply")) return finish(ctx, row, "failed");
 
   const targets: Target[] = [];
   if (row.kind === "message") {
@@ -123,7 +127,7 @@ export async function sendOutboxRow(ctx: EngineContext, directory: DeviceDirecto
   return finish(ctx, row, "sent");
 }
 
-async function relaySend(ctx: EngineContext, conv: Pick<ConversationRow, "ourAddress">, _row: OutboxRow, envelopes: schemas.OutgoingEnvelope[]): Promise<"sent" | unknown> {
+async function relaySend(ctx: EngineContext, conv: Pick<ConversationRow, "ourAddress">, _row: OutboxRow | null, envelopes: schemas.OutgoingEnvelope[]): Promise<"sent" | unknown> {
   try {
     for (let i = 0; i < envelopes.length; i += MAX_ENVELOPES_PER_SEND) {
       await request(ctx.socket(), EVENTS.send, { from: conv.ourAddress, envelopes: envelopes.slice(i, i + MAX_ENVELOPES_PER_SEND) });
@@ -134,10 +138,14 @@ async function relaySend(ctx: EngineContext, conv: Pick<ConversationRow, "ourAdd
   }
 }
 
+function ownQueueAddress(queue: string): Address | undefined {
+  return queue.startsWith(SELF_QUEUE_PREFIX) ? (queue.slice(SELF_QUEUE_PREFIX.length) as Address) : undefined;
+}
+
 /** A decryption-error request: a plaintext frame to one device, needing no session (the session is what failed). */
 async function sendRetryRequest(ctx: EngineContext, row: OutboxRow): Promise<SendOutcome> {
   const target = row.onlyDevice;
-  const ours = row.conversationId.startsWith("self|") ? row.conversationId.slice(5) : row.conversationId.slice(0, row.conversationId.indexOf("|"));
+  const ours = ownQueueAddress(row.conversationId) ?? row.conversationId.slice(0, row.conversationId.indexOf("|"));
   if (!target || !row.envelopeIds?.length || !(await ctx.db.accounts.get(ours as Address))) return finish(ctx, row, "failed");
   const body = toB64(encodeDecryptionError(row.envelopeIds));
   const sent = await relaySend(ctx, { ourAddress: ours as Address }, row, [{ id: randomId(18), to: target.address, toDevice: target.deviceId, body }]);

@@ -19,6 +19,8 @@ export function prekeyKey(address: string, kind: "signed" | "onetime" | "kem" | 
 }
 
 /** The outbox queue of my own other devices (sync copies, requests to them). */
+export const SELF_QUEUE_PREFIX = "self|";
+
 export function selfQueue(address: string): string {
-  return `self|${address}`;
+  return `${SELF_QUEUE_PREFIX}${address}`;
 }
