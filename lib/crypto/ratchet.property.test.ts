@@ -5,23 +5,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { utf8 } from "./bytes";
 import { type SessionState, decrypt, deserializeSession, encrypt, initiateSession, serializeSession } from "./index";
+import { type InFlight, networkStep, type Side } from "./testing/network";
 import { bundleOf, type Device, makeDevice } from "./testing/parties";
 
-type Side = 0 | 1;
-type Step =
-  | { kind: "send"; from: Side; count: number }
-  | { kind: "deliver"; pick: number }
-  | { kind: "duplicate"; pick: number }
-  | { kind: "drop"; pick: number };
-
-const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("send" as const), from: fc.constantFrom<Side>(0, 1), count: fc.integer({ min: 1, max: 4 }) }) },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant("deliver" as const), pick: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("duplicate" as const), pick: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("drop" as const), pick: fc.nat() }) },
-);
-
-interface InFlight { from: Side; ciphertext: Uint8Array; text: string }
+const step = networkStep(4);
 
 describe("ratchet property", () => {
   it("delivers every message exactly once under drops, duplicates and reorders (500 runs)", async () => {

@@ -17,11 +17,11 @@ import {
   serializeSession,
   sessionNeedsReplacing,
 } from "./index";
+import { type InFlight, networkStep, type Side } from "./testing/network";
 import { bundleOf, type Device, makeDevice, replayGuardKey } from "./testing/parties";
 import { dh, forgetDhKey, generateDhKeyPair, isDhKeyCached } from "./x25519";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
-type Side = 0 | 1;
 
 /** One person's device as the engine runs it: a record per peer, replay guards remembered after a commit. */
 class Party {
@@ -68,20 +68,7 @@ async function twoParties(opts: { oneTime?: number; kemOneTime?: number } = {}) 
   return parties as [Party, Party];
 }
 
-type Step =
-  | { kind: "send"; from: Side; count: number }
-  | { kind: "deliver"; pick: number }
-  | { kind: "duplicate"; pick: number }
-  | { kind: "drop"; pick: number };
-
-const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("send" as const), from: fc.constantFrom<Side>(0, 1), count: fc.integer({ min: 1, max: 3 }) }) },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant("deliver" as const), pick: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("duplicate" as const), pick: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("drop" as const), pick: fc.nat() }) },
-);
-
-interface InFlight { from: Side; ciphertext: Uint8Array; text: string }
+const step = networkStep(3);
 
 describe("session records", () => {
   it("simultaneous initiation heals: both first messages open and the pair keeps talking (200 interleavings)", async () => {

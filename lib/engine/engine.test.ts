@@ -1,22 +1,13 @@
 // Two (or more) real engines, each with its own IndexedDB (fake-indexeddb), talking through the real
 // relay process with the real lib/crypto. What is asserted is what a person would see in the inbox.
 import "fake-indexeddb/auto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRelay, type RelayProcess } from "../relay/test/relayProcess";
+import { describe, expect, it } from "vitest";
+import { useRelayProcess } from "../relay/test/relayProcess";
 import type { RelaySocket } from "./relay";
 import { account, handles, makeBoot, messagesOf, waitFor } from "./testClients";
 import { MAX_DELIVERIES_IN_FLIGHT, MAX_ENVELOPES_PER_DELIVERY } from "../protocol/limits";
 
-let relay: RelayProcess;
-
-beforeAll(async () => {
-  relay = await startRelay();
-});
-afterAll(async () => {
-  await relay?.stop();
-});
-
-const boot = makeBoot(() => relay.url);
+const boot = makeBoot(useRelayProcess());
 
 describe("engine against the real relay", () => {
   it("exchanges messages both ways across brands, and a receipt marks mine delivered", async () => {

@@ -2,8 +2,8 @@
 // process with the real lib/crypto. Faults are injected the way they happen: deliveries held back, rows
 // deleted or corrupted in the store, a storage error, a malformed envelope, a hostile retry request.
 import "fake-indexeddb/auto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRelay, type RelayProcess } from "../relay/test/relayProcess";
+import { describe, expect, it } from "vitest";
+import { useRelayProcess } from "../relay/test/relayProcess";
 import { identityId, sessionKey } from "../store/ids";
 import { encrypt, deserializeSession, serializeSession, generateIdentityKeyPair } from "../crypto";
 import { EVENTS, toB64 } from "./deps";
@@ -13,14 +13,7 @@ import { envelopeId } from "./envelopes";
 import { runMaintenance } from "./maintenance";
 import { account, handles, makeBoot, messagesOf, waitFor, type Client } from "./testClients";
 
-let relay: RelayProcess;
-beforeAll(async () => {
-  relay = await startRelay();
-});
-afterAll(async () => {
-  await relay?.stop();
-});
-const boot = makeBoot(() => relay.url);
+const boot = makeBoot(useRelayProcess());
 
 /** A socket patch that holds deliveries back until `release()`: messages pile up at the relay's push. */
 function holdDeliveries() {

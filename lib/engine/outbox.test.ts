@@ -3,20 +3,13 @@
 // The relay is real; its answers are altered on Alice's side of the socket, as a hostile or failing relay
 // would answer.
 import "fake-indexeddb/auto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRelay, type RelayProcess } from "../relay/test/relayProcess";
+import { describe, expect, it } from "vitest";
+import { useRelayProcess } from "../relay/test/relayProcess";
 import type { RelaySocket } from "./relay";
 import { MAX_SEND_ATTEMPTS } from "./send";
 import { account, handles, makeBoot, messagesOf, waitFor } from "./testClients";
 
-let relay: RelayProcess;
-beforeAll(async () => {
-  relay = await startRelay();
-});
-afterAll(async () => {
-  await relay?.stop();
-});
-const boot = makeBoot(() => relay.url);
+const boot = makeBoot(useRelayProcess());
 
 type Ack = (err: unknown, res?: unknown) => void;
 

@@ -71,3 +71,4 @@ export function handles() {
   return { alice: `alice.smith${tag}`, bob: `+1555${tag.padStart(7, "0").slice(-7)}`, carol: `@carol${tag}` };
 }
 
+

@@ -1,5 +1,6 @@
 // Starts the real relay entry as a child process on a free port with its own DATA_DIR.
 import { type ChildProcess, spawn } from "node:child_process";
+import { afterAll, beforeAll } from "vitest";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -59,4 +60,19 @@ export function startRelay(opts: { dataDir?: string; env?: Record<string, string
     child.stderr?.on("data", (chunk: Buffer) => (out += chunk.toString()));
     void exited.then((code) => reject(new Error(`relay exited before listening (code ${code}): ${out.slice(-2000)}`)));
   });
+}
+
+/** One relay process for a test file: started before its tests, stopped after; call the result for its URL. */
+export function useRelayProcess(): () => string {
+  let relay: RelayProcess | undefined;
+  beforeAll(async () => {
+    relay = await startRelay();
+  });
+  afterAll(async () => {
+    await relay?.stop();
+  });
+  return () => {
+    if (!relay) throw new Error("relay not started");
+    return relay.url;
+  };
 }
