@@ -1,7 +1,7 @@
 "use client";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 import { BRANDS, handleOf } from "@/lib/brands";
-import { markRead } from "@/lib/hooks/actions";
+import { acceptIdentity, describeError, markRead } from "@/lib/hooks/actions";
 import { useContactName, useConversation, useIdentity, useMessages } from "@/lib/hooks/data";
 import { useDocumentVisible } from "@/lib/hooks/useDocumentVisible";
 import { Avatar } from "./Avatar";
@@ -56,6 +56,7 @@ export function ConversationView({ conversationId, onBack }: Props) {
   const peerName = contactName ?? conversation.theirAddress;
   const verified = identity?.verified ?? false;
   const keyChanged = identity?.changedAt != null;
+  const awaitingAcceptance = identity?.awaitingAcceptance === true;
 
   return (
     <section aria-label={`Conversation with ${peerName}`} className="flex min-h-0 flex-1 flex-col">
@@ -95,7 +96,9 @@ export function ConversationView({ conversationId, onBack }: Props) {
         </button>
       </header>
 
-      {keyChanged ? (
+      {awaitingAcceptance ? (
+        <SafetyNumberChanged conversationId={conversationId} peerName={peerName} onView={() => setSafetyOpen(true)} />
+      ) : keyChanged ? (
         <div className="flex items-center gap-3 border-b border-amber-300 bg-amber-50 px-4 py-2 text-sm text-amber-950 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">
           <p className="flex-1">
             <strong>Your safety number with {peerName} has changed.</strong> They may have reinstalled, or someone may be in between. Compare the
@@ -124,6 +127,68 @@ export function ConversationView({ conversationId, onBack }: Props) {
         peerName={peerName}
         verified={verified}
       />
+    </section>
+  );
+}
+
+/**
+ * A verified contact's key changed: the engine holds what I write to them until I accept the new
+ * safety number. The composer stays usable; messages queue meanwhile.
+ */
+function SafetyNumberChanged({ conversationId, peerName, onView }: { conversationId: string; peerName: string; onView: () => void }) {
+  const titleId = useId();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function accept() {
+    setBusy(true);
+    setError(null);
+    try {
+      await acceptIdentity(conversationId);
+      // the notice goes away when the identity row says so
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section
+      aria-labelledby={titleId}
+      className="flex flex-wrap items-center gap-x-3 gap-y-2 border-b border-amber-300 bg-amber-50 px-4 py-2 text-sm text-amber-950 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100"
+    >
+      <div className="min-w-0 flex-1 basis-64">
+        <h3 id={titleId} className="font-semibold">
+          Safety number changed
+        </h3>
+        <p>
+          You had verified {peerName}, and their safety number has changed. Messages you write to them are held until you accept the new number.
+          Compare it with them first if you can.
+        </p>
+        {error ? (
+          <p role="alert" className="mt-1 text-red-700 dark:text-red-300">
+            {error}
+          </p>
+        ) : null}
+      </div>
+      <div className="flex shrink-0 items-center gap-2">
+        <button
+          type="button"
+          onClick={onView}
+          className="rounded-lg border border-amber-400 px-2.5 py-1 font-medium hover:bg-amber-100 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 dark:border-amber-700 dark:hover:bg-amber-900"
+        >
+          View safety number
+        </button>
+        <button
+          type="button"
+          onClick={() => void accept()}
+          disabled={busy}
+          className="rounded-lg bg-amber-800 px-2.5 py-1 font-semibold text-white hover:bg-amber-900 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 disabled:opacity-60 dark:bg-amber-400 dark:text-amber-950 dark:hover:bg-amber-300"
+        >
+          Accept
+        </button>
+      </div>
     </section>
   );
 }

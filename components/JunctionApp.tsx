@@ -12,6 +12,7 @@ import { AccountForm } from "./AccountForm";
 import { ConversationList } from "./ConversationList";
 import { ConversationView } from "./ConversationView";
 import { Dialog } from "./Dialog";
+import { DiagnosticsDialog } from "./DiagnosticsDialog";
 import { FilterBar } from "./FilterBar";
 import { formatterWarmups } from "./format";
 import { InstallButton } from "./InstallButton";
@@ -114,7 +115,7 @@ function useWarmFormatters(): void {
 function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof useAccounts>>; status: ReturnType<typeof useConnectionStatus> }) {
   const [filter, setFilter] = useState<InboxFilter>("all");
   const [selectedId, select] = useSelectedConversation();
-  const [dialog, setDialog] = useState<"none" | "new" | "account">("none");
+  const [dialog, setDialog] = useState<"none" | "new" | "account" | "diagnostics">("none");
   const inbox = useInbox(filter, useFirstScreenfulThenAll());
   // the full "all" list already holds every conversation: the title, badge and notifications read
   // it instead of running more live queries after every batch the worker stores
@@ -132,6 +133,7 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
         status={status}
         onNewMessage={() => setDialog("new")}
         onAddAccount={() => setDialog("account")}
+        onDiagnostics={() => setDialog("diagnostics")}
       />
       <div className="flex min-h-0 flex-1">
         <nav
@@ -164,6 +166,7 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
       <Dialog open={dialog === "account"} onClose={() => setDialog("none")} title="Add account" description="One account per brand on this device.">
         <AccountForm usedBrands={accounts.map((a) => a.brand)} onCreated={() => setDialog("none")} />
       </Dialog>
+      <DiagnosticsDialog open={dialog === "diagnostics"} onClose={() => setDialog("none")} />
     </div>
   );
 }

@@ -10,12 +10,13 @@ interface Props {
   status: ConnectionStatus | null;
   onNewMessage: () => void;
   onAddAccount: () => void;
+  onDiagnostics: () => void;
 }
 
 const buttonClass =
   "rounded-lg px-2.5 py-1.5 text-sm font-medium focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500";
 
-export function TopBar({ accounts, status, onNewMessage, onAddAccount }: Props) {
+export function TopBar({ accounts, status, onNewMessage, onAddAccount, onDiagnostics }: Props) {
   return (
     <header className="flex flex-wrap items-center gap-x-3 gap-y-1 border-b border-slate-200 bg-white px-3 py-2 dark:border-slate-800 dark:bg-slate-900">
       <h1 className="text-lg font-bold tracking-tight">Junction</h1>
@@ -32,6 +33,9 @@ export function TopBar({ accounts, status, onNewMessage, onAddAccount }: Props) 
       <div className="ml-auto flex items-center gap-1.5">
         <NotificationsButton />
         <InstallButton />
+        <button type="button" onClick={onDiagnostics} className={`${buttonClass} text-slate-600 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800`}>
+          Diagnostics
+        </button>
         <button type="button" onClick={onAddAccount} className={`${buttonClass} hover:bg-slate-100 dark:hover:bg-slate-800`}>
           Add account
         </button>

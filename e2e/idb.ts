@@ -1,5 +1,7 @@
-// Read-only peeks into a person's IndexedDB, for facts the UI rightly never shows (such as which
-// ratchet sessions exist). Only keys are read: never key material.
+// Peeks into a person's IndexedDB, for facts the UI rightly never shows (such as which ratchet
+// sessions exist): only keys are read, never key material. A few writers stage states that the UI
+// cannot produce on demand (a lost session, a row as an engine would leave it); the page must reload
+// to see a raw write, since Dexie's live queries notice only writes made through Dexie.
 import type { Page } from "@playwright/test";
 
 export async function storeKeys(page: Page, store: "sessions" | "messages" | "outbox"): Promise<string[]> {
@@ -20,4 +22,136 @@ export async function storeKeys(page: Page, store: "sessions" | "messages" | "ou
       db.close();
     }
   }, store);
+}
+
+/**
+ * Deletes every ratchet session my account `ours` holds with `theirs` (the current ones and, when the
+ * store exists, archived ones), as a device that lost them would be. Walks keys only: the session
+ * states themselves are never read. Stores are found by their [ourAddress+theirAddress] index, or
+ * else by keys of the form `${ours}|${theirs}|${device}`. Returns how many rows went.
+ */
+export async function deleteSessions(page: Page, ours: string, theirs: string): Promise<number> {
+  return page.evaluate(
+    async ({ ours, theirs }) => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const req = indexedDB.open("junction");
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      try {
+        const names = ["sessions", "archivedSessions"].filter((name) => db.objectStoreNames.contains(name));
+        if (names.length === 0) return 0;
+        const tx = db.transaction(names, "readwrite");
+        let deleted = 0;
+        for (const name of names) {
+          const store = tx.objectStore(name);
+          const byPair = store.indexNames.contains("[ourAddress+theirAddress]");
+          const source = byPair ? store.index("[ourAddress+theirAddress]") : store;
+          const range = byPair ? IDBKeyRange.only([ours, theirs]) : undefined;
+          await new Promise<void>((resolve, reject) => {
+            const req = source.openKeyCursor(range);
+            req.onsuccess = () => {
+              const cursor = req.result;
+              if (!cursor) return resolve();
+              const key = cursor.primaryKey;
+              if (byPair || (typeof key === "string" && key.startsWith(`${ours}|${theirs}|`))) {
+                store.delete(key);
+                deleted += 1;
+              }
+              cursor.continue();
+            };
+            req.onerror = () => reject(req.error);
+          });
+        }
+        await new Promise<void>((resolve, reject) => {
+          tx.oncomplete = () => resolve();
+          tx.onerror = () => reject(tx.error);
+          tx.onabort = () => reject(tx.error);
+        });
+        return deleted;
+      } finally {
+        db.close();
+      }
+    },
+    { ours, theirs },
+  );
+}
+
+/** The kinds of the message rows of one conversation ("text" for rows without one), oldest first. */
+export async function messageKinds(page: Page, conversationId: string): Promise<string[]> {
+  return page.evaluate(async (conversationId) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open("junction");
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    try {
+      const rows = await new Promise<{ kind?: string; sentAt: number }[]>((resolve, reject) => {
+        const req = db.transaction("messages", "readonly").objectStore("messages").index("conversationId").getAll(conversationId);
+        req.onsuccess = () => resolve(req.result as { kind?: string; sentAt: number }[]);
+        req.onerror = () => reject(req.error);
+      });
+      return rows.sort((a, b) => a.sentAt - b.sentAt).map((row) => row.kind ?? "text");
+    } finally {
+      db.close();
+    }
+  }, conversationId);
+}
+
+/** Writes rows as they are (put: insert or replace) into one of the read-model stores. */
+export async function putRows(page: Page, store: "messages" | "conversations", rows: Record<string, unknown>[]): Promise<void> {
+  await page.evaluate(
+    async ({ store, rows }) => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const req = indexedDB.open("junction");
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      try {
+        const tx = db.transaction(store, "readwrite");
+        for (const row of rows) tx.objectStore(store).put(row);
+        await new Promise<void>((resolve, reject) => {
+          tx.oncomplete = () => resolve();
+          tx.onerror = () => reject(tx.error);
+          tx.onabort = () => reject(tx.error);
+        });
+      } finally {
+        db.close();
+      }
+    },
+    { store, rows },
+  );
+}
+
+/** Changes fields of the identity row `${ours}|${theirs}` (its key bytes are left as they are). */
+export async function patchIdentity(page: Page, ours: string, theirs: string, patch: Record<string, unknown>): Promise<void> {
+  await page.evaluate(
+    async ({ id, patch }) => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const req = indexedDB.open("junction");
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      try {
+        const tx = db.transaction("identities", "readwrite");
+        const store = tx.objectStore("identities");
+        const req = store.get(id);
+        req.onsuccess = () => {
+          if (!req.result) {
+            tx.abort();
+            return;
+          }
+          store.put({ ...req.result, ...patch });
+        };
+        await new Promise<void>((resolve, reject) => {
+          tx.oncomplete = () => resolve();
+          tx.onerror = () => reject(tx.error ?? new Error(`no identity ${id}`));
+          tx.onabort = () => reject(tx.error ?? new Error(`no identity ${id}`));
+        });
+      } finally {
+        db.close();
+      }
+    },
+    { id: `${ours}|${theirs}`, patch },
+  );
 }

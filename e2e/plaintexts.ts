@@ -46,6 +46,21 @@ export const TEXT = {
   twoTabsFirst: "To both of Ivy's tabs: the first copper kettle",
   twoTabsAfterHandover: "After the handover: the second copper kettle",
   twoTabsFromFollower: "Sent from Ivy's second tab: walnut compass",
+  // simultaneous start
+  simultaneousFirst: ["Written offline first, from Jon: the amber tram", "Written offline too, from Carol: the teal ferry"],
+  simultaneousJon: ["Jon again: the cedar bench", "Jon, burst one: the copper gate", "Jon, burst two: the linen kite"],
+  simultaneousCarol: ["Carol again: the slate roof", "Carol, burst one: the plum orchard", "Carol, burst two: the pewter spoon"],
+  // lost session
+  lostSessionSetup: "Before Frank's device forgets us: the juniper path",
+  lostSessionSetupReply: "Frank answers while he still remembers: the birch canoe",
+  lostSessionAfter: "After Frank's session is gone: the quartz lantern",
+  lostSessionReply: "Frank answers in a fresh session: the walnut clock",
+  // message states
+  statesSetup: "Setting the scene for the odd bubbles: the maple ledger",
+  statesFailed: "Staged as not sent, then retried: the indigo parcel",
+  statesHeld: "Held until the new number is accepted: the saffron bell",
+  // not sent
+  notSent: "This must not go without a post-quantum key: the cobalt owl",
 } as const;
 
 export function allPlaintexts(): string[] {

@@ -103,6 +103,35 @@ export class JunctionPage {
     await expect(this.message(text)).toHaveCount(1);
   }
 
+  /** The placeholder bubbles for a message that could not be decrypted yet. */
+  get waitingMessages(): Locator {
+    return this.messages.filter({ has: this.page.getByText("Waiting for this message…", { exact: true }) });
+  }
+
+  /** The Retry button under my message `text` that was not sent. */
+  retryButton(text: string): Locator {
+    return this.message(text).getByRole("button", { name: "Retry", exact: true });
+  }
+
+  /** The notice shown while a verified contact's new safety number waits for my acceptance. */
+  get safetyNumberChanged(): Locator {
+    return this.page.getByRole("region", { name: "Safety number changed" });
+  }
+
+  /** Opens the Diagnostics dialog from the top bar. */
+  async openDiagnostics(): Promise<Locator> {
+    await this.page.getByRole("button", { name: "Diagnostics", exact: true }).click();
+    const dialog = this.page.getByRole("dialog", { name: "Diagnostics" });
+    await expect(dialog).toBeVisible();
+    return dialog;
+  }
+
+  /** Types and sends without waiting for the bubble (for bursts). */
+  async sendQuickly(text: string): Promise<void> {
+    await this.composer.fill(text);
+    await this.composer.press("Enter");
+  }
+
   /** The lines of every bubble in the log, in order; a bubble's own text is one of its lines. */
   async bubbleLines(): Promise<string[][]> {
     const texts = await this.messages.allInnerTexts();

@@ -3,13 +3,24 @@
 import type { JunctionDB } from "../store/db";
 import { ensureConversation } from "../store/conversations";
 import { observeIdentity } from "../store/identities";
-import { EngineError, type ConnectionStatus, type RpcHandlers } from "../worker/rpc";
+import { EngineError, type ConnectionStatus, type DiagnosticsLogEntry, type RpcHandlers } from "../worker/rpc";
 import type { Engine } from "./engine";
 import { toEngineError } from "./errors";
-import { canonicalAddress, markReadLocal, markVerifiedLocal, safetyNumberLocal, sendMessageLocal } from "./local";
+import {
+  acceptIdentityLocal,
+  canonicalAddress,
+  markReadLocal,
+  markVerifiedLocal,
+  retryMessageLocal,
+  safetyNumberLocal,
+  sendMessageLocal,
+} from "./local";
 
-/** Methods that need the relay connection, and so the leader. */
-export const LEADER_METHODS = ["createAccount", "lookup", "startChat"] as const;
+/**
+ * Methods that need the relay connection, and so the leader. Diagnostics is one too: the counters and
+ * the interesting log lines live in the engine's worker, not in a follower's.
+ */
+export const LEADER_METHODS = ["createAccount", "lookup", "startChat", "diagnostics"] as const;
 export type LeaderMethod = (typeof LEADER_METHODS)[number];
 
 export function isLeaderMethod(method: string): method is LeaderMethod {
@@ -22,6 +33,8 @@ export interface HandlerDeps {
   status(): ConnectionStatus;
   /** Asks the engine to drain the outbox (locally, or by poking the leader). */
   poke(): void;
+  /** This worker's recent log lines, oldest first (none when it keeps no log). */
+  recentLog?: () => DiagnosticsLogEntry[];
 }
 
 function wrap<T>(work: () => Promise<T>): Promise<T> {
@@ -42,7 +55,26 @@ export function localHandlers(deps: HandlerDeps): Omit<RpcHandlers, LeaderMethod
       }),
     markRead: (p) => wrap(() => markReadLocal(db, p)),
     safetyNumber: (p) => wrap(() => safetyNumberLocal(db, p)),
-    markVerified: (p) => wrap(() => markVerifiedLocal(db, p)),
+    markVerified: (p) =>
+      wrap(async () => {
+        await markVerifiedLocal(db, p);
+        // verifying a changed key releases what was held for them, as accepting does
+        if (p.verified) deps.poke();
+        return null;
+      }),
+    retryMessage: (p) =>
+      wrap(async () => {
+        await retryMessageLocal(db, p, deps.now());
+        deps.poke();
+        return null;
+      }),
+    acceptIdentity: (p) =>
+      wrap(async () => {
+        await acceptIdentityLocal(db, p);
+        // the engine held this conversation's outbox: let it go now
+        deps.poke();
+        return null;
+      }),
     status: async () => deps.status(),
   };
 }
@@ -53,6 +85,7 @@ export function leaderHandlers(engine: Engine, deps: HandlerDeps): RpcHandlers {
   return {
     ...localHandlers(deps),
     createAccount: (p) => wrap(() => engine.createAccount(p)),
+    diagnostics: async () => ({ counters: engine.counters.snapshot(), log: deps.recentLog?.() ?? [] }),
     lookup: (p) =>
       wrap(async () => {
         const address = canonicalAddress(p.address);

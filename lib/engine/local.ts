@@ -1,7 +1,7 @@
 // RPC methods that need only the database and public keys: every tab's worker can serve them,
 // leader or not. A follower's queued message is picked up by the leader's outbox drain.
 import { isAddressError, parseAddress, type Address } from "../brands";
-import type { JunctionDB } from "../store/db";
+import type { JunctionDB, MessageRow } from "../store/db";
 import { markConversationRead, StoreError } from "../store/conversations";
 import { MAX_TEXT_CHARS, queueText } from "../store/outbox";
 import { knownIdentity } from "../store/identities";
@@ -52,8 +52,52 @@ export async function markVerifiedLocal(db: JunctionDB, params: { conversationId
   await db.transaction("rw", db.identities, async () => {
     const row = await db.identities.get(identityId(conv.ourAddress, conv.theirAddress));
     if (!row) throw new EngineError("not_found", "their identity key is not known yet");
-    // verifying (or explicitly un-verifying) is the person acknowledging the current key: the warning goes
-    await db.identities.put({ ...row, verified: params.verified, changedAt: null });
+    // verifying (or explicitly un-verifying) is the person acknowledging the current key: the warning goes;
+    // verifying the new key also says more than accepting it, so messages held for them may go
+    await db.identities.put({
+      ...row,
+      verified: params.verified,
+      changedAt: null,
+      ...(params.verified && row.awaitingAcceptance ? { awaitingAcceptance: false } : {}),
+    });
+  });
+  return null;
+}
+
+/**
+ * Sends my failed message again. The message, its conversation's mirror of the state and the new outbox
+ * row commit together: a reload in between shows it either still failed or queued and on its way.
+ */
+export async function retryMessageLocal(db: JunctionDB, params: { conversationId: string; messageId: string }, now: number): Promise<null> {
+  await db.transaction("rw", [db.messages, db.conversations, db.outbox], async () => {
+    const msg = await db.messages.get(params.messageId);
+    if (!msg || msg.conversationId !== params.conversationId) throw new EngineError("not_found", "no such message in this conversation");
+    if (msg.direction !== "out") throw new EngineError("bad_request", "only my own messages can be sent again");
+    if (msg.state !== "failed") throw new EngineError("bad_request", "only a message that was not sent can be sent again");
+    // the reason belonged to the failed attempt
+    const { error: _reason, ...rest } = msg;
+    const queued: MessageRow = { ...rest, state: "queued", sentToRelayAt: null, deliveredAt: null };
+    await db.messages.put(queued);
+    const conv = await db.conversations.get(msg.conversationId);
+    if (conv && conv.lastMessageId === msg.id) await db.conversations.put({ ...conv, lastState: "queued" });
+    // a leftover row for the same message (there should be none once it failed) must not send it twice
+    await db.outbox.where("messageId").equals(msg.id).filter((row) => row.kind === "message").delete();
+    await db.outbox.add({ kind: "message", conversationId: msg.conversationId, messageId: msg.id, createdAt: now, attempts: 0 });
+  });
+  return null;
+}
+
+/**
+ * The person accepts a verified contact's new identity key: what the engine held for them may go.
+ * Accepting is not verifying: `verified` stays false until the numbers are compared again.
+ */
+export async function acceptIdentityLocal(db: JunctionDB, params: { conversationId: string }): Promise<null> {
+  const conv = await db.conversations.get(params.conversationId);
+  if (!conv) throw new EngineError("not_found", "no such conversation");
+  await db.transaction("rw", db.identities, async () => {
+    const row = await db.identities.get(identityId(conv.ourAddress, conv.theirAddress));
+    if (!row) throw new EngineError("not_found", "their identity key is not known yet");
+    await db.identities.put({ ...row, awaitingAcceptance: false, changedAt: null });
   });
   return null;
 }

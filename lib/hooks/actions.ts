@@ -1,7 +1,7 @@
 "use client";
 // What a person can ask the engine to do, and the words shown when it refuses.
 import type { Address, BrandId } from "../brands";
-import { EngineError, type EngineErrorCode } from "../worker/rpc";
+import { EngineError, type Diagnostics, type EngineErrorCode } from "../worker/rpc";
 import { callEngine } from "./engine";
 
 export function createAccount(brand: BrandId, handle: string, displayName: string): Promise<{ address: Address }> {
@@ -33,6 +33,21 @@ export function safetyNumber(conversationId: string): Promise<{ digits: string; 
 
 export async function setVerified(conversationId: string, verified: boolean): Promise<void> {
   await callEngine("markVerified", { conversationId, verified });
+}
+
+/** Sends my message that was not sent once more. */
+export async function retryMessage(conversationId: string, messageId: string): Promise<void> {
+  await callEngine("retryMessage", { conversationId, messageId });
+}
+
+/** Accepts a verified contact's new safety number, so the messages held for them go out. */
+export async function acceptIdentity(conversationId: string): Promise<void> {
+  await callEngine("acceptIdentity", { conversationId });
+}
+
+/** The engine's counters and recent log lines. */
+export function diagnostics(): Promise<Diagnostics> {
+  return callEngine("diagnostics", {});
 }
 
 const MESSAGES: Record<EngineErrorCode, string> = {

@@ -7,10 +7,11 @@ export type {
   ConversationRow,
   Direction,
   IdentityRow,
+  MessageKind,
   MessageRow,
   MessageState,
 } from "../store/db";
-export type { ConnectionStatus, EngineErrorCode } from "../worker/rpc";
+export type { ConnectionStatus, Diagnostics, DiagnosticsLogEntry, EngineErrorCode } from "../worker/rpc";
 
 /** The inbox filter chips: every conversation, one brand of mine, or only unread ones. */
 export type InboxFilter = "all" | "unread" | BrandId;

@@ -3,7 +3,6 @@
 import { io } from "socket.io-client";
 import { getDb } from "../store/db";
 import type { RelaySocket } from "../engine/relay";
-import type { Logger } from "../engine/log";
 import { CHANNEL_NAME, type PeerChannel } from "./channel";
 import { WorkerHost } from "./host";
 import { isPageEvent, type PageEvent, type RpcReply, type RpcRequest, type WorkerEvent } from "./rpc";
@@ -16,16 +15,13 @@ interface WorkerScope {
 
 const scope = self as unknown as WorkerScope;
 
-// lines go nowhere by default; counters are what tests and the UI read
-const log: Logger = { warn() {}, info() {} };
-
 const host = new WorkerHost({
   db: getDb(),
   locks: navigator.locks,
   channel: new BroadcastChannel(CHANNEL_NAME) as unknown as PeerChannel,
   connect: () => io({ transports: ["websocket"], autoConnect: false, reconnectionDelayMax: 3_000 }) as RelaySocket,
   post: (message) => scope.postMessage(message),
-  log,
+  // the host keeps the newest lines in a ring that the Diagnostics view reads; nothing goes to the console
 });
 
 // The network is up only when both this worker and its page think so: a worker started just after the

@@ -87,6 +87,13 @@ it("runs one engine per device: a follower tab forwards and queues through the l
   // the follower learns the status from the leader, and says it is not the leader
   await waitFor(() => second.posted.some((m) => "type" in m && m.type === "status" && m.status.online && !m.status.leader), "follower status");
 
+  // diagnostics come from the engine's worker: a follower forwards the call to the leader
+  const diag = await second.call("diagnostics", {});
+  expect(diag.log.map((line) => line.event)).toContain("engine started");
+  expect(diag.log.every((line) => line.level === "info" || line.level === "warn")).toBe(true);
+  expect(typeof diag.counters).toBe("object");
+  expect(second.host.log.entries().map((line) => line.event)).not.toContain("engine started");
+
   // closing the leader's tab hands the lock, and the engine, to the other tab
   await first.host.close();
   first.channel.close();

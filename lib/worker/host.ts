@@ -6,7 +6,7 @@ import { Engine } from "../engine/engine";
 import { isLeaderMethod, leaderHandlers, localHandlers, type HandlerDeps } from "../engine/api";
 import { toEngineError } from "../engine/errors";
 import { randomId } from "../store/ids";
-import type { Logger } from "../engine/log";
+import { RingLogger, type Logger } from "../engine/log";
 import type { RelaySocket } from "../engine/relay";
 import { isPeerMessage, LOCK_NAME, type LockProvider, type PeerChannel, type PeerMessage } from "./channel";
 import { EngineError, isEngineErrorCode, type ConnectionStatus, type RpcHandlers, type RpcMethod, type RpcReply, type RpcRequest, type WorkerEvent } from "./rpc";
@@ -21,7 +21,10 @@ export interface HostOptions {
   /** Replies and events for this tab's UI. */
   post: (message: RpcReply | WorkerEvent) => void;
   now?: () => number;
+  /** Where log lines go besides the host's own ring (which the Diagnostics view reads). */
   log?: Logger;
+  /** How many log lines the ring keeps. */
+  logLines?: number;
 }
 
 interface Forwarded {
@@ -43,12 +46,16 @@ export class WorkerHost {
   private readonly local: ReturnType<typeof localHandlers>;
   private leaderApi: RpcHandlers | null = null;
   private networkUp = true;
+  /** Every line of this worker (the engine's included), newest kept, for diagnostics. */
+  readonly log: RingLogger;
 
   constructor(private readonly opts: HostOptions) {
     this.now = opts.now ?? (() => Date.now());
+    this.log = new RingLogger(opts.logLines, opts.log, this.now);
     this.deps = {
       db: opts.db,
       now: this.now,
+      recentLog: () => this.log.entries(),
       status: () => this.status(),
       poke: () => {
         if (this.engine) this.engine.poke();
@@ -73,7 +80,7 @@ export class WorkerHost {
   start(): void {
     void this.opts.locks
       .request(LOCK_NAME, () => this.lead())
-      .catch((error: unknown) => this.opts.log?.warn("engine lock failed", { name: error instanceof Error ? error.name : "unknown" }));
+      .catch((error: unknown) => this.log.warn("engine lock failed", { name: error instanceof Error ? error.name : "unknown" }));
     this.opts.channel.postMessage({ type: "status?" });
     void this.readStoredStatus();
   }
@@ -133,13 +140,14 @@ export class WorkerHost {
       db: this.opts.db,
       connect: this.opts.connect,
       now: this.now,
-      log: this.opts.log,
+      log: this.log,
       onStatus: (online) => this.setStatus(online),
     });
     this.engine = engine;
     this.leaderApi = leaderHandlers(engine, this.deps);
     engine.setNetworkAvailable(this.networkUp);
     engine.start();
+    this.log.info("engine started");
     this.pushStatus();
     // calls forwarded to the old leader died with it: serve them here
     for (const [id, f] of this.forwarded) {
@@ -154,6 +162,7 @@ export class WorkerHost {
 
   private setStatus(online: boolean): void {
     this.online = online;
+    this.log.info(online ? "relay connected" : "relay disconnected");
     void this.opts.db.meta.put({ key: "status", value: { online, at: this.now() } }).catch(() => undefined);
     this.opts.channel.postMessage({ type: "status", online });
     this.pushStatus();

@@ -21,6 +21,21 @@ export interface ConnectionStatus {
   leader: boolean;
 }
 
+/** One line of the worker's bounded log: counts and codes only, never plaintext or keys. */
+export interface DiagnosticsLogEntry {
+  at: number;
+  level: "info" | "warn";
+  event: string;
+  detail?: Record<string, string | number | boolean>;
+}
+
+export interface Diagnostics {
+  /** The engine's counters (dropped envelopes, failed sends, recoveries…); empty when no engine answers. */
+  counters: Record<string, number>;
+  /** The newest lines of the engine worker's log, oldest first. */
+  log: DiagnosticsLogEntry[];
+}
+
 export interface RpcMethods {
   /** Creates an account on a brand for this device and registers it with the relay. */
   createAccount(params: { brand: BrandId; handle: string; displayName: string }): { address: Address };
@@ -35,6 +50,15 @@ export interface RpcMethods {
   /** The 60-digit safety number and the bytes for its QR code. */
   safetyNumber(params: { conversationId: string }): { digits: string; qr: Uint8Array; verified: boolean };
   markVerified(params: { conversationId: string; verified: boolean }): null;
+  /** Queues my failed message again (state "queued", a fresh outbox row); bad_request unless it is mine and failed. */
+  retryMessage(params: { conversationId: string; messageId: string }): null;
+  /**
+   * Accepts a verified contact's new identity key: the held messages go. Accepting is not verifying,
+   * so the contact stays unverified until the numbers are compared again.
+   */
+  acceptIdentity(params: { conversationId: string }): null;
+  /** The engine's counters and recent log lines, for the Diagnostics view. */
+  diagnostics(params: Record<string, never>): Diagnostics;
   status(params: Record<string, never>): ConnectionStatus;
 }
 
