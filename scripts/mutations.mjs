@@ -198,6 +198,38 @@ const MUTANTS = [
     }],
     tests: [[T("mutations")], [T("x25519"), T("wycheproof"), T("attacks")]],
   },
+  {
+    id: "session-no-archive",
+    what: "keep no archived states: a new session replaces the old one outright",
+    file: "lib/crypto/session.ts",
+    edits: [{ find: "  return { current: state, archived: states.slice(0, MAX_ARCHIVED_SESSIONS) };", replace: "  return { current: state, archived: [] };" }],
+    tests: [[T("session.record")], [T("session"), T("attacks")]],
+  },
+  {
+    id: "session-current-only",
+    what: "try a normal message in the current state only (no trial decryption of archived states)",
+    file: "lib/crypto/session.ts",
+    edits: [{ find: "  for (let i = 0; i < states.length; i++) {\n    try {\n      return promote(i,", replace: "  for (let i = 0; i < Math.min(1, states.length); i++) {\n    try {\n      return promote(i," }],
+    tests: [[T("session.record")], [T("session"), T("attacks")]],
+  },
+  {
+    id: "session-no-replay-guard",
+    what: "never consult the replay guard for first messages on last-resort prekeys",
+    file: "lib/crypto/session.ts",
+    edits: [{ find: "  if (replayGuard && (await p.prekeys.isBaseKeyUsed(replayGuard)))", replace: "  if (replayGuard && false)" }],
+    tests: [[T("session.record")], [T("kat"), T("session"), T("attacks")]],
+  },
+  {
+    id: "x25519-cache-aliases-wiped-key",
+    what: "cache the caller's private-key array itself and accept an all-zero (wiped) key",
+    file: "lib/crypto/x25519.ts",
+    edits: [
+      { find: "  if (isAllZero(privateKey)) throw new CryptoError(\"bad_key\", \"wiped private key\");\n", replace: "" },
+      { find: "{ privateKey: pair.privateKey.slice(), key }", replace: "{ privateKey: pair.privateKey, key }" },
+      { find: "{ privateKey: pair.privateKey.slice(), key: kp.privateKey }", replace: "{ privateKey: pair.privateKey, key: kp.privateKey }" },
+    ],
+    tests: [[T("session.record")], [T("x25519"), T("mutations")]],
+  },
 ];
 
 // ------------------------------------------------------------------------------------------ helpers
