@@ -1,4 +1,4 @@
-// `npm run bench:client [-- --json] [--quick] [--runs N] [--backlog N] [--profile DIR]`: the client's figures on a large
+// `npm run bench:client [-- --json] [--quick] [--runs N] [--backlog N] [--backlog-only] [--engine-sender] [--profile DIR]`: the client's figures on a large
 // account, in headless Chromium against the real server (see docs/BENCHMARKS.md).
 //   - app shell and first inbox row with 5,000 conversations and 200,000 messages stored
 //   - opening a conversation of 10,000 messages
@@ -19,10 +19,14 @@ interface Options {
   runs: number | null;
   profile: string | null;
   backlog: number | null;
+  /** Only the backlog (no seeding, no inbox loads): for iterating on the receive path. */
+  backlogOnly: boolean;
+  /** Send the backlog through the Node engine's outbox, message by message (minutes), instead of in bulk. */
+  engineSender: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { json: false, quick: false, runs: null, profile: null, backlog: null };
+  const opts: Options = { json: false, quick: false, runs: null, profile: null, backlog: null, backlogOnly: false, engineSender: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--json") opts.json = true;
@@ -30,7 +34,9 @@ function parseArgs(argv: string[]): Options {
     else if (arg === "--runs") opts.runs = Number(argv[++i]);
     else if (arg === "--profile") opts.profile = argv[++i] ?? null;
     else if (arg === "--backlog") opts.backlog = Number(argv[++i]);
-    else throw new Error(`unknown argument ${arg}; use --json, --quick, --runs N, --backlog N, --profile DIR`);
+    else if (arg === "--backlog-only") opts.backlogOnly = true;
+    else if (arg === "--engine-sender") opts.engineSender = true;
+    else throw new Error(`unknown argument ${arg}; use --json, --quick, --runs N, --backlog N, --backlog-only, --engine-sender, --profile DIR`);
   }
   if (opts.profile === null && argv.includes("--profile")) throw new Error("--profile takes a directory");
   for (const [flag, value] of [["--runs", opts.runs], ["--backlog", opts.backlog]] as const) {
@@ -68,15 +74,15 @@ async function main(): Promise<void> {
     server = await startServer(log);
     log(`server at ${server.url}`);
     browser = await launch();
-    const inbox = await benchInbox(browser, server.url, sizes, tag, log, opts.profile);
-    const backlog = await benchBacklog(browser, server.url, sizes.backlog, tag, log, opts.profile);
+    const inbox = opts.backlogOnly ? null : await benchInbox(browser, server.url, sizes, tag, log, opts.profile);
+    const backlog = await benchBacklog(browser, server.url, sizes.backlog, tag, log, opts.profile, opts.engineSender ? "engine" : "direct");
     const report = buildReport(opts.quick ? "quick" : "full", sizes, inbox, backlog);
     // a shared machine's other work shows in every figure: say how busy it was
     report.context.loadAverageAtStart = loadAtStart;
     report.context.loadAverageAtEnd = Math.round(loadavg()[0] * 100) / 100;
     report.context.cores = availableParallelism();
     if (opts.profile) {
-      report.profiles = inbox.profiles;
+      if (inbox) report.profiles = inbox.profiles;
       if (backlog.trace) report.traces = [backlog.trace];
     }
     process.stdout.write(`${opts.json ? toJson(report) : toTable(report)}\n`);

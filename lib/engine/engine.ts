@@ -13,7 +13,7 @@ import { DeviceDirectory } from "./directory";
 import { newDeviceRow } from "./keys";
 import { Counters, silentLogger, type Logger } from "./log";
 import { Mutex } from "./mutex";
-import { receiveBatch, RecoveryLimits, type MyAccount } from "./receive";
+import { commitBatch, decryptBatch, ReceiveCarry, RecoveryLimits, type BatchOutcome, type DecryptedBatch, type MyAccount } from "./receive";
 import { OfflineError, request, type RelaySocket } from "./relay";
 import { sendOutboxRow } from "./send";
 import { isTransientStorageError, runMaintenance } from "./maintenance";
@@ -22,7 +22,8 @@ import { MAX_ENVELOPES_PER_DELIVERY } from "../protocol/limits";
 /**
  * Most envelopes decrypted and committed in one transaction. Pushes that arrive while a batch runs
  * are merged up to this, which saves per-transaction work; it stays well under the relay's unacked
- * window (MAX_DELIVERIES_IN_FLIGHT pages) so the next batch is already here when one commits.
+ * window (MAX_DELIVERIES_IN_FLIGHT pages) so the next batch is already here (and decrypting) while one
+ * commits.
  */
 const RECEIVE_BATCH = 2 * MAX_ENVELOPES_PER_DELIVERY;
 /** A push, before its envelopes are checked one by one. */
@@ -44,9 +45,42 @@ const OUTBOX_PAGE = 200;
 /** A batch that failed for a reason other than storage is tried whole this often, then envelope by envelope. */
 const BATCH_ATTEMPTS_BEFORE_SPLIT = 3;
 
+/**
+ * The session lock, knowing whether anyone else waits for it: the receive pipeline holds it across
+ * batches and lets a waiting send in after the commit in flight.
+ */
+class SessionLock extends Mutex {
+  private waiting = 0;
+
+  get contended(): boolean {
+    return this.waiting > 0;
+  }
+
+  override async run<T>(task: () => Promise<T>): Promise<T> {
+    this.waiting += 1;
+    let entered = false;
+    try {
+      return await super.run(() => {
+        this.waiting -= 1;
+        entered = true;
+        return task();
+      });
+    } finally {
+      if (!entered) this.waiting -= 1;
+    }
+  }
+}
+
+/** A batch whose commit has started (and not yet been awaited). */
+interface Committing {
+  batch: schemas.Envelope[];
+  commit: Promise<BatchOutcome>;
+}
+
 export class Engine {
   readonly counters = new Counters();
   private readonly ctx: EngineContext;
+  private readonly lock = new SessionLock();
   private readonly directory: DeviceDirectory;
   private sock: RelaySocket | null = null;
   private loggedIn = false;
@@ -73,13 +107,17 @@ export class Engine {
   private receiveFailures = 0;
   private receiveRetryTimer: ReturnType<typeof setTimeout> | null = null;
   private retryAt = 0;
+  /** The receive run waiting for a fuller batch while a commit runs. */
+  private inboxWaiter: { size: number; resolve: () => void } | null = null;
+  /** A committed batch queued outbox rows (receipts): drain once the receive run lets go of the lock. */
+  private pokeAfterReceive = false;
 
   constructor(private readonly opts: EngineOptions) {
     this.ctx = {
       db: opts.db,
       log: opts.log ?? silentLogger,
       counters: this.counters,
-      sessions: new Mutex(),
+      sessions: this.lock,
       now: opts.now ?? (() => Date.now()),
       socket: () => {
         if (!this.sock?.connected) throw new OfflineError();
@@ -133,6 +171,7 @@ export class Engine {
     this.loggedIn = false;
     this.setOnline(false);
     this.inbox = [];
+    this.inboxWaiter?.resolve();
     await Promise.allSettled([this.receiving, this.acking, this.upkeep, this.draining, this.loginRun]);
   }
 
@@ -268,6 +307,7 @@ export class Engine {
       this.ctx.log.warn("malformed envelopes acked", { count: malformed.length });
       this.acking = this.acking.then(() => this.ack(malformed)).catch((error: unknown) => this.warn("ack failed", error));
     }
+    if (this.inboxWaiter && this.inbox.length >= this.inboxWaiter.size) this.inboxWaiter.resolve();
     this.scheduleReceive();
   }
 
@@ -286,52 +326,146 @@ export class Engine {
   private async receiveQueued(): Promise<void> {
     try {
       while (this.inbox.length > 0 && !this.stopped) {
-        const size = this.receiveFailures >= BATCH_ATTEMPTS_BEFORE_SPLIT ? 1 : RECEIVE_BATCH;
-        const batch = this.inbox.splice(0, size);
-        try {
-          await this.receive(batch);
-          this.receiveFailures = 0;
-        } catch (error) {
-          if (this.stopped) return;
-          this.receiveFailures += 1;
-          this.counters.bump("receive_transient");
-          this.warn("receive failed, will retry", error);
-          const storage = isTransientStorageError(error);
-          if (!storage && batch.length === 1 && this.receiveFailures >= 2 * BATCH_ATTEMPTS_BEFORE_SPLIT) {
-            // alone and still failing for a reason that is not storage: it will never succeed
-            this.counters.bump("receive_error");
-            this.receiveFailures = 0;
-            const refs = batch.map((e) => ({ to: e.to as Address, id: e.id }));
-            this.acking = this.acking.then(() => this.ack(refs)).catch((e: unknown) => this.warn("ack failed", e));
-            continue;
-          }
-          this.inbox.unshift(...batch);
-          const delay = RETRY_MS[Math.min(this.receiveFailures - 1, RETRY_MS.length - 1)];
-          this.receiveRetryTimer = setTimeout(() => {
-            this.receiveRetryTimer = null;
-            this.scheduleReceive();
-          }, delay);
-          return;
+        const goOn = await this.ctx.sessions.run(() => this.receiveRun());
+        if (this.pokeAfterReceive) {
+          this.pokeAfterReceive = false;
+          this.poke();
         }
+        if (!goOn) return;
       }
     } finally {
       this.receiveScheduled = false;
     }
   }
 
-  private async receive(envelopes: schemas.Envelope[]): Promise<void> {
+  /**
+   * Receives batch after batch while holding the session lock, as a pipeline: batch N+1 decrypts (with the
+   * records batch N left in the carry, not with rows N's commit has not written yet) while N commits.
+   * Commits run one at a time in delivery order, and a batch is acked only after its own commit. If a
+   * commit fails, the batch decrypted after it is dropped unstored and both go back to the queue: the
+   * next run reads the stored rows again. The lock is let go only once no commit is in flight (so a send
+   * never reads a session row that is about to change), and as soon as that is so when a send waits.
+   * Returns false when a failure stops receiving until the retry timer.
+   */
+  private async receiveRun(): Promise<boolean> {
     const device = this.device;
-    if (!device || this.stopped) return;
-    const outcome = await this.ctx.sessions.run(() => receiveBatch(this.ctx, device, this.accounts, envelopes, this.recovery));
+    const carry = new ReceiveCarry();
+    let inFlight: Committing | null = null;
+    carry.quiet = async () => {
+      await inFlight?.commit.catch(() => undefined);
+    };
+    while (this.inbox.length > 0 && !this.stopped && !(inFlight && this.lock.contended)) {
+      const size = this.receiveFailures >= BATCH_ATTEMPTS_BEFORE_SPLIT ? 1 : RECEIVE_BATCH;
+      // while a commit runs, a fuller batch is worth waiting for: fewer, larger transactions
+      if (inFlight && this.inbox.length < size) {
+        await Promise.race([inFlight.commit.catch(() => undefined), this.inboxReaches(size)]);
+        this.inboxWaiter = null;
+        if (this.stopped || this.lock.contended) break;
+      }
+      const batch = this.inbox.splice(0, size);
+      if (!device) continue;
+      let decrypted: DecryptedBatch;
+      try {
+        decrypted = await decryptBatch(this.ctx, device, this.accounts, batch, this.recovery, carry);
+      } catch (error) {
+        // the batch in flight comes first: if its commit failed too, it is the one to blame
+        const previous = inFlight as Committing | null;
+        inFlight = null;
+        if (previous) {
+          let outcome: BatchOutcome;
+          try {
+            outcome = await previous.commit;
+          } catch (commitError) {
+            return this.receiveFailed(commitError, previous.batch, batch);
+          }
+          this.committed(outcome);
+        }
+        return this.receiveFailed(error, batch, []);
+      }
+      const previous = inFlight as Committing | null;
+      inFlight = null;
+      if (previous) {
+        let outcome: BatchOutcome;
+        try {
+          outcome = await previous.commit;
+        } catch (error) {
+          // decrypted with states that never got stored: dropped, and decrypted again on the retry
+          return this.receiveFailed(error, previous.batch, batch);
+        }
+        this.committed(outcome);
+      }
+      if (this.stopped) return false;
+      const commit = commitBatch(this.ctx, device, decrypted);
+      // awaited in the next turn or below; until then a rejection is not "unhandled"
+      commit.catch(() => undefined);
+      inFlight = { batch, commit };
+    }
+    const last = inFlight as Committing | null;
+    return last ? this.settle(last) : true;
+  }
+
+  /** Resolves once `size` envelopes wait in the inbox (or the engine stops). */
+  private inboxReaches(size: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.inboxWaiter = { size, resolve };
+    });
+  }
+
+  /** Waits for a commit: acks it, or handles its failure. False when receiving must pause. */
+  private async settle(c: Committing): Promise<boolean> {
+    let outcome: BatchOutcome;
+    try {
+      outcome = await c.commit;
+    } catch (error) {
+      return this.receiveFailed(error, c.batch, []);
+    }
+    this.committed(outcome);
+    return true;
+  }
+
+  /** A batch is stored: only now may the relay forget it. */
+  private committed(outcome: BatchOutcome): void {
+    this.receiveFailures = 0;
     this.counters.bump("stored", outcome.stored);
     for (const address of outcome.newDevicesOf) this.directory.invalidate(address);
-    // committed above (with the acks owed in pendingAcks): only now may the relay forget them
     const refs = outcome.acks.map((a) => ({ to: a.to, id: a.id }));
     this.acking = this.acking.then(() => this.ack(refs)).catch((error: unknown) => this.warn("ack failed", error));
-    if (outcome.queued) this.poke();
+    // the receipts go once the run lets go of the session lock, not between its batches
+    if (outcome.queued) this.pokeAfterReceive = true;
     for (const address of outcome.prekeysUsedBy) {
       this.upkeep = this.upkeep.then(() => maintainPrekeys(this.ctx, address)).catch((error: unknown) => this.warn("prekey upkeep failed", error));
     }
+  }
+
+  /**
+   * `failed` committed nothing (and `dropped`, decrypted after it, was never committed): both go back to
+   * the head of the queue, unacked, and receiving pauses before trying again. True when receiving goes on
+   * at once (a single envelope that keeps failing for a reason other than storage is given up on).
+   */
+  private receiveFailed(error: unknown, failed: schemas.Envelope[], dropped: schemas.Envelope[]): boolean {
+    if (this.stopped) return false;
+    this.receiveFailures += 1;
+    this.counters.bump("receive_transient");
+    // decrypted behind a commit that failed: their states were never stored, so they are decrypted again
+    if (dropped.length > 0) this.counters.bump("receive_redone", dropped.length);
+    this.warn("receive failed, will retry", error);
+    const storage = isTransientStorageError(error);
+    if (!storage && failed.length === 1 && this.receiveFailures >= 2 * BATCH_ATTEMPTS_BEFORE_SPLIT) {
+      // alone and still failing for a reason that is not storage: it will never succeed
+      this.counters.bump("receive_error");
+      this.receiveFailures = 0;
+      const refs = failed.map((e) => ({ to: e.to as Address, id: e.id }));
+      this.acking = this.acking.then(() => this.ack(refs)).catch((e: unknown) => this.warn("ack failed", e));
+      this.inbox.unshift(...dropped);
+      return true;
+    }
+    this.inbox.unshift(...failed, ...dropped);
+    const delay = RETRY_MS[Math.min(this.receiveFailures - 1, RETRY_MS.length - 1)];
+    this.receiveRetryTimer = setTimeout(() => {
+      this.receiveRetryTimer = null;
+      this.scheduleReceive();
+    }, delay);
+    return false;
   }
 
   /**

@@ -1,8 +1,9 @@
-// Receive → decrypt → store, for one batch of envelopes. Decryption runs on copies of the session records
-// in memory; the new states, the messages, conversation rows, contacts, identities, owed receipts,
-// placeholders, decryption-error requests and the owed relay acks then commit in ONE transaction. The
-// caller sends the relay ack only after that commit, so a crash at any point either redelivers (and
-// dedupes) or loses nothing.
+// Receive → decrypt → store, for one batch of envelopes, in two steps. decryptBatch runs on copies of the
+// session records in memory (a ReceiveCarry, which the next batch decrypts with while this one commits) and
+// stores nothing; commitBatch then writes the new states, the messages, conversation rows, contacts,
+// identities, owed receipts, placeholders, decryption-error requests and the owed relay acks in ONE
+// transaction. The caller sends the relay ack only after that commit, so a crash at any point either
+// redelivers (and dedupes) or loses nothing.
 //
 // Every failure has one defined outcome:
 // - a duplicate (a redelivery, a replay): acked, nothing shown;
@@ -33,7 +34,7 @@ import {
 import { fromB64, toB64, type schemas } from "./deps";
 import type { EngineContext } from "./context";
 import { decodeContent, type TextContent, type UnknownContent } from "./content/envelope";
-import { applyRecordWrites, loadRecords, recordWrites, type LiveRecord, type RecordKey } from "./records";
+import { applyRecordWrites, loadRecords, readOutsideTransactions, takeRecordWrites, type LiveRecord, type RecordKey, type RecordWrites } from "./records";
 import { decodeDecryptionError, DECRYPTION_ERROR_FRAME, MAX_IDS_PER_REQUEST, REQUESTS_PER_DEVICE, SESSION_RESET_INTERVAL_MS, WindowLimiter } from "./recovery";
 import { envelopeId } from "./envelopes";
 
@@ -83,9 +84,51 @@ export class RecoveryLimits {
   readonly resets = new WindowLimiter(1, SESSION_RESET_INTERVAL_MS);
 }
 
+/**
+ * What one batch's decryption leaves for the next while commits are in flight: the session records as the
+ * batches before it left them (the next batch decrypts with those, never with rows a commit has not
+ * written yet), and the one-time prekeys and base keys they used. It is only good while the session lock
+ * is held throughout and every earlier commit succeeds; otherwise it is dropped and a fresh one reads the
+ * stored rows again.
+ */
+export class ReceiveCarry {
+  readonly live = new Map<string, LiveRecord>();
+  /** One-time prekeys used by batches decrypted with this carry: gone, whatever storage still says. */
+  readonly usedPrekeys = new Set<string>();
+  /** Base keys those batches remembered: used, whatever storage says. */
+  readonly baseKeys = new Set<string>();
+  /**
+   * Resolves once no earlier batch's commit is running. Decryption reads storage (session rows it does not
+   * hold, prekeys, the sent log) only after it, so that no read ever runs beside a commit's transaction.
+   */
+  quiet: () => Promise<void> = () => Promise.resolve();
+}
+
+/** A decrypted batch, held in memory until its commit: nothing of it is stored yet. */
+export interface DecryptedBatch {
+  readonly now: number;
+  readonly acks: PendingAckRow[];
+  readonly writes: RecordWrites;
+  readonly usedPrekeys: string[];
+  readonly baseKeys: BaseKeyRow[];
+  readonly identities: { our: Address; their: Address; key: Uint8Array }[];
+  readonly texts: IncomingText[];
+  readonly unknowns: IncomingUnknown[];
+  readonly receipts: { our: Address; their: Address; ids: string[] }[];
+  readonly retryReplies: { id: string; from: Address; fromDevice: string; outcome: "drop" | "gone" }[];
+  readonly placeholders: MessageRow[];
+  readonly placeholderPeers: { our: Address; their: Address }[];
+  readonly waitingRows: WaitingRow[];
+  /** Resends, answers to requests and my own requests, in that order. */
+  readonly outbox: OutboxRow[];
+  readonly newDevicesOf: Set<Address>;
+  readonly prekeysUsedBy: Set<Address>;
+}
+
 const WAITING_PREFIX = "wait:";
 const UNKNOWN_PREFIX = "unknown:";
 
+/** Decrypts and commits one batch on its own (what the engine's pipeline does in two steps). */
 export async function receiveBatch(
   ctx: EngineContext,
   device: DeviceRow,
@@ -93,31 +136,51 @@ export async function receiveBatch(
   envelopes: schemas.Envelope[],
   limits: RecoveryLimits = new RecoveryLimits(),
 ): Promise<BatchOutcome> {
+  return commitBatch(ctx, device, await decryptBatch(ctx, device, accounts, envelopes, limits, new ReceiveCarry()));
+}
+
+/**
+ * Decrypts a batch with the records of `carry` (reading the ones it lacks), and leaves the advanced
+ * records there for the next batch. Stores nothing. Throws only for what is not the message's fault.
+ */
+export async function decryptBatch(
+  ctx: EngineContext,
+  device: DeviceRow,
+  accounts: Map<string, MyAccount>,
+  envelopes: schemas.Envelope[],
+  limits: RecoveryLimits,
+  carry: ReceiveCarry,
+): Promise<DecryptedBatch> {
   const { db, counters } = ctx;
   const now = ctx.now();
-  const usedPrekeys = new Set<string>();
+  const usedPrekeys: string[] = [];
   const baseKeys: BaseKeyRow[] = [];
   const identities: { our: Address; their: Address; key: Uint8Array }[] = [];
   const texts: IncomingText[] = [];
   const unknowns: IncomingUnknown[] = [];
   const receipts: { our: Address; their: Address; ids: string[] }[] = [];
   const failures: Failure[] = [];
-  const retryReplies: { id: string; from: Address; fromDevice: string; outcome: "drop" | "gone" }[] = [];
+  const retryReplies: DecryptedBatch["retryReplies"] = [];
   const requests: { our: Address; from: Address; fromDevice: string; ids: string[] }[] = [];
   const newDevicesOf = new Set<Address>();
   const prekeysUsedBy = new Set<Address>();
   const acks: PendingAckRow[] = envelopes.map((e) => ({ key: `${e.to}|${e.id}`, to: e.to as Address, id: e.id }));
   // the last identity key seen per peer in this batch: a backlog from one sender is one observation
   const lastIdentity = new Map<string, Uint8Array>();
+  const live = carry.live;
 
-  // every session record the batch needs, in two reads instead of two per envelope
+  // every session record the batch needs that the carry lacks, in two bulk reads
   const wanted = new Map<string, RecordKey>();
   for (const env of envelopes) {
-    wanted.set(sessionKey(env.to, env.from, env.fromDevice), { our: env.to as Address, their: env.from as Address, device: env.fromDevice });
+    const key = sessionKey(env.to, env.from, env.fromDevice);
+    if (!live.has(key)) wanted.set(key, { our: env.to as Address, their: env.from as Address, device: env.fromDevice });
   }
-  const live = await loadRecords(ctx, [...wanted.values()]);
-  // placeholders are rare: only a batch that could replace one pays for looking
-  const waiting = (await db.waiting.count()) > 0 ? new Map((await db.waiting.toArray()).map((w) => [w.envelopeId, w])) : null;
+  if (wanted.size > 0) {
+    await carry.quiet();
+    for (const [k, v] of await loadRecords(ctx, [...wanted.values()])) live.set(k, v);
+  }
+  // one store per account for the whole batch (what it reads waits for quiet storage)
+  const stores = new Map<string, PrekeyStore>();
 
   for (const env of envelopes) {
     const to = env.to as Address;
@@ -135,6 +198,11 @@ export async function receiveBatch(
       continue;
     }
     const session = live.get(sessionKey(to, from, env.fromDevice)) as LiveRecord;
+    let prekeys = stores.get(to);
+    if (!prekeys) {
+      prekeys = prekeyStore(ctx, to, carry);
+      stores.set(to, prekeys);
+    }
     let result: Awaited<ReturnType<typeof decryptRecord>>;
     try {
       result = await decryptRecord({
@@ -143,7 +211,7 @@ export async function receiveBatch(
         ourAddress: to,
         theirAddress: from,
         ciphertext: body,
-        prekeys: prekeyStore(ctx, to, usedPrekeys, baseKeys),
+        prekeys,
         now,
       });
     } catch (error) {
@@ -167,13 +235,21 @@ export async function receiveBatch(
     session.dirty = true;
     if (result.openedIn !== "current") session.archiveDirty = true;
     if (result.openedIn === "archived") counters.bump("opened_in_archive");
-    if (result.replayGuard) baseKeys.push(baseKeyRow(to, result.replayGuard, now));
+    if (result.replayGuard) {
+      const row = baseKeyRow(to, result.replayGuard, now);
+      baseKeys.push(row);
+      carry.baseKeys.add(row.key);
+    }
     if (result.usedOneTimePrekeyId !== undefined) {
-      usedPrekeys.add(prekeyKey(to, "onetime", result.usedOneTimePrekeyId));
+      const key = prekeyKey(to, "onetime", result.usedOneTimePrekeyId);
+      usedPrekeys.push(key);
+      carry.usedPrekeys.add(key);
       prekeysUsedBy.add(to);
     }
     if (result.usedKemOneTimePrekeyId !== undefined) {
-      usedPrekeys.add(prekeyKey(to, "kemOneTime", result.usedKemOneTimePrekeyId));
+      const key = prekeyKey(to, "kemOneTime", result.usedKemOneTimePrekeyId);
+      usedPrekeys.push(key);
+      carry.usedPrekeys.add(key);
       prekeysUsedBy.add(to);
     }
     if (from !== to) {
@@ -215,65 +291,68 @@ export async function receiveBatch(
   }
 
   // Decryption-error requests from my peers: start over with that device (at most once a minute) and send
-  // again what I sent that device, if I still hold it. The record may be in this batch already.
-  const resetKeys: RecordKey[] = [];
-  for (const r of requests) {
-    const key = sessionKey(r.our, r.from, r.fromDevice);
-    if (!live.has(key)) resetKeys.push({ our: r.our, their: r.from, device: r.fromDevice });
-  }
-  if (resetKeys.length > 0) for (const [k, v] of await loadRecords(ctx, resetKeys)) live.set(k, v);
-  const sentRows = requests.length > 0 ? await db.sentLog.bulkGet(requests.flatMap((r) => r.ids)) : [];
+  // again what I sent that device, if I still hold it. The record may be in the carry already.
   const resends: OutboxRow[] = [];
   const replies: OutboxRow[] = [];
-  let sentIndex = 0;
-  for (const r of requests) {
-    counters.bump("retry_request_received");
-    const deviceKey = sessionKey(r.our, r.from, r.fromDevice);
-    if (limits.resets.take(deviceKey, now)) {
-      const session = live.get(deviceKey) as LiveRecord;
-      if (session.record.current) {
-        session.record = archiveCurrent(session.record);
-        session.dirty = true;
-        session.archiveDirty = true;
-        counters.bump("session_reset");
-      }
+  if (requests.length > 0) {
+    await carry.quiet();
+    const resetKeys: RecordKey[] = [];
+    for (const r of requests) {
+      const key = sessionKey(r.our, r.from, r.fromDevice);
+      if (!live.has(key) && !resetKeys.some((k) => sessionKey(k.our, k.their, k.device) === key)) resetKeys.push({ our: r.our, their: r.from, device: r.fromDevice });
     }
-    const notMessages: string[] = [];
-    const unavailable: string[] = [];
-    for (const id of r.ids) {
-      const sent = sentRows[sentIndex++];
-      if (!sent) {
-        unavailable.push(id);
-        continue;
+    if (resetKeys.length > 0) for (const [k, v] of await loadRecords(ctx, resetKeys)) live.set(k, v);
+    const sentRows = await readOutsideTransactions(() => db.sentLog.bulkGet(requests.flatMap((r) => r.ids)));
+    let sentIndex = 0;
+    for (const r of requests) {
+      counters.bump("retry_request_received");
+      const deviceKey = sessionKey(r.our, r.from, r.fromDevice);
+      if (limits.resets.take(deviceKey, now)) {
+        const session = live.get(deviceKey) as LiveRecord;
+        if (session.record.current) {
+          session.record = archiveCurrent(session.record);
+          session.dirty = true;
+          session.archiveDirty = true;
+          counters.bump("session_reset");
+        }
       }
-      // only what was addressed to the device that asks, from the account it was sent to
-      if (sent.to !== r.from || sent.toDevice !== r.fromDevice || !sent.conversationId.startsWith(`${r.our}|`)) continue;
-      if (sent.kind === "receipt") {
-        notMessages.push(id);
-        continue;
+      const notMessages: string[] = [];
+      const unavailable: string[] = [];
+      for (const id of r.ids) {
+        const sent = sentRows[sentIndex++];
+        if (!sent) {
+          unavailable.push(id);
+          continue;
+        }
+        // only what was addressed to the device that asks, from the account it was sent to
+        if (sent.to !== r.from || sent.toDevice !== r.fromDevice || !sent.conversationId.startsWith(`${r.our}|`)) continue;
+        if (sent.kind === "receipt") {
+          notMessages.push(id);
+          continue;
+        }
+        resends.push({
+          kind: "message",
+          conversationId: sent.conversationId,
+          messageId: sent.messageId,
+          onlyDevice: { address: r.from, deviceId: r.fromDevice },
+          retryOf: id,
+          createdAt: now,
+          attempts: 0,
+        });
+        counters.bump("resend_queued");
       }
-      resends.push({
-        kind: "message",
-        conversationId: sent.conversationId,
-        messageId: sent.messageId,
-        onlyDevice: { address: r.from, deviceId: r.fromDevice },
-        retryOf: id,
-        createdAt: now,
-        attempts: 0,
-      });
-      counters.bump("resend_queued");
-    }
-    if (notMessages.length || unavailable.length) {
-      replies.push({
-        kind: "retryReply",
-        conversationId: r.from === r.our ? selfQueue(r.our) : conversationId(r.our, r.from),
-        messageId: randomId(),
-        onlyDevice: { address: r.from, deviceId: r.fromDevice },
-        envelopeIds: notMessages,
-        unavailable,
-        createdAt: now,
-        attempts: 0,
-      });
+      if (notMessages.length || unavailable.length) {
+        replies.push({
+          kind: "retryReply",
+          conversationId: r.from === r.our ? selfQueue(r.our) : conversationId(r.our, r.from),
+          messageId: randomId(),
+          onlyDevice: { address: r.from, deviceId: r.fromDevice },
+          envelopeIds: notMessages,
+          unavailable,
+          createdAt: now,
+          attempts: 0,
+        });
+      }
     }
   }
 
@@ -326,72 +405,103 @@ export async function receiveBatch(
     counters.bump("retry_requested");
   }
 
-  // Messages that replace a placeholder: the resend names the envelope, and a first try's envelope id
-  // follows from the message id, so either finds it.
-  const replaced: WaitingRow[] = [];
-  if (waiting) {
-    for (const t of texts) {
-      const candidates = [t.payload.retryOf, envelopeId(t.payload.id, t.our, device.deviceId)];
-      for (const id of candidates) {
-        const w = id ? waiting.get(id) : undefined;
-        if (w && w.from === t.from && w.conversationId === conversationId(t.our, t.their)) {
-          replaced.push(w);
-          waiting.delete(w.envelopeId);
-        }
-      }
-    }
-  }
+  return {
+    now,
+    acks,
+    // serialised now: the next batch may advance these records before this commit runs
+    writes: takeRecordWrites(live.values(), now),
+    usedPrekeys,
+    baseKeys,
+    identities,
+    texts,
+    unknowns,
+    receipts,
+    retryReplies,
+    placeholders,
+    placeholderPeers,
+    waitingRows,
+    outbox: [...resends, ...replies, ...requestRows],
+    newDevicesOf,
+    prekeysUsedBy,
+  };
+}
 
-  // answers to my requests: a placeholder that stood for no message goes; one the sender no longer holds says so
-  const settled: { w: WaitingRow; outcome: "drop" | "gone" }[] = [];
-  if (waiting) {
-    for (const r of retryReplies) {
-      const w = waiting.get(r.id);
-      if (w && w.from === r.from && w.fromDevice === r.fromDevice) {
-        settled.push({ w, outcome: r.outcome });
-        waiting.delete(r.id);
-      }
-    }
-  }
-
-  const writes = recordWrites(live.values(), now);
+/**
+ * Commits a decrypted batch in ONE transaction: the new session states with the messages they opened,
+ * conversation rows, contacts, identities, owed receipts, placeholders, outbox rows and the owed acks.
+ * Commits run one at a time, in batch order.
+ *
+ * Inside the transaction only Dexie requests are awaited, and every loop awaits one per turn: Dexie keeps
+ * its transaction across native awaits for a bounded number of microtask turns only (about 100), so a run
+ * of awaits of plain promises (a loop over the messages awaiting a function that mostly has nothing to do)
+ * silently moves the rest of the writes out of the transaction, which then commits early.
+ */
+export async function commitBatch(ctx: EngineContext, device: DeviceRow, b: DecryptedBatch): Promise<BatchOutcome> {
+  const { db, counters } = ctx;
+  const now = b.now;
   let storedCount = 0;
+  let replacedCount = 0;
+  let settledCount = 0;
   await db.transaction(
     "rw",
     [db.sessions, db.archivedSessions, db.prekeys, db.baseKeys, db.identities, db.conversations, db.messages, db.contacts, db.outbox, db.pendingAcks, db.waiting],
     async () => {
-      await applyRecordWrites(db, writes);
-      if (usedPrekeys.size) await db.prekeys.bulkDelete([...usedPrekeys]);
-      if (baseKeys.length) await db.baseKeys.bulkPut(baseKeys);
-      for (const i of identities) await observeIdentity(db, i.our, i.their, i.key, now);
-      if (replaced.length) {
-        await db.messages.bulkDelete(replaced.map((w) => w.messageId));
-        await db.waiting.bulkDelete(replaced.map((w) => w.envelopeId));
-        counters.bump("recovered", replaced.length);
-        ctx.log.info("waiting messages recovered", { count: replaced.length });
+      await applyRecordWrites(db, b.writes);
+      if (b.usedPrekeys.length) await db.prekeys.bulkDelete(b.usedPrekeys);
+      if (b.baseKeys.length) await db.baseKeys.bulkPut(b.baseKeys);
+      for (const i of b.identities) await observeIdentity(db, i.our, i.their, i.key, now);
+
+      // Placeholders this batch replaces or settles, read here: commits run in order, so this sees every
+      // earlier batch's. A resend names the envelope; a first try's envelope id follows from the message id.
+      if ((b.texts.length > 0 || b.retryReplies.length > 0) && (await db.waiting.count()) > 0) {
+        const waiting = new Map((await db.waiting.toArray()).map((w) => [w.envelopeId, w]));
+        const replaced: WaitingRow[] = [];
+        for (const t of b.texts) {
+          const candidates = [t.payload.retryOf, envelopeId(t.payload.id, t.our, device.deviceId)];
+          for (const id of candidates) {
+            const w = id ? waiting.get(id) : undefined;
+            if (w && w.from === t.from && w.conversationId === conversationId(t.our, t.their)) {
+              replaced.push(w);
+              waiting.delete(w.envelopeId);
+            }
+          }
+        }
+        // answers to my requests: a placeholder that stood for no message goes; one the sender no longer holds says so
+        const settled: { w: WaitingRow; outcome: "drop" | "gone" }[] = [];
+        for (const r of b.retryReplies) {
+          const w = waiting.get(r.id);
+          if (w && w.from === r.from && w.fromDevice === r.fromDevice) {
+            settled.push({ w, outcome: r.outcome });
+            waiting.delete(r.id);
+          }
+        }
+        if (replaced.length) {
+          await db.messages.bulkDelete(replaced.map((w) => w.messageId));
+          await db.waiting.bulkDelete(replaced.map((w) => w.envelopeId));
+        }
+        for (const { w, outcome } of settled) {
+          if (outcome === "drop") await db.messages.delete(w.messageId);
+          else await db.messages.update(w.messageId, { kind: "undecryptable" });
+          await db.waiting.delete(w.envelopeId);
+        }
+        replacedCount = replaced.length;
+        settledCount = settled.length;
       }
-      for (const { w, outcome } of settled) {
-        if (outcome === "drop") await db.messages.delete(w.messageId);
-        else await db.messages.update(w.messageId, { kind: "undecryptable" });
-        await db.waiting.delete(w.envelopeId);
+
+      // every conversation a row goes to, each read (or created) once
+      const peers = new Map<string, { our: Address; their: Address }>();
+      for (const p of [...b.texts, ...b.unknowns, ...b.placeholderPeers]) {
+        const convId = conversationId(p.our, p.their);
+        if (!peers.has(convId)) peers.set(convId, { our: p.our, their: p.their });
       }
-      if (settled.length) counters.bump("waiting_settled", settled.length);
+      for (const p of peers.values()) await ensureConversation(db, p.our, p.their, now);
+
       const rows: MessageRow[] = [];
       const names = new Map<Address, string>();
-      const ensured = new Set<string>();
-      const ensure = async (our: Address, their: Address) => {
-        const convId = conversationId(our, their);
-        if (!ensured.has(convId)) {
-          await ensureConversation(db, our, their, now);
-          ensured.add(convId);
-        }
-        return convId;
-      };
-      for (const t of texts) {
-        const convId = await ensure(t.our, t.their);
+      for (const t of b.texts) {
         rows.push({
           id: t.payload.id,
-          conversationId: convId,
+          conversationId: conversationId(t.our, t.their),
           direction: t.direction,
           text: t.payload.text,
           sentAt: t.payload.sentAt,
@@ -402,11 +512,10 @@ export async function receiveBatch(
         });
         if (t.direction === "in" && t.payload.senderName) names.set(t.their, t.payload.senderName);
       }
-      for (const u of unknowns) {
-        const convId = await ensure(u.our, u.their);
+      for (const u of b.unknowns) {
         rows.push({
           id: u.content.id ?? UNKNOWN_PREFIX + u.envelope.id,
-          conversationId: convId,
+          conversationId: conversationId(u.our, u.their),
           direction: u.direction,
           kind: "unsupported",
           content: u.content.raw,
@@ -418,38 +527,45 @@ export async function receiveBatch(
           deliveredAt: null,
         });
       }
-      for (const p of placeholderPeers) await ensure(p.our, p.their);
+      rows.push(...b.placeholders);
       // a sender's clock decides order inside a conversation, but not how far up the inbox it jumps
-      const fresh = await putMessagesOnce(db, [...rows, ...placeholders], (m) => (m.direction === "in" ? now : Math.min(now, m.sentAt)));
-      storedCount = fresh.filter((m) => m.kind !== "waiting").length;
-      const freshIds = new Set(fresh.map((m) => m.id));
-      const newWaiting = waitingRows.filter((w) => freshIds.has(w.messageId));
-      if (newWaiting.length) await db.waiting.bulkPut(newWaiting);
-      for (const [address, name] of names) await upsertContact(db, address, name, now);
+      const fresh = await putMessagesOnce(db, rows, (m) => (m.direction === "in" ? now : Math.min(now, m.sentAt)));
       const owed = new Map<string, string[]>();
+      const freshIds = new Set<string>();
       for (const m of fresh) {
-        if (m.direction !== "in" || m.kind === "waiting") continue;
+        freshIds.add(m.id);
+        if (m.kind === "waiting") continue;
+        storedCount += 1;
+        if (m.direction !== "in") continue;
         const ids = owed.get(m.conversationId);
         if (ids) ids.push(m.id);
         else owed.set(m.conversationId, [m.id]);
       }
-      for (const r of receipts) {
+      const newWaiting = b.waitingRows.filter((w) => freshIds.has(w.messageId));
+      if (newWaiting.length) await db.waiting.bulkPut(newWaiting);
+      for (const [address, name] of names) await upsertContact(db, address, name, now);
+      for (const r of b.receipts) {
         const convId = conversationId(r.our, r.their);
         for (const id of r.ids) await advanceState(db, id, convId, "delivered", now);
       }
       for (const [convId, ids] of owed) {
         for (let i = 0; i < ids.length; i += 500) await queueReceipt(db, convId, ids.slice(i, i + 500), now);
       }
-      if (resends.length || replies.length || requestRows.length) await db.outbox.bulkAdd([...resends, ...replies, ...requestRows]);
-      await db.pendingAcks.bulkPut(acks);
+      if (b.outbox.length) await db.outbox.bulkAdd(b.outbox);
+      await db.pendingAcks.bulkPut(b.acks);
     },
   );
+  if (replacedCount) {
+    counters.bump("recovered", replacedCount);
+    ctx.log.info("waiting messages recovered", { count: replacedCount });
+  }
+  if (settledCount) counters.bump("waiting_settled", settledCount);
   return {
-    acks,
+    acks: b.acks,
     stored: storedCount,
-    newDevicesOf,
-    prekeysUsedBy,
-    queued: storedCount > 0 || resends.length > 0 || replies.length > 0 || requestRows.length > 0,
+    newDevicesOf: b.newDevicesOf,
+    prekeysUsedBy: b.prekeysUsedBy,
+    queued: storedCount > 0 || b.outbox.length > 0,
   };
 }
 
@@ -462,33 +578,37 @@ function baseKeyId(address: Address, g: ReplayGuard): string {
 }
 
 /**
- * Prekeys of one account, read from storage. A one-time prekey used earlier in this batch is gone
- * already, and a base key remembered earlier in this batch counts as used.
+ * Prekeys of one account, read from storage once no commit is running. A one-time prekey used by a batch
+ * of the carry is gone already, and a base key one of them remembered counts as used.
  */
-function prekeyStore(ctx: EngineContext, address: Address, used: Set<string>, remembered: BaseKeyRow[]): PrekeyStore {
+function prekeyStore(ctx: EngineContext, address: Address, carry: ReceiveCarry): PrekeyStore {
+  const read = async (kind: "signed" | "onetime" | "kem" | "kemOneTime", id: number) => {
+    if ((kind === "onetime" || kind === "kemOneTime") && carry.usedPrekeys.has(prekeyKey(address, kind, id))) return undefined;
+    await carry.quiet();
+    return readOutsideTransactions(() => getPrekey(ctx.db, address, kind, id));
+  };
   return {
     async signedPrekey(id) {
-      const row = await getPrekey(ctx.db, address, "signed", id);
+      const row = await read("signed", id);
       return row ? deserializeSignedPrekey(row.record) : undefined;
     },
     async oneTimePrekey(id) {
-      if (used.has(prekeyKey(address, "onetime", id))) return undefined;
-      const row = await getPrekey(ctx.db, address, "onetime", id);
+      const row = await read("onetime", id);
       return row ? deserializeOneTimePrekey(row.record) : undefined;
     },
     async kemPrekey(id) {
-      const row = await getPrekey(ctx.db, address, "kem", id);
+      const row = await read("kem", id);
       return row ? deserializeKemPrekey(row.record) : undefined;
     },
     async kemOneTimePrekey(id) {
-      if (used.has(prekeyKey(address, "kemOneTime", id))) return undefined;
-      const row = await getPrekey(ctx.db, address, "kemOneTime", id);
+      const row = await read("kemOneTime", id);
       return row ? deserializeKemPrekey(row.record) : undefined;
     },
     async isBaseKeyUsed(g) {
       const key = baseKeyId(address, g);
-      if (remembered.some((r) => r.key === key)) return true;
-      return (await ctx.db.baseKeys.get(key)) !== undefined;
+      if (carry.baseKeys.has(key)) return true;
+      await carry.quiet();
+      return (await readOutsideTransactions(() => ctx.db.baseKeys.get(key))) !== undefined;
     },
   };
 }

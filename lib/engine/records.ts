@@ -2,6 +2,7 @@
 // archived states in `archivedSessions` (only receiving reads them). A row that cannot be read is not an
 // error that holds anything up: its record starts empty, the next message from that device fails to open,
 // and recovery (a decryption-error request) sets up a fresh session.
+import Dexie from "dexie";
 import type { Address } from "./deps";
 import type { ArchivedSessionRow, JunctionDB, SessionRow } from "../store/db";
 import { sessionKey } from "../store/ids";
@@ -32,10 +33,19 @@ export interface RecordKey {
   device: string;
 }
 
+/**
+ * A read of committed rows, never part of a transaction: Dexie follows a transaction across native awaits
+ * by re-entering its zone for a while, and an unrelated flow that happens to run meanwhile (decrypting
+ * beside a commit) would otherwise join that transaction, or fail on it once it has finished.
+ */
+export function readOutsideTransactions<T>(read: () => Promise<T>): Promise<T> {
+  return Dexie.ignoreTransaction(read);
+}
+
 /** Reads the records of every key in two bulk reads. Unreadable rows are counted and logged, not thrown. */
 export async function loadRecords(ctx: EngineContext, keys: RecordKey[]): Promise<Map<string, LiveRecord>> {
   const ids = keys.map((k) => sessionKey(k.our, k.their, k.device));
-  const [current, archived] = await Promise.all([ctx.db.sessions.bulkGet(ids), ctx.db.archivedSessions.bulkGet(ids)]);
+  const [current, archived] = await readOutsideTransactions(() => Promise.all([ctx.db.sessions.bulkGet(ids), ctx.db.archivedSessions.bulkGet(ids)]));
   const out = new Map<string, LiveRecord>();
   keys.forEach((k, i) => {
     const live: LiveRecord = { ...k, record: { archived: [] }, dirty: false, archiveDirty: false };
@@ -61,9 +71,17 @@ export async function loadRecords(ctx: EngineContext, keys: RecordKey[]): Promis
   return out;
 }
 
+/** Rows to write and keys to delete for the records that changed. */
+export interface RecordWrites {
+  put: SessionRow[];
+  drop: string[];
+  putArchive: ArchivedSessionRow[];
+  dropArchive: string[];
+}
+
 /** The rows to write (and delete) for the records that changed. */
-export function recordWrites(records: Iterable<LiveRecord>, now: number): { put: SessionRow[]; drop: string[]; putArchive: ArchivedSessionRow[]; dropArchive: string[] } {
-  const out = { put: [] as SessionRow[], drop: [] as string[], putArchive: [] as ArchivedSessionRow[], dropArchive: [] as string[] };
+export function recordWrites(records: Iterable<LiveRecord>, now: number): RecordWrites {
+  const out: RecordWrites = { put: [], drop: [], putArchive: [], dropArchive: [] };
   for (const r of records) {
     const key = sessionKey(r.our, r.their, r.device);
     if (r.dirty) {
@@ -78,8 +96,22 @@ export function recordWrites(records: Iterable<LiveRecord>, now: number): { put:
   return out;
 }
 
+/**
+ * recordWrites, then marks the records clean: what changes after this belongs to the next write. The rows
+ * are serialised here, so a record that moves on later does not change what this write stores.
+ */
+export function takeRecordWrites(records: Iterable<LiveRecord>, now: number): RecordWrites {
+  const list = [...records];
+  const out = recordWrites(list, now);
+  for (const r of list) {
+    r.dirty = false;
+    r.archiveDirty = false;
+  }
+  return out;
+}
+
 /** Writes what recordWrites returns; call inside a transaction over sessions and archivedSessions. */
-export async function applyRecordWrites(db: JunctionDB, w: ReturnType<typeof recordWrites>): Promise<void> {
+export async function applyRecordWrites(db: JunctionDB, w: RecordWrites): Promise<void> {
   if (w.put.length) await db.sessions.bulkPut(w.put);
   if (w.drop.length) await db.sessions.bulkDelete(w.drop);
   if (w.putArchive.length) await db.archivedSessions.bulkPut(w.putArchive);

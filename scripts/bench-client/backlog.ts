@@ -5,7 +5,7 @@
 import type { Browser, Page } from "@playwright/test";
 import { blocking, createAccount, newProfile, readProbe, type Blocking } from "./app";
 import { traceThreads, type TraceSummary } from "./profile";
-import { sendBacklog, startSender, type SendFigures } from "./sender";
+import { sendBacklog, sendBacklogDirect, startSender, type SendFigures } from "./sender";
 
 export interface BacklogFigures {
   messages: number;
@@ -22,6 +22,8 @@ export interface BacklogFigures {
   blockingWhileStoring: Blocking;
   /** Set when --profile was on: a trace with every thread's CPU samples ran during this measurement. */
   trace: TraceSummary | null;
+  /** The page's start-up before the first message, ms from navigation start (worker created, first database open…). */
+  timeline: Record<string, number>;
 }
 
 interface CountWatch {
@@ -36,12 +38,21 @@ const backlogText = (i: number) => `backlog ${i}: the quick brown fox jumps over
 async function watchStored(page: Page, conversationId: string, count: number): Promise<CountWatch> {
   return (await page.evaluate(
     async ({ conversationId, count }) => {
-      // the store exists already (created with the account); opening it needs no upgrade
+      // the store exists already (created with the account); opening it needs no upgrade. The probe does
+      // not count this connection as the app's (__benchQuiet).
+      const flag = (o: object, on: boolean) => ((o as { __benchQuiet?: boolean }).__benchQuiet = on);
       const db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const req = indexedDB.open("junction");
+        flag(window, true);
+        let req: IDBOpenDBRequest;
+        try {
+          req = indexedDB.open("junction");
+        } finally {
+          flag(window, false);
+        }
         req.onsuccess = () => resolve(req.result);
         req.onerror = () => reject(req.error);
       });
+      flag(db, true);
       const countNow = () =>
         new Promise<number>((resolve, reject) => {
           const req = db.transaction("messages", "readonly").objectStore("messages").index("conversationId").count(conversationId);
@@ -77,6 +88,8 @@ export async function benchBacklog(
   tag: string,
   log: (line: string) => void,
   profileDir: string | null,
+  /** direct: the engine sets up the session, the backlog is encrypted and handed to the relay in bulk; engine: every message through the engine's outbox. */
+  how: "direct" | "engine" = "direct",
 ): Promise<BacklogFigures> {
   const context = await newProfile(browser, baseURL);
   try {
@@ -90,8 +103,8 @@ export async function benchBacklog(
     const sender = await startSender(baseURL, "instagram", `@bench_sender_${tag}`, "Backlog Sender");
     let send: SendFigures;
     try {
-      log(`sending ${count} encrypted messages from a Node engine…`);
-      send = await sendBacklog(sender, address, count, backlogText, Math.min(250, count));
+      log(`sending ${count} encrypted messages from a Node engine${how === "direct" ? " (its session, in bulk)" : ""}…`);
+      send = how === "direct" ? await sendBacklogDirect(sender, address, count, backlogText) : await sendBacklog(sender, address, count, backlogText, Math.min(250, count));
       log(`sent in ${Math.round(send.ms)} ms (${Math.round((count / send.ms) * 1000)}/s, ${send.rateLimited} rate-limited replies, ${send.nudges} stalled outbox nudges)`);
     } finally {
       // offline from here: the receipts coming back wait in the relay instead of taking CPU
@@ -120,6 +133,7 @@ export async function benchBacklog(
       blocking: blocking(probe, 0, watch.allAt),
       blockingWhileStoring: blocking(probe, watch.firstAt, watch.allAt),
       trace,
+      timeline: Object.fromEntries(Object.entries(probe.marks).filter(([, t]) => t <= watch.firstAt)),
     };
   } finally {
     await context.close();

@@ -29,6 +29,8 @@ export interface Report {
   context: Record<string, number | string>;
   /** Median time of each step of an inbox load, ms from navigation start, in order. */
   inboxTimeline: Record<string, number>;
+  /** The backlog page's steps before the first message was stored, ms from navigation start, in order. */
+  backlogTimeline: Record<string, number>;
   /** With --profile: where the main thread's time went (the backlog figures then include the profiler's cost). */
   profiles?: ProfileSummary[];
   /** With --profile: every thread of the page (the worker's decryption included) during the backlog. */
@@ -42,10 +44,10 @@ function worst(b: Blocking): number {
 
 const round = (n: number) => Math.round(n * 10) / 10;
 
-export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlog: number }, inbox: InboxFigures, backlog: BacklogFigures): Report {
-  const loads = inbox.loads;
-  const opens = inbox.opens;
-  const measured: Row[] = [
+export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlog: number }, inbox: InboxFigures | null, backlog: BacklogFigures): Report {
+  const loads = inbox?.loads ?? [];
+  const opens = inbox?.opens ?? [];
+  const inboxRows: Row[] = [
     { key: "appShellFcp", label: "app shell (first contentful paint)", value: median(loads.map((r) => r.fcp)), unit: "ms", runs: loads.map((r) => r.fcp) },
     {
       key: "inboxFirstRow",
@@ -65,6 +67,10 @@ export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlo
       runs: opens.map((r) => r.shownPainted),
     },
     { key: "openLongestTask", label: "  longest main-thread block meanwhile", value: median(opens.map((r) => worst(r.blocking))), unit: "ms", runs: opens.map((r) => worst(r.blocking)) },
+  ];
+  const measured: Row[] = [
+    // --backlog-only: no inbox figures at all (not NaN rows)
+    ...(inbox ? inboxRows : []),
     { key: "backlogAllStored", label: `backlog of ${backlog.messages} decrypted and stored`, value: backlog.allStored, unit: "ms", target: 3000 },
     { key: "backlogLongestTask", label: "  longest main-thread block meanwhile", value: worst(backlog.blocking), unit: "ms", target: 50 },
     { key: "backlogLongestTaskWhileStoring", label: "  … of it after the first one was stored", value: worst(backlog.blockingWhileStoring), unit: "ms" },
@@ -78,15 +84,19 @@ export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlo
       .map((step) => [step, round(median(loads.flatMap((r) => (r.timeline[step] === undefined ? [] : [r.timeline[step]]))))] as const)
       .sort((a, b) => a[1] - b[1]),
   );
+  const backlogTimeline = Object.fromEntries(
+    [...Object.entries(backlog.timeline), ["firstStored", backlog.firstStored] as const, ["allStored", backlog.allStored] as const]
+      .map(([step, t]) => [step, round(t)] as const)
+      .sort((a, b) => a[1] - b[1]),
+  );
   return {
     mode,
     sizes,
     rows,
     inboxTimeline,
+    backlogTimeline,
     context: {
-      seedMs: round(inbox.seed.ms),
-      seedConversations: inbox.seed.conversations,
-      seedMessages: inbox.seed.messages,
+      ...(inbox ? { seedMs: round(inbox.seed.ms), seedConversations: inbox.seed.conversations, seedMessages: inbox.seed.messages } : {}),
       backlogLongestLongTask: round(backlog.blocking.longestTask),
       backlogLongestStall: round(backlog.blocking.longestStall),
       backlogLongTasks: backlog.blocking.longTasks,
@@ -95,6 +105,7 @@ export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlo
       senderPerSecond: round((backlog.send.messages / backlog.send.ms) * 1000),
       senderRateLimitedReplies: backlog.send.rateLimited,
       senderNudges: backlog.send.nudges,
+      sender: backlog.send.how,
     },
   };
 }
@@ -104,7 +115,7 @@ export function toJson(report: Report): string {
     report.rows.map((r) => [r.key, { value: r.value, unit: r.unit, ...(r.target !== undefined ? { target: r.target, ...(report.mode === "full" ? { met: r.value <= r.target } : {}) } : {}), ...(r.runs ? { runs: r.runs } : {}) }]),
   );
   return JSON.stringify(
-    { mode: report.mode, sizes: report.sizes, figures, context: report.context, inboxTimeline: report.inboxTimeline, ...(report.profiles ? { profiles: report.profiles } : {}), ...(report.traces ? { traces: report.traces } : {}) },
+    { mode: report.mode, sizes: report.sizes, figures, context: report.context, inboxTimeline: report.inboxTimeline, backlogTimeline: report.backlogTimeline, ...(report.profiles ? { profiles: report.profiles } : {}), ...(report.traces ? { traces: report.traces } : {}) },
     null,
     2,
   );
@@ -124,11 +135,13 @@ export function toTable(report: Report): string {
     lines.push(`${r.label.padEnd(width)}  ${value.padStart(10)}  ${target.padStart(8)}${verdict}${runs}`);
   }
   lines.push("");
-  lines.push(`inbox load, median ms from navigation start: ${Object.entries(report.inboxTimeline).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  const seeded = report.context.seedMs !== undefined;
+  if (seeded) lines.push(`inbox load, median ms from navigation start: ${Object.entries(report.inboxTimeline).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  lines.push(`backlog page, ms from navigation start: ${Object.entries(report.backlogTimeline).map(([k, v]) => `${k} ${v}`).join(", ")}`);
   lines.push(`machine: ${report.context.cores} cores, 1-minute load average ${report.context.loadAverageAtStart} at start, ${report.context.loadAverageAtEnd} at end`);
   lines.push(
-    `seeding (not a target): ${report.context.seedConversations} conversations, ${report.context.seedMessages} messages in ${report.context.seedMs} ms; ` +
-      `sender (Node engine): ${report.context.senderPerSecond} msgs/s, ${report.context.senderRateLimitedReplies} rate-limited replies, ${report.context.senderNudges} stalled outbox nudges; ` +
+    (seeded ? `seeding (not a target): ${report.context.seedConversations} conversations, ${report.context.seedMessages} messages in ${report.context.seedMs} ms; ` : "") +
+      `sender (Node engine, ${report.context.sender === "direct" ? "session encrypted in bulk" : "through its outbox"}): ${report.context.senderPerSecond} msgs/s, ${report.context.senderRateLimitedReplies} rate-limited replies, ${report.context.senderNudges} stalled outbox nudges; ` +
       `backlog: ${report.context.backlogLongTasks} long tasks totalling ${report.context.backlogLongTaskMs} ms, ` +
       `longest task ${report.context.backlogLongestLongTask} ms, longest timer stall ${report.context.backlogLongestStall} ms`,
   );
