@@ -40,6 +40,8 @@ export interface EngineOptions {
 }
 
 const RETRY_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
+/** How often housekeeping runs while the engine stays connected. */
+const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
 /** Outbox rows read per page while draining. */
 const OUTBOX_PAGE = 200;
 /** A batch that failed for a reason other than storage is tried whole this often, then envelope by envelope. */
@@ -107,6 +109,8 @@ export class Engine {
   private receiveFailures = 0;
   private receiveRetryTimer: ReturnType<typeof setTimeout> | null = null;
   private retryAt = 0;
+  /** Housekeeping while connected: placeholders that waited a day, the sent log (also run at every login). */
+  private maintenanceTimer: ReturnType<typeof setInterval> | null = null;
   /** The receive run waiting for a fuller batch while a commit runs. */
   private inboxWaiter: { size: number; resolve: () => void } | null = null;
   /** A committed batch queued outbox rows (receipts): drain once the receive run lets go of the lock. */
@@ -164,6 +168,7 @@ export class Engine {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.receiveRetryTimer) clearTimeout(this.receiveRetryTimer);
+    if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
     const socket = this.sock;
     this.sock = null;
     socket?.removeAllListeners();
@@ -241,6 +246,9 @@ export class Engine {
       this.retries = 0;
       await this.flushOwedAcks();
       await runMaintenance(this.ctx).catch((error: unknown) => this.warn("maintenance failed", error));
+      this.maintenanceTimer ??= setInterval(() => {
+        if (this.loggedIn && !this.stopped) void runMaintenance(this.ctx).catch((error: unknown) => this.warn("maintenance failed", error));
+      }, MAINTENANCE_INTERVAL_MS);
       for (const address of this.accounts.keys()) {
         await maintainPrekeys(this.ctx, address as Address).catch((error: unknown) => this.warn("prekey upkeep failed", error));
       }
