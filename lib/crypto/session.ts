@@ -326,9 +326,8 @@ export async function decryptRecord(p: DecryptParams & { record: SessionRecord }
 }
 
 /** Decrypts with a single state (no archive): the record API with an empty archive. */
-export async function decrypt(p: DecryptParams & { state?: SessionState }): Promise<DecryptResult> {
-  const r = await decryptRecord({ ...p, record: { current: p.state, archived: [] } });
-  return { ...r, state: r.record.current ?? r.state };
+export function decrypt(p: DecryptParams & { state?: SessionState }): Promise<DecryptResult> {
+  return decryptRecord({ ...p, record: { current: p.state, archived: [] } });
 }
 
 /**

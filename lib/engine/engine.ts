@@ -379,29 +379,14 @@ export class Engine {
         // the batch in flight comes first: if its commit failed too, it is the one to blame
         const previous = inFlight as Committing | null;
         inFlight = null;
-        if (previous) {
-          let outcome: BatchOutcome;
-          try {
-            outcome = await previous.commit;
-          } catch (commitError) {
-            return this.receiveFailed(commitError, previous.batch, batch);
-          }
-          this.committed(outcome);
-        }
-        return this.receiveFailed(error, batch, []);
+        return (previous ? await this.settle(previous, batch) : null) ?? this.receiveFailed(error, batch, []);
       }
       const previous = inFlight as Committing | null;
       inFlight = null;
-      if (previous) {
-        let outcome: BatchOutcome;
-        try {
-          outcome = await previous.commit;
-        } catch (error) {
-          // decrypted with states that never got stored: dropped, and decrypted again on the retry
-          return this.receiveFailed(error, previous.batch, batch);
-        }
-        this.committed(outcome);
-      }
+      // if its commit failed, this batch was decrypted with states that never got stored: it is dropped
+      // with it, and decrypted again on the retry
+      const failed = previous ? await this.settle(previous, batch) : null;
+      if (failed !== null) return failed;
       if (this.stopped) return false;
       const commit = commitBatch(this.ctx, device, decrypted);
       // awaited in the next turn or below; until then a rejection is not "unhandled"
@@ -409,7 +394,7 @@ export class Engine {
       inFlight = { batch, commit };
     }
     const last = inFlight as Committing | null;
-    return last ? this.settle(last) : true;
+    return (last ? await this.settle(last) : null) ?? true;
   }
 
   /** Resolves once `size` envelopes wait in the inbox (or the engine stops). */
@@ -419,16 +404,19 @@ export class Engine {
     });
   }
 
-  /** Waits for a commit: acks it, or handles its failure. False when receiving must pause. */
-  private async settle(c: Committing): Promise<boolean> {
+  /**
+   * Waits for a commit: null once it is stored (and acked). If it failed, it goes back to the queue with
+   * `dropped` (decrypted behind it) and the result is what receiveRun returns (false: receiving pauses).
+   */
+  private async settle(c: Committing, dropped: schemas.Envelope[] = []): Promise<boolean | null> {
     let outcome: BatchOutcome;
     try {
       outcome = await c.commit;
     } catch (error) {
-      return this.receiveFailed(error, c.batch, []);
+      return this.receiveFailed(error, c.batch, dropped);
     }
     this.committed(outcome);
-    return true;
+    return null;
   }
 
   /** A batch is stored: only now may the relay forget it. */

@@ -11,31 +11,9 @@ import { request, type RelaySocket } from "./relay";
 import { encodeDecryptionError } from "./recovery";
 import { envelopeId } from "./envelopes";
 import { runMaintenance } from "./maintenance";
-import { account, handles, makeBoot, messagesOf, waitFor, type Client } from "./testClients";
+import { account, handles, makeBoot, messagesOf, waitFor, holdDeliveries, type Client } from "./testClients";
 
 const boot = makeBoot(useRelayProcess());
-
-/** A socket patch that holds deliveries back until `release()`: messages pile up at the relay's push. */
-function holdDeliveries() {
-  let held = true;
-  const queue: unknown[] = [];
-  let handler: ((payload: unknown) => void) | null = null;
-  const patch = (socket: RelaySocket) => {
-    const on = socket.on.bind(socket) as (event: string, fn: (payload: unknown) => void) => RelaySocket;
-    (socket as unknown as { on: typeof on }).on = (event, fn) => {
-      if (event !== "mailbox:deliver") return on(event, fn);
-      handler = fn;
-      return on(event, (payload) => (held ? queue.push(payload) : fn(payload)));
-    };
-  };
-  return {
-    patch,
-    release() {
-      held = false;
-      for (const p of queue.splice(0)) handler?.(p);
-    },
-  };
-}
 
 const texts = async (c: Client, conv: string) => (await messagesOf(c.db, conv)).map((m) => (m.kind && m.kind !== "text" ? `<${m.kind}>` : m.text));
 

@@ -71,9 +71,8 @@ async function rereadUnsupported(ctx: EngineContext): Promise<number> {
   for (const m of rows) {
     const content = parseContent(m.content ?? "");
     if (content.type !== "text") continue;
-    const next: MessageRow = { ...m, kind: undefined, content: undefined, text: content.text };
-    delete next.kind;
-    delete next.content;
+    const { kind: _kind, content: _content, ...rest } = m;
+    const next: MessageRow = { ...rest, text: content.text };
     await db.transaction("rw", [db.messages, db.conversations], async () => {
       await db.messages.put(next);
       const conv = await db.conversations.get(m.conversationId);

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../relay/test/relayProcess";
 import type { RelaySocket } from "./relay";
 import { MAX_SEND_ATTEMPTS } from "./send";
-import { account, handles, makeBoot, messagesOf, waitFor } from "./testClients";
+import { aliceBobCarol, makeBoot, messagesOf, waitFor } from "./testClients";
 
 const boot = makeBoot(useRelayProcess());
 
@@ -34,21 +34,14 @@ function relayAnswers(alter: (event: string, payload: unknown) => { refuse?: str
 
 describe("outbox", () => {
   it("a bundle stripped of its post-quantum prekey: Not sent at once with a reason, other chats go on, Retry sends", async () => {
-    const h = handles();
     let strip = true;
-    const alice = boot(undefined, relayAnswers((event, payload) => {
+    const alicePatch = relayAnswers((event, payload) => {
       if (strip && event === "directory:bundles" && (payload as { address: string }).address.startsWith("whatsapp:")) {
         return { edit: (res) => ({ ...(res as object), bundles: (res as { bundles: object[] }).bundles.map((b) => ({ ...b, kemPrekey: undefined, kemOneTimePrekey: undefined })) }) };
       }
       return undefined;
-    }));
-    const bob = boot();
-    const carol = boot();
-    const aliceAddr = await account(alice, "messenger", h.alice, "Alice");
-    const bobAddr = await account(bob, "whatsapp", h.bob, "Bob");
-    const carolAddr = await account(carol, "instagram", h.carol, "Carol");
-    const toBob = (await alice.api.startChat({ from: aliceAddr as never, to: bobAddr })).conversationId;
-    const toCarol = (await alice.api.startChat({ from: aliceAddr as never, to: carolAddr })).conversationId;
+    });
+    const { alice, bob, carol, aliceAddr, bobAddr, carolAddr, toBob, toCarol } = await aliceBobCarol(boot, alicePatch);
     const { messageId } = await alice.api.sendMessage({ conversationId: toBob, text: "to Bob" });
     await alice.api.sendMessage({ conversationId: toCarol, text: "to Carol" });
     const failed = await waitFor(async () => {
@@ -69,23 +62,16 @@ describe("outbox", () => {
   });
 
   it("a conversation whose sends keep failing backs off and gives up, without holding another conversation", async () => {
-    const h = handles();
     let refusals = 0;
-    const alice = boot(undefined, relayAnswers((event, payload) => {
+    const alicePatch = relayAnswers((event, payload) => {
       const p = payload as { envelopes?: { to: string }[] };
       if (event === "mailbox:send" && p.envelopes?.some((e) => e.to.startsWith("whatsapp:"))) {
         refusals += 1;
         return { refuse: "unavailable" };
       }
       return undefined;
-    }));
-    const bob = boot();
-    const carol = boot();
-    const aliceAddr = await account(alice, "messenger", h.alice, "Alice");
-    const bobAddr = await account(bob, "whatsapp", h.bob, "Bob");
-    const carolAddr = await account(carol, "instagram", h.carol, "Carol");
-    const toBob = (await alice.api.startChat({ from: aliceAddr as never, to: bobAddr })).conversationId;
-    const toCarol = (await alice.api.startChat({ from: aliceAddr as never, to: carolAddr })).conversationId;
+    });
+    const { alice, bob, carol, aliceAddr, carolAddr, toBob, toCarol } = await aliceBobCarol(boot, alicePatch);
     // Bob's first, so his failing row is at the head of the outbox
     const first = await alice.api.sendMessage({ conversationId: toBob, text: "bob 1" });
     const second = await alice.api.sendMessage({ conversationId: toBob, text: "bob 2" });

@@ -8,35 +8,13 @@ import { useRelayProcess } from "../relay/test/relayProcess";
 import { randomId, sessionKey } from "../store/ids";
 import { deserializeSession, encrypt, serializeSession } from "../crypto";
 import { EVENTS, toB64, type Address, type schemas } from "./deps";
-import { request, type RelaySocket } from "./relay";
+import { request } from "./relay";
 import { CONTENT_VERSION, encodeContent } from "./content/envelope";
 import { envelopeId } from "./envelopes";
 import { MAX_ENVELOPES_PER_SEND } from "../protocol/limits";
-import { account, handles, makeBoot, messagesOf, waitFor, type Client } from "./testClients";
+import { account, handles, makeBoot, messagesOf, waitFor, holdDeliveries, type Client } from "./testClients";
 
 const boot = makeBoot(useRelayProcess());
-
-/** A socket patch that holds deliveries back until `release()`, then hands them over all at once. */
-function holdDeliveries() {
-  let held = true;
-  const queue: unknown[] = [];
-  let handler: ((payload: unknown) => void) | null = null;
-  const patch = (socket: RelaySocket) => {
-    const on = socket.on.bind(socket) as (event: string, fn: (payload: unknown) => void) => RelaySocket;
-    (socket as unknown as { on: typeof on }).on = (event, fn) => {
-      if (event !== "mailbox:deliver") return on(event, fn);
-      handler = fn;
-      return on(event, (payload) => (held ? queue.push(payload) : fn(payload)));
-    };
-  };
-  return {
-    patch,
-    release() {
-      held = false;
-      for (const p of queue.splice(0)) handler?.(p);
-    },
-  };
-}
 
 /** Makes `method` of a table reject `times` times (a full disk), then behave again. */
 function failNext(table: unknown, method: string, times = 1) {

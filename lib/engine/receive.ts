@@ -128,17 +128,6 @@ export interface DecryptedBatch {
 const WAITING_PREFIX = "wait:";
 const UNKNOWN_PREFIX = "unknown:";
 
-/** Decrypts and commits one batch on its own (what the engine's pipeline does in two steps). */
-export async function receiveBatch(
-  ctx: EngineContext,
-  device: DeviceRow,
-  accounts: Map<string, MyAccount>,
-  envelopes: schemas.Envelope[],
-  limits: RecoveryLimits = new RecoveryLimits(),
-): Promise<BatchOutcome> {
-  return commitBatch(ctx, device, await decryptBatch(ctx, device, accounts, envelopes, limits, new ReceiveCarry()));
-}
-
 /**
  * Decrypts a batch with the records of `carry` (reading the ones it lacks), and leaves the advanced
  * records there for the next batch. Stores nothing. Throws only for what is not the message's fault.

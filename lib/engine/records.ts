@@ -79,8 +79,12 @@ export interface RecordWrites {
   dropArchive: string[];
 }
 
-/** The rows to write (and delete) for the records that changed. */
-export function recordWrites(records: Iterable<LiveRecord>, now: number): RecordWrites {
+/**
+ * The rows to write (and delete) for the records that changed, then marks them clean: what changes after
+ * this belongs to the next write. The rows are serialised here, so a record that moves on later does not
+ * change what this write stores.
+ */
+export function takeRecordWrites(records: Iterable<LiveRecord>, now: number): RecordWrites {
   const out: RecordWrites = { put: [], drop: [], putArchive: [], dropArchive: [] };
   for (const r of records) {
     const key = sessionKey(r.our, r.their, r.device);
@@ -92,25 +96,13 @@ export function recordWrites(records: Iterable<LiveRecord>, now: number): Record
       if (r.record.archived.length > 0) out.putArchive.push(archivedRow(r.our, r.their, r.device, serializeArchive(r.record.archived), now));
       else out.dropArchive.push(key);
     }
-  }
-  return out;
-}
-
-/**
- * recordWrites, then marks the records clean: what changes after this belongs to the next write. The rows
- * are serialised here, so a record that moves on later does not change what this write stores.
- */
-export function takeRecordWrites(records: Iterable<LiveRecord>, now: number): RecordWrites {
-  const list = [...records];
-  const out = recordWrites(list, now);
-  for (const r of list) {
     r.dirty = false;
     r.archiveDirty = false;
   }
   return out;
 }
 
-/** Writes what recordWrites returns; call inside a transaction over sessions and archivedSessions. */
+/** Writes what takeRecordWrites returns; call inside a transaction over sessions and archivedSessions. */
 export async function applyRecordWrites(db: JunctionDB, w: RecordWrites): Promise<void> {
   if (w.put.length) await db.sessions.bulkPut(w.put);
   if (w.drop.length) await db.sessions.bulkDelete(w.drop);

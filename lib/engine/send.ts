@@ -119,7 +119,7 @@ export async function sendOutboxRow(ctx: EngineContext, directory: DeviceDirecto
     return finish(ctx, row, "failed", "they have no device to receive it");
   }
 
-  const sent = await relaySend(ctx, conv, row, envelopes);
+  const sent = await relaySend(ctx, conv, envelopes);
   if (sent !== "sent") {
     if (sent instanceof ProtocolError && sent.code === "not_found") directory.invalidate(conv.theirAddress);
     return classify(ctx, row, sent);
@@ -127,7 +127,7 @@ export async function sendOutboxRow(ctx: EngineContext, directory: DeviceDirecto
   return finish(ctx, row, "sent");
 }
 
-async function relaySend(ctx: EngineContext, conv: Pick<ConversationRow, "ourAddress">, _row: OutboxRow | null, envelopes: schemas.OutgoingEnvelope[]): Promise<"sent" | unknown> {
+async function relaySend(ctx: EngineContext, conv: Pick<ConversationRow, "ourAddress">, envelopes: schemas.OutgoingEnvelope[]): Promise<"sent" | unknown> {
   try {
     for (let i = 0; i < envelopes.length; i += MAX_ENVELOPES_PER_SEND) {
       await request(ctx.socket(), EVENTS.send, { from: conv.ourAddress, envelopes: envelopes.slice(i, i + MAX_ENVELOPES_PER_SEND) });
@@ -148,7 +148,7 @@ async function sendRetryRequest(ctx: EngineContext, row: OutboxRow): Promise<Sen
   const ours = ownQueueAddress(row.conversationId) ?? row.conversationId.slice(0, row.conversationId.indexOf("|"));
   if (!target || !row.envelopeIds?.length || !(await ctx.db.accounts.get(ours as Address))) return finish(ctx, row, "failed");
   const body = toB64(encodeDecryptionError(row.envelopeIds));
-  const sent = await relaySend(ctx, { ourAddress: ours as Address }, row, [{ id: randomId(18), to: target.address, toDevice: target.deviceId, body }]);
+  const sent = await relaySend(ctx, { ourAddress: ours as Address }, [{ id: randomId(18), to: target.address, toDevice: target.deviceId, body }]);
   if (sent === "sent") return finish(ctx, row, "sent");
   // the device is gone: there is no one left to ask
   if (sent instanceof ProtocolError && sent.code === "not_found") return finish(ctx, row, "failed");

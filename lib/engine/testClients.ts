@@ -72,3 +72,39 @@ export function handles() {
 }
 
 
+
+/** A socket patch that holds deliveries back until `release()`, then hands them over all at once. */
+export function holdDeliveries() {
+  let held = true;
+  const queue: unknown[] = [];
+  let handler: ((payload: unknown) => void) | null = null;
+  const patch = (socket: RelaySocket) => {
+    const on = socket.on.bind(socket) as (event: string, fn: (payload: unknown) => void) => RelaySocket;
+    (socket as unknown as { on: typeof on }).on = (event, fn) => {
+      if (event !== "mailbox:deliver") return on(event, fn);
+      handler = fn;
+      return on(event, (payload) => (held ? queue.push(payload) : fn(payload)));
+    };
+  };
+  return {
+    patch,
+    release() {
+      held = false;
+      for (const p of queue.splice(0)) handler?.(p);
+    },
+  };
+}
+
+/** Alice (with an optional socket patch), Bob on WhatsApp and Carol on Instagram; Alice has a chat open with each. */
+export async function aliceBobCarol(boot: ReturnType<typeof makeBoot>, alicePatch?: (socket: RelaySocket) => void) {
+  const h = handles();
+  const alice = boot(undefined, alicePatch);
+  const bob = boot();
+  const carol = boot();
+  const aliceAddr = await account(alice, "messenger", h.alice, "Alice");
+  const bobAddr = await account(bob, "whatsapp", h.bob, "Bob");
+  const carolAddr = await account(carol, "instagram", h.carol, "Carol");
+  const toBob = (await alice.api.startChat({ from: aliceAddr as never, to: bobAddr })).conversationId;
+  const toCarol = (await alice.api.startChat({ from: aliceAddr as never, to: carolAddr })).conversationId;
+  return { alice, bob, carol, aliceAddr, bobAddr, carolAddr, toBob, toCarol };
+}
