@@ -2,6 +2,7 @@
 // browser contexts for separate people. `npm run test:e2e` builds the app first when needed.
 import { defineConfig } from "@playwright/test";
 import { BASE_URL, CHROMIUM_ARGS, CHROMIUM_PATH, RELAY_DATA_DIR, E2E_PORT } from "./e2e/env";
+import { TEST_RELAY_LIMITS_ENV } from "./lib/relay/test/limits";
 
 export default defineConfig({
   testDir: "e2e",
@@ -30,7 +31,7 @@ export default defineConfig({
     // a fresh data directory each run: the specs claim fixed handles such as messenger:alice.smith
     command: `rm -rf ${RELAY_DATA_DIR} && exec node --import tsx lib/relay/main.ts`,
     url: `${BASE_URL}/manifest.webmanifest`,
-    env: { PORT: String(E2E_PORT), DATA_DIR: RELAY_DATA_DIR, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },
+    env: { PORT: String(E2E_PORT), DATA_DIR: RELAY_DATA_DIR, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", RELAY_LIMITS: TEST_RELAY_LIMITS_ENV },
     reuseExistingServer: false,
     timeout: 120_000,
     stdout: "ignore",

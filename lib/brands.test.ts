@@ -32,7 +32,10 @@ describe("brand registry", () => {
     expect(canonical("instagram:@")).toBeNull();
     expect(canonical(`instagram:@${"a".repeat(31)}`)).toBeNull();
     expect(canonical(`instagram:@${"a".repeat(30)}`)).toBe(`instagram:@${"a".repeat(30)}`);
-    expect(canonical("instagram:@Alice")).toBeNull();
+    expect(canonical("instagram:@Alice")).toBe("instagram:@alice");
+    for (const bad of ["@.", "@_", "@__", "@.alice", "@alice.", "@al..ice", "@._."]) expect(canonical(`instagram:${bad}`)).toBeNull();
+    expect(canonical("instagram:@_a")).toBe("instagram:@_a");
+    expect(canonical("instagram:@a.b_c")).toBe("instagram:@a.b_c");
     expect(canonical("instagram:@al-ice")).toBeNull();
   });
 
@@ -41,6 +44,7 @@ describe("brand registry", () => {
     expect(canonical("messenger:abcd")).toBeNull();
     expect(canonical(`messenger:${"a".repeat(51)}`)).toBeNull();
     expect(canonical("messenger:alice_smith")).toBeNull();
+    for (const bad of [".....", ".alice", "alice.", "ali..ce"]) expect(canonical(`messenger:${bad}`)).toBeNull();
   });
 
   it("refuses unknown brands and missing separators with a message naming the brands", () => {

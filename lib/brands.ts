@@ -22,6 +22,14 @@ const E164 = /^\+[1-9]\d{6,14}$/;
 const INSTAGRAM = /^@[a-z0-9._]{1,30}$/;
 const MESSENGER = /^[a-z0-9.]{5,50}$/;
 
+/**
+ * What both brands require beyond their character sets: at least one letter or digit, and no dot at
+ * the start, at the end or twice in a row — so `@.`, `@_` and `.....` are not handles.
+ */
+function wellFormed(bare: string): boolean {
+  return /[a-z0-9]/.test(bare) && !bare.startsWith(".") && !bare.endsWith(".") && !bare.includes("..");
+}
+
 export const BRANDS: Readonly<Record<BrandId, Brand>> = {
   whatsapp: {
     id: "whatsapp",
@@ -38,23 +46,24 @@ export const BRANDS: Readonly<Record<BrandId, Brand>> = {
     id: "instagram",
     name: "Instagram",
     color: "#e1306c",
-    rule: "@ followed by 1–30 lower-case letters, digits, dots or underscores (the @ is optional).",
+    rule: "@ followed by 1–30 letters, digits, dots or underscores, with at least one letter or digit and no dot at either end or twice in a row (the @ is optional; letters are lower-cased).",
     example: "@alice",
     normalize(input) {
-      const bare = input.trim().replace(/^@/, "");
+      // Instagram handles are case-insensitive, as Messenger's are: @Alice and @alice are one person.
+      const bare = input.trim().replace(/^@/, "").toLowerCase();
       const handle = `@${bare}`;
-      return INSTAGRAM.test(handle) ? handle : null;
+      return INSTAGRAM.test(handle) && wellFormed(bare) ? handle : null;
     },
   },
   messenger: {
     id: "messenger",
     name: "Messenger",
     color: "#0084ff",
-    rule: "5–50 letters, digits or dots; letters are lower-cased.",
+    rule: "5–50 letters, digits or dots, with no dot at either end or twice in a row; letters are lower-cased.",
     example: "alice.smith",
     normalize(input) {
       const handle = input.trim().toLowerCase();
-      return MESSENGER.test(handle) ? handle : null;
+      return MESSENGER.test(handle) && wellFormed(handle) ? handle : null;
     },
   },
 };

@@ -2,8 +2,8 @@
 import { parseHandle, isAddressError } from "../brands";
 import { EVENTS, ProtocolError, toB64, type Address, type BrandId, type schemas } from "./deps";
 import { EngineError } from "../worker/rpc";
-import type { AccountRow, DeviceRow } from "../store/db";
-import { forgetAccountKeys, nextPrekeyId, prekeysOf, reservePrekeyIds } from "../store/keys";
+import type { AccountRow } from "../store/db";
+import { ensureDevice, forgetAccountKeys, nextPrekeyId, prekeysOf, reservePrekeyIds } from "../store/keys";
 import { generateIdentityKeyPair, deserializeKemPrekey, deserializeSignedPrekey, forgetDhKey, decodeKey, KeyTag } from "../crypto";
 import type { EngineContext } from "./context";
 import {
@@ -13,6 +13,7 @@ import {
   makeKemPrekey,
   makeOneTimePrekeys,
   makeSignedPrekey,
+  newDeviceRow,
   OLD_PREKEY_GRACE_MS,
   ONE_TIME_PREKEY_BATCH,
   ONE_TIME_PREKEY_LOW,
@@ -22,11 +23,7 @@ import { request } from "./relay";
 
 export const MAX_DISPLAY_NAME = 100;
 
-export async function createAccount(
-  ctx: EngineContext,
-  device: DeviceRow,
-  params: { brand: BrandId; handle: string; displayName: string },
-): Promise<AccountRow> {
+export async function createAccount(ctx: EngineContext, params: { brand: BrandId; handle: string; displayName: string }): Promise<AccountRow> {
   const { db } = ctx;
   const parsed = parseHandle(params.brand, params.handle);
   if (isAddressError(parsed)) throw new EngineError("bad_handle", parsed.message);
@@ -41,6 +38,8 @@ export async function createAccount(
   }
 
   const now = ctx.now();
+  // every account is its own relay device, so no device id or login key links it to my other brands
+  const device = await ensureDevice(db, address, () => newDeviceRow(address, now));
   const identity = generateIdentityKeyPair();
   const signed = await makeSignedPrekey(address, identity, 1, now);
   const kem = makeKemPrekey(address, identity, 1, now);
@@ -68,6 +67,7 @@ export async function createAccount(
     });
   } catch (error) {
     await forgetAccountKeys(db, address);
+    await db.device.delete(address);
     if (error instanceof ProtocolError && error.code === "handle_taken") throw new EngineError("handle_taken", `${address} is taken`);
     if (error instanceof ProtocolError && error.code === "bad_request") throw new EngineError("bad_handle", brandRule(params.brand));
     throw error;

@@ -1,6 +1,6 @@
 // Devices of an address and sessions to them. Lookups are cached briefly because the relay
 // rate-limits directory calls and one-time prekeys are consumed by bundle fetches.
-import { EVENTS, fromB64, type Address } from "./deps";
+import { EVENTS, fromB64, type Address, type schemas } from "./deps";
 import { archivedRow, deleteAllSessionsWith, sessionsWith } from "../store/sessions";
 import { observeIdentity, knownIdentity, sameBytes } from "../store/identities";
 import { getIdentityKey } from "../store/keys";
@@ -51,13 +51,23 @@ export class DeviceDirectory {
     this.cache.delete(address);
   }
 
-  async devices(address: Address): Promise<DeviceList> {
+  private fresh(address: Address): DeviceList | undefined {
     const cached = this.cache.get(address);
-    if (cached && this.ctx.now() - cached.fetchedAt < DEVICE_LIST_TTL_MS) return cached;
-    const res = await request(this.ctx.socket(), EVENTS.lookup, { address });
-    const list = { identityKey: fromB64(res.identityKey), deviceIds: res.deviceIds, fetchedAt: this.ctx.now() };
-    this.cache.set(address, list);
-    return list;
+    return cached && this.ctx.now() - cached.fetchedAt < DEVICE_LIST_TTL_MS ? cached : undefined;
+  }
+
+  /**
+   * The relay's device list of an address comes only with bundles: `known` devices (we have sessions
+   * with them) are listed without one, so no prekey of theirs is spent.
+   */
+  private async fetchBundles(address: Address, opts: { deviceIds?: string[]; known?: string[] }) {
+    const res = await request(this.ctx.socket(), EVENTS.bundles, {
+      address,
+      ...(opts.deviceIds ? { deviceIds: opts.deviceIds } : {}),
+      ...(opts.known?.length ? { known: opts.known } : {}),
+    });
+    this.cache.set(address, { identityKey: fromB64(res.identityKey), deviceIds: res.deviceIds, fetchedAt: this.ctx.now() });
+    return res;
   }
 
   /**
@@ -69,36 +79,47 @@ export class DeviceDirectory {
    */
   async sessionsFor(ourAddress: Address, theirAddress: Address, opts: { skipDevice?: string; onlyDevice?: string } = {}): Promise<Map<string, SessionState>> {
     const { db } = this.ctx;
-    const list = await this.devices(theirAddress);
-    const wanted = list.deviceIds.filter((d) => d !== opts.skipDevice && (opts.onlyDevice === undefined || d === opts.onlyDevice));
-    await this.checkIdentity(ourAddress, theirAddress, list.identityKey);
-
     const now = this.ctx.now();
-    const states = new Map<string, SessionState>();
+    // the sessions we hold, read before asking the relay, so that it spends no prekeys on their devices
+    const held = new Map<string, SessionState>();
     for (const row of await sessionsWith(db, ourAddress, theirAddress)) {
-      if (!wanted.includes(row.theirDevice)) continue;
-      let state: SessionState;
       try {
-        state = deserializeSession(row.state);
+        held.set(row.theirDevice, deserializeSession(row.state));
       } catch {
         // an unreadable row: start over with that device (its messages to us recover the same way)
         this.ctx.counters.bump("corrupt_session");
-        continue;
       }
+    }
+    let list = this.fresh(theirAddress);
+    let prefetched: schemas.BundlesResponse | undefined;
+    if (!list) {
+      const usable = [...held].filter(([, state]) => !sessionNeedsReplacing(state, now)).map(([device]) => device);
+      prefetched = await this.fetchBundles(theirAddress, opts.onlyDevice ? { deviceIds: [opts.onlyDevice], known: usable } : { known: usable });
+      list = this.fresh(theirAddress) ?? { identityKey: fromB64(prefetched.identityKey), deviceIds: prefetched.deviceIds, fetchedAt: now };
+    }
+    const wanted = list.deviceIds.filter((d) => d !== opts.skipDevice && (opts.onlyDevice === undefined || d === opts.onlyDevice));
+    await this.checkIdentity(ourAddress, theirAddress, list.identityKey);
+
+    const states = new Map<string, SessionState>();
+    for (const [device, state] of held) {
+      if (!wanted.includes(device)) continue;
       // a session made under an older identity key must not carry new messages
       if (!sameBytes(sessionTheirIdentityKey(state), list.identityKey)) continue;
       if (sessionNeedsReplacing(state, now)) {
-        await this.archive(ourAddress, theirAddress, row.theirDevice, state);
+        await this.archive(ourAddress, theirAddress, device, state);
         continue;
       }
-      states.set(row.theirDevice, state);
+      states.set(device, state);
     }
     const missing = wanted.filter((d) => !states.has(d));
     if (missing.length === 0) return states;
 
     const ours = await getIdentityKey(db, ourAddress);
     if (!ours) throw new Error("missing identity key for my account");
-    const res = await request(this.ctx.socket(), EVENTS.bundles, { address: theirAddress, deviceIds: missing });
+    // bundles that came with the list cover the devices we had nothing for; the rest are asked for now
+    const covered = new Set(prefetched?.bundles.map((b) => b.deviceId) ?? []);
+    const res =
+      prefetched && missing.every((d) => covered.has(d)) ? prefetched : await this.fetchBundles(theirAddress, { deviceIds: missing });
     if (!sameBytes(fromB64(res.identityKey), list.identityKey)) {
       this.invalidate(theirAddress);
       await this.checkIdentity(ourAddress, theirAddress, fromB64(res.identityKey));

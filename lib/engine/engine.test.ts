@@ -289,10 +289,20 @@ describe("engine against the real relay", () => {
     await expect(alice.api.startChat({ from: aliceAddr as never, to: "whatsapp:12" })).rejects.toMatchObject({ code: "bad_handle" });
     expect(await alice.api.lookup({ address: "instagram:@nobody.here.at.all" })).toEqual({ address: "instagram:@nobody.here.at.all", exists: false });
     expect(await alice.api.lookup({ address: aliceAddr })).toEqual({ address: aliceAddr, exists: true });
-    // a second brand on the same device shares the device id and auth key
+    // a second brand gets its own relay device (id and auth key): nothing the relay serves links the two
     const second = await account(alice, "instagram", h.carol, "Alice on Instagram");
     expect(await alice.api.lookup({ address: second })).toMatchObject({ exists: true });
-    expect(await alice.db.device.count()).toBe(1);
+    const devices = await alice.db.device.toArray();
+    expect(devices.map((d) => d.id).sort()).toEqual([aliceAddr, second].sort());
+    expect(new Set(devices.map((d) => d.deviceId)).size).toBe(2);
+    expect(Buffer.from(devices[0]!.authPublicKey).equals(Buffer.from(devices[1]!.authPublicKey))).toBe(false);
+    // and both are served on the one connection: a message to each arrives
+    const otherAddr = await account(other, "whatsapp", `+1555${Date.now() % 10_000_000}`, "Other");
+    for (const to of [aliceAddr, second]) {
+      const { conversationId } = await other.api.startChat({ from: otherAddr as never, to });
+      await other.api.sendMessage({ conversationId, text: `hello ${to}` });
+    }
+    await waitFor(async () => (await alice.db.messages.count()) === 2, "both accounts' messages");
     await alice.engine.stop();
     await other.engine.stop();
   });

@@ -5,12 +5,11 @@ import { z } from "zod";
 import { EVENTS, fromB64, loginMessage, ProtocolError, toB64, type Address, type BrandId, schemas } from "./deps";
 import { signAuth } from "../crypto";
 import type { AccountRow, DeviceRow, JunctionDB } from "../store/db";
-import { ensureDevice, getDevice } from "../store/keys";
+import { devicesOf } from "../store/keys";
 import { EngineError } from "../worker/rpc";
 import { createAccount, maintainPrekeys } from "./accounts";
 import type { EngineContext } from "./context";
 import { DeviceDirectory } from "./directory";
-import { newDeviceRow } from "./keys";
 import { Counters, silentLogger, type Logger } from "./log";
 import { Mutex } from "./mutex";
 import { commitBatch, decryptBatch, ReceiveCarry, RecoveryLimits, type BatchOutcome, type DecryptedBatch, type MyAccount } from "./receive";
@@ -88,7 +87,6 @@ export class Engine {
   private loggedIn = false;
   private online = false;
   private stopped = false;
-  private device: DeviceRow | null = null;
   private accounts = new Map<string, MyAccount>();
   private receiving: Promise<void> = Promise.resolve();
   /** Delivered envelopes not yet taken by a receive batch, in delivery order. */
@@ -207,9 +205,7 @@ export class Engine {
   // ---- RPC-facing operations that need the relay ----
 
   async createAccount(params: { brand: BrandId; handle: string; displayName: string }): Promise<{ address: Address }> {
-    const device = await ensureDevice(this.ctx.db, () => newDeviceRow(this.ctx.now()));
-    this.device = device;
-    const account = await createAccount(this.ctx, device, params);
+    const account = await createAccount(this.ctx, params);
     // log in again so that the relay serves the new account on this connection
     await this.loginRun;
     this.loginRun = this.afterConnect();
@@ -217,11 +213,11 @@ export class Engine {
     return { address: account.address };
   }
 
-  async lookup(address: Address): Promise<{ identityKey: Uint8Array; deviceIds: string[] } | null> {
+  async lookup(address: Address): Promise<{ identityKey: Uint8Array } | null> {
     await this.loginRun;
     try {
       const res = await request(this.ctx.socket(), EVENTS.lookup, { address });
-      return { identityKey: fromB64(res.identityKey), deviceIds: res.deviceIds };
+      return { identityKey: fromB64(res.identityKey) };
     } catch (error) {
       if (error instanceof ProtocolError && error.code === "not_found") return null;
       throw error;
@@ -260,30 +256,37 @@ export class Engine {
   }
 
   private async login(): Promise<boolean> {
-    const { db } = this.ctx;
     this.loggedIn = false;
-    this.device = (await getDevice(db)) ?? null;
-    await this.loadAccounts();
-    if (!this.device || this.accounts.size === 0) return false;
-    const deviceId = this.device.deviceId;
-    const { nonce } = await request(this.ctx.socket(), EVENTS.challenge, { deviceId });
-    const signature = signAuth(this.device.authPrivateKey, loginMessage(fromB64(nonce), deviceId));
-    const res = await request(this.ctx.socket(), EVENTS.login, { deviceId, signature: toB64(signature) });
-    const missing = [...this.accounts.keys()].filter((a) => !res.addresses.includes(a));
+    const devices = await this.loadAccounts();
+    if (this.accounts.size === 0) return false;
+    // one login per relay device: each account is its own device (older accounts may share one)
+    const served = new Set<string>();
+    for (const device of new Map([...devices.values()].map((d) => [d.deviceId, d])).values()) {
+      const deviceId = device.deviceId;
+      const { nonce } = await request(this.ctx.socket(), EVENTS.challenge, { deviceId });
+      const signature = signAuth(device.authPrivateKey, loginMessage(fromB64(nonce), deviceId));
+      const res = await request(this.ctx.socket(), EVENTS.login, { deviceId, signature: toB64(signature) });
+      for (const a of res.addresses) served.add(a);
+    }
+    const missing = [...this.accounts.keys()].filter((a) => !served.has(a));
     if (missing.length > 0) this.ctx.log.warn("relay does not know some accounts", { count: missing.length });
     this.loggedIn = true;
     return true;
   }
 
-  private async loadAccounts(): Promise<void> {
+  /** Loads my accounts (with their keys and devices); returns each account's device row for the login. */
+  private async loadAccounts(): Promise<Map<Address, DeviceRow>> {
     const { db } = this.ctx;
     const rows: AccountRow[] = await db.accounts.toArray();
+    const devices = await devicesOf(db, rows.map((r) => r.address));
     const next = new Map<string, MyAccount>();
     for (const account of rows) {
       const keys = await db.identityKeys.get(account.address);
-      if (keys) next.set(account.address, { account, keys });
+      const device = devices.get(account.address);
+      if (keys && device) next.set(account.address, { account, keys, deviceId: device.deviceId });
     }
     this.accounts = next;
+    return devices;
   }
 
   // ---- receiving ----
@@ -356,7 +359,6 @@ export class Engine {
    * Returns false when a failure stops receiving until the retry timer.
    */
   private async receiveRun(): Promise<boolean> {
-    const device = this.device;
     const carry = new ReceiveCarry();
     let inFlight: Committing | null = null;
     carry.quiet = async () => {
@@ -371,10 +373,9 @@ export class Engine {
         if (this.stopped || this.lock.contended) break;
       }
       const batch = this.inbox.splice(0, size);
-      if (!device) continue;
       let decrypted: DecryptedBatch;
       try {
-        decrypted = await decryptBatch(this.ctx, device, this.accounts, batch, this.recovery, carry);
+        decrypted = await decryptBatch(this.ctx, this.accounts, batch, this.recovery, carry);
       } catch (error) {
         // the batch in flight comes first: if its commit failed too, it is the one to blame
         const previous = inFlight as Committing | null;
@@ -388,7 +389,7 @@ export class Engine {
       const failed = previous ? await this.settle(previous, batch) : null;
       if (failed !== null) return failed;
       if (this.stopped) return false;
-      const commit = commitBatch(this.ctx, device, decrypted);
+      const commit = commitBatch(this.ctx, this.accounts, decrypted);
       // awaited in the next turn or below; until then a rejection is not "unhandled"
       commit.catch(() => undefined);
       inFlight = { batch, commit };
@@ -519,14 +520,14 @@ export class Engine {
           if (rows.length === 0) break;
           for (const row of rows) {
             after = row.seq ?? after;
-            if (!this.loggedIn || this.stopped || !this.device) return;
+            if (!this.loggedIn || this.stopped) return;
             if (blocked.has(row.conversationId)) continue;
             if (row.notBefore !== undefined && row.notBefore > this.ctx.now()) {
               blocked.add(row.conversationId);
               earliest = Math.min(earliest, row.notBefore);
               continue;
             }
-            const outcome = await sendOutboxRow(this.ctx, this.directory, this.device.deviceId, row);
+            const outcome = await sendOutboxRow(this.ctx, this.directory, (address) => this.accounts.get(address)?.deviceId, row);
             if (outcome === "offline") return;
             if (outcome === "retry" || outcome === "held") {
               blocked.add(row.conversationId);

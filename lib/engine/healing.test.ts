@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../relay/test/relayProcess";
 import { identityId, sessionKey } from "../store/ids";
 import { encrypt, deserializeSession, serializeSession, generateIdentityKeyPair } from "../crypto";
-import { EVENTS, toB64 } from "./deps";
+import { EVENTS, toB64, type Address } from "./deps";
 import { request, type RelaySocket } from "./relay";
 import { encodeDecryptionError } from "./recovery";
 import { envelopeId } from "./envelopes";
@@ -169,7 +169,7 @@ describe("sessions that heal", () => {
     await waitFor(async () => (await texts(bob, bConv)).length === 1, "first");
     await alice.engine.idle();
     // a newer client sends a kind this build has never heard of, through the real session and relay
-    const bobDevice = (await bob.db.device.get("self"))!.deviceId;
+    const bobDevice = (await bob.db.device.get(bobAddr as Address))!.deviceId;
     const key = sessionKey(aliceAddr, bobAddr, bobDevice);
     const row = (await alice.db.sessions.get(key))!;
     const poll = { v: 1, type: "poll", id: "pollpollpoll01", sentAt: Date.now(), question: "lunch?", options: ["yes", "no"] };
@@ -226,8 +226,8 @@ describe("sessions that heal", () => {
     hold.release();
     const { messageId } = await alice.api.sendMessage({ conversationId: aConv, text: "for Bob only" });
     await waitFor(async () => (await texts(bob, bConv)).length === 1, "delivered");
-    const bobDevice = (await bob.db.device.get("self"))!.deviceId;
-    const aliceDevice = (await alice.db.device.get("self"))!.deviceId;
+    const bobDevice = (await bob.db.device.get(bobAddr as Address))!.deviceId;
+    const aliceDevice = (await alice.db.device.get(aliceAddr as Address))!.deviceId;
     // Mallory names the envelope Alice sent Bob's device
     const stolen = envelopeId(messageId, bobAddr, bobDevice);
     expect(await alice.db.sentLog.get(stolen)).toBeDefined();

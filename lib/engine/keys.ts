@@ -34,9 +34,10 @@ export function makeKemOneTimePrekeys(address: Address, identity: KeyPair, first
   return { rows: made.map((m) => m.row), wire: made.map((m) => m.wire) };
 }
 
-export function newDeviceRow(now: number): DeviceRow {
+/** The relay device of a new account: its own random id and login key, shared with no other account. */
+export function newDeviceRow(address: Address, now: number): DeviceRow {
   const auth = generateAuthKeyPair();
-  return { id: "self", deviceId: randomId(), authPublicKey: auth.publicKey, authPrivateKey: auth.privateKey, createdAt: now };
+  return { id: address, deviceId: randomId(), authPublicKey: auth.publicKey, authPrivateKey: auth.privateKey, createdAt: now };
 }
 
 export interface SignedPrekeyUpload {

@@ -14,7 +14,7 @@
 // - anything else (storage, quota, a worker shutting down): thrown, so nothing is committed or acked and
 //   the caller retries the batch.
 import type { Address } from "./deps";
-import type { AccountRow, IdentityKeyRow, DeviceRow, MessageRow, OutboxRow, PendingAckRow, BaseKeyRow, WaitingRow } from "../store/db";
+import type { AccountRow, IdentityKeyRow, MessageRow, OutboxRow, PendingAckRow, BaseKeyRow, WaitingRow } from "../store/db";
 import { conversationId } from "../store/db";
 import { prekeyKey, randomId, selfQueue, sessionKey } from "../store/ids";
 import { observeIdentity, sameBytes } from "../store/identities";
@@ -41,6 +41,8 @@ import { envelopeId } from "./envelopes";
 export interface MyAccount {
   account: AccountRow;
   keys: IdentityKeyRow;
+  /** The relay device this account receives on. */
+  deviceId: string;
 }
 
 interface IncomingText {
@@ -134,7 +136,6 @@ const UNKNOWN_PREFIX = "unknown:";
  */
 export async function decryptBatch(
   ctx: EngineContext,
-  device: DeviceRow,
   accounts: Map<string, MyAccount>,
   envelopes: schemas.Envelope[],
   limits: RecoveryLimits,
@@ -175,7 +176,7 @@ export async function decryptBatch(
     const to = env.to as Address;
     const from = env.from as Address;
     const mine = accounts.get(to);
-    if (!mine || env.toDevice !== device.deviceId || (from === to && env.fromDevice === device.deviceId)) {
+    if (!mine || env.toDevice !== mine.deviceId || (from === to && env.fromDevice === mine.deviceId)) {
       counters.bump("misrouted");
       continue;
     }
@@ -425,7 +426,7 @@ export async function decryptBatch(
  * of awaits of plain promises (a loop over the messages awaiting a function that mostly has nothing to do)
  * silently moves the rest of the writes out of the transaction, which then commits early.
  */
-export async function commitBatch(ctx: EngineContext, device: DeviceRow, b: DecryptedBatch): Promise<BatchOutcome> {
+export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAccount>, b: DecryptedBatch): Promise<BatchOutcome> {
   const { db, counters } = ctx;
   const now = b.now;
   let storedCount = 0;
@@ -446,7 +447,8 @@ export async function commitBatch(ctx: EngineContext, device: DeviceRow, b: Decr
         const waiting = new Map((await db.waiting.toArray()).map((w) => [w.envelopeId, w]));
         const replaced: WaitingRow[] = [];
         for (const t of b.texts) {
-          const candidates = [t.payload.retryOf, envelopeId(t.payload.id, t.our, device.deviceId)];
+          const ourDevice = accounts.get(t.our)?.deviceId;
+          const candidates = [t.payload.retryOf, ourDevice ? envelopeId(t.payload.id, t.our, ourDevice) : undefined];
           for (const id of candidates) {
             const w = id ? waiting.get(id) : undefined;
             if (w && w.from === t.from && w.conversationId === conversationId(t.our, t.their)) {

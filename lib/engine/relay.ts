@@ -18,7 +18,15 @@ export class OfflineError extends Error {
 }
 
 const AckShape = z.union([
-  z.object({ ok: z.literal(false), error: z.object({ code: z.enum(ERROR_CODES), message: z.string().max(500) }) }),
+  z.object({
+    ok: z.literal(false),
+    error: z.object({
+      // a code this client does not know yet is an error all the same, not a malformed reply
+      code: z.enum(ERROR_CODES).catch("internal"),
+      message: z.string().max(500),
+      retryAfterMs: z.number().int().nonnegative().max(7 * 24 * 3600 * 1000).optional(),
+    }),
+  }),
   z.looseObject({ ok: z.literal(true) }),
 ]);
 
@@ -47,7 +55,10 @@ export async function request<E extends ClientEvent>(
   }
   const ack = AckShape.safeParse(raw);
   if (!ack.success) throw new ProtocolError("bad_request", `malformed reply to ${event}`);
-  if (ack.data.ok === false) throw new ProtocolError(ack.data.error.code, ack.data.error.message);
+  if (ack.data.ok === false) {
+    const { code, message, retryAfterMs } = ack.data.error;
+    throw new ProtocolError(code, message, retryAfterMs === undefined ? undefined : { retryAfterMs });
+  }
   const { ok: _ok, ...body } = ack.data;
   const parsed = SCHEMAS[event].response.safeParse(body);
   if (!parsed.success) throw new ProtocolError("bad_request", `malformed reply to ${event}`);

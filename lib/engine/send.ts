@@ -35,7 +35,12 @@ interface Target {
 }
 
 /** Sends one outbox row. */
-export async function sendOutboxRow(ctx: EngineContext, directory: DeviceDirectory, myDeviceId: string, row: OutboxRow): Promise<SendOutcome> {
+export async function sendOutboxRow(
+  ctx: EngineContext,
+  directory: DeviceDirectory,
+  myDeviceOf: (address: Address) => string | undefined,
+  row: OutboxRow,
+): Promise<SendOutcome> {
   const { db } = ctx;
   if (row.kind === "retryRequest") return sendRetryRequest(ctx, row);
   // the queue of my own other devices has no conversation row: it stands for my account talking to itself
@@ -86,7 +91,7 @@ export async function sendOutboxRow(ctx: EngineContext, directory: DeviceDirecto
       const now = ctx.now();
       for (const target of targets) {
         const states = await directory.sessionsFor(conv.ourAddress, target.address, {
-          skipDevice: target.address === conv.ourAddress ? myDeviceId : undefined,
+          skipDevice: target.address === conv.ourAddress ? myDeviceOf(conv.ourAddress) : undefined,
           onlyDevice: target.device,
         });
         const plaintext = encodeContent(target.content);
@@ -166,11 +171,14 @@ async function classify(ctx: EngineContext, row: OutboxRow, error: unknown): Pro
     if (attempts >= MAX_SEND_ATTEMPTS) {
       ctx.counters.bump("send_gave_up");
       ctx.log.warn("send gave up", { kind: row.kind, attempts, error: errorName(error) });
-      return finish(ctx, row, "failed", "the relay kept refusing it");
+      const full = error instanceof ProtocolError && error.code === "quota_exceeded";
+      return finish(ctx, row, "failed", full ? "their mailbox is full" : "the relay kept refusing it");
     }
     ctx.counters.bump("send_retry");
     ctx.log.info("send will be retried", { kind: row.kind, attempts, error: errorName(error) });
-    if (row.seq !== undefined) await ctx.db.outbox.update(row.seq, { attempts, notBefore: ctx.now() + SEND_BACKOFF_MS[Math.min(attempts - 1, SEND_BACKOFF_MS.length - 1)] });
+    // the relay may say when a retry can succeed (a limit or a full mailbox): never earlier than that
+    const backoff = Math.max(SEND_BACKOFF_MS[Math.min(attempts - 1, SEND_BACKOFF_MS.length - 1)] ?? 0, error instanceof ProtocolError ? (error.retryAfterMs ?? 0) : 0);
+    if (row.seq !== undefined) await ctx.db.outbox.update(row.seq, { attempts, notBefore: ctx.now() + backoff });
     return "retry";
   }
   ctx.counters.bump("send_failed");

@@ -6,7 +6,10 @@ export const ERROR_CODES = [
   "not_found",
   "handle_taken",
   "too_large",
+  /** A limit that holds across connections was reached; `retryAfterMs` says when to try again. */
   "rate_limited",
+  /** The recipient's mailbox, or this sender's daily share of it, is full: nothing was stored. */
+  "quota_exceeded",
   "conflict",
   /** The relay is shutting down or briefly unable to serve: retry after reconnecting. */
   "unavailable",
@@ -18,15 +21,19 @@ export interface RelayError {
   code: ErrorCode;
   /** Short, safe, human-readable; never contains payload contents. */
   message: string;
+  /** With `rate_limited` and `quota_exceeded`: the earliest time a retry can succeed, in ms from now. */
+  retryAfterMs?: number;
 }
 
 export type Ack<T> = ({ ok: true } & T) | { ok: false; error: RelayError };
 
 export class ProtocolError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  readonly retryAfterMs: number | undefined;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super(message, options);
     this.name = "ProtocolError";
     this.code = code;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }

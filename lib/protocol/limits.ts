@@ -2,8 +2,11 @@
 
 /** Largest event payload the relay accepts, in bytes of its JSON form. Larger → `too_large`. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
-/** Hard transport cap: beyond this socket.io drops the connection instead of answering. */
-export const TRANSPORT_MAX_BYTES = 4 * MAX_FRAME_BYTES;
+/**
+ * Hard transport cap: beyond this socket.io drops the connection instead of answering. The largest
+ * legitimate packet is one MAX_FRAME_BYTES payload plus the event name and ack id around it.
+ */
+export const TRANSPORT_MAX_BYTES = MAX_FRAME_BYTES + 16 * 1024;
 /** Largest single envelope body (the ciphertext), in bytes before base64url. */
 export const MAX_ENVELOPE_BYTES = 96 * 1024;
 /** Envelopes in one `mailbox:send` batch (one per recipient device). */
@@ -35,10 +38,59 @@ export const ENVELOPE_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 /** A login nonce is valid this long and only once. */
 export const LOGIN_NONCE_TTL_MS = 60_000;
 export const LOGIN_NONCE_BYTES = 32;
-/** Accounts one device may serve (one per brand). */
-export const MAX_ACCOUNTS_PER_DEVICE = 8;
+/**
+ * Accounts one device id may serve. One: every brand account has its own device id and auth key, so
+ * nothing the relay serves links one person's brands (devices registered earlier may hold several).
+ */
+export const MAX_ACCOUNTS_PER_DEVICE = 1;
+/** Devices (one per account) one connection may log in as. */
+export const MAX_DEVICES_PER_CONNECTION = 8;
+/** Connections one device may hold open at once; a newer login closes the oldest beyond this. */
+export const MAX_CONNECTIONS_PER_DEVICE = 4;
+/** Connections from one client address (an IPv4 address or an IPv6 /64) at once. */
+export const MAX_CONNECTIONS_PER_IP = 64;
+/**
+ * Mail bytes (envelope bodies) pushed to a connection and not yet acked. With the socket's own send
+ * buffer bound below, this caps what one connection that stops reading can hold in the relay's memory.
+ */
+export const MAX_DELIVERY_BYTES_IN_FLIGHT = 2 * 1024 * 1024;
+/** Bytes waiting in a connection's send buffer past which it gets no more pushes (and past twice this, is closed). */
+export const MAX_QUEUED_OUTPUT_BYTES = 4 * 1024 * 1024;
+/** Pending envelopes per recipient device: past either figure a send is refused with `quota_exceeded`. */
+export const MAILBOX_QUOTA = { envelopes: 10_000, bytes: 200 * 1024 * 1024 } as const;
 
-/** Per-connection token buckets: `burst` events at once, refilled at `perSecond`. */
+const HOUR = 3600;
+const DAY = 24 * HOUR;
+
+/**
+ * Limits that hold across connections (and across relay processes sharing Redis): each is a token
+ * bucket of `burst` refilled at `perSecond`, keyed as its name says. A refusal answers `rate_limited`
+ * (or `quota_exceeded` for the mailbox ones) with `retryAfterMs`, except `oneTimePrekeys*`: past
+ * those, bundles still come, with only the signed and last-resort prekeys.
+ */
+export const RELAY_LIMITS = {
+  /** `register` per client address: accounts are cheap to make, so they are the scraper's currency. */
+  registerPerIp: { burst: 10, perSecond: 10 / HOUR },
+  /** `auth:challenge` + `auth:login` per client address. */
+  loginPerIp: { burst: 120, perSecond: 1 },
+  /** `directory:lookup` per requesting device: a real address book at once, then a trickle a day. */
+  lookupPerDevice: { burst: 1000, perSecond: 1000 / DAY },
+  /** … and per client address, for scrapers with many accounts. */
+  lookupPerIp: { burst: 3000, perSecond: 3000 / DAY },
+  /** `directory:bundles` per requesting device. */
+  bundlesPerDevice: { burst: 300, perSecond: 300 / HOUR },
+  /** Bundles of one target from one requester that still carry one-time prekeys. */
+  oneTimePrekeysPerPair: { burst: 4, perSecond: 4 / HOUR },
+  /** One-time prekeys of one target handed out per hour, from every requester together. */
+  oneTimePrekeysPerTarget: { burst: 100, perSecond: 100 / HOUR },
+  /** Envelopes from one sender device to one recipient device per day … */
+  sendPerPair: { burst: 5000, perSecond: 5000 / DAY },
+  /** … and their body bytes. */
+  sendBytesPerPair: { burst: 100 * 1024 * 1024, perSecond: (100 * 1024 * 1024) / DAY },
+} as const;
+export type RelayLimitName = keyof typeof RELAY_LIMITS;
+
+/** Per-connection token buckets: `burst` events at once, refilled at `perSecond` (flood control only). */
 export const RATE_LIMITS = {
   /** Every event together. */
   events: { burst: 300, perSecond: 100 },

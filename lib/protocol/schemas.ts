@@ -82,6 +82,8 @@ export const BundlesRequest = z.strictObject({
   address: AddressInput,
   /** Only these devices; all of the address's devices when absent. */
   deviceIds: z.array(DeviceId).max(32).optional(),
+  /** Devices the requester already has sessions with: listed in the answer, but no bundle (no prekey spent). */
+  known: z.array(DeviceId).max(32).optional(),
 });
 
 export const OutgoingEnvelope = z.strictObject({
@@ -145,8 +147,15 @@ export const KeysStatusResponse = z.strictObject({
    */
   kemPrekeyId: PrekeyId.optional(),
 });
-export const LookupResponse = z.strictObject({ address: Address, identityKey: PublicKey, deviceIds: z.array(DeviceId) });
-export const BundlesResponse = z.strictObject({ address: Address, identityKey: PublicKey, bundles: z.array(DeviceBundle) });
+/** Whether an address exists, and its identity key: no device ids (they come with bundles). */
+export const LookupResponse = z.strictObject({ address: Address, identityKey: PublicKey });
+export const BundlesResponse = z.strictObject({
+  address: Address,
+  identityKey: PublicKey,
+  /** Every current device of the address, also those without a bundle here (`known`, or not asked for). */
+  deviceIds: z.array(DeviceId).max(32),
+  bundles: z.array(DeviceBundle),
+});
 export const SendResponse = z.strictObject({ stored: z.number().int(), ts: z.number().int() });
 export const AckResponse = z.strictObject({ deleted: z.number().int() });
 export const FetchResponse = z.strictObject({ envelopes: z.array(Envelope), more: z.boolean() });

@@ -132,19 +132,31 @@ describe("register and login", () => {
     d.disconnect();
   });
 
-  it("lets one logged-in device register accounts on several brands and serve them on one connection", async () => {
+  it("gives every account its own device: a second brand is a second device, logged in on the same connection", async () => {
     const n = unique();
-    const d = new TestDevice(relay.url);
-    await d.signUp(`whatsapp:+4420${n}`);
-    expect(await d.register(`instagram:@multi_${n}`)).toMatchObject({ ok: true });
-    expect(await d.register(`instagram:@multi2_${n}`)).toMatchObject({ ok: false, error: { code: "conflict" } });
-    const status = await call(d.s, EVENTS.keysStatus, { address: `instagram:@multi_${n}` });
-    expect(status).toMatchObject({ ok: true, oneTimePrekeys: 5 });
-    d.disconnect();
-    await d.connect();
-    const res = await d.login();
-    expect(res.ok && [...res.addresses].sort()).toEqual([`instagram:@multi_${n}`, `whatsapp:+4420${n}`].sort());
-    d.disconnect();
+    const wa = new TestDevice(relay.url);
+    await wa.signUp(`whatsapp:+4420${n}`);
+    // the same device id cannot take a second account: nothing would then link the two brands
+    expect(await wa.register(`instagram:@multi_${n}`)).toMatchObject({ ok: false, error: { code: "unauthorized" } });
+    // a second device (its own id and auth key) registers and logs in over the first one's connection
+    const ig = new TestDevice(relay.url);
+    ig.socket = wa.s;
+    expect(await ig.register(`instagram:@multi_${n}`)).toMatchObject({ ok: true });
+    expect(await ig.login()).toEqual({ ok: true, addresses: [`instagram:@multi_${n}`] });
+    expect(await call(wa.s, EVENTS.keysStatus, { address: `instagram:@multi_${n}` })).toMatchObject({ ok: true, oneTimePrekeys: 5 });
+    expect(await call(wa.s, EVENTS.keysStatus, { address: `whatsapp:+4420${n}` })).toMatchObject({ ok: true, oneTimePrekeys: 5 });
+    // a stranger's lookups and bundles of the two show nothing in common
+    const stranger = await new TestDevice(relay.url).signUp(`messenger:stranger.${n}`);
+    const a = await call<{ identityKey: string; deviceIds: string[] }>(stranger.s, EVENTS.bundles, { address: `whatsapp:+4420${n}` });
+    const b = await call<{ identityKey: string; deviceIds: string[] }>(stranger.s, EVENTS.bundles, { address: `instagram:@multi_${n}` });
+    expect(a.ok && b.ok).toBe(true);
+    if (a.ok && b.ok) {
+      expect(a.deviceIds).toEqual([wa.deviceId]);
+      expect(b.deviceIds).toEqual([ig.deviceId]);
+      expect(a.identityKey).not.toBe(b.identityKey);
+    }
+    wa.disconnect();
+    stranger.disconnect();
   });
 
   it("answers a retried registration (its ack lost) ok, and the device can log in", async () => {

@@ -137,6 +137,6 @@ describe("durability", () => {
     bob.disconnect();
     expect(await relay.stop()).toBe(0);
     expect(filesContaining(dataDir, marker)).toEqual([]);
-    expect(readFileSync(join(dataDir, "relay.log"), "utf8")).toContain('"msg":"ack"');
+    expect(readFileSync(join(dataDir, "relay.log"), "utf8")).toContain('"msg":"stats"');
   });
 });

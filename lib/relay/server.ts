@@ -6,21 +6,42 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { resolve } from "node:path";
 import { Server } from "socket.io";
-import { ENVELOPE_TTL_MS, RATE_LIMITS, type RateClass, TRANSPORT_MAX_BYTES } from "../protocol";
+import { createHmac, randomBytes } from "node:crypto";
+import { z } from "zod";
+import {
+  ENVELOPE_TTL_MS,
+  MAX_CONNECTIONS_PER_IP,
+  RATE_LIMITS,
+  type RateClass,
+  RELAY_LIMITS,
+  type RelayLimitName,
+  TRANSPORT_MAX_BYTES,
+} from "../protocol";
+import { clientKeyOf, createLimiter, type RateRule } from "./limits";
 import { contentSecurityPolicy, newNonce } from "./csp";
 import { createLogger, describeError, type Logger, type LogLevel } from "./log";
+import { Metrics } from "./metrics";
 import type { BucketSpec } from "./rateLimit";
 import { Connection } from "./socket/connection";
 import { HANDLERS } from "./socket/handlers";
+import { jsonOnlyParser } from "./socket/parser";
 import { Hub } from "./socket/hub";
 import type { RelayContext, RelayServer } from "./socket/types";
 import { openSqliteStore } from "./storage/sqlite";
-import type { RelayStore } from "./storage/types";
+import { LEDGER_TTL_MS, type RelayStore } from "./storage/types";
 
 export interface ServerOptions {
   /** 0 picks a free port. Default: PORT or 3000. */
   port?: number;
+  /** The interface to listen on. Default: HOST or 127.0.0.1 (behind a proxy, HOST=0.0.0.0). */
   host?: string;
+  /**
+   * Origins, besides the relay's own, whose pages may open a socket (ALLOWED_ORIGINS, comma-separated).
+   * Requests without an Origin header (native and Node clients) are not browsers' and are let through.
+   */
+  allowedOrigins?: string[];
+  /** Take the client's address from X-Forwarded-For and its scheme from X-Forwarded-Proto (TRUST_PROXY=1). */
+  trustProxy?: boolean;
   /** Default: DATA_DIR or ./data. */
   dataDir?: string;
   /** Next in dev mode (adds 'unsafe-eval' to the CSP for its tooling). */
@@ -30,8 +51,14 @@ export interface ServerOptions {
   /** The Next project root. Default: the working directory. */
   dir?: string;
   rateLimits?: Partial<Record<RateClass, BucketSpec>>;
+  /** Overrides of the cross-connection limits (RELAY_LIMITS, a JSON object of the same shape, for tests). */
+  limits?: Partial<Record<RelayLimitName, BucketSpec>>;
+  /** Shared limits across relay processes: REDIS_URL (in-process when absent). */
+  redisUrl?: string;
   /** The relay's clock (envelope stamps, expiry, nonce lifetime, rate buckets). */
   now?: () => number;
+  /** How often the `stats` line is logged (default a minute). */
+  statsIntervalMs?: number;
   /** How often expired envelopes are swept (they are also swept at start). */
   sweepIntervalMs?: number;
   /** Delay between an ack that deleted envelopes and the storage scrub that drops their old copies. */
@@ -71,13 +98,69 @@ async function loadNext(dir: string, dev: boolean, port: number, upgradeSink: Ht
   return app;
 }
 
-function securityHeaders(req: IncomingMessage, res: ServerResponse, dev: boolean): void {
+// Features the app never uses are switched off for it and anything it might embed; the microphone
+// stays available to the app itself for voice notes.
+const PERMISSIONS_POLICY = "camera=(), geolocation=(), microphone=(self), payment=(), usb=(), serial=(), bluetooth=(), hid=()";
+const HSTS = "max-age=31536000; includeSubDomains";
+
+function securityHeaders(req: IncomingMessage, res: ServerResponse, dev: boolean, trustProxy: boolean): void {
   const csp = contentSecurityPolicy(newNonce(), dev);
   // On the request so Next stamps its inline scripts with the nonce, on the response for the browser.
   req.headers["content-security-policy"] = csp;
   res.setHeader("Content-Security-Policy", csp);
   res.setHeader("X-Content-Type-Options", "nosniff");
   res.setHeader("Referrer-Policy", "no-referrer");
+  res.setHeader("Permissions-Policy", PERMISSIONS_POLICY);
+  res.setHeader("Cross-Origin-Opener-Policy", "same-origin");
+  // Only over TLS: HSTS on plain http is ignored by browsers and would be a lie in the logs.
+  if (isTls(req, trustProxy)) res.setHeader("Strict-Transport-Security", HSTS);
+}
+
+function isTls(req: IncomingMessage, trustProxy: boolean): boolean {
+  if ((req.socket as { encrypted?: boolean }).encrypted) return true;
+  return trustProxy && String(req.headers["x-forwarded-proto"] ?? "").split(",")[0]?.trim() === "https";
+}
+
+/** The client's address: the socket's, or behind a trusted proxy the last hop it appended. */
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string | undefined {
+  if (trustProxy) {
+    const forwarded = String(req.headers["x-forwarded-for"] ?? "").split(",").map((part) => part.trim()).filter(Boolean);
+    const last = forwarded[forwarded.length - 1];
+    if (last) return last;
+  }
+  return req.socket.remoteAddress;
+}
+
+/**
+ * A socket.io handshake from a browser page carries its Origin; only the relay's own origin (the Host
+ * the request came to, on http or https) and the configured ones may connect. Without this, any web
+ * page a person visits could open a socket to a relay on their machine or network.
+ */
+export function originAllowed(req: IncomingMessage, allowed: readonly string[]): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  if (allowed.includes(origin)) return true;
+  const host = req.headers.host;
+  if (!host) return false;
+  return origin === `http://${host}` || origin === `https://${host}`;
+}
+
+const LimitOverrides = z.record(z.string(), z.strictObject({ burst: z.number().int().min(1), perSecond: z.number().positive() }));
+
+function limitsFromEnv(): Partial<Record<RelayLimitName, BucketSpec>> {
+  const raw = process.env.RELAY_LIMITS;
+  if (!raw) return {};
+  const parsed = LimitOverrides.safeParse(JSON.parse(raw));
+  if (!parsed.success) throw new Error("RELAY_LIMITS must be a JSON object of {burst, perSecond} by limit name");
+  for (const name of Object.keys(parsed.data)) if (!(name in RELAY_LIMITS)) throw new Error(`RELAY_LIMITS: unknown limit ${name}`);
+  return parsed.data as Partial<Record<RelayLimitName, BucketSpec>>;
+}
+
+/** Slots of the per-address connection cap lapse unless refreshed this often (a crashed node frees its slots). */
+const CONNECTION_SLOT_TTL_MS = 10 * 60 * 1000;
+
+function listFromEnv(value: string | undefined): string[] {
+  return (value ?? "").split(",").map((part) => part.trim()).filter(Boolean);
 }
 
 function logLevelFromEnv(): LogLevel {
@@ -99,8 +182,16 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const dataDir = resolve(opts.dataDir ?? process.env.DATA_DIR ?? "./data");
   const requestedPort = opts.port ?? Number(process.env.PORT ?? 3000);
   const dev = opts.dev ?? false;
+  const host = opts.host ?? process.env.HOST ?? "127.0.0.1";
+  const allowedOrigins = opts.allowedOrigins ?? listFromEnv(process.env.ALLOWED_ORIGINS);
+  const trustProxy = opts.trustProxy ?? process.env.TRUST_PROXY === "1";
   const now = opts.now ?? Date.now;
-  const log: Logger = createLogger({ dataDir, level: opts.logLevel ?? logLevelFromEnv(), stdout: opts.logToStdout });
+  const log: Logger = createLogger({
+    dataDir,
+    level: opts.logLevel ?? logLevelFromEnv(),
+    stdout: opts.logToStdout,
+    maxBytes: Number(process.env.LOG_MAX_BYTES) || undefined,
+  });
   const store = opts.store ?? (await openSqliteStore(dataDir));
   const inflight = new Set<Promise<unknown>>();
   let closing = false;
@@ -131,9 +222,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
 
   const sweep = async () => {
     try {
-      const expired = await store.deleteExpired(now() - ENVELOPE_TTL_MS);
-      if (expired > 0) {
-        log.info("expired envelopes deleted", { count: expired });
+      const t = now();
+      const { envelopes, ledgerRows } = await store.deleteExpired({ envelopesBefore: t - ENVELOPE_TTL_MS, ledgerBefore: t - LEDGER_TTL_MS });
+      if (envelopes > 0 || ledgerRows > 0) {
+        log.info("expired rows deleted", { envelopes, ledgerRows });
         scheduleScrub();
       }
     } catch (err) {
@@ -152,7 +244,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const handle = next?.getRequestHandler() ?? null;
 
   const httpServer = createServer((req, res) => {
-    securityHeaders(req, res, dev);
+    securityHeaders(req, res, dev, trustProxy);
     if (req.url === "/healthz") {
       res.setHeader("Content-Type", "text/plain");
       res.end(closing ? "closing" : "ok");
@@ -180,22 +272,86 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     maxHttpBufferSize: TRANSPORT_MAX_BYTES,
     serveClient: false,
     destroyUpgrade: false,
+    parser: jsonOnlyParser,
+    allowRequest: (req, done) => done(null, originAllowed(req, allowedOrigins)),
   });
   const limits = { ...RATE_LIMITS, ...opts.rateLimits };
+  const limitSpecs = { ...RELAY_LIMITS, ...limitsFromEnv(), ...opts.limits };
+  const rules = Object.fromEntries(
+    Object.entries(limitSpecs).map(([name, spec]) => [name, { name, burst: spec.burst, perSecond: spec.perSecond }]),
+  ) as Record<RelayLimitName, RateRule>;
+  const limiter = await createLimiter({ redisUrl: opts.redisUrl ?? process.env.REDIS_URL, now, log });
+  // Limiter keys are keyed hashes, so its memory (or Redis) holds no device, address or IP in clear.
+  // The key is per process for now; relay processes sharing Redis will need one shared secret.
+  const limitSecret = randomBytes(32);
+  const limitKey = (...parts: string[]) => createHmac("sha256", limitSecret).update(parts.join("\n")).digest("base64url").slice(0, 22);
   const hub = new Hub();
-  const ctx: RelayContext = { store, log, hub, now, rateLimits: limits, scheduleScrub, closing: () => closing };
+  const metrics = new Metrics();
+  // Aggregates only: how full mailboxes are, never whose.
+  const logStats = async () => {
+    const mailbox = await store.mailboxStats().catch(() => null);
+    metrics.flush(log, {
+      online: hub.size,
+      ...(mailbox
+        ? { mailboxDevices: mailbox.devices, mailboxEnvelopes: mailbox.envelopes, mailboxBytes: mailbox.bytes, mailboxLargestDeviceBytes: mailbox.largestDeviceBytes }
+        : {}),
+    });
+  };
+  const statsTimer = setInterval(() => void track(logStats()), opts.statsIntervalMs ?? 60_000);
+  statsTimer.unref();
+  const connections = new Set<Connection>();
+  const slotKey = (clientKey: string) => limitKey("conn", clientKey);
+  const ctx: RelayContext = {
+    store,
+    log,
+    metrics,
+    hub,
+    now,
+    rateLimits: limits,
+    limiter,
+    limits: rules,
+    limitKey,
+    onClosed: (conn) => {
+      connections.delete(conn);
+      void limiter.release(slotKey(conn.clientKey), conn.id);
+    },
+    scheduleScrub,
+    closing: () => closing,
+  };
+  // Connections per client address, across processes when the limiter is shared: checked before the
+  // socket is set up, so a refused one costs no more than its handshake.
+  io.use((socket, next) => {
+    const clientKey = clientKeyOf(clientAddress(socket.request, trustProxy));
+    socket.data.clientKey = clientKey;
+    limiter.acquire(slotKey(clientKey), socket.id, MAX_CONNECTIONS_PER_IP, CONNECTION_SLOT_TTL_MS).then(
+      (ok) => {
+        if (ok) return next();
+        metrics.refused("too_many_connections");
+        next(new Error("rate_limited"));
+      },
+      () => next(),
+    );
+  });
+  const slotTimer = setInterval(() => {
+    for (const conn of connections) void limiter.refresh(slotKey(conn.clientKey), conn.id, CONNECTION_SLOT_TTL_MS);
+  }, CONNECTION_SLOT_TTL_MS / 3);
+  slotTimer.unref();
   io.on("connection", (socket) => {
+    const clientKey = String(socket.data.clientKey ?? "unknown");
     if (closing) {
+      void limiter.release(slotKey(clientKey), socket.id);
       socket.disconnect(true);
       return;
     }
-    const conn = new Connection(socket, ctx, HANDLERS, track);
-    log.info("connect", { conn: conn.id, transport: socket.conn.transport.name });
+    metrics.connected();
+    const conn = new Connection(socket, ctx, HANDLERS, track, clientKey);
+    connections.add(conn);
+    log.debug("connect", { conn: conn.id, transport: socket.conn.transport.name });
   });
 
-  const port = await listen(httpServer, requestedPort, opts.host);
+  const port = await listen(httpServer, requestedPort, host);
   const url = `http://localhost:${port}`;
-  log.always(`listening on ${url}`, { port, relayOnly: Boolean(opts.relayOnly), dev });
+  log.always(`listening on ${url}`, { port, host, relayOnly: Boolean(opts.relayOnly), dev });
 
   let closed: Promise<void> | null = null;
   const close = () =>
@@ -213,6 +369,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       await stopped;
       await next?.close?.().catch(() => {});
       await scrub();
+      clearInterval(statsTimer);
+      clearInterval(slotTimer);
+      await logStats();
+      await limiter.close();
       await store.close();
       log.info("closed");
       await log.close();

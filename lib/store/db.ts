@@ -139,8 +139,13 @@ export interface MetaRow {
 
 // ---- worker-only ----
 
+/**
+ * A relay device: its id and login key. Every account has its own (`id` = the account's address), so
+ * the relay cannot link one person's brands by device; `self` is the one device that accounts made
+ * before that shared, and those accounts keep using it.
+ */
 export interface DeviceRow {
-  id: "self";
+  id: "self" | Address;
   deviceId: string;
   authPublicKey: Uint8Array;
   authPrivateKey: Uint8Array;

@@ -7,14 +7,22 @@ import { prekeyKey } from "./ids";
 
 export type PrekeyKind = PrekeyRow["kind"];
 
-export async function getDevice(db: JunctionDB): Promise<DeviceRow | undefined> {
-  return db.device.get("self");
+/** The device of each of `addresses`: its own row, or the shared `self` row of an account made before those. */
+export async function devicesOf(db: JunctionDB, addresses: Iterable<Address>): Promise<Map<Address, DeviceRow>> {
+  const rows = new Map((await db.device.toArray()).map((row) => [row.id, row] as const));
+  const shared = rows.get("self");
+  const out = new Map<Address, DeviceRow>();
+  for (const address of addresses) {
+    const row = rows.get(address) ?? shared;
+    if (row) out.set(address, row);
+  }
+  return out;
 }
 
-/** Stores the device row unless one exists; returns the row that won (two tabs may race on first run). */
-export async function ensureDevice(db: JunctionDB, make: () => DeviceRow): Promise<DeviceRow> {
+/** Stores the device row of a new account unless one exists; returns the row that won (two tabs may race). */
+export async function ensureDevice(db: JunctionDB, address: Address, make: () => DeviceRow): Promise<DeviceRow> {
   return db.transaction("rw", db.device, async () => {
-    const existing = await db.device.get("self");
+    const existing = await db.device.get(address);
     if (existing) return existing;
     const row = make();
     await db.device.put(row);

@@ -1,17 +1,20 @@
 // register, auth:challenge, auth:login, keys:upload, keys:status.
 import { randomBytes } from "node:crypto";
+import { ed25519 } from "@noble/curves/ed25519.js";
 import { type Address, brandOf } from "../../brands";
 import {
   type EVENTS,
   LOGIN_NONCE_BYTES,
   LOGIN_NONCE_TTL_MS,
   MAX_ACCOUNTS_PER_DEVICE,
+  MAX_CONNECTIONS_PER_DEVICE,
+  MAX_DEVICES_PER_CONNECTION,
   MAX_STORED_KEM_PREKEYS,
   MAX_STORED_PREKEYS,
   ProtocolError,
   toB64,
 } from "../../protocol";
-import { isValidAuthKey, verifyLogin } from "../loginAuth";
+import { AUTH_KEY_TAG, isValidAuthKey, verifyLogin } from "../loginAuth";
 import type { PrekeyCaps, RegisterMode } from "../storage/types";
 import type { Connection } from "./connection";
 import type { HandlerFn } from "./types";
@@ -21,17 +24,18 @@ const PREKEY_CAPS: PrekeyCaps = { oneTime: MAX_STORED_PREKEYS, kemOneTime: MAX_S
 // One message for every failed login, so the relay is no oracle for which device ids exist.
 const LOGIN_FAILED = "login failed";
 
+// A valid tagged Ed25519 public key whose private half was thrown away at start.
+const UNKNOWN_DEVICE_KEY = toB64(new Uint8Array([AUTH_KEY_TAG, ...ed25519.getPublicKey(ed25519.utils.randomSecretKey())]));
+
 export const register: HandlerFn<typeof EVENTS.register> = async (conn, req) => {
   const address = req.address as Address;
   const brand = brandOf(address);
   if (!brand) throw new ProtocolError("bad_request", "unknown brand");
   if (!isValidAuthKey(req.device.authKey)) throw new ProtocolError("bad_request", "auth key must be 0x02 and a 32-byte ed25519 public key");
-  let mode: RegisterMode = "new_device";
-  if (conn.loggedIn) {
-    // A logged-in connection adds accounts only for its own device.
-    if (req.device.deviceId !== conn.deviceId) throw new ProtocolError("unauthorized", "device id differs from the logged-in device");
-    mode = "existing_device";
-  }
+  await conn.limit("registerPerIp", conn.ctx.limitKey("ip", conn.clientKey));
+  // Every account is its own device (its own id and auth key), also when a logged-in connection adds
+  // one: the new device then logs in on this connection too. So no device id links two brands.
+  const mode: RegisterMode = "new_device";
   const outcome = await conn.ctx.store.registerAccount(
     {
       address,
@@ -55,7 +59,7 @@ export const register: HandlerFn<typeof EVENTS.register> = async (conn, req) => 
     case "handle_taken":
       throw new ProtocolError("handle_taken", "handle taken");
     case "device_exists":
-      throw new ProtocolError("unauthorized", "device already registered: log in to add accounts");
+      throw new ProtocolError("unauthorized", "device already registered: every account needs a new device id");
     case "unknown_device":
     case "auth_key_mismatch":
       throw new ProtocolError("unauthorized", "auth key does not match the device");
@@ -64,18 +68,13 @@ export const register: HandlerFn<typeof EVENTS.register> = async (conn, req) => 
     case "too_many_accounts":
       throw new ProtocolError("conflict", "too many accounts on this device");
   }
-  if (conn.loggedIn) conn.accounts.add(address);
-  conn.ctx.log.info("registered", {
-    conn: conn.id,
-    device: req.device.deviceId,
-    address,
-    prekeys: req.device.oneTimePrekeys.length,
-    kemPrekeys: req.device.kemOneTimePrekeys?.length ?? 0,
-  });
+  // No address and no device id: together with other lines they would say who registered when.
+  conn.ctx.log.debug("registered", { conn: conn.id, brand });
   return { address };
 };
 
 export const challenge: HandlerFn<typeof EVENTS.challenge> = async (conn, req) => {
+  await conn.limit("loginPerIp", conn.ctx.limitKey("ip", conn.clientKey));
   // Issued for any device id, known or not: the login step is where unknown devices fail.
   const nonce = new Uint8Array(randomBytes(LOGIN_NONCE_BYTES));
   conn.challenge = { deviceId: req.deviceId, nonce, expiresAt: conn.ctx.now() + LOGIN_NONCE_TTL_MS };
@@ -89,42 +88,40 @@ export const login: HandlerFn<typeof EVENTS.login> = async (conn, req) => {
   if (!pending || pending.deviceId !== req.deviceId || conn.ctx.now() > pending.expiresAt) {
     throw new ProtocolError("unauthorized", LOGIN_FAILED);
   }
-  if (conn.loggedIn && conn.deviceId !== req.deviceId) throw new ProtocolError("unauthorized", "already logged in as another device");
-  const device = await conn.ctx.store.getDevice(req.deviceId);
-  if (!device || !verifyLogin(device.authKey, pending.nonce, req.deviceId, req.signature)) {
-    throw new ProtocolError("unauthorized", LOGIN_FAILED);
+  if (!conn.hasDevice(req.deviceId) && conn.deviceIds.length >= MAX_DEVICES_PER_CONNECTION) {
+    throw new ProtocolError("conflict", `at most ${MAX_DEVICES_PER_CONNECTION} devices per connection`);
   }
+  const device = await conn.ctx.store.getDevice(req.deviceId);
+  // An unknown device is verified against a key nobody holds, so it costs the same time as a known
+  // one with a wrong signature: the answer's latency does not tell which device ids exist.
+  const valid = verifyLogin(device?.authKey ?? UNKNOWN_DEVICE_KEY, pending.nonce, req.deviceId, req.signature);
+  if (!device || !valid) throw new ProtocolError("unauthorized", LOGIN_FAILED);
   const addresses = await conn.ctx.store.accountsOfDevice(req.deviceId);
   conn.loginAs(req.deviceId, addresses);
-  conn.ctx.log.info("login", { conn: conn.id, device: req.deviceId, accounts: addresses.length });
+  conn.ctx.hub.limitConnections(req.deviceId, MAX_CONNECTIONS_PER_DEVICE);
+  conn.ctx.log.debug("login", { conn: conn.id, accounts: addresses.length });
   // Pending envelopes follow the login ack.
   setImmediate(() => conn.pump());
   return { addresses };
 };
 
-function ownAccount(conn: Connection, address: string): Address {
-  if (!conn.accounts.has(address as Address)) throw new ProtocolError("unauthorized", "not an account of this connection");
-  return address as Address;
-}
-
-function deviceOf(conn: Connection): string {
-  if (!conn.deviceId) throw new ProtocolError("unauthorized", "log in first");
-  return conn.deviceId;
+/** The account and the device that holds it on this connection; `unauthorized` for anyone else's. */
+function ownAccount(conn: Connection, address: string): { address: Address; deviceId: string } {
+  const deviceId = conn.deviceOf(address);
+  if (!deviceId) throw new ProtocolError("unauthorized", "not an account of this connection");
+  return { address: address as Address, deviceId };
 }
 
 export const keysUpload: HandlerFn<typeof EVENTS.keysUpload> = async (conn, req) => {
-  const address = ownAccount(conn, req.address);
-  const deviceId = deviceOf(conn);
+  const { address, deviceId } = ownAccount(conn, req.address);
   const outcome = await conn.ctx.store.updateKeys(address, deviceId, req, PREKEY_CAPS);
   if (outcome === "not_found") throw new ProtocolError("not_found", "no such account device");
   if (outcome === "too_many") throw new ProtocolError("bad_request", `at most ${MAX_STORED_PREKEYS} one-time prekeys are kept`);
   if (outcome === "too_many_kem") throw new ProtocolError("bad_request", `at most ${MAX_STORED_KEM_PREKEYS} one-time kem prekeys are kept`);
   const status = await conn.ctx.store.keyStatus(address, deviceId);
   if (!status) throw new ProtocolError("not_found", "no such account device");
-  conn.ctx.log.info("keys uploaded", {
+  conn.ctx.log.debug("keys uploaded", {
     conn: conn.id,
-    device: deviceId,
-    address,
     prekeys: req.oneTimePrekeys?.length ?? 0,
     kemPrekeys: req.kemOneTimePrekeys?.length ?? 0,
     signed: Boolean(req.signedPrekey),
@@ -134,8 +131,8 @@ export const keysUpload: HandlerFn<typeof EVENTS.keysUpload> = async (conn, req)
 };
 
 export const keysStatus: HandlerFn<typeof EVENTS.keysStatus> = async (conn, req) => {
-  const address = ownAccount(conn, req.address);
-  const status = await conn.ctx.store.keyStatus(address, deviceOf(conn));
+  const { address, deviceId } = ownAccount(conn, req.address);
+  const status = await conn.ctx.store.keyStatus(address, deviceId);
   if (!status) throw new ProtocolError("not_found", "no such account device");
   return status;
 };

@@ -1,18 +1,21 @@
-// One socket.io connection: its login state, rate buckets and delivery cursor, and the dispatcher
-// that guards every event (rate, known name, size, login, schema) before a handler sees it.
-import { randomUUID } from "node:crypto";
+// One socket.io connection: the devices it logged in as (one per account) with their delivery cursors,
+// its flood buckets, and the dispatcher that guards every event (rate, known name, size, login,
+// schema) before a handler sees it. Limits that must hold across connections go through ctx.limiter.
 import type { Address } from "../../brands";
 import {
   type Ack,
   type ClientEvent,
   EVENTS,
   MAX_DELIVERIES_IN_FLIGHT,
+  MAX_DELIVERY_BYTES_IN_FLIGHT,
   MAX_ENVELOPES_PER_DELIVERY,
   MAX_FRAME_BYTES,
+  MAX_QUEUED_OUTPUT_BYTES,
   PRE_LOGIN_EVENTS,
   ProtocolError,
   type RateClass,
   type RelayError,
+  type RelayLimitName,
   SCHEMAS,
   toB64,
 } from "../../protocol";
@@ -42,13 +45,39 @@ function isClientEvent(name: string): name is ClientEvent {
   return Object.prototype.hasOwnProperty.call(SCHEMAS, name);
 }
 
-function payloadBytes(payload: unknown): number {
-  try {
-    const json = JSON.stringify(payload);
-    return json === undefined ? 0 : Buffer.byteLength(json, "utf8");
-  } catch {
-    return Number.POSITIVE_INFINITY;
+/** Deepest nesting a payload may have; the protocol's own deepest is 4 (`keys:upload` prekeys). */
+export const MAX_PAYLOAD_DEPTH = 8;
+
+/**
+ * The size of a payload's JSON form, measured by walking it (no copy is made), stopping as soon as it
+ * passes `limit` or nests deeper than MAX_PAYLOAD_DEPTH. Payloads are already-parsed JSON: the
+ * parser refuses binary, so only strings, numbers, booleans, null, arrays and objects occur.
+ */
+export function measurePayload(payload: unknown, limit: number): { bytes: number } | "too_large" | "too_deep" {
+  let bytes = 0;
+  const stack: { value: unknown; depth: number }[] = [{ value: payload, depth: 0 }];
+  while (stack.length) {
+    const { value, depth } = stack.pop() as { value: unknown; depth: number };
+    if (typeof value === "string") bytes += Buffer.byteLength(value, "utf8") + 2;
+    else if (typeof value === "number") bytes += String(value).length;
+    else if (typeof value === "boolean" || value === null || value === undefined) bytes += 5;
+    else if (typeof value === "object") {
+      if (depth >= MAX_PAYLOAD_DEPTH) return "too_deep";
+      if (Array.isArray(value)) {
+        bytes += 2 + value.length;
+        if (bytes > limit) return "too_large";
+        for (const item of value) stack.push({ value: item, depth: depth + 1 });
+      } else {
+        bytes += 2;
+        for (const key of Object.keys(value)) {
+          bytes += Buffer.byteLength(key, "utf8") + 4;
+          stack.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1 });
+        }
+      }
+    } else return "too_deep"; // functions and the like cannot come from JSON: refuse as malformed
+    if (bytes > limit) return "too_large";
   }
+  return { bytes };
 }
 
 export interface PendingChallenge {
@@ -57,25 +86,80 @@ export interface PendingChallenge {
   expiresAt: number;
 }
 
+/**
+ * Bytes waiting in the socket's send path: engine.io's write buffer (packets the transport could not
+ * take yet) plus what the websocket holds for the network. Internal fields, read defensively: a
+ * transport without them counts as empty.
+ */
+export function queuedOutputBytes(socket: RelaySocket): number {
+  const engine = socket.conn as unknown as { writeBuffer?: { data?: unknown }[]; transport?: { socket?: { bufferedAmount?: unknown } } };
+  let bytes = 0;
+  for (const packet of engine.writeBuffer ?? []) if (typeof packet.data === "string") bytes += packet.data.length;
+  const buffered = engine.transport?.socket?.bufferedAmount;
+  return bytes + (typeof buffered === "number" ? buffered : 0);
+}
+
+/**
+ * One logged-in device's delivery on this connection: everything up to `cursor` was pushed, `inflight`
+ * holds what was pushed and not acked (key → body bytes).
+ */
+class Delivery {
+  cursor = 0;
+  readonly inflight = new Map<string, number>();
+  inflightBytes = 0;
+  pumping = false;
+  again = false;
+
+  constructor(readonly deviceId: string) {}
+
+  add(env: PendingEnvelope): void {
+    const key = envelopeKey(env.to, env.id);
+    if (!this.inflight.has(key)) {
+      this.inflight.set(key, env.body.length);
+      this.inflightBytes += env.body.length;
+    }
+    if (env.seq > this.cursor) this.cursor = env.seq;
+  }
+
+  forget(key: string): void {
+    const bytes = this.inflight.get(key);
+    if (bytes === undefined) return;
+    this.inflight.delete(key);
+    this.inflightBytes -= bytes;
+  }
+
+  /** How many more envelopes, and how many more body bytes, may be pushed now. */
+  room(): { envelopes: number; bytes: number } {
+    return {
+      envelopes: MAX_ENVELOPES_PER_DELIVERY * MAX_DELIVERIES_IN_FLIGHT - this.inflight.size,
+      bytes: MAX_DELIVERY_BYTES_IN_FLIGHT - this.inflightBytes,
+    };
+  }
+}
+
 export class Connection {
-  readonly id = randomUUID();
-  deviceId: string | null = null;
-  readonly accounts = new Set<Address>();
+  /** socket.io's id for the socket: random, and the id of its slot in the per-address connection cap. */
+  readonly id: string;
+  /** The devices this connection logged in as (one per account), with their deliveries. */
+  private readonly devices = new Map<string, Delivery>();
+  /** Every account of those devices → its device. */
+  readonly accounts = new Map<Address, string>();
   challenge: PendingChallenge | null = null;
   private readonly buckets: Record<RateClass | "events", TokenBucket>;
-  // Delivery: everything up to `cursor` was pushed; `inflight` holds pushed envelopes not yet acked.
-  private cursor = 0;
-  private readonly inflight = new Map<string, number>();
-  private pumping = false;
-  private again = false;
   private closed = false;
+  private waitingForDrain = false;
+  readonly openedAt: number;
 
   constructor(
     readonly socket: RelaySocket,
     readonly ctx: RelayContext,
     private readonly handlers: Handlers,
     private readonly track: <T>(work: Promise<T>) => Promise<T>,
+    /** The client's address as the limits key it (an IPv4 address, an IPv6 /64 or "unknown"). */
+    readonly clientKey: string,
   ) {
+    this.id = socket.id;
+    this.openedAt = ctx.now();
     const { events, directory, auth } = ctx.rateLimits;
     this.buckets = {
       events: new TokenBucket(events, ctx.now),
@@ -89,70 +173,105 @@ export class Connection {
   }
 
   get loggedIn(): boolean {
-    return this.deviceId !== null;
+    return this.devices.size > 0;
   }
 
-  /** Called once login succeeded. */
+  get deviceIds(): string[] {
+    return [...this.devices.keys()];
+  }
+
+  hasDevice(deviceId: string): boolean {
+    return this.devices.has(deviceId);
+  }
+
+  /** The device that holds `address` on this connection, if this connection is logged in as it. */
+  deviceOf(address: string): string | undefined {
+    return this.accounts.get(address as Address);
+  }
+
+  /** Called once a login succeeded: this connection now also serves `deviceId` and its accounts. */
   loginAs(deviceId: string, accounts: Address[]): void {
-    if (this.deviceId !== deviceId) {
-      if (this.deviceId) this.ctx.hub.remove(this.deviceId, this);
-      this.deviceId = deviceId;
-      this.cursor = 0;
-      this.inflight.clear();
+    if (!this.devices.has(deviceId)) {
+      this.devices.set(deviceId, new Delivery(deviceId));
       this.ctx.hub.add(deviceId, this);
     }
-    this.accounts.clear();
-    for (const a of accounts) this.accounts.add(a);
+    for (const a of accounts) this.accounts.set(a, deviceId);
   }
 
-  /** Drops acked envelopes from the in-flight window. */
-  forget(keys: string[]): void {
-    for (const key of keys) this.inflight.delete(key);
-    this.pump();
+  /** Drops acked envelopes from a device's in-flight window. */
+  forget(deviceId: string, keys: string[]): void {
+    const delivery = this.devices.get(deviceId);
+    if (!delivery) return;
+    for (const key of keys) delivery.forget(key);
+    this.pump(deviceId);
   }
 
   /** Marks envelopes returned by `mailbox:fetch` as handed out, so pushes continue after them. */
-  handedOut(envelopes: PendingEnvelope[]): void {
-    for (const env of envelopes) {
-      this.inflight.set(envelopeKey(env.to, env.id), env.seq);
-      if (env.seq > this.cursor) this.cursor = env.seq;
+  handedOut(deviceId: string, envelopes: PendingEnvelope[]): void {
+    const delivery = this.devices.get(deviceId);
+    if (!delivery) return;
+    for (const env of envelopes) delivery.add(env);
+  }
+
+  /** True while the socket's send buffer is over its bound: push nothing more until it drains. */
+  backedUp(): boolean {
+    const queued = queuedOutputBytes(this.socket);
+    if (queued > 2 * MAX_QUEUED_OUTPUT_BYTES) {
+      // Far past the bound (answers to a flood of fetches, say): close it; the device catches up from
+      // the database when it reconnects, and its memory here is freed now.
+      this.ctx.metrics.refused("slow_reader");
+      this.socket.disconnect(true);
+      return true;
     }
+    if (queued <= MAX_QUEUED_OUTPUT_BYTES) return false;
+    if (!this.waitingForDrain) {
+      this.waitingForDrain = true;
+      this.socket.conn.once("drain", () => {
+        this.waitingForDrain = false;
+        this.pump();
+      });
+    }
+    return true;
   }
 
   /**
-   * Pushes pending envelopes in storage order, pages of at most MAX_ENVELOPES_PER_DELIVERY and at most
-   * MAX_DELIVERIES_IN_FLIGHT pages' worth unacked, so the client's work and the ack's commit overlap. Re-entrant calls
-   * while a pump runs are folded into one more pass, so nothing is pushed twice on this connection.
+   * Pushes pending envelopes of `deviceId` (or of every device of this connection) in storage order, in
+   * pages of at most MAX_ENVELOPES_PER_DELIVERY, while fewer than MAX_DELIVERIES_IN_FLIGHT pages and
+   * MAX_DELIVERY_BYTES_IN_FLIGHT body bytes are unacked and the socket's buffer is under its bound: so
+   * the client's work and the ack's commit overlap, and a reader that stops holds a bounded amount.
+   * Re-entrant calls while a pump runs fold into one more pass: nothing is pushed twice here.
    */
-  pump(): void {
-    if (this.closed || !this.deviceId) return;
-    if (this.pumping) {
-      this.again = true;
-      return;
+  pump(deviceId?: string): void {
+    if (this.closed) return;
+    const targets = deviceId === undefined ? [...this.devices.values()] : [this.devices.get(deviceId)];
+    for (const delivery of targets) {
+      if (!delivery) continue;
+      if (delivery.pumping) {
+        delivery.again = true;
+        continue;
+      }
+      delivery.pumping = true;
+      void this.track(this.pumpLoop(delivery)).finally(() => {
+        delivery.pumping = false;
+      });
     }
-    this.pumping = true;
-    void this.track(this.pumpLoop()).finally(() => {
-      this.pumping = false;
-    });
   }
 
-  private async pumpLoop(): Promise<void> {
-    const deviceId = this.deviceId;
-    if (!deviceId) return;
+  private async pumpLoop(delivery: Delivery): Promise<void> {
     try {
       for (;;) {
-        this.again = false;
-        const room = MAX_ENVELOPES_PER_DELIVERY * MAX_DELIVERIES_IN_FLIGHT - this.inflight.size;
-        if (room <= 0 || this.closed) return;
-        const batch = await this.ctx.store.pendingEnvelopes(deviceId, this.cursor, Math.min(room, MAX_ENVELOPES_PER_DELIVERY));
+        delivery.again = false;
+        const room = delivery.room();
+        if (room.envelopes <= 0 || room.bytes <= 0 || this.closed || this.backedUp()) return;
+        const batch = await this.ctx.store.pendingEnvelopes(delivery.deviceId, delivery.cursor, Math.min(room.envelopes, MAX_ENVELOPES_PER_DELIVERY), room.bytes);
         if (batch.length === 0) {
-          if (this.again) continue;
+          if (delivery.again) continue;
           return;
         }
-        if (this.closed || this.deviceId !== deviceId) return;
-        this.handedOut(batch);
+        if (this.closed || this.devices.get(delivery.deviceId) !== delivery) return;
+        for (const env of batch) delivery.add(env);
         this.socket.emit(EVENTS.deliver, { envelopes: batch.map(toWireEnvelope) });
-        this.ctx.log.debug("deliver", { conn: this.id, device: deviceId, count: batch.length });
+        this.ctx.log.debug("deliver", { conn: this.id, count: batch.length });
       }
     } catch (err) {
       this.ctx.log.error("deliver failed", { conn: this.id, err: describeError(err) });
@@ -161,8 +280,20 @@ export class Connection {
 
   private onDisconnect(reason: string): void {
     this.closed = true;
-    if (this.deviceId) this.ctx.hub.remove(this.deviceId, this);
-    this.ctx.log.info("disconnect", { conn: this.id, device: this.deviceId, reason });
+    for (const deviceId of this.devices.keys()) this.ctx.hub.remove(deviceId, this);
+    this.ctx.onClosed(this);
+    this.ctx.log.debug("disconnect", { conn: this.id, reason });
+  }
+
+  /** Takes from a cross-connection limit; throws `rate_limited` (or `code`) with the wait when refused. */
+  async limit(name: RelayLimitName, key: string, cost = 1, code: "rate_limited" | "quota_exceeded" = "rate_limited"): Promise<void> {
+    const decision = await this.ctx.limiter.take(this.ctx.limits[name], key, cost);
+    if (!decision.ok) throw new ProtocolError(code, code === "quota_exceeded" ? "daily share of this mailbox used" : `limit reached (${name})`, { retryAfterMs: decision.retryAfterMs });
+  }
+
+  /** Like `limit`, but answers whether the request is within it instead of throwing. */
+  async within(name: RelayLimitName, key: string, cost = 1): Promise<boolean> {
+    return (await this.ctx.limiter.take(this.ctx.limits[name], key, cost)).ok;
   }
 
   private async dispatch(event: string, rawArgs: unknown[]): Promise<void> {
@@ -178,16 +309,20 @@ export class Connection {
       }
     };
     const fail = (error: RelayError) => {
-      // A flood must not become a flood of log lines: refusals for rate only show at debug level.
-      const level = error.code === "rate_limited" ? "debug" : "info";
-      this.ctx.log[level]("refused", { conn: this.id, device: this.deviceId, event: isClientEvent(event) ? event : "unknown", code: error.code });
+      // Refusals are what hostile traffic produces: a flood must not become a flood of log lines, so
+      // they show at debug level only (the periodic stats line counts them by code).
+      this.ctx.metrics.refused(error.code);
+      this.ctx.log.debug("refused", { conn: this.id, event: isClientEvent(event) ? event : "unknown", code: error.code });
       reply({ ok: false, error });
     };
 
+    this.ctx.metrics.event(isClientEvent(event) ? event : "unknown");
     if (this.ctx.closing()) return fail({ code: "unavailable", message: "relay shutting down" });
     if (!this.buckets.events.take()) return fail({ code: "rate_limited", message: "too many events" });
     if (!isClientEvent(event)) return fail({ code: "bad_request", message: "unknown event" });
-    if (payloadBytes(args[0]) > MAX_FRAME_BYTES) return fail({ code: "too_large", message: `payload over ${MAX_FRAME_BYTES} bytes` });
+    const size = measurePayload(args[0], MAX_FRAME_BYTES);
+    if (size === "too_large") return fail({ code: "too_large", message: `payload over ${MAX_FRAME_BYTES} bytes` });
+    if (size === "too_deep") return fail({ code: "bad_request", message: `payload nested deeper than ${MAX_PAYLOAD_DEPTH}` });
     if (!this.loggedIn && !PRE_LOGIN_EVENTS.includes(event)) return fail({ code: "unauthorized", message: "log in first" });
     const rateClass = RATE_CLASS[event];
     if (rateClass && !this.buckets[rateClass].take()) return fail({ code: "rate_limited", message: `too many ${rateClass} requests` });
@@ -203,7 +338,9 @@ export class Connection {
       const result = await handler(this, parsed.data);
       reply({ ok: true, ...result });
     } catch (err) {
-      if (err instanceof ProtocolError) return fail({ code: err.code, message: err.message });
+      if (err instanceof ProtocolError) {
+        return fail(err.retryAfterMs === undefined ? { code: err.code, message: err.message } : { code: err.code, message: err.message, retryAfterMs: err.retryAfterMs });
+      }
       this.ctx.log.error("handler failed", { conn: this.id, event, err: describeError(err) });
       reply({ ok: false, error: { code: "internal", message: "internal error" } });
     }

@@ -18,14 +18,33 @@ export class Hub {
     if (set.size === 0) this.byDevice.delete(deviceId);
   }
 
+  /**
+   * Keeps at most `max` connections of a device: the oldest beyond that are closed. A device that
+   * reloads keeps working (its newest connection wins); one that opens many to pin memory cannot.
+   */
+  limitConnections(deviceId: string, max: number): void {
+    const set = this.byDevice.get(deviceId);
+    if (!set || set.size <= max) return;
+    const oldestFirst = [...set].sort((a, b) => a.openedAt - b.openedAt);
+    for (const conn of oldestFirst.slice(0, set.size - max)) {
+      this.remove(deviceId, conn);
+      conn.socket.disconnect(true);
+    }
+  }
+
   /** New envelopes were stored for these devices: every online connection of each pulls them. */
   notify(deviceIds: Iterable<string>): void {
-    for (const id of deviceIds) for (const conn of this.byDevice.get(id) ?? []) conn.pump();
+    for (const id of deviceIds) for (const conn of this.byDevice.get(id) ?? []) conn.pump(id);
   }
 
   /** Envelopes of a device were acked (by any of its connections): none of them waits on them now. */
   acked(deviceId: string, keys: string[]): void {
-    for (const conn of this.byDevice.get(deviceId) ?? []) conn.forget(keys);
+    for (const conn of this.byDevice.get(deviceId) ?? []) conn.forget(deviceId, keys);
+  }
+
+  /** Connections of this device here. */
+  count(deviceId: string): number {
+    return this.byDevice.get(deviceId)?.size ?? 0;
   }
 
   get size(): number {

@@ -1,50 +1,94 @@
 // mailbox:send, mailbox:ack, mailbox:fetch. Delivery pushes live in Connection.pump.
 import type { Address } from "../../brands";
-import { type EVENTS, fromB64, MAX_ENVELOPES_PER_DELIVERY, ProtocolError } from "../../protocol";
+import { type EVENTS, fromB64, MAILBOX_QUOTA, MAX_DELIVERY_BYTES_IN_FLIGHT, MAX_ENVELOPES_PER_DELIVERY, ProtocolError } from "../../protocol";
+import type { Envelope } from "../../protocol/schemas";
 import type { EnvelopeRecord } from "../storage/types";
 import { envelopeKey, toWireEnvelope } from "./connection";
 import type { HandlerFn } from "./types";
 
 export const send: HandlerFn<typeof EVENTS.send> = async (conn, req) => {
   const from = req.from as Address;
-  if (!conn.deviceId || !conn.accounts.has(from)) throw new ProtocolError("unauthorized", "from is not an account of this connection");
+  const fromDevice = conn.deviceOf(from);
+  if (!fromDevice) throw new ProtocolError("unauthorized", "from is not an account of this connection");
   const ts = conn.ctx.now();
   const records: EnvelopeRecord[] = req.envelopes.map((env) => ({
     id: env.id,
     from,
-    fromDevice: conn.deviceId as string,
+    fromDevice,
     to: env.to as Address,
     toDevice: env.toDevice,
     body: fromB64(env.body),
     ts,
   }));
-  const outcome = await conn.ctx.store.storeEnvelopes(records);
-  if (!outcome.ok) throw new ProtocolError("not_found", `unknown recipient device of ${outcome.unknown.to}`);
-  conn.ctx.log.info("send", { conn: conn.id, device: conn.deviceId, envelopes: records.length, stored: outcome.stored });
+  // This sender's daily share of each recipient device's mailbox, in envelopes and bytes.
+  const perRecipient = new Map<string, { count: number; bytes: number }>();
+  for (const r of records) {
+    const key = `${r.to}\n${r.toDevice}`;
+    const share = perRecipient.get(key) ?? { count: 0, bytes: 0 };
+    share.count++;
+    share.bytes += r.body.length;
+    perRecipient.set(key, share);
+  }
+  for (const [recipient, share] of perRecipient) {
+    const pair = conn.ctx.limitKey("send", fromDevice, recipient);
+    await conn.limit("sendPerPair", pair, share.count, "quota_exceeded");
+    await conn.limit("sendBytesPerPair", pair, Math.max(1, share.bytes), "quota_exceeded");
+  }
+  const outcome = await conn.ctx.store.storeEnvelopes(records, { perDeviceEnvelopes: MAILBOX_QUOTA.envelopes, perDeviceBytes: MAILBOX_QUOTA.bytes });
+  if (!outcome.ok) {
+    if (outcome.reason === "quota_exceeded") throw new ProtocolError("quota_exceeded", "the recipient's mailbox is full", { retryAfterMs: 60 * 60 * 1000 });
+    throw new ProtocolError("not_found", `unknown recipient device of ${outcome.to}`);
+  }
+  conn.ctx.log.debug("send", { conn: conn.id, envelopes: records.length, stored: outcome.stored });
   // Written durably above; the pushes follow the sender's ack.
   setImmediate(() => conn.ctx.hub.notify(outcome.deviceIds));
   return { stored: outcome.stored, ts };
 };
 
 export const ack: HandlerFn<typeof EVENTS.ack> = async (conn, req) => {
-  const deviceId = conn.deviceId;
-  if (!deviceId) throw new ProtocolError("unauthorized", "log in first");
-  // Filtered by the caller's device in the store: another device's envelopes are never touched.
-  const refs = req.envelopes.map((r) => ({ to: r.to as Address, id: r.id }));
-  const deleted = await conn.ctx.store.deleteEnvelopes(deviceId, refs);
-  conn.ctx.log.info("ack", { conn: conn.id, device: deviceId, refs: refs.length, deleted });
+  // Each ref is deleted only from the mailbox of the device that holds its `to` on this connection:
+  // another device's envelopes are never touched, and refs for anyone else's address are ignored.
+  const byDevice = new Map<string, { to: Address; id: string }[]>();
+  for (const ref of req.envelopes) {
+    const deviceId = conn.deviceOf(ref.to);
+    if (!deviceId) continue;
+    const refs = byDevice.get(deviceId) ?? [];
+    refs.push({ to: ref.to as Address, id: ref.id });
+    byDevice.set(deviceId, refs);
+  }
+  let deleted = 0;
+  for (const [deviceId, refs] of byDevice) {
+    deleted += await conn.ctx.store.deleteEnvelopes(deviceId, refs);
+    conn.ctx.hub.acked(deviceId, refs.map((r) => envelopeKey(r.to, r.id)));
+  }
+  conn.ctx.log.debug("ack", { conn: conn.id, refs: req.envelopes.length, deleted });
   if (deleted > 0) conn.ctx.scheduleScrub();
-  conn.ctx.hub.acked(deviceId, refs.map((r) => envelopeKey(r.to, r.id)));
   return { deleted };
 };
 
 export const fetch: HandlerFn<typeof EVENTS.fetch> = async (conn, req) => {
-  const deviceId = conn.deviceId;
-  if (!deviceId) throw new ProtocolError("unauthorized", "log in first");
+  // A connection whose answers pile up unread gets no more of them.
+  if (conn.backedUp()) throw new ProtocolError("rate_limited", "read what was sent first", { retryAfterMs: 1000 });
   const limit = req.limit ?? MAX_ENVELOPES_PER_DELIVERY;
-  const rows = await conn.ctx.store.pendingEnvelopes(deviceId, 0, limit + 1);
-  const page = rows.slice(0, limit);
-  conn.handedOut(page);
+  const out: Envelope[] = [];
+  let bytes = MAX_DELIVERY_BYTES_IN_FLIGHT;
+  let more = false;
+  for (const deviceId of conn.deviceIds) {
+    const room = limit - out.length;
+    if (room <= 0 || bytes <= 0) {
+      more = true;
+      break;
+    }
+    const rows = await conn.ctx.store.pendingEnvelopes(deviceId, 0, room + 1, bytes);
+    const page = rows.slice(0, room);
+    if (rows.length > room) more = true;
+    conn.handedOut(deviceId, page);
+    for (const env of page) {
+      bytes -= env.body.length;
+      out.push(toWireEnvelope(env));
+    }
+    if (page.length && bytes <= 0) more = true;
+  }
   setImmediate(() => conn.pump());
-  return { envelopes: page.map(toWireEnvelope), more: rows.length > limit };
+  return { envelopes: out, more };
 };

@@ -1,6 +1,7 @@
 // The RelayStore over kysely: the SQL is written once in kysely's builder, so the SQLite adapter and a
 // future Postgres adapter share this file and differ only in the dialect, pragmas and `scrub`.
-import { type Kysely, type Transaction } from "kysely";
+import { type InsertResult, type Kysely, type Transaction } from "kysely";
+import { createHmac, randomBytes } from "node:crypto";
 import { type Address, brandOf } from "../../brands";
 import type { RelayDatabase } from "./schema";
 import type {
@@ -9,8 +10,13 @@ import type {
   ClaimedBundle,
   DeviceRecord,
   EnvelopeRecord,
+  EnvelopeRef,
+  ExpiryCutoffs,
+  ExpiryOutcome,
   KeyStatus,
   KeysUpdate,
+  MailboxQuotas,
+  MailboxStats,
   PendingEnvelope,
   PrekeyCaps,
   RegisterMode,
@@ -105,11 +111,133 @@ function kemOf(row: { kem_id: number | null; kem_public: string | null; kem_sign
   return { id: row.kem_id, publicKey: row.kem_public, signature: row.kem_signature };
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Whole days since the epoch: all the ledger keeps of when. */
+export function dayOf(ms: number): number {
+  return Math.floor(ms / DAY_MS);
+}
+
+const LEDGER_KEY = "ledger_key";
+const LEDGER_KEY_BYTES = 32;
+// The first field: a later change of what is hashed gets a new tag, so old and new rows never meet.
+const LEDGER_TAG = "junction relay ledger v1";
+
+/**
+ * The ledger row of an envelope: HMAC-SHA256 (RFC 2104) under the relay's ledger key over the tag,
+ * sender device, recipient address, recipient device and envelope id, each as a 4-byte big-endian
+ * byte length and its UTF-8 bytes, so no two different tuples encode to the same input.
+ */
+export function ledgerHash(key: Uint8Array, env: Pick<EnvelopeRecord, "fromDevice" | "to" | "toDevice" | "id">): Uint8Array {
+  if (key.length !== LEDGER_KEY_BYTES) throw new RangeError("invalid ledger key");
+  const mac = createHmac("sha256", key);
+  for (const field of [LEDGER_TAG, env.fromDevice, env.to, env.toDevice, env.id]) {
+    const bytes = Buffer.from(field, "utf8");
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(bytes.length);
+    mac.update(length).update(bytes);
+  }
+  return new Uint8Array(mac.digest());
+}
+
+/**
+ * The ledger key, created on first open. Insert-if-absent then read: relays starting together on one
+ * Postgres database all end up with whichever key was written first.
+ */
+async function loadLedgerKey(db: Kysely<RelayDatabase>): Promise<Uint8Array> {
+  const candidate = randomBytes(LEDGER_KEY_BYTES);
+  try {
+    await db.insertInto("relay_secrets").values({ name: LEDGER_KEY, value: candidate }).onConflict((oc) => oc.column("name").doNothing()).execute();
+  } finally {
+    candidate.fill(0);
+  }
+  const row = await db.selectFrom("relay_secrets").select("value").where("name", "=", LEDGER_KEY).executeTakeFirstOrThrow();
+  const key = Uint8Array.from(row.value);
+  row.value.fill(0);
+  if (key.length !== LEDGER_KEY_BYTES) throw new RangeError("invalid ledger key");
+  return key;
+}
+
+function checkQuotas(quotas: MailboxQuotas): void {
+  for (const limit of [quotas.perDeviceEnvelopes, quotas.perDeviceBytes]) {
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError("invalid quota");
+  }
+}
+
+function inserted(result: InsertResult | undefined): boolean {
+  return Number(result?.numInsertedOrUpdatedRows ?? 0) > 0;
+}
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+
+interface Candidate {
+  env: EnvelopeRecord;
+  hash: Uint8Array;
+}
+
+/** What a batch adds to one device's mailbox; `to` is the first address it came to, for a refusal. */
+interface MailboxDelta {
+  to: Address;
+  envelopes: number;
+  bytes: number;
+}
+
+function deltas(items: readonly EnvelopeRecord[]): Map<string, MailboxDelta> {
+  const out = new Map<string, MailboxDelta>();
+  for (const env of items) {
+    const delta = out.get(env.toDevice);
+    if (delta) {
+      delta.envelopes++;
+      delta.bytes += env.body.byteLength;
+    } else {
+      out.set(env.toDevice, { to: env.to, envelopes: 1, bytes: env.body.byteLength });
+    }
+  }
+  return out;
+}
+
+/** Thrown inside a transaction to roll it back and answer with `outcome`. */
+class Refusal extends Error {
+  constructor(readonly outcome: StoreEnvelopesOutcome) {
+    super("refused");
+    this.name = "Refusal";
+  }
+}
+
+/** Takes deleted envelopes (device, body bytes) off the device counters; drops rows left empty. */
+async function subtractFromMailboxes(db: Db, gone: readonly { to_device: string; bytes: number | string | bigint }[]): Promise<void> {
+  const byDevice = new Map<string, { envelopes: number; bytes: number }>();
+  for (const row of gone) {
+    const delta = byDevice.get(row.to_device) ?? { envelopes: 0, bytes: 0 };
+    delta.envelopes++;
+    delta.bytes += Number(row.bytes);
+    byDevice.set(row.to_device, delta);
+  }
+  for (const [deviceId, delta] of byDevice) {
+    await db
+      .updateTable("device_mailbox")
+      .set((eb) => ({ envelopes: eb("envelopes", "-", delta.envelopes), bytes: eb("bytes", "-", delta.bytes) }))
+      .where("device_id", "=", deviceId)
+      .execute();
+    // No row for a device with nothing pending: the table lists only who has mail waiting now.
+    await db.deleteFrom("device_mailbox").where("device_id", "=", deviceId).where("envelopes", "<=", 0).execute();
+  }
+}
+
+// Rows per expiry transaction: a large sweep never holds the (SQLite: only) writer for long.
+const SWEEP_BATCH = 1000;
+
 export class KyselyRelayStore implements RelayStore {
-  constructor(
+  private constructor(
     private readonly db: Kysely<RelayDatabase>,
-    private readonly onScrub: (db: Kysely<RelayDatabase>) => Promise<void> = async () => {},
+    private readonly ledgerKey: Uint8Array,
+    private readonly onScrub: (db: Kysely<RelayDatabase>) => Promise<void>,
   ) {}
+
+  /** Over a migrated database: loads (on first open, creates) the ledger key. */
+  static async open(db: Kysely<RelayDatabase>, onScrub: (db: Kysely<RelayDatabase>) => Promise<void> = async () => {}): Promise<KyselyRelayStore> {
+    return new KyselyRelayStore(db, await loadLedgerKey(db), onScrub);
+  }
 
   async getDevice(deviceId: string): Promise<DeviceRecord | null> {
     const row = await this.db.selectFrom("devices").select(["device_id", "auth_key"]).where("device_id", "=", deviceId).executeTakeFirst();
@@ -177,7 +305,8 @@ export class KyselyRelayStore implements RelayStore {
     return { address, identityKey: account.identity_key, deviceIds: devices.map((d) => d.device_id) };
   }
 
-  claimBundles(address: Address, deviceIds?: string[]) {
+  claimBundles(address: Address, deviceIds?: string[], opts: { oneTime?: boolean } = {}) {
+    const oneTimeToo = opts.oneTime ?? true;
     return this.db.transaction().execute(async (trx) => {
       const account = await trx.selectFrom("accounts").select("identity_key").where("address", "=", address).executeTakeFirst();
       if (!account) return null;
@@ -196,10 +325,12 @@ export class KyselyRelayStore implements RelayStore {
         // refuse any bundle without it, whatever else it carries.
         const kem = kemOf(row);
         if (kem) bundle.kemPrekey = kem;
-        const oneTime = await claimPrekey(trx, address, row.device_id);
-        if (oneTime) bundle.oneTimePrekey = oneTime;
-        const kemOneTime = await claimKemPrekey(trx, address, row.device_id);
-        if (kemOneTime) bundle.kemOneTimePrekey = kemOneTime;
+        if (oneTimeToo) {
+          const oneTime = await claimPrekey(trx, address, row.device_id);
+          if (oneTime) bundle.oneTimePrekey = oneTime;
+          const kemOneTime = await claimKemPrekey(trx, address, row.device_id);
+          if (kemOneTime) bundle.kemOneTimePrekey = kemOneTime;
+        }
         bundles.push(bundle);
       }
       return { identityKey: account.identity_key, bundles, missing };
@@ -245,53 +376,151 @@ export class KyselyRelayStore implements RelayStore {
     });
   }
 
-  storeEnvelopes(envelopes: EnvelopeRecord[]): Promise<StoreEnvelopesOutcome> {
-    return this.db.transaction().execute(async (trx): Promise<StoreEnvelopesOutcome> => {
-      const seen = new Set<string>();
-      for (const env of envelopes) {
-        const key = `${env.to}\n${env.toDevice}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        const row = await trx.selectFrom("account_devices").select("device_id").where("address", "=", env.to).where("device_id", "=", env.toDevice).executeTakeFirst();
-        if (!row) return { ok: false, unknown: { to: env.to, toDevice: env.toDevice } };
-      }
-      let stored = 0;
-      const deviceIds = new Set<string>();
-      for (const env of envelopes) {
-        // The id ledger outlives the envelope, so a resend after the ack is still recognised.
-        const first = await trx
-          .insertInto("envelope_ids")
-          .values({ to_address: env.to, to_device: env.toDevice, id: env.id, ts: env.ts })
-          .onConflict((oc) => oc.columns(["to_address", "to_device", "id"]).doNothing())
-          .executeTakeFirst();
-        if (Number(first.numInsertedOrUpdatedRows ?? 0) === 0) continue;
-        await trx
-          .insertInto("envelopes")
-          .values({
-            id: env.id,
-            to_address: env.to,
-            to_device: env.toDevice,
-            from_address: env.from,
-            from_device: env.fromDevice,
-            body: env.body,
-            ts: env.ts,
-          })
-          .execute();
-        stored++;
-        deviceIds.add(env.toDevice);
-      }
-      return { ok: true, stored, deviceIds: [...deviceIds] };
-    });
+  async storeEnvelopes(envelopes: EnvelopeRecord[], quotas: MailboxQuotas): Promise<StoreEnvelopesOutcome> {
+    checkQuotas(quotas);
+    const candidates: Candidate[] = envelopes.map((env) => ({ env, hash: ledgerHash(this.ledgerKey, env) }));
+    return await this.db
+      .transaction()
+      .execute(async (trx): Promise<StoreEnvelopesOutcome> => {
+        const seen = new Set<string>();
+        for (const { env } of candidates) {
+          const key = `${env.to}\n${env.toDevice}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const row = await trx.selectFrom("account_devices").select("device_id").where("address", "=", env.to).where("device_id", "=", env.toDevice).executeTakeFirst();
+          if (!row) return { ok: false, reason: "unknown_device", to: env.to, toDevice: env.toDevice };
+        }
+        // Reads first, and the quota decided on them: a refused batch writes nothing at all, not even
+        // pages of a rolled-back transaction that a full cache would have spilled into the WAL.
+        const fresh = await this.unseen(trx, candidates);
+        const wanted = deltas(fresh.map((c) => c.env));
+        for (const [deviceId, delta] of wanted) {
+          const held = await trx.selectFrom("device_mailbox").select(["envelopes", "bytes"]).where("device_id", "=", deviceId).executeTakeFirst();
+          const envelopesAfter = Number(held?.envelopes ?? 0) + delta.envelopes;
+          const bytesAfter = Number(held?.bytes ?? 0) + delta.bytes;
+          if (envelopesAfter > quotas.perDeviceEnvelopes || bytesAfter > quotas.perDeviceBytes) {
+            return { ok: false, reason: "quota_exceeded", to: delta.to, toDevice: deviceId };
+          }
+        }
+        const stored: EnvelopeRecord[] = [];
+        for (const { env, hash } of fresh) {
+          // Both inserts give way to a concurrent send of the same envelope (Postgres; SQLite runs
+          // one writer at a time, so the reads above were already exact).
+          const first = await trx
+            .insertInto("envelope_ledger")
+            .values({ hash, day: dayOf(env.ts) })
+            .onConflict((oc) => oc.column("hash").doNothing())
+            .executeTakeFirst();
+          if (!inserted(first)) continue;
+          const put = await trx
+            .insertInto("envelopes")
+            .values({ id: env.id, to_address: env.to, to_device: env.toDevice, from_address: env.from, from_device: env.fromDevice, body: env.body, ts: env.ts })
+            .onConflict((oc) => oc.columns(["to_device", "to_address", "id", "from_device"]).doNothing())
+            .executeTakeFirst();
+          if (inserted(put)) stored.push(env);
+        }
+        const added = deltas(stored);
+        for (const [deviceId, delta] of added) {
+          const refusal: StoreEnvelopesOutcome = { ok: false, reason: "quota_exceeded", to: delta.to, toDevice: deviceId };
+          // The WHERE below guards only an existing row; a first row must fit on its own.
+          if (delta.envelopes > quotas.perDeviceEnvelopes || delta.bytes > quotas.perDeviceBytes) throw new Refusal(refusal);
+          // Check and add in one statement: on Postgres a concurrent batch may have added since the
+          // read above, and the row lock makes this the decision that counts.
+          const counted = await trx
+            .insertInto("device_mailbox")
+            .values({ device_id: deviceId, envelopes: delta.envelopes, bytes: delta.bytes })
+            .onConflict((oc) =>
+              oc
+                .column("device_id")
+                .doUpdateSet((eb) => ({
+                  envelopes: eb("device_mailbox.envelopes", "+", eb.ref("excluded.envelopes")),
+                  bytes: eb("device_mailbox.bytes", "+", eb.ref("excluded.bytes")),
+                }))
+                .where((eb) =>
+                  eb.and([
+                    eb(eb("device_mailbox.envelopes", "+", eb.ref("excluded.envelopes")), "<=", quotas.perDeviceEnvelopes),
+                    eb(eb("device_mailbox.bytes", "+", eb.ref("excluded.bytes")), "<=", quotas.perDeviceBytes),
+                  ])))
+            .executeTakeFirst();
+          if (!inserted(counted)) throw new Refusal(refusal);
+        }
+        return { ok: true, stored: stored.length, deviceIds: [...added.keys()] };
+      })
+      .catch((err: unknown) => {
+        if (err instanceof Refusal) return err.outcome;
+        throw err;
+      });
   }
 
-  async pendingEnvelopes(deviceId: string, afterSeq: number, limit: number): Promise<PendingEnvelope[]> {
+  /**
+   * The batch's envelopes that would be stored: each once, not in the ledger, and not still pending
+   * (an envelope outlives its ledger row: 30 days against 7).
+   */
+  private async unseen(trx: Db, candidates: readonly Candidate[]): Promise<Candidate[]> {
+    const known = new Set<string>();
+    for (const part of chunks(candidates)) {
+      const rows = await trx.selectFrom("envelope_ledger").select("hash").where("hash", "in", part.map((c) => c.hash)).execute();
+      for (const row of rows) known.add(hex(row.hash));
+    }
+    const once: Candidate[] = [];
+    for (const c of candidates) {
+      const h = hex(c.hash);
+      if (known.has(h)) continue;
+      known.add(h);
+      once.push(c);
+    }
+    const byMailbox = new Map<string, { to: Address; toDevice: string; items: Candidate[] }>();
+    for (const c of once) {
+      const key = `${c.env.toDevice}\n${c.env.to}`;
+      const group = byMailbox.get(key);
+      if (group) group.items.push(c);
+      else byMailbox.set(key, { to: c.env.to, toDevice: c.env.toDevice, items: [c] });
+    }
+    const pending = new Set<Candidate>();
+    for (const { to, toDevice, items } of byMailbox.values()) {
+      for (const part of chunks(items)) {
+        const rows = await trx
+          .selectFrom("envelopes")
+          .select(["id", "from_device"])
+          .where("to_device", "=", toDevice)
+          .where("to_address", "=", to)
+          .where("id", "in", part.map((c) => c.env.id))
+          .execute();
+        for (const c of part) if (rows.some((r) => r.id === c.env.id && r.from_device === c.env.fromDevice)) pending.add(c);
+      }
+    }
+    return once.filter((c) => !pending.has(c));
+  }
+
+  async pendingEnvelopes(deviceId: string, afterSeq: number, limit: number, maxBytes = Number.POSITIVE_INFINITY): Promise<PendingEnvelope[]> {
+    let take = limit;
+    if (Number.isFinite(maxBytes)) {
+      // Sizes first (no bodies read), so a page of large envelopes is cut before it is loaded.
+      const sizes = await this.db
+        .selectFrom("envelopes")
+        .select((eb) => eb.fn<number>("length", [eb.ref("body")]).as("n"))
+        .where("to_device", "=", deviceId)
+        .where("seq", ">", afterSeq)
+        .orderBy("seq")
+        .limit(limit)
+        .execute();
+      let bytes = 0;
+      take = 0;
+      for (const { n } of sizes) {
+        // always at least one, so an envelope larger than the budget is still delivered alone
+        if (take > 0 && bytes + Number(n) > maxBytes) break;
+        bytes += Number(n);
+        take++;
+      }
+      if (take === 0) return [];
+    }
     const rows = await this.db
       .selectFrom("envelopes")
       .selectAll()
       .where("to_device", "=", deviceId)
       .where("seq", ">", afterSeq)
       .orderBy("seq")
-      .limit(limit)
+      .limit(take)
       .execute();
     return rows.map((row) => ({
       seq: Number(row.seq),
@@ -305,38 +534,73 @@ export class KyselyRelayStore implements RelayStore {
     }));
   }
 
-  deleteEnvelopes(deviceId: string, refs: { to: Address; id: string }[]): Promise<number> {
-    // One statement per recipient address (an ack names one or a few), not one per envelope: a
-    // backlog's acks cost one commit and a handful of index probes each.
-    const byAddress = new Map<Address, string[]>();
+  deleteEnvelopes(deviceId: string, refs: EnvelopeRef[]): Promise<number> {
+    // One statement per recipient address and sender (an ack names one or a few), not one per
+    // envelope: a backlog's acks cost one commit and a handful of index probes each.
+    const groups = new Map<string, { to: Address; fromDevice?: string; ids: string[] }>();
     for (const ref of refs) {
-      const ids = byAddress.get(ref.to);
-      if (ids) ids.push(ref.id);
-      else byAddress.set(ref.to, [ref.id]);
+      const key = JSON.stringify([ref.to, ref.fromDevice ?? null]);
+      const group = groups.get(key);
+      if (group) group.ids.push(ref.id);
+      else groups.set(key, { to: ref.to, fromDevice: ref.fromDevice, ids: [ref.id] });
     }
     return this.db.transaction().execute(async (trx) => {
-      let deleted = 0;
-      for (const [to, ids] of byAddress) {
+      const gone: { to_device: string; bytes: number }[] = [];
+      for (const { to, fromDevice, ids } of groups.values()) {
         for (const chunk of chunks(ids)) {
-          const result = await trx
-            .deleteFrom("envelopes")
-            .where("to_device", "=", deviceId)
-            .where("to_address", "=", to)
-            .where("id", "in", chunk)
-            .executeTakeFirst();
-          deleted += Number(result.numDeletedRows);
+          let query = trx.deleteFrom("envelopes").where("to_device", "=", deviceId).where("to_address", "=", to).where("id", "in", chunk);
+          if (fromDevice !== undefined) query = query.where("from_device", "=", fromDevice);
+          gone.push(...(await query.returning((eb) => ["to_device", eb.fn<number>("length", ["body"]).as("bytes")]).execute()));
         }
       }
-      return deleted;
+      await subtractFromMailboxes(trx, gone);
+      return gone.length;
     });
   }
 
-  deleteExpired(before: number): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
-      const result = await trx.deleteFrom("envelopes").where("ts", "<", before).executeTakeFirst();
-      await trx.deleteFrom("envelope_ids").where("ts", "<", before).execute();
-      return Number(result.numDeletedRows);
-    });
+  async deleteExpired(cutoffs: ExpiryCutoffs): Promise<ExpiryOutcome> {
+    const outcome: ExpiryOutcome = { envelopes: 0, ledgerRows: 0 };
+    // DELETE … RETURNING, not a read then a delete: a row an ack deletes meanwhile is subtracted
+    // from its counter by exactly one of the two.
+    for (;;) {
+      const gone = await this.db.transaction().execute(async (trx) => {
+        const rows = await trx
+          .deleteFrom("envelopes")
+          .where("seq", "in", (eb) => eb.selectFrom("envelopes").select("seq").where("ts", "<", cutoffs.envelopesBefore).limit(SWEEP_BATCH))
+          .returning((eb) => ["to_device", eb.fn<number>("length", ["body"]).as("bytes")])
+          .execute();
+        await subtractFromMailboxes(trx, rows);
+        return rows.length;
+      });
+      outcome.envelopes += gone;
+      if (gone < SWEEP_BATCH) break;
+    }
+    // A row's day must have ended before the cut-off's day began: kept at least LEDGER_TTL_MS.
+    const lastDay = dayOf(cutoffs.ledgerBefore);
+    for (;;) {
+      const result = await this.db
+        .deleteFrom("envelope_ledger")
+        .where("hash", "in", (eb) => eb.selectFrom("envelope_ledger").select("hash").where("day", "<", lastDay).limit(SWEEP_BATCH))
+        .executeTakeFirst();
+      const gone = Number(result.numDeletedRows);
+      outcome.ledgerRows += gone;
+      if (gone < SWEEP_BATCH) break;
+    }
+    return outcome;
+  }
+
+  async mailboxStats(): Promise<MailboxStats> {
+    const row = await this.db
+      .selectFrom("device_mailbox")
+      .select((eb) => [
+        eb.fn.countAll<number>().as("devices"),
+        eb.fn.coalesce(eb.fn.sum<number>("envelopes"), eb.lit(0)).as("envelopes"),
+        eb.fn.coalesce(eb.fn.sum<number>("bytes"), eb.lit(0)).as("bytes"),
+        eb.fn.coalesce(eb.fn.max<number>("bytes"), eb.lit(0)).as("largest"),
+      ])
+      .where("envelopes", ">", 0)
+      .executeTakeFirstOrThrow();
+    return { devices: Number(row.devices), envelopes: Number(row.envelopes), bytes: Number(row.bytes), largestDeviceBytes: Number(row.largest) };
   }
 
   scrub(): Promise<void> {

@@ -1,5 +1,6 @@
-// Schema migrations, written once for both dialects; only the auto-increment and blob types differ.
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
+// Schema migrations, written once for both dialects; only the auto-increment and blob types differ,
+// and where SQLite cannot alter a table in place (0003 rebuilds `envelopes` there).
+import { type CreateTableBuilder, type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
 import type { RelayDatabase } from "./schema";
 
 export type SqlDialect = "sqlite" | "postgres";
@@ -90,7 +91,86 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
           .execute();
       },
     },
+    // Metadata minimisation and mailbox quotas.
+    // - The old ledger (recipient address, device, id and exact time, for 30 days) is dropped, not
+    //   converted: it never stored the sender device, so its rows cannot be re-keyed. Acceptable:
+    //   pending envelopes stay protected by the envelopes' own unique key, and a resend of an
+    //   envelope acked before the upgrade may be delivered once more, which the client's inbox drops
+    //   by id (exactly-once is the inbox's promise; the relay's is at-least-once).
+    // - The new ledger holds a keyed hash and a day; its key is a relay secret in `relay_secrets`
+    //   (created by the store on first open, so every node sharing a Postgres database shares it).
+    // - envelopes: unique by (to_device, to_address, id, from_device) instead of (to_address,
+    //   to_device, id), so another sender's envelope with the same id is stored, not shadowed.
+    // - device_mailbox: per-device counters for quotas, filled from the pending envelopes.
+    "0003_keyed_ledger_mailbox_counters": {
+      async up(db: Kysely<unknown>) {
+        // secure_delete (set by the SQLite adapter before migrating) zeroes the dropped pages.
+        await db.schema.dropTable("envelope_ids").execute();
+        await db.schema
+          .createTable("relay_secrets")
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("value", sql.raw(blob), (c) => c.notNull())
+          .execute();
+        // WITHOUT ROWID on SQLite: the hash is the row, stored once rather than in a table and an index.
+        await withoutRowid(
+          db.schema
+            .createTable("envelope_ledger")
+            .addColumn("hash", sql.raw(blob), (c) => c.primaryKey())
+            .addColumn("day", "integer", (c) => c.notNull()),
+          dialect,
+        ).execute();
+        await db.schema.createIndex("envelope_ledger_day").on("envelope_ledger").column("day").execute();
+
+        const once = ["to_device", "to_address", "id", "from_device"] as const;
+        if (dialect === "postgres") {
+          await db.schema.alterTable("envelopes").dropConstraint("envelopes_once").execute();
+          await db.schema.alterTable("envelopes").addUniqueConstraint("envelopes_once", [...once]).execute();
+        } else {
+          // SQLite cannot drop a table constraint: rebuild the table, keeping every seq, and carry the
+          // AUTOINCREMENT high-water mark over so a seq already handed out (then acked) is not reused.
+          const high = await sql<{ seq: number }>`SELECT seq FROM sqlite_sequence WHERE name = 'envelopes'`.execute(db);
+          await db.schema
+            .createTable("envelopes_next")
+            .addColumn("seq", "integer", (c) => c.primaryKey().autoIncrement())
+            .addColumn("id", "text", (c) => c.notNull())
+            .addColumn("to_address", "text", (c) => c.notNull())
+            .addColumn("to_device", "text", (c) => c.notNull())
+            .addColumn("from_address", "text", (c) => c.notNull())
+            .addColumn("from_device", "text", (c) => c.notNull())
+            .addColumn("body", "blob", (c) => c.notNull())
+            .addColumn("ts", "integer", (c) => c.notNull())
+            .addUniqueConstraint("envelopes_once", [...once])
+            .execute();
+          await sql`INSERT INTO envelopes_next (seq, id, to_address, to_device, from_address, from_device, body, ts)
+            SELECT seq, id, to_address, to_device, from_address, from_device, body, ts FROM envelopes`.execute(db);
+          await db.schema.dropTable("envelopes").execute();
+          await sql`ALTER TABLE envelopes_next RENAME TO envelopes`.execute(db);
+          const prior = high.rows[0]?.seq;
+          if (prior !== undefined) {
+            await sql`DELETE FROM sqlite_sequence WHERE name = 'envelopes'`.execute(db);
+            await sql`INSERT INTO sqlite_sequence (name, seq) VALUES ('envelopes', ${prior})`.execute(db);
+          }
+          await db.schema.createIndex("envelopes_device_seq").on("envelopes").columns(["to_device", "seq"]).execute();
+          await db.schema.createIndex("envelopes_ts").on("envelopes").column("ts").execute();
+        }
+
+        await withoutRowid(
+          db.schema
+            .createTable("device_mailbox")
+            .addColumn("device_id", "text", (c) => c.primaryKey())
+            .addColumn("envelopes", bigint, (c) => c.notNull())
+            .addColumn("bytes", bigint, (c) => c.notNull()),
+          dialect,
+        ).execute();
+        await sql`INSERT INTO device_mailbox (device_id, envelopes, bytes)
+          SELECT to_device, count(*), sum(length(body)) FROM envelopes GROUP BY to_device`.execute(db);
+      },
+    },
   };
+}
+
+function withoutRowid(table: CreateTableBuilder<string, never>, dialect: SqlDialect): CreateTableBuilder<string, never> {
+  return dialect === "sqlite" ? table.modifyEnd(sql`without rowid`) : table;
 }
 
 export class MigrationError extends Error {

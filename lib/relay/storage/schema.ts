@@ -48,6 +48,11 @@ export interface KemOneTimePrekeysTable {
   signature: string;
 }
 
+/**
+ * Rows leave on ack or after the TTL. The sender columns are delivered with the envelope (the
+ * recipient needs them to decrypt); no other table keeps who sent to whom. Unique by (to_device,
+ * to_address, id, from_device) since migration 0003, so one sender cannot shadow another's id.
+ */
 export interface EnvelopesTable {
   /** Storage order: delivery follows it. */
   seq: Generated<number>;
@@ -60,12 +65,31 @@ export interface EnvelopesTable {
   ts: number;
 }
 
-/** Every envelope id ever accepted, kept for the TTL, so a resend after the ack is not stored again. */
-export interface EnvelopeIdsTable {
-  to_address: string;
-  to_device: string;
-  id: string;
-  ts: number;
+/**
+ * The idempotency ledger (migration 0003): a keyed hash of (sender device, recipient address,
+ * recipient device, envelope id) and the day it was first seen, nothing else, so the rows pair no one
+ * without the relay's ledger key and the id. Kept LEDGER_TTL_MS plus at most a day.
+ */
+export interface EnvelopeLedgerTable {
+  hash: Uint8Array;
+  /** Whole days since the epoch (UTC). */
+  day: number;
+}
+
+/** Relay-wide secrets, created on first start (migration 0003). `ledger_key`: 32 random bytes. */
+export interface RelaySecretsTable {
+  name: string;
+  value: Uint8Array;
+}
+
+/**
+ * Pending envelopes per recipient device, kept in the transactions that insert, ack and expire them,
+ * so a quota check is one row read. A row goes when its device has nothing pending.
+ */
+export interface DeviceMailboxTable {
+  device_id: string;
+  envelopes: number;
+  bytes: number;
 }
 
 export interface RelayDatabase {
@@ -75,5 +99,7 @@ export interface RelayDatabase {
   one_time_prekeys: OneTimePrekeysTable;
   kem_one_time_prekeys: KemOneTimePrekeysTable;
   envelopes: EnvelopesTable;
-  envelope_ids: EnvelopeIdsTable;
+  envelope_ledger: EnvelopeLedgerTable;
+  relay_secrets: RelaySecretsTable;
+  device_mailbox: DeviceMailboxTable;
 }

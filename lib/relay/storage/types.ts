@@ -100,9 +100,53 @@ export interface PendingEnvelope extends EnvelopeRecord {
   seq: number;
 }
 
+/** An acked envelope: `fromDevice`, when given, narrows the delete to that sender's envelope of the id. */
+export interface EnvelopeRef {
+  to: Address;
+  id: string;
+  fromDevice?: string;
+}
+
+/** Limits on what waits for one recipient device: envelopes pending and the bytes of their bodies. */
+export interface MailboxQuotas {
+  perDeviceEnvelopes: number;
+  perDeviceBytes: number;
+}
+
+export type StoreEnvelopesRefusal = "unknown_device" | "quota_exceeded";
+
+/** A refusal names the first recipient device at fault; nothing of the batch was stored then. */
 export type StoreEnvelopesOutcome =
   | { ok: true; stored: number; deviceIds: string[] }
-  | { ok: false; unknown: { to: Address; toDevice: string } };
+  | { ok: false; reason: StoreEnvelopesRefusal; to: Address; toDevice: string };
+
+/**
+ * How long the idempotency ledger remembers an envelope: a resend within this is recognised, and
+ * after at most one more day (rows carry only their day) the row is gone. Shorter than the
+ * envelope TTL on purpose: the ledger exists for retries, which come within minutes.
+ */
+export const LEDGER_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
+export interface ExpiryCutoffs {
+  /** Envelopes stored before this (ms) are deleted: the envelope TTL. */
+  envelopesBefore: number;
+  /** Ledger rows of days that ended before this day began are deleted: `now - LEDGER_TTL_MS`. */
+  ledgerBefore: number;
+}
+
+export interface ExpiryOutcome {
+  envelopes: number;
+  ledgerRows: number;
+}
+
+/** Aggregates only: no device id, address or envelope id ever leaves the store through metrics. */
+export interface MailboxStats {
+  /** Devices with at least one pending envelope. */
+  devices: number;
+  envelopes: number;
+  bytes: number;
+  largestDeviceBytes: number;
+}
 
 export interface RelayStore {
   getDevice(deviceId: string): Promise<DeviceRecord | null>;
@@ -119,7 +163,7 @@ export interface RelayStore {
    * handed out at most once, also under concurrent calls. `null` when the account does not exist;
    * `missing` lists asked-for devices it does not have.
    */
-  claimBundles(address: Address, deviceIds?: string[]): Promise<{ identityKey: string; bundles: ClaimedBundle[]; missing: string[] } | null>;
+  claimBundles(address: Address, deviceIds?: string[], opts?: { oneTime?: boolean }): Promise<{ identityKey: string; bundles: ClaimedBundle[]; missing: string[] } | null>;
   /**
    * Atomic. `too_many` / `too_many_kem` when the upload would keep more one-time X25519 / KEM prekeys
    * than `caps` allows; nothing at all is written then. A re-uploaded id replaces the stored key.
@@ -127,16 +171,24 @@ export interface RelayStore {
   updateKeys(address: Address, deviceId: string, update: KeysUpdate, caps: PrekeyCaps): Promise<UpdateKeysOutcome>;
   keyStatus(address: Address, deviceId: string): Promise<KeyStatus | null>;
   /**
-   * Atomic: every recipient device must exist, else nothing is written. Idempotent by (to, toDevice, id)
-   * for as long as the id is remembered (the envelope TTL). Durable when it resolves.
+   * Atomic: every recipient device must exist and stay within `quotas` after the batch, else nothing
+   * is written (`unknown_device` / `quota_exceeded`). Idempotent by (fromDevice, to, toDevice, id): the
+   * ledger remembers a keyed hash of that for LEDGER_TTL_MS, and a pending envelope is never stored
+   * twice. An envelope already stored counts against no quota, so a retry is not refused for it.
+   * Durable when it resolves.
    */
-  storeEnvelopes(envelopes: EnvelopeRecord[]): Promise<StoreEnvelopesOutcome>;
+  storeEnvelopes(envelopes: EnvelopeRecord[], quotas: MailboxQuotas): Promise<StoreEnvelopesOutcome>;
   /** The device's envelopes after `afterSeq`, in storage order. */
-  pendingEnvelopes(deviceId: string, afterSeq: number, limit: number): Promise<PendingEnvelope[]>;
-  /** Deletes only envelopes addressed to `deviceId`; returns how many went. */
-  deleteEnvelopes(deviceId: string, refs: { to: Address; id: string }[]): Promise<number>;
-  /** Deletes envelopes and remembered ids stored before `before`; returns the envelopes deleted. */
-  deleteExpired(before: number): Promise<number>;
+  pendingEnvelopes(deviceId: string, afterSeq: number, limit: number, maxBytes?: number): Promise<PendingEnvelope[]>;
+  /**
+   * Deletes only envelopes addressed to `deviceId`; returns how many went. A ref without `fromDevice`
+   * deletes every sender's envelope of that id (two senders may pick the same id).
+   */
+  deleteEnvelopes(deviceId: string, refs: EnvelopeRef[]): Promise<number>;
+  /** Deletes expired envelopes and ledger rows (see ExpiryCutoffs); mailbox counters follow. */
+  deleteExpired(cutoffs: ExpiryCutoffs): Promise<ExpiryOutcome>;
+  /** Pending envelopes in aggregate, for metrics. */
+  mailboxStats(): Promise<MailboxStats>;
   /** Makes deleted rows unrecoverable from the files (SQLite: checkpoint and truncate the WAL). */
   scrub(): Promise<void>;
   close(): Promise<void>;

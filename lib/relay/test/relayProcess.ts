@@ -5,6 +5,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { TEST_RELAY_LIMITS_ENV } from "./limits";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
@@ -24,11 +25,16 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), "junction-relay-"));
 }
 
-export function startRelay(opts: { dataDir?: string; env?: Record<string, string> } = {}): Promise<RelayProcess> {
+/**
+ * `limits: "test"` (the default) relaxes only the registration and login limits (TEST_RELAY_LIMITS);
+ * `"production"` runs every limit at its real value, as the hostile-traffic suite needs.
+ */
+export function startRelay(opts: { dataDir?: string; env?: Record<string, string>; limits?: "test" | "production" } = {}): Promise<RelayProcess> {
   const dataDir = opts.dataDir ?? tempDataDir();
+  const limits = opts.limits === "production" ? {} : { RELAY_LIMITS: TEST_RELAY_LIMITS_ENV };
   const child = spawn(process.execPath, ["--import", "tsx", "lib/relay/main.ts", "--relay-only"], {
     cwd: ROOT,
-    env: { ...process.env, PORT: "0", DATA_DIR: dataDir, ...opts.env },
+    env: { ...process.env, PORT: "0", DATA_DIR: dataDir, ...limits, ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

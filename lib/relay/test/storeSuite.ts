@@ -1,12 +1,24 @@
 // The storage contract as one suite over a store factory: every adapter (SQLite now, Postgres later)
-// runs exactly this. `reopen` (optional) opens the same database again, to prove durability.
+// runs exactly this. `reopen` (optional) opens the same database again, to prove durability;
+// `inspect` (optional) is a second handle on the same database, to check the mailbox counters
+// against COUNT/SUM of the envelopes themselves.
+import type { Kysely } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Address } from "../../brands";
-import type { AccountRegistration, EnvelopeRecord, PrekeyCaps, RelayStore, StoredSignedPrekey } from "../storage/types";
+import type { RelayDatabase } from "../storage/schema";
+import {
+  type AccountRegistration,
+  type EnvelopeRecord,
+  LEDGER_TTL_MS,
+  type MailboxQuotas,
+  type PrekeyCaps,
+  type RelayStore,
+  type StoredSignedPrekey,
+} from "../storage/types";
 
 export interface StoreFactory {
   name: string;
-  open(): Promise<{ store: RelayStore; reopen?: () => Promise<RelayStore> }>;
+  open(): Promise<{ store: RelayStore; reopen?: () => Promise<RelayStore>; inspect?: Kysely<RelayDatabase> }>;
 }
 
 let seq = 0;
@@ -18,6 +30,28 @@ function kemKeys(n: number, first = 11, tag = "kotk"): StoredSignedPrekey[] {
 }
 
 const CAPS: PrekeyCaps = { oneTime: 10, kemOneTime: 6 };
+const ROOMY: MailboxQuotas = { perDeviceEnvelopes: 5_000, perDeviceBytes: 1 << 24 };
+const DAY = 24 * 60 * 60 * 1000;
+/** The cut-offs the relay's sweep uses at `now`, with envelopes left alone. */
+const ledgerSweepAt = (now: number) => ({ envelopesBefore: 0, ledgerBefore: now - LEDGER_TTL_MS });
+
+/**
+ * The counters as kept, and as recounted from the envelopes: they must always agree. Devices with
+ * nothing pending have no row.
+ */
+async function countersAndTruth(db: Kysely<RelayDatabase>) {
+  const kept = await db.selectFrom("device_mailbox").selectAll().orderBy("device_id").execute();
+  const truth = await db
+    .selectFrom("envelopes")
+    .select((eb) => ["to_device", eb.fn.countAll<number>().as("n"), eb.fn.sum<number>(eb.fn("length", ["body"])).as("b")])
+    .groupBy("to_device")
+    .orderBy("to_device")
+    .execute();
+  return {
+    kept: kept.map((r) => [r.device_id, Number(r.envelopes), Number(r.bytes)]),
+    truth: truth.map((r) => [r.to_device, Number(r.n), Number(r.b)]),
+  };
+}
 
 // Five one-time X25519 and three one-time KEM prekeys, so the two counts are told apart.
 function registration(over: Partial<AccountRegistration> = {}): AccountRegistration {
@@ -44,13 +78,28 @@ function envelope(to: AccountRegistration, from: AccountRegistration, over: Part
 export function storeSuite(factory: StoreFactory): void {
   describe(`store contract: ${factory.name}`, () => {
     const open: RelayStore[] = [];
+    const handles: Kysely<RelayDatabase>[] = [];
     afterEach(async () => {
+      for (const h of handles.splice(0)) await h.destroy();
       for (const s of open.splice(0)) await s.close();
     });
     const fresh = async () => {
       const opened = await factory.open();
       open.push(opened.store);
+      if (opened.inspect) handles.push(opened.inspect);
       return opened;
+    };
+    /** Two (or more) registered parties on a fresh store. */
+    const parties = async (n = 2) => {
+      const opened = await fresh();
+      const regs = Array.from({ length: n }, () => registration());
+      for (const reg of regs) expect(await opened.store.registerAccount(reg, "new_device", 8)).toBe("ok");
+      return { ...opened, regs };
+    };
+    const expectCountersTrue = async (inspect: Kysely<RelayDatabase> | undefined) => {
+      if (!inspect) return;
+      const { kept, truth } = await countersAndTruth(inspect);
+      expect(kept).toEqual(truth);
     };
 
     it("registers an account with its first device and finds it again", async () => {
@@ -185,62 +234,159 @@ export function storeSuite(factory: StoreFactory): void {
     });
 
     it("stores a batch atomically: an unknown recipient device stores none of it", async () => {
-      const { store } = await fresh();
-      const a = registration();
-      const b = registration();
-      await store.registerAccount(a, "new_device", 8);
-      await store.registerAccount(b, "new_device", 8);
-      const res = await store.storeEnvelopes([envelope(b, a), envelope(b, a, { toDevice: "ghost-device" })]);
-      expect(res).toEqual({ ok: false, unknown: { to: b.address, toDevice: "ghost-device" } });
-      expect(await store.pendingEnvelopes(b.deviceId, 0, 10)).toEqual([]);
+      const { store, regs: [a, b] } = await parties();
+      const res = await store.storeEnvelopes([envelope(b!, a!), envelope(b!, a!, { toDevice: "ghost-device" })], ROOMY);
+      expect(res).toEqual({ ok: false, reason: "unknown_device", to: b!.address, toDevice: "ghost-device" });
+      expect(await store.pendingEnvelopes(b!.deviceId, 0, 10)).toEqual([]);
+      expect(await store.mailboxStats()).toEqual({ devices: 0, envelopes: 0, bytes: 0, largestDeviceBytes: 0 });
     });
 
     it("keeps envelopes in storage order, stores an id once, and remembers it after the delete", async () => {
-      const { store } = await fresh();
-      const a = registration();
-      const b = registration();
-      await store.registerAccount(a, "new_device", 8);
-      await store.registerAccount(b, "new_device", 8);
-      const e1 = envelope(b, a, { body: new Uint8Array([9, 9]) });
-      const e2 = envelope(b, a);
-      expect(await store.storeEnvelopes([e1, e2, e1])).toEqual({ ok: true, stored: 2, deviceIds: [b.deviceId] });
-      const pending = await store.pendingEnvelopes(b.deviceId, 0, 10);
+      const { store, regs: [a, b] } = await parties();
+      const e1 = envelope(b!, a!, { body: new Uint8Array([9, 9]) });
+      const e2 = envelope(b!, a!);
+      expect(await store.storeEnvelopes([e1, e2, e1], ROOMY)).toEqual({ ok: true, stored: 2, deviceIds: [b!.deviceId] });
+      const pending = await store.pendingEnvelopes(b!.deviceId, 0, 10);
       expect(pending.map((p) => p.id)).toEqual([e1.id, e2.id]);
       expect(pending[0]).toMatchObject({ ...e1, body: new Uint8Array([9, 9]) });
-      expect((await store.pendingEnvelopes(b.deviceId, pending[0]?.seq ?? 0, 10)).map((p) => p.id)).toEqual([e2.id]);
-      expect(await store.deleteEnvelopes(b.deviceId, [{ to: b.address, id: e1.id }])).toBe(1);
-      expect(await store.storeEnvelopes([e1])).toEqual({ ok: true, stored: 0, deviceIds: [] });
-      expect((await store.pendingEnvelopes(b.deviceId, 0, 10)).map((p) => p.id)).toEqual([e2.id]);
+      expect((await store.pendingEnvelopes(b!.deviceId, pending[0]?.seq ?? 0, 10)).map((p) => p.id)).toEqual([e2.id]);
+      expect(await store.storeEnvelopes([e1, e2], ROOMY)).toEqual({ ok: true, stored: 0, deviceIds: [] });
+      expect(await store.deleteEnvelopes(b!.deviceId, [{ to: b!.address, id: e1.id }])).toBe(1);
+      expect(await store.storeEnvelopes([e1], ROOMY)).toEqual({ ok: true, stored: 0, deviceIds: [] });
+      expect((await store.pendingEnvelopes(b!.deviceId, 0, 10)).map((p) => p.id)).toEqual([e2.id]);
+    });
+
+    it("stores another sender device's envelope with the same id: no one can shadow an id", async () => {
+      const { store, inspect, regs: [a, b, c] } = await parties(3);
+      const mine = envelope(b!, a!, { body: new Uint8Array([1]) });
+      // c learnt the id and sends first: before the ledger included the sender, a's send was dropped.
+      const shadow = envelope(b!, c!, { id: mine.id, body: new Uint8Array([6, 6, 6]) });
+      expect(await store.storeEnvelopes([shadow], ROOMY)).toMatchObject({ ok: true, stored: 1 });
+      expect(await store.storeEnvelopes([mine], ROOMY)).toMatchObject({ ok: true, stored: 1 });
+      expect(await store.storeEnvelopes([mine, shadow], ROOMY)).toMatchObject({ ok: true, stored: 0 });
+      const pending = await store.pendingEnvelopes(b!.deviceId, 0, 10);
+      expect(pending.map((p) => [p.id, p.fromDevice])).toEqual([[mine.id, c!.deviceId], [mine.id, a!.deviceId]]);
+      // An ack naming the sender deletes only that sender's envelope of the id.
+      expect(await store.deleteEnvelopes(b!.deviceId, [{ to: b!.address, id: mine.id, fromDevice: c!.deviceId }])).toBe(1);
+      expect((await store.pendingEnvelopes(b!.deviceId, 0, 10)).map((p) => p.fromDevice)).toEqual([a!.deviceId]);
+      await expectCountersTrue(inspect);
+      expect(await store.deleteEnvelopes(b!.deviceId, [{ to: b!.address, id: mine.id }])).toBe(1);
+      await expectCountersTrue(inspect);
     });
 
     it("deletes only the calling device's envelopes", async () => {
-      const { store } = await fresh();
-      const a = registration();
-      const b = registration();
-      await store.registerAccount(a, "new_device", 8);
-      await store.registerAccount(b, "new_device", 8);
-      const e = envelope(b, a);
-      await store.storeEnvelopes([e]);
-      expect(await store.deleteEnvelopes(a.deviceId, [{ to: b.address, id: e.id }])).toBe(0);
-      expect(await store.pendingEnvelopes(b.deviceId, 0, 10)).toHaveLength(1);
+      const { store, regs: [a, b] } = await parties();
+      const e = envelope(b!, a!);
+      await store.storeEnvelopes([e], ROOMY);
+      expect(await store.deleteEnvelopes(a!.deviceId, [{ to: b!.address, id: e.id }])).toBe(0);
+      expect(await store.pendingEnvelopes(b!.deviceId, 0, 10)).toHaveLength(1);
+      expect(await store.mailboxStats()).toMatchObject({ envelopes: 1 });
     });
 
-    it("expires envelopes and remembered ids stored before the cut-off", async () => {
-      const { store } = await fresh();
-      const a = registration();
-      const b = registration();
-      await store.registerAccount(a, "new_device", 8);
-      await store.registerAccount(b, "new_device", 8);
-      const old = envelope(b, a, { ts: 100 });
-      const young = envelope(b, a, { ts: 200 });
-      await store.storeEnvelopes([old, young]);
-      expect(await store.deleteExpired(150)).toBe(1);
-      expect((await store.pendingEnvelopes(b.deviceId, 0, 10)).map((p) => p.id)).toEqual([young.id]);
-      // Forgotten with its envelope: after the TTL the id may be used again.
-      expect(await store.storeEnvelopes([{ ...old, ts: 300 }])).toMatchObject({ ok: true, stored: 1 });
+    it("expires envelopes stored before the cut-off, and still stores a pending one only once", async () => {
+      const { store, inspect, regs: [a, b] } = await parties();
+      const old = envelope(b!, a!, { ts: 100 });
+      const young = envelope(b!, a!, { ts: 200 });
+      await store.storeEnvelopes([old, young], ROOMY);
+      // Both ledger rows (day 0) go too: what still protects `young` is that it is pending.
+      expect(await store.deleteExpired({ envelopesBefore: 150, ledgerBefore: DAY })).toEqual({ envelopes: 1, ledgerRows: 2 });
+      expect((await store.pendingEnvelopes(b!.deviceId, 0, 10)).map((p) => p.id)).toEqual([young.id]);
+      // A full mailbox answers the retry instead of refusing it: it costs no quota.
+      expect(await store.storeEnvelopes([young], { perDeviceEnvelopes: 1, perDeviceBytes: 3 })).toEqual({ ok: true, stored: 0, deviceIds: [] });
+      expect(await store.storeEnvelopes([young], ROOMY)).toEqual({ ok: true, stored: 0, deviceIds: [] });
+      // Forgotten with its envelope and ledger row: after both TTLs the id may be used again.
+      expect(await store.storeEnvelopes([{ ...old, ts: 300 }], ROOMY)).toMatchObject({ ok: true, stored: 1 });
+      await expectCountersTrue(inspect);
     });
 
-    it("keeps what it acknowledged across a reopen", async () => {
+    it("recognises a resend for the ledger TTL, forgets it within a day after, and keeps only its day", async () => {
+      const { store, inspect, regs: [a, b] } = await parties();
+      const t0 = 20_000 * DAY + 5 * 60 * 60 * 1000;
+      const e = envelope(b!, a!, { ts: t0 });
+      await store.storeEnvelopes([e], ROOMY);
+      expect(await store.deleteEnvelopes(b!.deviceId, [{ to: b!.address, id: e.id }])).toBe(1);
+      // Swept at t0 + 7 days - 1 ms: the row stays, the resend is recognised.
+      expect(await store.deleteExpired(ledgerSweepAt(t0 + LEDGER_TTL_MS - 1))).toEqual({ envelopes: 0, ledgerRows: 0 });
+      expect(await store.storeEnvelopes([{ ...e, ts: t0 + LEDGER_TTL_MS - 1 }], ROOMY)).toMatchObject({ ok: true, stored: 0 });
+      if (inspect) expect(await inspect.selectFrom("envelope_ledger").select("day").execute()).toEqual([{ day: 20_000 }]);
+      // At t0 + 8 days the day of t0 is over 7 days past: the row is gone and the id is new again.
+      expect(await store.deleteExpired(ledgerSweepAt(t0 + 8 * DAY))).toEqual({ envelopes: 0, ledgerRows: 1 });
+      expect(await store.storeEnvelopes([{ ...e, ts: t0 + 8 * DAY }], ROOMY)).toMatchObject({ ok: true, stored: 1 });
+    });
+
+    it("expires more than one sweep batch, keeping the counters", async () => {
+      const { store, inspect, regs: [a, b, c] } = await parties(3);
+      const many = Array.from({ length: 1_250 }, (_, i) => envelope(i % 2 ? b! : c!, a!, { ts: 100, body: new Uint8Array(1 + (i % 7)) }));
+      expect(await store.storeEnvelopes(many, ROOMY)).toMatchObject({ ok: true, stored: 1_250 });
+      await store.storeEnvelopes([envelope(b!, a!, { ts: 500 })], ROOMY);
+      await expectCountersTrue(inspect);
+      expect(await store.deleteExpired({ envelopesBefore: 200, ledgerBefore: DAY })).toEqual({ envelopes: 1_250, ledgerRows: 1_251 });
+      await expectCountersTrue(inspect);
+      expect(await store.mailboxStats()).toEqual({ devices: 1, envelopes: 1, bytes: 3, largestDeviceBytes: 3 });
+    });
+
+    it("refuses a whole batch over the per-device envelope quota, and takes it after acks", async () => {
+      const { store, inspect, regs: [a, b, c] } = await parties(3);
+      const quotas: MailboxQuotas = { perDeviceEnvelopes: 3, perDeviceBytes: 1_000 };
+      const [e1, e2, e3, e4] = Array.from({ length: 4 }, () => envelope(b!, a!));
+      expect(await store.storeEnvelopes([e1!, e2!], quotas)).toMatchObject({ ok: true, stored: 2 });
+      const before = await store.mailboxStats();
+      // c's envelope fits, b's do not: none of the batch is stored, not even in the ledger.
+      const toC = envelope(c!, a!);
+      expect(await store.storeEnvelopes([toC, e3!, e4!], quotas)).toEqual({ ok: false, reason: "quota_exceeded", to: b!.address, toDevice: b!.deviceId });
+      expect((await store.pendingEnvelopes(b!.deviceId, 0, 10)).map((p) => p.id)).toEqual([e1!.id, e2!.id]);
+      expect(await store.pendingEnvelopes(c!.deviceId, 0, 10)).toEqual([]);
+      expect(await store.mailboxStats()).toEqual(before);
+      await expectCountersTrue(inspect);
+      expect(await store.storeEnvelopes([e3!], quotas)).toMatchObject({ ok: true, stored: 1 });
+      // Full: a resend of what is stored is answered, not refused; anything new is refused.
+      expect(await store.storeEnvelopes([e1!, e3!], quotas)).toEqual({ ok: true, stored: 0, deviceIds: [] });
+      expect(await store.storeEnvelopes([e4!], quotas)).toMatchObject({ ok: false, reason: "quota_exceeded" });
+      await store.deleteEnvelopes(b!.deviceId, [{ to: b!.address, id: e1!.id }]);
+      expect(await store.storeEnvelopes([toC, e4!], quotas)).toEqual({ ok: true, stored: 2, deviceIds: [c!.deviceId, b!.deviceId] });
+      await expectCountersTrue(inspect);
+    });
+
+    it("refuses a whole batch over the per-device byte quota, also a first batch alone", async () => {
+      const { store, inspect, regs: [a, b, c] } = await parties(3);
+      const quotas: MailboxQuotas = { perDeviceEnvelopes: 100, perDeviceBytes: 10 };
+      const big = envelope(b!, a!, { body: new Uint8Array(6) });
+      const five = envelope(b!, a!, { body: new Uint8Array(5) });
+      const four = envelope(b!, a!, { body: new Uint8Array(4) });
+      expect(await store.storeEnvelopes([big], quotas)).toMatchObject({ ok: true, stored: 1 });
+      expect(await store.storeEnvelopes([five], quotas)).toEqual({ ok: false, reason: "quota_exceeded", to: b!.address, toDevice: b!.deviceId });
+      expect(await store.storeEnvelopes([four], quotas)).toMatchObject({ ok: true, stored: 1 });
+      expect(await store.mailboxStats()).toEqual({ devices: 1, envelopes: 2, bytes: 10, largestDeviceBytes: 10 });
+      await store.deleteEnvelopes(b!.deviceId, [{ to: b!.address, id: big.id }]);
+      expect(await store.storeEnvelopes([five], quotas)).toMatchObject({ ok: true, stored: 1 });
+      // Nothing pending for c yet, and the batch alone is too big: no row for c appears.
+      const first = [envelope(c!, a!, { body: new Uint8Array(6) }), envelope(c!, a!, { body: new Uint8Array(6) })];
+      expect(await store.storeEnvelopes(first, quotas)).toMatchObject({ ok: false, reason: "quota_exceeded", toDevice: c!.deviceId });
+      expect(await store.mailboxStats()).toEqual({ devices: 1, envelopes: 2, bytes: 9, largestDeviceBytes: 9 });
+      await expectCountersTrue(inspect);
+      expect(await store.storeEnvelopes([envelope(b!, a!)], { perDeviceEnvelopes: -1, perDeviceBytes: 10 }).catch((e: Error) => e.message)).toBe("invalid quota");
+    });
+
+    it("reports pending mail in aggregate, and counters that agree with the envelopes through store, ack and expiry", async () => {
+      const { store, inspect, regs: [a, b, c] } = await parties(3);
+      expect(await store.mailboxStats()).toEqual({ devices: 0, envelopes: 0, bytes: 0, largestDeviceBytes: 0 });
+      const toB = [envelope(b!, a!, { body: new Uint8Array(10), ts: 100 }), envelope(b!, c!, { body: new Uint8Array(20) })];
+      const toC = [envelope(c!, a!, { body: new Uint8Array(7) })];
+      await store.storeEnvelopes([...toB, ...toC], ROOMY);
+      expect(await store.mailboxStats()).toEqual({ devices: 2, envelopes: 3, bytes: 37, largestDeviceBytes: 30 });
+      await expectCountersTrue(inspect);
+      await store.deleteEnvelopes(b!.deviceId, [{ to: b!.address, id: toB[1]!.id }]);
+      expect(await store.mailboxStats()).toEqual({ devices: 2, envelopes: 2, bytes: 17, largestDeviceBytes: 10 });
+      await expectCountersTrue(inspect);
+      await store.deleteExpired({ envelopesBefore: 1_000, ledgerBefore: 0 });
+      expect(await store.mailboxStats()).toEqual({ devices: 1, envelopes: 1, bytes: 7, largestDeviceBytes: 7 });
+      await expectCountersTrue(inspect);
+      await store.deleteEnvelopes(c!.deviceId, [{ to: c!.address, id: toC[0]!.id }]);
+      expect(await store.mailboxStats()).toEqual({ devices: 0, envelopes: 0, bytes: 0, largestDeviceBytes: 0 });
+      await expectCountersTrue(inspect);
+    });
+
+    it("keeps what it acknowledged, and what it remembers, across a reopen", async () => {
       const opened = await fresh();
       if (!opened.reopen) return;
       const a = registration();
@@ -248,13 +394,18 @@ export function storeSuite(factory: StoreFactory): void {
       await opened.store.registerAccount(a, "new_device", 8);
       await opened.store.registerAccount(b, "new_device", 8);
       const e = envelope(b, a);
-      await opened.store.storeEnvelopes([e]);
+      const acked = envelope(b, a);
+      await opened.store.storeEnvelopes([e, acked], ROOMY);
+      await opened.store.deleteEnvelopes(b.deviceId, [{ to: b.address, id: acked.id }]);
       await opened.store.close();
       open.splice(open.indexOf(opened.store), 1);
       const again = await opened.reopen();
       open.push(again);
       expect((await again.pendingEnvelopes(b.deviceId, 0, 10)).map((p) => p.id)).toEqual([e.id]);
       expect(await again.getAccount(a.address)).toMatchObject({ identityKey: a.identityKey });
+      // The ledger key came back with the database: the hash of the acked envelope still matches.
+      expect(await again.storeEnvelopes([acked], ROOMY)).toEqual({ ok: true, stored: 0, deviceIds: [] });
+      expect(await again.mailboxStats()).toEqual({ devices: 1, envelopes: 1, bytes: 3, largestDeviceBytes: 3 });
     });
   });
 }
