@@ -100,7 +100,12 @@ export const SendRequest = z.strictObject({
   envelopes: z.array(OutgoingEnvelope).min(1).max(MAX_ENVELOPES_PER_SEND),
 });
 
-export const EnvelopeRef = z.strictObject({ to: Address, id: EnvelopeId });
+export const EnvelopeRef = z.strictObject({
+  to: Address,
+  id: EnvelopeId,
+  /** The envelope's sending device: only that sender's envelope of the id is acked (absent: every sender's). */
+  fromDevice: DeviceId.optional(),
+});
 export const AckRequest = z.strictObject({ envelopes: z.array(EnvelopeRef).min(1).max(MAX_ENVELOPES_PER_DELIVERY) });
 export const FetchRequest = z.strictObject({ limit: z.number().int().min(1).max(MAX_ENVELOPES_PER_DELIVERY).optional() });
 

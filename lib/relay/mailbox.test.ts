@@ -123,6 +123,26 @@ describe("mailbox", () => {
     bob.disconnect();
   });
 
+  it("lets no sender shadow another's envelope by reusing its id, and an ack naming the sender settles only that one", async () => {
+    const { alice, bob } = await pair();
+    const mallory = await new TestDevice(relay.url).signUp(handle("mallory"));
+    const aliceAddr = await addressOf(alice);
+    const bobAddr = await addressOf(bob);
+    const malloryAddr = await addressOf(mallory);
+    const id = randomId();
+    // Mallory knows the id Alice will use and sends first: both are stored, both delivered
+    expect(await send(mallory, malloryAddr, [{ id, to: bobAddr, toDevice: bob.deviceId, text: "decoy" }])).toMatchObject({ ok: true, stored: 1 });
+    expect(await send(alice, aliceAddr, [{ id, to: bobAddr, toDevice: bob.deviceId, text: "real" }])).toMatchObject({ ok: true, stored: 1 });
+    await bob.waitFor((r) => r.filter((e) => e.id === id).length === 2, "both envelopes of the id");
+    expect(bob.received.filter((e) => e.id === id).map((e) => e.fromDevice).sort()).toEqual([alice.deviceId, mallory.deviceId].sort());
+    // acking Mallory's leaves Alice's waiting
+    expect(await call(bob.s, EVENTS.ack, { envelopes: [{ to: bobAddr, id, fromDevice: mallory.deviceId }] })).toEqual({ ok: true, deleted: 1 });
+    const left = await call<{ envelopes: Envelope[] }>(bob.s, EVENTS.fetch, {});
+    expect(left.ok && left.envelopes.map((e) => [e.id, e.fromDevice])).toEqual([[id, alice.deviceId]]);
+    expect(await call(bob.s, EVENTS.ack, { envelopes: [{ to: bobAddr, id, fromDevice: alice.deviceId }] })).toEqual({ ok: true, deleted: 1 });
+    for (const d of [alice, bob, mallory]) d.disconnect();
+  });
+
   it("never lets a device receive or ack another device's envelopes", async () => {
     const { alice, bob } = await pair();
     const mallory = await new TestDevice(relay.url).signUp(handle("mallory"));

@@ -83,5 +83,40 @@ describe("in-process server", () => {
     expect(b.headers.get("content-security-policy")).not.toBe(csp);
     expect(a.headers.get("x-content-type-options")).toBe("nosniff");
     expect(a.headers.get("referrer-policy")).toBe("no-referrer");
+    // the page may talk to its own origin only (ws: and wss: of it included, by CSP Level 3)
+    expect(csp).toContain("connect-src 'self';");
+    expect(csp).not.toMatch(/connect-src[^;]*\b(ws|wss):/);
+    expect(a.headers.get("permissions-policy")).toContain("camera=()");
+    expect(a.headers.get("permissions-policy")).toContain("geolocation=()");
+    // plain http: no HSTS, which browsers would ignore there anyway
+    expect(a.headers.get("strict-transport-security")).toBeNull();
+  });
+
+  it("sends HSTS behind a trusted TLS proxy only, and listens on 127.0.0.1 by default", async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const proxied = await start({ dataDir, trustProxy: true });
+    const viaTls = await fetch(`${proxied.url}/healthz`, { headers: { "x-forwarded-proto": "https" } });
+    expect(viaTls.headers.get("strict-transport-security")).toMatch(/max-age=\d+/);
+    const direct = await start({ dataDir: tempDataDir() });
+    expect((await fetch(`${direct.url}/healthz`, { headers: { "x-forwarded-proto": "https" } })).headers.get("strict-transport-security")).toBeNull();
+    // HOST unset: loopback only, so `npm start` is not reachable from the network by accident
+    const other = await fetch(`http://127.0.0.1:${direct.port}/healthz`);
+    expect(await other.text()).toBe("ok");
+    const { networkInterfaces } = await import("node:os");
+    const external = Object.values(networkInterfaces()).flat().find((i) => i && i.family === "IPv4" && !i.internal);
+    if (external) await expect(fetch(`http://${external.address}:${direct.port}/healthz`)).rejects.toThrow();
+  });
+
+  it("refuses socket.io handshakes from other origins unless allowed", async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const server = await start({ dataDir, allowedOrigins: ["https://app.example"] });
+    const handshake = (origin?: string) =>
+      fetch(`${server.url}/socket.io/?EIO=4&transport=polling`, { headers: origin ? { origin } : {} }).then((r) => r.status);
+    expect(await handshake("https://evil.example")).toBe(403);
+    expect(await handshake(`http://localhost:${server.port}`)).toBe(200);
+    expect(await handshake("https://app.example")).toBe(200);
+    expect(await handshake()).toBe(200);
   });
 });

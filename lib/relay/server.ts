@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { resolve } from "node:path";
 import { Server } from "socket.io";
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { z } from "zod";
 import {
   ENVELOPE_TTL_MS,
@@ -280,10 +280,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const rules = Object.fromEntries(
     Object.entries(limitSpecs).map(([name, spec]) => [name, { name, burst: spec.burst, perSecond: spec.perSecond }]),
   ) as Record<RelayLimitName, RateRule>;
-  const limiter = await createLimiter({ redisUrl: opts.redisUrl ?? process.env.REDIS_URL, now, log });
-  // Limiter keys are keyed hashes, so its memory (or Redis) holds no device, address or IP in clear.
-  // The key is per process for now; relay processes sharing Redis will need one shared secret.
-  const limitSecret = randomBytes(32);
+  // REDIS_PREFIX keeps deployments (or test runs) that share one Redis apart.
+  const limiter = await createLimiter({ redisUrl: opts.redisUrl ?? process.env.REDIS_URL, prefix: `${process.env.REDIS_PREFIX ?? "junction:"}limits:`, now, log });
+  // Limiter keys are keyed hashes, so its memory (or Redis) holds no device, address or IP in clear;
+  // with Redis every relay process uses the one secret kept there, so one client is one key everywhere.
+  const limitSecret = await limiter.keySecret();
   const limitKey = (...parts: string[]) => createHmac("sha256", limitSecret).update(parts.join("\n")).digest("base64url").slice(0, 22);
   const hub = new Hub();
   const metrics = new Metrics();

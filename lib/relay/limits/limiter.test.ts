@@ -246,6 +246,20 @@ describe("redis limiter", () => {
     return limiter;
   };
 
+  it("shares one key secret between relay processes, set by the first", async () => {
+    const prefix = `${RUN_PREFIX}${++testSeq}:`;
+    const a = new RedisLimiter({ url: REDIS_URL, prefix });
+    const b = new RedisLimiter({ url: REDIS_URL, prefix });
+    open.push(a, b);
+    expect((await a.ready()) && (await b.ready())).toBe(true);
+    const [sa, sb] = await Promise.all([a.keySecret(), b.keySecret()]);
+    expect(sa).toHaveLength(32);
+    expect(Buffer.from(sa).equals(Buffer.from(sb))).toBe(true);
+    // another deployment (prefix) has its own
+    const other = await fresh();
+    expect(Buffer.from(await other.keySecret()).equals(Buffer.from(sa))).toBe(false);
+  });
+
   it("gives a bucket a TTL of the time until it is full again", async () => {
     const l = await fresh();
     const rule = { name: "ttl", burst: 3, perSecond: 1 };

@@ -1,6 +1,7 @@
 // The in-process limiter (Node): one relay process, state in Maps, time from the injected clock so
 // tests can drive it. Rate rules are GCRA (the "virtual scheduling" form of the ATM Forum's Generic
 // Cell Rate Algorithm, ITU-T I.371): one number per bucket, its theoretical arrival time (TAT).
+import { randomBytes } from "node:crypto";
 import type { Logger } from "../log";
 import {
   type CallOptions,
@@ -42,6 +43,10 @@ export function gcra(tat: number, now: number, interval: number, burst: number, 
 }
 
 export class MemoryLimiter implements Limiter {
+  keySecret(): Promise<Uint8Array> {
+    return Promise.resolve(this.secret);
+  }
+
   private readonly now: () => number;
   private readonly maxKeys: number;
   private readonly log?: Pick<Logger, "warn" | "info">;
@@ -52,6 +57,8 @@ export class MemoryLimiter implements Limiter {
   private readonly timer: NodeJS.Timeout | null;
   private lastSweep = -Infinity;
   private saturated = false;
+
+  private readonly secret = new Uint8Array(randomBytes(32));
 
   constructor(opts: MemoryLimiterOptions = {}) {
     this.now = opts.now ?? Date.now;

@@ -1,6 +1,7 @@
 // The limiter shared by relay processes through Redis (Node). Each operation is one Lua script, so
 // it is atomic and one round trip; every script reads the Redis server's clock (TIME), so processes
 // with skewed clocks still agree. Every key carries a TTL: memory stays bounded without a sweeper.
+import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { describeError, type Logger } from "../log";
 import {
@@ -122,6 +123,29 @@ export class RedisLimiter implements Limiter {
       const timer = setTimeout(() => done(false), timeoutMs);
       this.redis.on("ready", onReady);
     });
+  }
+
+  private secret: Promise<Uint8Array> | null = null;
+
+  keySecret(): Promise<Uint8Array> {
+    this.secret ??= (async () => {
+      const key = `${this.prefix}secret`;
+      try {
+        // The first process to start sets it; every other one reads the same.
+        await this.redis.set(key, randomBytes(32).toString("base64"), "NX");
+        const stored = await this.redis.get(key);
+        if (stored) {
+          const bytes = Buffer.from(stored, "base64");
+          if (bytes.length === 32) return new Uint8Array(bytes);
+        }
+      } catch (err) {
+        this.failed(err);
+      }
+      // Without Redis the limits are degraded anyway; a process-local secret keeps keys hashed.
+      this.secret = null;
+      return new Uint8Array(randomBytes(32));
+    })();
+    return this.secret;
   }
 
   async take(rule: RateRule, key: string, cost = 1, opts?: CallOptions): Promise<Decision> {

@@ -61,6 +61,12 @@ export interface Limiter {
   refresh(key: string, id: string, ttlMs: number): Promise<boolean>;
   /** Frees `id`'s slot; a no-op when it does not hold one. Store failures are logged: the slot lapses. */
   release(key: string, id: string): Promise<void>;
+  /**
+   * 32 bytes the caller hashes identities into limiter keys with, so that the limiter's store holds no
+   * device, address or IP in clear. Per process in memory; through Redis, one secret that every relay
+   * process shares (set once, if absent), so they hash one client to one key.
+   */
+  keySecret(): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 

@@ -99,13 +99,21 @@ export function queuedOutputBytes(socket: RelaySocket): number {
   return bytes + (typeof buffered === "number" ? buffered : 0);
 }
 
+/** An acked envelope: without `fromDevice` (older clients), every sender's envelope of that id. */
+export interface AckedRef {
+  key: string;
+  fromDevice?: string;
+}
+
 /**
  * One logged-in device's delivery on this connection: everything up to `cursor` was pushed, `inflight`
- * holds what was pushed and not acked (key → body bytes).
+ * holds what was pushed and not acked: envelopeKey → sending device → body bytes (two senders may
+ * choose the same id, and each envelope is its own).
  */
 class Delivery {
   cursor = 0;
-  readonly inflight = new Map<string, number>();
+  readonly inflight = new Map<string, Map<string, number>>();
+  inflightCount = 0;
   inflightBytes = 0;
   pumping = false;
   again = false;
@@ -114,24 +122,32 @@ class Delivery {
 
   add(env: PendingEnvelope): void {
     const key = envelopeKey(env.to, env.id);
-    if (!this.inflight.has(key)) {
-      this.inflight.set(key, env.body.length);
+    let senders = this.inflight.get(key);
+    if (!senders) this.inflight.set(key, (senders = new Map()));
+    if (!senders.has(env.fromDevice)) {
+      senders.set(env.fromDevice, env.body.length);
+      this.inflightCount++;
       this.inflightBytes += env.body.length;
     }
     if (env.seq > this.cursor) this.cursor = env.seq;
   }
 
-  forget(key: string): void {
-    const bytes = this.inflight.get(key);
-    if (bytes === undefined) return;
-    this.inflight.delete(key);
-    this.inflightBytes -= bytes;
+  forget(ref: AckedRef): void {
+    const senders = this.inflight.get(ref.key);
+    if (!senders) return;
+    for (const [fromDevice, bytes] of senders) {
+      if (ref.fromDevice !== undefined && ref.fromDevice !== fromDevice) continue;
+      senders.delete(fromDevice);
+      this.inflightCount--;
+      this.inflightBytes -= bytes;
+    }
+    if (senders.size === 0) this.inflight.delete(ref.key);
   }
 
   /** How many more envelopes, and how many more body bytes, may be pushed now. */
   room(): { envelopes: number; bytes: number } {
     return {
-      envelopes: MAX_ENVELOPES_PER_DELIVERY * MAX_DELIVERIES_IN_FLIGHT - this.inflight.size,
+      envelopes: MAX_ENVELOPES_PER_DELIVERY * MAX_DELIVERIES_IN_FLIGHT - this.inflightCount,
       bytes: MAX_DELIVERY_BYTES_IN_FLIGHT - this.inflightBytes,
     };
   }
@@ -199,10 +215,10 @@ export class Connection {
   }
 
   /** Drops acked envelopes from a device's in-flight window. */
-  forget(deviceId: string, keys: string[]): void {
+  forget(deviceId: string, refs: AckedRef[]): void {
     const delivery = this.devices.get(deviceId);
     if (!delivery) return;
-    for (const key of keys) delivery.forget(key);
+    for (const ref of refs) delivery.forget(ref);
     this.pump(deviceId);
   }
 

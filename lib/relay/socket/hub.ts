@@ -1,6 +1,6 @@
 // The logged-in connections of this process, by device. Envelope pushes and ack bookkeeping go
 // through here; with several relay processes a pub/sub adapter would fan `notify` out to the others.
-import type { Connection } from "./connection";
+import type { AckedRef, Connection } from "./connection";
 
 export class Hub {
   private readonly byDevice = new Map<string, Set<Connection>>();
@@ -38,8 +38,8 @@ export class Hub {
   }
 
   /** Envelopes of a device were acked (by any of its connections): none of them waits on them now. */
-  acked(deviceId: string, keys: string[]): void {
-    for (const conn of this.byDevice.get(deviceId) ?? []) conn.forget(deviceId, keys);
+  acked(deviceId: string, refs: AckedRef[]): void {
+    for (const conn of this.byDevice.get(deviceId) ?? []) conn.forget(deviceId, refs);
   }
 
   /** Connections of this device here. */

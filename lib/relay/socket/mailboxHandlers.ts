@@ -2,7 +2,7 @@
 import type { Address } from "../../brands";
 import { type EVENTS, fromB64, MAILBOX_QUOTA, MAX_DELIVERY_BYTES_IN_FLIGHT, MAX_ENVELOPES_PER_DELIVERY, ProtocolError } from "../../protocol";
 import type { Envelope } from "../../protocol/schemas";
-import type { EnvelopeRecord } from "../storage/types";
+import type { EnvelopeRecord, EnvelopeRef } from "../storage/types";
 import { envelopeKey, toWireEnvelope } from "./connection";
 import type { HandlerFn } from "./types";
 
@@ -48,18 +48,19 @@ export const send: HandlerFn<typeof EVENTS.send> = async (conn, req) => {
 export const ack: HandlerFn<typeof EVENTS.ack> = async (conn, req) => {
   // Each ref is deleted only from the mailbox of the device that holds its `to` on this connection:
   // another device's envelopes are never touched, and refs for anyone else's address are ignored.
-  const byDevice = new Map<string, { to: Address; id: string }[]>();
+  const byDevice = new Map<string, EnvelopeRef[]>();
   for (const ref of req.envelopes) {
     const deviceId = conn.deviceOf(ref.to);
     if (!deviceId) continue;
     const refs = byDevice.get(deviceId) ?? [];
-    refs.push({ to: ref.to as Address, id: ref.id });
+    // with the sender's device, only that sender's envelope of the id goes (another may have picked it too)
+    refs.push(ref.fromDevice === undefined ? { to: ref.to as Address, id: ref.id } : { to: ref.to as Address, id: ref.id, fromDevice: ref.fromDevice });
     byDevice.set(deviceId, refs);
   }
   let deleted = 0;
   for (const [deviceId, refs] of byDevice) {
     deleted += await conn.ctx.store.deleteEnvelopes(deviceId, refs);
-    conn.ctx.hub.acked(deviceId, refs.map((r) => envelopeKey(r.to, r.id)));
+    conn.ctx.hub.acked(deviceId, refs.map((r) => ({ key: envelopeKey(r.to, r.id), fromDevice: r.fromDevice })));
   }
   conn.ctx.log.debug("ack", { conn: conn.id, refs: req.envelopes.length, deleted });
   if (deleted > 0) conn.ctx.scheduleScrub();
