@@ -3,7 +3,7 @@ import { rmSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { ENVELOPE_TTL_MS, EVENTS } from "../protocol";
 import type { Envelope } from "../protocol/schemas";
-import { type RunningServer, startServer } from "./server";
+import { metricsAllowed, type RunningServer, startServer } from "./server";
 import { call, envelopeBody, randomId, TestDevice } from "./test/device";
 import { tempDataDir } from "./test/relayProcess";
 
@@ -106,6 +106,33 @@ describe("in-process server", () => {
     const { networkInterfaces } = await import("node:os");
     const external = Object.values(networkInterfaces()).flat().find((i) => i && i.family === "IPv4" && !i.internal);
     if (external) await expect(fetch(`http://${external.address}:${direct.port}/healthz`)).rejects.toThrow();
+  });
+
+  it("answers /readyz and serves Prometheus metrics without a party in them", async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const server = await start({ dataDir });
+    const ready = await fetch(`${server.url}/readyz`);
+    expect([ready.status, await ready.text()]).toEqual([200, "ready"]);
+    const address = `messenger:metrics.${process.pid}`;
+    const d = await new TestDevice(server.url).signUp(address);
+    await call(d.s, EVENTS.send, { from: address, envelopes: [{ id: randomId(), to: address, toDevice: d.deviceId, body: envelopeBody("x") }] });
+    await call(d.s, EVENTS.lookup, { address: "messenger:nobody.at.all" });
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toMatch(/junction_events_total\{event="mailbox:send",outcome="ok"\} 1/);
+    expect(text).toMatch(/junction_refusals_total\{code="not_found"\} 1/);
+    expect(text).toMatch(/junction_envelopes_total\{stage="stored"\} 1/);
+    expect(text).toMatch(/junction_store_seconds_count\{op="storeEnvelopes"\} 1/);
+    expect(text).toMatch(/junction_mailbox\{measure="envelopes"\} [01]/);
+    expect(text).not.toContain(d.deviceId);
+    expect(text).not.toContain("metrics.");
+    d.disconnect();
+    // not for the network: only loopback or a bearer token
+    const req = (remoteAddress: string, authorization?: string) => ({ socket: { remoteAddress }, headers: authorization ? { authorization } : {} }) as never;
+    expect(metricsAllowed(req("203.0.113.9"), undefined)).toBe(false);
+    expect(metricsAllowed(req("203.0.113.9", "Bearer s3cret"), "s3cret")).toBe(true);
+    expect(metricsAllowed(req("203.0.113.9", "Bearer wrong"), "s3cret")).toBe(false);
+    expect(metricsAllowed(req("::1"), undefined)).toBe(true);
   });
 
   it("refuses socket.io handshakes from other origins unless allowed", async () => {

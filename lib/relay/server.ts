@@ -20,7 +20,8 @@ import {
 import { clientKeyOf, createLimiter, type RateRule } from "./limits";
 import { contentSecurityPolicy, newNonce } from "./csp";
 import { createLogger, describeError, type Logger, type LogLevel } from "./log";
-import { Metrics } from "./metrics";
+import { connectNodes } from "./fanout";
+import { Metrics, timedStore } from "./metrics";
 import type { BucketSpec } from "./rateLimit";
 import { Connection } from "./socket/connection";
 import { HANDLERS } from "./socket/handlers";
@@ -159,6 +160,13 @@ function limitsFromEnv(): Partial<Record<RelayLimitName, BucketSpec>> {
 /** Slots of the per-address connection cap lapse unless refreshed this often (a crashed node frees its slots). */
 const CONNECTION_SLOT_TTL_MS = 10 * 60 * 1000;
 
+/** /metrics answers a scraper on this machine, or one that presents METRICS_TOKEN as a bearer token. */
+export function metricsAllowed(req: IncomingMessage, token: string | undefined): boolean {
+  if (token && req.headers.authorization === `Bearer ${token}`) return true;
+  const remote = req.socket.remoteAddress ?? "";
+  return remote === "127.0.0.1" || remote === "::1" || remote === "::ffff:127.0.0.1";
+}
+
 function listFromEnv(value: string | undefined): string[] {
   return (value ?? "").split(",").map((part) => part.trim()).filter(Boolean);
 }
@@ -186,13 +194,17 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const allowedOrigins = opts.allowedOrigins ?? listFromEnv(process.env.ALLOWED_ORIGINS);
   const trustProxy = opts.trustProxy ?? process.env.TRUST_PROXY === "1";
   const now = opts.now ?? Date.now;
+  const metricsToken = process.env.METRICS_TOKEN || undefined;
   const log: Logger = createLogger({
     dataDir,
     level: opts.logLevel ?? logLevelFromEnv(),
     stdout: opts.logToStdout,
     maxBytes: Number(process.env.LOG_MAX_BYTES) || undefined,
   });
-  const store = opts.store ?? (await openSqliteStore(dataDir));
+  const hub = new Hub();
+  const opened = opts.store ?? (await openSqliteStore(dataDir));
+  const metrics = new Metrics({ online: () => hub.size, mailbox: () => opened.mailboxStats().catch(() => null) });
+  const store = timedStore(opened, metrics);
   const inflight = new Set<Promise<unknown>>();
   let closing = false;
 
@@ -243,11 +255,40 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   }
   const handle = next?.getRequestHandler() ?? null;
 
+  // Set once the relay's parts exist (below); until then nothing is ready.
+  let readiness: () => Promise<string[]> = async () => ["starting"];
   const httpServer = createServer((req, res) => {
     securityHeaders(req, res, dev, trustProxy);
     if (req.url === "/healthz") {
       res.setHeader("Content-Type", "text/plain");
       res.end(closing ? "closing" : "ok");
+      return;
+    }
+    if (req.url === "/readyz") {
+      void track(readiness()).then((problems) => {
+        res.statusCode = problems.length ? 503 : 200;
+        res.setHeader("Content-Type", "text/plain");
+        res.end(problems.length ? problems.join("\n") : "ready");
+      });
+      return;
+    }
+    if (req.url === "/metrics") {
+      // Aggregates only, but still the operator's: loopback (a scraper beside the relay) or the token.
+      if (!metricsAllowed(req, metricsToken)) {
+        res.statusCode = 403;
+        res.end();
+        return;
+      }
+      void metrics.registry.metrics().then(
+        (text) => {
+          res.setHeader("Content-Type", metrics.registry.contentType);
+          res.end(text);
+        },
+        () => {
+          res.statusCode = 500;
+          res.end();
+        },
+      );
       return;
     }
     if (!handle) {
@@ -286,8 +327,17 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   // with Redis every relay process uses the one secret kept there, so one client is one key everywhere.
   const limitSecret = await limiter.keySecret();
   const limitKey = (...parts: string[]) => createHmac("sha256", limitSecret).update(parts.join("\n")).digest("base64url").slice(0, 22);
-  const hub = new Hub();
-  const metrics = new Metrics();
+  const redisUrl = opts.redisUrl ?? process.env.REDIS_URL;
+  const fanout = redisUrl ? connectNodes(io, hub, { redisUrl, prefix: process.env.REDIS_PREFIX ?? "junction:", log }) : null;
+  /** What keeps this node from serving: empty when the database (and Redis, if used) answer. */
+  readiness = async () => {
+    const problems: string[] = [];
+    if (closing) problems.push("closing");
+    const db = await Promise.race([store.getDevice("readyz").then(() => true, () => false), new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref())]);
+    if (!db) problems.push("database unreachable");
+    if (fanout && !fanout.ready()) problems.push("redis unreachable");
+    return problems;
+  };
   // Aggregates only: how full mailboxes are, never whose.
   const logStats = async () => {
     const mailbox = await store.mailboxStats().catch(() => null);
@@ -373,6 +423,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       clearInterval(statsTimer);
       clearInterval(slotTimer);
       await logStats();
+      await fanout?.close();
       await limiter.close();
       await store.close();
       log.info("closed");

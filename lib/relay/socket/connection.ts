@@ -287,6 +287,7 @@ export class Connection {
         if (this.closed || this.devices.get(delivery.deviceId) !== delivery) return;
         for (const env of batch) delivery.add(env);
         this.socket.emit(EVENTS.deliver, { envelopes: batch.map(toWireEnvelope) });
+        this.ctx.metrics.envelopesAt("pushed", batch.length);
         this.ctx.log.debug("deliver", { conn: this.id, count: batch.length });
       }
     } catch (err) {
@@ -328,11 +329,12 @@ export class Connection {
       // Refusals are what hostile traffic produces: a flood must not become a flood of log lines, so
       // they show at debug level only (the periodic stats line counts them by code).
       this.ctx.metrics.refused(error.code);
+      this.ctx.metrics.event(name, "refused");
       this.ctx.log.debug("refused", { conn: this.id, event: isClientEvent(event) ? event : "unknown", code: error.code });
       reply({ ok: false, error });
     };
 
-    this.ctx.metrics.event(isClientEvent(event) ? event : "unknown");
+    const name = isClientEvent(event) ? event : "unknown";
     if (this.ctx.closing()) return fail({ code: "unavailable", message: "relay shutting down" });
     if (!this.buckets.events.take()) return fail({ code: "rate_limited", message: "too many events" });
     if (!isClientEvent(event)) return fail({ code: "bad_request", message: "unknown event" });
@@ -352,12 +354,14 @@ export class Connection {
     try {
       const handler = this.handlers[event] as (conn: Connection, req: unknown) => Promise<object>;
       const result = await handler(this, parsed.data);
+      this.ctx.metrics.event(name, "ok");
       reply({ ok: true, ...result });
     } catch (err) {
       if (err instanceof ProtocolError) {
         return fail(err.retryAfterMs === undefined ? { code: err.code, message: err.message } : { code: err.code, message: err.message, retryAfterMs: err.retryAfterMs });
       }
       this.ctx.log.error("handler failed", { conn: this.id, event, err: describeError(err) });
+      this.ctx.metrics.event(name, "error");
       reply({ ok: false, error: { code: "internal", message: "internal error" } });
     }
   }

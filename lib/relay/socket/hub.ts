@@ -1,9 +1,17 @@
 // The logged-in connections of this process, by device. Envelope pushes and ack bookkeeping go
-// through here; with several relay processes a pub/sub adapter would fan `notify` out to the others.
+// through here; with several relay processes `peers` carries `notify` and `acked` to the others (over
+// Redis), and each applies them to its own connections.
 import type { AckedRef, Connection } from "./connection";
+
+/** The other relay processes: what happened here that their connections must hear about. */
+export interface HubPeers {
+  notify(deviceIds: string[]): void;
+  acked(deviceId: string, refs: AckedRef[]): void;
+}
 
 export class Hub {
   private readonly byDevice = new Map<string, Set<Connection>>();
+  peers: HubPeers | null = null;
 
   add(deviceId: string, conn: Connection): void {
     let set = this.byDevice.get(deviceId);
@@ -32,14 +40,29 @@ export class Hub {
     }
   }
 
-  /** New envelopes were stored for these devices: every online connection of each pulls them. */
-  notify(deviceIds: Iterable<string>): void {
+  /** New envelopes were stored for these devices: every online connection of each pulls them, on every node. */
+  notify(deviceIds: string[]): void {
+    this.notifyHere(deviceIds);
+    this.peers?.notify(deviceIds);
+  }
+
+  notifyHere(deviceIds: Iterable<string>): void {
     for (const id of deviceIds) for (const conn of this.byDevice.get(id) ?? []) conn.pump(id);
   }
 
-  /** Envelopes of a device were acked (by any of its connections): none of them waits on them now. */
+  /** Envelopes of a device were acked (by any of its connections, on any node): none of them waits on them now. */
   acked(deviceId: string, refs: AckedRef[]): void {
+    this.ackedHere(deviceId, refs);
+    this.peers?.acked(deviceId, refs);
+  }
+
+  ackedHere(deviceId: string, refs: AckedRef[]): void {
     for (const conn of this.byDevice.get(deviceId) ?? []) conn.forget(deviceId, refs);
+  }
+
+  /** Every connection here looks for mail it may have missed (after the link to the other nodes was down). */
+  pumpAll(): void {
+    for (const set of this.byDevice.values()) for (const conn of set) conn.pump();
   }
 
   /** Connections of this device here. */

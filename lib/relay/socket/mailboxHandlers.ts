@@ -40,6 +40,7 @@ export const send: HandlerFn<typeof EVENTS.send> = async (conn, req) => {
     throw new ProtocolError("not_found", `unknown recipient device of ${outcome.to}`);
   }
   conn.ctx.log.debug("send", { conn: conn.id, envelopes: records.length, stored: outcome.stored });
+  conn.ctx.metrics.envelopesAt("stored", outcome.stored);
   // Written durably above; the pushes follow the sender's ack.
   setImmediate(() => conn.ctx.hub.notify(outcome.deviceIds));
   return { stored: outcome.stored, ts };
@@ -63,6 +64,7 @@ export const ack: HandlerFn<typeof EVENTS.ack> = async (conn, req) => {
     conn.ctx.hub.acked(deviceId, refs.map((r) => ({ key: envelopeKey(r.to, r.id), fromDevice: r.fromDevice })));
   }
   conn.ctx.log.debug("ack", { conn: conn.id, refs: req.envelopes.length, deleted });
+  conn.ctx.metrics.envelopesAt("acked", deleted);
   if (deleted > 0) conn.ctx.scheduleScrub();
   return { deleted };
 };

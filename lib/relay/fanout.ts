@@ -1,0 +1,73 @@
+// Several relay processes: socket.io's Redis adapter connects them, and `serverSideEmit` carries the
+// hub's two signals to every other node — "these devices have new mail" (each node's connections of
+// those devices pull it from the shared database) and "these envelopes were acked". The database is
+// the truth: a signal lost while Redis is down costs only latency, since every node has all its
+// connections look for missed mail as soon as Redis is back, and a reconnecting device catches up.
+import { createAdapter } from "@socket.io/redis-adapter";
+import { Redis } from "ioredis";
+import { z } from "zod";
+import type { Logger } from "./log";
+import type { AckedRef } from "./socket/connection";
+import type { Hub } from "./socket/hub";
+import type { RelayServer } from "./socket/types";
+
+const NOTIFY = "relay:notify";
+const ACKED = "relay:acked";
+
+// What other nodes send is checked like anything else that arrives: a bad message is dropped.
+const DeviceIds = z.array(z.string().max(64)).max(10_000);
+const AckedRefs = z.array(z.object({ key: z.string().max(400), fromDevice: z.string().max(64).optional() })).max(1_000);
+
+export interface Fanout {
+  /** Both Redis connections answer. */
+  ready(): boolean;
+  close(): Promise<void>;
+}
+
+export function connectNodes(io: RelayServer, hub: Hub, opts: { redisUrl: string; prefix: string; log: Logger }): Fanout {
+  const pub = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1 });
+  const sub = pub.duplicate();
+  let down = false;
+  for (const client of [pub, sub]) {
+    client.on("error", () => {
+      if (!down) opts.log.warn("fanout: redis unreachable, pushes across nodes wait for it");
+      down = true;
+    });
+  }
+  // Back after an outage (or a restart of Redis): whatever was signalled meanwhile is in the database.
+  sub.on("ready", () => {
+    if (down) opts.log.info("fanout: redis back, every connection looks for missed mail");
+    down = false;
+    hub.pumpAll();
+  });
+  io.adapter(createAdapter(pub, sub, { key: `${opts.prefix}io`, requestsTimeout: 2000 }));
+
+  const serverSide = io as unknown as {
+    serverSideEmit(event: string, ...args: unknown[]): boolean;
+    on(event: string, listener: (...args: unknown[]) => void): void;
+  };
+  hub.peers = {
+    notify: (deviceIds) => {
+      serverSide.serverSideEmit(NOTIFY, deviceIds);
+    },
+    acked: (deviceId, refs) => {
+      serverSide.serverSideEmit(ACKED, deviceId, refs);
+    },
+  };
+  serverSide.on(NOTIFY, (ids: unknown) => {
+    const parsed = DeviceIds.safeParse(ids);
+    if (parsed.success) hub.notifyHere(parsed.data);
+  });
+  serverSide.on(ACKED, (deviceId: unknown, refs: unknown) => {
+    const parsed = AckedRefs.safeParse(refs);
+    if (typeof deviceId === "string" && parsed.success) hub.ackedHere(deviceId, parsed.data as AckedRef[]);
+  });
+
+  return {
+    ready: () => pub.status === "ready" && sub.status === "ready",
+    close: async () => {
+      hub.peers = null;
+      await Promise.allSettled([pub.quit(), sub.quit()]);
+    },
+  };
+}
