@@ -71,9 +71,9 @@ const DAY = 24 * HOUR;
 export const RELAY_LIMITS = {
   /** `register` per client address: accounts are cheap to make, so they are the scraper's currency. */
   registerPerIp: { burst: 10, perSecond: 10 / HOUR },
-  /** `auth:challenge` + `auth:login` per client address. */
+  /** `auth:challenge` per client address (each login needs one). */
   loginPerIp: { burst: 120, perSecond: 1 },
-  /** `directory:lookup` per requesting device: a real address book at once, then a trickle a day. */
+  /** `directory:lookup` and `directory:bundles` per requesting device: a real address book at once, then a trickle a day. */
   lookupPerDevice: { burst: 1000, perSecond: 1000 / DAY },
   /** … and per client address, for scrapers with many accounts. */
   lookupPerIp: { burst: 3000, perSecond: 3000 / DAY },

@@ -1,7 +1,7 @@
 // Store-and-forward against a real relay process: offline delivery, redelivery until acked,
 // idempotent ids, isolation between devices.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EVENTS, MAX_DELIVERIES_IN_FLIGHT, MAX_ENVELOPES_PER_DELIVERY } from "../protocol";
+import { EVENTS, MAX_DELIVERIES_IN_FLIGHT, MAX_DELIVERY_BYTES_IN_FLIGHT, MAX_ENVELOPE_BYTES, MAX_ENVELOPES_PER_DELIVERY } from "../protocol";
 import type { Envelope } from "../protocol/schemas";
 import { call, envelopeBody, randomId, TestDevice } from "./test/device";
 import { type RelayProcess, startRelay } from "./test/relayProcess";
@@ -141,6 +141,31 @@ describe("mailbox", () => {
     expect(left.ok && left.envelopes.map((e) => [e.id, e.fromDevice])).toEqual([[id, alice.deviceId]]);
     expect(await call(bob.s, EVENTS.ack, { envelopes: [{ to: bobAddr, id, fromDevice: alice.deviceId }] })).toEqual({ ok: true, deleted: 1 });
     for (const d of [alice, bob, mallory]) d.disconnect();
+  });
+
+  it("pages large mail by bytes, and says there is more when the byte budget cut the page", async () => {
+    const { alice, bob } = await pair();
+    const aliceAddr = await addressOf(alice);
+    const bobAddr = await addressOf(bob);
+    bob.disconnect();
+    const big = "x".repeat(MAX_ENVELOPE_BYTES - 16);
+    let sent = 0;
+    for (let i = 0; i < 5; i++) {
+      expect(await send(alice, aliceAddr, Array.from({ length: 7 }, () => ({ to: bobAddr, toDevice: bob.deviceId, text: big })))).toMatchObject({ ok: true, stored: 7 });
+      sent += 7;
+    }
+    await bob.connect();
+    await bob.login();
+    const page = await call<{ envelopes: Envelope[]; more: boolean }>(bob.s, EVENTS.fetch, {});
+    expect(page.ok).toBe(true);
+    if (page.ok) {
+      const bytes = page.envelopes.reduce((n, e) => n + e.body.length * 0.75, 0);
+      expect(page.envelopes.length).toBeLessThan(sent);
+      expect(bytes).toBeLessThanOrEqual(MAX_DELIVERY_BYTES_IN_FLIGHT + MAX_ENVELOPE_BYTES);
+      expect(page.more).toBe(true);
+    }
+    alice.disconnect();
+    bob.disconnect();
   });
 
   it("never lets a device receive or ack another device's envelopes", async () => {

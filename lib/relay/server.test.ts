@@ -3,7 +3,7 @@ import { rmSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { ENVELOPE_TTL_MS, EVENTS } from "../protocol";
 import type { Envelope } from "../protocol/schemas";
-import { metricsAllowed, type RunningServer, startServer } from "./server";
+import { clientAddress, metricsAllowed, type RunningServer, startServer } from "./server";
 import { call, envelopeBody, randomId, TestDevice } from "./test/device";
 import { tempDataDir } from "./test/relayProcess";
 
@@ -95,7 +95,7 @@ describe("in-process server", () => {
   it("sends HSTS behind a trusted TLS proxy only, and listens on 127.0.0.1 by default", async () => {
     const dataDir = tempDataDir();
     dirs.push(dataDir);
-    const proxied = await start({ dataDir, trustProxy: true });
+    const proxied = await start({ dataDir, trustProxy: 1 });
     const viaTls = await fetch(`${proxied.url}/healthz`, { headers: { "x-forwarded-proto": "https" } });
     expect(viaTls.headers.get("strict-transport-security")).toMatch(/max-age=\d+/);
     const direct = await start({ dataDir: tempDataDir() });
@@ -135,6 +135,16 @@ describe("in-process server", () => {
     expect(metricsAllowed(req("::1"), undefined)).toBe(true);
   });
 
+  it("takes the client's address from the proxies it trusts, and no further left", () => {
+    const req = (remoteAddress: string, xff?: string) => ({ socket: { remoteAddress }, headers: xff ? { "x-forwarded-for": xff } : {} }) as never;
+    expect(clientAddress(req("10.0.0.2", "6.6.6.6, 198.51.100.7"), 0)).toBe("10.0.0.2");
+    expect(clientAddress(req("10.0.0.2", "6.6.6.6, 198.51.100.7"), 1)).toBe("198.51.100.7");
+    expect(clientAddress(req("10.0.0.2", "6.6.6.6, 198.51.100.7, 10.0.0.1"), 2)).toBe("198.51.100.7");
+    expect(clientAddress(req("10.0.0.2"), 1)).toBe("10.0.0.2");
+    // /metrics through a proxy on the same machine is not local
+    expect(metricsAllowed({ socket: { remoteAddress: "127.0.0.1" }, headers: { "x-forwarded-for": "203.0.113.9" } } as never, undefined)).toBe(false);
+  });
+
   it("refuses socket.io handshakes from other origins unless allowed", async () => {
     const dataDir = tempDataDir();
     dirs.push(dataDir);
@@ -142,6 +152,20 @@ describe("in-process server", () => {
     const handshake = (origin?: string) =>
       fetch(`${server.url}/socket.io/?EIO=4&transport=polling`, { headers: origin ? { origin } : {} }).then((r) => r.status);
     expect(await handshake("https://evil.example")).toBe(403);
+    // DNS rebinding: a page of evil.example whose name resolves to this machine sends its own Host
+    const { request } = await import("node:http");
+    const status = (path: string, hostHeader: string) =>
+      new Promise<number>((resolve, reject) => {
+        const r = request({ host: "127.0.0.1", port: server.port, path, headers: { host: hostHeader, origin: `http://${hostHeader}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        r.on("error", reject);
+        r.end();
+      });
+    expect(await status("/healthz", `evil.example:${server.port}`)).toBe(421);
+    expect(await status("/socket.io/?EIO=4&transport=polling", `evil.example:${server.port}`)).toBe(403);
+    expect(await status("/socket.io/?EIO=4&transport=polling", `localhost:${server.port}`)).toBe(200);
     expect(await handshake(`http://localhost:${server.port}`)).toBe(200);
     expect(await handshake("https://app.example")).toBe(200);
     expect(await handshake()).toBe(200);

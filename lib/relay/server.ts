@@ -41,8 +41,11 @@ export interface ServerOptions {
    * Requests without an Origin header (native and Node clients) are not browsers' and are let through.
    */
   allowedOrigins?: string[];
-  /** Take the client's address from X-Forwarded-For and its scheme from X-Forwarded-Proto (TRUST_PROXY=1). */
-  trustProxy?: boolean;
+  /**
+   * Proxies in front of the relay whose X-Forwarded-For / X-Forwarded-Proto are believed (TRUST_PROXY=N,
+   * default 0): the client is the N-th address from the right of X-Forwarded-For.
+   */
+  trustProxy?: number;
   /** Default: DATA_DIR or ./data. */
   dataDir?: string;
   /** Next in dev mode (adds 'unsafe-eval' to the CSP for its tooling). */
@@ -104,7 +107,7 @@ async function loadNext(dir: string, dev: boolean, port: number, upgradeSink: Ht
 const PERMISSIONS_POLICY = "camera=(), geolocation=(), microphone=(self), payment=(), usb=(), serial=(), bluetooth=(), hid=()";
 const HSTS = "max-age=31536000; includeSubDomains";
 
-function securityHeaders(req: IncomingMessage, res: ServerResponse, dev: boolean, trustProxy: boolean): void {
+function securityHeaders(req: IncomingMessage, res: ServerResponse, dev: boolean, trustProxy: number): void {
   const csp = contentSecurityPolicy(newNonce(), dev);
   // On the request so Next stamps its inline scripts with the nonce, on the response for the browser.
   req.headers["content-security-policy"] = csp;
@@ -117,19 +120,41 @@ function securityHeaders(req: IncomingMessage, res: ServerResponse, dev: boolean
   if (isTls(req, trustProxy)) res.setHeader("Strict-Transport-Security", HSTS);
 }
 
-function isTls(req: IncomingMessage, trustProxy: boolean): boolean {
+function isTls(req: IncomingMessage, trustProxy: number): boolean {
   if ((req.socket as { encrypted?: boolean }).encrypted) return true;
-  return trustProxy && String(req.headers["x-forwarded-proto"] ?? "").split(",")[0]?.trim() === "https";
+  return trustProxy > 0 && String(req.headers["x-forwarded-proto"] ?? "").split(",")[0]?.trim() === "https";
 }
 
-/** The client's address: the socket's, or behind a trusted proxy the last hop it appended. */
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string | undefined {
-  if (trustProxy) {
+/**
+ * The client's address: the socket's, or behind `trustProxy` proxies the address the outermost of
+ * them saw (each appends the address it got the request from, so the N-th from the right). Anything
+ * further left was written by the client and is not believed.
+ */
+export function clientAddress(req: IncomingMessage, trustProxy: number): string | undefined {
+  if (trustProxy > 0) {
     const forwarded = String(req.headers["x-forwarded-for"] ?? "").split(",").map((part) => part.trim()).filter(Boolean);
-    const last = forwarded[forwarded.length - 1];
-    if (last) return last;
+    const hop = forwarded[forwarded.length - trustProxy];
+    if (hop) return hop;
   }
   return req.socket.remoteAddress;
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * Listening on loopback, the relay answers only requests that name a loopback host: a page of another
+ * site whose name was made to resolve to 127.0.0.1 (DNS rebinding) sends its own name as Host, and
+ * would otherwise pass the same-origin checks. Behind a proxy (HOST not loopback) the proxy pins Host.
+ */
+export function hostAllowed(req: IncomingMessage, listenHost: string): boolean {
+  if (!isLoopback(listenHost)) return true;
+  const host = req.headers.host ?? "";
+  const name = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0] ?? "";
+  return LOOPBACK_HOSTS.has(name.toLowerCase());
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
 }
 
 /**
@@ -163,6 +188,8 @@ const CONNECTION_SLOT_TTL_MS = 10 * 60 * 1000;
 /** /metrics answers a scraper on this machine, or one that presents METRICS_TOKEN as a bearer token. */
 export function metricsAllowed(req: IncomingMessage, token: string | undefined): boolean {
   if (token && req.headers.authorization === `Bearer ${token}`) return true;
+  // a request a proxy forwarded comes from loopback too, but is not local
+  if (req.headers["x-forwarded-for"] !== undefined || req.headers.forwarded !== undefined) return false;
   const remote = req.socket.remoteAddress ?? "";
   return remote === "127.0.0.1" || remote === "::1" || remote === "::ffff:127.0.0.1";
 }
@@ -192,7 +219,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const dev = opts.dev ?? false;
   const host = opts.host ?? process.env.HOST ?? "127.0.0.1";
   const allowedOrigins = opts.allowedOrigins ?? listFromEnv(process.env.ALLOWED_ORIGINS);
-  const trustProxy = opts.trustProxy ?? process.env.TRUST_PROXY === "1";
+  const trustProxy = opts.trustProxy ?? Math.max(0, Math.floor(Number(process.env.TRUST_PROXY) || 0));
   const now = opts.now ?? Date.now;
   const metricsToken = process.env.METRICS_TOKEN || undefined;
   const log: Logger = createLogger({
@@ -259,6 +286,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   let readiness: () => Promise<string[]> = async () => ["starting"];
   const httpServer = createServer((req, res) => {
     securityHeaders(req, res, dev, trustProxy);
+    if (!hostAllowed(req, host)) {
+      res.statusCode = 421;
+      res.setHeader("Content-Type", "text/plain");
+      res.end("misdirected request");
+      return;
+    }
     if (req.url === "/healthz") {
       res.setHeader("Content-Type", "text/plain");
       res.end(closing ? "closing" : "ok");
@@ -314,7 +347,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     serveClient: false,
     destroyUpgrade: false,
     parser: jsonOnlyParser,
-    allowRequest: (req, done) => done(null, originAllowed(req, allowedOrigins)),
+    allowRequest: (req, done) => done(null, hostAllowed(req, host) && originAllowed(req, allowedOrigins)),
   });
   const limits = { ...RATE_LIMITS, ...opts.rateLimits };
   const limitSpecs = { ...RELAY_LIMITS, ...limitsFromEnv(), ...opts.limits };

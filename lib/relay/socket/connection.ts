@@ -304,13 +304,17 @@ export class Connection {
 
   /** Takes from a cross-connection limit; throws `rate_limited` (or `code`) with the wait when refused. */
   async limit(name: RelayLimitName, key: string, cost = 1, code: "rate_limited" | "quota_exceeded" = "rate_limited"): Promise<void> {
-    const decision = await this.ctx.limiter.take(this.ctx.limits[name], key, cost);
+    const rule = this.ctx.limits[name];
+    // more than the whole allowance at once can never pass: refuse it as over the limit, for a day
+    if (cost > rule.burst) throw new ProtocolError(code, `over the limit at once (${name})`, { retryAfterMs: 24 * 60 * 60 * 1000 });
+    const decision = await this.ctx.limiter.take(rule, key, cost);
     if (!decision.ok) throw new ProtocolError(code, code === "quota_exceeded" ? "daily share of this mailbox used" : `limit reached (${name})`, { retryAfterMs: decision.retryAfterMs });
   }
 
   /** Like `limit`, but answers whether the request is within it instead of throwing. */
   async within(name: RelayLimitName, key: string, cost = 1): Promise<boolean> {
-    return (await this.ctx.limiter.take(this.ctx.limits[name], key, cost)).ok;
+    const rule = this.ctx.limits[name];
+    return (await this.ctx.limiter.take(rule, key, Math.min(cost, rule.burst))).ok;
   }
 
   private async dispatch(event: string, rawArgs: unknown[]): Promise<void> {

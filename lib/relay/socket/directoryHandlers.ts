@@ -23,6 +23,8 @@ export const lookup: HandlerFn<typeof EVENTS.lookup> = async (conn, req) => {
 };
 
 export const bundles: HandlerFn<typeof EVENTS.bundles> = async (conn, req) => {
+  // a bundle fetch also tells whether an address exists: it spends the lookup budget too
+  await limitRequester(conn, "lookupPerDevice", "lookupPerIp");
   await limitRequester(conn, "bundlesPerDevice");
   const address = req.address as Address;
   const account = await conn.ctx.store.getAccount(address);
@@ -33,10 +35,13 @@ export const bundles: HandlerFn<typeof EVENTS.bundles> = async (conn, req) => {
   if (wanted.length) {
     // Past a few bundles of one target from one requester, or past the target's hourly share from
     // everyone, bundles still come but without one-time prekeys: a drain gets the signed and
-    // last-resort keys, which stay valid, and the target's one-time prekeys last.
-    const pair = conn.ctx.limitKey("pair", ...conn.deviceIds, address);
+    // last-resort keys, which stay valid, and the target's one-time prekeys last. The pair allowance
+    // is per requesting device (each device this connection is logged in as), so no combination of
+    // devices opens a fresh one.
+    let pairsOk = true;
+    for (const deviceId of conn.deviceIds) if (!(await conn.within("oneTimePrekeysPerPair", conn.ctx.limitKey("pair", deviceId, address)))) pairsOk = false;
     const oneTime =
-      (await conn.within("oneTimePrekeysPerPair", pair)) &&
+      pairsOk &&
       (await conn.within("oneTimePrekeysPerTarget", conn.ctx.limitKey("target", address), Math.min(wanted.length, conn.ctx.limits.oneTimePrekeysPerTarget.burst)));
     const claimed = await conn.ctx.store.claimBundles(address, wanted, { oneTime });
     if (!claimed) throw new ProtocolError("not_found", "no such address");

@@ -37,7 +37,7 @@ export const send: HandlerFn<typeof EVENTS.send> = async (conn, req) => {
   const outcome = await conn.ctx.store.storeEnvelopes(records, { perDeviceEnvelopes: MAILBOX_QUOTA.envelopes, perDeviceBytes: MAILBOX_QUOTA.bytes });
   if (!outcome.ok) {
     if (outcome.reason === "quota_exceeded") throw new ProtocolError("quota_exceeded", "the recipient's mailbox is full", { retryAfterMs: 60 * 60 * 1000 });
-    throw new ProtocolError("not_found", `unknown recipient device of ${outcome.to}`);
+    throw new ProtocolError("not_found", "unknown recipient device");
   }
   conn.ctx.log.debug("send", { conn: conn.id, envelopes: records.length, stored: outcome.stored });
   conn.ctx.metrics.envelopesAt("stored", outcome.stored);
@@ -82,15 +82,15 @@ export const fetch: HandlerFn<typeof EVENTS.fetch> = async (conn, req) => {
       more = true;
       break;
     }
-    const rows = await conn.ctx.store.pendingEnvelopes(deviceId, 0, room + 1, bytes);
-    const page = rows.slice(0, room);
-    if (rows.length > room) more = true;
+    const page = await conn.ctx.store.pendingEnvelopes(deviceId, 0, room, bytes);
     conn.handedOut(deviceId, page);
     for (const env of page) {
       bytes -= env.body.length;
       out.push(toWireEnvelope(env));
     }
-    if (page.length && bytes <= 0) more = true;
+    // cut by the count or by the byte budget: whether anything waits behind the page is asked apart
+    const last = page[page.length - 1];
+    if (last && (await conn.ctx.store.pendingEnvelopes(deviceId, last.seq, 1)).length > 0) more = true;
   }
   setImmediate(() => conn.pump());
   return { envelopes: out, more };
