@@ -194,6 +194,23 @@ export function metricsAllowed(req: IncomingMessage, token: string | undefined):
   return remote === "127.0.0.1" || remote === "::1" || remote === "::ffff:127.0.0.1";
 }
 
+/**
+ * DATABASE_URL=postgres://… opens Postgres (shared by any number of relay processes; DATABASE_SCHEMA
+ * picks a schema), anything else the embedded SQLite file under DATA_DIR, the default.
+ */
+async function openStore(dataDir: string, log: Logger): Promise<RelayStore> {
+  const url = process.env.DATABASE_URL;
+  if (url && /^postgres(ql)?:\/\//.test(url)) {
+    const { openPostgresStore } = await import("./storage/postgres");
+    return openPostgresStore(url, {
+      ...(process.env.DATABASE_SCHEMA ? { schema: process.env.DATABASE_SCHEMA } : {}),
+      onPoolError: (err) => log.warn("database connection dropped", { err: describeError(err) }),
+    });
+  }
+  if (url) throw new Error("DATABASE_URL must be a postgres:// URL (unset: SQLite under DATA_DIR)");
+  return openSqliteStore(dataDir);
+}
+
 function listFromEnv(value: string | undefined): string[] {
   return (value ?? "").split(",").map((part) => part.trim()).filter(Boolean);
 }
@@ -229,7 +246,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     maxBytes: Number(process.env.LOG_MAX_BYTES) || undefined,
   });
   const hub = new Hub();
-  const opened = opts.store ?? (await openSqliteStore(dataDir));
+  const opened = opts.store ?? (await openStore(dataDir, log));
   const metrics = new Metrics({ online: () => hub.size, mailbox: () => opened.mailboxStats().catch(() => null) });
   const store = timedStore(opened, metrics);
   const inflight = new Set<Promise<unknown>>();

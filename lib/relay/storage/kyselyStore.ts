@@ -1,8 +1,29 @@
-// The RelayStore over kysely: the SQL is written once in kysely's builder, so the SQLite adapter and a
-// future Postgres adapter share this file and differ only in the dialect, pragmas and `scrub`.
-import { type InsertResult, type Kysely, type Transaction } from "kysely";
+// The RelayStore over kysely: the SQL is written once in kysely's builder, so the SQLite and Postgres
+// adapters share this file and differ in the dialect, pragmas and `scrub`, and in what concurrency
+// needs on Postgres only. SQLite runs one writer at a time, so every transaction here is serial there;
+// Postgres at READ COMMITTED runs them side by side, across relay processes. Where that matters a
+// `this.pg` branch adds a lock (row, advisory) or a retry, and SQLite's SQL stays as it was:
+// - prekey claims: FOR UPDATE SKIP LOCKED, so racing claims take different keys, none goes empty;
+// - envelope inserts: a per-recipient-device advisory lock, so seq order is commit order per device
+//   (the delivery cursor relies on it, see `storeEnvelopes`);
+// - registration and key uploads: a row lock on what the checks read, and unique violations retried
+//   into the answer the committed state gives (`handle_taken`, `device_exists`, `ok`);
+// - deadlocks and serialization failures between row locks: the transaction is retried;
+// - expiry sweeps: one node at a time (a session advisory lock, tried, not waited for).
+import { type InsertResult, type Kysely, sql, type Transaction } from "kysely";
 import { createHmac, randomBytes } from "node:crypto";
 import { type Address, brandOf } from "../../brands";
+import type { SqlDialect } from "./migrations";
+import {
+  deviceLockKey,
+  ENVELOPE_INSERTS_LOCK,
+  PG_DEADLOCK_DETECTED,
+  PG_SERIALIZATION_FAILURE,
+  PG_UNIQUE_VIOLATION,
+  pgConstraint,
+  pgErrorCode,
+  SWEEP_LOCK,
+} from "./pgLocks";
 import type { RelayDatabase } from "./schema";
 import type {
   AccountRecord,
@@ -69,28 +90,45 @@ async function putKemPrekeys(db: Db, address: string, deviceId: string, prekeys:
   }
 }
 
-// Each claim is one statement that picks and removes the lowest id, so two claims can never return
-// the same key (SQLite serialises the transactions; on Postgres the loser of a race gets no key
-// rather than the same one).
-async function claimPrekey(db: Db, address: string, deviceId: string): Promise<StoredOneTimePrekey | undefined> {
+// Each claim is one statement that picks and removes the lowest free id, so two claims can never
+// return the same key. SQLite serialises the transactions. On Postgres (`skipLocked`) the pick locks
+// its row and passes over rows other claims hold: without SKIP LOCKED, racing claims would all pick
+// the same lowest id, one would delete it, and the others would re-check, find it gone and hand out
+// no key at all while keys remain. The DELETE's own WHERE re-checks the locked row, so a key is still
+// deleted, and returned, by exactly one claim.
+async function claimPrekey(db: Db, address: string, deviceId: string, skipLocked: boolean): Promise<StoredOneTimePrekey | undefined> {
   const row = await db
     .deleteFrom("one_time_prekeys")
     .where("address", "=", address)
     .where("device_id", "=", deviceId)
     .where("prekey_id", "=", (eb) =>
-      eb.selectFrom("one_time_prekeys").select("prekey_id").where("address", "=", address).where("device_id", "=", deviceId).orderBy("prekey_id").limit(1))
+      eb
+        .selectFrom("one_time_prekeys")
+        .select("prekey_id")
+        .where("address", "=", address)
+        .where("device_id", "=", deviceId)
+        .orderBy("prekey_id")
+        .limit(1)
+        .$if(skipLocked, (qb) => qb.forUpdate().skipLocked()))
     .returning(["prekey_id", "public_key"])
     .executeTakeFirst();
   return row ? { id: row.prekey_id, publicKey: row.public_key } : undefined;
 }
 
-async function claimKemPrekey(db: Db, address: string, deviceId: string): Promise<StoredSignedPrekey | undefined> {
+async function claimKemPrekey(db: Db, address: string, deviceId: string, skipLocked: boolean): Promise<StoredSignedPrekey | undefined> {
   const row = await db
     .deleteFrom("kem_one_time_prekeys")
     .where("address", "=", address)
     .where("device_id", "=", deviceId)
     .where("prekey_id", "=", (eb) =>
-      eb.selectFrom("kem_one_time_prekeys").select("prekey_id").where("address", "=", address).where("device_id", "=", deviceId).orderBy("prekey_id").limit(1))
+      eb
+        .selectFrom("kem_one_time_prekeys")
+        .select("prekey_id")
+        .where("address", "=", address)
+        .where("device_id", "=", deviceId)
+        .orderBy("prekey_id")
+        .limit(1)
+        .$if(skipLocked, (qb) => qb.forUpdate().skipLocked()))
     .returning(["prekey_id", "public_key", "signature"])
     .executeTakeFirst();
   return row ? { id: row.prekey_id, publicKey: row.public_key, signature: row.signature } : undefined;
@@ -196,12 +234,41 @@ function deltas(items: readonly EnvelopeRecord[]): Map<string, MailboxDelta> {
   return out;
 }
 
+/**
+ * Postgres: takes, until commit, the insert lock of every recipient device of a batch, in one fixed
+ * order (so two batches cannot deadlock on them), before anything of the batch is read or written.
+ *
+ * Why: delivery pages by cursor (`pendingEnvelopes(deviceId, afterSeq)`, and the connection moves its
+ * cursor to the highest seq it pushed). A seq is drawn from the sequence when the row is inserted, but
+ * becomes visible at commit, and at READ COMMITTED concurrent inserts commit in any order: seq 11 could
+ * be read, and the cursor moved past 10, before 10 commits, which would then never be delivered on that
+ * connection. Under this lock the inserts for one device take turns, from before the seq is drawn until
+ * after commit (Postgres makes a commit visible before it releases the transaction's locks), so per
+ * device seq order is commit order and any seq a reader sees has every lower one of that device
+ * already visible. The cursor contract holds unchanged on both dialects.
+ *
+ * Alternatives weighed: reading only below the oldest running transaction (pg_snapshot_xmin plus an
+ * xid column) needs a migration and lets one slow transaction anywhere hold back every device's
+ * delivery. This lock costs little: sends to one device already take turns on its counter row
+ * (device_mailbox, locked from the counter update to commit); the lock starts each turn at the top of
+ * the transaction instead, which also makes the ledger, duplicate and quota reads below exact.
+ */
+async function lockRecipientDevices(trx: Transaction<RelayDatabase>, deviceIds: readonly string[]): Promise<void> {
+  const keys = [...new Set(deviceIds.map(deviceLockKey))].sort((a, b) => a - b);
+  for (const key of keys) await sql`SELECT pg_advisory_xact_lock(${ENVELOPE_INSERTS_LOCK}::int4, ${key}::int4)`.execute(trx);
+}
+
 /** Thrown inside a transaction to roll it back and answer with `outcome`. */
 class Refusal extends Error {
   constructor(readonly outcome: StoreEnvelopesOutcome) {
     super("refused");
     this.name = "Refusal";
   }
+}
+
+/** The keys of a map in one fixed order: row locks taken in it cannot deadlock with each other. */
+function lockOrder<V>(map: ReadonlyMap<string, V>): string[] {
+  return [...map.keys()].sort();
 }
 
 /** Takes deleted envelopes (device, body bytes) off the device counters; drops rows left empty. */
@@ -213,7 +280,8 @@ async function subtractFromMailboxes(db: Db, gone: readonly { to_device: string;
     delta.bytes += Number(row.bytes);
     byDevice.set(row.to_device, delta);
   }
-  for (const [deviceId, delta] of byDevice) {
+  for (const deviceId of lockOrder(byDevice)) {
+    const delta = byDevice.get(deviceId)!;
     await db
       .updateTable("device_mailbox")
       .set((eb) => ({ envelopes: eb("envelopes", "-", delta.envelopes), bytes: eb("bytes", "-", delta.bytes) }))
@@ -227,16 +295,54 @@ async function subtractFromMailboxes(db: Db, gone: readonly { to_device: string;
 // Rows per expiry transaction: a large sweep never holds the (SQLite: only) writer for long.
 const SWEEP_BATCH = 1000;
 
+// Attempts of one Postgres transaction that lost a race (deadlock, serialization failure, or for
+// registration a unique violation). Each retry re-reads what the winner committed, so a second
+// attempt settles every race seen so far; the third is headroom.
+const ATTEMPTS = 3;
+
+interface TransactOptions {
+  /** Postgres: snapshot isolation for a multi-read answer (READ COMMITTED re-snapshots per statement). */
+  repeatableRead?: boolean;
+  /** Postgres: also retry on a unique violation, which the re-run turns into an answer. */
+  retryUnique?: boolean;
+}
+
 export class KyselyRelayStore implements RelayStore {
+  private readonly pg: boolean;
+
   private constructor(
     private readonly db: Kysely<RelayDatabase>,
+    dialect: SqlDialect,
     private readonly ledgerKey: Uint8Array,
     private readonly onScrub: (db: Kysely<RelayDatabase>) => Promise<void>,
-  ) {}
+  ) {
+    this.pg = dialect === "postgres";
+  }
 
   /** Over a migrated database: loads (on first open, creates) the ledger key. */
-  static async open(db: Kysely<RelayDatabase>, onScrub: (db: Kysely<RelayDatabase>) => Promise<void> = async () => {}): Promise<KyselyRelayStore> {
-    return new KyselyRelayStore(db, await loadLedgerKey(db), onScrub);
+  static async open(
+    db: Kysely<RelayDatabase>,
+    dialect: SqlDialect,
+    onScrub: (db: Kysely<RelayDatabase>) => Promise<void> = async () => {},
+  ): Promise<KyselyRelayStore> {
+    return new KyselyRelayStore(db, dialect, await loadLedgerKey(db), onScrub);
+  }
+
+  /**
+   * One transaction on `db`; on Postgres retried when it lost a race that a re-run resolves. Nothing of
+   * a failed attempt is kept (it rolled back), so every method here may be re-run whole.
+   */
+  private async transact<T>(work: (trx: Transaction<RelayDatabase>) => Promise<T>, opts: TransactOptions = {}, db: Kysely<RelayDatabase> = this.db): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const builder = db.transaction();
+        return await (this.pg && opts.repeatableRead ? builder.setIsolationLevel("repeatable read") : builder).execute(work);
+      } catch (err) {
+        const code = pgErrorCode(err);
+        const retryable = code === PG_DEADLOCK_DETECTED || code === PG_SERIALIZATION_FAILURE || (opts.retryUnique === true && code === PG_UNIQUE_VIOLATION);
+        if (!this.pg || !retryable || attempt >= ATTEMPTS) throw err;
+      }
+    }
   }
 
   async getDevice(deviceId: string): Promise<DeviceRecord | null> {
@@ -244,53 +350,79 @@ export class KyselyRelayStore implements RelayStore {
     return row ? { deviceId: row.device_id, authKey: row.auth_key } : null;
   }
 
-  registerAccount(reg: AccountRegistration, mode: RegisterMode, maxAccountsPerDevice: number): Promise<RegisterOutcome> {
-    return this.db.transaction().execute(async (trx): Promise<RegisterOutcome> => {
-      const device = await trx.selectFrom("devices").select("auth_key").where("device_id", "=", reg.deviceId).executeTakeFirst();
-      if (device && device.auth_key === reg.authKey) {
-        const held = await trx
-          .selectFrom("account_devices")
-          .innerJoin("accounts", "accounts.address", "account_devices.address")
-          .select("accounts.identity_key")
-          .where("account_devices.address", "=", reg.address)
-          .where("account_devices.device_id", "=", reg.deviceId)
-          .executeTakeFirst();
-        // A retry of a registration whose ack was lost: already done, and nothing is replaced.
-        if (held && held.identity_key === reg.identityKey) return "ok";
+  async registerAccount(reg: AccountRegistration, mode: RegisterMode, maxAccountsPerDevice: number): Promise<RegisterOutcome> {
+    try {
+      return await this.transact((trx) => this.register(trx, reg, mode, maxAccountsPerDevice), { retryUnique: true });
+    } catch (err) {
+      // Only after ATTEMPTS lost races in a row: the winner's row names the answer.
+      if (pgErrorCode(err) === PG_UNIQUE_VIOLATION) {
+        const constraint = pgConstraint(err);
+        if (constraint === "accounts_pkey") return "handle_taken";
+        if (constraint === "devices_pkey") return "device_exists";
       }
-      if (mode === "new_device") {
-        if (device) return "device_exists";
-      } else {
-        if (!device) return "unknown_device";
-        if (device.auth_key !== reg.authKey) return "auth_key_mismatch";
-        const held = await trx.selectFrom("account_devices").select("address").where("device_id", "=", reg.deviceId).execute();
-        if (held.some((row) => brandOf(row.address) === reg.brand)) return "brand_taken";
-        if (held.length >= maxAccountsPerDevice) return "too_many_accounts";
-      }
-      const taken = await trx.selectFrom("accounts").select("address").where("address", "=", reg.address).executeTakeFirst();
-      if (taken) return "handle_taken";
-      if (!device) {
-        await trx.insertInto("devices").values({ device_id: reg.deviceId, auth_key: reg.authKey, created_at: reg.now }).execute();
-      }
-      await trx.insertInto("accounts").values({ address: reg.address, brand: reg.brand, identity_key: reg.identityKey, created_at: reg.now }).execute();
-      await trx
-        .insertInto("account_devices")
-        .values({
-          address: reg.address,
-          device_id: reg.deviceId,
-          spk_id: reg.signedPrekey.id,
-          spk_public: reg.signedPrekey.publicKey,
-          spk_signature: reg.signedPrekey.signature,
-          kem_id: reg.kemPrekey.id,
-          kem_public: reg.kemPrekey.publicKey,
-          kem_signature: reg.kemPrekey.signature,
-          created_at: reg.now,
-        })
-        .execute();
-      await putPrekeys(trx, reg.address, reg.deviceId, reg.oneTimePrekeys);
-      await putKemPrekeys(trx, reg.address, reg.deviceId, reg.kemOneTimePrekeys ?? []);
-      return "ok";
-    });
+      throw err;
+    }
+  }
+
+  /**
+   * The checks read, then the inserts write. On Postgres two registrations can pass the same checks at
+   * once: of a handle (or a new device id) the second insert then hits the primary key, a unique
+   * violation that `registerAccount` answers by running this again, which reads the winner's rows and
+   * says `handle_taken`, `device_exists` or (a retry racing its original) `ok`. What no key guards,
+   * one brand per device and the account cap, is kept by locking the device row (FOR NO KEY UPDATE:
+   * enough to make such lockers take turns, while foreign-key checks on the row still pass) before
+   * reading its accounts, so registrations onto one existing device run one after another.
+   */
+  private async register(trx: Transaction<RelayDatabase>, reg: AccountRegistration, mode: RegisterMode, maxAccountsPerDevice: number): Promise<RegisterOutcome> {
+    const device = await trx
+      .selectFrom("devices")
+      .select("auth_key")
+      .where("device_id", "=", reg.deviceId)
+      .$if(this.pg, (qb) => qb.forNoKeyUpdate())
+      .executeTakeFirst();
+    if (device && device.auth_key === reg.authKey) {
+      const held = await trx
+        .selectFrom("account_devices")
+        .innerJoin("accounts", "accounts.address", "account_devices.address")
+        .select("accounts.identity_key")
+        .where("account_devices.address", "=", reg.address)
+        .where("account_devices.device_id", "=", reg.deviceId)
+        .executeTakeFirst();
+      // A retry of a registration whose ack was lost: already done, and nothing is replaced.
+      if (held && held.identity_key === reg.identityKey) return "ok";
+    }
+    if (mode === "new_device") {
+      if (device) return "device_exists";
+    } else {
+      if (!device) return "unknown_device";
+      if (device.auth_key !== reg.authKey) return "auth_key_mismatch";
+      const held = await trx.selectFrom("account_devices").select("address").where("device_id", "=", reg.deviceId).execute();
+      if (held.some((row) => brandOf(row.address) === reg.brand)) return "brand_taken";
+      if (held.length >= maxAccountsPerDevice) return "too_many_accounts";
+    }
+    const taken = await trx.selectFrom("accounts").select("address").where("address", "=", reg.address).executeTakeFirst();
+    if (taken) return "handle_taken";
+    if (!device) {
+      await trx.insertInto("devices").values({ device_id: reg.deviceId, auth_key: reg.authKey, created_at: reg.now }).execute();
+    }
+    await trx.insertInto("accounts").values({ address: reg.address, brand: reg.brand, identity_key: reg.identityKey, created_at: reg.now }).execute();
+    await trx
+      .insertInto("account_devices")
+      .values({
+        address: reg.address,
+        device_id: reg.deviceId,
+        spk_id: reg.signedPrekey.id,
+        spk_public: reg.signedPrekey.publicKey,
+        spk_signature: reg.signedPrekey.signature,
+        kem_id: reg.kemPrekey.id,
+        kem_public: reg.kemPrekey.publicKey,
+        kem_signature: reg.kemPrekey.signature,
+        created_at: reg.now,
+      })
+      .execute();
+    await putPrekeys(trx, reg.address, reg.deviceId, reg.oneTimePrekeys);
+    await putKemPrekeys(trx, reg.address, reg.deviceId, reg.kemOneTimePrekeys ?? []);
+    return "ok";
   }
 
   async accountsOfDevice(deviceId: string): Promise<Address[]> {
@@ -307,7 +439,7 @@ export class KyselyRelayStore implements RelayStore {
 
   claimBundles(address: Address, deviceIds?: string[], opts: { oneTime?: boolean } = {}) {
     const oneTimeToo = opts.oneTime ?? true;
-    return this.db.transaction().execute(async (trx) => {
+    return this.transact(async (trx) => {
       const account = await trx.selectFrom("accounts").select("identity_key").where("address", "=", address).executeTakeFirst();
       if (!account) return null;
       if (deviceIds && deviceIds.length === 0) return { identityKey: account.identity_key, bundles: [], missing: [] };
@@ -326,9 +458,9 @@ export class KyselyRelayStore implements RelayStore {
         const kem = kemOf(row);
         if (kem) bundle.kemPrekey = kem;
         if (oneTimeToo) {
-          const oneTime = await claimPrekey(trx, address, row.device_id);
+          const oneTime = await claimPrekey(trx, address, row.device_id, this.pg);
           if (oneTime) bundle.oneTimePrekey = oneTime;
-          const kemOneTime = await claimKemPrekey(trx, address, row.device_id);
+          const kemOneTime = await claimKemPrekey(trx, address, row.device_id, this.pg);
           if (kemOneTime) bundle.kemOneTimePrekey = kemOneTime;
         }
         bundles.push(bundle);
@@ -338,8 +470,16 @@ export class KyselyRelayStore implements RelayStore {
   }
 
   updateKeys(address: Address, deviceId: string, update: KeysUpdate, caps: PrekeyCaps): Promise<UpdateKeysOutcome> {
-    return this.db.transaction().execute(async (trx): Promise<UpdateKeysOutcome> => {
-      const row = await trx.selectFrom("account_devices").select("device_id").where("address", "=", address).where("device_id", "=", deviceId).executeTakeFirst();
+    return this.transact(async (trx): Promise<UpdateKeysOutcome> => {
+      // Postgres: the row lock makes concurrent uploads for one (account, device) take turns, so the
+      // cap checks below count what the previous upload committed. Claims only ever lower the counts.
+      const row = await trx
+        .selectFrom("account_devices")
+        .select("device_id")
+        .where("address", "=", address)
+        .where("device_id", "=", deviceId)
+        .$if(this.pg, (qb) => qb.forNoKeyUpdate())
+        .executeTakeFirst();
       if (!row) return "not_found";
       // Both caps are checked before anything is written, so a refused upload changes nothing. A
       // re-uploaded id is counted as new: the check errs on the side of refusing.
@@ -362,8 +502,9 @@ export class KyselyRelayStore implements RelayStore {
   }
 
   keyStatus(address: Address, deviceId: string): Promise<KeyStatus | null> {
-    // One transaction, so the counts and ids are one consistent snapshot.
-    return this.db.transaction().execute(async (trx) => {
+    // One transaction, so the counts and ids are one consistent snapshot (on Postgres that takes
+    // REPEATABLE READ: at READ COMMITTED each statement would see its own).
+    return this.transact(async (trx) => {
       const row = await trx.selectFrom("account_devices").select(["spk_id", "kem_id"]).where("address", "=", address).where("device_id", "=", deviceId).executeTakeFirst();
       if (!row) return null;
       const status: KeyStatus = {
@@ -373,15 +514,15 @@ export class KyselyRelayStore implements RelayStore {
       };
       if (row.kem_id !== null) status.kemPrekeyId = row.kem_id;
       return status;
-    });
+    }, { repeatableRead: true });
   }
 
   async storeEnvelopes(envelopes: EnvelopeRecord[], quotas: MailboxQuotas): Promise<StoreEnvelopesOutcome> {
     checkQuotas(quotas);
     const candidates: Candidate[] = envelopes.map((env) => ({ env, hash: ledgerHash(this.ledgerKey, env) }));
-    return await this.db
-      .transaction()
-      .execute(async (trx): Promise<StoreEnvelopesOutcome> => {
+    try {
+      return await this.transact(async (trx): Promise<StoreEnvelopesOutcome> => {
+        if (this.pg) await lockRecipientDevices(trx, candidates.map((c) => c.env.toDevice));
         const seen = new Set<string>();
         for (const { env } of candidates) {
           const key = `${env.to}\n${env.toDevice}`;
@@ -404,8 +545,8 @@ export class KyselyRelayStore implements RelayStore {
         }
         const stored: EnvelopeRecord[] = [];
         for (const { env, hash } of fresh) {
-          // Both inserts give way to a concurrent send of the same envelope (Postgres; SQLite runs
-          // one writer at a time, so the reads above were already exact).
+          // The reads above are exact: SQLite runs one writer at a time, and on Postgres every batch
+          // to these devices waits on their insert locks. DO NOTHING stays as the guard of last resort.
           const first = await trx
             .insertInto("envelope_ledger")
             .values({ hash, day: dayOf(env.ts) })
@@ -420,12 +561,21 @@ export class KyselyRelayStore implements RelayStore {
           if (inserted(put)) stored.push(env);
         }
         const added = deltas(stored);
-        for (const [deviceId, delta] of added) {
-          const refusal: StoreEnvelopesOutcome = { ok: false, reason: "quota_exceeded", to: delta.to, toDevice: deviceId };
+        // Counter rows are locked in one fixed order, so batches to several devices, acks and sweeps
+        // cannot deadlock on them; a refusal still names the first device at fault in batch order.
+        const over = new Set<string>();
+        for (const deviceId of lockOrder(added)) {
+          const delta = added.get(deviceId)!;
           // The WHERE below guards only an existing row; a first row must fit on its own.
-          if (delta.envelopes > quotas.perDeviceEnvelopes || delta.bytes > quotas.perDeviceBytes) throw new Refusal(refusal);
-          // Check and add in one statement: on Postgres a concurrent batch may have added since the
-          // read above, and the row lock makes this the decision that counts.
+          if (delta.envelopes > quotas.perDeviceEnvelopes || delta.bytes > quotas.perDeviceBytes) {
+            over.add(deviceId);
+            continue;
+          }
+          // Check and add in one statement, under the row lock, against the committed count: the
+          // decision that counts. The read above already saw every committed send to the device (the
+          // insert lock); acks and sweeps only lower the count meanwhile. This holds on its own too:
+          // at READ COMMITTED, ON CONFLICT DO UPDATE waits for a concurrent writer of the row and
+          // evaluates its WHERE on the newest version, so a quota is never exceeded.
           const counted = await trx
             .insertInto("device_mailbox")
             .values({ device_id: deviceId, envelopes: delta.envelopes, bytes: delta.bytes })
@@ -442,14 +592,17 @@ export class KyselyRelayStore implements RelayStore {
                     eb(eb("device_mailbox.bytes", "+", eb.ref("excluded.bytes")), "<=", quotas.perDeviceBytes),
                   ])))
             .executeTakeFirst();
-          if (!inserted(counted)) throw new Refusal(refusal);
+          if (!inserted(counted)) over.add(deviceId);
+        }
+        for (const [deviceId, delta] of added) {
+          if (over.has(deviceId)) throw new Refusal({ ok: false, reason: "quota_exceeded", to: delta.to, toDevice: deviceId });
         }
         return { ok: true, stored: stored.length, deviceIds: [...added.keys()] };
-      })
-      .catch((err: unknown) => {
-        if (err instanceof Refusal) return err.outcome;
-        throw err;
       });
+    } catch (err) {
+      if (err instanceof Refusal) return err.outcome;
+      throw err;
+    }
   }
 
   /**
@@ -494,11 +647,14 @@ export class KyselyRelayStore implements RelayStore {
 
   async pendingEnvelopes(deviceId: string, afterSeq: number, limit: number, maxBytes = Number.POSITIVE_INFINITY): Promise<PendingEnvelope[]> {
     let take = limit;
+    // The last seq the byte budget counted: rows are read up to it only, so a row that an ack deletes
+    // between the two reads cannot let an uncounted later one into the page.
+    let through = Number.POSITIVE_INFINITY;
     if (Number.isFinite(maxBytes)) {
       // Sizes first (no bodies read), so a page of large envelopes is cut before it is loaded.
       const sizes = await this.db
         .selectFrom("envelopes")
-        .select((eb) => eb.fn<number>("length", [eb.ref("body")]).as("n"))
+        .select((eb) => ["seq", eb.fn<number>("length", [eb.ref("body")]).as("n")])
         .where("to_device", "=", deviceId)
         .where("seq", ">", afterSeq)
         .orderBy("seq")
@@ -506,11 +662,12 @@ export class KyselyRelayStore implements RelayStore {
         .execute();
       let bytes = 0;
       take = 0;
-      for (const { n } of sizes) {
+      for (const { seq, n } of sizes) {
         // always at least one, so an envelope larger than the budget is still delivered alone
         if (take > 0 && bytes + Number(n) > maxBytes) break;
         bytes += Number(n);
         take++;
+        through = Number(seq);
       }
       if (take === 0) return [];
     }
@@ -519,6 +676,7 @@ export class KyselyRelayStore implements RelayStore {
       .selectAll()
       .where("to_device", "=", deviceId)
       .where("seq", ">", afterSeq)
+      .$if(Number.isFinite(through), (qb) => qb.where("seq", "<=", through))
       .orderBy("seq")
       .limit(take)
       .execute();
@@ -544,7 +702,7 @@ export class KyselyRelayStore implements RelayStore {
       if (group) group.ids.push(ref.id);
       else groups.set(key, { to: ref.to, fromDevice: ref.fromDevice, ids: [ref.id] });
     }
-    return this.db.transaction().execute(async (trx) => {
+    return this.transact(async (trx) => {
       const gone: { to_device: string; bytes: number }[] = [];
       for (const { to, fromDevice, ids } of groups.values()) {
         for (const chunk of chunks(ids)) {
@@ -559,26 +717,49 @@ export class KyselyRelayStore implements RelayStore {
   }
 
   async deleteExpired(cutoffs: ExpiryCutoffs): Promise<ExpiryOutcome> {
+    if (!this.pg) return this.sweep(this.db, cutoffs);
+    // Every node sweeps on a timer; one sweep at a time is enough, and two would only fight over the
+    // same rows. A session-level lock on one connection (not a transaction's: the sweep commits in
+    // batches) is tried, never waited for, and goes with the connection if the process dies.
+    return this.db.connection().execute(async (conn) => {
+      const { rows } = await sql<{ locked: boolean }>`SELECT pg_try_advisory_lock(${SWEEP_LOCK.toString()}::bigint) AS locked`.execute(conn);
+      if (!rows[0]?.locked) return { envelopes: 0, ledgerRows: 0, skipped: true };
+      try {
+        return await this.sweep(conn, cutoffs);
+      } finally {
+        await sql`SELECT pg_advisory_unlock(${SWEEP_LOCK.toString()}::bigint)`.execute(conn);
+      }
+    });
+  }
+
+  private async sweep(db: Kysely<RelayDatabase>, cutoffs: ExpiryCutoffs): Promise<ExpiryOutcome> {
     const outcome: ExpiryOutcome = { envelopes: 0, ledgerRows: 0 };
     // DELETE … RETURNING, not a read then a delete: a row an ack deletes meanwhile is subtracted
-    // from its counter by exactly one of the two.
+    // from its counter by exactly one of the two. On Postgres the pick skips rows an ack holds (that
+    // ack deletes them, or the next sweep does), so a sweep never queues behind acks.
     for (;;) {
-      const gone = await this.db.transaction().execute(async (trx) => {
+      const gone = await this.transact(async (trx) => {
         const rows = await trx
           .deleteFrom("envelopes")
-          .where("seq", "in", (eb) => eb.selectFrom("envelopes").select("seq").where("ts", "<", cutoffs.envelopesBefore).limit(SWEEP_BATCH))
+          .where("seq", "in", (eb) =>
+            eb
+              .selectFrom("envelopes")
+              .select("seq")
+              .where("ts", "<", cutoffs.envelopesBefore)
+              .limit(SWEEP_BATCH)
+              .$if(this.pg, (qb) => qb.forUpdate().skipLocked()))
           .returning((eb) => ["to_device", eb.fn<number>("length", ["body"]).as("bytes")])
           .execute();
         await subtractFromMailboxes(trx, rows);
         return rows.length;
-      });
+      }, {}, db);
       outcome.envelopes += gone;
       if (gone < SWEEP_BATCH) break;
     }
     // A row's day must have ended before the cut-off's day began: kept at least LEDGER_TTL_MS.
     const lastDay = dayOf(cutoffs.ledgerBefore);
     for (;;) {
-      const result = await this.db
+      const result = await db
         .deleteFrom("envelope_ledger")
         .where("hash", "in", (eb) => eb.selectFrom("envelope_ledger").select("hash").where("day", "<", lastDay).limit(SWEEP_BATCH))
         .executeTakeFirst();

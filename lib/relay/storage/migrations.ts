@@ -180,18 +180,26 @@ export class MigrationError extends Error {
   }
 }
 
-function migrator(db: Kysely<RelayDatabase>, dialect: SqlDialect): Migrator {
-  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
-  return new Migrator({ db, provider });
+export interface MigrateOptions {
+  /**
+   * Postgres: the schema of kysely's bookkeeping tables. Without it kysely looks for them in every
+   * schema of the database and, finding another schema's, would not create its own.
+   */
+  migrationTableSchema?: string;
 }
 
-export async function migrateToLatest(db: Kysely<RelayDatabase>, dialect: SqlDialect): Promise<void> {
-  const { error } = await migrator(db, dialect).migrateToLatest();
+function migrator(db: Kysely<RelayDatabase>, dialect: SqlDialect, opts: MigrateOptions): Migrator {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  return new Migrator({ db, provider, migrationTableSchema: opts.migrationTableSchema });
+}
+
+export async function migrateToLatest(db: Kysely<RelayDatabase>, dialect: SqlDialect, opts: MigrateOptions = {}): Promise<void> {
+  const { error } = await migrator(db, dialect, opts).migrateToLatest();
   if (error) throw new MigrationError("migration failed", { cause: error });
 }
 
 /** Migrates up to and including `name` only: tests build databases as older relays left them. */
-export async function migrateTo(db: Kysely<RelayDatabase>, dialect: SqlDialect, name: string): Promise<void> {
-  const { error } = await migrator(db, dialect).migrateTo(name);
+export async function migrateTo(db: Kysely<RelayDatabase>, dialect: SqlDialect, name: string, opts: MigrateOptions = {}): Promise<void> {
+  const { error } = await migrator(db, dialect, opts).migrateTo(name);
   if (error) throw new MigrationError("migration failed", { cause: error });
 }

@@ -27,7 +27,7 @@ export async function openSqliteStore(dataDir: string): Promise<RelayStore> {
     sqlite.exec("BEGIN IMMEDIATE");
     await migrateToLatest(db, "sqlite");
     sqlite.exec("COMMIT");
-    return await KyselyRelayStore.open(db, async (k) => {
+    return await KyselyRelayStore.open(db, "sqlite", async (k) => {
       // The WAL still holds the pages as they were before a delete; truncating it drops those copies.
       await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(k);
     });

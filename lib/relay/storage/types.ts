@@ -1,5 +1,6 @@
-// The relay's one storage interface. Adapters (SQLite now, Postgres later) implement it and pass the
-// same suite (lib/relay/test/storeSuite.ts). Every method that must be atomic says so.
+// The relay's one storage interface. Adapters (SQLite, Postgres) implement it and pass the same suite
+// (lib/relay/test/storeSuite.ts). Every method that must be atomic says so; every method is also safe
+// under concurrent calls from several relay processes sharing one (Postgres) database.
 import type { Address, BrandId } from "../../brands";
 
 export interface StoredSignedPrekey {
@@ -137,6 +138,8 @@ export interface ExpiryCutoffs {
 export interface ExpiryOutcome {
   envelopes: number;
   ledgerRows: number;
+  /** Postgres: another node was sweeping, so this one deleted nothing and left it to that one. */
+  skipped?: true;
 }
 
 /** Aggregates only: no device id, address or envelope id ever leaves the store through metrics. */
@@ -178,18 +181,28 @@ export interface RelayStore {
    * Durable when it resolves.
    */
   storeEnvelopes(envelopes: EnvelopeRecord[], quotas: MailboxQuotas): Promise<StoreEnvelopesOutcome>;
-  /** The device's envelopes after `afterSeq`, in storage order. */
+  /**
+   * The device's envelopes after `afterSeq`, in storage order. Per device, storage order is commit
+   * order, also across processes: once a seq has been returned, no envelope with a lower seq for that
+   * device can appear later, so a cursor at the highest seq seen skips nothing.
+   */
   pendingEnvelopes(deviceId: string, afterSeq: number, limit: number, maxBytes?: number): Promise<PendingEnvelope[]>;
   /**
    * Deletes only envelopes addressed to `deviceId`; returns how many went. A ref without `fromDevice`
    * deletes every sender's envelope of that id (two senders may pick the same id).
    */
   deleteEnvelopes(deviceId: string, refs: EnvelopeRef[]): Promise<number>;
-  /** Deletes expired envelopes and ledger rows (see ExpiryCutoffs); mailbox counters follow. */
+  /**
+   * Deletes expired envelopes and ledger rows (see ExpiryCutoffs); mailbox counters follow. On Postgres
+   * one node sweeps at a time: a call while another node sweeps returns at once with `skipped`.
+   */
   deleteExpired(cutoffs: ExpiryCutoffs): Promise<ExpiryOutcome>;
   /** Pending envelopes in aggregate, for metrics. */
   mailboxStats(): Promise<MailboxStats>;
-  /** Makes deleted rows unrecoverable from the files (SQLite: checkpoint and truncate the WAL). */
+  /**
+   * Makes deleted rows unrecoverable from the files as far as the engine allows (SQLite: checkpoint and
+   * truncate the WAL; Postgres: nothing, see postgres.ts).
+   */
   scrub(): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
-// The storage contract as one suite over a store factory: every adapter (SQLite now, Postgres later)
-// runs exactly this. `reopen` (optional) opens the same database again, to prove durability;
+// The storage contract as one suite over a store factory: every adapter (SQLite, Postgres) runs
+// exactly this. `reopen` (optional) opens the same database again, to prove durability;
 // `inspect` (optional) is a second handle on the same database, to check the mailbox counters
 // against COUNT/SUM of the envelopes themselves.
 import type { Kysely } from "kysely";
@@ -25,7 +25,7 @@ let seq = 0;
 const next = () => `${Date.now().toString(36)}${(++seq).toString(36)}`;
 
 /** `n` signed one-time KEM prekeys with ids from `first` (the last-resort KEM prekey has id 1). */
-function kemKeys(n: number, first = 11, tag = "kotk"): StoredSignedPrekey[] {
+export function kemKeys(n: number, first = 11, tag = "kotk"): StoredSignedPrekey[] {
   return Array.from({ length: n }, (_, i) => ({ id: first + i, publicKey: `${tag}-${first + i}`, signature: `${tag}-sig-${first + i}` }));
 }
 
@@ -39,7 +39,7 @@ const ledgerSweepAt = (now: number) => ({ envelopesBefore: 0, ledgerBefore: now 
  * The counters as kept, and as recounted from the envelopes: they must always agree. Devices with
  * nothing pending have no row.
  */
-async function countersAndTruth(db: Kysely<RelayDatabase>) {
+export async function countersAndTruth(db: Kysely<RelayDatabase>) {
   const kept = await db.selectFrom("device_mailbox").selectAll().orderBy("device_id").execute();
   const truth = await db
     .selectFrom("envelopes")
@@ -54,7 +54,7 @@ async function countersAndTruth(db: Kysely<RelayDatabase>) {
 }
 
 // Five one-time X25519 and three one-time KEM prekeys, so the two counts are told apart.
-function registration(over: Partial<AccountRegistration> = {}): AccountRegistration {
+export function registration(over: Partial<AccountRegistration> = {}): AccountRegistration {
   const n = next();
   return {
     address: `messenger:user.${n}` as Address,
@@ -71,7 +71,7 @@ function registration(over: Partial<AccountRegistration> = {}): AccountRegistrat
   };
 }
 
-function envelope(to: AccountRegistration, from: AccountRegistration, over: Partial<EnvelopeRecord> = {}): EnvelopeRecord {
+export function envelope(to: AccountRegistration, from: AccountRegistration, over: Partial<EnvelopeRecord> = {}): EnvelopeRecord {
   return { id: `env-${next()}`, from: from.address, fromDevice: from.deviceId, to: to.address, toDevice: to.deviceId, body: new Uint8Array([1, 2, 3]), ts: 5_000, ...over };
 }
 
