@@ -29,6 +29,7 @@ if (!Number.isInteger(count) || count < 1 || count > 16) throw new Error("--node
 
 async function main(): Promise<void> {
   if (!values["relay-only"]) {
+    // @ts-expect-error start.mjs is plain JavaScript without declarations
     const { needsBuild, build } = (await import("./start.mjs")) as { needsBuild(): boolean; build(): void };
     if (needsBuild()) build();
   }
@@ -46,8 +47,8 @@ async function main(): Promise<void> {
       cwd: root,
       stdio: ["ignore", "pipe", "inherit"],
       env: {
-        NODE_ENV: "production",
         ...process.env,
+        NODE_ENV: process.env.NODE_ENV ?? "production",
         PORT: String(port),
         DATA_DIR: `${root}/data/cluster-node-${i + 1}`,
         DATABASE_URL: values["database-url"],
