@@ -37,6 +37,7 @@ import { decodeContent, type TextContent, type UnknownContent } from "./content/
 import { applyRecordWrites, loadRecords, readOutsideTransactions, takeRecordWrites, type LiveRecord, type RecordKey, type RecordWrites } from "./records";
 import { decodeDecryptionError, DECRYPTION_ERROR_FRAME, MAX_IDS_PER_REQUEST, REQUESTS_PER_DEVICE, SESSION_RESET_INTERVAL_MS, WindowLimiter } from "./recovery";
 import { envelopeId } from "./envelopes";
+import { Slicer } from "./yielding";
 
 export interface MyAccount {
   account: AccountRow;
@@ -172,8 +173,11 @@ export async function decryptBatch(
   }
   // one store per account for the whole batch (what it reads waits for quiet storage)
   const stores = new Map<string, PrekeyStore>();
+  // the commit in flight and the relay's acks and pushes get a turn every few milliseconds
+  const slicer = new Slicer();
 
   for (const env of envelopes) {
+    if (slicer.due()) await slicer.yield();
     const to = env.to as Address;
     const from = env.from as Address;
     const mine = accounts.get(to);
