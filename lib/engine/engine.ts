@@ -4,8 +4,9 @@
 import { z } from "zod";
 import { EVENTS, fromB64, loginMessage, ProtocolError, toB64, type Address, type BrandId, schemas } from "./deps";
 import { signAuth } from "../crypto";
-import type { AccountRow, DeviceRow, JunctionDB } from "../store/db";
+import { owedEnvelopes, type AccountRow, type DeviceRow, type EnvelopeRef, type JunctionDB } from "../store/db";
 import { devicesOf } from "../store/keys";
+import { randomId } from "../store/ids";
 import { EngineError } from "../worker/rpc";
 import { createAccount, maintainPrekeys } from "./accounts";
 import type { EngineContext } from "./context";
@@ -303,7 +304,7 @@ export class Engine {
       return;
     }
     if (this.stopped) return;
-    const malformed: { to: Address; id: string }[] = [];
+    const malformed: EnvelopeRef[] = [];
     for (const raw of page.data.envelopes) {
       const env = schemas.Envelope.safeParse(raw);
       if (env.success) {
@@ -311,12 +312,18 @@ export class Engine {
         continue;
       }
       this.counters.bump("bad_envelope");
-      const ref = schemas.EnvelopeRef.safeParse({ to: (raw as { to?: unknown })?.to, id: (raw as { id?: unknown })?.id });
-      if (ref.success) malformed.push({ to: ref.data.to as Address, id: ref.data.id });
+      const named = raw as { to?: unknown; id?: unknown; fromDevice?: unknown };
+      const ref = schemas.EnvelopeRef.safeParse({ to: named?.to, id: named?.id, fromDevice: named?.fromDevice });
+      if (ref.success) malformed.push({ to: ref.data.to as Address, id: ref.data.id, ...(ref.data.fromDevice ? { fromDevice: ref.data.fromDevice } : {}) });
+      else {
+        // a sender device that is itself malformed: settle the id for every sender, as older relays did
+        const bare = schemas.EnvelopeRef.safeParse({ to: named?.to, id: named?.id });
+        if (bare.success) malformed.push({ to: bare.data.to as Address, id: bare.data.id });
+      }
     }
     if (malformed.length > 0) {
       this.ctx.log.warn("malformed envelopes acked", { count: malformed.length });
-      this.acking = this.acking.then(() => this.ack(malformed)).catch((error: unknown) => this.warn("ack failed", error));
+      this.sendAck(malformed);
     }
     if (this.inboxWaiter && this.inbox.length >= this.inboxWaiter.size) this.inboxWaiter.resolve();
     this.scheduleReceive();
@@ -425,8 +432,7 @@ export class Engine {
     this.receiveFailures = 0;
     this.counters.bump("stored", outcome.stored);
     for (const address of outcome.newDevicesOf) this.directory.invalidate(address);
-    const refs = outcome.acks.map((a) => ({ to: a.to, id: a.id }));
-    this.acking = this.acking.then(() => this.ack(refs)).catch((error: unknown) => this.warn("ack failed", error));
+    this.sendAck(outcome.acks, [outcome.ackRow]);
     // the receipts go once the run lets go of the session lock, not between its batches
     if (outcome.queued) this.pokeAfterReceive = true;
     for (const address of outcome.prekeysUsedBy) {
@@ -451,8 +457,7 @@ export class Engine {
       // alone and still failing for a reason that is not storage: it will never succeed
       this.counters.bump("receive_error");
       this.receiveFailures = 0;
-      const refs = failed.map((e) => ({ to: e.to as Address, id: e.id }));
-      this.acking = this.acking.then(() => this.ack(refs)).catch((e: unknown) => this.warn("ack failed", e));
+      this.sendAck(failed.map((e) => ({ to: e.to as Address, id: e.id })));
       this.inbox.unshift(...dropped);
       return true;
     }
@@ -466,39 +471,45 @@ export class Engine {
   }
 
   /**
-   * Acks go out only after the commit; what could not be acked is in pendingAcks and resent at login.
-   * The pages of one batch are acked side by side, so a merged batch costs one round trip, not several.
+   * Sends an ack at once: the relay deletes by id, so acks need no order, and one never waits for the
+   * round trip (and pendingAcks write) of the one before. The relay pushes more only as acks come back,
+   * so this is on the backlog's critical path. `acking` settles once every ack sent so far has.
    */
-  private async ack(refs: { to: Address; id: string }[]): Promise<void> {
-    const chunks: { to: Address; id: string }[][] = [];
-    for (let i = 0; i < refs.length; i += MAX_ENVELOPES_PER_DELIVERY) chunks.push(refs.slice(i, i + MAX_ENVELOPES_PER_DELIVERY));
-    const results = await Promise.allSettled(chunks.map(async (chunk) => request(this.ctx.socket(), EVENTS.ack, { envelopes: chunk })));
-    const done: string[] = [];
-    results.forEach((result, i) => {
-      if (result.status === "fulfilled") for (const r of chunks[i]) done.push(`${r.to}|${r.id}`);
-      else if (!(result.reason instanceof OfflineError)) this.warn("ack failed", result.reason);
-    });
-    if (done.length > 0) await this.forgetOwedAcks(done);
+  private sendAck(refs: EnvelopeRef[], rows: string[] = []): void {
+    const sent = this.ack(refs, rows).catch((error: unknown) => this.warn("ack failed", error));
+    this.acking = Promise.all([this.acking, sent]).then(() => undefined);
   }
 
   /**
-   * Drops acked rows from pendingAcks. Usually nothing else is owed (the next batch has not committed
-   * yet), and then one clear replaces a delete per row. A row is only ever added by a commit and
-   * removed after its ack, so a table exactly as large as the acked set holds nothing else. Should two
-   * overlapping acks ever fool the count, a cleared row costs one redelivery, which dedupes like any other.
+   * Acks go out only after the commit; what could not be acked stays in pendingAcks (`rows`, which owe
+   * exactly `refs`) and is sent again at login. The pages of one batch are acked side by side, so a merged
+   * batch costs one round trip, not several.
    */
-  private async forgetOwedAcks(keys: string[]): Promise<void> {
+  private async ack(refs: EnvelopeRef[], rows: string[] = []): Promise<void> {
+    const chunks: EnvelopeRef[][] = [];
+    for (let i = 0; i < refs.length; i += MAX_ENVELOPES_PER_DELIVERY) chunks.push(refs.slice(i, i + MAX_ENVELOPES_PER_DELIVERY));
+    const results = await Promise.allSettled(chunks.map(async (chunk) => request(this.ctx.socket(), EVENTS.ack, { envelopes: chunk })));
+    const left: EnvelopeRef[] = [];
+    results.forEach((result, i) => {
+      if (result.status === "fulfilled") return;
+      left.push(...chunks[i]);
+      if (!(result.reason instanceof OfflineError)) this.warn("ack failed", result.reason);
+    });
+    if (rows.length > 0 && left.length < refs.length) await this.forgetOwedAcks(rows, left);
+  }
+
+  /** Drops the pendingAcks rows of an ack; what it could not ack (`left`) stays owed, in one row. */
+  private async forgetOwedAcks(rows: string[], left: EnvelopeRef[]): Promise<void> {
     const { db } = this.ctx;
-    const distinct = new Set(keys);
     await db.transaction("rw", db.pendingAcks, async () => {
-      if ((await db.pendingAcks.count()) === distinct.size) await db.pendingAcks.clear();
-      else await db.pendingAcks.bulkDelete([...distinct]);
+      await db.pendingAcks.bulkDelete(rows);
+      if (left.length > 0) await db.pendingAcks.put({ key: `batch:${randomId()}`, envelopes: left });
     });
   }
 
   private async flushOwedAcks(): Promise<void> {
     const owed = await this.ctx.db.pendingAcks.toArray();
-    if (owed.length > 0) await this.ack(owed.map((a) => ({ to: a.to, id: a.id })));
+    if (owed.length > 0) await this.ack(owed.flatMap(owedEnvelopes), owed.map((row) => row.key));
   }
 
   // ---- sending ----

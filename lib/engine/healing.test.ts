@@ -124,15 +124,15 @@ describe("sessions that heal", () => {
 
   it("a storage error while receiving loses nothing: the batch is not acked and is stored on the retry", async () => {
     const { hold, alice, bob, aConv, bConv } = await pairUp();
-    const table = bob.db.messages as unknown as { bulkPut: (...args: unknown[]) => Promise<unknown> };
-    const bulkPut = table.bulkPut.bind(table);
+    const table = bob.db.messages as unknown as { bulkAdd: (...args: unknown[]) => Promise<unknown> };
+    const bulkAdd = table.bulkAdd.bind(table);
     let failures = 1;
-    table.bulkPut = (...args: unknown[]) => {
+    table.bulkAdd = (...args: unknown[]) => {
       if (failures > 0) {
         failures -= 1;
         return Promise.reject(new DOMException("the disk is full", "QuotaExceededError"));
       }
-      return bulkPut(...args);
+      return bulkAdd(...args);
     };
     hold.release();
     await alice.api.sendMessage({ conversationId: aConv, text: "kept through a full disk" });

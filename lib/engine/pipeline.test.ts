@@ -108,7 +108,7 @@ describe("receive pipeline", () => {
     const count = 900;
     const { hold, alice, bob, aConv, bConv } = await setUp(count);
     // the first batch's commit fails at its very end (the acks it owes), after its session and message writes
-    failNext(bob.db.pendingAcks, "bulkPut");
+    failNext(bob.db.pendingAcks, "put");
     hold.release();
     await waitFor(async () => (await bob.db.messages.where("conversationId").equals(bConv).count()) === count, "backlog stored after the retry", 90_000);
     await bob.engine.idle();

@@ -14,7 +14,7 @@
 // - anything else (storage, quota, a worker shutting down): thrown, so nothing is committed or acked and
 //   the caller retries the batch.
 import type { Address } from "./deps";
-import type { AccountRow, IdentityKeyRow, MessageRow, OutboxRow, PendingAckRow, BaseKeyRow, WaitingRow } from "../store/db";
+import type { AccountRow, IdentityKeyRow, EnvelopeRef, MessageRow, OutboxRow, BaseKeyRow, WaitingRow } from "../store/db";
 import { conversationId } from "../store/db";
 import { prekeyKey, randomId, selfQueue, sessionKey } from "../store/ids";
 import { observeIdentity, sameBytes } from "../store/identities";
@@ -37,6 +37,7 @@ import { decodeContent, type TextContent, type UnknownContent } from "./content/
 import { applyRecordWrites, loadRecords, readOutsideTransactions, takeRecordWrites, type LiveRecord, type RecordKey, type RecordWrites } from "./records";
 import { decodeDecryptionError, DECRYPTION_ERROR_FRAME, MAX_IDS_PER_REQUEST, REQUESTS_PER_DEVICE, SESSION_RESET_INTERVAL_MS, WindowLimiter } from "./recovery";
 import { envelopeId } from "./envelopes";
+import { Slicer } from "./yielding";
 
 export interface MyAccount {
   account: AccountRow;
@@ -70,7 +71,9 @@ interface Failure {
 
 export interface BatchOutcome {
   /** Every envelope of the batch: stored, or dropped on purpose. All are owed an ack. */
-  acks: PendingAckRow[];
+  acks: EnvelopeRef[];
+  /** The pendingAcks row that holds them until the relay has them. */
+  ackRow: string;
   stored: number;
   /** Addresses that wrote from a device we had no session with: their device lists are stale. */
   newDevicesOf: Set<Address>;
@@ -109,7 +112,7 @@ export class ReceiveCarry {
 /** A decrypted batch, held in memory until its commit: nothing of it is stored yet. */
 export interface DecryptedBatch {
   readonly now: number;
-  readonly acks: PendingAckRow[];
+  readonly acks: EnvelopeRef[];
   readonly writes: RecordWrites;
   readonly usedPrekeys: string[];
   readonly baseKeys: BaseKeyRow[];
@@ -154,7 +157,8 @@ export async function decryptBatch(
   const requests: { our: Address; from: Address; fromDevice: string; ids: string[] }[] = [];
   const newDevicesOf = new Set<Address>();
   const prekeysUsedBy = new Set<Address>();
-  const acks: PendingAckRow[] = envelopes.map((e) => ({ key: `${e.to}|${e.id}`, to: e.to as Address, id: e.id }));
+  // naming the sender: another sender may have chosen the same id, and its envelope is not ours to settle
+  const acks: EnvelopeRef[] = envelopes.map((e) => ({ to: e.to as Address, id: e.id, fromDevice: e.fromDevice }));
   // the last identity key seen per peer in this batch: a backlog from one sender is one observation
   const lastIdentity = new Map<string, Uint8Array>();
   const live = carry.live;
@@ -171,8 +175,11 @@ export async function decryptBatch(
   }
   // one store per account for the whole batch (what it reads waits for quiet storage)
   const stores = new Map<string, PrekeyStore>();
+  // the commit in flight and the relay's acks and pushes get a turn every few milliseconds
+  const slicer = new Slicer();
 
   for (const env of envelopes) {
+    if (slicer.due()) await slicer.yield();
     const to = env.to as Address;
     const from = env.from as Address;
     const mine = accounts.get(to);
@@ -432,6 +439,8 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
   let storedCount = 0;
   let replacedCount = 0;
   let settledCount = 0;
+  // one row owes the batch's acks (a row per envelope was an IndexedDB write, and a delete, per message)
+  const ackRow = `batch:${randomId()}`;
   await db.transaction(
     "rw",
     [db.sessions, db.archivedSessions, db.prekeys, db.baseKeys, db.identities, db.conversations, db.messages, db.contacts, db.outbox, db.pendingAcks, db.waiting],
@@ -543,7 +552,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
         for (let i = 0; i < ids.length; i += 500) await queueReceipt(db, convId, ids.slice(i, i + 500), now);
       }
       if (b.outbox.length) await db.outbox.bulkAdd(b.outbox);
-      await db.pendingAcks.bulkPut(b.acks);
+      await db.pendingAcks.put({ key: ackRow, envelopes: b.acks });
     },
   );
   if (replacedCount) {
@@ -553,6 +562,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
   if (settledCount) counters.bump("waiting_settled", settledCount);
   return {
     acks: b.acks,
+    ackRow,
     stored: storedCount,
     newDevicesOf: b.newDevicesOf,
     prekeysUsedBy: b.prekeysUsedBy,

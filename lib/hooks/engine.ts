@@ -8,7 +8,12 @@ export function callEngine<M extends RpcMethod>(method: M, params: RpcParams<M>)
   return getEngine().call(method, params);
 }
 
-/** Starts the worker (and with it the engine election) as soon as the app mounts. */
+// The worker starts as soon as this module is evaluated in a browser, before hydration renders anything:
+// its own start-up (loading its bundle, opening the database, the leader election, the relay login)
+// then runs beside hydration instead of after it, and a queued backlog starts arriving that much sooner.
+if (typeof window !== "undefined" && typeof Worker !== "undefined") getEngine();
+
+/** Starts the worker (and with it the engine election) if it has not started yet, once the app mounts. */
 export function useEngineBoot(): void {
   useEffect(() => {
     getEngine();

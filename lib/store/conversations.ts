@@ -1,6 +1,7 @@
 // Conversations and messages: the read model the inbox shows. Functions taking a db run inside the
 // caller's transaction when there is one, so a message, its conversation row and the ratchet state
 // can commit together.
+import Dexie from "dexie";
 import { brandOf, type Address } from "../brands";
 import { conversationId, type ConversationRow, type JunctionDB, type MessageRow, type MessageState } from "./db";
 
@@ -60,17 +61,28 @@ export async function putMessageOnce(db: JunctionDB, message: MessageRow, activi
 }
 
 /**
- * The batch form: one bulk read and write for the messages, one update per conversation, which is
- * what lets a backlog of thousands commit in a few transactions. Returns the messages that were new.
+ * The batch form: one bulk add for the messages, one update per conversation, which is what lets a
+ * backlog of thousands commit in a few transactions. Returns the messages that were new.
+ *
+ * The add is the dedupe: IndexedDB refuses an id it holds (ConstraintError) and Dexie keeps the
+ * transaction going past each refused row, so a message already stored is left as it was, and no read
+ * per message is needed. Any other failure is thrown (and aborts the caller's transaction).
  */
 export async function putMessagesOnce(db: JunctionDB, messages: MessageRow[], activityAt: (m: MessageRow) => number): Promise<MessageRow[]> {
   const unique = new Map<string, MessageRow>();
   for (const m of messages) if (!unique.has(m.id)) unique.set(m.id, m);
   const candidates = [...unique.values()];
-  const existing = await db.messages.bulkGet(candidates.map((m) => m.id));
-  const fresh = candidates.filter((_, i) => !existing[i]);
+  if (candidates.length === 0) return candidates;
+  let refused: Record<number, Error> = {};
+  try {
+    await db.messages.bulkAdd(candidates);
+  } catch (error) {
+    if (!(error instanceof Dexie.BulkError)) throw error;
+    for (const failure of Object.values(error.failuresByPos)) if (failure?.name !== "ConstraintError") throw error;
+    refused = error.failuresByPos;
+  }
+  const fresh = candidates.filter((_, i) => !refused[i]);
   if (fresh.length === 0) return fresh;
-  await db.messages.bulkPut(fresh);
 
   const byConversation = new Map<string, MessageRow[]>();
   for (const m of fresh) {

@@ -225,12 +225,30 @@ export interface SentRow {
   sentAt: number;
 }
 
-/** Relay acks owed after a commit; written in the same transaction as the message. */
-export interface PendingAckRow {
-  /** `${to}|${id}` */
-  key: string;
+/** An envelope as an ack names it. */
+export interface EnvelopeRef {
   to: Address;
   id: string;
+  /** The sending device: the relay then deletes only that sender's envelope of the id (rows of older builds lack it). */
+  fromDevice?: string;
+}
+
+/**
+ * Relay acks owed after a commit; written in the same transaction as the messages. A receive batch
+ * writes one row for all its envelopes (`envelopes`, key `batch:<random id>`); rows of earlier builds
+ * name one envelope each (`to` and `id`, key `${to}|${id}`). Both are sent again at login.
+ */
+export interface PendingAckRow {
+  key: string;
+  envelopes?: EnvelopeRef[];
+  to?: Address;
+  id?: string;
+}
+
+/** The envelopes a pending-ack row owes, whichever form it has. */
+export function owedEnvelopes(row: PendingAckRow): EnvelopeRef[] {
+  if (row.envelopes) return row.envelopes;
+  return row.to !== undefined && row.id !== undefined ? [{ to: row.to, id: row.id }] : [];
 }
 
 export class JunctionDB extends Dexie {

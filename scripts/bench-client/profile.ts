@@ -220,7 +220,7 @@ export interface TraceSummary {
 export async function traceThreads<T>(browser: Browser, page: Page, dir: string, name: string, action: () => Promise<T>): Promise<[TraceSummary, T]> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}.trace.json`);
-  await browser.startTracing(page, { path: file, categories: ["disabled-by-default-v8.cpu_profiler", "devtools.timeline", "toplevel", "v8"] });
+  await browser.startTracing(page, { path: file, categories: ["disabled-by-default-v8.cpu_profiler", "devtools.timeline", "toplevel", "v8", "blink.user_timing"] });
   let result: T;
   try {
     result = await action();

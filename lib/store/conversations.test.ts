@@ -1,0 +1,66 @@
+// putMessagesOnce: exactly once by message id, through a bulk add that refuses the ids already held.
+import "fake-indexeddb/auto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Address } from "../brands";
+import { JunctionDB, conversationId, type MessageRow } from "./db";
+import { ensureConversation, putMessagesOnce } from "./conversations";
+
+const ME: Address = "whatsapp:+15550000001";
+const PEER: Address = "instagram:@dana";
+const CONV = conversationId(ME, PEER);
+
+let db: JunctionDB;
+
+beforeEach(async () => {
+  db = new JunctionDB(`conversations-test-${Math.random().toString(36).slice(2)}`);
+  await db.open();
+  await ensureConversation(db, ME, PEER, 1);
+});
+
+afterEach(async () => {
+  db.close();
+  await db.delete();
+});
+
+function incoming(id: string, sentAt: number, text = `text of ${id}`): MessageRow {
+  return { id, conversationId: CONV, direction: "in", text, sentAt, receivedAt: 5, state: "delivered", sentToRelayAt: null, deliveredAt: null };
+}
+
+describe("putMessagesOnce", () => {
+  it("stores each id once: a repeat is neither stored again, nor changed, nor counted", async () => {
+    expect((await putMessagesOnce(db, [incoming("a", 10), incoming("b", 20), incoming("a", 10)], () => 100)).map((m) => m.id)).toEqual(["a", "b"]);
+    const fresh = await putMessagesOnce(db, [incoming("b", 20, "changed"), incoming("c", 30), incoming("a", 10, "changed")], () => 200);
+    expect(fresh.map((m) => m.id)).toEqual(["c"]);
+    expect((await db.messages.toArray()).map((m) => [m.id, m.text])).toEqual([
+      ["a", "text of a"],
+      ["b", "text of b"],
+      ["c", "text of c"],
+    ]);
+    const conv = await db.conversations.get(CONV);
+    expect(conv?.unread).toBe(3);
+    expect(conv?.lastMessageId).toBe("c");
+    expect(await putMessagesOnce(db, [incoming("c", 30)], () => 300)).toEqual([]);
+    expect((await db.conversations.get(CONV))?.lastActivity).toBe(200);
+  });
+
+  it("inside a transaction, a refused repeat does not abort the other writes", async () => {
+    await putMessagesOnce(db, [incoming("a", 10)], () => 100);
+    await db.transaction("rw", [db.messages, db.conversations, db.pendingAcks], async () => {
+      expect((await putMessagesOnce(db, [incoming("a", 10), incoming("b", 20)], () => 200)).map((m) => m.id)).toEqual(["b"]);
+      await db.pendingAcks.put({ key: "batch:x", envelopes: [] });
+    });
+    expect(await db.messages.count()).toBe(2);
+    expect(await db.pendingAcks.count()).toBe(1);
+    expect((await db.conversations.get(CONV))?.unread).toBe(2);
+  });
+
+  it("any other failure is thrown and aborts the transaction", async () => {
+    const bad = { ...incoming("x", 10), id: undefined } as unknown as MessageRow;
+    await expect(
+      db.transaction("rw", [db.messages, db.conversations], async () => {
+        await putMessagesOnce(db, [incoming("y", 10), bad], () => 100);
+      }),
+    ).rejects.toThrow();
+    expect(await db.messages.count()).toBe(0);
+  });
+});
