@@ -17,7 +17,7 @@ export const MAX_ENVELOPES_PER_DELIVERY = 200;
  * Deliveries the relay keeps unacked per connection. More than one lets the client decrypt the next
  * page while the relay commits the ack of the previous one; order and at-least-once are unchanged.
  */
-export const MAX_DELIVERIES_IN_FLIGHT = 4;
+export const MAX_DELIVERIES_IN_FLIGHT = 8;
 /** One-time X25519 prekeys in one upload, and the most the relay keeps per account device. */
 export const MAX_PREKEYS_PER_UPLOAD = 200;
 export const MAX_STORED_PREKEYS = 1000;
@@ -53,7 +53,7 @@ export const MAX_CONNECTIONS_PER_IP = 64;
  * Mail bytes (envelope bodies) pushed to a connection and not yet acked. With the socket's own send
  * buffer bound below, this caps what one connection that stops reading can hold in the relay's memory.
  */
-export const MAX_DELIVERY_BYTES_IN_FLIGHT = 2 * 1024 * 1024;
+export const MAX_DELIVERY_BYTES_IN_FLIGHT = 4 * 1024 * 1024;
 /** Bytes waiting in a connection's send buffer past which it gets no more pushes (and past twice this, is closed). */
 export const MAX_QUEUED_OUTPUT_BYTES = 4 * 1024 * 1024;
 /** Pending envelopes per recipient device: past either figure a send is refused with `quota_exceeded`. */
