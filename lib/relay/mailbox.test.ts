@@ -150,7 +150,8 @@ describe("mailbox", () => {
     bob.disconnect();
     const big = "x".repeat(MAX_ENVELOPE_BYTES - 16);
     let sent = 0;
-    for (let i = 0; i < 5; i++) {
+    // more than MAX_DELIVERY_BYTES_IN_FLIGHT in all, 7 per send (a frame holds 7 of these)
+    for (let i = 0; i < Math.ceil(MAX_DELIVERY_BYTES_IN_FLIGHT / MAX_ENVELOPE_BYTES / 7) + 1; i++) {
       expect(await send(alice, aliceAddr, Array.from({ length: 7 }, () => ({ to: bobAddr, toDevice: bob.deviceId, text: big })))).toMatchObject({ ok: true, stored: 7 });
       sent += 7;
     }
