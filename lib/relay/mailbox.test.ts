@@ -244,13 +244,13 @@ describe("mailbox", () => {
     bob.disconnect();
   });
 
-  it("keeps at most its window of pages unacked, continues in order as acks free room, and redelivers the unacked after a reconnect", async () => {
+  it("opens with one page, grows its window as the device acks up to the full window, continues in order, and redelivers the unacked after a reconnect", async () => {
     const { alice, bob } = await pair();
     const aliceAddr = await addressOf(alice);
     const bobAddr = await addressOf(bob);
     bob.disconnect();
     const window = MAX_ENVELOPES_PER_DELIVERY * MAX_DELIVERIES_IN_FLIGHT;
-    const total = window + MAX_ENVELOPES_PER_DELIVERY + 50;
+    const total = window + 3 * MAX_ENVELOPES_PER_DELIVERY + 50;
     const sent: string[] = [];
     while (sent.length < total) {
       const envs = Array.from({ length: Math.min(100, total - sent.length) }, () => ({ id: randomId(), to: bobAddr, toDevice: bob.deviceId, text: "w" }));
@@ -261,35 +261,43 @@ describe("mailbox", () => {
     await bob.connect();
     bob.s.on(EVENTS.deliver, (payload) => pages.push(payload.envelopes.length));
     await bob.login();
-    await bob.waitFor((r) => r.length >= window, "a full window");
-    // the pump stops at the window by itself; a round trip shows that nothing further was pushed
+    // a new connection gets one page until it acks: a reader that never acks pins no more than that
+    await bob.waitFor((r) => r.length >= MAX_ENVELOPES_PER_DELIVERY, "the first page");
     await call(bob.s, EVENTS.lookup, { address: bobAddr });
-    expect(ids(bob.received)).toEqual(sent.slice(0, window));
+    expect(ids(bob.received)).toEqual(sent.slice(0, MAX_ENVELOPES_PER_DELIVERY));
+
+    // each ack doubles the window, up to the full one; pushes stay in storage order
+    let acked = 0;
+    let windowNow = MAX_ENVELOPES_PER_DELIVERY;
+    while (windowNow < window) {
+      const page = sent.slice(acked, acked + MAX_ENVELOPES_PER_DELIVERY);
+      expect(await call(bob.s, EVENTS.ack, { envelopes: page.map((id) => ({ to: bobAddr, id })) })).toEqual({ ok: true, deleted: page.length });
+      acked += page.length;
+      windowNow = Math.min(window, windowNow * 2);
+      await bob.waitFor((r) => r.length >= Math.min(total, acked + windowNow), `a window of ${windowNow}`);
+      await call(bob.s, EVENTS.lookup, { address: bobAddr });
+      expect(ids(bob.received)).toEqual(sent.slice(0, acked + windowNow));
+    }
     expect(Math.max(...pages)).toBeLessThanOrEqual(MAX_ENVELOPES_PER_DELIVERY);
 
-    // acking the first page lets exactly one more page out, the next in storage order
-    const firstPage = sent.slice(0, MAX_ENVELOPES_PER_DELIVERY);
-    expect(await call(bob.s, EVENTS.ack, { envelopes: firstPage.map((id) => ({ to: bobAddr, id })) })).toEqual({ ok: true, deleted: firstPage.length });
-    await bob.waitFor((r) => r.length >= window + MAX_ENVELOPES_PER_DELIVERY, "the page after the window");
-    await call(bob.s, EVENTS.lookup, { address: bobAddr });
-    expect(ids(bob.received)).toEqual(sent.slice(0, window + MAX_ENVELOPES_PER_DELIVERY));
-
-    // a new connection starts again at the oldest unacked envelope; the acked page never comes back
+    // a new connection starts again at the oldest unacked envelope, with one page; the acked never come back
     bob.disconnect();
     bob.received.length = 0;
     await bob.connect();
     await bob.login();
-    await bob.waitFor((r) => r.length >= window, "redelivered window");
+    await bob.waitFor((r) => r.length >= MAX_ENVELOPES_PER_DELIVERY, "the first page again");
     await call(bob.s, EVENTS.lookup, { address: bobAddr });
-    expect(ids(bob.received)).toEqual(sent.slice(MAX_ENVELOPES_PER_DELIVERY, MAX_ENVELOPES_PER_DELIVERY + window));
+    expect(ids(bob.received)).toEqual(sent.slice(acked, acked + MAX_ENVELOPES_PER_DELIVERY));
 
-    // acking everything empties the mailbox: nothing is delivered twice after its ack
-    const rest = sent.slice(MAX_ENVELOPES_PER_DELIVERY);
-    for (let i = 0; i < rest.length; i += MAX_ENVELOPES_PER_DELIVERY) {
-      const chunk = rest.slice(i, i + MAX_ENVELOPES_PER_DELIVERY);
+    // acking everything as it comes empties the mailbox: nothing is delivered twice after its ack
+    const rest = sent.slice(acked);
+    let done = 0;
+    while (done < rest.length) {
+      await bob.waitFor((r) => r.length > done, "more");
+      const chunk = ids(bob.received).slice(done, done + MAX_ENVELOPES_PER_DELIVERY);
       expect(await call(bob.s, EVENTS.ack, { envelopes: chunk.map((id) => ({ to: bobAddr, id })) })).toEqual({ ok: true, deleted: chunk.length });
+      done += chunk.length;
     }
-    await bob.waitFor((r) => r.length >= rest.length, "the rest");
     expect(ids(bob.received)).toEqual(rest);
     expect(await call(bob.s, EVENTS.fetch, {})).toEqual({ ok: true, envelopes: [], more: false });
     alice.disconnect();

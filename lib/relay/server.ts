@@ -25,11 +25,12 @@ import { Metrics, timedStore } from "./metrics";
 import type { BucketSpec } from "./rateLimit";
 import { Connection } from "./socket/connection";
 import { HANDLERS } from "./socket/handlers";
-import { jsonOnlyParser } from "./socket/parser";
+import { decoderFor, dropConnection, type EngineConnection, jsonOnlyParser } from "./socket/parser";
 import { Hub } from "./socket/hub";
 import type { RelayContext, RelayServer } from "./socket/types";
 import { openSqliteStore } from "./storage/sqlite";
-import { LEDGER_TTL_MS, type RelayStore } from "./storage/types";
+import { withGroupCommit } from "./storage/groupCommit";
+import { type GroupableStore, LEDGER_TTL_MS, type RelayStore } from "./storage/types";
 
 export interface ServerOptions {
   /** 0 picks a free port. Default: PORT or 3000. */
@@ -198,17 +199,22 @@ export function metricsAllowed(req: IncomingMessage, token: string | undefined):
  * DATABASE_URL=postgres://… opens Postgres (shared by any number of relay processes; DATABASE_SCHEMA
  * picks a schema), anything else the embedded SQLite file under DATA_DIR, the default.
  */
-async function openStore(dataDir: string, log: Logger): Promise<RelayStore> {
+async function openStore(dataDir: string, log: Logger, onGroup: (envelopes: number, calls: number) => void): Promise<RelayStore> {
   const url = process.env.DATABASE_URL;
+  let raw: GroupableStore;
   if (url && /^postgres(ql)?:\/\//.test(url)) {
     const { openPostgresStore } = await import("./storage/postgres");
-    return openPostgresStore(url, {
+    raw = await openPostgresStore(url, {
       ...(process.env.DATABASE_SCHEMA ? { schema: process.env.DATABASE_SCHEMA } : {}),
       onPoolError: (err) => log.warn("database connection dropped", { err: describeError(err) }),
     });
+  } else if (url) {
+    throw new Error("DATABASE_URL must be a postgres:// URL (unset: SQLite under DATA_DIR)");
+  } else {
+    raw = await openSqliteStore(dataDir);
   }
-  if (url) throw new Error("DATABASE_URL must be a postgres:// URL (unset: SQLite under DATA_DIR)");
-  return openSqliteStore(dataDir);
+  // Concurrent sends share one transaction and one commit (GROUP_COMMIT=0: one each, for comparison).
+  return process.env.GROUP_COMMIT === "0" ? raw : withGroupCommit(raw, { onGroup });
 }
 
 function listFromEnv(value: string | undefined): string[] {
@@ -246,8 +252,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     maxBytes: Number(process.env.LOG_MAX_BYTES) || undefined,
   });
   const hub = new Hub();
-  const opened = opts.store ?? (await openStore(dataDir, log));
-  const metrics = new Metrics({ online: () => hub.size, mailbox: () => opened.mailboxStats().catch(() => null) });
+  // the metrics are made after the store, which reports its commit groups to them
+  let metrics: Metrics | null = null;
+  const opened = opts.store ?? (await openStore(dataDir, log, (envelopes) => metrics?.batchSize.observe(envelopes)));
+  metrics = new Metrics({ online: () => hub.size, mailbox: () => opened.mailboxStats().catch(() => null) });
   const store = timedStore(opened, metrics);
   const inflight = new Set<Promise<unknown>>();
   let closing = false;
@@ -365,6 +373,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     destroyUpgrade: false,
     parser: jsonOnlyParser,
     allowRequest: (req, done) => done(null, hostAllowed(req, host) && originAllowed(req, allowedOrigins)),
+  });
+  // The parser refuses binary; it ends the offending connection itself (see parser.ts). A frame over
+  // the transport cap, or any transport error, gets no close handshake either.
+  io.engine.prependListener("connection", (conn: EngineConnection & { on(event: "close", fn: (reason: string) => void): void }) => {
+    decoderFor(conn);
+    conn.on("close", (reason) => {
+      if (reason === "transport error" || reason === "parse error") dropConnection(conn);
+    });
   });
   const limits = { ...RATE_LIMITS, ...opts.rateLimits };
   const limitSpecs = { ...RELAY_LIMITS, ...limitsFromEnv(), ...opts.limits };

@@ -23,6 +23,7 @@ import type { Envelope } from "../../protocol/schemas";
 import { describeError } from "../log";
 import { TokenBucket } from "../rateLimit";
 import type { PendingEnvelope } from "../storage/types";
+import { dropConnection, type EngineConnection } from "./parser";
 import type { Handlers, RelayContext, RelaySocket } from "./types";
 
 const RATE_CLASS: Partial<Record<ClientEvent, RateClass>> = {
@@ -32,6 +33,9 @@ const RATE_CLASS: Partial<Record<ClientEvent, RateClass>> = {
   [EVENTS.lookup]: "directory",
   [EVENTS.bundles]: "directory",
 };
+
+/** The bytes of bodies a new connection may have unacked before its first ack (see Delivery). */
+const INITIAL_WINDOW_BYTES = 256 * 1024;
 
 export function envelopeKey(to: string, id: string): string {
   return `${to}\n${id}`;
@@ -112,6 +116,13 @@ export interface AckedRef {
  */
 class Delivery {
   cursor = 0;
+  /**
+   * The window grows as the device acks, as TCP's slow start does: a new connection gets one page and
+   * INITIAL_WINDOW_BYTES, doubled by each ack up to the full window. A reader that never acks (a
+   * connection opened only to make the relay hold mail in memory) pins no more than the first page.
+   */
+  windowEnvelopes = MAX_ENVELOPES_PER_DELIVERY;
+  windowBytes = INITIAL_WINDOW_BYTES;
   readonly inflight = new Map<string, Map<string, number>>();
   inflightCount = 0;
   inflightBytes = 0;
@@ -132,6 +143,12 @@ class Delivery {
     if (env.seq > this.cursor) this.cursor = env.seq;
   }
 
+  /** An ack arrived: the device reads, so the window may grow. */
+  grow(): void {
+    this.windowEnvelopes = Math.min(MAX_ENVELOPES_PER_DELIVERY * MAX_DELIVERIES_IN_FLIGHT, this.windowEnvelopes * 2);
+    this.windowBytes = Math.min(MAX_DELIVERY_BYTES_IN_FLIGHT, this.windowBytes * 2);
+  }
+
   forget(ref: AckedRef): void {
     const senders = this.inflight.get(ref.key);
     if (!senders) return;
@@ -147,8 +164,8 @@ class Delivery {
   /** How many more envelopes, and how many more body bytes, may be pushed now. */
   room(): { envelopes: number; bytes: number } {
     return {
-      envelopes: MAX_ENVELOPES_PER_DELIVERY * MAX_DELIVERIES_IN_FLIGHT - this.inflightCount,
-      bytes: MAX_DELIVERY_BYTES_IN_FLIGHT - this.inflightBytes,
+      envelopes: this.windowEnvelopes - this.inflightCount,
+      bytes: this.windowBytes - this.inflightBytes,
     };
   }
 }
@@ -219,6 +236,7 @@ export class Connection {
     const delivery = this.devices.get(deviceId);
     if (!delivery) return;
     for (const ref of refs) delivery.forget(ref);
+    if (refs.length > 0) delivery.grow();
     this.pump(deviceId);
   }
 
@@ -229,6 +247,17 @@ export class Connection {
     for (const env of envelopes) delivery.add(env);
   }
 
+  /**
+   * Closes the connection now, without waiting for its send buffer to drain: what was pushed and not
+   * acked stays in the database, and the memory it holds here is freed at once (a polite close would
+   * wait for a reader that may never read).
+   */
+  drop(): void {
+    this.closed = true;
+    this.socket.disconnect(true);
+    dropConnection(this.socket.conn as unknown as EngineConnection);
+  }
+
   /** True while the socket's send buffer is over its bound: push nothing more until it drains. */
   backedUp(): boolean {
     const queued = queuedOutputBytes(this.socket);
@@ -236,7 +265,7 @@ export class Connection {
       // Far past the bound (answers to a flood of fetches, say): close it; the device catches up from
       // the database when it reconnects, and its memory here is freed now.
       this.ctx.metrics.refused("slow_reader");
-      this.socket.disconnect(true);
+      this.drop();
       return true;
     }
     if (queued <= MAX_QUEUED_OUTPUT_BYTES) return false;

@@ -36,7 +36,7 @@ export class Hub {
     const oldestFirst = [...set].sort((a, b) => a.openedAt - b.openedAt);
     for (const conn of oldestFirst.slice(0, set.size - max)) {
       this.remove(deviceId, conn);
-      conn.socket.disconnect(true);
+      conn.drop();
     }
   }
 

@@ -42,10 +42,12 @@ import type {
   PrekeyCaps,
   RegisterMode,
   RegisterOutcome,
-  RelayStore,
   StoredOneTimePrekey,
   StoredSignedPrekey,
+  StoreEnvelopesCall,
   StoreEnvelopesOutcome,
+  DeleteEnvelopesCall,
+  GroupableStore,
   UpdateKeysOutcome,
 } from "./types";
 
@@ -258,6 +260,75 @@ async function lockRecipientDevices(trx: Transaction<RelayDatabase>, deviceIds: 
   for (const key of keys) await sql`SELECT pg_advisory_xact_lock(${ENVELOPE_INSERTS_LOCK}::int4, ${key}::int4)`.execute(trx);
 }
 
+/**
+ * Writes the envelopes and their ledger rows; returns those that went in. The reads before are exact
+ * (SQLite runs one writer at a time, and on Postgres every batch to these devices waits on their
+ * insert locks); DO NOTHING stays as the guard of last resort, and RETURNING says which rows went in.
+ * Multi-row statements, not one per envelope: thousands of envelopes are a few dozen statements.
+ */
+async function insertEnvelopes(trx: Db, fresh: readonly Candidate[]): Promise<EnvelopeRecord[]> {
+  const stored: EnvelopeRecord[] = [];
+  for (const part of chunks(fresh)) {
+    const firsts = await trx
+      .insertInto("envelope_ledger")
+      .values(part.map(({ env, hash }) => ({ hash, day: dayOf(env.ts) })))
+      .onConflict((oc) => oc.column("hash").doNothing())
+      .returning("hash")
+      .execute();
+    const firstSeen = new Set(firsts.map((r) => hex(r.hash)));
+    const envs = part.filter((c) => firstSeen.has(hex(c.hash))).map((c) => c.env);
+    if (envs.length === 0) continue;
+    const put = await trx
+      .insertInto("envelopes")
+      .values(envs.map((env) => ({ id: env.id, to_address: env.to, to_device: env.toDevice, from_address: env.from, from_device: env.fromDevice, body: env.body, ts: env.ts })))
+      .onConflict((oc) => oc.columns(["to_device", "to_address", "id", "from_device"]).doNothing())
+      .returning(["id", "to_address", "to_device", "from_device"])
+      .execute();
+    const key = (id: string, to: string, toDevice: string, fromDevice: string) => JSON.stringify([id, to, toDevice, fromDevice]);
+    const went = new Set(put.map((r) => key(r.id, r.to_address, r.to_device, r.from_device)));
+    for (const env of envs) if (went.has(key(env.id, env.to, env.toDevice, env.fromDevice))) stored.push(env);
+  }
+  return stored;
+}
+
+/**
+ * Adds `delta` to the device's counter if it stays within `quotas`; false (nothing changed) if not.
+ * Check and add in one statement, under the row lock, against the committed count: the decision that
+ * counts. The reads before already saw every committed send to the device (the insert lock); acks
+ * and sweeps only lower the count meanwhile. This holds on its own too: at READ COMMITTED, ON
+ * CONFLICT DO UPDATE waits for a concurrent writer of the row and evaluates its WHERE on the newest
+ * version, so a quota is never exceeded.
+ */
+async function addToCounter(trx: Db, deviceId: string, delta: { envelopes: number; bytes: number }, quotas: MailboxQuotas): Promise<boolean> {
+  // The WHERE below guards only an existing row; a first row must fit on its own.
+  if (delta.envelopes > quotas.perDeviceEnvelopes || delta.bytes > quotas.perDeviceBytes) return false;
+  const counted = await trx
+    .insertInto("device_mailbox")
+    .values({ device_id: deviceId, envelopes: delta.envelopes, bytes: delta.bytes })
+    .onConflict((oc) =>
+      oc
+        .column("device_id")
+        .doUpdateSet((eb) => ({
+          envelopes: eb("device_mailbox.envelopes", "+", eb.ref("excluded.envelopes")),
+          bytes: eb("device_mailbox.bytes", "+", eb.ref("excluded.bytes")),
+        }))
+        .where((eb) =>
+          eb.and([
+            eb(eb("device_mailbox.envelopes", "+", eb.ref("excluded.envelopes")), "<=", quotas.perDeviceEnvelopes),
+            eb(eb("device_mailbox.bytes", "+", eb.ref("excluded.bytes")), "<=", quotas.perDeviceBytes),
+          ])))
+    .executeTakeFirst();
+  return inserted(counted);
+}
+
+/** The group's fast path wrote something other than it decided: re-run the group call by call. */
+class GroupMismatch extends Error {
+  constructor() {
+    super("group write disagrees with its reads");
+    this.name = "GroupMismatch";
+  }
+}
+
 /** Thrown inside a transaction to roll it back and answer with `outcome`. */
 class Refusal extends Error {
   constructor(readonly outcome: StoreEnvelopesOutcome) {
@@ -269,6 +340,30 @@ class Refusal extends Error {
 /** The keys of a map in one fixed order: row locks taken in it cannot deadlock with each other. */
 function lockOrder<V>(map: ReadonlyMap<string, V>): string[] {
   return [...map.keys()].sort();
+}
+
+/**
+ * Deletes the acked envelopes of `deviceId` and returns what went (device, body bytes). One statement
+ * per recipient address and sender (an ack names one or a few), not one per envelope: a backlog's acks
+ * cost a handful of index probes each.
+ */
+async function deleteFrom(db: Db, deviceId: string, refs: readonly EnvelopeRef[]): Promise<{ to_device: string; bytes: number }[]> {
+  const groups = new Map<string, { to: Address; fromDevice?: string; ids: string[] }>();
+  for (const ref of refs) {
+    const key = JSON.stringify([ref.to, ref.fromDevice ?? null]);
+    const group = groups.get(key);
+    if (group) group.ids.push(ref.id);
+    else groups.set(key, { to: ref.to, fromDevice: ref.fromDevice, ids: [ref.id] });
+  }
+  const gone: { to_device: string; bytes: number }[] = [];
+  for (const { to, fromDevice, ids } of groups.values()) {
+    for (const chunk of chunks(ids)) {
+      let query = db.deleteFrom("envelopes").where("to_device", "=", deviceId).where("to_address", "=", to).where("id", "in", chunk);
+      if (fromDevice !== undefined) query = query.where("from_device", "=", fromDevice);
+      gone.push(...(await query.returning((eb) => ["to_device", eb.fn<number>("length", ["body"]).as("bytes")]).execute()));
+    }
+  }
+  return gone;
 }
 
 /** Takes deleted envelopes (device, body bytes) off the device counters; drops rows left empty. */
@@ -307,7 +402,7 @@ interface TransactOptions {
   retryUnique?: boolean;
 }
 
-export class KyselyRelayStore implements RelayStore {
+export class KyselyRelayStore implements GroupableStore {
   private readonly pg: boolean;
 
   private constructor(
@@ -519,90 +614,209 @@ export class KyselyRelayStore implements RelayStore {
 
   async storeEnvelopes(envelopes: EnvelopeRecord[], quotas: MailboxQuotas): Promise<StoreEnvelopesOutcome> {
     checkQuotas(quotas);
-    const candidates: Candidate[] = envelopes.map((env) => ({ env, hash: ledgerHash(this.ledgerKey, env) }));
+    const candidates = this.candidates(envelopes);
     try {
-      return await this.transact(async (trx): Promise<StoreEnvelopesOutcome> => {
+      return await this.transact(async (trx) => {
         if (this.pg) await lockRecipientDevices(trx, candidates.map((c) => c.env.toDevice));
-        const seen = new Set<string>();
-        for (const { env } of candidates) {
-          const key = `${env.to}\n${env.toDevice}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
-          const row = await trx.selectFrom("account_devices").select("device_id").where("address", "=", env.to).where("device_id", "=", env.toDevice).executeTakeFirst();
-          if (!row) return { ok: false, reason: "unknown_device", to: env.to, toDevice: env.toDevice };
-        }
-        // Reads first, and the quota decided on them: a refused batch writes nothing at all, not even
-        // pages of a rolled-back transaction that a full cache would have spilled into the WAL.
-        const fresh = await this.unseen(trx, candidates);
-        const wanted = deltas(fresh.map((c) => c.env));
-        for (const [deviceId, delta] of wanted) {
-          const held = await trx.selectFrom("device_mailbox").select(["envelopes", "bytes"]).where("device_id", "=", deviceId).executeTakeFirst();
-          const envelopesAfter = Number(held?.envelopes ?? 0) + delta.envelopes;
-          const bytesAfter = Number(held?.bytes ?? 0) + delta.bytes;
-          if (envelopesAfter > quotas.perDeviceEnvelopes || bytesAfter > quotas.perDeviceBytes) {
-            return { ok: false, reason: "quota_exceeded", to: delta.to, toDevice: deviceId };
-          }
-        }
-        const stored: EnvelopeRecord[] = [];
-        for (const { env, hash } of fresh) {
-          // The reads above are exact: SQLite runs one writer at a time, and on Postgres every batch
-          // to these devices waits on their insert locks. DO NOTHING stays as the guard of last resort.
-          const first = await trx
-            .insertInto("envelope_ledger")
-            .values({ hash, day: dayOf(env.ts) })
-            .onConflict((oc) => oc.column("hash").doNothing())
-            .executeTakeFirst();
-          if (!inserted(first)) continue;
-          const put = await trx
-            .insertInto("envelopes")
-            .values({ id: env.id, to_address: env.to, to_device: env.toDevice, from_address: env.from, from_device: env.fromDevice, body: env.body, ts: env.ts })
-            .onConflict((oc) => oc.columns(["to_device", "to_address", "id", "from_device"]).doNothing())
-            .executeTakeFirst();
-          if (inserted(put)) stored.push(env);
-        }
-        const added = deltas(stored);
-        // Counter rows are locked in one fixed order, so batches to several devices, acks and sweeps
-        // cannot deadlock on them; a refusal still names the first device at fault in batch order.
-        const over = new Set<string>();
-        for (const deviceId of lockOrder(added)) {
-          const delta = added.get(deviceId)!;
-          // The WHERE below guards only an existing row; a first row must fit on its own.
-          if (delta.envelopes > quotas.perDeviceEnvelopes || delta.bytes > quotas.perDeviceBytes) {
-            over.add(deviceId);
-            continue;
-          }
-          // Check and add in one statement, under the row lock, against the committed count: the
-          // decision that counts. The read above already saw every committed send to the device (the
-          // insert lock); acks and sweeps only lower the count meanwhile. This holds on its own too:
-          // at READ COMMITTED, ON CONFLICT DO UPDATE waits for a concurrent writer of the row and
-          // evaluates its WHERE on the newest version, so a quota is never exceeded.
-          const counted = await trx
-            .insertInto("device_mailbox")
-            .values({ device_id: deviceId, envelopes: delta.envelopes, bytes: delta.bytes })
-            .onConflict((oc) =>
-              oc
-                .column("device_id")
-                .doUpdateSet((eb) => ({
-                  envelopes: eb("device_mailbox.envelopes", "+", eb.ref("excluded.envelopes")),
-                  bytes: eb("device_mailbox.bytes", "+", eb.ref("excluded.bytes")),
-                }))
-                .where((eb) =>
-                  eb.and([
-                    eb(eb("device_mailbox.envelopes", "+", eb.ref("excluded.envelopes")), "<=", quotas.perDeviceEnvelopes),
-                    eb(eb("device_mailbox.bytes", "+", eb.ref("excluded.bytes")), "<=", quotas.perDeviceBytes),
-                  ])))
-            .executeTakeFirst();
-          if (!inserted(counted)) over.add(deviceId);
-        }
-        for (const [deviceId, delta] of added) {
-          if (over.has(deviceId)) throw new Refusal({ ok: false, reason: "quota_exceeded", to: delta.to, toDevice: deviceId });
-        }
-        return { ok: true, stored: stored.length, deviceIds: [...added.keys()] };
+        return await this.storeInto(trx, candidates, quotas);
       });
     } catch (err) {
       if (err instanceof Refusal) return err.outcome;
       throw err;
     }
+  }
+
+  /**
+   * Many `storeEnvelopes` calls in one transaction, one commit (group commit, see groupCommit.ts), each
+   * with its own outcome, exactly as if they ran one after another in this order: a refused call
+   * writes nothing and the calls around it are untouched. Any error fails the group: the transaction
+   * rolls back and this rejects, so every call rejects and none stored anything.
+   *
+   * How: pre-validate and partition. The group's reads are made once for all its calls (recipient
+   * devices, ledger, pending envelopes, mailbox counters), the calls are decided in order in memory on
+   * them (each sees what the accepted calls before it add), and the accepted envelopes are written in a
+   * few multi-row statements: a group's cost grows with its envelopes, hardly with its calls. The
+   * reads are exact for the same reason as in `storeInto` (one writer on SQLite; on Postgres the insert
+   * locks of every recipient device of the group, taken first in one sorted order, so seq order stays
+   * commit order per device and two groups cannot deadlock on them; a deadlock or serialization
+   * failure re-runs the group). If a write still disagrees with a decision (a counter's guard, a
+   * conflicting insert: not expected), the group is re-run call by call, each inside a SAVEPOINT.
+   */
+  async storeEnvelopesGroup(calls: readonly StoreEnvelopesCall[]): Promise<StoreEnvelopesOutcome[]> {
+    for (const call of calls) checkQuotas(call.quotas);
+    if (calls.length === 1) return [await this.storeEnvelopes(calls[0]!.envelopes, calls[0]!.quotas)];
+    const each = calls.map((call) => ({ candidates: this.candidates(call.envelopes), quotas: call.quotas }));
+    const lock = async (trx: Transaction<RelayDatabase>) => {
+      if (this.pg) await lockRecipientDevices(trx, each.flatMap((c) => c.candidates.map((x) => x.env.toDevice)));
+    };
+    try {
+      return await this.transact(async (trx) => {
+        await lock(trx);
+        return await this.storeGroupInto(trx, each);
+      });
+    } catch (err) {
+      if (!(err instanceof GroupMismatch)) throw err;
+    }
+    return this.transact(async (trx) => {
+      await lock(trx);
+      const outcomes: StoreEnvelopesOutcome[] = [];
+      for (const { candidates, quotas } of each) {
+        // One name, used one call at a time: each savepoint is released or rolled back (and then
+        // released) before the next call opens its own.
+        await sql`SAVEPOINT group_call`.execute(trx);
+        let outcome: StoreEnvelopesOutcome;
+        try {
+          outcome = await this.storeInto(trx, candidates, quotas);
+        } catch (err) {
+          if (!(err instanceof Refusal)) throw err;
+          outcome = err.outcome;
+        }
+        if (!outcome.ok) await sql`ROLLBACK TO SAVEPOINT group_call`.execute(trx);
+        await sql`RELEASE SAVEPOINT group_call`.execute(trx);
+        outcomes.push(outcome);
+      }
+      return outcomes;
+    });
+  }
+
+  /** The fast path of `storeEnvelopesGroup`: reads once, decides each call in memory, writes once. */
+  private async storeGroupInto(trx: Transaction<RelayDatabase>, each: readonly { candidates: Candidate[]; quotas: MailboxQuotas }[]): Promise<StoreEnvelopesOutcome[]> {
+    const all = each.flatMap((c) => c.candidates);
+    const mailboxKey = (env: EnvelopeRecord) => `${env.to}\n${env.toDevice}`;
+    const devices = [...new Set(all.map((c) => c.env.toDevice))];
+    const existing = new Set<string>();
+    const held = new Map<string, { envelopes: number; bytes: number }>();
+    for (const part of chunks(devices)) {
+      const rows = await trx.selectFrom("account_devices").select(["address", "device_id"]).where("device_id", "in", part).execute();
+      for (const row of rows) existing.add(`${row.address}\n${row.device_id}`);
+      const counters = await trx.selectFrom("device_mailbox").select(["device_id", "envelopes", "bytes"]).where("device_id", "in", part).execute();
+      for (const row of counters) held.set(row.device_id, { envelopes: Number(row.envelopes), bytes: Number(row.bytes) });
+    }
+    const taken = await this.known(trx, all.filter((c) => existing.has(mailboxKey(c.env))));
+    const outcomes: StoreEnvelopesOutcome[] = [];
+    const accepted: Candidate[] = [];
+    const maxQuota = new Map<string, MailboxQuotas>();
+    calls: for (const { candidates, quotas } of each) {
+      for (const { env } of candidates) {
+        if (!existing.has(mailboxKey(env))) {
+          outcomes.push({ ok: false, reason: "unknown_device", to: env.to, toDevice: env.toDevice });
+          continue calls;
+        }
+      }
+      const mine = new Set<string>();
+      const fresh: Candidate[] = [];
+      for (const c of candidates) {
+        const h = hex(c.hash);
+        if (taken.has(h) || mine.has(h)) continue;
+        mine.add(h);
+        fresh.push(c);
+      }
+      const wanted = deltas(fresh.map((c) => c.env));
+      for (const [deviceId, delta] of wanted) {
+        const now = held.get(deviceId) ?? { envelopes: 0, bytes: 0 };
+        if (now.envelopes + delta.envelopes > quotas.perDeviceEnvelopes || now.bytes + delta.bytes > quotas.perDeviceBytes) {
+          outcomes.push({ ok: false, reason: "quota_exceeded", to: delta.to, toDevice: deviceId });
+          continue calls;
+        }
+      }
+      for (const h of mine) taken.add(h);
+      for (const [deviceId, delta] of wanted) {
+        const now = held.get(deviceId) ?? { envelopes: 0, bytes: 0 };
+        held.set(deviceId, { envelopes: now.envelopes + delta.envelopes, bytes: now.bytes + delta.bytes });
+        const q = maxQuota.get(deviceId);
+        maxQuota.set(deviceId, {
+          perDeviceEnvelopes: Math.max(q?.perDeviceEnvelopes ?? 0, quotas.perDeviceEnvelopes),
+          perDeviceBytes: Math.max(q?.perDeviceBytes ?? 0, quotas.perDeviceBytes),
+        });
+      }
+      accepted.push(...fresh);
+      outcomes.push({ ok: true, stored: fresh.length, deviceIds: [...wanted.keys()] });
+    }
+    const stored = await insertEnvelopes(trx, accepted);
+    if (stored.length !== accepted.length) throw new GroupMismatch();
+    const added = deltas(stored);
+    for (const deviceId of lockOrder(added)) {
+      if (!(await addToCounter(trx, deviceId, added.get(deviceId)!, maxQuota.get(deviceId)!))) throw new GroupMismatch();
+    }
+    return outcomes;
+  }
+
+  /**
+   * The hex hashes of the candidates already stored once: in the ledger, or still pending (an
+   * envelope outlives its ledger row: 30 days against 7).
+   */
+  private async known(trx: Db, candidates: readonly Candidate[]): Promise<Set<string>> {
+    const known = new Set<string>();
+    const unique = [...new Map(candidates.map((c) => [hex(c.hash), c] as const)).values()];
+    for (const part of chunks(unique)) {
+      const rows = await trx.selectFrom("envelope_ledger").select("hash").where("hash", "in", part.map((c) => c.hash)).execute();
+      for (const row of rows) known.add(hex(row.hash));
+    }
+    const byMailbox = new Map<string, { to: Address; toDevice: string; items: Candidate[] }>();
+    for (const c of unique) {
+      if (known.has(hex(c.hash))) continue;
+      const key = `${c.env.toDevice}\n${c.env.to}`;
+      const group = byMailbox.get(key);
+      if (group) group.items.push(c);
+      else byMailbox.set(key, { to: c.env.to, toDevice: c.env.toDevice, items: [c] });
+    }
+    for (const { to, toDevice, items } of byMailbox.values()) {
+      for (const part of chunks(items)) {
+        const rows = await trx
+          .selectFrom("envelopes")
+          .select(["id", "from_device"])
+          .where("to_device", "=", toDevice)
+          .where("to_address", "=", to)
+          .where("id", "in", part.map((c) => c.env.id))
+          .execute();
+        for (const c of part) if (rows.some((r) => r.id === c.env.id && r.from_device === c.env.fromDevice)) known.add(hex(c.hash));
+      }
+    }
+    return known;
+  }
+
+  private candidates(envelopes: readonly EnvelopeRecord[]): Candidate[] {
+    return envelopes.map((env) => ({ env, hash: ledgerHash(this.ledgerKey, env) }));
+  }
+
+  /**
+   * One batch inside `trx`, on Postgres under the insert locks of its recipient devices (taken by the
+   * caller). A refusal decided on the reads returns before anything is written; one decided by the
+   * counter update throws a Refusal, for the caller to roll back.
+   */
+  private async storeInto(trx: Transaction<RelayDatabase>, candidates: readonly Candidate[], quotas: MailboxQuotas): Promise<StoreEnvelopesOutcome> {
+    const seen = new Set<string>();
+    for (const { env } of candidates) {
+      const key = `${env.to}\n${env.toDevice}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const row = await trx.selectFrom("account_devices").select("device_id").where("address", "=", env.to).where("device_id", "=", env.toDevice).executeTakeFirst();
+      if (!row) return { ok: false, reason: "unknown_device", to: env.to, toDevice: env.toDevice };
+    }
+    // Reads first, and the quota decided on them: a refused batch writes nothing at all, not even
+    // pages of a rolled-back transaction that a full cache would have spilled into the WAL.
+    const fresh = await this.unseen(trx, candidates);
+    const wanted = deltas(fresh.map((c) => c.env));
+    for (const [deviceId, delta] of wanted) {
+      const held = await trx.selectFrom("device_mailbox").select(["envelopes", "bytes"]).where("device_id", "=", deviceId).executeTakeFirst();
+      const envelopesAfter = Number(held?.envelopes ?? 0) + delta.envelopes;
+      const bytesAfter = Number(held?.bytes ?? 0) + delta.bytes;
+      if (envelopesAfter > quotas.perDeviceEnvelopes || bytesAfter > quotas.perDeviceBytes) {
+        return { ok: false, reason: "quota_exceeded", to: delta.to, toDevice: deviceId };
+      }
+    }
+    const stored = await insertEnvelopes(trx, fresh);
+    const added = deltas(stored);
+    // Counter rows are locked in one fixed order, so batches to several devices, acks and sweeps
+    // cannot deadlock on them; a refusal still names the first device at fault in batch order.
+    const over = new Set<string>();
+    for (const deviceId of lockOrder(added)) {
+      if (!(await addToCounter(trx, deviceId, added.get(deviceId)!, quotas))) over.add(deviceId);
+    }
+    for (const [deviceId, delta] of added) {
+      if (over.has(deviceId)) throw new Refusal({ ok: false, reason: "quota_exceeded", to: delta.to, toDevice: deviceId });
+    }
+    return { ok: true, stored: stored.length, deviceIds: [...added.keys()] };
   }
 
   /**
@@ -693,26 +907,30 @@ export class KyselyRelayStore implements RelayStore {
   }
 
   deleteEnvelopes(deviceId: string, refs: EnvelopeRef[]): Promise<number> {
-    // One statement per recipient address and sender (an ack names one or a few), not one per
-    // envelope: a backlog's acks cost one commit and a handful of index probes each.
-    const groups = new Map<string, { to: Address; fromDevice?: string; ids: string[] }>();
-    for (const ref of refs) {
-      const key = JSON.stringify([ref.to, ref.fromDevice ?? null]);
-      const group = groups.get(key);
-      if (group) group.ids.push(ref.id);
-      else groups.set(key, { to: ref.to, fromDevice: ref.fromDevice, ids: [ref.id] });
-    }
     return this.transact(async (trx) => {
-      const gone: { to_device: string; bytes: number }[] = [];
-      for (const { to, fromDevice, ids } of groups.values()) {
-        for (const chunk of chunks(ids)) {
-          let query = trx.deleteFrom("envelopes").where("to_device", "=", deviceId).where("to_address", "=", to).where("id", "in", chunk);
-          if (fromDevice !== undefined) query = query.where("from_device", "=", fromDevice);
-          gone.push(...(await query.returning((eb) => ["to_device", eb.fn<number>("length", ["body"]).as("bytes")]).execute()));
-        }
-      }
+      const gone = await deleteFrom(trx, deviceId, refs);
       await subtractFromMailboxes(trx, gone);
       return gone.length;
+    });
+  }
+
+  /**
+   * Many `deleteEnvelopes` calls in one transaction, one commit: each call's count is what it deleted
+   * (as if the calls ran one after another in this order). A delete is never refused, so there are no
+   * savepoints; an error fails the group, and every call rejects with nothing deleted.
+   */
+  deleteEnvelopesGroup(calls: readonly DeleteEnvelopesCall[]): Promise<number[]> {
+    return this.transact(async (trx) => {
+      const counts: number[] = [];
+      const gone: { to_device: string; bytes: number }[] = [];
+      for (const { deviceId, refs } of calls) {
+        const mine = await deleteFrom(trx, deviceId, refs);
+        counts.push(mine.length);
+        gone.push(...mine);
+      }
+      // Every counter row of the group at once, in lock order (see subtractFromMailboxes).
+      await subtractFromMailboxes(trx, gone);
+      return counts;
     });
   }
 

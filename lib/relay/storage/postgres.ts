@@ -8,7 +8,7 @@ import { KyselyRelayStore } from "./kyselyStore";
 import { MigrationError, migrateToLatest } from "./migrations";
 import { MIGRATIONS_LOCK } from "./pgLocks";
 import type { RelayDatabase } from "./schema";
-import type { RelayStore } from "./types";
+import type { GroupableStore } from "./types";
 
 export interface PostgresStoreOptions {
   /**
@@ -46,7 +46,7 @@ const IDLE_IN_TRANSACTION_MS = 60_000;
  * Opens (and on first use, or after an upgrade, migrates) the relay's tables in the database at `url`
  * (`postgres://user@host:port/database`).
  */
-export async function openPostgresStore(url: string, opts: PostgresStoreOptions = {}): Promise<RelayStore> {
+export async function openPostgresStore(url: string, opts: PostgresStoreOptions = {}): Promise<GroupableStore> {
   const poolSize = opts.poolSize ?? 10;
   const statementTimeoutMs = opts.statementTimeoutMs ?? 15_000;
   if (!Number.isSafeInteger(poolSize) || poolSize < 1) throw new RangeError("invalid pool size");

@@ -206,3 +206,27 @@ export interface RelayStore {
   scrub(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** One `storeEnvelopes` call, as a group commit holds it. */
+export interface StoreEnvelopesCall {
+  envelopes: EnvelopeRecord[];
+  quotas: MailboxQuotas;
+}
+
+/** One `deleteEnvelopes` call, as a group commit holds it. */
+export interface DeleteEnvelopesCall {
+  deviceId: string;
+  refs: EnvelopeRef[];
+}
+
+/** A store that can run many calls in one transaction with one commit (see groupCommit.ts). */
+export interface GroupableStore extends RelayStore {
+  /**
+   * The calls in order, in one transaction: each keeps its own outcome and atomicity (a refused call
+   * writes nothing and leaves the others as they are). Rejects, with nothing stored, when the
+   * transaction fails. Durable when it resolves.
+   */
+  storeEnvelopesGroup(calls: readonly StoreEnvelopesCall[]): Promise<StoreEnvelopesOutcome[]>;
+  /** The calls in order, in one transaction; each call's count of deleted envelopes. */
+  deleteEnvelopesGroup(calls: readonly DeleteEnvelopesCall[]): Promise<number[]>;
+}
