@@ -1,6 +1,6 @@
 // zod schemas for every payload that crosses the relay, both ways. Types are inferred from them.
 import { z } from "zod";
-import { isAddressError, parseAddress } from "../brands";
+import { BRAND_IDS, isAddressError, parseAddress } from "../brands";
 import { b64 } from "./bytes";
 import {
   LOGIN_NONCE_BYTES,
@@ -17,7 +17,8 @@ import {
 export const AddressInput = z.string().max(80).transform((value, ctx) => {
   const parsed = parseAddress(value);
   if (isAddressError(parsed)) {
-    ctx.addIssue({ code: "custom", message: parsed.message });
+    // the rule, never the input back: an unknown brand is named only as such
+    ctx.addIssue({ code: "custom", message: parsed.error === "unknown_brand" ? `unknown brand (brands: ${BRAND_IDS.join(", ")})` : parsed.message });
     return z.NEVER;
   }
   return parsed.address;

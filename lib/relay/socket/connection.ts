@@ -382,7 +382,9 @@ export class Connection {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
-      return fail({ code: "bad_request", message: `${where}${issue?.message ?? "invalid payload"}`.slice(0, 300) });
+      // never the client's own input back (zod names unrecognized keys in its message)
+      const what = issue?.code === "unrecognized_keys" ? "unrecognized key" : (issue?.message ?? "invalid payload");
+      return fail({ code: "bad_request", message: `${where}${what}`.slice(0, 300) });
     }
     try {
       const handler = this.handlers[event] as (conn: Connection, req: unknown) => Promise<object>;
