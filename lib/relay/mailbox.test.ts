@@ -1,8 +1,9 @@
 // Store-and-forward against a real relay process: offline delivery, redelivery until acked,
 // idempotent ids, isolation between devices.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EVENTS, MAX_DELIVERIES_IN_FLIGHT, MAX_DELIVERY_BYTES_IN_FLIGHT, MAX_ENVELOPE_BYTES, MAX_ENVELOPES_PER_DELIVERY } from "../protocol";
+import { EVENTS, MAX_DELIVERY_BYTES_IN_FLIGHT, MAX_ENVELOPE_BYTES, MAX_ENVELOPES_PER_DELIVERY } from "../protocol";
 import type { Envelope } from "../protocol/schemas";
+import { INITIAL_WINDOW_BYTES } from "./socket/connection";
 import { call, envelopeBody, randomId, TestDevice } from "./test/device";
 import { type RelayProcess, startRelay } from "./test/relayProcess";
 
@@ -244,16 +245,18 @@ describe("mailbox", () => {
     bob.disconnect();
   });
 
-  it("opens with one page, grows its window as the device acks up to the full window, continues in order, and redelivers the unacked after a reconnect", async () => {
+  it("keeps at most its window unacked, opening with INITIAL_WINDOW_BYTES and growing as the device acks, in order, and redelivers the unacked after a reconnect", async () => {
     const { alice, bob } = await pair();
     const aliceAddr = await addressOf(alice);
     const bobAddr = await addressOf(bob);
     bob.disconnect();
-    const window = MAX_ENVELOPES_PER_DELIVERY * MAX_DELIVERIES_IN_FLIGHT;
-    const total = window + 3 * MAX_ENVELOPES_PER_DELIVERY + 50;
+    // bodies of 32 KiB: the byte window, not the count, is what bounds each step
+    const body = "b".repeat(32 * 1024);
+    const size = new TextEncoder().encode(body).length;
+    const total = Math.ceil((2 * MAX_DELIVERY_BYTES_IN_FLIGHT) / size);
     const sent: string[] = [];
     while (sent.length < total) {
-      const envs = Array.from({ length: Math.min(100, total - sent.length) }, () => ({ id: randomId(), to: bobAddr, toDevice: bob.deviceId, text: "w" }));
+      const envs = Array.from({ length: Math.min(20, total - sent.length) }, () => ({ id: randomId(), to: bobAddr, toDevice: bob.deviceId, text: body }));
       sent.push(...envs.map((e) => e.id));
       expect(await send(alice, aliceAddr, envs)).toMatchObject({ ok: true, stored: envs.length });
     }
@@ -261,33 +264,34 @@ describe("mailbox", () => {
     await bob.connect();
     bob.s.on(EVENTS.deliver, (payload) => pages.push(payload.envelopes.length));
     await bob.login();
-    // a new connection gets one page until it acks: a reader that never acks pins no more than that
-    await bob.waitFor((r) => r.length >= MAX_ENVELOPES_PER_DELIVERY, "the first page");
+    const fits = (bytes: number) => Math.floor(bytes / size);
+    // a new connection gets INITIAL_WINDOW_BYTES until it acks: a reader that never acks pins no more
+    await bob.waitFor((r) => r.length >= fits(INITIAL_WINDOW_BYTES), "the first window");
     await call(bob.s, EVENTS.lookup, { address: bobAddr });
-    expect(ids(bob.received)).toEqual(sent.slice(0, MAX_ENVELOPES_PER_DELIVERY));
+    expect(ids(bob.received)).toEqual(sent.slice(0, fits(INITIAL_WINDOW_BYTES)));
 
-    // each ack doubles the window, up to the full one; pushes stay in storage order
+    // each ack doubles the byte window up to MAX_DELIVERY_BYTES_IN_FLIGHT; pushes stay in storage order
     let acked = 0;
-    let windowNow = MAX_ENVELOPES_PER_DELIVERY;
-    while (windowNow < window) {
-      const page = sent.slice(acked, acked + MAX_ENVELOPES_PER_DELIVERY);
+    let windowBytes = INITIAL_WINDOW_BYTES;
+    while (windowBytes < MAX_DELIVERY_BYTES_IN_FLIGHT) {
+      const page = sent.slice(acked, acked + 8);
       expect(await call(bob.s, EVENTS.ack, { envelopes: page.map((id) => ({ to: bobAddr, id })) })).toEqual({ ok: true, deleted: page.length });
       acked += page.length;
-      windowNow = Math.min(window, windowNow * 2);
-      await bob.waitFor((r) => r.length >= Math.min(total, acked + windowNow), `a window of ${windowNow}`);
+      windowBytes = Math.min(MAX_DELIVERY_BYTES_IN_FLIGHT, windowBytes * 2);
+      await bob.waitFor((r) => r.length >= acked + fits(windowBytes), `a window of ${windowBytes} bytes`);
       await call(bob.s, EVENTS.lookup, { address: bobAddr });
-      expect(ids(bob.received)).toEqual(sent.slice(0, acked + windowNow));
+      expect(ids(bob.received)).toEqual(sent.slice(0, acked + fits(windowBytes)));
     }
     expect(Math.max(...pages)).toBeLessThanOrEqual(MAX_ENVELOPES_PER_DELIVERY);
 
-    // a new connection starts again at the oldest unacked envelope, with one page; the acked never come back
+    // a new connection starts again at the oldest unacked envelope, with the first window; the acked never come back
     bob.disconnect();
     bob.received.length = 0;
     await bob.connect();
     await bob.login();
-    await bob.waitFor((r) => r.length >= MAX_ENVELOPES_PER_DELIVERY, "the first page again");
+    await bob.waitFor((r) => r.length >= fits(INITIAL_WINDOW_BYTES), "the first window again");
     await call(bob.s, EVENTS.lookup, { address: bobAddr });
-    expect(ids(bob.received)).toEqual(sent.slice(acked, acked + MAX_ENVELOPES_PER_DELIVERY));
+    expect(ids(bob.received)).toEqual(sent.slice(acked, acked + fits(INITIAL_WINDOW_BYTES)));
 
     // acking everything as it comes empties the mailbox: nothing is delivered twice after its ack
     const rest = sent.slice(acked);

@@ -34,8 +34,12 @@ const RATE_CLASS: Partial<Record<ClientEvent, RateClass>> = {
   [EVENTS.bundles]: "directory",
 };
 
-/** The bytes of bodies a new connection may have unacked before its first ack (see Delivery). */
-const INITIAL_WINDOW_BYTES = 256 * 1024;
+/**
+ * The bytes of bodies a new connection may have unacked before its first ack (see Delivery): enough
+ * for a receiver to decrypt one batch while the relay commits the ack of the one before (several
+ * hundred first messages of ~1.7 KB), a quarter of the full window for one that never reads.
+ */
+export const INITIAL_WINDOW_BYTES = 1024 * 1024;
 
 export function envelopeKey(to: string, id: string): string {
   return `${to}\n${id}`;
@@ -117,11 +121,10 @@ export interface AckedRef {
 class Delivery {
   cursor = 0;
   /**
-   * The window grows as the device acks, as TCP's slow start does: a new connection gets one page and
-   * INITIAL_WINDOW_BYTES, doubled by each ack up to the full window. A reader that never acks (a
-   * connection opened only to make the relay hold mail in memory) pins no more than the first page.
+   * The window's bytes grow as the device acks, as TCP's slow start does: a new connection may have
+   * INITIAL_WINDOW_BYTES of bodies unacked, doubled by each ack up to the full window. A reader that
+   * never acks (a connection opened only to make the relay hold mail in memory) pins no more than that.
    */
-  windowEnvelopes = MAX_ENVELOPES_PER_DELIVERY;
   windowBytes = INITIAL_WINDOW_BYTES;
   readonly inflight = new Map<string, Map<string, number>>();
   inflightCount = 0;
@@ -145,7 +148,6 @@ class Delivery {
 
   /** An ack arrived: the device reads, so the window may grow. */
   grow(): void {
-    this.windowEnvelopes = Math.min(MAX_ENVELOPES_PER_DELIVERY * MAX_DELIVERIES_IN_FLIGHT, this.windowEnvelopes * 2);
     this.windowBytes = Math.min(MAX_DELIVERY_BYTES_IN_FLIGHT, this.windowBytes * 2);
   }
 
@@ -164,7 +166,7 @@ class Delivery {
   /** How many more envelopes, and how many more body bytes, may be pushed now. */
   room(): { envelopes: number; bytes: number } {
     return {
-      envelopes: this.windowEnvelopes - this.inflightCount,
+      envelopes: MAX_ENVELOPES_PER_DELIVERY * MAX_DELIVERIES_IN_FLIGHT - this.inflightCount,
       bytes: this.windowBytes - this.inflightBytes,
     };
   }
