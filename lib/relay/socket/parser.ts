@@ -11,6 +11,9 @@ import { Decoder as BaseDecoder, Encoder, protocol } from "socket.io-parser";
 
 const BINARY_EVENT = "5";
 const BINARY_ACK = "6";
+// An event or ack packet whose ack id has more digits than a double holds exactly: socket.io would
+// echo it back in exponent form, which no client can match to its request.
+const HUGE_ACK_ID = /^[23](?:\/[^,]*,)?\d{16,}/;
 
 /** The engine.io connection a decoder parses for, as far as this module needs it. */
 export interface EngineConnection {
@@ -46,6 +49,7 @@ export class BinaryRefusingDecoder extends BaseDecoder {
   override add(obj: unknown): void {
     if (typeof obj !== "string") this.violation("binary frames are not part of the protocol");
     if (obj[0] === BINARY_EVENT || obj[0] === BINARY_ACK) this.violation("binary packets are not part of the protocol");
+    if (HUGE_ACK_ID.test(obj)) this.violation("ack id out of range");
     try {
       super.add(obj);
     } catch (err) {
