@@ -34,6 +34,9 @@ const RATE_CLASS: Partial<Record<ClientEvent, RateClass>> = {
   [EVENTS.bundles]: "directory",
 };
 
+// Orders logins within the process (a clock's milliseconds tie).
+let loginCounter = 0;
+
 /**
  * The bytes of bodies a new connection may have unacked before its first ack (see Delivery): enough
  * for a receiver to decrypt one batch while the relay commits the ack of the one before (several
@@ -184,6 +187,8 @@ export class Connection {
   private closed = false;
   private waitingForDrain = false;
   readonly openedAt: number;
+  /** When this connection last logged in, in login order: the per-device cap keeps the latest logins. */
+  loginOrder = 0;
 
   constructor(
     readonly socket: RelaySocket,
@@ -226,6 +231,7 @@ export class Connection {
 
   /** Called once a login succeeded: this connection now also serves `deviceId` and its accounts. */
   loginAs(deviceId: string, accounts: Address[]): void {
+    this.loginOrder = ++loginCounter;
     if (!this.devices.has(deviceId)) {
       this.devices.set(deviceId, new Delivery(deviceId));
       this.ctx.hub.add(deviceId, this);

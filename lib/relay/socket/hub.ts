@@ -27,13 +27,14 @@ export class Hub {
   }
 
   /**
-   * Keeps at most `max` connections of a device: the oldest beyond that are closed. A device that
-   * reloads keeps working (its newest connection wins); one that opens many to pin memory cannot.
+   * Keeps at most `max` connections of a device: those that logged in longest ago are closed beyond
+   * that, never the one logging in now. A device that reloads keeps working (its newest login wins);
+   * one that opens many to pin memory cannot.
    */
   limitConnections(deviceId: string, max: number): void {
     const set = this.byDevice.get(deviceId);
     if (!set || set.size <= max) return;
-    const oldestFirst = [...set].sort((a, b) => a.openedAt - b.openedAt);
+    const oldestFirst = [...set].sort((a, b) => a.loginOrder - b.loginOrder);
     for (const conn of oldestFirst.slice(0, set.size - max)) {
       this.remove(deviceId, conn);
       conn.drop();
