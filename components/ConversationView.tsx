@@ -1,5 +1,6 @@
 "use client";
 import { useEffect, useId, useRef, useState } from "react";
+import dynamic from "next/dynamic";
 import { BRANDS, handleOf } from "@/lib/brands";
 import { acceptIdentity, describeError, markRead } from "@/lib/hooks/actions";
 import { useContactName, useConversation, useIdentity, useMessages } from "@/lib/hooks/data";
@@ -8,7 +9,10 @@ import { Avatar } from "./Avatar";
 import { BrandBadge } from "./BrandBadge";
 import { Composer } from "./Composer";
 import { MessageLog } from "./MessageLog";
-import { SafetyNumberDialog } from "./SafetyNumberDialog";
+import { useOpenedOnce } from "./useOpenedOnce";
+
+// loaded (with the QR code library) and mounted the first time it opens
+const SafetyNumberDialog = dynamic(() => import("./SafetyNumberDialog").then((m) => m.SafetyNumberDialog), { ssr: false });
 
 /** Messages held in the window at first; scrolling up grows it by the same amount. */
 const PAGE = 200;
@@ -25,6 +29,7 @@ export function ConversationView({ conversationId, onBack }: Props) {
   const [limit, setLimit] = useState(PAGE);
   const slice = useMessages(conversationId, limit);
   const [safetyOpen, setSafetyOpen] = useState(false);
+  const safetyUsed = useOpenedOnce(safetyOpen);
   const composerRef = useRef<HTMLTextAreaElement>(null);
   const visible = useDocumentVisible();
 
@@ -120,13 +125,15 @@ export function ConversationView({ conversationId, onBack }: Props) {
         peerName={peerName}
       />
       <Composer key={conversationId} ref={composerRef} conversationId={conversationId} />
-      <SafetyNumberDialog
-        open={safetyOpen}
-        onClose={() => setSafetyOpen(false)}
-        conversationId={conversationId}
-        peerName={peerName}
-        verified={verified}
-      />
+      {safetyUsed && (
+        <SafetyNumberDialog
+          open={safetyOpen}
+          onClose={() => setSafetyOpen(false)}
+          conversationId={conversationId}
+          peerName={peerName}
+          verified={verified}
+        />
+      )}
     </section>
   );
 }

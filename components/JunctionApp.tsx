@@ -2,6 +2,7 @@
 // The whole app on one page: the first-run form until an account exists, then the inbox
 // beside the open conversation (one pane at a time on narrow screens).
 import { useEffect, useMemo, useState } from "react";
+import dynamic from "next/dynamic";
 import { useEngineBoot, useConnectionStatus } from "@/lib/hooks/engine";
 import { useAccounts, useInbox, useUnreadTotal } from "@/lib/hooks/data";
 import { useIncomingNotifications } from "@/lib/hooks/notifications";
@@ -12,12 +13,17 @@ import { AccountForm } from "./AccountForm";
 import { ConversationList } from "./ConversationList";
 import { ConversationView } from "./ConversationView";
 import { Dialog } from "./Dialog";
-import { DiagnosticsDialog } from "./DiagnosticsDialog";
 import { FilterBar } from "./FilterBar";
 import { formatterWarmups } from "./format";
 import { InstallButton } from "./InstallButton";
-import { NewMessageDialog } from "./NewMessageDialog";
 import { TopBar } from "./TopBar";
+import { useOpenedOnce } from "./useOpenedOnce";
+import { warmIntlOffThread } from "./warmIntl";
+
+// Dialogs load (and mount) on first use: their code is not part of the first chunk the page evaluates,
+// and nothing of them renders while a backlog arrives.
+const NewMessageDialog = dynamic(() => import("./NewMessageDialog").then((m) => m.NewMessageDialog), { ssr: false });
+const DiagnosticsDialog = dynamic(() => import("./DiagnosticsDialog").then((m) => m.DiagnosticsDialog), { ssr: false });
 
 export function JunctionApp() {
   // IndexedDB and the worker exist only in the browser; the server sends the bare shell
@@ -87,11 +93,15 @@ function useFirstScreenfulThenAll(): number {
   return limit;
 }
 
-/** Builds the date formatters while the page is idle, before the first row needs them. */
+/**
+ * Builds the date formatters while the page is idle, before the first row needs them, once a worker has
+ * loaded the locale's data (warmIntl.ts): each step is then about a millisecond.
+ */
 function useWarmFormatters(): void {
   useEffect(() => {
     const steps = formatterWarmups();
     let cancel = () => {};
+    let live = true;
     const next = () => {
       const step = steps.shift();
       if (!step) return;
@@ -107,8 +117,13 @@ function useWarmFormatters(): void {
         cancel = () => clearTimeout(id);
       }
     };
-    schedule();
-    return () => cancel();
+    void warmIntlOffThread().then(() => {
+      if (live) schedule();
+    });
+    return () => {
+      live = false;
+      cancel();
+    };
   }, []);
 }
 
@@ -116,6 +131,8 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
   const [filter, setFilter] = useState<InboxFilter>("all");
   const [selectedId, select] = useSelectedConversation();
   const [dialog, setDialog] = useState<"none" | "new" | "account" | "diagnostics">("none");
+  const newUsed = useOpenedOnce(dialog === "new");
+  const diagnosticsUsed = useOpenedOnce(dialog === "diagnostics");
   const inbox = useInbox(filter, useFirstScreenfulThenAll());
   // the full "all" list already holds every conversation: the title, badge and notifications read
   // it instead of running more live queries after every batch the worker stores
@@ -154,19 +171,21 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
           )}
         </main>
       </div>
-      <NewMessageDialog
-        open={dialog === "new"}
-        onClose={() => setDialog("none")}
-        accounts={accounts}
-        onStarted={(id) => {
-          setDialog("none");
-          select(id);
-        }}
-      />
+      {newUsed && (
+        <NewMessageDialog
+          open={dialog === "new"}
+          onClose={() => setDialog("none")}
+          accounts={accounts}
+          onStarted={(id) => {
+            setDialog("none");
+            select(id);
+          }}
+        />
+      )}
       <Dialog open={dialog === "account"} onClose={() => setDialog("none")} title="Add account" description="One account per brand on this device.">
         <AccountForm usedBrands={accounts.map((a) => a.brand)} onCreated={() => setDialog("none")} />
       </Dialog>
-      <DiagnosticsDialog open={dialog === "diagnostics"} onClose={() => setDialog("none")} />
+      {diagnosticsUsed && <DiagnosticsDialog open={dialog === "diagnostics"} onClose={() => setDialog("none")} />}
     </div>
   );
 }

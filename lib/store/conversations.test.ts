@@ -43,6 +43,20 @@ describe("putMessagesOnce", () => {
     expect((await db.conversations.get(CONV))?.lastActivity).toBe(200);
   });
 
+  it("with the conversations known (as a commit passes them), it folds the same way, an older message not becoming the last", async () => {
+    await putMessagesOnce(db, [incoming("a", 10), incoming("b", 50)], () => 100);
+    await db.transaction("rw", [db.messages, db.conversations], async () => {
+      const known = new Map([[CONV, (await db.conversations.get(CONV))!]]);
+      const fresh = await putMessagesOnce(db, [incoming("b", 50, "changed"), incoming("c", 30), incoming("d", 40)], () => 200, known);
+      expect(fresh.map((m) => m.id)).toEqual(["c", "d"]);
+    });
+    const conv = await db.conversations.get(CONV);
+    expect(conv?.lastMessageId).toBe("b");
+    expect(conv?.lastPreview).toBe("text of b");
+    expect(conv?.unread).toBe(4);
+    expect(conv?.lastActivity).toBe(200);
+  });
+
   it("inside a transaction, a refused repeat does not abort the other writes", async () => {
     await putMessagesOnce(db, [incoming("a", 10)], () => 100);
     await db.transaction("rw", [db.messages, db.conversations, db.pendingAcks], async () => {

@@ -3,7 +3,7 @@
 // can commit together.
 import Dexie from "dexie";
 import { brandOf, type Address } from "../brands";
-import { conversationId, type ConversationRow, type JunctionDB, type MessageRow, type MessageState } from "./db";
+import { conversationId, type ContactRow, type ConversationRow, type JunctionDB, type MessageRow, type MessageState } from "./db";
 
 export const PREVIEW_CHARS = 140;
 
@@ -67,41 +67,66 @@ export async function putMessageOnce(db: JunctionDB, message: MessageRow, activi
  * The add is the dedupe: IndexedDB refuses an id it holds (ConstraintError) and Dexie keeps the
  * transaction going past each refused row, so a message already stored is left as it was, and no read
  * per message is needed. Any other failure is thrown (and aborts the caller's transaction).
+ *
+ * `known` holds conversation rows the caller has read (or created) in this transaction already: with every
+ * conversation known, the add and the read of each conversation's last message go out together, and the
+ * whole call costs three IndexedDB round trips whatever the number of conversations.
  */
-export async function putMessagesOnce(db: JunctionDB, messages: MessageRow[], activityAt: (m: MessageRow) => number): Promise<MessageRow[]> {
+export async function putMessagesOnce(
+  db: JunctionDB,
+  messages: MessageRow[],
+  activityAt: (m: MessageRow) => number,
+  known?: ReadonlyMap<string, ConversationRow>,
+): Promise<MessageRow[]> {
   const unique = new Map<string, MessageRow>();
   for (const m of messages) if (!unique.has(m.id)) unique.set(m.id, m);
   const candidates = [...unique.values()];
   if (candidates.length === 0) return candidates;
-  let refused: Record<number, Error> = {};
-  try {
-    await db.messages.bulkAdd(candidates);
-  } catch (error) {
-    if (!(error instanceof Dexie.BulkError)) throw error;
-    for (const failure of Object.values(error.failuresByPos)) if (failure?.name !== "ConstraintError") throw error;
-    refused = error.failuresByPos;
-  }
+  const convIds = [...new Set(candidates.map((m) => m.conversationId))];
+  const allKnown = known !== undefined && convIds.every((id) => known.has(id));
+  // the last messages are stored ones, never among the candidates: reading them beside the add is the same read
+  const lastIds = allKnown ? convIds.map((id) => known.get(id)?.lastMessageId).filter((id): id is string => !!id) : [];
+  const [refused, convRows, lastRows] = await Promise.all([
+    addRefusingDuplicates(db, candidates),
+    allKnown ? convIds.map((id) => known.get(id)) : db.conversations.bulkGet(convIds),
+    lastIds.length ? db.messages.bulkGet(lastIds) : [],
+  ]);
   const fresh = candidates.filter((_, i) => !refused[i]);
   if (fresh.length === 0) return fresh;
 
+  const convs = new Map<string, ConversationRow>();
+  convIds.forEach((id, i) => {
+    const conv = convRows[i];
+    if (conv) convs.set(id, conv);
+  });
   const byConversation = new Map<string, MessageRow[]>();
   for (const m of fresh) {
     const list = byConversation.get(m.conversationId);
     if (list) list.push(m);
     else byConversation.set(m.conversationId, [m]);
   }
+  for (const id of byConversation.keys()) if (!convs.has(id)) throw new StoreError("message for a missing conversation");
+  const lasts = new Map<string, MessageRow>();
+  if (allKnown) {
+    for (const m of lastRows) if (m) lasts.set(m.id, m);
+  } else {
+    const wanted = [...byConversation.keys()].map((id) => convs.get(id)?.lastMessageId).filter((id): id is string => !!id);
+    if (wanted.length) for (const m of await db.messages.bulkGet(wanted)) if (m) lasts.set(m.id, m);
+  }
+  const updated: ConversationRow[] = [];
   for (const [id, list] of byConversation) {
-    const conv = await db.conversations.get(id);
-    if (!conv) throw new StoreError("message for a missing conversation");
-    const last = conv.lastMessageId ? await db.messages.get(conv.lastMessageId) : undefined;
+    const conv = convs.get(id) as ConversationRow;
+    const last = conv.lastMessageId ? lasts.get(conv.lastMessageId) : undefined;
     let newest = last;
     for (const m of list) if (!newest || m.sentAt >= newest.sentAt) newest = m;
     const arrivedUnread = list.filter((m) => m.direction === "in" && m.state !== "read").length;
     const unread = conv.unread + arrivedUnread;
     const changedLast = newest && newest !== last;
-    await db.conversations.put({
+    let activity = conv.lastActivity;
+    for (const m of list) activity = Math.max(activity, activityAt(m));
+    updated.push({
       ...conv,
-      lastActivity: Math.max(conv.lastActivity, ...list.map(activityAt)),
+      lastActivity: activity,
       ...(changedLast && newest
         ? {
             lastMessageId: newest.id,
@@ -114,7 +139,20 @@ export async function putMessagesOnce(db: JunctionDB, messages: MessageRow[], ac
       hasUnread: unread > 0 ? 1 : 0,
     });
   }
+  await db.conversations.bulkPut(updated);
   return fresh;
+}
+
+/** Adds the rows; returns the positions IndexedDB refused because the id was stored already. */
+async function addRefusingDuplicates(db: JunctionDB, rows: MessageRow[]): Promise<Record<number, Error>> {
+  try {
+    await db.messages.bulkAdd(rows);
+    return {};
+  } catch (error) {
+    if (!(error instanceof Dexie.BulkError)) throw error;
+    for (const failure of Object.values(error.failuresByPos)) if (failure?.name !== "ConstraintError") throw error;
+    return error.failuresByPos;
+  }
 }
 
 const STATE_RANK: Record<MessageState, number> = { failed: 0, queued: 1, sent: 2, delivered: 3, read: 4 };
@@ -151,7 +189,12 @@ export async function markConversationRead(db: JunctionDB, id: string): Promise<
 }
 
 export async function upsertContact(db: JunctionDB, address: Address, displayName: string | null, now: number): Promise<void> {
-  const existing = await db.contacts.get(address);
-  if (existing && (displayName === null || existing.displayName === displayName)) return;
-  await db.contacts.put({ address, displayName: displayName ?? existing?.displayName ?? null, updatedAt: now });
+  const row = contactAfter(await db.contacts.get(address), address, displayName, now);
+  if (row) await db.contacts.put(row);
+}
+
+/** upsertContact without the storage: the row to put, or none when nothing changes. */
+export function contactAfter(existing: ContactRow | undefined, address: Address, displayName: string | null, now: number): ContactRow | undefined {
+  if (existing && (displayName === null || existing.displayName === displayName)) return undefined;
+  return { address, displayName: displayName ?? existing?.displayName ?? null, updatedAt: now };
 }

@@ -27,15 +27,28 @@ export async function observeIdentity(
   now: number,
 ): Promise<IdentityChange> {
   const id = identityId(ourAddress, theirAddress);
-  const row = await db.identities.get(id);
-  if (!row) {
-    const fresh: IdentityRow = { id, ourAddress, theirAddress, identityKey, verified: false, changedAt: null, firstSeenAt: now };
-    await db.identities.put(fresh);
-    return "new";
+  const { change, row } = identityAfter(await db.identities.get(id), ourAddress, theirAddress, identityKey, now);
+  if (row) await db.identities.put(row);
+  return change;
+}
+
+/** observeIdentity without the storage: what seeing `identityKey` makes of the stored row (a row to put, or none). */
+export function identityAfter(
+  stored: IdentityRow | undefined,
+  ourAddress: Address,
+  theirAddress: Address,
+  identityKey: Uint8Array,
+  now: number,
+): { change: IdentityChange; row?: IdentityRow } {
+  if (!stored) {
+    const id = identityId(ourAddress, theirAddress);
+    return { change: "new", row: { id, ourAddress, theirAddress, identityKey, verified: false, changedAt: null, firstSeenAt: now } };
   }
-  if (sameBytes(row.identityKey, identityKey)) return "same";
-  await db.identities.put({ ...row, identityKey, verified: false, changedAt: now, awaitingAcceptance: row.verified || row.awaitingAcceptance === true });
-  return "changed";
+  if (sameBytes(stored.identityKey, identityKey)) return { change: "same" };
+  return {
+    change: "changed",
+    row: { ...stored, identityKey, verified: false, changedAt: now, awaitingAcceptance: stored.verified || stored.awaitingAcceptance === true },
+  };
 }
 
 /** The stored key for a peer, if any (outside or inside a transaction). */

@@ -193,7 +193,8 @@ export async function sendBacklogDirect(sender: Sender, to: string, count: numbe
   if (sessions.length !== 1 || !sessions[0]) throw new SenderError(`expected one session with the receiver, found ${sessions.length}`);
   const row = sessions[0];
   const account = await sender.db.accounts.get(from);
-  const device = await sender.db.device.get("self");
+  // every account has its own relay device now (`self` is the shared row of accounts made before that)
+  const device = (await sender.db.device.get(from)) ?? (await sender.db.device.get("self"));
   if (!account || !device) throw new SenderError("the sender has no account or device");
 
   const socket = io(sender.url, { transports: ["websocket"], forceNew: true, reconnection: false }) as RelaySocket;
