@@ -19,6 +19,7 @@ import { TestDevice } from "../lib/relay/test/device";
 import { TEST_RELAY_LIMITS } from "../lib/relay/test/limits";
 import { type RelayProcess, startRelay, tempDataDir } from "../lib/relay/test/relayProcess";
 import { type Command, Reply, type SeededDevice, type StepResult } from "./bench-relay/protocol";
+import { deleteRedisKeys } from "../lib/relay/test/services";
 
 interface Options {
   json: boolean;
@@ -232,12 +233,7 @@ async function withPostgres<T>(work: (schema: string) => Promise<T>): Promise<T>
 async function dropRedisPrefix(prefix: string): Promise<void> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== "0");
+  await deleteRedisKeys(redis, prefix);
   redis.disconnect();
 }
 

@@ -4,29 +4,20 @@
 import "fake-indexeddb/auto";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import pg from "pg";
 import { type RelayProcess, startRelay } from "../relay/test/relayProcess";
+import { dropSchemas, postgresUnavailable, TEST_DATABASE_URL, TEST_REDIS_URL } from "../relay/test/services";
 import { account, handles, makeBoot, messagesOf, waitFor } from "./testClients";
 
-const DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+const DATABASE_URL = TEST_DATABASE_URL;
+const REDIS_URL = TEST_REDIS_URL;
 const schema = `junction_nodes_${randomBytes(5).toString("hex")}`;
 let nodes: RelayProcess[] = [];
 
-async function reachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-const available = await reachable();
 // On a machine without Postgres the test is skipped with the reason; under CI it is required.
-const maybe = available || process.env.CI ? describe : describe.skip;
-if (!available) console.warn(`cross-node tests skipped: no Postgres at ${DATABASE_URL}`);
+const unavailable = await postgresUnavailable();
+const available = unavailable === null;
+const maybe = available ? describe : describe.skip;
+if (!available) console.warn(`cross-node tests skipped: no Postgres at ${DATABASE_URL}: ${unavailable}`);
 
 const env = { DATABASE_URL, DATABASE_SCHEMA: schema, REDIS_URL, REDIS_PREFIX: `${schema}:` };
 
@@ -38,11 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const n of nodes) await n.stop().catch(() => undefined);
-  if (!available) return;
-  const client = new pg.Client({ connectionString: DATABASE_URL });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await client.end();
+  if (available) await dropSchemas([schema]);
 });
 
 maybe("relay nodes on Postgres and Redis", () => {

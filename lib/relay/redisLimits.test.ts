@@ -7,8 +7,9 @@ import { EVENTS } from "../protocol";
 import { TEST_RELAY_LIMITS } from "./test/limits";
 import { call, TestDevice } from "./test/device";
 import { type RelayProcess, startRelay } from "./test/relayProcess";
+import { deleteRedisKeys, redisKeys, TEST_REDIS_URL } from "./test/services";
 
-const REDIS_URL = "redis://127.0.0.1:6379";
+const REDIS_URL = TEST_REDIS_URL;
 const prefix = `junction-test-${randomBytes(6).toString("hex")}:`;
 const LOOKUPS = 6;
 let nodes: RelayProcess[] = [];
@@ -27,12 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const n of nodes) await n.stop();
   const redis = new Redis(REDIS_URL);
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== "0");
+  await deleteRedisKeys(redis, prefix);
   await redis.quit();
 });
 
@@ -55,13 +51,7 @@ describe("limits across relay processes", () => {
     expect(refused?.retryAfterMs).toBeGreaterThan(0);
     // what Redis holds: hashed keys only, no device id or address
     const redis = new Redis(REDIS_URL);
-    const keys: string[] = [];
-    let cursor = "0";
-    do {
-      const [next, found] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      keys.push(...found);
-      cursor = next;
-    } while (cursor !== "0");
+    const keys = await redisKeys(redis, prefix);
     await redis.quit();
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) {

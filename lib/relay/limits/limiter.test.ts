@@ -7,8 +7,9 @@ import { clientKeyOf, createLimiter } from ".";
 import { MemoryLimiter } from "./memory";
 import { RedisLimiter } from "./redis";
 import type { Limiter, RateRule } from "./types";
+import { deleteRedisKeys, TEST_REDIS_URL } from "../test/services";
 
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const REDIS_URL = TEST_REDIS_URL;
 const RUN_PREFIX = `junction:test:limits:${process.pid}.${Date.now().toString(36)}:`;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -230,13 +231,7 @@ describe("redis limiter", () => {
   const raw = new Redis(REDIS_URL);
   afterAll(async () => {
     // Everything this run wrote, whatever the tests left behind.
-    // SCAN, not KEYS: the Redis may be shared, and KEYS blocks it while it walks every key.
-    let cursor = "0";
-    do {
-      const [next, keys] = await raw.scan(cursor, "MATCH", `${RUN_PREFIX}*`, "COUNT", 1000);
-      if (keys.length) await raw.del(...keys);
-      cursor = next;
-    } while (cursor !== "0");
+    await deleteRedisKeys(raw, RUN_PREFIX);
     await raw.quit();
   });
 

@@ -186,7 +186,6 @@ export class Connection {
   private readonly buckets: Record<RateClass | "events", TokenBucket>;
   private closed = false;
   private waitingForDrain = false;
-  readonly openedAt: number;
   /** When this connection last logged in, in login order: the per-device cap keeps the latest logins. */
   loginOrder = 0;
 
@@ -199,7 +198,6 @@ export class Connection {
     readonly clientKey: string,
   ) {
     this.id = socket.id;
-    this.openedAt = ctx.now();
     const { events, directory, auth } = ctx.rateLimits;
     this.buckets = {
       events: new TokenBucket(events, ctx.now),

@@ -3,16 +3,16 @@ import { describe, expect, it } from "vitest";
 import type { Connection } from "./connection";
 import { Hub } from "./hub";
 
-function fakeConnection(name: string, loginOrder: number, openedAt: number, dropped: string[]): Connection {
-  return { loginOrder, openedAt, drop: () => dropped.push(name) } as unknown as Connection;
+function fakeConnection(name: string, loginOrder: number, dropped: string[]): Connection {
+  return { loginOrder, drop: () => dropped.push(name) } as unknown as Connection;
 }
 
 describe("hub", () => {
   it("closes the connections that logged in longest ago, never the one logging in now", () => {
     const hub = new Hub();
     const dropped: string[] = [];
-    // "slow" opened first but finished its login last: it is the newest login and must stay
-    const conns = [fakeConnection("a", 1, 2, dropped), fakeConnection("b", 2, 3, dropped), fakeConnection("c", 3, 4, dropped), fakeConnection("slow", 4, 1, dropped)];
+    // "slow" opened first (it is added to the hub first) but finished its login last: it must stay
+    const conns = [fakeConnection("slow", 4, dropped), fakeConnection("a", 1, dropped), fakeConnection("b", 2, dropped), fakeConnection("c", 3, dropped)];
     for (const c of conns) hub.add("device", c);
     hub.limitConnections("device", 2);
     expect(dropped).toEqual(["a", "b"]);

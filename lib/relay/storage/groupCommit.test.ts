@@ -2,8 +2,8 @@
 // onGroup), what each keeps (its outcome, its atomicity), what a failing group does, and that a
 // resolved call is on disk. SQLite always; Postgres when TEST_DATABASE_URL (or the local server) is up.
 import { randomBytes } from "node:crypto";
-import pg from "pg";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { dropSchemas, postgresUnavailable, TEST_DATABASE_URL } from "../test/services";
 import { envelope, registration, storeSuite } from "../test/storeSuite";
 import { tempDataDir } from "../test/relayProcess";
 import { GroupRunner, withGroupCommit } from "./groupCommit";
@@ -12,37 +12,12 @@ import { openSqliteStore } from "./sqlite";
 import type { AccountRegistration, GroupableStore, MailboxQuotas, RelayStore } from "./types";
 
 const ROOMY: MailboxQuotas = { perDeviceEnvelopes: 5_000, perDeviceBytes: 1 << 24 };
-const DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-
-async function pgUnreachable(): Promise<string | null> {
-  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3_000 });
-  try {
-    await client.connect();
-    await client.query("SELECT 1");
-    return null;
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-const pgReason = await pgUnreachable();
-if (pgReason !== null && process.env.CI) throw new Error(`Postgres is required on CI (${DATABASE_URL}): ${pgReason}`);
+const DATABASE_URL = TEST_DATABASE_URL;
+const pgReason = await postgresUnavailable();
 const schemas: string[] = [];
 
-async function adminQuery(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
 afterAll(async () => {
-  for (const schema of schemas.splice(0)) await adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  if (pgReason === null) await dropSchemas(schemas.splice(0));
 });
 
 interface Backend {

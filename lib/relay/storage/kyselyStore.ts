@@ -824,11 +824,7 @@ export class KyselyRelayStore implements GroupableStore {
    * (an envelope outlives its ledger row: 30 days against 7).
    */
   private async unseen(trx: Db, candidates: readonly Candidate[]): Promise<Candidate[]> {
-    const known = new Set<string>();
-    for (const part of chunks(candidates)) {
-      const rows = await trx.selectFrom("envelope_ledger").select("hash").where("hash", "in", part.map((c) => c.hash)).execute();
-      for (const row of rows) known.add(hex(row.hash));
-    }
+    const known = await this.known(trx, candidates);
     const once: Candidate[] = [];
     for (const c of candidates) {
       const h = hex(c.hash);
@@ -836,27 +832,7 @@ export class KyselyRelayStore implements GroupableStore {
       known.add(h);
       once.push(c);
     }
-    const byMailbox = new Map<string, { to: Address; toDevice: string; items: Candidate[] }>();
-    for (const c of once) {
-      const key = `${c.env.toDevice}\n${c.env.to}`;
-      const group = byMailbox.get(key);
-      if (group) group.items.push(c);
-      else byMailbox.set(key, { to: c.env.to, toDevice: c.env.toDevice, items: [c] });
-    }
-    const pending = new Set<Candidate>();
-    for (const { to, toDevice, items } of byMailbox.values()) {
-      for (const part of chunks(items)) {
-        const rows = await trx
-          .selectFrom("envelopes")
-          .select(["id", "from_device"])
-          .where("to_device", "=", toDevice)
-          .where("to_address", "=", to)
-          .where("id", "in", part.map((c) => c.env.id))
-          .execute();
-        for (const c of part) if (rows.some((r) => r.id === c.env.id && r.from_device === c.env.fromDevice)) pending.add(c);
-      }
-    }
-    return once.filter((c) => !pending.has(c));
+    return once;
   }
 
   async pendingEnvelopes(deviceId: string, afterSeq: number, limit: number, maxBytes = Number.POSITIVE_INFINITY): Promise<PendingEnvelope[]> {

@@ -7,29 +7,15 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { Address } from "../../brands";
+import { dropSchemas, postgresUnavailable, TEST_DATABASE_URL } from "../test/services";
 import { countersAndTruth, envelope, kemKeys, registration, storeSuite } from "../test/storeSuite";
 import { SWEEP_LOCK } from "./pgLocks";
 import { openPostgresStore, type PostgresStoreOptions } from "./postgres";
 import type { RelayDatabase } from "./schema";
 import type { AccountRegistration, EnvelopeRecord, MailboxQuotas, RelayStore } from "./types";
 
-const DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-
-async function unreachable(): Promise<string | null> {
-  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3_000 });
-  try {
-    await client.connect();
-    await client.query("SELECT 1");
-    return null;
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-const reason = await unreachable();
-if (reason !== null && process.env.CI) throw new Error(`Postgres is required on CI (${DATABASE_URL}): ${reason}`);
+const DATABASE_URL = TEST_DATABASE_URL;
+const reason = await postgresUnavailable();
 const describePg = reason === null ? describe : describe.skip;
 const title = reason === null ? "postgres" : `postgres (skipped: no server at ${DATABASE_URL}: ${reason})`;
 
@@ -64,10 +50,7 @@ function inspect(schema: string): Kysely<RelayDatabase> {
 }
 
 afterAll(async () => {
-  if (reason !== null || schemas.length === 0) return;
-  await admin(async (client) => {
-    for (const schema of schemas.splice(0)) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  });
+  if (reason === null) await dropSchemas(schemas.splice(0));
 });
 
 describePg(title, () => {
