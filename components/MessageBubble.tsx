@@ -9,6 +9,7 @@ const PLACEHOLDER: Record<Exclude<MessageKind, "text">, string> = {
   waiting: "Waiting for this message…",
   undecryptable: "This message couldn't be decrypted.",
   unsupported: "This message needs a newer version of Junction.",
+  timer: "Disappearing messages were changed.",
 };
 
 /**

@@ -10,7 +10,11 @@ export type {
   MessageKind,
   MessageRow,
   MessageState,
+  QuoteRef,
+  ReactionEntry,
+  Settings,
 } from "../store/db";
+export { DEFAULT_SETTINGS, DELETE_FOR_EVERYONE_WINDOW_MS, DISAPPEARING_TIMERS_MS, EDIT_WINDOW_MS, TYPING_TTL_MS } from "../store/db";
 export type { ConnectionStatus, Diagnostics, DiagnosticsLogEntry, EngineErrorCode } from "../worker/rpc";
 
 /** The inbox filter chips: every conversation, one brand of mine, or only unread ones. */

@@ -17,7 +17,42 @@ export type Direction = "in" | "out";
  * - unsupported: content of a kind or version this build does not understand; `content` keeps it so a
  *   newer build can render it ("This message needs a newer version of Junction").
  */
-export type MessageKind = "text" | "waiting" | "undecryptable" | "unsupported";
+export type MessageKind = "text" | "waiting" | "undecryptable" | "unsupported" | "timer";
+
+/** How long after sending I may still edit my text message. */
+export const EDIT_WINDOW_MS = 15 * 60_000;
+/** How long after sending I may still delete my message for everyone. */
+export const DELETE_FOR_EVERYONE_WINDOW_MS = 48 * 60 * 60_000;
+/** The disappearing-message timers a person can pick (0 = off). */
+export const DISAPPEARING_TIMERS_MS = [0, 24 * 60 * 60_000, 7 * 24 * 60 * 60_000, 90 * 24 * 60 * 60_000] as const;
+/** How long "typing…" lasts after the last typing signal. */
+export const TYPING_TTL_MS = 5_000;
+
+/** A quoted message, as the reply carries it (a snapshot: the original may later change or go). */
+export interface QuoteRef {
+  /** The quoted message's id (clicking the quote scrolls to it when it is still here). */
+  id: string;
+  /** Who wrote the quoted message. */
+  author: Address;
+  /** Its text when quoted, at most 200 characters ("" for a message that was not text). */
+  text: string;
+}
+
+/** One person's reaction to a message: one per person, the newest wins. */
+export interface ReactionEntry {
+  /** The reacting address (mine or theirs). */
+  by: Address;
+  emoji: string;
+  at: number;
+}
+
+/** Settings kept in the meta table under the key "settings"; absent fields take the defaults. */
+export interface Settings {
+  /** Off: I neither send read receipts nor see theirs. */
+  readReceipts: boolean;
+  theme: "system" | "light" | "dark";
+}
+export const DEFAULT_SETTINGS: Settings = { readReceipts: true, theme: "system" };
 
 /** One of my accounts on this device. */
 export interface AccountRow {
@@ -73,6 +108,16 @@ export interface ConversationRow {
   /** 1 when unread > 0, for the Unread filter index. */
   hasUnread: 0 | 1;
   createdAt: number;
+  /** Pinned conversations sort first (by pinnedAt, newest pin first); absent = not pinned. */
+  pinnedAt?: number;
+  /** 1 = in the "Archived" view only; a new incoming message does not unarchive a muted conversation. */
+  archived?: 0 | 1;
+  /** No notification and no badge while set. */
+  muted?: boolean;
+  /** The disappearing-message timer both sides agreed on (ms; absent or 0 = off). */
+  expiresInMs?: number;
+  /** The peer is typing until this time (ms); absent or past = not typing. */
+  typingUntil?: number;
 }
 
 export interface MessageRow {
@@ -94,6 +139,22 @@ export interface MessageRow {
   content?: string;
   /** For outgoing "failed": a short reason a person can act on ("their keys could not be verified"). */
   error?: string;
+  /** Who wrote it (my account for "out", the peer for "in"); rows of earlier builds lack it. */
+  author?: Address;
+  /** The message this one replies to. */
+  replyTo?: QuoteRef;
+  /** Reactions, one per person. */
+  reactions?: ReactionEntry[];
+  /** When the text was last edited (the sender's clock); the message shows "Edited". */
+  editedAt?: number;
+  /** Deleted for everyone: the text is gone and the message reads "This message was deleted". */
+  deletedAt?: number;
+  /** Outgoing: when the peer read it (state "read"). Incoming: when I saw it on screen. */
+  readAt?: number;
+  /** Disappearing: the row (and everything about it) is removed at this time. */
+  expiresAt?: number;
+  /** For kind "timer": the new disappearing-message timer (ms, 0 = off) the line announces. */
+  timerMs?: number;
 }
 
 /** One peer device: the target of a resend or a decryption-error request. */
@@ -251,6 +312,15 @@ export function owedEnvelopes(row: PendingAckRow): EnvelopeRef[] {
   return row.to !== undefined && row.id !== undefined ? [{ to: row.to, id: row.id }] : [];
 }
 
+/** What I was writing in a conversation, kept across reloads. */
+export interface DraftRow {
+  conversationId: string;
+  text: string;
+  /** The message I was replying to, if any. */
+  replyTo?: string;
+  updatedAt: number;
+}
+
 export class JunctionDB extends Dexie {
   accounts!: EntityTable<AccountRow, "address">;
   contacts!: EntityTable<ContactRow, "address">;
@@ -268,6 +338,7 @@ export class JunctionDB extends Dexie {
   baseKeys!: EntityTable<BaseKeyRow, "key">;
   waiting!: EntityTable<WaitingRow, "envelopeId">;
   sentLog!: EntityTable<SentRow, "envelopeId">;
+  drafts!: EntityTable<DraftRow, "conversationId">;
 
   constructor(name = "junction") {
     super(name);
@@ -293,6 +364,13 @@ export class JunctionDB extends Dexie {
       baseKeys: "key, address",
       waiting: "envelopeId, createdAt",
       sentLog: "envelopeId, sentAt",
+    });
+    // Conversations as people expect them: messages that disappear (swept by expiresAt), drafts, and the
+    // archived view.
+    this.version(3).stores({
+      messages: "id, [conversationId+sentAt], conversationId, kind, expiresAt",
+      conversations: "id, lastActivity, [ourBrand+lastActivity], [hasUnread+lastActivity], ourAddress, theirAddress, archived",
+      drafts: "conversationId",
     });
   }
 }

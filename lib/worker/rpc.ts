@@ -3,6 +3,7 @@
 // `{ seq, ok: false, error: { name, code, message } }`, rebuilt on the UI side as EngineError.
 // Only public data and plaintext cross this boundary: never a private key or a ratchet state.
 import type { Address, BrandId } from "../brands";
+import type { Settings } from "../store/db";
 
 export type EngineErrorCode =
   | "bad_handle"
@@ -43,10 +44,43 @@ export interface RpcMethods {
   lookup(params: { address: string }): { address: Address; exists: boolean };
   /** Opens (or creates) the conversation between one of my accounts and any address. */
   startChat(params: { from: Address; to: string }): { conversationId: string };
-  /** Queues a text message; it shows as queued until the relay stores it. */
-  sendMessage(params: { conversationId: string; text: string }): { messageId: string };
-  /** Marks a conversation read (clears its unread count). */
-  markRead(params: { conversationId: string }): null;
+  /**
+   * Queues a text message; it shows as queued until the relay stores it. `replyTo` quotes a message of
+   * the same conversation (not_found when it is not there).
+   */
+  sendMessage(params: { conversationId: string; text: string; replyTo?: string }): { messageId: string };
+  /**
+   * Marks messages read: with `messageIds`, only those incoming messages (they have been on screen);
+   * without, the whole conversation. Lowers the unread count accordingly, and queues read receipts for
+   * them when read receipts are on.
+   */
+  markRead(params: { conversationId: string; messageIds?: string[] }): null;
+  /** My reaction to a message (one per person: replaces my earlier one); null removes it. */
+  react(params: { conversationId: string; messageId: string; emoji: string | null }): null;
+  /** Replaces the text of my own text message; bad_request when it is not mine, not text, deleted or older than EDIT_WINDOW_MS. */
+  editMessage(params: { conversationId: string; messageId: string; text: string }): null;
+  /**
+   * Deletes a message: for me (any message: the row goes from this device), or for everyone (my own,
+   * within DELETE_FOR_EVERYONE_WINDOW_MS: both sides keep "This message was deleted").
+   */
+  deleteMessage(params: { conversationId: string; messageId: string; forEveryone: boolean }): null;
+  /** Sets the conversation's disappearing-message timer (one of DISAPPEARING_TIMERS_MS) on both sides. */
+  setDisappearing(params: { conversationId: string; expiresInMs: number }): null;
+  /** Tells the peer's online devices that I am typing (or stopped); best effort, never queued. */
+  setTyping(params: { conversationId: string; typing: boolean }): null;
+  /** Pins, archives or mutes a conversation (only the given fields change). */
+  updateConversation(params: { conversationId: string; pinned?: boolean; archived?: boolean; muted?: boolean }): null;
+  /** Keeps what I was writing (an empty text removes the draft). */
+  saveDraft(params: { conversationId: string; text: string; replyTo?: string }): null;
+  /** Changes settings (only the given fields). */
+  updateSettings(params: Partial<Settings>): null;
+  /** Renames one of my accounts; the peers learn the new name inside my next message to them. */
+  setDisplayName(params: { address: Address; displayName: string }): null;
+  /**
+   * Logs this device out: the engine stops and the database is deleted. The page then clears Cache
+   * Storage and the service worker registration and returns to first run.
+   */
+  logOut(params: Record<string, never>): null;
   /** The 60-digit safety number and the bytes for its QR code. */
   safetyNumber(params: { conversationId: string }): { digits: string; qr: Uint8Array; verified: boolean };
   markVerified(params: { conversationId: string; verified: boolean }): null;
