@@ -16,6 +16,7 @@ export const EVENTS = {
   ack: "mailbox:ack",
   fetch: "mailbox:fetch",
   deliver: "mailbox:deliver",
+  blobUpload: "blobs:upload",
 } as const;
 
 type Handler<Req, Res> = (payload: Req, ack: (res: Ack<Res>) => void) => void;
@@ -31,6 +32,7 @@ export interface ClientToServerEvents {
   [EVENTS.send]: Handler<S.SendRequest, S.SendResponse>;
   [EVENTS.ack]: Handler<S.AckRequest, S.AckResponse>;
   [EVENTS.fetch]: Handler<S.FetchRequest, S.FetchResponse>;
+  [EVENTS.blobUpload]: Handler<S.BlobUploadRequest, S.BlobUploadResponse>;
 }
 
 export interface ServerToClientEvents {
@@ -52,6 +54,7 @@ export const SCHEMAS = {
   [EVENTS.send]: { request: Z.SendRequest, response: Z.SendResponse },
   [EVENTS.ack]: { request: Z.AckRequest, response: Z.AckResponse },
   [EVENTS.fetch]: { request: Z.FetchRequest, response: Z.FetchResponse },
+  [EVENTS.blobUpload]: { request: Z.BlobUploadRequest, response: Z.BlobUploadResponse },
 } as const satisfies Record<ClientEvent, unknown>;
 
 /** Events served before login. */

@@ -59,6 +59,18 @@ export const MAX_QUEUED_OUTPUT_BYTES = 4 * 1024 * 1024;
 /** Pending envelopes per recipient device: past either figure a send is refused with `quota_exceeded`. */
 export const MAILBOX_QUOTA = { envelopes: 10_000, bytes: 200 * 1024 * 1024 } as const;
 
+/**
+ * Largest attachment blob (ciphertext) in bytes: 100 MiB of plaintext, padded and encrypted in 64 KiB
+ * chunks with their tags and header, fits.
+ */
+export const MAX_BLOB_BYTES = 101 * 1024 * 1024;
+/** Blobs (complete or not) are deleted this long after the upload began. */
+export const BLOB_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+/** An upload token is refused after this; resuming later asks for a fresh one. */
+export const BLOB_UPLOAD_TOKEN_TTL_MS = 60 * 60 * 1000;
+/** Bytes of blobs (live or reserved by uploads under way) one device may hold. */
+export const BLOB_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
+
 const HOUR = 3600;
 const DAY = 24 * HOUR;
 
@@ -87,6 +99,8 @@ export const RELAY_LIMITS = {
   sendPerPair: { burst: 5000, perSecond: 5000 / DAY },
   /** … and their body bytes. */
   sendBytesPerPair: { burst: 100 * 1024 * 1024, perSecond: (100 * 1024 * 1024) / DAY },
+  /** Blob uploads begun (or resumed) per device. */
+  blobUploadsPerDevice: { burst: 200, perSecond: 1000 / DAY },
 } as const;
 export type RelayLimitName = keyof typeof RELAY_LIMITS;
 

@@ -4,6 +4,7 @@ import { BRAND_IDS, isAddressError, parseAddress } from "../brands";
 import { b64 } from "./bytes";
 import {
   LOGIN_NONCE_BYTES,
+  MAX_BLOB_BYTES,
   MAX_ENVELOPE_BYTES,
   MAX_ENVELOPES_PER_DELIVERY,
   MAX_ENVELOPES_PER_SEND,
@@ -107,6 +108,14 @@ export const EnvelopeRef = z.strictObject({
   /** The envelope's sending device: only that sender's envelope of the id is acked (absent: every sender's). */
   fromDevice: DeviceId.optional(),
 });
+/** A blob's id: 32 random bytes, base64url (43 characters). Knowing it is what lets one download it. */
+export const BlobId = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "blob ids are 43 base64url characters");
+/** Asks to upload a new blob of `size` bytes, or to resume one (a fresh token for its remaining bytes). */
+export const BlobUploadRequest = z.union([
+  z.strictObject({ from: Address, size: z.number().int().min(1).max(MAX_BLOB_BYTES) }),
+  z.strictObject({ from: Address, resume: BlobId }),
+]);
+
 export const AckRequest = z.strictObject({ envelopes: z.array(EnvelopeRef).min(1).max(MAX_ENVELOPES_PER_DELIVERY) });
 export const FetchRequest = z.strictObject({ limit: z.number().int().min(1).max(MAX_ENVELOPES_PER_DELIVERY).optional() });
 
@@ -165,6 +174,16 @@ export const BundlesResponse = z.strictObject({
 export const SendResponse = z.strictObject({ stored: z.number().int(), ts: z.number().int() });
 export const AckResponse = z.strictObject({ deleted: z.number().int() });
 export const FetchResponse = z.strictObject({ envelopes: z.array(Envelope), more: z.boolean() });
+export const BlobUploadResponse = z.strictObject({
+  id: BlobId,
+  /** Single use, short-lived: `Authorization: Bearer <token>` on the upload's HTTP requests. */
+  token: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  size: z.number().int().min(1).max(MAX_BLOB_BYTES),
+  /** Bytes already stored (0 for a new blob): the upload continues from here. */
+  offset: z.number().int().nonnegative(),
+  /** The token is refused after this (ms since the epoch). */
+  tokenExpiresAt: z.number().int(),
+});
 export const Deliver = z.strictObject({ envelopes: z.array(Envelope).max(MAX_ENVELOPES_PER_DELIVERY) });
 
 export type SignedPrekey = z.infer<typeof SignedPrekey>;
@@ -194,3 +213,5 @@ export type SendResponse = z.infer<typeof SendResponse>;
 export type AckResponse = z.infer<typeof AckResponse>;
 export type FetchResponse = z.infer<typeof FetchResponse>;
 export type Deliver = z.infer<typeof Deliver>;
+export type BlobUploadRequest = z.infer<typeof BlobUploadRequest>;
+export type BlobUploadResponse = z.infer<typeof BlobUploadResponse>;

@@ -17,6 +17,8 @@ import {
   type RelayLimitName,
   TRANSPORT_MAX_BYTES,
 } from "../protocol";
+import { type BlobStore, openBlobStore } from "./blobs";
+import { handleBlobRequest } from "./blobs/http";
 import { clientKeyOf, createLimiter, type RateRule } from "./limits";
 import { contentSecurityPolicy, newNonce } from "./csp";
 import { createLogger, describeError, type Logger, type LogLevel } from "./log";
@@ -72,6 +74,8 @@ export interface ServerOptions {
   logToStdout?: boolean;
   /** Another storage adapter (e.g. Postgres); the SQLite file under dataDir when absent. */
   store?: RelayStore;
+  /** Attachment storage (default: see openBlobStore). */
+  blobs?: BlobStore;
 }
 
 export interface RunningServer {
@@ -257,6 +261,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const opened = opts.store ?? (await openStore(dataDir, log, (envelopes) => metrics?.batchSize.observe(envelopes)));
   metrics = new Metrics({ online: () => hub.size, mailbox: () => opened.mailboxStats().catch(() => null) });
   const store = timedStore(opened, metrics);
+  const blobs = opts.blobs ?? (await openBlobStore(dataDir));
   const inflight = new Set<Promise<unknown>>();
   let closing = false;
 
@@ -288,8 +293,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     try {
       const t = now();
       const { envelopes, ledgerRows } = await store.deleteExpired({ envelopesBefore: t - ENVELOPE_TTL_MS, ledgerBefore: t - LEDGER_TTL_MS });
-      if (envelopes > 0 || ledgerRows > 0) {
-        log.info("expired rows deleted", { envelopes, ledgerRows });
+      const expiredBlobs = await blobs.deleteExpired(t);
+      if (envelopes > 0 || ledgerRows > 0 || expiredBlobs > 0) {
+        log.info("expired rows deleted", { envelopes, ledgerRows, blobs: expiredBlobs });
         scheduleScrub();
       }
     } catch (err) {
@@ -349,6 +355,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       );
       return;
     }
+    if (handleBlobRequest(req, res, { blobs, now, log, track })) return;
     if (!handle) {
       res.statusCode = 404;
       res.setHeader("Content-Type", "text/plain");
@@ -420,6 +427,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const slotKey = (clientKey: string) => limitKey("conn", clientKey);
   const ctx: RelayContext = {
     store,
+    blobs,
     log,
     metrics,
     hub,
@@ -492,6 +500,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       await fanout?.close();
       await limiter.close();
       await store.close();
+      await blobs.close();
       log.info("closed");
       await log.close();
     })());

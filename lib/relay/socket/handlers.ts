@@ -1,6 +1,7 @@
 // Every client event and the function that serves it; the type makes a missing one a compile error.
 import { EVENTS } from "../../protocol";
 import { challenge, keysStatus, keysUpload, login, register } from "./accountHandlers";
+import { blobUpload } from "./blobHandlers";
 import { bundles, lookup } from "./directoryHandlers";
 import { ack, fetch, send } from "./mailboxHandlers";
 import type { Handlers } from "./types";
@@ -16,4 +17,5 @@ export const HANDLERS: Handlers = {
   [EVENTS.send]: send,
   [EVENTS.ack]: ack,
   [EVENTS.fetch]: fetch,
+  [EVENTS.blobUpload]: blobUpload,
 };

@@ -2,6 +2,7 @@
 import type { Server, Socket } from "socket.io";
 import type { z } from "zod";
 import type { ClientEvent, ClientToServerEvents, RateClass, RelayLimitName, ServerToClientEvents, SCHEMAS } from "../../protocol";
+import type { BlobStore } from "../blobs/types";
 import type { Limiter, RateRule } from "../limits/types";
 import type { Logger } from "../log";
 import type { Metrics } from "../metrics";
@@ -15,6 +16,8 @@ export type RelaySocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
 export interface RelayContext {
   store: RelayStore;
+  /** Attachment ciphertext (see lib/relay/blobs). */
+  blobs: BlobStore;
   log: Logger;
   metrics: Metrics;
   hub: Hub;

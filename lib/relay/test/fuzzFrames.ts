@@ -363,6 +363,10 @@ const TEMPLATES: Record<ClientEvent, (r: Rng, c: GenContext) => unknown> = {
     return { envelopes: [c.recent.length ? c.recent[pickAt % c.recent.length] : made] };
   },
   [EVENTS.fetch]: (r) => (r.chance(0.8) ? { limit: r.int(1, 200) } : {}),
+  [EVENTS.blobUpload]: (r, c) => ({
+    from: c.me?.address ?? anyAddress(r, c),
+    ...(r.chance(0.7) ? { size: r.int(1, 200 * 1024 * 1024) } : { resume: b64(r, 32) }),
+  }),
 };
 
 // ---------------------------------------------------------------------------------------------

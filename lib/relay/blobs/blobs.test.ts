@@ -1,0 +1,86 @@
+// The blob store contract on both implementations: files (one process) and Postgres (several; the
+// local server at TEST_DATABASE_URL, skipped with the reason when absent, required under CI).
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { afterAll, describe, expect, it } from "vitest";
+import { dropSchemas, postgresUnavailable, TEST_DATABASE_URL } from "../test/services";
+import { blobStoreContract, newBlob, pieces, readAll } from "./blobSuite";
+import { FileBlobStore } from "./files";
+import { PostgresBlobStore } from "./postgres";
+
+const dirs: string[] = [];
+const schemas: string[] = [];
+afterAll(async () => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  await dropSchemas(schemas);
+});
+
+describe("blob store: files", () => {
+  blobStoreContract(async () => {
+    const dir = mkdtempSync(join(tmpdir(), "junction-blobs-"));
+    dirs.push(dir);
+    return new FileBlobStore(dir);
+  });
+
+  it("cuts back bytes a crash left past the index before resuming", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "junction-blobs-"));
+    dirs.push(dir);
+    const store = new FileBlobStore(dir);
+    const bytes = randomBytes(1000);
+    const blob = newBlob(1000);
+    await store.create(blob, 10_000);
+    await store.append(blob.id, 0, pieces(bytes.subarray(0, 400), 100));
+    // a crash after writing more bytes but before indexing them: garbage past 400
+    writeFileSync(join(dir, blob.id), Buffer.concat([bytes.subarray(0, 400), randomBytes(300)]));
+    await store.close();
+    const reopened = new FileBlobStore(dir);
+    expect((await reopened.get(blob.id))?.received).toBe(400);
+    expect(await reopened.append(blob.id, 400, pieces(bytes.subarray(400), 150))).toEqual({ ok: true, received: 1000 });
+    expect(statSync(join(dir, blob.id)).size).toBe(1000);
+    expect(Buffer.compare(await readAll(reopened, blob.id, 0, 999), bytes)).toBe(0);
+    await reopened.close();
+  });
+
+  it("removes an expired blob's file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "junction-blobs-"));
+    dirs.push(dir);
+    const store = new FileBlobStore(dir);
+    const blob = newBlob(10, { expiresAt: 100 });
+    await store.create(blob, 10_000);
+    await store.append(blob.id, 0, pieces(randomBytes(10), 10));
+    expect(readdirSync(dir)).toContain(blob.id);
+    expect(await store.deleteExpired(200)).toBe(1);
+    expect(readdirSync(dir)).not.toContain(blob.id);
+    await store.close();
+  });
+});
+
+const reason = await postgresUnavailable();
+const describePg = reason === null ? describe : describe.skip;
+describePg(reason === null ? "blob store: postgres" : `blob store: postgres (skipped: no server at ${TEST_DATABASE_URL}: ${reason})`, () => {
+  const schema = `blobs_test_${process.pid}_${Date.now().toString(36)}`;
+  schemas.push(schema);
+  blobStoreContract(() => PostgresBlobStore.open(TEST_DATABASE_URL, { schema }));
+
+  it("lets two nodes share one blob: an upload begun on one is resumed and read on the other, and one sweeps", async () => {
+    const a = await PostgresBlobStore.open(TEST_DATABASE_URL, { schema });
+    const b = await PostgresBlobStore.open(TEST_DATABASE_URL, { schema });
+    try {
+      const bytes = randomBytes(900 * 1024);
+      const blob = newBlob(bytes.length, { expiresAt: 7_000 });
+      expect(await a.create(blob, 100 * 1024 * 1024)).toBe("ok");
+      expect(await a.append(blob.id, 0, pieces(bytes.subarray(0, 512 * 1024), 64 * 1024))).toEqual({ ok: true, received: 512 * 1024 });
+      expect(await b.append(blob.id, 512 * 1024, pieces(bytes.subarray(512 * 1024), 100_000))).toEqual({ ok: true, received: bytes.length });
+      expect(Buffer.compare(await readAll(a, blob.id, 0, bytes.length - 1), bytes)).toBe(0);
+      const [x, y] = await Promise.all([a.deleteExpired(8_000), b.deleteExpired(8_000)]);
+      // the blob went once, whichever node swept
+      expect(x + y).toBeGreaterThanOrEqual(1);
+      expect(await b.get(blob.id)).toBeNull();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});

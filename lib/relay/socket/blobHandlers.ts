@@ -1,0 +1,36 @@
+// blobs:upload — a short-lived, single-use token for one blob's upload over HTTP (so HTTP needs no
+// cookies and no login of its own). The blob's id is random and unguessable; the token is kept only as
+// its SHA-256.
+import { createHash, randomBytes } from "node:crypto";
+import { BLOB_QUOTA_BYTES, BLOB_TTL_MS, BLOB_UPLOAD_TOKEN_TTL_MS, type EVENTS, ProtocolError } from "../../protocol";
+import type { HandlerFn } from "./types";
+
+export function tokenHash(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("base64url");
+}
+
+export const blobUpload: HandlerFn<typeof EVENTS.blobUpload> = async (conn, req) => {
+  const deviceId = conn.deviceOf(req.from);
+  if (!deviceId) throw new ProtocolError("unauthorized", "from is not an account of this connection");
+  await conn.limit("blobUploadsPerDevice", conn.ctx.limitKey("blob", deviceId));
+  const now = conn.ctx.now();
+  const token = randomBytes(32).toString("base64url");
+  const tokenExpiresAt = now + BLOB_UPLOAD_TOKEN_TTL_MS;
+  if ("resume" in req) {
+    const meta = await conn.ctx.blobs.get(req.resume);
+    // only the device that began it may go on, and only while bytes are missing
+    if (!meta || meta.owner !== deviceId || meta.received >= meta.size || meta.expiresAt <= now) {
+      throw new ProtocolError("not_found", "no upload to resume");
+    }
+    if (!(await conn.ctx.blobs.renewToken(meta.id, tokenHash(token), tokenExpiresAt))) throw new ProtocolError("not_found", "no upload to resume");
+    return { id: meta.id, token, size: meta.size, offset: meta.received, tokenExpiresAt };
+  }
+  const id = randomBytes(32).toString("base64url");
+  const outcome = await conn.ctx.blobs.create(
+    { id, owner: deviceId, size: req.size, tokenHash: tokenHash(token), tokenExpiresAt, createdAt: now, expiresAt: now + BLOB_TTL_MS },
+    BLOB_QUOTA_BYTES,
+  );
+  if (outcome === "quota_exceeded") throw new ProtocolError("quota_exceeded", "this device's attachment storage is full", { retryAfterMs: 60 * 60 * 1000 });
+  conn.ctx.log.debug("blob reserved", { conn: conn.id });
+  return { id, token, size: req.size, offset: 0, tokenExpiresAt };
+};
