@@ -1,15 +1,16 @@
 // Group commit (runtime: any; no I/O of its own beyond the store it wraps). Concurrent
-// `storeEnvelopes` calls, from many connections, go to the store as one group: one transaction, one
-// commit and one fsync for all of them, and each call resolves after that commit (so an ack still
-// means on disk) with its own outcome. Acks (`deleteEnvelopes`) are grouped the same way, in their own
+// `storeEnvelopes` calls, from many connections, go to the store as one group: one transaction and one
+// commit for all of them, and each call resolves after that commit is on disk (so an ack still means
+// on disk) with its own outcome. Acks (`deleteEnvelopes`) are grouped the same way, in their own
 // groups. Durable throughput then grows with concurrency instead of being one fsync per send.
 //
 // Batching is natural, with no timer: a call that finds no group running starts one in the check
 // phase of the same event-loop turn (setImmediate: after the poll phase has handed every socket's
 // ready frames to their handlers, so the calls of one turn share a group, and at low load nothing
 // waits). Calls that arrive while a group commits form the next group, which starts as soon as that
-// one is done. On SQLite (better-sqlite3 is synchronous) a commit blocks the event loop, so the frames
-// that arrive meanwhile are read in the next poll phase and the next group is scheduled after it.
+// one is done. On SQLite (better-sqlite3 is synchronous) the statements run on the event loop, but the
+// commit does not fsync there: the store waits for one shared fsync of the log in libuv's thread pool
+// (fileSync.ts), during which the next group gathers.
 import type {
   AccountRegistration,
   DeleteEnvelopesCall,

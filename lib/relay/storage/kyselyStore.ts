@@ -398,6 +398,11 @@ const ATTEMPTS = 3;
 interface TransactOptions {
   /** Postgres: snapshot isolation for a multi-read answer (READ COMMITTED re-snapshots per statement). */
   repeatableRead?: boolean;
+  /**
+   * false: the answer need not wait until the commit is on disk (reads, and deletes: an ack or an expiry
+   * lost to a power cut only brings an envelope back, which clients dedupe). Default true.
+   */
+  durable?: boolean;
   /** Postgres: also retry on a unique violation, which the re-run turns into an answer. */
   retryUnique?: boolean;
 }
@@ -410,6 +415,7 @@ export class KyselyRelayStore implements GroupableStore {
     dialect: SqlDialect,
     private readonly ledgerKey: Uint8Array,
     private readonly onScrub: (db: Kysely<RelayDatabase>) => Promise<void>,
+    private readonly durable: () => Promise<void>,
   ) {
     this.pg = dialect === "postgres";
   }
@@ -419,8 +425,15 @@ export class KyselyRelayStore implements GroupableStore {
     db: Kysely<RelayDatabase>,
     dialect: SqlDialect,
     onScrub: (db: Kysely<RelayDatabase>) => Promise<void> = async () => {},
+    /**
+     * Resolves once every transaction committed before the call is on disk; awaited before a write is
+     * answered. The default is for a database whose commit itself is durable (Postgres; SQLite with
+     * synchronous = FULL). The SQLite adapter commits without fsync and passes a shared, coalesced
+     * fsync of its write-ahead log here, so one fsync covers every commit that came before it.
+     */
+    durable: () => Promise<void> = async () => {},
   ): Promise<KyselyRelayStore> {
-    return new KyselyRelayStore(db, dialect, await loadLedgerKey(db), onScrub);
+    return new KyselyRelayStore(db, dialect, await loadLedgerKey(db), onScrub, durable);
   }
 
   /**
@@ -431,7 +444,9 @@ export class KyselyRelayStore implements GroupableStore {
     for (let attempt = 1; ; attempt++) {
       try {
         const builder = db.transaction();
-        return await (this.pg && opts.repeatableRead ? builder.setIsolationLevel("repeatable read") : builder).execute(work);
+        const result = await (this.pg && opts.repeatableRead ? builder.setIsolationLevel("repeatable read") : builder).execute(work);
+        if (opts.durable !== false) await this.durable();
+        return result;
       } catch (err) {
         const code = pgErrorCode(err);
         const retryable = code === PG_DEADLOCK_DETECTED || code === PG_SERIALIZATION_FAILURE || (opts.retryUnique === true && code === PG_UNIQUE_VIOLATION);
@@ -609,7 +624,7 @@ export class KyselyRelayStore implements GroupableStore {
       };
       if (row.kem_id !== null) status.kemPrekeyId = row.kem_id;
       return status;
-    }, { repeatableRead: true });
+    }, { repeatableRead: true, durable: false });
   }
 
   async storeEnvelopes(envelopes: EnvelopeRecord[], quotas: MailboxQuotas): Promise<StoreEnvelopesOutcome> {
@@ -887,7 +902,7 @@ export class KyselyRelayStore implements GroupableStore {
       const gone = await deleteFrom(trx, deviceId, refs);
       await subtractFromMailboxes(trx, gone);
       return gone.length;
-    });
+    }, { durable: false });
   }
 
   /**
@@ -907,7 +922,7 @@ export class KyselyRelayStore implements GroupableStore {
       // Every counter row of the group at once, in lock order (see subtractFromMailboxes).
       await subtractFromMailboxes(trx, gone);
       return counts;
-    });
+    }, { durable: false });
   }
 
   async deleteExpired(cutoffs: ExpiryCutoffs): Promise<ExpiryOutcome> {
@@ -946,7 +961,7 @@ export class KyselyRelayStore implements GroupableStore {
           .execute();
         await subtractFromMailboxes(trx, rows);
         return rows.length;
-      }, {}, db);
+      }, { durable: false }, db);
       outcome.envelopes += gone;
       if (gone < SWEEP_BATCH) break;
     }

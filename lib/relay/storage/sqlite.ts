@@ -1,9 +1,10 @@
-// The SQLite adapter: one file under DATA_DIR, WAL, fsync on every commit (an ack means on disk),
-// and secure_delete so acked envelopes and swept ledger rows are overwritten, not merely unlinked.
+// The SQLite adapter: one file under DATA_DIR, WAL, every write answered only once it is on disk (one
+// shared fsync of the log for all the commits before it, off the event loop: see fileSync.ts), and secure_delete so acked envelopes and swept ledger rows are overwritten, not merely unlinked.
 import Database from "better-sqlite3";
 import { Kysely, SqliteDialect, type SqliteDatabase, sql } from "kysely";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { FileSync } from "./fileSync";
 import { KyselyRelayStore } from "./kyselyStore";
 import { migrateToLatest } from "./migrations";
 import type { RelayDatabase } from "./schema";
@@ -43,7 +44,8 @@ export async function openSqliteStore(dataDir: string): Promise<GroupableStore> 
   mkdirSync(dataDir, { recursive: true });
   const sqlite = new Database(join(dataDir, SQLITE_FILE));
   sqlite.pragma("journal_mode = WAL");
-  sqlite.pragma("synchronous = FULL");
+  // Commits do not fsync on the event loop; the store awaits `FileSync` before it answers a write.
+  sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("secure_delete = ON");
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
@@ -55,10 +57,17 @@ export async function openSqliteStore(dataDir: string): Promise<GroupableStore> 
     sqlite.exec("BEGIN IMMEDIATE");
     await migrateToLatest(db, "sqlite");
     sqlite.exec("COMMIT");
-    return await KyselyRelayStore.open(db, "sqlite", async (k) => {
-      // The WAL still holds the pages as they were before a delete; truncating it drops those copies.
-      await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(k);
-    });
+    const file = join(dataDir, SQLITE_FILE);
+    const log = new FileSync([`${file}-wal`, file]);
+    return await KyselyRelayStore.open(
+      db,
+      "sqlite",
+      async (k) => {
+        // The WAL still holds the pages as they were before a delete; truncating it drops those copies.
+        await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(k);
+      },
+      () => log.sync(),
+    );
   } catch (err) {
     if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
     await db.destroy();
