@@ -1,0 +1,169 @@
+// Attachments to and from a real relay process: padded, encrypted, uploaded in pieces, resumed after a
+// dropped request and after a reload, downloaded with a resume, and refused whole when tampered with.
+import { randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EVENTS } from "../../protocol";
+import { call, TestDevice } from "../../relay/test/device";
+import { type RelayProcess, startRelay } from "../../relay/test/relayProcess";
+import { type AttachmentPointer, ciphertextSize, downloadAttachment, paddedSize, TransferError, type UploadGrant, uploadAttachment, UPLOAD_PIECE_BYTES } from "./transfer";
+
+let relay: RelayProcess;
+let device: TestDevice;
+let address: string;
+beforeAll(async () => {
+  relay = await startRelay();
+  address = `messenger:attach.${process.pid}`;
+  device = await new TestDevice(relay.url).signUp(address);
+});
+afterAll(async () => {
+  device.disconnect();
+  expect(await relay.stop()).toBe(0);
+});
+
+async function grant(request: { size: number } | { resume: string }): Promise<UploadGrant> {
+  const res = await call<UploadGrant>(device.s, EVENTS.blobUpload, { from: address, ...request });
+  if (!res.ok) throw new Error(`refused: ${res.error.code}`);
+  return res;
+}
+
+async function bytesOf(blob: Blob): Promise<Buffer> {
+  return Buffer.from(await blob.arrayBuffer());
+}
+
+describe("paddedSize", () => {
+  it("pads to buckets at most 5 % above the size, never below it, and never below 541 bytes", () => {
+    let last = 0;
+    for (const size of [0, 1, 540, 541, 542, 1000, 65_536, 1_000_000, 3_333_333, 100 * 1024 * 1024]) {
+      const p = paddedSize(size);
+      expect(p).toBeGreaterThanOrEqual(size);
+      expect(p).toBeGreaterThanOrEqual(541);
+      if (size > 541) expect(p).toBeLessThanOrEqual(Math.ceil(size * 1.05));
+      expect(p).toBeGreaterThanOrEqual(last);
+      last = p;
+    }
+    // two files of nearby sizes look the same on the relay
+    expect(paddedSize(1_000_000)).toBe(paddedSize(1_000_500));
+  });
+});
+
+describe("attachment transfer", () => {
+  it("round-trips a 3 MB file through the relay, which holds only the padded ciphertext", async () => {
+    const file = randomBytes(3 * 1024 * 1024 + 17);
+    const progress: number[] = [];
+    const pointer = await uploadAttachment({ file: new Blob([file]), grant, baseUrl: relay.url, onProgress: (p) => progress.push(p.done) });
+    const stored = readFileSync(join(relay.dataDir, "blobs", pointer.blobId));
+    expect(stored.length).toBe(ciphertextSize(paddedSize(file.length)));
+    // the relay's bytes are not the file's
+    expect(stored.includes(file.subarray(0, 64))).toBe(false);
+    expect(progress.length).toBeGreaterThanOrEqual(4);
+    expect(progress.at(-1)).toBe(stored.length);
+    const back = await downloadAttachment({ pointer, baseUrl: relay.url });
+    expect(back.size).toBe(file.length);
+    expect(Buffer.compare(await bytesOf(back), file)).toBe(0);
+  });
+
+  it("resumes a piece whose request dropped halfway, from where the relay got to", async () => {
+    const file = randomBytes(2 * UPLOAD_PIECE_BYTES + 1000);
+    let patches = 0;
+    const flaky = async (input: string, init?: RequestInit): Promise<Response> => {
+      if (init?.method === "PATCH" && ++patches === 2) {
+        // the relay receives half of this piece, then the connection is gone
+        const body = init.body as Uint8Array;
+        await fetch(input, { ...init, body: body.slice(0, Math.floor(body.length / 2)) });
+        throw new TypeError("network connection lost");
+      }
+      return fetch(input, init);
+    };
+    const pointer = await uploadAttachment({ file: new Blob([file]), grant, baseUrl: relay.url, fetch: flaky });
+    expect(patches).toBeGreaterThan(3);
+    expect(Buffer.compare(await bytesOf(await downloadAttachment({ pointer, baseUrl: relay.url })), file)).toBe(0);
+  });
+
+  it("resumes after a reload with the same key, sending only what the relay lacks", async () => {
+    const file = randomBytes(3 * UPLOAD_PIECE_BYTES);
+    const key = new Uint8Array(randomBytes(32));
+    const stop = new AbortController();
+    let blobId = "";
+    let sentFirst = 0;
+    const firstTry = uploadAttachment({
+      file: new Blob([file]),
+      key,
+      grant: async (r) => {
+        const g = await grant(r);
+        blobId = g.id;
+        return g;
+      },
+      baseUrl: relay.url,
+      onProgress: (p) => {
+        sentFirst = p.done;
+        // the tab closes after the first piece
+        stop.abort();
+      },
+      signal: stop.signal,
+    });
+    await expect(firstTry).rejects.toThrow();
+    expect(sentFirst).toBe(UPLOAD_PIECE_BYTES);
+    let sentAgain = 0;
+    const counting = async (input: string, init?: RequestInit) => {
+      if (init?.method === "PATCH") sentAgain += (init.body as Uint8Array).length;
+      return fetch(input, init);
+    };
+    const pointer = await uploadAttachment({ file: new Blob([file]), key, grant, resume: blobId, baseUrl: relay.url, fetch: counting });
+    expect(pointer.blobId).toBe(blobId);
+    expect(sentAgain).toBe(ciphertextSize(paddedSize(file.length)) - UPLOAD_PIECE_BYTES);
+    expect(Buffer.compare(await bytesOf(await downloadAttachment({ pointer, baseUrl: relay.url })), file)).toBe(0);
+  });
+
+  it("resumes a download cut off midway with a range request", async () => {
+    const file = randomBytes(1024 * 1024);
+    const pointer = await uploadAttachment({ file: new Blob([file]), grant, baseUrl: relay.url });
+    const ranges: string[] = [];
+    let cut = false;
+    const cutting = async (input: string, init?: RequestInit): Promise<Response> => {
+      const range = (init?.headers as Record<string, string> | undefined)?.Range;
+      ranges.push(range ?? "whole");
+      const res = await fetch(input, init);
+      if (cut) return res;
+      cut = true;
+      // a body that stops after 300,000 bytes with a network error
+      let given = 0;
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { done, value } = await reader.read();
+          if (done) return controller.close();
+          const take = value.subarray(0, Math.max(0, 300_000 - given));
+          given += take.length;
+          if (take.length) controller.enqueue(take);
+          if (given >= 300_000) controller.error(new TypeError("network connection lost"));
+        },
+      });
+      return new Response(body, { status: res.status, headers: res.headers });
+    };
+    const back = await downloadAttachment({ pointer, baseUrl: relay.url, fetch: cutting });
+    expect(ranges).toEqual(["whole", "bytes=300000-"]);
+    expect(Buffer.compare(await bytesOf(back), file)).toBe(0);
+  });
+
+  it("gives nothing but a tampered error for a blob changed on the relay's disk, or a pointer with the wrong key", async () => {
+    const file = randomBytes(200_000);
+    const pointer = await uploadAttachment({ file: new Blob([file]), grant, baseUrl: relay.url });
+    const path = join(relay.dataDir, "blobs", pointer.blobId);
+    const stored = readFileSync(path);
+    const flipped = Buffer.from(stored);
+    flipped[100_000] = (flipped[100_000] ?? 0) ^ 1;
+    writeFileSync(path, flipped);
+    await expect(downloadAttachment({ pointer, baseUrl: relay.url })).rejects.toMatchObject({ name: "TransferError", code: "tampered" });
+    writeFileSync(path, stored);
+    expect(Buffer.compare(await bytesOf(await downloadAttachment({ pointer, baseUrl: relay.url })), file)).toBe(0);
+
+    const otherKey: AttachmentPointer = { ...pointer, key: new Uint8Array(randomBytes(32)) };
+    await expect(downloadAttachment({ pointer: otherKey, baseUrl: relay.url })).rejects.toBeInstanceOf(TransferError);
+    const otherDigest: AttachmentPointer = { ...pointer, digest: new Uint8Array(32) };
+    await expect(downloadAttachment({ pointer: otherDigest, baseUrl: relay.url })).rejects.toMatchObject({ code: "tampered" });
+    // a pointer claiming another size asks for another length: refused before decrypting anything
+    await expect(downloadAttachment({ pointer: { ...pointer, size: pointer.size * 2 }, baseUrl: relay.url })).rejects.toMatchObject({ code: "tampered" });
+  });
+});

@@ -1,0 +1,266 @@
+// Moving an attachment's ciphertext to and from the relay's blob store (runtime: the worker; Node in
+// tests). The plaintext is padded to a size bucket, encrypted as a stream (lib/crypto/attachments:
+// 64 KiB chunks, key commitment, digest) and uploaded in pieces of UPLOAD_PIECE_BYTES, each a PATCH at
+// the offset the relay holds; a failed piece is resumed from the offset the relay reports. Encryption
+// is deterministic for a key, so an upload interrupted by a reload starts over from the plaintext with
+// the same key and skips what the relay already has. Downloads resume with range requests, and
+// nothing is handed back before the whole ciphertext authenticated and its digest matched.
+import { AttachmentDecryptor, AttachmentEncryptor } from "../../crypto";
+
+/** Ciphertext bytes per upload request: a failure costs at most this much sent again. */
+export const UPLOAD_PIECE_BYTES = 1024 * 1024;
+/** Attempts per piece (and per download range) before the transfer fails. */
+export const TRANSFER_ATTEMPTS = 5;
+const CHUNK = 64 * 1024;
+const TAG = 16;
+const HEADER = 5 + 32;
+
+/**
+ * The padded plaintext size for a file of `size` bytes: the smallest of the buckets 541 · 1.05^k at
+ * or above it, so the ciphertext length tells the relay the size only to within 5 %.
+ */
+export function paddedSize(size: number): number {
+  if (!Number.isSafeInteger(size) || size < 0) throw new RangeError("invalid size");
+  return Math.max(541, Math.floor(1.05 ** Math.ceil(Math.log(Math.max(size, 1)) / Math.log(1.05))));
+}
+
+/** The ciphertext length of `plainBytes` of (padded) plaintext. */
+export function ciphertextSize(plainBytes: number): number {
+  const chunks = Math.max(1, Math.ceil(plainBytes / CHUNK));
+  return HEADER + plainBytes + chunks * TAG;
+}
+
+export class TransferError extends Error {
+  constructor(
+    readonly code: "refused" | "network" | "tampered" | "too_large",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "TransferError";
+  }
+}
+
+/** What the relay granted for one upload (`blobs:upload`). */
+export interface UploadGrant {
+  id: string;
+  token: string;
+  size: number;
+  offset: number;
+}
+
+/** What the recipient needs to fetch and open the attachment; travels inside the encrypted content. */
+export interface AttachmentPointer {
+  blobId: string;
+  key: Uint8Array;
+  digest: Uint8Array;
+  commitment: Uint8Array;
+  /** The file's own size (the padding is cut off after decryption). */
+  size: number;
+}
+
+export interface Progress {
+  done: number;
+  total: number;
+}
+
+type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface UploadParams {
+  /** The file (a Blob or File in the browser). */
+  file: Blob;
+  /** The attachment key: new for a new upload, the same one to resume after a reload. */
+  key?: Uint8Array;
+  /** Asks the relay for a grant of `size` ciphertext bytes (or to resume blob `resume`). */
+  grant(request: { size: number } | { resume: string }): Promise<UploadGrant>;
+  /** The blob being resumed after a reload, if any. */
+  resume?: string;
+  /** The relay's origin, e.g. `https://relay.example`; empty for the page's own. */
+  baseUrl: string;
+  fetch?: Fetch;
+  onProgress?(progress: Progress): void;
+  signal?: AbortSignal;
+}
+
+/** Yields the padded plaintext of `file`, `padTo` bytes in all, zeros after the file's own bytes. */
+async function* padded(file: Blob, padTo: number): AsyncIterable<Uint8Array> {
+  const reader = file.stream().getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    yield value;
+  }
+  let left = padTo - file.size;
+  const zeros = new Uint8Array(Math.min(left, CHUNK));
+  while (left > 0) {
+    const n = Math.min(left, zeros.length);
+    yield n === zeros.length ? zeros : zeros.subarray(0, n);
+    left -= n;
+  }
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Encrypts and uploads `file`; resolves with what the recipient needs once the relay holds all of it. */
+export async function uploadAttachment(params: UploadParams): Promise<AttachmentPointer> {
+  const doFetch = params.fetch ?? fetch;
+  const plainSize = paddedSize(params.file.size);
+  const total = ciphertextSize(plainSize);
+  const encryptor = new AttachmentEncryptor(params.key);
+  const grant = await params.grant(params.resume ? { resume: params.resume } : { size: total });
+  if (grant.size !== total) throw new TransferError("refused", "the relay granted another size");
+  let offset = grant.offset;
+  let token = grant.token;
+  let produced = 0;
+  let piece: Uint8Array[] = [];
+  let pieceBytes = 0;
+  /** The byte offset of the piece being collected. */
+  let pieceStart = offset;
+
+  const send = async (bytes: Uint8Array, start: number): Promise<void> => {
+    let at = start;
+    for (let attempt = 1; ; attempt++) {
+      params.signal?.throwIfAborted();
+      const rest = bytes.subarray(at - start);
+      if (rest.length === 0) return;
+      try {
+        const res = await doFetch(`${params.baseUrl}/blobs/${grant.id}`, {
+          method: "PATCH",
+          headers: { Authorization: `Bearer ${token}`, "Upload-Offset": String(at), "Content-Type": "application/offset+octet-stream" },
+          body: new Uint8Array(rest),
+          signal: params.signal,
+        });
+        const told = Number(res.headers.get("upload-offset"));
+        if (res.status === 204 && told === start + bytes.length) {
+          offset = told;
+          params.onProgress?.({ done: offset, total });
+          return;
+        }
+        if (res.status === 409 && Number.isSafeInteger(told) && told >= start && told <= start + bytes.length) {
+          // part of it arrived before a failure: go on from where the relay is
+          at = told;
+          continue;
+        }
+        if (res.status === 401) {
+          // the token expired during a long upload: a fresh one for the same blob
+          token = (await params.grant({ resume: grant.id })).token;
+          continue;
+        }
+        throw new TransferError("refused", `the relay refused the upload (${res.status})`);
+      } catch (err) {
+        if (err instanceof TransferError || params.signal?.aborted || attempt >= TRANSFER_ATTEMPTS) {
+          throw err instanceof TransferError ? err : new TransferError("network", "the upload failed", { cause: err });
+        }
+        // ask where the relay is before sending again
+        const head = await doFetch(`${params.baseUrl}/blobs/${grant.id}`, { method: "HEAD", headers: { Authorization: `Bearer ${token}` } }).catch(() => null);
+        const told = Number(head?.headers.get("upload-offset"));
+        if (head?.status === 200 && Number.isSafeInteger(told) && told >= start && told <= start + bytes.length) at = told;
+      }
+    }
+  };
+
+  const take = async (cipher: Uint8Array): Promise<void> => {
+    // bytes before the relay's offset are already there (a resumed upload): only hashed, not sent
+    const skip = Math.max(0, Math.min(cipher.length, offset - produced));
+    produced += cipher.length;
+    let rest = cipher.subarray(skip);
+    while (rest.length > 0) {
+      const room = UPLOAD_PIECE_BYTES - pieceBytes;
+      const part = rest.subarray(0, room);
+      piece.push(part.slice());
+      pieceBytes += part.length;
+      rest = rest.subarray(part.length);
+      if (pieceBytes === UPLOAD_PIECE_BYTES) {
+        await send(concat(piece, pieceBytes), pieceStart);
+        pieceStart += pieceBytes;
+        piece = [];
+        pieceBytes = 0;
+      }
+    }
+  };
+
+  for await (const plain of padded(params.file, plainSize)) await take(encryptor.push(plain));
+  const { tail, digest } = encryptor.finish();
+  await take(tail);
+  if (pieceBytes > 0) await send(concat(piece, pieceBytes), pieceStart);
+  if (produced !== total || offset !== total) throw new TransferError("refused", "the upload ended short");
+  return { blobId: grant.id, key: encryptor.key, digest, commitment: encryptor.commitment, size: params.file.size };
+}
+
+export interface DownloadParams {
+  pointer: AttachmentPointer;
+  baseUrl: string;
+  fetch?: Fetch;
+  onProgress?(progress: Progress): void;
+  signal?: AbortSignal;
+  /** The MIME type of the Blob handed back. */
+  type?: string;
+}
+
+/**
+ * Downloads and decrypts an attachment. Every chunk authenticates before its plaintext is kept; the
+ * plaintext comes back only after the last chunk and the digest checked out, so a tampered blob gives
+ * a `tampered` error and nothing to show.
+ */
+export async function downloadAttachment(params: DownloadParams): Promise<Blob> {
+  const { pointer } = params;
+  const doFetch = params.fetch ?? fetch;
+  const total = ciphertextSize(paddedSize(pointer.size));
+  let decryptor: AttachmentDecryptor;
+  try {
+    decryptor = new AttachmentDecryptor({ key: pointer.key, digest: pointer.digest, commitment: pointer.commitment });
+  } catch (err) {
+    throw new TransferError("tampered", "the attachment's key does not match its commitment", { cause: err });
+  }
+  const parts: Uint8Array[] = [];
+  let plainKept = 0;
+  const keep = (plain: Uint8Array) => {
+    // the padding after the file's own bytes is dropped as it comes
+    const n = Math.min(plain.length, pointer.size - plainKept);
+    if (n > 0) parts.push(plain.slice(0, n));
+    plainKept += n;
+  };
+  let received = 0;
+  for (let attempt = 1; received < total; attempt++) {
+    params.signal?.throwIfAborted();
+    try {
+      const res = await doFetch(`${params.baseUrl}/blobs/${pointer.blobId}`, {
+        headers: received > 0 ? { Range: `bytes=${received}-` } : {},
+        signal: params.signal,
+      });
+      if (res.status === 404) throw new TransferError("refused", "the attachment is no longer on the relay");
+      if (res.status !== (received > 0 ? 206 : 200) || !res.body) throw new TransferError("refused", `the relay answered ${res.status}`);
+      const length = Number(res.headers.get("content-length"));
+      if (length !== total - received) throw new TransferError("tampered", "the attachment has the wrong length");
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        if (received + chunk.length > total) throw new TransferError("tampered", "the attachment is longer than announced");
+        received += chunk.length;
+        try {
+          keep(decryptor.push(chunk));
+        } catch (err) {
+          throw new TransferError("tampered", "the attachment did not authenticate", { cause: err });
+        }
+        params.onProgress?.({ done: received, total });
+      }
+    } catch (err) {
+      if (err instanceof TransferError || params.signal?.aborted || attempt >= TRANSFER_ATTEMPTS) {
+        throw err instanceof TransferError ? err : new TransferError("network", "the download failed", { cause: err });
+      }
+    }
+  }
+  try {
+    keep(decryptor.finish());
+  } catch (err) {
+    throw new TransferError("tampered", "the attachment did not authenticate", { cause: err });
+  }
+  if (plainKept !== pointer.size) throw new TransferError("tampered", "the attachment is shorter than announced");
+  return new Blob(parts as BlobPart[], params.type ? { type: params.type } : {});
+}
