@@ -126,7 +126,8 @@ export async function deleteForMe(db: JunctionDB, conv: ConversationRow, rows: M
   await db.messages.bulkDelete(ids);
   await db.outbox.where("messageId").anyOf(ids).delete();
   await db.outbox.where("conversationId").equals(conv.id).filter((row) => row.target !== undefined && gone.has(row.target)).delete();
-  await db.sentLog.where("messageId").anyOf(ids).delete();
+  // what I sent of them and changes of them: the sent log keeps an edit's text for a resend (a scan of a bounded log)
+  await db.sentLog.filter((r) => r.target !== undefined && gone.has(r.target)).delete();
   const draft = await db.drafts.get(conv.id);
   if (draft?.replyTo !== undefined && gone.has(draft.replyTo)) {
     const { replyTo: _gone, ...rest } = draft;

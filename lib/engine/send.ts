@@ -52,8 +52,16 @@ export async function sendOutboxRow(
   if (!conv || !account || (own && row.kind !== "retryReply")) return finish(ctx, row, "failed");
 
   const targets: Target[] = [];
-  if (row.kind === "message") {
-    const msg = await db.messages.get(row.messageId);
+  const msg = row.kind === "message" ? await db.messages.get(row.messageId) : undefined;
+  if (row.kind === "message" && row.retryOf && row.onlyDevice && (!msg || msg.deletedAt !== undefined || (msg.expiresAt !== undefined && msg.expiresAt <= ctx.now()))) {
+    // asked again for a message that is gone (deleted, or disappeared): it is never sent again; the
+    // device that asked is told it is unavailable, so its placeholder stops waiting
+    targets.push({
+      address: row.onlyDevice.address,
+      device: row.onlyDevice.deviceId,
+      content: { v: CONTENT_VERSION, type: "retryReply", notMessages: [], unavailable: [row.retryOf] },
+    });
+  } else if (row.kind === "message") {
     if (!msg || msg.direction !== "out" || (msg.kind !== undefined && msg.kind !== "text")) return finish(ctx, row, "failed");
     // deleted for everyone before it went (or before a resend): there is nothing left to send
     if (msg.deletedAt !== undefined) {
