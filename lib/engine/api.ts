@@ -116,7 +116,14 @@ export function leaderHandlers(engine: Engine, deps: HandlerDeps): RpcHandlers {
     createAccount: (p) => wrap(() => engine.createAccount(p)),
     diagnostics: async () => ({ counters: engine.counters.snapshot(), log: deps.recentLog?.() ?? [] }),
     setTyping: () => notYet("setTyping"),
-    logOut: () => notYet("logOut"),
+    logOut: () =>
+      wrap(async () => {
+        // the socket closes and nothing more is written; then the whole database goes (other tabs'
+        // connections close on the versionchange this raises, so the delete is not blocked by them)
+        await engine.stop();
+        await db.delete();
+        return null;
+      }),
     lookup: (p) =>
       wrap(async () => {
         const address = canonicalAddress(p.address);

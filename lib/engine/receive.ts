@@ -100,6 +100,8 @@ export interface BatchOutcome {
   prekeysUsedBy: Set<Address>;
   /** Outbox rows were added (receipts, resends, requests): the outbox should drain. */
   queued: boolean;
+  /** The earliest expiry among the messages stored (disappearing), or null. */
+  expiresAt: number | null;
 }
 
 /** State that outlives one batch: how often we asked each device, and reset sessions with it. */
@@ -473,6 +475,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
   let replacedCount = 0;
   let settledCount = 0;
   let changedCount = 0;
+  let expiresAt: number | null = null;
   const scope: ChangeScope = {
     db,
     now,
@@ -642,6 +645,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
       const freshIds = new Set<string>();
       for (const m of fresh) {
         freshIds.add(m.id);
+        if (m.expiresAt !== undefined) expiresAt = Math.min(expiresAt ?? Infinity, m.expiresAt);
         if (m.kind === "waiting") continue;
         storedCount += 1;
         if (m.direction !== "in") continue;
@@ -688,6 +692,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
     newDevicesOf: b.newDevicesOf,
     prekeysUsedBy: b.prekeysUsedBy,
     queued: storedCount > 0 || b.outbox.length > 0,
+    expiresAt,
   };
 }
 
