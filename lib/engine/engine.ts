@@ -18,6 +18,7 @@ import { OfflineError, request, type RelaySocket } from "./relay";
 import { sendOutboxRow } from "./send";
 import { isTransientStorageError, runMaintenance } from "./maintenance";
 import { sweepExpired } from "./disappearing";
+import { receiveTyping, TypingSender, type TypingOutcome } from "./typing";
 import { MAX_ENVELOPES_PER_DELIVERY } from "../protocol/limits";
 
 /**
@@ -124,6 +125,9 @@ export class Engine {
   private sweepTimer: ReturnType<typeof setTimeout> | null = null;
   private sweepAt = Infinity;
   private sweeping: Promise<void> = Promise.resolve();
+  /** Typing signals pushed to me, one after another. */
+  private typingIn: Promise<void> = Promise.resolve();
+  private readonly typing: TypingSender;
 
   constructor(private readonly opts: EngineOptions) {
     this.ctx = {
@@ -138,6 +142,7 @@ export class Engine {
       },
     };
     this.directory = new DeviceDirectory(this.ctx);
+    this.typing = new TypingSender(this.ctx);
   }
 
   get isOnline(): boolean {
@@ -158,6 +163,7 @@ export class Engine {
       this.setOnline(false);
     });
     socket.on(EVENTS.deliver, (payload: unknown) => this.onDeliver(payload));
+    socket.on(EVENTS.typingDeliver, (payload: unknown) => this.onTyping(payload));
     if (this.networkUp && !socket.connected) socket.connect();
   }
 
@@ -189,7 +195,7 @@ export class Engine {
     this.setOnline(false);
     this.inbox = [];
     this.inboxWaiter?.resolve();
-    await Promise.allSettled([this.receiving, this.acking, this.upkeep, this.draining, this.loginRun, this.sweeping]);
+    await Promise.allSettled([this.receiving, this.acking, this.upkeep, this.draining, this.loginRun, this.sweeping, this.typingIn]);
   }
 
   /** Resolves once nothing is being received or sent right now (for tests and handover). */
@@ -255,6 +261,27 @@ export class Engine {
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
     this.sweepAt = at;
     this.sweepTimer = setTimeout(() => this.sweepNow(), Math.max(0, at - this.ctx.now()));
+  }
+
+  // ---- typing ----
+
+  /** Tells the peer's online devices that I am typing (or stopped); best effort (see typing.ts). */
+  async setTyping(conversationId: string, typing: boolean, now?: number): Promise<TypingOutcome> {
+    await this.loginRun;
+    if (!this.loggedIn) return "skipped";
+    return this.typing.send(conversationId, typing, now);
+  }
+
+  private onTyping(payload: unknown): void {
+    const parsed = schemas.TypingDeliver.safeParse(payload);
+    if (!parsed.success) {
+      this.counters.bump("bad_typing");
+      return;
+    }
+    if (this.stopped) return;
+    this.typingIn = this.typingIn
+      .then(() => receiveTyping(this.ctx, this.accounts, parsed.data))
+      .catch((error: unknown) => this.warn("typing signal failed", error));
   }
 
   // ---- RPC-facing operations that need the relay ----
@@ -595,6 +622,8 @@ export class Engine {
             }
             const outcome = await sendOutboxRow(this.ctx, this.directory, (address) => this.accounts.get(address)?.deviceId, row);
             if (outcome === "offline") return;
+            // a durable message reached the mailbox of every device: typing's gap there closes
+            if (outcome === "sent" && (row.kind === "message" || row.kind === "change") && !row.onlyDevice) this.typing.durableSent(row.conversationId);
             if (outcome === "retry" || outcome === "held") {
               blocked.add(row.conversationId);
               if (outcome === "retry") {
