@@ -6,15 +6,18 @@ import { observeIdentity } from "../store/identities";
 import { EngineError, type ConnectionStatus, type DiagnosticsLogEntry, type RpcHandlers } from "../worker/rpc";
 import type { Engine } from "./engine";
 import { toEngineError } from "./errors";
+import { acceptIdentityLocal, canonicalAddress, markVerifiedLocal, retryMessageLocal, safetyNumberLocal, sendMessageLocal } from "./local";
 import {
-  acceptIdentityLocal,
-  canonicalAddress,
+  deleteMessageLocal,
+  editMessageLocal,
   markReadLocal,
-  markVerifiedLocal,
-  retryMessageLocal,
-  safetyNumberLocal,
-  sendMessageLocal,
-} from "./local";
+  reactLocal,
+  saveDraftLocal,
+  setDisappearingLocal,
+  setDisplayNameLocal,
+  updateConversationLocal,
+  updateSettingsLocal,
+} from "./actions";
 
 /**
  * Methods that need the relay connection, and so the leader. Diagnostics is one too: the counters and
@@ -53,7 +56,20 @@ export function localHandlers(deps: HandlerDeps): Omit<RpcHandlers, LeaderMethod
         deps.poke();
         return res;
       }),
-    markRead: (p) => wrap(() => markReadLocal(db, p)),
+    markRead: (p) =>
+      wrap(async () => {
+        const { receipts } = await markReadLocal(db, p, deps.now());
+        if (receipts) deps.poke();
+        return null;
+      }),
+    react: (p) => queued(() => reactLocal(db, p, deps.now())),
+    editMessage: (p) => queued(() => editMessageLocal(db, p, deps.now())),
+    deleteMessage: (p) => queued(() => deleteMessageLocal(db, p, deps.now())),
+    setDisappearing: (p) => queued(() => setDisappearingLocal(db, p, deps.now())),
+    updateConversation: (p) => wrap(() => updateConversationLocal(db, p, deps.now())),
+    saveDraft: (p) => wrap(() => saveDraftLocal(db, p, deps.now())),
+    updateSettings: (p) => wrap(() => updateSettingsLocal(db, p)),
+    setDisplayName: (p) => wrap(() => setDisplayNameLocal(db, p)),
     safetyNumber: (p) => wrap(() => safetyNumberLocal(db, p)),
     markVerified: (p) =>
       wrap(async () => {
@@ -76,21 +92,18 @@ export function localHandlers(deps: HandlerDeps): Omit<RpcHandlers, LeaderMethod
         return null;
       }),
     status: async () => deps.status(),
-    // The conversations work lands in slices; until its slice does, a method says so instead of pretending.
-    react: () => notYet("react"),
-    editMessage: () => notYet("editMessage"),
-    deleteMessage: () => notYet("deleteMessage"),
-    setDisappearing: () => notYet("setDisappearing"),
-    updateConversation: () => notYet("updateConversation"),
-    saveDraft: () => notYet("saveDraft"),
-    updateSettings: () => notYet("updateSettings"),
-    setDisplayName: () => notYet("setDisplayName"),
   };
+
+  /** A change that queued something for the peer: the outbox drains it. */
+  function queued(work: () => Promise<null>): Promise<null> {
+    return wrap(async () => {
+      await work();
+      deps.poke();
+      return null;
+    });
+  }
 }
 
-function notYet(method: string): Promise<never> {
-  return Promise.reject(new EngineError("internal", `${method} is not available in this build yet`));
-}
 
 /** The leader's handlers: the local ones plus those that talk to the relay. */
 export function leaderHandlers(engine: Engine, deps: HandlerDeps): RpcHandlers {
@@ -99,8 +112,19 @@ export function leaderHandlers(engine: Engine, deps: HandlerDeps): RpcHandlers {
     ...localHandlers(deps),
     createAccount: (p) => wrap(() => engine.createAccount(p)),
     diagnostics: async () => ({ counters: engine.counters.snapshot(), log: deps.recentLog?.() ?? [] }),
-    setTyping: () => notYet("setTyping"),
-    logOut: () => notYet("logOut"),
+    setTyping: (p) =>
+      wrap(async () => {
+        await engine.setTyping(p.conversationId, p.typing);
+        return null;
+      }),
+    logOut: () =>
+      wrap(async () => {
+        // the socket closes and nothing more is written; then the whole database goes (other tabs'
+        // connections close on the versionchange this raises, so the delete is not blocked by them)
+        await engine.stop();
+        await db.delete();
+        return null;
+      }),
     lookup: (p) =>
       wrap(async () => {
         const address = canonicalAddress(p.address);

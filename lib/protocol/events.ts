@@ -17,6 +17,8 @@ export const EVENTS = {
   fetch: "mailbox:fetch",
   deliver: "mailbox:deliver",
   blobUpload: "blobs:upload",
+  typing: "typing:send",
+  typingDeliver: "typing:deliver",
 } as const;
 
 type Handler<Req, Res> = (payload: Req, ack: (res: Ack<Res>) => void) => void;
@@ -33,11 +35,14 @@ export interface ClientToServerEvents {
   [EVENTS.ack]: Handler<S.AckRequest, S.AckResponse>;
   [EVENTS.fetch]: Handler<S.FetchRequest, S.FetchResponse>;
   [EVENTS.blobUpload]: Handler<S.BlobUploadRequest, S.BlobUploadResponse>;
+  [EVENTS.typing]: Handler<S.TypingRequest, S.TypingResponse>;
 }
 
 export interface ServerToClientEvents {
   /** Envelopes for this device; the device answers with `mailbox:ack` once it has stored them. */
   [EVENTS.deliver]: (payload: S.Deliver) => void;
+  /** An encrypted typing signal, pushed only to live connections and never stored. */
+  [EVENTS.typingDeliver]: (payload: S.TypingDeliver) => void;
 }
 
 export type ClientEvent = keyof ClientToServerEvents;
@@ -55,6 +60,7 @@ export const SCHEMAS = {
   [EVENTS.ack]: { request: Z.AckRequest, response: Z.AckResponse },
   [EVENTS.fetch]: { request: Z.FetchRequest, response: Z.FetchResponse },
   [EVENTS.blobUpload]: { request: Z.BlobUploadRequest, response: Z.BlobUploadResponse },
+  [EVENTS.typing]: { request: Z.TypingRequest, response: Z.TypingResponse },
 } as const satisfies Record<ClientEvent, unknown>;
 
 /** Events served before login. */

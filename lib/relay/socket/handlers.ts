@@ -4,6 +4,7 @@ import { challenge, keysStatus, keysUpload, login, register } from "./accountHan
 import { blobUpload } from "./blobHandlers";
 import { bundles, lookup } from "./directoryHandlers";
 import { ack, fetch, send } from "./mailboxHandlers";
+import { typing } from "./typingHandlers";
 import type { Handlers } from "./types";
 
 export const HANDLERS: Handlers = {
@@ -18,4 +19,5 @@ export const HANDLERS: Handlers = {
   [EVENTS.ack]: ack,
   [EVENTS.fetch]: fetch,
   [EVENTS.blobUpload]: blobUpload,
+  [EVENTS.typing]: typing,
 };

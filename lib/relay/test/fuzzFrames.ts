@@ -367,6 +367,14 @@ const TEMPLATES: Record<ClientEvent, (r: Rng, c: GenContext) => unknown> = {
     from: c.me?.address ?? anyAddress(r, c),
     ...(r.chance(0.7) ? { size: r.int(1, 200 * 1024 * 1024) } : { resume: b64(r, 32) }),
   }),
+  [EVENTS.typing]: (r, c) => ({
+    from: anyAddress(r, c),
+    signals: Array.from({ length: r.int(1, 3) }, () => ({
+      to: anyAddress(r, c),
+      toDevice: c.me && r.chance(0.7) ? c.me.deviceId : idOf(r),
+      body: b64(r, r.int(1, 400)),
+    })),
+  }),
 };
 
 // ---------------------------------------------------------------------------------------------
