@@ -25,7 +25,10 @@ export interface Fanout {
 }
 
 export function connectNodes(io: RelayServer, hub: Hub, opts: { redisUrl: string; prefix: string; log: Logger }): Fanout {
-  const pub = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1 });
+  // No retry limit: with one, ioredis rejects a command it queued while reconnecting, and a rejection
+  // nobody handles (the adapter's own commands) ends the process. Our signals are not queued while
+  // Redis is down (see `linked`), so the queue holds no more than the adapter's few commands.
+  const pub = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   const sub = pub.duplicate();
   let down = false;
   for (const client of [pub, sub]) {
@@ -46,12 +49,16 @@ export function connectNodes(io: RelayServer, hub: Hub, opts: { redisUrl: string
     serverSideEmit(event: string, ...args: unknown[]): boolean;
     on(event: string, listener: (...args: unknown[]) => void): void;
   };
+  // While Redis is down a signal is dropped, not queued for a replay: the mail is in the database, and
+  // every node pumps all its connections when Redis is back (an outage of minutes at full rate would
+  // otherwise pile up in memory).
+  const linked = () => pub.status === "ready";
   hub.peers = {
     notify: (deviceIds) => {
-      serverSide.serverSideEmit(NOTIFY, deviceIds);
+      if (linked()) serverSide.serverSideEmit(NOTIFY, deviceIds);
     },
     acked: (deviceId, refs) => {
-      serverSide.serverSideEmit(ACKED, deviceId, refs);
+      if (linked()) serverSide.serverSideEmit(ACKED, deviceId, refs);
     },
   };
   serverSide.on(NOTIFY, (ids: unknown) => {
