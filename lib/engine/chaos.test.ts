@@ -29,11 +29,17 @@ const MESSAGES = Number(process.env.CHAOS_MESSAGES ?? 600);
 const PEERS_PER_DEVICE = 2;
 /** Messages are queued evenly over this long while the chaos runs. */
 const SEND_WINDOW_MS = Number(process.env.CHAOS_SEND_WINDOW_MS ?? 10_000);
-/** A random node is SIGKILLed this long after the one before it is back. */
+/** A random node is SIGKILLed this often (while another runs: at times two are down at once). */
 const KILL_EVERY_MS = 3_000;
 /** Redis is killed once, after this long of chaos, and stays down this long. */
 const REDIS_KILL_AT_MS = 15_000;
 const REDIS_DOWN_MS = 2_000;
+/**
+ * The front spreads the devices' connections over this many loopback addresses, as people come from
+ * many networks. On one address, each killed node's connections keep that address's slots of the
+ * per-address cap (64) until their 10-minute lease lapses, and a run with dozens of kills locks itself out.
+ */
+const CLIENT_ADDRESSES = 200;
 /** After the last message is queued: the longest the outboxes and mailboxes may take to drain. */
 const SETTLE_TIMEOUT_MS = 60_000 + MESSAGES * 60;
 
@@ -64,13 +70,25 @@ const clients: Client[] = [];
 /** Nodes that exited without being killed by the test: each is a relay bug (its last output is kept). */
 const crashes: string[] = [];
 const killing = new Set<RelayProcess>();
+/** Every node started, killed or not, and the starts under way: none may outlive the test. */
+const started: RelayProcess[] = [];
+const starting = new Set<Promise<RelayProcess>>();
 
-async function startNode(): Promise<RelayProcess> {
+function startNode(): Promise<RelayProcess> {
+  const start = startNodeNow();
+  starting.add(start);
+  const done = () => starting.delete(start);
+  start.then(done, done);
+  return start;
+}
+
+async function startNodeNow(): Promise<RelayProcess> {
   if (!redis) throw new Error("redis not started");
   const node = await startRelay({
     env: { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, REDIS_URL: redis.url, REDIS_PREFIX: `${schema}:`, LOG_LEVEL: "warn" },
   });
   dataDirs.push(node.dataDir);
+  started.push(node);
   node.child.once("exit", (code, signal) => {
     if (!killing.has(node)) crashes.push(`node exited by itself (${signal ?? code}): ${node.output().slice(-1_500)}`);
   });
@@ -94,7 +112,7 @@ function pickFor(k: number): () => number | null {
 
 // Whatever happens, no relay or Redis outlives the test run.
 const killAll = () => {
-  for (const node of nodes) node?.child.kill("SIGKILL");
+  for (const node of started) node.child.kill("SIGKILL");
   void redis?.kill();
 };
 process.once("exit", killAll);
@@ -102,15 +120,16 @@ process.once("exit", killAll);
 beforeAll(async () => {
   if (skipReason !== null) return;
   redis = await startRedisProcess();
-  const started = await Promise.all(Array.from({ length: NODES }, () => startNode()));
-  started.forEach((node, k) => (nodes[k] = node));
-  for (let k = 0; k < NODES; k++) fronts.push(await startFrontProxy(pickFor(k)));
+  const first = await Promise.all(Array.from({ length: NODES }, () => startNode()));
+  first.forEach((node, k) => (nodes[k] = node));
+  for (let k = 0; k < NODES; k++) fronts.push(await startFrontProxy(pickFor(k), CLIENT_ADDRESSES));
 }, 60_000);
 
 afterAll(async () => {
   await Promise.allSettled(clients.map((c) => c.engine.stop()));
-  for (const node of nodes) if (node) killing.add(node);
-  await Promise.allSettled(nodes.map((node) => node?.kill()));
+  await Promise.allSettled([...starting]);
+  for (const node of started) killing.add(node);
+  await Promise.allSettled(started.map((node) => node.kill()));
   await Promise.allSettled(fronts.map((f) => f.close()));
   await redis?.kill();
   process.off("exit", killAll);
@@ -195,14 +214,16 @@ maybe("chaos: relay nodes killed and Redis restarted while devices talk", () => 
           continue;
         }
         if (sendingDone) break;
-        const k = Math.floor(random() * NODES);
-        const victim = nodes[k];
-        if (!victim) continue;
+        // a random running node, as long as another one runs too; its restart goes on meanwhile
+        const up = nodes.map((node, k) => (running(node) ? k : -1)).filter((k) => k >= 0);
+        if (up.length < 2) continue;
+        const k = up[Math.floor(random() * up.length)] as number;
+        const victim = nodes[k] as RelayProcess;
         nodes[k] = null;
         killing.add(victim);
         await victim.kill();
         kills++;
-        nodes[k] = await startNode();
+        void startNode().then((node) => void (nodes[k] = node), (err: unknown) => crashes.push(`restart failed: ${String(err)}`));
       }
     })();
 
@@ -232,6 +253,7 @@ maybe("chaos: relay nodes killed and Redis restarted while devices talk", () => 
     } finally {
       sendingDone = true;
       await chaos;
+      await Promise.allSettled([...starting]);
     }
     const chaosMs = Date.now() - chaosStart;
     const cpu = process.cpuUsage(cpuStart);

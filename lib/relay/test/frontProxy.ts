@@ -9,8 +9,13 @@ export interface FrontProxy {
   close(): Promise<void>;
 }
 
-/** `pick` answers the upstream port for a new connection, or null to refuse it (no node is up). */
-export function startFrontProxy(pick: () => number | null): Promise<FrontProxy> {
+/**
+ * `pick` answers the upstream port for a new connection, or null to refuse it (no node is up).
+ * `sourceAddresses` > 1 spreads the upstream connections over that many loopback addresses
+ * (127.0.0.2, …; Linux routes all of 127/8 to loopback), so the relay sees as many clients' addresses.
+ */
+export function startFrontProxy(pick: () => number | null, sourceAddresses = 1): Promise<FrontProxy> {
+  let next = 0;
   const open = new Set<Socket>();
   const track = (socket: Socket) => {
     open.add(socket);
@@ -23,7 +28,8 @@ export function startFrontProxy(pick: () => number | null): Promise<FrontProxy> 
       client.destroy();
       return;
     }
-    const upstream = connect({ port, host: "127.0.0.1" });
+    const source = sourceAddresses > 1 ? { localAddress: `127.0.0.${2 + (next++ % Math.min(sourceAddresses, 250))}` } : {};
+    const upstream = connect({ port, host: "127.0.0.1", ...source });
     track(upstream);
     // either side ending or failing ends both: a dead node is a dead connection for the client
     const end = () => {
