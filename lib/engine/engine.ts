@@ -107,6 +107,9 @@ export class Engine {
   private draining: Promise<void> | null = null;
   private drainRequested = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Handshakes the relay refused in a row, and the pause before the next try. */
+  private refusals = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private retries = 0;
   private loginRun: Promise<void> | null = null;
   private networkUp = true;
@@ -156,7 +159,20 @@ export class Engine {
     const socket = this.opts.connect();
     this.sock = socket;
     socket.on("connect", () => {
+      this.refusals = 0;
       this.loginRun = this.afterConnect();
+    });
+    // A refusal by the relay's handshake check (its per-address connection cap, say, full of a crashed
+    // node's slots for a while) is final to socket.io: it does not reconnect by itself after one, and the
+    // device would stay offline until reloaded. Try again after a pause, as for any other outage.
+    socket.on("connect_error", () => {
+      if (socket.active || this.stopped || !this.networkUp || this.reconnectTimer) return;
+      const delay = RETRY_MS[Math.min(this.refusals, RETRY_MS.length - 1)];
+      this.refusals += 1;
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = null;
+        if (!this.stopped && this.networkUp && this.sock === socket && !socket.active) socket.connect();
+      }, delay);
     });
     socket.on("disconnect", () => {
       this.loggedIn = false;
@@ -184,6 +200,7 @@ export class Engine {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.receiveRetryTimer) clearTimeout(this.receiveRetryTimer);
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
     if (this.sweepTimer) clearTimeout(this.sweepTimer);

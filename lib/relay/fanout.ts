@@ -6,6 +6,7 @@
 import { createAdapter } from "@socket.io/redis-adapter";
 import { Redis } from "ioredis";
 import { z } from "zod";
+import { DeviceConnections } from "./deviceConnections";
 import type { Logger } from "./log";
 import type { AckedRef } from "./socket/connection";
 import type { Hub } from "./socket/hub";
@@ -13,9 +14,11 @@ import type { RelayServer } from "./socket/types";
 
 const NOTIFY = "relay:notify";
 const ACKED = "relay:acked";
+const EVICT = "relay:evict";
 
 // What other nodes send is checked like anything else that arrives: a bad message is dropped.
 const DeviceIds = z.array(z.string().max(64)).max(10_000);
+const ConnIds = z.array(z.string().max(64)).max(1_000);
 const AckedRefs = z.array(z.object({ key: z.string().max(400), fromDevice: z.string().max(64).optional() })).max(1_000);
 
 export interface Fanout {
@@ -24,8 +27,19 @@ export interface Fanout {
   close(): Promise<void>;
 }
 
-export function connectNodes(io: RelayServer, hub: Hub, opts: { redisUrl: string; prefix: string; log: Logger }): Fanout {
-  const pub = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1 });
+export interface NodesOptions {
+  redisUrl: string;
+  prefix: string;
+  log: Logger;
+  /** The limits' keyed hash (the per-device connection cap keys Redis by it). */
+  keyOf: (deviceId: string) => string;
+}
+
+export function connectNodes(io: RelayServer, hub: Hub, opts: NodesOptions): Fanout {
+  // No retry limit: with one, ioredis rejects a command it queued while reconnecting, and a rejection
+  // nobody handles (the adapter's own commands) ends the process. Our signals are not queued while
+  // Redis is down (see `linked`), so the queue holds no more than the adapter's few commands.
+  const pub = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   const sub = pub.duplicate();
   let down = false;
   for (const client of [pub, sub]) {
@@ -46,12 +60,28 @@ export function connectNodes(io: RelayServer, hub: Hub, opts: { redisUrl: string
     serverSideEmit(event: string, ...args: unknown[]): boolean;
     on(event: string, listener: (...args: unknown[]) => void): void;
   };
+  // While Redis is down a signal is dropped, not queued for a replay: the mail is in the database, and
+  // every node pumps all its connections when Redis is back (an outage of minutes at full rate would
+  // otherwise pile up in memory).
+  const linked = () => pub.status === "ready";
+  const devices = new DeviceConnections({
+    redis: pub,
+    prefix: opts.prefix,
+    keyOf: opts.keyOf,
+    log: opts.log,
+    dropHere: (deviceId, connIds) => hub.dropHere(deviceId, connIds),
+    dropElsewhere: (deviceId, connIds) => {
+      if (linked()) serverSide.serverSideEmit(EVICT, deviceId, connIds);
+    },
+  });
   hub.peers = {
+    admitted: (deviceId, connId, max) => devices.admitted(deviceId, connId, max),
+    left: (deviceId, connId) => devices.left(deviceId, connId),
     notify: (deviceIds) => {
-      serverSide.serverSideEmit(NOTIFY, deviceIds);
+      if (linked()) serverSide.serverSideEmit(NOTIFY, deviceIds);
     },
     acked: (deviceId, refs) => {
-      serverSide.serverSideEmit(ACKED, deviceId, refs);
+      if (linked()) serverSide.serverSideEmit(ACKED, deviceId, refs);
     },
   };
   serverSide.on(NOTIFY, (ids: unknown) => {
@@ -63,10 +93,16 @@ export function connectNodes(io: RelayServer, hub: Hub, opts: { redisUrl: string
     if (typeof deviceId === "string" && parsed.success) hub.ackedHere(deviceId, parsed.data as AckedRef[]);
   });
 
+  serverSide.on(EVICT, (deviceId: unknown, connIds: unknown) => {
+    const parsed = ConnIds.safeParse(connIds);
+    if (typeof deviceId === "string" && parsed.success) hub.dropHere(deviceId, parsed.data);
+  });
+
   return {
     ready: () => pub.status === "ready" && sub.status === "ready",
     close: async () => {
       hub.peers = null;
+      await devices.close();
       await Promise.allSettled([pub.quit(), sub.quit()]);
     },
   };

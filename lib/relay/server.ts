@@ -402,7 +402,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const limitSecret = await limiter.keySecret();
   const limitKey = (...parts: string[]) => createHmac("sha256", limitSecret).update(parts.join("\n")).digest("base64url").slice(0, 22);
   const redisUrl = opts.redisUrl ?? process.env.REDIS_URL;
-  const fanout = redisUrl ? connectNodes(io, hub, { redisUrl, prefix: process.env.REDIS_PREFIX ?? "junction:", log }) : null;
+  const fanout = redisUrl ? connectNodes(io, hub, { redisUrl, prefix: process.env.REDIS_PREFIX ?? "junction:", log, keyOf: (deviceId) => limitKey("device", deviceId) }) : null;
   const signals = new LiveSignals(hub, log);
   if (fanout) signals.connect(io);
   /** What keeps this node from serving: empty when the database (and Redis, if used) answer. */

@@ -98,7 +98,7 @@ export const login: HandlerFn<typeof EVENTS.login> = async (conn, req) => {
   if (!device || !valid) throw new ProtocolError("unauthorized", LOGIN_FAILED);
   const addresses = await conn.ctx.store.accountsOfDevice(req.deviceId);
   conn.loginAs(req.deviceId, addresses);
-  conn.ctx.hub.limitConnections(req.deviceId, MAX_CONNECTIONS_PER_DEVICE);
+  conn.ctx.hub.limitConnections(req.deviceId, MAX_CONNECTIONS_PER_DEVICE, conn);
   conn.ctx.log.debug("login", { conn: conn.id, accounts: addresses.length });
   // Pending envelopes follow the login ack.
   setImmediate(() => conn.pump());

@@ -7,6 +7,10 @@ import type { AckedRef, Connection } from "./connection";
 export interface HubPeers {
   notify(deviceIds: string[]): void;
   acked(deviceId: string, refs: AckedRef[]): void;
+  /** A connection logged in as the device: the cap across nodes. */
+  admitted(deviceId: string, connId: string, max: number): void;
+  /** A connection of the device closed here. */
+  left(deviceId: string, connId: string): void;
 }
 
 export class Hub {
@@ -21,21 +25,32 @@ export class Hub {
 
   remove(deviceId: string, conn: Connection): void {
     const set = this.byDevice.get(deviceId);
-    if (!set) return;
-    set.delete(conn);
+    if (!set?.delete(conn)) return;
     if (set.size === 0) this.byDevice.delete(deviceId);
+    this.peers?.left(deviceId, conn.id);
   }
 
   /**
    * Keeps at most `max` connections of a device: those that logged in longest ago are closed beyond
    * that, never the one logging in now. A device that reloads keeps working (its newest login wins);
-   * one that opens many to pin memory cannot.
+   * one that opens many to pin memory cannot. With other nodes, `loggedIn` (the login now) counts
+   * against the device's connections on all of them.
    */
-  limitConnections(deviceId: string, max: number): void {
+  limitConnections(deviceId: string, max: number, loggedIn?: Connection): void {
     const set = this.byDevice.get(deviceId);
+    if (loggedIn) this.peers?.admitted(deviceId, loggedIn.id, max);
     if (!set || set.size <= max) return;
     const oldestFirst = [...set].sort((a, b) => a.loginOrder - b.loginOrder);
     for (const conn of oldestFirst.slice(0, set.size - max)) {
+      this.remove(deviceId, conn);
+      conn.drop();
+    }
+  }
+
+  /** Closes these connections of the device, if they are here (evicted by a login on another node). */
+  dropHere(deviceId: string, connIds: readonly string[]): void {
+    for (const conn of [...(this.byDevice.get(deviceId) ?? [])]) {
+      if (!connIds.includes(conn.id)) continue;
       this.remove(deviceId, conn);
       conn.drop();
     }

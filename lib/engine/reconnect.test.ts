@@ -1,0 +1,37 @@
+// A device whose connection the relay refuses at the handshake (its per-address cap is full) comes
+// online by itself once there is room: socket.io gives up after such a refusal, the engine does not.
+import "fake-indexeddb/auto";
+import { io, type Socket } from "socket.io-client";
+import { afterAll, describe, expect, it } from "vitest";
+import { MAX_CONNECTIONS_PER_IP } from "../protocol/limits";
+import { useRelayProcess } from "../relay/test/relayProcess";
+import { account, handles, makeBoot, waitFor } from "./testClients";
+
+const url = useRelayProcess();
+const boot = makeBoot(url);
+const fillers: Socket[] = [];
+
+afterAll(() => {
+  for (const s of fillers) s.disconnect();
+});
+
+describe("engine reconnection", () => {
+  it("comes online after the relay refused its handshake, once the relay has room again", async () => {
+    // every connection slot of this (loopback) address taken
+    for (let i = 0; i < MAX_CONNECTIONS_PER_IP; i++) {
+      const s = io(url(), { transports: ["websocket"], reconnection: false, forceNew: true });
+      fillers.push(s);
+    }
+    await waitFor(async () => fillers.every((s) => s.connected), "the address's connections");
+    const device = boot();
+    let refused = 0;
+    device.sockets[0]?.on("connect_error", () => refused++);
+    await waitFor(async () => refused > 0, "a refused handshake");
+    expect(device.online).toBe(false);
+
+    for (const s of fillers.splice(0)) s.disconnect();
+    const h = handles();
+    expect(await account(device, "messenger", h.alice, "Alice")).toContain("messenger:");
+    await device.engine.stop();
+  }, 60_000);
+});

@@ -1,0 +1,85 @@
+// A Redis server of a test's own (Node, tests only): a `redis-server` child on a free port that the test
+// may kill and start again. The machine's Redis is shared by other tests and people, so a test that
+// restarts Redis restarts this one, never that.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:net";
+import { Redis } from "ioredis";
+
+/** A free TCP port on 127.0.0.1 (free when asked: another process may take it before it is used). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/**
+ * null when a `redis-server` binary can be run, else why not. Under CI a missing one is an error, not a
+ * skip, as for the other scale-out services (see services.ts).
+ */
+export function redisServerUnavailable(): string | null {
+  const probe = spawnSync("redis-server", ["--version"], { encoding: "utf8" });
+  const reason = probe.error ? probe.error.message : probe.status === 0 ? null : `redis-server --version exited with ${probe.status}`;
+  if (reason !== null && process.env.CI) throw new Error(`redis-server is required on CI: ${reason}`);
+  return reason;
+}
+
+export interface RedisProcess {
+  readonly port: number;
+  readonly url: string;
+  /** SIGKILL, as a crash: nothing is saved (it never saves anyway). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port (empty: no persistence). */
+  start(): Promise<void>;
+  running(): boolean;
+}
+
+/** Starts `redis-server` on a free port, without persistence, and waits until it answers PING. */
+export async function startRedisProcess(): Promise<RedisProcess> {
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | null = null;
+  let exited: Promise<void> = Promise.resolve();
+
+  const start = async () => {
+    if (child) return;
+    const proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    child = proc;
+    exited = new Promise((done) => proc.once("exit", () => done()));
+    void exited.then(() => {
+      if (child === proc) child = null;
+    });
+    const until = Date.now() + 10_000;
+    for (;;) {
+      if (!child) throw new Error(`redis-server on port ${port} exited at start`);
+      const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      client.on("error", () => undefined);
+      const answer = await client.connect().then(() => client.ping(), () => null).catch(() => null);
+      client.disconnect();
+      if (answer === "PONG") return;
+      if (Date.now() > until) throw new Error(`redis-server on port ${port} did not answer`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  await start();
+  return {
+    port,
+    url,
+    running: () => child !== null,
+    start,
+    kill: async () => {
+      const proc = child;
+      if (!proc) return;
+      proc.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
