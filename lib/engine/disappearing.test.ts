@@ -12,6 +12,10 @@ import { Mutex } from "./mutex";
 import type { EngineContext } from "./context";
 import { sweepExpired } from "./disappearing";
 import { account, handles, makeBoot, messagesOf, waitFor } from "./testClients";
+import { EVENTS, toB64 } from "./deps";
+import { request } from "./relay";
+import { envelopeId } from "./envelopes";
+import { encodeDecryptionError } from "./recovery";
 
 const boot = makeBoot(useRelayProcess());
 
@@ -55,6 +59,34 @@ describe("disappearing messages between two engines", () => {
     await waitFor(async () => (await alice.db.conversations.get(aConv))?.expiresInMs === 0, "off on alice's side");
     const { messageId: later } = await alice.api.sendMessage({ conversationId: aConv, text: "stays" });
     expect((await alice.db.messages.get(later))?.expiresAt).toBeUndefined();
+    await alice.engine.stop();
+    await bob.engine.stop();
+  });
+});
+
+describe("a request to send a disappeared message again", () => {
+  it("is answered 'unavailable', and the message is never sent again", async () => {
+    const h = handles();
+    const alice = boot();
+    const bob = boot();
+    const aliceAddr = await account(alice, "messenger", h.alice, "Alice");
+    const bobAddr = await account(bob, "whatsapp", h.bob, "Bob");
+    const aConv = (await alice.api.startChat({ from: aliceAddr as never, to: bobAddr })).conversationId;
+    const bConv = `${bobAddr}|${aliceAddr}`;
+    await alice.api.setDisappearing({ conversationId: aConv, expiresInMs: 1000 });
+    const { messageId } = await alice.api.sendMessage({ conversationId: aConv, text: "gone soon" });
+    await waitFor(() => bob.db.messages.get(messageId), "delivered");
+    await waitFor(async () => (await alice.db.messages.get(messageId)) === undefined, "expired on alice's side");
+    // Bob's device says it could not open that envelope (and shows a placeholder for it)
+    const bobDevice = (await bob.db.device.get(bobAddr as Address))!.deviceId;
+    const aliceDevice = (await alice.db.device.get(aliceAddr as Address))!.deviceId;
+    const env = envelopeId(messageId, bobAddr, bobDevice);
+    await bob.db.messages.delete(messageId);
+    await bob.db.messages.put({ id: `wait:${env}`, conversationId: bConv, direction: "in", kind: "waiting", text: "", sentAt: 1, receivedAt: 1, state: "read", sentToRelayAt: null, deliveredAt: null });
+    await bob.db.waiting.put({ envelopeId: env, messageId: `wait:${env}`, conversationId: bConv, from: aliceAddr as Address, fromDevice: aliceDevice, createdAt: Date.now() });
+    await request(bob.sockets.at(-1)!, EVENTS.send, { from: bobAddr, envelopes: [{ id: "askagain0001", to: aliceAddr, toDevice: aliceDevice, body: toB64(encodeDecryptionError([env])) }] });
+    await waitFor(async () => (await bob.db.messages.get(`wait:${env}`))?.kind === "undecryptable", "told it is unavailable");
+    expect(await bob.db.messages.get(messageId)).toBeUndefined();
     await alice.engine.stop();
     await bob.engine.stop();
   });

@@ -14,11 +14,11 @@
 // - anything else (storage, quota, a worker shutting down): thrown, so nothing is committed or acked and
 //   the caller retries the batch.
 import type { Address } from "./deps";
-import type { AccountRow, ContactRow, ConversationRow, IdentityKeyRow, IdentityRow, EnvelopeRef, MessageRow, OutboxRow, BaseKeyRow, QuoteRef, WaitingRow } from "../store/db";
-import { conversationId } from "../store/db";
+import type { AccountRow, ContactRow, ConversationRow, IdentityKeyRow, IdentityRow, EnvelopeRef, MessageRow, OutboxRow, BaseKeyRow, PendingChangeRow, QuoteRef, WaitingRow } from "../store/db";
+import { conversationId, PENDING_CHANGES_MAX } from "../store/db";
 import { identityId, prekeyKey, randomId, selfQueue, sessionKey } from "../store/ids";
 import { identityAfter, sameBytes } from "../store/identities";
-import { contactAfter, newConversation, putMessagesOnce, advanceState } from "../store/conversations";
+import { contactAfter, newConversation, putMessagesOnce, advanceState, markIncomingRead } from "../store/conversations";
 import { queueReceipt } from "../store/outbox";
 import { getPrekey } from "../store/keys";
 import {
@@ -33,12 +33,13 @@ import {
 } from "../crypto";
 import { fromB64, toB64, type schemas } from "./deps";
 import type { EngineContext } from "./context";
-import { decodeContent, type ChangeContent, type TextContent, type UnknownContent } from "./content/envelope";
+import { decodeContent, parseContent, type ChangeContent, type TextContent, type UnknownContent } from "./content/envelope";
 import { applyChange, kindOf } from "./content/registry";
 import type { ChangeScope, IncomingChange } from "./content/change";
 import { MAX_QUOTE_CHARS } from "./content/kinds/text";
 import type { ReceiptContent } from "./content/kinds/receipt";
 import { getSettings } from "../store/settings";
+import { boundToTransaction } from "../store/transactions";
 import { applyRecordWrites, loadRecords, readOutsideTransactions, takeRecordWrites, type LiveRecord, type RecordKey, type RecordWrites } from "./records";
 import { decodeDecryptionError, DECRYPTION_ERROR_FRAME, MAX_IDS_PER_REQUEST, REQUESTS_PER_DEVICE, SESSION_RESET_INTERVAL_MS, WindowLimiter } from "./recovery";
 import { envelopeId } from "./envelopes";
@@ -142,6 +143,8 @@ export interface DecryptedBatch {
   readonly unknowns: IncomingUnknown[];
   readonly changes: ReceivedChange[];
   readonly receipts: IncomingReceipt[];
+  /** Messages of mine read on another of my devices. */
+  readonly readElsewhere: { our: Address; their: Address; ids: string[]; at: number }[];
   readonly retryReplies: { id: string; from: Address; fromDevice: string; outcome: "drop" | "gone" }[];
   readonly placeholders: MessageRow[];
   readonly placeholderPeers: { our: Address; their: Address }[];
@@ -175,6 +178,7 @@ export async function decryptBatch(
   const unknowns: IncomingUnknown[] = [];
   const changes: ReceivedChange[] = [];
   const receipts: IncomingReceipt[] = [];
+  const readElsewhere: DecryptedBatch["readElsewhere"] = [];
   const failures: Failure[] = [];
   const retryReplies: DecryptedBatch["retryReplies"] = [];
   const requests: { our: Address; from: Address; fromDevice: string; ids: string[] }[] = [];
@@ -298,6 +302,8 @@ export async function decryptBatch(
     } else if (placement === "receipt") {
       const r = content as ReceiptContent;
       if (from !== to) receipts.push({ our: to, their: from, kind: r.kind, ids: r.ids, ...(r.at !== undefined ? { at: r.at } : {}) });
+      // my other device read these messages of `to`'s: they are read here too
+      else if (r.kind === "read" && r.to && r.to !== to) readElsewhere.push({ our: to, their: r.to as Address, ids: r.ids, at: Math.min(r.at ?? now, now) });
     } else if (placement === "control") {
       if (content.type === "retryReply") {
         for (const id of content.notMessages) retryReplies.push({ id, from, fromDevice: env.fromDevice, outcome: "drop" });
@@ -448,6 +454,7 @@ export async function decryptBatch(
     unknowns,
     changes,
     receipts,
+    readElsewhere,
     retryReplies,
     placeholders,
     placeholderPeers,
@@ -477,6 +484,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
   let changedCount = 0;
   let expiresAt: number | null = null;
   const scope: ChangeScope = {
+    // set inside the transaction (bound to it): changes nest async functions
     db,
     now,
     refuse(kind, reason) {
@@ -489,11 +497,12 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
   const ackRow = `batch:${randomId()}`;
   await db.transaction(
     "rw",
-    [db.sessions, db.archivedSessions, db.prekeys, db.baseKeys, db.identities, db.conversations, db.messages, db.contacts, db.outbox, db.pendingAcks, db.waiting, db.meta],
+    [db.sessions, db.archivedSessions, db.prekeys, db.baseKeys, db.identities, db.conversations, db.messages, db.contacts, db.outbox, db.pendingAcks, db.waiting, db.meta, db.pendingChanges],
     async () => {
       // IndexedDB runs a transaction's requests in the order they were made, so the writes that depend on
       // no read go out at once and are awaited together at the end; the reads go out side by side. A batch
       // costs four round trips instead of one per step (each round trip waits for the worker's turn).
+      scope.db = boundToTransaction(db);
       const writes: Promise<unknown>[] = [];
       // a failed write aborts the transaction, and the commit throws whichever await sees it first
       const issue = (write: Promise<unknown>) => {
@@ -519,13 +528,14 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
       const identityIds = [...new Set(b.identities.map((i) => identityId(i.our, i.their)))];
       const quoted = [...new Set(b.texts.flatMap((t) => (t.payload.replyTo ? [t.payload.replyTo.id] : [])))];
       const readReceipts = b.receipts.some((r) => r.kind === "read");
-      const [identityRows, convRows, contactRows, waitingCount, quotedRows, settings] = await Promise.all([
+      const [identityRows, convRows, contactRows, waitingCount, quotedRows, settings, pendingCount] = await Promise.all([
         identityIds.length ? db.identities.bulkGet(identityIds) : [],
         peers.size ? db.conversations.bulkGet([...peers.keys()]) : [],
         names.size ? db.contacts.bulkGet([...names.keys()]) : [],
         b.texts.length > 0 || b.changes.length > 0 || b.retryReplies.length > 0 ? db.waiting.count() : 0,
         quoted.length ? db.messages.bulkGet(quoted) : [],
         readReceipts ? getSettings(db) : null,
+        b.texts.length > 0 || b.changes.length > 0 ? db.pendingChanges.count() : 0,
       ]);
       const quotes = new Map<string, MessageRow>();
       for (const m of quotedRows) if (m) quotes.set(m.id, m);
@@ -659,13 +669,36 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
         for (let i = 0; i < ids.length; i += 500) issue(queueReceipt(db, convId, ids.slice(i, i + 500), now));
       }
       await Promise.all(writes);
-      // changes to earlier messages, in the order they came (one after another: each reads what it changes)
+      // changes that came before the messages stored now: applied in the order they came
+      if (pendingCount > 0 && freshIds.size > 0) {
+        const held = (await scope.db.pendingChanges.where("target").anyOf([...freshIds]).toArray()).sort((x, y) => x.receivedAt - y.receivedAt);
+        for (const p of held) {
+          const content = parseContent(p.change);
+          if (content.type === "reaction" || content.type === "edit" || content.type === "delete") {
+            if ((await applyChange(scope, { our: p.ourAddress, their: p.theirAddress, direction: p.direction, content })) === "applied") changedCount += 1;
+          }
+        }
+        if (held.length) {
+          await scope.db.pendingChanges.bulkDelete(held.map((p) => p.id));
+          counters.bump("change_released", held.length);
+        }
+      }
+      // changes to earlier messages, in the order they came (one after another: each reads what it changes);
+      // one whose message is not here waits for it
+      let room = PENDING_CHANGES_MAX - pendingCount;
       for (const c of b.changes) {
         const outcome = await applyChange(scope, c.change);
-        if (outcome === "orphaned") {
+        if (outcome === "applied") changedCount += 1;
+        if (outcome !== "orphaned") continue;
+        const held = heldChange(c.change, now);
+        if (held && room > 0) {
+          await scope.db.pendingChanges.put(held);
+          room -= 1;
+          counters.bump("change_held");
+        } else {
           counters.bump("change_orphaned");
-          ctx.log.info("change for a message not here", { kind: c.change.content.type });
-        } else if (outcome === "applied") changedCount += 1;
+          ctx.log.info("change for a message not here dropped", { kind: c.change.content.type });
+        }
       }
       // receipts for my messages: each reads its message first (rare in a backlog: one per batch of a chat)
       for (const r of b.receipts) {
@@ -676,8 +709,9 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
         }
         const convId = conversationId(r.our, r.their);
         const at = r.kind === "read" && r.at !== undefined ? Math.min(r.at, now) : now;
-        for (const id of r.ids) await advanceState(db, id, convId, r.kind, at);
+        for (const id of r.ids) await advanceState(scope.db, id, convId, r.kind, at);
       }
+      for (const r of b.readElsewhere) await markIncomingRead(scope.db, conversationId(r.our, r.their), r.ids, r.at);
     },
   );
   if (replacedCount) {
@@ -693,6 +727,21 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
     prekeysUsedBy: b.prekeysUsedBy,
     queued: storedCount > 0 || b.outbox.length > 0,
     expiresAt,
+  };
+}
+
+/** An orphaned change as it waits for its message (timers never wait: they name no message). */
+function heldChange(c: IncomingChange<ChangeContent>, now: number): PendingChangeRow | undefined {
+  if (c.content.type === "timer") return undefined;
+  return {
+    id: c.content.id,
+    target: c.content.target,
+    conversationId: conversationId(c.our, c.their),
+    ourAddress: c.our,
+    theirAddress: c.their,
+    direction: c.direction,
+    change: JSON.stringify(c.content),
+    receivedAt: now,
   };
 }
 
