@@ -36,8 +36,7 @@ const REDIS_KILL_AT_MS = 15_000;
 const REDIS_DOWN_MS = 2_000;
 /**
  * The front spreads the devices' connections over this many loopback addresses, as people come from
- * many networks. On one address, each killed node's connections keep that address's slots of the
- * per-address cap (64) until their 10-minute lease lapses, and a run with dozens of kills locks itself out.
+ * many networks (the per-address cap across nodes and crashes has its own test, deviceConnections.test.ts).
  */
 const CLIENT_ADDRESSES = 200;
 /** After the last message is queued: the longest the outboxes and mailboxes may take to drain. */

@@ -4,7 +4,8 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_CONNECTIONS_PER_DEVICE } from "../protocol";
+import { io, type Socket } from "socket.io-client";
+import { MAX_CONNECTIONS_PER_DEVICE, MAX_CONNECTIONS_PER_IP } from "../protocol";
 import { TestDevice } from "./test/device";
 import { type RelayProcess, startRelay } from "./test/relayProcess";
 import { deleteRedisKeys, dropSchemas, postgresUnavailable, redisKeys, TEST_DATABASE_URL, TEST_REDIS_URL } from "./test/services";
@@ -18,18 +19,22 @@ if (unavailable !== null) console.warn(`cross-node connection cap tests skipped:
 
 let a: RelayProcess | null = null;
 let b: RelayProcess | null = null;
+let c: RelayProcess | null = null;
 const devices: TestDevice[] = [];
+const sockets: Socket[] = [];
+const env = { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix };
 
 beforeAll(async () => {
   if (unavailable !== null) return;
-  const env = { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix };
   [a, b] = await Promise.all([startRelay({ env }), startRelay({ env })]);
 }, 60_000);
 
 afterAll(async () => {
   for (const d of devices) d.disconnect();
+  for (const s of sockets) s.disconnect();
   await a?.stop();
   await b?.kill();
+  await c?.kill();
   if (unavailable !== null) return;
   await dropSchemas([schema]);
   const redis = new Redis(TEST_REDIS_URL);
@@ -102,5 +107,34 @@ maybe("the per-device connection cap across nodes", () => {
     const fifth = await loginAgain(oldest, a.url);
     await until(() => !connected(oldest), "the oldest connection to close");
     expect([...later, fifth].every(connected)).toBe(true);
+  }, 60_000);
+
+  it("frees the per-address connection slots of a node that died once its heartbeat lapses", async () => {
+    if (!a) throw new Error("nodes not started");
+    const open = (url: string) =>
+      new Promise<boolean>((resolve) => {
+        const s = io(url, { transports: ["websocket"], reconnection: false, forceNew: true });
+        sockets.push(s);
+        s.once("connect", () => resolve(true));
+        s.once("connect_error", () => resolve(false));
+      });
+    // node C takes every slot left of this (loopback) address, then dies without a word
+    c = await startRelay({ env });
+    let taken = 0;
+    while (taken <= MAX_CONNECTIONS_PER_IP && (await open(c.url))) taken++;
+    expect(taken).toBeGreaterThan(0);
+    expect(taken).toBeLessThanOrEqual(MAX_CONNECTIONS_PER_IP);
+    await c.kill();
+    c = null;
+    // its slots still count at first (node A refuses) …
+    expect(await open(a.url)).toBe(false);
+    // … and are free once its heartbeat lapses, not only when their 10-minute lease does
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      await until(async () => (await redisKeys(redis, `${prefix}nodes:`)).length === 1, "the dead node's heartbeat to lapse", NODE_HEARTBEAT_TTL_MS + 10_000);
+    } finally {
+      await redis.quit();
+    }
+    expect(await open(a.url)).toBe(true);
   }, 60_000);
 });

@@ -10,6 +10,11 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { describeError, type Logger } from "./log";
 
+/** Where the nodes' heartbeat keys live, under REDIS_PREFIX. */
+export function nodeKeyPrefix(prefix: string): string {
+  return `${prefix}nodes:`;
+}
+
 /** A node's heartbeat lapses this long after its last beat (beats come every third of it). */
 export const NODE_HEARTBEAT_TTL_MS = 10_000;
 /** A device's set lapses this long after its last login (members leave on disconnect anyway). */
@@ -108,6 +113,6 @@ export class DeviceConnections {
   }
 
   private nodeKey(nodeId: string): string {
-    return `${this.opts.prefix}nodes:${nodeId}`;
+    return `${nodeKeyPrefix(this.opts.prefix)}${nodeId}`;
   }
 }

@@ -22,6 +22,8 @@ const ConnIds = z.array(z.string().max(64)).max(1_000);
 const AckedRefs = z.array(z.object({ key: z.string().max(400), fromDevice: z.string().max(64).optional() })).max(1_000);
 
 export interface Fanout {
+  /** This node's id in Redis (its heartbeat; slot ids of its connections start with it). */
+  nodeId: string;
   /** Both Redis connections answer. */
   ready(): boolean;
   close(): Promise<void>;
@@ -99,6 +101,7 @@ export function connectNodes(io: RelayServer, hub: Hub, opts: NodesOptions): Fan
   });
 
   return {
+    nodeId: devices.nodeId,
     ready: () => pub.status === "ready" && sub.status === "ready",
     close: async () => {
       hub.peers = null;

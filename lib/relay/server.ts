@@ -24,6 +24,7 @@ import { contentSecurityPolicy, newNonce } from "./csp";
 import { createLogger, describeError, type Logger, type LogLevel } from "./log";
 import { connectNodes } from "./fanout";
 import { LiveSignals } from "./liveSignals";
+import { nodeKeyPrefix } from "./deviceConnections";
 import { Metrics, timedStore } from "./metrics";
 import type { BucketSpec } from "./rateLimit";
 import { Connection } from "./socket/connection";
@@ -396,7 +397,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     Object.entries(limitSpecs).map(([name, spec]) => [name, { name, burst: spec.burst, perSecond: spec.perSecond }]),
   ) as Record<RelayLimitName, RateRule>;
   // REDIS_PREFIX keeps deployments (or test runs) that share one Redis apart.
-  const limiter = await createLimiter({ redisUrl: opts.redisUrl ?? process.env.REDIS_URL, prefix: `${process.env.REDIS_PREFIX ?? "junction:"}limits:`, now, log });
+  const limiter = await createLimiter({ redisUrl: opts.redisUrl ?? process.env.REDIS_URL, prefix: `${process.env.REDIS_PREFIX ?? "junction:"}limits:`, now, log, nodeKeys: nodeKeyPrefix(process.env.REDIS_PREFIX ?? "junction:") });
   // Limiter keys are keyed hashes, so its memory (or Redis) holds no device, address or IP in clear;
   // with Redis every relay process uses the one secret kept there, so one client is one key everywhere.
   const limitSecret = await limiter.keySecret();
@@ -428,6 +429,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   statsTimer.unref();
   const connections = new Set<Connection>();
   const slotKey = (clientKey: string) => limitKey("conn", clientKey);
+  // With other nodes, a slot names its node: when the node dies, its heartbeat lapses and its slots with it.
+  const slotId = (socketId: string) => (fanout ? `${fanout.nodeId}:${socketId}` : socketId);
   const ctx: RelayContext = {
     store,
     blobs,
@@ -442,7 +445,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     limitKey,
     onClosed: (conn) => {
       connections.delete(conn);
-      void limiter.release(slotKey(conn.clientKey), conn.id);
+      void limiter.release(slotKey(conn.clientKey), slotId(conn.id));
     },
     scheduleScrub,
     closing: () => closing,
@@ -452,7 +455,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   io.use((socket, next) => {
     const clientKey = clientKeyOf(clientAddress(socket.request, trustProxy));
     socket.data.clientKey = clientKey;
-    limiter.acquire(slotKey(clientKey), socket.id, MAX_CONNECTIONS_PER_IP, CONNECTION_SLOT_TTL_MS).then(
+    limiter.acquire(slotKey(clientKey), slotId(socket.id), MAX_CONNECTIONS_PER_IP, CONNECTION_SLOT_TTL_MS).then(
       (ok) => {
         if (ok) return next();
         metrics.refused("too_many_connections");
@@ -462,13 +465,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     );
   });
   const slotTimer = setInterval(() => {
-    for (const conn of connections) void limiter.refresh(slotKey(conn.clientKey), conn.id, CONNECTION_SLOT_TTL_MS);
+    for (const conn of connections) void limiter.refresh(slotKey(conn.clientKey), slotId(conn.id), CONNECTION_SLOT_TTL_MS);
   }, CONNECTION_SLOT_TTL_MS / 3);
   slotTimer.unref();
   io.on("connection", (socket) => {
     const clientKey = String(socket.data.clientKey ?? "unknown");
     if (closing) {
-      void limiter.release(slotKey(clientKey), socket.id);
+      void limiter.release(slotKey(clientKey), slotId(socket.id));
       socket.disconnect(true);
       return;
     }

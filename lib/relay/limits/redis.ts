@@ -25,6 +25,11 @@ export interface RedisLimiterOptions {
   /** Default "open". */
   onFailure?: FailurePolicy;
   log?: Pick<Logger, "warn" | "info">;
+  /**
+   * Where relay nodes keep their heartbeat keys (see deviceConnections.ts): a slot id "node:…" whose
+   * node has none any more is free, so a node that died does not hold its slots until they lapse.
+   */
+  nodeKeys?: string;
 }
 
 export const DEFAULT_PREFIX = "junction:limits:";
@@ -53,12 +58,22 @@ return {1, 0}
 `;
 
 // Slots: a sorted set of holder ids scored by expiry (ms, server clock); lapsed ids are dropped first.
-// The key expires with its last holder. ARGV: id, max, ttl ms, "acquire" | "refresh". Returns 1 or 0.
+// With ARGV[5] (a key prefix), an id "node:rest" is dropped too once the key ARGV[5]..node is gone: the
+// holder's relay node stopped beating, so it died and its holders with it (those keys are not declared
+// in KEYS: a single Redis, not a Redis Cluster, is what the relay supports).
+// The key expires with its last holder. ARGV: id, max, ttl ms, "acquire" | "refresh", node key prefix
+// or "". Returns 1 or 0.
 const SLOT_LUA = `${PREAMBLE}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local id, max, ttl, mode = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local id, max, ttl, mode, nodes = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if mode == 'acquire' and nodes ~= '' then
+  for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    local node = string.match(m, '^([^:]+):')
+    if node and redis.call('EXISTS', nodes .. node) == 0 then redis.call('ZREM', KEYS[1], m) end
+  end
+end
 local held = redis.call('ZSCORE', KEYS[1], id)
 if not held then
   if mode == 'refresh' then return 0 end
@@ -72,7 +87,7 @@ return 1
 
 interface LimitScripts {
   limitTake(key: string, intervalUs: number, burst: number, cost: number): Promise<[number, number]>;
-  limitSlot(key: string, id: string, max: number, ttlMs: number, mode: "acquire" | "refresh"): Promise<number>;
+  limitSlot(key: string, id: string, max: number, ttlMs: number, mode: "acquire" | "refresh", nodes: string): Promise<number>;
 }
 type ScriptedRedis = Redis & LimitScripts;
 
@@ -87,6 +102,7 @@ export class RedisLimiter implements Limiter {
   private readonly redis: ScriptedRedis;
   private readonly prefix: string;
   private readonly onFailure: FailurePolicy;
+  private readonly nodeKeys: string;
   private readonly log?: Pick<Logger, "warn" | "info">;
   /** Failures since Redis last answered; logged on the way down and up, not once per call. */
   private failures = 0;
@@ -94,6 +110,7 @@ export class RedisLimiter implements Limiter {
   constructor(opts: RedisLimiterOptions) {
     this.prefix = opts.prefix ?? DEFAULT_PREFIX;
     this.onFailure = opts.onFailure ?? "open";
+    this.nodeKeys = opts.nodeKeys ?? "";
     this.log = opts.log;
     const redis = new Redis(opts.url, {
       commandTimeout: opts.commandTimeoutMs ?? 200,
@@ -168,7 +185,7 @@ export class RedisLimiter implements Limiter {
     checkKey(id, "slot id");
     checkSlot(max, ttlMs);
     try {
-      const held = (await this.redis.limitSlot(this.slotKey(key), id, max, ttlMs, "acquire")) === 1;
+      const held = (await this.redis.limitSlot(this.slotKey(key), id, max, ttlMs, "acquire", this.nodeKeys)) === 1;
       this.answered();
       return held;
     } catch (err) {
@@ -182,7 +199,7 @@ export class RedisLimiter implements Limiter {
     checkKey(id, "slot id");
     checkSlot(1, ttlMs);
     try {
-      const held = (await this.redis.limitSlot(this.slotKey(key), id, 1, ttlMs, "refresh")) === 1;
+      const held = (await this.redis.limitSlot(this.slotKey(key), id, 1, ttlMs, "refresh", "")) === 1;
       this.answered();
       return held;
     } catch (err) {
