@@ -10,10 +10,10 @@ import { useIsClient, usePersistentStorage, useServiceWorker, useUnreadTitle } f
 import { useSelectedConversation } from "@/lib/hooks/useSelectedConversation";
 import type { InboxFilter } from "@/lib/hooks/types";
 import { AccountForm } from "./AccountForm";
-import { ConversationList } from "./ConversationList";
-import { ConversationView } from "./ConversationView";
-import { Dialog } from "./Dialog";
-import { FilterBar } from "./FilterBar";
+import { ConversationList } from "./inbox/ConversationList";
+import { ConversationView } from "./conversation/ConversationView";
+import { Dialog } from "./ui/Dialog";
+import { FilterBar } from "./inbox/FilterBar";
 import { formatterWarmups } from "./format";
 import { InstallButton } from "./InstallButton";
 import { TopBar } from "./TopBar";
@@ -22,7 +22,7 @@ import { warmIntlOffThread } from "./warmIntl";
 
 // Dialogs load (and mount) on first use: their code is not part of the first chunk the page evaluates,
 // and nothing of them renders while a backlog arrives.
-const NewMessageDialog = dynamic(() => import("./NewMessageDialog").then((m) => m.NewMessageDialog), { ssr: false });
+const NewMessageDialog = dynamic(() => import("./inbox/NewMessageDialog").then((m) => m.NewMessageDialog), { ssr: false });
 const DiagnosticsDialog = dynamic(() => import("./DiagnosticsDialog").then((m) => m.DiagnosticsDialog), { ssr: false });
 
 export function JunctionApp() {

@@ -3,10 +3,10 @@ import { memo, useId } from "react";
 import { BRANDS, handleOf } from "@/lib/brands";
 import { conversationHref } from "@/lib/hooks/useSelectedConversation";
 import type { ConversationRow as Row } from "@/lib/hooks/types";
-import { Avatar } from "./Avatar";
-import { BrandBadge } from "./BrandBadge";
-import { DeliveryState, deliveryWord } from "./DeliveryState";
-import { formatRowTime } from "./format";
+import { Avatar } from "../Avatar";
+import { BrandBadge } from "../BrandBadge";
+import { DeliveryState, deliveryWord } from "../conversation/DeliveryState";
+import { formatRowTime } from "../format";
 
 interface Props {
   row: Row;

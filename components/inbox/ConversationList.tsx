@@ -6,7 +6,7 @@ import { useRef } from "react";
 import { BRANDS } from "@/lib/brands";
 import type { ConversationRow as Row, InboxFilter } from "@/lib/hooks/types";
 import { ConversationRow } from "./ConversationRow";
-import { observeRectAfterLayout, scrollUnlessAlreadyThere, windowRect } from "./observeRectAfterLayout";
+import { observeRectAfterLayout, scrollUnlessAlreadyThere, windowRect } from "../observeRectAfterLayout";
 
 const ROW_HEIGHT = 84;
 

@@ -4,7 +4,7 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useEffect, useMemo, useRef } from "react";
 import type { MessageRow } from "@/lib/hooks/types";
-import { formatDay, withDaySeparators } from "./format";
+import { formatDay, withDaySeparators } from "../format";
 import { MessageBubble } from "./MessageBubble";
 
 interface Props {

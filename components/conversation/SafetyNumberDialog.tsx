@@ -3,9 +3,9 @@
 // you trust. Matching numbers prove no one sits between you; that is what "verified" records.
 import { useEffect, useState } from "react";
 import { describeError, safetyNumber, setVerified } from "@/lib/hooks/actions";
-import { Dialog } from "./Dialog";
-import { groupSafetyNumber } from "./format";
-import { QrCode } from "./QrCode";
+import { Dialog } from "../ui/Dialog";
+import { groupSafetyNumber } from "../format";
+import { QrCode } from "../QrCode";
 
 interface Props {
   open: boolean;

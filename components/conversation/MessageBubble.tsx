@@ -2,7 +2,7 @@ import { memo, useId, useState } from "react";
 import { describeError, retryMessage } from "@/lib/hooks/actions";
 import type { MessageKind, MessageRow } from "@/lib/hooks/types";
 import { DeliveryState } from "./DeliveryState";
-import { formatTime } from "./format";
+import { formatTime } from "../format";
 
 /** What a bubble says in place of text it has not got (or cannot show). */
 const PLACEHOLDER: Record<Exclude<MessageKind, "text">, string> = {

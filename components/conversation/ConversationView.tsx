@@ -5,11 +5,11 @@ import { BRANDS, handleOf } from "@/lib/brands";
 import { acceptIdentity, describeError, markRead } from "@/lib/hooks/actions";
 import { useContactName, useConversation, useIdentity, useMessages } from "@/lib/hooks/data";
 import { useDocumentVisible } from "@/lib/hooks/useDocumentVisible";
-import { Avatar } from "./Avatar";
-import { BrandBadge } from "./BrandBadge";
+import { Avatar } from "../Avatar";
+import { BrandBadge } from "../BrandBadge";
 import { Composer } from "./Composer";
 import { MessageLog } from "./MessageLog";
-import { useOpenedOnce } from "./useOpenedOnce";
+import { useOpenedOnce } from "../useOpenedOnce";
 
 // loaded (with the QR code library) and mounted the first time it opens
 const SafetyNumberDialog = dynamic(() => import("./SafetyNumberDialog").then((m) => m.SafetyNumberDialog), { ssr: false });

@@ -6,7 +6,7 @@ import { useId, useState, type FormEvent } from "react";
 import { BRANDS, isAddressError, parseAddress, type Address } from "@/lib/brands";
 import { addressExists, describeError, startChat } from "@/lib/hooks/actions";
 import type { AccountRow } from "@/lib/hooks/types";
-import { Dialog } from "./Dialog";
+import { Dialog } from "../ui/Dialog";
 
 interface Props {
   open: boolean;
