@@ -1,15 +1,21 @@
 "use client";
-import { useEffect, useId, useRef, useState } from "react";
+import { ArrowLeft, ShieldCheck, Timer } from "lucide-react";
+import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import dynamic from "next/dynamic";
 import { BRANDS, handleOf } from "@/lib/brands";
-import { acceptIdentity, describeError, markRead } from "@/lib/hooks/actions";
-import { useContactName, useConversation, useIdentity, useMessages } from "@/lib/hooks/data";
-import { useDocumentVisible } from "@/lib/hooks/useDocumentVisible";
+import { acceptIdentity, describeError } from "@/lib/hooks/actions";
+import { findMessage, messagesAfter, useAccounts, useContactName, useConversation, useIdentity, useMessages } from "@/lib/hooks/data";
+import { useUntil } from "@/lib/hooks/useNow";
+import type { MessageRow } from "@/lib/hooks/types";
 import { Avatar } from "../Avatar";
 import { BrandBadge } from "../BrandBadge";
-import { Composer } from "./Composer";
-import { MessageLog } from "./MessageLog";
 import { useOpenedOnce } from "../useOpenedOnce";
+import { Composer } from "./Composer";
+import { ConversationContext, type ConversationActions } from "./context";
+import { DisappearingDialog } from "./DisappearingDialog";
+import { DeleteMessageDialog, MessageInfoDialog } from "./MessageDialogs";
+import { MessageLog } from "./MessageLog";
+import { timerLabel } from "./MessageBubble";
 
 // loaded (with the QR code library) and mounted the first time it opens
 const SafetyNumberDialog = dynamic(() => import("./SafetyNumberDialog").then((m) => m.SafetyNumberDialog), { ssr: false });
@@ -26,81 +32,181 @@ export function ConversationView({ conversationId, onBack }: Props) {
   const conversation = useConversation(conversationId);
   const contactName = useContactName(conversation?.theirAddress ?? null);
   const identity = useIdentity(conversationId);
-  const [limit, setLimit] = useState(PAGE);
-  const slice = useMessages(conversationId, limit);
+  const accounts = useAccounts();
+  // the window holds at least every unread message, so the view can open at the first of them
+  const [limit, setLimit] = useState<number | null>(null);
+  const unreadAtOpen = useRef<number | null>(null);
+  if (unreadAtOpen.current === null && conversation) unreadAtOpen.current = conversation.unread;
+  const windowSize = limit ?? Math.max(PAGE, (unreadAtOpen.current ?? 0) + 20);
+  const slice = useMessages(conversationId, windowSize);
   const [safetyOpen, setSafetyOpen] = useState(false);
   const safetyUsed = useOpenedOnce(safetyOpen);
+  const [timerOpen, setTimerOpen] = useState(false);
   const composerRef = useRef<HTMLTextAreaElement>(null);
-  const visible = useDocumentVisible();
+  const [replyTo, setReplyTo] = useState<string | null>(null);
+  const [editing, setEditing] = useState<MessageRow | null>(null);
+  const [deleting, setDeleting] = useState<MessageRow | null>(null);
+  const [info, setInfo] = useState<MessageRow | null>(null);
+  const [jumpTarget, setJumpTarget] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const typing = useUntil(conversation?.typingUntil);
 
-  // a newly opened conversation starts with a fresh window and the cursor in the composer
+  // a newly opened conversation starts with the cursor in the composer
   useEffect(() => {
-    setLimit(PAGE);
-    setSafetyOpen(false);
     composerRef.current?.focus({ preventScroll: true });
-  }, [conversationId]);
+  }, [conversationId, conversation === undefined]);
 
-  // reading happens when the conversation is on screen: mark read then, and again as messages arrive
-  const unread = conversation?.unread ?? 0;
+  // Escape closes the conversation on wide screens (on a phone, Back does), unless something inside
+  // it (a dialog, a menu, a reply being written) takes the Escape first
   useEffect(() => {
-    if (unread > 0 && visible) void markRead(conversationId).catch(() => undefined);
-  }, [conversationId, unread, visible]);
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== "Escape" || event.defaultPrevented) return;
+      if (document.querySelector("dialog[open], [role=menu], [role=dialog]")) return;
+      if (!window.matchMedia("(min-width: 768px)").matches) return;
+      onBack();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [onBack]);
+
+  useEffect(() => {
+    if (!notice) return;
+    const timer = setTimeout(() => setNotice(null), 3_000);
+    return () => clearTimeout(timer);
+  }, [notice]);
+
+  const peerName = contactName ?? conversation?.theirAddress ?? "";
+  const ourAddress = conversation?.ourAddress ?? "";
+  const myName = accounts?.find((a) => a.address === ourAddress)?.displayName;
+
+  // stable for the bubbles' sake: they read the latest values through this ref
+  const latest = useRef({ peerName, ourAddress, myName, slice, windowSize });
+  latest.current = { peerName, ourAddress, myName, slice, windowSize };
+
+  const jumpTo = useCallback(
+    (id: string) => {
+      const { slice: current, windowSize: size } = latest.current;
+      if (current?.messages.some((m) => m.id === id)) {
+        setJumpTarget(id);
+        return;
+      }
+      void (async () => {
+        const original = await findMessage(id);
+        if (!original || original.conversationId !== conversationId) {
+          setNotice("The original message is no longer here.");
+          return;
+        }
+        const needed = (await messagesAfter(conversationId, original.sentAt)) + 20;
+        if (needed > size) setLimit(needed);
+        setJumpTarget(id);
+      })();
+    },
+    [conversationId],
+  );
+
+  const actions = useMemo<ConversationActions>(
+    () => ({
+      conversationId,
+      get ourAddress() {
+        return latest.current.ourAddress;
+      },
+      nameOf: (address, mine) => (mine || address === latest.current.ourAddress ? "You" : latest.current.peerName || (address ?? "")),
+      reply: (message) => {
+        setEditing(null);
+        setReplyTo(message.id);
+        composerRef.current?.focus();
+      },
+      edit: (message) => {
+        setReplyTo(null);
+        setEditing(message);
+        composerRef.current?.focus();
+      },
+      askDelete: setDeleting,
+      showInfo: setInfo,
+      jumpTo,
+      announce: setNotice,
+    }),
+    [conversationId, jumpTo],
+  );
+  const nameOfMessage = useCallback((m: MessageRow) => (m.direction === "out" ? "You" : latest.current.peerName), []);
+  const onJumped = useCallback(() => setJumpTarget(null), []);
+  const onEditDone = useCallback(() => setEditing(null), []);
 
   if (conversation === undefined) return <div className="flex-1" aria-busy="true" />;
   if (conversation === null) {
     return (
       <div className="flex flex-1 flex-col items-center justify-center gap-2 p-6 text-center">
         <p className="font-medium">This conversation is not on this device.</p>
-        <button type="button" onClick={onBack} className="text-sm text-sky-700 underline dark:text-sky-400">
+        <button type="button" onClick={onBack} className="text-sm text-sky-700 underline dark:text-sky-300">
           Back to the inbox
         </button>
       </div>
     );
   }
 
-  const peerName = contactName ?? conversation.theirAddress;
   const verified = identity?.verified ?? false;
   const keyChanged = identity?.changedAt != null;
   const awaitingAcceptance = identity?.awaitingAcceptance === true;
+  const timer = conversation.expiresInMs ?? 0;
 
   return (
-    <section aria-label={`Conversation with ${peerName}`} className="flex min-h-0 flex-1 flex-col">
-      <header className="flex items-center gap-3 border-b border-slate-200 bg-white px-3 py-2 dark:border-slate-800 dark:bg-slate-900">
+    <section aria-label={`Conversation with ${peerName}`} className="relative flex min-h-0 flex-1 flex-col">
+      <header className="flex items-center gap-2 border-b border-slate-200 bg-white px-2 py-1.5 sm:gap-3 sm:px-3 sm:py-2 dark:border-slate-800 dark:bg-slate-900">
         <button
           type="button"
           onClick={onBack}
           aria-label="Back to the inbox"
-          className="rounded-full p-1.5 text-xl leading-none hover:bg-slate-100 md:hidden dark:hover:bg-slate-800"
+          className="rounded-full p-1.5 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 md:hidden dark:hover:bg-slate-800"
         >
-          <span aria-hidden="true">←</span>
+          <ArrowLeft aria-hidden="true" className="h-5 w-5" />
         </button>
         <Avatar name={peerName} brand={conversation.theirBrand} size="sm" />
         <div className="min-w-0 flex-1">
-          <h2 className="truncate font-semibold">
+          <h2 className="truncate font-semibold leading-tight">
             {peerName}
             {verified ? (
-              <span className="ml-1.5 text-xs font-medium text-emerald-600 dark:text-emerald-400" title="Safety number verified">
+              <span className="ml-1.5 text-xs font-medium text-emerald-700 dark:text-emerald-300" title="Safety number verified">
                 ✓ Verified
               </span>
             ) : null}
           </h2>
-          <p className="flex flex-wrap items-center gap-1 text-xs text-slate-500">
-            <BrandBadge brand={conversation.theirBrand} />
-            <span className="truncate">{conversation.theirAddress !== peerName ? conversation.theirAddress : null}</span>
-            <span aria-hidden="true">·</span>
-            <span>you as</span>
-            <BrandBadge brand={conversation.ourBrand} label={`${BRANDS[conversation.ourBrand].name} ${handleOf(conversation.ourAddress)}`} />
+          <p role="status" className="truncate text-xs font-medium text-emerald-700 dark:text-emerald-300">
+            {typing ? "typing…" : ""}
           </p>
+          {typing ? null : (
+            <p className="flex items-center gap-1 overflow-hidden text-xs whitespace-nowrap text-slate-700 dark:text-slate-300">
+              <BrandBadge brand={conversation.theirBrand} />
+              <span className="hidden truncate sm:inline">{conversation.theirAddress !== peerName ? conversation.theirAddress : null}</span>
+              <span aria-hidden="true">·</span>
+              <span>you as</span>
+              <BrandBadge brand={conversation.ourBrand} label={`${BRANDS[conversation.ourBrand].name} ${handleOf(conversation.ourAddress)}`} />
+            </p>
+          )}
         </div>
         <button
           type="button"
-          onClick={() => setSafetyOpen(true)}
-          className="rounded-lg border border-slate-300 px-2.5 py-1 text-sm font-medium hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800"
+          onClick={() => setTimerOpen(true)}
+          aria-label="Disappearing messages"
+          title={timer ? `Disappearing messages: ${timerLabel(timer)}` : "Disappearing messages: off"}
+          className={`flex items-center gap-1 rounded-full p-2 text-sm hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 dark:hover:bg-slate-800 ${
+            timer ? "text-sky-800 dark:text-sky-200" : "text-slate-700 dark:text-slate-200"
+          }`}
         >
-          Safety number
+          <Timer aria-hidden="true" className="h-5 w-5" />
+          {timer ? <span className="text-xs font-semibold">{timerLabel(timer)}</span> : null}
+        </button>
+        <button
+          type="button"
+          onClick={() => setSafetyOpen(true)}
+          aria-label="Safety number"
+          className="flex items-center gap-1.5 rounded-full p-2 text-sm font-medium text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 lg:rounded-lg lg:border lg:border-slate-300 lg:px-2.5 lg:py-1 dark:text-slate-200 dark:hover:bg-slate-800 lg:dark:border-slate-700"
+        >
+          <ShieldCheck aria-hidden="true" className="h-5 w-5 lg:h-4 lg:w-4" />
+          <span aria-hidden="true" className="hidden lg:inline">
+            Safety number
+          </span>
         </button>
       </header>
-
       {awaitingAcceptance ? (
         <SafetyNumberChanged conversationId={conversationId} peerName={peerName} onView={() => setSafetyOpen(true)} />
       ) : keyChanged ? (
@@ -115,16 +221,42 @@ export function ConversationView({ conversationId, onBack }: Props) {
         </div>
       ) : null}
 
-      <MessageLog
+      <ConversationContext.Provider value={actions}>
+        {slice ? (
+          <MessageLog
+            conversationId={conversationId}
+            messages={slice.messages}
+            hasOlder={slice.hasOlder}
+            onLoadOlder={() => {
+              if (slice.messages.length >= windowSize) setLimit(windowSize + PAGE);
+            }}
+            peerName={peerName}
+            ourBrand={conversation.ourBrand}
+            unreadAtOpen={unreadAtOpen.current ?? 0}
+            unreadNow={conversation.unread}
+            jumpTarget={jumpTarget}
+            onJumped={onJumped}
+          />
+        ) : (
+          <div className="min-h-0 flex-1 bg-slate-100 dark:bg-slate-950" aria-busy="true" />
+        )}
+      </ConversationContext.Provider>
+      <p aria-live="polite" className="pointer-events-none absolute inset-x-0 bottom-20 flex justify-center empty:hidden">
+        {notice ? <span className="rounded-full bg-slate-900 px-3 py-1 text-sm text-white shadow-lg dark:bg-slate-100 dark:text-slate-900">{notice}</span> : null}
+      </p>
+      <Composer
+        key={conversationId}
+        ref={composerRef}
         conversationId={conversationId}
-        messages={slice?.messages ?? []}
-        hasOlder={slice?.hasOlder ?? false}
-        onLoadOlder={() => {
-          if (slice && slice.messages.length >= limit) setLimit(limit + PAGE);
-        }}
-        peerName={peerName}
+        replyTo={replyTo}
+        onReplyChange={setReplyTo}
+        editing={editing}
+        onEditDone={onEditDone}
+        nameOf={nameOfMessage}
       />
-      <Composer key={conversationId} ref={composerRef} conversationId={conversationId} />
+      <DeleteMessageDialog message={deleting} onClose={() => setDeleting(null)} />
+      <MessageInfoDialog message={info} onClose={() => setInfo(null)} />
+      <DisappearingDialog open={timerOpen} onClose={() => setTimerOpen(false)} conversationId={conversationId} current={timer} />
       {safetyUsed && (
         <SafetyNumberDialog
           open={safetyOpen}

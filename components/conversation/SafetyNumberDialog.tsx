@@ -54,7 +54,7 @@ export function SafetyNumberDialog({ open, onClose, conversationId, peerName, ve
 
   return (
     <Dialog open={open} onClose={onClose} title="Safety number" description={`Compare with ${peerName}'s screen. If every digit matches, your messages reach only them.`}>
-      {loaded === null ? <p className="text-sm text-slate-500">Computing…</p> : null}
+      {loaded === null ? <p className="text-sm text-slate-600 dark:text-slate-400">Computing…</p> : null}
       {loaded && "error" in loaded ? (
         <p role="alert" className="text-sm text-red-700 dark:text-red-300">
           {loaded.error}

@@ -49,7 +49,7 @@ export function Dialog({ open, title, onClose, children, description }: DialogPr
                 {title}
               </h2>
               {description ? (
-                <p id={descId} className="mt-1 text-sm text-slate-500 dark:text-slate-400">
+                <p id={descId} className="mt-1 text-sm text-slate-600 dark:text-slate-400">
                   {description}
                 </p>
               ) : null}
@@ -58,7 +58,7 @@ export function Dialog({ open, title, onClose, children, description }: DialogPr
               type="button"
               onClick={onClose}
               aria-label="Close"
-              className="rounded-full p-1 text-slate-500 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-500 dark:hover:bg-slate-800"
+              className="rounded-full p-1 text-slate-600 dark:text-slate-400 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-500 dark:hover:bg-slate-800"
             >
               <span aria-hidden="true" className="block h-6 w-6 text-xl leading-6">
                 ×
