@@ -17,7 +17,7 @@ test("links, right-to-left text, emoji-only messages, runs, focus and Escape", a
   await expect(app.message(TEXT.emojiOnly)).toBeVisible();
 
   // right to left where the text is, left to right elsewhere
-  const direction = (text: string) => app.page.getByText(text, { exact: true }).evaluate((el) => getComputedStyle(el).direction);
+  const direction = (text: string) => app.log.getByText(text, { exact: true }).evaluate((el) => getComputedStyle(el).direction);
   expect(await direction(TEXT.rtl)).toBe("rtl");
   expect(await direction(TEXT.ltrAfterRtl)).toBe("ltr");
   await expect(app.composer).toHaveAttribute("dir", "auto");
@@ -34,7 +34,7 @@ test("links, right-to-left text, emoji-only messages, runs, focus and Escape", a
   await expect(app.log.locator('a[href^="javascript:"]')).toHaveCount(0);
 
   // emoji-only is shown larger than ordinary text
-  const size = (text: string) => app.page.getByText(text, { exact: true }).evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
+  const size = (text: string) => app.log.getByText(text, { exact: true }).evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
   expect(await size(TEXT.emojiOnly)).toBeGreaterThan((await size(TEXT.ltrAfterRtl)) * 1.5);
 
   // a run of messages from one side shows one time, at its end
