@@ -6,15 +6,18 @@ import { observeIdentity } from "../store/identities";
 import { EngineError, type ConnectionStatus, type DiagnosticsLogEntry, type RpcHandlers } from "../worker/rpc";
 import type { Engine } from "./engine";
 import { toEngineError } from "./errors";
+import { acceptIdentityLocal, canonicalAddress, markVerifiedLocal, retryMessageLocal, safetyNumberLocal, sendMessageLocal } from "./local";
 import {
-  acceptIdentityLocal,
-  canonicalAddress,
+  deleteMessageLocal,
+  editMessageLocal,
   markReadLocal,
-  markVerifiedLocal,
-  retryMessageLocal,
-  safetyNumberLocal,
-  sendMessageLocal,
-} from "./local";
+  reactLocal,
+  saveDraftLocal,
+  setDisappearingLocal,
+  setDisplayNameLocal,
+  updateConversationLocal,
+  updateSettingsLocal,
+} from "./actions";
 
 /**
  * Methods that need the relay connection, and so the leader. Diagnostics is one too: the counters and
@@ -53,7 +56,20 @@ export function localHandlers(deps: HandlerDeps): Omit<RpcHandlers, LeaderMethod
         deps.poke();
         return res;
       }),
-    markRead: (p) => wrap(() => markReadLocal(db, p)),
+    markRead: (p) =>
+      wrap(async () => {
+        const { receipts } = await markReadLocal(db, p, deps.now());
+        if (receipts) deps.poke();
+        return null;
+      }),
+    react: (p) => queued(() => reactLocal(db, p, deps.now())),
+    editMessage: (p) => queued(() => editMessageLocal(db, p, deps.now())),
+    deleteMessage: (p) => queued(() => deleteMessageLocal(db, p, deps.now())),
+    setDisappearing: (p) => queued(() => setDisappearingLocal(db, p, deps.now())),
+    updateConversation: (p) => wrap(() => updateConversationLocal(db, p, deps.now())),
+    saveDraft: (p) => wrap(() => saveDraftLocal(db, p, deps.now())),
+    updateSettings: (p) => wrap(() => updateSettingsLocal(db, p)),
+    setDisplayName: (p) => wrap(() => setDisplayNameLocal(db, p)),
     safetyNumber: (p) => wrap(() => safetyNumberLocal(db, p)),
     markVerified: (p) =>
       wrap(async () => {
@@ -76,16 +92,16 @@ export function localHandlers(deps: HandlerDeps): Omit<RpcHandlers, LeaderMethod
         return null;
       }),
     status: async () => deps.status(),
-    // The conversations work lands in slices; until its slice does, a method says so instead of pretending.
-    react: () => notYet("react"),
-    editMessage: () => notYet("editMessage"),
-    deleteMessage: () => notYet("deleteMessage"),
-    setDisappearing: () => notYet("setDisappearing"),
-    updateConversation: () => notYet("updateConversation"),
-    saveDraft: () => notYet("saveDraft"),
-    updateSettings: () => notYet("updateSettings"),
-    setDisplayName: () => notYet("setDisplayName"),
   };
+
+  /** A change that queued something for the peer: the outbox drains it. */
+  function queued(work: () => Promise<null>): Promise<null> {
+    return wrap(async () => {
+      await work();
+      deps.poke();
+      return null;
+    });
+  }
 }
 
 function notYet(method: string): Promise<never> {

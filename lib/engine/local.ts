@@ -2,33 +2,23 @@
 // leader or not. A follower's queued message is picked up by the leader's outbox drain.
 import { isAddressError, parseAddress, type Address } from "../brands";
 import type { JunctionDB, MessageRow } from "../store/db";
-import { markConversationRead, StoreError } from "../store/conversations";
+import { StoreError } from "../store/conversations";
 import { MAX_TEXT_CHARS, queueText } from "../store/outbox";
 import { knownIdentity } from "../store/identities";
 import { identityId } from "../store/ids";
 import { EngineError } from "../worker/rpc";
 import { safetyNumber } from "../crypto";
 
-export async function sendMessageLocal(db: JunctionDB, params: { conversationId: string; text: string }, now: number): Promise<{ messageId: string }> {
+export async function sendMessageLocal(db: JunctionDB, params: { conversationId: string; text: string; replyTo?: string }, now: number): Promise<{ messageId: string }> {
   if (typeof params.text !== "string" || params.text.trim().length === 0) throw new EngineError("bad_request", "message is empty");
   if (params.text.length > MAX_TEXT_CHARS) throw new EngineError("bad_request", `message is longer than ${MAX_TEXT_CHARS} characters`);
   try {
-    const message = await queueText(db, params.conversationId, params.text, now);
+    const message = await queueText(db, params.conversationId, params.text, now, params.replyTo !== undefined ? { replyTo: params.replyTo } : {});
     return { messageId: message.id };
   } catch (error) {
     if (error instanceof StoreError) throw new EngineError("not_found", error.message, { cause: error });
     throw error;
   }
-}
-
-export async function markReadLocal(db: JunctionDB, params: { conversationId: string }): Promise<null> {
-  try {
-    await markConversationRead(db, params.conversationId);
-  } catch (error) {
-    if (error instanceof StoreError) throw new EngineError("not_found", error.message, { cause: error });
-    throw error;
-  }
-  return null;
 }
 
 export async function safetyNumberLocal(db: JunctionDB, params: { conversationId: string }): Promise<{ digits: string; qr: Uint8Array; verified: boolean }> {

@@ -14,7 +14,7 @@
 // - anything else (storage, quota, a worker shutting down): thrown, so nothing is committed or acked and
 //   the caller retries the batch.
 import type { Address } from "./deps";
-import type { AccountRow, ContactRow, ConversationRow, IdentityKeyRow, IdentityRow, EnvelopeRef, MessageRow, OutboxRow, BaseKeyRow, WaitingRow } from "../store/db";
+import type { AccountRow, ContactRow, ConversationRow, IdentityKeyRow, IdentityRow, EnvelopeRef, MessageRow, OutboxRow, BaseKeyRow, QuoteRef, WaitingRow } from "../store/db";
 import { conversationId } from "../store/db";
 import { identityId, prekeyKey, randomId, selfQueue, sessionKey } from "../store/ids";
 import { identityAfter, sameBytes } from "../store/identities";
@@ -33,7 +33,12 @@ import {
 } from "../crypto";
 import { fromB64, toB64, type schemas } from "./deps";
 import type { EngineContext } from "./context";
-import { decodeContent, type TextContent, type UnknownContent } from "./content/envelope";
+import { decodeContent, type ChangeContent, type TextContent, type UnknownContent } from "./content/envelope";
+import { applyChange, kindOf } from "./content/registry";
+import type { ChangeScope, IncomingChange } from "./content/change";
+import { MAX_QUOTE_CHARS } from "./content/kinds/text";
+import type { ReceiptContent } from "./content/kinds/receipt";
+import { getSettings } from "../store/settings";
 import { applyRecordWrites, loadRecords, readOutsideTransactions, takeRecordWrites, type LiveRecord, type RecordKey, type RecordWrites } from "./records";
 import { decodeDecryptionError, DECRYPTION_ERROR_FRAME, MAX_IDS_PER_REQUEST, REQUESTS_PER_DEVICE, SESSION_RESET_INTERVAL_MS, WindowLimiter } from "./recovery";
 import { envelopeId } from "./envelopes";
@@ -52,6 +57,20 @@ interface IncomingText {
   payload: TextContent;
   direction: "in" | "out";
   from: Address;
+}
+
+/** A change (reaction, edit, delete, timer) as received, with the device it came from. */
+interface ReceivedChange {
+  change: IncomingChange<ChangeContent>;
+  from: Address;
+}
+
+interface IncomingReceipt {
+  our: Address;
+  their: Address;
+  kind: ReceiptContent["kind"];
+  ids: string[];
+  at?: number;
 }
 
 interface IncomingUnknown {
@@ -119,7 +138,8 @@ export interface DecryptedBatch {
   readonly identities: { our: Address; their: Address; key: Uint8Array }[];
   readonly texts: IncomingText[];
   readonly unknowns: IncomingUnknown[];
-  readonly receipts: { our: Address; their: Address; ids: string[] }[];
+  readonly changes: ReceivedChange[];
+  readonly receipts: IncomingReceipt[];
   readonly retryReplies: { id: string; from: Address; fromDevice: string; outcome: "drop" | "gone" }[];
   readonly placeholders: MessageRow[];
   readonly placeholderPeers: { our: Address; their: Address }[];
@@ -151,7 +171,8 @@ export async function decryptBatch(
   const identities: { our: Address; their: Address; key: Uint8Array }[] = [];
   const texts: IncomingText[] = [];
   const unknowns: IncomingUnknown[] = [];
-  const receipts: { our: Address; their: Address; ids: string[] }[] = [];
+  const changes: ReceivedChange[] = [];
+  const receipts: IncomingReceipt[] = [];
   const failures: Failure[] = [];
   const retryReplies: DecryptedBatch["retryReplies"] = [];
   const requests: { our: Address; from: Address; fromDevice: string; ids: string[] }[] = [];
@@ -258,32 +279,41 @@ export async function decryptBatch(
       }
     }
 
+    // dispatched on where the kind goes (registry.ts), not on the kind itself
     const content = decodeContent(result.plaintext);
-    if (content.type === "text") {
-      if (from === to) {
-        // a copy of what I wrote on another device: it belongs to my conversation with content.to
-        if (!content.to || content.to === to) {
-          counters.bump("bad_payload");
-          continue;
-        }
-        texts.push({ our: to, their: content.to as Address, payload: content, direction: "out", from });
-      } else {
-        texts.push({ our: to, their: from, payload: content, direction: "in", from });
+    const placement = content.type === "unknown" ? "unknown" : (kindOf(content.type)?.placement ?? "unknown");
+    if (placement === "message" || placement === "change") {
+      const durable = content as TextContent | ChangeContent;
+      // a copy of what I wrote on another device belongs to my conversation with `to`
+      const their = from === to ? durable.to : from;
+      if (!their || their === to) {
+        counters.bump("bad_payload");
+        continue;
       }
-    } else if (content.type === "receipt") {
-      if (from !== to) receipts.push({ our: to, their: from, ids: content.ids });
-    } else if (content.type === "retryReply") {
-      for (const id of content.notMessages) retryReplies.push({ id, from, fromDevice: env.fromDevice, outcome: "drop" });
-      for (const id of content.unavailable) retryReplies.push({ id, from, fromDevice: env.fromDevice, outcome: "gone" });
+      const direction = from === to ? "out" : "in";
+      if (placement === "message") texts.push({ our: to, their: their as Address, payload: durable as TextContent, direction, from });
+      else changes.push({ change: { our: to, their: their as Address, direction, content: durable as ChangeContent }, from });
+    } else if (placement === "receipt") {
+      const r = content as ReceiptContent;
+      if (from !== to) receipts.push({ our: to, their: from, kind: r.kind, ids: r.ids, ...(r.at !== undefined ? { at: r.at } : {}) });
+    } else if (placement === "control") {
+      if (content.type === "retryReply") {
+        for (const id of content.notMessages) retryReplies.push({ id, from, fromDevice: env.fromDevice, outcome: "drop" });
+        for (const id of content.unavailable) retryReplies.push({ id, from, fromDevice: env.fromDevice, outcome: "gone" });
+      }
+    } else if (placement === "signal") {
+      // ephemeral kinds never travel through the mailbox: one that does is dropped, nothing shows it
+      counters.bump("signal_in_mailbox");
     } else {
+      const unknown = content as UnknownContent;
       counters.bump("unsupported_content");
-      const their = from === to ? content.to : from;
+      const their = from === to ? unknown.to : from;
       if (!their || their === to) {
         // a copy from my other device of a kind this build cannot place in any conversation
         counters.bump("unsupported_unplaced");
         continue;
       }
-      unknowns.push({ our: to, their: their as Address, content, direction: from === to ? "out" : "in", envelope: env });
+      unknowns.push({ our: to, their: their as Address, content: unknown, direction: from === to ? "out" : "in", envelope: env });
     }
   }
 
@@ -328,9 +358,11 @@ export async function decryptBatch(
           continue;
         }
         resends.push({
-          kind: "message",
+          kind: sent.kind === "change" ? "change" : "message",
           conversationId: sent.conversationId,
           messageId: sent.messageId,
+          ...(sent.change !== undefined ? { change: sent.change } : {}),
+          ...(sent.target !== undefined ? { target: sent.target } : {}),
           onlyDevice: { address: r.from, deviceId: r.fromDevice },
           retryOf: id,
           createdAt: now,
@@ -412,6 +444,7 @@ export async function decryptBatch(
     identities,
     texts,
     unknowns,
+    changes,
     receipts,
     retryReplies,
     placeholders,
@@ -439,11 +472,21 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
   let storedCount = 0;
   let replacedCount = 0;
   let settledCount = 0;
+  let changedCount = 0;
+  const scope: ChangeScope = {
+    db,
+    now,
+    refuse(kind, reason) {
+      counters.bump("change_refused");
+      ctx.log.warn("change refused", { kind, reason });
+      return "refused";
+    },
+  };
   // one row owes the batch's acks (a row per envelope was an IndexedDB write, and a delete, per message)
   const ackRow = `batch:${randomId()}`;
   await db.transaction(
     "rw",
-    [db.sessions, db.archivedSessions, db.prekeys, db.baseKeys, db.identities, db.conversations, db.messages, db.contacts, db.outbox, db.pendingAcks, db.waiting],
+    [db.sessions, db.archivedSessions, db.prekeys, db.baseKeys, db.identities, db.conversations, db.messages, db.contacts, db.outbox, db.pendingAcks, db.waiting, db.meta],
     async () => {
       // IndexedDB runs a transaction's requests in the order they were made, so the writes that depend on
       // no read go out at once and are awaited together at the end; the reads go out side by side. A batch
@@ -462,19 +505,27 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
 
       // every conversation a row goes to, and every contact a name comes with
       const peers = new Map<string, { our: Address; their: Address }>();
-      for (const p of [...b.texts, ...b.unknowns, ...b.placeholderPeers]) {
+      // a timer line may be the first thing from someone; reactions, edits and deletes need their message here
+      const timers = b.changes.filter((c) => c.change.content.type === "timer").map((c) => c.change);
+      for (const p of [...b.texts, ...b.unknowns, ...b.placeholderPeers, ...timers]) {
         const convId = conversationId(p.our, p.their);
         if (!peers.has(convId)) peers.set(convId, { our: p.our, their: p.their });
       }
       const names = new Map<Address, string>();
       for (const t of b.texts) if (t.direction === "in" && t.payload.senderName) names.set(t.their, t.payload.senderName);
       const identityIds = [...new Set(b.identities.map((i) => identityId(i.our, i.their)))];
-      const [identityRows, convRows, contactRows, waitingCount] = await Promise.all([
+      const quoted = [...new Set(b.texts.flatMap((t) => (t.payload.replyTo ? [t.payload.replyTo.id] : [])))];
+      const readReceipts = b.receipts.some((r) => r.kind === "read");
+      const [identityRows, convRows, contactRows, waitingCount, quotedRows, settings] = await Promise.all([
         identityIds.length ? db.identities.bulkGet(identityIds) : [],
         peers.size ? db.conversations.bulkGet([...peers.keys()]) : [],
         names.size ? db.contacts.bulkGet([...names.keys()]) : [],
-        b.texts.length > 0 || b.retryReplies.length > 0 ? db.waiting.count() : 0,
+        b.texts.length > 0 || b.changes.length > 0 || b.retryReplies.length > 0 ? db.waiting.count() : 0,
+        quoted.length ? db.messages.bulkGet(quoted) : [],
+        readReceipts ? getSettings(db) : null,
       ]);
+      const quotes = new Map<string, MessageRow>();
+      for (const m of quotedRows) if (m) quotes.set(m.id, m);
 
       // identities, observed in batch order (a key that changed within the batch is two observations)
       const identities = new Map(identityIds.map((id, i) => [id, identityRows[i]]));
@@ -512,9 +563,13 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
       if (waitingCount > 0) {
         const waiting = new Map((await db.waiting.toArray()).map((w) => [w.envelopeId, w]));
         const replaced: WaitingRow[] = [];
-        for (const t of b.texts) {
+        const arrived = [
+          ...b.texts.map((t) => ({ our: t.our, their: t.their, from: t.from, id: t.payload.id, retryOf: t.payload.retryOf })),
+          ...b.changes.map((c) => ({ our: c.change.our, their: c.change.their, from: c.from, id: c.change.content.id, retryOf: c.change.content.retryOf })),
+        ];
+        for (const t of arrived) {
           const ourDevice = accounts.get(t.our)?.deviceId;
-          const candidates = [t.payload.retryOf, ourDevice ? envelopeId(t.payload.id, t.our, ourDevice) : undefined];
+          const candidates = [t.retryOf, ourDevice ? envelopeId(t.id, t.our, ourDevice) : undefined];
           for (const id of candidates) {
             const w = id ? waiting.get(id) : undefined;
             if (w && w.from === t.from && w.conversationId === conversationId(t.our, t.their)) {
@@ -547,16 +602,22 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
 
       const rows: MessageRow[] = [];
       for (const t of b.texts) {
+        const replyTo = quoteOf(t, quotes);
+        const timer = t.payload.expiresInMs ?? 0;
         rows.push({
           id: t.payload.id,
           conversationId: conversationId(t.our, t.their),
           direction: t.direction,
+          author: t.direction === "in" ? t.their : t.our,
           text: t.payload.text,
           sentAt: t.payload.sentAt,
           receivedAt: now,
           state: t.direction === "in" ? "delivered" : "sent",
           sentToRelayAt: t.direction === "out" ? now : null,
           deliveredAt: null,
+          ...(replyTo ? { replyTo } : {}),
+          // a peer's message disappears counting from when it reached me (my clock), mine from when I sent it
+          ...(timer > 0 ? { expiresAt: (t.direction === "in" ? now : t.payload.sentAt) + timer } : {}),
         });
       }
       for (const u of b.unknowns) {
@@ -594,10 +655,24 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
         for (let i = 0; i < ids.length; i += 500) issue(queueReceipt(db, convId, ids.slice(i, i + 500), now));
       }
       await Promise.all(writes);
+      // changes to earlier messages, in the order they came (one after another: each reads what it changes)
+      for (const c of b.changes) {
+        const outcome = await applyChange(scope, c.change);
+        if (outcome === "orphaned") {
+          counters.bump("change_orphaned");
+          ctx.log.info("change for a message not here", { kind: c.change.content.type });
+        } else if (outcome === "applied") changedCount += 1;
+      }
       // receipts for my messages: each reads its message first (rare in a backlog: one per batch of a chat)
       for (const r of b.receipts) {
+        // read receipts off: I neither send them nor see theirs
+        if (r.kind === "read" && settings && !settings.readReceipts) {
+          counters.bump("read_receipt_hidden");
+          continue;
+        }
         const convId = conversationId(r.our, r.their);
-        for (const id of r.ids) await advanceState(db, id, convId, "delivered", now);
+        const at = r.kind === "read" && r.at !== undefined ? Math.min(r.at, now) : now;
+        for (const id of r.ids) await advanceState(db, id, convId, r.kind, at);
       }
     },
   );
@@ -609,11 +684,30 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
   return {
     acks: b.acks,
     ackRow,
-    stored: storedCount,
+    stored: storedCount + changedCount,
     newDevicesOf: b.newDevicesOf,
     prekeysUsedBy: b.prekeysUsedBy,
     queued: storedCount > 0 || b.outbox.length > 0,
   };
+}
+
+/**
+ * The quote a reply shows. My own copy of the quoted message is believed over the sender's snapshot (a
+ * peer cannot put words in my mouth by quoting a message of mine that says something else); the snapshot
+ * is used only for a message I do not hold, and only when it names one of the two of us.
+ */
+function quoteOf(t: IncomingText, local: Map<string, MessageRow>): QuoteRef | undefined {
+  const q = t.payload.replyTo;
+  if (!q) return undefined;
+  const mine = local.get(q.id);
+  if (mine) {
+    if (mine.conversationId !== conversationId(t.our, t.their)) return undefined;
+    const author = mine.author ?? (mine.direction === "in" ? t.their : t.our);
+    if (mine.deletedAt !== undefined) return { id: q.id, author, text: "", deleted: true };
+    return { id: q.id, author, text: mine.kind === undefined || mine.kind === "text" ? mine.text.slice(0, MAX_QUOTE_CHARS) : "" };
+  }
+  if (q.author !== t.our && q.author !== t.their) return undefined;
+  return { id: q.id, author: q.author as Address, text: q.text };
 }
 
 function baseKeyRow(address: Address, g: ReplayGuard, now: number): BaseKeyRow {

@@ -15,7 +15,7 @@ import { encrypt, serializeSession, CryptoError } from "../crypto";
 import { MAX_ENVELOPES_PER_SEND } from "../protocol/limits";
 import type { EngineContext } from "./context";
 import { IdentityHeldError, type DeviceDirectory } from "./directory";
-import { encodeContent, CONTENT_VERSION, type KnownContent } from "./content/envelope";
+import { encodeContent, parseContent, CONTENT_VERSION, type KnownContent } from "./content/envelope";
 import { envelopeId } from "./envelopes";
 import { encodeDecryptionError } from "./recovery";
 import { OfflineError, request } from "./relay";
@@ -52,9 +52,23 @@ export async function sendOutboxRow(
   if (!conv || !account || (own && row.kind !== "retryReply")) return finish(ctx, row, "failed");
 
   const targets: Target[] = [];
-  if (row.kind === "message") {
-    const msg = await db.messages.get(row.messageId);
+  const msg = row.kind === "message" ? await db.messages.get(row.messageId) : undefined;
+  if (row.kind === "message" && row.retryOf && row.onlyDevice && (!msg || msg.deletedAt !== undefined || (msg.expiresAt !== undefined && msg.expiresAt <= ctx.now()))) {
+    // asked again for a message that is gone (deleted, or disappeared): it is never sent again; the
+    // device that asked is told it is unavailable, so its placeholder stops waiting
+    targets.push({
+      address: row.onlyDevice.address,
+      device: row.onlyDevice.deviceId,
+      content: { v: CONTENT_VERSION, type: "retryReply", notMessages: [], unavailable: [row.retryOf] },
+    });
+  } else if (row.kind === "message") {
     if (!msg || msg.direction !== "out" || (msg.kind !== undefined && msg.kind !== "text")) return finish(ctx, row, "failed");
+    // deleted for everyone before it went (or before a resend): there is nothing left to send
+    if (msg.deletedAt !== undefined) {
+      if (row.seq !== undefined) await db.outbox.delete(row.seq);
+      return "sent";
+    }
+    const timer = msg.expiresAt !== undefined ? msg.expiresAt - msg.sentAt : 0;
     const text = {
       v: CONTENT_VERSION,
       type: "text",
@@ -62,12 +76,24 @@ export async function sendOutboxRow(
       sentAt: msg.sentAt,
       text: msg.text,
       senderName: account.displayName,
+      ...(msg.replyTo ? { replyTo: { id: msg.replyTo.id, author: msg.replyTo.author, text: msg.replyTo.text } } : {}),
+      ...(timer > 0 ? { expiresInMs: timer } : {}),
       ...(row.retryOf ? { retryOf: row.retryOf } : {}),
     } as const;
     const only = row.onlyDevice;
     if (!only || only.address === conv.theirAddress) targets.push({ address: conv.theirAddress, content: text, device: only?.deviceId });
     if (conv.theirAddress !== conv.ourAddress && (!only || only.address === conv.ourAddress)) {
       targets.push({ address: conv.ourAddress, content: { ...text, to: conv.theirAddress }, device: only?.deviceId });
+    }
+  } else if (row.kind === "change") {
+    // built and checked when it was made; read back leniently like anything else
+    const content = parseContent(row.change ?? "");
+    if (content.type !== "reaction" && content.type !== "edit" && content.type !== "delete" && content.type !== "timer") return finish(ctx, row, "failed");
+    const only = row.onlyDevice;
+    const change = { ...content, ...(row.retryOf ? { retryOf: row.retryOf } : {}) };
+    if (!only || only.address === conv.theirAddress) targets.push({ address: conv.theirAddress, content: change, device: only?.deviceId });
+    if (conv.theirAddress !== conv.ourAddress && (!only || only.address === conv.ourAddress)) {
+      targets.push({ address: conv.ourAddress, content: { ...change, to: conv.theirAddress }, device: only?.deviceId });
     }
   } else if (row.kind === "retryReply") {
     const only = row.onlyDevice;
@@ -79,7 +105,11 @@ export async function sendOutboxRow(
     });
   } else {
     if (!row.receiptFor?.length) return finish(ctx, row, "failed");
-    targets.push({ address: conv.theirAddress, content: { v: CONTENT_VERSION, type: "receipt", kind: "delivered", ids: row.receiptFor } });
+    const kind = row.receiptKind ?? "delivered";
+    targets.push({
+      address: conv.theirAddress,
+      content: { v: CONTENT_VERSION, type: "receipt", kind, ids: row.receiptFor, ...(kind === "read" && row.readAt !== undefined ? { at: row.readAt } : {}) },
+    });
   }
 
   let envelopes: schemas.OutgoingEnvelope[];
@@ -100,8 +130,17 @@ export async function sendOutboxRow(
           rows.push(sessionRow(conv.ourAddress, target.address, device, serializeSession(sealed.state), now));
           const id = envelopeId(row.messageId, target.address, device, row.retryOf);
           out.push({ id, to: target.address, toDevice: device, body: toB64(sealed.ciphertext) });
-          if (row.kind === "message" || row.kind === "receipt") {
-            sent.push({ envelopeId: id, messageId: row.messageId, ...(row.kind === "receipt" ? { kind: "receipt" as const } : {}), conversationId: conv.id, to: target.address, toDevice: device, sentAt: now });
+          if (row.kind === "message" || row.kind === "receipt" || row.kind === "change") {
+            sent.push({
+              envelopeId: id,
+              messageId: row.messageId,
+              ...(row.kind === "receipt" ? { kind: "receipt" as const } : {}),
+              ...(row.kind === "change" ? { kind: "change" as const, change: row.change, target: row.target } : {}),
+              conversationId: conv.id,
+              to: target.address,
+              toDevice: device,
+              sentAt: now,
+            });
           }
         }
       }
@@ -119,7 +158,7 @@ export async function sendOutboxRow(
   if (row.onlyDevice) {
     // a resend to a device that is gone: nothing to do
     if (envelopes.length === 0) return finish(ctx, row, "sent");
-  } else if (row.kind === "message" && !envelopes.some((e) => e.to === conv.theirAddress)) {
+  } else if ((row.kind === "message" || row.kind === "change") && !envelopes.some((e) => e.to === conv.theirAddress)) {
     // my message with no device to go to (the peer has none): nothing the relay could store
     return finish(ctx, row, "failed", "they have no device to receive it");
   }

@@ -44,7 +44,25 @@ export async function ensureConversation(db: JunctionDB, ourAddress: Address, th
   return row;
 }
 
+/** How a timer reads in a line and a preview. */
+export function timerLabel(ms: number): string {
+  if (ms <= 0) return "Disappearing messages turned off";
+  const DAY = 24 * 60 * 60_000;
+  if (ms % DAY === 0) return `Disappearing messages: ${ms / DAY === 1 ? "24 hours" : `${ms / DAY} days`}`;
+  if (ms % 3_600_000 === 0) return `Disappearing messages: ${ms / 3_600_000} hours`;
+  return `Disappearing messages: ${Math.round(ms / 1000)} seconds`;
+}
+
+export const DELETED_TEXT = "This message was deleted";
+
+/** What the inbox row shows for a message. */
+export function messagePreview(message: MessageRow): string {
+  return preview(message);
+}
+
 function preview(message: MessageRow): string {
+  if (message.deletedAt !== undefined) return DELETED_TEXT;
+  if (message.kind === "timer") return timerLabel(message.timerMs ?? 0);
   if (message.kind === "waiting") return "Waiting for this message…";
   if (message.kind === "undecryptable") return "This message couldn't be decrypted";
   if (message.kind === "unsupported") return "This message needs a newer version of Junction";
@@ -120,6 +138,8 @@ export async function putMessagesOnce(
     let newest = last;
     for (const m of list) if (!newest || m.sentAt >= newest.sentAt) newest = m;
     const arrivedUnread = list.filter((m) => m.direction === "in" && m.state !== "read").length;
+    // a message from them: they stopped typing, and a conversation I archived comes back unless muted
+    const fromThem = list.some((m) => m.direction === "in" && (m.kind === undefined || m.kind === "text" || m.kind === "unsupported"));
     const unread = conv.unread + arrivedUnread;
     const changedLast = newest && newest !== last;
     let activity = conv.lastActivity;
@@ -137,6 +157,8 @@ export async function putMessagesOnce(
         : {}),
       unread,
       hasUnread: unread > 0 ? 1 : 0,
+      ...(fromThem && conv.typingUntil !== undefined ? { typingUntil: undefined } : {}),
+      ...(fromThem && conv.archived === 1 && !conv.muted ? { archived: 0 as const } : {}),
     });
   }
   await db.conversations.bulkPut(updated);
@@ -157,7 +179,7 @@ async function addRefusingDuplicates(db: JunctionDB, rows: MessageRow[]): Promis
 
 const STATE_RANK: Record<MessageState, number> = { failed: 0, queued: 1, sent: 2, delivered: 3, read: 4 };
 
-/** Moves my message forward (queued → sent → delivered), never back; mirrors it on the conversation row. */
+/** Moves my message forward (queued → sent → delivered → read), never back; mirrors it on the conversation row. */
 export async function advanceState(
   db: JunctionDB,
   messageId: string,
@@ -172,7 +194,9 @@ export async function advanceState(
     ...msg,
     state,
     sentToRelayAt: state === "sent" ? at : msg.sentToRelayAt,
-    deliveredAt: state === "delivered" ? at : msg.deliveredAt,
+    // a read receipt that overtakes the delivery receipt also says it was delivered
+    deliveredAt: state === "delivered" || (state === "read" && msg.deliveredAt === null) ? at : msg.deliveredAt,
+    ...(state === "read" ? { readAt: at } : {}),
   };
   await db.messages.put(next);
   const conv = await db.conversations.get(msg.conversationId);
@@ -197,4 +221,60 @@ export async function upsertContact(db: JunctionDB, address: Address, displayNam
 export function contactAfter(existing: ContactRow | undefined, address: Address, displayName: string | null, now: number): ContactRow | undefined {
   if (existing && (displayName === null || existing.displayName === displayName)) return undefined;
   return { address, displayName: displayName ?? existing?.displayName ?? null, updatedAt: now };
+}
+
+/** A message deleted for everyone: the row stays, its text, reactions, quote and edit go. */
+export function deletedForEveryone(m: MessageRow, at: number): MessageRow {
+  const { reactions: _r, replyTo: _q, editedAt: _e, content: _c, ...rest } = m;
+  return { ...rest, text: "", deletedAt: at };
+}
+
+/**
+ * Quotes of these messages (in replies of the conversation) lose their text and read as deleted: the
+ * snapshot must not keep what its original no longer shows. A scan of the conversation: deletes are rare.
+ */
+export async function forgetQuotes(db: JunctionDB, convId: string, ids: string[]): Promise<number> {
+  const gone = new Set(ids);
+  const replies = await db.messages
+    .where("conversationId")
+    .equals(convId)
+    .filter((m) => m.replyTo !== undefined && gone.has(m.replyTo.id) && !m.replyTo.deleted)
+    .toArray();
+  if (replies.length === 0) return 0;
+  await db.messages.bulkPut(replies.map((m) => ({ ...m, replyTo: { ...(m.replyTo as NonNullable<MessageRow["replyTo"]>), text: "", deleted: true } })));
+  return replies.length;
+}
+
+/** The conversation row shows this message as its last one: refresh what it shows of it. */
+export async function refreshPreview(db: JunctionDB, convId: string, messageId: string): Promise<void> {
+  const conv = await db.conversations.get(convId);
+  if (!conv || conv.lastMessageId !== messageId) return;
+  const m = await db.messages.get(messageId);
+  if (!m) return;
+  const lastPreview = preview(m);
+  if (lastPreview !== conv.lastPreview) await db.conversations.put({ ...conv, lastPreview });
+}
+
+/**
+ * Finds the conversation's newest message again (after its last one went) and shows it, or nothing.
+ * `unreadGone` incoming unread messages went with it. The row's lastActivity stays: the inbox order
+ * does not jump when something disappears.
+ */
+export async function refreshLast(db: JunctionDB, convId: string, unreadGone = 0): Promise<void> {
+  const conv = await db.conversations.get(convId);
+  if (!conv) return;
+  const last = await db.messages
+    .where("[conversationId+sentAt]")
+    .between([convId, Dexie.minKey], [convId, Dexie.maxKey])
+    .last();
+  const unread = Math.max(0, conv.unread - unreadGone);
+  await db.conversations.put({
+    ...conv,
+    lastMessageId: last?.id ?? null,
+    lastPreview: last ? preview(last) : "",
+    lastDirection: last?.direction ?? null,
+    lastState: last?.direction === "out" ? last.state : null,
+    unread,
+    hasUnread: unread > 0 ? 1 : 0,
+  });
 }

@@ -36,6 +36,11 @@ export interface QuoteRef {
   author: Address;
   /** Its text when quoted, at most 200 characters ("" for a message that was not text). */
   text: string;
+  /**
+   * The quoted message was deleted for everyone, or disappeared: `text` is emptied and the quote reads
+   * "This message was deleted" (set on this device, never taken from the wire).
+   */
+  deleted?: boolean;
 }
 
 /** One person's reaction to a message: one per person, the newest wins. */
@@ -116,6 +121,12 @@ export interface ConversationRow {
   muted?: boolean;
   /** The disappearing-message timer both sides agreed on (ms; absent or 0 = off). */
   expiresInMs?: number;
+  /**
+   * The timer change that set `expiresInMs`: its sender's clock and its id. The newest change by that
+   * clock wins on both sides (ties: the larger id), whichever side made it and in whatever order they arrive.
+   */
+  timerSetAt?: number;
+  timerSetBy?: string;
   /** The peer is typing until this time (ms); absent or past = not typing. */
   typingUntil?: number;
 }
@@ -173,14 +184,23 @@ export interface OutboxRow {
    * message: my message (to every device, or `onlyDevice` for a resend after a decryption-error request);
    * receipt: delivery receipts for `receiptFor`; retryRequest: ask `onlyDevice` to send `envelopeIds` again;
    * retryReply: tell `onlyDevice` which envelopes it asked for were no messages (`envelopeIds`) or are no
-   * longer held (`unavailable`).
+   * longer held (`unavailable`); change: a reaction, edit, delete or timer change (`change`, to the peer
+   * and my own other devices).
    */
-  kind: "message" | "receipt" | "retryRequest" | "retryReply";
+  kind: "message" | "receipt" | "retryRequest" | "retryReply" | "change";
   /** The queue the row belongs to: a conversation id, or `self|<my address>` for my own other devices. */
   conversationId: string;
   /** The message (kind "message") or a random id naming this row (other kinds). */
   messageId: string;
   receiptFor?: string[];
+  /** For a receipt: which one (absent: "delivered"). */
+  receiptKind?: "delivered" | "read";
+  /** For a read receipt: when I read them. */
+  readAt?: number;
+  /** For a change: the content as it goes on the wire (JSON), built when the change was made. */
+  change?: string;
+  /** For a change: the message it is about (the disappearing sweep drops changes of expired messages). */
+  target?: string;
   onlyDevice?: DeviceRef;
   /** For a resend: the envelope the peer could not decrypt. */
   retryOf?: string;
@@ -277,9 +297,15 @@ export interface WaitingRow {
 /** What I sent, per envelope, for a while: a decryption-error request names an envelope, this finds the message. */
 export interface SentRow {
   envelopeId: string;
-  /** The message, or for a receipt the outbox row's id (`kind: "receipt"`): nothing to resend. */
+  /**
+   * The message; for a receipt the outbox row's id (`kind: "receipt"`: nothing to resend); for a change
+   * its id (`kind: "change"`, resent from `change`).
+   */
   messageId: string;
-  kind?: "receipt";
+  kind?: "receipt" | "change";
+  /** For a change: its content (JSON) and the message it is about. */
+  change?: string;
+  target?: string;
   conversationId: string;
   to: Address;
   toDevice: string;

@@ -1,18 +1,29 @@
 // The outbox: what waits to go out, strictly in insertion order (auto-increment seq).
 import Dexie from "dexie";
 import { randomId } from "./ids";
-import type { JunctionDB, MessageRow, OutboxRow } from "./db";
+import type { JunctionDB, MessageRow, OutboxRow, QuoteRef } from "./db";
 import { putMessageOnce, StoreError } from "./conversations";
 
 export const MAX_TEXT_CHARS = 16_000;
+/** Longest quoted text a reply carries. */
+export const QUOTE_CHARS = 200;
 
 /**
  * Writes my text as a queued message, its conversation update and the outbox row in one transaction,
- * so a reload at any point either shows it queued (and it will go out) or not at all.
+ * so a reload at any point either shows it queued (and it will go out) or not at all. `replyTo` quotes a
+ * message of the same conversation; the conversation's disappearing timer, if on, applies to it; the
+ * conversation's draft is done with.
  */
-export async function queueText(db: JunctionDB, conversationId: string, text: string, now: number): Promise<MessageRow> {
-  return db.transaction("rw", [db.messages, db.conversations, db.outbox], async () => {
-    if (!(await db.conversations.get(conversationId))) throw new StoreError("no such conversation");
+export async function queueText(db: JunctionDB, conversationId: string, text: string, now: number, opts: { replyTo?: string } = {}): Promise<MessageRow> {
+  return db.transaction("rw", [db.messages, db.conversations, db.outbox, db.drafts], async () => {
+    const conv = await db.conversations.get(conversationId);
+    if (!conv) throw new StoreError("no such conversation");
+    let replyTo: QuoteRef | undefined;
+    if (opts.replyTo !== undefined) {
+      const quoted = await db.messages.get(opts.replyTo);
+      if (!quoted || quoted.conversationId !== conversationId) throw new StoreError("no such message to reply to");
+      replyTo = quoteOf(quoted, quoted.direction === "in" ? conv.theirAddress : conv.ourAddress);
+    }
     // messages sort by sentAt: two sends in one millisecond (or after a message from a peer whose clock
     // runs ahead) still get distinct, increasing times, so both sides show them in the order written
     const newest = await db.messages
@@ -30,8 +41,12 @@ export async function queueText(db: JunctionDB, conversationId: string, text: st
       state: "queued",
       sentToRelayAt: null,
       deliveredAt: null,
+      author: conv.ourAddress,
+      ...(replyTo ? { replyTo } : {}),
+      ...(conv.expiresInMs ? { expiresAt: sentAt + conv.expiresInMs } : {}),
     };
     await putMessageOnce(db, message, now);
+    await db.drafts.delete(conversationId);
     await db.outbox.add({ kind: "message", conversationId, messageId: message.id, createdAt: now, attempts: 0 });
     return message;
   });
@@ -44,4 +59,19 @@ export async function queueReceipt(db: JunctionDB, conversationId: string, ids: 
 
 export async function firstInOutbox(db: JunctionDB): Promise<OutboxRow | undefined> {
   return db.outbox.orderBy("seq").first();
+}
+
+/** The snapshot a reply keeps of the message it quotes. */
+export function quoteOf(m: MessageRow, fallbackAuthor: MessageRow["author"] & string): QuoteRef {
+  const author = m.author ?? fallbackAuthor;
+  if (m.deletedAt !== undefined) return { id: m.id, author, text: "", deleted: true };
+  const isText = m.kind === undefined || m.kind === "text";
+  return { id: m.id, author, text: isText ? m.text.slice(0, QUOTE_CHARS) : "" };
+}
+
+/** A read receipt owed to a peer for messages I saw. */
+export async function queueReadReceipt(db: JunctionDB, conversationId: string, ids: string[], now: number): Promise<void> {
+  for (let i = 0; i < ids.length; i += 500) {
+    await db.outbox.add({ kind: "receipt", receiptKind: "read", readAt: now, conversationId, messageId: randomId(), receiptFor: ids.slice(i, i + 500), createdAt: now, attempts: 0 });
+  }
 }

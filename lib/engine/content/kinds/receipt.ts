@@ -1,0 +1,18 @@
+// receipt: "delivered" (sent by the device on storing my messages) or "read" (sent when the person saw
+// them, only while read receipts are on). Moves my messages forward, never back.
+import { z } from "zod";
+import { CONTENT_VERSION, MessageId, Timestamp } from "../base";
+
+export const MAX_RECEIPT_IDS = 500;
+
+export const ReceiptContent = z.object({
+  v: z.literal(CONTENT_VERSION),
+  type: z.literal("receipt"),
+  kind: z.enum(["delivered", "read"]),
+  ids: z.array(MessageId).min(1).max(MAX_RECEIPT_IDS),
+  /** When they were read, on the reader's clock (read receipts only). */
+  at: Timestamp.optional(),
+});
+export type ReceiptContent = z.infer<typeof ReceiptContent>;
+
+export const receipt = { type: "receipt", schema: ReceiptContent, delivery: "durable", placement: "receipt" } as const;
