@@ -2,6 +2,7 @@
 // and on leaving. Disappearing messages: set from the header, announced as a line on both sides.
 import { expect, test } from "./fixtures";
 import { address, converse, handles } from "./flows";
+import { patchConversation } from "./idb";
 import { NAMES, TEXT } from "./plaintexts";
 
 test("typing… is shown and cleared", async ({ person }) => {
@@ -60,4 +61,31 @@ test("disappearing messages: chosen in the header, announced on both sides", asy
   await frank.app.page.keyboard.press("Escape");
   await expect(erin.app.log.getByText(`${NAMES.frank} turned off disappearing messages`)).toBeVisible();
   await expect(frank.app.log.getByText("You turned off disappearing messages")).toBeVisible();
+});
+
+test("a disappearing message is gone from both sides, previews included, once its timer runs out", async ({ person }) => {
+  const gina = await person();
+  const hugo = await person();
+  const h = handles("expire");
+  await Promise.all([gina.app.createAccount("WhatsApp", h.whatsapp, NAMES.gina), hugo.app.createAccount("Instagram", h.instagram, NAMES.hugo)]);
+  const ginaAddress = address("WhatsApp", h.whatsapp);
+  const hugoAddress = address("Instagram", h.instagram);
+  await converse(gina.app, "WhatsApp", NAMES.gina, hugo.app, hugoAddress, TEXT.disappearingSetup);
+
+  // a timer of a few seconds, which the dialog does not offer, staged as the engine keeps it
+  await patchConversation(gina.app.page, `${ginaAddress}|${hugoAddress}`, { expiresInMs: 6_000 });
+  await gina.app.page.reload();
+  await expect(gina.app.composer).toBeVisible();
+  await gina.app.send(TEXT.disappearing);
+  await expect(hugo.app.message(TEXT.disappearing)).toBeVisible();
+  await hugo.app.page.keyboard.press("Escape");
+  await expect(hugo.app.conversation(NAMES.gina)).toHaveAccessibleDescription(new RegExp(TEXT.disappearing.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+
+  // gone on both sides, and from Hugo's inbox preview; what came before stays
+  await expect(gina.app.message(TEXT.disappearing)).toHaveCount(0, { timeout: 30_000 });
+  await expect(hugo.app.conversation(NAMES.gina)).not.toHaveAccessibleDescription(new RegExp(TEXT.disappearing.slice(0, 20)), { timeout: 30_000 });
+  await hugo.app.openConversation(NAMES.gina);
+  await expect(hugo.app.message(TEXT.disappearing)).toHaveCount(0);
+  await expect(hugo.app.message(TEXT.disappearingSetup)).toBeVisible();
+  await expect(gina.app.message(TEXT.disappearingSetup)).toBeVisible();
 });

@@ -34,8 +34,13 @@ export function ReactionPicker({ anchor, conversationId, messageId, current, onC
     setPosition({ left, top });
   }, [anchor, more]);
 
+  // focus once placed: an element still hidden cannot take focus
+  const placed = position !== null;
   useEffect(() => {
-    ref.current?.querySelector<HTMLButtonElement>("button")?.focus();
+    if (placed) ref.current?.querySelector<HTMLButtonElement>("button")?.focus();
+  }, [placed]);
+
+  useEffect(() => {
     const onPointer = (event: PointerEvent) => {
       if (!ref.current?.contains(event.target as Node)) onClose();
     };

@@ -40,8 +40,13 @@ export function Menu({ anchor, at, label, items, onClose }: Props) {
     // above the anchor when there is no room below it
     const top = y + height > window.innerHeight - 8 ? Math.max(8, (at?.y ?? rect?.top ?? y) - height - 4) : y;
     setPosition({ left, top });
-    itemRefs.current[0]?.focus();
   }, [anchor, at]);
+
+  // focus once placed: an element still hidden cannot take focus
+  const placed = position !== null;
+  useEffect(() => {
+    if (placed) itemRefs.current[0]?.focus();
+  }, [placed]);
 
   useEffect(() => {
     const onPointer = (event: PointerEvent) => {

@@ -63,7 +63,7 @@ export class JunctionPage {
 
   /** Opens a row's "Conversation actions" menu and picks an item (Pin, Unpin, Archive, Mute…). */
   async conversationAction(name: string, item: string): Promise<void> {
-    const row = this.conversations.getByRole("listitem").filter({ has: this.conversation(name) });
+    const row = this.conversations.getByRole("listitem").filter({ has: this.page.getByRole("link", { name, exact: true }) });
     await row.hover();
     await row.getByRole("button", { name: "Conversation actions" }).click();
     await this.page.getByRole("menu", { name: "Conversation actions" }).getByRole("menuitem", { name: item, exact: true }).click();
