@@ -54,9 +54,9 @@ test("links, right-to-left text, emoji-only messages, runs, focus and Escape", a
   await app.openConversation(NAMES.ivy);
   await expect(app.composer).toBeFocused();
   // the inbox preview follows the text's own direction too
-  await ivy.app.send(TEXT.rtl);
+  await ivy.app.send(TEXT.rtlPreview);
   await app.page.keyboard.press("Escape");
   await expect(app.conversation(NAMES.ivy)).toBeVisible();
-  const preview = app.conversations.getByText(TEXT.rtl, { exact: true });
+  const preview = app.conversations.getByText(TEXT.rtlPreview, { exact: true });
   expect(await preview.evaluate((el) => getComputedStyle(el).direction)).toBe("rtl");
 });

@@ -64,6 +64,7 @@ export const TEXT = {
   // text: links, right-to-left, emoji, runs
   textSetup: "Opening the text tests: the paper crane",
   rtl: "שלום, נפגשים מחר בנמל הישן",
+  rtlPreview: "مرحبا، أراك غدا عند المرفأ القديم",
   ltrAfterRtl: "And back to left-to-right: the lime kiln",
   links: "Docs at https://example.com/guide?page=2 but never javascript:alert(document.domain) here",
   emojiOnly: "🎉🦊",

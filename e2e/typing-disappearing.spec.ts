@@ -73,7 +73,7 @@ test("a disappearing message is gone from both sides, previews included, once it
   await converse(gina.app, "WhatsApp", NAMES.gina, hugo.app, hugoAddress, TEXT.disappearingSetup);
 
   // a timer of a few seconds, which the dialog does not offer, staged as the engine keeps it
-  await patchConversation(gina.app.page, `${ginaAddress}|${hugoAddress}`, { expiresInMs: 6_000 });
+  await patchConversation(gina.app.page, `${ginaAddress}|${hugoAddress}`, { expiresInMs: 12_000 });
   await gina.app.page.reload();
   await expect(gina.app.composer).toBeVisible();
   await gina.app.send(TEXT.disappearing);
