@@ -71,7 +71,7 @@ test("a draft and its reply stay with their conversation, across chats and reloa
   // another chat has its own empty box
   await erin.app.openConversation(NAMES.gina);
   await expect(erin.app.composer).toHaveValue("");
-  await expect(erin.app.page.getByText("Replying to")).toHaveCount(0);
+  await expect(erin.app.page.getByRole("button", { name: "Cancel reply" })).toHaveCount(0);
   await erin.app.openConversation(NAMES.frank);
   await expect(erin.app.composer).toHaveValue(TEXT.draft);
   await expect(erin.app.page.getByText(`Replying to ${NAMES.frank}`)).toBeVisible();

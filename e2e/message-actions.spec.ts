@@ -15,7 +15,7 @@ test("reply with a jump to the quote, and reactions added, changed and removed o
 
   // Erin starts a reply to her first message; Frank's many messages arrive while she writes it
   await erin.app.messageAction(erin.app.message(TEXT.actionsSetup), "Reply");
-  await expect(erin.app.page.getByText(`Replying to You`)).toBeVisible();
+  await expect(erin.app.page.getByText("Replying to You", { exact: true })).toBeVisible();
   await expect(erin.app.composer).toBeFocused();
   for (const line of TEXT.actionsFiller) await frank.app.sendQuickly(line);
   await expect(erin.app.message(TEXT.actionsFiller.at(-1)!)).toBeVisible();
@@ -37,8 +37,9 @@ test("reply with a jump to the quote, and reactions added, changed and removed o
 
   // Cancel reply works too
   await erin.app.messageAction(erin.app.message(TEXT.actionsReply), "Reply");
+  await expect(erin.app.page.getByText("Replying to You", { exact: true })).toBeVisible();
   await erin.app.page.getByRole("button", { name: "Cancel reply" }).click();
-  await expect(erin.app.page.getByText("Replying to")).toHaveCount(0);
+  await expect(erin.app.page.getByText("Replying to You", { exact: true })).toHaveCount(0);
 
   // Frank reacts to the reply with 👍, then changes it to ❤️, then takes it back by choosing ❤️ again
   await frank.app.page.getByRole("button", { name: /^Jump to latest/ }).click();

@@ -197,15 +197,14 @@ export function MessageLog({ conversationId, messages, hasOlder, onLoadOlder, pe
         <button
           type="button"
           onClick={jumpToLatest}
+          aria-label={unreadNow > 0 ? `Jump to latest, ${unreadNow} new` : "Jump to latest"}
           className="absolute bottom-3 right-4 flex items-center gap-1.5 rounded-full bg-white px-3 py-2 text-sm font-medium text-slate-900 shadow-lg ring-1 ring-slate-200 hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-sky-600 dark:bg-slate-800 dark:text-slate-100 dark:ring-slate-700 dark:hover:bg-slate-700"
         >
           <ArrowDown aria-hidden="true" className="h-4 w-4" />
           Jump to latest
           {unreadNow > 0 ? (
-            <span className="rounded-full bg-emerald-700 px-1.5 text-xs font-semibold text-white">
-              <span className="sr-only">, </span>
+            <span aria-hidden="true" className="rounded-full bg-emerald-700 px-1.5 text-xs font-semibold text-white">
               {unreadNow}
-              <span className="sr-only"> new</span>
             </span>
           ) : null}
         </button>

@@ -87,9 +87,9 @@ export function SettingsDialog({ open, onClose, accounts, onLogOut }: Props) {
             {THEMES.map((theme) => (
               <label
                 key={theme.id}
-                className="flex flex-1 cursor-pointer items-center justify-center gap-2 rounded-lg border border-slate-300 px-3 py-2 text-sm font-medium has-[:checked]:border-sky-700 has-[:checked]:bg-sky-50 has-[:focus-visible]:outline-2 has-[:focus-visible]:outline-sky-600 dark:border-slate-700 dark:has-[:checked]:border-sky-300 dark:has-[:checked]:bg-sky-950"
+                className="relative flex flex-1 cursor-pointer items-center justify-center gap-2 rounded-lg border border-slate-300 px-3 py-2 text-sm font-medium has-[:checked]:border-sky-700 has-[:checked]:bg-sky-50 has-[:focus-visible]:outline-2 has-[:focus-visible]:outline-sky-600 dark:border-slate-700 dark:has-[:checked]:border-sky-300 dark:has-[:checked]:bg-sky-950"
               >
-                <input type="radio" name={themeName} checked={settings.theme === theme.id} onChange={() => change({ theme: theme.id })} className="sr-only" />
+                <input type="radio" name={themeName} checked={settings.theme === theme.id} onChange={() => change({ theme: theme.id })} className="absolute inset-0 cursor-pointer appearance-none rounded-lg opacity-0" />
                 {theme.label}
               </label>
             ))}
