@@ -35,6 +35,7 @@ export {
   type SessionRecord,
   type SessionState,
   MAX_ARCHIVED_SESSIONS,
+  MESSAGE_NORMAL,
   UNANSWERED_SESSION_TTL_MS,
   archiveCurrent,
   decrypt,

@@ -104,9 +104,6 @@ export function localHandlers(deps: HandlerDeps): Omit<RpcHandlers, LeaderMethod
   }
 }
 
-function notYet(method: string): Promise<never> {
-  return Promise.reject(new EngineError("internal", `${method} is not available in this build yet`));
-}
 
 /** The leader's handlers: the local ones plus those that talk to the relay. */
 export function leaderHandlers(engine: Engine, deps: HandlerDeps): RpcHandlers {
@@ -115,8 +112,19 @@ export function leaderHandlers(engine: Engine, deps: HandlerDeps): RpcHandlers {
     ...localHandlers(deps),
     createAccount: (p) => wrap(() => engine.createAccount(p)),
     diagnostics: async () => ({ counters: engine.counters.snapshot(), log: deps.recentLog?.() ?? [] }),
-    setTyping: () => notYet("setTyping"),
-    logOut: () => notYet("logOut"),
+    setTyping: (p) =>
+      wrap(async () => {
+        await engine.setTyping(p.conversationId, p.typing);
+        return null;
+      }),
+    logOut: () =>
+      wrap(async () => {
+        // the socket closes and nothing more is written; then the whole database goes (other tabs'
+        // connections close on the versionchange this raises, so the delete is not blocked by them)
+        await engine.stop();
+        await db.delete();
+        return null;
+      }),
     lookup: (p) =>
       wrap(async () => {
         const address = canonicalAddress(p.address);

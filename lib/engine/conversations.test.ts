@@ -11,6 +11,7 @@ import { EVENTS, toB64, type Address } from "./deps";
 import { request } from "./relay";
 import { randomId } from "../store/ids";
 import { editMessageLocal, deleteMessageLocal } from "./actions";
+import { runMaintenance } from "./maintenance";
 import { account, handles, makeBoot, messagesOf, waitFor, type Client } from "./testClients";
 
 const boot = makeBoot(useRelayProcess());
@@ -120,7 +121,7 @@ describe("conversations between two engines", () => {
     await stopAll(alice, bob);
   });
 
-  it("a hostile peer cannot edit or delete my messages, touch another conversation, or change anything with orphans", async () => {
+  it("a hostile peer cannot edit or delete my messages, edit its own too late, or touch another conversation", async () => {
     const { alice, bob, aConv, bConv, aliceAddr, bobAddr, h } = await pair();
     const carol = boot();
     const carolAddr = await account(carol, "instagram", h.carol, "Carol");
@@ -140,7 +141,7 @@ describe("conversations between two engines", () => {
     await inject(bob, bobAddr, alice, aliceAddr, { ...base, id: randomId(), type: "edit", target: bobs, text: "too late", sentAt: now + EDIT_WINDOW_MS + 10 * 60_000 });
     await inject(bob, bobAddr, alice, aliceAddr, { ...base, id: randomId(), type: "delete", target: bobs, sentAt: now + DELETE_FOR_EVERYONE_WINDOW_MS + 10 * 60_000 });
     await inject(bob, bobAddr, alice, aliceAddr, { ...base, id: randomId(), type: "edit", target: randomId(), text: "orphan" });
-    await waitFor(async () => alice.engine.counters.get("change_refused") === 5 && alice.engine.counters.get("change_orphaned") === 1, "all refused");
+    await waitFor(async () => alice.engine.counters.get("change_refused") === 5 && alice.engine.counters.get("change_held") === 1, "all refused");
     expect(await row(alice, mine)).toMatchObject({ text: "my words" });
     expect((await row(alice, mine))?.deletedAt).toBeUndefined();
     expect((await row(alice, toCarol))?.reactions).toBeUndefined();
@@ -149,6 +150,41 @@ describe("conversations between two engines", () => {
     await bob.api.sendMessage({ conversationId: bConv, text: "still talking" });
     await waitFor(async () => (await messagesOf(alice.db, aConv)).some((m) => m.text === "still talking"), "next message");
     await stopAll(alice, bob, carol);
+  });
+
+  it("a change that comes before its message waits for it and is applied when it comes", async () => {
+    const { alice, bob, aConv, aliceAddr, bobAddr } = await pair();
+    await alice.api.sendMessage({ conversationId: aConv, text: "hi" });
+    await waitFor(async () => (await messagesOf(bob.db, `${bobAddr}|${aliceAddr}`)).length === 1, "session up");
+    await bob.engine.idle();
+    const id = randomId();
+    const now = Date.now();
+    // as after a resend: the edit and a reaction of Bob's come first, the message itself later
+    await inject(bob, bobAddr, alice, aliceAddr, { v: 1, id: randomId(), sentAt: now + 1000, type: "edit", target: id, text: "edited before it came" });
+    await inject(bob, bobAddr, alice, aliceAddr, { v: 1, id: randomId(), sentAt: now + 1000, type: "reaction", target: id, emoji: "🙏" });
+    await waitFor(async () => alice.engine.counters.get("change_held") === 2, "held");
+    expect(await alice.db.pendingChanges.count()).toBe(2);
+    await inject(bob, bobAddr, alice, aliceAddr, { v: 1, id, sentAt: now, type: "text", text: "original" });
+    const m = await waitFor(async () => (await row(alice, id))?.editedAt && row(alice, id), "applied on arrival");
+    expect(m).toMatchObject({ text: "edited before it came", reactions: [{ by: bobAddr, emoji: "🙏" }] });
+    expect(await alice.db.pendingChanges.count()).toBe(0);
+    await stopAll(alice, bob);
+  });
+
+  it("a change an older build kept as unsupported is applied once the build understands it", async () => {
+    const { alice, bob, aConv, bConv, bobAddr } = await pair();
+    const { messageId } = await alice.api.sendMessage({ conversationId: aConv, text: "react to me" });
+    await waitFor(() => row(bob, messageId), "arrives");
+    await bob.engine.idle();
+    const reaction = { v: 1, type: "reaction", id: "newerreaction1", sentAt: Date.now(), target: messageId, emoji: "🎉" };
+    await bob.db.messages.put({
+      id: "newerreaction1", conversationId: bConv, direction: "out", kind: "unsupported", content: JSON.stringify(reaction),
+      text: "", sentAt: Date.now(), receivedAt: Date.now(), state: "sent", sentToRelayAt: null, deliveredAt: null,
+    });
+    await runMaintenance({ db: bob.db, log: { warn() {}, info() {} }, counters: bob.engine.counters, now: () => Date.now() } as never);
+    expect(await row(bob, "newerreaction1")).toBeUndefined();
+    expect((await row(bob, messageId))?.reactions).toEqual([{ by: bobAddr, emoji: "🎉", at: reaction.sentAt }]);
+    await stopAll(alice, bob);
   });
 
   it("my own edit and delete-for-everyone are refused past their windows (clock injected)", async () => {

@@ -17,6 +17,8 @@ import { commitBatch, decryptBatch, ReceiveCarry, RecoveryLimits, type BatchOutc
 import { OfflineError, request, type RelaySocket } from "./relay";
 import { sendOutboxRow } from "./send";
 import { isTransientStorageError, runMaintenance } from "./maintenance";
+import { sweepExpired } from "./disappearing";
+import { receiveTyping, TypingSender, type TypingOutcome } from "./typing";
 import { MAX_ENVELOPES_PER_DELIVERY } from "../protocol/limits";
 
 /**
@@ -40,6 +42,11 @@ export interface EngineOptions {
 }
 
 const RETRY_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
+/**
+ * The disappearing sweep looks again at least this often: a message with a timer written by another tab
+ * (a follower pokes, but a timer line from another device does not) is never kept much past its time.
+ */
+const SWEEP_RECHECK_MS = 60_000;
 /** How often housekeeping runs while the engine stays connected. */
 const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
 /** Outbox rows read per page while draining. */
@@ -114,6 +121,13 @@ export class Engine {
   private inboxWaiter: { size: number; resolve: () => void } | null = null;
   /** A committed batch queued outbox rows (receipts): drain once the receive run lets go of the lock. */
   private pokeAfterReceive = false;
+  /** The next disappearing sweep, and when it is due. */
+  private sweepTimer: ReturnType<typeof setTimeout> | null = null;
+  private sweepAt = Infinity;
+  private sweeping: Promise<void> = Promise.resolve();
+  /** Typing signals pushed to me, one after another. */
+  private typingIn: Promise<void> = Promise.resolve();
+  private readonly typing: TypingSender;
 
   constructor(private readonly opts: EngineOptions) {
     this.ctx = {
@@ -128,6 +142,7 @@ export class Engine {
       },
     };
     this.directory = new DeviceDirectory(this.ctx);
+    this.typing = new TypingSender(this.ctx);
   }
 
   get isOnline(): boolean {
@@ -136,6 +151,8 @@ export class Engine {
 
   start(): void {
     if (this.sock) return;
+    // what expired while the app was closed goes before anything else is shown again
+    this.sweepNow();
     const socket = this.opts.connect();
     this.sock = socket;
     socket.on("connect", () => {
@@ -146,6 +163,7 @@ export class Engine {
       this.setOnline(false);
     });
     socket.on(EVENTS.deliver, (payload: unknown) => this.onDeliver(payload));
+    socket.on(EVENTS.typingDeliver, (payload: unknown) => this.onTyping(payload));
     if (this.networkUp && !socket.connected) socket.connect();
   }
 
@@ -168,6 +186,7 @@ export class Engine {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.receiveRetryTimer) clearTimeout(this.receiveRetryTimer);
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
     const socket = this.sock;
     this.sock = null;
     socket?.removeAllListeners();
@@ -176,21 +195,23 @@ export class Engine {
     this.setOnline(false);
     this.inbox = [];
     this.inboxWaiter?.resolve();
-    await Promise.allSettled([this.receiving, this.acking, this.upkeep, this.draining, this.loginRun]);
+    await Promise.allSettled([this.receiving, this.acking, this.upkeep, this.draining, this.loginRun, this.sweeping, this.typingIn]);
   }
 
   /** Resolves once nothing is being received or sent right now (for tests and handover). */
   async idle(): Promise<void> {
     for (;;) {
-      const pending = [this.loginRun, this.receiving, this.acking, this.upkeep, this.draining];
+      const pending = [this.loginRun, this.receiving, this.acking, this.upkeep, this.draining, this.sweeping];
       await Promise.allSettled(pending);
-      const now = [this.loginRun, this.receiving, this.acking, this.upkeep, this.draining];
+      const now = [this.loginRun, this.receiving, this.acking, this.upkeep, this.draining, this.sweeping];
       if (pending.every((p, i) => p === now[i])) return;
     }
   }
 
   /** Something was queued (here or by a follower tab): send it when we can. */
   poke(): void {
+    // what was just written may disappear sooner than anything before it
+    this.sweepSoon();
     this.drainRequested = true;
     if (this.draining || !this.loggedIn || this.stopped) return;
     const run = this.drain();
@@ -201,6 +222,66 @@ export class Engine {
       // `draining` still set and returned: without this, that send would wait for the next poke.
       if (this.drainRequested) this.poke();
     });
+  }
+
+  // ---- disappearing messages ----
+
+  /** Sweeps now, then arms the timer for the next expiry. */
+  private sweepNow(): void {
+    if (this.stopped) return;
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.sweepTimer = null;
+    this.sweepAt = Infinity;
+    this.sweeping = this.sweeping
+      .then(() => sweepExpired(this.ctx))
+      .then(
+        ({ next }) => this.armSweep(next),
+        (error: unknown) => {
+          this.warn("disappearing sweep failed", error);
+          this.armSweep(null);
+        },
+      );
+  }
+
+  /** Looks for the next expiry (something with a timer may have been written) and arms the timer for it. */
+  sweepSoon(): void {
+    if (this.stopped) return;
+    this.sweeping = this.sweeping
+      .then(async () => (await this.ctx.db.messages.orderBy("expiresAt").first())?.expiresAt ?? null)
+      .then(
+        (next) => this.armSweep(next),
+        () => undefined,
+      );
+  }
+
+  private armSweep(next: number | null): void {
+    if (this.stopped) return;
+    const at = Math.min(next ?? Infinity, this.ctx.now() + SWEEP_RECHECK_MS);
+    if (this.sweepTimer && this.sweepAt <= at) return;
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.sweepAt = at;
+    this.sweepTimer = setTimeout(() => this.sweepNow(), Math.max(0, at - this.ctx.now()));
+  }
+
+  // ---- typing ----
+
+  /** Tells the peer's online devices that I am typing (or stopped); best effort (see typing.ts). */
+  async setTyping(conversationId: string, typing: boolean, now?: number): Promise<TypingOutcome> {
+    await this.loginRun;
+    if (!this.loggedIn) return "skipped";
+    return this.typing.send(conversationId, typing, now);
+  }
+
+  private onTyping(payload: unknown): void {
+    const parsed = schemas.TypingDeliver.safeParse(payload);
+    if (!parsed.success) {
+      this.counters.bump("bad_typing");
+      return;
+    }
+    if (this.stopped) return;
+    this.typingIn = this.typingIn
+      .then(() => receiveTyping(this.ctx, this.accounts, parsed.data))
+      .catch((error: unknown) => this.warn("typing signal failed", error));
   }
 
   // ---- RPC-facing operations that need the relay ----
@@ -433,6 +514,7 @@ export class Engine {
     this.counters.bump("stored", outcome.stored);
     for (const address of outcome.newDevicesOf) this.directory.invalidate(address);
     this.sendAck(outcome.acks, [outcome.ackRow]);
+    if (outcome.expiresAt !== null) this.armSweep(outcome.expiresAt);
     // the receipts go once the run lets go of the session lock, not between its batches
     if (outcome.queued) this.pokeAfterReceive = true;
     for (const address of outcome.prekeysUsedBy) {
@@ -540,6 +622,8 @@ export class Engine {
             }
             const outcome = await sendOutboxRow(this.ctx, this.directory, (address) => this.accounts.get(address)?.deviceId, row);
             if (outcome === "offline") return;
+            // a durable message reached the mailbox of every device: typing's gap there closes
+            if (outcome === "sent" && (row.kind === "message" || row.kind === "change") && !row.onlyDevice) this.typing.durableSent(row.conversationId);
             if (outcome === "retry" || outcome === "held") {
               blocked.add(row.conversationId);
               if (outcome === "retry") {

@@ -1,8 +1,12 @@
 // Housekeeping after login: placeholders nothing replaced within a day say so, the sent log is pruned,
-// and content stored as "needs a newer version" is read again in case this build now understands it.
-import type { MessageRow } from "../store/db";
+// changes that waited a week for their message go, and content stored as "needs a newer version" is read
+// again in case this build now understands it (a text in place; a change applied, its row gone).
+import { PENDING_CHANGE_TTL_MS, type MessageRow } from "../store/db";
+import { refreshLast } from "../store/conversations";
 import type { EngineContext } from "./context";
 import { parseContent } from "./content/envelope";
+import { applyChange } from "./content/registry";
+import type { ChangeScope } from "./content/change";
 import { SENT_LOG_MAX, SENT_LOG_TTL_MS, WAITING_TTL_MS } from "./recovery";
 
 /** Errors of the storage layer that say "not now" rather than "never": the work is retried, not dropped. */
@@ -31,7 +35,8 @@ export function isTransientStorageError(error: unknown): boolean {
 
 export async function runMaintenance(ctx: EngineContext): Promise<{ gaveUp: number; pruned: number; rerendered: number }> {
   const now = ctx.now();
-  return { gaveUp: await expireWaiting(ctx, now), pruned: await pruneSentLog(ctx, now), rerendered: await rereadUnsupported(ctx) };
+  const pruned = (await pruneSentLog(ctx, now)) + (await ctx.db.pendingChanges.where("receivedAt").below(now - PENDING_CHANGE_TTL_MS).delete());
+  return { gaveUp: await expireWaiting(ctx, now), pruned, rerendered: await rereadUnsupported(ctx) };
 }
 
 /** Placeholders older than WAITING_TTL_MS become "couldn't be decrypted". */
@@ -63,13 +68,20 @@ async function pruneSentLog(ctx: EngineContext, now: number): Promise<number> {
   return pruned;
 }
 
-/** Unsupported content this build now understands as text becomes a text message in place. */
+/**
+ * Unsupported content this build now understands: text becomes a text message in place; a change (a
+ * reaction, edit, delete or timer of a newer format) is applied as if it had just come, and its row goes.
+ */
 async function rereadUnsupported(ctx: EngineContext): Promise<number> {
   const { db } = ctx;
   const rows = await db.messages.where("kind").equals("unsupported").toArray();
   let n = 0;
   for (const m of rows) {
     const content = parseContent(m.content ?? "");
+    if (content.type === "reaction" || content.type === "edit" || content.type === "delete" || content.type === "timer") {
+      if (await applyStoredChange(ctx, m, content)) n += 1;
+      continue;
+    }
     if (content.type !== "text") continue;
     const { kind: _kind, content: _content, ...rest } = m;
     const next: MessageRow = { ...rest, text: content.text };
@@ -84,3 +96,25 @@ async function rereadUnsupported(ctx: EngineContext): Promise<number> {
   return n;
 }
 
+
+/** A change kept as unsupported, applied now; the row that stood for it goes. */
+async function applyStoredChange(ctx: EngineContext, m: MessageRow, content: Parameters<typeof applyChange>[1]["content"]): Promise<boolean> {
+  const { db } = ctx;
+  const conv = await db.conversations.get(m.conversationId);
+  if (!conv) return false;
+  const scope: ChangeScope = {
+    db,
+    now: ctx.now(),
+    refuse(kind, reason) {
+      ctx.counters.bump("change_refused");
+      ctx.log.warn("change refused", { kind, reason });
+      return "refused";
+    },
+  };
+  await db.transaction("rw", [db.messages, db.conversations], async () => {
+    await db.messages.delete(m.id);
+    await refreshLast(db, conv.id, m.direction === "in" && m.state !== "read" ? 1 : 0);
+    await applyChange(scope, { our: conv.ourAddress, their: conv.theirAddress, direction: m.direction, content });
+  });
+  return true;
+}

@@ -14,8 +14,8 @@
 // - anything else (storage, quota, a worker shutting down): thrown, so nothing is committed or acked and
 //   the caller retries the batch.
 import type { Address } from "./deps";
-import type { AccountRow, ContactRow, ConversationRow, IdentityKeyRow, IdentityRow, EnvelopeRef, MessageRow, OutboxRow, BaseKeyRow, QuoteRef, WaitingRow } from "../store/db";
-import { conversationId } from "../store/db";
+import type { AccountRow, ContactRow, ConversationRow, IdentityKeyRow, IdentityRow, EnvelopeRef, MessageRow, OutboxRow, BaseKeyRow, PendingChangeRow, QuoteRef, WaitingRow } from "../store/db";
+import { conversationId, PENDING_CHANGES_MAX } from "../store/db";
 import { identityId, prekeyKey, randomId, selfQueue, sessionKey } from "../store/ids";
 import { identityAfter, sameBytes } from "../store/identities";
 import { contactAfter, newConversation, putMessagesOnce, advanceState } from "../store/conversations";
@@ -33,7 +33,7 @@ import {
 } from "../crypto";
 import { fromB64, toB64, type schemas } from "./deps";
 import type { EngineContext } from "./context";
-import { decodeContent, type ChangeContent, type TextContent, type UnknownContent } from "./content/envelope";
+import { decodeContent, parseContent, type ChangeContent, type TextContent, type UnknownContent } from "./content/envelope";
 import { applyChange, kindOf } from "./content/registry";
 import type { ChangeScope, IncomingChange } from "./content/change";
 import { MAX_QUOTE_CHARS } from "./content/kinds/text";
@@ -100,6 +100,8 @@ export interface BatchOutcome {
   prekeysUsedBy: Set<Address>;
   /** Outbox rows were added (receipts, resends, requests): the outbox should drain. */
   queued: boolean;
+  /** The earliest expiry among the messages stored (disappearing), or null. */
+  expiresAt: number | null;
 }
 
 /** State that outlives one batch: how often we asked each device, and reset sessions with it. */
@@ -473,6 +475,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
   let replacedCount = 0;
   let settledCount = 0;
   let changedCount = 0;
+  let expiresAt: number | null = null;
   const scope: ChangeScope = {
     db,
     now,
@@ -486,7 +489,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
   const ackRow = `batch:${randomId()}`;
   await db.transaction(
     "rw",
-    [db.sessions, db.archivedSessions, db.prekeys, db.baseKeys, db.identities, db.conversations, db.messages, db.contacts, db.outbox, db.pendingAcks, db.waiting, db.meta],
+    [db.sessions, db.archivedSessions, db.prekeys, db.baseKeys, db.identities, db.conversations, db.messages, db.contacts, db.outbox, db.pendingAcks, db.waiting, db.meta, db.pendingChanges],
     async () => {
       // IndexedDB runs a transaction's requests in the order they were made, so the writes that depend on
       // no read go out at once and are awaited together at the end; the reads go out side by side. A batch
@@ -516,13 +519,14 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
       const identityIds = [...new Set(b.identities.map((i) => identityId(i.our, i.their)))];
       const quoted = [...new Set(b.texts.flatMap((t) => (t.payload.replyTo ? [t.payload.replyTo.id] : [])))];
       const readReceipts = b.receipts.some((r) => r.kind === "read");
-      const [identityRows, convRows, contactRows, waitingCount, quotedRows, settings] = await Promise.all([
+      const [identityRows, convRows, contactRows, waitingCount, quotedRows, settings, pendingCount] = await Promise.all([
         identityIds.length ? db.identities.bulkGet(identityIds) : [],
         peers.size ? db.conversations.bulkGet([...peers.keys()]) : [],
         names.size ? db.contacts.bulkGet([...names.keys()]) : [],
         b.texts.length > 0 || b.changes.length > 0 || b.retryReplies.length > 0 ? db.waiting.count() : 0,
         quoted.length ? db.messages.bulkGet(quoted) : [],
         readReceipts ? getSettings(db) : null,
+        b.texts.length > 0 || b.changes.length > 0 ? db.pendingChanges.count() : 0,
       ]);
       const quotes = new Map<string, MessageRow>();
       for (const m of quotedRows) if (m) quotes.set(m.id, m);
@@ -642,6 +646,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
       const freshIds = new Set<string>();
       for (const m of fresh) {
         freshIds.add(m.id);
+        if (m.expiresAt !== undefined) expiresAt = Math.min(expiresAt ?? Infinity, m.expiresAt);
         if (m.kind === "waiting") continue;
         storedCount += 1;
         if (m.direction !== "in") continue;
@@ -655,13 +660,36 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
         for (let i = 0; i < ids.length; i += 500) issue(queueReceipt(db, convId, ids.slice(i, i + 500), now));
       }
       await Promise.all(writes);
-      // changes to earlier messages, in the order they came (one after another: each reads what it changes)
+      // changes that came before the messages stored now: applied in the order they came
+      if (pendingCount > 0 && freshIds.size > 0) {
+        const held = (await db.pendingChanges.where("target").anyOf([...freshIds]).toArray()).sort((x, y) => x.receivedAt - y.receivedAt);
+        for (const p of held) {
+          const content = parseContent(p.change);
+          if (content.type === "reaction" || content.type === "edit" || content.type === "delete") {
+            if ((await applyChange(scope, { our: p.ourAddress, their: p.theirAddress, direction: p.direction, content })) === "applied") changedCount += 1;
+          }
+        }
+        if (held.length) {
+          await db.pendingChanges.bulkDelete(held.map((p) => p.id));
+          counters.bump("change_released", held.length);
+        }
+      }
+      // changes to earlier messages, in the order they came (one after another: each reads what it changes);
+      // one whose message is not here waits for it
+      let room = PENDING_CHANGES_MAX - pendingCount;
       for (const c of b.changes) {
         const outcome = await applyChange(scope, c.change);
-        if (outcome === "orphaned") {
+        if (outcome === "applied") changedCount += 1;
+        if (outcome !== "orphaned") continue;
+        const held = heldChange(c.change, now);
+        if (held && room > 0) {
+          await db.pendingChanges.put(held);
+          room -= 1;
+          counters.bump("change_held");
+        } else {
           counters.bump("change_orphaned");
-          ctx.log.info("change for a message not here", { kind: c.change.content.type });
-        } else if (outcome === "applied") changedCount += 1;
+          ctx.log.info("change for a message not here dropped", { kind: c.change.content.type });
+        }
       }
       // receipts for my messages: each reads its message first (rare in a backlog: one per batch of a chat)
       for (const r of b.receipts) {
@@ -688,6 +716,22 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
     newDevicesOf: b.newDevicesOf,
     prekeysUsedBy: b.prekeysUsedBy,
     queued: storedCount > 0 || b.outbox.length > 0,
+    expiresAt,
+  };
+}
+
+/** An orphaned change as it waits for its message (timers never wait: they name no message). */
+function heldChange(c: IncomingChange<ChangeContent>, now: number): PendingChangeRow | undefined {
+  if (c.content.type === "timer") return undefined;
+  return {
+    id: c.content.id,
+    target: c.content.target,
+    conversationId: conversationId(c.our, c.their),
+    ourAddress: c.our,
+    theirAddress: c.their,
+    direction: c.direction,
+    change: JSON.stringify(c.content),
+    receivedAt: now,
   };
 }
 

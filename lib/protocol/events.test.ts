@@ -8,12 +8,12 @@ import { ERROR_CODES } from "./errors";
 type Payload<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[0];
 
 describe("protocol contract", () => {
-  it("has a request and a response schema for every client event, and deliver is the only push", () => {
-    const clientEvents = Object.values(EVENTS).filter((e) => e !== EVENTS.deliver);
+  it("has a request and a response schema for every client event, and deliver and typing are the only pushes", () => {
+    const pushes: (keyof ServerToClientEvents)[] = [EVENTS.deliver, EVENTS.typingDeliver];
+    const clientEvents = Object.values(EVENTS).filter((e) => !(pushes as string[]).includes(e));
     expect(Object.keys(SCHEMAS).sort()).toEqual([...clientEvents].sort());
     for (const e of PRE_LOGIN_EVENTS) expect(clientEvents).toContain(e);
-    const push: keyof ServerToClientEvents = EVENTS.deliver;
-    expect(push).toBe("mailbox:deliver");
+    expect(pushes).toEqual(["mailbox:deliver", "typing:deliver"]);
   });
 
   it("types payloads from the schemas", () => {

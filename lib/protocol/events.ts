@@ -16,6 +16,8 @@ export const EVENTS = {
   ack: "mailbox:ack",
   fetch: "mailbox:fetch",
   deliver: "mailbox:deliver",
+  typing: "typing:send",
+  typingDeliver: "typing:deliver",
 } as const;
 
 type Handler<Req, Res> = (payload: Req, ack: (res: Ack<Res>) => void) => void;
@@ -31,11 +33,14 @@ export interface ClientToServerEvents {
   [EVENTS.send]: Handler<S.SendRequest, S.SendResponse>;
   [EVENTS.ack]: Handler<S.AckRequest, S.AckResponse>;
   [EVENTS.fetch]: Handler<S.FetchRequest, S.FetchResponse>;
+  [EVENTS.typing]: Handler<S.TypingRequest, S.TypingResponse>;
 }
 
 export interface ServerToClientEvents {
   /** Envelopes for this device; the device answers with `mailbox:ack` once it has stored them. */
   [EVENTS.deliver]: (payload: S.Deliver) => void;
+  /** An encrypted typing signal, pushed only to live connections and never stored. */
+  [EVENTS.typingDeliver]: (payload: S.TypingDeliver) => void;
 }
 
 export type ClientEvent = keyof ClientToServerEvents;
@@ -52,6 +57,7 @@ export const SCHEMAS = {
   [EVENTS.send]: { request: Z.SendRequest, response: Z.SendResponse },
   [EVENTS.ack]: { request: Z.AckRequest, response: Z.AckResponse },
   [EVENTS.fetch]: { request: Z.FetchRequest, response: Z.FetchResponse },
+  [EVENTS.typing]: { request: Z.TypingRequest, response: Z.TypingResponse },
 } as const satisfies Record<ClientEvent, unknown>;
 
 /** Events served before login. */

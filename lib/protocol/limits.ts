@@ -56,6 +56,10 @@ export const MAX_CONNECTIONS_PER_IP = 64;
 export const MAX_DELIVERY_BYTES_IN_FLIGHT = 4 * 1024 * 1024;
 /** Bytes waiting in a connection's send buffer past which it gets no more pushes (and past twice this, is closed). */
 export const MAX_QUEUED_OUTPUT_BYTES = 4 * 1024 * 1024;
+/** Largest typing-signal body (the ciphertext of a typing content, a few hundred bytes), before base64url. */
+export const MAX_TYPING_BYTES = 512;
+/** Devices one `typing:send` may name (the peer's devices). */
+export const MAX_TYPING_TARGETS = 32;
 /** Pending envelopes per recipient device: past either figure a send is refused with `quota_exceeded`. */
 export const MAILBOX_QUOTA = { envelopes: 10_000, bytes: 200 * 1024 * 1024 } as const;
 
@@ -87,6 +91,11 @@ export const RELAY_LIMITS = {
   sendPerPair: { burst: 5000, perSecond: 5000 / DAY },
   /** … and their body bytes. */
   sendBytesPerPair: { burst: 100 * 1024 * 1024, perSecond: (100 * 1024 * 1024) / DAY },
+  /**
+   * `typing:send` per sending device. Clients send at most one "typing" per conversation every 3 s and
+   * one "stopped": a burst for several conversations at once, then one a second.
+   */
+  typingPerDevice: { burst: 20, perSecond: 1 },
 } as const;
 export type RelayLimitName = keyof typeof RELAY_LIMITS;
 

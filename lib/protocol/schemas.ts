@@ -11,6 +11,8 @@ import {
   MAX_KEY_BYTES,
   MAX_PREKEYS_PER_UPLOAD,
   MAX_SIGNATURE_BYTES,
+  MAX_TYPING_BYTES,
+  MAX_TYPING_TARGETS,
 } from "./limits";
 
 /** A `brand:handle` as typed; refined to the canonical form, or refused naming the brand's rule. */
@@ -110,6 +112,18 @@ export const EnvelopeRef = z.strictObject({
 export const AckRequest = z.strictObject({ envelopes: z.array(EnvelopeRef).min(1).max(MAX_ENVELOPES_PER_DELIVERY) });
 export const FetchRequest = z.strictObject({ limit: z.number().int().min(1).max(MAX_ENVELOPES_PER_DELIVERY).optional() });
 
+/** One encrypted typing signal for one device of the peer (never stored by the relay). */
+export const TypingSignal = z.strictObject({
+  to: Address,
+  toDevice: DeviceId,
+  body: b64(MAX_TYPING_BYTES),
+});
+export const TypingRequest = z.strictObject({
+  /** One of the accounts this connection is logged in for. */
+  from: Address,
+  signals: z.array(TypingSignal).min(1).max(MAX_TYPING_TARGETS),
+});
+
 // ---- relay → client ----
 
 export const DeviceBundle = z.strictObject({
@@ -166,6 +180,16 @@ export const SendResponse = z.strictObject({ stored: z.number().int(), ts: z.num
 export const AckResponse = z.strictObject({ deleted: z.number().int() });
 export const FetchResponse = z.strictObject({ envelopes: z.array(Envelope), more: z.boolean() });
 export const Deliver = z.strictObject({ envelopes: z.array(Envelope).max(MAX_ENVELOPES_PER_DELIVERY) });
+/** The devices of the request that had a live connection and were handed the signal (no others learn of it). */
+export const TypingResponse = z.strictObject({ reached: z.array(DeviceId).max(MAX_TYPING_TARGETS) });
+/** A typing signal pushed to one live connection of its device; `from` and `fromDevice` stamped by the relay. */
+export const TypingDeliver = z.strictObject({
+  from: Address,
+  fromDevice: DeviceId,
+  to: Address,
+  toDevice: DeviceId,
+  body: b64(MAX_TYPING_BYTES),
+});
 
 export type SignedPrekey = z.infer<typeof SignedPrekey>;
 export type OneTimePrekey = z.infer<typeof OneTimePrekey>;
@@ -194,3 +218,7 @@ export type SendResponse = z.infer<typeof SendResponse>;
 export type AckResponse = z.infer<typeof AckResponse>;
 export type FetchResponse = z.infer<typeof FetchResponse>;
 export type Deliver = z.infer<typeof Deliver>;
+export type TypingSignal = z.infer<typeof TypingSignal>;
+export type TypingRequest = z.infer<typeof TypingRequest>;
+export type TypingResponse = z.infer<typeof TypingResponse>;
+export type TypingDeliver = z.infer<typeof TypingDeliver>;

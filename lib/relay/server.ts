@@ -21,6 +21,7 @@ import { clientKeyOf, createLimiter, type RateRule } from "./limits";
 import { contentSecurityPolicy, newNonce } from "./csp";
 import { createLogger, describeError, type Logger, type LogLevel } from "./log";
 import { connectNodes } from "./fanout";
+import { LiveSignals } from "./liveSignals";
 import { Metrics, timedStore } from "./metrics";
 import type { BucketSpec } from "./rateLimit";
 import { Connection } from "./socket/connection";
@@ -395,6 +396,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const limitKey = (...parts: string[]) => createHmac("sha256", limitSecret).update(parts.join("\n")).digest("base64url").slice(0, 22);
   const redisUrl = opts.redisUrl ?? process.env.REDIS_URL;
   const fanout = redisUrl ? connectNodes(io, hub, { redisUrl, prefix: process.env.REDIS_PREFIX ?? "junction:", log }) : null;
+  const signals = new LiveSignals(hub, log);
+  if (fanout) signals.connect(io);
   /** What keeps this node from serving: empty when the database (and Redis, if used) answer. */
   readiness = async () => {
     const problems: string[] = [];
@@ -423,6 +426,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     log,
     metrics,
     hub,
+    signals,
     now,
     rateLimits: limits,
     limiter,

@@ -338,6 +338,29 @@ export function owedEnvelopes(row: PendingAckRow): EnvelopeRef[] {
   return row.to !== undefined && row.id !== undefined ? [{ to: row.to, id: row.id }] : [];
 }
 
+/**
+ * A change (reaction, edit, delete) that arrived before the message it names: held until that message
+ * comes (then applied, in arrival order), for at most a week, and at most PENDING_CHANGES_MAX of them.
+ */
+export interface PendingChangeRow {
+  /** The change's id. */
+  id: string;
+  /** The message it waits for. */
+  target: string;
+  conversationId: string;
+  ourAddress: Address;
+  theirAddress: Address;
+  direction: Direction;
+  /** The content as received (JSON). */
+  change: string;
+  receivedAt: number;
+}
+
+/** Most changes held for messages that have not come (a peer cannot fill the disk with orphans). */
+export const PENDING_CHANGES_MAX = 2_000;
+/** How long a change waits for its message. */
+export const PENDING_CHANGE_TTL_MS = 7 * 24 * 60 * 60_000;
+
 /** What I was writing in a conversation, kept across reloads. */
 export interface DraftRow {
   conversationId: string;
@@ -365,6 +388,7 @@ export class JunctionDB extends Dexie {
   waiting!: EntityTable<WaitingRow, "envelopeId">;
   sentLog!: EntityTable<SentRow, "envelopeId">;
   drafts!: EntityTable<DraftRow, "conversationId">;
+  pendingChanges!: EntityTable<PendingChangeRow, "id">;
 
   constructor(name = "junction") {
     super(name);
@@ -397,6 +421,10 @@ export class JunctionDB extends Dexie {
       messages: "id, [conversationId+sentAt], conversationId, kind, expiresAt",
       conversations: "id, lastActivity, [ourBrand+lastActivity], [hasUnread+lastActivity], ourAddress, theirAddress, archived",
       drafts: "conversationId",
+    });
+    // Changes that came before their message wait for it (worker only).
+    this.version(4).stores({
+      pendingChanges: "id, target, receivedAt",
     });
   }
 }

@@ -3,6 +3,7 @@ import { EVENTS } from "../../protocol";
 import { challenge, keysStatus, keysUpload, login, register } from "./accountHandlers";
 import { bundles, lookup } from "./directoryHandlers";
 import { ack, fetch, send } from "./mailboxHandlers";
+import { typing } from "./typingHandlers";
 import type { Handlers } from "./types";
 
 export const HANDLERS: Handlers = {
@@ -16,4 +17,5 @@ export const HANDLERS: Handlers = {
   [EVENTS.send]: send,
   [EVENTS.ack]: ack,
   [EVENTS.fetch]: fetch,
+  [EVENTS.typing]: typing,
 };

@@ -66,6 +66,11 @@ export class Hub {
     for (const set of this.byDevice.values()) for (const conn of set) conn.pump();
   }
 
+  /** The connections of a device on this node. */
+  connectionsOf(deviceId: string): ReadonlySet<Connection> {
+    return this.byDevice.get(deviceId) ?? new Set();
+  }
+
   /** Connections of this device here. */
   count(deviceId: string): number {
     return this.byDevice.get(deviceId)?.size ?? 0;

@@ -9,6 +9,7 @@ import type { BucketSpec } from "../rateLimit";
 import type { RelayStore } from "../storage/types";
 import type { Connection } from "./connection";
 import type { Hub } from "./hub";
+import type { LiveSignals } from "../liveSignals";
 
 export type RelayServer = Server<ClientToServerEvents, ServerToClientEvents>;
 export type RelaySocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -18,6 +19,8 @@ export interface RelayContext {
   log: Logger;
   metrics: Metrics;
   hub: Hub;
+  /** Pushes that are never stored (typing), to live connections on every node. */
+  signals: LiveSignals;
   now: () => number;
   /** Per-connection flood buckets. */
   rateLimits: Record<RateClass, BucketSpec>;

@@ -363,6 +363,14 @@ const TEMPLATES: Record<ClientEvent, (r: Rng, c: GenContext) => unknown> = {
     return { envelopes: [c.recent.length ? c.recent[pickAt % c.recent.length] : made] };
   },
   [EVENTS.fetch]: (r) => (r.chance(0.8) ? { limit: r.int(1, 200) } : {}),
+  [EVENTS.typing]: (r, c) => ({
+    from: anyAddress(r, c),
+    signals: Array.from({ length: r.int(1, 3) }, () => ({
+      to: anyAddress(r, c),
+      toDevice: c.me && r.chance(0.7) ? c.me.deviceId : idOf(r),
+      body: b64(r, r.int(1, 400)),
+    })),
+  }),
 };
 
 // ---------------------------------------------------------------------------------------------
