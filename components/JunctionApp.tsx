@@ -230,10 +230,10 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
       {diagnosticsUsed && <DiagnosticsDialog open={dialog === "diagnostics"} onClose={() => setDialog("none")} />}
       {settingsUsed && (
         <>
-          <SettingsDialog open={dialog === "settings"} onClose={() => setDialog("none")} accounts={accounts} onLogOut={() => setDialog("logOut")} />
+          <SettingsDialog open={dialog === "settings"} onClose={() => setDialog((d) => (d === "settings" ? "none" : d))} accounts={accounts} onLogOut={() => setDialog("logOut")} />
           <LogOutDialog
             open={dialog === "logOut"}
-            onClose={() => setDialog("none")}
+            onClose={() => setDialog((d) => (d === "logOut" ? "none" : d))}
             onConfirm={() => {
               setDialog("none");
               void logOut();

@@ -53,7 +53,9 @@ test("disappearing messages: chosen in the header, announced on both sides", asy
   await erin.app.page.keyboard.press("Escape");
   await expect(erin.app.log.getByText("You set disappearing messages to 7 days")).toBeVisible();
   await expect(frank.app.log.getByText(`${NAMES.erin} set disappearing messages to 7 days`)).toBeVisible();
-  // Frank's header says so too, and his messages now carry the timer
+  // Frank's header says so too
+  await frank.app.send(TEXT.typingSetup);
+  await expect(erin.app.message(TEXT.typingSetup)).toBeVisible();
   await frank.app.page.getByRole("button", { name: "Disappearing messages" }).click();
   const franks = frank.app.page.getByRole("dialog", { name: "Disappearing messages" });
   await expect(franks.getByRole("radio", { name: "7 days" })).toBeChecked();

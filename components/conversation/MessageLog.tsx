@@ -84,7 +84,10 @@ export function MessageLog({ conversationId, messages, hasOlder, onLoadOlder, pe
     const line = items.findIndex((item) => item.kind === "unread");
     if (line >= 0) virtualizer.scrollToIndex(line, { align: "start" });
     else virtualizer.scrollToIndex(items.length - 1, { align: "end" });
+    // scroll events before the log has settled on its opening position are not the reader's
+    window.setTimeout(() => (settled.current = true), 500);
   }, [conversationId, items, unreadLine, virtualizer]);
+  const settled = useRef(false);
 
   // my own message always scrolls into view, even when I had scrolled up to read
   const lastOutgoing = useRef<string | null>(null);
@@ -114,12 +117,19 @@ export function MessageLog({ conversationId, messages, hasOlder, onLoadOlder, pe
 
   // "Jump to latest" while the reader is away from the end
   const [atEnd, setAtEnd] = useState(true);
+  // Reaching the end (by scrolling or "Jump to latest") is reading past what lies between, as every
+  // messenger treats it: otherwise a conversation stays unread for messages scrolled over too fast.
   const onScroll = useCallback(
     (el: HTMLDivElement) => {
-      setAtEnd(el.scrollHeight - el.scrollTop - el.clientHeight < 64);
+      const end = el.scrollHeight - el.scrollTop - el.clientHeight < 64;
+      setAtEnd(end);
+      if (end && settled.current && unreadNow > 0 && document.visibilityState === "visible") {
+        const ids = messages.filter((m) => m.direction === "in" && m.readAt == null && m.deletedAt == null).map((m) => m.id);
+        if (ids.length > 0) void markRead(conversationId, ids).catch(() => undefined);
+      }
       if (hasOlder && el.scrollTop < 200) onLoadOlder();
     },
-    [hasOlder, onLoadOlder],
+    [hasOlder, onLoadOlder, unreadNow, messages, conversationId],
   );
   function jumpToLatest() {
     virtualizer.scrollToIndex(items.length - 1, { align: "end" });
