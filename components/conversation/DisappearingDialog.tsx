@@ -10,24 +10,35 @@ const LABELS = ["Off", "24 hours", "7 days", "90 days"] as const;
 export function DisappearingDialog({ open, onClose, conversationId, current }: { open: boolean; onClose: () => void; conversationId: string; current: number }) {
   const name = useId();
   const [error, setError] = useState<string | null>(null);
+  // the choice shows at once; the conversation row catches up when the engine has stored it
+  const [chosen, setChosen] = useState<number | null>(null);
+  const shown = chosen ?? current ?? 0;
 
   async function choose(ms: number) {
     setError(null);
+    setChosen(ms);
     try {
       await setDisappearing(conversationId, ms);
     } catch (err) {
+      setChosen(null);
       setError(describeError(err));
     }
   }
 
   return (
-    <Dialog open={open} onClose={onClose} title="Disappearing messages" description="New messages in this chat disappear from both sides after the time you choose.">
+    <Dialog
+      open={open}
+      onClose={() => {
+        setChosen(null);
+        onClose();
+      }}
+      title="Disappearing messages" description="New messages in this chat disappear from both sides after the time you choose.">
       <fieldset>
         <legend className="sr-only">Timer</legend>
         <div className="flex flex-col gap-1">
           {DISAPPEARING_TIMERS_MS.map((ms, i) => (
             <label key={ms} className="flex cursor-pointer items-center gap-3 rounded-lg px-2 py-2 hover:bg-slate-100 dark:hover:bg-slate-800">
-              <input type="radio" name={name} checked={(current || 0) === ms} onChange={() => void choose(ms)} className="h-4 w-4 accent-sky-700" />
+              <input type="radio" name={name} checked={shown === ms} onChange={() => void choose(ms)} className="h-4 w-4 accent-sky-700" />
               {LABELS[i]}
             </label>
           ))}

@@ -23,18 +23,32 @@ const THEMES: { id: Settings["theme"]; label: string }[] = [
 ];
 
 export function SettingsDialog({ open, onClose, accounts, onLogOut }: Props) {
-  const settings = useSettings();
+  const stored = useSettings();
+  // what was just chosen shows at once; the stored settings catch up a moment later
+  const [chosen, setChosen] = useState<Partial<Settings>>({});
+  const settings = { ...stored, ...chosen };
   const [error, setError] = useState<string | null>(null);
   const receiptsId = useId();
   const themeName = useId();
 
   function change(patch: Partial<Settings>) {
     setError(null);
-    updateSettings(patch).catch((err: unknown) => setError(describeError(err)));
+    setChosen((current) => ({ ...current, ...patch }));
+    updateSettings(patch).catch((err: unknown) => {
+      setChosen({});
+      setError(describeError(err));
+    });
   }
 
   return (
-    <Dialog open={open} onClose={onClose} title="Settings">
+    <Dialog
+      open={open}
+      onClose={() => {
+        setChosen({});
+        onClose();
+      }}
+      title="Settings"
+    >
       <div className="flex flex-col gap-6">
         <section aria-labelledby={`${receiptsId}-accounts`}>
           <h3 id={`${receiptsId}-accounts`} className="mb-2 font-semibold">

@@ -2,7 +2,7 @@
 // A menu button's menu (WAI-ARIA menu pattern): opens with focus on its first item; arrows, Home and
 // End move; Enter or Space activates; Escape and Tab close and return focus to the button. It renders
 // in a portal at fixed coordinates, so a scrolling or transformed ancestor never clips it.
-import { useEffect, useLayoutEffect, useRef, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactNode } from "react";
 import { createPortal } from "react-dom";
 
 export interface MenuItem {
@@ -28,9 +28,18 @@ export function Menu({ anchor, at, label, items, onClose }: Props) {
   const [position, setPosition] = useState<{ left: number; top: number } | null>(null);
   const itemRefs = useRef<(HTMLButtonElement | null)[]>([]);
 
-  useLayoutEffect(() => {
+  // the latest onClose, without re-placing the menu each time the owner renders a new function
+  const closeRef = useRef(onClose);
+  closeRef.current = onClose;
+
+  // beside the anchor (or where the pointer was), kept inside the window; again when the page scrolls
+  const place = useCallback(() => {
     const menu = ref.current;
     if (!menu) return;
+    if (anchor && !anchor.isConnected) {
+      closeRef.current();
+      return;
+    }
     const rect = anchor?.getBoundingClientRect();
     const x = at?.x ?? (rect ? rect.left : 0);
     const y = at?.y ?? (rect ? rect.bottom + 4 : 0);
@@ -42,6 +51,8 @@ export function Menu({ anchor, at, label, items, onClose }: Props) {
     setPosition({ left, top });
   }, [anchor, at]);
 
+  useLayoutEffect(place, [place]);
+
   // focus once placed: an element still hidden cannot take focus
   const placed = position !== null;
   useEffect(() => {
@@ -50,20 +61,22 @@ export function Menu({ anchor, at, label, items, onClose }: Props) {
 
   useEffect(() => {
     const onPointer = (event: PointerEvent) => {
-      if (ref.current && !ref.current.contains(event.target as Node) && !anchor?.contains(event.target as Node)) onClose();
+      if (ref.current && !ref.current.contains(event.target as Node) && !anchor?.contains(event.target as Node)) closeRef.current();
     };
-    const onScroll = (event: Event) => {
-      if (!ref.current?.contains(event.target as Node)) onClose();
+    const onResize = () => closeRef.current();
+    // a log that settles or follows new messages scrolls under an open menu: the menu follows its anchor
+    const onScroll = () => {
+      if (!at) place();
     };
     document.addEventListener("pointerdown", onPointer, true);
     window.addEventListener("scroll", onScroll, true);
-    window.addEventListener("resize", onClose);
+    window.addEventListener("resize", onResize);
     return () => {
       document.removeEventListener("pointerdown", onPointer, true);
       window.removeEventListener("scroll", onScroll, true);
-      window.removeEventListener("resize", onClose);
+      window.removeEventListener("resize", onResize);
     };
-  }, [anchor, onClose]);
+  }, [anchor, at, place]);
 
   function close(refocus = true) {
     onClose();
