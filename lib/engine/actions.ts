@@ -18,6 +18,7 @@ import { MAX_TEXT_CHARS, queueReadReceipt } from "../store/outbox";
 import { getSettings, SettingsPatch, updateSettings } from "../store/settings";
 import { randomId } from "../store/ids";
 import { EngineError } from "../worker/rpc";
+import { inTransaction } from "../store/transactions";
 import { CONTENT_VERSION, MessageId } from "./content/base";
 import type { ChangeScope } from "./content/change";
 import { applyChange, type ChangeContent } from "./content/registry";
@@ -71,7 +72,7 @@ function changeTables(db: JunctionDB) {
 
 export async function reactLocal(db: JunctionDB, p: { conversationId: string; messageId: string; emoji: string | null }, now: number): Promise<null> {
   if (p.emoji !== null && !Emoji.safeParse(p.emoji).success) throw new EngineError("bad_request", "not an emoji");
-  await db.transaction("rw", changeTables(db), async () => {
+  await inTransaction(db, changeTables(db), async (db) => {
     const conv = await conversation(db, p.conversationId);
     const target = await messageIn(db, conv, p.messageId);
     if (target.deletedAt !== undefined) throw new EngineError("bad_request", "the message was deleted");
@@ -83,7 +84,7 @@ export async function reactLocal(db: JunctionDB, p: { conversationId: string; me
 export async function editMessageLocal(db: JunctionDB, p: { conversationId: string; messageId: string; text: string }, now: number): Promise<null> {
   if (typeof p.text !== "string" || p.text.trim().length === 0) throw new EngineError("bad_request", "message is empty");
   if (p.text.length > MAX_TEXT_CHARS) throw new EngineError("bad_request", `message is longer than ${MAX_TEXT_CHARS} characters`);
-  await db.transaction("rw", changeTables(db), async () => {
+  await inTransaction(db, changeTables(db), async (db) => {
     const conv = await conversation(db, p.conversationId);
     const target = await messageIn(db, conv, p.messageId);
     if (target.direction !== "out") throw new EngineError("bad_request", "only my own messages can be edited");
@@ -97,7 +98,7 @@ export async function editMessageLocal(db: JunctionDB, p: { conversationId: stri
 }
 
 export async function deleteMessageLocal(db: JunctionDB, p: { conversationId: string; messageId: string; forEveryone: boolean }, now: number): Promise<null> {
-  await db.transaction("rw", [...changeTables(db), db.drafts, db.sentLog], async () => {
+  await inTransaction(db, [...changeTables(db), db.drafts, db.sentLog], async (db) => {
     const conv = await conversation(db, p.conversationId);
     const target = await messageIn(db, conv, p.messageId);
     if (!p.forEveryone) {
@@ -147,7 +148,7 @@ export async function setDisappearingLocal(db: JunctionDB, p: { conversationId: 
   const ms = p.expiresInMs;
   const offered = (DISAPPEARING_TIMERS_MS as readonly number[]).includes(ms);
   if (!Number.isSafeInteger(ms) || (!offered && (ms < DISAPPEARING_MIN_MS || ms > DISAPPEARING_MAX_MS))) throw new EngineError("bad_request", "not a disappearing-message timer");
-  await db.transaction("rw", changeTables(db), async () => {
+  await inTransaction(db, changeTables(db), async (db) => {
     const conv = await conversation(db, p.conversationId);
     // the line goes after everything shown so far, as a message would
     const sentAt = Math.max(now, (conv.timerSetAt ?? 0) + 1);
@@ -163,7 +164,7 @@ export async function setDisappearingLocal(db: JunctionDB, p: { conversationId: 
  */
 export async function markReadLocal(db: JunctionDB, p: { conversationId: string; messageIds?: string[] }, now: number): Promise<{ receipts: boolean }> {
   if (p.messageIds !== undefined && !ReadIds.safeParse(p.messageIds).success) throw new EngineError("bad_request", "bad message ids");
-  return db.transaction("rw", [db.conversations, db.messages, db.outbox, db.meta], async () => {
+  return inTransaction(db, [db.conversations, db.messages, db.outbox, db.meta], async (db) => {
     const conv = await conversation(db, p.conversationId);
     const unreadHere = (m: MessageRow | undefined): m is MessageRow => !!m && m.conversationId === conv.id && m.direction === "in" && m.state !== "read";
     const rows = p.messageIds
@@ -182,7 +183,7 @@ export async function markReadLocal(db: JunctionDB, p: { conversationId: string;
 }
 
 export async function updateConversationLocal(db: JunctionDB, p: { conversationId: string; pinned?: boolean; archived?: boolean; muted?: boolean }, now: number): Promise<null> {
-  await db.transaction("rw", db.conversations, async () => {
+  await inTransaction(db, [db.conversations], async (db) => {
     const conv = await conversation(db, p.conversationId);
     const next: ConversationRow = { ...conv };
     if (p.pinned === true && conv.pinnedAt === undefined) next.pinnedAt = now;
@@ -197,7 +198,7 @@ export async function updateConversationLocal(db: JunctionDB, p: { conversationI
 export async function saveDraftLocal(db: JunctionDB, p: { conversationId: string; text: string; replyTo?: string }, now: number): Promise<null> {
   if (typeof p.text !== "string" || p.text.length > MAX_TEXT_CHARS) throw new EngineError("bad_request", "draft too long");
   if (p.replyTo !== undefined && !MessageId.safeParse(p.replyTo).success) throw new EngineError("bad_request", "bad message id");
-  await db.transaction("rw", [db.conversations, db.drafts], async () => {
+  await inTransaction(db, [db.conversations, db.drafts], async (db) => {
     await conversation(db, p.conversationId);
     if (p.text.trim().length === 0) await db.drafts.delete(p.conversationId);
     else await db.drafts.put({ conversationId: p.conversationId, text: p.text, ...(p.replyTo !== undefined ? { replyTo: p.replyTo } : {}), updatedAt: now });
@@ -218,7 +219,7 @@ export const MAX_DISPLAY_NAME_CHARS = 100;
 export async function setDisplayNameLocal(db: JunctionDB, p: { address: Address; displayName: string }): Promise<null> {
   const name = typeof p.displayName === "string" ? p.displayName.trim() : "";
   if (name.length === 0 || name.length > MAX_DISPLAY_NAME_CHARS) throw new EngineError("bad_request", `a display name has 1 to ${MAX_DISPLAY_NAME_CHARS} characters`);
-  await db.transaction("rw", db.accounts, async () => {
+  await inTransaction(db, [db.accounts], async (db) => {
     const account = await db.accounts.get(p.address);
     if (!account) throw new EngineError("not_found", "not one of my accounts");
     // peers learn it inside my next message to them (senderName), end-to-end encrypted

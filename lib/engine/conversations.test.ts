@@ -146,6 +146,8 @@ describe("conversations between two engines", () => {
     expect((await row(alice, mine))?.deletedAt).toBeUndefined();
     expect((await row(alice, toCarol))?.reactions).toBeUndefined();
     expect(await row(alice, bobs)).toMatchObject({ text: "bob's words" });
+    // every change was dealt with inside its batch's one transaction, none of them retried
+    expect(alice.engine.counters.get("receive_transient")).toBe(0);
     // the session still works
     await bob.api.sendMessage({ conversationId: bConv, text: "still talking" });
     await waitFor(async () => (await messagesOf(alice.db, aConv)).some((m) => m.text === "still talking"), "next message");
@@ -168,6 +170,7 @@ describe("conversations between two engines", () => {
     const m = await waitFor(async () => (await row(alice, id))?.editedAt && row(alice, id), "applied on arrival");
     expect(m).toMatchObject({ text: "edited before it came", reactions: [{ by: bobAddr, emoji: "🙏" }] });
     expect(await alice.db.pendingChanges.count()).toBe(0);
+    expect(alice.engine.counters.get("receive_transient")).toBe(0);
     await stopAll(alice, bob);
   });
 

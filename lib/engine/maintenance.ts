@@ -3,6 +3,7 @@
 // again in case this build now understands it (a text in place; a change applied, its row gone).
 import { PENDING_CHANGE_TTL_MS, type MessageRow } from "../store/db";
 import { refreshLast } from "../store/conversations";
+import { inTransaction } from "../store/transactions";
 import type { EngineContext } from "./context";
 import { parseContent } from "./content/envelope";
 import { applyChange } from "./content/registry";
@@ -44,7 +45,7 @@ export async function expireWaiting(ctx: EngineContext, now: number): Promise<nu
   const { db } = ctx;
   const old = await db.waiting.where("createdAt").below(now - WAITING_TTL_MS).toArray();
   if (old.length === 0) return 0;
-  await db.transaction("rw", [db.waiting, db.messages], async () => {
+  await inTransaction(db, [db.waiting, db.messages], async (db) => {
     for (const w of old) {
       const m = await db.messages.get(w.messageId);
       if (m?.kind === "waiting") await db.messages.put({ ...m, kind: "undecryptable" });
@@ -85,7 +86,7 @@ async function rereadUnsupported(ctx: EngineContext): Promise<number> {
     if (content.type !== "text") continue;
     const { kind: _kind, content: _content, ...rest } = m;
     const next: MessageRow = { ...rest, text: content.text };
-    await db.transaction("rw", [db.messages, db.conversations], async () => {
+    await inTransaction(db, [db.messages, db.conversations], async (db) => {
       await db.messages.put(next);
       const conv = await db.conversations.get(m.conversationId);
       if (conv?.lastMessageId === m.id) await db.conversations.put({ ...conv, lastPreview: content.text.slice(0, 140) });
@@ -111,7 +112,7 @@ async function applyStoredChange(ctx: EngineContext, m: MessageRow, content: Par
       return "refused";
     },
   };
-  await db.transaction("rw", [db.messages, db.conversations], async () => {
+  await inTransaction(db, [db.messages, db.conversations], async (db) => {
     await db.messages.delete(m.id);
     await refreshLast(db, conv.id, m.direction === "in" && m.state !== "read" ? 1 : 0);
     await applyChange(scope, { our: conv.ourAddress, their: conv.theirAddress, direction: m.direction, content });

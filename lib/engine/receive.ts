@@ -39,6 +39,7 @@ import type { ChangeScope, IncomingChange } from "./content/change";
 import { MAX_QUOTE_CHARS } from "./content/kinds/text";
 import type { ReceiptContent } from "./content/kinds/receipt";
 import { getSettings } from "../store/settings";
+import { boundToTransaction } from "../store/transactions";
 import { applyRecordWrites, loadRecords, readOutsideTransactions, takeRecordWrites, type LiveRecord, type RecordKey, type RecordWrites } from "./records";
 import { decodeDecryptionError, DECRYPTION_ERROR_FRAME, MAX_IDS_PER_REQUEST, REQUESTS_PER_DEVICE, SESSION_RESET_INTERVAL_MS, WindowLimiter } from "./recovery";
 import { envelopeId } from "./envelopes";
@@ -477,6 +478,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
   let changedCount = 0;
   let expiresAt: number | null = null;
   const scope: ChangeScope = {
+    // set inside the transaction (bound to it): changes nest async functions
     db,
     now,
     refuse(kind, reason) {
@@ -494,6 +496,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
       // IndexedDB runs a transaction's requests in the order they were made, so the writes that depend on
       // no read go out at once and are awaited together at the end; the reads go out side by side. A batch
       // costs four round trips instead of one per step (each round trip waits for the worker's turn).
+      scope.db = boundToTransaction(db);
       const writes: Promise<unknown>[] = [];
       // a failed write aborts the transaction, and the commit throws whichever await sees it first
       const issue = (write: Promise<unknown>) => {
@@ -662,7 +665,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
       await Promise.all(writes);
       // changes that came before the messages stored now: applied in the order they came
       if (pendingCount > 0 && freshIds.size > 0) {
-        const held = (await db.pendingChanges.where("target").anyOf([...freshIds]).toArray()).sort((x, y) => x.receivedAt - y.receivedAt);
+        const held = (await scope.db.pendingChanges.where("target").anyOf([...freshIds]).toArray()).sort((x, y) => x.receivedAt - y.receivedAt);
         for (const p of held) {
           const content = parseContent(p.change);
           if (content.type === "reaction" || content.type === "edit" || content.type === "delete") {
@@ -670,7 +673,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
           }
         }
         if (held.length) {
-          await db.pendingChanges.bulkDelete(held.map((p) => p.id));
+          await scope.db.pendingChanges.bulkDelete(held.map((p) => p.id));
           counters.bump("change_released", held.length);
         }
       }
@@ -683,7 +686,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
         if (outcome !== "orphaned") continue;
         const held = heldChange(c.change, now);
         if (held && room > 0) {
-          await db.pendingChanges.put(held);
+          await scope.db.pendingChanges.put(held);
           room -= 1;
           counters.bump("change_held");
         } else {
@@ -700,7 +703,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
         }
         const convId = conversationId(r.our, r.their);
         const at = r.kind === "read" && r.at !== undefined ? Math.min(r.at, now) : now;
-        for (const id of r.ids) await advanceState(db, id, convId, r.kind, at);
+        for (const id of r.ids) await advanceState(scope.db, id, convId, r.kind, at);
       }
     },
   );
