@@ -14,7 +14,7 @@ import { Composer } from "./Composer";
 import { ConversationContext, type ConversationActions } from "./context";
 import { DisappearingDialog } from "./DisappearingDialog";
 import { DeleteMessageDialog, MessageInfoDialog } from "./MessageDialogs";
-import { MessageLog } from "./MessageLog";
+import { MessageLog, UNREAD_WINDOW_CAP } from "./MessageLog";
 import { timerLabel } from "./MessageBubble";
 
 // loaded (with the QR code library) and mounted the first time it opens
@@ -37,7 +37,7 @@ export function ConversationView({ conversationId, onBack }: Props) {
   const [limit, setLimit] = useState<number | null>(null);
   const unreadAtOpen = useRef<number | null>(null);
   if (unreadAtOpen.current === null && conversation) unreadAtOpen.current = conversation.unread;
-  const windowSize = limit ?? Math.max(PAGE, (unreadAtOpen.current ?? 0) + 20);
+  const windowSize = limit ?? Math.max(PAGE, Math.min((unreadAtOpen.current ?? 0) + 20, UNREAD_WINDOW_CAP));
   const slice = useMessages(conversationId, windowSize);
   const [safetyOpen, setSafetyOpen] = useState(false);
   const safetyUsed = useOpenedOnce(safetyOpen);

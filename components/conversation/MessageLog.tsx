@@ -15,6 +15,11 @@ import { MessageBubble } from "./MessageBubble";
 
 /** Messages from one side closer than this in time form one run, with one time at its end. */
 const RUN_GAP_MS = 5 * 60_000;
+/**
+ * The most messages a conversation opens with to reach its first unread one: beyond it the line goes
+ * above the oldest loaded unread message (still saying how many are unread), so opening stays fast.
+ */
+export const UNREAD_WINDOW_CAP = 1_000;
 /** Incoming messages seen on screen are marked read in batches, at most this often. */
 const READ_BATCH_MS = 400;
 
@@ -54,6 +59,7 @@ export function MessageLog({ conversationId, messages, hasOlder, onLoadOlder, pe
       }
     }
     if (left === 0 || !hasOlder) firstUnread.current = { id, count: unreadAtOpen - left };
+    else if (messages.length >= UNREAD_WINDOW_CAP) firstUnread.current = { id, count: unreadAtOpen };
   }
   const unreadLine = firstUnread.current;
 
@@ -78,6 +84,7 @@ export function MessageLog({ conversationId, messages, hasOlder, onLoadOlder, pe
 
   // opening a conversation starts at its first unread message, or else at its newest
   const opened = useRef<string | null>(null);
+  const settled = useRef(false);
   useEffect(() => {
     if (items.length === 0 || unreadLine === null || opened.current === conversationId) return;
     opened.current = conversationId;
@@ -87,7 +94,6 @@ export function MessageLog({ conversationId, messages, hasOlder, onLoadOlder, pe
     // scroll events before the log has settled on its opening position are not the reader's
     window.setTimeout(() => (settled.current = true), 500);
   }, [conversationId, items, unreadLine, virtualizer]);
-  const settled = useRef(false);
 
   // my own message always scrolls into view, even when I had scrolled up to read
   const lastOutgoing = useRef<string | null>(null);
