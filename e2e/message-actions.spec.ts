@@ -81,8 +81,13 @@ test("edit within the window (and not after it), delete for everyone and for me,
   await hugo.app.send(TEXT.actionsAck);
   await expect(gina.app.message(TEXT.actionsAck)).toBeVisible();
 
-  // the menu is a real menu: arrows move, Escape closes and gives focus back
+  // a right-click opens the menu too
   const mine = gina.app.message(TEXT.actionsEditBefore);
+  await mine.getByText(TEXT.actionsEditBefore).click({ button: "right" });
+  await expect(gina.app.page.getByRole("menu", { name: "Message actions" })).toBeVisible();
+  await gina.app.page.keyboard.press("Escape");
+  await expect(gina.app.page.getByRole("menu", { name: "Message actions" })).toHaveCount(0);
+  // the menu is a real menu: arrows move, Escape closes and gives focus back
   const menu = await gina.app.messageActions(mine);
   await expect(menu.getByRole("menuitem")).toHaveText(["Reply", "React", "Edit", "Copy", "Info", "Delete"]);
   await expect(menu.getByRole("menuitem", { name: "Reply" })).toBeFocused();
