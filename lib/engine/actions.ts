@@ -13,7 +13,7 @@ import {
   type MessageRow,
   type Settings,
 } from "../store/db";
-import { forgetQuotes, refreshLast } from "../store/conversations";
+import { forgetQuotes, markIncomingRead, refreshLast } from "../store/conversations";
 import { MAX_TEXT_CHARS, queueReadReceipt } from "../store/outbox";
 import { getSettings, SettingsPatch, updateSettings } from "../store/settings";
 import { randomId } from "../store/ids";
@@ -166,13 +166,7 @@ export async function markReadLocal(db: JunctionDB, p: { conversationId: string;
   if (p.messageIds !== undefined && !ReadIds.safeParse(p.messageIds).success) throw new EngineError("bad_request", "bad message ids");
   return inTransaction(db, [db.conversations, db.messages, db.outbox, db.meta], async (db) => {
     const conv = await conversation(db, p.conversationId);
-    const unreadHere = (m: MessageRow | undefined): m is MessageRow => !!m && m.conversationId === conv.id && m.direction === "in" && m.state !== "read";
-    const rows = p.messageIds
-      ? (await db.messages.bulkGet(p.messageIds)).filter(unreadHere)
-      : await db.messages.where("conversationId").equals(conv.id).filter(unreadHere).toArray();
-    if (rows.length > 0) await db.messages.bulkPut(rows.map((m) => ({ ...m, state: "read" as const, readAt: now })));
-    const unread = p.messageIds ? Math.max(0, conv.unread - rows.length) : 0;
-    if (unread !== conv.unread || conv.hasUnread !== (unread > 0 ? 1 : 0)) await db.conversations.put({ ...conv, unread, hasUnread: unread > 0 ? 1 : 0 });
+    const rows = await markIncomingRead(db, conv.id, p.messageIds, now);
     const settings = await getSettings(db);
     // only messages the sender knows by their id (not placeholders or lines)
     const ids = rows.filter((m) => m.kind === undefined || m.kind === "text" || m.kind === "unsupported").map((m) => m.id).filter((id) => MessageId.safeParse(id).success);

@@ -122,7 +122,8 @@ export function leaderHandlers(engine: Engine, deps: HandlerDeps): RpcHandlers {
         // the socket closes and nothing more is written; then the whole database goes (other tabs'
         // connections close on the versionchange this raises, so the delete is not blocked by them)
         await engine.stop();
-        await db.delete();
+        // nothing in this worker may open (and so recreate) it again afterwards
+        await db.delete({ disableAutoOpen: true });
         return null;
       }),
     lookup: (p) =>

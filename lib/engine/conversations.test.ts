@@ -2,6 +2,7 @@
 // replies, reactions, edits, deletes, read receipts, display names, and hostile peers whose changes must
 // change nothing. What is asserted is what each side would see.
 import "fake-indexeddb/auto";
+import Dexie from "dexie";
 import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../relay/test/relayProcess";
 import { sessionKey } from "../store/ids";
@@ -233,5 +234,17 @@ describe("conversations between two engines", () => {
     expect((await bob.db.meta.get("settings"))?.value).toEqual({ readReceipts: true, theme: "dark" });
     await expect(bob.api.updateSettings({ readReceipts: "yes" } as never)).rejects.toMatchObject({ code: "bad_request" });
     await stopAll(alice, bob);
+  });
+
+  it("logging out stops the engine and deletes this device's database", async () => {
+    const { alice, bob, aConv } = await pair();
+    await alice.api.sendMessage({ conversationId: aConv, text: "bye" });
+    const name = alice.db.name;
+    expect(await Dexie.exists(name)).toBe(true);
+    await alice.api.logOut({});
+    expect(await Dexie.exists(name)).toBe(false);
+    expect(alice.online).toBe(false);
+    await expect(alice.db.messages.count()).rejects.toThrow();
+    await stopAll(bob);
   });
 });

@@ -18,7 +18,7 @@ import type { AccountRow, ContactRow, ConversationRow, IdentityKeyRow, IdentityR
 import { conversationId, PENDING_CHANGES_MAX } from "../store/db";
 import { identityId, prekeyKey, randomId, selfQueue, sessionKey } from "../store/ids";
 import { identityAfter, sameBytes } from "../store/identities";
-import { contactAfter, newConversation, putMessagesOnce, advanceState } from "../store/conversations";
+import { contactAfter, newConversation, putMessagesOnce, advanceState, markIncomingRead } from "../store/conversations";
 import { queueReceipt } from "../store/outbox";
 import { getPrekey } from "../store/keys";
 import {
@@ -143,6 +143,8 @@ export interface DecryptedBatch {
   readonly unknowns: IncomingUnknown[];
   readonly changes: ReceivedChange[];
   readonly receipts: IncomingReceipt[];
+  /** Messages of mine read on another of my devices. */
+  readonly readElsewhere: { our: Address; their: Address; ids: string[]; at: number }[];
   readonly retryReplies: { id: string; from: Address; fromDevice: string; outcome: "drop" | "gone" }[];
   readonly placeholders: MessageRow[];
   readonly placeholderPeers: { our: Address; their: Address }[];
@@ -176,6 +178,7 @@ export async function decryptBatch(
   const unknowns: IncomingUnknown[] = [];
   const changes: ReceivedChange[] = [];
   const receipts: IncomingReceipt[] = [];
+  const readElsewhere: DecryptedBatch["readElsewhere"] = [];
   const failures: Failure[] = [];
   const retryReplies: DecryptedBatch["retryReplies"] = [];
   const requests: { our: Address; from: Address; fromDevice: string; ids: string[] }[] = [];
@@ -299,6 +302,8 @@ export async function decryptBatch(
     } else if (placement === "receipt") {
       const r = content as ReceiptContent;
       if (from !== to) receipts.push({ our: to, their: from, kind: r.kind, ids: r.ids, ...(r.at !== undefined ? { at: r.at } : {}) });
+      // my other device read these messages of `to`'s: they are read here too
+      else if (r.kind === "read" && r.to && r.to !== to) readElsewhere.push({ our: to, their: r.to as Address, ids: r.ids, at: Math.min(r.at ?? now, now) });
     } else if (placement === "control") {
       if (content.type === "retryReply") {
         for (const id of content.notMessages) retryReplies.push({ id, from, fromDevice: env.fromDevice, outcome: "drop" });
@@ -449,6 +454,7 @@ export async function decryptBatch(
     unknowns,
     changes,
     receipts,
+    readElsewhere,
     retryReplies,
     placeholders,
     placeholderPeers,
@@ -705,6 +711,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
         const at = r.kind === "read" && r.at !== undefined ? Math.min(r.at, now) : now;
         for (const id of r.ids) await advanceState(scope.db, id, convId, r.kind, at);
       }
+      for (const r of b.readElsewhere) await markIncomingRead(scope.db, conversationId(r.our, r.their), r.ids, r.at);
     },
   );
   if (replacedCount) {

@@ -57,6 +57,8 @@ export class TypingSender {
     for (const [key, reach] of this.devices) if (key.startsWith(prefix)) reach.lost = 0;
     // it may have gone to a device (or over a session) that is new
     this.known.delete(convId);
+    // a message clears "typing…" on their side: the next keystroke says so again at once, no "stopped" is owed
+    this.conversations.delete(convId);
   }
 
   private suppressed(key: string, now: number): boolean {

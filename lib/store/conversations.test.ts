@@ -3,7 +3,7 @@ import "fake-indexeddb/auto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Address } from "../brands";
 import { JunctionDB, conversationId, type MessageRow } from "./db";
-import { ensureConversation, putMessagesOnce } from "./conversations";
+import { ensureConversation, markIncomingRead, putMessagesOnce } from "./conversations";
 
 const ME: Address = "whatsapp:+15550000001";
 const PEER: Address = "instagram:@dana";
@@ -76,5 +76,28 @@ describe("putMessagesOnce", () => {
       }),
     ).rejects.toThrow();
     expect(await db.messages.count()).toBe(0);
+  });
+});
+
+describe("markIncomingRead", () => {
+  it("lowers unread by exactly the unread incoming messages named, once, never below zero", async () => {
+    await putMessagesOnce(db, [incoming("a", 10), incoming("b", 20), incoming("c", 30)], () => 100);
+    await db.messages.put({ ...incoming("mine", 40), direction: "out", state: "sent" });
+    expect((await markIncomingRead(db, CONV, ["a", "b", "mine", "nothere"], 500)).map((m) => m.id)).toEqual(["a", "b"]);
+    expect(await db.conversations.get(CONV)).toMatchObject({ unread: 1, hasUnread: 1 });
+    expect(await markIncomingRead(db, CONV, ["a", "b"], 600)).toEqual([]);
+    expect((await db.conversations.get(CONV))?.unread).toBe(1);
+    expect(await db.messages.get("a")).toMatchObject({ state: "read", readAt: 500 });
+    expect((await db.messages.get("mine"))?.readAt).toBeUndefined();
+    // a count that was already lower (read elsewhere) does not go negative
+    await db.conversations.update(CONV, { unread: 0, hasUnread: 0 });
+    await markIncomingRead(db, CONV, ["c"], 700);
+    expect(await db.conversations.get(CONV)).toMatchObject({ unread: 0, hasUnread: 0 });
+  });
+
+  it("without ids: every unread incoming message, and unread goes to zero", async () => {
+    await putMessagesOnce(db, [incoming("a", 10), incoming("b", 20)], () => 100);
+    expect((await markIncomingRead(db, CONV, undefined, 500)).length).toBe(2);
+    expect(await db.conversations.get(CONV)).toMatchObject({ unread: 0, hasUnread: 0 });
   });
 });

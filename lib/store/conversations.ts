@@ -278,3 +278,19 @@ export async function refreshLast(db: JunctionDB, convId: string, unreadGone = 0
     hasUnread: unread > 0 ? 1 : 0,
   });
 }
+
+/**
+ * Marks incoming messages of a conversation read (those of `ids`, or every unread one when `ids` is
+ * absent) and lowers its unread count by exactly those that were unread, never below 0. Returns the rows
+ * that changed. Runs inside the caller's transaction.
+ */
+export async function markIncomingRead(db: JunctionDB, convId: string, ids: string[] | undefined, at: number): Promise<MessageRow[]> {
+  const conv = await db.conversations.get(convId);
+  if (!conv) return [];
+  const unreadHere = (m: MessageRow | undefined): m is MessageRow => !!m && m.conversationId === convId && m.direction === "in" && m.state !== "read";
+  const rows = ids ? (await db.messages.bulkGet(ids)).filter(unreadHere) : await db.messages.where("conversationId").equals(convId).filter(unreadHere).toArray();
+  if (rows.length > 0) await db.messages.bulkPut(rows.map((m) => ({ ...m, state: "read" as const, readAt: at })));
+  const unread = ids ? Math.max(0, conv.unread - rows.length) : 0;
+  if (unread !== conv.unread || conv.hasUnread !== (unread > 0 ? 1 : 0)) await db.conversations.put({ ...conv, unread, hasUnread: unread > 0 ? 1 : 0 });
+  return rows;
+}

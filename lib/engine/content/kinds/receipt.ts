@@ -1,6 +1,7 @@
 // receipt: "delivered" (sent by the device on storing my messages) or "read" (sent when the person saw
 // them, only while read receipts are on). Moves my messages forward, never back.
 import { z } from "zod";
+import { schemas } from "../../../protocol";
 import { CONTENT_VERSION, MessageId, Timestamp } from "../base";
 
 export const MAX_RECEIPT_IDS = 500;
@@ -12,6 +13,11 @@ export const ReceiptContent = z.object({
   ids: z.array(MessageId).min(1).max(MAX_RECEIPT_IDS),
   /** When they were read, on the reader's clock (read receipts only). */
   at: Timestamp.optional(),
+  /**
+   * Only on copies of my read receipts for my own other devices: whose messages I read (they mark them
+   * read too, so unread counts agree across my devices).
+   */
+  to: schemas.Address.optional(),
 });
 export type ReceiptContent = z.infer<typeof ReceiptContent>;
 
