@@ -4,7 +4,7 @@
 import { useId, useState, type FormEvent } from "react";
 import { BRAND_IDS, BRANDS, isAddressError, parseHandle, type BrandId } from "@/lib/brands";
 import { createAccount, describeError } from "@/lib/hooks/actions";
-import { BrandBadge } from "./BrandBadge";
+import { BrandBadge } from "./ui/BrandBadge";
 
 const MAX_NAME = 64;
 

@@ -26,7 +26,7 @@ import { warmIntlOffThread } from "./warmIntl";
 // Dialogs load (and mount) on first use: their code is not part of the first chunk the page evaluates,
 // and nothing of them renders while a backlog arrives.
 const NewMessageDialog = dynamic(() => import("./inbox/NewMessageDialog").then((m) => m.NewMessageDialog), { ssr: false });
-const DiagnosticsDialog = dynamic(() => import("./DiagnosticsDialog").then((m) => m.DiagnosticsDialog), { ssr: false });
+const DiagnosticsDialog = dynamic(() => import("./settings/DiagnosticsDialog").then((m) => m.DiagnosticsDialog), { ssr: false });
 const SettingsDialog = dynamic(() => import("./settings/SettingsDialog").then((m) => m.SettingsDialog), { ssr: false });
 const LogOutDialog = dynamic(() => import("./settings/SettingsDialog").then((m) => m.LogOutDialog), { ssr: false });
 

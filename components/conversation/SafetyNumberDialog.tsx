@@ -5,7 +5,7 @@ import { useEffect, useState } from "react";
 import { describeError, safetyNumber, setVerified } from "@/lib/hooks/actions";
 import { Dialog } from "../ui/Dialog";
 import { groupSafetyNumber } from "../format";
-import { QrCode } from "../QrCode";
+import { QrCode } from "./QrCode";
 
 interface Props {
   open: boolean;

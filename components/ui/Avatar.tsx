@@ -1,5 +1,5 @@
 import { BRANDS, type BrandId } from "@/lib/brands";
-import { initials } from "./format";
+import { initials } from "../format";
 
 /**
  * The brand colour darkened until white initials on it reach WCAG AA (brand colours themselves are

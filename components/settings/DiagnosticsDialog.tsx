@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useId, useState } from "react";
 import { describeError, diagnostics } from "@/lib/hooks/actions";
 import type { Diagnostics } from "@/lib/hooks/types";
-import { Dialog } from "./ui/Dialog";
+import { Dialog } from "../ui/Dialog";
 
 /** Log lines shown, newest first; the worker keeps more. */
 const SHOWN_LINES = 100;
