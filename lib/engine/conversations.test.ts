@@ -6,7 +6,7 @@ import Dexie from "dexie";
 import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../relay/test/relayProcess";
 import { sessionKey } from "../store/ids";
-import { EDIT_WINDOW_MS, DELETE_FOR_EVERYONE_WINDOW_MS } from "../store/db";
+import { EDIT_WINDOW_MS, DELETE_FOR_EVERYONE_WINDOW_MS, PENDING_CHANGES_MAX, PENDING_CHANGE_TTL_MS } from "../store/db";
 import { encrypt, deserializeSession, serializeSession } from "../crypto";
 import { EVENTS, toB64, type Address } from "./deps";
 import { request } from "./relay";
@@ -172,6 +172,19 @@ describe("conversations between two engines", () => {
     expect(m).toMatchObject({ text: "edited before it came", reactions: [{ by: bobAddr, emoji: "🙏" }] });
     expect(await alice.db.pendingChanges.count()).toBe(0);
     expect(alice.engine.counters.get("receive_transient")).toBe(0);
+
+    // a peer cannot fill the disk with orphans: past the cap one is dropped and counted
+    const filler = Array.from({ length: PENDING_CHANGES_MAX }, (_, i) => ({
+      id: `filler${String(i).padStart(6, "0")}`, target: `nothere${i}`, conversationId: aConv, ourAddress: aliceAddr as Address,
+      theirAddress: bobAddr as Address, direction: "in" as const, change: "{}", receivedAt: now - PENDING_CHANGE_TTL_MS - 1,
+    }));
+    await alice.db.pendingChanges.bulkAdd(filler);
+    await inject(bob, bobAddr, alice, aliceAddr, { v: 1, id: randomId(), sentAt: now, type: "edit", target: randomId(), text: "one too many" });
+    await waitFor(async () => alice.engine.counters.get("change_orphaned") === 1, "dropped past the cap");
+    expect(await alice.db.pendingChanges.count()).toBe(PENDING_CHANGES_MAX);
+    // and what waited a week goes with housekeeping
+    await runMaintenance({ db: alice.db, log: { warn() {}, info() {} }, counters: alice.engine.counters, now: () => Date.now() } as never);
+    expect(await alice.db.pendingChanges.count()).toBe(0);
     await stopAll(alice, bob);
   });
 

@@ -16,6 +16,7 @@ import { MESSAGE_NORMAL, CryptoError, decryptRecord, deserializeSession, encrypt
 import { conversationId, TYPING_TTL_MS, type SessionRow } from "../store/db";
 import { sessionKey } from "../store/ids";
 import { sessionRow } from "../store/sessions";
+import { inTransaction } from "../store/transactions";
 import { EVENTS, fromB64, toB64, type Address, type schemas } from "./deps";
 import type { EngineContext } from "./context";
 import { CONTENT_VERSION, decodeContent, encodeContent } from "./content/envelope";
@@ -188,8 +189,8 @@ export async function receiveTyping(ctx: EngineContext, accounts: Map<string, My
     live.record = result.record;
     live.dirty = true;
     if (result.openedIn !== "current") live.archiveDirty = true;
-    const { db } = ctx;
-    await db.transaction("rw", [db.sessions, db.archivedSessions, db.conversations], async () => {
+    const { db: base } = ctx;
+    await inTransaction(base, [base.sessions, base.archivedSessions, base.conversations], async (db) => {
       await applyRecordWrites(db, takeRecordWrites([live], now));
       const conv = await db.conversations.get(convId);
       if (!conv) return;

@@ -152,7 +152,7 @@ export async function putMessagesOnce(
             lastMessageId: newest.id,
             lastPreview: preview(newest),
             lastDirection: newest.direction,
-            lastState: newest.direction === "out" ? newest.state : null,
+            lastState: newest.direction === "out" && newest.kind !== "timer" ? newest.state : null,
           }
         : {}),
       unread,
@@ -273,7 +273,7 @@ export async function refreshLast(db: JunctionDB, convId: string, unreadGone = 0
     lastMessageId: last?.id ?? null,
     lastPreview: last ? preview(last) : "",
     lastDirection: last?.direction ?? null,
-    lastState: last?.direction === "out" ? last.state : null,
+    lastState: last?.direction === "out" && last.kind !== "timer" ? last.state : null,
     unread,
     hasUnread: unread > 0 ? 1 : 0,
   });
