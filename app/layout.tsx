@@ -25,11 +25,19 @@ export const viewport: Viewport = {
   ],
 };
 
+// Runs before the first paint: the theme chosen in Settings (a copy kept in local storage), else the
+// system's, so a dark-mode reader never sees a white flash. lib/hooks/theme.ts keeps it right afterwards.
+const THEME_SCRIPT = `try{var t=localStorage.getItem("junction:theme");var d=t==="dark"||(t!=="light"&&matchMedia("(prefers-color-scheme: dark)").matches);document.documentElement.classList.toggle("dark",d);document.documentElement.style.colorScheme=d?"dark":"light"}catch(e){}`;
+
 export default async function RootLayout({ children }: { children: ReactNode }) {
   // Reading the request makes the page dynamic, so the nonce in the request's CSP reaches every script tag.
-  await headers();
+  const csp = (await headers()).get("content-security-policy") ?? "";
+  const nonce = /'nonce-([^']+)'/.exec(csp)?.[1];
   return (
-    <html lang="en">
+    <html lang="en" suppressHydrationWarning>
+      <head>
+        <script nonce={nonce} dangerouslySetInnerHTML={{ __html: THEME_SCRIPT }} />
+      </head>
       <body className="h-full bg-slate-50 text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">{children}</body>
     </html>
   );

@@ -4,7 +4,7 @@
 import { useId, useState, type FormEvent } from "react";
 import { BRAND_IDS, BRANDS, isAddressError, parseHandle, type BrandId } from "@/lib/brands";
 import { createAccount, describeError } from "@/lib/hooks/actions";
-import { BrandBadge } from "./BrandBadge";
+import { BrandBadge } from "./ui/BrandBadge";
 
 const MAX_NAME = 64;
 
@@ -123,7 +123,7 @@ export function AccountForm({ usedBrands, onCreated }: AccountFormProps) {
           aria-describedby={`${ids.rule} ${showHandleError ? ids.handleError : ids.preview}`}
           className="rounded-lg border border-slate-300 bg-white px-3 py-2 text-base outline-none focus:border-sky-500 focus:ring-2 focus:ring-sky-500/30 aria-[invalid]:border-red-500 dark:border-slate-700 dark:bg-slate-950"
         />
-        <p id={ids.rule} className="text-xs text-slate-500 dark:text-slate-400">
+        <p id={ids.rule} className="text-xs text-slate-600 dark:text-slate-400">
           <BrandBadge brand={brand} /> {BRANDS[brand].rule}
         </p>
         {showHandleError ? (
@@ -131,7 +131,7 @@ export function AccountForm({ usedBrands, onCreated }: AccountFormProps) {
             {handleError}
           </p>
         ) : (
-          <p id={ids.preview} className="text-xs text-slate-500 dark:text-slate-400">
+          <p id={ids.preview} className="text-xs text-slate-600 dark:text-slate-400">
             {address ? `Your address will be ${address}` : "\u00a0"}
           </p>
         )}
@@ -150,7 +150,7 @@ export function AccountForm({ usedBrands, onCreated }: AccountFormProps) {
           onChange={(e) => setDisplayName(e.target.value)}
           className="rounded-lg border border-slate-300 bg-white px-3 py-2 text-base outline-none focus:border-sky-500 focus:ring-2 focus:ring-sky-500/30 dark:border-slate-700 dark:bg-slate-950"
         />
-        <p className="text-xs text-slate-500 dark:text-slate-400">How the people you write to see you.</p>
+        <p className="text-xs text-slate-600 dark:text-slate-400">How the people you write to see you.</p>
       </div>
 
       {error ? (

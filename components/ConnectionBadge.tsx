@@ -9,8 +9,9 @@ export function ConnectionBadge({ status }: { status: ConnectionStatus | null })
   return (
     <p
       role="status"
+      aria-label="Connection"
       className={`flex items-center gap-1.5 rounded-full px-2 py-0.5 text-xs font-medium ${
-        state === "offline" ? "bg-amber-100 text-amber-900 dark:bg-amber-900/40 dark:text-amber-100" : "text-slate-500 dark:text-slate-400"
+        state === "offline" ? "bg-amber-100 text-amber-900 dark:bg-amber-900/40 dark:text-amber-100" : "text-slate-700 dark:text-slate-300"
       }`}
     >
       <span aria-hidden="true" className={`h-2 w-2 rounded-full ${dot}`} />

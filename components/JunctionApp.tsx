@@ -4,16 +4,19 @@
 import { useEffect, useMemo, useState } from "react";
 import dynamic from "next/dynamic";
 import { useEngineBoot, useConnectionStatus } from "@/lib/hooks/engine";
-import { useAccounts, useInbox, useUnreadTotal } from "@/lib/hooks/data";
+import { useAccounts, useInbox, useSettings, useUnreadTotal } from "@/lib/hooks/data";
 import { useIncomingNotifications } from "@/lib/hooks/notifications";
 import { useIsClient, usePersistentStorage, useServiceWorker, useUnreadTitle } from "@/lib/hooks/pwa";
+import { unreadTotal } from "@/lib/hooks/queries";
+import { logOut, startAgain, useSessionState } from "@/lib/hooks/session";
+import { useTheme } from "@/lib/hooks/theme";
 import { useSelectedConversation } from "@/lib/hooks/useSelectedConversation";
 import type { InboxFilter } from "@/lib/hooks/types";
 import { AccountForm } from "./AccountForm";
-import { ConversationList } from "./ConversationList";
-import { ConversationView } from "./ConversationView";
-import { Dialog } from "./Dialog";
-import { FilterBar } from "./FilterBar";
+import { ConversationList } from "./inbox/ConversationList";
+import { ConversationView } from "./conversation/ConversationView";
+import { Dialog } from "./ui/Dialog";
+import { FilterBar } from "./inbox/FilterBar";
 import { formatterWarmups } from "./format";
 import { InstallButton } from "./InstallButton";
 import { TopBar } from "./TopBar";
@@ -22,8 +25,10 @@ import { warmIntlOffThread } from "./warmIntl";
 
 // Dialogs load (and mount) on first use: their code is not part of the first chunk the page evaluates,
 // and nothing of them renders while a backlog arrives.
-const NewMessageDialog = dynamic(() => import("./NewMessageDialog").then((m) => m.NewMessageDialog), { ssr: false });
-const DiagnosticsDialog = dynamic(() => import("./DiagnosticsDialog").then((m) => m.DiagnosticsDialog), { ssr: false });
+const NewMessageDialog = dynamic(() => import("./inbox/NewMessageDialog").then((m) => m.NewMessageDialog), { ssr: false });
+const DiagnosticsDialog = dynamic(() => import("./settings/DiagnosticsDialog").then((m) => m.DiagnosticsDialog), { ssr: false });
+const SettingsDialog = dynamic(() => import("./settings/SettingsDialog").then((m) => m.SettingsDialog), { ssr: false });
+const LogOutDialog = dynamic(() => import("./settings/SettingsDialog").then((m) => m.LogOutDialog), { ssr: false });
 
 export function JunctionApp() {
   // IndexedDB and the worker exist only in the browser; the server sends the bare shell
@@ -32,16 +37,49 @@ export function JunctionApp() {
   return <ClientApp />;
 }
 
-function Splash() {
+function Splash({ text = "Opening Junction…" }: { text?: string }) {
   return (
     <div className="flex h-dvh items-center justify-center" aria-busy="true">
-      <p className="text-sm text-slate-500">Opening Junction…</p>
+      <p className="text-sm text-slate-600 dark:text-slate-400">{text}</p>
     </div>
   );
 }
 
 function ClientApp() {
+  // while logging out and after, nothing that reads the database stays mounted
+  const session = useSessionState();
+  if (session === "loggingOut") return <Splash text="Logging out…" />;
+  if (session === "loggedOut" || session === "failed") return <LoggedOut failed={session === "failed"} />;
+  return <RunningApp />;
+}
+
+function LoggedOut({ failed }: { failed: boolean }) {
+  return (
+    <main className="mx-auto flex min-h-dvh max-w-md flex-col justify-center gap-4 px-5 py-10">
+      <h1 className="text-3xl font-bold tracking-tight">Junction</h1>
+      {failed ? (
+        <p role="alert" className="text-red-700 dark:text-red-300">
+          Logging out did not finish. Reload the page and try again; your data may still be on this device.
+        </p>
+      ) : (
+        <p role="status" aria-label="Logged out">
+          You are logged out. No account, key or message is left on this device.
+        </p>
+      )}
+      <button
+        type="button"
+        onClick={startAgain}
+        className="self-start rounded-xl bg-slate-900 px-4 py-2.5 font-semibold text-white hover:bg-slate-700 dark:bg-slate-100 dark:text-slate-900"
+      >
+        Start again
+      </button>
+    </main>
+  );
+}
+
+function RunningApp() {
   useEngineBoot();
+  useTheme(useSettings().theme);
   useServiceWorker();
   const accounts = useAccounts();
   const status = useConnectionStatus();
@@ -130,14 +168,16 @@ function useWarmFormatters(): void {
 function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof useAccounts>>; status: ReturnType<typeof useConnectionStatus> }) {
   const [filter, setFilter] = useState<InboxFilter>("all");
   const [selectedId, select] = useSelectedConversation();
-  const [dialog, setDialog] = useState<"none" | "new" | "account" | "diagnostics">("none");
+  const [dialog, setDialog] = useState<"none" | "new" | "account" | "diagnostics" | "settings" | "logOut">("none");
   const newUsed = useOpenedOnce(dialog === "new");
   const diagnosticsUsed = useOpenedOnce(dialog === "diagnostics");
+  const settingsUsed = useOpenedOnce(dialog === "settings" || dialog === "logOut");
+  const myBrands = useMemo(() => [...new Set(accounts.map((a) => a.brand))], [accounts]);
   const inbox = useInbox(filter, useFirstScreenfulThenAll());
   // the full "all" list already holds every conversation: the title, badge and notifications read
   // it instead of running more live queries after every batch the worker stores
   const everything = filter === "all" && inbox && !inbox.truncated ? inbox : undefined;
-  const unreadFromInbox = useMemo(() => everything?.rows.reduce((sum, row) => sum + row.unread, 0), [everything]);
+  const unreadFromInbox = useMemo(() => (everything ? unreadTotal(everything.rows) : undefined), [everything]);
   const unreadQueried = useUnreadTotal(inbox !== undefined && everything === undefined);
   useUnreadTitle(unreadFromInbox ?? unreadQueried);
   useIncomingNotifications(everything);
@@ -151,20 +191,22 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
         onNewMessage={() => setDialog("new")}
         onAddAccount={() => setDialog("account")}
         onDiagnostics={() => setDialog("diagnostics")}
+        onSettings={() => setDialog("settings")}
+        hiddenOnNarrow={selectedId !== null}
       />
       <div className="flex min-h-0 flex-1">
         <nav
           aria-label="Inbox"
           className={`${selectedId ? "hidden md:flex" : "flex"} w-full flex-col border-r border-slate-200 bg-white md:w-96 md:shrink-0 dark:border-slate-800 dark:bg-slate-900`}
         >
-          <FilterBar value={filter} onChange={setFilter} />
+          <FilterBar value={filter} onChange={setFilter} brands={myBrands} />
           <ConversationList rows={inbox?.rows} total={inbox?.total ?? 0} names={inbox?.names} filter={filter} selectedId={selectedId} />
         </nav>
         <main className={`${selectedId ? "flex" : "hidden md:flex"} min-w-0 flex-1 flex-col`}>
           {selectedId ? (
             <ConversationView key={selectedId} conversationId={selectedId} onBack={() => select(null)} />
           ) : (
-            <div className="flex flex-1 flex-col items-center justify-center gap-2 p-6 text-center text-slate-500">
+            <div className="flex flex-1 flex-col items-center justify-center gap-2 p-6 text-center text-slate-700 dark:text-slate-300">
               <p className="font-medium">Choose a conversation</p>
               <p className="text-sm">or start one with “New message”.</p>
             </div>
@@ -186,6 +228,19 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
         <AccountForm usedBrands={accounts.map((a) => a.brand)} onCreated={() => setDialog("none")} />
       </Dialog>
       {diagnosticsUsed && <DiagnosticsDialog open={dialog === "diagnostics"} onClose={() => setDialog("none")} />}
+      {settingsUsed && (
+        <>
+          <SettingsDialog open={dialog === "settings"} onClose={() => setDialog((d) => (d === "settings" ? "none" : d))} accounts={accounts} onLogOut={() => setDialog("logOut")} />
+          <LogOutDialog
+            open={dialog === "logOut"}
+            onClose={() => setDialog((d) => (d === "logOut" ? "none" : d))}
+            onConfirm={() => {
+              setDialog("none");
+              void logOut();
+            }}
+          />
+        </>
+      )}
     </div>
   );
 }

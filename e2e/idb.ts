@@ -155,3 +155,39 @@ export async function patchIdentity(page: Page, ours: string, theirs: string, pa
     { id: `${ours}|${theirs}`, patch },
   );
 }
+
+/**
+ * Changes fields of one conversation row, as the engine would leave it (for a state the UI cannot ask
+ * for, such as a disappearing timer of a few seconds). The page must reload to see it.
+ */
+export async function patchConversation(page: Page, id: string, patch: Record<string, unknown>): Promise<void> {
+  await page.evaluate(
+    async ({ id, patch }) => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const req = indexedDB.open("junction");
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      try {
+        const tx = db.transaction("conversations", "readwrite");
+        const store = tx.objectStore("conversations");
+        const req = store.get(id);
+        req.onsuccess = () => {
+          if (!req.result) {
+            tx.abort();
+            return;
+          }
+          store.put({ ...req.result, ...patch });
+        };
+        await new Promise<void>((resolve, reject) => {
+          tx.oncomplete = () => resolve();
+          tx.onerror = () => reject(tx.error ?? new Error(`no conversation ${id}`));
+          tx.onabort = () => reject(tx.error ?? new Error(`no conversation ${id}`));
+        });
+      } finally {
+        db.close();
+      }
+    },
+    { id, patch },
+  );
+}

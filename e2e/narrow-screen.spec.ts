@@ -16,12 +16,19 @@ test("on a narrow screen, the inbox and a conversation take turns", async ({ per
   const app = phone.app;
   await expect(app.conversation(NAMES.hugo)).toBeVisible();
   await expect(app.composer).toHaveCount(0);
+  await expect(app.page.getByRole("heading", { name: "Junction", level: 1 })).toBeVisible();
   await app.openConversation(NAMES.hugo);
   await expect(app.message(TEXT.narrow)).toBeVisible();
   await expect(app.conversations).toBeHidden();
+  // the app bar gives way to the conversation's own compact header
+  await expect(app.page.getByRole("heading", { name: "Junction", level: 1 })).toBeHidden();
+  const header = await app.page.getByRole("heading", { name: NAMES.hugo }).evaluate((el) => el.closest("header")?.getBoundingClientRect().height ?? 0);
+  expect(header).toBeGreaterThan(0);
+  expect(header).toBeLessThanOrEqual(64);
 
   await app.page.getByRole("button", { name: "Back to the inbox" }).click();
   await expect(app.conversation(NAMES.hugo)).toBeVisible();
+  await expect(app.page.getByRole("heading", { name: "Junction", level: 1 })).toBeVisible();
   await expect(app.composer).toHaveCount(0);
 
   await app.openConversation(NAMES.hugo);

@@ -61,6 +61,45 @@ export const TEXT = {
   statesHeld: "Held until the new number is accepted: the saffron bell",
   // not sent
   notSent: "This must not go without a post-quantum key: the cobalt owl",
+  // text: links, right-to-left, emoji, runs
+  textSetup: "Opening the text tests: the paper crane",
+  rtl: "שלום, נפגשים מחר בנמל הישן",
+  rtlPreview: "مرحبا، أراك غدا عند المرفأ القديم",
+  ltrAfterRtl: "And back to left-to-right: the lime kiln",
+  links: "Docs at https://example.com/guide?page=2 but never javascript:alert(document.domain) here",
+  emojiOnly: "🎉🦊",
+  runFirst: "First of a run: the tin whistle",
+  runSecond: "Second of the run: the brass bell",
+  // message actions
+  actionsSetup: "The message that will be quoted: the granite quay",
+  actionsFiller: Array.from({ length: 40 }, (_, i) => `filler ${String(i + 1).padStart(2, "0")}: the drifting buoy ${i * 3 + 1}`),
+  actionsReply: "Replying to the quay: the tide is out",
+  actionsEditBefore: "Meet at the tanner's gate at nine",
+  actionsEditAfter: "Meet at the tanner's gate at ten",
+  actionsAck: "Got it, go ahead with the edits: the oak table",
+  actionsLate: "Too late to edit this one: the sundial",
+  actionsDeleteAll: "Delete this for everyone: the ink blot",
+  actionsDeleteMe: "Delete this only for me: the pencil mark",
+  // read receipts
+  receiptsSetup: "Receipts on both sides: the blue heron",
+  receiptsRead: "Read this when you see it: the cinnamon lamp",
+  receiptsOff: "Receipts off now: the grey moth",
+  // typing, disappearing
+  typingSetup: "About to type something: the walnut desk",
+  typingDraft: "I am typing this slowly",
+  disappearingSetup: "Before the timer: the morning fog",
+  disappearing: "This will vanish: the snow angel",
+  // reading long conversations
+  readingSetup: "Start of the long read: the lighthouse keeper",
+  readingBacklog: Array.from({ length: 40 }, (_, i) => `log line ${String(i + 1).padStart(2, "0")}: the keeper counts ${i * 11 + 2} ships`),
+  readingLate: "One more while you were reading: the fog horn",
+  // drafts, inbox actions
+  draftSetup: "A chat to leave a draft in: the quiet library",
+  draft: "Half-written thought about the orchard",
+  inboxSetup: "For the inbox actions: the folded map",
+  inboxMuted: "While muted: the silent bell",
+  // settings
+  settingsSetup: "Before logging out: the last lantern",
 } as const;
 
 export function allPlaintexts(): string[] {

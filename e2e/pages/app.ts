@@ -50,12 +50,28 @@ export class JunctionPage {
     return this.conversations.getByRole("link", { name, exact: true });
   }
 
-  filter(name: "All" | BrandName | "Unread"): Locator {
-    return this.page.getByRole("button", { name, exact: true });
+  /** A filter chip; a brand's chip is my account on that brand ("My WhatsApp"). */
+  filter(name: "All" | BrandName | "Unread" | "Archived"): Locator {
+    const label = name === "All" || name === "Unread" || name === "Archived" ? name : `My ${name}`;
+    return this.page.getByRole("group", { name: "Filter conversations" }).getByRole("button", { name: label, exact: true });
   }
 
+  /** The connection status in the top bar ("Online", "Offline", "Connecting…"). */
   get status(): Locator {
-    return this.page.getByRole("status");
+    return this.page.getByRole("status", { name: "Connection" });
+  }
+
+  /** Opens a row's "Conversation actions" menu and picks an item (Pin, Unpin, Archive, Mute…). */
+  async conversationAction(name: string, item: string): Promise<void> {
+    const row = this.conversations.getByRole("listitem").filter({ has: this.page.getByRole("link", { name, exact: true }) });
+    await row.hover();
+    await row.getByRole("button", { name: "Conversation actions" }).click();
+    await this.page.getByRole("menu", { name: "Conversation actions" }).getByRole("menuitem", { name: item, exact: true }).click();
+  }
+
+  /** The status line under the peer's name in the conversation header ("typing…"). */
+  get typingStatus(): Locator {
+    return this.page.getByRole("status").filter({ hasText: "typing…" });
   }
 
   /** New message → From (my account on a brand) → To → Start chat. */
@@ -101,6 +117,36 @@ export class JunctionPage {
     await this.composer.fill(text);
     await this.page.getByRole("button", { name: "Send" }).click();
     await expect(this.message(text)).toHaveCount(1);
+  }
+
+  /** Opens the "Message actions" menu of the bubble `message` and returns the menu. */
+  async messageActions(message: Locator): Promise<Locator> {
+    await message.hover();
+    await message.getByRole("button", { name: "Message actions" }).click();
+    const menu = this.page.getByRole("menu", { name: "Message actions" });
+    await expect(menu).toBeVisible();
+    return menu;
+  }
+
+  /** Message actions → `item` on the bubble `message`. */
+  async messageAction(message: Locator, item: "Reply" | "React" | "Edit" | "Delete" | "Copy" | "Info"): Promise<void> {
+    const menu = await this.messageActions(message);
+    await menu.getByRole("menuitem", { name: item, exact: true }).click();
+  }
+
+  /** Message actions → React → `emoji` on the bubble `message`. */
+  async react(message: Locator, emoji: string): Promise<void> {
+    await this.messageAction(message, "React");
+    await this.page.getByRole("dialog", { name: "React" }).getByRole("button", { name: emoji, exact: true }).click();
+    await expect(this.page.getByRole("dialog", { name: "React" })).toHaveCount(0);
+  }
+
+  /** Opens Settings from the top bar. */
+  async openSettings(): Promise<Locator> {
+    await this.page.getByRole("button", { name: "Settings", exact: true }).click();
+    const dialog = this.page.getByRole("dialog", { name: "Settings" });
+    await expect(dialog).toBeVisible();
+    return dialog;
   }
 
   /** The placeholder bubbles for a message that could not be decrypted yet. */

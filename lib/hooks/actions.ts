@@ -1,6 +1,7 @@
 "use client";
 // What a person can ask the engine to do, and the words shown when it refuses.
 import type { Address, BrandId } from "../brands";
+import type { Settings } from "../store/db";
 import { EngineError, type Diagnostics, type EngineErrorCode } from "../worker/rpc";
 import { callEngine } from "./engine";
 
@@ -18,13 +19,75 @@ export async function startChat(from: Address, to: string): Promise<string> {
   return conversationId;
 }
 
-export async function sendMessage(conversationId: string, text: string): Promise<string> {
-  const { messageId } = await callEngine("sendMessage", { conversationId, text });
+export async function sendMessage(conversationId: string, text: string, replyTo?: string): Promise<string> {
+  const { messageId } = await callEngine("sendMessage", replyTo ? { conversationId, text, replyTo } : { conversationId, text });
   return messageId;
 }
 
-export async function markRead(conversationId: string): Promise<void> {
-  await callEngine("markRead", { conversationId });
+/** Marks these incoming messages read (they have been on screen); without ids, the whole conversation. */
+export async function markRead(conversationId: string, messageIds?: string[]): Promise<void> {
+  await callEngine("markRead", messageIds ? { conversationId, messageIds } : { conversationId });
+}
+
+/** My reaction to a message; null removes it. */
+export async function react(conversationId: string, messageId: string, emoji: string | null): Promise<void> {
+  await callEngine("react", { conversationId, messageId, emoji });
+}
+
+export async function editMessage(conversationId: string, messageId: string, text: string): Promise<void> {
+  await callEngine("editMessage", { conversationId, messageId, text });
+}
+
+export async function deleteMessage(conversationId: string, messageId: string, forEveryone: boolean): Promise<void> {
+  await callEngine("deleteMessage", { conversationId, messageId, forEveryone });
+}
+
+export async function setDisappearing(conversationId: string, expiresInMs: number): Promise<void> {
+  await callEngine("setDisappearing", { conversationId, expiresInMs });
+}
+
+/** Best effort: a typing signal that does not arrive is no loss. */
+export function setTyping(conversationId: string, typing: boolean): void {
+  void callEngine("setTyping", { conversationId, typing }).catch(() => undefined);
+}
+
+export async function updateConversation(conversationId: string, change: { pinned?: boolean; archived?: boolean; muted?: boolean }): Promise<void> {
+  await callEngine("updateConversation", { conversationId, ...change });
+}
+
+export async function saveDraft(conversationId: string, text: string, replyTo?: string): Promise<void> {
+  await callEngine("saveDraft", replyTo ? { conversationId, text, replyTo } : { conversationId, text });
+}
+
+export async function updateSettings(change: Partial<Settings>): Promise<void> {
+  await callEngine("updateSettings", change);
+}
+
+export async function setDisplayName(address: Address, displayName: string): Promise<void> {
+  await callEngine("setDisplayName", { address, displayName });
+}
+
+/**
+ * Logs this device out: the engine stops and deletes the database, then everything else this origin
+ * keeps goes too (Cache Storage, the service worker, local storage), so nothing of the accounts is left.
+ */
+export async function logOutAndWipe(): Promise<void> {
+  await callEngine("logOut", {});
+  await wipeOriginStorage();
+}
+
+async function wipeOriginStorage(): Promise<void> {
+  if (typeof caches !== "undefined") {
+    for (const key of await caches.keys()) await caches.delete(key);
+  }
+  const registrations = (await navigator.serviceWorker?.getRegistrations()) ?? [];
+  await Promise.all(registrations.map((r) => r.unregister()));
+  try {
+    localStorage.clear();
+    sessionStorage.clear();
+  } catch {
+    // storage access may be refused (private modes); nothing of ours is left there in that case
+  }
 }
 
 export function safetyNumber(conversationId: string): Promise<{ digits: string; qr: Uint8Array; verified: boolean }> {

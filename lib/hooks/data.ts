@@ -1,11 +1,12 @@
 "use client";
 // Live reads of the read model. Every query here is served by an index of lib/store/db.ts,
 // so the inbox stays fast with thousands of conversations and the log with thousands of messages.
+import Dexie from "dexie";
 import { useLiveQuery } from "dexie-react-hooks";
 import type { Address } from "../brands";
-import { getDb } from "../store/db";
+import { DEFAULT_SETTINGS, getDb, type DraftRow, type Settings } from "../store/db";
 import { queryInbox, queryMessageWindow, queryUnreadTotal, type InboxRows, type MessageWindow } from "./queries";
-import type { AccountRow, ContactRow, ConversationRow, IdentityRow, InboxFilter } from "./types";
+import type { AccountRow, ContactRow, ConversationRow, IdentityRow, InboxFilter, MessageRow } from "./types";
 
 export type { InboxRows, MessageWindow };
 
@@ -59,4 +60,40 @@ export function useIdentity(conversationId: string | null): IdentityRow | null |
  */
 export function useUnreadTotal(enabled = true): number {
   return useLiveQuery(() => (enabled ? queryUnreadTotal(getDb()) : 0), [enabled], 0);
+}
+
+/** What I was writing in a conversation: undefined while loading, null when there is no draft. */
+export function useDraft(conversationId: string): DraftRow | null | undefined {
+  return useLiveQuery(async () => (await getDb().drafts.get(conversationId)) ?? null, [conversationId]);
+}
+
+/** One message by id (for a reply's quote held in a draft): undefined while loading, null when gone. */
+export function useMessage(id: string | null | undefined): MessageRow | null | undefined {
+  return useLiveQuery(async () => (id ? ((await getDb().messages.get(id)) ?? null) : null), [id]);
+}
+
+/** My settings with the defaults filled in; the defaults while loading. */
+export function useSettings(): Settings {
+  return useLiveQuery(
+    async () => {
+      const row = await getDb().meta.get("settings");
+      const stored = row && typeof row.value === "object" && row.value !== null ? (row.value as Partial<Settings>) : {};
+      return { ...DEFAULT_SETTINGS, ...stored };
+    },
+    [],
+    DEFAULT_SETTINGS,
+  );
+}
+
+/** How many messages of a conversation are before `sentAt` (to know how large a window must be to hold one). */
+export async function messagesAfter(conversationId: string, sentAt: number): Promise<number> {
+  return getDb()
+    .messages.where("[conversationId+sentAt]")
+    .between([conversationId, sentAt], [conversationId, Dexie.maxKey], true, true)
+    .count();
+}
+
+/** A message's position in time, when it is still on this device. */
+export async function findMessage(id: string): Promise<MessageRow | null> {
+  return (await getDb().messages.get(id)) ?? null;
 }

@@ -35,7 +35,7 @@ async function latestIncoming(): Promise<Latest | null> {
   const conv = await db.conversations
     .orderBy("lastActivity")
     .reverse()
-    .filter((c) => c.lastDirection === "in" && c.unread > 0)
+    .filter((c) => c.lastDirection === "in" && c.unread > 0 && !c.muted)
     .first();
   if (!conv?.lastMessageId) return null;
   const contact = await db.contacts.get(conv.theirAddress);
@@ -44,7 +44,7 @@ async function latestIncoming(): Promise<Latest | null> {
 
 /** The same as latestIncoming, read from rows already loaded (newest activity first). */
 function latestIncomingOf(inbox: InboxRows): Latest | null {
-  const conv = inbox.rows.find((c) => c.lastDirection === "in" && c.unread > 0);
+  const conv = inbox.rows.find((c) => c.lastDirection === "in" && c.unread > 0 && !c.muted);
   if (!conv?.lastMessageId) return null;
   return { conversationId: conv.id, messageId: conv.lastMessageId, title: inbox.names.get(conv.theirAddress) ?? conv.theirAddress, body: conv.lastPreview };
 }

@@ -88,6 +88,26 @@ describe("queryInbox", () => {
   it("totals unread counts across accounts", async () => {
     expect(await queryUnreadTotal(db)).toBe(3);
   });
+
+  it("puts pinned conversations first, newest pin first", async () => {
+    await db.conversations.update(conversationId(MY_WA, "instagram:@erin"), { pinnedAt: 10 });
+    await db.conversations.update(conversationId(MY_WA, "messenger:dave.smith"), { pinnedAt: 20 });
+    const { rows } = await queryInbox(db, "all", Infinity);
+    expect(rows.map((r) => r.theirAddress)).toEqual(["messenger:dave.smith", "instagram:@erin", "whatsapp:+15550000009", "messenger:frank.m"]);
+  });
+
+  it("keeps archived conversations out of every view but Archived", async () => {
+    await db.conversations.update(conversationId(MY_IG, "messenger:frank.m"), { archived: 1 });
+    expect((await queryInbox(db, "all", Infinity)).rows.map((r) => r.theirAddress)).not.toContain("messenger:frank.m");
+    expect((await queryInbox(db, "unread", Infinity)).rows.map((r) => r.theirAddress)).toEqual(["messenger:dave.smith"]);
+    expect((await queryInbox(db, "archived", Infinity)).rows.map((r) => r.theirAddress)).toEqual(["messenger:frank.m"]);
+    expect((await queryInbox(db, "all", 2)).rows).toHaveLength(2);
+  });
+
+  it("leaves muted conversations out of the badge total", async () => {
+    await db.conversations.update(conversationId(MY_WA, "messenger:dave.smith"), { muted: true });
+    expect(await queryUnreadTotal(db)).toBe(1);
+  });
 });
 
 describe("queryMessageWindow", () => {

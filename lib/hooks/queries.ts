@@ -14,20 +14,27 @@ export interface InboxRows {
   total: number;
 }
 
-/** Conversations for one filter chip, newest activity first, at most `limit` (Infinity for all). */
+/**
+ * Conversations for one filter chip, pinned first (newest pin first), then newest activity first, at
+ * most `limit` (Infinity for all). Archived conversations show only under "archived".
+ */
 export async function queryInbox(db: JunctionDB, filter: InboxFilter, limit: number): Promise<InboxRows> {
   const table = db.conversations;
+  const archivedView = filter === "archived";
   // a fresh collection per use: Dexie's limit() changes the collection it is called on
   const query = () =>
-    filter === "all"
+    (filter === "all" || archivedView
       ? table.orderBy("lastActivity").reverse()
       : filter === "unread"
         ? table.where("[hasUnread+lastActivity]").between([1, Dexie.minKey], [1, Dexie.maxKey]).reverse()
         : // a brand chip means the conversations my account on that brand holds, whoever the peer is
-          table.where("[ourBrand+lastActivity]").between([filter, Dexie.minKey], [filter, Dexie.maxKey]).reverse();
+          table.where("[ourBrand+lastActivity]").between([filter, Dexie.minKey], [filter, Dexie.maxKey]).reverse()
+    ).filter((row) => (row.archived === 1) === archivedView);
   const rows = await (Number.isFinite(limit) ? query().limit(limit + 1) : query()).toArray();
   const truncated = rows.length > limit;
   if (truncated) rows.length = limit;
+  // pins are few: a stable sort of the loaded rows puts them first without another index
+  if (rows.some((row) => row.pinnedAt)) rows.sort((a, b) => (b.pinnedAt ?? 0) - (a.pinnedAt ?? 0));
   const total = truncated ? await query().count() : rows.length;
   const contacts = await db.contacts.bulkGet(rows.map((r) => r.theirAddress));
   const names = new Map<string, string>();
@@ -57,9 +64,14 @@ export async function queryMessageWindow(db: JunctionDB, conversationId: string,
   return { messages, hasOlder };
 }
 
-/** Sum of unread counts over every conversation, for the title and the app badge. */
+/** Sum of unread counts over every conversation that is not muted, for the title and the app badge. */
 export async function queryUnreadTotal(db: JunctionDB): Promise<number> {
   // one getAll over the unread index: IndexedDB cursors cost a round trip per row
   const rows = await db.conversations.where("[hasUnread+lastActivity]").between([1, Dexie.minKey], [1, Dexie.maxKey]).toArray();
-  return rows.reduce((total, row) => total + row.unread, 0);
+  return unreadTotal(rows);
+}
+
+/** Unread messages that count for the badge: a muted conversation gives no badge. */
+export function unreadTotal(rows: readonly ConversationRow[]): number {
+  return rows.reduce((total, row) => total + (row.muted ? 0 : row.unread), 0);
 }

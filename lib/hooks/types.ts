@@ -4,6 +4,7 @@ import type { BrandId } from "../brands";
 export type {
   AccountRow,
   ContactRow,
+  DraftRow,
   ConversationRow,
   Direction,
   IdentityRow,
@@ -17,5 +18,5 @@ export type {
 export { DEFAULT_SETTINGS, DELETE_FOR_EVERYONE_WINDOW_MS, DISAPPEARING_TIMERS_MS, EDIT_WINDOW_MS, TYPING_TTL_MS } from "../store/db";
 export type { ConnectionStatus, Diagnostics, DiagnosticsLogEntry, EngineErrorCode } from "../worker/rpc";
 
-/** The inbox filter chips: every conversation, one brand of mine, or only unread ones. */
-export type InboxFilter = "all" | "unread" | BrandId;
+/** The inbox filter chips: every conversation not archived, one brand of mine, only unread ones, or the archived ones. */
+export type InboxFilter = "all" | "unread" | "archived" | BrandId;

@@ -6,7 +6,7 @@ import { useRef } from "react";
 import { BRANDS } from "@/lib/brands";
 import type { ConversationRow as Row, InboxFilter } from "@/lib/hooks/types";
 import { ConversationRow } from "./ConversationRow";
-import { observeRectAfterLayout, scrollUnlessAlreadyThere, windowRect } from "./observeRectAfterLayout";
+import { observeRectAfterLayout, scrollUnlessAlreadyThere, windowRect } from "../observeRectAfterLayout";
 
 const ROW_HEIGHT = 84;
 
@@ -22,6 +22,7 @@ interface Props {
 function emptyText(filter: InboxFilter): string {
   if (filter === "all") return "No conversations yet";
   if (filter === "unread") return "No unread conversations";
+  if (filter === "archived") return "No archived conversations";
   return `No conversations on your ${BRANDS[filter].name} account yet`;
 }
 
@@ -44,7 +45,7 @@ export function ConversationList({ rows, total, names, filter, selectedId }: Pro
       {rows && count === 0 ? (
         <div className="flex flex-col items-center gap-1 px-6 py-12 text-center">
           <p className="font-medium">{emptyText(filter)}</p>
-          {filter === "all" ? <p className="text-sm text-slate-500">Start one with “New message”.</p> : null}
+          {filter === "all" ? <p className="text-sm text-slate-700 dark:text-slate-300">Start one with “New message”.</p> : null}
         </div>
       ) : null}
       <ul role="list" aria-label="Conversations" aria-busy={rows === undefined || undefined} className="relative w-full" style={{ height: virtualizer.getTotalSize() }}>

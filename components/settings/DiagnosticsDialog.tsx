@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useId, useState } from "react";
 import { describeError, diagnostics } from "@/lib/hooks/actions";
 import type { Diagnostics } from "@/lib/hooks/types";
-import { Dialog } from "./Dialog";
+import { Dialog } from "../ui/Dialog";
 
 /** Log lines shown, newest first; the worker keeps more. */
 const SHOWN_LINES = 100;
@@ -55,7 +55,7 @@ export function DiagnosticsDialog({ open, onClose }: { open: boolean; onClose: (
   return (
     <Dialog open={open} onClose={onClose} title="Diagnostics" description="What this device's engine counted and logged. No message text or keys are kept here.">
       <div className="flex flex-col gap-4" aria-busy={busy}>
-        {loaded === null ? <p className="text-sm text-slate-500">Loading…</p> : null}
+        {loaded === null ? <p className="text-sm text-slate-600 dark:text-slate-400">Loading…</p> : null}
         {loaded && "error" in loaded ? (
           <p role="alert" className="text-sm text-red-700 dark:text-red-300">
             {loaded.error}
@@ -68,7 +68,7 @@ export function DiagnosticsDialog({ open, onClose }: { open: boolean; onClose: (
                 Counters
               </h3>
               {counters.length === 0 ? (
-                <p className="text-sm text-slate-500">Nothing counted yet.</p>
+                <p className="text-sm text-slate-600 dark:text-slate-400">Nothing counted yet.</p>
               ) : (
                 <table className="w-full text-sm">
                   <thead className="sr-only">
@@ -95,7 +95,7 @@ export function DiagnosticsDialog({ open, onClose }: { open: boolean; onClose: (
                 Recent log, newest first
               </h3>
               {lines.length === 0 ? (
-                <p className="text-sm text-slate-500">No log lines yet.</p>
+                <p className="text-sm text-slate-600 dark:text-slate-400">No log lines yet.</p>
               ) : (
                 <ol
                   aria-labelledby={logId}
@@ -104,15 +104,15 @@ export function DiagnosticsDialog({ open, onClose }: { open: boolean; onClose: (
                 >
                   {lines.map((line, i) => (
                     <li key={`${line.at}-${i}`} className="flex gap-2 py-0.5">
-                      <time dateTime={new Date(line.at).toISOString()} className="shrink-0 text-slate-500 dark:text-slate-400">
+                      <time dateTime={new Date(line.at).toISOString()} className="shrink-0 text-slate-600 dark:text-slate-400">
                         {clock(line.at)}
                       </time>
-                      <span className={`shrink-0 ${line.level === "warn" ? "font-semibold text-amber-700 dark:text-amber-300" : "text-slate-500 dark:text-slate-400"}`}>
+                      <span className={`shrink-0 ${line.level === "warn" ? "font-semibold text-amber-700 dark:text-amber-300" : "text-slate-600 dark:text-slate-400"}`}>
                         {line.level}
                       </span>
                       <span className="break-anywhere">
                         {line.event}
-                        {line.detail ? <span className="text-slate-500 dark:text-slate-400"> {detailText(line.detail)}</span> : null}
+                        {line.detail ? <span className="text-slate-600 dark:text-slate-400"> {detailText(line.detail)}</span> : null}
                       </span>
                     </li>
                   ))}

@@ -1,6 +1,7 @@
 "use client";
 // A modal on the native <dialog>: the browser traps focus, closes on Escape and returns focus
 // to the opener, which is more reliable than any hand-rolled focus trap.
+import { X } from "lucide-react";
 import { useEffect, useId, useRef, type ReactNode } from "react";
 
 interface DialogProps {
@@ -39,7 +40,7 @@ export function Dialog({ open, title, onClose, children, description }: DialogPr
         // a click on the backdrop lands on the <dialog> itself, outside its padded content box
         if (e.target === e.currentTarget) onClose();
       }}
-      className="m-auto w-[min(32rem,calc(100vw-2rem))] rounded-2xl bg-white p-0 text-slate-900 shadow-2xl backdrop:bg-slate-950/60 dark:bg-slate-900 dark:text-slate-100"
+      className="m-auto max-h-[calc(100dvh-2rem)] w-[min(32rem,calc(100vw-2rem))] overflow-y-auto rounded-2xl bg-white p-0 text-slate-900 shadow-2xl backdrop:bg-slate-950/60 dark:bg-slate-900 dark:text-slate-100"
     >
       {open ? (
         <div className="p-6">
@@ -49,7 +50,7 @@ export function Dialog({ open, title, onClose, children, description }: DialogPr
                 {title}
               </h2>
               {description ? (
-                <p id={descId} className="mt-1 text-sm text-slate-500 dark:text-slate-400">
+                <p id={descId} className="mt-1 text-sm text-slate-600 dark:text-slate-400">
                   {description}
                 </p>
               ) : null}
@@ -58,11 +59,9 @@ export function Dialog({ open, title, onClose, children, description }: DialogPr
               type="button"
               onClick={onClose}
               aria-label="Close"
-              className="rounded-full p-1 text-slate-500 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-500 dark:hover:bg-slate-800"
+              className="rounded-full p-1 text-slate-600 dark:text-slate-400 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-500 dark:hover:bg-slate-800"
             >
-              <span aria-hidden="true" className="block h-6 w-6 text-xl leading-6">
-                ×
-              </span>
+              <X aria-hidden="true" className="h-5 w-5" />
             </button>
           </div>
           {children}

@@ -6,7 +6,7 @@ import { useId, useState, type FormEvent } from "react";
 import { BRANDS, isAddressError, parseAddress, type Address } from "@/lib/brands";
 import { addressExists, describeError, startChat } from "@/lib/hooks/actions";
 import type { AccountRow } from "@/lib/hooks/types";
-import { Dialog } from "./Dialog";
+import { Dialog } from "../ui/Dialog";
 
 interface Props {
   open: boolean;
@@ -99,7 +99,7 @@ function NewMessageForm({ accounts, onStarted }: Omit<Props, "open" | "onClose">
           aria-describedby={`${ids.hint}${error ? ` ${ids.error}` : ""}`}
           className="rounded-lg border border-slate-300 bg-white px-3 py-2 text-base outline-none focus:border-sky-500 focus:ring-2 focus:ring-sky-500/30 aria-[invalid]:border-red-500 dark:border-slate-700 dark:bg-slate-950"
         />
-        <p id={ids.hint} className="text-xs text-slate-500 dark:text-slate-400">
+        <p id={ids.hint} className="text-xs text-slate-600 dark:text-slate-400">
           Any brand, as brand:handle — whatsapp:+15551234567, instagram:@alice or messenger:alice.smith.
         </p>
       </div>
@@ -112,7 +112,7 @@ function NewMessageForm({ accounts, onStarted }: Omit<Props, "open" | "onClose">
         type="submit"
         disabled={busy}
         aria-busy={busy || undefined}
-        className="rounded-xl bg-sky-600 px-4 py-2.5 font-semibold text-white hover:bg-sky-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 disabled:opacity-60"
+        className="rounded-xl bg-sky-700 px-4 py-2.5 font-semibold text-white hover:bg-sky-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 disabled:opacity-60"
       >
         Start chat
       </button>

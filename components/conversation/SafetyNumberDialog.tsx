@@ -3,8 +3,8 @@
 // you trust. Matching numbers prove no one sits between you; that is what "verified" records.
 import { useEffect, useState } from "react";
 import { describeError, safetyNumber, setVerified } from "@/lib/hooks/actions";
-import { Dialog } from "./Dialog";
-import { groupSafetyNumber } from "./format";
+import { Dialog } from "../ui/Dialog";
+import { groupSafetyNumber } from "../format";
 import { QrCode } from "./QrCode";
 
 interface Props {
@@ -54,7 +54,7 @@ export function SafetyNumberDialog({ open, onClose, conversationId, peerName, ve
 
   return (
     <Dialog open={open} onClose={onClose} title="Safety number" description={`Compare with ${peerName}'s screen. If every digit matches, your messages reach only them.`}>
-      {loaded === null ? <p className="text-sm text-slate-500">Computing…</p> : null}
+      {loaded === null ? <p className="text-sm text-slate-600 dark:text-slate-400">Computing…</p> : null}
       {loaded && "error" in loaded ? (
         <p role="alert" className="text-sm text-red-700 dark:text-red-300">
           {loaded.error}

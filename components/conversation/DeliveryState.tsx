@@ -1,3 +1,4 @@
+import { Check, CheckCheck, CircleAlert, Clock3 } from "lucide-react";
 import type { MessageState } from "@/lib/hooks/types";
 
 const WORDS: Record<MessageState, string> = {
@@ -19,15 +20,19 @@ interface Props {
 
 /** Ticks for the eye, a word for everyone: the word is what screen readers and tests read. */
 export function DeliveryState({ state, className = "", reason, onColour = false }: Props) {
-  const mark = { queued: "🕓", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!" }[state];
+  const Icon = { queued: Clock3, sent: Check, delivered: CheckCheck, read: CheckCheck, failed: CircleAlert }[state];
   const tone =
-    state === "read" ? "text-sky-500" : state === "failed" ? (onColour ? "font-semibold" : "text-red-600 dark:text-red-400") : "";
+    state === "read"
+      ? "text-sky-700 dark:text-sky-300"
+      : state === "failed"
+        ? onColour
+          ? "font-semibold"
+          : "text-red-700 dark:text-red-300"
+        : "";
   const title = state === "failed" && reason ? `${WORDS[state]}: ${reason}` : WORDS[state];
   return (
-    <span className={`inline-flex items-center gap-1 ${tone} ${className}`} title={title}>
-      <span aria-hidden="true" className="text-[11px] leading-none tracking-tighter">
-        {mark}
-      </span>
+    <span className={`inline-flex items-center gap-1 ${tone} ${className}`} title={title} data-state={state}>
+      <Icon aria-hidden="true" className="h-3.5 w-3.5" strokeWidth={2.25} />
       <span className={state === "queued" || state === "failed" ? "" : "sr-only"}>{WORDS[state]}</span>
     </span>
   );

@@ -1,0 +1,246 @@
+"use client";
+// Enter sends, Shift+Enter starts a new line. Sending never waits for the network: the engine
+// queues the message and the log shows it as queued until the relay has it. What I am writing
+// (and what I reply to) is kept as the conversation's draft; typing tells the peer I am typing.
+import { Pencil, Reply, SendHorizontal, X } from "lucide-react";
+import { forwardRef, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { describeError, editMessage, saveDraft, sendMessage, setTyping } from "@/lib/hooks/actions";
+import { useDraft, useMessage } from "@/lib/hooks/data";
+import type { MessageRow } from "@/lib/hooks/types";
+
+/** Well under the relay's envelope cap once encrypted and wrapped. */
+const MAX_TEXT = 16_000;
+/** A draft is saved this long after the last keystroke. */
+const DRAFT_DELAY_MS = 400;
+/** "I am typing" goes out at most this often while I keep typing (the peer shows it for 5 s). */
+const TYPING_EVERY_MS = 3_000;
+
+interface Props {
+  conversationId: string;
+  /** The message I am replying to, if any. */
+  replyTo: string | null;
+  onReplyChange: (id: string | null) => void;
+  /** My message I am editing, if any. */
+  editing: MessageRow | null;
+  onEditDone: () => void;
+  /** Names the author of a quoted message. */
+  nameOf: (message: MessageRow) => string;
+}
+
+export const Composer = forwardRef<HTMLTextAreaElement, Props>(function Composer({ conversationId, replyTo, onReplyChange, editing, onEditDone, nameOf }, ref) {
+  const draft = useDraft(conversationId);
+  const quoted = useMessage(replyTo);
+  const [text, setText] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  // sends are chained, so a fast typist's messages are queued in the order they were written
+  const chain = useRef<Promise<void>>(Promise.resolve());
+  const loaded = useRef(false);
+  const saveTimer = useRef<number | null>(null);
+  const lastTyping = useRef(0);
+  const beforeEdit = useRef<string | null>(null);
+  const empty = text.trim().length === 0;
+
+  // the draft comes back once, when the conversation opens
+  useEffect(() => {
+    if (loaded.current || draft === undefined) return;
+    loaded.current = true;
+    if (draft) {
+      setText(draft.text);
+      if (draft.replyTo) onReplyChange(draft.replyTo);
+    }
+  }, [draft, onReplyChange]);
+
+  // editing puts the message's text in the box; cancelling gives back what was there
+  const editingId = editing?.id ?? null;
+  useEffect(() => {
+    if (!editing) return;
+    beforeEdit.current = text;
+    setText(editing.text);
+    // deps on purpose: only when another message is picked for editing
+  }, [editingId]);
+
+  // saved a moment after the last change; never while editing (that text is the message's, not a draft)
+  const pendingDraft = useRef<{ text: string; replyTo: string | null } | null>(null);
+  useEffect(() => {
+    if (!loaded.current || editing) return;
+    pendingDraft.current = { text, replyTo };
+    if (saveTimer.current !== null) window.clearTimeout(saveTimer.current);
+    saveTimer.current = window.setTimeout(flushDraft, DRAFT_DELAY_MS);
+    // deps on purpose: flushDraft reads refs only
+  }, [text, replyTo, editing]);
+
+  function flushDraft() {
+    saveTimer.current = null;
+    const next = pendingDraft.current;
+    pendingDraft.current = null;
+    if (!next) return;
+    saveDraft(conversationId, next.text, next.replyTo ?? undefined).catch(() => {
+      // a draft that could not be kept is only lost on reload; the text is still in the box
+    });
+  }
+
+  // leaving the conversation: keep the draft now, and stop "typing…" on the other side
+  useEffect(
+    () => () => {
+      if (saveTimer.current !== null) {
+        window.clearTimeout(saveTimer.current);
+        flushDraft();
+      }
+      if (lastTyping.current > 0) setTyping(conversationId, false);
+    },
+    // deps on purpose: on unmount only
+    [],
+  );
+
+  function typed(next: string) {
+    setText(next);
+    if (editing) return;
+    const now = Date.now();
+    if (next.trim() === "") {
+      if (lastTyping.current > 0) setTyping(conversationId, false);
+      lastTyping.current = 0;
+    } else if (now - lastTyping.current > TYPING_EVERY_MS) {
+      lastTyping.current = now;
+      setTyping(conversationId, true);
+    }
+  }
+
+  function stopTyping() {
+    if (lastTyping.current > 0) setTyping(conversationId, false);
+    lastTyping.current = 0;
+  }
+
+  function send() {
+    if (empty) return;
+    if (text.length > MAX_TEXT) {
+      setError(`Messages can be at most ${MAX_TEXT.toLocaleString()} characters.`);
+      return;
+    }
+    setError(null);
+    const body = text;
+    if (editing) {
+      const id = editing.id;
+      const restore = beforeEdit.current ?? "";
+      beforeEdit.current = null;
+      setText(restore);
+      onEditDone();
+      chain.current = chain.current.then(async () => {
+        try {
+          await editMessage(conversationId, id, body);
+        } catch (err) {
+          setError(describeError(err));
+        }
+      });
+      return;
+    }
+    const quote = replyTo;
+    // cleared at once so the next message can be typed; the text comes back if the engine refuses it
+    setText("");
+    onReplyChange(null);
+    stopTyping();
+    if (saveTimer.current !== null) window.clearTimeout(saveTimer.current);
+    saveTimer.current = null;
+    pendingDraft.current = null;
+    chain.current = chain.current.then(async () => {
+      try {
+        await sendMessage(conversationId, body, quote ?? undefined);
+        saveDraft(conversationId, "").catch(() => undefined);
+      } catch (err) {
+        setText((current) => (current ? current : body));
+        if (quote) onReplyChange(quote);
+        setError(describeError(err));
+      }
+    });
+  }
+
+  function cancel() {
+    if (editing) {
+      setText(beforeEdit.current ?? "");
+      beforeEdit.current = null;
+      onEditDone();
+    } else onReplyChange(null);
+  }
+
+  function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    send();
+  }
+
+  function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      send();
+    } else if (event.key === "Escape" && (editing || replyTo)) {
+      // Escape first drops the reply or the edit; only then does it close the conversation
+      event.preventDefault();
+      event.stopPropagation();
+      cancel();
+    }
+  }
+
+  const quoteText = quoted ? (quoted.deletedAt ? "This message was deleted" : quoted.text) : "";
+
+  return (
+    <form onSubmit={onSubmit} className="border-t border-slate-200 bg-white px-3 py-2 dark:border-slate-800 dark:bg-slate-900">
+      {error ? (
+        <p role="alert" className="mb-2 text-sm text-red-700 dark:text-red-300">
+          {error}
+        </p>
+      ) : null}
+      {editing || (replyTo && quoted !== undefined) ? (
+        <div className="mb-2 flex items-start gap-2 rounded-lg border-l-4 border-sky-700 bg-slate-100 px-3 py-1.5 text-sm dark:border-sky-300 dark:bg-slate-800">
+          {editing ? (
+            <Pencil aria-hidden="true" className="mt-0.5 h-4 w-4 shrink-0 text-slate-600 dark:text-slate-300" />
+          ) : (
+            <Reply aria-hidden="true" className="mt-0.5 h-4 w-4 shrink-0 text-slate-600 dark:text-slate-300" />
+          )}
+          <p className="min-w-0 flex-1">
+            {editing ? (
+              <span className="font-semibold">Editing message</span>
+            ) : (
+              <>
+                <span className="font-semibold">Replying to {quoted ? nameOf(quoted) : "a message"}</span>
+                <span dir="auto" className="block truncate text-slate-700 dark:text-slate-300">
+                  {quoteText || "A message that is no longer here"}
+                </span>
+              </>
+            )}
+          </p>
+          <button
+            type="button"
+            onClick={cancel}
+            aria-label={editing ? "Cancel edit" : "Cancel reply"}
+            className="shrink-0 rounded-full p-1 text-slate-700 hover:bg-slate-200 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-200 dark:hover:bg-slate-700"
+          >
+            <X aria-hidden="true" className="h-4 w-4" />
+          </button>
+        </div>
+      ) : null}
+      <div className="flex items-end gap-2">
+        <textarea
+          ref={ref}
+          aria-label="Message"
+          placeholder="Message"
+          dir="auto"
+          rows={1}
+          value={text}
+          onChange={(e) => typed(e.target.value)}
+          onKeyDown={onKeyDown}
+          onBlur={() => {
+            if (text.trim() === "") stopTyping();
+          }}
+          className="max-h-40 min-h-10 flex-1 resize-none rounded-2xl border border-slate-300 bg-slate-50 px-3 py-2 outline-none [field-sizing:content] placeholder:text-slate-600 focus:border-sky-600 focus:ring-2 focus:ring-sky-600/30 dark:border-slate-700 dark:bg-slate-950 dark:placeholder:text-slate-400"
+        />
+        <button
+          type="submit"
+          disabled={empty}
+          aria-label={editing ? "Save edit" : "Send"}
+          className="flex h-10 items-center gap-1.5 rounded-full bg-sky-700 px-4 font-semibold text-white hover:bg-sky-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 disabled:opacity-50"
+        >
+          <SendHorizontal aria-hidden="true" className="h-4 w-4" />
+          <span className="hidden sm:inline">{editing ? "Save" : "Send"}</span>
+        </button>
+      </div>
+    </form>
+  );
+});
