@@ -96,6 +96,26 @@ describe("queryInbox", () => {
     expect(rows.map((r) => r.theirAddress)).toEqual(["messenger:dave.smith", "instagram:@erin", "whatsapp:+15550000009", "messenger:frank.m"]);
   });
 
+  it("puts a pinned conversation first even when it is older than the first page, and counts rows once", async () => {
+    // erin's is the oldest: a first page of 2 ordered by activity alone would not reach it
+    await db.conversations.update(conversationId(MY_WA, "instagram:@erin"), { pinnedAt: 10 });
+    const page = await queryInbox(db, "all", 2);
+    expect(page.rows.map((r) => r.theirAddress)).toEqual(["instagram:@erin", "whatsapp:+15550000009"]);
+    expect(page).toMatchObject({ truncated: true, total: 4 });
+    // a pin of another brand's account stays out of this brand's view
+    expect((await queryInbox(db, "instagram", 5)).rows.map((r) => r.theirAddress)).toEqual(["whatsapp:+15550000009", "messenger:frank.m"]);
+    expect((await queryInbox(db, "whatsapp", 1)).rows.map((r) => r.theirAddress)).toEqual(["instagram:@erin"]);
+    expect((await queryInbox(db, "whatsapp", 1)).total).toBe(2);
+  });
+
+  it("counts and pages without the archived rows of a view", async () => {
+    await db.conversations.update(conversationId(MY_IG, "whatsapp:+15550000009"), { archived: 1 });
+    const page = await queryInbox(db, "all", 2);
+    expect(page.rows.map((r) => r.theirAddress)).toEqual(["messenger:frank.m", "messenger:dave.smith"]);
+    expect(page).toMatchObject({ truncated: true, total: 3 });
+    expect((await queryInbox(db, "archived", 1)).total).toBe(1);
+  });
+
   it("keeps archived conversations out of every view but Archived", async () => {
     await db.conversations.update(conversationId(MY_IG, "messenger:frank.m"), { archived: 1 });
     expect((await queryInbox(db, "all", Infinity)).rows.map((r) => r.theirAddress)).not.toContain("messenger:frank.m");

@@ -17,25 +17,47 @@ export interface InboxRows {
 /**
  * Conversations for one filter chip, pinned first (newest pin first), then newest activity first, at
  * most `limit` (Infinity for all). Archived conversations show only under "archived".
+ *
+ * Every read is one request over an index (IndexedDB cursors cost a round trip per row, which at 5,000
+ * conversations is seconds): archived and pinned rows are few and each has an index, so they are read
+ * whole; the rest comes from the filter's index with a limit raised by the rows of that range to skip.
  */
 export async function queryInbox(db: JunctionDB, filter: InboxFilter, limit: number): Promise<InboxRows> {
   const table = db.conversations;
   const archivedView = filter === "archived";
-  // a fresh collection per use: Dexie's limit() changes the collection it is called on
-  const query = () =>
-    (filter === "all" || archivedView
-      ? table.orderBy("lastActivity").reverse()
-      : filter === "unread"
-        ? table.where("[hasUnread+lastActivity]").between([1, Dexie.minKey], [1, Dexie.maxKey]).reverse()
-        : // a brand chip means the conversations my account on that brand holds, whoever the peer is
-          table.where("[ourBrand+lastActivity]").between([filter, Dexie.minKey], [filter, Dexie.maxKey]).reverse()
-    ).filter((row) => (row.archived === 1) === archivedView);
-  const rows = await (Number.isFinite(limit) ? query().limit(limit + 1) : query()).toArray();
+  /** The row is in the filter's index range (before archived and pinned rows are set apart). */
+  const inRange = (row: ConversationRow) => filter === "all" || archivedView || (filter === "unread" ? row.hasUnread === 1 : row.ourBrand === filter);
+  const inView = (row: ConversationRow) => inRange(row) && (row.archived === 1) === archivedView;
+  const [archived, pinnedAll] = await Promise.all([table.where("archived").equals(1).toArray(), table.where("pinnedAt").above(0).toArray()]);
+  const pinned = pinnedAll.filter(inView).sort((a, b) => (b.pinnedAt ?? 0) - (a.pinnedAt ?? 0));
+  const byActivity = (a: ConversationRow, b: ConversationRow) => b.lastActivity - a.lastActivity;
+  let rest: ConversationRow[];
+  let restTotal: () => Promise<number>;
+  if (archivedView) {
+    const pinnedIds = new Set(pinned.map((r) => r.id));
+    rest = archived.filter((r) => !pinnedIds.has(r.id)).sort(byActivity);
+    const all = rest.length;
+    restTotal = async () => all;
+  } else {
+    // rows of the range shown elsewhere (archived) or above (pinned)
+    const skip = new Set([...archived.filter(inRange), ...pinned].map((r) => r.id));
+    // a fresh collection per use: Dexie's limit() changes the collection it is called on
+    const range = () =>
+      filter === "all"
+        ? table.orderBy("lastActivity").reverse()
+        : filter === "unread"
+          ? table.where("[hasUnread+lastActivity]").between([1, Dexie.minKey], [1, Dexie.maxKey]).reverse()
+          : // a brand chip means the conversations my account on that brand holds, whoever the peer is
+            table.where("[ourBrand+lastActivity]").between([filter, Dexie.minKey], [filter, Dexie.maxKey]).reverse();
+    const want = Math.max(0, limit - pinned.length);
+    const read = Number.isFinite(want) ? await range().limit(want + 1 + skip.size).toArray() : await range().toArray();
+    rest = read.filter((r) => !skip.has(r.id));
+    restTotal = async () => (await range().count()) - skip.size;
+  }
+  const rows = [...pinned, ...rest];
   const truncated = rows.length > limit;
   if (truncated) rows.length = limit;
-  // pins are few: a stable sort of the loaded rows puts them first without another index
-  if (rows.some((row) => row.pinnedAt)) rows.sort((a, b) => (b.pinnedAt ?? 0) - (a.pinnedAt ?? 0));
-  const total = truncated ? await query().count() : rows.length;
+  const total = truncated ? pinned.length + (await restTotal()) : rows.length;
   const contacts = await db.contacts.bulkGet(rows.map((r) => r.theirAddress));
   const names = new Map<string, string>();
   for (const contact of contacts) if (contact?.displayName) names.set(contact.address, contact.displayName);

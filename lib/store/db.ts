@@ -426,6 +426,10 @@ export class JunctionDB extends Dexie {
     this.version(4).stores({
       pendingChanges: "id, target, receivedAt",
     });
+    // Pinned conversations by their pin: few rows, read whole to put them first without walking the inbox.
+    this.version(5).stores({
+      conversations: "id, lastActivity, [ourBrand+lastActivity], [hasUnread+lastActivity], ourAddress, theirAddress, archived, pinnedAt",
+    });
   }
 }
 
