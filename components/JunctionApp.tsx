@@ -115,10 +115,16 @@ function FirstRun() {
 /** Rows a tall screen shows; the rest load one frame after they are painted. */
 const FIRST_SCREENFUL = 30;
 
-function useFirstScreenfulThenAll(): number {
+/**
+ * The inbox's row limit: the first screenful, then (two frames after that screenful is on screen) all.
+ * Asking for all before the first answer came would replace that query, and the first row would wait
+ * for every conversation to be read.
+ */
+function useFirstScreenfulThenAll(): [number, (shown: boolean) => void] {
   const [limit, setLimit] = useState(FIRST_SCREENFUL);
+  const [shown, setShown] = useState(false);
   useEffect(() => {
-    // two frames: the first screenful is committed and painted before the full query starts
+    if (!shown) return;
     let second = 0;
     const first = requestAnimationFrame(() => {
       second = requestAnimationFrame(() => setLimit(Number.POSITIVE_INFINITY));
@@ -127,8 +133,8 @@ function useFirstScreenfulThenAll(): number {
       cancelAnimationFrame(first);
       cancelAnimationFrame(second);
     };
-  }, []);
-  return limit;
+  }, [shown]);
+  return [limit, setShown];
 }
 
 /**
@@ -173,7 +179,10 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
   const diagnosticsUsed = useOpenedOnce(dialog === "diagnostics");
   const settingsUsed = useOpenedOnce(dialog === "settings" || dialog === "logOut");
   const myBrands = useMemo(() => [...new Set(accounts.map((a) => a.brand))], [accounts]);
-  const inbox = useInbox(filter, useFirstScreenfulThenAll());
+  const [limit, firstShown] = useFirstScreenfulThenAll();
+  const inbox = useInbox(filter, limit);
+  const answered = inbox !== undefined;
+  useEffect(() => firstShown(answered), [answered, firstShown]);
   // the full "all" list already holds every conversation: the title, badge and notifications read
   // it instead of running more live queries after every batch the worker stores
   const everything = filter === "all" && inbox && !inbox.truncated ? inbox : undefined;
