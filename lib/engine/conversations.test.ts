@@ -249,6 +249,13 @@ describe("conversations between two engines", () => {
     await stopAll(alice, bob);
   });
 
+  it("a disappearing-timer change that is the first thing from someone names them", async () => {
+    const { alice, bob, aConv, aliceAddr } = await pair();
+    await alice.api.setDisappearing({ conversationId: aConv, expiresInMs: 24 * 60 * 60_000 });
+    await waitFor(async () => (await bob.db.contacts.get(aliceAddr as Address))?.displayName === "Alice", "name from the timer line");
+    await stopAll(alice, bob);
+  });
+
   it("logging out stops the engine and deletes this device's database", async () => {
     const { alice, bob, aConv } = await pair();
     await alice.api.sendMessage({ conversationId: aConv, text: "bye" });

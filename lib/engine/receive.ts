@@ -525,6 +525,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
       }
       const names = new Map<Address, string>();
       for (const t of b.texts) if (t.direction === "in" && t.payload.senderName) names.set(t.their, t.payload.senderName);
+      for (const t of timers) if (t.direction === "in" && t.content.type === "timer" && t.content.senderName) names.set(t.their, t.content.senderName);
       const identityIds = [...new Set(b.identities.map((i) => identityId(i.our, i.their)))];
       const quoted = [...new Set(b.texts.flatMap((t) => (t.payload.replyTo ? [t.payload.replyTo.id] : [])))];
       const readReceipts = b.receipts.some((r) => r.kind === "read");

@@ -90,7 +90,12 @@ export async function sendOutboxRow(
     const content = parseContent(row.change ?? "");
     if (content.type !== "reaction" && content.type !== "edit" && content.type !== "delete" && content.type !== "timer") return finish(ctx, row, "failed");
     const only = row.onlyDevice;
-    const change = { ...content, ...(row.retryOf ? { retryOf: row.retryOf } : {}) };
+    const change = {
+      ...content,
+      // a timer line may be the first thing they get from me: it names me, as a text does
+      ...(content.type === "timer" ? { senderName: account.displayName } : {}),
+      ...(row.retryOf ? { retryOf: row.retryOf } : {}),
+    };
     if (!only || only.address === conv.theirAddress) targets.push({ address: conv.theirAddress, content: change, device: only?.deviceId });
     if (conv.theirAddress !== conv.ourAddress && (!only || only.address === conv.ourAddress)) {
       targets.push({ address: conv.ourAddress, content: { ...change, to: conv.theirAddress }, device: only?.deviceId });

@@ -16,6 +16,8 @@ export const TimerContent = z.object({
   type: z.literal("timer"),
   /** 0: off. */
   expiresInMs: z.number().int().min(0).max(DISAPPEARING_MAX_MS),
+  /** The setter's display name: a timer change may be the first thing a person gets from them. */
+  senderName: z.string().max(100).optional(),
 });
 export type TimerContent = z.infer<typeof TimerContent>;
 
