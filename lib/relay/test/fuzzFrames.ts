@@ -33,7 +33,7 @@ import {
   toB64,
   TRANSPORT_MAX_BYTES,
 } from "../../protocol";
-import { Deliver } from "../../protocol/schemas";
+import { Deliver, TypingDeliver } from "../../protocol/schemas";
 import { call, type ClientSocket, randomId, TestDevice } from "./device";
 import { startRelay, tempDataDir } from "./relayProcess";
 
@@ -1387,6 +1387,13 @@ class Lane {
         data = JSON.parse(text.slice(2));
       } catch {
         return this.state.findings.add("malformed_push", "fail", "event packet with invalid JSON", preview(text), { lane: this.index });
+      }
+      // a typing signal (a fuzzed typing:send naming this lane's own device reaches it): schema-checked, nothing to ack
+      if (Array.isArray(data) && data[0] === EVENTS.typingDeliver) {
+        if (data.length !== 2 || !TypingDeliver.safeParse(data[1]).success) {
+          return this.state.findings.add("malformed_push", "fail", "typing:deliver outside the TypingDeliver schema", preview(text), { lane: this.index });
+        }
+        return;
       }
       if (!Array.isArray(data) || data[0] !== EVENTS.deliver) return this.state.findings.add("malformed_push", "fail", "unknown event pushed", preview(text), { lane: this.index });
       const parsed = Deliver.safeParse(data[1]);
