@@ -13,20 +13,11 @@ import { request } from "./relay";
 import { randomId } from "../store/ids";
 import { editMessageLocal, deleteMessageLocal } from "./actions";
 import { runMaintenance } from "./maintenance";
-import { account, handles, makeBoot, messagesOf, waitFor, type Client } from "./testClients";
+import { account, aliceAndBob, makeBoot, messagesOf, waitFor, type Client } from "./testClients";
 
 const boot = makeBoot(useRelayProcess());
 
-async function pair() {
-  const h = handles();
-  const alice = boot();
-  const bob = boot();
-  const aliceAddr = await account(alice, "messenger", h.alice, "Alice");
-  const bobAddr = await account(bob, "whatsapp", h.bob, "Bob");
-  const aConv = (await alice.api.startChat({ from: aliceAddr as never, to: bobAddr })).conversationId;
-  const bConv = `${bobAddr}|${aliceAddr}`;
-  return { h, alice, bob, aliceAddr, bobAddr, aConv, bConv };
-}
+const pair = () => aliceAndBob(boot);
 
 async function stopAll(...clients: Client[]) {
   for (const c of clients) await c.engine.stop();

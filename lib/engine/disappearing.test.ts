@@ -11,7 +11,7 @@ import { Counters, silentLogger } from "./log";
 import { Mutex } from "./mutex";
 import type { EngineContext } from "./context";
 import { sweepExpired } from "./disappearing";
-import { account, handles, makeBoot, messagesOf, waitFor } from "./testClients";
+import { account, aliceAndBob, handles, makeBoot, messagesOf, waitFor } from "./testClients";
 import { EVENTS, toB64 } from "./deps";
 import { request } from "./relay";
 import { envelopeId } from "./envelopes";
@@ -66,13 +66,7 @@ describe("disappearing messages between two engines", () => {
 
 describe("a request to send a disappeared message again", () => {
   it("is answered 'unavailable', and the message is never sent again", async () => {
-    const h = handles();
-    const alice = boot();
-    const bob = boot();
-    const aliceAddr = await account(alice, "messenger", h.alice, "Alice");
-    const bobAddr = await account(bob, "whatsapp", h.bob, "Bob");
-    const aConv = (await alice.api.startChat({ from: aliceAddr as never, to: bobAddr })).conversationId;
-    const bConv = `${bobAddr}|${aliceAddr}`;
+    const { alice, bob, aliceAddr, bobAddr, aConv, bConv } = await aliceAndBob(boot);
     await alice.api.setDisappearing({ conversationId: aConv, expiresInMs: 1000 });
     const { messageId } = await alice.api.sendMessage({ conversationId: aConv, text: "gone soon" });
     await waitFor(() => bob.db.messages.get(messageId), "delivered");

@@ -63,6 +63,18 @@ export async function account(c: Client, brand: "messenger" | "whatsapp" | "inst
   return address;
 }
 
+/** Alice on Messenger and Bob on WhatsApp, each on an engine of their own, with Alice's chat to Bob started. */
+export async function aliceAndBob(boot: ReturnType<typeof makeBoot>) {
+  const h = handles();
+  const alice = boot();
+  const bob = boot();
+  const aliceAddr = await account(alice, "messenger", h.alice, "Alice");
+  const bobAddr = await account(bob, "whatsapp", h.bob, "Bob");
+  const aConv = (await alice.api.startChat({ from: aliceAddr as never, to: bobAddr })).conversationId;
+  const bConv = `${bobAddr}|${aliceAddr}`;
+  return { h, alice, bob, aliceAddr, bobAddr, aConv, bConv };
+}
+
 // unique handles per test so that one relay serves the whole file
 let n = 0;
 export function handles() {

@@ -4,18 +4,12 @@ import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../relay/test/relayProcess";
 import { TYPING_INTERVAL_MS, TYPING_LOST_BUDGET } from "./typing";
-import { account, handles, makeBoot, messagesOf, waitFor, type Client } from "./testClients";
+import { aliceAndBob, makeBoot, messagesOf, waitFor, type Client } from "./testClients";
 
 const boot = makeBoot(useRelayProcess());
 
 async function talking() {
-  const h = handles();
-  const alice = boot();
-  const bob = boot();
-  const aliceAddr = await account(alice, "messenger", h.alice, "Alice");
-  const bobAddr = await account(bob, "whatsapp", h.bob, "Bob");
-  const aConv = (await alice.api.startChat({ from: aliceAddr as never, to: bobAddr })).conversationId;
-  const bConv = `${bobAddr}|${aliceAddr}`;
+  const { alice, bob, aliceAddr, bobAddr, aConv, bConv } = await aliceAndBob(boot);
   // a session both ways: typing goes only over an answered session
   await alice.api.sendMessage({ conversationId: aConv, text: "hi" });
   await waitFor(async () => (await messagesOf(bob.db, bConv)).length === 1, "hi");
