@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     log(`server at ${server.url}`);
     browser = await launch();
     const inbox = opts.backlogOnly ? null : await benchInbox(browser, server.url, sizes, tag, log, opts.profile);
-    const backlog = await benchBacklog(browser, server.url, sizes.backlog, tag, log, opts.profile, opts.engineSender ? "engine" : "direct");
+    const backlog = await benchBacklog(browser, server.url, sizes.backlog, tag, log, opts.profile, opts.engineSender ? "engine" : "direct", server.pid);
     const report = buildReport(opts.quick ? "quick" : "full", sizes, inbox, backlog);
     // a shared machine's other work shows in every figure: say how busy it was
     report.context.loadAverageAtStart = loadAtStart;

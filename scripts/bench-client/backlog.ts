@@ -4,6 +4,7 @@
 // ever blocked meanwhile.
 import type { Browser, Page } from "@playwright/test";
 import { blocking, createAccount, newProfile, readProbe, type Blocking } from "./app";
+import { cpuBetween, cpuSnapshot, type CpuUse } from "./cpu";
 import { traceThreads, type TraceSummary } from "./profile";
 import { sendBacklog, sendBacklogDirect, startSender, type SendFigures } from "./sender";
 
@@ -24,6 +25,8 @@ export interface BacklogFigures {
   trace: TraceSummary | null;
   /** The page's start-up before the first message, ms from navigation start (worker created, first database open…). */
   timeline: Record<string, number>;
+  /** CPU time of the browser's processes and the relay from navigation to all stored (see cpu.ts). */
+  cpu: CpuUse;
 }
 
 interface CountWatch {
@@ -37,7 +40,7 @@ const backlogText = (i: number) => `backlog ${i}: the quick brown fox jumps over
 /** Polls the page's IndexedDB (on the page's clock) until `count` messages of the conversation are stored. */
 async function watchStored(page: Page, conversationId: string, count: number): Promise<CountWatch> {
   return (await page.evaluate(
-    async ({ conversationId, count }) => {
+    async ({ conversationId, count, lastText }) => {
       // the store exists already (created with the account); opening it needs no upgrade. The probe does
       // not count this connection as the app's (__benchQuiet).
       const flag = (o: object, on: boolean) => ((o as { __benchQuiet?: boolean }).__benchQuiet = on);
@@ -53,31 +56,36 @@ async function watchStored(page: Page, conversationId: string, count: number): P
         req.onerror = () => reject(req.error);
       });
       flag(db, true);
+      // Counting the conversation's rows walks all of them, and a walk every 50 ms through a backlog of
+      // 10,000 is work of its own for the browser's storage threads. So each poll reads only the newest row
+      // (a cursor of one); the full count runs once the last message sent is the newest stored.
+      const range = IDBKeyRange.bound([conversationId, -Infinity], [conversationId, Infinity]);
+      const byTime = () => db.transaction("messages", "readonly").objectStore("messages").index("[conversationId+sentAt]");
+      const newest = () =>
+        new Promise<string | null>((resolve, reject) => {
+          const req = byTime().openCursor(range, "prev");
+          req.onsuccess = () => resolve(req.result ? ((req.result.value as { text?: string }).text ?? "") : null);
+          req.onerror = () => reject(req.error);
+        });
       const countNow = () =>
         new Promise<number>((resolve, reject) => {
-          const req = db.transaction("messages", "readonly").objectStore("messages").index("conversationId").count(conversationId);
+          const req = byTime().count(range);
           req.onsuccess = () => resolve(req.result);
           req.onerror = () => reject(req.error);
         });
       let firstAt = -1;
       for (;;) {
-        const n = await countNow();
+        const text = await newest();
         const t = performance.now();
-        if (n > 0 && firstAt < 0) firstAt = t;
-        if (n >= count) {
-          const newestText = await new Promise<string | null>((resolve, reject) => {
-            const range = IDBKeyRange.bound([conversationId, -Infinity], [conversationId, Infinity]);
-            const req = db.transaction("messages", "readonly").objectStore("messages").index("[conversationId+sentAt]").openCursor(range, "prev");
-            req.onsuccess = () => resolve((req.result?.value as { text?: string } | undefined)?.text ?? null);
-            req.onerror = () => reject(req.error);
-          });
+        if (text !== null && firstAt < 0) firstAt = t;
+        if (text === lastText && (await countNow()) >= count) {
           db.close();
-          return { firstAt, allAt: t, newestText };
+          return { firstAt, allAt: t, newestText: text };
         }
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 20));
       }
     },
-    { conversationId, count },
+    { conversationId, count, lastText: backlogText(count - 1) },
   )) as CountWatch;
 }
 
@@ -90,6 +98,8 @@ export async function benchBacklog(
   profileDir: string | null,
   /** direct: the engine sets up the session, the backlog is encrypted and handed to the relay in bulk; engine: every message through the engine's outbox. */
   how: "direct" | "engine" = "direct",
+  /** The relay's process, so its CPU is told apart from the browser's. */
+  relayPid: number | null = null,
 ): Promise<BacklogFigures> {
   const context = await newProfile(browser, baseURL);
   try {
@@ -113,15 +123,20 @@ export async function benchBacklog(
     const conversationId = `${address}|${sender.address}`;
 
     const page = await context.newPage();
+    let cpu: CpuUse | undefined;
     const receive = async () => {
+      const before = cpuSnapshot(relayPid);
       await page.goto("/", { waitUntil: "commit" });
-      return watchStored(page, conversationId, count);
+      const watched = await watchStored(page, conversationId, count);
+      cpu = cpuBetween(before, cpuSnapshot(relayPid));
+      return watched;
     };
     let trace: TraceSummary | null = null;
     let watch: CountWatch;
     if (profileDir) [trace, watch] = await traceThreads(browser, page, profileDir, "backlog", receive);
     else watch = await receive();
     if (watch.newestText !== backlogText(count - 1)) throw new Error(`the newest stored message is not the last one sent: ${watch.newestText}`);
+    if (!cpu) throw new Error("the backlog ended without its CPU figures");
     const probe = await readProbe(page);
     await page.close();
     return {
@@ -134,6 +149,7 @@ export async function benchBacklog(
       blockingWhileStoring: blocking(probe, watch.firstAt, watch.allAt),
       trace,
       timeline: Object.fromEntries(Object.entries(probe.marks).filter(([, t]) => t <= watch.firstAt)),
+      cpu,
     };
   } finally {
     await context.close();

@@ -2,6 +2,7 @@
 import type { Blocking } from "./app";
 import type { ProfileSummary, TraceSummary } from "./profile";
 import type { BacklogFigures } from "./backlog";
+import type { CpuUse } from "./cpu";
 import type { InboxFigures, InboxSizes } from "./inbox";
 
 export function median(values: number[]): number {
@@ -31,6 +32,8 @@ export interface Report {
   inboxTimeline: Record<string, number>;
   /** The backlog page's steps before the first message was stored, ms from navigation start, in order. */
   backlogTimeline: Record<string, number>;
+  /** CPU ms of every process from the backlog page's navigation to all stored (see cpu.ts). */
+  backlogCpu: CpuUse;
   /** With --profile: where the main thread's time went (the backlog figures then include the profiler's cost). */
   profiles?: ProfileSummary[];
   /** With --profile: every thread of the page (the worker's decryption included) during the backlog. */
@@ -76,6 +79,8 @@ export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlo
     { key: "backlogLongestTaskWhileStoring", label: "  … of it after the first one was stored", value: worst(backlog.blockingWhileStoring), unit: "ms" },
     { key: "backlogFirstStored", label: "  first backlog message stored", value: backlog.firstStored, unit: "ms" },
     { key: "backlogRate", label: "  store rate, first to last", value: backlog.perSecond, unit: "/s" },
+    { key: "backlogCpu", label: "  CPU used meanwhile, all processes", value: backlog.cpu.totalMs, unit: "ms" },
+    { key: "backlogCpuFloor", label: "  … over the machine's cores (least wall time)", value: backlog.cpu.floorMs, unit: "ms" },
   ];
   const rows = measured.map((row) => ({ ...row, value: round(row.value), runs: row.runs?.map(round) }));
   const steps = new Set(loads.flatMap((r) => Object.keys(r.timeline)));
@@ -95,6 +100,7 @@ export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlo
     rows,
     inboxTimeline,
     backlogTimeline,
+    backlogCpu: backlog.cpu,
     context: {
       ...(inbox ? { seedMs: round(inbox.seed.ms), seedConversations: inbox.seed.conversations, seedMessages: inbox.seed.messages } : {}),
       backlogLongestLongTask: round(backlog.blocking.longestTask),
@@ -115,7 +121,7 @@ export function toJson(report: Report): string {
     report.rows.map((r) => [r.key, { value: r.value, unit: r.unit, ...(r.target !== undefined ? { target: r.target, ...(report.mode === "full" ? { met: r.value <= r.target } : {}) } : {}), ...(r.runs ? { runs: r.runs } : {}) }]),
   );
   return JSON.stringify(
-    { mode: report.mode, sizes: report.sizes, figures, context: report.context, inboxTimeline: report.inboxTimeline, backlogTimeline: report.backlogTimeline, ...(report.profiles ? { profiles: report.profiles } : {}), ...(report.traces ? { traces: report.traces } : {}) },
+    { mode: report.mode, sizes: report.sizes, figures, context: report.context, inboxTimeline: report.inboxTimeline, backlogTimeline: report.backlogTimeline, backlogCpu: report.backlogCpu, ...(report.profiles ? { profiles: report.profiles } : {}), ...(report.traces ? { traces: report.traces } : {}) },
     null,
     2,
   );
@@ -144,6 +150,10 @@ export function toTable(report: Report): string {
       `sender (Node engine, ${report.context.sender === "direct" ? "session encrypted in bulk" : "through its outbox"}): ${report.context.senderPerSecond} msgs/s, ${report.context.senderRateLimitedReplies} rate-limited replies, ${report.context.senderNudges} stalled outbox nudges; ` +
       `backlog: ${report.context.backlogLongTasks} long tasks totalling ${report.context.backlogLongTaskMs} ms, ` +
       `longest task ${report.context.backlogLongestLongTask} ms, longest timer stall ${report.context.backlogLongestStall} ms`,
+  );
+  lines.push(
+    `backlog CPU by process: ${Object.entries(report.backlogCpu.byRole).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v} ms`).join(", ")}; ` +
+      `heaviest threads: ${report.backlogCpu.topThreads.map(([k, v]) => `${k} ${v} ms`).join(", ")}`,
   );
   for (const p of report.profiles ?? []) {
     lines.push("");

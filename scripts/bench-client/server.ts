@@ -18,6 +18,8 @@ export interface BenchServer {
   url: string;
   /** SIGTERM, wait for the exit, remove the snapshot and the data. Safe to call twice. */
   stop(): Promise<void>;
+  /** The server's process (its CPU is counted apart from the browser's). */
+  pid: number | null;
 }
 
 function buildRunning(): boolean {
@@ -106,7 +108,7 @@ export async function startServer(log: (line: string) => void): Promise<BenchSer
       void exited.then(() => reject(new ServerStartError(`server exited before listening: ${out.slice(-2_000)}`)));
       setTimeout(() => reject(new ServerStartError("server did not start within 60 s")), 60_000).unref();
     });
-    return { url, stop };
+    return { url, stop, pid: child.pid ?? null };
   } catch (error) {
     await stop();
     throw error;
