@@ -8,6 +8,7 @@ import { useAccounts, useInbox, useSettings, useUnreadTotal } from "@/lib/hooks/
 import { useIncomingNotifications } from "@/lib/hooks/notifications";
 import { useIsClient, usePersistentStorage, useServiceWorker, useUnreadTitle } from "@/lib/hooks/pwa";
 import { unreadTotal } from "@/lib/hooks/queries";
+import { FIRST_SCREENFUL } from "@/lib/hooks/startup";
 import { logOut, startAgain, useSessionState } from "@/lib/hooks/session";
 import { useTheme } from "@/lib/hooks/theme";
 import { useSelectedConversation } from "@/lib/hooks/useSelectedConversation";
@@ -111,9 +112,6 @@ function FirstRun() {
     </main>
   );
 }
-
-/** Rows a tall screen shows; the rest load one frame after they are painted. */
-const FIRST_SCREENFUL = 30;
 
 /**
  * The inbox's row limit: the first screenful, then (two frames after that screenful is on screen) all.

@@ -5,17 +5,18 @@ import Dexie from "dexie";
 import { useLiveQuery } from "dexie-react-hooks";
 import type { Address } from "../brands";
 import { DEFAULT_SETTINGS, getDb, type DraftRow, type Settings } from "../store/db";
-import { queryInbox, queryMessageWindow, queryUnreadTotal, type InboxRows, type MessageWindow } from "./queries";
+import { queryAccounts, queryInbox, queryMessageWindow, queryUnreadTotal, type InboxRows, type MessageWindow } from "./queries";
+import { earlyAccounts, earlyInbox, startEarlyReads } from "./startup";
 import type { AccountRow, ContactRow, ConversationRow, IdentityRow, InboxFilter, MessageRow } from "./types";
 
 export type { InboxRows, MessageWindow };
 
+// the database opens and the first screen's reads start now, while the page is still evaluating
+startEarlyReads();
+
 /** undefined while loading, then my accounts on this device, oldest first. */
 export function useAccounts(): AccountRow[] | undefined {
-  return useLiveQuery(async () => {
-    const rows = await getDb().accounts.toArray();
-    return rows.sort((a, b) => a.createdAt - b.createdAt);
-  }, []);
+  return useLiveQuery(() => queryAccounts(getDb()), [], earlyAccounts());
 }
 
 /**
@@ -24,7 +25,7 @@ export function useAccounts(): AccountRow[] | undefined {
  * thousands of others.
  */
 export function useInbox(filter: InboxFilter, limit: number): InboxRows | undefined {
-  return useLiveQuery(() => queryInbox(getDb(), filter, limit), [filter, limit]);
+  return useLiveQuery(() => queryInbox(getDb(), filter, limit), [filter, limit], earlyInbox(filter, limit));
 }
 
 /** How the person at `address` named themselves, or null. */

@@ -2,7 +2,7 @@
 // tested in Node against fake-indexeddb. Every one is served by an index of lib/store/db.ts.
 import Dexie from "dexie";
 import type { JunctionDB } from "../store/db";
-import type { ConversationRow, InboxFilter, MessageRow } from "./types";
+import type { AccountRow, ConversationRow, InboxFilter, MessageRow } from "./types";
 
 export interface InboxRows {
   rows: ConversationRow[];
@@ -22,6 +22,12 @@ export interface InboxRows {
  * conversations is seconds): archived and pinned rows are few and each has an index, so they are read
  * whole; the rest comes from the filter's index with a limit raised by the rows of that range to skip.
  */
+/** My accounts on this device, oldest first. */
+export async function queryAccounts(db: JunctionDB): Promise<AccountRow[]> {
+  const rows = await db.accounts.toArray();
+  return rows.sort((a, b) => a.createdAt - b.createdAt);
+}
+
 export async function queryInbox(db: JunctionDB, filter: InboxFilter, limit: number): Promise<InboxRows> {
   const table = db.conversations;
   const archivedView = filter === "archived";
