@@ -230,6 +230,44 @@ const MUTANTS = [
     ],
     tests: [[T("session.record")], [T("x25519"), T("mutations")]],
   },
+  {
+    id: "device-list-unsigned",
+    what: "open a device list without checking the account key's signature",
+    file: "lib/crypto/devices.ts",
+    edits: [{ find: "  if (!verifyIdentity(accountKey, encoded, signature)) throw", replace: "  if (false) throw" }],
+    tests: [[T("devices")]],
+  },
+  {
+    id: "device-list-rollback",
+    what: "accept a device list older than one already seen",
+    file: "lib/crypto/devices.ts",
+    edits: [{ find: "    if (next.version < known.version) throw", replace: "    if (false) throw" }],
+    tests: [[T("devices")]],
+  },
+  {
+    id: "device-list-any-account",
+    what: "accept a device list of another account",
+    file: "lib/crypto/devices.ts",
+    edits: [{ find: "  if (list.address !== address) throw", replace: "  if (false) throw" }],
+    tests: [[T("devices")]],
+  },
+  {
+    id: "device-cert-no-device-id",
+    what: "leave the device id out of what a device certificate signs",
+    file: "lib/crypto/devices.ts",
+    edits: [{ find: ".str(c.address).str(c.deviceId).bytes(c.identityKey)", replace: ".str(c.address).bytes(c.identityKey)" }],
+    tests: [[T("devices")]],
+  },
+  {
+    id: "provisioning-id-unbound",
+    what: "derive the provisioning key without the provisioning id (salt and associated data)",
+    file: "lib/crypto/devices.ts",
+    edits: [
+      { find: "  const ad = concat(PROVISION_LABEL, id, sealer, recipient);", replace: "  const ad = concat(PROVISION_LABEL, sealer, recipient);" },
+      { find: "  return { key: hkdfSha256(shared, id, ad, 32), ad };", replace: "  return { key: hkdfSha256(shared, undefined, ad, 32), ad };" },
+    ],
+    tests: [[T("devices")]],
+  },
 ];
 
 // ------------------------------------------------------------------------------------------ helpers

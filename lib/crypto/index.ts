@@ -69,5 +69,26 @@ export {
   senderKeyDistribution,
   serializeSenderKey,
 } from "./senderKeys";
+export {
+  type DeviceCertificate,
+  type DeviceEntry,
+  type DeviceList,
+  type KnownDeviceList,
+  type ProvisioningCode,
+  type ProvisioningRequest,
+  MAX_DEVICES,
+  MAX_LINKED_DEVICES,
+  acceptDeviceList,
+  certifyDevice,
+  createProvisioningRequest,
+  decodeProvisioningCode,
+  encodeProvisioningCode,
+  listedDevice,
+  openDeviceList,
+  openProvisioning,
+  sealProvisioning,
+  signDeviceList,
+  verifyDeviceCertificate,
+} from "./devices";
 export { MAX_SKIP, MAX_STORED_SKIPPED } from "./ratchet";
 export { forgetDhKey, setX25519Backend, x25519Backend, type X25519Backend } from "./x25519";
