@@ -268,6 +268,20 @@ const MUTANTS = [
     ],
     tests: [[T("devices")]],
   },
+  {
+    id: "group-change-unsigned",
+    what: "open a group change without checking its author's signature",
+    file: "lib/crypto/groupChanges.ts",
+    edits: [{ find: "  if (!verifyIdentity(authorKey, encoded, signature)) throw", replace: "  if (false) throw" }],
+    tests: [[T("groupChanges")]],
+  },
+  {
+    id: "group-change-unchained",
+    what: "accept a group change that does not name the current head's hash",
+    file: "lib/crypto/groupChanges.ts",
+    edits: [{ find: "change.version !== head.version + 1 || !equalBytes(change.previous, head.hash)", replace: "change.version !== head.version + 1" }],
+    tests: [[T("groupChanges")]],
+  },
 ];
 
 // ------------------------------------------------------------------------------------------ helpers

@@ -90,5 +90,15 @@ export {
   signDeviceList,
   verifyDeviceCertificate,
 } from "./devices";
+export {
+  type GroupChange,
+  type GroupHead,
+  GROUP_GENESIS_PREVIOUS,
+  GROUP_ID_BYTES,
+  MAX_GROUP_CHANGE_BODY,
+  openGroupChange,
+  readGroupChange,
+  signGroupChange,
+} from "./groupChanges";
 export { MAX_SKIP, MAX_STORED_SKIPPED } from "./ratchet";
 export { forgetDhKey, setX25519Backend, x25519Backend, type X25519Backend } from "./x25519";
