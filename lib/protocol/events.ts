@@ -19,6 +19,7 @@ export const EVENTS = {
   blobUpload: "blobs:upload",
   typing: "typing:send",
   typingDeliver: "typing:deliver",
+  devicesPublish: "devices:publish",
 } as const;
 
 type Handler<Req, Res> = (payload: Req, ack: (res: Ack<Res>) => void) => void;
@@ -36,6 +37,7 @@ export interface ClientToServerEvents {
   [EVENTS.fetch]: Handler<S.FetchRequest, S.FetchResponse>;
   [EVENTS.blobUpload]: Handler<S.BlobUploadRequest, S.BlobUploadResponse>;
   [EVENTS.typing]: Handler<S.TypingRequest, S.TypingResponse>;
+  [EVENTS.devicesPublish]: Handler<S.DevicesPublishRequest, S.DevicesPublishResponse>;
 }
 
 export interface ServerToClientEvents {
@@ -61,6 +63,7 @@ export const SCHEMAS = {
   [EVENTS.fetch]: { request: Z.FetchRequest, response: Z.FetchResponse },
   [EVENTS.blobUpload]: { request: Z.BlobUploadRequest, response: Z.BlobUploadResponse },
   [EVENTS.typing]: { request: Z.TypingRequest, response: Z.TypingResponse },
+  [EVENTS.devicesPublish]: { request: Z.DevicesPublishRequest, response: Z.DevicesPublishResponse },
 } as const satisfies Record<ClientEvent, unknown>;
 
 /** Events served before login. */

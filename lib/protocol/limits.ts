@@ -58,6 +58,8 @@ export const MAX_DELIVERY_BYTES_IN_FLIGHT = 4 * 1024 * 1024;
 export const MAX_QUEUED_OUTPUT_BYTES = 4 * 1024 * 1024;
 /** Largest typing-signal body (the ciphertext of a typing content, a few hundred bytes), before base64url. */
 export const MAX_TYPING_BYTES = 512;
+/** Largest signed device list (five devices with their keys fit in well under a kilobyte), before base64url. */
+export const MAX_DEVICE_LIST_BYTES = 4 * 1024;
 /** Devices one `typing:send` may name (the peer's devices). */
 export const MAX_TYPING_TARGETS = 32;
 /** Pending envelopes per recipient device: past either figure a send is refused with `quota_exceeded`. */
@@ -110,6 +112,8 @@ export const RELAY_LIMITS = {
    * one "stopped": a burst for several conversations at once, then one a second.
    */
   typingPerDevice: { burst: 20, perSecond: 1 },
+  /** `devices:publish` per device: a list changes when a device is linked, removed or renamed. */
+  devicesPublishPerDevice: { burst: 20, perSecond: 20 / DAY },
 } as const;
 export type RelayLimitName = keyof typeof RELAY_LIMITS;
 

@@ -12,6 +12,7 @@ import {
   MAX_KEY_BYTES,
   MAX_PREKEYS_PER_UPLOAD,
   MAX_SIGNATURE_BYTES,
+  MAX_DEVICE_LIST_BYTES,
   MAX_TYPING_BYTES,
   MAX_TYPING_TARGETS,
 } from "./limits";
@@ -177,7 +178,16 @@ export const KeysStatusResponse = z.strictObject({
   kemPrekeyId: PrekeyId.optional(),
 });
 /** Whether an address exists, and its identity key: no device ids (they come with bundles). */
-export const LookupResponse = z.strictObject({ address: Address, identityKey: PublicKey });
+/** A device list signed by the account key (lib/crypto/devices.ts); the relay checks the signature and that versions only grow. */
+export const SignedDeviceList = b64(MAX_DEVICE_LIST_BYTES, 64);
+export const DevicesPublishRequest = z.strictObject({
+  /** One of the accounts this connection is logged in for. */
+  from: Address,
+  list: SignedDeviceList,
+});
+export const DevicesPublishResponse = z.strictObject({ version: z.number().int().nonnegative() });
+/** The account's newest signed device list, once it has published one. */
+export const LookupResponse = z.strictObject({ address: Address, identityKey: PublicKey, deviceList: SignedDeviceList.optional() });
 export const BundlesResponse = z.strictObject({
   address: Address,
   identityKey: PublicKey,
@@ -242,4 +252,6 @@ export type BlobUploadResponse = z.infer<typeof BlobUploadResponse>;
 export type TypingSignal = z.infer<typeof TypingSignal>;
 export type TypingRequest = z.infer<typeof TypingRequest>;
 export type TypingResponse = z.infer<typeof TypingResponse>;
+export type DevicesPublishRequest = z.infer<typeof DevicesPublishRequest>;
+export type DevicesPublishResponse = z.infer<typeof DevicesPublishResponse>;
 export type TypingDeliver = z.infer<typeof TypingDeliver>;

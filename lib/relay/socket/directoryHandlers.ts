@@ -19,7 +19,7 @@ export const lookup: HandlerFn<typeof EVENTS.lookup> = async (conn, req) => {
   const account = await conn.ctx.store.getAccount(address);
   if (!account) throw new ProtocolError("not_found", "no such address");
   // No device ids: a sender learns them with the bundles it needs to write, which are rate-limited.
-  return { address, identityKey: account.identityKey };
+  return { address, identityKey: account.identityKey, ...(account.deviceList ? { deviceList: account.deviceList.signed } : {}) };
 };
 
 export const bundles: HandlerFn<typeof EVENTS.bundles> = async (conn, req) => {

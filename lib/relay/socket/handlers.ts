@@ -2,6 +2,7 @@
 import { EVENTS } from "../../protocol";
 import { challenge, keysStatus, keysUpload, login, register } from "./accountHandlers";
 import { blobUpload } from "./blobHandlers";
+import { devicesPublish } from "./deviceHandlers";
 import { bundles, lookup } from "./directoryHandlers";
 import { ack, fetch, send } from "./mailboxHandlers";
 import { typing } from "./typingHandlers";
@@ -20,4 +21,5 @@ export const HANDLERS: Handlers = {
   [EVENTS.fetch]: fetch,
   [EVENTS.blobUpload]: blobUpload,
   [EVENTS.typing]: typing,
+  [EVENTS.devicesPublish]: devicesPublish,
 };

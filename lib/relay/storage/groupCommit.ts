@@ -167,6 +167,10 @@ class GroupCommitStore implements RelayStore {
     return this.inner.getAccount(address);
   }
 
+  putDeviceList(address: Address, version: number, signed: string) {
+    return this.inner.putDeviceList(address, version, signed);
+  }
+
   claimBundles(address: Address, deviceIds?: string[], opts?: { oneTime?: boolean }) {
     return this.inner.claimBundles(address, deviceIds, opts);
   }

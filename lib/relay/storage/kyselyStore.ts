@@ -40,6 +40,7 @@ import type {
   MailboxStats,
   PendingEnvelope,
   PrekeyCaps,
+  PutDeviceListOutcome,
   RegisterMode,
   RegisterOutcome,
   StoredOneTimePrekey,
@@ -541,10 +542,30 @@ export class KyselyRelayStore implements GroupableStore {
   }
 
   async getAccount(address: Address): Promise<AccountRecord | null> {
-    const account = await this.db.selectFrom("accounts").select("identity_key").where("address", "=", address).executeTakeFirst();
+    const account = await this.db
+      .selectFrom("accounts")
+      .select(["identity_key", "device_list", "device_list_version"])
+      .where("address", "=", address)
+      .executeTakeFirst();
     if (!account) return null;
     const devices = await this.db.selectFrom("account_devices").select("device_id").where("address", "=", address).orderBy("created_at").orderBy("device_id").execute();
-    return { address, identityKey: account.identity_key, deviceIds: devices.map((d) => d.device_id) };
+    const record: AccountRecord = { address, identityKey: account.identity_key, deviceIds: devices.map((d) => d.device_id) };
+    if (account.device_list !== null && account.device_list_version !== null) record.deviceList = { version: Number(account.device_list_version), signed: account.device_list };
+    return record;
+  }
+
+  async putDeviceList(address: Address, version: number, signed: string): Promise<PutDeviceListOutcome> {
+    // one conditional update: of two lists racing on two nodes, the higher version stays
+    const updated = await this.db
+      .updateTable("accounts")
+      .set({ device_list: signed, device_list_version: version })
+      .where("address", "=", address)
+      .where((eb) => eb.or([eb("device_list_version", "is", null), eb("device_list_version", "<", version)]))
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) > 0) return "stored";
+    const row = await this.db.selectFrom("accounts").select(["device_list", "device_list_version"]).where("address", "=", address).executeTakeFirst();
+    if (!row) return "not_found";
+    return Number(row.device_list_version) === version && row.device_list === signed ? "unchanged" : "stale";
   }
 
   claimBundles(address: Address, deviceIds?: string[], opts: { oneTime?: boolean } = {}) {

@@ -166,6 +166,13 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
           SELECT to_device, count(*), sum(length(body)) FROM envelopes GROUP BY to_device`.execute(db);
       },
     },
+    // Linked devices: the account's newest signed device list, whose version only grows.
+    "0004_device_lists": {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable("accounts").addColumn("device_list", "text").execute();
+        await db.schema.alterTable("accounts").addColumn("device_list_version", bigint).execute();
+      },
+    },
   };
 }
 

@@ -14,6 +14,9 @@ export interface AccountsTable {
   brand: string;
   identity_key: string;
   created_at: number;
+  /** The newest signed device list (base64url) and its version; null until the account publishes one (0004). */
+  device_list: string | null;
+  device_list_version: number | null;
 }
 
 /**

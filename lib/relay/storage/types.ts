@@ -52,7 +52,15 @@ export interface AccountRecord {
   address: Address;
   identityKey: string;
   deviceIds: string[];
+  /** The newest device list the account published (base64url of the signed list), if any. */
+  deviceList?: { version: number; signed: string };
 }
+
+/**
+ * stored: the list is the account's newest; unchanged: it was already; stale: a list with a higher
+ * version, or another list with this version, is stored (a rollback or a fork); not_found: no such account.
+ */
+export type PutDeviceListOutcome = "stored" | "unchanged" | "stale" | "not_found";
 
 export interface ClaimedBundle {
   deviceId: string;
@@ -161,6 +169,11 @@ export interface RelayStore {
   registerAccount(reg: AccountRegistration, mode: RegisterMode, maxAccountsPerDevice: number): Promise<RegisterOutcome>;
   accountsOfDevice(deviceId: string): Promise<Address[]>;
   getAccount(address: Address): Promise<AccountRecord | null>;
+  /**
+   * Atomic, also across nodes: stores `signed` (checked by the caller) as the account's device list only
+   * if `version` is higher than the stored one's, so versions only grow whatever the order of two calls.
+   */
+  putDeviceList(address: Address, version: number, signed: string): Promise<PutDeviceListOutcome>;
   /**
    * Atomic per device: claims one one-time X25519 prekey and one one-time KEM prekey per device, each
    * handed out at most once, also under concurrent calls. `null` when the account does not exist;

@@ -76,15 +76,16 @@ export class TestDevice {
   readonly received: Envelope[] = [];
   private waiters: (() => void)[] = [];
 
-  /** A new device, or with `same` the same device (ids and keys) talking to `url`. */
+  /** A new device, or with `same` the same device (ids and keys) talking to `url`; `identityKey`: a tagged key of the caller's. */
   constructor(
     readonly url: string,
     same?: TestDevice,
+    identityKey?: string,
   ) {
     this.deviceId = same?.deviceId ?? randomId();
     this.authSecret = same?.authSecret ?? ed25519.utils.randomSecretKey();
     this.authKey = same?.authKey ?? taggedKey(0x02, ed25519.getPublicKey(this.authSecret));
-    this.identityKey = same?.identityKey ?? taggedKey(0x01, new Uint8Array(randomBytes(32)));
+    this.identityKey = same?.identityKey ?? identityKey ?? taggedKey(0x01, new Uint8Array(randomBytes(32)));
   }
 
   /** Registration keys with `prekeys` one-time X25519 and `kemPrekeys` one-time KEM prekeys (as many, up to the upload cap). */

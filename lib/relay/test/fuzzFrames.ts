@@ -375,6 +375,7 @@ const TEMPLATES: Record<ClientEvent, (r: Rng, c: GenContext) => unknown> = {
       body: b64(r, r.int(1, 400)),
     })),
   }),
+  [EVENTS.devicesPublish]: (r, c) => ({ from: c.me?.address ?? anyAddress(r, c), list: b64(r, r.int(64, 2000)) }),
 };
 
 // ---------------------------------------------------------------------------------------------

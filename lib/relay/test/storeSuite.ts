@@ -112,6 +112,22 @@ export function storeSuite(factory: StoreFactory): void {
       expect(await store.keyStatus(reg.address, reg.deviceId)).toEqual({ oneTimePrekeys: 5, signedPrekeyId: 1, kemOneTimePrekeys: 3, kemPrekeyId: 1 });
     });
 
+    it("keeps an account's device list whose version only grows, also under concurrent puts", async () => {
+      const { store } = await fresh();
+      const reg = registration();
+      await store.registerAccount(reg, "new_device", 8);
+      expect(await store.putDeviceList(reg.address, 2, "list-2")).toBe("stored");
+      expect(await store.putDeviceList(reg.address, 2, "list-2")).toBe("unchanged");
+      expect(await store.putDeviceList(reg.address, 2, "another-2")).toBe("stale");
+      expect(await store.putDeviceList(reg.address, 1, "list-1")).toBe("stale");
+      expect((await store.getAccount(reg.address))?.deviceList).toEqual({ version: 2, signed: "list-2" });
+      expect(await store.putDeviceList("messenger:nobody.at.all", 1, "x")).toBe("not_found");
+      // twenty versions racing: whatever the order, the highest is what stays
+      const versions = Array.from({ length: 20 }, (_, i) => i + 3).sort(() => Math.random() - 0.5);
+      await Promise.all(versions.map((v) => store.putDeviceList(reg.address, v, `list-${v}`)));
+      expect((await store.getAccount(reg.address))?.deviceList).toEqual({ version: 22, signed: "list-22" });
+    });
+
     it("answers a repeated registration ok without replacing anything", async () => {
       const { store } = await fresh();
       const reg = registration();

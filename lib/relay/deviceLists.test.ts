@@ -1,0 +1,81 @@
+// devices:publish against a real relay process: an account's device list is stored only when its
+// account key signed it, it names the account and the publishing device, and its version grows; the
+// newest comes back with directory:lookup. A relay client that tries to add a device to someone else's
+// account, or to bring back an older list, is refused and changes nothing.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DeviceList, generateIdentityKeyPair, type KeyPair, openDeviceList, signDeviceList } from "../crypto";
+import { EVENTS, fromB64, toB64 } from "../protocol";
+import { call, TestDevice } from "./test/device";
+import { type RelayProcess, startRelay } from "./test/relayProcess";
+
+let relay: RelayProcess;
+beforeAll(async () => {
+  relay = await startRelay();
+});
+afterAll(async () => {
+  expect(await relay.stop()).toBe(0);
+});
+
+let counter = 0;
+interface Account {
+  d: TestDevice;
+  address: string;
+  key: KeyPair;
+}
+
+async function account(name: string): Promise<Account> {
+  const address = `messenger:${name}.${process.pid}.${++counter}`;
+  const key = generateIdentityKeyPair();
+  const d = await new TestDevice(relay.url, undefined, toB64(key.publicKey)).signUp(address);
+  return { d, address, key };
+}
+
+const deviceKey = generateIdentityKeyPair().publicKey;
+function list(a: Account, version: number, deviceIds = [a.d.deviceId]): DeviceList {
+  return { address: a.address, version, timestamp: 1_000 + version, devices: deviceIds.map((deviceId, i) => ({ deviceId, identityKey: deviceKey, linkedAt: i })) };
+}
+const publish = (a: Account, signed: Uint8Array, from = a.address) => call<{ version: number }>(a.d.s, EVENTS.devicesPublish, { from, list: toB64(signed) });
+const lookup = (by: Account, address: string) => call<{ deviceList?: string }>(by.d.s, EVENTS.lookup, { address });
+
+describe("devices:publish", () => {
+  it("stores a list the account key signed and hands the newest out with directory:lookup", async () => {
+    const alice = await account("alice");
+    const bob = await account("bob");
+    expect(await lookup(bob, alice.address)).not.toHaveProperty("deviceList");
+    expect(await publish(alice, signDeviceList(alice.key, list(alice, 1)))).toEqual({ ok: true, version: 1 });
+    const v2 = signDeviceList(alice.key, list(alice, 2, [alice.d.deviceId, "laptop-0001"]));
+    expect(await publish(alice, v2)).toEqual({ ok: true, version: 2 });
+    // publishing the same list again is fine (a client that lost the answer retries)
+    expect(await publish(alice, v2)).toEqual({ ok: true, version: 2 });
+    const seen = await lookup(bob, alice.address);
+    expect(seen.ok && seen.deviceList).toBe(toB64(v2));
+    // and Bob checks it himself under Alice's account key
+    const opened = openDeviceList(alice.key.publicKey, alice.address, fromB64((seen as { deviceList: string }).deviceList));
+    expect(opened.devices.map((d) => d.deviceId).sort()).toEqual([alice.d.deviceId, "laptop-0001"].sort());
+    for (const x of [alice, bob]) x.d.disconnect();
+  });
+
+  it("refuses a list another key signed, another account's list, an older or forked version, and changes nothing", async () => {
+    const alice = await account("alice");
+    const mallory = await account("mallory");
+    const v3 = signDeviceList(alice.key, list(alice, 3));
+    expect(await publish(alice, v3)).toMatchObject({ ok: true });
+    // Mallory's key over a list naming Alice and one more device of Mallory's choosing
+    const forged = signDeviceList(mallory.key, list(alice, 4, [alice.d.deviceId, mallory.d.deviceId]));
+    expect(await publish(alice, forged)).toMatchObject({ ok: false, error: { code: "bad_request" } });
+    // Mallory publishing for Alice's address from her own connection
+    expect(await publish(mallory, signDeviceList(alice.key, list(alice, 5)), alice.address)).toMatchObject({ ok: false, error: { code: "unauthorized" } });
+    // Alice's own key over Mallory's address: a list is only ever its own account's
+    expect(await publish(alice, signDeviceList(alice.key, { ...list(alice, 6), address: mallory.address }))).toMatchObject({ ok: false, error: { code: "bad_request" } });
+    // a list without the device that publishes it
+    expect(await publish(alice, signDeviceList(alice.key, list(alice, 7, ["laptop-0001"])))).toMatchObject({ ok: false, error: { code: "bad_request" } });
+    // an older version, and a second list at the stored version: a removed device cannot come back
+    expect(await publish(alice, signDeviceList(alice.key, list(alice, 2)))).toMatchObject({ ok: false, error: { code: "conflict" } });
+    expect(await publish(alice, signDeviceList(alice.key, list(alice, 3, [alice.d.deviceId, "laptop-0002"])))).toMatchObject({ ok: false, error: { code: "conflict" } });
+    // garbage
+    expect(await publish(alice, new Uint8Array(80).fill(1))).toMatchObject({ ok: false, error: { code: "bad_request" } });
+    const seen = await lookup(mallory, alice.address);
+    expect(seen.ok && seen.deviceList).toBe(toB64(v3));
+    for (const x of [alice, mallory]) x.d.disconnect();
+  });
+});

@@ -1,0 +1,32 @@
+// devices:publish — an account's device list, signed by its account identity key (lib/crypto/devices.ts).
+// The relay keeps the newest version per account and hands it out with directory:lookup; it checks the
+// signature and that the version grows, so no client of the relay can publish a list for someone else's
+// account or roll one back. Senders check the same again themselves: they trust the account key, not us.
+import type { Address } from "../../brands";
+import { openDeviceList } from "../../crypto";
+import { type EVENTS, fromB64, ProtocolError } from "../../protocol";
+import type { HandlerFn } from "./types";
+
+export const devicesPublish: HandlerFn<typeof EVENTS.devicesPublish> = async (conn, req) => {
+  const from = req.from as Address;
+  const fromDevice = conn.deviceOf(from);
+  if (!fromDevice) throw new ProtocolError("unauthorized", "from is not an account of this connection");
+  await conn.limit("devicesPublishPerDevice", conn.ctx.limitKey("devices", fromDevice));
+  const account = await conn.ctx.store.getAccount(from);
+  if (!account) throw new ProtocolError("not_found", "no such address");
+  let version: number;
+  try {
+    const list = openDeviceList(fromB64(account.identityKey), from, fromB64(req.list));
+    // the device that publishes is one of the account's devices on the list it publishes
+    if (!list.devices.some((d) => d.deviceId === fromDevice)) throw new ProtocolError("bad_request", "the publishing device is not on the list");
+    version = list.version;
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error;
+    throw new ProtocolError("bad_request", "not a device list signed by this account's key");
+  }
+  const outcome = await conn.ctx.store.putDeviceList(from, version, req.list);
+  if (outcome === "not_found") throw new ProtocolError("not_found", "no such address");
+  if (outcome === "stale") throw new ProtocolError("conflict", "a newer device list is stored");
+  conn.ctx.log.debug("device list", { conn: conn.id, outcome });
+  return { version };
+};
