@@ -70,6 +70,28 @@ test("reply with a jump to the quote, and reactions added, changed and removed o
   await expect(reply.getByRole("list", { name: "Reacted with 🦉" })).toHaveText(NAMES.erin);
   await erinsReply.getByRole("button", { name: /😮/ }).click();
   await expect(erinsReply.getByRole("list", { name: "Reacted with 😮" })).toHaveText(NAMES.frank);
+
+  // the same menu without the button: a right-click, and on a touch screen a long press (a short tap
+  // is only a tap); Copy puts the text on the clipboard and says so
+  const menu = frank.app.page.getByRole("menu", { name: "Message actions" });
+  await reply.locator("p").first().click({ button: "right" });
+  await expect(menu).toBeVisible();
+  await frank.app.page.keyboard.press("Escape");
+  await expect(menu).toHaveCount(0);
+  const box = (await reply.boundingBox())!;
+  const touch = { pointerType: "touch", isPrimary: true, bubbles: true, clientX: box.x + box.width / 2, clientY: box.y + box.height / 2 };
+  await reply.dispatchEvent("pointerdown", touch);
+  await frank.app.page.waitForTimeout(150);
+  await reply.dispatchEvent("pointerup", touch);
+  await frank.app.page.waitForTimeout(600);
+  await expect(menu).toHaveCount(0);
+  await reply.dispatchEvent("pointerdown", touch);
+  await expect(menu).toBeVisible();
+  await reply.dispatchEvent("pointerup", touch);
+  await frank.app.page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+  await menu.getByRole("menuitem", { name: "Copy", exact: true }).click();
+  await expect(frank.app.page.getByText("Copied", { exact: true })).toBeVisible();
+  expect(await frank.app.page.evaluate(() => navigator.clipboard.readText())).toBe(TEXT.actionsReply);
 });
 
 test("edit within the window (and not after it), delete for everyone and for me, and message info", async ({ person }) => {
