@@ -20,6 +20,9 @@ export const EVENTS = {
   typing: "typing:send",
   typingDeliver: "typing:deliver",
   devicesPublish: "devices:publish",
+  provisionListen: "provision:listen",
+  provisionSend: "provision:send",
+  provisionDeliver: "provision:deliver",
 } as const;
 
 type Handler<Req, Res> = (payload: Req, ack: (res: Ack<Res>) => void) => void;
@@ -38,6 +41,8 @@ export interface ClientToServerEvents {
   [EVENTS.blobUpload]: Handler<S.BlobUploadRequest, S.BlobUploadResponse>;
   [EVENTS.typing]: Handler<S.TypingRequest, S.TypingResponse>;
   [EVENTS.devicesPublish]: Handler<S.DevicesPublishRequest, S.DevicesPublishResponse>;
+  [EVENTS.provisionListen]: Handler<S.ProvisionListenRequest, S.ProvisionListenResponse>;
+  [EVENTS.provisionSend]: Handler<S.ProvisionSendRequest, S.ProvisionSendResponse>;
 }
 
 export interface ServerToClientEvents {
@@ -45,6 +50,8 @@ export interface ServerToClientEvents {
   [EVENTS.deliver]: (payload: S.Deliver) => void;
   /** An encrypted typing signal, pushed only to live connections and never stored. */
   [EVENTS.typingDeliver]: (payload: S.TypingDeliver) => void;
+  /** A message on a provisioning channel this connection listens on (linking a device); never stored. */
+  [EVENTS.provisionDeliver]: (payload: S.ProvisionDeliver) => void;
 }
 
 export type ClientEvent = keyof ClientToServerEvents;
@@ -64,7 +71,9 @@ export const SCHEMAS = {
   [EVENTS.blobUpload]: { request: Z.BlobUploadRequest, response: Z.BlobUploadResponse },
   [EVENTS.typing]: { request: Z.TypingRequest, response: Z.TypingResponse },
   [EVENTS.devicesPublish]: { request: Z.DevicesPublishRequest, response: Z.DevicesPublishResponse },
+  [EVENTS.provisionListen]: { request: Z.ProvisionListenRequest, response: Z.ProvisionListenResponse },
+  [EVENTS.provisionSend]: { request: Z.ProvisionSendRequest, response: Z.ProvisionSendResponse },
 } as const satisfies Record<ClientEvent, unknown>;
 
 /** Events served before login. */
-export const PRE_LOGIN_EVENTS: readonly ClientEvent[] = [EVENTS.register, EVENTS.challenge, EVENTS.login];
+export const PRE_LOGIN_EVENTS: readonly ClientEvent[] = [EVENTS.register, EVENTS.challenge, EVENTS.login, EVENTS.provisionListen, EVENTS.provisionSend];

@@ -60,6 +60,12 @@ export const MAX_QUEUED_OUTPUT_BYTES = 4 * 1024 * 1024;
 export const MAX_TYPING_BYTES = 512;
 /** Largest signed device list (five devices with their keys fit in well under a kilobyte), before base64url. */
 export const MAX_DEVICE_LIST_BYTES = 4 * 1024;
+/** A provisioning channel's id (random, chosen by the new device): 16 bytes. */
+export const PROVISIONING_CHANNEL_BYTES = 16;
+/** Largest provisioning message (a sealed account hand-over; history travels through the blob store). */
+export const MAX_PROVISIONING_BYTES = 300 * 1024;
+/** How long a connection stays on a provisioning channel after `provision:listen`. */
+export const PROVISIONING_LISTEN_MS = 10 * 60_000;
 /** Devices one `typing:send` may name (the peer's devices). */
 export const MAX_TYPING_TARGETS = 32;
 /** Pending envelopes per recipient device: past either figure a send is refused with `quota_exceeded`. */
@@ -114,6 +120,8 @@ export const RELAY_LIMITS = {
   typingPerDevice: { burst: 20, perSecond: 1 },
   /** `devices:publish` per device: a list changes when a device is linked, removed or renamed. */
   devicesPublishPerDevice: { burst: 20, perSecond: 20 / DAY },
+  /** `provision:listen` and `provision:send` per client address (before login: linking a device is rare). */
+  provisionPerIp: { burst: 100, perSecond: 100 / HOUR },
 } as const;
 export type RelayLimitName = keyof typeof RELAY_LIMITS;
 

@@ -13,6 +13,8 @@ import {
   MAX_PREKEYS_PER_UPLOAD,
   MAX_SIGNATURE_BYTES,
   MAX_DEVICE_LIST_BYTES,
+  MAX_PROVISIONING_BYTES,
+  PROVISIONING_CHANNEL_BYTES,
   MAX_TYPING_BYTES,
   MAX_TYPING_TARGETS,
 } from "./limits";
@@ -186,6 +188,14 @@ export const DevicesPublishRequest = z.strictObject({
   list: SignedDeviceList,
 });
 export const DevicesPublishResponse = z.strictObject({ version: z.number().int().nonnegative() });
+/** A provisioning channel: random bytes the new device chose and shows in its link code. */
+export const ProvisioningChannel = b64(PROVISIONING_CHANNEL_BYTES, PROVISIONING_CHANNEL_BYTES);
+export const ProvisionListenRequest = z.strictObject({ channel: ProvisioningChannel });
+export const ProvisionListenResponse = z.strictObject({ expiresInMs: z.number().int().positive() });
+export const ProvisionSendRequest = z.strictObject({ channel: ProvisioningChannel, body: b64(MAX_PROVISIONING_BYTES) });
+export const ProvisionSendResponse = z.strictObject({});
+/** A provisioning message pushed to the other connections listening on its channel; never stored. */
+export const ProvisionDeliver = z.strictObject({ channel: ProvisioningChannel, body: b64(MAX_PROVISIONING_BYTES) });
 /** The account's newest signed device list, once it has published one. */
 export const LookupResponse = z.strictObject({ address: Address, identityKey: PublicKey, deviceList: SignedDeviceList.optional() });
 export const BundlesResponse = z.strictObject({
@@ -254,4 +264,9 @@ export type TypingRequest = z.infer<typeof TypingRequest>;
 export type TypingResponse = z.infer<typeof TypingResponse>;
 export type DevicesPublishRequest = z.infer<typeof DevicesPublishRequest>;
 export type DevicesPublishResponse = z.infer<typeof DevicesPublishResponse>;
+export type ProvisionListenRequest = z.infer<typeof ProvisionListenRequest>;
+export type ProvisionListenResponse = z.infer<typeof ProvisionListenResponse>;
+export type ProvisionSendRequest = z.infer<typeof ProvisionSendRequest>;
+export type ProvisionSendResponse = z.infer<typeof ProvisionSendResponse>;
+export type ProvisionDeliver = z.infer<typeof ProvisionDeliver>;
 export type TypingDeliver = z.infer<typeof TypingDeliver>;

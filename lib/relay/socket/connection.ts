@@ -30,6 +30,8 @@ const RATE_CLASS: Partial<Record<ClientEvent, RateClass>> = {
   [EVENTS.register]: "auth",
   [EVENTS.challenge]: "auth",
   [EVENTS.login]: "auth",
+  [EVENTS.provisionListen]: "auth",
+  [EVENTS.provisionSend]: "auth",
   [EVENTS.lookup]: "directory",
   [EVENTS.bundles]: "directory",
 };

@@ -5,6 +5,7 @@ import { blobUpload } from "./blobHandlers";
 import { devicesPublish } from "./deviceHandlers";
 import { bundles, lookup } from "./directoryHandlers";
 import { ack, fetch, send } from "./mailboxHandlers";
+import { provisionListen, provisionSend } from "./provisionHandlers";
 import { typing } from "./typingHandlers";
 import type { Handlers } from "./types";
 
@@ -22,4 +23,6 @@ export const HANDLERS: Handlers = {
   [EVENTS.blobUpload]: blobUpload,
   [EVENTS.typing]: typing,
   [EVENTS.devicesPublish]: devicesPublish,
+  [EVENTS.provisionListen]: provisionListen,
+  [EVENTS.provisionSend]: provisionSend,
 };
