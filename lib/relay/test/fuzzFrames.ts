@@ -33,7 +33,7 @@ import {
   toB64,
   TRANSPORT_MAX_BYTES,
 } from "../../protocol";
-import { Deliver, TypingDeliver } from "../../protocol/schemas";
+import { Deliver, ProvisionDeliver, TypingDeliver } from "../../protocol/schemas";
 import { call, type ClientSocket, randomId, TestDevice } from "./device";
 import { startRelay, tempDataDir } from "./relayProcess";
 
@@ -1395,6 +1395,13 @@ class Lane {
       if (Array.isArray(data) && data[0] === EVENTS.typingDeliver) {
         if (data.length !== 2 || !TypingDeliver.safeParse(data[1]).success) {
           return this.state.findings.add("malformed_push", "fail", "typing:deliver outside the TypingDeliver schema", preview(text), { lane: this.index });
+        }
+        return;
+      }
+      // a provisioning message (a fuzzed provision:send on a channel this lane listens on, e.g. a replayed frame)
+      if (Array.isArray(data) && data[0] === EVENTS.provisionDeliver) {
+        if (data.length !== 2 || !ProvisionDeliver.safeParse(data[1]).success) {
+          return this.state.findings.add("malformed_push", "fail", "provision:deliver outside the ProvisionDeliver schema", preview(text), { lane: this.index });
         }
         return;
       }
