@@ -24,15 +24,21 @@ export function useAccounts(): AccountRow[] | undefined {
  * thousands of others.
  */
 export function useInbox(filter: InboxFilter, limit: number): InboxRows | undefined {
-  return useLiveQuery(() => queryInbox(getDb(), filter, limit), [filter, limit]);
+  return useLiveQuery(async () => {
+    // the setting is read here, not passed in: the first rows then wait for one small read, not for a
+    // second render, and come merged or not from the start (no flash of the other form)
+    const row = await getDb().meta.get("settings");
+    const onePerPerson = typeof row?.value === "object" && row.value !== null && (row.value as Partial<Settings>).onePerPerson === true;
+    return queryInbox(getDb(), filter, limit, { onePerPerson });
+  }, [filter, limit]);
 }
 
-/** How the person at `address` named themselves, or null. */
+/** What to call the person at `address`: the name I gave them, else the one they gave themselves, or null. */
 export function useContactName(address: Address | null): string | null | undefined {
   return useLiveQuery(async () => {
     if (!address) return null;
-    const contact: ContactRow | undefined = await getDb().contacts.get(address);
-    return contact?.displayName ?? null;
+    const [contact, mine]: [ContactRow | undefined, { nickname?: string } | undefined] = await Promise.all([getDb().contacts.get(address), getDb().addressBook.get(address)]);
+    return mine?.nickname ?? contact?.displayName ?? null;
   }, [address]);
 }
 
