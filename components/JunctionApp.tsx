@@ -220,7 +220,7 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
         </nav>
         <main className={`${selectedId ? "flex" : "hidden md:flex"} min-w-0 flex-1 flex-col`}>
           {personId ? (
-            <PersonView key={selectedId} personId={personId} onBack={() => select(null)} />
+            <PersonView key={selectedId} personId={personId} onBack={() => select(null)} onOpenConversation={select} />
           ) : selectedId ? (
             <ConversationView key={selectedId} conversationId={selectedId} onBack={() => select(null)} />
           ) : (

@@ -26,6 +26,8 @@ const PAGE = 200;
 interface Props {
   personId: string;
   onBack: () => void;
+  /** Shows one conversation instead (when the person is split while open: the route in use). */
+  onOpenConversation: (conversationId: string) => void;
 }
 
 /** A route to offer: an existing conversation, or a pair of my account and their address not used yet. */
@@ -40,7 +42,7 @@ function viaKey(ourAddress: string, theirAddress: string): string {
   return `${ourAddress} ${theirAddress}`;
 }
 
-export function PersonView({ personId, onBack }: Props) {
+export function PersonView({ personId, onBack, onOpenConversation }: Props) {
   const person = usePersonRoutes(personId);
   const accounts = useAccounts();
   const routes = useMemo(() => person?.routes ?? [], [person]);
@@ -76,6 +78,14 @@ export function PersonView({ personId, onBack }: Props) {
   const last = slice?.messages[slice.messages.length - 1];
   const defaultConversation = (last && byConversation.has(last.conversationId) ? last.conversationId : routes[0]?.conversationId) ?? null;
   const current = chosen && byConversation.has(chosen) ? chosen : defaultConversation;
+
+  // split while open (here or in another tab): carry on in the conversation that was in use
+  const lastUsed = useRef<string | null>(null);
+  if (current) lastUsed.current = current;
+  const gone = person === null;
+  useEffect(() => {
+    if (gone && lastUsed.current) onOpenConversation(lastUsed.current);
+  }, [gone, onOpenConversation]);
 
   useEffect(() => {
     if (!notice) return;
