@@ -134,11 +134,13 @@ async function queryPeopleInbox(db: JunctionDB, filter: InboxFilter, limit: numb
     byPerson.set(personId, [...(byPerson.get(personId) ?? []), conv]);
   }
   // every row folded away is one of `theirs`: a page that long always holds `limit` rows after folding
-  const base = await queryConversations(db, filter, Number.isFinite(limit) ? limit + theirs.length : limit);
+  const [base, memberNames] = await Promise.all([
+    queryConversations(db, filter, Number.isFinite(limit) ? limit + theirs.length : limit),
+    namesOf(db, theirs.map((c) => c.theirAddress)),
+  ]);
   const people = new Map<string, PersonGroup>();
   const seen = new Set<string>();
   const rows: ConversationRow[] = [];
-  const memberNames = await namesOf(db, theirs.map((c) => c.theirAddress));
   for (const row of base.rows) {
     const personId = personOf.get(row.theirAddress);
     if (personId === undefined) {
