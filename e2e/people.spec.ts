@@ -34,6 +34,13 @@ test("joining Carol's Instagram and WhatsApp into one person: one row, one timel
   await contacts.getByRole("button", { name: "Close" }).click();
   await expect(contacts).toBeHidden();
   await expect(alice.app.conversation(NAMES.carol)).toHaveCount(2);
+  // New message offers the contacts, searchable, before the free address field
+  await alice.app.newMessageButton.click();
+  const newMessage = page.getByRole("dialog", { name: "New message" });
+  await newMessage.getByRole("searchbox", { name: "Find a contact" }).fill("instagram");
+  await newMessage.getByRole("list", { name: "Matching contacts" }).getByRole("button", { name: new RegExp(carolIg.replace(/[.+]/g, "\\$&")) }).click();
+  await expect(newMessage.getByRole("textbox", { name: "To" })).toHaveValue(carolIg);
+  await newMessage.getByRole("button", { name: "Close" }).click();
 
   // the card of Carol's Instagram address: link her WhatsApp address to it
   await alice.app.conversations.getByRole("link", { name: NAMES.carol, exact: true, description: /^On Instagram/ }).click();
