@@ -12,6 +12,7 @@ import { FIRST_SCREENFUL } from "@/lib/hooks/startup";
 import { logOut, startAgain, useSessionState } from "@/lib/hooks/session";
 import { useTheme } from "@/lib/hooks/theme";
 import { useSelectedConversation } from "@/lib/hooks/useSelectedConversation";
+import { selectedPerson } from "@/lib/hooks/people";
 import type { InboxFilter } from "@/lib/hooks/types";
 import { AccountForm } from "./AccountForm";
 import { ConversationList } from "./inbox/ConversationList";
@@ -28,6 +29,8 @@ import { warmIntlOffThread } from "./warmIntl";
 // and nothing of them renders while a backlog arrives.
 const NewMessageDialog = dynamic(() => import("./inbox/NewMessageDialog").then((m) => m.NewMessageDialog), { ssr: false });
 const DiagnosticsDialog = dynamic(() => import("./settings/DiagnosticsDialog").then((m) => m.DiagnosticsDialog), { ssr: false });
+const ContactsDialog = dynamic(() => import("./people/ContactsDialog").then((m) => m.ContactsDialog), { ssr: false });
+const PersonView = dynamic(() => import("./people/PersonView").then((m) => m.PersonView), { ssr: false });
 const SettingsDialog = dynamic(() => import("./settings/SettingsDialog").then((m) => m.SettingsDialog), { ssr: false });
 const LogOutDialog = dynamic(() => import("./settings/SettingsDialog").then((m) => m.LogOutDialog), { ssr: false });
 
@@ -172,8 +175,10 @@ function useWarmFormatters(): void {
 function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof useAccounts>>; status: ReturnType<typeof useConnectionStatus> }) {
   const [filter, setFilter] = useState<InboxFilter>("all");
   const [selectedId, select] = useSelectedConversation();
-  const [dialog, setDialog] = useState<"none" | "new" | "account" | "diagnostics" | "settings" | "logOut">("none");
+  const [dialog, setDialog] = useState<"none" | "new" | "account" | "diagnostics" | "settings" | "logOut" | "contacts">("none");
   const newUsed = useOpenedOnce(dialog === "new");
+  const contactsUsed = useOpenedOnce(dialog === "contacts");
+  const personId = selectedPerson(selectedId);
   const diagnosticsUsed = useOpenedOnce(dialog === "diagnostics");
   const settingsUsed = useOpenedOnce(dialog === "settings" || dialog === "logOut");
   const myBrands = useMemo(() => [...new Set(accounts.map((a) => a.brand))], [accounts]);
@@ -183,7 +188,8 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
   useEffect(() => firstShown(answered), [answered, firstShown]);
   // the full "all" list already holds every conversation: the title, badge and notifications read
   // it instead of running more live queries after every batch the worker stores
-  const everything = filter === "all" && inbox && !inbox.truncated ? inbox : undefined;
+  // (with "One row per person" a row may stand for several conversations: the title counts them itself)
+  const everything = filter === "all" && inbox && !inbox.truncated && !inbox.people ? inbox : undefined;
   const unreadFromInbox = useMemo(() => (everything ? unreadTotal(everything.rows) : undefined), [everything]);
   const unreadQueried = useUnreadTotal(inbox !== undefined && everything === undefined);
   useUnreadTitle(unreadFromInbox ?? unreadQueried);
@@ -199,6 +205,7 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
         onAddAccount={() => setDialog("account")}
         onDiagnostics={() => setDialog("diagnostics")}
         onSettings={() => setDialog("settings")}
+        onContacts={() => setDialog("contacts")}
         hiddenOnNarrow={selectedId !== null}
       />
       <div className="flex min-h-0 flex-1">
@@ -207,10 +214,12 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
           className={`${selectedId ? "hidden md:flex" : "flex"} w-full flex-col border-r border-slate-200 bg-white md:w-96 md:shrink-0 dark:border-slate-800 dark:bg-slate-900`}
         >
           <FilterBar value={filter} onChange={setFilter} brands={myBrands} />
-          <ConversationList rows={inbox?.rows} total={inbox?.total ?? 0} names={inbox?.names} filter={filter} selectedId={selectedId} />
+          <ConversationList rows={inbox?.rows} total={inbox?.total ?? 0} names={inbox?.names} people={inbox?.people} filter={filter} selectedId={selectedId} />
         </nav>
         <main className={`${selectedId ? "flex" : "hidden md:flex"} min-w-0 flex-1 flex-col`}>
-          {selectedId ? (
+          {personId ? (
+            <PersonView key={selectedId} personId={personId} onBack={() => select(null)} onOpenConversation={select} />
+          ) : selectedId ? (
             <ConversationView key={selectedId} conversationId={selectedId} onBack={() => select(null)} />
           ) : (
             <div className="flex flex-1 flex-col items-center justify-center gap-2 p-6 text-center text-slate-700 dark:text-slate-300">
@@ -226,6 +235,17 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
           onClose={() => setDialog("none")}
           accounts={accounts}
           onStarted={(id) => {
+            setDialog("none");
+            select(id);
+          }}
+        />
+      )}
+      {contactsUsed && (
+        <ContactsDialog
+          open={dialog === "contacts"}
+          onClose={() => setDialog("none")}
+          accounts={accounts}
+          onOpen={(id) => {
             setDialog("none");
             select(id);
           }}

@@ -1,5 +1,5 @@
 "use client";
-import { Activity, PenSquare, Settings, UserPlus } from "lucide-react";
+import { Activity, BookUser, PenSquare, Settings, UserPlus } from "lucide-react";
 import { BRANDS } from "@/lib/brands";
 import type { AccountRow, ConnectionStatus } from "@/lib/hooks/types";
 import { ConnectionBadge } from "./ConnectionBadge";
@@ -13,6 +13,7 @@ interface Props {
   onAddAccount: () => void;
   onDiagnostics: () => void;
   onSettings: () => void;
+  onContacts: () => void;
   /** On a narrow screen with a conversation open, the conversation's own header takes the top. */
   hiddenOnNarrow: boolean;
 }
@@ -21,7 +22,7 @@ const buttonClass =
   "flex items-center gap-1.5 rounded-lg px-2.5 py-1.5 text-sm font-medium focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600";
 
 /** Icon buttons on small screens keep their words as accessible names (and as visible text from sm up). */
-export function TopBar({ accounts, status, onNewMessage, onAddAccount, onDiagnostics, onSettings, hiddenOnNarrow }: Props) {
+export function TopBar({ accounts, status, onNewMessage, onAddAccount, onDiagnostics, onSettings, onContacts, hiddenOnNarrow }: Props) {
   return (
     <header
       className={`${hiddenOnNarrow ? "hidden md:flex" : "flex"} flex-wrap items-center gap-x-3 gap-y-1 border-b border-slate-200 bg-white px-3 py-2 dark:border-slate-800 dark:bg-slate-900`}
@@ -50,6 +51,12 @@ export function TopBar({ accounts, status, onNewMessage, onAddAccount, onDiagnos
           <UserPlus aria-hidden="true" className="h-4 w-4" />
           <span aria-hidden="true" className="hidden sm:inline">
             Add account
+          </span>
+        </button>
+        <button type="button" onClick={onContacts} aria-label="Contacts" className={`${buttonClass} hover:bg-slate-100 dark:hover:bg-slate-800`}>
+          <BookUser aria-hidden="true" className="h-4 w-4" />
+          <span aria-hidden="true" className="hidden sm:inline">
+            Contacts
           </span>
         </button>
         <button type="button" onClick={onSettings} aria-label="Settings" className={`${buttonClass} hover:bg-slate-100 dark:hover:bg-slate-800`}>

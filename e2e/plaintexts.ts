@@ -100,6 +100,11 @@ export const TEXT = {
   inboxMuted: "While muted: the silent bell",
   // settings
   settingsSetup: "Before logging out: the last lantern",
+  // one person across brands
+  peopleFromInstagram: "From my Instagram: the paper crane",
+  peopleFromWhatsapp: "From my WhatsApp: the copper kettle",
+  peopleViaWhatsapp: "Back to your WhatsApp: the amber lamp",
+  peopleViaInstagram: "Back to your Instagram: the linen kite",
 } as const;
 
 export function allPlaintexts(): string[] {

@@ -1,5 +1,5 @@
 "use client";
-import { ArrowLeft, ShieldCheck, Timer } from "lucide-react";
+import { ArrowLeft, Contact, ShieldCheck, Timer } from "lucide-react";
 import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import dynamic from "next/dynamic";
 import { BRANDS, handleOf } from "@/lib/brands";
@@ -19,6 +19,7 @@ import { timerLabel } from "./MessageBubble";
 
 // loaded (with the QR code library) and mounted the first time it opens
 const SafetyNumberDialog = dynamic(() => import("./SafetyNumberDialog").then((m) => m.SafetyNumberDialog), { ssr: false });
+const PersonCardDialog = dynamic(() => import("../people/PersonCardDialog").then((m) => m.PersonCardDialog), { ssr: false });
 
 /** Messages held in the window at first; scrolling up grows it by the same amount. */
 const PAGE = 200;
@@ -42,6 +43,8 @@ export function ConversationView({ conversationId, onBack }: Props) {
   const [safetyOpen, setSafetyOpen] = useState(false);
   const safetyUsed = useOpenedOnce(safetyOpen);
   const [timerOpen, setTimerOpen] = useState(false);
+  const [cardOpen, setCardOpen] = useState(false);
+  const cardUsed = useOpenedOnce(cardOpen);
   const composerRef = useRef<HTMLTextAreaElement>(null);
   const [replyTo, setReplyTo] = useState<string | null>(null);
   const [editing, setEditing] = useState<MessageRow | null>(null);
@@ -197,6 +200,14 @@ export function ConversationView({ conversationId, onBack }: Props) {
         </button>
         <button
           type="button"
+          onClick={() => setCardOpen(true)}
+          aria-label="Contact info"
+          className="rounded-full p-2 text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-200 dark:hover:bg-slate-800"
+        >
+          <Contact aria-hidden="true" className="h-5 w-5" />
+        </button>
+        <button
+          type="button"
           onClick={() => setSafetyOpen(true)}
           aria-label="Safety number"
           className="flex items-center gap-1.5 rounded-full p-2 text-sm font-medium text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 lg:rounded-lg lg:border lg:border-slate-300 lg:px-2.5 lg:py-1 dark:text-slate-200 dark:hover:bg-slate-800 lg:dark:border-slate-700"
@@ -257,6 +268,7 @@ export function ConversationView({ conversationId, onBack }: Props) {
       <DeleteMessageDialog message={deleting} onClose={() => setDeleting(null)} />
       <MessageInfoDialog message={info} onClose={() => setInfo(null)} />
       <DisappearingDialog open={timerOpen} onClose={() => setTimerOpen(false)} conversationId={conversationId} current={timer} />
+      {cardUsed && <PersonCardDialog open={cardOpen} onClose={() => setCardOpen(false)} address={conversation.theirAddress} fallbackName={peerName} />}
       {safetyUsed && (
         <SafetyNumberDialog
           open={safetyOpen}

@@ -1,7 +1,7 @@
 "use client";
 import { Copy, Info, MoreHorizontal, Pencil, Reply, SmilePlus, Trash2 } from "lucide-react";
 import { memo, useId, useRef, useState, type MouseEvent, type PointerEvent } from "react";
-import type { BrandId } from "@/lib/brands";
+import { BRANDS, handleOf, type BrandId } from "@/lib/brands";
 import { describeError, retryMessage } from "@/lib/hooks/actions";
 import { DELETE_FOR_EVERYONE_WINDOW_MS, EDIT_WINDOW_MS, type MessageKind, type MessageRow, type ReactionEntry } from "@/lib/hooks/types";
 import { Menu, type MenuItem } from "../ui/Menu";
@@ -93,8 +93,9 @@ export const MessageBubble = memo(function MessageBubble({ message, peerName, ou
   const text = !deleted && kind === "text" ? message.text : "";
   const big = text !== "" && isEmojiOnly(text);
   const reactions = deleted ? [] : groupReactions(message.reactions ?? []);
-  const myAddress = actions.ourAddress;
-  const colours = mine ? OUTGOING[ourBrand] : { bubble: "bg-white text-slate-900 dark:bg-slate-800 dark:text-slate-100", meta: "text-slate-600 dark:text-slate-300" };
+  const route = actions.routeOf?.(message.conversationId);
+  const myAddress = route?.ourAddress ?? actions.ourAddress;
+  const colours = mine ? OUTGOING[route?.ourBrand ?? ourBrand] : { bubble: "bg-white text-slate-900 dark:bg-slate-800 dark:text-slate-100", meta: "text-slate-600 dark:text-slate-300" };
 
   function menuItems(): MenuItem[] {
     const now = Date.now();
@@ -157,6 +158,11 @@ export const MessageBubble = memo(function MessageBubble({ message, peerName, ou
           } ${failed ? "ring-2 ring-red-600 dark:ring-red-400" : ""} ${highlighted ? "ring-4 ring-amber-400" : ""}`}
         >
           <span className="sr-only">{mine ? "You:" : `${peerName}:`} </span>
+          {route ? (
+            <p data-route className={`mb-0.5 text-[11px] font-medium ${colours.meta}`}>
+              {mine ? "To" : "From"} {BRANDS[route.theirBrand].name} {handleOf(route.theirAddress)} · your {BRANDS[route.ourBrand].name}
+            </p>
+          ) : null}
           {message.replyTo && !deleted ? (
             <button
               type="button"

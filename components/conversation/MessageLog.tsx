@@ -131,11 +131,11 @@ export function MessageLog({ conversationId, messages, hasOlder, onLoadOlder, pe
       setAtEnd(end);
       if (end && settled.current && unreadNow > 0 && document.visibilityState === "visible") {
         const ids = messages.filter((m) => m.direction === "in" && m.readAt == null && m.deletedAt == null).map((m) => m.id);
-        if (ids.length > 0) void markRead(conversationId, ids).catch(() => undefined);
+        if (ids.length > 0) void markReadOf(messages, ids).catch(() => undefined);
       }
       if (hasOlder && el.scrollTop < 200) onLoadOlder();
     },
-    [hasOlder, onLoadOlder, unreadNow, messages, conversationId],
+    [hasOlder, onLoadOlder, unreadNow, messages],
   );
   function jumpToLatest() {
     virtualizer.scrollToIndex(items.length - 1, { align: "end" });
@@ -262,7 +262,7 @@ function useReadOnScreen(
       pending.current.clear();
       if (ids.length === 0) return;
       for (const id of ids) sent.current.add(id);
-      markRead(conversationId, ids).catch(() => {
+      markReadOf(messages, ids).catch(() => {
         for (const id of ids) sent.current.delete(id);
       });
     };
@@ -291,5 +291,16 @@ function useReadOnScreen(
         flush();
       }
     };
-  }, [scrollRef, conversationId, active, unreadIds, renderedRange]);
+  }, [scrollRef, conversationId, active, unreadIds, renderedRange, messages]);
+}
+
+/**
+ * Marks these messages read, each in its own conversation: a person's merged timeline holds several
+ * (a single conversation's log is the case of one).
+ */
+async function markReadOf(messages: readonly MessageRow[], ids: readonly string[]): Promise<void> {
+  const wanted = new Set(ids);
+  const byConversation = new Map<string, string[]>();
+  for (const m of messages) if (wanted.has(m.id)) byConversation.set(m.conversationId, [...(byConversation.get(m.conversationId) ?? []), m.id]);
+  await Promise.all([...byConversation].map(([conversationId, list]) => markRead(conversationId, list)));
 }

@@ -2,6 +2,7 @@
 // What a bubble may ask of its conversation. One stable object per open conversation, so memoised
 // bubbles do not re-render when the conversation's own state changes.
 import { createContext, useContext } from "react";
+import type { Route } from "@/lib/hooks/people";
 import type { MessageRow } from "@/lib/hooks/types";
 
 export interface ConversationActions {
@@ -18,6 +19,11 @@ export interface ConversationActions {
   jumpTo(id: string): void;
   /** Says something briefly in the conversation's status line ("Copied"). */
   announce(text: string): void;
+  /**
+   * In a person's merged timeline: the route of a message's conversation (their address, my account),
+   * which each bubble shows and uses for my reactions. Absent in a single conversation.
+   */
+  routeOf?(conversationId: string): Route | undefined;
 }
 
 export const ConversationContext = createContext<ConversationActions | null>(null);

@@ -4,6 +4,7 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useRef } from "react";
 import { BRANDS } from "@/lib/brands";
+import { personSelection, type PersonGroup } from "@/lib/hooks/people";
 import type { ConversationRow as Row, InboxFilter } from "@/lib/hooks/types";
 import { ConversationRow } from "./ConversationRow";
 import { observeRectAfterLayout, scrollUnlessAlreadyThere, windowRect } from "../observeRectAfterLayout";
@@ -15,6 +16,8 @@ interface Props {
   /** All rows the filter matches, including those not loaded yet. */
   total: number;
   names: ReadonlyMap<string, string> | undefined;
+  /** "One row per person": rows standing for a person, by the row's conversation id. */
+  people?: ReadonlyMap<string, PersonGroup>;
   filter: InboxFilter;
   selectedId: string | null;
 }
@@ -26,7 +29,7 @@ function emptyText(filter: InboxFilter): string {
   return `No conversations on your ${BRANDS[filter].name} account yet`;
 }
 
-export function ConversationList({ rows, total, names, filter, selectedId }: Props) {
+export function ConversationList({ rows, total, names, people, filter, selectedId }: Props) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const count = rows?.length ?? 0;
   const virtualizer = useVirtualizer({
@@ -61,7 +64,12 @@ export function ConversationList({ rows, total, names, filter, selectedId }: Pro
                   className="absolute left-0 top-0 w-full border-b border-slate-200/70 dark:border-slate-800/70"
                   style={{ height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}
                 >
-                  <ConversationRow row={row} name={names?.get(row.theirAddress) ?? row.theirAddress} selected={row.id === selectedId} />
+                  {(() => {
+                    const person = people?.get(row.id);
+                    if (!person) return <ConversationRow row={row} name={names?.get(row.theirAddress) ?? row.theirAddress} selected={row.id === selectedId} />;
+                    const selected = selectedId === personSelection(person.personId) || person.conversations.some((c) => c.id === selectedId);
+                    return <ConversationRow row={row} name={person.name} person={person} selected={selected} />;
+                  })()}
                 </li>
               );
             })

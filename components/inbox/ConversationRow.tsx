@@ -5,6 +5,7 @@ import { BRANDS, handleOf } from "@/lib/brands";
 import { describeError, updateConversation } from "@/lib/hooks/actions";
 import { useUntil } from "@/lib/hooks/useNow";
 import { conversationHref } from "@/lib/hooks/useSelectedConversation";
+import { personSelection, type PersonGroup } from "@/lib/hooks/people";
 import type { ConversationRow as Row } from "@/lib/hooks/types";
 import { Avatar } from "../ui/Avatar";
 import { BrandBadge } from "../ui/BrandBadge";
@@ -16,6 +17,8 @@ interface Props {
   row: Row;
   name: string;
   selected: boolean;
+  /** The row stands for this person's conversations ("One row per person"). */
+  person?: PersonGroup;
 }
 
 /**
@@ -23,20 +26,25 @@ interface Props {
  * brands, last message, time, unread count and delivery state are its description. Beside it,
  * "Conversation actions" pins, archives or mutes it.
  */
-export const ConversationRow = memo(function ConversationRow({ row, name, selected }: Props) {
+export const ConversationRow = memo(function ConversationRow({ row, name, selected, person }: Props) {
   const nameId = useId();
   const descId = useId();
-  const typing = useUntil(row.typingUntil);
+  const typingUntil = person ? Math.max(...person.conversations.map((c) => c.typingUntil ?? 0)) : row.typingUntil;
+  const typing = useUntil(typingUntil || undefined);
   const time = row.lastActivity ? formatRowTime(row.lastActivity) : "";
   const mine = row.lastDirection === "out";
   const pinned = row.pinnedAt != null;
   const archived = row.archived === 1;
   const muted = row.muted === true;
+  const unread = person ? person.unread : row.unread;
+  const pairs = person ? person.conversations : [row];
   const description = [
-    `On ${BRANDS[row.theirBrand].name}, with your ${BRANDS[row.ourBrand].name} account ${handleOf(row.ourAddress)}.`,
+    person
+      ? `On ${pairs.map((c) => `${BRANDS[c.theirBrand].name} with your ${BRANDS[c.ourBrand].name} account ${handleOf(c.ourAddress)}`).join("; ")}.`
+      : `On ${BRANDS[row.theirBrand].name}, with your ${BRANDS[row.ourBrand].name} account ${handleOf(row.ourAddress)}.`,
     typing ? "typing…" : row.lastPreview ? `${mine ? "You: " : ""}${row.lastPreview}.` : "No messages yet.",
     time,
-    row.unread > 0 ? `${row.unread} unread.` : "",
+    unread > 0 ? `${unread} unread.` : "",
     mine && row.lastState ? `${deliveryWord(row.lastState)}.` : "",
     pinned ? "Pinned." : "",
     muted ? "Muted." : "",
@@ -47,7 +55,7 @@ export const ConversationRow = memo(function ConversationRow({ row, name, select
   return (
     <div className="group relative h-full">
       <a
-        href={conversationHref(row.id)}
+        href={conversationHref(person ? personSelection(person.personId) : row.id)}
         aria-labelledby={nameId}
         aria-describedby={descId}
         aria-current={selected ? "page" : undefined}
@@ -58,7 +66,7 @@ export const ConversationRow = memo(function ConversationRow({ row, name, select
         <Avatar name={name} brand={row.theirBrand} />
         <span className="flex min-w-0 flex-1 flex-col gap-0.5">
           <span className="flex items-baseline gap-2">
-            <span id={nameId} className={`truncate ${row.unread > 0 ? "font-semibold" : "font-medium"}`}>
+            <span id={nameId} className={`truncate ${unread > 0 ? "font-semibold" : "font-medium"}`}>
               {name}
             </span>
             <span aria-hidden="true" className="flex shrink-0 items-center gap-1 self-center text-slate-600 dark:text-slate-400">
@@ -66,15 +74,20 @@ export const ConversationRow = memo(function ConversationRow({ row, name, select
               {muted ? <BellOff className="h-3.5 w-3.5" /> : null}
             </span>
             <span
-              className={`ml-auto shrink-0 text-xs ${row.unread > 0 && !muted ? "font-semibold text-emerald-700 dark:text-emerald-300" : "text-slate-600 dark:text-slate-400"}`}
+              className={`ml-auto shrink-0 text-xs ${unread > 0 && !muted ? "font-semibold text-emerald-700 dark:text-emerald-300" : "text-slate-600 dark:text-slate-400"}`}
             >
               {time}
             </span>
           </span>
-          <span className="flex items-center gap-1 text-xs text-slate-600 dark:text-slate-400" aria-hidden="true">
-            <BrandBadge brand={row.theirBrand} />
-            <span>→</span>
-            <BrandBadge brand={row.ourBrand} label={`you on ${BRANDS[row.ourBrand].name}`} />
+          <span className="flex items-center gap-1 overflow-hidden text-xs whitespace-nowrap text-slate-600 dark:text-slate-400" aria-hidden="true">
+            {pairs.map((c, i) => (
+              <span key={c.id} className="flex items-center gap-1">
+                {i > 0 ? <span>·</span> : null}
+                <BrandBadge brand={c.theirBrand} />
+                <span>→</span>
+                <BrandBadge brand={c.ourBrand} label={person ? BRANDS[c.ourBrand].name : `you on ${BRANDS[c.ourBrand].name}`} />
+              </span>
+            ))}
           </span>
           <span className="flex items-center gap-1 text-sm text-slate-700 dark:text-slate-300">
             {typing ? (
@@ -87,13 +100,13 @@ export const ConversationRow = memo(function ConversationRow({ row, name, select
                 </span>
               </>
             )}
-            {row.unread > 0 ? (
+            {unread > 0 ? (
               <span
                 className={`ml-auto shrink-0 rounded-full px-1.5 text-xs font-semibold ${
                   muted ? "bg-slate-300 text-slate-900 dark:bg-slate-600 dark:text-white" : "bg-emerald-700 text-white"
                 }`}
               >
-                {row.unread}
+                {unread}
               </span>
             ) : null}
           </span>
@@ -102,18 +115,19 @@ export const ConversationRow = memo(function ConversationRow({ row, name, select
           {description}
         </span>
       </a>
-      <RowActions conversationId={row.id} pinned={pinned} archived={archived} muted={muted} />
+      <RowActions conversationIds={pairs.map((c) => c.id)} pinned={pinned} archived={archived} muted={muted} />
     </div>
   );
 });
 
-function RowActions({ conversationId, pinned, archived, muted }: { conversationId: string; pinned: boolean; archived: boolean; muted: boolean }) {
+/** A person's row acts on every conversation it stands for. */
+function RowActions({ conversationIds, pinned, archived, muted }: { conversationIds: string[]; pinned: boolean; archived: boolean; muted: boolean }) {
   const button = useRef<HTMLButtonElement>(null);
   const [open, setOpen] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const change = (patch: { pinned?: boolean; archived?: boolean; muted?: boolean }) => () => {
     setError(null);
-    updateConversation(conversationId, patch).catch((err: unknown) => setError(describeError(err)));
+    Promise.all(conversationIds.map((id) => updateConversation(id, patch))).catch((err: unknown) => setError(describeError(err)));
   };
   const items: MenuItem[] = [
     { label: pinned ? "Unpin" : "Pin", icon: pinned ? <PinOff className="h-4 w-4" /> : <Pin className="h-4 w-4" />, onSelect: change({ pinned: !pinned }) },

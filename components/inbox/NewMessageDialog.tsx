@@ -1,11 +1,14 @@
 "use client";
-// Write to anyone on any brand: pick which of my accounts speaks, type `brand:handle`.
+// Write to anyone on any brand: pick which of my accounts speaks, then a contact (found by name or
+// address) or any `brand:handle`.
 // The address is checked locally (the brand's rule) and then with the relay's directory,
 // so a person learns that an address does not exist before anything is sent.
-import { useId, useState, type FormEvent } from "react";
+import { useId, useMemo, useState, type FormEvent } from "react";
 import { BRANDS, isAddressError, parseAddress, type Address } from "@/lib/brands";
 import { addressExists, describeError, startChat } from "@/lib/hooks/actions";
+import { filterContacts, useContacts } from "@/lib/hooks/people";
 import type { AccountRow } from "@/lib/hooks/types";
+import { BrandBadge } from "../ui/BrandBadge";
 import { Dialog } from "../ui/Dialog";
 
 interface Props {
@@ -29,7 +32,10 @@ function NewMessageForm({ accounts, onStarted }: Omit<Props, "open" | "onClose">
   const [to, setTo] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const ids = { from: useId(), to: useId(), hint: useId(), error: useId() };
+  const ids = { from: useId(), to: useId(), hint: useId(), error: useId(), find: useId() };
+  const contacts = useContacts();
+  const [find, setFind] = useState("");
+  const matches = useMemo(() => (contacts ? filterContacts(contacts.contacts, find).slice(0, 5) : []), [contacts, find]);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -81,6 +87,43 @@ function NewMessageForm({ accounts, onStarted }: Omit<Props, "open" | "onClose">
           ))}
         </select>
       </div>
+      {contacts && contacts.contacts.length > 0 ? (
+        <div className="flex flex-col gap-1">
+          <label htmlFor={ids.find} className="text-sm font-medium">
+            Find a contact
+          </label>
+          <input
+            id={ids.find}
+            type="search"
+            autoComplete="off"
+            spellCheck={false}
+            placeholder="Name or address"
+            value={find}
+            onChange={(e) => setFind(e.target.value)}
+            className="rounded-lg border border-slate-300 bg-white px-3 py-2 text-base outline-none focus:border-sky-500 focus:ring-2 focus:ring-sky-500/30 dark:border-slate-700 dark:bg-slate-950"
+          />
+          {matches.length > 0 ? (
+            <ul aria-label="Matching contacts" className="flex flex-col gap-1">
+              {matches.map((c) => (
+                <li key={c.address}>
+                  <button
+                    type="button"
+                    aria-pressed={to === c.address}
+                    onClick={() => setTo(c.address)}
+                    className="flex w-full items-center gap-2 rounded-lg border border-slate-200 px-2 py-1 text-left text-sm hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 aria-pressed:border-sky-700 aria-pressed:bg-sky-50 dark:border-slate-700 dark:hover:bg-slate-800 dark:aria-pressed:border-sky-300 dark:aria-pressed:bg-sky-950"
+                  >
+                    <BrandBadge brand={c.brand} />
+                    <span className="truncate font-medium">{c.name}</span>
+                    <span className="ml-auto truncate text-xs text-slate-600 dark:text-slate-400">{c.address}</span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p className="text-xs text-slate-600 dark:text-slate-400">No contact matches; type the address below.</p>
+          )}
+        </div>
+      ) : null}
       <div className="flex flex-col gap-1">
         <label htmlFor={ids.to} className="text-sm font-medium">
           To

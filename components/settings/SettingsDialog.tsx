@@ -1,5 +1,5 @@
 "use client";
-// Settings: my accounts' display names, read receipts, theme, notifications, and logging out.
+// Settings: my accounts' display names, read receipts, one row per person, theme, notifications, and logging out.
 import { LogOut } from "lucide-react";
 import { useId, useState, type FormEvent } from "react";
 import { BRANDS } from "@/lib/brands";
@@ -90,6 +90,38 @@ export function SettingsDialog({ open, onClose, accounts, onLogOut }: Props) {
               <span
                 aria-hidden="true"
                 className={`absolute top-0.5 left-0.5 h-5 w-5 rounded-full bg-white shadow transition-transform ${settings.readReceipts ? "translate-x-5" : ""}`}
+              />
+            </button>
+          </div>
+        </section>
+
+        <section aria-labelledby={`${receiptsId}-inbox`} className="flex flex-col gap-3">
+          <h3 id={`${receiptsId}-inbox`} className="font-semibold">
+            Inbox
+          </h3>
+          <div className="flex items-start justify-between gap-4">
+            <div>
+              <p id={`${receiptsId}-person`} className="font-medium">
+                One row per person
+              </p>
+              <p id={`${receiptsId}-person-desc`} className="text-sm text-slate-700 dark:text-slate-300">
+                Someone whose addresses you joined shows once, with one timeline of all your conversations with them. Off, each conversation has its own row again; nothing is lost either way.
+              </p>
+            </div>
+            <button
+              type="button"
+              role="switch"
+              aria-checked={settings.onePerPerson}
+              aria-labelledby={`${receiptsId}-person`}
+              aria-describedby={`${receiptsId}-person-desc`}
+              onClick={() => change({ onePerPerson: !settings.onePerPerson })}
+              className={`relative mt-1 h-6 w-11 shrink-0 rounded-full transition-colors focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 ${
+                settings.onePerPerson ? "bg-sky-700" : "bg-slate-400 dark:bg-slate-600"
+              }`}
+            >
+              <span
+                aria-hidden="true"
+                className={`absolute top-0.5 left-0.5 h-5 w-5 rounded-full bg-white shadow transition-transform ${settings.onePerPerson ? "translate-x-5" : ""}`}
               />
             </button>
           </div>

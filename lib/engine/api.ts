@@ -18,6 +18,7 @@ import {
   updateConversationLocal,
   updateSettingsLocal,
 } from "./actions";
+import { addContactLocal, linkAddressesLocal, setNicknameLocal, unlinkAddressLocal } from "./people";
 
 /**
  * Methods that need the relay connection, and so the leader. Diagnostics is one too: the counters and
@@ -91,6 +92,10 @@ export function localHandlers(deps: HandlerDeps): Omit<RpcHandlers, LeaderMethod
         deps.poke();
         return null;
       }),
+    addContact: (p) => wrap(() => addContactLocal(db, p, deps.now())),
+    setNickname: (p) => wrap(() => setNicknameLocal(db, p, deps.now())),
+    linkAddresses: (p) => wrap(() => linkAddressesLocal(db, p, deps.now())),
+    unlinkAddress: (p) => wrap(() => unlinkAddressLocal(db, p, deps.now())),
     status: async () => deps.status(),
   };
 

@@ -235,7 +235,7 @@ describe("conversations between two engines", () => {
     expect(await bob.db.drafts.get(bConv)).toBeUndefined();
 
     await bob.api.updateSettings({ theme: "dark" });
-    expect((await bob.db.meta.get("settings"))?.value).toEqual({ readReceipts: true, theme: "dark" });
+    expect((await bob.db.meta.get("settings"))?.value).toEqual({ readReceipts: true, theme: "dark", onePerPerson: false });
     await expect(bob.api.updateSettings({ readReceipts: "yes" } as never)).rejects.toMatchObject({ code: "bad_request" });
     await stopAll(alice, bob);
   });

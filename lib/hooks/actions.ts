@@ -108,6 +108,27 @@ export async function acceptIdentity(conversationId: string): Promise<void> {
   await callEngine("acceptIdentity", { conversationId });
 }
 
+/** Adds an address to my contacts; returns it in canonical form. */
+export async function addContact(address: string, nickname?: string): Promise<Address> {
+  const added = await callEngine("addContact", nickname ? { address, nickname } : { address });
+  return added.address;
+}
+
+/** The name I give someone; null or "" gives them back their own. */
+export async function setNickname(address: string, nickname: string | null): Promise<void> {
+  await callEngine("setNickname", { address, nickname });
+}
+
+/** Joins `to` to the person of `address`; returns the person's id. */
+export async function linkAddresses(address: string, to: string): Promise<string> {
+  const { personId } = await callEngine("linkAddresses", { address, to });
+  return personId;
+}
+
+export async function unlinkAddress(address: string): Promise<void> {
+  await callEngine("unlinkAddress", { address });
+}
+
 /** The engine's counters and recent log lines. */
 export function diagnostics(): Promise<Diagnostics> {
   return callEngine("diagnostics", {});

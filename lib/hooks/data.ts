@@ -5,7 +5,7 @@ import Dexie from "dexie";
 import { useLiveQuery } from "dexie-react-hooks";
 import type { Address } from "../brands";
 import { DEFAULT_SETTINGS, getDb, type DraftRow, type Settings } from "../store/db";
-import { queryAccounts, queryInbox, queryMessageWindow, queryUnreadTotal, type InboxRows, type MessageWindow } from "./queries";
+import { queryAccounts, queryInboxAsSet, queryMessageWindow, queryUnreadTotal, type InboxRows, type MessageWindow } from "./queries";
 import { earlyAccounts, earlyInbox, startEarlyReads } from "./startup";
 import type { AccountRow, ContactRow, ConversationRow, IdentityRow, InboxFilter, MessageRow } from "./types";
 
@@ -25,15 +25,15 @@ export function useAccounts(): AccountRow[] | undefined {
  * thousands of others.
  */
 export function useInbox(filter: InboxFilter, limit: number): InboxRows | undefined {
-  return useLiveQuery(() => queryInbox(getDb(), filter, limit), [filter, limit], earlyInbox(filter, limit));
+  return useLiveQuery(() => queryInboxAsSet(getDb(), filter, limit), [filter, limit], earlyInbox(filter, limit));
 }
 
-/** How the person at `address` named themselves, or null. */
+/** What to call the person at `address`: the name I gave them, else the one they gave themselves, or null. */
 export function useContactName(address: Address | null): string | null | undefined {
   return useLiveQuery(async () => {
     if (!address) return null;
-    const contact: ContactRow | undefined = await getDb().contacts.get(address);
-    return contact?.displayName ?? null;
+    const [contact, mine]: [ContactRow | undefined, { nickname?: string } | undefined] = await Promise.all([getDb().contacts.get(address), getDb().addressBook.get(address)]);
+    return mine?.nickname ?? contact?.displayName ?? null;
   }, [address]);
 }
 

@@ -1,11 +1,29 @@
 // The read-model queries behind the live hooks, as plain functions over a database so they can be
 // tested in Node against fake-indexeddb. Every one is served by an index of lib/store/db.ts.
 import Dexie from "dexie";
+import type { Address } from "../brands";
 import type { JunctionDB } from "../store/db";
 import type { AccountRow, ConversationRow, InboxFilter, MessageRow } from "./types";
 
+/** One person's conversations folded into one inbox row ("One row per person"). */
+export interface PersonGroup {
+  personId: string;
+  /** The name I gave one of their addresses, else the name they gave themselves on the newest one. */
+  name: string;
+  /** Their conversations in this view, newest activity first (the first is the row's). */
+  conversations: ConversationRow[];
+  /** Unread messages over all of them. */
+  unread: number;
+  lastActivity: number;
+}
+
 export interface InboxRows {
   rows: ConversationRow[];
+  /**
+   * With "One row per person": rows that stand for a person, by the row's conversation id (the person's
+   * newest conversation in the view). Absent otherwise.
+   */
+  people?: ReadonlyMap<string, PersonGroup>;
   /** How each peer named themselves, for the rows above. */
   names: ReadonlyMap<string, string>;
   /** The query stopped at the limit: more rows exist. */
@@ -28,12 +46,36 @@ export async function queryAccounts(db: JunctionDB): Promise<AccountRow[]> {
   return rows.sort((a, b) => a.createdAt - b.createdAt);
 }
 
-export async function queryInbox(db: JunctionDB, filter: InboxFilter, limit: number): Promise<InboxRows> {
+/** The inbox as my settings show it: one row per person when "One row per person" is on. */
+export async function queryInboxAsSet(db: JunctionDB, filter: InboxFilter, limit: number): Promise<InboxRows> {
+  // the setting is read here, not passed in: the first rows then wait for one small read, not for a
+  // second render, and come merged or not from the start (no flash of the other form)
+  const row = await db.meta.get("settings");
+  const onePerPerson = typeof row?.value === "object" && row.value !== null && (row.value as { onePerPerson?: unknown }).onePerPerson === true;
+  return queryInbox(db, filter, limit, { onePerPerson });
+}
+
+export async function queryInbox(db: JunctionDB, filter: InboxFilter, limit: number, options: { onePerPerson?: boolean } = {}): Promise<InboxRows> {
+  if (options.onePerPerson) return queryPeopleInbox(db, filter, limit);
+  return queryConversations(db, filter, limit);
+}
+
+/** The row is in the filter's index range (before archived and pinned rows are set apart). */
+function inRangeOf(filter: InboxFilter): (row: ConversationRow) => boolean {
+  return (row) => filter === "all" || filter === "archived" || (filter === "unread" ? row.hasUnread === 1 : row.ourBrand === filter);
+}
+
+/** The row shows under this filter. */
+function inViewOf(filter: InboxFilter): (row: ConversationRow) => boolean {
+  const inRange = inRangeOf(filter);
+  return (row) => inRange(row) && (row.archived === 1) === (filter === "archived");
+}
+
+async function queryConversations(db: JunctionDB, filter: InboxFilter, limit: number): Promise<InboxRows> {
   const table = db.conversations;
   const archivedView = filter === "archived";
-  /** The row is in the filter's index range (before archived and pinned rows are set apart). */
-  const inRange = (row: ConversationRow) => filter === "all" || archivedView || (filter === "unread" ? row.hasUnread === 1 : row.ourBrand === filter);
-  const inView = (row: ConversationRow) => inRange(row) && (row.archived === 1) === archivedView;
+  const inRange = inRangeOf(filter);
+  const inView = inViewOf(filter);
   const [archived, pinnedAll] = await Promise.all([table.where("archived").equals(1).toArray(), table.where("pinnedAt").above(0).toArray()]);
   const pinned = pinnedAll.filter(inView).sort((a, b) => (b.pinnedAt ?? 0) - (a.pinnedAt ?? 0));
   const byActivity = (a: ConversationRow, b: ConversationRow) => b.lastActivity - a.lastActivity;
@@ -68,10 +110,78 @@ export async function queryInbox(db: JunctionDB, filter: InboxFilter, limit: num
   const total = truncated ? pinned.length + (await restTotal()) : rows.length;
   // a page asks for its own peers; the whole list reads every contact in one request (a bulkGet is a
   // request per key)
-  const contacts = rows.length > 100 ? await db.contacts.toArray() : await db.contacts.bulkGet(rows.map((r) => r.theirAddress));
+  const names = await namesOf(db, rows.map((r) => r.theirAddress));
+  return { rows, names, truncated, total };
+}
+
+/**
+ * What to call each address: the name I gave it, else the name they gave themselves. Few addresses are
+ * asked for one by one (a bulkGet is a request per key); many read both tables whole in two requests.
+ */
+export async function namesOf(db: JunctionDB, addresses: readonly Address[]): Promise<Map<string, string>> {
+  const many = addresses.length > 100;
+  const [contacts, book] = await Promise.all([
+    many ? db.contacts.toArray() : db.contacts.bulkGet([...addresses]),
+    many ? db.addressBook.toArray() : db.addressBook.bulkGet([...addresses]),
+  ]);
   const names = new Map<string, string>();
   for (const contact of contacts) if (contact?.displayName) names.set(contact.address, contact.displayName);
-  return { rows, names, truncated, total };
+  for (const entry of book) if (entry?.nickname) names.set(entry.address, entry.nickname);
+  return names;
+}
+
+/**
+ * "One row per person": the same inbox with each joined person's conversations folded into one row
+ * (newest activity of them all, their unread summed, every brand pair). Joined addresses are few and
+ * indexed (only they are in addressBook's personId index), and so are their conversations (by
+ * theirAddress): two small reads, then the ordinary first page, longer by at most the rows it folds.
+ */
+async function queryPeopleInbox(db: JunctionDB, filter: InboxFilter, limit: number): Promise<InboxRows> {
+  const joined = await db.addressBook.orderBy("personId").toArray();
+  if (joined.length === 0) return queryConversations(db, filter, limit);
+  const personOf = new Map<string, string>();
+  for (const entry of joined) if (entry.personId) personOf.set(entry.address, entry.personId);
+  const inView = inViewOf(filter);
+  const theirs = (await db.conversations.where("theirAddress").anyOf([...personOf.keys()]).toArray()).filter(inView);
+  const byPerson = new Map<string, ConversationRow[]>();
+  for (const conv of theirs) {
+    const personId = personOf.get(conv.theirAddress) as string;
+    byPerson.set(personId, [...(byPerson.get(personId) ?? []), conv]);
+  }
+  // every row folded away is one of `theirs`: a page that long always holds `limit` rows after folding
+  const [base, memberNames] = await Promise.all([
+    queryConversations(db, filter, Number.isFinite(limit) ? limit + theirs.length : limit),
+    namesOf(db, theirs.map((c) => c.theirAddress)),
+  ]);
+  const people = new Map<string, PersonGroup>();
+  const seen = new Set<string>();
+  const rows: ConversationRow[] = [];
+  for (const row of base.rows) {
+    const personId = personOf.get(row.theirAddress);
+    if (personId === undefined) {
+      rows.push(row);
+      continue;
+    }
+    if (seen.has(personId)) continue;
+    seen.add(personId);
+    const conversations = (byPerson.get(personId) ?? [row]).sort((a, b) => b.lastActivity - a.lastActivity);
+    const mine = joined.find((e) => e.personId === personId && e.nickname)?.nickname;
+    people.set(row.id, {
+      personId,
+      name: mine ?? memberNames.get(row.theirAddress) ?? conversations.map((c) => memberNames.get(c.theirAddress)).find(Boolean) ?? row.theirAddress,
+      conversations,
+      unread: conversations.reduce((n, c) => n + c.unread, 0),
+      lastActivity: Math.max(...conversations.map((c) => c.lastActivity)),
+    });
+    rows.push(row);
+  }
+  let folded = 0;
+  for (const list of byPerson.values()) folded += list.length - 1;
+  const truncated = base.truncated || rows.length > limit;
+  if (rows.length > limit) rows.length = limit;
+  const names = new Map(base.names);
+  for (const [address, name] of memberNames) names.set(address, name);
+  return { rows, people, names, truncated, total: truncated ? base.total - folded : rows.length };
 }
 
 export interface MessageWindow {
@@ -93,6 +203,28 @@ export async function queryMessageWindow(db: JunctionDB, conversationId: string,
   const messages = rows.slice(0, limit);
   // the sender's clock orders messages; equal clocks fall back to arrival order
   messages.sort((a, b) => a.sentAt - b.sentAt || a.receivedAt - b.receivedAt);
+  return { messages, hasOlder };
+}
+
+/**
+ * The newest `limit` messages of several conversations (one person's, "One row per person") as one
+ * timeline in display order: each conversation's own newest `limit` by its index, merged here.
+ */
+export async function queryTimeline(db: JunctionDB, conversationIds: readonly string[], limit: number): Promise<MessageWindow> {
+  const parts = await Promise.all(
+    conversationIds.map((id) =>
+      db.messages
+        .where("[conversationId+sentAt]")
+        .between([id, Dexie.minKey], [id, Dexie.maxKey])
+        .reverse()
+        .limit(limit + 1)
+        .toArray(),
+    ),
+  );
+  const all = parts.flat().sort((a, b) => b.sentAt - a.sentAt || b.receivedAt - a.receivedAt);
+  // a conversation that had more than `limit` makes the merged list longer than `limit` too
+  const hasOlder = all.length > limit;
+  const messages = all.slice(0, limit).reverse();
   return { messages, hasOlder };
 }
 

@@ -9,7 +9,7 @@
 // this page, the worker or another tab) and a few seconds after start, so no later mount shows it.
 import Dexie from "dexie";
 import { getDb } from "../store/db";
-import { queryAccounts, queryInbox, type InboxRows } from "./queries";
+import { queryAccounts, queryInboxAsSet, type InboxRows } from "./queries";
 import type { AccountRow } from "./types";
 
 /** Rows a tall screen shows; the rest load one frame after they are painted. */
@@ -48,7 +48,7 @@ export function startEarlyReads(): void {
       () => drop(),
     );
   void keep("accounts", queryAccounts(db));
-  void keep("inbox", queryInbox(db, "all", FIRST_SCREENFUL));
+  void keep("inbox", queryInboxAsSet(db, "all", FIRST_SCREENFUL));
 }
 
 function fresh(): EarlyReads | null {

@@ -1,7 +1,7 @@
 // The client database (IndexedDB via Dexie): one schema class, one instance per thread.
 // Runtime: browser (main thread and worker) and Node tests (fake-indexeddb).
 //
-// Read model (UI may read): accounts, contacts, identities, conversations, messages, outbox, meta.
+// Read model (UI may read): accounts, contacts, identities, conversations, messages, outbox, meta, addressBook, people.
 // Secrets (worker only, never read by lib/hooks or components): device, identityKeys, prekeys, sessions, pendingAcks.
 // Never delete an old version() block; add a new one with the change.
 import Dexie, { type EntityTable, type Table } from "dexie";
@@ -56,8 +56,10 @@ export interface Settings {
   /** Off: I neither send read receipts nor see theirs. */
   readReceipts: boolean;
   theme: "system" | "light" | "dark";
+  /** "One row per person": the inbox shows each joined person once, with one timeline. */
+  onePerPerson: boolean;
 }
-export const DEFAULT_SETTINGS: Settings = { readReceipts: true, theme: "system" };
+export const DEFAULT_SETTINGS: Settings = { readReceipts: true, theme: "system", onePerPerson: false };
 
 /** One of my accounts on this device. */
 export interface AccountRow {
@@ -75,6 +77,27 @@ export interface ContactRow {
   address: Address;
   displayName: string | null;
   updatedAt: number;
+}
+
+/**
+ * What I keep about an address myself (version 8): the name I gave it, the person it belongs to, and
+ * whether I added it by hand. Kept on this device only: nothing of it goes to the relay or to the peer.
+ */
+export interface AddressBookRow {
+  address: Address;
+  /** The name I gave them (absent: none; the name they gave themselves shows). */
+  nickname?: string;
+  /** The person this address is joined to (absent: on its own). Indexed: only joined addresses are in it. */
+  personId?: string;
+  /** Set when I added the address myself (a contact before any conversation). */
+  addedAt?: number;
+  updatedAt: number;
+}
+
+/** One person across brands: two or more addresses I joined (see AddressBookRow.personId). */
+export interface PersonRow {
+  id: string;
+  createdAt: number;
 }
 
 /** A remote identity key as seen from one of my accounts, with its verification state. */
@@ -389,6 +412,8 @@ export class JunctionDB extends Dexie {
   sentLog!: EntityTable<SentRow, "envelopeId">;
   drafts!: EntityTable<DraftRow, "conversationId">;
   pendingChanges!: EntityTable<PendingChangeRow, "id">;
+  addressBook!: EntityTable<AddressBookRow, "address">;
+  people!: EntityTable<PersonRow, "id">;
 
   constructor(name = "junction") {
     super(name);
@@ -429,6 +454,13 @@ export class JunctionDB extends Dexie {
     // Pinned conversations by their pin: few rows, read whole to put them first without walking the inbox.
     this.version(5).stores({
       conversations: "id, lastActivity, [ourBrand+lastActivity], [hasUnread+lastActivity], ourAddress, theirAddress, archived, pinnedAt",
+    });
+    // (versions 6 and 7 belong to other features.) People across brands: my own names for addresses and
+    // the addresses I joined into one person, in tables of their own so no existing index changes. Only
+    // joined addresses are in the personId index, so the merged inbox reads them whole in one request.
+    this.version(8).stores({
+      addressBook: "address, personId",
+      people: "id",
     });
   }
 }

@@ -7,12 +7,14 @@ export const SETTINGS_KEY = "settings";
 const StoredSettings = z.object({
   readReceipts: z.boolean().optional(),
   theme: z.enum(["system", "light", "dark"]).optional(),
+  onePerPerson: z.boolean().optional(),
 });
 
 /** A change to settings as the RPC takes it: only known fields, of the right types. */
 export const SettingsPatch = z.strictObject({
   readReceipts: z.boolean().optional(),
   theme: z.enum(["system", "light", "dark"]).optional(),
+  onePerPerson: z.boolean().optional(),
 });
 
 /** The settings, with defaults for what was never set (or was stored in a shape this build does not read). */

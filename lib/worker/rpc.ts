@@ -91,6 +91,14 @@ export interface RpcMethods {
    * so the contact stays unverified until the numbers are compared again.
    */
   acceptIdentity(params: { conversationId: string }): null;
+  /** Adds an address to my contacts (no relay look-up), with the name I give it if any. */
+  addContact(params: { address: string; nickname?: string }): { address: Address };
+  /** The name I give an address (null or "" removes it). Kept on this device only. */
+  setNickname(params: { address: string; nickname: string | null }): null;
+  /** Joins `to` to the person of `address` (people merge when both belong to one). Kept on this device only. */
+  linkAddresses(params: { address: string; to: string }): { personId: string };
+  /** Takes an address out of its person (a person of one address is dissolved). */
+  unlinkAddress(params: { address: string }): null;
   /** The engine's counters and recent log lines, for the Diagnostics view. */
   diagnostics(params: Record<string, never>): Diagnostics;
   status(params: Record<string, never>): ConnectionStatus;

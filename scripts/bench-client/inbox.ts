@@ -34,11 +34,50 @@ export interface OpenRun {
 export interface InboxFigures {
   seed: SeedResult;
   loads: InboxRun[];
+  /** The same loads with "One row per person" on and PEOPLE people of two addresses joined. */
+  mergedLoads: InboxRun[];
   opens: OpenRun[];
   profiles: ProfileSummary[];
 }
 
 const BIG_PEER = "Big Conversation";
+/** People joined for the merged-view loads, two seeded addresses each. */
+const PEOPLE = 250;
+
+/**
+ * Joins pairs of seeded peers into people (raw IndexedDB, as the seed writes) and turns "One row per
+ * person" on. Returns how many rows the merged inbox has.
+ */
+async function joinPeople(page: Page, people: number): Promise<number> {
+  return page.evaluate(async (people) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open("junction");
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    const read = db.transaction(["conversations"], "readonly");
+    const rows = await new Promise<{ theirAddress: string }[]>((resolve, reject) => {
+      const req = read.objectStore("conversations").getAll();
+      req.onsuccess = () => resolve(req.result as { theirAddress: string }[]);
+      req.onerror = () => reject(req.error);
+    });
+    const addresses = [...new Set(rows.map((r) => r.theirAddress))];
+    const tx = db.transaction(["addressBook", "people", "meta"], "readwrite");
+    const now = Date.now();
+    for (let p = 0; p < people; p++) {
+      const personId = `bench-person-${p}`;
+      tx.objectStore("people").put({ id: personId, createdAt: now });
+      for (const address of addresses.slice(2 * p, 2 * p + 2)) tx.objectStore("addressBook").put({ address, personId, updatedAt: now });
+    }
+    tx.objectStore("meta").put({ key: "settings", value: { readReceipts: true, theme: "system", onePerPerson: true } });
+    await new Promise<void>((resolve, reject) => {
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    db.close();
+    return rows.length - people;
+  }, people);
+}
 
 /** The list knows every seeded conversation (aria-setsize), so a load never ends on a wrong inbox. */
 async function waitForFullList(page: Page, conversations: number): Promise<void> {
@@ -130,6 +169,17 @@ export async function benchInbox(
       opens.push(await openBig(page, sizes.conversations, seed.bigNewestText));
       log(`open ${i + 1}/${sizes.runs}: newest message painted after ${Math.round(opens[opens.length - 1]?.shownPainted ?? 0)} ms`);
     }
+    // last, as it changes the account: "One row per person" with people joined
+    const people = Math.min(PEOPLE, Math.floor(sizes.conversations / 4));
+    const mergedRows = await joinPeople(page, people);
+    await loadInbox(page, mergedRows);
+    await settle(page);
+    const mergedLoads: InboxRun[] = [];
+    for (let i = 0; i < sizes.runs; i++) {
+      mergedLoads.push(await loadInbox(page, mergedRows));
+      log(`merged inbox load ${i + 1}/${sizes.runs} (${people} people joined): first row painted at ${Math.round(mergedLoads[mergedLoads.length - 1]?.firstRowPainted ?? 0)} ms`);
+      await settle(page, 500);
+    }
     const profiles: ProfileSummary[] = [];
     if (profileDir) {
       // extra runs: the profiler's own cost stays out of the figures above
@@ -138,7 +188,7 @@ export async function benchInbox(
       await loadInbox(page, sizes.conversations, to);
       await openBig(page, sizes.conversations, seed.bigNewestText, to);
     }
-    return { seed, loads, opens, profiles };
+    return { seed, loads, mergedLoads, opens, profiles };
   } finally {
     await context.close();
   }
