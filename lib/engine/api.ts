@@ -5,6 +5,7 @@ import { ensureConversation } from "../store/conversations";
 import { observeIdentity } from "../store/identities";
 import { EngineError, type ConnectionStatus, type DiagnosticsLogEntry, type RpcHandlers } from "../worker/rpc";
 import type { Engine } from "./engine";
+import { searchLocal } from "./search";
 import { toEngineError } from "./errors";
 import { acceptIdentityLocal, canonicalAddress, markVerifiedLocal, retryMessageLocal, safetyNumberLocal, sendMessageLocal } from "./local";
 import {
@@ -92,6 +93,7 @@ export function localHandlers(deps: HandlerDeps): Omit<RpcHandlers, LeaderMethod
         return null;
       }),
     status: async () => deps.status(),
+    search: (p) => wrap(() => searchLocal(db, p.query, p.limit, deps.now())),
   };
 
   /** A change that queued something for the peer: the outbox drains it. */

@@ -6,6 +6,7 @@
 // Never delete an old version() block; add a new one with the change.
 import Dexie, { type EntityTable, type Table } from "dexie";
 import type { Address, BrandId } from "../brands";
+import { BACKFILL_KEY, searchIndexMiddleware, type SearchRow } from "./search";
 
 export type MessageState = "queued" | "sent" | "delivered" | "read" | "failed";
 export type Direction = "in" | "out";
@@ -389,6 +390,8 @@ export class JunctionDB extends Dexie {
   sentLog!: EntityTable<SentRow, "envelopeId">;
   drafts!: EntityTable<DraftRow, "conversationId">;
   pendingChanges!: EntityTable<PendingChangeRow, "id">;
+  /** Worker only: the full-text index of the messages (search.ts keeps it; the UI asks the worker). */
+  searchIndex!: Table<SearchRow, [number, string]>;
 
   constructor(name = "junction") {
     super(name);
@@ -430,6 +433,18 @@ export class JunctionDB extends Dexie {
     this.version(5).stores({
       conversations: "id, lastActivity, [ourBrand+lastActivity], [hasUnread+lastActivity], ourAddress, theirAddress, archived, pinnedAt",
     });
+    // Full-text search: a row per searchable message, keyed by [sentAt+id] (newest matches first), with a
+    // multi-entry index on its words (search.ts). Messages stored before it wait for the worker's backfill,
+    // which starts from the first id.
+    this.version(7)
+      .stores({
+        searchIndex: "[sentAt+id], *tokens",
+      })
+      .upgrade(async (tx) => {
+        if ((await tx.table("messages").count()) > 0) await tx.table("meta").put({ key: BACKFILL_KEY, value: "" });
+      });
+    // the index is written in the same transaction as every message write
+    this.use(searchIndexMiddleware);
   }
 }
 
