@@ -100,6 +100,12 @@ export const TEXT = {
   inboxMuted: "While muted: the silent bell",
   // settings
   settingsSetup: "Before logging out: the last lantern",
+  // search
+  searchSetup: "Something to search for later: the marble staircase",
+  searchEnglish: "Let's meet by the old windmill at dawn",
+  searchJapanese: "私は東京に住んでいます",
+  searchAccent: "The crème brûlée was perfect",
+  searchVanish: "Gone soon: the violet zeppelin",
 } as const;
 
 export function allPlaintexts(): string[] {
