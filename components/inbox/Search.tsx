@@ -162,7 +162,15 @@ export function SearchResultsList({
           .join(", ");
 
   return (
-    <div ref={resultsRef} onKeyDown={onKeyDown} className="min-h-0 flex-1 overflow-y-auto px-2 pb-4" aria-busy={state.status === "searching" || undefined}>
+    <div
+      ref={resultsRef}
+      onKeyDown={onKeyDown}
+      className="min-h-0 flex-1 overflow-y-auto px-2 pb-4"
+      aria-busy={state.status === "searching" || undefined}
+      // for bench:client: which query is shown, and the worker's time for it
+      data-query={state.status === "done" ? state.query : undefined}
+      data-took-ms={state.status === "done" ? state.results.tookMs : undefined}
+    >
       <p role="status" className={empty ? "px-6 py-12 text-center font-medium" : "px-3 py-2 text-xs text-slate-600 dark:text-slate-400"}>
         {state.status === "failed" ? "" : summary}
       </p>

@@ -1,13 +1,10 @@
 "use client";
-// Search as you type: the worker searches its index (lib/engine/search.ts); a query typed while another
-// runs waits a moment and replaces it, and an answer to an older query is never shown.
+// Search as you type: every keystroke asks the worker (lib/engine/search.ts: a query is a few ms there, and
+// a pause before asking would be time a person waits for nothing); an answer to an older query is never shown.
 import { useEffect, useState } from "react";
 import type { SearchResults } from "../worker/rpc";
 import { callEngine } from "./engine";
 import { describeError, errorCode } from "./actions";
-
-/** Typing pauses this long before the worker is asked. */
-const SETTLE_MS = 60;
 
 export type SearchState =
   | { status: "idle" }
@@ -25,19 +22,16 @@ export function useSearch(query: string, limit = 50): SearchState {
     }
     let live = true;
     setState((prev) => ({ status: "searching", query: trimmed, previous: prev.status === "done" ? prev.results : prev.status === "searching" ? prev.previous : null }));
-    const timer = setTimeout(() => {
-      callEngine("search", { query: trimmed, limit }).then(
-        (results) => {
-          if (live) setState({ status: "done", query: trimmed, results });
-        },
-        (error: unknown) => {
-          if (live) setState({ status: "failed", query: trimmed, error: errorCode(error) === "bad_request" ? "That search is too long." : describeError(error) });
-        },
-      );
-    }, SETTLE_MS);
+    callEngine("search", { query: trimmed, limit }).then(
+      (results) => {
+        if (live) setState({ status: "done", query: trimmed, results });
+      },
+      (error: unknown) => {
+        if (live) setState({ status: "failed", query: trimmed, error: errorCode(error) === "bad_request" ? "That search is too long." : describeError(error) });
+      },
+    );
     return () => {
       live = false;
-      clearTimeout(timer);
     };
   }, [trimmed, limit]);
   return state;

@@ -3,6 +3,7 @@ import type { Blocking } from "./app";
 import type { ProfileSummary, TraceSummary } from "./profile";
 import type { BacklogFigures } from "./backlog";
 import type { InboxFigures, InboxSizes } from "./inbox";
+import { p95 } from "./search";
 
 export function median(values: number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -15,7 +16,7 @@ export interface Row {
   key: string;
   label: string;
   value: number;
-  unit: "ms" | "/s";
+  unit: "ms" | "/s" | "%";
   /** The issue's target (an upper bound), when this figure has one. */
   target?: number;
   /** All runs, for figures that were measured several times. */
@@ -68,9 +69,21 @@ export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlo
     },
     { key: "openLongestTask", label: "  longest main-thread block meanwhile", value: median(opens.map((r) => worst(r.blocking))), unit: "ms", runs: opens.map((r) => worst(r.blocking)) },
   ];
+  const search = inbox?.search;
+  const searchRows: Row[] = search
+    ? [
+        { key: "searchOneWordWorker", label: `search one word ("${search.oneWord.query}"), p95 in the worker`, value: p95(search.oneWord.worker), unit: "ms", target: 50, runs: search.oneWord.worker },
+        { key: "searchOneWordPage", label: "  p95 typed → results painted", value: p95(search.oneWord.page), unit: "ms", target: 50, runs: search.oneWord.page },
+        { key: "searchPrefixWorker", label: `search a prefix ("${search.prefix.query}"), p95 in the worker`, value: p95(search.prefix.worker), unit: "ms", target: 50, runs: search.prefix.worker },
+        { key: "searchPrefixPage", label: "  p95 typed → results painted", value: p95(search.prefix.page), unit: "ms", target: 50, runs: search.prefix.page },
+        { key: "searchBackfill", label: `  indexing ${sizes.messages} stored messages in the background`, value: search.backfillMs, unit: "ms" },
+        { key: "searchIndexShare", label: "  index size on disk, share of the messages' size", value: search.indexShare * 100, unit: "%" },
+      ]
+    : [];
   const measured: Row[] = [
     // --backlog-only: no inbox figures at all (not NaN rows)
     ...(inbox ? inboxRows : []),
+    ...searchRows,
     { key: "backlogAllStored", label: `backlog of ${backlog.messages} decrypted and stored`, value: backlog.allStored, unit: "ms", target: 3000 },
     { key: "backlogLongestTask", label: "  longest main-thread block meanwhile", value: worst(backlog.blocking), unit: "ms", target: 50 },
     { key: "backlogLongestTaskWhileStoring", label: "  … of it after the first one was stored", value: worst(backlog.blockingWhileStoring), unit: "ms" },
@@ -97,6 +110,7 @@ export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlo
     backlogTimeline,
     context: {
       ...(inbox ? { seedMs: round(inbox.seed.ms), seedConversations: inbox.seed.conversations, seedMessages: inbox.seed.messages } : {}),
+      ...(search ? { searchIndexBytes: search.indexBytes, searchMessageBytes: search.messageBytes, searchOneWordHits: search.oneWord.hits, searchPrefixHits: search.prefix.hits } : {}),
       backlogLongestLongTask: round(backlog.blocking.longestTask),
       backlogLongestStall: round(backlog.blocking.longestStall),
       backlogLongTasks: backlog.blocking.longTasks,
@@ -131,7 +145,7 @@ export function toTable(report: Report): string {
     const target = r.target === undefined ? "" : `${r.target} ms`;
     // the targets are set for the full sizes: a quick run's figures are not judged against them
     const verdict = r.target === undefined || report.mode !== "full" ? "" : r.value <= r.target ? "  ok" : "  MISSED";
-    const runs = r.runs && r.runs.length > 1 ? `  (median of ${r.runs.join(", ")})` : "";
+    const runs = r.runs && r.runs.length > 1 ? `  (${r.key.startsWith("search") ? "p95" : "median"} of ${r.runs.join(", ")})` : "";
     lines.push(`${r.label.padEnd(width)}  ${value.padStart(10)}  ${target.padStart(8)}${verdict}${runs}`);
   }
   lines.push("");
