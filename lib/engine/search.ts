@@ -14,7 +14,7 @@ export const MAX_SEARCH_LIMIT = 200;
  * Index entries read for one query, newest first per word. A word in tens of thousands of messages
  * finds its newest ones; typing a second word narrows it.
  */
-export const SCAN_CAP = 2_000;
+export const SCAN_CAP = 1_000;
 /** Most conversations found by name. */
 export const MAX_NAME_MATCHES = 20;
 /** Messages read per step while checking candidates. */
