@@ -4,7 +4,7 @@
 import type { Address } from "../brands";
 import type { ConversationRow, JunctionDB, MessageRow } from "../store/db";
 import { BACKFILL_KEY, backfillSearchIndex, searchable } from "../store/search";
-import { matchesAll, matchRanges, queryTokens, snippet, tokenize } from "../store/tokenize";
+import { fold, matchesAll, matchRanges, queryTokens, snippet, tokenize } from "../store/tokenize";
 import { EngineError, type SearchConversation, type SearchHit, type SearchResults } from "../worker/rpc";
 
 export const MAX_QUERY_CHARS = 500;
@@ -42,7 +42,11 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
   for (const id of convIds) {
     const their = id.slice(id.indexOf("|") + 1) as Address;
     const name = names.get(their);
-    if (matchesAll(tokenize(name ? `${name} ${their}` : their), tokens)) named.push(id);
+    const text = name ? `${name} ${their}` : their;
+    // a word that is not even inside the folded text cannot start one of its words: most go here, unsegmented
+    const folded = fold(text);
+    if (!tokens.every((t) => folded.includes(t))) continue;
+    if (matchesAll(tokenize(text), tokens)) named.push(id);
   }
   const wanted = [...new Set([...named, ...hits.map((h) => h.message.conversationId)])];
   const convRows = new Map<string, ConversationRow>();
