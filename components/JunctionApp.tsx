@@ -206,6 +206,10 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
     },
     [select],
   );
+  // leaving that conversation forgets the message: opening it again later starts where it usually does
+  useEffect(() => {
+    if (openAt && openAt.conversationId !== selectedId) setOpenAt(null);
+  }, [openAt, selectedId]);
 
   return (
     <div className="flex h-dvh flex-col">
