@@ -87,6 +87,9 @@ export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlo
     { key: "backlogAllStored", label: `backlog of ${backlog.messages} decrypted and stored`, value: backlog.allStored, unit: "ms", target: 3000 },
     { key: "backlogLongestTask", label: "  longest main-thread block meanwhile", value: worst(backlog.blocking), unit: "ms", target: 50 },
     { key: "backlogLongestTaskWhileStoring", label: "  … of it after the first one was stored", value: worst(backlog.blockingWhileStoring), unit: "ms" },
+    ...(backlog.searchIndexMs !== null
+      ? [{ key: "backlogSearchIndexShare", label: "  of it: search index writes in the commits (target ≤ 10 %)", value: (backlog.searchIndexMs / backlog.allStored) * 100, unit: "%" as const }]
+      : []),
     { key: "backlogFirstStored", label: "  first backlog message stored", value: backlog.firstStored, unit: "ms" },
     { key: "backlogRate", label: "  store rate, first to last", value: backlog.perSecond, unit: "/s" },
   ];
