@@ -1,6 +1,6 @@
 // Words for search: the same folding for what is stored and what is typed, in scripts with and without spaces.
 import { describe, expect, it } from "vitest";
-import { fold, matchesAll, matchRanges, MAX_TOKEN_CHARS, MAX_TOKENS_PER_MESSAGE, queryTokens, snippet, tokenize } from "./tokenize";
+import { fold, matchesAll, matchRanges, MAX_TOKEN_CHARS, MAX_TOKENS_PER_MESSAGE, queryTokens, snippet, tokenize, wordSegments } from "./tokenize";
 
 describe("tokenize", () => {
   it("splits on spaces and punctuation, lower-cases, and keeps each word once", () => {
@@ -78,5 +78,21 @@ describe("match ranges and snippets", () => {
     expect(cut.text.startsWith("…")).toBe(true);
     expect(cut.text.endsWith("…")).toBe(true);
     expect(cut.ranges.map(([s, e]) => cut.text.slice(s, e))).toEqual(["needle"]);
+  });
+});
+
+describe("the fast path for text in scripts with spaces", () => {
+  it("splits words exactly as Intl.Segmenter does", () => {
+    const segmenter = new Intl.Segmenter(undefined, { granularity: "word" });
+    const samples = [
+      "It's 3.14 at example.com, snake_case e-mail naïve café 12:30 don’t a.b. RÉSUMÉ",
+      "Ωμέγα Привет мир 안녕하세요 x:y 1,000,000 a,b 1;2 http://a.b/c?d=1 ...end",
+      "o'clock rock'n'roll 'quoted' 1.5x x.5 a'1 -42 +1 (555) 010-0000 #tag @handle",
+      "Meet me at 9. Don't be late!! ¿Qué tal? Straße ﬁne ＡＢＣ",
+    ];
+    for (const text of samples) {
+      const expected = [...segmenter.segment(text)].filter((s) => s.isWordLike).map((s) => [s.index, s.segment]);
+      expect([...wordSegments(text)].map((s) => [s.index, s.segment]), text).toEqual(expected);
+    }
   });
 });
