@@ -1,7 +1,7 @@
 "use client";
 // The whole app on one page: the first-run form until an account exists, then the inbox
 // beside the open conversation (one pane at a time on narrow screens).
-import { useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import dynamic from "next/dynamic";
 import { useEngineBoot, useConnectionStatus } from "@/lib/hooks/engine";
 import { useAccounts, useInbox, useSettings, useUnreadTotal } from "@/lib/hooks/data";
@@ -13,12 +13,14 @@ import { logOut, startAgain, useSessionState } from "@/lib/hooks/session";
 import { useTheme } from "@/lib/hooks/theme";
 import { useSelectedConversation } from "@/lib/hooks/useSelectedConversation";
 import { selectedPerson } from "@/lib/hooks/people";
+import { useSearch } from "@/lib/hooks/search";
 import type { InboxFilter } from "@/lib/hooks/types";
 import { AccountForm } from "./AccountForm";
 import { ConversationList } from "./inbox/ConversationList";
 import { ConversationView } from "./conversation/ConversationView";
 import { Dialog } from "./ui/Dialog";
 import { FilterBar } from "./inbox/FilterBar";
+import { SearchBox, SearchResultsList } from "./inbox/Search";
 import { formatterWarmups } from "./format";
 import { InstallButton } from "./InstallButton";
 import { TopBar } from "./TopBar";
@@ -195,6 +197,23 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
   useUnreadTitle(unreadFromInbox ?? unreadQueried);
   useIncomingNotifications(everything);
   useWarmFormatters();
+  const [query, setQuery] = useState("");
+  const search = useSearch(query);
+  const searchInput = useRef<HTMLInputElement>(null);
+  const searchResults = useRef<HTMLDivElement>(null);
+  // a search result opens its conversation at its message (a new object each time: choosing it again jumps again)
+  const [openAt, setOpenAt] = useState<{ conversationId: string; messageId: string } | null>(null);
+  const openResult = useCallback(
+    (conversationId: string, messageId: string | null) => {
+      setOpenAt(messageId ? { conversationId, messageId } : null);
+      select(conversationId);
+    },
+    [select],
+  );
+  // leaving that conversation forgets the message: opening it again later starts where it usually does
+  useEffect(() => {
+    if (openAt && openAt.conversationId !== selectedId) setOpenAt(null);
+  }, [openAt, selectedId]);
 
   return (
     <div className="flex h-dvh flex-col">
@@ -213,14 +232,26 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
           aria-label="Inbox"
           className={`${selectedId ? "hidden md:flex" : "flex"} w-full flex-col border-r border-slate-200 bg-white md:w-96 md:shrink-0 dark:border-slate-800 dark:bg-slate-900`}
         >
-          <FilterBar value={filter} onChange={setFilter} brands={myBrands} />
-          <ConversationList rows={inbox?.rows} total={inbox?.total ?? 0} names={inbox?.names} people={inbox?.people} filter={filter} selectedId={selectedId} />
+          <SearchBox value={query} onChange={setQuery} inputRef={searchInput} resultsRef={searchResults} />
+          {query.trim() ? (
+            <SearchResultsList state={search} onOpen={openResult} inputRef={searchInput} resultsRef={searchResults} />
+          ) : (
+            <>
+              <FilterBar value={filter} onChange={setFilter} brands={myBrands} />
+              <ConversationList rows={inbox?.rows} total={inbox?.total ?? 0} names={inbox?.names} people={inbox?.people} filter={filter} selectedId={selectedId} />
+            </>
+          )}
         </nav>
         <main className={`${selectedId ? "flex" : "hidden md:flex"} min-w-0 flex-1 flex-col`}>
           {personId ? (
             <PersonView key={selectedId} personId={personId} onBack={() => select(null)} onOpenConversation={select} />
           ) : selectedId ? (
-            <ConversationView key={selectedId} conversationId={selectedId} onBack={() => select(null)} />
+            <ConversationView
+              key={selectedId}
+              conversationId={selectedId}
+              onBack={() => select(null)}
+              openAt={openAt?.conversationId === selectedId ? openAt : null}
+            />
           ) : (
             <div className="flex flex-1 flex-col items-center justify-center gap-2 p-6 text-center text-slate-700 dark:text-slate-300">
               <p className="font-medium">Choose a conversation</p>

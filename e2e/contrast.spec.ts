@@ -51,5 +51,13 @@ for (const scheme of ["light", "dark"] as const) {
     await carol.app.page.keyboard.press("Escape");
     await expect(carol.app.composer).toHaveCount(0);
     expect(await contrastViolations(carol.app.page), "inbox").toEqual([]);
+    // search results, the match marked, and the empty state
+    const search = carol.app.page.getByRole("searchbox", { name: "Search" });
+    await search.fill("paper");
+    await expect(carol.app.page.getByRole("list", { name: "Search results" }).locator("mark").first()).toBeVisible();
+    expect(await contrastViolations(carol.app.page), "search results").toEqual([]);
+    await search.fill("xylophone");
+    await expect(carol.app.page.getByRole("status").filter({ hasText: "No results" })).toBeVisible();
+    expect(await contrastViolations(carol.app.page), "no search results").toEqual([]);
   });
 }

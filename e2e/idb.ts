@@ -99,7 +99,7 @@ export async function messageKinds(page: Page, conversationId: string): Promise<
 }
 
 /** Writes rows as they are (put: insert or replace) into one of the read-model stores. */
-export async function putRows(page: Page, store: "messages" | "conversations", rows: Record<string, unknown>[]): Promise<void> {
+export async function putRows(page: Page, store: "messages" | "conversations" | "meta", rows: Record<string, unknown>[]): Promise<void> {
   await page.evaluate(
     async ({ store, rows }) => {
       const db = await new Promise<IDBDatabase>((resolve, reject) => {

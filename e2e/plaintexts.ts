@@ -105,6 +105,12 @@ export const TEXT = {
   peopleFromWhatsapp: "From my WhatsApp: the copper kettle",
   peopleViaWhatsapp: "Back to your WhatsApp: the amber lamp",
   peopleViaInstagram: "Back to your Instagram: the linen kite",
+  // search
+  searchSetup: "Something to search for later: the marble staircase",
+  searchEnglish: "Let's meet by the old windmill at dawn",
+  searchJapanese: "私は東京に住んでいます",
+  searchAccent: "The crème brûlée was perfect",
+  searchVanish: "Gone soon: the violet zeppelin",
 } as const;
 
 export function allPlaintexts(): string[] {

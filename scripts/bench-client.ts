@@ -2,6 +2,8 @@
 // account, in headless Chromium against the real server (see docs/BENCHMARKS.md).
 //   - app shell and first inbox row with 5,000 conversations and 200,000 messages stored
 //   - opening a conversation of 10,000 messages
+//   - search over those 200,000 messages: indexing them in the background, a one-word and a prefix query
+//     (p95 in the worker and typed → painted), and the index's size beside the messages'
 //   - the worker decrypting and storing a backlog of 10,000 queued messages, and the longest
 //     main-thread task meanwhile
 // Progress goes to stderr; the table (or, with --json, one JSON object) to stdout.

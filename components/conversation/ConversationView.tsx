@@ -27,9 +27,11 @@ const PAGE = 200;
 interface Props {
   conversationId: string;
   onBack: () => void;
+  /** A message to open at (a search result): a new object each time it is chosen. */
+  openAt?: { messageId: string } | null;
 }
 
-export function ConversationView({ conversationId, onBack }: Props) {
+export function ConversationView({ conversationId, onBack, openAt = null }: Props) {
   const conversation = useConversation(conversationId);
   const contactName = useContactName(conversation?.theirAddress ?? null);
   const identity = useIdentity(conversationId);
@@ -131,6 +133,11 @@ export function ConversationView({ conversationId, onBack }: Props) {
     }),
     [conversationId, jumpTo],
   );
+  // opened from a search result: go to that message (loading older pages as needed) and highlight it
+  useEffect(() => {
+    if (openAt && conversation) jumpTo(openAt.messageId);
+    // only a new choice jumps (or the conversation's first load); the row changing (a new message) does not
+  }, [openAt, !conversation, jumpTo]);
   const nameOfMessage = useCallback((m: MessageRow) => (m.direction === "out" ? "You" : latest.current.peerName), []);
   const onJumped = useCallback(() => setJumpTarget(null), []);
   const onEditDone = useCallback(() => setEditing(null), []);

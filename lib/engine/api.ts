@@ -5,6 +5,8 @@ import { ensureConversation } from "../store/conversations";
 import { observeIdentity } from "../store/identities";
 import { EngineError, type ConnectionStatus, type DiagnosticsLogEntry, type RpcHandlers } from "../worker/rpc";
 import type { Engine } from "./engine";
+import { searchLocal } from "./search";
+import { searchIndexCost } from "../store/search";
 import { toEngineError } from "./errors";
 import { acceptIdentityLocal, canonicalAddress, markVerifiedLocal, retryMessageLocal, safetyNumberLocal, sendMessageLocal } from "./local";
 import {
@@ -97,6 +99,7 @@ export function localHandlers(deps: HandlerDeps): Omit<RpcHandlers, LeaderMethod
     linkAddresses: (p) => wrap(() => linkAddressesLocal(db, p, deps.now())),
     unlinkAddress: (p) => wrap(() => unlinkAddressLocal(db, p, deps.now())),
     status: async () => deps.status(),
+    search: (p) => wrap(() => searchLocal(db, p.query, p.limit, deps.now())),
   };
 
   /** A change that queued something for the peer: the outbox drains it. */
@@ -116,7 +119,11 @@ export function leaderHandlers(engine: Engine, deps: HandlerDeps): RpcHandlers {
   return {
     ...localHandlers(deps),
     createAccount: (p) => wrap(() => engine.createAccount(p)),
-    diagnostics: async () => ({ counters: engine.counters.snapshot(), log: deps.recentLog?.() ?? [] }),
+    diagnostics: async () => ({
+      // what indexing for search added to the commits of this worker (lib/store/search.ts)
+      counters: { ...engine.counters.snapshot(), ...(searchIndexCost.rows > 0 ? { search_index_ms: Math.round(searchIndexCost.ms), search_indexed: searchIndexCost.rows } : {}) },
+      log: deps.recentLog?.() ?? [],
+    }),
     setTyping: (p) =>
       wrap(async () => {
         await engine.setTyping(p.conversationId, p.typing);

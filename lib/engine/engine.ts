@@ -18,6 +18,7 @@ import { OfflineError, request, type RelaySocket } from "./relay";
 import { sendOutboxRow } from "./send";
 import { isTransientStorageError, runMaintenance } from "./maintenance";
 import { sweepExpired } from "./disappearing";
+import { runBackfill } from "./search";
 import { receiveTyping, TypingSender, type TypingOutcome } from "./typing";
 import { MAX_ENVELOPES_PER_DELIVERY } from "../protocol/limits";
 
@@ -128,6 +129,8 @@ export class Engine {
   private sweepTimer: ReturnType<typeof setTimeout> | null = null;
   private sweepAt = Infinity;
   private sweeping: Promise<void> = Promise.resolve();
+  /** Indexing messages stored before the search index (once per start, in small batches). */
+  private backfilling: Promise<unknown> = Promise.resolve();
   /** Typing signals pushed to me, one after another. */
   private typingIn: Promise<void> = Promise.resolve();
   private readonly typing: TypingSender;
@@ -156,6 +159,8 @@ export class Engine {
     if (this.sock) return;
     // what expired while the app was closed goes before anything else is shown again
     this.sweepNow();
+    // after the sweep's first look, so nothing expired is indexed only to go again
+    this.backfilling = this.sweeping.then(() => runBackfill(this.ctx.db, () => this.stopped)).catch((error: unknown) => this.warn("search indexing failed", error));
     const socket = this.opts.connect();
     this.sock = socket;
     socket.on("connect", () => {
@@ -212,7 +217,7 @@ export class Engine {
     this.setOnline(false);
     this.inbox = [];
     this.inboxWaiter?.resolve();
-    await Promise.allSettled([this.receiving, this.acking, this.upkeep, this.draining, this.loginRun, this.sweeping, this.typingIn]);
+    await Promise.allSettled([this.receiving, this.acking, this.upkeep, this.draining, this.loginRun, this.sweeping, this.typingIn, this.backfilling]);
   }
 
   /** Resolves once nothing is being received or sent right now (for tests and handover). */

@@ -6,6 +6,7 @@
 // Never delete an old version() block; add a new one with the change.
 import Dexie, { type EntityTable, type Table } from "dexie";
 import type { Address, BrandId } from "../brands";
+import { BACKFILL_KEY, searchIndexMiddleware, type SearchRow } from "./search";
 
 export type MessageState = "queued" | "sent" | "delivered" | "read" | "failed";
 export type Direction = "in" | "out";
@@ -414,6 +415,8 @@ export class JunctionDB extends Dexie {
   pendingChanges!: EntityTable<PendingChangeRow, "id">;
   addressBook!: EntityTable<AddressBookRow, "address">;
   people!: EntityTable<PersonRow, "id">;
+  /** Worker only: the full-text index of the messages (search.ts keeps it; the UI asks the worker). */
+  searchIndex!: Table<SearchRow, [number, string]>;
 
   constructor(name = "junction") {
     super(name);
@@ -455,13 +458,25 @@ export class JunctionDB extends Dexie {
     this.version(5).stores({
       conversations: "id, lastActivity, [ourBrand+lastActivity], [hasUnread+lastActivity], ourAddress, theirAddress, archived, pinnedAt",
     });
-    // (versions 6 and 7 belong to other features.) People across brands: my own names for addresses and
+    // Full-text search: a row per searchable message, keyed by [sentAt+id] (newest matches first), with a
+    // multi-entry index on its words (search.ts). Messages stored before it wait for the worker's backfill,
+    // which starts from the first id.
+    this.version(7)
+      .stores({
+        searchIndex: "[sentAt+id], *tokens",
+      })
+      .upgrade(async (tx) => {
+        if ((await tx.table("messages").count()) > 0) await tx.table("meta").put({ key: BACKFILL_KEY, value: "" });
+      });
+    // (version 6 belongs to another feature.) People across brands: my own names for addresses and
     // the addresses I joined into one person, in tables of their own so no existing index changes. Only
     // joined addresses are in the personId index, so the merged inbox reads them whole in one request.
     this.version(8).stores({
       addressBook: "address, personId",
       people: "id",
     });
+    // the index is written in the same transaction as every message write
+    this.use(searchIndexMiddleware);
   }
 }
 

@@ -37,6 +37,41 @@ export interface Diagnostics {
   log: DiagnosticsLogEntry[];
 }
 
+/** One message that matched a search: a piece of its text around the match, and where the match is in it. */
+export interface SearchHit {
+  messageId: string;
+  sentAt: number;
+  direction: "in" | "out";
+  /** At most SNIPPET_CHARS of the text ("…" where cut). */
+  snippet: string;
+  /** [start, end) in UTF-16 offsets of `snippet`. */
+  ranges: [number, number][];
+}
+
+/** A conversation as search shows it: who it is with, and on which brands. */
+export interface SearchConversation {
+  conversationId: string;
+  /** The peer's name (or address when they gave none). */
+  title: string;
+  ourAddress: Address;
+  theirAddress: Address;
+  ourBrand: BrandId;
+  theirBrand: BrandId;
+}
+
+export interface SearchResults {
+  /** The words searched for, folded (each matched as the start of a word). */
+  tokens: string[];
+  /** Conversations whose peer's name or address matches, newest activity first. */
+  names: (SearchConversation & { ranges: [number, number][] })[];
+  /** Matching messages, newest first, grouped by conversation (a group goes where its newest hit is). */
+  groups: (SearchConversation & { hits: SearchHit[] })[];
+  /** Older messages are still being indexed: more may match later. */
+  indexing: boolean;
+  /** The worker's time for the query (ms). */
+  tookMs: number;
+}
+
 export interface RpcMethods {
   /** Creates an account on a brand for this device and registers it with the relay. */
   createAccount(params: { brand: BrandId; handle: string; displayName: string }): { address: Address };
@@ -102,6 +137,12 @@ export interface RpcMethods {
   /** The engine's counters and recent log lines, for the Diagnostics view. */
   diagnostics(params: Record<string, never>): Diagnostics;
   status(params: Record<string, never>): ConnectionStatus;
+  /**
+   * Full-text search of every message on this device, and of conversations by the peer's name or address.
+   * Every word of the query must start a word of the message (case and accents ignored). bad_request for a
+   * query over 500 characters or a limit outside 1–200 (the most messages returned; default 50).
+   */
+  search(params: { query: string; limit?: number }): SearchResults;
 }
 
 export type RpcMethod = keyof RpcMethods;

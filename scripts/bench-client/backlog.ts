@@ -19,6 +19,8 @@ export interface BacklogFigures {
   perSecond: number;
   /** Navigation start → all stored (the page's own start-up included). */
   blocking: Blocking;
+  /** What indexing for search added to the worker's commits meanwhile (its Diagnostics counter), ms; null when not shown. */
+  searchIndexMs: number | null;
   /** First stored → all stored: what receiving the backlog itself costs the main thread. */
   blockingWhileStoring: Blocking;
   /** Set when --profile was on: a trace with every thread's CPU samples ran during this measurement. */
@@ -138,6 +140,7 @@ export async function benchBacklog(
     if (watch.newestText !== backlogText(count - 1)) throw new Error(`the newest stored message is not the last one sent: ${watch.newestText}`);
     if (!cpu) throw new Error("the backlog ended without its CPU figures");
     const probe = await readProbe(page);
+    const searchIndexMs = await diagnosticsCounter(page, "search_index_ms");
     await page.close();
     return {
       messages: count,
@@ -146,6 +149,7 @@ export async function benchBacklog(
       firstStored: watch.firstAt,
       perSecond: (count / Math.max(1, watch.allAt - watch.firstAt)) * 1000,
       blocking: blocking(probe, 0, watch.allAt),
+      searchIndexMs,
       blockingWhileStoring: blocking(probe, watch.firstAt, watch.allAt),
       trace,
       timeline: Object.fromEntries(Object.entries(probe.marks).filter(([, t]) => t <= watch.firstAt)),
@@ -154,4 +158,19 @@ export async function benchBacklog(
   } finally {
     await context.close();
   }
+}
+
+/** One counter of the Diagnostics dialog (the engine worker's counters), read as a person would. */
+async function diagnosticsCounter(page: Page, name: string): Promise<number | null> {
+  await page.getByRole("button", { name: "Diagnostics" }).click();
+  const dialog = page.getByRole("dialog", { name: "Diagnostics" });
+  const row = dialog.getByRole("row").filter({ has: page.getByRole("rowheader", { name, exact: true }) });
+  try {
+    await row.waitFor({ timeout: 10_000 });
+  } catch {
+    return null;
+  }
+  const value = Number((await row.getByRole("cell").textContent())?.trim());
+  await page.keyboard.press("Escape");
+  return Number.isFinite(value) ? value : null;
 }

@@ -3,6 +3,7 @@ import type { Browser, Page } from "@playwright/test";
 import { blocking, createAccount, newProfile, readProbe, settle, type Blocking } from "./app";
 import { profile, type ProfileSummary } from "./profile";
 import { seedInPage, type SeedPlan, type SeedResult } from "./seed";
+import { benchSearch, type SearchFigures } from "./search";
 
 export interface InboxSizes {
   conversations: number;
@@ -38,6 +39,7 @@ export interface InboxFigures {
   mergedLoads: InboxRun[];
   opens: OpenRun[];
   profiles: ProfileSummary[];
+  search: SearchFigures;
 }
 
 const BIG_PEER = "Big Conversation";
@@ -188,7 +190,9 @@ export async function benchInbox(
       await loadInbox(page, sizes.conversations, to);
       await openBig(page, sizes.conversations, seed.bigNewestText, to);
     }
-    return { seed, loads, mergedLoads, opens, profiles };
+    // last: indexing the seeded history in the background must not weigh on the figures above
+    const search = await benchSearch(page, Math.max(10, sizes.runs * 4), seed.bytes, log);
+    return { seed, loads, mergedLoads, opens, profiles, search };
   } finally {
     await context.close();
   }

@@ -4,6 +4,7 @@ import type { ProfileSummary, TraceSummary } from "./profile";
 import type { BacklogFigures } from "./backlog";
 import type { CpuUse } from "./cpu";
 import type { InboxFigures, InboxSizes } from "./inbox";
+import { p95 } from "./search";
 
 export function median(values: number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -16,7 +17,7 @@ export interface Row {
   key: string;
   label: string;
   value: number;
-  unit: "ms" | "/s";
+  unit: "ms" | "/s" | "%";
   /** The issue's target (an upper bound), when this figure has one. */
   target?: number;
   /** All runs, for figures that were measured several times. */
@@ -80,12 +81,27 @@ export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlo
     },
     { key: "openLongestTask", label: "  longest main-thread block meanwhile", value: median(opens.map((r) => worst(r.blocking))), unit: "ms", runs: opens.map((r) => worst(r.blocking)) },
   ];
+  const search = inbox?.search;
+  const searchRows: Row[] = search
+    ? [
+        { key: "searchOneWordWorker", label: `search one word ("${search.oneWord.query}"), p95 in the worker`, value: p95(search.oneWord.worker), unit: "ms", target: 50, runs: search.oneWord.worker },
+        { key: "searchOneWordPage", label: "  p95 typed → results painted", value: p95(search.oneWord.page), unit: "ms", target: 50, runs: search.oneWord.page },
+        { key: "searchPrefixWorker", label: `search a prefix ("${search.prefix.query}"), p95 in the worker`, value: p95(search.prefix.worker), unit: "ms", target: 50, runs: search.prefix.worker },
+        { key: "searchPrefixPage", label: "  p95 typed → results painted", value: p95(search.prefix.page), unit: "ms", target: 50, runs: search.prefix.page },
+        { key: "searchBackfill", label: `  indexing ${sizes.messages} stored messages in the background`, value: search.backfillMs, unit: "ms" },
+        { key: "searchIndexShare", label: "  index size on disk, share of the messages' size", value: search.indexShare * 100, unit: "%" },
+      ]
+    : [];
   const measured: Row[] = [
     // --backlog-only: no inbox figures at all (not NaN rows)
     ...(inbox ? inboxRows : []),
+    ...searchRows,
     { key: "backlogAllStored", label: `backlog of ${backlog.messages} decrypted and stored`, value: backlog.allStored, unit: "ms", target: 3000 },
     { key: "backlogLongestTask", label: "  longest main-thread block meanwhile", value: worst(backlog.blocking), unit: "ms", target: 50 },
     { key: "backlogLongestTaskWhileStoring", label: "  … of it after the first one was stored", value: worst(backlog.blockingWhileStoring), unit: "ms" },
+    ...(backlog.searchIndexMs !== null
+      ? [{ key: "backlogSearchIndexShare", label: "  of it: search index writes in the commits (target ≤ 10 %)", value: (backlog.searchIndexMs / backlog.allStored) * 100, unit: "%" as const }]
+      : []),
     { key: "backlogFirstStored", label: "  first backlog message stored", value: backlog.firstStored, unit: "ms" },
     { key: "backlogRate", label: "  store rate, first to last", value: backlog.perSecond, unit: "/s" },
     { key: "backlogCpu", label: "  CPU used meanwhile, all processes", value: backlog.cpu.totalMs, unit: "ms" },
@@ -112,6 +128,7 @@ export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlo
     backlogCpu: backlog.cpu,
     context: {
       ...(inbox ? { seedMs: round(inbox.seed.ms), seedConversations: inbox.seed.conversations, seedMessages: inbox.seed.messages } : {}),
+      ...(search ? { searchIndexBytes: search.indexBytes, searchMessageBytes: search.messageBytes, searchOneWordHits: search.oneWord.hits, searchPrefixHits: search.prefix.hits } : {}),
       backlogLongestLongTask: round(backlog.blocking.longestTask),
       backlogLongestStall: round(backlog.blocking.longestStall),
       backlogLongTasks: backlog.blocking.longTasks,
@@ -146,7 +163,7 @@ export function toTable(report: Report): string {
     const target = r.target === undefined ? "" : `${r.target} ms`;
     // the targets are set for the full sizes: a quick run's figures are not judged against them
     const verdict = r.target === undefined || report.mode !== "full" ? "" : r.value <= r.target ? "  ok" : "  MISSED";
-    const runs = r.runs && r.runs.length > 1 ? `  (median of ${r.runs.join(", ")})` : "";
+    const runs = r.runs && r.runs.length > 1 ? `  (${r.key.startsWith("search") ? "p95" : "median"} of ${r.runs.join(", ")})` : "";
     lines.push(`${r.label.padEnd(width)}  ${value.padStart(10)}  ${target.padStart(8)}${verdict}${runs}`);
   }
   lines.push("");

@@ -20,11 +20,14 @@ export interface SeedResult {
   /** Text of the large conversation's newest message, unique in the database. */
   bigNewestText: string;
   ms: number;
+  /** Storage the seeded rows took (navigator.storage.estimate before and after). */
+  bytes: number;
 }
 
 /** Serialised into the page by page.evaluate; keep it free of imports and outer references. */
 export async function seedInPage(plan: SeedPlan): Promise<SeedResult> {
   const started = performance.now();
+  const usageBefore = (await navigator.storage.estimate()).usage ?? 0;
   const db = await new Promise<IDBDatabase>((resolve, reject) => {
     const req = indexedDB.open("junction");
     req.onsuccess = () => resolve(req.result);
@@ -144,5 +147,7 @@ export async function seedInPage(plan: SeedPlan): Promise<SeedResult> {
   for (const row of contacts) tx.objectStore("contacts").put(row);
   await done(tx);
   db.close();
-  return { conversations: conversations.length, messages: written, bigConversationId, bigNewestText, ms: performance.now() - started };
+  const ms = performance.now() - started;
+  const bytes = Math.max(0, ((await navigator.storage.estimate()).usage ?? 0) - usageBefore);
+  return { conversations: conversations.length, messages: written, bigConversationId, bigNewestText, ms, bytes };
 }

@@ -1,0 +1,38 @@
+"use client";
+// Search as you type: every keystroke asks the worker (lib/engine/search.ts: a query is a few ms there, and
+// a pause before asking would be time a person waits for nothing); an answer to an older query is never shown.
+import { useEffect, useState } from "react";
+import type { SearchResults } from "../worker/rpc";
+import { callEngine } from "./engine";
+import { describeError, errorCode } from "./actions";
+
+export type SearchState =
+  | { status: "idle" }
+  | { status: "searching"; query: string; previous: SearchResults | null }
+  | { status: "done"; query: string; results: SearchResults }
+  | { status: "failed"; query: string; error: string };
+
+export function useSearch(query: string, limit = 50): SearchState {
+  const [state, setState] = useState<SearchState>({ status: "idle" });
+  const trimmed = query.trim();
+  useEffect(() => {
+    if (!trimmed) {
+      setState({ status: "idle" });
+      return;
+    }
+    let live = true;
+    setState((prev) => ({ status: "searching", query: trimmed, previous: prev.status === "done" ? prev.results : prev.status === "searching" ? prev.previous : null }));
+    callEngine("search", { query: trimmed, limit }).then(
+      (results) => {
+        if (live) setState({ status: "done", query: trimmed, results });
+      },
+      (error: unknown) => {
+        if (live) setState({ status: "failed", query: trimmed, error: errorCode(error) === "bad_request" ? "That search is too long." : describeError(error) });
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [trimmed, limit]);
+  return state;
+}

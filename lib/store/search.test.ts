@@ -1,0 +1,211 @@
+// The search index follows every write of a message in the same transaction: store, edit, delete for
+// everyone, delete for me, expiry, a whole clear; and a database from before the index is backfilled.
+import "fake-indexeddb/auto";
+import Dexie from "dexie";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Address } from "../brands";
+import { JunctionDB, conversationId, type MessageRow } from "./db";
+import { deletedForEveryone, ensureConversation, putMessagesOnce } from "./conversations";
+import { BACKFILL_KEY, backfillSearchIndex } from "./search";
+import { searchLocal } from "../engine/search";
+import { deleteMessageLocal, editMessageLocal } from "../engine/actions";
+import { sweepExpired } from "../engine/disappearing";
+import { Counters, silentLogger } from "../engine/log";
+import type { EngineContext } from "../engine/context";
+
+const ME: Address = "whatsapp:+15550000001";
+const PEER: Address = "instagram:@dana";
+const CONV = conversationId(ME, PEER);
+const NOW = 1_800_000_000_000;
+
+let db: JunctionDB;
+
+beforeEach(async () => {
+  db = new JunctionDB(`search-test-${Math.random().toString(36).slice(2)}`);
+  await db.open();
+  await ensureConversation(db, ME, PEER, 1);
+});
+
+afterEach(async () => {
+  db.close();
+  await db.delete();
+});
+
+function message(id: string, text: string, extra: Partial<MessageRow> = {}): MessageRow {
+  return { id, conversationId: CONV, direction: "in", text, sentAt: NOW - 1000, receivedAt: NOW, state: "delivered", sentToRelayAt: null, deliveredAt: null, ...extra };
+}
+
+async function store(...rows: MessageRow[]): Promise<void> {
+  await db.transaction("rw", [db.messages, db.conversations], () => putMessagesOnce(db, rows, () => NOW));
+}
+
+/** The ids of messages a query finds, newest first. */
+async function found(query: string, now = NOW): Promise<string[]> {
+  const res = await searchLocal(db, query, 50, now);
+  return res.groups.flatMap((g) => g.hits.map((h) => h.messageId));
+}
+
+/** Every word the index holds for a message (none when it has no row). */
+async function indexed(id: string): Promise<string[]> {
+  return (await db.searchIndex.toArray()).filter((r) => r.id === id).flatMap((r) => r.tokens);
+}
+
+describe("the search index", () => {
+  it("indexes a stored message in the transaction that stores it, and a redelivery changes nothing", async () => {
+    await store(message("a", "Lunch at the Café tomorrow?"), message("b", "私は東京に住んでいます", { sentAt: NOW - 500 }));
+    expect(await found("cafe")).toEqual(["a"]);
+    expect(await found("東京")).toEqual(["b"]);
+    expect(await found("tom")).toEqual(["a"]);
+    // the same id again with other words: refused as a duplicate, and the index keeps what is stored
+    await store(message("a", "something else entirely"));
+    expect(await found("cafe")).toEqual(["a"]);
+    expect(await found("entirely")).toEqual([]);
+  });
+
+  it("a failed transaction leaves no index row behind", async () => {
+    await expect(
+      db.transaction("rw", [db.messages, db.conversations], async () => {
+        await putMessagesOnce(db, [message("x", "phantom words")], () => NOW);
+        throw new Error("crash before commit");
+      }),
+    ).rejects.toThrow("crash");
+    expect(await db.searchIndex.count()).toBe(0);
+  });
+
+  it("follows an edit: the old words go, the new ones are found", async () => {
+    const conv = await db.conversations.get(CONV);
+    await db.messages.put(message("m", "see you at the station", { direction: "out", sentAt: NOW - 60_000, state: "sent" }));
+    expect(conv).toBeDefined();
+    expect(await found("station")).toEqual(["m"]);
+    await editMessageLocal(db, { conversationId: CONV, messageId: "m", text: "see you at the airport" }, NOW);
+    expect((await db.messages.get("m"))?.text).toBe("see you at the airport");
+    expect(await found("station")).toEqual([]);
+    expect(await found("airport")).toEqual(["m"]);
+  });
+
+  it("a change that keeps the words (a receipt, a reaction) does not rewrite the row", async () => {
+    await store(message("r", "read me"));
+    const before = await db.searchIndex.toArray();
+    await db.messages.update("r", { state: "read", readAt: NOW });
+    expect(await db.searchIndex.toArray()).toEqual(before);
+    expect(await found("read")).toEqual(["r"]);
+  });
+
+  it("forgets a message deleted for everyone (the row stays, its words go)", async () => {
+    await db.messages.put(message("d", "a secret plan", { direction: "out", sentAt: NOW - 60_000, state: "sent" }));
+    expect(await found("secret")).toEqual(["d"]);
+    await deleteMessageLocal(db, { conversationId: CONV, messageId: "d", forEveryone: true }, NOW);
+    expect((await db.messages.get("d"))?.deletedAt).toBeDefined();
+    expect(await indexed("d")).toEqual([]);
+    expect(await found("secret")).toEqual([]);
+    // a peer's delete reaches the row through the same put
+    await store(message("p", "their secret"));
+    await db.messages.put(deletedForEveryone((await db.messages.get("p")) as MessageRow, NOW));
+    expect(await indexed("p")).toEqual([]);
+  });
+
+  it("forgets a message deleted for me", async () => {
+    await store(message("f", "forget this one"));
+    await deleteMessageLocal(db, { conversationId: CONV, messageId: "f", forEveryone: false }, NOW);
+    expect(await db.messages.get("f")).toBeUndefined();
+    expect(await db.searchIndex.count()).toBe(0);
+  });
+
+  it("a disappearing message leaves nothing: not found once expired, and gone from the index with its row", async () => {
+    await store(message("e", "ephemeral words", { expiresAt: NOW + 5_000 }), message("k", "ephemeral but kept", { sentAt: NOW - 2_000 }));
+    expect(await found("ephemeral")).toEqual(["e", "k"]);
+    // expired but not swept yet: not found all the same
+    expect(await found("ephemeral", NOW + 5_000)).toEqual(["k"]);
+    const ctx = { db, now: () => NOW + 5_000, counters: new Counters(), log: silentLogger } as unknown as EngineContext;
+    expect((await sweepExpired(ctx)).removed).toBe(1);
+    expect(await indexed("e")).toEqual([]);
+    expect(await db.searchIndex.count()).toBe(1);
+  });
+
+  it("a clear of the messages clears the index", async () => {
+    await store(message("c1", "one"), message("c2", "two"));
+    await db.messages.clear();
+    expect(await db.searchIndex.count()).toBe(0);
+  });
+
+  it("indexes only text that is there: not placeholders, timer lines or unsupported content", async () => {
+    await store(
+      message("w", "", { kind: "waiting" }),
+      message("t", "", { kind: "timer", timerMs: 1000 }),
+      message("u", "", { kind: "unsupported", content: '{"type":"poll","text":"hidden"}' }),
+    );
+    expect(await db.searchIndex.count()).toBe(0);
+  });
+
+  it("finds conversations by the peer's name and address", async () => {
+    await db.contacts.put({ address: PEER, displayName: "Dána Écija", updatedAt: 1 });
+    const byName = await searchLocal(db, "dana", 10, NOW);
+    expect(byName.names.map((n) => [n.conversationId, n.title])).toEqual([[CONV, "Dána Écija"]]);
+    expect(byName.names[0]?.ranges).toEqual([[0, 4]]);
+    expect((await searchLocal(db, "instagram", 10, NOW)).names).toHaveLength(1);
+    expect((await searchLocal(db, "zed", 10, NOW)).names).toHaveLength(0);
+  });
+
+  it("groups hits by conversation, newest first, with a snippet marking the match", async () => {
+    const OTHER: Address = "messenger:erin.smith";
+    await ensureConversation(db, ME, OTHER, 1);
+    await store(
+      message("o1", "pizza tonight", { sentAt: NOW - 3000 }),
+      message("o2", "more pizza", { sentAt: NOW - 1000, conversationId: conversationId(ME, OTHER) }),
+      message("o3", "pizza again", { sentAt: NOW - 2000 }),
+    );
+    const res = await searchLocal(db, "Pizz", 10, NOW);
+    expect(res.groups.map((g) => [g.conversationId, g.hits.map((h) => h.messageId)])).toEqual([
+      [conversationId(ME, OTHER), ["o2"]],
+      [CONV, ["o3", "o1"]],
+    ]);
+    const hit = res.groups[1]?.hits[0];
+    expect(hit && hit.snippet.slice(...(hit.ranges[0] as [number, number]))).toBe("pizz");
+  });
+
+  it("refuses a query that is too long or a limit out of range, with bad_request", async () => {
+    await expect(searchLocal(db, "x".repeat(501), 10, NOW)).rejects.toMatchObject({ code: "bad_request" });
+    await expect(searchLocal(db, "x", 0, NOW)).rejects.toMatchObject({ code: "bad_request" });
+    await expect(searchLocal(db, "x", 1.5, NOW)).rejects.toMatchObject({ code: "bad_request" });
+  });
+});
+
+describe("a database from before the index", () => {
+  it("is indexed in the background, batch by batch, and says so until done", async () => {
+    const name = `search-upgrade-${Math.random().toString(36).slice(2)}`;
+    // version 5 of the schema, as a build before search wrote it
+    const old = new Dexie(name);
+    old.version(5).stores({
+      accounts: "address, brand",
+      contacts: "address",
+      identities: "id, ourAddress, theirAddress",
+      conversations: "id, lastActivity, [ourBrand+lastActivity], [hasUnread+lastActivity], ourAddress, theirAddress, archived, pinnedAt",
+      messages: "id, [conversationId+sentAt], conversationId, kind, expiresAt",
+      outbox: "++seq, conversationId, messageId",
+      meta: "key",
+    });
+    await old.open();
+    const conv = { ...(await db.conversations.get(CONV)) };
+    await old.table("conversations").put(conv);
+    await old.table("messages").bulkPut(Array.from({ length: 25 }, (_, i) => message(`old${String(i).padStart(2, "0")}`, `archived note ${i}`, { sentAt: NOW - 10_000 + i })));
+    old.close();
+
+    const upgraded = new JunctionDB(name);
+    await upgraded.open();
+    try {
+      expect((await upgraded.meta.get(BACKFILL_KEY))?.value).toBe("");
+      expect((await searchLocal(upgraded, "archived", 50, NOW)).indexing).toBe(true);
+      let batches = 0;
+      while (await backfillSearchIndex(upgraded, 10)) batches += 1;
+      expect(batches).toBe(2);
+      expect(await upgraded.meta.get(BACKFILL_KEY)).toBeUndefined();
+      const res = await searchLocal(upgraded, "archived", 50, NOW);
+      expect(res.indexing).toBe(false);
+      expect(res.groups[0]?.hits).toHaveLength(25);
+      expect(res.groups[0]?.hits[0]?.messageId).toBe("old24");
+    } finally {
+      upgraded.close();
+      await upgraded.delete();
+    }
+  });
+});
