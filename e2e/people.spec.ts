@@ -82,10 +82,13 @@ test("joining Carol's Instagram and WhatsApp into one person: one row, one timel
 
   // each reply reached Carol on the brand it was sent to, and only there
   await carol.app.filter("WhatsApp").click();
+  // the chip's rows replace the full list's: one conversation with Alice on that brand
+  await expect(carol.app.conversation(NAMES.alice)).toHaveCount(1);
   await carol.app.openConversation(NAMES.alice);
   await expect(carol.app.message(TEXT.peopleViaWhatsapp)).toBeVisible();
   await expect(carol.app.message(TEXT.peopleViaInstagram)).toHaveCount(0);
   await carol.app.filter("Instagram").click();
+  await expect(carol.app.conversation(NAMES.alice)).toHaveCount(1);
   await carol.app.openConversation(NAMES.alice);
   await expect(carol.app.message(TEXT.peopleViaInstagram)).toBeVisible();
   await expect(carol.app.message(TEXT.peopleViaWhatsapp)).toHaveCount(0);
