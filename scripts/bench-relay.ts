@@ -189,6 +189,7 @@ async function load(target: string, mode: "relay" | "echo", senderUrl: string, r
 
 interface Server {
   url: string;
+  pid?: number;
   stop(): Promise<unknown>;
 }
 
@@ -212,7 +213,7 @@ function echo(): Promise<Server> {
     child.stdout.on("data", (chunk: Buffer) => {
       out += chunk.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ url: ipv4(m[1]!), stop: () => new Promise((done) => (child.once("exit", done), child.kill())) });
+      if (m) resolve({ url: ipv4(m[1]!), pid: child.pid, stop: () => new Promise((done) => (child.once("exit", done), child.kill())) });
     });
     child.once("exit", (code) => reject(new Error(`echo server exited (${code})`)));
   });
@@ -250,6 +251,37 @@ interface MemoryResult {
   rssAfter: number;
   bytesPerSocket: number;
   clientRssPerSocket: number;
+  /** The relay's V8 heap in use (its /metrics), before and after: the part of the RSS growth that is objects. */
+  heapBefore: number;
+  heapAfter: number;
+  /** The bare socket.io echo server with as many idle sockets (no login): socket.io's own cost here. */
+  echo: { rssBefore: number; rssAfter: number; bytesPerSocket: number } | null;
+}
+
+/** The relay's heap in use, from its Prometheus metrics (loopback may read them). */
+async function heapUsed(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^junction_nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+/** RSS growth of the bare socket.io echo server per idle socket, measured as the relay's is. */
+async function echoMemory(n: number, clientCount: number): Promise<MemoryResult["echo"]> {
+  const e = await echo();
+  const clients = Array.from({ length: clientCount }, () => new Client());
+  try {
+    await new Promise((done) => setTimeout(done, 2_000));
+    const rssBefore = rssBytes(e.pid!);
+    const per = Math.ceil(n / clients.length);
+    await Promise.all(clients.map((c, k) => c.run({ cmd: "sockets", url: e.url, count: Math.max(0, Math.min(per, n - k * per)), firstAddress: 100_000 + k * per })));
+    await new Promise((done) => setTimeout(done, 5_000));
+    const rssAfter = rssBytes(e.pid!);
+    log(`memory: echo RSS ${(rssBefore / 2 ** 20).toFixed(1)} → ${(rssAfter / 2 ** 20).toFixed(1)} MiB with ${n} idle sockets`);
+    return { rssBefore, rssAfter, bytesPerSocket: (rssAfter - rssBefore) / n };
+  } finally {
+    for (const c of clients) c.kill();
+    await e.stop();
+  }
 }
 
 async function memory(opts: Options): Promise<MemoryResult> {
@@ -278,24 +310,29 @@ async function memory(opts: Options): Promise<MemoryResult> {
   }
   await store.close();
   const r = await relay({ DATA_DIR: dataDir });
+  let result: MemoryResult;
   // Client-side sockets cost memory too: spread them over several processes.
   const clients = Array.from({ length: Math.max(opts.clients, Math.ceil(n / 2_500)) }, () => new Client());
   try {
     await new Promise((done) => setTimeout(done, 2_000));
     const rssBefore = rssBytes(r.child.pid!);
+    const heapBefore = await heapUsed(r.url);
     const clientBefore = clients.reduce((s, c) => s + rssBytes(c.pid), 0);
     log(`memory: relay RSS ${(rssBefore / 2 ** 20).toFixed(1)} MiB before; logging in ${n} sockets`);
     const per = Math.ceil(n / clients.length);
     await Promise.all(clients.map((c, k) => c.run({ cmd: "idle", url: r.url, devices: devices.slice(k * per, (k + 1) * per), firstAddress: 100_000 + k * per })));
     await new Promise((done) => setTimeout(done, 5_000));
     const rssAfter = rssBytes(r.child.pid!);
+    const heapAfter = await heapUsed(r.url);
     const clientAfter = clients.reduce((s, c) => s + rssBytes(c.pid), 0);
     log(`memory: relay RSS ${(rssAfter / 2 ** 20).toFixed(1)} MiB with ${n} idle sockets`);
-    return { sockets: n, rssBefore, rssAfter, bytesPerSocket: (rssAfter - rssBefore) / n, clientRssPerSocket: (clientAfter - clientBefore) / n };
+    result = { sockets: n, rssBefore, rssAfter, bytesPerSocket: (rssAfter - rssBefore) / n, clientRssPerSocket: (clientAfter - clientBefore) / n, heapBefore, heapAfter, echo: null };
   } finally {
     for (const c of clients) c.kill();
     await r.stop();
   }
+  result.echo = await echoMemory(n, clients.length);
+  return result;
 }
 
 // ---- report ----
@@ -336,8 +373,9 @@ function table(report: Report): string {
     const m = report.memory;
     lines.push(
       "",
-      `memory: ${f0(m.sockets)} idle logged-in sockets: relay RSS ${f1(m.rssBefore / 2 ** 20)} → ${f1(m.rssAfter / 2 ** 20)} MiB, ${f1(m.bytesPerSocket / 1024)} KB per socket (client processes: ${f1(m.clientRssPerSocket / 1024)} KB per socket)`,
+      `memory: ${f0(m.sockets)} idle logged-in sockets: relay RSS ${f1(m.rssBefore / 2 ** 20)} → ${f1(m.rssAfter / 2 ** 20)} MiB, ${f1(m.bytesPerSocket / 1024)} KB per socket (heap in use ${f1((m.heapAfter - m.heapBefore) / m.sockets / 1024)} KB per socket; client processes: ${f1(m.clientRssPerSocket / 1024)} KB per socket)`,
     );
+    if (m.echo) lines.push(`  bare socket.io echo, ${f0(m.sockets)} idle sockets (no login): RSS ${f1(m.echo.rssBefore / 2 ** 20)} → ${f1(m.echo.rssAfter / 2 ** 20)} MiB, ${f1(m.echo.bytesPerSocket / 1024)} KB per socket`);
   }
   lines.push("", "steps (offered → durable env/s, delivered, p50 / p99 ms):");
   for (const l of report.loads) {
