@@ -1,4 +1,4 @@
-// `npm run bench:relay [-- --json] [--quick] [--sockets N] [--clients N] [--batch N] [--pairs N] [--only a,b]`:
+// `npm run bench:relay [-- --json] [--quick] [--sockets N] [--clients N] [--batch N] [--pairs N] [--rates A,B] [--profile DIR] [--only a,b]`:
 // the relay's durable throughput and latency, its transport ceiling and its memory per idle socket,
 // on this machine, clients included (see docs/BENCHMARKS.md, "Relay").
 //   - durable envelopes/s end to end (sent → stored → pushed → acked) and p50/p99 send → delivery, at
@@ -31,12 +31,14 @@ interface Options {
   only: string[] | null;
   /** Relay processes write V8 CPU profiles (--cpu-prof) here. */
   profile: string | null;
+  /** The offered loads (envelopes/s) of the steps, instead of the default ladder (e.g. a steady load to profile). */
+  rates: number[] | null;
 }
 
 const TARGETS = ["echo", "sqlite", "sqlite-off", "postgres", "postgres-off", "two-nodes", "memory"] as const;
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { json: false, quick: false, sockets: 10_000, clients: 2, batch: 10, pairs: 100, only: null, profile: null };
+  const opts: Options = { json: false, quick: false, sockets: 10_000, clients: 2, batch: 10, pairs: 100, only: null, profile: null, rates: null };
   let socketsSet = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -56,7 +58,11 @@ function parseArgs(argv: string[]): Options {
     else if (arg === "--pairs") opts.pairs = int(arg);
     else if (arg === "--only") opts.only = (argv[++i] ?? "").split(",").filter(Boolean);
     else if (arg === "--profile") opts.profile = argv[++i] ?? null;
-    else throw new Error(`unknown argument ${arg}; use --json, --quick, --sockets N, --clients N, --batch N, --pairs N, --profile DIR, --only ${TARGETS.join(",")}`);
+    else if (arg === "--rates") {
+      opts.rates = (argv[++i] ?? "").split(",").map(Number);
+      if (opts.rates.length === 0 || !opts.rates.every((r) => Number.isFinite(r) && r > 0)) throw new Error("--rates takes positive numbers, comma-separated");
+    }
+    else throw new Error(`unknown argument ${arg}; use --json, --quick, --sockets N, --clients N, --batch N, --pairs N, --profile DIR, --rates A,B,…, --only ${TARGETS.join(",")}`);
   }
   if (opts.quick && !socketsSet) opts.sockets = 1_000;
   if (opts.batch > 100) throw new Error("--batch is at most 100 (MAX_ENVELOPES_PER_SEND)");
@@ -391,7 +397,7 @@ async function main(): Promise<void> {
   const want = (t: (typeof TARGETS)[number]) => opts.only === null || opts.only.includes(t);
   const loadAvgStart = loadavg();
   const seconds = opts.quick ? 2 : 4;
-  const rates = opts.quick ? [1_000, 3_000, 6_000, 10_000, 15_000] : [1_000, 2_000, 3_000, 4_000, 6_000, 8_000, 10_000, 12_000, 15_000, 20_000, 25_000];
+  const rates = opts.rates ?? (opts.quick ? [1_000, 3_000, 6_000, 10_000, 15_000] : [1_000, 2_000, 3_000, 4_000, 6_000, 8_000, 10_000, 12_000, 15_000, 20_000, 25_000]);
   const loads: LoadResult[] = [];
   const clients = Array.from({ length: opts.clients }, () => new Client());
   const stopping: Server[] = [];
