@@ -140,6 +140,17 @@ interface StepRow {
   refused: number;
   p50: number;
   p99: number;
+  /**
+   * CPU time of the server process(es) during the step (its drain included) per envelope sent, in µs:
+   * less sensitive to what else runs on the machine than the rates are.
+   */
+  cpuUs: number;
+}
+
+/** User + system CPU time of a process so far, in seconds (/proc, clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 interface LoadResult {
@@ -156,7 +167,8 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function load(target: string, mode: "relay" | "echo", senderUrl: string, receiverUrl: string, clients: Client[], opts: Options, rates: number[], seconds: number): Promise<LoadResult> {
+async function load(target: string, mode: "relay" | "echo", senderUrl: string, receiverUrl: string, clients: Client[], opts: Options, rates: number[], seconds: number, serverPids: number[]): Promise<LoadResult> {
+  const serverCpu = () => serverPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const tag = randomBytes(4).toString("hex");
   const pairs = Array.from({ length: opts.pairs }, (_, i) => ({ sender: `messenger:s${tag}.${i}`, receiver: `messenger:r${tag}.${i}` }));
   const per = Math.ceil(pairs.length / clients.length);
@@ -167,6 +179,7 @@ async function load(target: string, mode: "relay" | "echo", senderUrl: string, r
   await Promise.all(clients.map((c) => c.run({ cmd: "step", rate: rates[0]! / 2 / clients.length, batch: opts.batch, seconds: 1 })));
   const steps: StepRow[] = [];
   for (const rate of rates) {
+    const cpuBefore = serverCpu();
     const replies = await Promise.all(clients.map((c) => c.run({ cmd: "step", rate: rate / clients.length, batch: opts.batch, seconds })));
     const results = replies.flatMap((r): StepResult[] => (r.type === "step" ? [r.result] : []));
     const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
@@ -179,9 +192,10 @@ async function load(target: string, mode: "relay" | "echo", senderUrl: string, r
       refused: sum((r) => r.refused),
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
+      cpuUs: sent ? ((serverCpu() - cpuBefore) * 1e6) / sent : Number.NaN,
     };
     steps.push(row);
-    log(`${target}: offered ${rate}/s → durable ${row.durable}/s, delivered ${(row.delivered * 100).toFixed(1)} %, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms${row.refused ? `, ${row.refused} refused (${JSON.stringify(Object.assign({}, ...results.map((r) => r.errors)))})` : ""}`);
+    log(`${target}: offered ${rate}/s → durable ${row.durable}/s, delivered ${(row.delivered * 100).toFixed(1)} %, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, server CPU ${row.cpuUs.toFixed(0)} µs per envelope${row.refused ? `, ${row.refused} refused (${JSON.stringify(Object.assign({}, ...results.map((r) => r.errors)))})` : ""}`);
     // On past the 50 ms bound (a shared machine's noise can cross it early), up to saturation: a
     // backlog building up (p99 far past the bound, or less delivered than offered), or refusals.
     if (!(row.p99 <= SATURATED_P99_MS) || row.delivered < 0.95 || row.durable < 0.7 * rate || row.refused > 0) break;
@@ -383,9 +397,9 @@ function table(report: Report): string {
     );
     if (m.echo) lines.push(`  bare socket.io echo, ${f0(m.sockets)} idle sockets (no login): RSS ${f1(m.echo.rssBefore / 2 ** 20)} → ${f1(m.echo.rssAfter / 2 ** 20)} MiB, ${f1(m.echo.bytesPerSocket / 1024)} KB per socket`);
   }
-  lines.push("", "steps (offered → durable env/s, delivered, p50 / p99 ms):");
+  lines.push("", "steps (offered → durable env/s, delivered, p50 / p99 ms, server CPU µs per envelope):");
   for (const l of report.loads) {
-    lines.push(`  ${l.target}: ${l.steps.map((s) => `${f0(s.offered)}→${f0(s.durable)} ${(s.delivered * 100).toFixed(0)}% ${f1(s.p50)}/${f1(s.p99)}`).join(" · ")}`);
+    lines.push(`  ${l.target}: ${l.steps.map((s) => `${f0(s.offered)}→${f0(s.durable)} ${(s.delivered * 100).toFixed(0)}% ${f1(s.p50)}/${f1(s.p99)} ${f0(s.cpuUs)}µs`).join(" · ")}`);
   }
   return `${lines.join("\n")}\n`;
 }
@@ -411,7 +425,7 @@ async function main(): Promise<void> {
       const r = await relay(env);
       stopping.push(r);
       try {
-        loads.push(await load(target, "relay", r.url, r.url, clients, opts, rates, seconds));
+        loads.push(await load(target, "relay", r.url, r.url, clients, opts, rates, seconds, [r.child.pid!]));
       } finally {
         stopping.splice(stopping.indexOf(r), 1);
         await r.stop();
@@ -420,7 +434,7 @@ async function main(): Promise<void> {
     if (want("echo")) {
       const e = await echo();
       stopping.push(e);
-      loads.push(await load("echo", "echo", e.url, e.url, clients, opts, rates, seconds));
+      loads.push(await load("echo", "echo", e.url, e.url, clients, opts, rates, seconds, [e.pid!]));
       stopping.splice(stopping.indexOf(e), 1);
       await e.stop();
     }
@@ -437,7 +451,7 @@ async function main(): Promise<void> {
         const b = await relay(env);
         stopping.push(b);
         try {
-          loads.push(await load("two-nodes", "relay", a.url, b.url, clients, opts, rates, seconds));
+          loads.push(await load("two-nodes", "relay", a.url, b.url, clients, opts, rates, seconds, [a.child.pid!, b.child.pid!]));
         } finally {
           stopping.splice(0);
           await Promise.all([a.stop(), b.stop()]);
