@@ -1,4 +1,4 @@
-// `npm run bench:relay [-- --json] [--quick] [--sockets N] [--clients N] [--batch N] [--pairs N] [--only a,b]`:
+// `npm run bench:relay [-- --json] [--quick] [--sockets N] [--clients N] [--batch N] [--pairs N] [--rates A,B] [--profile DIR] [--only a,b]`:
 // the relay's durable throughput and latency, its transport ceiling and its memory per idle socket,
 // on this machine, clients included (see docs/BENCHMARKS.md, "Relay").
 //   - durable envelopes/s end to end (sent → stored → pushed → acked) and p50/p99 send → delivery, at
@@ -31,12 +31,14 @@ interface Options {
   only: string[] | null;
   /** Relay processes write V8 CPU profiles (--cpu-prof) here. */
   profile: string | null;
+  /** The offered loads (envelopes/s) of the steps, instead of the default ladder (e.g. a steady load to profile). */
+  rates: number[] | null;
 }
 
 const TARGETS = ["echo", "sqlite", "sqlite-off", "postgres", "postgres-off", "two-nodes", "memory"] as const;
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { json: false, quick: false, sockets: 10_000, clients: 2, batch: 10, pairs: 100, only: null, profile: null };
+  const opts: Options = { json: false, quick: false, sockets: 10_000, clients: 2, batch: 10, pairs: 100, only: null, profile: null, rates: null };
   let socketsSet = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -56,7 +58,11 @@ function parseArgs(argv: string[]): Options {
     else if (arg === "--pairs") opts.pairs = int(arg);
     else if (arg === "--only") opts.only = (argv[++i] ?? "").split(",").filter(Boolean);
     else if (arg === "--profile") opts.profile = argv[++i] ?? null;
-    else throw new Error(`unknown argument ${arg}; use --json, --quick, --sockets N, --clients N, --batch N, --pairs N, --profile DIR, --only ${TARGETS.join(",")}`);
+    else if (arg === "--rates") {
+      opts.rates = (argv[++i] ?? "").split(",").map(Number);
+      if (opts.rates.length === 0 || !opts.rates.every((r) => Number.isFinite(r) && r > 0)) throw new Error("--rates takes positive numbers, comma-separated");
+    }
+    else throw new Error(`unknown argument ${arg}; use --json, --quick, --sockets N, --clients N, --batch N, --pairs N, --profile DIR, --rates A,B,…, --only ${TARGETS.join(",")}`);
   }
   if (opts.quick && !socketsSet) opts.sockets = 1_000;
   if (opts.batch > 100) throw new Error("--batch is at most 100 (MAX_ENVELOPES_PER_SEND)");
@@ -134,6 +140,17 @@ interface StepRow {
   refused: number;
   p50: number;
   p99: number;
+  /**
+   * CPU time of the server process(es) during the step (its drain included) per envelope sent, in µs:
+   * less sensitive to what else runs on the machine than the rates are.
+   */
+  cpuUs: number;
+}
+
+/** User + system CPU time of a process so far, in seconds (/proc, clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 interface LoadResult {
@@ -150,7 +167,8 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function load(target: string, mode: "relay" | "echo", senderUrl: string, receiverUrl: string, clients: Client[], opts: Options, rates: number[], seconds: number): Promise<LoadResult> {
+async function load(target: string, mode: "relay" | "echo", senderUrl: string, receiverUrl: string, clients: Client[], opts: Options, rates: number[], seconds: number, serverPids: number[]): Promise<LoadResult> {
+  const serverCpu = () => serverPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const tag = randomBytes(4).toString("hex");
   const pairs = Array.from({ length: opts.pairs }, (_, i) => ({ sender: `messenger:s${tag}.${i}`, receiver: `messenger:r${tag}.${i}` }));
   const per = Math.ceil(pairs.length / clients.length);
@@ -161,6 +179,7 @@ async function load(target: string, mode: "relay" | "echo", senderUrl: string, r
   await Promise.all(clients.map((c) => c.run({ cmd: "step", rate: rates[0]! / 2 / clients.length, batch: opts.batch, seconds: 1 })));
   const steps: StepRow[] = [];
   for (const rate of rates) {
+    const cpuBefore = serverCpu();
     const replies = await Promise.all(clients.map((c) => c.run({ cmd: "step", rate: rate / clients.length, batch: opts.batch, seconds })));
     const results = replies.flatMap((r): StepResult[] => (r.type === "step" ? [r.result] : []));
     const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
@@ -173,9 +192,10 @@ async function load(target: string, mode: "relay" | "echo", senderUrl: string, r
       refused: sum((r) => r.refused),
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
+      cpuUs: sent ? ((serverCpu() - cpuBefore) * 1e6) / sent : Number.NaN,
     };
     steps.push(row);
-    log(`${target}: offered ${rate}/s → durable ${row.durable}/s, delivered ${(row.delivered * 100).toFixed(1)} %, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms${row.refused ? `, ${row.refused} refused (${JSON.stringify(Object.assign({}, ...results.map((r) => r.errors)))})` : ""}`);
+    log(`${target}: offered ${rate}/s → durable ${row.durable}/s, delivered ${(row.delivered * 100).toFixed(1)} %, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, server CPU ${row.cpuUs.toFixed(0)} µs per envelope${row.refused ? `, ${row.refused} refused (${JSON.stringify(Object.assign({}, ...results.map((r) => r.errors)))})` : ""}`);
     // On past the 50 ms bound (a shared machine's noise can cross it early), up to saturation: a
     // backlog building up (p99 far past the bound, or less delivered than offered), or refusals.
     if (!(row.p99 <= SATURATED_P99_MS) || row.delivered < 0.95 || row.durable < 0.7 * rate || row.refused > 0) break;
@@ -189,6 +209,7 @@ async function load(target: string, mode: "relay" | "echo", senderUrl: string, r
 
 interface Server {
   url: string;
+  pid?: number;
   stop(): Promise<unknown>;
 }
 
@@ -212,7 +233,7 @@ function echo(): Promise<Server> {
     child.stdout.on("data", (chunk: Buffer) => {
       out += chunk.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ url: ipv4(m[1]!), stop: () => new Promise((done) => (child.once("exit", done), child.kill())) });
+      if (m) resolve({ url: ipv4(m[1]!), pid: child.pid, stop: () => new Promise((done) => (child.once("exit", done), child.kill())) });
     });
     child.once("exit", (code) => reject(new Error(`echo server exited (${code})`)));
   });
@@ -250,6 +271,37 @@ interface MemoryResult {
   rssAfter: number;
   bytesPerSocket: number;
   clientRssPerSocket: number;
+  /** The relay's V8 heap in use (its /metrics), before and after: the part of the RSS growth that is objects. */
+  heapBefore: number;
+  heapAfter: number;
+  /** The bare socket.io echo server with as many idle sockets (no login): socket.io's own cost here. */
+  echo: { rssBefore: number; rssAfter: number; bytesPerSocket: number } | null;
+}
+
+/** The relay's heap in use, from its Prometheus metrics (loopback may read them). */
+async function heapUsed(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^junction_nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+/** RSS growth of the bare socket.io echo server per idle socket, measured as the relay's is. */
+async function echoMemory(n: number, clientCount: number): Promise<MemoryResult["echo"]> {
+  const e = await echo();
+  const clients = Array.from({ length: clientCount }, () => new Client());
+  try {
+    await new Promise((done) => setTimeout(done, 2_000));
+    const rssBefore = rssBytes(e.pid!);
+    const per = Math.ceil(n / clients.length);
+    await Promise.all(clients.map((c, k) => c.run({ cmd: "sockets", url: e.url, count: Math.max(0, Math.min(per, n - k * per)), firstAddress: 100_000 + k * per })));
+    await new Promise((done) => setTimeout(done, 5_000));
+    const rssAfter = rssBytes(e.pid!);
+    log(`memory: echo RSS ${(rssBefore / 2 ** 20).toFixed(1)} → ${(rssAfter / 2 ** 20).toFixed(1)} MiB with ${n} idle sockets`);
+    return { rssBefore, rssAfter, bytesPerSocket: (rssAfter - rssBefore) / n };
+  } finally {
+    for (const c of clients) c.kill();
+    await e.stop();
+  }
 }
 
 async function memory(opts: Options): Promise<MemoryResult> {
@@ -278,24 +330,29 @@ async function memory(opts: Options): Promise<MemoryResult> {
   }
   await store.close();
   const r = await relay({ DATA_DIR: dataDir });
+  let result: MemoryResult;
   // Client-side sockets cost memory too: spread them over several processes.
   const clients = Array.from({ length: Math.max(opts.clients, Math.ceil(n / 2_500)) }, () => new Client());
   try {
     await new Promise((done) => setTimeout(done, 2_000));
     const rssBefore = rssBytes(r.child.pid!);
+    const heapBefore = await heapUsed(r.url);
     const clientBefore = clients.reduce((s, c) => s + rssBytes(c.pid), 0);
     log(`memory: relay RSS ${(rssBefore / 2 ** 20).toFixed(1)} MiB before; logging in ${n} sockets`);
     const per = Math.ceil(n / clients.length);
     await Promise.all(clients.map((c, k) => c.run({ cmd: "idle", url: r.url, devices: devices.slice(k * per, (k + 1) * per), firstAddress: 100_000 + k * per })));
     await new Promise((done) => setTimeout(done, 5_000));
     const rssAfter = rssBytes(r.child.pid!);
+    const heapAfter = await heapUsed(r.url);
     const clientAfter = clients.reduce((s, c) => s + rssBytes(c.pid), 0);
     log(`memory: relay RSS ${(rssAfter / 2 ** 20).toFixed(1)} MiB with ${n} idle sockets`);
-    return { sockets: n, rssBefore, rssAfter, bytesPerSocket: (rssAfter - rssBefore) / n, clientRssPerSocket: (clientAfter - clientBefore) / n };
+    result = { sockets: n, rssBefore, rssAfter, bytesPerSocket: (rssAfter - rssBefore) / n, clientRssPerSocket: (clientAfter - clientBefore) / n, heapBefore, heapAfter, echo: null };
   } finally {
     for (const c of clients) c.kill();
     await r.stop();
   }
+  result.echo = await echoMemory(n, clients.length);
+  return result;
 }
 
 // ---- report ----
@@ -336,12 +393,13 @@ function table(report: Report): string {
     const m = report.memory;
     lines.push(
       "",
-      `memory: ${f0(m.sockets)} idle logged-in sockets: relay RSS ${f1(m.rssBefore / 2 ** 20)} → ${f1(m.rssAfter / 2 ** 20)} MiB, ${f1(m.bytesPerSocket / 1024)} KB per socket (client processes: ${f1(m.clientRssPerSocket / 1024)} KB per socket)`,
+      `memory: ${f0(m.sockets)} idle logged-in sockets: relay RSS ${f1(m.rssBefore / 2 ** 20)} → ${f1(m.rssAfter / 2 ** 20)} MiB, ${f1(m.bytesPerSocket / 1024)} KB per socket (heap in use ${f1((m.heapAfter - m.heapBefore) / m.sockets / 1024)} KB per socket; client processes: ${f1(m.clientRssPerSocket / 1024)} KB per socket)`,
     );
+    if (m.echo) lines.push(`  bare socket.io echo, ${f0(m.sockets)} idle sockets (no login): RSS ${f1(m.echo.rssBefore / 2 ** 20)} → ${f1(m.echo.rssAfter / 2 ** 20)} MiB, ${f1(m.echo.bytesPerSocket / 1024)} KB per socket`);
   }
-  lines.push("", "steps (offered → durable env/s, delivered, p50 / p99 ms):");
+  lines.push("", "steps (offered → durable env/s, delivered, p50 / p99 ms, server CPU µs per envelope):");
   for (const l of report.loads) {
-    lines.push(`  ${l.target}: ${l.steps.map((s) => `${f0(s.offered)}→${f0(s.durable)} ${(s.delivered * 100).toFixed(0)}% ${f1(s.p50)}/${f1(s.p99)}`).join(" · ")}`);
+    lines.push(`  ${l.target}: ${l.steps.map((s) => `${f0(s.offered)}→${f0(s.durable)} ${(s.delivered * 100).toFixed(0)}% ${f1(s.p50)}/${f1(s.p99)} ${f0(s.cpuUs)}µs`).join(" · ")}`);
   }
   return `${lines.join("\n")}\n`;
 }
@@ -353,7 +411,7 @@ async function main(): Promise<void> {
   const want = (t: (typeof TARGETS)[number]) => opts.only === null || opts.only.includes(t);
   const loadAvgStart = loadavg();
   const seconds = opts.quick ? 2 : 4;
-  const rates = opts.quick ? [1_000, 3_000, 6_000, 10_000, 15_000] : [1_000, 2_000, 3_000, 4_000, 6_000, 8_000, 10_000, 12_000, 15_000, 20_000, 25_000];
+  const rates = opts.rates ?? (opts.quick ? [1_000, 3_000, 6_000, 10_000, 15_000] : [1_000, 2_000, 3_000, 4_000, 6_000, 8_000, 10_000, 12_000, 15_000, 20_000, 25_000]);
   const loads: LoadResult[] = [];
   const clients = Array.from({ length: opts.clients }, () => new Client());
   const stopping: Server[] = [];
@@ -367,7 +425,7 @@ async function main(): Promise<void> {
       const r = await relay(env);
       stopping.push(r);
       try {
-        loads.push(await load(target, "relay", r.url, r.url, clients, opts, rates, seconds));
+        loads.push(await load(target, "relay", r.url, r.url, clients, opts, rates, seconds, [r.child.pid!]));
       } finally {
         stopping.splice(stopping.indexOf(r), 1);
         await r.stop();
@@ -376,7 +434,7 @@ async function main(): Promise<void> {
     if (want("echo")) {
       const e = await echo();
       stopping.push(e);
-      loads.push(await load("echo", "echo", e.url, e.url, clients, opts, rates, seconds));
+      loads.push(await load("echo", "echo", e.url, e.url, clients, opts, rates, seconds, [e.pid!]));
       stopping.splice(stopping.indexOf(e), 1);
       await e.stop();
     }
@@ -393,7 +451,7 @@ async function main(): Promise<void> {
         const b = await relay(env);
         stopping.push(b);
         try {
-          loads.push(await load("two-nodes", "relay", a.url, b.url, clients, opts, rates, seconds));
+          loads.push(await load("two-nodes", "relay", a.url, b.url, clients, opts, rates, seconds, [a.child.pid!, b.child.pid!]));
         } finally {
           stopping.splice(0);
           await Promise.all([a.stop(), b.stop()]);

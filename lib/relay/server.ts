@@ -32,6 +32,7 @@ import { HANDLERS } from "./socket/handlers";
 import { decoderFor, dropConnection, type EngineConnection, jsonOnlyParser } from "./socket/parser";
 import { Hub } from "./socket/hub";
 import type { RelayContext, RelayServer } from "./socket/types";
+import { releaseHandshake, releaseUpgradeRequests } from "./socket/lean";
 import { openSqliteStore } from "./storage/sqlite";
 import { withGroupCommit } from "./storage/groupCommit";
 import { type GroupableStore, LEDGER_TTL_MS, type RelayStore } from "./storage/types";
@@ -378,11 +379,15 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
 
   const io: RelayServer = new Server(httpServer, {
     maxHttpBufferSize: TRANSPORT_MAX_BYTES,
+    // Off (socket.io's default, made explicit): a deflate context is up to ~300 KB of zlib state per socket
+    // that asks for it, and bodies are ciphertext, which does not compress.
+    perMessageDeflate: false,
     serveClient: false,
     destroyUpgrade: false,
     parser: jsonOnlyParser,
     allowRequest: (req, done) => done(null, hostAllowed(req, host) && originAllowed(req, allowedOrigins)),
   });
+  releaseUpgradeRequests(io);
   // The parser refuses binary; it ends the offending connection itself (see parser.ts). A frame over
   // the transport cap, or any transport error, gets no close handshake either.
   io.engine.prependListener("connection", (conn: EngineConnection & { on(event: "close", fn: (reason: string) => void): void }) => {
@@ -455,6 +460,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   io.use((socket, next) => {
     const clientKey = clientKeyOf(clientAddress(socket.request, trustProxy));
     socket.data.clientKey = clientKey;
+    releaseHandshake(socket);
     limiter.acquire(slotKey(clientKey), slotId(socket.id), MAX_CONNECTIONS_PER_IP, CONNECTION_SLOT_TTL_MS).then(
       (ok) => {
         if (ok) return next();

@@ -161,6 +161,19 @@ async function idle(cmd: Extract<Command, { cmd: "idle" }>): Promise<void> {
   );
 }
 
+async function openSockets(cmd: Extract<Command, { cmd: "sockets" }>): Promise<void> {
+  let left = cmd.count;
+  let n = cmd.firstAddress;
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (left > 0) {
+        left--;
+        sockets.push(await connectFrom(cmd.url, loopbackAddress(n++), { id: randomId() }));
+      }
+    }),
+  );
+}
+
 function seeded(url: string, d: SeededDevice): TestDevice {
   const same = { deviceId: d.deviceId, authSecret: Uint8Array.from(Buffer.from(d.authSecret, "hex")), authKey: d.authKey, identityKey: d.identityKey };
   return new TestDevice(url, same as TestDevice);
@@ -179,6 +192,9 @@ process.on("message", (raw) => {
         return { type: "step", result: await step(cmd) };
       case "idle":
         await idle(cmd);
+        return { type: "ready" };
+      case "sockets":
+        await openSockets(cmd);
         return { type: "ready" };
       case "close":
         for (const s of sockets.splice(0)) s.disconnect();

@@ -1,5 +1,6 @@
-// `node --import tsx scripts/bench-relay/profileSummary.ts FILE.cpuprofile [N]`: the N functions with
-// the most self time in a V8 CPU profile, with their share, and the same summed by file.
+// `node --import tsx scripts/bench-relay/profileSummary.ts FILE.cpuprofile [N] [FROM_S]`: the N functions
+// with the most self time in a V8 CPU profile, with their share, and the same summed by file. FROM_S
+// leaves out the first seconds of the profile (a relay's start-up and the bench's sign-ups).
 import { readFileSync } from "node:fs";
 
 interface ProfileNode {
@@ -13,15 +14,18 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const [file, n = "30"] = process.argv.slice(2);
+const [file, n = "30", fromS = "0"] = process.argv.slice(2);
 if (!file) throw new Error("usage: profileSummary.ts FILE.cpuprofile [N]");
 const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const self = new Map<string, number>();
 const byFile = new Map<string, number>();
 let total = 0;
+let elapsed = 0;
 profile.samples.forEach((id, i) => {
   const dt = profile.timeDeltas[i] ?? 0;
+  elapsed += dt;
+  if (elapsed < Number(fromS) * 1e6) return;
   const frame = byId.get(id)?.callFrame;
   if (!frame) return;
   total += dt;

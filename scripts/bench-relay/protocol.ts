@@ -23,6 +23,8 @@ export const Command = z.discriminatedUnion("cmd", [
   z.strictObject({ cmd: z.literal("step"), rate: z.number().positive(), batch: z.number().int().min(1), seconds: z.number().positive() }),
   /** Log in as each device and hold the sockets idle. */
   z.strictObject({ cmd: z.literal("idle"), url: z.string(), devices: z.array(SeededDevice), firstAddress: z.number().int().nonnegative() }),
+  /** Open `count` sockets (no login: the echo server's) and hold them idle. */
+  z.strictObject({ cmd: z.literal("sockets"), url: z.string(), count: z.number().int().nonnegative(), firstAddress: z.number().int().nonnegative() }),
   z.strictObject({ cmd: z.literal("close") }),
 ]);
 export type Command = z.infer<typeof Command>;

@@ -131,7 +131,8 @@ class Delivery {
    * never acks (a connection opened only to make the relay hold mail in memory) pins no more than that.
    */
   windowBytes = INITIAL_WINDOW_BYTES;
-  readonly inflight = new Map<string, Map<string, number>>();
+  /** Made on the first push and dropped when all is acked: an idle device holds no map. */
+  private inflight: Map<string, Map<string, number>> | null = null;
   inflightCount = 0;
   inflightBytes = 0;
   pumping = false;
@@ -141,8 +142,9 @@ class Delivery {
 
   add(env: PendingEnvelope): void {
     const key = envelopeKey(env.to, env.id);
-    let senders = this.inflight.get(key);
-    if (!senders) this.inflight.set(key, (senders = new Map()));
+    const inflight = (this.inflight ??= new Map());
+    let senders = inflight.get(key);
+    if (!senders) inflight.set(key, (senders = new Map()));
     if (!senders.has(env.fromDevice)) {
       senders.set(env.fromDevice, env.body.length);
       this.inflightCount++;
@@ -157,7 +159,7 @@ class Delivery {
   }
 
   forget(ref: AckedRef): void {
-    const senders = this.inflight.get(ref.key);
+    const senders = this.inflight?.get(ref.key);
     if (!senders) return;
     for (const [fromDevice, bytes] of senders) {
       if (ref.fromDevice !== undefined && ref.fromDevice !== fromDevice) continue;
@@ -165,7 +167,8 @@ class Delivery {
       this.inflightCount--;
       this.inflightBytes -= bytes;
     }
-    if (senders.size === 0) this.inflight.delete(ref.key);
+    if (senders.size === 0) this.inflight?.delete(ref.key);
+    if (this.inflightCount === 0) this.inflight = null;
   }
 
   /** How many more envelopes, and how many more body bytes, may be pushed now. */
@@ -177,15 +180,32 @@ class Delivery {
   }
 }
 
+/** What the relay keeps in socket.io's `socket.data`. */
+interface SocketData {
+  clientKey?: string;
+  connection?: Connection;
+}
+
+function onAnyEvent(this: RelaySocket, event: string, ...args: unknown[]): void {
+  (this.data as SocketData).connection?.receive(event, args);
+}
+
+function onSocketDisconnect(this: RelaySocket, reason: string): void {
+  (this.data as SocketData).connection?.onDisconnect(reason);
+}
+
 export class Connection {
   /** socket.io's id for the socket: random, and the id of its slot in the per-address connection cap. */
   readonly id: string;
+  // Held by every idle socket, so kept small: arrays (a connection serves a device or two, and a
+  // device a few accounts) instead of maps, and no bucket before its first use.
   /** The devices this connection logged in as (one per account), with their deliveries. */
-  private readonly devices = new Map<string, Delivery>();
-  /** Every account of those devices → its device. */
-  readonly accounts = new Map<Address, string>();
+  private readonly devices: Delivery[] = [];
+  /** Every account of those devices and its device: address, deviceId, address, deviceId, … */
+  private readonly accounts: string[] = [];
   challenge: PendingChallenge | null = null;
-  private readonly buckets: Record<RateClass | "events", TokenBucket>;
+  private readonly eventBucket: TokenBucket;
+  private readonly classBuckets: Partial<Record<RateClass, TokenBucket>> = {};
   private closed = false;
   private waitingForDrain = false;
   /** When this connection last logged in, in login order: the per-device cap keeps the latest logins. */
@@ -200,48 +220,60 @@ export class Connection {
     readonly clientKey: string,
   ) {
     this.id = socket.id;
-    const { events, directory, auth } = ctx.rateLimits;
-    this.buckets = {
-      events: new TokenBucket(events, ctx.now),
-      directory: new TokenBucket(directory, ctx.now),
-      auth: new TokenBucket(auth, ctx.now),
-    };
-    socket.onAny((event: string, ...args: unknown[]) => {
-      void this.track(this.dispatch(event, args));
-    });
-    socket.on("disconnect", (reason) => this.onDisconnect(reason));
+    this.eventBucket = new TokenBucket(ctx.rateLimits.events, ctx.now);
+    // One pair of listeners shared by every socket (socket.io calls them with the socket as `this`),
+    // not two closures per socket.
+    (socket.data as SocketData).connection = this;
+    socket.onAny(onAnyEvent);
+    socket.on("disconnect", onSocketDisconnect);
+  }
+
+  /** Runs an event through the guards and its handler (called for every event of the socket). */
+  receive(event: string, args: unknown[]): void {
+    void this.track(this.dispatch(event, args));
   }
 
   get loggedIn(): boolean {
-    return this.devices.size > 0;
+    return this.devices.length > 0;
   }
 
   get deviceIds(): string[] {
-    return [...this.devices.keys()];
+    return this.devices.map((d) => d.deviceId);
   }
 
   hasDevice(deviceId: string): boolean {
-    return this.devices.has(deviceId);
+    return this.delivery(deviceId) !== undefined;
+  }
+
+  private delivery(deviceId: string): Delivery | undefined {
+    for (const d of this.devices) if (d.deviceId === deviceId) return d;
+    return undefined;
   }
 
   /** The device that holds `address` on this connection, if this connection is logged in as it. */
   deviceOf(address: string): string | undefined {
-    return this.accounts.get(address as Address);
+    for (let i = 0; i < this.accounts.length; i += 2) if (this.accounts[i] === address) return this.accounts[i + 1];
+    return undefined;
   }
 
   /** Called once a login succeeded: this connection now also serves `deviceId` and its accounts. */
   loginAs(deviceId: string, accounts: Address[]): void {
     this.loginOrder = ++loginCounter;
-    if (!this.devices.has(deviceId)) {
-      this.devices.set(deviceId, new Delivery(deviceId));
+    if (!this.hasDevice(deviceId)) {
+      this.devices.push(new Delivery(deviceId));
       this.ctx.hub.add(deviceId, this);
     }
-    for (const a of accounts) this.accounts.set(a, deviceId);
+    for (const a of accounts) {
+      let i = 0;
+      while (i < this.accounts.length && this.accounts[i] !== a) i += 2;
+      this.accounts[i] = a;
+      this.accounts[i + 1] = deviceId;
+    }
   }
 
   /** Drops acked envelopes from a device's in-flight window. */
   forget(deviceId: string, refs: AckedRef[]): void {
-    const delivery = this.devices.get(deviceId);
+    const delivery = this.delivery(deviceId);
     if (!delivery) return;
     for (const ref of refs) delivery.forget(ref);
     if (refs.length > 0) delivery.grow();
@@ -250,7 +282,7 @@ export class Connection {
 
   /** Marks envelopes returned by `mailbox:fetch` as handed out, so pushes continue after them. */
   handedOut(deviceId: string, envelopes: PendingEnvelope[]): void {
-    const delivery = this.devices.get(deviceId);
+    const delivery = this.delivery(deviceId);
     if (!delivery) return;
     for (const env of envelopes) delivery.add(env);
   }
@@ -296,7 +328,7 @@ export class Connection {
    */
   pump(deviceId?: string): void {
     if (this.closed) return;
-    const targets = deviceId === undefined ? [...this.devices.values()] : [this.devices.get(deviceId)];
+    const targets = deviceId === undefined ? [...this.devices] : [this.delivery(deviceId)];
     for (const delivery of targets) {
       if (!delivery) continue;
       if (delivery.pumping) {
@@ -321,7 +353,7 @@ export class Connection {
           if (delivery.again) continue;
           return;
         }
-        if (this.closed || this.devices.get(delivery.deviceId) !== delivery) return;
+        if (this.closed || this.delivery(delivery.deviceId) !== delivery) return;
         for (const env of batch) delivery.add(env);
         this.socket.emit(EVENTS.deliver, { envelopes: batch.map(toWireEnvelope) });
         this.ctx.metrics.envelopesAt("pushed", batch.length);
@@ -332,11 +364,15 @@ export class Connection {
     }
   }
 
-  private onDisconnect(reason: string): void {
+  onDisconnect(reason: string): void {
     this.closed = true;
-    for (const deviceId of this.devices.keys()) this.ctx.hub.remove(deviceId, this);
+    for (const { deviceId } of this.devices) this.ctx.hub.remove(deviceId, this);
     this.ctx.onClosed(this);
     this.ctx.log.debug("disconnect", { conn: this.id, reason });
+  }
+
+  private bucket(rateClass: RateClass): TokenBucket {
+    return (this.classBuckets[rateClass] ??= new TokenBucket(this.ctx.rateLimits[rateClass], this.ctx.now));
   }
 
   /** Takes from a cross-connection limit; throws `rate_limited` (or `code`) with the wait when refused. */
@@ -377,14 +413,14 @@ export class Connection {
 
     const name = isClientEvent(event) ? event : "unknown";
     if (this.ctx.closing()) return fail({ code: "unavailable", message: "relay shutting down" });
-    if (!this.buckets.events.take()) return fail({ code: "rate_limited", message: "too many events" });
+    if (!this.eventBucket.take()) return fail({ code: "rate_limited", message: "too many events" });
     if (!isClientEvent(event)) return fail({ code: "bad_request", message: "unknown event" });
     const size = measurePayload(args[0], MAX_FRAME_BYTES);
     if (size === "too_large") return fail({ code: "too_large", message: `payload over ${MAX_FRAME_BYTES} bytes` });
     if (size === "too_deep") return fail({ code: "bad_request", message: `payload nested deeper than ${MAX_PAYLOAD_DEPTH}` });
     if (!this.loggedIn && !PRE_LOGIN_EVENTS.includes(event)) return fail({ code: "unauthorized", message: "log in first" });
     const rateClass = RATE_CLASS[event];
-    if (rateClass && !this.buckets[rateClass].take()) return fail({ code: "rate_limited", message: `too many ${rateClass} requests` });
+    if (rateClass && !this.bucket(rateClass).take()) return fail({ code: "rate_limited", message: `too many ${rateClass} requests` });
     if (args.length !== 1) return fail({ code: "bad_request", message: "expected one payload and an ack" });
     const parsed = SCHEMAS[event].request.safeParse(args[0]);
     if (!parsed.success) {

@@ -14,19 +14,23 @@ export interface HubPeers {
 }
 
 export class Hub {
-  private readonly byDevice = new Map<string, Set<Connection>>();
+  // An array per device, not a set: nearly every device has one connection, and an array of one
+  // costs a fraction of a set's table (this map has an entry per logged-in socket).
+  private readonly byDevice = new Map<string, Connection[]>();
   peers: HubPeers | null = null;
 
   add(deviceId: string, conn: Connection): void {
-    let set = this.byDevice.get(deviceId);
-    if (!set) this.byDevice.set(deviceId, (set = new Set()));
-    set.add(conn);
+    const list = this.byDevice.get(deviceId);
+    if (!list) this.byDevice.set(deviceId, [conn]);
+    else if (!list.includes(conn)) list.push(conn);
   }
 
   remove(deviceId: string, conn: Connection): void {
-    const set = this.byDevice.get(deviceId);
-    if (!set?.delete(conn)) return;
-    if (set.size === 0) this.byDevice.delete(deviceId);
+    const list = this.byDevice.get(deviceId);
+    const i = list ? list.indexOf(conn) : -1;
+    if (!list || i < 0) return;
+    list.splice(i, 1);
+    if (list.length === 0) this.byDevice.delete(deviceId);
     this.peers?.left(deviceId, conn.id);
   }
 
@@ -37,11 +41,11 @@ export class Hub {
    * against the device's connections on all of them.
    */
   limitConnections(deviceId: string, max: number, loggedIn?: Connection): void {
-    const set = this.byDevice.get(deviceId);
+    const list = this.byDevice.get(deviceId);
     if (loggedIn) this.peers?.admitted(deviceId, loggedIn.id, max);
-    if (!set || set.size <= max) return;
-    const oldestFirst = [...set].sort((a, b) => a.loginOrder - b.loginOrder);
-    for (const conn of oldestFirst.slice(0, set.size - max)) {
+    if (!list || list.length <= max) return;
+    const oldestFirst = [...list].sort((a, b) => a.loginOrder - b.loginOrder);
+    for (const conn of oldestFirst.slice(0, list.length - max)) {
       this.remove(deviceId, conn);
       conn.drop();
     }
@@ -49,7 +53,7 @@ export class Hub {
 
   /** Closes these connections of the device, if they are here (evicted by a login on another node). */
   dropHere(deviceId: string, connIds: readonly string[]): void {
-    for (const conn of [...(this.byDevice.get(deviceId) ?? [])]) {
+    for (const conn of this.snapshot(deviceId)) {
       if (!connIds.includes(conn.id)) continue;
       this.remove(deviceId, conn);
       conn.drop();
@@ -63,7 +67,7 @@ export class Hub {
   }
 
   notifyHere(deviceIds: Iterable<string>): void {
-    for (const id of deviceIds) for (const conn of this.byDevice.get(id) ?? []) conn.pump(id);
+    for (const id of deviceIds) for (const conn of this.snapshot(id)) conn.pump(id);
   }
 
   /** Envelopes of a device were acked (by any of its connections, on any node): none of them waits on them now. */
@@ -73,27 +77,34 @@ export class Hub {
   }
 
   ackedHere(deviceId: string, refs: AckedRef[]): void {
-    for (const conn of this.byDevice.get(deviceId) ?? []) conn.forget(deviceId, refs);
+    for (const conn of this.snapshot(deviceId)) conn.forget(deviceId, refs);
   }
 
   /** Every connection here looks for mail it may have missed (after the link to the other nodes was down). */
   pumpAll(): void {
-    for (const set of this.byDevice.values()) for (const conn of set) conn.pump();
+    for (const list of this.byDevice.values()) for (const conn of [...list]) conn.pump();
+  }
+
+  /** The device's connections as they are now: a pump or a forget may drop one (and so remove it) as it runs. */
+  private snapshot(deviceId: string): readonly Connection[] {
+    const list = this.byDevice.get(deviceId);
+    if (!list) return [];
+    return list.length === 1 ? [list[0]!] : [...list];
   }
 
   /** The connections of a device on this node. */
-  connectionsOf(deviceId: string): ReadonlySet<Connection> {
-    return this.byDevice.get(deviceId) ?? new Set();
+  connectionsOf(deviceId: string): readonly Connection[] {
+    return this.byDevice.get(deviceId) ?? [];
   }
 
   /** Connections of this device here. */
   count(deviceId: string): number {
-    return this.byDevice.get(deviceId)?.size ?? 0;
+    return this.byDevice.get(deviceId)?.length ?? 0;
   }
 
   get size(): number {
     let n = 0;
-    for (const set of this.byDevice.values()) n += set.size;
+    for (const list of this.byDevice.values()) n += list.length;
     return n;
   }
 }
