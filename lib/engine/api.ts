@@ -6,6 +6,8 @@ import { observeIdentity } from "../store/identities";
 import { EngineError, type ConnectionStatus, type DiagnosticsLogEntry, type RpcHandlers } from "../worker/rpc";
 import type { Engine } from "./engine";
 import { toEngineError } from "./errors";
+import { sendAttachmentsLocal } from "./attachments/send";
+import { deleteMedia } from "../store/media";
 import { acceptIdentityLocal, canonicalAddress, markVerifiedLocal, retryMessageLocal, safetyNumberLocal, sendMessageLocal } from "./local";
 import {
   deleteMessageLocal,
@@ -23,7 +25,7 @@ import {
  * Methods that need the relay connection, and so the leader. Diagnostics is one too: the counters and
  * the interesting log lines live in the engine's worker, not in a follower's.
  */
-export const LEADER_METHODS = ["createAccount", "lookup", "startChat", "diagnostics", "setTyping", "logOut"] as const;
+export const LEADER_METHODS = ["createAccount", "lookup", "startChat", "diagnostics", "setTyping", "logOut", "downloadAttachment", "cancelTransfer"] as const;
 export type LeaderMethod = (typeof LEADER_METHODS)[number];
 
 export function isLeaderMethod(method: string): method is LeaderMethod {
@@ -91,6 +93,13 @@ export function localHandlers(deps: HandlerDeps): Omit<RpcHandlers, LeaderMethod
         deps.poke();
         return null;
       }),
+    sendAttachments: (p) =>
+      wrap(async () => {
+        const res = await sendAttachmentsLocal(db, p, deps.now());
+        deps.poke();
+        return res;
+      }),
+    deleteMedia: (p) => wrap(async () => ({ deleted: await deleteMedia(db, p.conversationId) })),
     status: async () => deps.status(),
   };
 
@@ -111,6 +120,16 @@ export function leaderHandlers(engine: Engine, deps: HandlerDeps): RpcHandlers {
   return {
     ...localHandlers(deps),
     createAccount: (p) => wrap(() => engine.createAccount(p)),
+    downloadAttachment: (p) =>
+      wrap(async () => {
+        await engine.transfers.request(p.conversationId, p.messageId);
+        return null;
+      }),
+    cancelTransfer: (p) =>
+      wrap(async () => {
+        await engine.transfers.cancelOne(p.conversationId, p.messageId);
+        return null;
+      }),
     diagnostics: async () => ({ counters: engine.counters.snapshot(), log: deps.recentLog?.() ?? [] }),
     setTyping: (p) =>
       wrap(async () => {
