@@ -100,6 +100,11 @@ export const TEXT = {
   inboxMuted: "While muted: the silent bell",
   // settings
   settingsSetup: "Before logging out: the last lantern",
+  // attachments (captions and file names travel only inside the encrypted content)
+  attachSetup: "Sending you the photos from the boat trip",
+  attachCaption: "The harbour at dusk, where the otters sleep",
+  attachFileName: "otter-census-quarterly.bin",
+  attachTamperedName: "tide-tables-altered.bin",
 } as const;
 
 export function allPlaintexts(): string[] {
