@@ -105,6 +105,7 @@ export const TEXT = {
   attachCaption: "The harbour at dusk, where the otters sleep",
   attachFileName: "otter-census-quarterly.bin",
   attachTamperedName: "tide-tables-altered.bin",
+  voiceSetup: "I will send you a voice note about the ferry times",
 } as const;
 
 export function allPlaintexts(): string[] {

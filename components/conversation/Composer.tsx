@@ -6,6 +6,7 @@ import { FileText, Paperclip, Pencil, Reply, SendHorizontal, X } from "lucide-re
 import { forwardRef, useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from "react";
 import { describeError, editMessage, saveDraft, sendAttachments, sendMessage, setTyping } from "@/lib/hooks/actions";
 import { formatBytes } from "../format";
+import { VoiceRecorder } from "./VoiceRecorder";
 import { useDraft, useMessage } from "@/lib/hooks/data";
 import type { MessageRow } from "@/lib/hooks/types";
 
@@ -45,6 +46,7 @@ export const Composer = forwardRef<HTMLTextAreaElement, Props>(function Composer
   const beforeEdit = useRef<string | null>(null);
   const [files, setFiles] = useState<File[]>([]);
   const [dragging, setDragging] = useState(false);
+  const [recording, setRecording] = useState(false);
   const fileInput = useRef<HTMLInputElement>(null);
   const empty = text.trim().length === 0 && files.length === 0;
 
@@ -316,6 +318,8 @@ export const Composer = forwardRef<HTMLTextAreaElement, Props>(function Composer
         </ul>
       ) : null}
       <div className="flex items-end gap-2">
+        {/* hidden, not unmounted, while recording: the textbox keeps its ref and what was typed */}
+        <div className={recording ? "hidden" : "contents"}>
         <input
           ref={fileInput}
           type="file"
@@ -352,6 +356,11 @@ export const Composer = forwardRef<HTMLTextAreaElement, Props>(function Composer
           }}
           className="max-h-40 min-h-10 flex-1 resize-none rounded-2xl border border-slate-300 bg-slate-50 px-3 py-2 outline-none [field-sizing:content] placeholder:text-slate-600 focus:border-sky-600 focus:ring-2 focus:ring-sky-600/30 dark:border-slate-700 dark:bg-slate-950 dark:placeholder:text-slate-400"
         />
+        </div>
+        {!editing && files.length === 0 && (text.trim() === "" || recording) ? (
+          <VoiceRecorder conversationId={conversationId} onActive={setRecording} onError={setError} />
+        ) : null}
+        {recording ? null : (
         <button
           type="submit"
           disabled={empty}
@@ -361,6 +370,7 @@ export const Composer = forwardRef<HTMLTextAreaElement, Props>(function Composer
           <SendHorizontal aria-hidden="true" className="h-4 w-4" />
           <span className="hidden sm:inline">{editing ? "Save" : "Send"}</span>
         </button>
+        )}
       </div>
     </form>
   );

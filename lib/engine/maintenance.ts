@@ -2,7 +2,7 @@
 // changes that waited a week for their message go, and content stored as "needs a newer version" is read
 // again in case this build now understands it (a text in place; a change applied, its row gone).
 import { attachmentInfo, attachmentKeyRow, blobBytes } from "./attachments/content";
-import { incomingTransfer } from "../store/media";
+import { incomingTransfer, mediaTables } from "../store/media";
 import { PENDING_CHANGE_TTL_MS, type MessageRow } from "../store/db";
 import { messagePreview, refreshLast } from "../store/conversations";
 import { inTransaction } from "../store/transactions";
@@ -128,7 +128,7 @@ async function applyStoredChange(ctx: EngineContext, m: MessageRow, content: Par
       return "refused";
     },
   };
-  await inTransaction(db, [db.messages, db.conversations], async (db) => {
+  await inTransaction(db, [db.messages, db.conversations, ...mediaTables(db)], async (db) => {
     await db.messages.delete(m.id);
     await refreshLast(db, conv.id, m.direction === "in" && m.state !== "read" ? 1 : 0);
     await applyChange(scope, { our: conv.ourAddress, their: conv.theirAddress, direction: m.direction, content });

@@ -2,7 +2,7 @@
 // Every function that runs inside a caller's transaction needs mediaTables(db) in its scope.
 import type { AttachmentInfo, JunctionDB, TransferRow } from "./db";
 
-/** Images up to this size are fetched as soon as their message arrives; anything else on request. */
+/** Images and voice notes up to this size are fetched as soon as their message arrives; anything else on request. */
 export const AUTO_DOWNLOAD_BYTES = 5 * 1024 * 1024;
 
 /** The tables an attachment's removal touches. */
@@ -18,9 +18,9 @@ export async function forgetMedia(db: JunctionDB, ids: string[]): Promise<void> 
   await db.attachmentKeys.bulkDelete(ids);
 }
 
-/** Whether an incoming attachment is fetched without being asked. */
-export function downloadsByItself(info: Pick<AttachmentInfo, "mime" | "size">): boolean {
-  return info.mime.startsWith("image/") && info.size <= AUTO_DOWNLOAD_BYTES;
+/** Whether an incoming attachment is fetched without being asked: images and voice notes up to AUTO_DOWNLOAD_BYTES. */
+export function downloadsByItself(info: Pick<AttachmentInfo, "mime" | "size" | "durationMs">): boolean {
+  return (info.mime.startsWith("image/") || info.durationMs !== undefined) && info.size <= AUTO_DOWNLOAD_BYTES;
 }
 
 /** The transfer row of an attachment that just arrived. */

@@ -43,7 +43,9 @@ export async function sendAttachmentsLocal(db: JunctionDB, p: SendAttachmentsPar
   const ids: string[] = [];
   for (const [i, f] of p.files.entries()) {
     const name = cleanFileName(f.name);
-    let mime = MimeType.safeParse(f.blob.type).success ? f.blob.type.toLowerCase() : "application/octet-stream";
+    // parameters ("audio/webm;codecs=opus") are not carried: the type and subtype say how to show it
+    const type = f.blob.type.split(";")[0].trim().toLowerCase();
+    let mime = MimeType.safeParse(type).success ? type : "application/octet-stream";
     let blob = f.blob;
     let image: { width: number; height: number; thumb: Uint8Array } | undefined;
     const prepared = voice ? null : await prepareImage(f.blob, mime);
