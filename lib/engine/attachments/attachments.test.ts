@@ -157,7 +157,7 @@ describe("attachments between two engines", () => {
       await alice.db.sessions.put({ ...row, state: serializeSession(sealed.state) });
       await request(socket, EVENTS.send, { from: aliceAddr, envelopes: [{ id: `hostileenv0${i}`, to: bobAddr, toDevice: bobDevice, body: toB64(sealed.ciphertext) }] });
     }
-    await waitFor(async () => (await messagesOf(bob.db, bConv)).length === 1 + hostile.length, "all stored");
+    await waitFor(async () => (await messagesOf(bob.db, bConv)).length === 1 + hostile.length, "all stored", 60_000);
     for (const [i, [what]] of hostile.entries()) {
       expect((await bob.db.messages.get(`hostile0000${i}`))?.kind, what).toBe("unsupported");
     }
