@@ -7,7 +7,7 @@ import "fake-indexeddb/auto";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { startRelay, type RelayProcess } from "../../relay/test/relayProcess";
 import type { Address } from "../../brands";
 import { sessionKey } from "../../store/ids";
@@ -128,6 +128,40 @@ describe("attachments between two engines", () => {
     void aliceAddr;
     void bobAddr;
     await stopAll(alice2, bob);
+  });
+
+  it("a cancelled upload shows Not sent; Retry resumes the same blob and the message arrives once", async () => {
+    const { alice, bob, aConv, bConv } = await aliceAndBob(boot);
+    const bytes = randomBytes(6 * 1024 * 1024);
+    // pieces go slowly (300 ms each), so that the cancel lands in the middle of the upload
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (init?.method === "PATCH") await new Promise((r) => setTimeout(r, 300));
+      return realFetch(input, init);
+    }) as typeof fetch;
+    onTestFinished(() => {
+      globalThis.fetch = realFetch;
+    });
+    const { messageIds: [id] } = await alice.api.sendAttachments({ conversationId: aConv, files: [{ blob: new Blob([bytes]), name: "slow.bin" }] });
+    await waitFor(async () => ((await alice.db.transfers.get(id))?.done ?? 0) > 0, "upload under way");
+    await alice.api.cancelTransfer({ conversationId: aConv, messageId: id });
+    const failed = await waitFor(async () => ((await alice.db.messages.get(id))?.state === "failed" ? alice.db.messages.get(id) : undefined), "not sent");
+    expect(failed?.error).toBe("cancelled");
+    expect((await alice.db.transfers.get(id))?.state).toBe("failed");
+    expect(await alice.db.outbox.where("messageId").equals(id).count()).toBe(0);
+    const blobId = (await alice.db.attachmentKeys.get(id))?.blobId;
+    expect(blobId).toBeDefined();
+    expect(await bob.db.messages.get(id)).toBeUndefined();
+    globalThis.fetch = realFetch;
+
+    await alice.api.retryMessage({ conversationId: aConv, messageId: id });
+    await waitFor(() => bob.db.messages.get(id), "arrived after the retry");
+    expect((await alice.db.attachmentKeys.get(id))?.blobId).toBe(blobId);
+    await bob.api.downloadAttachment({ conversationId: bConv, messageId: id });
+    const media = await waitFor(() => bob.db.media.get(id), "downloaded");
+    expect(await sha(media.blob)).toBe(createHash("sha256").update(bytes).digest("hex"));
+    expect((await messagesOf(bob.db, bConv)).filter((m) => m.id === id)).toHaveLength(1);
+    await stopAll(alice, bob);
   });
 
   it("refuses a hostile peer's malformed or oversized attachment: kept as unsupported, nothing fetched", async () => {
