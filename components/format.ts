@@ -102,3 +102,11 @@ export function initials(name: string): string {
   const letters = words.slice(0, 2).map((w) => [...w][0] ?? "");
   return letters.join("").toUpperCase() || "?";
 }
+
+/** A file size as people read it: "512 B", "3.4 KB", "12.0 MB". */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  if (n < 1_000_000) return `${(n / 1000).toFixed(1)} KB`;
+  if (n < 1_000_000_000) return `${(n / 1_000_000).toFixed(1)} MB`;
+  return `${(n / 1_000_000_000).toFixed(1)} GB`;
+}

@@ -111,6 +111,12 @@ export const TEXT = {
   searchJapanese: "私は東京に住んでいます",
   searchAccent: "The crème brûlée was perfect",
   searchVanish: "Gone soon: the violet zeppelin",
+  // attachments (captions and file names travel only inside the encrypted content)
+  attachSetup: "Sending you the photos from the boat trip",
+  attachCaption: "The harbour at dusk, where the otters sleep",
+  attachFileName: "otter-census-quarterly.bin",
+  attachTamperedName: "tide-tables-altered.bin",
+  voiceSetup: "I will send you a voice note about the ferry times",
 } as const;
 
 export function allPlaintexts(): string[] {

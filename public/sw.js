@@ -3,7 +3,7 @@
 // Hand-written on purpose: three rules, no build step.
 //   navigations       network first, cached shell as the fallback
 //   /_next/static/*   cache first (file names are content hashes, so a cached file never goes stale)
-//   socket.io, /api   never touched: live traffic and encrypted blobs are not the shell
+//   socket.io, /api, /blobs   never touched: live traffic and encrypted blobs are not the shell
 const CACHE = "junction-shell-v1";
 const SHELL = ["/", "/manifest.webmanifest", "/icons/icon-192.png", "/icons/icon-512.png"];
 
@@ -51,7 +51,7 @@ function isStatic(url) {
 }
 
 function isLive(url) {
-  return url.pathname.startsWith("/socket.io") || url.pathname.startsWith("/api/");
+  return url.pathname.startsWith("/socket.io") || url.pathname.startsWith("/api/") || url.pathname.startsWith("/blobs/");
 }
 
 const ASSETS_KEY = "/__junction-shell-assets";

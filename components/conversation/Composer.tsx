@@ -2,9 +2,11 @@
 // Enter sends, Shift+Enter starts a new line. Sending never waits for the network: the engine
 // queues the message and the log shows it as queued until the relay has it. What I am writing
 // (and what I reply to) is kept as the conversation's draft; typing tells the peer I am typing.
-import { Pencil, Reply, SendHorizontal, X } from "lucide-react";
-import { forwardRef, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
-import { describeError, editMessage, saveDraft, sendMessage, setTyping } from "@/lib/hooks/actions";
+import { FileText, Paperclip, Pencil, Reply, SendHorizontal, X } from "lucide-react";
+import { forwardRef, useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from "react";
+import { describeError, editMessage, saveDraft, sendAttachments, sendMessage, setTyping } from "@/lib/hooks/actions";
+import { formatBytes } from "../format";
+import { VoiceRecorder } from "./VoiceRecorder";
 import { useDraft, useMessage } from "@/lib/hooks/data";
 import type { MessageRow } from "@/lib/hooks/types";
 
@@ -12,6 +14,10 @@ import type { MessageRow } from "@/lib/hooks/types";
 const MAX_TEXT = 16_000;
 /** A draft is saved this long after the last keystroke. */
 const DRAFT_DELAY_MS = 400;
+/** Files one send may carry (the worker refuses more). */
+const MAX_FILES = 10;
+/** Largest file (the worker refuses larger). */
+const MAX_FILE_BYTES = 100 * 1024 * 1024;
 /** "I am typing" goes out at most this often while I keep typing (the peer shows it for 5 s). */
 const TYPING_EVERY_MS = 3_000;
 
@@ -38,7 +44,11 @@ export const Composer = forwardRef<HTMLTextAreaElement, Props>(function Composer
   const saveTimer = useRef<number | null>(null);
   const lastTyping = useRef(0);
   const beforeEdit = useRef<string | null>(null);
-  const empty = text.trim().length === 0;
+  const [files, setFiles] = useState<File[]>([]);
+  const [dragging, setDragging] = useState(false);
+  const [recording, setRecording] = useState(false);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const empty = text.trim().length === 0 && files.length === 0;
 
   // the draft comes back once, when the conversation opens
   useEffect(() => {
@@ -110,8 +120,68 @@ export const Composer = forwardRef<HTMLTextAreaElement, Props>(function Composer
     lastTyping.current = 0;
   }
 
+  /** Files picked, pasted or dropped wait here (with the text as their caption) until Send. */
+  function addFiles(list: FileList | File[] | null) {
+    const picked = [...(list ?? [])];
+    if (picked.length === 0 || editing) return;
+    const tooBig = picked.find((f) => f.size > MAX_FILE_BYTES);
+    if (tooBig) {
+      setError(`${tooBig.name} is larger than 100 MB.`);
+      return;
+    }
+    setError(null);
+    setFiles((current) => {
+      const next = [...current, ...picked];
+      if (next.length > MAX_FILES) setError(`At most ${MAX_FILES} files at once.`);
+      return next.slice(0, MAX_FILES);
+    });
+  }
+
+  function sendFiles() {
+    const picked = files;
+    const caption = text.trim() ? text : undefined;
+    setFiles([]);
+    setText("");
+    stopTyping();
+    if (saveTimer.current !== null) window.clearTimeout(saveTimer.current);
+    saveTimer.current = null;
+    pendingDraft.current = null;
+    chain.current = chain.current.then(async () => {
+      try {
+        await sendAttachments(conversationId, picked, caption);
+        saveDraft(conversationId, "").catch(() => undefined);
+      } catch (err) {
+        setFiles((current) => (current.length ? current : picked));
+        setText((current) => (current ? current : (caption ?? "")));
+        setError(describeError(err));
+      }
+    });
+  }
+
+  function onPaste(event: ClipboardEvent<HTMLTextAreaElement>) {
+    if (event.clipboardData.files.length === 0) return;
+    event.preventDefault();
+    addFiles(event.clipboardData.files);
+  }
+
+  function onDrop(event: DragEvent) {
+    if (!event.dataTransfer.types.includes("Files")) return;
+    event.preventDefault();
+    setDragging(false);
+    addFiles(event.dataTransfer.files);
+  }
+
   function send() {
     if (empty) return;
+    if (files.length > 0 && !editing) {
+      if (text.length > MAX_TEXT) {
+        setError(`Captions can be at most ${MAX_TEXT.toLocaleString()} characters.`);
+        return;
+      }
+      setError(null);
+      sendFiles();
+      return;
+    }
     if (text.length > MAX_TEXT) {
       setError(`Messages can be at most ${MAX_TEXT.toLocaleString()} characters.`);
       return;
@@ -181,7 +251,17 @@ export const Composer = forwardRef<HTMLTextAreaElement, Props>(function Composer
   const quoteText = quoted ? (quoted.deletedAt ? "This message was deleted" : quoted.text) : "";
 
   return (
-    <form onSubmit={onSubmit} className="border-t border-slate-200 bg-white px-3 py-2 dark:border-slate-800 dark:bg-slate-900">
+    <form
+      onSubmit={onSubmit}
+      onDragOver={(e) => {
+        if (!e.dataTransfer.types.includes("Files")) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={onDrop}
+      className={`border-t border-slate-200 bg-white px-3 py-2 dark:border-slate-800 dark:bg-slate-900 ${dragging ? "outline-2 outline-dashed outline-sky-600" : ""}`}
+    >
       {error ? (
         <p role="alert" className="mb-2 text-sm text-red-700 dark:text-red-300">
           {error}
@@ -216,21 +296,71 @@ export const Composer = forwardRef<HTMLTextAreaElement, Props>(function Composer
           </button>
         </div>
       ) : null}
+      {files.length > 0 ? (
+        <ul aria-label="Files to send" className="mb-2 flex flex-wrap gap-2">
+          {files.map((f, i) => (
+            <li key={`${f.name}-${i}`} className="flex max-w-60 items-center gap-1.5 rounded-lg bg-slate-100 py-1 pl-2 pr-1 text-sm dark:bg-slate-800">
+              <FileText aria-hidden="true" className="h-4 w-4 shrink-0" />
+              <span dir="auto" className="truncate">
+                {f.name}
+              </span>
+              <span className="shrink-0 text-xs text-slate-600 dark:text-slate-400">{formatBytes(f.size)}</span>
+              <button
+                type="button"
+                aria-label={`Remove ${f.name}`}
+                onClick={() => setFiles((current) => current.filter((_, j) => j !== i))}
+                className="shrink-0 rounded-full p-0.5 hover:bg-slate-200 focus-visible:outline-2 focus-visible:outline-sky-600 dark:hover:bg-slate-700"
+              >
+                <X aria-hidden="true" className="h-3.5 w-3.5" />
+              </button>
+            </li>
+          ))}
+        </ul>
+      ) : null}
       <div className="flex items-end gap-2">
+        {/* hidden, not unmounted, while recording: the textbox keeps its ref and what was typed */}
+        <div className={recording ? "hidden" : "contents"}>
+        <input
+          ref={fileInput}
+          type="file"
+          multiple
+          aria-label="Attach files"
+          tabIndex={-1}
+          className="sr-only"
+          onChange={(e) => {
+            addFiles(e.target.files);
+            e.target.value = "";
+          }}
+        />
+        <button
+          type="button"
+          aria-label="Attach"
+          disabled={editing !== null}
+          onClick={() => fileInput.current?.click()}
+          className="flex h-10 w-10 shrink-0 items-center justify-center rounded-full text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 disabled:opacity-50 dark:text-slate-200 dark:hover:bg-slate-800"
+        >
+          <Paperclip aria-hidden="true" className="h-5 w-5" />
+        </button>
         <textarea
           ref={ref}
           aria-label="Message"
-          placeholder="Message"
+          placeholder={files.length > 0 ? "Add a caption" : "Message"}
           dir="auto"
           rows={1}
           value={text}
           onChange={(e) => typed(e.target.value)}
           onKeyDown={onKeyDown}
+          onPaste={onPaste}
           onBlur={() => {
             if (text.trim() === "") stopTyping();
           }}
           className="max-h-40 min-h-10 flex-1 resize-none rounded-2xl border border-slate-300 bg-slate-50 px-3 py-2 outline-none [field-sizing:content] placeholder:text-slate-600 focus:border-sky-600 focus:ring-2 focus:ring-sky-600/30 dark:border-slate-700 dark:bg-slate-950 dark:placeholder:text-slate-400"
         />
+        </div>
+        {!editing && files.length === 0 && (text.trim() === "" || recording) ? (
+          <VoiceRecorder conversationId={conversationId} onActive={setRecording} onError={setError} />
+        ) : null}
+        {recording ? null : (
         <button
           type="submit"
           disabled={empty}
@@ -240,6 +370,7 @@ export const Composer = forwardRef<HTMLTextAreaElement, Props>(function Composer
           <SendHorizontal aria-hidden="true" className="h-4 w-4" />
           <span className="hidden sm:inline">{editing ? "Save" : "Send"}</span>
         </button>
+        )}
       </div>
     </form>
   );

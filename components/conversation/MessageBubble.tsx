@@ -9,10 +9,11 @@ import { formatTime } from "../format";
 import { useConversationActions } from "./context";
 import { DeliveryState } from "./DeliveryState";
 import { ReactionPicker } from "./ReactionPicker";
+import { AttachmentView } from "./Attachment";
 import { isEmojiOnly, linkParts } from "./text";
 
 /** What a bubble says in place of text it has not got (or cannot show). */
-const PLACEHOLDER: Record<Exclude<MessageKind, "text" | "timer">, string> = {
+const PLACEHOLDER: Record<Exclude<MessageKind, "text" | "timer" | "attachment">, string> = {
   waiting: "Waiting for this message…",
   undecryptable: "This message couldn't be decrypted.",
   unsupported: "This message needs a newer version of Junction.",
@@ -75,7 +76,7 @@ export const MessageBubble = memo(function MessageBubble({ message, peerName, ou
   const mine = message.direction === "out";
   const kind = message.kind ?? "text";
   const deleted = message.deletedAt != null;
-  const failed = mine && kind === "text" && message.state === "failed";
+  const failed = mine && (kind === "text" || kind === "attachment") && message.state === "failed";
   const hintId = useId();
   const actionsButton = useRef<HTMLButtonElement>(null);
   const [menu, setMenu] = useState<{ at: { x: number; y: number } | null } | null>(null);
@@ -101,8 +102,10 @@ export const MessageBubble = memo(function MessageBubble({ message, peerName, ou
     const now = Date.now();
     const items: MenuItem[] = [];
     const usable = !deleted && kind === "text";
-    if (usable) items.push({ label: "Reply", icon: <Reply className="h-4 w-4" />, onSelect: () => actions.reply(message) });
-    if (usable) items.push({ label: "React", icon: <SmilePlus className="h-4 w-4" />, onSelect: () => setPicker(true) });
+    if (usable || (!deleted && kind === "attachment")) {
+      items.push({ label: "Reply", icon: <Reply className="h-4 w-4" />, onSelect: () => actions.reply(message) });
+      items.push({ label: "React", icon: <SmilePlus className="h-4 w-4" />, onSelect: () => setPicker(true) });
+    }
     if (usable && mine && message.state !== "failed" && now - message.sentAt < EDIT_WINDOW_MS) {
       items.push({ label: "Edit", icon: <Pencil className="h-4 w-4" />, onSelect: () => actions.edit(message) });
     }
@@ -184,6 +187,15 @@ export const MessageBubble = memo(function MessageBubble({ message, peerName, ou
             <p dir="auto" className={`break-anywhere whitespace-pre-wrap ${big ? "text-4xl leading-tight" : ""}`}>
               <MessageText text={message.text} />
             </p>
+          ) : kind === "attachment" ? (
+            <>
+              {message.attachment ? <AttachmentView message={message} metaClass={colours.meta} /> : null}
+              {message.text ? (
+                <p dir="auto" className="break-anywhere whitespace-pre-wrap">
+                  <MessageText text={message.text} />
+                </p>
+              ) : null}
+            </>
           ) : (
             <p title={hint ?? undefined} className={`italic ${colours.meta}`}>
               {PLACEHOLDER[kind]}
@@ -199,7 +211,7 @@ export const MessageBubble = memo(function MessageBubble({ message, peerName, ou
             <time dateTime={new Date(message.sentAt).toISOString()} className={last ? "" : "sr-only"}>
               {formatTime(message.sentAt)}
             </time>
-            {mine && kind === "text" && !deleted ? <DeliveryState state={message.state} reason={message.error} onColour /> : null}
+            {mine && (kind === "text" || kind === "attachment") && !deleted ? <DeliveryState state={message.state} reason={message.error} onColour /> : null}
           </p>
         </div>
         <button
@@ -291,7 +303,7 @@ export function timerLabel(ms: number): string {
 
 /** Whether I may still delete my message for everyone. */
 export function canDeleteForEveryone(message: MessageRow, now = Date.now()): boolean {
-  return message.direction === "out" && message.deletedAt == null && (message.kind ?? "text") === "text" && now - message.sentAt < DELETE_FOR_EVERYONE_WINDOW_MS;
+  return message.direction === "out" && message.deletedAt == null && ((message.kind ?? "text") === "text" || message.kind === "attachment") && now - message.sentAt < DELETE_FOR_EVERYONE_WINDOW_MS;
 }
 
 /** Under a message that was not sent: why (when known) and a way to send it again. */

@@ -8,6 +8,7 @@ import { useSettings } from "@/lib/hooks/data";
 import { useNotificationPermission } from "@/lib/hooks/notifications";
 import type { AccountRow, Settings } from "@/lib/hooks/types";
 import { Dialog } from "../ui/Dialog";
+import { StorageSection } from "./StorageSection";
 
 interface Props {
   open: boolean;
@@ -143,6 +144,8 @@ export function SettingsDialog({ open, onClose, accounts, onLogOut }: Props) {
         </fieldset>
 
         <Notifications />
+
+        <StorageSection />
 
         {error ? (
           <p role="alert" className="text-sm text-red-700 dark:text-red-300">

@@ -2,6 +2,7 @@
 // pins, drafts, settings, display names. Local methods (any tab serves them): each applies the change to
 // this device's rows and queues what the peer (and my other devices) must hear in ONE transaction, so a
 // reload either shows it done and on its way, or not done.
+import { forgetMedia, mediaTables } from "../store/media";
 import { z } from "zod";
 import type { Address } from "../brands";
 import {
@@ -67,7 +68,8 @@ async function makeChange(db: JunctionDB, conv: ConversationRow, content: Change
 }
 
 function changeTables(db: JunctionDB) {
-  return [db.messages, db.conversations, db.outbox];
+  // a delete takes the attachment's media with it
+  return [db.messages, db.conversations, db.outbox, ...mediaTables(db)];
 }
 
 export async function reactLocal(db: JunctionDB, p: { conversationId: string; messageId: string; emoji: string | null }, now: number): Promise<null> {
@@ -125,6 +127,7 @@ export async function deleteForMe(db: JunctionDB, conv: ConversationRow, rows: M
   const ids = rows.map((m) => m.id);
   const gone = new Set(ids);
   await db.messages.bulkDelete(ids);
+  await forgetMedia(db, ids);
   await db.outbox.where("messageId").anyOf(ids).delete();
   await db.outbox.where("conversationId").equals(conv.id).filter((row) => row.target !== undefined && gone.has(row.target)).delete();
   // what I sent of them and changes of them: the sent log keeps an edit's text for a resend (a scan of a bounded log)

@@ -8,6 +8,8 @@ import type { Engine } from "./engine";
 import { searchLocal } from "./search";
 import { searchIndexCost } from "../store/search";
 import { toEngineError } from "./errors";
+import { sendAttachmentsLocal } from "./attachments/send";
+import { deleteMedia } from "../store/media";
 import { acceptIdentityLocal, canonicalAddress, markVerifiedLocal, retryMessageLocal, safetyNumberLocal, sendMessageLocal } from "./local";
 import {
   deleteMessageLocal,
@@ -26,7 +28,7 @@ import { addContactLocal, linkAddressesLocal, setNicknameLocal, unlinkAddressLoc
  * Methods that need the relay connection, and so the leader. Diagnostics is one too: the counters and
  * the interesting log lines live in the engine's worker, not in a follower's.
  */
-export const LEADER_METHODS = ["createAccount", "lookup", "startChat", "diagnostics", "setTyping", "logOut"] as const;
+export const LEADER_METHODS = ["createAccount", "lookup", "startChat", "diagnostics", "setTyping", "logOut", "downloadAttachment", "cancelTransfer"] as const;
 export type LeaderMethod = (typeof LEADER_METHODS)[number];
 
 export function isLeaderMethod(method: string): method is LeaderMethod {
@@ -98,6 +100,13 @@ export function localHandlers(deps: HandlerDeps): Omit<RpcHandlers, LeaderMethod
     setNickname: (p) => wrap(() => setNicknameLocal(db, p, deps.now())),
     linkAddresses: (p) => wrap(() => linkAddressesLocal(db, p, deps.now())),
     unlinkAddress: (p) => wrap(() => unlinkAddressLocal(db, p, deps.now())),
+    sendAttachments: (p) =>
+      wrap(async () => {
+        const res = await sendAttachmentsLocal(db, p, deps.now());
+        deps.poke();
+        return res;
+      }),
+    deleteMedia: (p) => wrap(async () => ({ deleted: await deleteMedia(db, p.conversationId) })),
     status: async () => deps.status(),
     search: (p) => wrap(() => searchLocal(db, p.query, p.limit, deps.now())),
   };
@@ -119,6 +128,16 @@ export function leaderHandlers(engine: Engine, deps: HandlerDeps): RpcHandlers {
   return {
     ...localHandlers(deps),
     createAccount: (p) => wrap(() => engine.createAccount(p)),
+    downloadAttachment: (p) =>
+      wrap(async () => {
+        await engine.transfers.request(p.conversationId, p.messageId);
+        return null;
+      }),
+    cancelTransfer: (p) =>
+      wrap(async () => {
+        await engine.transfers.cancelOne(p.conversationId, p.messageId);
+        return null;
+      }),
     diagnostics: async () => ({
       // what indexing for search added to the commits of this worker (lib/store/search.ts)
       counters: { ...engine.counters.snapshot(), ...(searchIndexCost.rows > 0 ? { search_index_ms: Math.round(searchIndexCost.ms), search_indexed: searchIndexCost.rows } : {}) },

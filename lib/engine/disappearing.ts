@@ -6,6 +6,7 @@ import type { ConversationRow, MessageRow } from "../store/db";
 import type { EngineContext } from "./context";
 import { deleteForMe } from "./actions";
 import { inTransaction } from "../store/transactions";
+import { forgetMedia, mediaTables } from "../store/media";
 
 /** Rows removed per transaction: a long-closed app's backlog goes in several short ones. */
 const SWEEP_PAGE = 500;
@@ -19,11 +20,14 @@ export async function sweepExpired(ctx: EngineContext, now = ctx.now()): Promise
     if (expired.length === 0) break;
     const byConversation = new Map<string, MessageRow[]>();
     for (const m of expired) byConversation.set(m.conversationId, [...(byConversation.get(m.conversationId) ?? []), m]);
-    await inTransaction(db, [db.messages, db.conversations, db.outbox, db.drafts, db.sentLog], async (db) => {
+    await inTransaction(db, [db.messages, db.conversations, db.outbox, db.drafts, db.sentLog, ...mediaTables(db)], async (db) => {
       for (const [convId, rows] of byConversation) {
         const conv: ConversationRow | undefined = await db.conversations.get(convId);
         if (conv) await deleteForMe(db, conv, rows);
-        else await db.messages.bulkDelete(rows.map((m) => m.id));
+        else {
+          await db.messages.bulkDelete(rows.map((m) => m.id));
+          await forgetMedia(db, rows.map((m) => m.id));
+        }
       }
     });
     removed += expired.length;

@@ -21,6 +21,7 @@ import { sweepExpired } from "./disappearing";
 import { runBackfill } from "./search";
 import { receiveTyping, TypingSender, type TypingOutcome } from "./typing";
 import { MAX_ENVELOPES_PER_DELIVERY } from "../protocol/limits";
+import { TransferRunner } from "./attachments/runner";
 
 /**
  * Most envelopes decrypted and committed in one transaction. Pushes that arrive while a batch runs
@@ -40,6 +41,8 @@ export interface EngineOptions {
   log?: Logger;
   /** Called whenever "connected and logged in" flips. */
   onStatus?: (online: boolean) => void;
+  /** Where attachment blobs are fetched from and uploaded to (default: the page's own origin). */
+  blobs?: { baseUrl: string; fetch?: (input: string, init?: RequestInit) => Promise<Response> };
 }
 
 const RETRY_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
@@ -134,6 +137,8 @@ export class Engine {
   /** Typing signals pushed to me, one after another. */
   private typingIn: Promise<void> = Promise.resolve();
   private readonly typing: TypingSender;
+  /** Attachment uploads and downloads. */
+  readonly transfers: TransferRunner;
 
   constructor(private readonly opts: EngineOptions) {
     this.ctx = {
@@ -148,6 +153,7 @@ export class Engine {
       },
     };
     this.directory = new DeviceDirectory(this.ctx);
+    this.transfers = new TransferRunner(this.ctx, { baseUrl: opts.blobs?.baseUrl ?? "", fetch: opts.blobs?.fetch, onUploaded: () => this.poke() });
     this.typing = new TypingSender(this.ctx);
   }
 
@@ -217,6 +223,7 @@ export class Engine {
     this.setOnline(false);
     this.inbox = [];
     this.inboxWaiter?.resolve();
+    await this.transfers.stop();
     await Promise.allSettled([this.receiving, this.acking, this.upkeep, this.draining, this.loginRun, this.sweeping, this.typingIn, this.backfilling]);
   }
 
@@ -234,6 +241,8 @@ export class Engine {
   poke(): void {
     // what was just written may disappear sooner than anything before it
     this.sweepSoon();
+    // an attachment queued (its upload), or asked for (its download)
+    if (this.loggedIn && !this.stopped) this.transfers.kick();
     this.drainRequested = true;
     if (this.draining || !this.loggedIn || this.stopped) return;
     const run = this.drain();
@@ -539,6 +548,7 @@ export class Engine {
     if (outcome.expiresAt !== null) this.armSweep(outcome.expiresAt);
     // the receipts go once the run lets go of the session lock, not between its batches
     if (outcome.queued) this.pokeAfterReceive = true;
+    if (outcome.transfers) this.transfers.kick();
     for (const address of outcome.prekeysUsedBy) {
       this.upkeep = this.upkeep.then(() => maintainPrekeys(this.ctx, address)).catch((error: unknown) => this.warn("prekey upkeep failed", error));
     }

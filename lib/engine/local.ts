@@ -59,7 +59,7 @@ export async function markVerifiedLocal(db: JunctionDB, params: { conversationId
  * row commit together: a reload in between shows it either still failed or queued and on its way.
  */
 export async function retryMessageLocal(db: JunctionDB, params: { conversationId: string; messageId: string }, now: number): Promise<null> {
-  await db.transaction("rw", [db.messages, db.conversations, db.outbox], async () => {
+  await db.transaction("rw", [db.messages, db.conversations, db.outbox, db.transfers], async () => {
     const msg = await db.messages.get(params.messageId);
     if (!msg || msg.conversationId !== params.conversationId) throw new EngineError("not_found", "no such message in this conversation");
     if (msg.direction !== "out") throw new EngineError("bad_request", "only my own messages can be sent again");
@@ -73,6 +73,9 @@ export async function retryMessageLocal(db: JunctionDB, params: { conversationId
     // a leftover row for the same message (there should be none once it failed) must not send it twice
     await db.outbox.where("messageId").equals(msg.id).filter((row) => row.kind === "message").delete();
     await db.outbox.add({ kind: "message", conversationId: msg.conversationId, messageId: msg.id, createdAt: now, attempts: 0 });
+    // an attachment whose upload failed: it resumes from what the relay holds
+    const transfer = await db.transfers.get(msg.id);
+    if (transfer?.state === "failed") await db.transfers.put({ ...transfer, state: "uploading", error: undefined });
   });
   return null;
 }

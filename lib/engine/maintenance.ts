@@ -1,8 +1,10 @@
 // Housekeeping after login: placeholders nothing replaced within a day say so, the sent log is pruned,
 // changes that waited a week for their message go, and content stored as "needs a newer version" is read
 // again in case this build now understands it (a text in place; a change applied, its row gone).
+import { attachmentInfo, attachmentKeyRow, blobBytes } from "./attachments/content";
+import { incomingTransfer, mediaTables } from "../store/media";
 import { PENDING_CHANGE_TTL_MS, type MessageRow } from "../store/db";
-import { refreshLast } from "../store/conversations";
+import { messagePreview, refreshLast } from "../store/conversations";
 import { inTransaction } from "../store/transactions";
 import type { EngineContext } from "./context";
 import { parseContent } from "./content/envelope";
@@ -83,6 +85,20 @@ async function rereadUnsupported(ctx: EngineContext): Promise<number> {
       if (await applyStoredChange(ctx, m, content)) n += 1;
       continue;
     }
+    if (content.type === "attachment") {
+      // an attachment an older build kept: it shows now, and is fetched on request
+      const { content: _content, ...rest } = m;
+      const next: MessageRow = { ...rest, kind: "attachment", text: content.caption ?? "", attachment: attachmentInfo(content) };
+      await inTransaction(db, [db.messages, db.conversations, db.transfers, db.attachmentKeys], async (db) => {
+        await db.messages.put(next);
+        await db.attachmentKeys.put(attachmentKeyRow(content));
+        await db.transfers.put({ ...incomingTransfer(m.id, m.conversationId, next.attachment!, blobBytes(content.size)), state: "remote" });
+        const conv = await db.conversations.get(m.conversationId);
+        if (conv?.lastMessageId === m.id) await db.conversations.put({ ...conv, lastPreview: messagePreview(next) });
+      });
+      n += 1;
+      continue;
+    }
     if (content.type !== "text") continue;
     const { kind: _kind, content: _content, ...rest } = m;
     const next: MessageRow = { ...rest, text: content.text };
@@ -112,7 +128,7 @@ async function applyStoredChange(ctx: EngineContext, m: MessageRow, content: Par
       return "refused";
     },
   };
-  await inTransaction(db, [db.messages, db.conversations], async (db) => {
+  await inTransaction(db, [db.messages, db.conversations, ...mediaTables(db)], async (db) => {
     await db.messages.delete(m.id);
     await refreshLast(db, conv.id, m.direction === "in" && m.state !== "read" ? 1 : 0);
     await applyChange(scope, { our: conv.ourAddress, their: conv.theirAddress, direction: m.direction, content });

@@ -14,12 +14,14 @@
 // - anything else (storage, quota, a worker shutting down): thrown, so nothing is committed or acked and
 //   the caller retries the batch.
 import type { Address } from "./deps";
-import type { AccountRow, ContactRow, ConversationRow, IdentityKeyRow, IdentityRow, EnvelopeRef, MessageRow, OutboxRow, BaseKeyRow, PendingChangeRow, QuoteRef, WaitingRow } from "../store/db";
+import type { AccountRow, AttachmentKeyRow, ContactRow, ConversationRow, IdentityKeyRow, IdentityRow, EnvelopeRef, MessageRow, OutboxRow, BaseKeyRow, PendingChangeRow, QuoteRef, TransferRow, WaitingRow } from "../store/db";
 import { conversationId, PENDING_CHANGES_MAX } from "../store/db";
 import { identityId, prekeyKey, randomId, selfQueue, sessionKey } from "../store/ids";
 import { identityAfter, sameBytes } from "../store/identities";
 import { contactAfter, newConversation, putMessagesOnce, advanceState, markIncomingRead } from "../store/conversations";
 import { queueReceipt } from "../store/outbox";
+import { incomingTransfer, mediaTables } from "../store/media";
+import { attachmentInfo, attachmentKeyRow, blobBytes } from "./attachments/content";
 import { getPrekey } from "../store/keys";
 import {
   archiveCurrent,
@@ -33,7 +35,7 @@ import {
 } from "../crypto";
 import { fromB64, toB64, type schemas } from "./deps";
 import type { EngineContext } from "./context";
-import { decodeContent, parseContent, type ChangeContent, type TextContent, type UnknownContent } from "./content/envelope";
+import { decodeContent, parseContent, type ChangeContent, type MessageContent, type UnknownContent } from "./content/envelope";
 import { applyChange, kindOf } from "./content/registry";
 import type { ChangeScope, IncomingChange } from "./content/change";
 import { MAX_QUOTE_CHARS } from "./content/kinds/text";
@@ -55,7 +57,7 @@ export interface MyAccount {
 interface IncomingText {
   our: Address;
   their: Address;
-  payload: TextContent;
+  payload: MessageContent;
   direction: "in" | "out";
   from: Address;
 }
@@ -103,6 +105,8 @@ export interface BatchOutcome {
   queued: boolean;
   /** The earliest expiry among the messages stored (disappearing), or null. */
   expiresAt: number | null;
+  /** Attachments arrived that fetch themselves: the transfer runner has work. */
+  transfers: boolean;
 }
 
 /** State that outlives one batch: how often we asked each device, and reset sessions with it. */
@@ -289,7 +293,7 @@ export async function decryptBatch(
     const content = decodeContent(result.plaintext);
     const placement = content.type === "unknown" ? "unknown" : (kindOf(content.type)?.placement ?? "unknown");
     if (placement === "message" || placement === "change") {
-      const durable = content as TextContent | ChangeContent;
+      const durable = content as MessageContent | ChangeContent;
       // a copy of what I wrote on another device belongs to my conversation with `to`
       const their = from === to ? durable.to : from;
       if (!their || their === to) {
@@ -297,7 +301,7 @@ export async function decryptBatch(
         continue;
       }
       const direction = from === to ? "out" : "in";
-      if (placement === "message") texts.push({ our: to, their: their as Address, payload: durable as TextContent, direction, from });
+      if (placement === "message") texts.push({ our: to, their: their as Address, payload: durable as MessageContent, direction, from });
       else changes.push({ change: { our: to, their: their as Address, direction, content: durable as ChangeContent }, from });
     } else if (placement === "receipt") {
       const r = content as ReceiptContent;
@@ -483,6 +487,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
   let settledCount = 0;
   let changedCount = 0;
   let expiresAt: number | null = null;
+  let fetchNow = false;
   const scope: ChangeScope = {
     // set inside the transaction (bound to it): changes nest async functions
     db,
@@ -497,7 +502,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
   const ackRow = `batch:${randomId()}`;
   await db.transaction(
     "rw",
-    [db.sessions, db.archivedSessions, db.prekeys, db.baseKeys, db.identities, db.conversations, db.messages, db.contacts, db.outbox, db.pendingAcks, db.waiting, db.meta, db.pendingChanges],
+    [db.sessions, db.archivedSessions, db.prekeys, db.baseKeys, db.identities, db.conversations, db.messages, db.contacts, db.outbox, db.pendingAcks, db.waiting, db.meta, db.pendingChanges, ...mediaTables(db)],
     async () => {
       // IndexedDB runs a transaction's requests in the order they were made, so the writes that depend on
       // no read go out at once and are awaited together at the end; the reads go out side by side. A batch
@@ -615,15 +620,23 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
       }
 
       const rows: MessageRow[] = [];
+      // attachments: their keys and transfers are stored with the row, for the rows stored the first time
+      const attachments = new Map<string, { keys: AttachmentKeyRow; transfer: TransferRow }>();
       for (const t of b.texts) {
         const replyTo = quoteOf(t, quotes);
         const timer = t.payload.expiresInMs ?? 0;
+        const p = t.payload;
+        const convId = conversationId(t.our, t.their);
+        if (p.type === "attachment") {
+          const info = attachmentInfo(p);
+          attachments.set(p.id, { keys: attachmentKeyRow(p), transfer: incomingTransfer(p.id, convId, info, blobBytes(p.size)) });
+        }
         rows.push({
-          id: t.payload.id,
-          conversationId: conversationId(t.our, t.their),
+          id: p.id,
+          conversationId: convId,
           direction: t.direction,
           author: t.direction === "in" ? t.their : t.our,
-          text: t.payload.text,
+          ...(p.type === "attachment" ? { kind: "attachment" as const, text: p.caption ?? "", attachment: attachmentInfo(p) } : { text: p.text }),
           sentAt: t.payload.sentAt,
           receivedAt: now,
           state: t.direction === "in" ? "delivered" : "sent",
@@ -665,6 +678,18 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
         else owed.set(m.conversationId, [m.id]);
       }
       const newWaiting = b.waitingRows.filter((w) => freshIds.has(w.messageId));
+      const keys: AttachmentKeyRow[] = [];
+      const transfers: TransferRow[] = [];
+      for (const [id, a] of attachments) {
+        if (!freshIds.has(id)) continue;
+        keys.push(a.keys);
+        transfers.push(a.transfer);
+        if (a.transfer.state === "queued") fetchNow = true;
+      }
+      if (keys.length) {
+        issue(db.attachmentKeys.bulkPut(keys));
+        issue(db.transfers.bulkPut(transfers));
+      }
       if (newWaiting.length) issue(db.waiting.bulkPut(newWaiting));
       for (const [convId, ids] of owed) {
         for (let i = 0; i < ids.length; i += 500) issue(queueReceipt(db, convId, ids.slice(i, i + 500), now));
@@ -728,6 +753,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
     prekeysUsedBy: b.prekeysUsedBy,
     queued: storedCount > 0 || b.outbox.length > 0,
     expiresAt,
+    transfers: fetchNow,
   };
 }
 

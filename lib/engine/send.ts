@@ -19,6 +19,7 @@ import { encodeContent, parseContent, CONTENT_VERSION, type KnownContent } from 
 import { envelopeId } from "./envelopes";
 import { encodeDecryptionError } from "./recovery";
 import { OfflineError, request } from "./relay";
+import { attachmentFields } from "./attachments/content";
 
 export type SendOutcome = "sent" | "failed" | "retry" | "held" | "offline";
 
@@ -62,19 +63,28 @@ export async function sendOutboxRow(
       content: { v: CONTENT_VERSION, type: "retryReply", notMessages: [], unavailable: [row.retryOf] },
     });
   } else if (row.kind === "message") {
-    if (!msg || msg.direction !== "out" || (msg.kind !== undefined && msg.kind !== "text")) return finish(ctx, row, "failed");
+    if (!msg || msg.direction !== "out" || (msg.kind !== undefined && msg.kind !== "text" && msg.kind !== "attachment")) return finish(ctx, row, "failed");
     // deleted for everyone before it went (or before a resend): there is nothing left to send
     if (msg.deletedAt !== undefined) {
       if (row.seq !== undefined) await db.outbox.delete(row.seq);
       return "sent";
     }
     const timer = msg.expiresAt !== undefined ? msg.expiresAt - msg.sentAt : 0;
+    let body: { type: "text"; text: string } | ({ type: "attachment" } & NonNullable<ReturnType<typeof attachmentFields>>) = { type: "text", text: msg.text };
+    if (msg.kind === "attachment") {
+      const keys = await db.attachmentKeys.get(msg.id);
+      if (!keys) return finish(ctx, row, "failed", "its file is no longer here");
+      const fields = attachmentFields(msg, keys);
+      // its file is still on the way to the relay: the message waits (and holds its conversation only);
+      // the transfer runner pokes the outbox when the upload is done
+      if (!fields) return "held";
+      body = { type: "attachment", ...fields };
+    }
     const text = {
       v: CONTENT_VERSION,
-      type: "text",
       id: msg.id,
       sentAt: msg.sentAt,
-      text: msg.text,
+      ...body,
       senderName: account.displayName,
       ...(msg.replyTo ? { replyTo: { id: msg.replyTo.id, author: msg.replyTo.author, text: msg.replyTo.text } } : {}),
       ...(timer > 0 ? { expiresInMs: timer } : {}),

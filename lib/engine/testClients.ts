@@ -31,6 +31,7 @@ export function makeBoot(url: () => string) {
     onStatus: (online) => {
       client.online = online;
     },
+    blobs: { baseUrl: url() },
   });
   client.api = leaderHandlers(client.engine, {
     db,

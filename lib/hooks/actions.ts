@@ -103,6 +103,34 @@ export async function retryMessage(conversationId: string, messageId: string): P
   await callEngine("retryMessage", { conversationId, messageId });
 }
 
+/**
+ * Sends files (one message each; the caption goes with the first). The File objects are handed to the
+ * worker as they are: they are never read whole here.
+ */
+export async function sendAttachments(conversationId: string, files: File[], caption?: string): Promise<string[]> {
+  const { messageIds } = await callEngine("sendAttachments", { conversationId, files: files.map((f) => ({ blob: f, name: f.name })), ...(caption ? { caption } : {}) });
+  return messageIds;
+}
+
+export async function sendVoiceNote(conversationId: string, blob: Blob, durationMs: number, waveform: number[]): Promise<void> {
+  const ext = blob.type.includes("ogg") ? "ogg" : "webm";
+  await callEngine("sendAttachments", { conversationId, files: [{ blob, name: `Voice message.${ext}` }], voice: { durationMs, waveform } });
+}
+
+export async function downloadAttachment(conversationId: string, messageId: string): Promise<void> {
+  await callEngine("downloadAttachment", { conversationId, messageId });
+}
+
+export async function cancelTransfer(conversationId: string, messageId: string): Promise<void> {
+  await callEngine("cancelTransfer", { conversationId, messageId });
+}
+
+/** Deletes decrypted media on this device (one conversation's, or all); returns how many files went. */
+export async function deleteMedia(conversationId?: string): Promise<number> {
+  const { deleted } = await callEngine("deleteMedia", conversationId ? { conversationId } : {});
+  return deleted;
+}
+
 /** Accepts a verified contact's new safety number, so the messages held for them go out. */
 export async function acceptIdentity(conversationId: string): Promise<void> {
   await callEngine("acceptIdentity", { conversationId });

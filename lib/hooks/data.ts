@@ -7,7 +7,8 @@ import type { Address } from "../brands";
 import { DEFAULT_SETTINGS, getDb, type DraftRow, type Settings } from "../store/db";
 import { queryAccounts, queryInboxAsSet, queryMessageWindow, queryUnreadTotal, type InboxRows, type MessageWindow } from "./queries";
 import { earlyAccounts, earlyInbox, startEarlyReads } from "./startup";
-import type { AccountRow, ContactRow, ConversationRow, IdentityRow, InboxFilter, MessageRow } from "./types";
+import type { AccountRow, ContactRow, ConversationRow, IdentityRow, InboxFilter, MediaRow, MessageRow, TransferRow } from "./types";
+import { mediaUsage } from "../store/media";
 
 export type { InboxRows, MessageWindow };
 
@@ -97,4 +98,40 @@ export async function messagesAfter(conversationId: string, sentAt: number): Pro
 /** A message's position in time, when it is still on this device. */
 export async function findMessage(id: string): Promise<MessageRow | null> {
   return (await getDb().messages.get(id)) ?? null;
+}
+
+/** An attachment's transfer (progress, state, error); null when there is none. */
+export function useTransfer(messageId: string): TransferRow | null | undefined {
+  return useLiveQuery(async () => (await getDb().transfers.get(messageId)) ?? null, [messageId]);
+}
+
+/** An attachment's decrypted bytes, once they are here and checked; null before. */
+export function useMedia(messageId: string): MediaRow | null | undefined {
+  return useLiveQuery(async () => (await getDb().media.get(messageId)) ?? null, [messageId]);
+}
+
+/** The images of a conversation that are here, in order: what the image viewer's arrows go through. */
+export function useConversationImages(conversationId: string, enabled: boolean): string[] | undefined {
+  return useLiveQuery(
+    async () => {
+      if (!enabled) return [];
+      const db = getDb();
+      const media = await db.media.where("conversationId").equals(conversationId).primaryKeys();
+      const rows = (await db.messages.bulkGet(media)).filter((m): m is MessageRow => m !== undefined && (m.attachment?.mime.startsWith("image/") ?? false));
+      return rows.sort((a, b) => a.sentAt - b.sentAt).map((m) => m.id);
+    },
+    [conversationId, enabled],
+  );
+}
+
+/** Decrypted media kept on this device, per conversation (Settings → Storage), largest first. */
+export function useMediaUsage(): { conversationId: string; peer: Address; bytes: number; count: number }[] | undefined {
+  return useLiveQuery(async () => {
+    const db = getDb();
+    const usage = await mediaUsage(db);
+    const convs = await db.conversations.bulkGet([...usage.keys()]);
+    return [...usage]
+      .map(([conversationId, u], i) => ({ conversationId, peer: (convs[i]?.theirAddress ?? conversationId) as Address, ...u }))
+      .sort((a, b) => b.bytes - a.bytes);
+  });
 }

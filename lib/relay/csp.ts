@@ -12,6 +12,8 @@ export function contentSecurityPolicy(nonce: string, dev: boolean): string {
     `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'${dev ? " 'unsafe-eval'" : ""}`,
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
+    // decrypted voice notes play from object URLs
+    "media-src 'self' blob:",
     // 'self' covers the page's own ws: and wss: origin (CSP Level 3); nothing else is reachable.
     "connect-src 'self'",
     "worker-src 'self' blob:",

@@ -66,6 +66,11 @@ function preview(message: MessageRow): string {
   if (message.kind === "waiting") return "Waiting for this message…";
   if (message.kind === "undecryptable") return "This message couldn't be decrypted";
   if (message.kind === "unsupported") return "This message needs a newer version of Junction";
+  if (message.kind === "attachment" && message.attachment) {
+    const a = message.attachment;
+    const what = a.durationMs !== undefined ? "🎤 Voice message" : a.mime.startsWith("image/") ? "📷 Photo" : `📎 ${a.name}`;
+    return message.text ? `${what}: ${message.text.slice(0, PREVIEW_CHARS)}` : what;
+  }
   const text = message.text;
   return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS - 1)}…` : text;
 }
@@ -225,7 +230,7 @@ export function contactAfter(existing: ContactRow | undefined, address: Address,
 
 /** A message deleted for everyone: the row stays, its text, reactions, quote and edit go. */
 export function deletedForEveryone(m: MessageRow, at: number): MessageRow {
-  const { reactions: _r, replyTo: _q, editedAt: _e, content: _c, ...rest } = m;
+  const { reactions: _r, replyTo: _q, editedAt: _e, content: _c, attachment: _a, ...rest } = m;
   return { ...rest, text: "", deletedAt: at };
 }
 

@@ -1,8 +1,10 @@
 // The client database (IndexedDB via Dexie): one schema class, one instance per thread.
 // Runtime: browser (main thread and worker) and Node tests (fake-indexeddb).
 //
-// Read model (UI may read): accounts, contacts, identities, conversations, messages, outbox, meta, addressBook, people.
-// Secrets (worker only, never read by lib/hooks or components): device, identityKeys, prekeys, sessions, pendingAcks.
+// Read model (UI may read): accounts, contacts, identities, conversations, messages, outbox, meta,
+// transfers, media, addressBook, people.
+// Secrets (worker only, never read by lib/hooks or components): device, identityKeys, prekeys, sessions,
+// pendingAcks, attachmentKeys, searchIndex.
 // Never delete an old version() block; add a new one with the change.
 import Dexie, { type EntityTable, type Table } from "dexie";
 import type { Address, BrandId } from "../brands";
@@ -17,8 +19,11 @@ export type Direction = "in" | "out";
  * - undecryptable: recovery gave up (nothing came within a day).
  * - unsupported: content of a kind or version this build does not understand; `content` keeps it so a
  *   newer build can render it ("This message needs a newer version of Junction").
+ * - attachment: a photo, file or voice note (`attachment` holds what it shows; `text` is its caption).
+ *   The key to its blob is in attachmentKeys (worker only), its transfer in transfers, and its decrypted
+ *   bytes, once here, in media.
  */
-export type MessageKind = "text" | "waiting" | "undecryptable" | "unsupported" | "timer";
+export type MessageKind = "text" | "waiting" | "undecryptable" | "unsupported" | "timer" | "attachment";
 
 /** How long after sending I may still edit my text message. */
 export const EDIT_WINDOW_MS = 15 * 60_000;
@@ -190,6 +195,63 @@ export interface MessageRow {
   expiresAt?: number;
   /** For kind "timer": the new disappearing-message timer (ms, 0 = off) the line announces. */
   timerMs?: number;
+  /** For kind "attachment": what the message shows of its file (nothing secret: the key is elsewhere). */
+  attachment?: AttachmentInfo;
+}
+
+/** What an attachment message shows before (and after) its bytes are here. */
+export interface AttachmentInfo {
+  /** The file's name as the sender gave it (never used as a path). */
+  name: string;
+  mime: string;
+  /** The file's own size in bytes. */
+  size: number;
+  width?: number;
+  height?: number;
+  /** A small JPEG or WebP shown at once, blurred, until the full image is here. */
+  thumb?: Uint8Array;
+  /** For a voice note: its length and a waveform made when it was recorded (0–31 per bar). */
+  durationMs?: number;
+  waveform?: number[];
+}
+
+/**
+ * Where an attachment's bytes are (read model: the UI shows progress and errors from it).
+ * Outgoing: uploading → uploaded (or failed: the message shows "Not sent"). Incoming: remote (on the
+ * relay; "Download") → queued (asked for, or small enough to fetch by itself) → downloading → ready, or
+ * failed (may be tried again) or tampered (refused for good: nothing is shown).
+ */
+export interface TransferRow {
+  messageId: string;
+  conversationId: string;
+  direction: Direction;
+  state: "uploading" | "uploaded" | "remote" | "queued" | "downloading" | "ready" | "failed" | "tampered";
+  /** Bytes moved and in all (ciphertext), for the progress bar. */
+  done: number;
+  total: number;
+  /** A short reason a person can read ("the attachment was altered on the relay"). */
+  error?: string;
+}
+
+/** Decrypted media kept on this device (read model): an attachment's bytes, once authenticated. */
+export interface MediaRow {
+  messageId: string;
+  conversationId: string;
+  blob: Blob;
+  size: number;
+  storedAt: number;
+}
+
+/**
+ * An attachment's secrets (worker only): the key (made before the upload starts, so a reload resumes the
+ * same ciphertext), the relay's blob id once granted, and the digest and commitment once uploaded.
+ */
+export interface AttachmentKeyRow {
+  messageId: string;
+  key: Uint8Array;
+  blobId?: string;
+  digest?: Uint8Array;
+  commitment?: Uint8Array;
 }
 
 /** One peer device: the target of a resend or a decryption-error request. */
@@ -413,6 +475,9 @@ export class JunctionDB extends Dexie {
   sentLog!: EntityTable<SentRow, "envelopeId">;
   drafts!: EntityTable<DraftRow, "conversationId">;
   pendingChanges!: EntityTable<PendingChangeRow, "id">;
+  transfers!: EntityTable<TransferRow, "messageId">;
+  media!: EntityTable<MediaRow, "messageId">;
+  attachmentKeys!: EntityTable<AttachmentKeyRow, "messageId">;
   addressBook!: EntityTable<AddressBookRow, "address">;
   people!: EntityTable<PersonRow, "id">;
   /** Worker only: the full-text index of the messages (search.ts keeps it; the UI asks the worker). */
@@ -458,6 +523,13 @@ export class JunctionDB extends Dexie {
     this.version(5).stores({
       conversations: "id, lastActivity, [ourBrand+lastActivity], [hasUnread+lastActivity], ourAddress, theirAddress, archived, pinnedAt",
     });
+    // Attachments: transfers (found by state by the worker's transfer runner), decrypted media (summed per
+    // conversation by Settings → Storage) and the attachments' keys (worker only). New tables only.
+    this.version(6).stores({
+      transfers: "messageId, state, conversationId",
+      media: "messageId, conversationId",
+      attachmentKeys: "messageId",
+    });
     // Full-text search: a row per searchable message, keyed by [sentAt+id] (newest matches first), with a
     // multi-entry index on its words (search.ts). Messages stored before it wait for the worker's backfill,
     // which starts from the first id.
@@ -468,7 +540,7 @@ export class JunctionDB extends Dexie {
       .upgrade(async (tx) => {
         if ((await tx.table("messages").count()) > 0) await tx.table("meta").put({ key: BACKFILL_KEY, value: "" });
       });
-    // (version 6 belongs to another feature.) People across brands: my own names for addresses and
+    // People across brands: my own names for addresses and
     // the addresses I joined into one person, in tables of their own so no existing index changes. Only
     // joined addresses are in the personId index, so the merged inbox reads them whole in one request.
     this.version(8).stores({

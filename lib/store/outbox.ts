@@ -1,7 +1,8 @@
 // The outbox: what waits to go out, strictly in insertion order (auto-increment seq).
 import Dexie from "dexie";
 import { randomId } from "./ids";
-import type { JunctionDB, MessageRow, OutboxRow, QuoteRef } from "./db";
+import type { AttachmentInfo, JunctionDB, MessageRow, OutboxRow, QuoteRef } from "./db";
+import { mediaTables } from "./media";
 import { putMessageOnce, StoreError } from "./conversations";
 
 export const MAX_TEXT_CHARS = 16_000;
@@ -14,8 +15,8 @@ export const QUOTE_CHARS = 200;
  * message of the same conversation; the conversation's disappearing timer, if on, applies to it; the
  * conversation's draft is done with.
  */
-export async function queueText(db: JunctionDB, conversationId: string, text: string, now: number, opts: { replyTo?: string } = {}): Promise<MessageRow> {
-  return db.transaction("rw", [db.messages, db.conversations, db.outbox, db.drafts], async () => {
+export async function queueText(db: JunctionDB, conversationId: string, text: string, now: number, opts: { replyTo?: string; attachment?: OutgoingAttachment } = {}): Promise<MessageRow> {
+  return db.transaction("rw", [db.messages, db.conversations, db.outbox, db.drafts, ...mediaTables(db)], async () => {
     const conv = await db.conversations.get(conversationId);
     if (!conv) throw new StoreError("no such conversation");
     let replyTo: QuoteRef | undefined;
@@ -39,6 +40,7 @@ export async function queueText(db: JunctionDB, conversationId: string, text: st
       sentAt,
       receivedAt: now,
       state: "queued",
+      ...(opts.attachment ? { kind: "attachment" as const, attachment: opts.attachment.info } : {}),
       sentToRelayAt: null,
       deliveredAt: null,
       author: conv.ourAddress,
@@ -46,10 +48,26 @@ export async function queueText(db: JunctionDB, conversationId: string, text: st
       ...(conv.expiresInMs ? { expiresAt: sentAt + conv.expiresInMs } : {}),
     };
     await putMessageOnce(db, message, now);
+    const a = opts.attachment;
+    if (a) {
+      // the file is kept (it is also what I see of my message) and its upload starts from it, also after a reload
+      await db.media.put({ messageId: message.id, conversationId, blob: a.blob, size: a.blob.size, storedAt: now });
+      await db.attachmentKeys.put({ messageId: message.id, key: a.key });
+      await db.transfers.put({ messageId: message.id, conversationId, direction: "out", state: "uploading", done: 0, total: a.total });
+    }
     await db.drafts.delete(conversationId);
     await db.outbox.add({ kind: "message", conversationId, messageId: message.id, createdAt: now, attempts: 0 });
     return message;
   });
+}
+
+/** An attachment to queue with its message: the (re-encoded) file, what it shows, and its new key. */
+export interface OutgoingAttachment {
+  blob: Blob;
+  info: AttachmentInfo;
+  key: Uint8Array;
+  /** Its ciphertext length (the upload's progress counts to it). */
+  total: number;
 }
 
 /** A delivery receipt owed to a peer; call inside the transaction that stored the messages. */

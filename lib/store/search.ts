@@ -22,9 +22,9 @@ export interface SearchRow {
   tokens: string[];
 }
 
-/** Whether a message has words to find: a text that is still there. */
+/** Whether a message has words to find: a text, or an attachment's caption, that is still there. */
 export function searchable(m: MessageRow): boolean {
-  return (m.kind === undefined || m.kind === "text") && m.deletedAt === undefined && typeof m.text === "string" && m.text.length > 0;
+  return (m.kind === undefined || m.kind === "text" || m.kind === "attachment") && m.deletedAt === undefined && typeof m.text === "string" && m.text.length > 0;
 }
 
 /** The index row of a message, or null when it has nothing to find. */

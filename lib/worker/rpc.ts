@@ -134,6 +134,19 @@ export interface RpcMethods {
   linkAddresses(params: { address: string; to: string }): { personId: string };
   /** Takes an address out of its person (a person of one address is dissolved). */
   unlinkAddress(params: { address: string }): null;
+  /**
+   * Queues files as attachment messages (one message per file, the caption with the first). The Blobs are
+   * structured-cloned to the worker and read there in slices; images are re-encoded without their
+   * metadata and get a thumbnail. They show at once; the upload and the send follow when the relay is
+   * reachable (also after a reload).
+   */
+  sendAttachments(params: { conversationId: string; files: { blob: Blob; name: string }[]; caption?: string; voice?: { durationMs: number; waveform: number[] } }): { messageIds: string[] };
+  /** Fetches an attachment (again): its transfer shows progress, then its media is here (or an error). */
+  downloadAttachment(params: { conversationId: string; messageId: string }): null;
+  /** Stops an upload (the message shows "Not sent"; Retry resumes it) or a download (back to "Download"). */
+  cancelTransfer(params: { conversationId: string; messageId: string }): null;
+  /** Deletes decrypted media on this device (of one conversation, or all); the messages stay and can fetch it again. */
+  deleteMedia(params: { conversationId?: string }): { deleted: number };
   /** The engine's counters and recent log lines, for the Diagnostics view. */
   diagnostics(params: Record<string, never>): Diagnostics;
   status(params: Record<string, never>): ConnectionStatus;

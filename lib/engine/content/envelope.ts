@@ -8,8 +8,9 @@ import { CONTENT_VERSION, MessageId } from "./base";
 import { kindOf, type KnownContent } from "./registry";
 
 export { CONTENT_VERSION, MessageId } from "./base";
-export type { KnownContent, ChangeContent } from "./registry";
+export type { KnownContent, ChangeContent, MessageContent } from "./registry";
 export { TextContent } from "./kinds/text";
+export { AttachmentContent } from "./kinds/attachment";
 export { ReceiptContent } from "./kinds/receipt";
 export { RetryReplyContent } from "./kinds/retryReply";
 

@@ -6,10 +6,13 @@ import { KINDS, kindOf } from "./registry";
 import { MAX_EMOJI_CHARS } from "./kinds/reaction";
 import { DISAPPEARING_MAX_MS } from "./kinds/timer";
 import { MAX_TEXT_CHARS } from "../../store/outbox";
+import { MAX_ATTACHMENT_BYTES, MAX_THUMB_BYTES } from "./kinds/attachment";
 
 const bytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 const base = { v: 1 as const, id: "abcdefgh1234", sentAt: 5 };
 const target = "target123456";
+const k32 = "A".repeat(43);
+const attachment = { type: "attachment" as const, blobId: "B".repeat(43), key: k32, digest: k32, commitment: k32, size: 1234, mime: "image/jpeg", name: "photo.jpg" };
 
 const valid: KnownContent[] = [
   { ...base, type: "text", text: "hi", senderName: "Al", replyTo: { id: target, author: "instagram:@dana", text: "quoted" }, expiresInMs: 86_400_000 },
@@ -25,6 +28,9 @@ const valid: KnownContent[] = [
   { ...base, type: "timer", expiresInMs: 0 },
   { ...base, type: "timer", expiresInMs: 7 * 86_400_000 },
   { v: 1, type: "typing", typing: true, sentAt: 5 },
+  { ...base, ...attachment },
+  { ...base, ...attachment, width: 640, height: 480, thumb: "AAAA", caption: "look", senderName: "Al", expiresInMs: 60_000, replyTo: { id: target, author: "instagram:@dana", text: "q" } },
+  { ...base, ...attachment, mime: "audio/webm", name: "voice.webm", voice: { durationMs: 4200, waveform: [0, 31, 7] } },
 ];
 
 describe("content kinds", () => {
@@ -54,6 +60,22 @@ describe("content kinds", () => {
     ["a quote longer than 200 characters", { ...base, type: "text", text: "hi", replyTo: { id: target, author: "instagram:@dana", text: "q".repeat(201) } }],
     ["a quote by no address", { ...base, type: "text", text: "hi", replyTo: { id: target, author: "nobody", text: "q" } }],
     ["typing that is not a boolean", { v: 1, type: "typing", typing: "yes", sentAt: 5 }],
+    ["an attachment past 100 MB", { ...base, ...attachment, size: MAX_ATTACHMENT_BYTES + 1 }],
+    ["an attachment of negative size", { ...base, ...attachment, size: -1 }],
+    ["an attachment with a 31-byte key", { ...base, ...attachment, key: "A".repeat(42) }],
+    ["an attachment with a digest that is not base64url", { ...base, ...attachment, digest: "+".repeat(43) }],
+    ["an attachment whose blob id is a path", { ...base, ...attachment, blobId: "../".repeat(14) + "a" }],
+    ["an attachment named with a path", { ...base, ...attachment, name: "../../etc/passwd" }],
+    ["an attachment named with a control character", { ...base, ...attachment, name: "a\u0000b" }],
+    ["an attachment named ..", { ...base, ...attachment, name: ".." }],
+    ["an attachment with a name past 255 characters", { ...base, ...attachment, name: "n".repeat(256) }],
+    ["an attachment with a MIME type that is a script", { ...base, ...attachment, mime: "<script>" }],
+    ["an attachment with a thumbnail past 8 KB", { ...base, ...attachment, thumb: "A".repeat(Math.ceil((MAX_THUMB_BYTES * 4) / 3) + 1) }],
+    ["an image 20,001 pixels wide", { ...base, ...attachment, width: 20_001, height: 5 }],
+    ["a voice note past an hour", { ...base, ...attachment, voice: { durationMs: 60 * 60_000 + 1, waveform: [] } }],
+    ["a waveform of 101 bars", { ...base, ...attachment, voice: { durationMs: 1, waveform: new Array(101).fill(0) } }],
+    ["a waveform level of 32", { ...base, ...attachment, voice: { durationMs: 1, waveform: [32] } }],
+    ["an empty caption", { ...base, ...attachment, caption: "" }],
   ];
   it.each(refused)("refuses %s (kept as unknown, never applied)", (_name, content) => {
     expect(decodeContent(bytes(content)).type).toBe("unknown");

@@ -1,7 +1,7 @@
 // The content kinds, in one registry (DESIGN §9). Each kind is one module in kinds/: its zod schema,
 // whether it is durable (outbox and relay mailbox) or ephemeral (a live push only), and where a received
 // one goes:
-// - message: a row of its own (text; stored in bulk by the receive commit);
+// - message: a row of its own (text, attachment; stored in bulk by the receive commit);
 // - change: applied to earlier rows or the conversation (reaction, edit, delete, timer) by its `apply`;
 // - receipt: moves my messages forward (delivered, read);
 // - control: engine business that is never shown (answers to decryption-error requests);
@@ -17,6 +17,7 @@ import { edit } from "./kinds/edit";
 import { deleteKind } from "./kinds/delete";
 import { timer } from "./kinds/timer";
 import { typing } from "./kinds/typing";
+import { attachment } from "./kinds/attachment";
 
 export type Placement = "message" | "change" | "receipt" | "control" | "signal";
 
@@ -29,10 +30,12 @@ export interface ContentKind<T> {
   readonly apply?: (scope: ChangeScope, change: IncomingChange<T>) => Promise<ChangeOutcome>;
 }
 
-export const KINDS = [text, receipt, retryReply, reaction, edit, deleteKind, timer, typing] as const;
+export const KINDS = [text, receipt, retryReply, reaction, edit, deleteKind, timer, typing, attachment] as const;
 
 export type KnownContent = z.infer<(typeof KINDS)[number]["schema"]>;
 export type ChangeContent = Extract<KnownContent, { type: "reaction" | "edit" | "delete" | "timer" }>;
+/** The kinds that are a message of their own (placement "message"). */
+export type MessageContent = Extract<KnownContent, { type: "text" | "attachment" }>;
 
 const BY_TYPE = new Map<string, ContentKind<KnownContent>>(KINDS.map((k) => [k.type, k as unknown as ContentKind<KnownContent>]));
 

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { DELETE_FOR_EVERYONE_WINDOW_MS } from "../../../store/db";
 import { forgetQuotes, refreshPreview, deletedForEveryone } from "../../../store/conversations";
+import { forgetMedia } from "../../../store/media";
 import { CLOCK_SKEW_MS, targetOf, type ChangeOutcome, type ChangeScope, type IncomingChange } from "../change";
 import { durableFields, MessageId } from "../base";
 
@@ -23,6 +24,8 @@ export async function applyDelete(scope: ChangeScope, c: IncomingChange<DeleteCo
   const age = c.content.sentAt - target.sentAt;
   if (age > DELETE_FOR_EVERYONE_WINDOW_MS + CLOCK_SKEW_MS || age < -CLOCK_SKEW_MS) return scope.refuse("delete", "outside the delete window");
   await scope.db.messages.put(deletedForEveryone(target, c.content.sentAt));
+  // its file goes too, from this device (the relay's copy expires); the caller's transaction has the media tables
+  if (target.kind === "attachment") await forgetMedia(scope.db, [target.id]);
   await forgetQuotes(scope.db, target.conversationId, [target.id]);
   await refreshPreview(scope.db, target.conversationId, target.id);
   return "applied";

@@ -1,0 +1,245 @@
+// The transfer runner (runtime: the worker; Node in tests): uploads my queued attachments and downloads
+// the ones asked for (or small enough to come by themselves), one at a time in each direction, with
+// progress written to the transfers table the UI reads. Everything it needs is in Dexie, so a reload,
+// a crash or a new leader picks up where the last one stopped: an upload resumes with the same key and
+// blob id from the offset the relay holds.
+import { EVENTS, OfflineError, ProtocolError, request } from "../deps";
+import type { AttachmentKeyRow, TransferRow } from "../../store/db";
+import { advanceState } from "../../store/conversations";
+import type { EngineContext } from "../context";
+import { downloadAttachment, TransferError, uploadAttachment, type UploadGrant } from "./transfer";
+import { pointerOf } from "./content";
+import { EngineError } from "../../worker/rpc";
+
+type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface TransferOptions {
+  /** The relay's origin for blob requests; "" for the page's own. */
+  baseUrl: string;
+  fetch?: Fetch;
+  /** An upload finished: its message can go out now. */
+  onUploaded(): void;
+}
+
+/** Progress is written at most this often (each write wakes every live query on the transfers table). */
+const PROGRESS_EVERY_MS = 250;
+
+export const TAMPERED_TEXT = "This attachment was altered on the relay and was refused.";
+
+class Loop {
+  private running: Promise<void> | null = null;
+  private again = false;
+  constructor(private readonly step: () => Promise<"idle" | "stop">) {}
+
+  kick(): void {
+    this.again = true;
+    if (this.running) return;
+    const run = (async () => {
+      while (this.again) {
+        this.again = false;
+        if ((await this.step()) === "stop") return;
+      }
+    })();
+    this.running = run;
+    void run.finally(() => {
+      if (this.running === run) this.running = null;
+    });
+  }
+
+  async idle(): Promise<void> {
+    await this.running?.catch(() => undefined);
+  }
+}
+
+export class TransferRunner {
+  private readonly aborts = new Map<string, AbortController>();
+  private readonly uploads: Loop;
+  private readonly downloads: Loop;
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly opts: TransferOptions,
+  ) {
+    this.uploads = new Loop(() => this.uploadAll());
+    this.downloads = new Loop(() => this.downloadAll());
+  }
+
+  /** Looks for work: after login, after a send was queued, after a batch brought attachments. */
+  kick(): void {
+    if (this.stopped) return;
+    this.uploads.kick();
+    this.downloads.kick();
+  }
+
+  /** Stops a transfer in flight: an upload's message shows "Not sent" (Retry resumes), a download goes back to "Download". */
+  cancel(messageId: string): boolean {
+    const abort = this.aborts.get(messageId);
+    abort?.abort();
+    return abort !== undefined;
+  }
+
+  /** Asks for an attachment's bytes (a first download, a retry, or again after "Delete media"). */
+  async request(conversationId: string, messageId: string): Promise<void> {
+    const { db } = this.ctx;
+    await db.transaction("rw", [db.transfers, db.media], async () => {
+      const t = await db.transfers.get(messageId);
+      if (!t || t.conversationId !== conversationId) throw new EngineError("not_found", "no such attachment in this conversation");
+      if (t.state === "tampered") throw new EngineError("bad_request", TAMPERED_TEXT);
+      if (t.state === "queued" || t.state === "downloading" || t.state === "uploading") return;
+      if (t.state === "ready" && (await db.media.get(messageId))) return;
+      // my own upload is on the relay too, and comes back like anyone's
+      if (t.direction === "out" && t.state === "failed") throw new EngineError("bad_request", "this attachment was not sent");
+      await db.transfers.put({ ...t, state: "queued", done: 0, error: undefined });
+    });
+    this.kick();
+  }
+
+  /** Cancels an attachment's transfer, in flight or waiting. */
+  async cancelOne(conversationId: string, messageId: string): Promise<void> {
+    const t = await this.ctx.db.transfers.get(messageId);
+    if (!t || t.conversationId !== conversationId) throw new EngineError("not_found", "no such attachment in this conversation");
+    if (this.cancel(messageId)) return;
+    if (t.state === "queued") await this.ctx.db.transfers.update(messageId, { state: "remote" });
+    else if (t.state === "uploading") await this.uploadFailed(t, "cancelled");
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const a of this.aborts.values()) a.abort();
+    await Promise.all([this.uploads.idle(), this.downloads.idle()]);
+  }
+
+  private async uploadAll(): Promise<"idle" | "stop"> {
+    const rows = await this.ctx.db.transfers.where("state").equals("uploading").toArray();
+    for (const t of rows) {
+      if (this.stopped) return "stop";
+      const outcome = await this.upload(t);
+      if (outcome === "offline") return "stop";
+    }
+    return "idle";
+  }
+
+  private async downloadAll(): Promise<"idle" | "stop"> {
+    const rows = await this.ctx.db.transfers.where("state").equals("queued").toArray();
+    for (const t of rows) {
+      if (this.stopped) return "stop";
+      await this.download(t);
+    }
+    return "idle";
+  }
+
+  private progress(messageId: string) {
+    let last = 0;
+    return (p: { done: number; total: number }) => {
+      const now = Date.now();
+      if (now - last < PROGRESS_EVERY_MS && p.done < p.total) return;
+      last = now;
+      void this.ctx.db.transfers.update(messageId, { done: p.done, total: p.total }).catch(() => undefined);
+    };
+  }
+
+  private async upload(t: TransferRow): Promise<"done" | "failed" | "offline"> {
+    const { db } = this.ctx;
+    const id = t.messageId;
+    const [keys, media, msg, conv] = await Promise.all([db.attachmentKeys.get(id), db.media.get(id), db.messages.get(id), db.conversations.get(t.conversationId)]);
+    if (!keys || !media || !msg || !conv) return this.uploadFailed(t, "its file is no longer here");
+    const abort = new AbortController();
+    this.aborts.set(id, abort);
+    const state: AttachmentKeyRow = { ...keys };
+    const grant = async (req: { size: number } | { resume: string }): Promise<UploadGrant> => {
+      const g = await request(this.ctx.socket(), EVENTS.blobUpload, { from: conv.ourAddress, ...req });
+      if (state.blobId !== g.id) {
+        // kept before a byte is sent: a reload resumes this blob instead of starting another
+        state.blobId = g.id;
+        await db.attachmentKeys.update(id, { blobId: g.id });
+      }
+      return g;
+    };
+    try {
+      const run = (resume: string | undefined) =>
+        uploadAttachment({ file: media.blob, key: keys.key, resume, grant, baseUrl: this.opts.baseUrl, fetch: this.opts.fetch, onProgress: this.progress(id), signal: abort.signal });
+      let pointer;
+      try {
+        pointer = await run(state.blobId);
+      } catch (error) {
+        // the blob to resume is gone (expired, or complete before its end was recorded): a new one, from the start
+        if (!(state.blobId && error instanceof ProtocolError && error.code === "not_found")) throw error;
+        pointer = await run(undefined);
+      }
+      const done = await db.transaction("rw", [db.attachmentKeys, db.transfers], async () => {
+        if (!(await db.transfers.get(id))) return false;
+        await db.attachmentKeys.update(id, { blobId: pointer.blobId, digest: pointer.digest, commitment: pointer.commitment });
+        await db.transfers.update(id, { state: "uploaded", done: t.total, total: t.total });
+        return true;
+      });
+      this.ctx.counters.bump("attachment_uploaded");
+      if (done) this.opts.onUploaded();
+      return "done";
+    } catch (error) {
+      if (error instanceof OfflineError) return "offline";
+      if (abort.signal.aborted) return this.uploadFailed(t, this.stopped ? undefined : "cancelled");
+      if (error instanceof ProtocolError) {
+        if (error.code === "quota_exceeded") return this.uploadFailed(t, "the relay has no room for more of my attachments now");
+        if (error.code === "too_large") return this.uploadFailed(t, "the file is too large");
+        // the relay stopped answering on the socket: try again later
+        if (error.code === "unavailable" || error.code === "rate_limited") return "offline";
+      }
+      this.ctx.log.warn("upload failed", { code: error instanceof TransferError ? error.code : error instanceof ProtocolError ? error.code : "unknown" });
+      return this.uploadFailed(t, "the upload failed");
+    } finally {
+      this.aborts.delete(id);
+    }
+  }
+
+  /** The message shows "Not sent" (its Retry queues it and resumes the upload). Without a reason: stopped, left to resume. */
+  private async uploadFailed(t: TransferRow, reason: string | undefined): Promise<"failed"> {
+    if (reason === undefined) return "failed";
+    const { db } = this.ctx;
+    await db.transaction("rw", [db.messages, db.conversations, db.outbox, db.transfers], async () => {
+      if (!(await db.transfers.get(t.messageId))) return;
+      await db.transfers.update(t.messageId, { state: "failed", error: reason });
+      await db.outbox.where("messageId").equals(t.messageId).filter((row) => row.kind === "message" && !row.onlyDevice).delete();
+      await advanceState(db, t.messageId, t.conversationId, "failed", this.ctx.now());
+      await db.messages.update(t.messageId, { error: reason });
+    });
+    this.ctx.counters.bump("attachment_upload_failed");
+    return "failed";
+  }
+
+  private async download(t: TransferRow): Promise<void> {
+    const { db } = this.ctx;
+    const id = t.messageId;
+    const [keys, msg] = await Promise.all([db.attachmentKeys.get(id), db.messages.get(id)]);
+    const pointer = keys && msg?.attachment ? pointerOf(keys, msg.attachment.size) : undefined;
+    if (!pointer || !msg?.attachment) {
+      await db.transfers.update(id, { state: "failed", error: "this attachment cannot be fetched" });
+      return;
+    }
+    const abort = new AbortController();
+    this.aborts.set(id, abort);
+    await db.transfers.update(id, { state: "downloading", done: 0 });
+    try {
+      const blob = await downloadAttachment({ pointer, baseUrl: this.opts.baseUrl, fetch: this.opts.fetch, onProgress: this.progress(id), signal: abort.signal, type: msg.attachment.mime });
+      await db.transaction("rw", [db.messages, db.media, db.transfers], async () => {
+        // deleted (or expired) while it came: nothing is kept
+        if (!(await db.messages.get(id)) || !(await db.transfers.get(id))) return;
+        await db.media.put({ messageId: id, conversationId: msg.conversationId, blob, size: blob.size, storedAt: this.ctx.now() });
+        await db.transfers.update(id, { state: "ready", done: t.total, error: undefined });
+      });
+      this.ctx.counters.bump("attachment_downloaded");
+    } catch (error) {
+      let change: Partial<TransferRow>;
+      if (abort.signal.aborted) change = { state: "remote", done: 0 };
+      else if (error instanceof TransferError && error.code === "tampered") {
+        this.ctx.counters.bump("attachment_tampered");
+        change = { state: "tampered", error: TAMPERED_TEXT };
+      } else if (error instanceof TransferError && error.code === "refused") change = { state: "failed", error: "This attachment is no longer on the relay." };
+      else change = { state: "failed", error: "The download failed." };
+      this.ctx.log.warn("download failed", { code: error instanceof TransferError ? error.code : "unknown" });
+      await db.transfers.update(id, change).catch(() => undefined);
+    } finally {
+      this.aborts.delete(id);
+    }
+  }
+}
