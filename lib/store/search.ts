@@ -79,60 +79,76 @@ export const searchIndexMiddleware: Middleware<DBCore> = {
  */
 export const searchIndexCost = { ms: 0, rows: 0 };
 
-async function mutateBoth(messages: DBCoreTable, index: DBCoreTable, req: DBCoreMutateRequest): Promise<DBCoreMutateResponse> {
+// Written as promise chains, not async functions: Dexie keeps a transaction's zone across its own
+// promises, and an async function's extra hop at its end (after the last request, with nothing left to
+// write) lost it: the caller's next write then ran outside the transaction, which committed early
+// (PrematureCommitError; lib/engine/attachments tests send a file without caption, which has no words).
+function mutateBoth(messages: DBCoreTable, index: DBCoreTable, req: DBCoreMutateRequest): Promise<DBCoreMutateResponse> {
   const trans = req.trans;
   if (req.type === "add") {
     // only the rows the add took: a refused duplicate keeps the row (and index row) it had
-    const res = await messages.mutate(req);
-    const started = performance.now();
-    const rows: SearchRow[] = [];
-    req.values.forEach((v: MessageRow, i) => {
-      if (res.failures[i]) return;
-      const row = searchRowOf(v);
-      if (row) rows.push(row);
+    return messages.mutate(req).then((res) => {
+      const started = performance.now();
+      const rows: SearchRow[] = [];
+      req.values.forEach((v: MessageRow, i) => {
+        if (res.failures[i]) return;
+        const row = searchRowOf(v);
+        if (row) rows.push(row);
+      });
+      searchIndexCost.rows += rows.length;
+      if (!rows.length) return res;
+      return index.mutate({ type: "put", trans, values: rows }).then(() => {
+        searchIndexCost.ms += performance.now() - started;
+        return res;
+      });
     });
-    if (rows.length) await index.mutate({ type: "put", trans, values: rows });
-    searchIndexCost.ms += performance.now() - started;
-    searchIndexCost.rows += rows.length;
-    return res;
   }
   if (req.type === "put") {
     const values = req.values as readonly MessageRow[];
     const keys = values.map(keyOf);
     const wanted = keys.filter((k): k is [number, string] => k !== null);
     // the old index rows are read beside the write: most puts (receipts, reactions) change no word
-    const [res, oldRows] = await Promise.all([messages.mutate(req), wanted.length ? index.getMany({ trans, keys: wanted }) : Promise.resolve([])]);
-    const old = new Map<string, SearchRow>();
-    for (const o of oldRows as (SearchRow | undefined)[]) if (o) old.set(o.id, o);
-    const puts: SearchRow[] = [];
-    const gone: [number, string][] = [];
-    values.forEach((v, i) => {
-      const key = keys[i];
-      if (res.failures[i] || !key) return;
-      const row = searchRowOf(v);
-      const before = old.get(v.id);
-      if (row && !(before && sameTokens(before.tokens, row.tokens))) puts.push(row);
-      else if (!row && before) gone.push(key);
+    const oldRead = wanted.length ? index.getMany({ trans, keys: wanted }) : null;
+    return messages.mutate(req).then((res) => {
+      const settle = (oldRows: readonly unknown[]) => {
+        const old = new Map<string, SearchRow>();
+        for (const o of oldRows as (SearchRow | undefined)[]) if (o) old.set(o.id, o);
+        const puts: SearchRow[] = [];
+        const gone: [number, string][] = [];
+        values.forEach((v, i) => {
+          const key = keys[i];
+          if (res.failures[i] || !key) return;
+          const row = searchRowOf(v);
+          const before = old.get(v.id);
+          if (row && !(before && sameTokens(before.tokens, row.tokens))) puts.push(row);
+          else if (!row && before) gone.push(key);
+        });
+        const putting = puts.length ? index.mutate({ type: "put", trans, values: puts }) : null;
+        const deleting = gone.length ? index.mutate({ type: "delete", trans, keys: gone }) : null;
+        if (putting && deleting) return Promise.all([putting, deleting]).then(() => res);
+        if (putting || deleting) return (putting ?? deleting)!.then(() => res);
+        return res;
+      };
+      return oldRead ? oldRead.then(settle) : settle([]);
     });
-    await Promise.all([
-      puts.length ? index.mutate({ type: "put", trans, values: puts }) : null,
-      gone.length ? index.mutate({ type: "delete", trans, keys: gone }) : null,
-    ]);
-    return res;
   }
   if (req.type === "delete") {
     // the message rows name their index rows (by sentAt): read them as the delete goes
-    const [oldRows, res] = await Promise.all([messages.getMany({ trans, keys: req.keys }), messages.mutate(req)]);
-    const gone = (oldRows as (MessageRow | undefined)[]).map(keyOf).filter((k): k is [number, string] => k !== null);
-    if (gone.length) await index.mutate({ type: "delete", trans, keys: gone });
-    return res;
+    const oldRead = messages.getMany({ trans, keys: req.keys });
+    return messages.mutate(req).then((res) =>
+      oldRead.then((oldRows) => {
+        const gone = (oldRows as (MessageRow | undefined)[]).map(keyOf).filter((k): k is [number, string] => k !== null);
+        return gone.length ? index.mutate({ type: "delete", trans, keys: gone }).then(() => res) : res;
+      }),
+    );
   }
   // deleteRange (a clear, or a range of ids): rare, so read what goes first
-  const found = await messages.query({ trans, values: true, query: { index: messages.schema.primaryKey, range: req.range } });
-  const res = await messages.mutate(req);
-  const gone = (found.result as MessageRow[]).map(keyOf).filter((k): k is [number, string] => k !== null);
-  if (gone.length) await index.mutate({ type: "delete", trans, keys: gone });
-  return res;
+  return messages.query({ trans, values: true, query: { index: messages.schema.primaryKey, range: req.range } }).then((found) =>
+    messages.mutate(req).then((res) => {
+      const gone = (found.result as MessageRow[]).map(keyOf).filter((k): k is [number, string] => k !== null);
+      return gone.length ? index.mutate({ type: "delete", trans, keys: gone }).then(() => res) : res;
+    }),
+  );
 }
 
 /** Messages indexed per backfill transaction: short transactions leave room for the receive path. */
