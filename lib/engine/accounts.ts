@@ -21,6 +21,9 @@ import {
 } from "./keys";
 import { request } from "./relay";
 
+/** How long creating an account waits for the relay connection before it says "offline". */
+export const CONNECT_WAIT_MS = 10_000;
+
 export const MAX_DISPLAY_NAME = 100;
 
 export async function createAccount(ctx: EngineContext, params: { brand: BrandId; handle: string; displayName: string }): Promise<AccountRow> {
@@ -53,7 +56,8 @@ export async function createAccount(ctx: EngineContext, params: { brand: BrandId
     await reservePrekeyIds(db, address, "kem", 1 + KEM_ONE_TIME_PREKEY_BATCH);
   });
   try {
-    await request(ctx.socket(), EVENTS.register, {
+    // a first-run person may press "Create account" before the page's first connection is made
+    await request(await ctx.connectedSocket(CONNECT_WAIT_MS), EVENTS.register, {
       address,
       identityKey: toB64(identity.publicKey),
       device: {

@@ -13,4 +13,9 @@ export interface EngineContext {
   now(): number;
   /** The connected, logged-in socket; throws OfflineError otherwise. */
   socket(): RelaySocket;
+  /**
+   * The socket once it is connected, waiting up to `ms` (OfflineError after). For what a person waits on
+   * at the screen; queued work does not wait, it goes when the connection comes.
+   */
+  connectedSocket(ms: number): Promise<RelaySocket>;
 }

@@ -96,7 +96,7 @@ describe("the sweep", () => {
   beforeEach(async () => {
     db = new JunctionDB(`sweep-${Math.random().toString(36).slice(2)}`);
     await db.open();
-    ctx = { db, log: silentLogger, counters: new Counters(), sessions: new Mutex(), now: () => 10_000, socket: () => { throw new Error("offline"); } };
+    ctx = { db, log: silentLogger, counters: new Counters(), sessions: new Mutex(), now: () => 10_000, socket: () => { throw new Error("offline"); }, connectedSocket: () => Promise.reject(new Error("offline")) };
   });
   afterEach(async () => {
     db.close();

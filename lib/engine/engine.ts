@@ -151,6 +151,15 @@ export class Engine {
         if (!this.sock?.connected) throw new OfflineError();
         return this.sock;
       },
+      connectedSocket: async (ms) => {
+        // the engine replaces its socket after a refused handshake, so this asks for the current one
+        const until = Date.now() + ms;
+        while (!this.sock?.connected) {
+          if (Date.now() >= until || this.stopped) throw new OfflineError();
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return this.sock;
+      },
     };
     this.directory = new DeviceDirectory(this.ctx);
     this.transfers = new TransferRunner(this.ctx, { baseUrl: opts.blobs?.baseUrl ?? "", fetch: opts.blobs?.fetch, onUploaded: () => this.poke() });

@@ -34,4 +34,18 @@ describe("engine reconnection", () => {
     expect(await account(device, "messenger", h.alice, "Alice")).toContain("messenger:");
     await device.engine.stop();
   }, 60_000);
+
+  it("creates an account asked for before the first connection is made, once it is made", async () => {
+    for (let i = 0; i < MAX_CONNECTIONS_PER_IP; i++) fillers.push(io(url(), { transports: ["websocket"], reconnection: false, forceNew: true }));
+    await waitFor(async () => fillers.every((s) => s.connected), "the address's connections");
+    const device = boot();
+    expect(device.online).toBe(false);
+    // the person presses "Create account" while the page is still connecting; the connection comes a second later
+    const created = device.api.createAccount({ brand: "whatsapp", handle: `+1555${String(Date.now()).slice(-7)}`, displayName: "Early" });
+    setTimeout(() => {
+      for (const s of fillers.splice(0)) s.disconnect();
+    }, 1_000);
+    expect((await created).address).toMatch(/^whatsapp:/);
+    await device.engine.stop();
+  }, 60_000);
 });
