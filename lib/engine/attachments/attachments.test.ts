@@ -168,6 +168,9 @@ describe("attachments between two engines", () => {
     const { alice, bob, aliceAddr, bobAddr, aConv, bConv } = await aliceAndBob(boot);
     await alice.api.sendMessage({ conversationId: aConv, text: "hello" });
     await waitFor(async () => (await messagesOf(bob.db, bConv)).length === 1, "first");
+    // Bob's delivery receipt must be in before the session is written by hand below: Alice's engine
+    // decrypting it meanwhile would write the session back over the hand-made one
+    await waitFor(async () => (await messagesOf(alice.db, aConv))[0]?.state === "delivered", "the delivery receipt");
     await alice.engine.idle();
     const bobDevice = (await bob.db.device.get(bobAddr as Address))!.deviceId;
     const key = sessionKey(aliceAddr, bobAddr, bobDevice);
@@ -198,7 +201,7 @@ describe("attachments between two engines", () => {
     expect(await bob.db.transfers.count()).toBe(0);
     expect(await bob.db.attachmentKeys.count()).toBe(0);
     await stopAll(alice, bob);
-  });
+  }, 90_000);
 
   it("a disappearing attachment takes its media with it", async () => {
     const { alice, bob, aConv, bConv } = await aliceAndBob(boot);
