@@ -3,6 +3,7 @@
 // beside the open conversation (one pane at a time on narrow screens).
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import dynamic from "next/dynamic";
+import type { Address } from "@/lib/brands";
 import { useEngineBoot, useConnectionStatus } from "@/lib/hooks/engine";
 import { useAccounts, useInbox, useSettings, useUnreadTotal } from "@/lib/hooks/data";
 import { useIncomingNotifications } from "@/lib/hooks/notifications";
@@ -178,6 +179,8 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
   const [filter, setFilter] = useState<InboxFilter>("all");
   const [selectedId, select] = useSelectedConversation();
   const [dialog, setDialog] = useState<"none" | "new" | "account" | "diagnostics" | "settings" | "logOut" | "contacts">("none");
+  /** A contact chosen in search, filled into "New message". */
+  const [writeTo, setWriteTo] = useState<Address | undefined>(undefined);
   const newUsed = useOpenedOnce(dialog === "new");
   const contactsUsed = useOpenedOnce(dialog === "contacts");
   const personId = selectedPerson(selectedId);
@@ -234,7 +237,16 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
         >
           <SearchBox value={query} onChange={setQuery} inputRef={searchInput} resultsRef={searchResults} />
           {query.trim() ? (
-            <SearchResultsList state={search} onOpen={openResult} inputRef={searchInput} resultsRef={searchResults} />
+            <SearchResultsList
+              state={search}
+              onOpen={openResult}
+              onWriteTo={(address) => {
+                setWriteTo(address);
+                setDialog("new");
+              }}
+              inputRef={searchInput}
+              resultsRef={searchResults}
+            />
           ) : (
             <>
               <FilterBar value={filter} onChange={setFilter} brands={myBrands} />
@@ -263,9 +275,14 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
       {newUsed && (
         <NewMessageDialog
           open={dialog === "new"}
-          onClose={() => setDialog("none")}
+          onClose={() => {
+            setDialog("none");
+            setWriteTo(undefined);
+          }}
           accounts={accounts}
+          initialTo={writeTo}
           onStarted={(id) => {
+            setWriteTo(undefined);
             setDialog("none");
             select(id);
           }}

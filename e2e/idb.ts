@@ -87,7 +87,9 @@ export async function messageKinds(page: Page, conversationId: string): Promise<
     });
     try {
       const rows = await new Promise<{ kind?: string; sentAt: number }[]>((resolve, reject) => {
-        const req = db.transaction("messages", "readonly").objectStore("messages").index("conversationId").getAll(conversationId);
+        const req = db.transaction("messages", "readonly").objectStore("messages")
+          .index("[conversationId+sentAt]")
+          .getAll(IDBKeyRange.bound([conversationId, -Infinity], [conversationId, Infinity]));
         req.onsuccess = () => resolve(req.result as { kind?: string; sentAt: number }[]);
         req.onerror = () => reject(req.error);
       });

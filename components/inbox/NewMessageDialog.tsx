@@ -4,7 +4,7 @@
 // The address is checked locally (the brand's rule) and then with the relay's directory,
 // so a person learns that an address does not exist before anything is sent.
 import { useId, useMemo, useState, type FormEvent } from "react";
-import { BRANDS, isAddressError, parseAddress, type Address } from "@/lib/brands";
+import { BRANDS, brandOf, isAddressError, parseAddress, type Address } from "@/lib/brands";
 import { addressExists, describeError, startChat } from "@/lib/hooks/actions";
 import { filterContacts, useContacts } from "@/lib/hooks/people";
 import type { AccountRow } from "@/lib/hooks/types";
@@ -16,20 +16,23 @@ interface Props {
   onClose: () => void;
   accounts: AccountRow[];
   onStarted: (conversationId: string) => void;
+  /** An address to write to, filled in (a contact chosen in search). */
+  initialTo?: Address;
 }
 
-export function NewMessageDialog({ open, onClose, accounts, onStarted }: Props) {
+export function NewMessageDialog({ open, onClose, accounts, onStarted, initialTo }: Props) {
   return (
     <Dialog open={open} onClose={onClose} title="New message">
       {/* remounted on every opening so no stale address or error survives */}
-      {open ? <NewMessageForm accounts={accounts} onStarted={onStarted} /> : null}
+      {open ? <NewMessageForm accounts={accounts} onStarted={onStarted} initialTo={initialTo} /> : null}
     </Dialog>
   );
 }
 
-function NewMessageForm({ accounts, onStarted }: Omit<Props, "open" | "onClose">) {
-  const [from, setFrom] = useState<Address | "">(accounts[0]?.address ?? "");
-  const [to, setTo] = useState("");
+function NewMessageForm({ accounts, onStarted, initialTo }: Omit<Props, "open" | "onClose">) {
+  // an address of a brand I have an account on is written to from that account
+  const [from, setFrom] = useState<Address | "">((initialTo && accounts.find((a) => a.brand === brandOf(initialTo))?.address) ?? accounts[0]?.address ?? "");
+  const [to, setTo] = useState<string>(initialTo ?? "");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const ids = { from: useId(), to: useId(), hint: useId(), error: useId(), find: useId() };

@@ -5,7 +5,7 @@
 // Home/End jump, Escape clears and returns to the box.
 import { Search as SearchIcon, X } from "lucide-react";
 import { useId, useRef, type KeyboardEvent, type ReactNode } from "react";
-import { BRANDS } from "@/lib/brands";
+import { BRANDS, type Address } from "@/lib/brands";
 import { conversationHref } from "@/lib/hooks/useSelectedConversation";
 import type { SearchState } from "@/lib/hooks/search";
 import type { SearchConversation } from "@/lib/hooks/types";
@@ -105,11 +105,14 @@ const LINK =
 export function SearchResultsList({
   state,
   onOpen,
+  onWriteTo,
   inputRef,
   resultsRef,
 }: {
   state: SearchState;
   onOpen: (conversationId: string, messageId: string | null) => void;
+  /** A contact without a conversation was chosen: start one with them. */
+  onWriteTo: (address: Address) => void;
   inputRef: React.RefObject<HTMLInputElement | null>;
   resultsRef: React.RefObject<HTMLDivElement | null>;
 }) {
@@ -149,13 +152,14 @@ export function SearchResultsList({
   };
 
   const hitCount = results ? results.groups.reduce((n, g) => n + g.hits.length, 0) : 0;
-  const empty = results !== null && results.names.length === 0 && hitCount === 0;
+  const empty = results !== null && results.names.length === 0 && results.contacts.length === 0 && hitCount === 0;
   const summary = !results
     ? "Searching…"
     : empty
       ? "No results"
       : [
           results.names.length ? `${results.names.length} ${results.names.length === 1 ? "conversation" : "conversations"}` : "",
+          results.contacts.length ? `${results.contacts.length} ${results.contacts.length === 1 ? "contact" : "contacts"}` : "",
           hitCount ? `${hitCount} ${hitCount === 1 ? "message" : "messages"}` : "",
         ]
           .filter(Boolean)
@@ -194,6 +198,34 @@ export function SearchResultsList({
                       <Marked text={n.title} ranges={n.ranges} />
                     </span>
                     <Brands c={n} />
+                  </a>
+                </li>
+              ))}
+            </ul>
+          </li>
+        ) : null}
+        {results && results.contacts.length > 0 ? (
+          <li>
+            <h3 id={`${headingId}-contacts`} className="px-3 pb-1 text-xs font-semibold tracking-wide text-slate-600 uppercase dark:text-slate-400">
+              Contacts
+            </h3>
+            <ul aria-labelledby={`${headingId}-contacts`}>
+              {results.contacts.map((c) => (
+                <li key={c.address}>
+                  <a
+                    href={`#write-to=${encodeURIComponent(c.address)}`}
+                    onClick={(event) => {
+                      if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+                      event.preventDefault();
+                      onWriteTo(c.address);
+                    }}
+                    aria-label={`Write to ${c.title}`}
+                    className={`${LINK} flex items-center gap-2`}
+                  >
+                    <span className="min-w-0 flex-1 truncate font-medium">
+                      <Marked text={c.title} ranges={c.ranges} />
+                    </span>
+                    <BrandBadge brand={c.brand} />
                   </a>
                 </li>
               ))}

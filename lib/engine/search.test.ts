@@ -4,6 +4,7 @@ import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../relay/test/relayProcess";
 import { aliceAndBob, makeBoot, waitFor } from "./testClients";
+import { entriesOf } from "../store/search";
 
 const boot = makeBoot(useRelayProcess());
 
@@ -27,9 +28,9 @@ describe("search across the receive path", () => {
     await alice.api.deleteMessage({ conversationId: aConv, messageId, forEveryone: true });
     await waitFor(async () => (await bob.db.messages.get(messageId))?.deletedAt !== undefined, "delete applied");
     expect(await hits("silver")).toEqual([]);
-    expect((await bob.db.searchIndex.toArray()).filter((r) => r.id === messageId)).toEqual([]);
+    expect((await bob.db.searchBlocks.toArray()).flatMap(entriesOf).filter((e) => e.id === messageId)).toEqual([]);
     // the sender's own copy went the same way
-    expect(await alice.db.searchIndex.count()).toBe(0);
+    expect(await alice.db.searchBlocks.count()).toBe(0);
     await Promise.all([alice.engine.stop(), bob.engine.stop()]);
   });
 });

@@ -1,24 +1,26 @@
 // Search, run in the worker over the index of lib/store/search.ts: messages by their words (newest first,
 // grouped by conversation, with a snippet and where the match is), and conversations by the peer's name or
 // address. Also the background indexing of messages stored before the index existed.
-import type { Address } from "../brands";
+import { brandOf, type Address } from "../brands";
 import type { ConversationRow, JunctionDB, MessageRow } from "../store/db";
-import { BACKFILL_KEY, backfillSearchIndex, searchable } from "../store/search";
+import { BACKFILL_KEY, backfillSearchIndex, searchable, type BlockKey, type SearchBlock } from "../store/search";
 import { fold, matchesAll, matchRanges, queryTokens, snippet, tokenize } from "../store/tokenize";
-import { EngineError, type SearchConversation, type SearchHit, type SearchResults } from "../worker/rpc";
+import { EngineError, type SearchContact, type SearchConversation, type SearchHit, type SearchResults } from "../worker/rpc";
 
 export const MAX_QUERY_CHARS = 500;
 export const DEFAULT_SEARCH_LIMIT = 50;
 export const MAX_SEARCH_LIMIT = 200;
 /**
- * Index entries read for one query, newest first per word. A word in tens of thousands of messages
- * finds its newest ones; typing a second word narrows it.
+ * Index blocks (a commit's messages of one conversation each) read for one query, newest first per word. A
+ * word in tens of thousands of blocks finds its newest ones; typing a second word narrows it.
  */
 export const SCAN_CAP = 1_000;
 /** Most conversations found by name. */
 export const MAX_NAME_MATCHES = 20;
 /** Messages read per step while checking candidates. */
 const CHECK_CHUNK = 100;
+/** Index blocks read per step. */
+const BLOCK_CHUNK = 20;
 
 export async function searchLocal(db: JunctionDB, query: string, limit: number | undefined, now: number): Promise<SearchResults> {
   if (typeof query !== "string" || query.length > MAX_QUERY_CHARS) throw new EngineError("bad_request", `a query is at most ${MAX_QUERY_CHARS} characters`);
@@ -26,28 +28,48 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
   if (!Number.isInteger(max) || max < 1 || max > MAX_SEARCH_LIMIT) throw new EngineError("bad_request", `the limit is 1 to ${MAX_SEARCH_LIMIT}`);
   const started = performance.now();
   const tokens = queryTokens(query);
-  if (tokens.length === 0) return { tokens, names: [], groups: [], indexing: false, tookMs: 0 };
+  if (tokens.length === 0) return { tokens, names: [], contacts: [], groups: [], indexing: false, tookMs: 0 };
 
-  const [hits, convIds, contacts, backfill] = await Promise.all([
+  const [hits, convIds, contacts, book, backfill] = await Promise.all([
     messageHits(db, tokens, max, now),
     db.conversations.toCollection().primaryKeys(),
     db.contacts.toArray(),
+    db.addressBook.toArray(),
     db.meta.get(BACKFILL_KEY),
   ]);
-  const names = new Map(contacts.map((c) => [c.address, c.displayName]));
+  // the name I gave someone comes first, then the name they gave themselves
+  const names = new Map<Address, string>();
+  for (const c of contacts) if (c.displayName) names.set(c.address, c.displayName);
+  for (const b of book) if (b.nickname) names.set(b.address, b.nickname);
   const titleOf = (their: Address) => names.get(their) ?? their;
-
-  // conversations by name: the id holds both addresses, so only the matches are read
-  const named: string[] = [];
-  for (const id of convIds) {
-    const their = id.slice(id.indexOf("|") + 1) as Address;
+  const matches = (their: Address): boolean => {
     const name = names.get(their);
     const text = name ? `${name} ${their}` : their;
     // a word that is not even inside the folded text cannot start one of its words: most go here, unsegmented
     const folded = fold(text);
-    if (!tokens.every((t) => folded.includes(t))) continue;
-    if (matchesAll(tokenize(text), tokens)) named.push(id);
+    return tokens.every((t) => folded.includes(t)) && matchesAll(tokenize(text), tokens);
+  };
+
+  // conversations by name: the id holds both addresses, so only the matches are read
+  const named: string[] = [];
+  const talkedTo = new Set<Address>();
+  for (const id of convIds) {
+    const their = id.slice(id.indexOf("|") + 1) as Address;
+    talkedTo.add(their);
+    if (matches(their)) named.push(id);
   }
+  // people I have no conversation with yet: contacts I added, and those whose name I know
+  const others = new Set<Address>([...book.filter((b) => b.addedAt !== undefined || b.nickname).map((b) => b.address), ...contacts.map((c) => c.address)]);
+  const people: SearchContact[] = [];
+  for (const address of others) {
+    if (talkedTo.has(address) || !matches(address)) continue;
+    const brand = brandOf(address);
+    if (!brand) continue;
+    const title = titleOf(address);
+    people.push({ address, title, brand, ranges: matchRanges(title, tokens) });
+    if (people.length >= MAX_NAME_MATCHES) break;
+  }
+  people.sort((a, b) => a.title.localeCompare(b.title));
   const wanted = [...new Set([...named, ...hits.map((h) => h.message.conversationId)])];
   const convRows = new Map<string, ConversationRow>();
   for (const row of await db.conversations.bulkGet(wanted)) if (row) convRows.set(row.id, row);
@@ -78,6 +100,7 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
   }
   return {
     tokens,
+    contacts: people,
     names: nameRows.map((row) => {
       const d = describe(row);
       return { ...d, ranges: matchRanges(d.title, tokens) };
@@ -88,33 +111,63 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
   };
 }
 
-/** The newest messages that match every word, checked against their current text. */
+/** The newest messages that match every word, from the index's blocks, checked against their current rows. */
 async function messageHits(db: JunctionDB, tokens: string[], max: number, now: number): Promise<{ message: MessageRow; hit: SearchHit }[]> {
-  // the longest word is likely the rarest: its entries are the candidates, the other words are checked
+  // the longest word is likely the rarest: its blocks are the candidates, and each block says which of its
+  // messages have every word
   const lead = tokens.reduce((a, b) => (b.length > a.length ? b : a));
-  const keys = (await db.searchIndex.where("tokens").startsWith(lead).reverse().limit(SCAN_CAP).primaryKeys()) as [number, string][];
+  const keys = (await db.searchBlocks.where("tokens").startsWith(lead).reverse().limit(SCAN_CAP).primaryKeys()) as BlockKey[];
   const seen = new Set<string>();
-  const candidates: [number, string][] = [];
+  const blocks: BlockKey[] = [];
   for (const k of keys) {
-    if (seen.has(k[1])) continue;
-    seen.add(k[1]);
-    candidates.push(k);
+    const s = `${k[0]}|${k[1]}`;
+    if (seen.has(s)) continue;
+    seen.add(s);
+    blocks.push(k);
   }
-  candidates.sort((a, b) => b[0] - a[0] || (a[1] < b[1] ? 1 : -1));
+  // newest stored first (a block holds one commit's messages)
+  blocks.sort((a, b) => b[0] - a[0] || (a[1] < b[1] ? 1 : -1));
   const found: { message: MessageRow; hit: SearchHit }[] = [];
-  for (let i = 0; i < candidates.length && found.length < max; i += CHECK_CHUNK) {
-    const chunk = candidates.slice(i, i + CHECK_CHUNK);
-    const rows = await db.messages.bulkGet(chunk.map((k) => k[1]));
-    rows.forEach((m, j) => {
-      if (!m || found.length >= max) return;
-      // what the index says must still be true: the row is here, has not expired, and says these words
-      if (m.sentAt !== chunk[j]?.[0] || !searchable(m) || (m.expiresAt !== undefined && m.expiresAt <= now)) return;
-      if (!matchesAll(tokenize(m.text), tokens)) return;
-      const cut = snippet(m.text, tokens);
-      found.push({ message: m, hit: { messageId: m.id, sentAt: m.sentAt, direction: m.direction, snippet: cut.text, ranges: cut.ranges } });
-    });
+  let next = 0;
+  while (found.length < max && next < blocks.length) {
+    // blocks until there are enough candidates for what is still missing
+    const candidates: { id: string; sentAt: number }[] = [];
+    while (candidates.length < max - found.length && next < blocks.length) {
+      const chunk = blocks.slice(next, next + BLOCK_CHUNK);
+      next += chunk.length;
+      for (const block of await db.searchBlocks.bulkGet(chunk)) if (block) candidates.push(...matchingIn(block, tokens));
+    }
+    candidates.sort((a, b) => b.sentAt - a.sentAt || (a.id < b.id ? 1 : -1));
+    for (let i = 0; i < candidates.length && found.length < max; i += CHECK_CHUNK) {
+      const chunk = candidates.slice(i, i + CHECK_CHUNK);
+      const rows = await db.messages.bulkGet(chunk.map((c) => c.id));
+      rows.forEach((m) => {
+        // the index follows every write; what it cannot know is a message that expired and is not swept yet
+        if (!m || found.length >= max || !searchable(m) || (m.expiresAt !== undefined && m.expiresAt <= now)) return;
+        const cut = snippet(m.text, tokens);
+        found.push({ message: m, hit: { messageId: m.id, sentAt: m.sentAt, direction: m.direction, snippet: cut.text, ranges: cut.ranges } });
+      });
+    }
   }
-  return found;
+  return found.sort((a, b) => b.message.sentAt - a.message.sentAt || (a.message.id < b.message.id ? 1 : -1));
+}
+
+/** The messages of a block that have every query word (each as the start of one of their words). */
+function matchingIn(block: SearchBlock, query: readonly string[]): { id: string; sentAt: number }[] {
+  // per query word, the block's words it starts
+  const sets = query.map((q) => {
+    const set = new Set<number>();
+    block.tokens.forEach((t, i) => {
+      if (t.startsWith(q)) set.add(i);
+    });
+    return set;
+  });
+  if (sets.some((s) => s.size === 0)) return [];
+  const out: { id: string; sentAt: number }[] = [];
+  block.words.forEach((words, i) => {
+    if (sets.every((set) => words.some((w) => set.has(w)))) out.push({ id: block.ids[i] as string, sentAt: block.sentAts[i] as number });
+  });
+  return out;
 }
 
 /** Pause between backfill batches: the receive path and the UI's queries get their turns. */

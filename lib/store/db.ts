@@ -4,11 +4,11 @@
 // Read model (UI may read): accounts, contacts, identities, conversations, messages, outbox, meta,
 // transfers, media, addressBook, people.
 // Secrets (worker only, never read by lib/hooks or components): device, identityKeys, prekeys, sessions,
-// pendingAcks, attachmentKeys, searchIndex.
+// pendingAcks, attachmentKeys, searchBlocks.
 // Never delete an old version() block; add a new one with the change.
 import Dexie, { type EntityTable, type Table } from "dexie";
 import type { Address, BrandId } from "../brands";
-import { BACKFILL_KEY, searchIndexMiddleware, type SearchRow } from "./search";
+import { BACKFILL_KEY, searchIndexMiddleware, type BlockKey, type SearchBlock } from "./search";
 
 export type MessageState = "queued" | "sent" | "delivered" | "read" | "failed";
 export type Direction = "in" | "out";
@@ -481,7 +481,7 @@ export class JunctionDB extends Dexie {
   addressBook!: EntityTable<AddressBookRow, "address">;
   people!: EntityTable<PersonRow, "id">;
   /** Worker only: the full-text index of the messages (search.ts keeps it; the UI asks the worker). */
-  searchIndex!: Table<SearchRow, [number, string]>;
+  searchBlocks!: Table<SearchBlock, BlockKey>;
 
   constructor(name = "junction") {
     super(name);
@@ -547,6 +547,20 @@ export class JunctionDB extends Dexie {
       addressBook: "address, personId",
       people: "id",
     });
+    // Search index in blocks: the messages a commit stored for one conversation share one row and one index
+    // entry per distinct word (search.ts), in place of a row and ~10 index entries per message; everything is
+    // indexed again in the background. The messages' own conversationId index goes: the compound
+    // [conversationId+sentAt] answers where("conversationId") the same, and a message write costs one index
+    // entry less.
+    this.version(12)
+      .stores({
+        searchIndex: null,
+        searchBlocks: "[receivedAt+conversationId], *tokens",
+        messages: "id, [conversationId+sentAt], kind, expiresAt",
+      })
+      .upgrade(async (tx) => {
+        if ((await tx.table("messages").count()) > 0) await tx.table("meta").put({ key: BACKFILL_KEY, value: "" });
+      });
     // the index is written in the same transaction as every message write
     this.use(searchIndexMiddleware);
   }

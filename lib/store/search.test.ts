@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Address } from "../brands";
 import { JunctionDB, conversationId, type MessageRow } from "./db";
 import { deletedForEveryone, ensureConversation, putMessagesOnce } from "./conversations";
-import { BACKFILL_KEY, backfillSearchIndex } from "./search";
+import { BACKFILL_KEY, backfillSearchIndex, entriesOf } from "./search";
 import { searchLocal } from "../engine/search";
 import { deleteMessageLocal, editMessageLocal } from "../engine/actions";
 import { sweepExpired } from "../engine/disappearing";
@@ -47,7 +47,15 @@ async function found(query: string, now = NOW): Promise<string[]> {
 
 /** Every word the index holds for a message (none when it has no row). */
 async function indexed(id: string): Promise<string[]> {
-  return (await db.searchIndex.toArray()).filter((r) => r.id === id).flatMap((r) => r.tokens);
+  return (await db.searchBlocks.toArray())
+    .flatMap(entriesOf)
+    .filter((e) => e.id === id)
+    .flatMap((e) => e.tokens);
+}
+
+/** How many messages the index holds. */
+async function indexedCount(): Promise<number> {
+  return (await db.searchBlocks.toArray()).reduce((n, b) => n + b.ids.length, 0);
 }
 
 describe("the search index", () => {
@@ -69,7 +77,7 @@ describe("the search index", () => {
         throw new Error("crash before commit");
       }),
     ).rejects.toThrow("crash");
-    expect(await db.searchIndex.count()).toBe(0);
+    expect(await indexedCount()).toBe(0);
   });
 
   it("follows an edit: the old words go, the new ones are found", async () => {
@@ -85,9 +93,9 @@ describe("the search index", () => {
 
   it("a change that keeps the words (a receipt, a reaction) does not rewrite the row", async () => {
     await store(message("r", "read me"));
-    const before = await db.searchIndex.toArray();
+    const before = await db.searchBlocks.toArray();
     await db.messages.update("r", { state: "read", readAt: NOW });
-    expect(await db.searchIndex.toArray()).toEqual(before);
+    expect(await db.searchBlocks.toArray()).toEqual(before);
     expect(await found("read")).toEqual(["r"]);
   });
 
@@ -108,7 +116,7 @@ describe("the search index", () => {
     await store(message("f", "forget this one"));
     await deleteMessageLocal(db, { conversationId: CONV, messageId: "f", forEveryone: false }, NOW);
     expect(await db.messages.get("f")).toBeUndefined();
-    expect(await db.searchIndex.count()).toBe(0);
+    expect(await indexedCount()).toBe(0);
   });
 
   it("a disappearing message leaves nothing: not found once expired, and gone from the index with its row", async () => {
@@ -119,13 +127,13 @@ describe("the search index", () => {
     const ctx = { db, now: () => NOW + 5_000, counters: new Counters(), log: silentLogger } as unknown as EngineContext;
     expect((await sweepExpired(ctx)).removed).toBe(1);
     expect(await indexed("e")).toEqual([]);
-    expect(await db.searchIndex.count()).toBe(1);
+    expect(await indexedCount()).toBe(1);
   });
 
   it("a clear of the messages clears the index", async () => {
     await store(message("c1", "one"), message("c2", "two"));
     await db.messages.clear();
-    expect(await db.searchIndex.count()).toBe(0);
+    expect(await indexedCount()).toBe(0);
   });
 
   it("indexes only text that is there: not placeholders, timer lines or unsupported content", async () => {
@@ -134,7 +142,7 @@ describe("the search index", () => {
       message("t", "", { kind: "timer", timerMs: 1000 }),
       message("u", "", { kind: "unsupported", content: '{"type":"poll","text":"hidden"}' }),
     );
-    expect(await db.searchIndex.count()).toBe(0);
+    expect(await indexedCount()).toBe(0);
   });
 
   it("finds conversations by the peer's name and address", async () => {
@@ -144,6 +152,28 @@ describe("the search index", () => {
     expect(byName.names[0]?.ranges).toEqual([[0, 4]]);
     expect((await searchLocal(db, "instagram", 10, NOW)).names).toHaveLength(1);
     expect((await searchLocal(db, "zed", 10, NOW)).names).toHaveLength(0);
+  });
+
+  it("finds people I have no conversation with, and names people by the name I gave them", async () => {
+    const ADDED: Address = "messenger:frank.ocean";
+    const KNOWN: Address = "whatsapp:+15550000077";
+    await db.addressBook.put({ address: ADDED, addedAt: NOW, updatedAt: NOW });
+    await db.contacts.put({ address: ADDED, displayName: "Frank Ocean", updatedAt: NOW });
+    await db.addressBook.put({ address: PEER, nickname: "Dee from climbing", updatedAt: NOW });
+    await db.contacts.put({ address: PEER, displayName: "Dana", updatedAt: NOW });
+    await db.contacts.put({ address: KNOWN, displayName: "Frankie", updatedAt: NOW });
+    const res = await searchLocal(db, "fran", 10, NOW);
+    // no conversation with either: they come as contacts, by the name they gave themselves
+    expect(res.contacts.map((c) => [c.address, c.title, c.brand])).toEqual([
+      [ADDED, "Frank Ocean", "messenger"],
+      [KNOWN, "Frankie", "whatsapp"],
+    ]);
+    expect(res.contacts[0]?.ranges).toEqual([[0, 4]]);
+    expect(res.names).toEqual([]);
+    // my nickname for someone I talk to finds the conversation and is its title; not twice as a contact
+    const climbing = await searchLocal(db, "climbing", 10, NOW);
+    expect(climbing.names.map((n) => [n.conversationId, n.title])).toEqual([[CONV, "Dee from climbing"]]);
+    expect(climbing.contacts).toEqual([]);
   });
 
   it("groups hits by conversation, newest first, with a snippet marking the match", async () => {
@@ -161,6 +191,51 @@ describe("the search index", () => {
     ]);
     const hit = res.groups[1]?.hits[0];
     expect(hit && hit.snippet.slice(...(hit.ranges[0] as [number, number]))).toBe("pizz");
+  });
+
+  it("keeps a commit's messages of one conversation in one block, and a change to one leaves the others", async () => {
+    await store(message("b1", "orange juice", { sentAt: NOW - 3000, direction: "out", state: "sent" }), message("b2", "orange cake", { sentAt: NOW - 2000 }), message("b3", "apple pie", { sentAt: NOW - 1000 }));
+    const blocks = await db.searchBlocks.toArray();
+    expect(blocks).toHaveLength(1);
+    expect(blocks[0]?.ids).toEqual(["b1", "b2", "b3"]);
+    // one index entry per distinct word of the block: "orange" once for two messages
+    expect(blocks[0]?.tokens.filter((t) => t === "orange")).toHaveLength(1);
+    expect(await found("orange")).toEqual(["b2", "b1"]);
+    expect(await found("orange cake")).toEqual(["b2"]);
+    // every word must be in the same message, not just in the same block
+    expect(await found("orange pie")).toEqual([]);
+    await editMessageLocal(db, { conversationId: CONV, messageId: "b1", text: "lemon juice" }, NOW);
+    expect(await found("orange")).toEqual(["b2"]);
+    expect(await found("lemon")).toEqual(["b1"]);
+    await deleteMessageLocal(db, { conversationId: CONV, messageId: "b2", forEveryone: false }, NOW);
+    expect(await found("orange")).toEqual([]);
+    expect(await found("apple")).toEqual(["b3"]);
+    expect((await db.searchBlocks.toArray())[0]?.tokens).not.toContain("orange");
+    await deleteMessageLocal(db, { conversationId: CONV, messageId: "b1", forEveryone: false }, NOW);
+    await deleteMessageLocal(db, { conversationId: CONV, messageId: "b3", forEveryone: false }, NOW);
+    // the last message out takes the block with it
+    expect(await db.searchBlocks.count()).toBe(0);
+  });
+
+  it("a second write into a block (same conversation, same millisecond) adds to it and loses nothing", async () => {
+    await store(message("s1", "first words"));
+    await store(message("s2", "second words"));
+    expect(await db.searchBlocks.count()).toBe(1);
+    expect(await found("words")).toEqual(["s2", "s1"].sort().reverse());
+    expect(await found("first")).toEqual(["s1"]);
+    expect(await found("second")).toEqual(["s2"]);
+  });
+
+  it("finds a Chinese or Japanese character inside a word, not only at its start", async () => {
+    await store(message("j", "私は東京に住んでいます"));
+    expect(await found("東京")).toEqual(["j"]);
+    expect(await found("京")).toEqual(["j"]);
+    const res = await searchLocal(db, "京", 10, NOW);
+    const hit = res.groups[0]?.hits[0];
+    expect(hit && hit.snippet.slice(...(hit.ranges[0] as [number, number]))).toBe("京");
+    // but a Latin word is found by its start only
+    await store(message("l", "understanding"));
+    expect(await found("standing")).toEqual([]);
   });
 
   it("refuses a query that is too long or a limit out of range, with bad_request", async () => {
@@ -203,6 +278,39 @@ describe("a database from before the index", () => {
       expect(res.indexing).toBe(false);
       expect(res.groups[0]?.hits).toHaveLength(25);
       expect(res.groups[0]?.hits[0]?.messageId).toBe("old24");
+    } finally {
+      upgraded.close();
+      await upgraded.delete();
+    }
+  });
+
+  it("a database with the per-message index of version 8 drops it and is indexed again in blocks", async () => {
+    const name = `search-v8-${Math.random().toString(36).slice(2)}`;
+    const old = new Dexie(name);
+    old.version(8).stores({
+      conversations: "id, lastActivity, [ourBrand+lastActivity], [hasUnread+lastActivity], ourAddress, theirAddress, archived, pinnedAt",
+      messages: "id, [conversationId+sentAt], conversationId, kind, expiresAt",
+      meta: "key",
+      searchIndex: "[sentAt+id], *tokens",
+    });
+    await old.open();
+    await old.table("conversations").put({ ...(await db.conversations.get(CONV)) });
+    await old.table("messages").bulkPut([message("v1", "kept through the upgrade"), message("v2", "also kept", { sentAt: NOW - 10 })]);
+    await old.table("searchIndex").bulkPut([{ sentAt: NOW - 1000, id: "v1", tokens: ["kept", "through", "the", "upgrade"] }]);
+    old.close();
+
+    const upgraded = new JunctionDB(name);
+    await upgraded.open();
+    try {
+      expect(upgraded.tables.map((t) => t.name)).not.toContain("searchIndex");
+      expect((await upgraded.meta.get(BACKFILL_KEY))?.value).toBe("");
+      while (await backfillSearchIndex(upgraded)) {
+        // batch by batch
+      }
+      const res = await searchLocal(upgraded, "kept", 50, NOW);
+      expect(res.groups[0]?.hits.map((h) => h.messageId)).toEqual(["v2", "v1"]);
+      // and the messages are still found by conversation without their own conversationId index
+      expect(await upgraded.messages.where("conversationId").equals(CONV).count()).toBe(2);
     } finally {
       upgraded.close();
       await upgraded.delete();

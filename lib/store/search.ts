@@ -1,8 +1,11 @@
-// The full-text search index: one row per searchable message, `{ sentAt, id, tokens }`, keyed by
-// [sentAt+id] with a multi-entry index on the words (docs/BENCHMARKS.md "Search index" says why this shape).
+// The full-text search index: blocks of messages, one per (receivedAt, conversation), each holding its messages'
+// words, with a multi-entry index on the words of the whole block (docs/BENCHMARKS.md "Search index" says why
+// this shape). A receive commit stores its messages with one receivedAt, so a backlog batch of 200 messages
+// is one block: one row and one index entry per distinct word of the batch, instead of a row and ~10 index
+// entries per message. A message's block follows from the message itself, so an edit or a delete finds it.
 //
 // The index is kept by a Dexie middleware under the messages table: every write of a message row (add,
-// put, update, delete, clear) writes its index row in the SAME IndexedDB transaction, and any read-write
+// put, update, delete, clear) rewrites its block in the SAME IndexedDB transaction, and any read-write
 // transaction over messages also covers the index. So no code path that stores, edits, deletes or expires
 // a message can forget it, and a crash leaves both or neither. Rows of databases from before the index
 // are indexed in the background (backfillSearchIndex). Runtime: browser and Node tests.
@@ -10,15 +13,28 @@ import type { DBCore, DBCoreMutateRequest, DBCoreMutateResponse, DBCoreTable, DB
 import type { JunctionDB, MessageRow } from "./db";
 import { tokenize } from "./tokenize";
 
-export const SEARCH_TABLE = "searchIndex";
+export const SEARCH_TABLE = "searchBlocks";
 /** Meta key: the id after which messages still wait to be indexed (absent: nothing waits). */
 export const BACKFILL_KEY = "searchBackfill";
 
-export interface SearchRow {
-  sentAt: number;
-  /** The message id. */
+/** The messages stored in one commit for one conversation, and their words. */
+export interface SearchBlock {
+  receivedAt: number;
+  conversationId: string;
+  /** The distinct folded words of all its messages (tokenize.ts): the multi-entry index. */
+  tokens: string[];
+  /** Its messages: ids, their sentAt, and each one's words as positions in `tokens`. */
+  ids: string[];
+  sentAts: number[];
+  words: number[][];
+}
+
+export type BlockKey = [receivedAt: number, conversationId: string];
+
+/** One message in a block, with its words spelled out. */
+export interface SearchEntry {
   id: string;
-  /** Its distinct folded words (tokenize.ts). */
+  sentAt: number;
   tokens: string[];
 }
 
@@ -27,19 +43,116 @@ export function searchable(m: MessageRow): boolean {
   return (m.kind === undefined || m.kind === "text" || m.kind === "attachment") && m.deletedAt === undefined && typeof m.text === "string" && m.text.length > 0;
 }
 
-/** The index row of a message, or null when it has nothing to find. */
-export function searchRowOf(m: MessageRow): SearchRow | null {
+/** The block a message's words go to (null for a row without the fields: never indexed). */
+export function blockKeyOf(m: Partial<MessageRow> | undefined | null): BlockKey | null {
+  return m && typeof m.receivedAt === "number" && typeof m.conversationId === "string" && typeof m.id === "string" ? [m.receivedAt, m.conversationId] : null;
+}
+
+/** The text the index holds for a message (null: none), to tell whether a write changed its words. */
+function indexedText(m: MessageRow | undefined | null): string | null {
+  return m && searchable(m) ? m.text : null;
+}
+
+/** A message's entry in its block, or null when it has nothing to find. */
+export function searchEntryOf(m: MessageRow): SearchEntry | null {
   if (!searchable(m) || typeof m.sentAt !== "number" || typeof m.id !== "string") return null;
   const tokens = tokenize(m.text);
-  return tokens.length ? { sentAt: m.sentAt, id: m.id, tokens } : null;
+  return tokens.length ? { id: m.id, sentAt: m.sentAt, tokens } : null;
 }
 
-function keyOf(m: { sentAt?: unknown; id?: unknown } | undefined | null): [number, string] | null {
-  return m && typeof m.sentAt === "number" && typeof m.id === "string" ? [m.sentAt, m.id] : null;
+/** The entries of a block, words spelled out. */
+export function entriesOf(block: SearchBlock): SearchEntry[] {
+  return block.ids.map((id, i) => ({ id, sentAt: block.sentAts[i] ?? 0, tokens: (block.words[i] ?? []).map((w) => block.tokens[w] ?? "") }));
 }
 
-function sameTokens(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((t, i) => t === b[i]);
+/** A block of these entries (null when none is left: the block goes). */
+export function blockOf(key: BlockKey, entries: Iterable<SearchEntry>): SearchBlock | null {
+  const tokens: string[] = [];
+  const at = new Map<string, number>();
+  const block: SearchBlock = { receivedAt: key[0], conversationId: key[1], tokens, ids: [], sentAts: [], words: [] };
+  for (const e of entries) {
+    block.ids.push(e.id);
+    block.sentAts.push(e.sentAt);
+    block.words.push(
+      e.tokens.map((t) => {
+        let i = at.get(t);
+        if (i === undefined) {
+          i = tokens.length;
+          tokens.push(t);
+          at.set(t, i);
+        }
+        return i;
+      }),
+    );
+  }
+  return block.ids.length ? block : null;
+}
+
+const keyString = (k: BlockKey) => `${k[0]}|${k[1]}`;
+
+/** What one write does to one block: ids that leave it, entries that (re)enter it. */
+interface BlockChange {
+  key: BlockKey;
+  remove: Set<string>;
+  add: SearchEntry[];
+}
+
+class BlockChanges {
+  readonly byKey = new Map<string, BlockChange>();
+
+  private of(key: BlockKey): BlockChange {
+    const s = keyString(key);
+    let c = this.byKey.get(s);
+    if (!c) {
+      c = { key, remove: new Set(), add: [] };
+      this.byKey.set(s, c);
+    }
+    return c;
+  }
+
+  remove(key: BlockKey, id: string): void {
+    this.of(key).remove.add(id);
+  }
+
+  add(key: BlockKey, entry: SearchEntry): void {
+    this.of(key).add.push(entry);
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  keys(): BlockKey[] {
+    return [...this.byKey.values()].map((c) => c.key);
+  }
+}
+
+/**
+ * Applies the changes to the blocks read (`existing`, in the order of changes.keys()): one put of the blocks
+ * that keep entries and one delete of those left empty. Entries added under an id the block holds replace it.
+ */
+function writeBlocks(index: DBCoreTable, trans: DBCoreTransaction, changes: BlockChanges, existing: readonly unknown[]): Promise<unknown> {
+  const puts: SearchBlock[] = [];
+  const gone: BlockKey[] = [];
+  [...changes.byKey.values()].forEach((c, i) => {
+    const before = existing[i] as SearchBlock | undefined;
+    const entries = new Map<string, SearchEntry>();
+    if (before) for (const e of entriesOf(before)) if (!c.remove.has(e.id)) entries.set(e.id, e);
+    for (const e of c.add) entries.set(e.id, e);
+    const block = blockOf(c.key, entries.values());
+    if (block) puts.push(block);
+    else if (before) gone.push(c.key);
+  });
+  const putting = puts.length ? index.mutate({ type: "put", trans, values: puts }) : null;
+  const deleting = gone.length ? index.mutate({ type: "delete", trans, keys: gone }) : null;
+  if (putting && deleting) return Promise.all([putting, deleting]);
+  return putting ?? deleting ?? Promise.resolve();
+}
+
+/** Reads the changed blocks, then rewrites them (promise chain: see mutateBoth). */
+function rewriteBlocks(index: DBCoreTable, trans: DBCoreTransaction, changes: BlockChanges): Promise<unknown> {
+  if (changes.size === 0) return Promise.resolve();
+  return index.getMany({ trans, keys: changes.keys() }).then((existing) => writeBlocks(index, trans, changes, existing));
 }
 
 function coversIndex(trans: DBCoreTransaction): boolean {
@@ -73,11 +186,21 @@ export const searchIndexMiddleware: Middleware<DBCore> = {
 };
 
 /**
- * What indexing has added to the commits that store messages in this thread: the time from a message add's
- * answer to its index rows' (tokenising and the index write), and the rows written. Diagnostics shows it;
- * bench:client sets it beside the backlog's time.
+ * What indexing has added to the commits that store messages in this thread: tokenising, and the time from a
+ * message add's answer to its blocks' answer, and the messages indexed. Diagnostics shows it; bench:client sets
+ * it beside the backlog's time.
  */
 export const searchIndexCost = { ms: 0, rows: 0 };
+
+/** Removes every given old row's entry from its block. */
+function removals(oldRows: readonly unknown[]): BlockChanges {
+  const changes = new BlockChanges();
+  for (const o of oldRows as (MessageRow | undefined)[]) {
+    const key = blockKeyOf(o);
+    if (o && key && indexedText(o) !== null) changes.remove(key, o.id);
+  }
+  return changes;
+}
 
 // Written as promise chains, not async functions: Dexie keeps a transaction's zone across its own
 // promises, and an async function's extra hop at its end (after the last request, with nothing left to
@@ -86,68 +209,75 @@ export const searchIndexCost = { ms: 0, rows: 0 };
 function mutateBoth(messages: DBCoreTable, index: DBCoreTable, req: DBCoreMutateRequest): Promise<DBCoreMutateResponse> {
   const trans = req.trans;
   if (req.type === "add") {
-    // only the rows the add took: a refused duplicate keeps the row (and index row) it had
+    // the words are found while the add goes; only the rows the add took are indexed (a refused duplicate
+    // keeps the row, and the entry, it had)
+    const started = performance.now();
+    const values = req.values as readonly MessageRow[];
+    const entries = values.map((v) => (blockKeyOf(v) ? searchEntryOf(v) : null));
+    const changes = new BlockChanges();
+    values.forEach((v, i) => {
+      const e = entries[i];
+      if (e) changes.add(blockKeyOf(v) as BlockKey, e);
+    });
+    if (changes.size === 0) return messages.mutate(req);
+    // the blocks are read beside the add: usually there is none yet (a new commit's receivedAt)
+    const existingRead = index.getMany({ trans, keys: changes.keys() });
+    let spent = performance.now() - started;
     return messages.mutate(req).then((res) => {
-      const started = performance.now();
-      const rows: SearchRow[] = [];
-      req.values.forEach((v: MessageRow, i) => {
-        if (res.failures[i]) return;
-        const row = searchRowOf(v);
-        if (row) rows.push(row);
+      const answered = performance.now();
+      const taken = new BlockChanges();
+      let count = 0;
+      values.forEach((v, i) => {
+        const e = entries[i];
+        if (!e || res.failures[i]) return;
+        taken.add(blockKeyOf(v) as BlockKey, e);
+        count += 1;
       });
-      searchIndexCost.rows += rows.length;
-      if (!rows.length) return res;
-      return index.mutate({ type: "put", trans, values: rows }).then(() => {
-        searchIndexCost.ms += performance.now() - started;
-        return res;
+      searchIndexCost.rows += count;
+      if (taken.size === 0) return res;
+      return existingRead.then((existing) => {
+        // the blocks read are those of every value; keep the ones of the rows taken, in their order
+        const read = new Map(changes.keys().map((k, i) => [keyString(k), existing[i]]));
+        return writeBlocks(index, trans, taken, taken.keys().map((k) => read.get(keyString(k)))).then(() => {
+          spent += performance.now() - answered;
+          searchIndexCost.ms += spent;
+          return res;
+        });
       });
     });
   }
   if (req.type === "put") {
     const values = req.values as readonly MessageRow[];
-    const keys = values.map(keyOf);
-    const wanted = keys.filter((k): k is [number, string] => k !== null);
-    // the old index rows are read beside the write: most puts (receipts, reactions) change no word
-    const oldRead = wanted.length ? index.getMany({ trans, keys: wanted }) : null;
-    return messages.mutate(req).then((res) => {
-      const settle = (oldRows: readonly unknown[]) => {
-        const old = new Map<string, SearchRow>();
-        for (const o of oldRows as (SearchRow | undefined)[]) if (o) old.set(o.id, o);
-        const puts: SearchRow[] = [];
-        const gone: [number, string][] = [];
-        values.forEach((v, i) => {
-          const key = keys[i];
-          if (res.failures[i] || !key) return;
-          const row = searchRowOf(v);
-          const before = old.get(v.id);
-          if (row && !(before && sameTokens(before.tokens, row.tokens))) puts.push(row);
-          else if (!row && before) gone.push(key);
-        });
-        const putting = puts.length ? index.mutate({ type: "put", trans, values: puts }) : null;
-        const deleting = gone.length ? index.mutate({ type: "delete", trans, keys: gone }) : null;
-        if (putting && deleting) return Promise.all([putting, deleting]).then(() => res);
-        if (putting || deleting) return (putting ?? deleting)!.then(() => res);
-        return res;
-      };
-      return oldRead ? oldRead.then(settle) : settle([]);
-    });
-  }
-  if (req.type === "delete") {
-    // the message rows name their index rows (by sentAt): read them as the delete goes
-    const oldRead = messages.getMany({ trans, keys: req.keys });
+    const ids = values.map((v) => v.id);
+    // the old rows are read before the write: most puts (receipts, reactions) change no word and stop there
+    const oldRead = messages.getMany({ trans, keys: ids });
     return messages.mutate(req).then((res) =>
       oldRead.then((oldRows) => {
-        const gone = (oldRows as (MessageRow | undefined)[]).map(keyOf).filter((k): k is [number, string] => k !== null);
-        return gone.length ? index.mutate({ type: "delete", trans, keys: gone }).then(() => res) : res;
+        const changes = new BlockChanges();
+        values.forEach((v, i) => {
+          if (res.failures[i]) return;
+          const old = oldRows[i] as MessageRow | undefined;
+          const oldKey = blockKeyOf(old);
+          const newKey = blockKeyOf(v);
+          const oldText = indexedText(old);
+          const newText = indexedText(v);
+          if (oldText === newText && (oldKey && newKey ? keyString(oldKey) === keyString(newKey) : oldKey === newKey) && old?.sentAt === v.sentAt) return;
+          if (old && oldKey && oldText !== null) changes.remove(oldKey, old.id);
+          const entry = newKey ? searchEntryOf(v) : null;
+          if (entry && newKey) changes.add(newKey, entry);
+        });
+        return rewriteBlocks(index, trans, changes).then(() => res);
       }),
     );
   }
+  if (req.type === "delete") {
+    // the message rows name their blocks: read them as the delete goes
+    const oldRead = messages.getMany({ trans, keys: req.keys });
+    return messages.mutate(req).then((res) => oldRead.then((oldRows) => rewriteBlocks(index, trans, removals(oldRows)).then(() => res)));
+  }
   // deleteRange (a clear, or a range of ids): rare, so read what goes first
   return messages.query({ trans, values: true, query: { index: messages.schema.primaryKey, range: req.range } }).then((found) =>
-    messages.mutate(req).then((res) => {
-      const gone = (found.result as MessageRow[]).map(keyOf).filter((k): k is [number, string] => k !== null);
-      return gone.length ? index.mutate({ type: "delete", trans, keys: gone }).then(() => res) : res;
-    }),
+    messages.mutate(req).then((res) => rewriteBlocks(index, trans, removals(found.result)).then(() => res)),
   );
 }
 
@@ -156,16 +286,36 @@ export const BACKFILL_BATCH = 400;
 
 /**
  * Indexes the next batch of messages stored before the index existed (walking by id). Returns false once
- * nothing waits. A message written meanwhile was indexed by its own write; putting its row again is harmless.
+ * nothing waits. A message written meanwhile was indexed by its own write; adding its entry again replaces it.
  */
 export async function backfillSearchIndex(db: JunctionDB, batch = BACKFILL_BATCH): Promise<boolean> {
-  return db.transaction("rw", [db.messages, db.searchIndex, db.meta], async () => {
+  return db.transaction("rw", [db.messages, db.searchBlocks, db.meta], async () => {
     const cursor = await db.meta.get(BACKFILL_KEY);
     if (!cursor) return false;
     const after = typeof cursor.value === "string" ? cursor.value : "";
     const rows = await db.messages.where(":id").above(after).limit(batch).toArray();
-    const index = rows.map(searchRowOf).filter((r): r is SearchRow => r !== null);
-    if (index.length) await db.searchIndex.bulkPut(index);
+    const changes = new Map<string, { key: BlockKey; entries: SearchEntry[] }>();
+    for (const m of rows) {
+      const key = blockKeyOf(m);
+      const entry = key ? searchEntryOf(m) : null;
+      if (!key || !entry) continue;
+      const s = keyString(key);
+      const c = changes.get(s) ?? { key, entries: [] };
+      c.entries.push(entry);
+      changes.set(s, c);
+    }
+    if (changes.size) {
+      const list = [...changes.values()];
+      const existing = await db.searchBlocks.bulkGet(list.map((c) => c.key));
+      const blocks = list.map((c, i) => {
+        const merged = new Map<string, SearchEntry>();
+        const before = existing[i];
+        if (before) for (const e of entriesOf(before)) merged.set(e.id, e);
+        for (const e of c.entries) merged.set(e.id, e);
+        return blockOf(c.key, merged.values()) as SearchBlock;
+      });
+      await db.searchBlocks.bulkPut(blocks);
+    }
     const last = rows[rows.length - 1];
     if (rows.length < batch || !last) await db.meta.delete(BACKFILL_KEY);
     else await db.meta.put({ key: BACKFILL_KEY, value: last.id });

@@ -69,6 +69,12 @@ export function wordSpans(text: string): WordSpan[] {
   return spans;
 }
 
+// Chinese and Japanese words the segmenter found are also kept from each later character on (東京都 gives
+// 東京都, 京都, 都), so that matching words by their start finds a character inside a word too.
+const INSIDE_WORDS = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]{2,}$/u;
+/** Longest word whose inner starts are kept. */
+const MAX_INSIDE_WORD = 8;
+
 /** The distinct words of a message, as the index keeps them (at most MAX_TOKENS_PER_MESSAGE). */
 export function tokenize(text: string): string[] {
   const seen = new Set<string>();
@@ -80,6 +86,10 @@ export function tokenize(text: string): string[] {
     const token = (dictionary ? fold(s.segment) : s.segment).slice(0, MAX_TOKEN_CHARS);
     if (!token) continue;
     seen.add(token);
+    if (dictionary && token.length <= MAX_INSIDE_WORD && INSIDE_WORDS.test(token)) {
+      const chars = Array.from(token);
+      for (let i = 1; i < chars.length; i++) seen.add(chars.slice(i).join(""));
+    }
     if (seen.size >= MAX_TOKENS_PER_MESSAGE) break;
   }
   return [...seen];
@@ -87,7 +97,8 @@ export function tokenize(text: string): string[] {
 
 /** The words of a query: each is matched as a prefix (as you type), all must match. */
 export function queryTokens(query: string): string[] {
-  const tokens = tokenize(query.slice(0, 500));
+  // the query's own words only: their inner starts would match more than was typed
+  const tokens = tokenize(query.slice(0, 500)).filter((t, i, all) => !all.some((o, j) => j < i && o.length > t.length && o.endsWith(t) && INSIDE_WORDS.test(o)));
   // a word that is the start of another query word adds nothing
   const kept = tokens.filter((t, i) => !tokens.some((o, j) => j !== i && o.length > t.length && o.startsWith(t)));
   return kept.slice(0, MAX_QUERY_TOKENS);
@@ -103,11 +114,18 @@ export function matchRanges(text: string, query: readonly string[]): [number, nu
   if (query.length === 0) return [];
   const ranges: [number, number][] = [];
   for (const w of wordSpans(text)) {
-    const q = query.find((q) => w.token.startsWith(q));
+    let q = query.find((q) => w.token.startsWith(q));
+    let offset = 0;
+    // a character inside a Chinese or Japanese word (see INSIDE_WORDS)
+    if (!q && INSIDE_WORDS.test(w.token)) {
+      q = query.find((q) => w.token.indexOf(q) > 0);
+      offset = q ? w.token.indexOf(q) : 0;
+    }
     if (!q) continue;
     // highlight the part typed, when the folding kept the word's length (it mostly does)
-    const exact = fold(text.slice(w.start, w.start + q.length)) === q;
-    ranges.push([w.start, exact ? w.start + q.length : w.end]);
+    const start = w.start + offset;
+    const exact = fold(text.slice(start, start + q.length)) === q;
+    ranges.push(exact ? [start, start + q.length] : [w.start, w.end]);
   }
   return ranges;
 }

@@ -59,11 +59,23 @@ export interface SearchConversation {
   theirBrand: BrandId;
 }
 
+/** Someone found by name whom none of my accounts has a conversation with yet. */
+export interface SearchContact {
+  address: Address;
+  /** The name I gave them, else theirs, else the address. */
+  title: string;
+  brand: BrandId;
+  /** Where the query's words are in the title. */
+  ranges: [number, number][];
+}
+
 export interface SearchResults {
   /** The words searched for, folded (each matched as the start of a word). */
   tokens: string[];
   /** Conversations whose peer's name or address matches, newest activity first. */
   names: (SearchConversation & { ranges: [number, number][] })[];
+  /** People I have no conversation with (contacts I added, names I know), by name or address. */
+  contacts: SearchContact[];
   /** Matching messages, newest first, grouped by conversation (a group goes where its newest hit is). */
   groups: (SearchConversation & { hits: SearchHit[] })[];
   /** Older messages are still being indexed: more may match later. */
