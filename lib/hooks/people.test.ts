@@ -96,6 +96,26 @@ describe("the merged inbox (One row per person)", () => {
     expect((await queryInbox(db, "all", 3, { onePerPerson: true })).truncated).toBe(false);
   });
 
+  it("a page that folding leaves short reads further: many joined people, each with many conversations at the top", async () => {
+    // 12 people, each joined across 5 addresses whose conversations are the newest 60, then 30 others
+    const rows: ConversationRow[] = [];
+    for (let p = 0; p < 12; p++) {
+      const addresses = Array.from({ length: 5 }, (_, k) => `instagram:@p${p}_${k}` as Address);
+      addresses.forEach((a, k) => rows.push(conversation(ME, a, 10_000 - p * 5 - k)));
+      for (let k = 1; k < addresses.length; k++) await linkAddresses(db, addresses[0] as Address, addresses[k] as Address, 1);
+    }
+    for (let o = 0; o < 30; o++) rows.push(conversation(ME, `messenger:other.${o}` as Address, 5_000 - o));
+    await db.conversations.bulkPut(rows);
+    const page = await queryInbox(db, "all", 20, { onePerPerson: true });
+    // 12 people once each, then the newest others: 20 rows although the first 60 conversations fold to 12
+    expect(page.rows).toHaveLength(20);
+    expect(page.rows.slice(0, 12).map((r) => r.theirAddress)).toEqual(Array.from({ length: 12 }, (_, p) => `instagram:@p${p}_0`));
+    expect(page.rows[12]?.theirAddress).toBe("messenger:other.0");
+    expect(page.people?.get(conversationId(ME, "instagram:@p3_0" as Address))?.conversations).toHaveLength(5);
+    // 12 people + 30 others + Carol (2 rows: not joined here), Dave and Erin, Carol's WhatsApp pair
+    expect(page).toMatchObject({ truncated: true, total: 12 + 30 + 5 });
+  });
+
   it("keeps a brand filter to my account on that brand", async () => {
     await linkAddresses(db, CAROL_IG, CAROL_WA, 1);
     const wa = await queryInbox(db, "whatsapp", Infinity, { onePerPerson: true });

@@ -148,11 +148,28 @@ async function queryPeopleInbox(db: JunctionDB, filter: InboxFilter, limit: numb
     const personId = personOf.get(conv.theirAddress) as string;
     byPerson.set(personId, [...(byPerson.get(personId) ?? []), conv]);
   }
-  // every row folded away is one of `theirs`: a page that long always holds `limit` rows after folding
-  const [base, memberNames] = await Promise.all([
-    queryConversations(db, filter, Number.isFinite(limit) ? limit + theirs.length : limit),
-    namesOf(db, theirs.map((c) => c.theirAddress)),
-  ]);
+  // Every row folded away is one of `theirs`, so a page longer by all of them always holds `limit` rows
+  // after folding; but with hundreds joined that is hundreds of rows for a screenful. A page longer by a
+  // screenful mostly does, and a longer one is read only when folding left it short.
+  const memberNamesRead = namesOf(db, theirs.map((c) => c.theirAddress));
+  let extra = Math.min(theirs.length, Number.isFinite(limit) ? Math.max(limit, 16) : 0);
+  let base = await queryConversations(db, filter, Number.isFinite(limit) ? limit + extra : limit);
+  const keptOf = (page: InboxRows) => {
+    const seenHere = new Set<string>();
+    let kept = 0;
+    for (const row of page.rows) {
+      const personId = personOf.get(row.theirAddress);
+      if (personId !== undefined && seenHere.has(personId)) continue;
+      if (personId !== undefined) seenHere.add(personId);
+      kept += 1;
+    }
+    return kept;
+  };
+  while (Number.isFinite(limit) && base.truncated && extra < theirs.length && keptOf(base) < limit + 1) {
+    extra = Math.min(theirs.length, extra * 2);
+    base = await queryConversations(db, filter, limit + extra);
+  }
+  const memberNames = await memberNamesRead;
   const people = new Map<string, PersonGroup>();
   const seen = new Set<string>();
   const rows: ConversationRow[] = [];
