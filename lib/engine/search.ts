@@ -116,18 +116,29 @@ async function messageHits(db: JunctionDB, tokens: string[], max: number, now: n
   // the longest word is likely the rarest: its blocks are the candidates, and each block says which of its
   // messages have every word
   const lead = tokens.reduce((a, b) => (b.length > a.length ? b : a));
-  const keys = (await db.searchBlocks.where("tokens").startsWith(lead).reverse().limit(SCAN_CAP).primaryKeys()) as BlockKey[];
-  const seen = new Set<string>();
-  const blocks: BlockKey[] = [];
-  for (const k of keys) {
-    const s = `${k[0]}|${k[1]}`;
-    if (seen.has(s)) continue;
-    seen.add(s);
-    blocks.push(k);
-  }
-  // newest stored first (a block holds one commit's messages)
-  blocks.sort((a, b) => b[0] - a[0] || (a[1] < b[1] ? 1 : -1));
   const found: { message: MessageRow; hit: SearchHit }[] = [];
+  const seen = new Set<string>();
+  // The index's keys are read by a cursor walking backwards, one step per key: read a few times what a page
+  // needs, and more only when those blocks did not fill it (a word in few messages, or many words).
+  for (let want = Math.min(SCAN_CAP, max * 4); ; want = Math.min(SCAN_CAP, want * 4)) {
+    const keys = (await db.searchBlocks.where("tokens").startsWith(lead).reverse().limit(want).primaryKeys()) as BlockKey[];
+    const blocks: BlockKey[] = [];
+    for (const k of keys) {
+      const s = `${k[0]}|${k[1]}`;
+      if (seen.has(s)) continue;
+      seen.add(s);
+      blocks.push(k);
+    }
+    // newest stored first (a block holds one commit's messages)
+    blocks.sort((a, b) => b[0] - a[0] || (a[1] < b[1] ? 1 : -1));
+    await collectHits(db, blocks, tokens, max, now, found);
+    if (found.length >= max || keys.length < want || want >= SCAN_CAP) break;
+  }
+  return found.sort((a, b) => b.message.sentAt - a.message.sentAt || (a.message.id < b.message.id ? 1 : -1));
+}
+
+/** Reads blocks newest first and adds the messages that match every word until `found` holds `max`. */
+async function collectHits(db: JunctionDB, blocks: BlockKey[], tokens: string[], max: number, now: number, found: { message: MessageRow; hit: SearchHit }[]): Promise<void> {
   let next = 0;
   while (found.length < max && next < blocks.length) {
     // blocks until there are enough candidates for what is still missing
@@ -149,7 +160,6 @@ async function messageHits(db: JunctionDB, tokens: string[], max: number, now: n
       });
     }
   }
-  return found.sort((a, b) => b.message.sentAt - a.message.sentAt || (a.message.id < b.message.id ? 1 : -1));
 }
 
 /** The messages of a block that have every query word (each as the start of one of their words). */

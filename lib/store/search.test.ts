@@ -226,6 +226,15 @@ describe("the search index", () => {
     expect(await found("second")).toEqual(["s2"]);
   });
 
+  it("reads further back when the newest blocks of the longest word do not match the other words", async () => {
+    // 300 messages stored one by one (a block each) say "common"; only the oldest also says "rare"
+    const rows = Array.from({ length: 300 }, (_, i) => message(`c${String(i).padStart(3, "0")}`, i === 0 ? "common and rare" : `common ${i}`, { sentAt: NOW - 1_000_000 + i, receivedAt: NOW - 1_000_000 + i }));
+    await store(...rows);
+    expect(await db.searchBlocks.count()).toBe(300);
+    expect(await found("common rare")).toEqual(["c000"]);
+    expect((await found("common")).slice(0, 2)).toEqual(["c299", "c298"]);
+  });
+
   it("finds a Chinese or Japanese character inside a word, not only at its start", async () => {
     await store(message("j", "私は東京に住んでいます"));
     expect(await found("東京")).toEqual(["j"]);
