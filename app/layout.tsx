@@ -1,6 +1,7 @@
 import type { Metadata, Viewport } from "next";
 import { headers } from "next/headers";
 import type { ReactNode } from "react";
+import { FIRST_SCREEN_ID, FIRST_SCREEN_SCRIPT } from "@/lib/hooks/firstScreenScript";
 import "./globals.css";
 
 // The relay sets a fresh CSP nonce per request; Next only stamps it on its scripts when it renders per request.
@@ -38,7 +39,12 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
       <head>
         <script nonce={nonce} dangerouslySetInnerHTML={{ __html: THEME_SCRIPT }} />
       </head>
-      <body className="h-full bg-slate-50 text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">{children}</body>
+      <body className="h-full bg-slate-50 text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
+        {/* the kept first screen goes in here before the app's scripts run (lib/hooks/firstScreen.ts) */}
+        <div id={FIRST_SCREEN_ID} suppressHydrationWarning dangerouslySetInnerHTML={{ __html: "" }} />
+        <script nonce={nonce} dangerouslySetInnerHTML={{ __html: FIRST_SCREEN_SCRIPT }} />
+        {children}
+      </body>
     </html>
   );
 }

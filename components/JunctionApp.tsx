@@ -10,6 +10,7 @@ import { useIncomingNotifications } from "@/lib/hooks/notifications";
 import { useIsClient, usePersistentStorage, useServiceWorker, useUnreadTitle } from "@/lib/hooks/pwa";
 import { unreadTotal } from "@/lib/hooks/queries";
 import { FIRST_SCREENFUL } from "@/lib/hooks/startup";
+import { WIDE_MEDIA, useDismissFirstScreen, useFirstScreenCopy } from "@/lib/hooks/firstScreen";
 import { logOut, startAgain, useSessionState } from "@/lib/hooks/session";
 import { useTheme } from "@/lib/hooks/theme";
 import { useSelectedConversation } from "@/lib/hooks/useSelectedConversation";
@@ -61,6 +62,7 @@ function ClientApp() {
 }
 
 function LoggedOut({ failed }: { failed: boolean }) {
+  useDismissFirstScreen(true);
   return (
     <main className="mx-auto flex min-h-dvh max-w-md flex-col justify-center gap-4 px-5 py-10">
       <h1 className="text-3xl font-bold tracking-tight">Junction</h1>
@@ -98,6 +100,7 @@ function RunningApp() {
 }
 
 function FirstRun() {
+  useDismissFirstScreen(true);
   return (
     <main className="mx-auto flex min-h-dvh max-w-md flex-col justify-center gap-6 px-5 py-10">
       <div>
@@ -175,6 +178,11 @@ function useWarmFormatters(): void {
   }, []);
 }
 
+/** The real inbox list has rows on screen (or has none to show). */
+function inboxRowsShown(): boolean {
+  return document.querySelector('[role="list"][aria-label="Conversations"] li') !== null;
+}
+
 function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof useAccounts>>; status: ReturnType<typeof useConnectionStatus> }) {
   const [filter, setFilter] = useState<InboxFilter>("all");
   const [selectedId, select] = useSelectedConversation();
@@ -217,9 +225,20 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
   useEffect(() => {
     if (openAt && openAt.conversationId !== selectedId) setOpenAt(null);
   }, [openAt, selectedId]);
+  // the first screen of the next start: this inbox as shown, in its plain state (lib/hooks/firstScreen.ts)
+  const root = useRef<HTMLDivElement>(null);
+  const plain =
+    inbox === undefined
+      ? null
+      : filter === "all" &&
+        !query.trim() &&
+        (selectedId === null || matchMedia(WIDE_MEDIA).matches) &&
+        !inbox.rows.slice(0, FIRST_SCREENFUL).some((r) => (r.expiresInMs ?? 0) > 0 || (inbox.people?.get(r.id)?.conversations.some((c) => (c.expiresInMs ?? 0) > 0) ?? false));
+  useFirstScreenCopy(root, plain, inbox);
+  useDismissFirstScreen(answered, inboxRowsShown);
 
   return (
-    <div className="flex h-dvh flex-col">
+    <div ref={root} className="flex h-dvh flex-col">
       <TopBar
         accounts={accounts}
         status={status}

@@ -17,9 +17,13 @@ export const test = base.extend<{ person: MakePerson }>({
     await use(async (options) => {
       const context = await browser.newContext(options);
       contexts.push(context);
-      // the app must run entirely within its CSP: a blocked script or style is a bug, not noise
+      // the app must run entirely within its CSP: a blocked script or style is a bug, not noise; so is a
+      // hydration mismatch (React's production errors 418–425), e.g. from the early first screen
       context.on("console", (message) => {
-        if (message.type() === "error" && /Content.Security.Policy/i.test(message.text())) violations.push(message.text());
+        if (message.type() === "error" && /Content.Security.Policy|hydrat|Minified React error #4(1[89]|2[0-5])\b/i.test(message.text())) violations.push(message.text());
+      });
+      context.on("weberror", (error) => {
+        if (/hydrat|Minified React error #4(1[89]|2[0-5])\b/i.test(error.error().message)) violations.push(error.error().message);
       });
       const page = await context.newPage();
       const app = new JunctionPage(page);
@@ -34,7 +38,7 @@ export const test = base.extend<{ person: MakePerson }>({
       };
     });
     await Promise.all(contexts.map((c) => c.close()));
-    expect(violations, "CSP violations").toEqual([]);
+    expect(violations, "CSP violations and hydration mismatches").toEqual([]);
   },
 });
 

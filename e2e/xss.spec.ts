@@ -47,4 +47,36 @@ test("9. a message made of HTML shows as text and runs nothing", async ({ person
   await erin.app.page.reload();
   await expect(erin.app.message(TEXT.xss)).toBeVisible();
   expect(await erin.app.page.evaluate(() => window.__pwned)).toBeUndefined();
+
+  // The first screen kept for the next start (painted from local storage by an inline script, before any of
+  // the app's scripts) holds that preview as text too: inert, hidden from assistive technology, nothing run.
+  // The app takes it away as soon as its own inbox is there, so the test records it as it is added.
+  const page = jon.app.page;
+  await expect.poll(() => page.evaluate(() => localStorage.getItem("junction:firstScreen")?.includes("__pwned=2") ?? false)).toBe(true);
+  await page.addInitScript(() => {
+    new MutationObserver((_, observer) => {
+      const node = document.getElementById("junction-first-screen");
+      if (!node || !node.hasChildNodes()) return;
+      (window as unknown as { __firstScreen?: unknown }).__firstScreen = {
+        ariaHidden: node.getAttribute("aria-hidden"),
+        inert: node.inert,
+        text: node.textContent,
+        markup: node.querySelectorAll("script, b, img, [onmouseover], [onerror]").length,
+        rows: node.querySelectorAll('[role="list"][aria-label="Conversations"] li').length,
+      };
+      observer.disconnect();
+    }).observe(document, { childList: true, subtree: true });
+  });
+  await page.reload();
+  await expect(jon.app.conversation(NAMES.erin)).toBeVisible();
+  const seen = (await page.evaluate(() => (window as unknown as { __firstScreen?: unknown }).__firstScreen)) as
+    | { ariaHidden: string | null; inert: boolean; text: string; markup: number; rows: number }
+    | undefined;
+  expect(seen).toMatchObject({ ariaHidden: "true", inert: true, markup: 0, rows: 1 });
+  expect(seen?.text).toContain(NAMES.erin);
+  expect(seen?.text).toContain("<script>window.__pwned=2</script>");
+  expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
+  // the real inbox took over and the copy is gone
+  await expect(page.locator("#junction-first-screen")).toBeEmpty();
+  await expect(page.locator("#junction-first-screen")).not.toHaveAttribute("aria-hidden", "true");
 });

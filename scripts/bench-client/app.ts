@@ -52,7 +52,7 @@ export async function readProbe(page: Page): Promise<ProbeReading> {
   return page.evaluate(() => {
     const probe = window.__bench;
     if (!probe) throw new Error("the bench probe is not installed");
-    const { fcp, firstRow, firstRowPainted, longTasks, stalls, marks, open } = probe;
+    const { fcp, firstRow, firstRowPainted, liveRow, liveRowPainted, longTasks, stalls, marks, open } = probe;
     // the navigation and script timings of the platform, beside the probe's own marks
     const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming | undefined;
     const scripts = performance.getEntriesByType("resource").filter((e) => (e as PerformanceResourceTiming).initiatorType === "script");
@@ -62,7 +62,7 @@ export async function readProbe(page: Page): Promise<ProbeReading> {
       timeline.domContentLoaded = nav.domContentLoadedEventEnd;
     }
     if (scripts.length > 0) timeline.scriptsLoaded = Math.max(...scripts.map((e) => e.startTime + e.duration));
-    return { fcp, firstRow, firstRowPainted, longTasks: [...longTasks], stalls: [...stalls], marks: timeline, open: open ? { ...open } : null };
+    return { fcp, firstRow, firstRowPainted, liveRow, liveRowPainted, longTasks: [...longTasks], stalls: [...stalls], marks: timeline, open: open ? { ...open } : null };
   });
 }
 
