@@ -2,7 +2,7 @@
 // Runtime: browser (main thread and worker) and Node tests (fake-indexeddb).
 //
 // Read model (UI may read): accounts, contacts, identities, conversations, messages, outbox, meta,
-// transfers, media, addressBook, people.
+// transfers, media, mediaChunks, addressBook, people.
 // Secrets (worker only, never read by lib/hooks or components): device, identityKeys, prekeys, sessions,
 // pendingAcks, attachmentKeys, searchIndex.
 // Never delete an old version() block; add a new one with the change.
@@ -233,13 +233,33 @@ export interface TransferRow {
   error?: string;
 }
 
-/** Decrypted media kept on this device (read model): an attachment's bytes, once authenticated. */
+/**
+ * Decrypted media kept on this device (read model): an attachment's bytes, once authenticated. My own
+ * files (and media stored before version 11) are kept whole in `blob`; a download is kept as `pieces`
+ * rows of mediaChunks, written as it came and shown (assembled into one Blob, lib/store/media.ts) only
+ * once this row exists, after the whole ciphertext checked out.
+ */
 export interface MediaRow {
   messageId: string;
   conversationId: string;
-  blob: Blob;
+  blob?: Blob;
+  /** How many mediaChunks rows hold the bytes (when `blob` is absent). */
+  pieces?: number;
+  /** The type the assembled Blob gets. */
+  mime?: string;
   size: number;
   storedAt: number;
+}
+
+/**
+ * One piece of a download's plaintext (read model, but shown only through its media row): DOWNLOAD_PIECE_BYTES
+ * each, the last shorter. Pieces without a media row are a download still under way (or interrupted, to
+ * resume from): never shown.
+ */
+export interface MediaChunkRow {
+  messageId: string;
+  index: number;
+  data: Blob;
 }
 
 /**
@@ -477,6 +497,7 @@ export class JunctionDB extends Dexie {
   pendingChanges!: EntityTable<PendingChangeRow, "id">;
   transfers!: EntityTable<TransferRow, "messageId">;
   media!: EntityTable<MediaRow, "messageId">;
+  mediaChunks!: Table<MediaChunkRow, [string, number]>;
   attachmentKeys!: EntityTable<AttachmentKeyRow, "messageId">;
   addressBook!: EntityTable<AddressBookRow, "address">;
   people!: EntityTable<PersonRow, "id">;
@@ -546,6 +567,11 @@ export class JunctionDB extends Dexie {
     this.version(8).stores({
       addressBook: "address, personId",
       people: "id",
+    });
+    // Downloads stored as they come: a row per piece of plaintext, keyed by message and position, so a
+    // reload resumes after the last piece kept and a message's pieces go in one key range.
+    this.version(11).stores({
+      mediaChunks: "[messageId+index]",
     });
     // the index is written in the same transaction as every message write
     this.use(searchIndexMiddleware);
