@@ -663,6 +663,8 @@ export class Engine {
             }
             const outcome = await sendOutboxRow(this.ctx, this.directory, (address) => this.accounts.get(address)?.deviceId, row);
             if (outcome === "offline") return;
+            // an attachment still uploading: its message goes when the upload ends, the rows after it now
+            if (outcome === "uploading") continue;
             // a durable message reached the mailbox of every device: typing's gap there closes
             if (outcome === "sent" && (row.kind === "message" || row.kind === "change") && !row.onlyDevice) this.typing.durableSent(row.conversationId);
             if (outcome === "retry" || outcome === "held") {

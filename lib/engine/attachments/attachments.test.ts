@@ -188,6 +188,32 @@ describe("attachments between two engines", () => {
     await stopAll(alice, bob2);
   });
 
+  it("an attachment still uploading holds nothing: a text sent after it arrives first, and the attachment keeps its place", async () => {
+    const { alice, bob, aConv, bConv } = await aliceAndBob(boot);
+    // the relay takes no upload piece until let through (a slow uplink)
+    const realFetch = globalThis.fetch;
+    let letThrough!: () => void;
+    const gate = new Promise<void>((resolve) => (letThrough = resolve));
+    globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (init?.method === "PATCH") await gate;
+      return realFetch(input, init);
+    }) as typeof fetch;
+    onTestFinished(() => {
+      globalThis.fetch = realFetch;
+    });
+    const { messageIds: [file] } = await alice.api.sendAttachments({ conversationId: aConv, files: [{ blob: new Blob([randomBytes(300_000)]), name: "slides.pdf" }] });
+    const { messageId: text } = await alice.api.sendMessage({ conversationId: aConv, text: "slides coming" });
+    await waitFor(() => bob.db.messages.get(text), "the text, before the upload ends");
+    expect((await alice.db.transfers.get(file))?.state).toBe("uploading");
+    expect(await bob.db.messages.get(file)).toBeUndefined();
+    letThrough();
+    await waitFor(() => bob.db.messages.get(file), "the attachment once uploaded");
+    // in the order they were written, on both sides, each once
+    expect((await messagesOf(bob.db, bConv)).map((m) => m.id)).toEqual([file, text]);
+    expect((await messagesOf(alice.db, aConv)).map((m) => m.id)).toEqual([file, text]);
+    await stopAll(alice, bob);
+  });
+
   it("a cancelled upload shows Not sent; Retry resumes the same blob and the message arrives once", async () => {
     const { alice, bob, aConv, bConv } = await aliceAndBob(boot);
     const bytes = randomBytes(6 * 1024 * 1024);
