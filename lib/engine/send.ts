@@ -123,7 +123,7 @@ export async function sendOutboxRow(
   } else {
     if (!row.receiptFor?.length) return finish(ctx, row, "failed");
     const kind = row.receiptKind ?? "delivered";
-    const receipt = { v: CONTENT_VERSION, type: "receipt", kind, ids: row.receiptFor, ...(kind === "read" && row.readAt !== undefined ? { at: row.readAt } : {}) } as const;
+    const receipt = { v: CONTENT_VERSION, type: "receipt", kind, ids: row.receiptFor, ...(kind !== "delivered" && row.readAt !== undefined ? { at: row.readAt } : {}) } as const;
     targets.push({ address: conv.theirAddress, content: receipt });
     // what I read here is read on my other devices too
     if (kind === "read" && conv.theirAddress !== conv.ourAddress) targets.push({ address: conv.ourAddress, content: { ...receipt, to: conv.theirAddress } });

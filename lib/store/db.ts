@@ -191,6 +191,8 @@ export interface MessageRow {
   deletedAt?: number;
   /** Outgoing: when the peer read it (state "read"). Incoming: when I saw it on screen. */
   readAt?: number;
+  /** A voice note. Outgoing: when the peer first played it ("listened" receipt). Incoming: when I first played it. */
+  listenedAt?: number;
   /** Disappearing: the row (and everything about it) is removed at this time. */
   expiresAt?: number;
   /** For kind "timer": the new disappearing-message timer (ms, 0 = off) the line announces. */
@@ -300,8 +302,8 @@ export interface OutboxRow {
   messageId: string;
   receiptFor?: string[];
   /** For a receipt: which one (absent: "delivered"). */
-  receiptKind?: "delivered" | "read";
-  /** For a read receipt: when I read them. */
+  receiptKind?: "delivered" | "read" | "listened";
+  /** For a read (or listened) receipt: when I read (or played) them. */
   readAt?: number;
   /** For a change: the content as it goes on the wire (JSON), built when the change was made. */
   change?: string;

@@ -214,6 +214,46 @@ describe("attachments between two engines", () => {
     await stopAll(alice, bob);
   });
 
+  it("a voice note played on the other side shows Listened to its sender, under the read-receipts setting on both sides", async () => {
+    const { alice, bob, aConv, bConv } = await aliceAndBob(boot);
+    const voice = (n: number) => ({ conversationId: aConv, files: [{ blob: new Blob([randomBytes(5_000 + n)], { type: "audio/webm" }), name: "voice.webm" }], voice: { durationMs: 2_000, waveform: [1, 5, 9] } });
+    const { messageIds: [first] } = await alice.api.sendAttachments(voice(1));
+    await waitFor(() => bob.db.media.get(first), "the voice note, fetched by itself");
+    await bob.api.markListened({ conversationId: bConv, messageId: first });
+    const played = await waitFor(async () => {
+      const m = await alice.db.messages.get(first);
+      return m?.listenedAt ? m : undefined;
+    }, "listened on alice's side");
+    // played is read too
+    expect(played.state).toBe("read");
+    expect((await bob.db.messages.get(first))?.listenedAt).toBeGreaterThan(0);
+    // only voice notes of that conversation; a second play tells nothing more
+    const { messageId: text } = await alice.api.sendMessage({ conversationId: aConv, text: "hi" });
+    await waitFor(() => bob.db.messages.get(text), "the text");
+    await expect(bob.api.markListened({ conversationId: bConv, messageId: text })).rejects.toMatchObject({ code: "not_found" });
+    await bob.api.markListened({ conversationId: bConv, messageId: first });
+    expect(await bob.db.outbox.filter((r) => r.receiptKind === "listened").count()).toBe(0);
+
+    // Bob's receipts off: he sends none
+    await bob.api.updateSettings({ readReceipts: false });
+    const { messageIds: [second] } = await alice.api.sendAttachments(voice(2));
+    await waitFor(() => bob.db.media.get(second), "the second voice note");
+    await bob.api.markListened({ conversationId: bConv, messageId: second });
+    expect((await bob.db.messages.get(second))?.listenedAt).toBeGreaterThan(0);
+    expect(await bob.db.outbox.filter((r) => r.receiptKind === "listened").count()).toBe(0);
+
+    // Bob on, Alice off: his receipt comes, but Alice does not see it
+    await bob.api.updateSettings({ readReceipts: true });
+    await alice.api.updateSettings({ readReceipts: false });
+    const { messageIds: [third] } = await alice.api.sendAttachments(voice(3));
+    await waitFor(() => bob.db.media.get(third), "the third voice note");
+    await bob.api.markListened({ conversationId: bConv, messageId: third });
+    await waitFor(async () => alice.engine.counters.get("read_receipt_hidden") >= 1, "receipt came and was hidden");
+    expect((await alice.db.messages.get(third))?.listenedAt).toBeUndefined();
+    expect((await alice.db.messages.get(second))?.listenedAt).toBeUndefined();
+    await stopAll(alice, bob);
+  });
+
   it("a cancelled upload shows Not sent; Retry resumes the same blob and the message arrives once", async () => {
     const { alice, bob, aConv, bConv } = await aliceAndBob(boot);
     const bytes = randomBytes(6 * 1024 * 1024);
