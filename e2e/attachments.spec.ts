@@ -9,7 +9,7 @@ import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
 import { address, converse, handles } from "./flows";
 import { RELAY_DATA_DIR } from "./env";
-import { mediaHash, mediaPieceCount } from "./idb";
+import { blobIdOf, mediaHash, mediaPieceCount } from "./idb";
 import { NAMES, TEXT } from "./plaintexts";
 
 /** A JPEG made by the browser, with an EXIF segment added that holds a GPS position (N 51°30'26"). */
@@ -51,26 +51,6 @@ async function jpegWithGps(page: Page): Promise<Buffer> {
   const payload = Buffer.concat([Buffer.from("Exif\u0000\u0000", "latin1"), tiff]);
   const app1 = Buffer.concat([Buffer.from([0xff, 0xe1]), Buffer.from([(payload.length + 2) >> 8, (payload.length + 2) & 0xff]), payload]);
   return Buffer.concat([jpeg.subarray(0, 2), app1, jpeg.subarray(2)]);
-}
-
-/** The relay's blob id of my attachment (read from the worker's table, which the UI never reads). */
-async function blobIdOf(page: Page, messageId: string): Promise<string> {
-  return page.evaluate(async (id) => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const req = indexedDB.open("junction");
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    });
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        const req = db.transaction("attachmentKeys", "readonly").objectStore("attachmentKeys").get(id);
-        req.onsuccess = () => resolve((req.result as { blobId: string }).blobId);
-        req.onerror = () => reject(req.error);
-      });
-    } finally {
-      db.close();
-    }
-  }, messageId);
 }
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");

@@ -243,3 +243,23 @@ export async function mediaPieceCount(page: Page): Promise<number> {
     }
   });
 }
+
+/** The relay's blob id of my attachment (read from the worker's table, which the UI never reads). */
+export async function blobIdOf(page: Page, messageId: string): Promise<string> {
+  return page.evaluate(async (id) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open("junction");
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const req = db.transaction("attachmentKeys", "readonly").objectStore("attachmentKeys").get(id);
+        req.onsuccess = () => resolve((req.result as { blobId: string }).blobId);
+        req.onerror = () => reject(req.error);
+      });
+    } finally {
+      db.close();
+    }
+  }, messageId);
+}

@@ -254,7 +254,7 @@ async function main(): Promise<void> {
 
     log("deleting the media and downloading it again…");
     const settings = await app.openSettings();
-    await settings.getByRole("button", { name: "Delete media" }).click();
+    await settings.getByRole("button", { name: "Delete media", exact: true }).click();
     await settings.getByText("No photos or files are kept on this device.").waitFor();
     await page.keyboard.press("Escape");
     const bubble = app.messages.filter({ hasText: "bench.bin" });

@@ -181,7 +181,9 @@ export class TransferRunner {
       if (done) this.opts.onUploaded();
       return "done";
     } catch (error) {
-      if (error instanceof OfflineError) return "offline";
+      // the relay is out of reach (gone mid-upload, restarting): the upload stays queued and resumes from
+      // the offset the relay holds at the next kick (after the next login)
+      if (error instanceof OfflineError || (error instanceof TransferError && error.code === "network" && !abort.signal.aborted)) return "offline";
       if (abort.signal.aborted) return this.uploadFailed(t, this.stopped ? undefined : "cancelled");
       if (error instanceof ProtocolError) {
         if (error.code === "quota_exceeded") return this.uploadFailed(t, "the relay has no room for more of my attachments now");
