@@ -99,6 +99,26 @@ async function* padded(file: Blob, padTo: number): AsyncIterable<Uint8Array> {
   }
 }
 
+/**
+ * Runs tasks one after another while the caller goes on: the next piece is encrypted (or decrypted)
+ * while the last one is on the wire (or being stored), and at most one waits. A task's failure comes
+ * out of the next add() or of done().
+ */
+class OneInFlight {
+  private last: Promise<void> = Promise.resolve();
+
+  async add(task: () => Promise<void>): Promise<void> {
+    await this.last;
+    const run = task();
+    run.catch(() => undefined);
+    this.last = run;
+  }
+
+  done(): Promise<void> {
+    return this.last;
+  }
+}
+
 function concat(parts: Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);
   let at = 0;
@@ -118,6 +138,9 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
   const grant = await params.grant(params.resume ? { resume: params.resume } : { size: total });
   if (grant.size !== total) throw new TransferError("refused", "the relay granted another size");
   let offset = grant.offset;
+  /** Bytes the relay had before this upload began: produced again (to hash them), never sent. */
+  const resumeAt = grant.offset;
+  const wire = new OneInFlight();
   let token = grant.token;
   let produced = 0;
   let piece: Uint8Array[] = [];
@@ -169,7 +192,7 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
 
   const take = async (cipher: Uint8Array): Promise<void> => {
     // bytes before the relay's offset are already there (a resumed upload): only hashed, not sent
-    const skip = Math.max(0, Math.min(cipher.length, offset - produced));
+    const skip = Math.max(0, Math.min(cipher.length, resumeAt - produced));
     produced += cipher.length;
     let rest = cipher.subarray(skip);
     while (rest.length > 0) {
@@ -179,7 +202,9 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
       pieceBytes += part.length;
       rest = rest.subarray(part.length);
       if (pieceBytes === UPLOAD_PIECE_BYTES) {
-        await send(concat(piece, pieceBytes), pieceStart);
+        const bytes = concat(piece, pieceBytes);
+        const start = pieceStart;
+        await wire.add(() => send(bytes, start));
         pieceStart += pieceBytes;
         piece = [];
         pieceBytes = 0;
@@ -190,7 +215,11 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
   for await (const plain of padded(params.file, plainSize)) await take(encryptor.push(plain));
   const { tail, digest } = encryptor.finish();
   await take(tail);
-  if (pieceBytes > 0) await send(concat(piece, pieceBytes), pieceStart);
+  if (pieceBytes > 0) {
+    const bytes = concat(piece, pieceBytes);
+    await wire.add(() => send(bytes, pieceStart));
+  }
+  await wire.done();
   if (produced !== total || offset !== total) throw new TransferError("refused", "the upload ended short");
   return { blobId: grant.id, key: encryptor.key, digest, commitment: encryptor.commitment, size: params.file.size };
 }
@@ -254,12 +283,14 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
   let plainKept = keptCount * DOWNLOAD_PIECE_BYTES;
   let piece: Uint8Array[] = [];
   let pieceBytes = 0;
+  const store = new OneInFlight();
   const flush = async () => {
     if (pieceBytes === 0) return;
     const bytes = concat(piece, pieceBytes);
+    const at = index++;
     piece = [];
     pieceBytes = 0;
-    await params.sink(index++, bytes);
+    await store.add(() => params.sink(at, bytes));
   };
   const keep = async (plain: Uint8Array) => {
     // the padding after the file's own bytes is dropped as it comes
@@ -314,6 +345,7 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
   await keep(last);
   if (plainKept !== pointer.size) throw new TransferError("tampered", "the attachment is shorter than announced");
   await flush();
+  await store.done();
 }
 
 /** Downloads and decrypts an attachment whole into a Blob (streamAttachment into memory). */
