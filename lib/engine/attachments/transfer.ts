@@ -276,7 +276,8 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
   const keptCount = Math.max(0, Math.min(params.kept?.count ?? 0, lastPiece, Math.floor(pointer.size / DOWNLOAD_PIECE_BYTES)));
   for (let i = 0; i < keptCount; i++) {
     const plain = await params.kept!.read(i);
-    if (plain.length !== DOWNLOAD_PIECE_BYTES) throw new TransferError("refused", "a kept piece has the wrong length");
+    // this device's own store went wrong: the download fails (and starts over when asked again)
+    if (plain.length !== DOWNLOAD_PIECE_BYTES) throw new Error("a kept piece has the wrong length");
     decryptor.replay(plain);
   }
   let index = keptCount;
