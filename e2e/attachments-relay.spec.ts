@@ -10,7 +10,8 @@ import { blobIdOf, mediaHash, mediaPieceCount } from "./idb";
 import { OWN_RELAY_URL, OwnRelay } from "./ownRelay";
 import { NAMES, TEXT } from "./plaintexts";
 
-test.describe.configure({ mode: "serial" });
+// each test restarts the relay (the app server with it) once: more than the suite's 90 s on a loaded machine
+test.describe.configure({ mode: "serial", timeout: 150_000 });
 test.use({ baseURL: OWN_RELAY_URL });
 
 /** Small enough that one 6 MB file does not fit. */
