@@ -9,6 +9,7 @@ import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
 import { address, converse, handles } from "./flows";
 import { RELAY_DATA_DIR } from "./env";
+import { blobIdOf, mediaHash, mediaPieceCount } from "./idb";
 import { NAMES, TEXT } from "./plaintexts";
 
 /** A JPEG made by the browser, with an EXIF segment added that holds a GPS position (N 51°30'26"). */
@@ -50,49 +51,6 @@ async function jpegWithGps(page: Page): Promise<Buffer> {
   const payload = Buffer.concat([Buffer.from("Exif\u0000\u0000", "latin1"), tiff]);
   const app1 = Buffer.concat([Buffer.from([0xff, 0xe1]), Buffer.from([(payload.length + 2) >> 8, (payload.length + 2) & 0xff]), payload]);
   return Buffer.concat([jpeg.subarray(0, 2), app1, jpeg.subarray(2)]);
-}
-
-/** SHA-256 (hex) of a message's decrypted media in this person's IndexedDB, or null when there is none. */
-async function mediaHash(page: Page, messageId: string): Promise<string | null> {
-  return page.evaluate(async (id) => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const req = indexedDB.open("junction");
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    });
-    try {
-      const row = await new Promise<{ blob: Blob } | undefined>((resolve, reject) => {
-        const req = db.transaction("media", "readonly").objectStore("media").get(id);
-        req.onsuccess = () => resolve(req.result as { blob: Blob } | undefined);
-        req.onerror = () => reject(req.error);
-      });
-      if (!row) return null;
-      const digest = await crypto.subtle.digest("SHA-256", await row.blob.arrayBuffer());
-      return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-    } finally {
-      db.close();
-    }
-  }, messageId);
-}
-
-/** The relay's blob id of my attachment (read from the worker's table, which the UI never reads). */
-async function blobIdOf(page: Page, messageId: string): Promise<string> {
-  return page.evaluate(async (id) => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const req = indexedDB.open("junction");
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    });
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        const req = db.transaction("attachmentKeys", "readonly").objectStore("attachmentKeys").get(id);
-        req.onsuccess = () => resolve((req.result as { blobId: string }).blobId);
-        req.onerror = () => reject(req.error);
-      });
-    } finally {
-      db.close();
-    }
-  }, messageId);
 }
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -142,12 +100,13 @@ test("a photo (thumbnail first, GPS gone), a file intact, a tampered blob refuse
       const req = indexedDB.open("junction");
       req.onsuccess = () => resolve(req.result);
     });
-    const row = await new Promise<{ blob: Blob }>((resolve) => {
-      const req = db.transaction("media", "readonly").objectStore("media").get(id);
-      req.onsuccess = () => resolve(req.result as { blob: Blob });
+    // a download is kept in pieces (a small photo: one)
+    const pieces = await new Promise<{ data: Blob }[]>((resolve) => {
+      const req = db.transaction("mediaChunks", "readonly").objectStore("mediaChunks").getAll(IDBKeyRange.bound([id, -Infinity], [id, Infinity]));
+      req.onsuccess = () => resolve(req.result as { data: Blob }[]);
     });
     db.close();
-    return [...new Uint8Array(await row.blob.arrayBuffer())];
+    return [...new Uint8Array(await new Blob(pieces.map((p) => p.data)).arrayBuffer())];
   }, photoId);
   const bytes = Buffer.from(received);
   expect(bytes.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
@@ -173,8 +132,9 @@ test("a photo (thumbnail first, GPS gone), a file intact, a tampered blob refuse
   const fileId = (await fileBubble.getAttribute("data-message-id"))!;
   expect(await mediaHash(frank.app.page, fileId)).toBe(sha256(file));
 
-  // a blob altered on the relay's disk: refused, with a visible error and nothing saved or shown
-  await erin.app.page.getByLabel("Attach files").setInputFiles({ name: TEXT.attachTamperedName, mimeType: "application/octet-stream", buffer: randomBytes(200_000) });
+  // a blob altered on the relay's disk (in its middle, after a whole piece of it was stored): refused,
+  // with a visible error and nothing saved or shown
+  await erin.app.page.getByLabel("Attach files").setInputFiles({ name: TEXT.attachTamperedName, mimeType: "application/octet-stream", buffer: randomBytes(2_500_000) });
   await erin.app.page.getByRole("button", { name: "Send" }).click();
   const altered = frank.app.messages.filter({ hasText: TEXT.attachTamperedName });
   await expect(altered.getByRole("button", { name: "Download" })).toBeVisible();
@@ -186,6 +146,8 @@ test("a photo (thumbnail first, GPS gone), a file intact, a tampered blob refuse
   await altered.getByRole("button", { name: "Download" }).click();
   await expect(frank.app.messages.filter({ has: frank.app.page.getByRole("alert") })).toContainText("This attachment was altered on the relay and was refused.");
   expect(await mediaHash(frank.app.page, alteredId)).toBeNull();
+  // nothing of it kept, not even the pieces before the altered byte (the photo's one and the file's four stay)
+  expect(await mediaPieceCount(frank.app.page)).toBe(5);
 
   // deleting the photo (for me) deletes its media from IndexedDB
   await frank.app.messageAction(theirs, "Delete");

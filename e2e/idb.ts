@@ -193,3 +193,75 @@ export async function patchConversation(page: Page, id: string, patch: Record<st
     { id, patch },
   );
 }
+
+/**
+ * SHA-256 (hex) of a message's decrypted media as the UI would show it (its own Blob, or a download's
+ * pieces from mediaChunks joined in order), or null when there is none. Pieces without a media row (a
+ * download under way or refused) are not media: null.
+ */
+export async function mediaHash(page: Page, messageId: string): Promise<string | null> {
+  return page.evaluate(async (id) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open("junction");
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    const get = <T>(req: IDBRequest) =>
+      new Promise<T>((resolve, reject) => {
+        req.onsuccess = () => resolve(req.result as T);
+        req.onerror = () => reject(req.error);
+      });
+    try {
+      const tx = db.transaction(["media", "mediaChunks"], "readonly");
+      const row = await get<{ blob?: Blob; pieces?: number } | undefined>(tx.objectStore("media").get(id));
+      if (!row) return null;
+      const pieces = row.blob ? [] : await get<{ data: Blob }[]>(tx.objectStore("mediaChunks").getAll(IDBKeyRange.bound([id, -Infinity], [id, Infinity])));
+      if (!row.blob && pieces.length !== row.pieces) return null;
+      const blob = row.blob ?? new Blob(pieces.map((p) => p.data));
+      const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
+      return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    } finally {
+      db.close();
+    }
+  }, messageId);
+}
+
+/** How many pieces of downloads this person's IndexedDB holds (shown or not). */
+export async function mediaPieceCount(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open("junction");
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    try {
+      return await new Promise<number>((resolve, reject) => {
+        const req = db.transaction("mediaChunks", "readonly").objectStore("mediaChunks").count();
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+    } finally {
+      db.close();
+    }
+  });
+}
+
+/** The relay's blob id of my attachment (read from the worker's table, which the UI never reads). */
+export async function blobIdOf(page: Page, messageId: string): Promise<string> {
+  return page.evaluate(async (id) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open("junction");
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const req = db.transaction("attachmentKeys", "readonly").objectStore("attachmentKeys").get(id);
+        req.onsuccess = () => resolve((req.result as { blobId: string }).blobId);
+        req.onerror = () => reject(req.error);
+      });
+    } finally {
+      db.close();
+    }
+  }, messageId);
+}

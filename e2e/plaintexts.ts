@@ -117,6 +117,12 @@ export const TEXT = {
   attachFileName: "otter-census-quarterly.bin",
   attachTamperedName: "tide-tables-altered.bin",
   voiceSetup: "I will send you a voice note about the ferry times",
+  // attachments through a relay that is killed, full or forgetting
+  relaySetup: "The lighthouse logbook scans are on their way",
+  relayResumeName: "lighthouse-logbook-1908.bin",
+  relayQuotaName: "fog-signal-recordings.bin",
+  relayStorageName: "keeper-letters-scanned.bin",
+  relayExpiredName: "old-chart-of-the-sound.bin",
 } as const;
 
 export function allPlaintexts(): string[] {

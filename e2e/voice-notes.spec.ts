@@ -1,5 +1,6 @@
 // A voice note recorded with Chromium's fake microphone (a steady tone), sent from Instagram to
-// WhatsApp: the receiver gets it by itself, with the waveform made at record time, and plays it at 2×.
+// WhatsApp: the receiver gets it by itself, with the waveform made at record time, and plays it at 2×;
+// the sender sees "Listened".
 import { expect, test } from "./fixtures";
 import { address, converse, handles } from "./flows";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./env";
@@ -27,6 +28,7 @@ test("a recorded voice note arrives and plays, at a chosen speed; a cancelled on
   await page.getByRole("button", { name: "Stop recording" }).click();
   await page.getByRole("button", { name: "Send voice message" }).click();
   await expect(ivy.app.messages.getByRole("button", { name: "Play voice message" })).toHaveCount(1);
+  const mine = ivy.app.messages.filter({ has: page.getByLabel("Playback speed") });
 
   // Jon: one voice note (the cancelled one never came), fetched by itself, played at 2×
   const note = jon.app.messages.filter({ has: jon.app.page.getByLabel("Playback speed") });
@@ -41,4 +43,6 @@ test("a recorded voice note arrives and plays, at a chosen speed; a cancelled on
   await expect.poll(() => note.locator("audio").evaluate((a: HTMLAudioElement) => a.currentTime)).toBeGreaterThan(0);
   await expect(jon.app.messages.filter({ hasText: TEXT.voiceSetup })).toHaveCount(1);
   await expect(jon.app.messages).toHaveCount(2);
+  // Ivy sees that it was played
+  await expect(mine.getByText("Listened", { exact: true })).toBeVisible();
 });

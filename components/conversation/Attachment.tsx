@@ -5,8 +5,8 @@
 // and key commitment: a tampered one shows only the error.
 import { Download, FileText, Save, X } from "lucide-react";
 import { useState } from "react";
-import { cancelTransfer, describeError, downloadAttachment } from "@/lib/hooks/actions";
-import { useMedia, useTransfer } from "@/lib/hooks/data";
+import { cancelTransfer, describeError, downloadAttachment, markListened } from "@/lib/hooks/actions";
+import { useMedia, useSettings, useTransfer } from "@/lib/hooks/data";
 import type { MessageRow, TransferRow } from "@/lib/hooks/types";
 import { formatBytes } from "../format";
 import { ImageViewer } from "./ImageViewer";
@@ -26,6 +26,7 @@ export function AttachmentView({ message, metaClass }: { message: MessageRow; me
   const thumbUrl = useObjectUrl(isImage && !media ? info.thumb : null, "image/jpeg");
   const [viewer, setViewer] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const { readReceipts } = useSettings();
 
   if (transfer?.state === "tampered") {
     return (
@@ -64,7 +65,14 @@ export function AttachmentView({ message, metaClass }: { message: MessageRow; me
           <div className="rounded-lg bg-slate-200 dark:bg-slate-700" style={box} />
         )
       ) : isVoice ? (
-        <VoiceNote blob={media?.blob ?? null} durationMs={info.durationMs ?? 0} waveform={info.waveform ?? []} metaClass={metaClass} />
+        <VoiceNote
+          blob={media?.blob ?? null}
+          durationMs={info.durationMs ?? 0}
+          waveform={info.waveform ?? []}
+          metaClass={metaClass}
+          listened={message.direction === "out" && message.listenedAt !== undefined && readReceipts}
+          onFirstPlay={message.direction === "in" && message.listenedAt === undefined ? () => void markListened(message.conversationId, message.id).catch(() => undefined) : undefined}
+        />
       ) : (
         <div className="flex items-center gap-2">
           <FileText aria-hidden="true" className="h-8 w-8 shrink-0" />

@@ -1,6 +1,8 @@
 "use client";
 // A voice note: play / pause, position, the waveform made when it was recorded, and 1× / 1.5× / 2×.
-import { Pause, Play } from "lucide-react";
+// My own shows "Listened" once the other side played it (read receipts on); theirs tells the engine
+// when I first play it.
+import { Headphones, Pause, Play } from "lucide-react";
 import { useEffect, useId, useRef, useState } from "react";
 import { useObjectUrl } from "./useObjectUrl";
 
@@ -11,7 +13,18 @@ function clock(ms: number): string {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-export function VoiceNote({ blob, durationMs, waveform, metaClass }: { blob: Blob | null; durationMs: number; waveform: number[]; metaClass: string }) {
+interface Props {
+  blob: Blob | null;
+  durationMs: number;
+  waveform: number[];
+  metaClass: string;
+  /** Mine, played by the other side: shows "Listened". */
+  listened?: boolean;
+  /** Theirs, not played yet: called on its first play. */
+  onFirstPlay?: () => void;
+}
+
+export function VoiceNote({ blob, durationMs, waveform, metaClass, listened = false, onFirstPlay }: Props) {
   const url = useObjectUrl(blob);
   const audio = useRef<HTMLAudioElement>(null);
   const [playing, setPlaying] = useState(false);
@@ -59,12 +72,21 @@ export function VoiceNote({ blob, durationMs, waveform, metaClass }: { blob: Blo
           <option key={s} value={s}>{`${s}×`}</option>
         ))}
       </select>
+      {listened ? (
+        <span className={`inline-flex items-center gap-0.5 text-xs ${metaClass}`} title="Listened">
+          <Headphones aria-hidden="true" className="h-3.5 w-3.5" />
+          Listened
+        </span>
+      ) : null}
       {url ? (
         <audio
           ref={audio}
           src={url}
           preload="metadata"
-          onPlay={() => setPlaying(true)}
+          onPlay={() => {
+            setPlaying(true);
+            onFirstPlay?.();
+          }}
           onPause={() => setPlaying(false)}
           onEnded={() => {
             setPlaying(false);

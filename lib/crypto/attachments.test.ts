@@ -83,6 +83,26 @@ describe("attachments", () => {
     expect(Buffer.concat(out)).toEqual(Buffer.from(data));
   });
 
+  it("resumes from kept plaintext: replayed chunks bring the digest to the cut, and a wrong one is caught at the end", async () => {
+    const data = randomBytes(4 * ATTACHMENT_CHUNK_BYTES + 99);
+    const enc = await encryptAttachment(data);
+    const kept = data.subarray(0, 2 * ATTACHMENT_CHUNK_BYTES);
+    const cut = 37 + 2 * (ATTACHMENT_CHUNK_BYTES + 16);
+    const d = new AttachmentDecryptor({ ...enc });
+    d.replay(kept);
+    const rest = concat(d.push(enc.ciphertext.subarray(cut)), d.finish());
+    expect(Buffer.from(rest)).toEqual(Buffer.from(data.subarray(kept.length)));
+    // a kept chunk that is not what the ciphertext held: the digest no longer matches
+    const wrong = kept.slice();
+    wrong[5] ^= 1;
+    const d2 = new AttachmentDecryptor({ ...enc });
+    d2.replay(wrong);
+    d2.push(enc.ciphertext.subarray(cut));
+    expect(() => d2.finish()).toThrow(expect.objectContaining({ code: "bad_digest" }));
+    // only whole chunks, and only before anything was pushed
+    expect(() => new AttachmentDecryptor({ ...enc }).replay(kept.subarray(1))).toThrow(expect.objectContaining({ code: "bad_state" }));
+  });
+
   it("rejects a flipped byte, a truncation and a wrong digest", async () => {
     const enc = await encryptAttachment(randomBytes(2 * ATTACHMENT_CHUNK_BYTES + 5));
     const flipped = enc.ciphertext.slice();

@@ -130,6 +130,23 @@ export class AttachmentDecryptor {
     this.digest = p.digest;
   }
 
+  /**
+   * Resumes an interrupted download: `plain` is the plaintext of the next whole chunks (a multiple of the
+   * chunk size, none of them the last), opened and kept before the interruption. They are sealed again
+   * (the encryption is deterministic for a key) to bring the digest to where the ciphertext was cut, so
+   * finish() still checks the digest of the whole ciphertext. Only before any push().
+   */
+  replay(plain: Bytes): void {
+    if (this.ended || this.buf.length > 0 || plain.length % ATTACHMENT_CHUNK_BYTES !== 0) throw new CryptoError("bad_state", "cannot replay here");
+    if (!this.headerSeen) {
+      this.hash.update(this.prefix);
+      this.headerSeen = true;
+    }
+    for (let off = 0; off < plain.length; off += ATTACHMENT_CHUNK_BYTES) {
+      this.hash.update(chachaSeal(this.encKey, chunkNonce(this.index++, false), plain.subarray(off, off + ATTACHMENT_CHUNK_BYTES), this.ad));
+    }
+  }
+
   push(data: Bytes): Bytes {
     if (this.ended && data.length > 0) throw new CryptoError("bad_message", "data after the last chunk");
     this.hash.update(data);

@@ -179,6 +179,24 @@ export async function markReadLocal(db: JunctionDB, p: { conversationId: string;
   });
 }
 
+/**
+ * I played an incoming voice note: it is marked played here (once), and with read receipts on its sender
+ * is told ("listened").
+ */
+export async function markListenedLocal(db: JunctionDB, p: { conversationId: string; messageId: string }, now: number): Promise<{ receipts: boolean }> {
+  if (!MessageId.safeParse(p.messageId).success) throw new EngineError("bad_request", "bad message id");
+  return inTransaction(db, [db.conversations, db.messages, db.outbox, db.meta], async (db) => {
+    const conv = await conversation(db, p.conversationId);
+    const msg = await db.messages.get(p.messageId);
+    if (!msg || msg.conversationId !== conv.id || msg.attachment?.durationMs === undefined) throw new EngineError("not_found", "no such voice message in this conversation");
+    if (msg.direction !== "in" || msg.listenedAt !== undefined) return { receipts: false };
+    await db.messages.update(msg.id, { listenedAt: now });
+    if (!(await getSettings(db)).readReceipts) return { receipts: false };
+    await queueReadReceipt(db, conv.id, [msg.id], now, "listened");
+    return { receipts: true };
+  });
+}
+
 export async function updateConversationLocal(db: JunctionDB, p: { conversationId: string; pinned?: boolean; archived?: boolean; muted?: boolean }, now: number): Promise<null> {
   await inTransaction(db, [db.conversations], async (db) => {
     const conv = await conversation(db, p.conversationId);

@@ -15,6 +15,7 @@ import {
   deleteMessageLocal,
   editMessageLocal,
   markReadLocal,
+  markListenedLocal,
   reactLocal,
   saveDraftLocal,
   setDisappearingLocal,
@@ -64,6 +65,12 @@ export function localHandlers(deps: HandlerDeps): Omit<RpcHandlers, LeaderMethod
     markRead: (p) =>
       wrap(async () => {
         const { receipts } = await markReadLocal(db, p, deps.now());
+        if (receipts) deps.poke();
+        return null;
+      }),
+    markListened: (p) =>
+      wrap(async () => {
+        const { receipts } = await markListenedLocal(db, p, deps.now());
         if (receipts) deps.poke();
         return null;
       }),

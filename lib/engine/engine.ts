@@ -185,7 +185,7 @@ export class Engine {
     // A refusal by the relay's handshake check (its per-address connection cap, say, full of a crashed
     // node's slots for a while) is final to socket.io: it does not reconnect by itself after one, and the
     // device would stay offline until reloaded. Try again after a pause, as for any other outage.
-    socket.on("connect_error", () => {
+    const connectLater = () => {
       if (socket.active || this.stopped || !this.networkUp || this.reconnectTimer) return;
       const delay = RETRY_MS[Math.min(this.refusals, RETRY_MS.length - 1)];
       this.refusals += 1;
@@ -193,10 +193,14 @@ export class Engine {
         this.reconnectTimer = null;
         if (!this.stopped && this.networkUp && this.sock === socket && !socket.active) socket.connect();
       }, delay);
-    });
-    socket.on("disconnect", () => {
+    };
+    socket.on("connect_error", connectLater);
+    socket.on("disconnect", (reason) => {
       this.loggedIn = false;
       this.setOnline(false);
+      // the relay closed the connection itself (it is shutting down for a restart or a deploy): socket.io
+      // takes that as final too, and the device would stay offline until reloaded
+      if (reason === "io server disconnect") connectLater();
     });
     socket.on(EVENTS.deliver, (payload: unknown) => this.onDeliver(payload));
     socket.on(EVENTS.typingDeliver, (payload: unknown) => this.onTyping(payload));
@@ -663,6 +667,8 @@ export class Engine {
             }
             const outcome = await sendOutboxRow(this.ctx, this.directory, (address) => this.accounts.get(address)?.deviceId, row);
             if (outcome === "offline") return;
+            // an attachment still uploading: its message goes when the upload ends, the rows after it now
+            if (outcome === "uploading") continue;
             // a durable message reached the mailbox of every device: typing's gap there closes
             if (outcome === "sent" && (row.kind === "message" || row.kind === "change") && !row.onlyDevice) this.typing.durableSent(row.conversationId);
             if (outcome === "retry" || outcome === "held") {

@@ -18,7 +18,7 @@ import type { AccountRow, AttachmentKeyRow, ContactRow, ConversationRow, Identit
 import { conversationId, PENDING_CHANGES_MAX } from "../store/db";
 import { identityId, prekeyKey, randomId, selfQueue, sessionKey } from "../store/ids";
 import { identityAfter, sameBytes } from "../store/identities";
-import { contactAfter, newConversation, putMessagesOnce, advanceState, markIncomingRead } from "../store/conversations";
+import { contactAfter, newConversation, putMessagesOnce, advanceState, markIncomingRead, markListened } from "../store/conversations";
 import { queueReceipt } from "../store/outbox";
 import { incomingTransfer, mediaTables } from "../store/media";
 import { attachmentInfo, attachmentKeyRow, blobBytes } from "./attachments/content";
@@ -533,7 +533,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
       for (const t of timers) if (t.direction === "in" && t.content.type === "timer" && t.content.senderName) names.set(t.their, t.content.senderName);
       const identityIds = [...new Set(b.identities.map((i) => identityId(i.our, i.their)))];
       const quoted = [...new Set(b.texts.flatMap((t) => (t.payload.replyTo ? [t.payload.replyTo.id] : [])))];
-      const readReceipts = b.receipts.some((r) => r.kind === "read");
+      const readReceipts = b.receipts.some((r) => r.kind !== "delivered");
       const [identityRows, convRows, contactRows, waitingCount, quotedRows, settings, pendingCount] = await Promise.all([
         identityIds.length ? db.identities.bulkGet(identityIds) : [],
         peers.size ? db.conversations.bulkGet([...peers.keys()]) : [],
@@ -728,14 +728,17 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
       }
       // receipts for my messages: each reads its message first (rare in a backlog: one per batch of a chat)
       for (const r of b.receipts) {
-        // read receipts off: I neither send them nor see theirs
-        if (r.kind === "read" && settings && !settings.readReceipts) {
+        // read receipts off: I neither send them (nor listened ones) nor see theirs
+        if (r.kind !== "delivered" && settings && !settings.readReceipts) {
           counters.bump("read_receipt_hidden");
           continue;
         }
         const convId = conversationId(r.our, r.their);
-        const at = r.kind === "read" && r.at !== undefined ? Math.min(r.at, now) : now;
-        for (const id of r.ids) await advanceState(scope.db, id, convId, r.kind, at);
+        const at = r.kind !== "delivered" && r.at !== undefined ? Math.min(r.at, now) : now;
+        for (const id of r.ids) {
+          if (r.kind === "listened") await markListened(scope.db, id, convId, at);
+          else await advanceState(scope.db, id, convId, r.kind, at);
+        }
       }
       for (const r of b.readElsewhere) await markIncomingRead(scope.db, conversationId(r.our, r.their), r.ids, r.at);
     },

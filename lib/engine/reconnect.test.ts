@@ -1,10 +1,11 @@
 // A device whose connection the relay refuses at the handshake (its per-address cap is full) comes
-// online by itself once there is room: socket.io gives up after such a refusal, the engine does not.
+// online by itself once there is room, and one whose relay shut down cleanly comes back when it is
+// back: socket.io gives up after either, the engine does not.
 import "fake-indexeddb/auto";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, describe, expect, it } from "vitest";
 import { MAX_CONNECTIONS_PER_IP } from "../protocol/limits";
-import { useRelayProcess } from "../relay/test/relayProcess";
+import { startRelay, useRelayProcess } from "../relay/test/relayProcess";
 import { account, handles, makeBoot, waitFor } from "./testClients";
 
 const url = useRelayProcess();
@@ -33,6 +34,25 @@ describe("engine reconnection", () => {
     const h = handles();
     expect(await account(device, "messenger", h.alice, "Alice")).toContain("messenger:");
     await device.engine.stop();
+  }, 60_000);
+
+  it("comes online again after the relay shut down cleanly and started again (a restart, a deploy)", async () => {
+    const first = await startRelay();
+    const port = first.port;
+    const boot2 = makeBoot(() => first.url);
+    const device = boot2();
+    const h = handles();
+    await account(device, "messenger", h.alice, "Alice");
+    // SIGTERM: the relay closes every socket itself ("io server disconnect"), which socket.io takes as final
+    expect(await first.stop()).toBe(0);
+    await waitFor(async () => !device.online, "offline while the relay is down");
+    const again = await startRelay({ dataDir: first.dataDir, env: { PORT: String(port) } });
+    try {
+      await waitFor(async () => device.online, "online again");
+    } finally {
+      await device.engine.stop();
+      await again.stop();
+    }
   }, 60_000);
 
   it("creates an account asked for before the first connection is made, once it is made", async () => {

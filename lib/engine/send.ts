@@ -5,7 +5,8 @@
 //
 // Each outcome tells the drain what to do with the row's conversation (every conversation is its own queue):
 // sent / failed → the row is done; retry → the row waits (backoff) and holds only its conversation;
-// held → the person must act first (a verified contact's new safety number); offline → stop draining.
+// held → the person must act first (a verified contact's new safety number); uploading → the row waits for its
+// attachment's upload and holds nothing; offline → stop draining.
 import { EVENTS, ProtocolError, toB64, type Address, type schemas } from "./deps";
 import type { ConversationRow, OutboxRow, SentRow, SessionRow } from "../store/db";
 import { randomId, SELF_QUEUE_PREFIX } from "../store/ids";
@@ -21,7 +22,7 @@ import { encodeDecryptionError } from "./recovery";
 import { OfflineError, request } from "./relay";
 import { attachmentFields } from "./attachments/content";
 
-export type SendOutcome = "sent" | "failed" | "retry" | "held" | "offline";
+export type SendOutcome = "sent" | "failed" | "retry" | "held" | "uploading" | "offline";
 
 /** Attempts before a message shows "Not sent" (its Retry button queues it again). */
 export const MAX_SEND_ATTEMPTS = 6;
@@ -75,9 +76,10 @@ export async function sendOutboxRow(
       const keys = await db.attachmentKeys.get(msg.id);
       if (!keys) return finish(ctx, row, "failed", "its file is no longer here");
       const fields = attachmentFields(msg, keys);
-      // its file is still on the way to the relay: the message waits (and holds its conversation only);
-      // the transfer runner pokes the outbox when the upload is done
-      if (!fields) return "held";
+      // its file is still on the way to the relay: the message waits, holding nothing (what I send after
+      // it goes at once; its place in the timeline is its sentAt); the transfer runner pokes the outbox
+      // when the upload is done
+      if (!fields) return "uploading";
       body = { type: "attachment", ...fields };
     }
     const text = {
@@ -121,7 +123,7 @@ export async function sendOutboxRow(
   } else {
     if (!row.receiptFor?.length) return finish(ctx, row, "failed");
     const kind = row.receiptKind ?? "delivered";
-    const receipt = { v: CONTENT_VERSION, type: "receipt", kind, ids: row.receiptFor, ...(kind === "read" && row.readAt !== undefined ? { at: row.readAt } : {}) } as const;
+    const receipt = { v: CONTENT_VERSION, type: "receipt", kind, ids: row.receiptFor, ...(kind !== "delivered" && row.readAt !== undefined ? { at: row.readAt } : {}) } as const;
     targets.push({ address: conv.theirAddress, content: receipt });
     // what I read here is read on my other devices too
     if (kind === "read" && conv.theirAddress !== conv.ourAddress) targets.push({ address: conv.ourAddress, content: { ...receipt, to: conv.theirAddress } });

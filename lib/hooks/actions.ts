@@ -29,6 +29,11 @@ export async function markRead(conversationId: string, messageIds?: string[]): P
   await callEngine("markRead", messageIds ? { conversationId, messageIds } : { conversationId });
 }
 
+/** I played this incoming voice note (its sender sees "Listened" when read receipts are on). */
+export async function markListened(conversationId: string, messageId: string): Promise<void> {
+  await callEngine("markListened", { conversationId, messageId });
+}
+
 /** My reaction to a message; null removes it. */
 export async function react(conversationId: string, messageId: string, emoji: string | null): Promise<void> {
   await callEngine("react", { conversationId, messageId, emoji });

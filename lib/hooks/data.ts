@@ -8,7 +8,7 @@ import { DEFAULT_SETTINGS, getDb, type DraftRow, type Settings } from "../store/
 import { queryAccounts, queryInboxAsSet, queryMessageWindow, queryUnreadTotal, type InboxRows, type MessageWindow } from "./queries";
 import { earlyAccounts, earlyInbox, startEarlyReads } from "./startup";
 import type { AccountRow, ContactRow, ConversationRow, IdentityRow, InboxFilter, MediaRow, MessageRow, TransferRow } from "./types";
-import { mediaUsage } from "../store/media";
+import { mediaBlob, mediaUsage } from "../store/media";
 
 export type { InboxRows, MessageWindow };
 
@@ -105,9 +105,14 @@ export function useTransfer(messageId: string): TransferRow | null | undefined {
   return useLiveQuery(async () => (await getDb().transfers.get(messageId)) ?? null, [messageId]);
 }
 
-/** An attachment's decrypted bytes, once they are here and checked; null before. */
-export function useMedia(messageId: string): MediaRow | null | undefined {
-  return useLiveQuery(async () => (await getDb().media.get(messageId)) ?? null, [messageId]);
+/** An attachment's decrypted bytes, once they are here and checked (a download's pieces joined); null before. */
+export function useMedia(messageId: string): (MediaRow & { blob: Blob }) | null | undefined {
+  return useLiveQuery(async () => {
+    const db = getDb();
+    const row = await db.media.get(messageId);
+    const blob = row ? await mediaBlob(db, row) : null;
+    return row && blob ? { ...row, blob } : null;
+  }, [messageId]);
 }
 
 /** The images of a conversation that are here, in order: what the image viewer's arrows go through. */

@@ -16,6 +16,7 @@ import {
   RELAY_LIMITS,
   type RelayLimitName,
   TRANSPORT_MAX_BYTES,
+  BLOB_QUOTA_BYTES,
 } from "../protocol";
 import { type BlobStore, openBlobStore } from "./blobs";
 import { handleBlobRequest } from "./blobs/http";
@@ -79,6 +80,16 @@ export interface ServerOptions {
   store?: RelayStore;
   /** Attachment storage (default: see openBlobStore). */
   blobs?: BlobStore;
+  /** Attachment bytes one device may hold (default BLOB_QUOTA_BYTES, or the env BLOB_QUOTA_BYTES). */
+  blobQuotaBytes?: number;
+}
+
+function blobQuotaFromEnv(): number | undefined {
+  const raw = process.env.BLOB_QUOTA_BYTES;
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error("BLOB_QUOTA_BYTES must be a whole number of bytes");
+  return n;
 }
 
 export interface RunningServer {
@@ -439,6 +450,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const ctx: RelayContext = {
     store,
     blobs,
+    blobQuotaBytes: opts.blobQuotaBytes ?? blobQuotaFromEnv() ?? BLOB_QUOTA_BYTES,
     log,
     metrics,
     hub,

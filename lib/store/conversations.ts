@@ -209,6 +209,15 @@ export async function advanceState(
   return true;
 }
 
+/** A "listened" receipt: my voice note was played (so read too). Only the first counts; anything else is ignored. */
+export async function markListened(db: JunctionDB, messageId: string, expectedConversation: string, at: number): Promise<boolean> {
+  const msg = await db.messages.get(messageId);
+  if (!msg || msg.direction !== "out" || msg.conversationId !== expectedConversation || msg.attachment?.durationMs === undefined || msg.listenedAt !== undefined) return false;
+  await advanceState(db, messageId, expectedConversation, "read", at);
+  await db.messages.update(messageId, { listenedAt: at });
+  return true;
+}
+
 export async function markConversationRead(db: JunctionDB, id: string): Promise<void> {
   await db.transaction("rw", db.conversations, async () => {
     const conv = await db.conversations.get(id);

@@ -2,7 +2,7 @@
 // Runtime: browser (main thread and worker) and Node tests (fake-indexeddb).
 //
 // Read model (UI may read): accounts, contacts, identities, conversations, messages, outbox, meta,
-// transfers, media, addressBook, people.
+// transfers, media, mediaChunks, addressBook, people.
 // Secrets (worker only, never read by lib/hooks or components): device, identityKeys, prekeys, sessions,
 // pendingAcks, attachmentKeys, searchBlocks.
 // Never delete an old version() block; add a new one with the change.
@@ -191,6 +191,8 @@ export interface MessageRow {
   deletedAt?: number;
   /** Outgoing: when the peer read it (state "read"). Incoming: when I saw it on screen. */
   readAt?: number;
+  /** A voice note. Outgoing: when the peer first played it ("listened" receipt). Incoming: when I first played it. */
+  listenedAt?: number;
   /** Disappearing: the row (and everything about it) is removed at this time. */
   expiresAt?: number;
   /** For kind "timer": the new disappearing-message timer (ms, 0 = off) the line announces. */
@@ -233,13 +235,33 @@ export interface TransferRow {
   error?: string;
 }
 
-/** Decrypted media kept on this device (read model): an attachment's bytes, once authenticated. */
+/**
+ * Decrypted media kept on this device (read model): an attachment's bytes, once authenticated. My own
+ * files (and media stored before version 11) are kept whole in `blob`; a download is kept as `pieces`
+ * rows of mediaChunks, written as it came and shown (assembled into one Blob, lib/store/media.ts) only
+ * once this row exists, after the whole ciphertext checked out.
+ */
 export interface MediaRow {
   messageId: string;
   conversationId: string;
-  blob: Blob;
+  blob?: Blob;
+  /** How many mediaChunks rows hold the bytes (when `blob` is absent). */
+  pieces?: number;
+  /** The type the assembled Blob gets. */
+  mime?: string;
   size: number;
   storedAt: number;
+}
+
+/**
+ * One piece of a download's plaintext (read model, but shown only through its media row): DOWNLOAD_PIECE_BYTES
+ * each, the last shorter. Pieces without a media row are a download still under way (or interrupted, to
+ * resume from): never shown.
+ */
+export interface MediaChunkRow {
+  messageId: string;
+  index: number;
+  data: Blob;
 }
 
 /**
@@ -280,8 +302,8 @@ export interface OutboxRow {
   messageId: string;
   receiptFor?: string[];
   /** For a receipt: which one (absent: "delivered"). */
-  receiptKind?: "delivered" | "read";
-  /** For a read receipt: when I read them. */
+  receiptKind?: "delivered" | "read" | "listened";
+  /** For a read (or listened) receipt: when I read (or played) them. */
   readAt?: number;
   /** For a change: the content as it goes on the wire (JSON), built when the change was made. */
   change?: string;
@@ -477,6 +499,7 @@ export class JunctionDB extends Dexie {
   pendingChanges!: EntityTable<PendingChangeRow, "id">;
   transfers!: EntityTable<TransferRow, "messageId">;
   media!: EntityTable<MediaRow, "messageId">;
+  mediaChunks!: Table<MediaChunkRow, [string, number]>;
   attachmentKeys!: EntityTable<AttachmentKeyRow, "messageId">;
   addressBook!: EntityTable<AddressBookRow, "address">;
   people!: EntityTable<PersonRow, "id">;
@@ -546,6 +569,11 @@ export class JunctionDB extends Dexie {
     this.version(8).stores({
       addressBook: "address, personId",
       people: "id",
+    });
+    // Downloads stored as they come: a row per piece of plaintext, keyed by message and position, so a
+    // reload resumes after the last piece kept and a message's pieces go in one key range.
+    this.version(11).stores({
+      mediaChunks: "[messageId+index]",
     });
     // Search index in blocks: the messages a commit stored for one conversation share one row and one index
     // entry per distinct word (search.ts), in place of a row and ~10 index entries per message; everything is

@@ -1,19 +1,57 @@
 // Attachments on this device: their transfers, decrypted media and keys (lib/store/db.ts, version 6).
 // Every function that runs inside a caller's transaction needs mediaTables(db) in its scope.
-import type { AttachmentInfo, JunctionDB, TransferRow } from "./db";
+import Dexie from "dexie";
+import type { AttachmentInfo, JunctionDB, MediaRow, TransferRow } from "./db";
 
 /** Images and voice notes up to this size are fetched as soon as their message arrives; anything else on request. */
 export const AUTO_DOWNLOAD_BYTES = 5 * 1024 * 1024;
 
 /** The tables an attachment's removal touches. */
 export function mediaTables(db: JunctionDB) {
-  return [db.transfers, db.media, db.attachmentKeys];
+  return [db.transfers, db.media, db.mediaChunks, db.attachmentKeys];
+}
+
+/** The key range of one message's pieces in mediaChunks. */
+function piecesOf(db: JunctionDB, messageId: string) {
+  return db.mediaChunks.where("[messageId+index]").between([messageId, Dexie.minKey], [messageId, Dexie.maxKey]);
+}
+
+/** Deletes the stored pieces of these messages' downloads, finished or not (inside the caller's transaction). */
+export async function deletePieces(db: JunctionDB, ids: string[]): Promise<void> {
+  for (const id of ids) await piecesOf(db, id).delete();
+}
+
+/** How many pieces of a download are stored (they are written in order, from 0). */
+export async function countPieces(db: JunctionDB, messageId: string): Promise<number> {
+  return piecesOf(db, messageId).count();
+}
+
+/** The bytes of stored piece `index`. */
+export async function readPiece(db: JunctionDB, messageId: string, index: number): Promise<Uint8Array> {
+  const row = await db.mediaChunks.get([messageId, index]);
+  if (!row) throw new Error("a kept piece is missing");
+  return new Uint8Array(await row.data.arrayBuffer());
+}
+
+/**
+ * The media's bytes as one Blob: its own, or its pieces joined (in a browser the Blob refers to what
+ * IndexedDB holds on disk, so a large file is not read into memory). Null when a piece is missing.
+ */
+export async function mediaBlob(db: JunctionDB, row: MediaRow): Promise<Blob | null> {
+  if (row.blob) return row.blob;
+  const pieces = await piecesOf(db, row.messageId).toArray();
+  if (pieces.length !== row.pieces) return null;
+  return new Blob(
+    pieces.map((p) => p.data),
+    row.mime ? { type: row.mime } : {},
+  );
 }
 
 /** Removes everything this device holds of these messages' attachments (inside the caller's transaction). */
 export async function forgetMedia(db: JunctionDB, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
   await db.media.bulkDelete(ids);
+  await deletePieces(db, ids);
   await db.transfers.bulkDelete(ids);
   await db.attachmentKeys.bulkDelete(ids);
 }
@@ -45,10 +83,14 @@ export async function mediaUsage(db: JunctionDB): Promise<Map<string, { bytes: n
  * to "remote", so they can be fetched again from the relay while it keeps them.
  */
 export async function deleteMedia(db: JunctionDB, conversationId?: string): Promise<number> {
-  return db.transaction("rw", [db.media, db.transfers], async () => {
+  return db.transaction("rw", [db.media, db.mediaChunks, db.transfers], async () => {
     const rows = conversationId === undefined ? await db.media.toArray() : await db.media.where("conversationId").equals(conversationId).toArray();
     const ids = rows.map((m) => m.messageId);
     await db.media.bulkDelete(ids);
+    // pieces of downloads left halfway (cancelled, failed) go too; those under way are left alone
+    const all = conversationId === undefined ? await db.transfers.toArray() : await db.transfers.where("conversationId").equals(conversationId).toArray();
+    const idle = all.filter((t) => t.direction === "in" && t.state !== "queued" && t.state !== "downloading").map((t) => t.messageId);
+    await deletePieces(db, [...new Set([...ids, ...idle])]);
     const transfers = (await db.transfers.bulkGet(ids)).filter((t): t is TransferRow => t !== undefined && t.state === "ready");
     if (transfers.length) await db.transfers.bulkPut(transfers.map((t) => ({ ...t, state: "remote" as const, done: 0 })));
     return ids.length;

@@ -87,9 +87,9 @@ export function quoteOf(m: MessageRow, fallbackAuthor: MessageRow["author"] & st
   return { id: m.id, author, text: isText ? m.text.slice(0, QUOTE_CHARS) : "" };
 }
 
-/** A read receipt owed to a peer for messages I saw. */
-export async function queueReadReceipt(db: JunctionDB, conversationId: string, ids: string[], now: number): Promise<void> {
+/** A read receipt owed to a peer for messages I saw (or a listened one, for voice notes I played). */
+export async function queueReadReceipt(db: JunctionDB, conversationId: string, ids: string[], now: number, kind: "read" | "listened" = "read"): Promise<void> {
   for (let i = 0; i < ids.length; i += 500) {
-    await db.outbox.add({ kind: "receipt", receiptKind: "read", readAt: now, conversationId, messageId: randomId(), receiptFor: ids.slice(i, i + 500), createdAt: now, attempts: 0 });
+    await db.outbox.add({ kind: "receipt", receiptKind: kind, readAt: now, conversationId, messageId: randomId(), receiptFor: ids.slice(i, i + 500), createdAt: now, attempts: 0 });
   }
 }

@@ -102,6 +102,8 @@ export interface RpcMethods {
    * them when read receipts are on.
    */
   markRead(params: { conversationId: string; messageIds?: string[] }): null;
+  /** I played this incoming voice note: marked played, and its sender told when read receipts are on. */
+  markListened(params: { conversationId: string; messageId: string }): null;
   /** My reaction to a message (one per person: replaces my earlier one); null removes it. */
   react(params: { conversationId: string; messageId: string; emoji: string | null }): null;
   /** Replaces the text of my own text message; bad_request when it is not mine, not text, deleted or older than EDIT_WINDOW_MS. */

@@ -17,7 +17,9 @@ import { request } from "../relay";
 import { aliceAndBob, makeBoot, messagesOf, waitFor, type Client } from "../testClients";
 import { sweepExpired } from "../disappearing";
 import { blobBytes } from "./content";
+import { DOWNLOAD_PIECE_BYTES } from "./transfer";
 import { TAMPERED_TEXT } from "./runner";
+import { mediaBlob } from "../../store/media";
 
 let relay: RelayProcess;
 beforeAll(async () => {
@@ -57,7 +59,7 @@ describe("attachments between two engines", () => {
 
     await bob.api.downloadAttachment({ conversationId: bConv, messageId: id });
     const media = await waitFor(() => bob.db.media.get(id), "the download");
-    expect(await sha(media.blob)).toBe(createHash("sha256").update(bytes).digest("hex"));
+    expect(await sha((await mediaBlob(bob.db, media))!)).toBe(createHash("sha256").update(bytes).digest("hex"));
     expect((await bob.db.transfers.get(id))).toMatchObject({ state: "ready", done: blobBytes(bytes.length) });
 
     // deleting the message deletes its media and key; "Delete media" on the other side keeps the message
@@ -80,11 +82,12 @@ describe("attachments between two engines", () => {
     const { messageIds } = await alice.api.sendAttachments({ conversationId: aConv, files: [{ blob: new Blob([image], { type: "image/png" }), name: "a.png" }] });
     const first = messageIds[0];
     const media = await waitFor(() => bob.db.media.get(first), "the image by itself");
-    expect(await sha(media.blob)).toBe(createHash("sha256").update(image).digest("hex"));
+    expect(await sha((await mediaBlob(bob.db, media))!)).toBe(createHash("sha256").update(image).digest("hex"));
 
     // the same again, but one byte of the relay's copy is changed before Bob asks for it
     await bob.engine.stop();
-    const { messageIds: [second] } = await alice.api.sendAttachments({ conversationId: aConv, files: [{ blob: new Blob([randomBytes(100_000)], { type: "image/png" }), name: "b.png" }] });
+    // large enough that pieces of it were stored before the altered byte near its end came
+    const { messageIds: [second] } = await alice.api.sendAttachments({ conversationId: aConv, files: [{ blob: new Blob([randomBytes(2_500_000)], { type: "image/png" }), name: "b.png" }] });
     const keys = await waitFor(async () => ((await alice.db.transfers.get(second))?.state === "uploaded" ? alice.db.attachmentKeys.get(second) : undefined), "uploaded");
     await waitFor(async () => (await alice.db.messages.get(second))?.state !== "queued", "sent");
     const path = join(relay.dataDir, "blobs", keys.blobId!);
@@ -98,6 +101,7 @@ describe("attachments between two engines", () => {
     }, "refused as tampered");
     expect(t.error).toBe(TAMPERED_TEXT);
     expect(await bob2.db.media.get(second)).toBeUndefined();
+    expect(await bob2.db.mediaChunks.count()).toBe(1); // the first image's one piece; none of the refused one
     expect(bob2.engine.counters.get("attachment_tampered")).toBe(1);
     // asking again does not bring it back
     await expect(bob2.api.downloadAttachment({ conversationId: bConv, messageId: second })).rejects.toMatchObject({ code: "bad_request" });
@@ -122,12 +126,132 @@ describe("attachments between two engines", () => {
     await waitFor(() => bob.db.messages.get(id), "arrived");
     await bob.api.downloadAttachment({ conversationId: bConv, messageId: id });
     const media = await waitFor(() => bob.db.media.get(id), "downloaded");
-    expect(await sha(media.blob)).toBe(createHash("sha256").update(bytes).digest("hex"));
+    expect(await sha((await mediaBlob(bob.db, media))!)).toBe(createHash("sha256").update(bytes).digest("hex"));
     expect((await alice2.db.attachmentKeys.get(id))?.blobId).toBe(blobId);
     expect((await messagesOf(bob.db, bConv)).filter((m) => m.id === id)).toHaveLength(1);
     void aliceAddr;
     void bobAddr;
     await stopAll(alice2, bob);
+  });
+
+  it("a download is stored piece by piece as it comes, shown only when whole, and resumes after a restart from the last piece kept", async () => {
+    const { alice, bob, aConv, bConv } = await aliceAndBob(boot);
+    const bytes = randomBytes(3 * DOWNLOAD_PIECE_BYTES + 1000);
+    const { messageIds: [id] } = await alice.api.sendAttachments({ conversationId: aConv, files: [{ blob: new Blob([bytes]), name: "big.bin" }] });
+    await waitFor(() => bob.db.messages.get(id), "arrived");
+    // the relay's answer stalls after 2.5 pieces' worth (a connection that hangs), until the tab closes
+    const realFetch = globalThis.fetch;
+    const ranges: string[] = [];
+    let stall = true;
+    globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const res = await realFetch(input, init);
+      if ((init?.method ?? "GET") !== "GET" || !String(input).includes("/blobs/")) return res;
+      ranges.push((init?.headers as Record<string, string> | undefined)?.Range ?? "whole");
+      if (!stall) return res;
+      const reader = res.body!.getReader();
+      let given = 0;
+      const cut = 2.5 * DOWNLOAD_PIECE_BYTES;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (given >= cut) {
+            await new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
+          }
+          const { done, value } = await reader.read();
+          if (done) return controller.close();
+          const take = value.subarray(0, cut - given);
+          given += take.length;
+          controller.enqueue(take);
+        },
+      });
+      return new Response(body, { status: res.status, headers: res.headers });
+    }) as typeof fetch;
+    onTestFinished(() => {
+      globalThis.fetch = realFetch;
+    });
+    await bob.api.downloadAttachment({ conversationId: bConv, messageId: id });
+    await waitFor(async () => ((await bob.db.mediaChunks.count()) >= 2 ? true : undefined), "two pieces stored");
+    // stored, but nothing shown: no media row until the whole ciphertext checked out
+    expect(await bob.db.media.get(id)).toBeUndefined();
+    expect((await bob.db.transfers.get(id))?.state).toBe("downloading");
+    await bob.engine.stop();
+    stall = false;
+    const bob2 = boot(bob.db);
+    const media = await waitFor(() => bob2.db.media.get(id), "downloaded after the restart");
+    // resumed after the two pieces kept, not from the start
+    expect(ranges).toEqual(["whole", `bytes=${37 + 2 * (DOWNLOAD_PIECE_BYTES / 65536) * (65536 + 16)}-`]);
+    expect(media).toMatchObject({ pieces: 4, size: bytes.length });
+    expect(media.blob).toBeUndefined();
+    expect(await sha((await mediaBlob(bob2.db, media))!)).toBe(createHash("sha256").update(bytes).digest("hex"));
+    // deleting the media takes its pieces
+    await bob2.api.deleteMedia({ conversationId: bConv });
+    expect(await bob2.db.mediaChunks.count()).toBe(0);
+    await stopAll(alice, bob2);
+  });
+
+  it("an attachment still uploading holds nothing: a text sent after it arrives first, and the attachment keeps its place", async () => {
+    const { alice, bob, aConv, bConv } = await aliceAndBob(boot);
+    // the relay takes no upload piece until let through (a slow uplink)
+    const realFetch = globalThis.fetch;
+    let letThrough!: () => void;
+    const gate = new Promise<void>((resolve) => (letThrough = resolve));
+    globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (init?.method === "PATCH") await gate;
+      return realFetch(input, init);
+    }) as typeof fetch;
+    onTestFinished(() => {
+      globalThis.fetch = realFetch;
+    });
+    const { messageIds: [file] } = await alice.api.sendAttachments({ conversationId: aConv, files: [{ blob: new Blob([randomBytes(300_000)]), name: "slides.pdf" }] });
+    const { messageId: text } = await alice.api.sendMessage({ conversationId: aConv, text: "slides coming" });
+    await waitFor(() => bob.db.messages.get(text), "the text, before the upload ends");
+    expect((await alice.db.transfers.get(file))?.state).toBe("uploading");
+    expect(await bob.db.messages.get(file)).toBeUndefined();
+    letThrough();
+    await waitFor(() => bob.db.messages.get(file), "the attachment once uploaded");
+    // in the order they were written, on both sides, each once
+    expect((await messagesOf(bob.db, bConv)).map((m) => m.id)).toEqual([file, text]);
+    expect((await messagesOf(alice.db, aConv)).map((m) => m.id)).toEqual([file, text]);
+    await stopAll(alice, bob);
+  });
+
+  it("a voice note played on the other side shows Listened to its sender, under the read-receipts setting on both sides", async () => {
+    const { alice, bob, aConv, bConv } = await aliceAndBob(boot);
+    const voice = (n: number) => ({ conversationId: aConv, files: [{ blob: new Blob([randomBytes(5_000 + n)], { type: "audio/webm" }), name: "voice.webm" }], voice: { durationMs: 2_000, waveform: [1, 5, 9] } });
+    const { messageIds: [first] } = await alice.api.sendAttachments(voice(1));
+    await waitFor(() => bob.db.media.get(first), "the voice note, fetched by itself");
+    await bob.api.markListened({ conversationId: bConv, messageId: first });
+    const played = await waitFor(async () => {
+      const m = await alice.db.messages.get(first);
+      return m?.listenedAt ? m : undefined;
+    }, "listened on alice's side");
+    // played is read too
+    expect(played.state).toBe("read");
+    expect((await bob.db.messages.get(first))?.listenedAt).toBeGreaterThan(0);
+    // only voice notes of that conversation; a second play tells nothing more
+    const { messageId: text } = await alice.api.sendMessage({ conversationId: aConv, text: "hi" });
+    await waitFor(() => bob.db.messages.get(text), "the text");
+    await expect(bob.api.markListened({ conversationId: bConv, messageId: text })).rejects.toMatchObject({ code: "not_found" });
+    await bob.api.markListened({ conversationId: bConv, messageId: first });
+    expect(await bob.db.outbox.filter((r) => r.receiptKind === "listened").count()).toBe(0);
+
+    // Bob's receipts off: he sends none
+    await bob.api.updateSettings({ readReceipts: false });
+    const { messageIds: [second] } = await alice.api.sendAttachments(voice(2));
+    await waitFor(() => bob.db.media.get(second), "the second voice note");
+    await bob.api.markListened({ conversationId: bConv, messageId: second });
+    expect((await bob.db.messages.get(second))?.listenedAt).toBeGreaterThan(0);
+    expect(await bob.db.outbox.filter((r) => r.receiptKind === "listened").count()).toBe(0);
+
+    // Bob on, Alice off: his receipt comes, but Alice does not see it
+    await bob.api.updateSettings({ readReceipts: true });
+    await alice.api.updateSettings({ readReceipts: false });
+    const { messageIds: [third] } = await alice.api.sendAttachments(voice(3));
+    await waitFor(() => bob.db.media.get(third), "the third voice note");
+    await bob.api.markListened({ conversationId: bConv, messageId: third });
+    await waitFor(async () => alice.engine.counters.get("read_receipt_hidden") >= 1, "receipt came and was hidden");
+    expect((await alice.db.messages.get(third))?.listenedAt).toBeUndefined();
+    expect((await alice.db.messages.get(second))?.listenedAt).toBeUndefined();
+    await stopAll(alice, bob);
   });
 
   it("a cancelled upload shows Not sent; Retry resumes the same blob and the message arrives once", async () => {
@@ -159,7 +283,7 @@ describe("attachments between two engines", () => {
     expect((await alice.db.attachmentKeys.get(id))?.blobId).toBe(blobId);
     await bob.api.downloadAttachment({ conversationId: bConv, messageId: id });
     const media = await waitFor(() => bob.db.media.get(id), "downloaded");
-    expect(await sha(media.blob)).toBe(createHash("sha256").update(bytes).digest("hex"));
+    expect(await sha((await mediaBlob(bob.db, media))!)).toBe(createHash("sha256").update(bytes).digest("hex"));
     expect((await messagesOf(bob.db, bConv)).filter((m) => m.id === id)).toHaveLength(1);
     await stopAll(alice, bob);
   });

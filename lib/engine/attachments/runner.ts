@@ -7,7 +7,8 @@ import { EVENTS, OfflineError, ProtocolError, request } from "../deps";
 import type { AttachmentKeyRow, TransferRow } from "../../store/db";
 import { advanceState } from "../../store/conversations";
 import type { EngineContext } from "../context";
-import { downloadAttachment, TransferError, uploadAttachment, type UploadGrant } from "./transfer";
+import { streamAttachment, TransferError, uploadAttachment, type UploadGrant } from "./transfer";
+import { countPieces, deletePieces, mediaBlob, readPiece } from "../../store/media";
 import { pointerOf } from "./content";
 import { EngineError } from "../../worker/rpc";
 
@@ -121,10 +122,12 @@ export class TransferRunner {
   }
 
   private async downloadAll(): Promise<"idle" | "stop"> {
-    const rows = await this.ctx.db.transfers.where("state").equals("queued").toArray();
+    // "downloading" without a transfer of mine in flight: one a reload or a crash cut off, resumed
+    const rows = await this.ctx.db.transfers.where("state").anyOf("queued", "downloading").toArray();
     for (const t of rows) {
       if (this.stopped) return "stop";
-      await this.download(t);
+      if (this.aborts.has(t.messageId)) continue;
+      if ((await this.download(t)) === "offline") return "stop";
     }
     return "idle";
   }
@@ -143,7 +146,8 @@ export class TransferRunner {
     const { db } = this.ctx;
     const id = t.messageId;
     const [keys, media, msg, conv] = await Promise.all([db.attachmentKeys.get(id), db.media.get(id), db.messages.get(id), db.conversations.get(t.conversationId)]);
-    if (!keys || !media || !msg || !conv) return this.uploadFailed(t, "its file is no longer here");
+    const file = media ? await mediaBlob(db, media) : null;
+    if (!keys || !file || !msg || !conv) return this.uploadFailed(t, "its file is no longer here");
     const abort = new AbortController();
     this.aborts.set(id, abort);
     const state: AttachmentKeyRow = { ...keys };
@@ -158,7 +162,7 @@ export class TransferRunner {
     };
     try {
       const run = (resume: string | undefined) =>
-        uploadAttachment({ file: media.blob, key: keys.key, resume, grant, baseUrl: this.opts.baseUrl, fetch: this.opts.fetch, onProgress: this.progress(id), signal: abort.signal });
+        uploadAttachment({ file, key: keys.key, resume, grant, baseUrl: this.opts.baseUrl, fetch: this.opts.fetch, onProgress: this.progress(id), signal: abort.signal });
       let pointer;
       try {
         pointer = await run(state.blobId);
@@ -177,7 +181,9 @@ export class TransferRunner {
       if (done) this.opts.onUploaded();
       return "done";
     } catch (error) {
-      if (error instanceof OfflineError) return "offline";
+      // the relay is out of reach (gone mid-upload, restarting): the upload stays queued and resumes from
+      // the offset the relay holds at the next kick (after the next login)
+      if (error instanceof OfflineError || (error instanceof TransferError && error.code === "network" && !abort.signal.aborted)) return "offline";
       if (abort.signal.aborted) return this.uploadFailed(t, this.stopped ? undefined : "cancelled");
       if (error instanceof ProtocolError) {
         if (error.code === "quota_exceeded") return this.uploadFailed(t, "the relay has no room for more of my attachments now");
@@ -207,37 +213,72 @@ export class TransferRunner {
     return "failed";
   }
 
-  private async download(t: TransferRow): Promise<void> {
+  private async download(t: TransferRow): Promise<"done" | "offline"> {
     const { db } = this.ctx;
     const id = t.messageId;
     const [keys, msg] = await Promise.all([db.attachmentKeys.get(id), db.messages.get(id)]);
     const pointer = keys && msg?.attachment ? pointerOf(keys, msg.attachment.size) : undefined;
     if (!pointer || !msg?.attachment) {
       await db.transfers.update(id, { state: "failed", error: "this attachment cannot be fetched" });
-      return;
+      return "done";
     }
     const abort = new AbortController();
     this.aborts.set(id, abort);
-    await db.transfers.update(id, { state: "downloading", done: 0 });
+    const kept = await countPieces(db, id);
+    await db.transfers.update(id, { state: "downloading", error: undefined });
+    let pieces = 0;
     try {
-      const blob = await downloadAttachment({ pointer, baseUrl: this.opts.baseUrl, fetch: this.opts.fetch, onProgress: this.progress(id), signal: abort.signal, type: msg.attachment.mime });
-      await db.transaction("rw", [db.messages, db.media, db.transfers], async () => {
+      await streamAttachment({
+        pointer,
+        baseUrl: this.opts.baseUrl,
+        fetch: this.opts.fetch,
+        onProgress: this.progress(id),
+        signal: abort.signal,
+        kept: { count: kept, read: (index) => readPiece(db, id, index) },
+        // each piece is stored as it authenticates; nothing is shown before the media row below
+        sink: async (index, plain) => {
+          pieces = index + 1;
+          const stored = await db.transaction("rw", [db.mediaChunks, db.transfers], async () => {
+            if (!(await db.transfers.get(id))) return false;
+            await db.mediaChunks.put({ messageId: id, index, data: new Blob([plain as BlobPart]) });
+            return true;
+          });
+          // deleted (or expired) while it came: stop here
+          if (!stored) abort.abort();
+        },
+      });
+      await db.transaction("rw", [db.messages, db.media, db.mediaChunks, db.transfers], async () => {
         // deleted (or expired) while it came: nothing is kept
-        if (!(await db.messages.get(id)) || !(await db.transfers.get(id))) return;
-        await db.media.put({ messageId: id, conversationId: msg.conversationId, blob, size: blob.size, storedAt: this.ctx.now() });
+        if (!(await db.messages.get(id)) || !(await db.transfers.get(id))) return deletePieces(db, [id]);
+        await db.media.put({ messageId: id, conversationId: msg.conversationId, pieces, mime: msg.attachment!.mime, size: msg.attachment!.size, storedAt: this.ctx.now() });
         await db.transfers.update(id, { state: "ready", done: t.total, error: undefined });
       });
       this.ctx.counters.bump("attachment_downloaded");
+      return "done";
     } catch (error) {
+      // stopped (a closed tab, a lost leadership): left "downloading", the next runner resumes it
+      if (this.stopped) return "offline";
       let change: Partial<TransferRow>;
+      let outcome: "done" | "offline" = "done";
       if (abort.signal.aborted) change = { state: "remote", done: 0 };
       else if (error instanceof TransferError && error.code === "tampered") {
         this.ctx.counters.bump("attachment_tampered");
         change = { state: "tampered", error: TAMPERED_TEXT };
       } else if (error instanceof TransferError && error.code === "refused") change = { state: "failed", error: "This attachment is no longer on the relay." };
-      else change = { state: "failed", error: "The download failed." };
+      else if (error instanceof TransferError && error.code === "network") {
+        // the relay is out of reach: it waits (with what came kept) and resumes at the next kick
+        change = { state: "queued", error: "Waiting for the relay…" };
+        outcome = "offline";
+      } else change = { state: "failed", error: "The download failed." };
       this.ctx.log.warn("download failed", { code: error instanceof TransferError ? error.code : "unknown" });
-      await db.transfers.update(id, change).catch(() => undefined);
+      await db
+        .transaction("rw", [db.mediaChunks, db.transfers], async () => {
+          // what a tampered or refused blob gave is dropped; an interrupted one's pieces are resumed from
+          if (change.state === "tampered" || change.state === "failed") await deletePieces(db, [id]);
+          if (await db.transfers.get(id)) await db.transfers.update(id, change);
+        })
+        .catch(() => undefined);
+      return outcome;
     } finally {
       this.aborts.delete(id);
     }

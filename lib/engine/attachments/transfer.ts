@@ -99,6 +99,26 @@ async function* padded(file: Blob, padTo: number): AsyncIterable<Uint8Array> {
   }
 }
 
+/**
+ * Runs tasks one after another while the caller goes on: the next piece is encrypted (or decrypted)
+ * while the last one is on the wire (or being stored), and at most one waits. A task's failure comes
+ * out of the next add() or of done().
+ */
+class OneInFlight {
+  private last: Promise<void> = Promise.resolve();
+
+  async add(task: () => Promise<void>): Promise<void> {
+    await this.last;
+    const run = task();
+    run.catch(() => undefined);
+    this.last = run;
+  }
+
+  done(): Promise<void> {
+    return this.last;
+  }
+}
+
 function concat(parts: Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);
   let at = 0;
@@ -118,6 +138,9 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
   const grant = await params.grant(params.resume ? { resume: params.resume } : { size: total });
   if (grant.size !== total) throw new TransferError("refused", "the relay granted another size");
   let offset = grant.offset;
+  /** Bytes the relay had before this upload began: produced again (to hash them), never sent. */
+  const resumeAt = grant.offset;
+  const wire = new OneInFlight();
   let token = grant.token;
   let produced = 0;
   let piece: Uint8Array[] = [];
@@ -169,7 +192,7 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
 
   const take = async (cipher: Uint8Array): Promise<void> => {
     // bytes before the relay's offset are already there (a resumed upload): only hashed, not sent
-    const skip = Math.max(0, Math.min(cipher.length, offset - produced));
+    const skip = Math.max(0, Math.min(cipher.length, resumeAt - produced));
     produced += cipher.length;
     let rest = cipher.subarray(skip);
     while (rest.length > 0) {
@@ -179,7 +202,9 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
       pieceBytes += part.length;
       rest = rest.subarray(part.length);
       if (pieceBytes === UPLOAD_PIECE_BYTES) {
-        await send(concat(piece, pieceBytes), pieceStart);
+        const bytes = concat(piece, pieceBytes);
+        const start = pieceStart;
+        await wire.add(() => send(bytes, start));
         pieceStart += pieceBytes;
         piece = [];
         pieceBytes = 0;
@@ -190,10 +215,17 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
   for await (const plain of padded(params.file, plainSize)) await take(encryptor.push(plain));
   const { tail, digest } = encryptor.finish();
   await take(tail);
-  if (pieceBytes > 0) await send(concat(piece, pieceBytes), pieceStart);
+  if (pieceBytes > 0) {
+    const bytes = concat(piece, pieceBytes);
+    await wire.add(() => send(bytes, pieceStart));
+  }
+  await wire.done();
   if (produced !== total || offset !== total) throw new TransferError("refused", "the upload ended short");
   return { blobId: grant.id, key: encryptor.key, digest, commitment: encryptor.commitment, size: params.file.size };
 }
+
+/** Plaintext bytes per piece a download hands its sink (and the store keeps as one row): whole chunks. */
+export const DOWNLOAD_PIECE_BYTES = 16 * CHUNK;
 
 export interface DownloadParams {
   pointer: AttachmentPointer;
@@ -201,16 +233,35 @@ export interface DownloadParams {
   fetch?: Fetch;
   onProgress?(progress: Progress): void;
   signal?: AbortSignal;
-  /** The MIME type of the Blob handed back. */
-  type?: string;
+}
+
+export interface StreamParams extends DownloadParams {
+  /**
+   * The pieces kept from an interrupted download of this attachment, in order: read one at a time,
+   * sealed again to bring the digest up to date (never trusted for more), and the download goes on
+   * from the ciphertext byte after them with a range request.
+   */
+  kept?: { count: number; read(index: number): Promise<Uint8Array> };
+  /**
+   * Takes piece `index` of the plaintext (DOWNLOAD_PIECE_BYTES each, the last shorter) as it
+   * authenticates, to be stored, but not shown, until the download ends: the digest is checked only
+   * after the last byte, so a sink must be ready to throw away what it took when the download throws.
+   */
+  sink(index: number, plain: Uint8Array): Promise<void>;
+}
+
+/** The ciphertext offset after `pieces` whole pieces of plaintext. */
+function offsetAfter(pieces: number): number {
+  return HEADER + pieces * (DOWNLOAD_PIECE_BYTES / CHUNK) * (CHUNK + TAG);
 }
 
 /**
- * Downloads and decrypts an attachment. Every chunk authenticates before its plaintext is kept; the
- * plaintext comes back only after the last chunk and the digest checked out, so a tampered blob gives
- * a `tampered` error and nothing to show.
+ * Downloads and decrypts an attachment as a stream: every chunk authenticates before its plaintext goes
+ * to the sink, a piece at a time, so the file is never whole in memory. It resolves only after the last
+ * chunk and the digest of the whole ciphertext checked out; a tampered blob gives a `tampered` error
+ * (and the sink's pieces must go).
  */
-export async function downloadAttachment(params: DownloadParams): Promise<Blob> {
+export async function streamAttachment(params: StreamParams): Promise<void> {
   const { pointer } = params;
   const doFetch = params.fetch ?? fetch;
   const total = ciphertextSize(paddedSize(pointer.size));
@@ -220,15 +271,43 @@ export async function downloadAttachment(params: DownloadParams): Promise<Blob> 
   } catch (err) {
     throw new TransferError("tampered", "the attachment's key does not match its commitment", { cause: err });
   }
-  const parts: Uint8Array[] = [];
-  let plainKept = 0;
-  const keep = (plain: Uint8Array) => {
-    // the padding after the file's own bytes is dropped as it comes
-    const n = Math.min(plain.length, pointer.size - plainKept);
-    if (n > 0) parts.push(plain.slice(0, n));
-    plainKept += n;
+  // kept pieces are whole and never reach the last chunk (it is opened only at the end)
+  const lastPiece = Math.floor((Math.ceil(paddedSize(pointer.size) / CHUNK) - 1) / (DOWNLOAD_PIECE_BYTES / CHUNK));
+  const keptCount = Math.max(0, Math.min(params.kept?.count ?? 0, lastPiece, Math.floor(pointer.size / DOWNLOAD_PIECE_BYTES)));
+  for (let i = 0; i < keptCount; i++) {
+    const plain = await params.kept!.read(i);
+    // this device's own store went wrong: the download fails (and starts over when asked again)
+    if (plain.length !== DOWNLOAD_PIECE_BYTES) throw new Error("a kept piece has the wrong length");
+    decryptor.replay(plain);
+  }
+  let index = keptCount;
+  let plainKept = keptCount * DOWNLOAD_PIECE_BYTES;
+  let piece: Uint8Array[] = [];
+  let pieceBytes = 0;
+  const store = new OneInFlight();
+  const flush = async () => {
+    if (pieceBytes === 0) return;
+    const bytes = concat(piece, pieceBytes);
+    const at = index++;
+    piece = [];
+    pieceBytes = 0;
+    await store.add(() => params.sink(at, bytes));
   };
-  let received = 0;
+  const keep = async (plain: Uint8Array) => {
+    // the padding after the file's own bytes is dropped as it comes
+    let rest = plain.subarray(0, Math.max(0, Math.min(plain.length, pointer.size - plainKept)));
+    plainKept += rest.length;
+    while (rest.length > 0) {
+      const part = rest.subarray(0, DOWNLOAD_PIECE_BYTES - pieceBytes);
+      piece.push(part.slice());
+      pieceBytes += part.length;
+      rest = rest.subarray(part.length);
+      if (pieceBytes === DOWNLOAD_PIECE_BYTES) await flush();
+    }
+  };
+  let received = offsetAfter(keptCount);
+  if (keptCount === 0) received = 0;
+  params.onProgress?.({ done: received, total });
   for (let attempt = 1; received < total; attempt++) {
     params.signal?.throwIfAborted();
     try {
@@ -243,11 +322,13 @@ export async function downloadAttachment(params: DownloadParams): Promise<Blob> 
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         if (received + chunk.length > total) throw new TransferError("tampered", "the attachment is longer than announced");
         received += chunk.length;
+        let plain: Uint8Array;
         try {
-          keep(decryptor.push(chunk));
+          plain = decryptor.push(chunk);
         } catch (err) {
           throw new TransferError("tampered", "the attachment did not authenticate", { cause: err });
         }
+        await keep(plain);
         params.onProgress?.({ done: received, total });
       }
     } catch (err) {
@@ -256,11 +337,26 @@ export async function downloadAttachment(params: DownloadParams): Promise<Blob> 
       }
     }
   }
+  let last: Uint8Array;
   try {
-    keep(decryptor.finish());
+    last = decryptor.finish();
   } catch (err) {
     throw new TransferError("tampered", "the attachment did not authenticate", { cause: err });
   }
+  await keep(last);
   if (plainKept !== pointer.size) throw new TransferError("tampered", "the attachment is shorter than announced");
+  await flush();
+  await store.done();
+}
+
+/** Downloads and decrypts an attachment whole into a Blob (streamAttachment into memory). */
+export async function downloadAttachment(params: DownloadParams & { type?: string }): Promise<Blob> {
+  const parts: Uint8Array[] = [];
+  await streamAttachment({
+    ...params,
+    sink: async (_index, plain) => {
+      parts.push(plain);
+    },
+  });
   return new Blob(parts as BlobPart[], params.type ? { type: params.type } : {});
 }

@@ -2,7 +2,7 @@
 // cookies and no login of its own). The blob's id is random and unguessable; the token is kept only as
 // its SHA-256.
 import { createHash, randomBytes } from "node:crypto";
-import { BLOB_QUOTA_BYTES, BLOB_TTL_MS, BLOB_UPLOAD_TOKEN_TTL_MS, type EVENTS, ProtocolError } from "../../protocol";
+import { BLOB_TTL_MS, BLOB_UPLOAD_TOKEN_TTL_MS, type EVENTS, ProtocolError } from "../../protocol";
 import type { HandlerFn } from "./types";
 
 export function tokenHash(token: string): string {
@@ -28,7 +28,7 @@ export const blobUpload: HandlerFn<typeof EVENTS.blobUpload> = async (conn, req)
   const id = randomBytes(32).toString("base64url");
   const outcome = await conn.ctx.blobs.create(
     { id, owner: deviceId, size: req.size, tokenHash: tokenHash(token), tokenExpiresAt, createdAt: now, expiresAt: now + BLOB_TTL_MS },
-    BLOB_QUOTA_BYTES,
+    conn.ctx.blobQuotaBytes,
   );
   if (outcome === "quota_exceeded") throw new ProtocolError("quota_exceeded", "this device's attachment storage is full", { retryAfterMs: 60 * 60 * 1000 });
   conn.ctx.log.debug("blob reserved", { conn: conn.id });

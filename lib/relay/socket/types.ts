@@ -19,6 +19,8 @@ export interface RelayContext {
   store: RelayStore;
   /** Attachment ciphertext (see lib/relay/blobs). */
   blobs: BlobStore;
+  /** Attachment bytes one device may hold, complete or under way. */
+  blobQuotaBytes: number;
   log: Logger;
   metrics: Metrics;
   hub: Hub;

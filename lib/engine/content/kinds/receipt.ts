@@ -1,5 +1,6 @@
-// receipt: "delivered" (sent by the device on storing my messages) or "read" (sent when the person saw
-// them, only while read receipts are on). Moves my messages forward, never back.
+// receipt: "delivered" (sent by the device on storing my messages), "read" (sent when the person saw
+// them, only while read receipts are on) or "listened" (a voice note of mine was played, under the same
+// setting). Moves my messages forward, never back.
 import { z } from "zod";
 import { schemas } from "../../../protocol";
 import { CONTENT_VERSION, MessageId, Timestamp } from "../base";
@@ -9,9 +10,9 @@ export const MAX_RECEIPT_IDS = 500;
 export const ReceiptContent = z.object({
   v: z.literal(CONTENT_VERSION),
   type: z.literal("receipt"),
-  kind: z.enum(["delivered", "read"]),
+  kind: z.enum(["delivered", "read", "listened"]),
   ids: z.array(MessageId).min(1).max(MAX_RECEIPT_IDS),
-  /** When they were read, on the reader's clock (read receipts only). */
+  /** When they were read (or played), on the reader's clock (read and listened receipts only). */
   at: Timestamp.optional(),
   /**
    * Only on copies of my read receipts for my own other devices: whose messages I read (they mark them

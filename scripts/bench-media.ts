@@ -1,0 +1,321 @@
+// `npm run bench:media [-- --json] [--mb N]`: an attachment's way through the real app in headless
+// Chromium against the real server (see docs/BENCHMARKS.md). A file of N MB (default 50) is attached and
+// sent (the engine worker pads, encrypts and uploads it in pieces), then its media is deleted and it is
+// downloaded again (the worker streams, decrypts and stores it piece by piece). Figures:
+//   - MB/s of encrypt + upload (transfer row written → "uploaded") and of download + decrypt ("Download"
+//     clicked → media row written, digest checked), on the page's clock
+//   - the bare AEAD rates in a worker of the same page, same run: XChaCha20-Poly1305 (the reference the
+//     target names) and ChaCha20-Poly1305 (what attachments use), over 64 KiB chunks; the ratios
+//   - the engine worker's peak memory (V8 heap used + ArrayBuffer backing stores, sampled every 100 ms
+//     over CDP) during each transfer, beside its idle figure and the size of the chunk pipeline
+// Progress goes to stderr; the table (or, with --json, one JSON object) to stdout.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, CDPSession, Page } from "@playwright/test";
+import { build } from "esbuild";
+import { createAccount, launch, newProfile } from "./bench-client/app";
+import { ROOT, startServer, type BenchServer } from "./bench-client/server";
+import { startSender, type Sender } from "./bench-client/sender";
+import { JunctionPage } from "../e2e/pages/app";
+import { UPLOAD_PIECE_BYTES, DOWNLOAD_PIECE_BYTES } from "../lib/engine/attachments/transfer";
+
+const MB = 1_000_000;
+const CHUNK = 64 * 1024;
+
+interface Options {
+  json: boolean;
+  mb: number;
+}
+
+function parseArgs(argv: string[]): Options {
+  const opts: Options = { json: false, mb: 50 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--json") opts.json = true;
+    else if (arg === "--mb") opts.mb = Number(argv[++i]);
+    else throw new Error(`unknown argument ${arg}; use --json, --mb N`);
+  }
+  if (!(Number.isInteger(opts.mb) && opts.mb > 0 && opts.mb <= 100)) throw new Error("--mb takes an integer from 1 to 100");
+  return opts;
+}
+
+/** The bare AEAD loop, bundled for a worker of the page: MB/s sealing and opening `bytes` in 64 KiB chunks. */
+async function aeadWorkerSource(): Promise<string> {
+  const out = await build({
+    stdin: {
+      contents: `
+        import { chacha20poly1305, xchacha20poly1305 } from "@noble/ciphers/chacha.js";
+        self.onmessage = (e) => {
+          const { bytes, chunk } = e.data;
+          const data = crypto.getRandomValues(new Uint8Array(chunk));
+          const key = crypto.getRandomValues(new Uint8Array(32));
+          const n = Math.ceil(bytes / chunk);
+          const run = (make, nonceBytes) => {
+            const nonce = new Uint8Array(nonceBytes);
+            let t = performance.now();
+            let sealed;
+            for (let i = 0; i < n; i++) {
+              new DataView(nonce.buffer).setUint32(0, i);
+              sealed = make(key, nonce).encrypt(data);
+            }
+            const seal = bytes / MB / ((performance.now() - t) / 1000);
+            t = performance.now();
+            for (let i = 0; i < n; i++) make(key, nonce).decrypt(sealed);
+            const open = bytes / MB / ((performance.now() - t) / 1000);
+            return { seal, open };
+          };
+          const MB = ${MB};
+          // a warm-up, so neither is measured cold
+          run(xchacha20poly1305, 24);
+          run(chacha20poly1305, 12);
+          self.postMessage({ xchacha: run(xchacha20poly1305, 24), chacha: run(chacha20poly1305, 12) });
+        };`,
+      resolveDir: ROOT,
+      loader: "js",
+    },
+    bundle: true,
+    format: "iife",
+    write: false,
+    minify: true,
+  });
+  return out.outputFiles[0].text;
+}
+
+interface AeadRates {
+  xchacha: { seal: number; open: number };
+  chacha: { seal: number; open: number };
+}
+
+async function bareAead(page: Page, source: string, bytes: number): Promise<AeadRates> {
+  return page.evaluate(
+    ({ source, bytes, chunk }) =>
+      new Promise<AeadRates>((resolve, reject) => {
+        const w = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })), { name: "bench-aead" });
+        w.onmessage = (e) => {
+          w.terminate();
+          resolve(e.data as AeadRates);
+        };
+        w.onerror = (e) => reject(new Error(e.message));
+        w.postMessage({ bytes, chunk });
+      }),
+    { source, bytes, chunk: CHUNK },
+  );
+}
+
+/**
+ * Samples the engine worker's memory over CDP (the worker is a target of its own): every 100 ms as it
+ * is (garbage not yet collected included: V8 collects ArrayBuffers lazily, up to tens of MB late), and
+ * every 500 ms after a forced collection, what the pipeline really holds.
+ */
+class WorkerMemory {
+  private id = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private ticks = 0;
+  peak = 0;
+  peakLive = 0;
+
+  private constructor(
+    private readonly cdp: CDPSession,
+    private readonly sessionId: string,
+  ) {}
+
+  static async attach(browser: Browser): Promise<WorkerMemory> {
+    const cdp = await browser.newBrowserCDPSession();
+    for (let tries = 0; ; tries++) {
+      const { targetInfos } = await cdp.send("Target.getTargets");
+      const worker = targetInfos.find((t) => t.type === "worker" && t.title === "junction-engine");
+      if (worker) {
+        const { sessionId } = await cdp.send("Target.attachToTarget", { targetId: worker.targetId, flatten: false });
+        return new WorkerMemory(cdp, sessionId);
+      }
+      if (tries > 100) throw new Error("the engine worker was not found");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private ask<T>(method: string): Promise<T> {
+    const my = ++this.id;
+    return new Promise<T>((resolve) => {
+      const on = (e: { sessionId: string; message: string }) => {
+        if (e.sessionId !== this.sessionId) return;
+        const m = JSON.parse(e.message) as { id?: number; result?: T };
+        if (m.id !== my || !m.result) return;
+        this.cdp.off("Target.receivedMessageFromTarget", on);
+        resolve(m.result);
+      };
+      this.cdp.on("Target.receivedMessageFromTarget", on);
+      void this.cdp.send("Target.sendMessageToTarget", { sessionId: this.sessionId, message: JSON.stringify({ id: my, method }) });
+    });
+  }
+
+  /** V8 heap used + ArrayBuffer backing stores, bytes (after a forced collection with `live`). */
+  async now(live = false): Promise<number> {
+    if (live) await this.ask("HeapProfiler.collectGarbage");
+    const result = await this.ask<{ usedSize: number; backingStorageSize?: number }>("Runtime.getHeapUsage");
+    return result.usedSize + (result.backingStorageSize ?? 0);
+  }
+
+  start(): void {
+    this.peak = 0;
+    this.peakLive = 0;
+    const tick = async () => {
+      this.peak = Math.max(this.peak, await this.now());
+      if (++this.ticks % 5 === 0) this.peakLive = Math.max(this.peakLive, await this.now(true));
+      if (this.timer) this.timer = setTimeout(() => void tick(), 100);
+    };
+    this.timer = setTimeout(() => void tick(), 0);
+  }
+
+  async stop(): Promise<{ peak: number; live: number }> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.peak = Math.max(this.peak, await this.now());
+    return { peak: this.peak, live: this.peakLive };
+  }
+}
+
+/** Waits in the page (its clock) for the attachment transfer of `name` to reach `state`; ms from `since` or from its row's first sight. */
+async function watchTransfer(page: Page, state: "uploaded" | "ready"): Promise<{ seenAt: number; doneAt: number }> {
+  return page.evaluate(async (state) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open("junction");
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    try {
+      let seenAt = -1;
+      for (;;) {
+        const rows = await new Promise<{ state: string; direction: string }[]>((resolve, reject) => {
+          const req = db.transaction("transfers", "readonly").objectStore("transfers").getAll();
+          req.onsuccess = () => resolve(req.result as { state: string; direction: string }[]);
+          req.onerror = () => reject(req.error);
+        });
+        const row = rows.find((r) => r.direction === "out");
+        if (row && seenAt < 0 && (state === "uploaded" || row.state === "downloading" || row.state === "queued")) seenAt = performance.now();
+        if (row?.state === state) return { seenAt: seenAt < 0 ? performance.now() : seenAt, doneAt: performance.now() };
+        if (row?.state === "failed" || row?.state === "tampered") throw new Error(`the transfer ${row.state}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      db.close();
+    }
+  }, state);
+}
+
+interface Figures {
+  fileMB: number;
+  upload: { ms: number; mbPerS: number; ratio: number; peakBytes: number; peakLiveBytes: number; sendToUploadedMs: number };
+  download: { ms: number; mbPerS: number; ratio: number; peakBytes: number; peakLiveBytes: number };
+  aead: AeadRates;
+  idleBytes: number;
+  pipelineBytes: { upload: number; download: number };
+  loadAtStart: number;
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const log = (line: string) => process.stderr.write(`bench:media: ${line}\n`);
+  const tag = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+  const bytes = opts.mb * MB;
+  const dir = mkdtempSync(join(tmpdir(), "junction-bench-media-"));
+  let server: BenchServer | null = null;
+  let browser: Browser | null = null;
+  let sender: Sender | null = null;
+  const cleanup = async () => {
+    await sender?.stop().catch(() => undefined);
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+  const loadAtStart = Math.round(loadavg()[0] * 100) / 100;
+  try {
+    const file = join(dir, "bench.bin");
+    writeFileSync(file, randomBytes(bytes));
+    const source = await aeadWorkerSource();
+    server = await startServer(log);
+    log(`server at ${server.url}`);
+    browser = await launch();
+    const context = await newProfile(browser, server.url);
+    const page = await context.newPage();
+    await createAccount(page, "Messenger", `bench.media.${tag}`, "Bench Media");
+    await page.getByRole("status").filter({ hasText: "Online" }).waitFor({ timeout: 60_000 });
+    sender = await startSender(server.url, "instagram", `@bench_media_${tag}`, "Media Peer");
+    const app = new JunctionPage(page);
+    await app.startChat("Messenger", sender.address);
+
+    const memory = await WorkerMemory.attach(browser);
+    const idleBytes = await memory.now(true);
+
+    log(`bare AEAD over ${opts.mb} MB in a worker of the page…`);
+    const aead = await bareAead(page, source, bytes);
+
+    log(`attaching and sending ${opts.mb} MB…`);
+    await page.getByLabel("Attach files").setInputFiles(file);
+    const clickedAt = await page.evaluate(() => performance.now());
+    memory.start();
+    const uploadWatch = watchTransfer(page, "uploaded");
+    await page.getByRole("button", { name: "Send" }).click();
+    const up = await uploadWatch;
+    const upPeak = await memory.stop();
+
+    log("deleting the media and downloading it again…");
+    const settings = await app.openSettings();
+    await settings.getByRole("button", { name: "Delete media", exact: true }).click();
+    await settings.getByText("No photos or files are kept on this device.").waitFor();
+    await page.keyboard.press("Escape");
+    const bubble = app.messages.filter({ hasText: "bench.bin" });
+    memory.start();
+    const downWatch = watchTransfer(page, "ready");
+    await bubble.getByRole("button", { name: "Download" }).click();
+    const down = await downWatch;
+    const downPeak = await memory.stop();
+
+    const uploadMs = up.doneAt - up.seenAt;
+    const downloadMs = down.doneAt - down.seenAt;
+    const upRate = opts.mb / (uploadMs / 1000);
+    const downRate = opts.mb / (downloadMs / 1000);
+    const figures: Figures = {
+      fileMB: opts.mb,
+      upload: { ms: uploadMs, mbPerS: upRate, ratio: upRate / aead.xchacha.seal, peakBytes: upPeak.peak, peakLiveBytes: upPeak.live, sendToUploadedMs: up.doneAt - clickedAt },
+      download: { ms: downloadMs, mbPerS: downRate, ratio: downRate / aead.xchacha.open, peakBytes: downPeak.peak, peakLiveBytes: downPeak.live },
+      aead,
+      idleBytes,
+      pipelineBytes: { upload: UPLOAD_PIECE_BYTES, download: DOWNLOAD_PIECE_BYTES },
+      loadAtStart,
+    };
+    process.stdout.write(opts.json ? `${JSON.stringify(figures)}\n` : table(figures));
+  } finally {
+    await cleanup();
+  }
+}
+
+function table(f: Figures): string {
+  const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
+  const rate = (r: number) => `${r.toFixed(1)} MB/s`;
+  const pct = (r: number) => `${Math.round(r * 100)} %`;
+  const rows: [string, string][] = [
+    [`encrypt + upload ${f.fileMB} MB`, `${rate(f.upload.mbPerS)} (${Math.round(f.upload.ms)} ms; ${pct(f.upload.ratio)} of bare XChaCha20-Poly1305 seal)`],
+    ["  Send clicked → uploaded", `${Math.round(f.upload.sendToUploadedMs)} ms (includes storing the file)`],
+    ["  worker peak memory", `${mib(f.upload.peakBytes)} as sampled; ${mib(f.upload.peakLiveBytes)} live after GC (${mib(f.upload.peakLiveBytes - f.idleBytes)} over idle; pipeline ${mib(f.pipelineBytes.upload)})`],
+    [`download + decrypt ${f.fileMB} MB`, `${rate(f.download.mbPerS)} (${Math.round(f.download.ms)} ms; ${pct(f.download.ratio)} of bare XChaCha20-Poly1305 open)`],
+    ["  worker peak memory", `${mib(f.download.peakBytes)} as sampled; ${mib(f.download.peakLiveBytes)} live after GC (${mib(f.download.peakLiveBytes - f.idleBytes)} over idle; pipeline ${mib(f.pipelineBytes.download)})`],
+    ["bare XChaCha20-Poly1305 (seal / open)", `${rate(f.aead.xchacha.seal)} / ${rate(f.aead.xchacha.open)}`],
+    ["bare ChaCha20-Poly1305 (seal / open)", `${rate(f.aead.chacha.seal)} / ${rate(f.aead.chacha.open)}`],
+    ["engine worker idle memory (after GC)", mib(f.idleBytes)],
+    ["load average at start", String(f.loadAtStart)],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return `${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n")}\n`;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:media: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
