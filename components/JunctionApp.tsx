@@ -29,6 +29,7 @@ import { warmIntlOffThread } from "./warmIntl";
 
 // Dialogs load (and mount) on first use: their code is not part of the first chunk the page evaluates,
 // and nothing of them renders while a backlog arrives.
+const NewGroupDialog = dynamic(() => import("./groups/NewGroupDialog").then((m) => m.NewGroupDialog), { ssr: false });
 const NewMessageDialog = dynamic(() => import("./inbox/NewMessageDialog").then((m) => m.NewMessageDialog), { ssr: false });
 const DiagnosticsDialog = dynamic(() => import("./settings/DiagnosticsDialog").then((m) => m.DiagnosticsDialog), { ssr: false });
 const ContactsDialog = dynamic(() => import("./people/ContactsDialog").then((m) => m.ContactsDialog), { ssr: false });
@@ -177,8 +178,9 @@ function useWarmFormatters(): void {
 function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof useAccounts>>; status: ReturnType<typeof useConnectionStatus> }) {
   const [filter, setFilter] = useState<InboxFilter>("all");
   const [selectedId, select] = useSelectedConversation();
-  const [dialog, setDialog] = useState<"none" | "new" | "account" | "diagnostics" | "settings" | "logOut" | "contacts">("none");
+  const [dialog, setDialog] = useState<"none" | "new" | "group" | "account" | "diagnostics" | "settings" | "logOut" | "contacts">("none");
   const newUsed = useOpenedOnce(dialog === "new");
+  const groupUsed = useOpenedOnce(dialog === "group");
   const contactsUsed = useOpenedOnce(dialog === "contacts");
   const personId = selectedPerson(selectedId);
   const diagnosticsUsed = useOpenedOnce(dialog === "diagnostics");
@@ -221,6 +223,7 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
         accounts={accounts}
         status={status}
         onNewMessage={() => setDialog("new")}
+        onNewGroup={() => setDialog("group")}
         onAddAccount={() => setDialog("account")}
         onDiagnostics={() => setDialog("diagnostics")}
         onSettings={() => setDialog("settings")}
@@ -267,6 +270,18 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
           accounts={accounts}
           onStarted={(id) => {
             setDialog("none");
+            select(id);
+          }}
+        />
+      )}
+      {groupUsed && (
+        <NewGroupDialog
+          open={dialog === "group"}
+          onClose={() => setDialog("none")}
+          accounts={accounts}
+          onCreated={(id) => {
+            setDialog("none");
+            setFilter("all");
             select(id);
           }}
         />

@@ -176,7 +176,7 @@ async function groupBench(c: Crypto) {
   const bob = await parties.makeDevice("whatsapp:+15551230002", { oneTime: 1 });
   const base = c.serializeSession(await c.initiateSession({ ourIdentity: alice.identity, ourAddress: alice.address, theirAddress: bob.address, bundle: parties.bundleOf(bob) }));
   // a session per member device, as stored (each is read, advanced and written back, as the engine does)
-  const stored = Array.from({ length: MEMBERS }, () => base.slice());
+  const stored: Uint8Array[] = Array.from({ length: MEMBERS }, () => base.slice());
   const members = Array.from({ length: MEMBERS }, (_, i) => `messenger:member.${i}`);
   const text = new TextEncoder().encode(JSON.stringify({ v: 1, type: "text", id: "m".repeat(22), sentAt: Date.now(), text: "x".repeat(SIZE), senderName: "Ana" }));
   const frameOf = (ct: Uint8Array) => {

@@ -161,7 +161,12 @@ export const MessageBubble = memo(function MessageBubble({ message, peerName, ou
             mine ? (last ? "rounded-br-md" : "") : last ? "rounded-bl-md" : ""
           } ${failed ? "ring-2 ring-red-600 dark:ring-red-400" : ""} ${highlighted ? "ring-4 ring-amber-400" : ""}`}
         >
-          <span className="sr-only">{mine ? "You:" : `${peerName}:`} </span>
+          {!mine && message.conversationId.includes("|group:") ? (
+            // in a group, each incoming message names who wrote it
+            <p className="mb-0.5 text-xs font-semibold text-sky-800 dark:text-sky-300">{actions.nameOf(message.author, false)}</p>
+          ) : (
+            <span className="sr-only">{mine ? "You:" : `${peerName}:`} </span>
+          )}
           {route ? (
             <p data-route className={`mb-0.5 text-[11px] font-medium ${colours.meta}`}>
               {mine ? "To" : "From"} {BRANDS[route.theirBrand].name} {handleOf(route.theirAddress)} · your {BRANDS[route.ourBrand].name}
