@@ -4,7 +4,7 @@
 import { MoreVertical } from "lucide-react";
 import { useId, useRef, useState, type FormEvent } from "react";
 import { brandOf, handleOf, type Address } from "@/lib/brands";
-import { changeGroup, describeError } from "@/lib/hooks/actions";
+import { changeGroup, describeGroupError } from "@/lib/hooks/actions";
 import type { GroupAction, GroupMemberRow, GroupRow } from "@/lib/hooks/types";
 import { BrandBadge } from "../ui/BrandBadge";
 import { Dialog } from "../ui/Dialog";
@@ -26,7 +26,7 @@ export function GroupInfoDialog({ open, onClose, conversationId, group, names }:
   const iAmAdmin = group.members.some((m) => m.address === me && m.admin);
   const run = (action: GroupAction) => {
     setError(null);
-    changeGroup(conversationId, action).catch((err: unknown) => setError(describeError(err)));
+    changeGroup(conversationId, action).catch((err: unknown) => setError(describeGroupError(err)));
   };
   const label = (a: Address) => (a === me ? "You" : (names.get(a) ?? handleOf(a)));
   return (
@@ -70,7 +70,7 @@ export function GroupInfoDialog({ open, onClose, conversationId, group, names }:
                 await changeGroup(conversationId, { type: "add", members });
                 setAdding(false);
               } catch (err) {
-                setError(describeError(err));
+                setError(describeGroupError(err));
               }
             }}
           />

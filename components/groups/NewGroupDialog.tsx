@@ -3,7 +3,7 @@
 // (each checked by its brand's rule here and by the directory when the group is made).
 import { useId, useState, type FormEvent } from "react";
 import { BRANDS, brandOf, isAddressError, parseAddress, type Address } from "@/lib/brands";
-import { createGroup, describeError } from "@/lib/hooks/actions";
+import { createGroup, describeGroupError } from "@/lib/hooks/actions";
 import type { AccountRow } from "@/lib/hooks/types";
 import { BrandBadge } from "../ui/BrandBadge";
 import { Dialog } from "../ui/Dialog";
@@ -73,7 +73,7 @@ function NewGroupForm({ accounts, onCreated }: Omit<Props, "open" | "onClose">) 
     try {
       onCreated(await createGroup(from, name.trim(), all));
     } catch (err) {
-      setError(describeError(err));
+      setError(describeGroupError(err));
     } finally {
       setBusy(false);
     }

@@ -115,7 +115,7 @@ export async function sendOutboxRow(
     // membership changes over the pairwise sessions, to the members the row names (and my other devices)
     const g = row.group;
     if (!g) return finish(ctx, row, "failed");
-    const update = { v: CONTENT_VERSION, type: "groupUpdate", id: row.messageId, sentAt: row.createdAt, groupId: g.groupId, changes: g.changes, senderName: account.displayName } as const;
+    const update = { v: CONTENT_VERSION, type: "groupUpdate", id: row.messageId, sentAt: row.createdAt, groupId: g.groupId, changes: g.changes, senderName: account.displayName, ...(g.names ? { names: g.names } : {}) } as const;
     for (const address of g.to) targets.push({ address, content: update });
   } else if (row.kind === "retryReply") {
     const only = row.onlyDevice;

@@ -194,6 +194,13 @@ export function errorCode(error: unknown): EngineErrorCode | null {
 }
 
 /** A sentence for a person, never an internal detail. */
+/** A group action's refusal: the engine's own words ("Only admins of this group can do that."). */
+export function describeGroupError(error: unknown): string {
+  const code = errorCode(error);
+  if ((code === "bad_request" || code === "not_found") && error instanceof Error && error.message) return error.message;
+  return describeError(error);
+}
+
 export function describeError(error: unknown): string {
   const code = errorCode(error);
   return code ? MESSAGES[code] : MESSAGES.internal;

@@ -319,6 +319,8 @@ export interface GroupOutgoing {
   groupId: string;
   to: Address[];
   changes: string[];
+  /** Names I know for the members the changes name. */
+  names?: Record<string, string>;
 }
 
 /** Small shared state: connection status (written by the engine leader), settings. */

@@ -72,12 +72,16 @@ function lineRow(conversationId: string, text: string, id: string, at: number, n
 }
 
 /** The members a change's update goes to: `to` gets the new link, `whole` the whole chain (just added). */
-function outboxRows(row: GroupRow, to: Address[], whole: Address[], signed: Uint8Array, now: number): OutboxRow[] {
+async function outboxRows(db: JunctionDB, row: GroupRow, to: Address[], whole: Address[], signed: Uint8Array, now: number): Promise<OutboxRow[]> {
   const out: OutboxRow[] = [];
   const base = { kind: "group" as const, conversationId: row.conversationId, createdAt: now, attempts: 0 };
+  const body = parseBody(signed);
+  const named = body.type === "create" || body.type === "add" ? body.members : body.type === "leave" || body.type === "rename" || body.type === "timer" || body.type === "addPolicy" ? [] : [body.member];
+  const names = Object.fromEntries(await namesOf(db, whole.length ? row.members.map((m) => m.address) : named));
+  const withNames = Object.keys(names).length ? { names } : {};
   // my other devices get it too (their copy of the group follows mine)
-  out.push({ ...base, messageId: randomId(), group: { groupId: row.groupId, to: [...to, row.ourAddress], changes: [toB64(signed)] } });
-  if (whole.length) out.push({ ...base, messageId: randomId(), group: { groupId: row.groupId, to: whole, changes: row.chain.map((c) => toB64(c)) } });
+  out.push({ ...base, messageId: randomId(), group: { groupId: row.groupId, to: [...to, row.ourAddress], changes: [toB64(signed)], ...withNames } });
+  if (whole.length) out.push({ ...base, messageId: randomId(), group: { groupId: row.groupId, to: whole, changes: row.chain.map((c) => toB64(c)), ...withNames } });
   return out;
 }
 
@@ -140,7 +144,7 @@ export async function createGroup(
     return ruleError(error);
   }
   const row = rowAfter(undefined, from, state, [signed], now);
-  await commitLocal(db, row, signed, outboxRows(row, [], members, signed, now), now);
+  await commitLocal(db, row, signed, await outboxRows(db, row, [], members, signed, now), now);
   return { conversationId: row.conversationId, groupId: row.groupId };
 }
 
@@ -193,7 +197,7 @@ export async function changeGroup(
   const after = rowAfter(row, our, next, [...row.chain, signed], now);
   // everyone who was in the group hears of it (a removed member learns it was removed); the new get the chain
   const before = row.members.map((m) => m.address).filter((x) => x !== our);
-  await commitLocal(db, after, signed, outboxRows(after, before, added, signed, now), now);
+  await commitLocal(db, after, signed, await outboxRows(db, after, before, added, signed, now), now);
   return null;
 }
 
@@ -386,6 +390,7 @@ export class GroupBatch {
     this.dirtyGroups.add(row.id);
     await this.quiet();
     const names = await readOutsideTransactions(() => namesOf(this.ctx.db, [...new Set([...after.members.map((m) => m.address), ...applied.map((x) => x.author), from])]));
+    for (const [a, n] of Object.entries(content.names ?? {})) if (!names.has(a) && a !== our) names.set(a, n);
     if (content.senderName && from !== our) names.set(from, content.senderName);
     for (const x of applied) {
       const body = parseBody(x.signed);

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { b64 } from "../../../protocol/bytes";
 import { MAX_GROUP_CHANGE_BODY } from "../../../crypto";
 import { durableFields } from "../base";
+import { schemas } from "../../../protocol";
 
 /** 32 random bytes, hex. */
 export const GroupIdField = z.string().regex(/^[0-9a-f]{64}$/);
@@ -19,6 +20,11 @@ export const GroupUpdateContent = z.object({
   groupId: GroupIdField,
   changes: z.array(b64(MAX_GROUP_CHANGE_BODY + 2_048)).min(1).max(MAX_CHANGES_PER_UPDATE),
   senderName: z.string().max(100).optional(),
+  /** The names the sender knows for the members a change names (shown in lines until they write themselves). */
+  names: z
+    .record(schemas.Address, z.string().max(100))
+    .refine((r) => Object.keys(r).length <= 1_024, "too many names")
+    .optional(),
 });
 export type GroupUpdateContent = z.infer<typeof GroupUpdateContent>;
 
