@@ -4,14 +4,26 @@ import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../../relay/test/relayProcess";
 import { account, handles, makeBoot, messagesOf, waitFor, type Client } from "../testClients";
-import { EVENTS, fromB64, type Address, type schemas } from "../deps";
-import { deserializeSenderKey, groupEncrypt, serializeSenderKey } from "../../crypto";
-import { GROUP_FRAME, GROUP_FRAME_HEAD, groupRowId, senderKeyId, senderName } from "./state";
+import { EVENTS, fromB64, toB64, type Address, type schemas } from "../deps";
+import { deserializeSenderKey, deserializeSession, encrypt, groupEncrypt, serializeSenderKey, serializeSession } from "../../crypto";
+import { GROUP_FRAME, GROUP_FRAME_HEAD, groupRowId, senderKeyId, senderName, stateOf } from "./state";
+import { makeGroupChange } from "./membership";
+import { sessionKey } from "../../store/ids";
 import { request } from "../relay";
 import { randomId } from "../../store/ids";
 import { CONTENT_VERSION, encodeContent } from "../content/envelope";
 
 const boot = makeBoot(useRelayProcess());
+
+/** `from` sends raw content through its real pairwise session with `to` (a hostile client). */
+async function inject(from: Client, fromAddr: Address, to: Client, toAddr: Address, content: unknown): Promise<void> {
+  await from.engine.idle();
+  const toDevice = (await to.db.device.get(toAddr))!.deviceId;
+  const row = (await from.db.sessions.get(sessionKey(fromAddr, toAddr, toDevice)))!;
+  const sealed = await encrypt(deserializeSession(row.state), new TextEncoder().encode(JSON.stringify(content)));
+  await from.db.sessions.put({ ...row, state: serializeSession(sealed.state) });
+  await request(from.sockets.at(-1)!, EVENTS.send, { from: fromAddr, envelopes: [{ id: randomId(), to: toAddr, toDevice, body: toB64(sealed.ciphertext) }] });
+}
 
 async function four() {
   const h = handles();
@@ -118,8 +130,22 @@ describe("groups across brands", () => {
     await expect(ben.api.changeGroup({ conversationId: benConv, action: { type: "remove", member: cyA } })).rejects.toThrow("Only admins of this group can do that.");
     await ben.api.sendMessage({ conversationId: benConv, text: "hi from ben" });
     await waitFor(async () => (await texts(cy, cyConv)).includes("hi from ben"), "cy reads ben");
+    // a hostile Ben signs the removal himself and sends it to Cy: a non-admin's change is refused
+    const benKeys = (await ben.db.identityKeys.get(benA))!;
+    const benState = stateOf((await ben.db.groups.get(groupRowId(benA, groupId)))!);
+    const forged = makeGroupChange({ publicKey: benKeys.publicKey, privateKey: benKeys.privateKey }, benA, benState.groupId, benState, { type: "remove", member: anaA }, Date.now());
+    const refusedBefore = (await cy.api.diagnostics({})).counters.group_rule_refused ?? 0;
+    await inject(ben, benA, cy, cyA, { v: CONTENT_VERSION, type: "groupUpdate", id: randomId(), sentAt: Date.now(), groupId, changes: [toB64(forged)] });
+    await waitFor(async () => ((await cy.api.diagnostics({})).counters.group_rule_refused ?? 0) > refusedBefore, "cy refuses ben's change");
+    expect((await cy.db.groups.get(groupRowId(cyA, groupId)))?.members.map((m) => m.address)).toContain(anaA);
+
     await ana.api.changeGroup({ conversationId, action: { type: "remove", member: benA } });
     await waitFor(async () => (await cy.db.groups.get(groupRowId(cyA, groupId)))?.members.length === 2, "cy knows ben is out");
+    // a replay of an old link (Ana's creation, re-sent by Ben) changes nothing
+    const chain = (await ben.db.groups.get(groupRowId(benA, groupId)))!.chain;
+    await inject(ben, benA, cy, cyA, { v: CONTENT_VERSION, type: "groupUpdate", id: randomId(), sentAt: Date.now(), groupId, changes: [toB64(chain[0])] });
+    await cy.engine.idle();
+    expect((await cy.db.groups.get(groupRowId(cyA, groupId)))?.members.length).toBe(2);
     // Ben's client refuses to send; a hostile Ben sends with his old chain anyway: refused, nothing stored
     const benDevice = (await ben.db.device.get(benA))!.deviceId;
     const keyRow = (await ben.db.senderKeys.get(senderKeyId(benA, groupId, senderName(benA, benDevice))))!;
@@ -131,7 +157,6 @@ describe("groups across brands", () => {
     frame.set(sealed.ciphertext, GROUP_FRAME_HEAD);
     const cyDevice = (await cy.db.device.get(cyA))!.deviceId;
     const before = (await cy.api.diagnostics({})).counters.group_refused ?? 0;
-    const { toB64 } = await import("../deps");
     await request(ben.sockets.at(-1)!, EVENTS.send, { from: benA, envelopes: [{ id: randomId(), to: cyA, toDevice: cyDevice, body: toB64(frame) }] });
     await waitFor(async () => ((await cy.api.diagnostics({})).counters.group_refused ?? 0) > before, "cy refuses it");
     expect(await texts(cy, cyConv)).not.toContain("i am still here");
