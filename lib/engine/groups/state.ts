@@ -2,6 +2,7 @@
 // conversation ("Ana added Ben (WhatsApp)"), and the ids groups are stored under. Pure; no I/O.
 import { BRANDS, brandOf, handleOf, type Address, type BrandId } from "../../brands";
 import type { ConversationRow, GroupRow } from "../../store/db";
+import { newConversation } from "../../store/conversations";
 import { fromHex, toHex } from "../../crypto";
 import { type GroupChangeBody, type GroupState } from "./membership";
 import type { z } from "zod";
@@ -77,22 +78,8 @@ export function brandsOf(members: readonly { address: Address }[]): BrandId[] {
 
 /** The group's conversation row (new, or `existing` with the group's name, brand mix and my membership). */
 export function groupConversation(existing: ConversationRow | undefined, row: GroupRow, now: number): ConversationRow {
-  const brand = brandOf(row.ourAddress) as BrandId;
-  const base: ConversationRow = existing ?? {
-    id: row.conversationId,
-    ourAddress: row.ourAddress,
-    theirAddress: row.ourAddress,
-    ourBrand: brand,
-    theirBrand: brand,
-    lastActivity: now,
-    lastMessageId: null,
-    lastPreview: "",
-    lastDirection: null,
-    lastState: null,
-    unread: 0,
-    hasUnread: 0,
-    createdAt: now,
-  };
+  // a group has no single peer: its row names my own address on both sides
+  const base: ConversationRow = existing ?? { ...newConversation(row.ourAddress, row.ourAddress, now), id: row.conversationId };
   return { ...base, groupId: row.groupId, groupName: row.name, groupBrands: brandsOf(row.members), groupLeft: row.left === true };
 }
 
