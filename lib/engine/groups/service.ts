@@ -401,6 +401,11 @@ export class GroupBatch {
 
   /** A member device's sender key, bound to the device the pairwise session came from. */
   async distribution(our: Address, from: Address, fromDevice: string, content: SenderKeyContent): Promise<void> {
+    // kept even before I know the group or the sender as a member: the change that adds them may come from
+    // another member, after it (no order holds between two senders). Membership is checked where it counts,
+    // when a message opens (open()); a group I left takes no more keys.
+    const group = await this.group(our, content.groupId);
+    if (group?.left) return this.refuse("sender key for a group I left");
     const sender = senderName(from, fromDevice);
     const key = senderKeyId(our, content.groupId, sender);
     try {
