@@ -9,7 +9,7 @@ import type { GroupAction, GroupMemberRow, GroupRow } from "@/lib/hooks/types";
 import { BrandBadge } from "../ui/BrandBadge";
 import { Dialog } from "../ui/Dialog";
 import { Menu } from "../ui/Menu";
-import { parseMember } from "./NewGroupDialog";
+import { ADDRESS_INPUT, parseMember } from "./NewGroupDialog";
 
 interface Props {
   open: boolean;
@@ -149,11 +149,7 @@ function AddMembers({ iAmAdmin, onAdd }: { iAmAdmin: boolean; onAdd: (members: s
         <input
           id={ids.input}
           data-autofocus
-          type="text"
-          autoComplete="off"
-          autoCapitalize="none"
-          spellCheck={false}
-          placeholder="whatsapp:+15551234567"
+          {...ADDRESS_INPUT}
           value={value}
           onChange={(e) => setValue(e.target.value)}
           aria-invalid={error ? true : undefined}

@@ -26,6 +26,9 @@ export function NewGroupDialog({ open, onClose, accounts, onCreated }: Props) {
 const field =
   "rounded-lg border border-slate-300 bg-white px-3 py-2 text-base outline-none focus:border-sky-500 focus:ring-2 focus:ring-sky-500/30 aria-[invalid]:border-red-500 dark:border-slate-700 dark:bg-slate-950";
 
+/** How a field for a brand:handle behaves (no autocorrection, no capitals). */
+export const ADDRESS_INPUT = { type: "text", autoComplete: "off", autoCapitalize: "none", spellCheck: false, placeholder: "whatsapp:+15551234567" } as const;
+
 /** A brand:handle typed into "Add member", or the reason it is not one. */
 export function parseMember(input: string): { address: Address } | { error: string } {
   const parsed = parseAddress(input.trim());
@@ -106,11 +109,7 @@ function NewGroupForm({ accounts, onCreated }: Omit<Props, "open" | "onClose">) 
         <div className="flex gap-2">
           <input
             id={ids.member}
-            type="text"
-            autoComplete="off"
-            autoCapitalize="none"
-            spellCheck={false}
-            placeholder="whatsapp:+15551234567"
+            {...ADDRESS_INPUT}
             value={member}
             onChange={(e) => setMember(e.target.value)}
             onKeyDown={(e) => {
