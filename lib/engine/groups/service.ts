@@ -31,6 +31,7 @@ import type { EngineContext } from "../context";
 import { CONTENT_VERSION, decodeContent, encodeContent, type Content, type KnownContent } from "../content/envelope";
 import type { GroupUpdateContent, SenderKeyContent } from "../content/kinds/group";
 import { readOutsideTransactions } from "../records";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { envelopeId } from "../envelopes";
 import type { DeviceDirectory } from "../directory";
 import { applyGroupChange, GroupChangeBody, GroupRuleError, makeGroupChange, MAX_GROUP_MEMBERS, type GroupChangeBody as Body, type GroupState } from "./membership";
@@ -94,18 +95,18 @@ async function commitLocal(db: JunctionDB, row: GroupRow, signed: Uint8Array, ou
     const conv = groupConversation(existing, row, now);
     await db.groups.put(row);
     await db.conversations.put(conv);
-    await putMessagesOnce(db, [lineRow(row.conversationId, changeLine(body, row.ourAddress, names, row.ourAddress), `g${toHex(readGroupHash(signed))}`, now, now, "out")], () => now, new Map([[conv.id, conv]]));
+    await putMessagesOnce(db, [lineRow(row.conversationId, changeLine(body, row.ourAddress, names, row.ourAddress), lineId(row.ourAddress, signed), now, now, "out")], () => now, new Map([[conv.id, conv]]));
     if (outbox.length) await db.outbox.bulkAdd(outbox);
   });
 }
 
-function readGroupHash(signed: Uint8Array): Uint8Array {
+/**
+ * A change's line id: my account, the group and the version name one change (a re-delivery stores nothing
+ * twice; two of my accounts in one group each get their line).
+ */
+function lineId(our: Address, signed: Uint8Array): string {
   const { change } = readGroupChange(signed);
-  // the line's id: the group and version name one change everywhere (a re-delivery stores nothing twice)
-  const w = new Uint8Array(change.groupId.length + 4);
-  w.set(change.groupId.subarray(0, 12));
-  new DataView(w.buffer).setUint32(12, change.version);
-  return w.subarray(0, 16);
+  return `g${toHex(sha256(new TextEncoder().encode(`junction/group-line\0${our}\0${toHex(change.groupId)}\0${change.version}`)).subarray(0, 16))}`;
 }
 
 async function signer(db: JunctionDB, our: Address) {
@@ -395,7 +396,7 @@ export class GroupBatch {
     for (const x of applied) {
       const body = parseBody(x.signed);
       const { change } = readGroupChange(x.signed);
-      this.lines.push(lineRow(row.conversationId, changeLine(body, x.author, names, our), `g${toHex(readGroupHash(x.signed))}`, change.at, now, x.author === our ? "out" : "in"));
+      this.lines.push(lineRow(row.conversationId, changeLine(body, x.author, names, our), lineId(our, x.signed), change.at, now, x.author === our ? "out" : "in"));
     }
   }
 
