@@ -214,13 +214,20 @@ async function sendToGroup(
     send = await ctx.sessions.run(async () => {
       const rows: SessionRow[] = [];
       const now = ctx.now();
-      const out = await groupEnvelopes(ctx, directory, conv, myDevice, row.messageId, content, async (our, their, device, state, plaintext) => {
-        const sealed = await encrypt(state, plaintext);
-        rows.push(sessionRow(our, their, device, serializeSession(sealed.state), now));
-        return toB64(sealed.ciphertext);
-      });
-      if (rows.length) await ctx.db.sessions.bulkPut(rows);
-      return out;
+      return groupEnvelopes(
+        ctx,
+        directory,
+        conv,
+        myDevice,
+        row.messageId,
+        content,
+        async (our, their, device, state, plaintext) => {
+          const sealed = await encrypt(state, plaintext);
+          rows.push(sessionRow(our, their, device, serializeSession(sealed.state), now));
+          return toB64(sealed.ciphertext);
+        },
+        () => (rows.length ? ctx.db.sessions.bulkPut(rows) : Promise.resolve()),
+      );
     });
   } catch (error) {
     return classify(ctx, row, error);

@@ -224,6 +224,8 @@ export async function groupEnvelopes(
   messageId: string,
   content: KnownContent,
   encryptPairwise: (our: Address, their: Address, device: string, state: SessionState, plaintext: Uint8Array) => Promise<string>,
+  /** Stores the advanced pairwise sessions, inside the same transaction as the sender key. */
+  storeSessions: () => Promise<unknown>,
 ): Promise<GroupSend | "left"> {
   const { db } = ctx;
   const our = conv.ourAddress;
@@ -263,9 +265,10 @@ export async function groupEnvelopes(
     const list = devices.get(a) ?? [...(await directory.sessionsFor(our, a, a === our ? { skipDevice: myDevice } : {})).keys()];
     for (const device of list) envelopes.push({ id: envelopeId(messageId, a, device), to: a, toDevice: device, body });
   }
-  // the advanced chain is stored before anything goes: a message key is never used twice
+  // the advanced chain and sessions are stored together before anything goes: a key is never used twice
   const keyWrite: SenderKeyRow = { key: keyId, ourAddress: our, groupId: gid, record: serializeSenderKey(sealed.record) };
-  await db.transaction("rw", [db.senderKeys, db.groups], async () => {
+  await db.transaction("rw", [db.senderKeys, db.groups, db.sessions], async () => {
+    await storeSessions();
     await db.senderKeys.put(keyWrite);
     if (fresh) await db.groups.update(group.id, { rotate: false, keySentTo: [] });
   });
