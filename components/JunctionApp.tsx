@@ -31,6 +31,7 @@ import { warmIntlOffThread } from "./warmIntl";
 
 // Dialogs load (and mount) on first use: their code is not part of the first chunk the page evaluates,
 // and nothing of them renders while a backlog arrives.
+const NewGroupDialog = dynamic(() => import("./groups/NewGroupDialog").then((m) => m.NewGroupDialog), { ssr: false });
 const NewMessageDialog = dynamic(() => import("./inbox/NewMessageDialog").then((m) => m.NewMessageDialog), { ssr: false });
 const DiagnosticsDialog = dynamic(() => import("./settings/DiagnosticsDialog").then((m) => m.DiagnosticsDialog), { ssr: false });
 const ContactsDialog = dynamic(() => import("./people/ContactsDialog").then((m) => m.ContactsDialog), { ssr: false });
@@ -186,10 +187,11 @@ function inboxRowsShown(): boolean {
 function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof useAccounts>>; status: ReturnType<typeof useConnectionStatus> }) {
   const [filter, setFilter] = useState<InboxFilter>("all");
   const [selectedId, select] = useSelectedConversation();
-  const [dialog, setDialog] = useState<"none" | "new" | "account" | "diagnostics" | "settings" | "logOut" | "contacts">("none");
+  const [dialog, setDialog] = useState<"none" | "new" | "group" | "account" | "diagnostics" | "settings" | "logOut" | "contacts">("none");
   /** A contact chosen in search, filled into "New message". */
   const [writeTo, setWriteTo] = useState<Address | undefined>(undefined);
   const newUsed = useOpenedOnce(dialog === "new");
+  const groupUsed = useOpenedOnce(dialog === "group");
   const contactsUsed = useOpenedOnce(dialog === "contacts");
   const personId = selectedPerson(selectedId);
   const diagnosticsUsed = useOpenedOnce(dialog === "diagnostics");
@@ -243,6 +245,7 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
         accounts={accounts}
         status={status}
         onNewMessage={() => setDialog("new")}
+        onNewGroup={() => setDialog("group")}
         onAddAccount={() => setDialog("account")}
         onDiagnostics={() => setDialog("diagnostics")}
         onSettings={() => setDialog("settings")}
@@ -303,6 +306,18 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
           onStarted={(id) => {
             setWriteTo(undefined);
             setDialog("none");
+            select(id);
+          }}
+        />
+      )}
+      {groupUsed && (
+        <NewGroupDialog
+          open={dialog === "group"}
+          onClose={() => setDialog("none")}
+          accounts={accounts}
+          onCreated={(id) => {
+            setDialog("none");
+            setFilter("all");
             select(id);
           }}
         />

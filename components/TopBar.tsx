@@ -1,5 +1,5 @@
 "use client";
-import { Activity, BookUser, PenSquare, Settings, UserPlus } from "lucide-react";
+import { Activity, BookUser, PenSquare, Settings, UserPlus, Users } from "lucide-react";
 import { BRANDS } from "@/lib/brands";
 import type { AccountRow, ConnectionStatus } from "@/lib/hooks/types";
 import { ConnectionBadge } from "./ConnectionBadge";
@@ -10,6 +10,7 @@ interface Props {
   accounts: AccountRow[];
   status: ConnectionStatus | null;
   onNewMessage: () => void;
+  onNewGroup: () => void;
   onAddAccount: () => void;
   onDiagnostics: () => void;
   onSettings: () => void;
@@ -22,7 +23,7 @@ const buttonClass =
   "flex items-center gap-1.5 rounded-lg px-2.5 py-1.5 text-sm font-medium focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600";
 
 /** Icon buttons on small screens keep their words as accessible names (and as visible text from sm up). */
-export function TopBar({ accounts, status, onNewMessage, onAddAccount, onDiagnostics, onSettings, onContacts, hiddenOnNarrow }: Props) {
+export function TopBar({ accounts, status, onNewMessage, onNewGroup, onAddAccount, onDiagnostics, onSettings, onContacts, hiddenOnNarrow }: Props) {
   return (
     <header
       className={`${hiddenOnNarrow ? "hidden md:flex" : "flex"} flex-wrap items-center gap-x-3 gap-y-1 border-b border-slate-200 bg-white px-3 py-2 dark:border-slate-800 dark:bg-slate-900`}
@@ -63,6 +64,12 @@ export function TopBar({ accounts, status, onNewMessage, onAddAccount, onDiagnos
           <Settings aria-hidden="true" className="h-4 w-4" />
           <span aria-hidden="true" className="hidden sm:inline">
             Settings
+          </span>
+        </button>
+        <button type="button" onClick={onNewGroup} aria-label="New group" className={`${buttonClass} hover:bg-slate-100 dark:hover:bg-slate-800`}>
+          <Users aria-hidden="true" className="h-4 w-4" />
+          <span aria-hidden="true" className="hidden sm:inline">
+            New group
           </span>
         </button>
         <button type="button" onClick={onNewMessage} aria-label="New message" className={`${buttonClass} bg-sky-700 text-white hover:bg-sky-800`}>

@@ -23,7 +23,7 @@ test("pin, archive and mute; brand chips only for my accounts", async ({ person 
 
   // only "My WhatsApp": Ivy has no account on the other brands
   const chips = ivy.app.page.getByRole("group", { name: "Filter conversations" }).getByRole("button");
-  await expect(chips).toHaveText(["All", "My WhatsApp", "Unread", "Archived"]);
+  await expect(chips).toHaveText(["All", "My WhatsApp", "Unread", "Groups", "Archived"]);
 
   // pinned first, whatever came later
   await ivy.app.conversationAction(NAMES.jon, "Pin");

@@ -11,6 +11,10 @@ export const NAMES = {
   hugo: "Hugo Brandt",
   ivy: "Ivy Lindqvist",
   jon: "Jon Takahashi",
+  ana: "Ana Ruiz",
+  ben: "Ben Adeyemi",
+  cy: "Cy Moreau",
+  dee: "Dee Walsh",
 } as const;
 
 export const TEXT = {
@@ -123,6 +127,14 @@ export const TEXT = {
   relayQuotaName: "fog-signal-recordings.bin",
   relayStorageName: "keeper-letters-scanned.bin",
   relayExpiredName: "old-chart-of-the-sound.bin",
+  // groups (the group's name travels only inside encrypted changes)
+  groupName: "Lighthouse weekend",
+  groupHello: "Hello all: the lighthouse keeper says yes",
+  groupReply: "Count me in, I will bring the lanterns",
+  groupCy: "Cy here from Messenger: I have the ferry tickets",
+  groupWelcome: "Welcome Dee, the boat leaves at nine",
+  groupAfterBen: "Only for those still here: the north cove",
+
 } as const;
 
 export function allPlaintexts(): string[] {

@@ -145,8 +145,13 @@ async function main(): Promise<void> {
     setups[kemOneTime ? "PQXDH, one-time KEM prekey" : "PQXDH, last-resort KEM prekey"] = count / ((performance.now() - t0) / 1000);
   }
 
+  // A group of 1,000 members (one device each, sessions existing): the first message also carries my
+  // sender key to every device over its pairwise session; a steady one is one sender-key encryption and
+  // the same body addressed to every device (lib/engine/groups/service.ts does the same steps).
+  const group = await groupBench(c);
+
   if (json) {
-    console.log(JSON.stringify({ messageBytes: SIZE, scenarios: rows, sessionSetupsPerSecond: setups }, null, 2));
+    console.log(JSON.stringify({ messageBytes: SIZE, scenarios: rows, sessionSetupsPerSecond: setups, group }, null, 2));
     return;
   }
   console.log(`protocol core, ${SIZE}-byte messages, encrypt + decrypt + both states serialised per message\n`);
@@ -156,6 +161,72 @@ async function main(): Promise<void> {
   }
   console.log("\nsession setup (initiate + first message + responder decrypt), per second:");
   for (const [k, v] of Object.entries(setups)) console.log(`  ${k.padEnd(6)} ${v.toFixed(0)}`);
+  console.log(`\ngroup of ${group.members} members, one device each (client CPU to build the upload, bytes uploaded):`);
+  console.log(`  first message (sender key to every device)  ${group.firstMs.toFixed(1)} ms  ${(group.firstBytes / 1024).toFixed(0)} KiB in ${group.firstBatches} mailbox:send`);
+  console.log(`  steady message (median of ${group.steadyRuns})           ${group.steadyMs.toFixed(1)} ms  ${(group.steadyBytes / 1024).toFixed(0)} KiB in ${group.steadyBatches} mailbox:send`);
+}
+
+async function groupBench(c: Crypto) {
+  const parties: Parties = await import("../lib/crypto/testing/parties");
+  const { envelopeId } = await import("../lib/engine/envelopes");
+  const { toB64 } = await import("../lib/protocol/bytes");
+  const { MAX_ENVELOPES_PER_SEND } = await import("../lib/protocol/limits");
+  const MEMBERS = 1_000;
+  const alice = await parties.makeDevice("instagram:@ana", { oneTime: 1 });
+  const bob = await parties.makeDevice("whatsapp:+15551230002", { oneTime: 1 });
+  const base = c.serializeSession(await c.initiateSession({ ourIdentity: alice.identity, ourAddress: alice.address, theirAddress: bob.address, bundle: parties.bundleOf(bob) }));
+  // a session per member device, as stored (each is read, advanced and written back, as the engine does)
+  const stored: Uint8Array[] = Array.from({ length: MEMBERS }, () => base.slice());
+  const members = Array.from({ length: MEMBERS }, (_, i) => `messenger:member.${i}`);
+  const text = new TextEncoder().encode(JSON.stringify({ v: 1, type: "text", id: "m".repeat(22), sentAt: Date.now(), text: "x".repeat(SIZE), senderName: "Ana" }));
+  const frameOf = (ct: Uint8Array) => {
+    const f = new Uint8Array(33 + ct.length);
+    f[0] = 0x47;
+    f.set(ct, 33);
+    return toB64(f);
+  };
+  const upload = (envelopes: { id: string; to: string; toDevice: string; body: string }[]) => {
+    let bytes = 0;
+    let batches = 0;
+    for (let i = 0; i < envelopes.length; i += MAX_ENVELOPES_PER_SEND) {
+      bytes += JSON.stringify({ from: alice.address, envelopes: envelopes.slice(i, i + MAX_ENVELOPES_PER_SEND) }).length;
+      batches += 1;
+    }
+    return { bytes, batches };
+  };
+  let record = c.createSenderKey({ groupId: "a".repeat(64), sender: `${alice.address}/1` });
+
+  let t0 = performance.now();
+  const dist = new TextEncoder().encode(JSON.stringify({ v: 1, type: "senderKey", id: "d".repeat(22), sentAt: Date.now(), groupId: "a".repeat(64), distribution: toB64(c.senderKeyDistribution(record)) }));
+  const first: { id: string; to: string; toDevice: string; body: string }[] = [];
+  for (let i = 0; i < MEMBERS; i++) {
+    const sealed = await c.encrypt(c.deserializeSession(stored[i]), dist);
+    stored[i] = c.serializeSession(sealed.state);
+    first.push({ id: "r".repeat(24), to: members[i], toDevice: "1", body: toB64(sealed.ciphertext) });
+  }
+  let out = c.groupEncrypt(record, text);
+  record = out.record;
+  let body = frameOf(out.ciphertext);
+  for (let i = 0; i < MEMBERS; i++) first.push({ id: envelopeId("first", members[i], "1"), to: members[i], toDevice: "1", body });
+  c.serializeSenderKey(record);
+  const firstMs = performance.now() - t0;
+  const firstUp = upload(first);
+
+  const runs: number[] = [];
+  let steady: { id: string; to: string; toDevice: string; body: string }[] = [];
+  for (let r = 0; r < 21; r++) {
+    t0 = performance.now();
+    out = c.groupEncrypt(record, text);
+    record = out.record;
+    body = frameOf(out.ciphertext);
+    steady = [];
+    for (let i = 0; i < MEMBERS; i++) steady.push({ id: envelopeId(`steady${r}`, members[i], "1"), to: members[i], toDevice: "1", body });
+    c.serializeSenderKey(record);
+    runs.push(performance.now() - t0);
+  }
+  runs.sort((x, y) => x - y);
+  const steadyUp = upload(steady);
+  return { members: MEMBERS, firstMs, firstBytes: firstUp.bytes, firstBatches: firstUp.batches, steadyMs: runs[Math.floor(runs.length / 2)], steadyRuns: runs.length, steadyBytes: steadyUp.bytes, steadyBatches: steadyUp.batches };
 }
 
 main().catch((e: unknown) => {

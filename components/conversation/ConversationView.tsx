@@ -1,10 +1,10 @@
 "use client";
-import { ArrowLeft, Contact, ShieldCheck, Timer } from "lucide-react";
+import { ArrowLeft, Contact, Info, ShieldCheck, Timer } from "lucide-react";
 import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import dynamic from "next/dynamic";
 import { BRANDS, handleOf } from "@/lib/brands";
 import { acceptIdentity, describeError } from "@/lib/hooks/actions";
-import { findMessage, messagesAfter, useAccounts, useContactName, useConversation, useIdentity, useMessages } from "@/lib/hooks/data";
+import { findMessage, messagesAfter, useAccounts, useContactName, useConversation, useGroup, useIdentity, useMessages } from "@/lib/hooks/data";
 import { useUntil } from "@/lib/hooks/useNow";
 import type { MessageRow } from "@/lib/hooks/types";
 import { Avatar } from "../ui/Avatar";
@@ -19,6 +19,7 @@ import { timerLabel } from "./MessageBubble";
 
 // loaded (with the QR code library) and mounted the first time it opens
 const SafetyNumberDialog = dynamic(() => import("./SafetyNumberDialog").then((m) => m.SafetyNumberDialog), { ssr: false });
+const GroupInfoDialog = dynamic(() => import("../groups/GroupInfoDialog").then((m) => m.GroupInfoDialog), { ssr: false });
 const PersonCardDialog = dynamic(() => import("../people/PersonCardDialog").then((m) => m.PersonCardDialog), { ssr: false });
 
 /** Messages held in the window at first; scrolling up grows it by the same amount. */
@@ -55,6 +56,9 @@ export function ConversationView({ conversationId, onBack, openAt = null }: Prop
   const [jumpTarget, setJumpTarget] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const typing = useUntil(conversation?.typingUntil);
+  const group = useGroup(conversation);
+  const [groupOpen, setGroupOpen] = useState(false);
+  const groupUsed = useOpenedOnce(groupOpen);
 
   // a newly opened conversation starts with the cursor in the composer
   useEffect(() => {
@@ -80,13 +84,25 @@ export function ConversationView({ conversationId, onBack, openAt = null }: Prop
     return () => clearTimeout(timer);
   }, [notice]);
 
-  const peerName = contactName ?? conversation?.theirAddress ?? "";
+  const peerName = conversation?.groupName ?? contactName ?? conversation?.theirAddress ?? "";
   const ourAddress = conversation?.ourAddress ?? "";
   const myName = accounts?.find((a) => a.address === ourAddress)?.displayName;
 
   // stable for the bubbles' sake: they read the latest values through this ref
-  const latest = useRef({ peerName, ourAddress, myName, slice, windowSize });
-  latest.current = { peerName, ourAddress, myName, slice, windowSize };
+  // in a group, who wrote what: the names the members gave themselves in their messages
+  const memberNames = useMemo(() => {
+    const names = new Map<string, string>();
+    for (const m of slice?.messages ?? []) if (m.author && m.authorName) names.set(m.author, m.authorName);
+    return names;
+  }, [slice]);
+  const isGroup = conversation?.groupId !== undefined;
+  const latest = useRef({ peerName, ourAddress, myName, slice, windowSize, isGroup, memberNames });
+  latest.current = { peerName, ourAddress, myName, slice, windowSize, isGroup, memberNames };
+  const nameOfAddress = (address: string | undefined): string => {
+    const l = latest.current;
+    if (!l.isGroup) return l.peerName || (address ?? "");
+    return (address && l.memberNames.get(address)) ?? (address ? handleOf(address) : "");
+  };
 
   const jumpTo = useCallback(
     (id: string) => {
@@ -115,7 +131,7 @@ export function ConversationView({ conversationId, onBack, openAt = null }: Prop
       get ourAddress() {
         return latest.current.ourAddress;
       },
-      nameOf: (address, mine) => (mine || address === latest.current.ourAddress ? "You" : latest.current.peerName || (address ?? "")),
+      nameOf: (address, mine) => (mine || address === latest.current.ourAddress ? "You" : nameOfAddress(address)),
       reply: (message) => {
         setEditing(null);
         setReplyTo(message.id);
@@ -138,7 +154,7 @@ export function ConversationView({ conversationId, onBack, openAt = null }: Prop
     if (openAt && conversation) jumpTo(openAt.messageId);
     // only a new choice jumps (or the conversation's first load); the row changing (a new message) does not
   }, [openAt, !conversation, jumpTo]);
-  const nameOfMessage = useCallback((m: MessageRow) => (m.direction === "out" ? "You" : latest.current.peerName), []);
+  const nameOfMessage = useCallback((m: MessageRow) => (m.direction === "out" ? "You" : (m.authorName ?? nameOfAddress(m.author))), []);
   const onJumped = useCallback(() => setJumpTarget(null), []);
   const onEditDone = useCallback(() => setEditing(null), []);
 
@@ -160,7 +176,7 @@ export function ConversationView({ conversationId, onBack, openAt = null }: Prop
   const timer = conversation.expiresInMs ?? 0;
 
   return (
-    <section aria-label={`Conversation with ${peerName}`} className="relative flex min-h-0 flex-1 flex-col">
+    <section aria-label={isGroup ? `Group ${peerName}` : `Conversation with ${peerName}`} className="relative flex min-h-0 flex-1 flex-col">
       <header className="flex items-center gap-2 border-b border-slate-200 bg-white px-2 py-1.5 sm:gap-3 sm:px-3 sm:py-2 dark:border-slate-800 dark:bg-slate-900">
         <button
           type="button"
@@ -183,7 +199,18 @@ export function ConversationView({ conversationId, onBack, openAt = null }: Prop
           <p role="status" className="truncate text-xs font-medium text-emerald-700 dark:text-emerald-300">
             {typing ? "typing…" : ""}
           </p>
-          {typing ? null : (
+          {typing ? null : isGroup ? (
+            <p className="flex items-center gap-1 overflow-hidden text-xs whitespace-nowrap text-slate-700 dark:text-slate-300">
+              {(conversation.groupBrands ?? []).map((b) => (
+                <BrandBadge key={b} brand={b} />
+              ))}
+              <span aria-hidden="true">·</span>
+              <span>{group ? `${group.members.length} members` : ""}</span>
+              <span aria-hidden="true">·</span>
+              <span>you as</span>
+              <BrandBadge brand={conversation.ourBrand} label={`${BRANDS[conversation.ourBrand].name} ${handleOf(conversation.ourAddress)}`} />
+            </p>
+          ) : (
             <p className="flex items-center gap-1 overflow-hidden text-xs whitespace-nowrap text-slate-700 dark:text-slate-300">
               <BrandBadge brand={conversation.theirBrand} />
               <span className="hidden truncate sm:inline">{conversation.theirAddress !== peerName ? conversation.theirAddress : null}</span>
@@ -193,6 +220,17 @@ export function ConversationView({ conversationId, onBack, openAt = null }: Prop
             </p>
           )}
         </div>
+        {isGroup ? (
+          <button
+            type="button"
+            onClick={() => setGroupOpen(true)}
+            aria-label="Group info"
+            className="rounded-full p-2 text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-200 dark:hover:bg-slate-800"
+          >
+            <Info aria-hidden="true" className="h-5 w-5" />
+          </button>
+        ) : (
+          <>
         <button
           type="button"
           onClick={() => setTimerOpen(true)}
@@ -224,6 +262,8 @@ export function ConversationView({ conversationId, onBack, openAt = null }: Prop
             Safety number
           </span>
         </button>
+          </>
+        )}
       </header>
       {awaitingAcceptance ? (
         <SafetyNumberChanged conversationId={conversationId} peerName={peerName} onView={() => setSafetyOpen(true)} />
@@ -262,6 +302,11 @@ export function ConversationView({ conversationId, onBack, openAt = null }: Prop
       <p aria-live="polite" className="pointer-events-none absolute inset-x-0 bottom-20 flex justify-center empty:hidden">
         {notice ? <span className="rounded-full bg-slate-900 px-3 py-1 text-sm text-white shadow-lg dark:bg-slate-100 dark:text-slate-900">{notice}</span> : null}
       </p>
+      {conversation.groupLeft ? (
+        <p role="status" className="border-t border-slate-200 bg-white px-4 py-3 text-center text-sm text-slate-700 dark:border-slate-800 dark:bg-slate-900 dark:text-slate-300">
+          You are no longer in this group.
+        </p>
+      ) : (
       <Composer
         key={conversationId}
         ref={composerRef}
@@ -272,6 +317,10 @@ export function ConversationView({ conversationId, onBack, openAt = null }: Prop
         onEditDone={onEditDone}
         nameOf={nameOfMessage}
       />
+      )}
+      {groupUsed && group ? (
+        <GroupInfoDialog open={groupOpen} onClose={() => setGroupOpen(false)} conversationId={conversationId} group={group} names={memberNames} />
+      ) : null}
       <DeleteMessageDialog message={deleting} onClose={() => setDeleting(null)} />
       <MessageInfoDialog message={info} onClose={() => setInfo(null)} />
       <DisappearingDialog open={timerOpen} onClose={() => setTimerOpen(false)} conversationId={conversationId} current={timer} />

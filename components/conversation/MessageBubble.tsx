@@ -13,7 +13,7 @@ import { AttachmentView } from "./Attachment";
 import { isEmojiOnly, linkParts } from "./text";
 
 /** What a bubble says in place of text it has not got (or cannot show). */
-const PLACEHOLDER: Record<Exclude<MessageKind, "text" | "timer" | "attachment">, string> = {
+const PLACEHOLDER: Record<Exclude<MessageKind, "text" | "timer" | "attachment" | "group">, string> = {
   waiting: "Waiting for this message…",
   undecryptable: "This message couldn't be decrypted.",
   unsupported: "This message needs a newer version of Junction.",
@@ -90,6 +90,7 @@ export const MessageBubble = memo(function MessageBubble({ message, peerName, ou
         : null;
 
   if (kind === "timer") return <TimerLine message={message} peerName={peerName} />;
+  if (kind === "group") return <GroupLine message={message} />;
 
   const text = !deleted && kind === "text" ? message.text : "";
   const big = text !== "" && isEmojiOnly(text);
@@ -160,7 +161,12 @@ export const MessageBubble = memo(function MessageBubble({ message, peerName, ou
             mine ? (last ? "rounded-br-md" : "") : last ? "rounded-bl-md" : ""
           } ${failed ? "ring-2 ring-red-600 dark:ring-red-400" : ""} ${highlighted ? "ring-4 ring-amber-400" : ""}`}
         >
-          <span className="sr-only">{mine ? "You:" : `${peerName}:`} </span>
+          {!mine && message.conversationId.includes("|group:") ? (
+            // in a group, each incoming message names who wrote it
+            <p className="mb-0.5 text-xs font-semibold text-sky-800 dark:text-sky-300">{actions.nameOf(message.author, false)}</p>
+          ) : (
+            <span className="sr-only">{mine ? "You:" : `${peerName}:`} </span>
+          )}
           {route ? (
             <p data-route className={`mb-0.5 text-[11px] font-medium ${colours.meta}`}>
               {mine ? "To" : "From"} {BRANDS[route.theirBrand].name} {handleOf(route.theirAddress)} · your {BRANDS[route.ourBrand].name}
@@ -281,6 +287,15 @@ function Reactions({ groups, mine, myAddress }: { groups: { emoji: string; by: R
 }
 
 /** "You set disappearing messages to 7 days" as a centred line, not a bubble. */
+/** A group's membership change ("Ana added Ben (WhatsApp)"), as the change's line says it. */
+function GroupLine({ message }: { message: MessageRow }) {
+  return (
+    <div role="note" data-message-id={message.id} className="flex justify-center px-4 py-1.5">
+      <p className="rounded-lg bg-sky-50 px-3 py-1 text-center text-xs text-sky-950 shadow-sm dark:bg-slate-800 dark:text-sky-100">{message.text}</p>
+    </div>
+  );
+}
+
 function TimerLine({ message, peerName }: { message: MessageRow; peerName: string }) {
   const mine = message.direction === "out";
   const ms = message.timerMs ?? 0;

@@ -26,6 +26,7 @@ function emptyText(filter: InboxFilter): string {
   if (filter === "all") return "No conversations yet";
   if (filter === "unread") return "No unread conversations";
   if (filter === "archived") return "No archived conversations";
+  if (filter === "groups") return "No groups yet";
   return `No conversations on your ${BRANDS[filter].name} account yet`;
 }
 
@@ -66,7 +67,7 @@ export function ConversationList({ rows, total, names, people, filter, selectedI
                 >
                   {(() => {
                     const person = people?.get(row.id);
-                    if (!person) return <ConversationRow row={row} name={names?.get(row.theirAddress) ?? row.theirAddress} selected={row.id === selectedId} />;
+                    if (!person) return <ConversationRow row={row} name={row.groupName ?? names?.get(row.theirAddress) ?? row.theirAddress} selected={row.id === selectedId} />;
                     const selected = selectedId === personSelection(person.personId) || person.conversations.some((c) => c.id === selectedId);
                     return <ConversationRow row={row} name={person.name} person={person} selected={selected} />;
                   })()}

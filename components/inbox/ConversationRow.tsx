@@ -38,11 +38,14 @@ export const ConversationRow = memo(function ConversationRow({ row, name, select
   const muted = row.muted === true;
   const unread = person ? person.unread : row.unread;
   const pairs = person ? person.conversations : [row];
+  const group = row.groupId !== undefined;
   const description = [
-    person
+    group
+      ? `Group with members on ${(row.groupBrands ?? []).map((b) => BRANDS[b].name).join(", ")}, as your ${BRANDS[row.ourBrand].name} account ${handleOf(row.ourAddress)}.`
+      : person
       ? `On ${pairs.map((c) => `${BRANDS[c.theirBrand].name} with your ${BRANDS[c.ourBrand].name} account ${handleOf(c.ourAddress)}`).join("; ")}.`
       : `On ${BRANDS[row.theirBrand].name}, with your ${BRANDS[row.ourBrand].name} account ${handleOf(row.ourAddress)}.`,
-    typing ? "typing…" : row.lastPreview ? `${mine ? "You: " : ""}${row.lastPreview}.` : "No messages yet.",
+    typing ? "typing…" : row.lastPreview ? `${mine && !group ? "You: " : ""}${row.lastPreview}.` : "No messages yet.",
     time,
     unread > 0 ? `${unread} unread.` : "",
     mine && row.lastState ? `${deliveryWord(row.lastState)}.` : "",
@@ -80,7 +83,16 @@ export const ConversationRow = memo(function ConversationRow({ row, name, select
             </span>
           </span>
           <span className="flex items-center gap-1 overflow-hidden text-xs whitespace-nowrap text-slate-600 dark:text-slate-400" aria-hidden="true">
-            {pairs.map((c, i) => (
+            {group ? (
+              <span className="flex items-center gap-1">
+                {(row.groupBrands ?? []).map((b) => (
+                  <BrandBadge key={b} brand={b} />
+                ))}
+                <span>→</span>
+                <BrandBadge brand={row.ourBrand} label={`you on ${BRANDS[row.ourBrand].name}`} />
+              </span>
+            ) : null}
+            {(group ? [] : pairs).map((c, i) => (
               <span key={c.id} className="flex items-center gap-1">
                 {i > 0 ? <span>·</span> : null}
                 <BrandBadge brand={c.theirBrand} />

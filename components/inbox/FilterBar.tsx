@@ -13,13 +13,14 @@ export function FilterBar({ value, onChange, brands }: { value: InboxFilter; onC
     { id: "all", label: "All" },
     ...brands.map((id) => ({ id, label: `My ${BRANDS[id].name}`, title: `Conversations of my ${BRANDS[id].name} account` })),
     { id: "unread", label: "Unread" },
+    { id: "groups", label: "Groups", title: "Group conversations" },
     { id: "archived", label: "Archived" },
   ];
   return (
     <div role="group" aria-label="Filter conversations" className="flex shrink-0 gap-1.5 overflow-x-auto px-3 py-2 [scrollbar-width:thin]">
       {filters.map(({ id, label, title }) => {
         const pressed = value === id;
-        const color = id === "all" || id === "unread" || id === "archived" ? undefined : BRANDS[id].color;
+        const color = id === "all" || id === "unread" || id === "archived" || id === "groups" ? undefined : BRANDS[id].color;
         return (
           <button
             key={id}

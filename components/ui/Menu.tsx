@@ -1,7 +1,8 @@
 "use client";
 // A menu button's menu (WAI-ARIA menu pattern): opens with focus on its first item; arrows, Home and
 // End move; Enter or Space activates; Escape and Tab close and return focus to the button. It renders
-// in a portal at fixed coordinates, so a scrolling or transformed ancestor never clips it.
+// in a portal at fixed coordinates, so a scrolling or transformed ancestor never clips it (into the
+// opener's modal dialog when there is one, which leaves the rest of the page inert).
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactNode } from "react";
 import { createPortal } from "react-dom";
 
@@ -150,6 +151,7 @@ export function Menu({ anchor, at, label, items, onClose }: Props) {
         </button>
       ))}
     </div>,
-    document.body,
+    // inside a modal dialog everything outside the dialog is inert: the menu goes into the dialog then
+    anchor?.closest("dialog") ?? document.body,
   );
 }

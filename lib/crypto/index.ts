@@ -1,5 +1,6 @@
 // The protocol core's public API: what the worker and the relay import. Pure functions over Uint8Array.
 export type { Bytes } from "./bytes";
+export { toHex, fromHex, randomBytes } from "./bytes";
 export { CryptoError, type CryptoErrorCode } from "./errors";
 export {
   KeyTag,

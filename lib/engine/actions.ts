@@ -54,7 +54,7 @@ async function makeChange(db: JunctionDB, conv: ConversationRow, content: Change
       throw new EngineError("bad_request", reason);
     },
   };
-  const outcome = await applyChange(scope, { our: conv.ourAddress, their: conv.theirAddress, direction: "out", content });
+  const outcome = await applyChange(scope, { our: conv.ourAddress, their: conv.theirAddress, direction: "out", content, ...(conv.groupId ? { conv: conv.id } : {}) });
   if (outcome === "orphaned") throw new EngineError("not_found", "no such message in this conversation");
   await db.outbox.add({
     kind: "change",
@@ -153,6 +153,7 @@ export async function setDisappearingLocal(db: JunctionDB, p: { conversationId: 
   if (!Number.isSafeInteger(ms) || (!offered && (ms < DISAPPEARING_MIN_MS || ms > DISAPPEARING_MAX_MS))) throw new EngineError("bad_request", "not a disappearing-message timer");
   await inTransaction(db, changeTables(db), async (db) => {
     const conv = await conversation(db, p.conversationId);
+    if (conv.groupId) throw new EngineError("bad_request", "Disappearing messages are not available in groups yet.");
     // the line goes after everything shown so far, as a message would
     const sentAt = Math.max(now, (conv.timerSetAt ?? 0) + 1);
     await makeChange(db, conv, { v: CONTENT_VERSION, type: "timer", id: randomId(), sentAt, expiresInMs: ms }, undefined, now);

@@ -6,6 +6,7 @@ import { observeIdentity } from "../store/identities";
 import { EngineError, type ConnectionStatus, type DiagnosticsLogEntry, type RpcHandlers } from "../worker/rpc";
 import type { Engine } from "./engine";
 import { searchLocal } from "./search";
+import { changeGroup, createGroup } from "./groups/service";
 import { searchIndexCost } from "../store/search";
 import { toEngineError } from "./errors";
 import { sendAttachmentsLocal } from "./attachments/send";
@@ -29,7 +30,7 @@ import { addContactLocal, linkAddressesLocal, setNicknameLocal, unlinkAddressLoc
  * Methods that need the relay connection, and so the leader. Diagnostics is one too: the counters and
  * the interesting log lines live in the engine's worker, not in a follower's.
  */
-export const LEADER_METHODS = ["createAccount", "lookup", "startChat", "diagnostics", "setTyping", "logOut", "downloadAttachment", "cancelTransfer"] as const;
+export const LEADER_METHODS = ["createAccount", "lookup", "startChat", "diagnostics", "setTyping", "logOut", "downloadAttachment", "cancelTransfer", "createGroup", "changeGroup"] as const;
 export type LeaderMethod = (typeof LEADER_METHODS)[number];
 
 export function isLeaderMethod(method: string): method is LeaderMethod {
@@ -135,6 +136,18 @@ export function leaderHandlers(engine: Engine, deps: HandlerDeps): RpcHandlers {
   return {
     ...localHandlers(deps),
     createAccount: (p) => wrap(() => engine.createAccount(p)),
+    createGroup: (p) =>
+      wrap(async () => {
+        const res = await createGroup(engine.context, (a) => engine.lookup(a), p);
+        deps.poke();
+        return res;
+      }),
+    changeGroup: (p) =>
+      wrap(async () => {
+        await changeGroup(engine.context, (a) => engine.lookup(a), p);
+        deps.poke();
+        return null;
+      }),
     downloadAttachment: (p) =>
       wrap(async () => {
         await engine.transfers.request(p.conversationId, p.messageId);

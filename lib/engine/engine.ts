@@ -716,6 +716,11 @@ export class Engine {
     });
   }
 
+  /** Storage, socket and locks, for the group actions (lib/engine/groups). */
+  get context(): EngineContext {
+    return this.ctx;
+  }
+
   requireAccount(address: string): MyAccount {
     const mine = this.accounts.get(address);
     if (!mine) throw new EngineError("not_found", "not one of my accounts");

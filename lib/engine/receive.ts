@@ -46,6 +46,9 @@ import { applyRecordWrites, loadRecords, readOutsideTransactions, takeRecordWrit
 import { decodeDecryptionError, DECRYPTION_ERROR_FRAME, MAX_IDS_PER_REQUEST, REQUESTS_PER_DEVICE, SESSION_RESET_INTERVAL_MS, WindowLimiter } from "./recovery";
 import { envelopeId } from "./envelopes";
 import { Slicer } from "./yielding";
+import { commitGroups, GroupBatch } from "./groups/service";
+import { GROUP_FRAME } from "./groups/state";
+import type { GroupContent } from "./content/registry";
 
 export interface MyAccount {
   account: AccountRow;
@@ -60,6 +63,13 @@ interface IncomingText {
   payload: MessageContent;
   direction: "in" | "out";
   from: Address;
+  /** A group's conversation (a sender-key message): `their` is then the member who wrote it. */
+  conv?: string;
+}
+
+/** The conversation a text goes to. */
+function convOf(t: { our: Address; their: Address; conv?: string }): string {
+  return t.conv ?? conversationId(t.our, t.their);
 }
 
 /** A change (reaction, edit, delete, timer) as received, with the device it came from. */
@@ -157,6 +167,8 @@ export interface DecryptedBatch {
   readonly outbox: OutboxRow[];
   readonly newDevicesOf: Set<Address>;
   readonly prekeysUsedBy: Set<Address>;
+  /** Group rows, sender keys and membership lines this batch changed (groups/service.ts). */
+  readonly groups: ReturnType<GroupBatch["writes"]>;
 }
 
 const WAITING_PREFIX = "wait:";
@@ -193,6 +205,9 @@ export async function decryptBatch(
   // the last identity key seen per peer in this batch: a backlog from one sender is one observation
   const lastIdentity = new Map<string, Uint8Array>();
   const live = carry.live;
+  // identity keys seen in this batch, for checking the group changes that come with them
+  const seenKeys = new Map<string, Uint8Array>();
+  const groups = new GroupBatch(ctx, () => carry.quiet(), seenKeys, (our) => accounts.get(our)?.account.identityKey);
 
   // every session record the batch needs that the carry lacks, in two bulk reads
   const wanted = new Map<string, RecordKey>();
@@ -223,6 +238,20 @@ export async function decryptBatch(
       const ids = decodeDecryptionError(body);
       if (ids) requests.push({ our: to, from, fromDevice: env.fromDevice, ids });
       else counters.bump("bad_request_frame");
+      continue;
+    }
+    if (body[0] === GROUP_FRAME) {
+      // a sender-key message: one body for every member device, opened with the sender device's chain
+      const opened = await groups.open(to, from, env.fromDevice, body);
+      if (opened === "duplicate") counters.bump("duplicate");
+      if (typeof opened === "string") continue;
+      const content = opened.content;
+      const placement = content.type === "unknown" ? "unknown" : kindOf(content.type)?.placement;
+      const direction = from === to ? "out" : "in";
+      if (placement === "message") texts.push({ our: to, their: from, payload: content as MessageContent, direction, from, conv: opened.conversationId });
+      else if (placement === "change" && (content as ChangeContent).type !== "timer") {
+        changes.push({ change: { our: to, their: from, direction, content: content as ChangeContent, conv: opened.conversationId }, from });
+      } else counters.bump("group_content_dropped");
       continue;
     }
     const session = live.get(sessionKey(to, from, env.fromDevice)) as LiveRecord;
@@ -285,6 +314,7 @@ export async function decryptBatch(
       const seen = lastIdentity.get(peer);
       if (!seen || !sameBytes(seen, result.theirIdentityKey)) {
         lastIdentity.set(peer, result.theirIdentityKey);
+        seenKeys.set(peer, result.theirIdentityKey);
         identities.push({ our: to, their: from, key: result.theirIdentityKey });
       }
     }
@@ -313,6 +343,10 @@ export async function decryptBatch(
         for (const id of content.notMessages) retryReplies.push({ id, from, fromDevice: env.fromDevice, outcome: "drop" });
         for (const id of content.unavailable) retryReplies.push({ id, from, fromDevice: env.fromDevice, outcome: "gone" });
       }
+    } else if (placement === "group") {
+      const g = content as GroupContent;
+      if (g.type === "groupUpdate") await groups.update(to, from, g);
+      else await groups.distribution(to, from, env.fromDevice, g);
     } else if (placement === "signal") {
       // ephemeral kinds never travel through the mailbox: one that does is dropped, nothing shows it
       counters.bump("signal_in_mailbox");
@@ -466,6 +500,7 @@ export async function decryptBatch(
     outbox: [...resends, ...replies, ...requestRows],
     newDevicesOf,
     prekeysUsedBy,
+    groups: groups.writes(),
   };
 }
 
@@ -502,7 +537,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
   const ackRow = `batch:${randomId()}`;
   await db.transaction(
     "rw",
-    [db.sessions, db.archivedSessions, db.prekeys, db.baseKeys, db.identities, db.conversations, db.messages, db.contacts, db.outbox, db.pendingAcks, db.waiting, db.meta, db.pendingChanges, ...mediaTables(db)],
+    [db.sessions, db.archivedSessions, db.prekeys, db.baseKeys, db.identities, db.conversations, db.messages, db.contacts, db.outbox, db.pendingAcks, db.waiting, db.meta, db.pendingChanges, db.groups, db.senderKeys, ...mediaTables(db)],
     async () => {
       // IndexedDB runs a transaction's requests in the order they were made, so the writes that depend on
       // no read go out at once and are awaited together at the end; the reads go out side by side. A batch
@@ -524,7 +559,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
       const peers = new Map<string, { our: Address; their: Address }>();
       // a timer line may be the first thing from someone; reactions, edits and deletes need their message here
       const timers = b.changes.filter((c) => c.change.content.type === "timer").map((c) => c.change);
-      for (const p of [...b.texts, ...b.unknowns, ...b.placeholderPeers, ...timers]) {
+      for (const p of [...b.texts.filter((t) => !t.conv), ...b.unknowns, ...b.placeholderPeers, ...timers]) {
         const convId = conversationId(p.our, p.their);
         if (!peers.has(convId)) peers.set(convId, { our: p.our, their: p.their });
       }
@@ -576,6 +611,11 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
         known.set(convId, row);
       });
       if (created.length) issue(db.conversations.bulkPut(created));
+      // groups: their rows, sender keys and conversations (a group's conversation is made with the group)
+      const groupConvIds = [...new Set(b.texts.flatMap((t) => (t.conv ? [t.conv] : [])))];
+      if (b.groups.groups.length || b.groups.senderKeys.length || groupConvIds.length) {
+        for (const row of await commitGroups(scope.db, b.groups, groupConvIds, now)) known.set(row.id, row);
+      }
 
       // Placeholders this batch replaces or settles, read here: commits run in order, so this sees every
       // earlier batch's. A resend names the envelope; a first try's envelope id follows from the message id.
@@ -583,15 +623,15 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
         const waiting = new Map((await db.waiting.toArray()).map((w) => [w.envelopeId, w]));
         const replaced: WaitingRow[] = [];
         const arrived = [
-          ...b.texts.map((t) => ({ our: t.our, their: t.their, from: t.from, id: t.payload.id, retryOf: t.payload.retryOf })),
-          ...b.changes.map((c) => ({ our: c.change.our, their: c.change.their, from: c.from, id: c.change.content.id, retryOf: c.change.content.retryOf })),
+          ...b.texts.map((t) => ({ our: t.our, their: t.their, conv: t.conv, from: t.from, id: t.payload.id, retryOf: t.payload.retryOf })),
+          ...b.changes.map((c) => ({ our: c.change.our, their: c.change.their, conv: c.change.conv, from: c.from, id: c.change.content.id, retryOf: c.change.content.retryOf })),
         ];
         for (const t of arrived) {
           const ourDevice = accounts.get(t.our)?.deviceId;
           const candidates = [t.retryOf, ourDevice ? envelopeId(t.id, t.our, ourDevice) : undefined];
           for (const id of candidates) {
             const w = id ? waiting.get(id) : undefined;
-            if (w && w.from === t.from && w.conversationId === conversationId(t.our, t.their)) {
+            if (w && w.from === t.from && w.conversationId === convOf(t)) {
               replaced.push(w);
               waiting.delete(w.envelopeId);
             }
@@ -626,7 +666,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
         const replyTo = quoteOf(t, quotes);
         const timer = t.payload.expiresInMs ?? 0;
         const p = t.payload;
-        const convId = conversationId(t.our, t.their);
+        const convId = convOf(t);
         if (p.type === "attachment") {
           const info = attachmentInfo(p);
           attachments.set(p.id, { keys: attachmentKeyRow(p), transfer: incomingTransfer(p.id, convId, info, blobBytes(p.size)) });
@@ -636,6 +676,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
           conversationId: convId,
           direction: t.direction,
           author: t.direction === "in" ? t.their : t.our,
+          ...(t.conv && t.direction === "in" && p.type === "text" && p.senderName ? { authorName: p.senderName } : {}),
           ...(p.type === "attachment" ? { kind: "attachment" as const, text: p.caption ?? "", attachment: attachmentInfo(p) } : { text: p.text }),
           sentAt: t.payload.sentAt,
           receivedAt: now,
@@ -662,7 +703,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
           deliveredAt: null,
         });
       }
-      rows.push(...b.placeholders);
+      rows.push(...b.placeholders, ...b.groups.lines);
       // a sender's clock decides order inside a conversation, but not how far up the inbox it jumps
       const fresh = await putMessagesOnce(db, rows, (m) => (m.direction === "in" ? now : Math.min(now, m.sentAt)), known);
       const owed = new Map<string, string[]>();
@@ -672,7 +713,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
         if (m.expiresAt !== undefined) expiresAt = Math.min(expiresAt ?? Infinity, m.expiresAt);
         if (m.kind === "waiting") continue;
         storedCount += 1;
-        if (m.direction !== "in") continue;
+        if (m.direction !== "in" || m.kind === "group" || m.conversationId.includes("|group:")) continue;
         const ids = owed.get(m.conversationId);
         if (ids) ids.push(m.id);
         else owed.set(m.conversationId, [m.id]);
@@ -785,7 +826,7 @@ function quoteOf(t: IncomingText, local: Map<string, MessageRow>): QuoteRef | un
   if (!q) return undefined;
   const mine = local.get(q.id);
   if (mine) {
-    if (mine.conversationId !== conversationId(t.our, t.their)) return undefined;
+    if (mine.conversationId !== convOf(t)) return undefined;
     const author = mine.author ?? (mine.direction === "in" ? t.their : t.our);
     if (mine.deletedAt !== undefined) return { id: q.id, author, text: "", deleted: true };
     return { id: q.id, author, text: mine.kind === undefined || mine.kind === "text" ? mine.text.slice(0, MAX_QUOTE_CHARS) : "" };

@@ -30,13 +30,16 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
   const tokens = queryTokens(query);
   if (tokens.length === 0) return { tokens, names: [], contacts: [], groups: [], indexing: false, tookMs: 0 };
 
-  const [hits, convIds, contacts, book, backfill] = await Promise.all([
+  const [hits, convIds, contacts, book, groupRows, backfill] = await Promise.all([
     messageHits(db, tokens, max, now),
     db.conversations.toCollection().primaryKeys(),
     db.contacts.toArray(),
     db.addressBook.toArray(),
+    db.groups.toArray(),
     db.meta.get(BACKFILL_KEY),
   ]);
+  // a group's conversation is named by the group
+  const groupNames = new Map(groupRows.map((g) => [g.conversationId, g.name]));
   // the name I gave someone comes first, then the name they gave themselves
   const names = new Map<Address, string>();
   for (const c of contacts) if (c.displayName) names.set(c.address, c.displayName);
@@ -54,6 +57,11 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
   const named: string[] = [];
   const talkedTo = new Set<Address>();
   for (const id of convIds) {
+    const groupName = groupNames.get(id);
+    if (groupName !== undefined) {
+      if (tokens.every((t) => fold(groupName).includes(t)) && matchesAll(tokenize(groupName), tokens)) named.push(id);
+      continue;
+    }
     const their = id.slice(id.indexOf("|") + 1) as Address;
     talkedTo.add(their);
     if (matches(their)) named.push(id);
@@ -75,7 +83,7 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
   for (const row of await db.conversations.bulkGet(wanted)) if (row) convRows.set(row.id, row);
   const describe = (row: ConversationRow): SearchConversation => ({
     conversationId: row.id,
-    title: titleOf(row.theirAddress),
+    title: groupNames.get(row.id) ?? row.groupName ?? titleOf(row.theirAddress),
     ourAddress: row.ourAddress,
     theirAddress: row.theirAddress,
     ourBrand: row.ourBrand,

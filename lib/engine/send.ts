@@ -21,6 +21,7 @@ import { envelopeId } from "./envelopes";
 import { encodeDecryptionError } from "./recovery";
 import { OfflineError, request } from "./relay";
 import { attachmentFields } from "./attachments/content";
+import { groupEnvelopes } from "./groups/service";
 
 export type SendOutcome = "sent" | "failed" | "retry" | "held" | "uploading" | "offline";
 
@@ -47,7 +48,7 @@ export async function sendOutboxRow(
   if (row.kind === "retryRequest") return sendRetryRequest(ctx, row);
   // the queue of my own other devices has no conversation row: it stands for my account talking to itself
   const own = ownQueueAddress(row.conversationId);
-  const conv: Pick<ConversationRow, "id" | "ourAddress" | "theirAddress"> | undefined = own
+  const conv: Pick<ConversationRow, "id" | "ourAddress" | "theirAddress" | "groupId"> | undefined = own
     ? { id: row.conversationId, ourAddress: own, theirAddress: own }
     : await db.conversations.get(row.conversationId);
   const account = conv ? await db.accounts.get(conv.ourAddress) : undefined;
@@ -112,6 +113,12 @@ export async function sendOutboxRow(
     if (conv.theirAddress !== conv.ourAddress && (!only || only.address === conv.ourAddress)) {
       targets.push({ address: conv.ourAddress, content: { ...change, to: conv.theirAddress }, device: only?.deviceId });
     }
+  } else if (row.kind === "group") {
+    // membership changes over the pairwise sessions, to the members the row names (and my other devices)
+    const g = row.group;
+    if (!g) return finish(ctx, row, "failed");
+    const update = { v: CONTENT_VERSION, type: "groupUpdate", id: row.messageId, sentAt: row.createdAt, groupId: g.groupId, changes: g.changes, senderName: account.displayName, ...(g.names ? { names: g.names } : {}) } as const;
+    for (const address of g.to) targets.push({ address, content: update });
   } else if (row.kind === "retryReply") {
     const only = row.onlyDevice;
     if (!only) return finish(ctx, row, "failed");
@@ -127,6 +134,12 @@ export async function sendOutboxRow(
     targets.push({ address: conv.theirAddress, content: receipt });
     // what I read here is read on my other devices too
     if (kind === "read" && conv.theirAddress !== conv.ourAddress) targets.push({ address: conv.ourAddress, content: { ...receipt, to: conv.theirAddress } });
+  }
+
+  // a group's message or change: encrypted once with my sender key, the same body to every member device
+  if (conv.groupId && (row.kind === "message" || row.kind === "change" || row.kind === "receipt")) {
+    if (row.kind === "receipt" || row.onlyDevice || !targets[0]) return finish(ctx, row, "sent");
+    return sendToGroup(ctx, directory, myDeviceOf, row, conv, targets[0].content);
   }
 
   let envelopes: schemas.OutgoingEnvelope[];
@@ -185,6 +198,46 @@ export async function sendOutboxRow(
     if (sent instanceof ProtocolError && sent.code === "not_found") directory.invalidate(conv.theirAddress);
     return classify(ctx, row, sent);
   }
+  return finish(ctx, row, "sent");
+}
+
+async function sendToGroup(
+  ctx: EngineContext,
+  directory: DeviceDirectory,
+  myDeviceOf: (address: Address) => string | undefined,
+  row: OutboxRow,
+  conv: Pick<ConversationRow, "ourAddress" | "groupId">,
+  content: KnownContent,
+): Promise<SendOutcome> {
+  const myDevice = myDeviceOf(conv.ourAddress);
+  if (!myDevice) return "offline";
+  let send: Awaited<ReturnType<typeof groupEnvelopes>>;
+  try {
+    send = await ctx.sessions.run(async () => {
+      const rows: SessionRow[] = [];
+      const now = ctx.now();
+      return groupEnvelopes(
+        ctx,
+        directory,
+        conv,
+        myDevice,
+        row.messageId,
+        content,
+        async (our, their, device, state, plaintext) => {
+          const sealed = await encrypt(state, plaintext);
+          rows.push(sessionRow(our, their, device, serializeSession(sealed.state), now));
+          return toB64(sealed.ciphertext);
+        },
+        () => (rows.length ? ctx.db.sessions.bulkPut(rows) : Promise.resolve()),
+      );
+    });
+  } catch (error) {
+    return classify(ctx, row, error);
+  }
+  if (send === "left") return finish(ctx, row, "failed", "you are no longer in this group");
+  const sent = await relaySend(ctx, conv, send.envelopes);
+  if (sent !== "sent") return classify(ctx, row, sent);
+  await send.sent();
   return finish(ctx, row, "sent");
 }
 

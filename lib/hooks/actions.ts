@@ -2,7 +2,7 @@
 // What a person can ask the engine to do, and the words shown when it refuses.
 import type { Address, BrandId } from "../brands";
 import type { Settings } from "../store/db";
-import { EngineError, type Diagnostics, type EngineErrorCode } from "../worker/rpc";
+import { EngineError, type Diagnostics, type EngineErrorCode, type GroupAction } from "../worker/rpc";
 import { callEngine } from "./engine";
 
 export function createAccount(brand: BrandId, handle: string, displayName: string): Promise<{ address: Address }> {
@@ -12,6 +12,17 @@ export function createAccount(brand: BrandId, handle: string, displayName: strin
 export async function addressExists(address: string): Promise<boolean> {
   const found = await callEngine("lookup", { address });
   return found.exists;
+}
+
+/** Creates a group held by my account `from`; returns its conversation. */
+export async function createGroup(from: Address, name: string, members: string[]): Promise<string> {
+  const { conversationId } = await callEngine("createGroup", { from, name, members });
+  return conversationId;
+}
+
+/** Adds, removes, makes admin, renames or leaves; refused with a message a person can read. */
+export async function changeGroup(conversationId: string, action: GroupAction): Promise<void> {
+  await callEngine("changeGroup", { conversationId, action });
 }
 
 export async function startChat(from: Address, to: string): Promise<string> {
@@ -188,6 +199,13 @@ export function errorCode(error: unknown): EngineErrorCode | null {
 }
 
 /** A sentence for a person, never an internal detail. */
+/** A group action's refusal: the engine's own words ("Only admins of this group can do that."). */
+export function describeGroupError(error: unknown): string {
+  const code = errorCode(error);
+  if ((code === "bad_request" || code === "not_found") && error instanceof Error && error.message) return error.message;
+  return describeError(error);
+}
+
 export function describeError(error: unknown): string {
   const code = errorCode(error);
   return code ? MESSAGES[code] : MESSAGES.internal;

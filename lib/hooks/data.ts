@@ -7,7 +7,7 @@ import type { Address } from "../brands";
 import { DEFAULT_SETTINGS, getDb, type DraftRow, type Settings } from "../store/db";
 import { queryAccounts, queryInboxAsSet, queryMessageWindow, queryUnreadTotal, type InboxRows, type MessageWindow } from "./queries";
 import { earlyAccounts, earlyInbox, startEarlyReads } from "./startup";
-import type { AccountRow, ContactRow, ConversationRow, IdentityRow, InboxFilter, MediaRow, MessageRow, TransferRow } from "./types";
+import type { AccountRow, ContactRow, ConversationRow, GroupRow, IdentityRow, InboxFilter, MediaRow, MessageRow, TransferRow } from "./types";
 import { mediaBlob, mediaUsage } from "../store/media";
 
 export type { InboxRows, MessageWindow };
@@ -41,6 +41,12 @@ export function useContactName(address: Address | null): string | null | undefin
 /** undefined while loading, null when there is no such conversation. */
 export function useConversation(id: string | null): ConversationRow | null | undefined {
   return useLiveQuery(async () => (id ? ((await getDb().conversations.get(id)) ?? null) : null), [id]);
+}
+
+/** The group a group conversation stands for (null: not a group, or not here). */
+export function useGroup(conversation: ConversationRow | null | undefined): GroupRow | null | undefined {
+  const id = conversation?.groupId ? `${conversation.ourAddress}|${conversation.groupId}` : null;
+  return useLiveQuery(async () => (id ? ((await getDb().groups.get(id)) ?? null) : null), [id]);
 }
 
 /** The newest `limit` messages of a conversation in display order (oldest first). */

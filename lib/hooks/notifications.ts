@@ -39,14 +39,14 @@ async function latestIncoming(): Promise<Latest | null> {
     .first();
   if (!conv?.lastMessageId) return null;
   const contact = await db.contacts.get(conv.theirAddress);
-  return { conversationId: conv.id, messageId: conv.lastMessageId, title: contact?.displayName ?? conv.theirAddress, body: conv.lastPreview };
+  return { conversationId: conv.id, messageId: conv.lastMessageId, title: conv.groupName ?? contact?.displayName ?? conv.theirAddress, body: conv.lastPreview };
 }
 
 /** The same as latestIncoming, read from rows already loaded (newest activity first). */
 function latestIncomingOf(inbox: InboxRows): Latest | null {
   const conv = inbox.rows.find((c) => c.lastDirection === "in" && c.unread > 0 && !c.muted);
   if (!conv?.lastMessageId) return null;
-  return { conversationId: conv.id, messageId: conv.lastMessageId, title: inbox.names.get(conv.theirAddress) ?? conv.theirAddress, body: conv.lastPreview };
+  return { conversationId: conv.id, messageId: conv.lastMessageId, title: conv.groupName ?? inbox.names.get(conv.theirAddress) ?? conv.theirAddress, body: conv.lastPreview };
 }
 
 /**

@@ -150,3 +150,40 @@ describe("queryMessageWindow", () => {
     expect(messages.map((m) => m.id)).toEqual(["a", "b", "late"]);
   });
 });
+
+describe("queryInbox: the Groups chip", () => {
+  it("shows group conversations only, newest first, and not archived ones", async () => {
+    const group = (gid: string, at: number, archived = false): ConversationRow => ({
+      ...conversation(MY_IG, MY_IG, at),
+      id: `${MY_IG}|group:${gid}`,
+      groupId: gid,
+      groupName: `Group ${gid}`,
+      groupBrands: ["instagram", "whatsapp"],
+      ...(archived ? { archived: 1 as const } : {}),
+    });
+    const rows = [group("a".repeat(64), 100), group("b".repeat(64), 300), group("c".repeat(64), 200, true)];
+    await db.conversations.bulkPut([...rows, conversation(MY_WA, "messenger:dave.smith", 400)]);
+    await db.groups.bulkPut(
+      rows.map((r) => ({
+        id: `${MY_IG}|${r.groupId}`,
+        ourAddress: MY_IG,
+        groupId: r.groupId!,
+        conversationId: r.id,
+        name: r.groupName!,
+        members: [],
+        timerMs: 0,
+        addPolicy: "admins" as const,
+        version: 1,
+        headHash: new Uint8Array(32),
+        chain: [],
+        keySentTo: [],
+        updatedAt: 0,
+      })),
+    );
+    const inbox = await queryInbox(db, "groups", 50);
+    expect(inbox.rows.map((r) => r.groupName)).toEqual([`Group ${"b".repeat(64)}`, `Group ${"a".repeat(64)}`]);
+    expect(inbox.total).toBe(2);
+    const all = await queryInbox(db, "all", 50);
+    expect(all.rows).toHaveLength(3);
+  });
+});

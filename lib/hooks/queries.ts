@@ -62,7 +62,8 @@ export async function queryInbox(db: JunctionDB, filter: InboxFilter, limit: num
 
 /** The row is in the filter's index range (before archived and pinned rows are set apart). */
 function inRangeOf(filter: InboxFilter): (row: ConversationRow) => boolean {
-  return (row) => filter === "all" || filter === "archived" || (filter === "unread" ? row.hasUnread === 1 : row.ourBrand === filter);
+  return (row) =>
+    filter === "all" || filter === "archived" || (filter === "unread" ? row.hasUnread === 1 : filter === "groups" ? row.groupId !== undefined : row.ourBrand === filter);
 }
 
 /** The row shows under this filter. */
@@ -81,7 +82,14 @@ async function queryConversations(db: JunctionDB, filter: InboxFilter, limit: nu
   const byActivity = (a: ConversationRow, b: ConversationRow) => b.lastActivity - a.lastActivity;
   let rest: ConversationRow[];
   let restTotal: () => Promise<number>;
-  if (archivedView) {
+  if (filter === "groups") {
+    // groups are few beside conversations: their rows are read whole through the groups table
+    const ids = (await db.groups.toArray()).map((g) => g.conversationId);
+    const pinnedIds = new Set(pinned.map((r) => r.id));
+    rest = (await table.bulkGet(ids)).filter((r): r is ConversationRow => !!r && r.archived !== 1 && !pinnedIds.has(r.id)).sort(byActivity);
+    const all = rest.length;
+    restTotal = async () => all;
+  } else if (archivedView) {
     const pinnedIds = new Set(pinned.map((r) => r.id));
     rest = archived.filter((r) => !pinnedIds.has(r.id)).sort(byActivity);
     const all = rest.length;

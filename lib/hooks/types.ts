@@ -17,9 +17,11 @@ export type {
   AttachmentInfo,
   TransferRow,
   MediaRow,
+  GroupRow,
+  GroupMemberRow,
 } from "../store/db";
 export { DEFAULT_SETTINGS, DELETE_FOR_EVERYONE_WINDOW_MS, DISAPPEARING_TIMERS_MS, EDIT_WINDOW_MS, TYPING_TTL_MS } from "../store/db";
-export type { ConnectionStatus, Diagnostics, DiagnosticsLogEntry, EngineErrorCode, SearchConversation, SearchHit, SearchResults } from "../worker/rpc";
+export type { GroupAction, ConnectionStatus, Diagnostics, DiagnosticsLogEntry, EngineErrorCode, SearchConversation, SearchHit, SearchResults } from "../worker/rpc";
 
 /** The inbox filter chips: every conversation not archived, one brand of mine, only unread ones, or the archived ones. */
-export type InboxFilter = "all" | "unread" | "archived" | BrandId;
+export type InboxFilter = "all" | "unread" | "archived" | "groups" | BrandId;

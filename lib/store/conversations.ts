@@ -155,7 +155,8 @@ export async function putMessagesOnce(
       ...(changedLast && newest
         ? {
             lastMessageId: newest.id,
-            lastPreview: preview(newest),
+            // a group's row says who wrote it: "Ben: see you there"
+            lastPreview: conv.groupId && newest.kind !== "group" ? `${newest.direction === "out" ? "You" : (newest.authorName ?? newest.author ?? "")}: ${preview(newest)}` : preview(newest),
             lastDirection: newest.direction,
             lastState: newest.direction === "out" && newest.kind !== "timer" ? newest.state : null,
           }

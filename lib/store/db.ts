@@ -22,8 +22,9 @@ export type Direction = "in" | "out";
  * - attachment: a photo, file or voice note (`attachment` holds what it shows; `text` is its caption).
  *   The key to its blob is in attachmentKeys (worker only), its transfer in transfers, and its decrypted
  *   bytes, once here, in media.
+ * - group: a line about a group's membership ("Ana added Ben (WhatsApp)"); `text` is the line.
  */
-export type MessageKind = "text" | "waiting" | "undecryptable" | "unsupported" | "timer" | "attachment";
+export type MessageKind = "text" | "waiting" | "undecryptable" | "unsupported" | "timer" | "attachment" | "group";
 
 /** How long after sending I may still edit my text message. */
 export const EDIT_WINDOW_MS = 15 * 60_000;
@@ -158,6 +159,17 @@ export interface ConversationRow {
   timerSetBy?: string;
   /** The peer is typing until this time (ms); absent or past = not typing. */
   typingUntil?: number;
+  /**
+   * Set on a group's conversation (version 10): the group's id (hex). Its `theirAddress` is then my own
+   * address (a group has no single peer); the members are in the groups table.
+   */
+  groupId?: string;
+  /** For a group: its name, the brands of its members (the inbox shows the mix) and whether I am still in it. */
+  groupName?: string;
+  groupBrands?: BrandId[];
+  groupLeft?: boolean;
+  /** For a group: the name of whoever wrote the last message (the preview reads "Ben: hi"). */
+  lastAuthorName?: string;
 }
 
 export interface MessageRow {
@@ -181,6 +193,8 @@ export interface MessageRow {
   error?: string;
   /** Who wrote it (my account for "out", the peer for "in"); rows of earlier builds lack it. */
   author?: Address;
+  /** In a group: the name the author gave itself in this message (the bubble and the preview show it). */
+  authorName?: string;
   /** The message this one replies to. */
   replyTo?: QuoteRef;
   /** Reactions, one per person. */
@@ -295,7 +309,7 @@ export interface OutboxRow {
    * longer held (`unavailable`); change: a reaction, edit, delete or timer change (`change`, to the peer
    * and my own other devices).
    */
-  kind: "message" | "receipt" | "retryRequest" | "retryReply" | "change";
+  kind: "message" | "receipt" | "retryRequest" | "retryReply" | "change" | "group";
   /** The queue the row belongs to: a conversation id, or `self|<my address>` for my own other devices. */
   conversationId: string;
   /** The message (kind "message") or a random id naming this row (other kinds). */
@@ -314,10 +328,21 @@ export interface OutboxRow {
   retryOf?: string;
   envelopeIds?: string[];
   unavailable?: string[];
+  /** For kind "group": membership changes to send over the pairwise sessions (see GroupOutgoing). */
+  group?: GroupOutgoing;
   createdAt: number;
   attempts: number;
   /** Not before this time (ms): backoff after a transient failure. */
   notBefore?: number;
+}
+
+/** Signed membership changes of a group for some of its members (oldest first, base64). */
+export interface GroupOutgoing {
+  groupId: string;
+  to: Address[];
+  changes: string[];
+  /** Names I know for the members the changes name. */
+  names?: Record<string, string>;
 }
 
 /** Small shared state: connection status (written by the engine leader), settings. */
@@ -469,6 +494,51 @@ export const PENDING_CHANGES_MAX = 2_000;
 /** How long a change waits for its message. */
 export const PENDING_CHANGE_TTL_MS = 7 * 24 * 60 * 60_000;
 
+/** A member of a group as the read model shows it. */
+export interface GroupMemberRow {
+  address: Address;
+  admin: boolean;
+  since: number;
+}
+
+/**
+ * A group one of my accounts is in (version 10; the UI reads it): its membership state as the signed
+ * chain left it, and the chain itself (worker business: sent whole to a new member).
+ */
+export interface GroupRow {
+  /** `${ourAddress}|${groupId}` */
+  id: string;
+  ourAddress: Address;
+  /** 32 random bytes, hex. */
+  groupId: string;
+  conversationId: string;
+  name: string;
+  members: GroupMemberRow[];
+  timerMs: number;
+  addPolicy: "admins" | "members";
+  /** Head of the chain. */
+  version: number;
+  headHash: Uint8Array;
+  /** Every signed change so far, oldest first. */
+  chain: Uint8Array[];
+  /** I was removed or left: nothing more is sent, and sender-key messages are no longer opened. */
+  left?: boolean;
+  /** Members that hold my current sender key (each gets it over our pairwise session before my next message). */
+  keySentTo: Address[];
+  /** A member left or was removed: my sender key is replaced before my next message. */
+  rotate?: boolean;
+  updatedAt: number;
+}
+
+/** A sender key (worker only): mine or a member device's, for one group. */
+export interface SenderKeyRow {
+  /** `${ourAddress}|${groupId}|${sender}`, sender = `${address}/${deviceId}`. */
+  key: string;
+  ourAddress: Address;
+  groupId: string;
+  record: Uint8Array;
+}
+
 /** What I was writing in a conversation, kept across reloads. */
 export interface DraftRow {
   conversationId: string;
@@ -503,6 +573,9 @@ export class JunctionDB extends Dexie {
   attachmentKeys!: EntityTable<AttachmentKeyRow, "messageId">;
   addressBook!: EntityTable<AddressBookRow, "address">;
   people!: EntityTable<PersonRow, "id">;
+  groups!: EntityTable<GroupRow, "id">;
+  /** Worker only. */
+  senderKeys!: EntityTable<SenderKeyRow, "key">;
   /** Worker only: the full-text index of the messages (search.ts keeps it; the UI asks the worker). */
   searchBlocks!: Table<SearchBlock, BlockKey>;
 
@@ -569,6 +642,12 @@ export class JunctionDB extends Dexie {
     this.version(8).stores({
       addressBook: "address, personId",
       people: "id",
+    });
+    // Groups across brands: each group's membership state and signed chain, and the sender keys (worker
+    // only). New tables only.
+    this.version(10).stores({
+      groups: "id, ourAddress",
+      senderKeys: "key",
     });
     // Downloads stored as they come: a row per piece of plaintext, keyed by message and position, so a
     // reload resumes after the last piece kept and a message's pieces go in one key range.

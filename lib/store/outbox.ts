@@ -23,7 +23,7 @@ export async function queueText(db: JunctionDB, conversationId: string, text: st
     if (opts.replyTo !== undefined) {
       const quoted = await db.messages.get(opts.replyTo);
       if (!quoted || quoted.conversationId !== conversationId) throw new StoreError("no such message to reply to");
-      replyTo = quoteOf(quoted, quoted.direction === "in" ? conv.theirAddress : conv.ourAddress);
+      replyTo = quoteOf(quoted, quoted.author ?? (quoted.direction === "in" ? conv.theirAddress : conv.ourAddress));
     }
     // messages sort by sentAt: two sends in one millisecond (or after a message from a peer whose clock
     // runs ahead) still get distinct, increasing times, so both sides show them in the order written

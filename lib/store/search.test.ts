@@ -176,6 +176,33 @@ describe("the search index", () => {
     expect(climbing.contacts).toEqual([]);
   });
 
+  it("finds a group by its name (not by its id) and titles its messages with it", async () => {
+    const hex = "ab".repeat(32);
+    const GROUP_CONV = `${ME}|group:${hex}`;
+    await db.conversations.put({ ...(await db.conversations.get(CONV))!, id: GROUP_CONV, theirAddress: ME, groupId: hex, groupName: "Lighthouse weekend" });
+    await db.groups.put({
+      id: `${ME}|${hex}`,
+      ourAddress: ME,
+      groupId: hex,
+      conversationId: GROUP_CONV,
+      name: "Lighthouse weekend",
+      members: [],
+      timerMs: 0,
+      addPolicy: "admins",
+      version: 1,
+      headHash: new Uint8Array(32),
+      chain: [],
+      keySentTo: [],
+      updatedAt: NOW,
+    });
+    await store(message("g1", "lanterns for the lighthouse", { conversationId: GROUP_CONV }));
+    const res = await searchLocal(db, "lighthouse", 10, NOW);
+    expect(res.names.map((n) => [n.conversationId, n.title])).toEqual([[GROUP_CONV, "Lighthouse weekend"]]);
+    expect(res.groups.map((g) => [g.conversationId, g.title])).toEqual([[GROUP_CONV, "Lighthouse weekend"]]);
+    // the group's id is no name
+    expect((await searchLocal(db, "group", 10, NOW)).names).toEqual([]);
+  });
+
   it("groups hits by conversation, newest first, with a snippet marking the match", async () => {
     const OTHER: Address = "messenger:erin.smith";
     await ensureConversation(db, ME, OTHER, 1);

@@ -5,6 +5,9 @@
 import type { Address, BrandId } from "../brands";
 import type { Settings } from "../store/db";
 
+/** One change to a group (see lib/engine/groups). */
+export type GroupAction = { type: "add"; members: string[] } | { type: "remove"; member: string } | { type: "promote"; member: string } | { type: "leave" } | { type: "rename"; name: string };
+
 export type EngineErrorCode =
   | "bad_handle"
   | "handle_taken"
@@ -89,6 +92,13 @@ export interface RpcMethods {
   createAccount(params: { brand: BrandId; handle: string; displayName: string }): { address: Address };
   /** Asks the directory whether an address exists (does not consume prekeys). */
   lookup(params: { address: string }): { address: Address; exists: boolean };
+  /**
+   * Creates a group held by my account `from` with members of any brand (each must exist; at most 1,024
+   * members with me). Returns the group's conversation.
+   */
+  createGroup(params: { from: Address; name: string; members: string[] }): { conversationId: string; groupId: string };
+  /** Changes a group I am in: add, remove, make admin, rename (admins) or leave (anyone); bad_request with a clear message when refused. */
+  changeGroup(params: { conversationId: string; action: GroupAction }): null;
   /** Opens (or creates) the conversation between one of my accounts and any address. */
   startChat(params: { from: Address; to: string }): { conversationId: string };
   /**

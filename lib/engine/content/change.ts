@@ -32,6 +32,8 @@ export interface IncomingChange<T> {
   /** "in": the peer wrote it; "out": I did (on this device or another of mine). */
   direction: "in" | "out";
   content: T;
+  /** A group's conversation: `their` is then the member who made the change. */
+  conv?: string;
 }
 
 /** Who made the change. */
@@ -46,8 +48,14 @@ export function authorOf(c: IncomingChange<unknown>): Address {
 export async function targetOf(scope: ChangeScope, c: IncomingChange<unknown>, kind: string, targetId: string): Promise<MessageRow | "refused" | "orphaned"> {
   const target = await scope.db.messages.get(targetId);
   if (!target) return "orphaned";
-  if (target.conversationId !== conversationId(c.our, c.their)) return scope.refuse(kind, "another conversation");
+  if (target.conversationId !== (c.conv ?? conversationId(c.our, c.their))) return scope.refuse(kind, "another conversation");
   return target;
+}
+
+/** Whether the change's author wrote `target` (in a group, "in" is anyone but me: the author must match). */
+export function wroteIt(c: IncomingChange<unknown>, target: MessageRow): boolean {
+  if (target.direction !== c.direction) return false;
+  return c.conv === undefined || target.direction === "out" || target.author === authorOf(c);
 }
 
 /** A text message (or a row of earlier builds, which have no kind). */

@@ -5,7 +5,8 @@
 // - change: applied to earlier rows or the conversation (reaction, edit, delete, timer) by its `apply`;
 // - receipt: moves my messages forward (delivered, read);
 // - control: engine business that is never shown (answers to decryption-error requests);
-// - signal: ephemeral, never through the mailbox (typing).
+// - signal: ephemeral, never through the mailbox (typing);
+// - group: a group's membership changes and sender keys, handled by lib/engine/groups.
 // A new kind is a new module here; receive and send dispatch on `placement`, not on the type.
 import type { z } from "zod";
 import type { ChangeOutcome, ChangeScope, IncomingChange } from "./change";
@@ -18,8 +19,9 @@ import { deleteKind } from "./kinds/delete";
 import { timer } from "./kinds/timer";
 import { typing } from "./kinds/typing";
 import { attachment } from "./kinds/attachment";
+import { groupUpdate, senderKey } from "./kinds/group";
 
-export type Placement = "message" | "change" | "receipt" | "control" | "signal";
+export type Placement = "message" | "change" | "receipt" | "control" | "signal" | "group";
 
 export interface ContentKind<T> {
   readonly type: string;
@@ -30,10 +32,11 @@ export interface ContentKind<T> {
   readonly apply?: (scope: ChangeScope, change: IncomingChange<T>) => Promise<ChangeOutcome>;
 }
 
-export const KINDS = [text, receipt, retryReply, reaction, edit, deleteKind, timer, typing, attachment] as const;
+export const KINDS = [text, receipt, retryReply, reaction, edit, deleteKind, timer, typing, attachment, groupUpdate, senderKey] as const;
 
 export type KnownContent = z.infer<(typeof KINDS)[number]["schema"]>;
 export type ChangeContent = Extract<KnownContent, { type: "reaction" | "edit" | "delete" | "timer" }>;
+export type GroupContent = Extract<KnownContent, { type: "groupUpdate" | "senderKey" }>;
 /** The kinds that are a message of their own (placement "message"). */
 export type MessageContent = Extract<KnownContent, { type: "text" | "attachment" }>;
 

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { DELETE_FOR_EVERYONE_WINDOW_MS } from "../../../store/db";
 import { forgetQuotes, refreshPreview, deletedForEveryone } from "../../../store/conversations";
 import { forgetMedia } from "../../../store/media";
-import { CLOCK_SKEW_MS, targetOf, type ChangeOutcome, type ChangeScope, type IncomingChange } from "../change";
+import { CLOCK_SKEW_MS, targetOf, wroteIt, type ChangeOutcome, type ChangeScope, type IncomingChange } from "../change";
 import { durableFields, MessageId } from "../base";
 
 export const DeleteContent = z.object({
@@ -18,7 +18,7 @@ export type DeleteContent = z.infer<typeof DeleteContent>;
 export async function applyDelete(scope: ChangeScope, c: IncomingChange<DeleteContent>): Promise<ChangeOutcome> {
   const target = await targetOf(scope, c, "delete", c.content.target);
   if (typeof target === "string") return target;
-  if (target.direction !== c.direction) return scope.refuse("delete", "not the author");
+  if (!wroteIt(c, target)) return scope.refuse("delete", "not the author");
   if (target.kind === "timer" || target.kind === "waiting" || target.kind === "undecryptable") return scope.refuse("delete", "not a message");
   if (target.deletedAt !== undefined) return "stale";
   const age = c.content.sentAt - target.sentAt;

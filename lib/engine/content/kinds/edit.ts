@@ -4,7 +4,7 @@ import { z } from "zod";
 import { EDIT_WINDOW_MS } from "../../../store/db";
 import { MAX_TEXT_CHARS } from "../../../store/outbox";
 import { refreshPreview } from "../../../store/conversations";
-import { CLOCK_SKEW_MS, isText, targetOf, type ChangeOutcome, type ChangeScope, type IncomingChange } from "../change";
+import { CLOCK_SKEW_MS, isText, targetOf, wroteIt, type ChangeOutcome, type ChangeScope, type IncomingChange } from "../change";
 import { durableFields, MessageId } from "../base";
 
 export const EditContent = z.object({
@@ -19,7 +19,7 @@ export async function applyEdit(scope: ChangeScope, c: IncomingChange<EditConten
   const target = await targetOf(scope, c, "edit", c.content.target);
   if (typeof target === "string") return target;
   // the conversation is 1:1: a message's direction says who wrote it
-  if (target.direction !== c.direction) return scope.refuse("edit", "not the author");
+  if (!wroteIt(c, target)) return scope.refuse("edit", "not the author");
   if (!isText(target)) return scope.refuse("edit", "not a text message");
   if (target.deletedAt !== undefined) return "stale";
   const age = c.content.sentAt - target.sentAt;

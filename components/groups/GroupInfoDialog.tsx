@@ -1,0 +1,174 @@
+"use client";
+// Group info: the members with their brands (admins marked); admins add, remove and make admin; anyone
+// leaves. A change the rules refuse says why ("Only admins of this group can do that.").
+import { MoreVertical } from "lucide-react";
+import { useId, useRef, useState, type FormEvent } from "react";
+import { brandOf, handleOf, type Address } from "@/lib/brands";
+import { changeGroup, describeGroupError } from "@/lib/hooks/actions";
+import type { GroupAction, GroupMemberRow, GroupRow } from "@/lib/hooks/types";
+import { BrandBadge } from "../ui/BrandBadge";
+import { Dialog } from "../ui/Dialog";
+import { Menu } from "../ui/Menu";
+import { ADDRESS_INPUT, parseMember } from "./NewGroupDialog";
+
+interface Props {
+  open: boolean;
+  onClose: () => void;
+  conversationId: string;
+  group: GroupRow;
+  names: ReadonlyMap<string, string>;
+}
+
+export function GroupInfoDialog({ open, onClose, conversationId, group, names }: Props) {
+  const [error, setError] = useState<string | null>(null);
+  const [adding, setAdding] = useState(false);
+  const me = group.ourAddress;
+  const iAmAdmin = group.members.some((m) => m.address === me && m.admin);
+  const run = (action: GroupAction) => {
+    setError(null);
+    changeGroup(conversationId, action).catch((err: unknown) => setError(describeGroupError(err)));
+  };
+  const label = (a: Address) => (a === me ? "You" : (names.get(a) ?? handleOf(a)));
+  return (
+    <Dialog open={open} onClose={onClose} title={group.name} description={group.left ? "You are no longer in this group." : `${group.members.length} members`}>
+      <div className="flex flex-col gap-3">
+        <ul aria-label="Members" className="flex max-h-80 flex-col gap-1 overflow-y-auto">
+          {group.members.map((m) => (
+            <MemberItem key={m.address} member={m} name={label(m.address)} mine={m.address === me} canAct={!group.left} onAction={run} />
+          ))}
+        </ul>
+        {error ? (
+          <p role="alert" className="rounded-lg bg-red-50 px-3 py-2 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">
+            {error}
+          </p>
+        ) : null}
+        {group.left ? null : (
+          <div className="flex flex-wrap gap-2">
+            <button
+              type="button"
+              onClick={() => setAdding((v) => !v)}
+              aria-expanded={adding}
+              className="rounded-lg border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 dark:border-slate-700 dark:hover:bg-slate-800"
+            >
+              Add members
+            </button>
+            <button
+              type="button"
+              onClick={() => run({ type: "leave" })}
+              className="rounded-lg border border-red-300 px-3 py-1.5 text-sm font-medium text-red-800 hover:bg-red-50 focus-visible:outline-2 focus-visible:outline-sky-600 dark:border-red-800 dark:text-red-200 dark:hover:bg-red-950"
+            >
+              Leave group
+            </button>
+          </div>
+        )}
+        {adding && !group.left ? (
+          <AddMembers
+            iAmAdmin={iAmAdmin || group.addPolicy === "members"}
+            onAdd={async (members) => {
+              setError(null);
+              try {
+                await changeGroup(conversationId, { type: "add", members });
+                setAdding(false);
+              } catch (err) {
+                setError(describeGroupError(err));
+              }
+            }}
+          />
+        ) : null}
+      </div>
+    </Dialog>
+  );
+}
+
+function MemberItem({ member, name, mine, canAct, onAction }: { member: GroupMemberRow; name: string; mine: boolean; canAct: boolean; onAction: (a: GroupAction) => void }) {
+  const button = useRef<HTMLButtonElement>(null);
+  const [open, setOpen] = useState(false);
+  const brand = brandOf(member.address);
+  return (
+    <li className="flex items-center gap-2 rounded-lg px-2 py-1.5 hover:bg-slate-50 dark:hover:bg-slate-800/60">
+      {brand ? <BrandBadge brand={brand} /> : null}
+      <span className="min-w-0 flex-1 truncate">
+        <span className="font-medium">{name}</span>{" "}
+        <span className="text-xs text-slate-600 dark:text-slate-400">{handleOf(member.address)}</span>
+      </span>
+      {member.admin ? <span className="rounded bg-sky-100 px-1.5 text-xs font-medium text-sky-900 dark:bg-sky-900 dark:text-sky-100">Admin</span> : null}
+      {canAct && !mine ? (
+        <>
+          <button
+            ref={button}
+            type="button"
+            aria-label="Member actions"
+            aria-haspopup="menu"
+            aria-expanded={open}
+            onClick={() => setOpen(!open)}
+            className="rounded-full p-1.5 text-slate-700 hover:bg-slate-200 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-200 dark:hover:bg-slate-700"
+          >
+            <MoreVertical aria-hidden="true" className="h-4 w-4" />
+          </button>
+          {open ? (
+            <Menu
+              anchor={button.current}
+              label="Member actions"
+              onClose={() => setOpen(false)}
+              items={[
+                ...(member.admin ? [] : [{ label: "Make admin", onSelect: () => onAction({ type: "promote", member: member.address }) }]),
+                { label: "Remove from group", danger: true, onSelect: () => onAction({ type: "remove", member: member.address }) },
+              ]}
+            />
+          ) : null}
+        </>
+      ) : null}
+    </li>
+  );
+}
+
+function AddMembers({ iAmAdmin, onAdd }: { iAmAdmin: boolean; onAdd: (members: string[]) => Promise<void> }) {
+  const [value, setValue] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const ids = { input: useId(), error: useId() };
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const parts = value.split(/[\s,]+/).filter(Boolean);
+    const parsed = parts.map(parseMember);
+    const bad = parsed.find((p) => "error" in p);
+    if (parts.length === 0) return setError("Type an address, as brand:handle.");
+    if (bad && "error" in bad) return setError(bad.error);
+    setError(null);
+    setBusy(true);
+    await onAdd(parsed.map((p) => ("address" in p ? p.address : "")));
+    setBusy(false);
+  }
+  return (
+    <form onSubmit={submit} noValidate className="flex flex-col gap-1">
+      <label htmlFor={ids.input} className="text-sm font-medium">
+        Add member
+      </label>
+      {iAmAdmin ? null : <p className="text-xs text-slate-600 dark:text-slate-400">Only admins of this group can add members.</p>}
+      <div className="flex gap-2">
+        <input
+          id={ids.input}
+          data-autofocus
+          {...ADDRESS_INPUT}
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? ids.error : undefined}
+          className="min-w-0 flex-1 rounded-lg border border-slate-300 bg-white px-3 py-2 text-base outline-none focus:border-sky-500 focus:ring-2 focus:ring-sky-500/30 dark:border-slate-700 dark:bg-slate-950"
+        />
+        <button
+          type="submit"
+          disabled={busy}
+          className="rounded-lg bg-sky-700 px-3 text-sm font-semibold text-white hover:bg-sky-800 focus-visible:outline-2 focus-visible:outline-sky-500 disabled:opacity-60"
+        >
+          Add
+        </button>
+      </div>
+      {error ? (
+        <p id={ids.error} role="alert" className="text-sm text-red-800 dark:text-red-200">
+          {error}
+        </p>
+      ) : null}
+    </form>
+  );
+}

@@ -1,0 +1,174 @@
+// Groups between real engines through the real relay with the real crypto: one encryption per message,
+// membership by signed changes, a new member without history, a removed member locked out, rotation.
+import "fake-indexeddb/auto";
+import { describe, expect, it } from "vitest";
+import { useRelayProcess } from "../../relay/test/relayProcess";
+import { account, handles, makeBoot, messagesOf, waitFor, type Client } from "../testClients";
+import { EVENTS, fromB64, toB64, type Address, type schemas } from "../deps";
+import { deserializeSenderKey, deserializeSession, encrypt, groupEncrypt, serializeSenderKey, serializeSession } from "../../crypto";
+import { GROUP_FRAME, GROUP_FRAME_HEAD, groupRowId, senderKeyId, senderName, stateOf } from "./state";
+import { makeGroupChange } from "./membership";
+import { sessionKey } from "../../store/ids";
+import { request } from "../relay";
+import { randomId } from "../../store/ids";
+import { CONTENT_VERSION, encodeContent } from "../content/envelope";
+
+const boot = makeBoot(useRelayProcess());
+
+/** `from` sends raw content through its real pairwise session with `to` (a hostile client). */
+async function inject(from: Client, fromAddr: Address, to: Client, toAddr: Address, content: unknown): Promise<void> {
+  await from.engine.idle();
+  const toDevice = (await to.db.device.get(toAddr))!.deviceId;
+  const row = (await from.db.sessions.get(sessionKey(fromAddr, toAddr, toDevice)))!;
+  const sealed = await encrypt(deserializeSession(row.state), new TextEncoder().encode(JSON.stringify(content)));
+  await from.db.sessions.put({ ...row, state: serializeSession(sealed.state) });
+  await request(from.sockets.at(-1)!, EVENTS.send, { from: fromAddr, envelopes: [{ id: randomId(), to: toAddr, toDevice, body: toB64(sealed.ciphertext) }] });
+}
+
+async function four() {
+  const h = handles();
+  const [ana, ben, cy, dee] = [boot(), boot(), boot(), boot()];
+  const anaA = (await account(ana, "instagram", `@ana${h.carol.slice(6)}`, "Ana")) as Address;
+  const benA = (await account(ben, "whatsapp", h.bob, "Ben")) as Address;
+  const cyA = (await account(cy, "messenger", `cy.${h.alice}`, "Cy")) as Address;
+  const deeA = (await account(dee, "messenger", `dee.${h.alice}`, "Dee")) as Address;
+  return { ana, ben, cy, dee, anaA, benA, cyA, deeA };
+}
+
+const texts = async (c: Client, conv: string) => (await messagesOf(c.db, conv)).filter((m) => m.kind === undefined || m.kind === "text").map((m) => m.text);
+const lines = async (c: Client, conv: string) => (await messagesOf(c.db, conv)).filter((m) => m.kind === "group").map((m) => m.text);
+const convOf = (our: Address, gid: string) => `${our}|group:${gid}`;
+
+/** Every sender-key envelope `c` sends, as the relay would get it. */
+function tapSends(c: Client): schemas.OutgoingEnvelope[] {
+  const seen: schemas.OutgoingEnvelope[] = [];
+  for (const s of c.sockets) {
+    const emit = s.emit.bind(s) as (...args: unknown[]) => unknown;
+    (s as unknown as { emit: (...args: unknown[]) => unknown }).emit = (event: unknown, payload: unknown, ...rest: unknown[]) => {
+      if (event === EVENTS.send) for (const e of (payload as { envelopes: schemas.OutgoingEnvelope[] }).envelopes) if (fromB64(e.body)[0] === GROUP_FRAME) seen.push(e);
+      return emit(event, payload, ...rest);
+    };
+  }
+  return seen;
+}
+
+describe("groups across brands", () => {
+  it("members of three brands talk; a new member gets no history; a removed member is locked out; everyone rotates", async () => {
+    const { ana, ben, cy, dee, anaA, benA, cyA, deeA } = await four();
+    const { conversationId, groupId } = await ana.api.createGroup({ from: anaA, name: "Trip", members: [benA, cyA] });
+    const benConv = convOf(benA, groupId);
+    const cyConv = convOf(cyA, groupId);
+    await waitFor(async () => (await cy.db.groups.get(groupRowId(cyA, groupId)))?.members.length === 3, "cy has the group");
+    await waitFor(async () => (await ben.db.conversations.get(benConv))?.groupName === "Trip", "ben has the group");
+    expect(await lines(ben, benConv)).toEqual(["Ana created the group “Trip”"]);
+
+    // one encryption: the same body to every member device
+    const sent = tapSends(ana);
+    const { messageId: hello } = await ana.api.sendMessage({ conversationId, text: "hello all" });
+    await waitFor(async () => (await texts(ben, benConv)).includes("hello all") && (await texts(cy, cyConv)).includes("hello all"), "both have it");
+    const forHello = sent.filter((e) => e.to === benA || e.to === cyA);
+    expect(forHello.length).toBe(2);
+    expect(new Set(forHello.map((e) => e.body)).size).toBe(1);
+    const got = await ben.db.messages.get(hello);
+    expect(got?.author).toBe(anaA);
+    expect((await ben.db.conversations.get(benConv))?.lastPreview).toBe("Ana: hello all");
+
+    // replies and reactions across members
+    const { messageId: reply } = await cy.api.sendMessage({ conversationId: cyConv, text: "count me in", replyTo: hello });
+    const atBen = await waitFor(() => ben.db.messages.get(reply), "ben has cy's reply");
+    expect(atBen.replyTo).toMatchObject({ id: hello, author: anaA });
+    await ben.api.react({ conversationId: benConv, messageId: reply, emoji: "👍" });
+    await waitFor(async () => (await cy.db.messages.get(reply))?.reactions?.some((r) => r.by === benA && r.emoji === "👍"), "cy sees ben's reaction");
+
+    // Dee joins: sees what comes next, not what came before
+    await ana.api.changeGroup({ conversationId, action: { type: "add", members: [deeA] } });
+    const deeConv = convOf(deeA, groupId);
+    await waitFor(async () => (await dee.db.groups.get(groupRowId(deeA, groupId)))?.members.length === 4, "dee has the group");
+    await waitFor(async () => (await lines(ben, benConv)).some((l) => l === `Ana added ${deeA.slice("messenger:".length)} (Messenger)`), "ben sees dee added");
+    await cy.api.sendMessage({ conversationId: cyConv, text: "welcome Dee" });
+    await waitFor(async () => (await texts(dee, deeConv)).includes("welcome Dee"), "dee reads cy");
+    expect(await texts(dee, deeConv)).not.toContain("hello all");
+
+    // Ben is removed: his client says so, and he cannot read what comes next
+    const benKeyBefore = await ana.db.senderKeys.get(senderKeyId(anaA, groupId, senderName(anaA, (await ana.db.device.get(anaA))!.deviceId)));
+    await ana.api.changeGroup({ conversationId, action: { type: "remove", member: benA } });
+    await waitFor(async () => (await ben.db.conversations.get(benConv))?.groupLeft === true, "ben knows he was removed");
+    expect(await lines(ben, benConv)).toContain("Ana removed you");
+    const tapped = tapSends(ana);
+    await ana.api.sendMessage({ conversationId, text: "secret plan" });
+    await waitFor(async () => (await texts(cy, cyConv)).includes("secret plan") && (await texts(dee, deeConv)).includes("secret plan"), "the rest read it");
+    // nothing went to Ben, and the chain that carried it is not the one Ben holds
+    expect(tapped.filter((e) => e.to === benA)).toEqual([]);
+    const benKeyAfter = await ana.db.senderKeys.get(benKeyBefore!.key);
+    expect(deserializeSenderKey(benKeyAfter!.record).states[0].chainId).not.toBe(deserializeSenderKey(benKeyBefore!.record).states[0].chainId);
+    const secret = tapped.find((e) => e.to === cyA)!;
+    // Ben's copy of Ana's old chain does not open it
+    const benHolds = await ben.db.senderKeys.get(senderKeyId(benA, groupId, senderName(anaA, (await ana.db.device.get(anaA))!.deviceId)));
+    const { groupDecrypt } = await import("../../crypto");
+    expect(() => groupDecrypt(deserializeSenderKey(benHolds!.record), fromB64(secret.body).subarray(GROUP_FRAME_HEAD))).toThrow();
+    expect(await texts(ben, benConv)).not.toContain("secret plan");
+
+    // Cy rotates too before its next message (Ben held Cy's chain)
+    await cy.api.sendMessage({ conversationId: cyConv, text: "after ben" });
+    await waitFor(async () => (await texts(dee, deeConv)).includes("after ben"), "dee reads cy after the removal");
+
+    // Cy leaves: the others see it, Cy's client says so
+    await cy.api.changeGroup({ conversationId: cyConv, action: { type: "leave" } });
+    await waitFor(async () => (await ana.db.groups.get(groupRowId(anaA, groupId)))?.members.length === 2, "ana sees cy gone");
+    expect((await cy.db.conversations.get(cyConv))?.groupLeft).toBe(true);
+    await expect(cy.api.sendMessage({ conversationId: cyConv, text: "still here?" }).then(() => cy.engine.idle()).then(async () => (await cy.db.messages.toArray()).find((m) => m.text === "still here?")?.state)).resolves.toBe("failed");
+    for (const c of [ana, ben, cy, dee]) await c.engine.stop();
+  }, 120_000);
+
+  it("refuses a sender-key message from a removed member, and changes by a non-admin, with a clear message", async () => {
+    const { ana, ben, cy, dee, anaA, benA, cyA } = await four();
+    const { conversationId, groupId } = await ana.api.createGroup({ from: anaA, name: "Club", members: [benA, cyA] });
+    const benConv = convOf(benA, groupId);
+    const cyConv = convOf(cyA, groupId);
+    await waitFor(async () => (await ben.db.groups.get(groupRowId(benA, groupId))) && (await cy.db.groups.get(groupRowId(cyA, groupId))), "both have it");
+    // a non-admin may not remove anyone
+    await expect(ben.api.changeGroup({ conversationId: benConv, action: { type: "remove", member: cyA } })).rejects.toThrow("Only admins of this group can do that.");
+    await ben.api.sendMessage({ conversationId: benConv, text: "hi from ben" });
+    await waitFor(async () => (await texts(cy, cyConv)).includes("hi from ben"), "cy reads ben");
+    // a hostile Ben signs the removal himself and sends it to Cy: a non-admin's change is refused
+    const benKeys = (await ben.db.identityKeys.get(benA))!;
+    const benState = stateOf((await ben.db.groups.get(groupRowId(benA, groupId)))!);
+    const forged = makeGroupChange({ publicKey: benKeys.publicKey, privateKey: benKeys.privateKey }, benA, benState.groupId, benState, { type: "remove", member: anaA }, Date.now());
+    const refusedBefore = (await cy.api.diagnostics({})).counters.group_rule_refused ?? 0;
+    await inject(ben, benA, cy, cyA, { v: CONTENT_VERSION, type: "groupUpdate", id: randomId(), sentAt: Date.now(), groupId, changes: [toB64(forged)] });
+    await waitFor(async () => ((await cy.api.diagnostics({})).counters.group_rule_refused ?? 0) > refusedBefore, "cy refuses ben's change");
+    expect((await cy.db.groups.get(groupRowId(cyA, groupId)))?.members.map((m) => m.address)).toContain(anaA);
+
+    await ana.api.changeGroup({ conversationId, action: { type: "remove", member: benA } });
+    await waitFor(async () => (await cy.db.groups.get(groupRowId(cyA, groupId)))?.members.length === 2, "cy knows ben is out");
+    // a replay of an old link (Ana's creation, re-sent by Ben) changes nothing
+    const chain = (await ben.db.groups.get(groupRowId(benA, groupId)))!.chain;
+    await inject(ben, benA, cy, cyA, { v: CONTENT_VERSION, type: "groupUpdate", id: randomId(), sentAt: Date.now(), groupId, changes: [toB64(chain[0])] });
+    await cy.engine.idle();
+    expect((await cy.db.groups.get(groupRowId(cyA, groupId)))?.members.length).toBe(2);
+    // Ben's client refuses to send; a hostile Ben sends with his old chain anyway: refused, nothing stored
+    const benDevice = (await ben.db.device.get(benA))!.deviceId;
+    const keyRow = (await ben.db.senderKeys.get(senderKeyId(benA, groupId, senderName(benA, benDevice))))!;
+    const sealed = groupEncrypt(deserializeSenderKey(keyRow.record), encodeContent({ v: CONTENT_VERSION, type: "text", id: randomId(), sentAt: Date.now(), text: "i am still here" }));
+    await ben.db.senderKeys.put({ ...keyRow, record: serializeSenderKey(sealed.record) });
+    const frame = new Uint8Array(GROUP_FRAME_HEAD + sealed.ciphertext.length);
+    frame[0] = GROUP_FRAME;
+    frame.set(Buffer.from(groupId, "hex"), 1);
+    frame.set(sealed.ciphertext, GROUP_FRAME_HEAD);
+    const cyDevice = (await cy.db.device.get(cyA))!.deviceId;
+    const before = (await cy.api.diagnostics({})).counters.group_refused ?? 0;
+    await request(ben.sockets.at(-1)!, EVENTS.send, { from: benA, envelopes: [{ id: randomId(), to: cyA, toDevice: cyDevice, body: toB64(frame) }] });
+    await waitFor(async () => ((await cy.api.diagnostics({})).counters.group_refused ?? 0) > before, "cy refuses it");
+    expect(await texts(cy, cyConv)).not.toContain("i am still here");
+    for (const c of [ana, ben, cy, dee]) await c.engine.stop();
+  }, 90_000);
+
+  it("refuses a group over 1,024 members before anything is sent", async () => {
+    const { ana, anaA, ben, cy, dee } = await four();
+    const many = Array.from({ length: 1_024 }, (_, i) => `messenger:member.${i}.x`);
+    await expect(ana.api.createGroup({ from: anaA, name: "Too big", members: many })).rejects.toThrow("A group holds at most 1,024 members.");
+    expect(await ana.db.groups.count()).toBe(0);
+    expect(await ana.db.outbox.count()).toBe(0);
+    for (const c of [ana, ben, cy, dee]) await c.engine.stop();
+  });
+});
