@@ -19,6 +19,7 @@ import {
   ONE_TIME_PREKEY_LOW,
   SIGNED_PREKEY_MAX_AGE_MS,
 } from "./keys";
+import { firstDeviceList } from "./deviceLists";
 import { request } from "./relay";
 
 /** How long creating an account waits for the relay connection before it says "offline". */
@@ -48,6 +49,7 @@ export async function createAccount(ctx: EngineContext, params: { brand: BrandId
   const kem = makeKemPrekey(address, identity, 1, now);
   const oneTime = await makeOneTimePrekeys(address, 1, ONE_TIME_PREKEY_BATCH, now);
   const kemOneTime = makeKemOneTimePrekeys(address, identity, 2, KEM_ONE_TIME_PREKEY_BATCH, now);
+  const deviceList = firstDeviceList(address, identity, device.deviceId, now);
   // keys are stored before registering so that a message racing the register reply can be decrypted
   await db.transaction("rw", [db.identityKeys, db.prekeys, db.meta], async () => {
     await db.identityKeys.put({ address, publicKey: identity.publicKey, privateKey: identity.privateKey });
@@ -68,6 +70,7 @@ export async function createAccount(ctx: EngineContext, params: { brand: BrandId
         oneTimePrekeys: oneTime.wire,
         kemOneTimePrekeys: kemOneTime.wire,
       },
+      deviceList: deviceList.signed,
     });
   } catch (error) {
     await forgetAccountKeys(db, address);
@@ -84,7 +87,10 @@ export async function createAccount(ctx: EngineContext, params: { brand: BrandId
     identityKey: identity.publicKey,
     createdAt: now,
   };
-  await db.accounts.put(account);
+  await db.transaction("rw", [db.accounts, db.deviceLists], async () => {
+    await db.accounts.put(account);
+    await db.deviceLists.put({ ...deviceList, published: true });
+  });
   return account;
 }
 

@@ -9,6 +9,7 @@ import { devicesOf } from "../store/keys";
 import { randomId } from "../store/ids";
 import { EngineError } from "../worker/rpc";
 import { createAccount, maintainPrekeys } from "./accounts";
+import { ensureMyDeviceList } from "./deviceLists";
 import type { EngineContext } from "./context";
 import { DeviceDirectory } from "./directory";
 import { Counters, silentLogger, type Logger } from "./log";
@@ -367,6 +368,9 @@ export class Engine {
       this.maintenanceTimer ??= setInterval(() => {
         if (this.loggedIn && !this.stopped) void runMaintenance(this.ctx).catch((error: unknown) => this.warn("maintenance failed", error));
       }, MAINTENANCE_INTERVAL_MS);
+      for (const [address, mine] of this.accounts) {
+        await ensureMyDeviceList(this.ctx, address as Address, mine.deviceId, mine.keys).catch((error: unknown) => this.warn("device list upkeep failed", error));
+      }
       for (const address of this.accounts.keys()) {
         await maintainPrekeys(this.ctx, address as Address).catch((error: unknown) => this.warn("prekey upkeep failed", error));
       }

@@ -64,11 +64,18 @@ export const DeviceKeys = z.strictObject({
 
 // ---- client → relay ----
 
+/** A device list signed by the account key (lib/crypto/devices.ts); the relay checks the signature and that versions only grow. */
+export const SignedDeviceList = b64(MAX_DEVICE_LIST_BYTES, 64);
 export const RegisterRequest = z.strictObject({
   address: AddressInput,
   /** The account identity key (tagged Ed25519 encoding). */
   identityKey: PublicKey,
   device: DeviceKeys,
+  /**
+   * The account's first device list (version 1: this device), signed by the account key: stored with the
+   * account, so no one ever finds the account without a list. Checked as devices:publish checks one.
+   */
+  deviceList: SignedDeviceList.optional(),
 });
 
 export const ChallengeRequest = z.strictObject({ deviceId: DeviceId });
@@ -105,6 +112,11 @@ export const SendRequest = z.strictObject({
   /** One of the accounts this connection is logged in for. */
   from: Address,
   envelopes: z.array(OutgoingEnvelope).min(1).max(MAX_ENVELOPES_PER_SEND),
+  /**
+   * Set for a repair to chosen devices (a resend, a decryption-error request or its answer): the batch is
+   * not held to cover every current device of each account it addresses (else `stale_devices`).
+   */
+  subset: z.literal(true).optional(),
 });
 
 export const EnvelopeRef = z.strictObject({
@@ -180,8 +192,6 @@ export const KeysStatusResponse = z.strictObject({
   kemPrekeyId: PrekeyId.optional(),
 });
 /** Whether an address exists, and its identity key: no device ids (they come with bundles). */
-/** A device list signed by the account key (lib/crypto/devices.ts); the relay checks the signature and that versions only grow. */
-export const SignedDeviceList = b64(MAX_DEVICE_LIST_BYTES, 64);
 export const DevicesPublishRequest = z.strictObject({
   /** One of the accounts this connection is logged in for. */
   from: Address,
@@ -204,6 +214,8 @@ export const BundlesResponse = z.strictObject({
   /** Every current device of the address, also those without a bundle here (`known`, or not asked for). */
   deviceIds: z.array(DeviceId).max(32),
   bundles: z.array(DeviceBundle),
+  /** The account's newest signed device list: senders encrypt only to devices on it (and check it themselves). */
+  deviceList: SignedDeviceList.optional(),
 });
 export const SendResponse = z.strictObject({ stored: z.number().int(), ts: z.number().int() });
 export const AckResponse = z.strictObject({ deleted: z.number().int() });

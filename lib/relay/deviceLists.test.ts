@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DeviceList, generateIdentityKeyPair, type KeyPair, openDeviceList, signDeviceList } from "../crypto";
 import { EVENTS, fromB64, toB64 } from "../protocol";
-import { call, TestDevice } from "./test/device";
+import { call, randomId, TestDevice } from "./test/device";
 import { type RelayProcess, startRelay } from "./test/relayProcess";
 
 let relay: RelayProcess;
@@ -77,5 +77,52 @@ describe("devices:publish", () => {
     const seen = await lookup(mallory, alice.address);
     expect(seen.ok && seen.deviceList).toBe(toB64(v3));
     for (const x of [alice, mallory]) x.d.disconnect();
+  });
+});
+
+describe("device lists in registration, bundles and sends", () => {
+  const registerWith = async (signer: KeyPair, key: KeyPair, name: string) => {
+    const address = `messenger:${name}.${process.pid}.${++counter}`;
+    const d = new TestDevice(relay.url, undefined, toB64(key.publicKey));
+    await d.connect();
+    const first: DeviceList = { address, version: 1, timestamp: 1, devices: [{ deviceId: d.deviceId, identityKey: key.publicKey, linkedAt: 1 }] };
+    const res = await call(d.s, EVENTS.register, { address, identityKey: d.identityKey, device: d.keys(), deviceList: toB64(signDeviceList(signer, first)) });
+    return { d, address, res, first };
+  };
+
+  it("stores the first list with the account, refuses the registration whole when the account key did not sign it, and serves the list with bundles", async () => {
+    const key = generateIdentityKeyPair();
+    const forged = await registerWith(generateIdentityKeyPair(), key, "forged");
+    expect(forged.res).toMatchObject({ ok: false, error: { code: "bad_request" } });
+    const bob = await account("bob");
+    // nothing of the refused registration is stored
+    expect(await lookup(bob, forged.address)).toMatchObject({ ok: false, error: { code: "not_found" } });
+    const good = await registerWith(key, key, "good");
+    expect(good.res).toMatchObject({ ok: true });
+    const bundles = await call<{ deviceList?: string; deviceIds: string[] }>(bob.d.s, EVENTS.bundles, { address: good.address });
+    expect(bundles.ok && bundles.deviceIds).toEqual([good.d.deviceId]);
+    const opened = openDeviceList(key.publicKey, good.address, fromB64((bundles as { deviceList: string }).deviceList));
+    expect(opened).toMatchObject({ version: 1, devices: [{ deviceId: good.d.deviceId }] });
+    for (const x of [forged.d, good.d, bob.d]) x.disconnect();
+  });
+
+  it("refuses a send that does not cover the recipient's devices exactly (stale_devices), and stores none of it", async () => {
+    const alice = await account("alice");
+    const bob = await account("bob");
+    const send = (envelopes: { to: string; toDevice: string }[]) =>
+      call(alice.d.s, EVENTS.send, { from: alice.address, envelopes: envelopes.map((e) => ({ id: randomId(), ...e, body: toB64(new Uint8Array([1, 2, 3])) })) });
+    // my own account: the sending device is never a recipient of its own copy
+    expect(await send([{ to: bob.address, toDevice: bob.d.deviceId }, { to: alice.address, toDevice: alice.d.deviceId }])).toMatchObject({
+      ok: false,
+      error: { code: "stale_devices", devices: [{ address: alice.address, missing: [], extra: [alice.d.deviceId] }] },
+    });
+    expect(await send([{ to: bob.address, toDevice: "not-bobs-device" }])).toMatchObject({
+      ok: false,
+      error: { code: "stale_devices", devices: [{ address: bob.address, missing: [bob.d.deviceId], extra: ["not-bobs-device"] }] },
+    });
+    expect(bob.d.received).toHaveLength(0);
+    expect(await send([{ to: bob.address, toDevice: bob.d.deviceId }])).toMatchObject({ ok: true, stored: 1 });
+    await bob.d.waitFor((r) => r.length === 1);
+    for (const x of [alice, bob]) x.d.disconnect();
   });
 });

@@ -456,6 +456,24 @@ export interface DraftRow {
   updatedAt: number;
 }
 
+/**
+ * The newest device list of an account that I checked (lib/crypto/devices.ts), mine included: the account
+ * key it opened under, its version and digest (an older version or a fork is refused), and its devices.
+ * Senders encrypt only to devices on it; receivers accept only from them. Public data; worker only.
+ */
+export interface DeviceListRow {
+  address: Address;
+  accountKey: Uint8Array;
+  version: number;
+  digest: Uint8Array;
+  devices: { deviceId: string; identityKey: Uint8Array; linkedAt: number }[];
+  /** The signed list as it travels (base64url), kept to publish mine again. */
+  signed: string;
+  /** Mine only: whether the relay has stored this version. */
+  published?: boolean;
+  checkedAt: number;
+}
+
 export class JunctionDB extends Dexie {
   accounts!: EntityTable<AccountRow, "address">;
   contacts!: EntityTable<ContactRow, "address">;
@@ -480,6 +498,7 @@ export class JunctionDB extends Dexie {
   attachmentKeys!: EntityTable<AttachmentKeyRow, "messageId">;
   addressBook!: EntityTable<AddressBookRow, "address">;
   people!: EntityTable<PersonRow, "id">;
+  deviceLists!: EntityTable<DeviceListRow, "address">;
   /** Worker only: the full-text index of the messages (search.ts keeps it; the UI asks the worker). */
   searchIndex!: Table<SearchRow, [number, string]>;
 
@@ -546,6 +565,10 @@ export class JunctionDB extends Dexie {
     this.version(8).stores({
       addressBook: "address, personId",
       people: "id",
+    });
+    // Linked devices: the newest checked device list per account (a new table only).
+    this.version(9).stores({
+      deviceLists: "address",
     });
     // the index is written in the same transaction as every message write
     this.use(searchIndexMiddleware);

@@ -17,6 +17,7 @@ import {
 import { AUTH_KEY_TAG, isValidAuthKey, verifyLogin } from "../loginAuth";
 import type { PrekeyCaps, RegisterMode } from "../storage/types";
 import type { Connection } from "./connection";
+import { checkSignedList, putSignedList } from "./deviceHandlers";
 import type { HandlerFn } from "./types";
 
 const PREKEY_CAPS: PrekeyCaps = { oneTime: MAX_STORED_PREKEYS, kemOneTime: MAX_STORED_KEM_PREKEYS };
@@ -33,6 +34,8 @@ export const register: HandlerFn<typeof EVENTS.register> = async (conn, req) => 
   if (!brand) throw new ProtocolError("bad_request", "unknown brand");
   if (!isValidAuthKey(req.device.authKey)) throw new ProtocolError("bad_request", "auth key must be 0x02 and a 32-byte ed25519 public key");
   await conn.limit("registerPerIp", conn.ctx.limitKey("ip", conn.clientKey));
+  // checked before anything is stored: a list the account key did not sign refuses the registration
+  const listVersion = req.deviceList ? checkSignedList(req.identityKey, address, req.device.deviceId, req.deviceList) : undefined;
   // Every account is its own device (its own id and auth key), also when a logged-in connection adds
   // one: the new device then logs in on this connection too. So no device id links two brands.
   const mode: RegisterMode = "new_device";
@@ -68,6 +71,8 @@ export const register: HandlerFn<typeof EVENTS.register> = async (conn, req) => 
     case "too_many_accounts":
       throw new ProtocolError("conflict", "too many accounts on this device");
   }
+  // the first device list goes with the account, in the same request, so no one finds the account without one
+  if (req.deviceList) await putSignedList(conn, address, listVersion ?? 0, req.deviceList);
   // No address and no device id: together with other lines they would say who registered when.
   conn.ctx.log.debug("registered", { conn: conn.id, brand });
   return { address };

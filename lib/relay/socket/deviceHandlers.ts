@@ -5,7 +5,32 @@
 import type { Address } from "../../brands";
 import { openDeviceList } from "../../crypto";
 import { type EVENTS, fromB64, ProtocolError } from "../../protocol";
+import type { Connection } from "./connection";
 import type { HandlerFn } from "./types";
+
+/**
+ * The version of `signed` if it is a list of `address` signed by `identityKey` that names `deviceId`;
+ * `bad_request` for anything else (a list the account key did not sign, or one leaving the device out).
+ */
+export function checkSignedList(identityKey: string, address: Address, deviceId: string, signed: string): number {
+  try {
+    const list = openDeviceList(fromB64(identityKey), address, fromB64(signed));
+    // the device that publishes is one of the account's devices on the list it publishes
+    if (!list.devices.some((d) => d.deviceId === deviceId)) throw new ProtocolError("bad_request", "the publishing device is not on the list");
+    return list.version;
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error;
+    throw new ProtocolError("bad_request", "not a device list signed by this account's key");
+  }
+}
+
+/** Stores a checked list if it is newer than the stored one; `conflict` for an older one or a fork. */
+export async function putSignedList(conn: Connection, address: Address, version: number, signed: string): Promise<void> {
+  const outcome = await conn.ctx.store.putDeviceList(address, version, signed);
+  if (outcome === "not_found") throw new ProtocolError("not_found", "no such address");
+  if (outcome === "stale") throw new ProtocolError("conflict", "a newer device list is stored");
+  conn.ctx.log.debug("device list", { conn: conn.id, outcome });
+}
 
 export const devicesPublish: HandlerFn<typeof EVENTS.devicesPublish> = async (conn, req) => {
   const from = req.from as Address;
@@ -14,19 +39,7 @@ export const devicesPublish: HandlerFn<typeof EVENTS.devicesPublish> = async (co
   await conn.limit("devicesPublishPerDevice", conn.ctx.limitKey("devices", fromDevice));
   const account = await conn.ctx.store.getAccount(from);
   if (!account) throw new ProtocolError("not_found", "no such address");
-  let version: number;
-  try {
-    const list = openDeviceList(fromB64(account.identityKey), from, fromB64(req.list));
-    // the device that publishes is one of the account's devices on the list it publishes
-    if (!list.devices.some((d) => d.deviceId === fromDevice)) throw new ProtocolError("bad_request", "the publishing device is not on the list");
-    version = list.version;
-  } catch (error) {
-    if (error instanceof ProtocolError) throw error;
-    throw new ProtocolError("bad_request", "not a device list signed by this account's key");
-  }
-  const outcome = await conn.ctx.store.putDeviceList(from, version, req.list);
-  if (outcome === "not_found") throw new ProtocolError("not_found", "no such address");
-  if (outcome === "stale") throw new ProtocolError("conflict", "a newer device list is stored");
-  conn.ctx.log.debug("device list", { conn: conn.id, outcome });
+  const version = checkSignedList(account.identityKey, from, fromDevice, req.list);
+  await putSignedList(conn, from, version, req.list);
   return { version };
 };
