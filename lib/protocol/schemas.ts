@@ -76,6 +76,11 @@ export const RegisterRequest = z.strictObject({
    * account, so no one ever finds the account without a list. Checked as devices:publish checks one.
    */
   deviceList: SignedDeviceList.optional(),
+  /**
+   * A linked device joining the existing account `address` (identityKey: its account key): `deviceList`
+   * is then required, a newer version than the stored one that names this device.
+   */
+  companion: z.literal(true).optional(),
 });
 
 export const ChallengeRequest = z.strictObject({ deviceId: DeviceId });

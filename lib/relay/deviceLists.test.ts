@@ -111,10 +111,10 @@ describe("device lists in registration, bundles and sends", () => {
     const bob = await account("bob");
     const send = (envelopes: { to: string; toDevice: string }[]) =>
       call(alice.d.s, EVENTS.send, { from: alice.address, envelopes: envelopes.map((e) => ({ id: randomId(), ...e, body: toB64(new Uint8Array([1, 2, 3])) })) });
-    // my own account: the sending device is never a recipient of its own copy
-    expect(await send([{ to: bob.address, toDevice: bob.d.deviceId }, { to: alice.address, toDevice: alice.d.deviceId }])).toMatchObject({
+    // my own account: a device it does not have is extra there too
+    expect(await send([{ to: bob.address, toDevice: bob.d.deviceId }, { to: alice.address, toDevice: "not-alices-device" }])).toMatchObject({
       ok: false,
-      error: { code: "stale_devices", devices: [{ address: alice.address, missing: [], extra: [alice.d.deviceId] }] },
+      error: { code: "stale_devices", devices: [{ address: alice.address, missing: [], extra: ["not-alices-device"] }] },
     });
     expect(await send([{ to: bob.address, toDevice: "not-bobs-device" }])).toMatchObject({
       ok: false,
@@ -124,5 +124,31 @@ describe("device lists in registration, bundles and sends", () => {
     expect(await send([{ to: bob.address, toDevice: bob.d.deviceId }])).toMatchObject({ ok: true, stored: 1 });
     await bob.d.waitFor((r) => r.length === 1);
     for (const x of [alice, bob]) x.d.disconnect();
+  });
+});
+
+describe("a linked device registers under an account", () => {
+  it("only with a newer list the account key signed that names it; then it is one of the account's devices", async () => {
+    const alice = await account("alice");
+    const bob = await account("bob");
+    expect(await publish(alice, signDeviceList(alice.key, list(alice, 1)))).toMatchObject({ ok: true });
+    const laptop = new TestDevice(relay.url, undefined, toB64(alice.key.publicKey));
+    await laptop.connect();
+    const join = (signed: Uint8Array, identityKey = laptop.identityKey) =>
+      call(laptop.s, EVENTS.register, { address: alice.address, identityKey, device: laptop.keys(), deviceList: toB64(signed), companion: true });
+    const both = [alice.d.deviceId, laptop.deviceId];
+    // signed by another key, not naming the device, not newer, or under another account key: refused
+    expect(await join(signDeviceList(bob.key, list(alice, 2, both)))).toMatchObject({ ok: false, error: { code: "bad_request" } });
+    expect(await join(signDeviceList(alice.key, list(alice, 2)))).toMatchObject({ ok: false, error: { code: "bad_request" } });
+    expect(await join(signDeviceList(alice.key, list(alice, 1, both)))).toMatchObject({ ok: false, error: { code: "conflict" } });
+    expect(await join(signDeviceList(bob.key, list(alice, 2, both)), toB64(bob.key.publicKey))).toMatchObject({ ok: false, error: { code: "bad_request" } });
+    const bundlesOf = () => call<{ deviceIds: string[] }>(bob.d.s, EVENTS.bundles, { address: alice.address, deviceIds: [] });
+    expect(await bundlesOf()).toMatchObject({ deviceIds: [alice.d.deviceId] });
+    const v2 = signDeviceList(alice.key, list(alice, 2, both));
+    expect(await join(v2)).toMatchObject({ ok: true });
+    expect(await laptop.login()).toMatchObject({ ok: true, addresses: [alice.address] });
+    expect(((await bundlesOf()) as { deviceIds: string[] }).deviceIds.sort()).toEqual([...both].sort());
+    expect(await lookup(bob, alice.address)).toMatchObject({ deviceList: toB64(v2) });
+    for (const x of [alice.d, bob.d, laptop]) x.disconnect();
   });
 });

@@ -10,7 +10,7 @@ import type { HandlerFn } from "./types";
 
 /**
  * Sesame-style consistency: the envelopes to each account of the batch go to exactly its current devices
- * (for the sender's own account, all but the sending device), else `stale_devices` naming what is missing
+ * (for the sender's own account, all but the sending device, which may be named too), else `stale_devices` naming what is missing
  * and what is extra, per account. So a client with an old view of someone's devices learns it before any
  * device is left without the message, and a removed device gets nothing more.
  */
@@ -25,9 +25,9 @@ async function checkCoverage(conn: Connection, from: Address, fromDevice: string
   for (const [address, devices] of named) {
     const account = await conn.ctx.store.getAccount(address as Address);
     if (!account) throw new ProtocolError("not_found", "unknown recipient");
-    const current = account.deviceIds.filter((d) => !(address === from && d === fromDevice));
-    const missing = current.filter((d) => !devices.has(d));
-    const extra = [...devices].filter((d) => !current.includes(d));
+    // my own account: every other device of mine; the sending device itself may be named or not
+    const missing = account.deviceIds.filter((d) => !devices.has(d) && !(address === from && d === fromDevice));
+    const extra = [...devices].filter((d) => !account.deviceIds.includes(d));
     if (missing.length || extra.length) stale.push({ address, missing, extra });
   }
   if (stale.length) throw new ProtocolError("stale_devices", "the envelopes do not cover the current devices", { devices: stale });
