@@ -177,9 +177,9 @@ export class DeviceDirectory {
   private async checkIdentity(ourAddress: Address, theirAddress: Address, identityKey: Uint8Array): Promise<void> {
     const { db } = this.ctx;
     if (ourAddress === theirAddress) {
-      // my own other devices share my identity key; anything else is the relay inventing a device
-      const mine = await getIdentityKey(db, ourAddress);
-      if (!mine || !sameBytes(mine.publicKey, identityKey)) throw new ForeignIdentityError();
+      // my own account's key (my devices' own keys are on its list); anything else is the relay inventing one
+      const mine = await db.accounts.get(ourAddress);
+      if (!mine || !sameBytes(mine.identityKey, identityKey)) throw new ForeignIdentityError();
       return;
     }
     const known = await knownIdentity(db, ourAddress, theirAddress);

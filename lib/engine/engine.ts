@@ -10,6 +10,7 @@ import { randomId } from "../store/ids";
 import { EngineError } from "../worker/rpc";
 import { createAccount, maintainPrekeys } from "./accounts";
 import { ensureMyDeviceList } from "./deviceLists";
+import { linkDevice, ProvisionInbox, startLink } from "./linking";
 import type { EngineContext } from "./context";
 import { DeviceDirectory } from "./directory";
 import { Counters, silentLogger, type Logger } from "./log";
@@ -140,6 +141,8 @@ export class Engine {
   private readonly typing: TypingSender;
   /** Attachment uploads and downloads. */
   readonly transfers: TransferRunner;
+  /** Messages of the provisioning channels this engine listens on while it links a device. */
+  private readonly provisions = new ProvisionInbox();
 
   constructor(private readonly opts: EngineOptions) {
     this.ctx = {
@@ -201,6 +204,7 @@ export class Engine {
     });
     socket.on(EVENTS.deliver, (payload: unknown) => this.onDeliver(payload));
     socket.on(EVENTS.typingDeliver, (payload: unknown) => this.onTyping(payload));
+    socket.on(EVENTS.provisionDeliver, (payload: unknown) => this.provisions.deliver(payload));
     if (this.networkUp && !socket.connected) socket.connect();
   }
 
@@ -334,6 +338,25 @@ export class Engine {
     this.loginRun = this.afterConnect();
     await this.loginRun;
     return { address: account.address };
+  }
+
+  /** A new device: the link code to show; the accounts appear once the primary has linked this device. */
+  async startLink(params: { name: string }): Promise<{ code: string }> {
+    const pending = await startLink(this.ctx, this.provisions, params.name, async () => {
+      // log in again so that the relay serves the linked accounts on this connection
+      await this.loginRun;
+      this.loginRun = this.afterConnect();
+      await this.loginRun;
+    });
+    pending.done.catch((error: unknown) => this.warn("linking failed", error));
+    return { code: pending.code };
+  }
+
+  /** The primary: links the device that shows `code` to my accounts. */
+  async linkDevice(params: { code: string }): Promise<{ name: string }> {
+    await this.loginRun;
+    const mine = [...this.accounts.values()].map((m) => ({ account: m.account, keys: m.keys, deviceId: m.deviceId }));
+    return linkDevice(this.ctx, this.provisions, mine, params.code);
   }
 
   async lookup(address: Address): Promise<{ identityKey: Uint8Array } | null> {

@@ -297,14 +297,11 @@ export async function decryptBatch(
       failures.push({ our: to, from, fromDevice: env.fromDevice, envelope: env });
       continue;
     }
-    if (from === to && !sameBytes(result.theirIdentityKey, mine.account.identityKey)) {
-      counters.bump("forged");
-      continue;
-    }
-    // written by a device the account's list does not name (with this identity key): not the account's
+    // written by a device the account's list does not name (with this identity key): not the account's;
+    // for a copy of "my own" message, that is a forgery
     const accountKey = await senderLists.accountKeyFor(from, env.fromDevice, result.theirIdentityKey);
-    if (!accountKey) {
-      counters.bump("unlisted_device");
+    if (!accountKey || (from === to && !sameBytes(accountKey, mine.account.identityKey))) {
+      counters.bump(from === to ? "forged" : "unlisted_device");
       continue;
     }
     if (!session.record.current && session.record.archived.length === 0) newDevicesOf.add(from);

@@ -5,6 +5,14 @@ import type { Settings } from "../store/db";
 import { EngineError, type Diagnostics, type EngineErrorCode } from "../worker/rpc";
 import { callEngine } from "./engine";
 
+export function startLink(name: string): Promise<{ code: string }> {
+  return callEngine("startLink", { name });
+}
+
+export function linkDevice(code: string): Promise<{ name: string }> {
+  return callEngine("linkDevice", { code });
+}
+
 export function createAccount(brand: BrandId, handle: string, displayName: string): Promise<{ address: Address }> {
   return callEngine("createAccount", { brand, handle, displayName });
 }

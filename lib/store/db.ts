@@ -471,6 +471,8 @@ export interface DeviceListRow {
   signed: string;
   /** Mine only: whether the relay has stored this version. */
   published?: boolean;
+  /** Mine only: the names of my linked devices, as they gave them when linked (by device id). */
+  names?: Record<string, string>;
   checkedAt: number;
 }
 

@@ -75,6 +75,13 @@ export interface SearchResults {
 export interface RpcMethods {
   /** Creates an account on a brand for this device and registers it with the relay. */
   createAccount(params: { brand: BrandId; handle: string; displayName: string }): { address: Address };
+  /**
+   * First run, on a new device: the link code (text; the QR code shows the same) for the device that holds
+   * the accounts. The accounts appear here once that device has linked this one.
+   */
+  startLink(params: { name: string }): { code: string };
+  /** On the device that created my accounts: links the device showing `code` to them; its name comes back. */
+  linkDevice(params: { code: string }): { name: string };
   /** Asks the directory whether an address exists (does not consume prekeys). */
   lookup(params: { address: string }): { address: Address; exists: boolean };
   /** Opens (or creates) the conversation between one of my accounts and any address. */

@@ -1,0 +1,52 @@
+// Linking a second device to an account, with real engines through the real relay process: the link code,
+// the three sealed provisioning messages, the companion's registration under the account's new list; then
+// Bob's message reaches both of Alice's devices (his first send after the link is refused as
+// stale_devices and fixed), and what Alice writes on one device shows as hers on the other.
+import "fake-indexeddb/auto";
+import { describe, expect, it } from "vitest";
+import { useRelayProcess } from "../relay/test/relayProcess";
+import type { Address } from "./deps";
+import { aliceAndBob, makeBoot, messagesOf, waitFor } from "./testClients";
+
+const boot = makeBoot(useRelayProcess());
+
+describe("linking a device", () => {
+  it("links by code; both devices get Bob's messages and each shows what the other sent", async () => {
+    const { alice, bob, aliceAddr, bobAddr, aConv, bConv } = await aliceAndBob(boot);
+    await bob.api.startChat({ from: bobAddr as never, to: aliceAddr });
+    await bob.api.sendMessage({ conversationId: bConv, text: "before the link" });
+    await waitFor(async () => (await messagesOf(alice.db, aConv)).length === 1, "Alice's primary gets it");
+
+    const laptop = boot();
+    await waitFor(async () => laptop.online || laptop.sockets.some((s) => s.connected), "laptop connected");
+    const { code } = await laptop.api.startLink({ name: "Laptop" });
+    // a code that is not one is refused, and links nothing
+    await expect(alice.api.linkDevice({ code: "not-a-code" })).rejects.toMatchObject({ code: "bad_request" });
+    expect(await alice.api.linkDevice({ code })).toEqual({ name: "Laptop" });
+    await waitFor(async () => (await laptop.db.accounts.get(aliceAddr as Address)) !== undefined, "the laptop has Alice's account");
+    const account = await laptop.db.accounts.get(aliceAddr as Address);
+    const primaryAccount = await alice.db.accounts.get(aliceAddr as Address);
+    // one account key (so one safety number); the laptop's device key is its own
+    expect(account?.identityKey).toEqual(primaryAccount?.identityKey);
+    expect((await laptop.db.identityKeys.get(aliceAddr as Address))?.publicKey).not.toEqual(primaryAccount?.identityKey);
+    expect((await alice.db.deviceLists.get(aliceAddr as Address))?.devices).toHaveLength(2);
+    await waitFor(async () => laptop.online, "laptop logged in");
+
+    // Bob's client still knows one device of Alice's: the relay refuses, he fetches her list and sends again
+    await bob.api.sendMessage({ conversationId: bConv, text: "after the link" });
+    await waitFor(async () => (await messagesOf(laptop.db, aConv)).some((m) => m.text === "after the link"), "the laptop gets it");
+    await waitFor(async () => (await messagesOf(alice.db, aConv)).some((m) => m.text === "after the link"), "the primary gets it");
+    expect(bob.engine.counters.get("stale_devices")).toBeGreaterThanOrEqual(1);
+
+    // Alice answers from the laptop: Bob gets it, and her primary shows it as hers
+    await laptop.api.sendMessage({ conversationId: aConv, text: "from my laptop" });
+    await waitFor(async () => (await messagesOf(bob.db, bConv)).some((m) => m.text === "from my laptop"), "Bob gets the reply");
+    const onPrimary = await waitFor(async () => (await messagesOf(alice.db, aConv)).find((m) => m.text === "from my laptop"), "the primary shows it");
+    expect(onPrimary.direction).toBe("out");
+    // and what she writes on the primary shows on the laptop
+    await alice.api.sendMessage({ conversationId: aConv, text: "from my phone" });
+    const onLaptop = await waitFor(async () => (await messagesOf(laptop.db, aConv)).find((m) => m.text === "from my phone"), "the laptop shows it");
+    expect(onLaptop.direction).toBe("out");
+    for (const c of [alice, bob, laptop]) await c.engine.stop();
+  });
+});
