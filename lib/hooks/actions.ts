@@ -190,6 +190,12 @@ export function errorCode(error: unknown): EngineErrorCode | null {
   return null;
 }
 
+/** For linking: the engine's own sentence when it refused the code or the link (it names no secret). */
+export function linkErrorText(error: unknown): string {
+  if (errorCode(error) === "bad_request" && error instanceof Error && error.message) return `${error.message[0].toUpperCase()}${error.message.slice(1)}.`;
+  return describeError(error);
+}
+
 /** A sentence for a person, never an internal detail. */
 export function describeError(error: unknown): string {
   const code = errorCode(error);
