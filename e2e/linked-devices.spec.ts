@@ -1,5 +1,6 @@
 // Linked devices: Alice links a second browser to her account by the pasted link code; Bob's next message
 // reaches both of her devices, and what she answers from the linked one shows on her primary as hers.
+// Removed, the linked browser is back at first run and Bob's later messages reach only the primary.
 import { expect, test } from "./fixtures";
 import { address, converse, handles } from "./flows";
 import { NAMES } from "./plaintexts";
@@ -49,4 +50,15 @@ test("link a device by its code; messages reach both devices, and a reply from t
   await expect(bob.app.message("Answer from my laptop")).toBeVisible();
   await expect(alice.app.message("Answer from my laptop")).toBeVisible();
   await expect(laptop.app.message("Answer from my laptop")).toContainText(/Delivered|Read/);
+
+  // Alice removes the linked device: it goes back to first run, and Bob's later messages reach only the primary
+  await (await alice.app.openSettings()).getByRole("button", { name: "Linked devices" }).click();
+  const list = devices.getByRole("list", { name: "Devices" });
+  await list.getByRole("button", { name: "Remove" }).click();
+  await expect(list.getByRole("listitem")).toHaveCount(1);
+  await expect(laptop.app.page.getByRole("button", { name: "Link to an existing account" })).toBeVisible();
+  await bob.app.send("After the removal");
+  await expect(alice.app.message("After the removal")).toBeVisible();
+  await expect(bob.app.message("After the removal")).toContainText(/Delivered|Read/);
+  await expect(laptop.app.page.getByText("After the removal")).toHaveCount(0);
 });

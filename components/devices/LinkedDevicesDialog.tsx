@@ -2,7 +2,7 @@
 // Settings → Linked devices: the devices of my accounts as their signed list names them, and linking a new
 // one by the code it shows (pasted here as text).
 import { useState, type FormEvent } from "react";
-import { linkDevice, linkErrorText } from "@/lib/hooks/actions";
+import { linkDevice, linkErrorText, removeDevice } from "@/lib/hooks/actions";
 import { useMyDevices } from "@/lib/hooks/data";
 import type { AccountRow } from "@/lib/hooks/types";
 import { Dialog } from "../ui/Dialog";
@@ -15,6 +15,16 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
   const [code, setCode] = useState("");
   const [state, setState] = useState<"idle" | "busy" | { done: string } | { error: string }>("idle");
   const date = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+
+  async function remove(deviceId: string, name: string) {
+    setState("busy");
+    try {
+      await removeDevice(deviceId);
+      setState({ done: `Removed ${name}. It no longer gets your messages.` });
+    } catch (error) {
+      setState({ error: linkErrorText(error) });
+    }
+  }
 
   async function link(event: FormEvent) {
     event.preventDefault();
@@ -47,9 +57,20 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
               return (
                 <li key={d.deviceId} className="flex items-center justify-between gap-3 py-2">
                   <div>
-                    <p className="font-medium">{primary ? "Primary device" : (list.names?.[d.deviceId] ?? "Linked device")}</p>
+                    <p id={`device-${d.deviceId}`} className="font-medium">{primary ? "Primary device" : (list.names?.[d.deviceId] ?? "Linked device")}</p>
                     <p className="text-xs text-slate-700 dark:text-slate-300">{primary ? "Holds your account keys" : `Linked ${date.format(d.linkedAt)}`}</p>
                   </div>
+                  {primary ? null : (
+                    <button
+                      type="button"
+                      onClick={() => void remove(d.deviceId, list.names?.[d.deviceId] ?? "Linked device")}
+                      aria-label="Remove"
+                      aria-describedby={`device-${d.deviceId}`}
+                      className="rounded-lg border border-red-700 px-3 py-1.5 text-sm font-semibold text-red-700 hover:bg-red-50 dark:border-red-300 dark:text-red-300 dark:hover:bg-red-950"
+                    >
+                      Remove
+                    </button>
+                  )}
                 </li>
               );
             })}
@@ -91,7 +112,7 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
           </button>
         )}
         <p role="status" aria-live="polite" className="text-sm text-slate-700 dark:text-slate-300">
-          {state === "busy" ? "Linking…" : typeof state === "object" && "done" in state ? state.done : ""}
+          {state === "busy" ? "Working…" : typeof state === "object" && "done" in state ? state.done : ""}
         </p>
         {typeof state === "object" && "error" in state ? (
           <p role="alert" className="text-sm text-red-700 dark:text-red-300">

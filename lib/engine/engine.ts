@@ -10,7 +10,7 @@ import { randomId } from "../store/ids";
 import { EngineError } from "../worker/rpc";
 import { createAccount, maintainPrekeys } from "./accounts";
 import { ensureMyDeviceList } from "./deviceLists";
-import { linkDevice, ProvisionInbox, startLink } from "./linking";
+import { linkDevice, ProvisionInbox, removeDevice, removedHere, startLink } from "./linking";
 import type { EngineContext } from "./context";
 import { DeviceDirectory } from "./directory";
 import { Counters, silentLogger, type Logger } from "./log";
@@ -205,6 +205,7 @@ export class Engine {
     socket.on(EVENTS.deliver, (payload: unknown) => this.onDeliver(payload));
     socket.on(EVENTS.typingDeliver, (payload: unknown) => this.onTyping(payload));
     socket.on(EVENTS.provisionDeliver, (payload: unknown) => this.provisions.deliver(payload));
+    socket.on(EVENTS.devicesRemoved, (payload: unknown) => void this.onRemoved(payload));
     if (this.networkUp && !socket.connected) socket.connect();
   }
 
@@ -357,6 +358,26 @@ export class Engine {
     await this.loginRun;
     const mine = [...this.accounts.values()].map((m) => ({ account: m.account, keys: m.keys, deviceId: m.deviceId }));
     return linkDevice(this.ctx, this.provisions, mine, params.code);
+  }
+
+  /** The primary: removes a linked device from my accounts. */
+  async removeDevice(params: { deviceId: string }): Promise<null> {
+    await this.loginRun;
+    await removeDevice(this.ctx, [...this.accounts.values()], params.deviceId);
+    return null;
+  }
+
+  /** This device was removed from an account (checked against the account key): it wipes itself. */
+  private async onRemoved(payload: unknown): Promise<void> {
+    try {
+      const wiped = await removedHere(this.ctx, payload, (address) => this.accounts.get(address)?.deviceId);
+      if (!wiped) return;
+      this.ctx.log.warn("this device was removed from its accounts: wiped", {});
+      this.accounts = new Map();
+      this.loggedIn = false;
+    } catch (error) {
+      this.warn("device removal failed", error);
+    }
   }
 
   async lookup(address: Address): Promise<{ identityKey: Uint8Array } | null> {

@@ -1,7 +1,8 @@
 // Linking a second device to an account, with real engines through the real relay process: the link code,
 // the three sealed provisioning messages, the companion's registration under the account's new list; then
 // Bob's message reaches both of Alice's devices (his first send after the link is refused as
-// stale_devices and fixed), and what Alice writes on one device shows as hers on the other.
+// stale_devices and fixed), and what Alice writes on one device shows as hers on the other; removed, the
+// second device wipes itself and gets nothing more.
 import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../relay/test/relayProcess";
@@ -47,6 +48,22 @@ describe("linking a device", () => {
     await alice.api.sendMessage({ conversationId: aConv, text: "from my phone" });
     const onLaptop = await waitFor(async () => (await messagesOf(laptop.db, aConv)).find((m) => m.text === "from my phone"), "the laptop shows it");
     expect(onLaptop.direction).toBe("out");
+
+    // Alice removes the laptop: it wipes itself back to first run, and Bob's next message reaches only the primary
+    const laptopDevice = (await laptop.db.device.get(aliceAddr as Address))?.deviceId;
+    if (!laptopDevice) throw new Error("the laptop has no device");
+    await alice.api.removeDevice({ deviceId: laptopDevice });
+    expect((await alice.db.deviceLists.get(aliceAddr as Address))?.devices).toHaveLength(1);
+    await waitFor(async () => (await laptop.db.accounts.count()) === 0, "the laptop is wiped");
+    expect(await laptop.db.messages.count()).toBe(0);
+    expect(await laptop.db.identityKeys.count()).toBe(0);
+    const staleBefore = bob.engine.counters.get("stale_devices");
+    await bob.api.sendMessage({ conversationId: bConv, text: "after the removal" });
+    await waitFor(async () => (await messagesOf(alice.db, aConv)).some((m) => m.text === "after the removal"), "the primary gets it");
+    const out = (await messagesOf(bob.db, bConv)).find((m) => m.text === "after the removal");
+    await waitFor(async () => (await bob.db.messages.get(out?.id ?? ""))?.state !== "queued", "sent");
+    expect(bob.engine.counters.get("stale_devices")).toBe(staleBefore + 1);
+    expect(await laptop.db.messages.count()).toBe(0);
     for (const c of [alice, bob, laptop]) await c.engine.stop();
   });
 });

@@ -275,3 +275,55 @@ function parseAddress(text: string) {
   if (!parsed || isAddressError(parsed) || parsed.address !== text) throw new EngineError("bad_request", "not a link message");
   return parsed;
 }
+
+/**
+ * The primary removes a linked device: each of my accounts gets a list version without it (the device was
+ * linked to all of them at one time, so its entries share that link time), published to the relay, which
+ * deletes its registrations and mail and tells it. Contacts stop encrypting to it at their next send.
+ */
+export async function removeDevice(ctx: EngineContext, mine: { account: AccountRow; keys: KeyPair }[], deviceId: string): Promise<void> {
+  const { db } = ctx;
+  const primaries = mine.filter((m) => sameKey(m.keys.publicKey, m.account.identityKey));
+  if (primaries.length === 0) throw new EngineError("bad_request", "only the device that created the account can remove devices");
+  const rows = await db.deviceLists.bulkGet(primaries.map((m) => m.account.address));
+  const target = rows.flatMap((r) => r?.devices ?? []).find((d) => d.deviceId === deviceId);
+  if (!target || primaries.some((m) => sameKey(m.keys.publicKey, target.identityKey))) throw new EngineError("bad_request", "no such linked device");
+  for (const [i, m] of primaries.entries()) {
+    const row = rows[i];
+    if (!row) continue;
+    const keep = row.devices.filter((d) => d.deviceId !== deviceId && !(d.linkedAt === target.linkedAt && !sameKey(d.identityKey, m.keys.publicKey)));
+    if (keep.length === row.devices.length) continue;
+    const list: DeviceList = { address: m.account.address, version: row.version + 1, timestamp: ctx.now(), devices: keep };
+    const signed = toB64(signDeviceList(m.keys, list));
+    await request(ctx.socket(), EVENTS.devicesPublish, { from: m.account.address, list: signed });
+    await checkDeviceList(db, m.account.address, m.keys.publicKey, signed, ctx.now());
+    await db.deviceLists.update(m.account.address, { published: true });
+  }
+}
+
+/**
+ * On a linked device: the relay says this device was removed from `address`. Believed only if the list
+ * opens under the account key, is newer than the one held, and leaves this device out; then everything of
+ * this device goes (keys, accounts, history), and the app is back at first run. True when it wiped.
+ */
+export async function removedHere(ctx: EngineContext, payload: unknown, myDeviceOf: (address: Address) => string | undefined): Promise<boolean> {
+  const { db } = ctx;
+  const parsed = z.object({ address: z.string().max(200), list: b64 }).safeParse(payload);
+  if (!parsed.success) return false;
+  const address = parsed.data.address as Address;
+  const account = await db.accounts.get(address);
+  const deviceId = myDeviceOf(address);
+  if (!account || !deviceId) return false;
+  let list: DeviceList;
+  try {
+    list = openDeviceList(account.identityKey, address, fromB64(parsed.data.list));
+  } catch {
+    return false;
+  }
+  const held = await db.deviceLists.get(address);
+  if ((held && list.version <= held.version) || list.devices.some((d) => d.deviceId === deviceId)) return false;
+  await db.transaction("rw", db.tables, async () => {
+    for (const table of db.tables) await table.clear();
+  });
+  return true;
+}

@@ -13,6 +13,10 @@ export function linkDevice(code: string): Promise<{ name: string }> {
   return callEngine("linkDevice", { code });
 }
 
+export async function removeDevice(deviceId: string): Promise<void> {
+  await callEngine("removeDevice", { deviceId });
+}
+
 export function createAccount(brand: BrandId, handle: string, displayName: string): Promise<{ address: Address }> {
   return callEngine("createAccount", { brand, handle, displayName });
 }

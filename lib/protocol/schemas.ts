@@ -209,6 +209,8 @@ export const ProvisionListenRequest = z.strictObject({ channel: ProvisioningChan
 export const ProvisionListenResponse = z.strictObject({ expiresInMs: z.number().int().positive() });
 export const ProvisionSendRequest = z.strictObject({ channel: ProvisioningChannel, body: b64(MAX_PROVISIONING_BYTES) });
 export const ProvisionSendResponse = z.strictObject({});
+/** Pushed to a device's connections when its account's new list leaves it out; then they are closed. */
+export const DevicesRemoved = z.strictObject({ address: Address, list: SignedDeviceList });
 /** A provisioning message pushed to the other connections listening on its channel; never stored. */
 export const ProvisionDeliver = z.strictObject({ channel: ProvisioningChannel, body: b64(MAX_PROVISIONING_BYTES) });
 /** The account's newest signed device list, once it has published one. */
@@ -286,4 +288,5 @@ export type ProvisionListenResponse = z.infer<typeof ProvisionListenResponse>;
 export type ProvisionSendRequest = z.infer<typeof ProvisionSendRequest>;
 export type ProvisionSendResponse = z.infer<typeof ProvisionSendResponse>;
 export type ProvisionDeliver = z.infer<typeof ProvisionDeliver>;
+export type DevicesRemoved = z.infer<typeof DevicesRemoved>;
 export type TypingDeliver = z.infer<typeof TypingDeliver>;

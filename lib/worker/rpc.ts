@@ -82,6 +82,8 @@ export interface RpcMethods {
   startLink(params: { name: string }): { code: string };
   /** On the device that created my accounts: links the device showing `code` to them; its name comes back. */
   linkDevice(params: { code: string }): { name: string };
+  /** On the device that created my accounts: removes a linked device (it wipes itself back to first run). */
+  removeDevice(params: { deviceId: string }): null;
   /** Asks the directory whether an address exists (does not consume prekeys). */
   lookup(params: { address: string }): { address: Address; exists: boolean };
   /** Opens (or creates) the conversation between one of my accounts and any address. */

@@ -38,7 +38,7 @@ export const register: HandlerFn<typeof EVENTS.register> = async (conn, req) => 
   await conn.limit("registerPerIp", conn.ctx.limitKey("ip", conn.clientKey));
   if (req.companion) return registerCompanion(conn, req, address, brand);
   // checked before anything is stored: a list the account key did not sign refuses the registration
-  const listVersion = req.deviceList ? checkSignedList(req.identityKey, address, req.device.deviceId, req.deviceList) : undefined;
+  const listVersion = req.deviceList ? checkSignedList(req.identityKey, address, req.device.deviceId, req.deviceList).version : undefined;
   // Every account is its own device (its own id and auth key), also when a logged-in connection adds
   // one: the new device then logs in on this connection too. So no device id links two brands.
   const mode: RegisterMode = "new_device";
@@ -87,7 +87,7 @@ export const register: HandlerFn<typeof EVENTS.register> = async (conn, req) => 
  */
 async function registerCompanion(conn: Connection, req: RegisterRequest, address: Address, brand: BrandId): Promise<{ address: Address }> {
   if (!req.deviceList) throw new ProtocolError("bad_request", "a linked device registers with the account's new device list");
-  const version = checkSignedList(req.identityKey, address, req.device.deviceId, req.deviceList);
+  const { version } = checkSignedList(req.identityKey, address, req.device.deviceId, req.deviceList);
   const outcome = await conn.ctx.store.addCompanion(
     {
       address,

@@ -163,6 +163,10 @@ class GroupCommitStore implements RelayStore {
     return this.inner.addCompanion(reg, list, maxDevices);
   }
 
+  removeDevices(address: Address, keep: readonly string[]) {
+    return this.inner.removeDevices(address, keep);
+  }
+
   accountsOfDevice(deviceId: string) {
     return this.inner.accountsOfDevice(deviceId);
   }

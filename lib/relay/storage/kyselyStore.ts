@@ -569,6 +569,27 @@ export class KyselyRelayStore implements GroupableStore {
     });
   }
 
+  removeDevices(address: Address, keep: readonly string[]): Promise<string[]> {
+    return this.transact(async (trx) => {
+      const rows = await trx.selectFrom("account_devices").select("device_id").where("address", "=", address).execute();
+      const gone = rows.map((r) => r.device_id).filter((d) => !keep.includes(d));
+      if (gone.length === 0) return [];
+      for (const table of ["one_time_prekeys", "kem_one_time_prekeys", "account_devices"] as const) {
+        await trx.deleteFrom(table).where("address", "=", address).where("device_id", "in", gone).execute();
+      }
+      await trx.deleteFrom("envelopes").where("to_address", "=", address).where("to_device", "in", gone).execute();
+      for (const deviceId of gone) {
+        const other = await trx.selectFrom("account_devices").select("address").where("device_id", "=", deviceId).executeTakeFirst();
+        if (other) continue;
+        // its mail is gone with it (every account is its own device), and so is its login
+        await trx.deleteFrom("envelopes").where("to_device", "=", deviceId).execute();
+        await trx.deleteFrom("device_mailbox").where("device_id", "=", deviceId).execute();
+        await trx.deleteFrom("devices").where("device_id", "=", deviceId).execute();
+      }
+      return gone;
+    });
+  }
+
   async accountsOfDevice(deviceId: string): Promise<Address[]> {
     const rows = await this.db.selectFrom("account_devices").select("address").where("device_id", "=", deviceId).orderBy("created_at").orderBy("address").execute();
     return rows.map((row) => row.address as Address);

@@ -180,6 +180,11 @@ export interface RelayStore {
    * with the account's new device list (checked by the caller: signed by the account key, naming it).
    */
   addCompanion(reg: AccountRegistration, list: { version: number; signed: string }, maxDevices: number): Promise<AddCompanionOutcome>;
+  /**
+   * Atomic: the devices of `address` not in `keep` stop being its devices: their (account, device) rows,
+   * prekeys and pending mail go, and a device left with no account goes too. Returns the removed ids.
+   */
+  removeDevices(address: Address, keep: readonly string[]): Promise<string[]>;
   accountsOfDevice(deviceId: string): Promise<Address[]>;
   getAccount(address: Address): Promise<AccountRecord | null>;
   /**
