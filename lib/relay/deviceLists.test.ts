@@ -128,7 +128,7 @@ describe("device lists in registration, bundles and sends", () => {
 });
 
 describe("a linked device registers under an account", () => {
-  it("only with a newer list the account key signed that names it; then it is one of the account's devices", async () => {
+  it("only with a newer list the account key signed that names it; a later list without it removes it", async () => {
     const alice = await account("alice");
     const bob = await account("bob");
     expect(await publish(alice, signDeviceList(alice.key, list(alice, 1)))).toMatchObject({ ok: true });
@@ -149,6 +149,28 @@ describe("a linked device registers under an account", () => {
     expect(await laptop.login()).toMatchObject({ ok: true, addresses: [alice.address] });
     expect(((await bundlesOf()) as { deviceIds: string[] }).deviceIds.sort()).toEqual([...both].sort());
     expect(await lookup(bob, alice.address)).toMatchObject({ deviceList: toB64(v2) });
+    // Bob writes to both; then Alice's list without the laptop removes it: its mail, its registration and
+    // its login go, and its connection is handed the list (its proof) and closed
+    const pushed = new Promise<{ address: string; list: string }>((resolve) => laptop.s.once(EVENTS.devicesRemoved, resolve));
+    const dropped = new Promise<void>((resolve) => laptop.s.once("disconnect", () => resolve()));
+    const sent = await call(bob.d.s, EVENTS.send, {
+      from: bob.address,
+      envelopes: both.map((d) => ({ id: randomId(), to: alice.address, toDevice: d, body: toB64(new Uint8Array([7])) })),
+    });
+    expect(sent).toMatchObject({ ok: true, stored: 2 });
+    const v3 = signDeviceList(alice.key, list(alice, 3));
+    expect(await publish(alice, v3)).toMatchObject({ ok: true, version: 3 });
+    expect(await pushed).toEqual({ address: alice.address, list: toB64(v3) });
+    await dropped;
+    expect(await bundlesOf()).toMatchObject({ deviceIds: [alice.d.deviceId] });
+    // the laptop's login is gone with it
+    await laptop.connect();
+    expect(await laptop.login()).toMatchObject({ ok: false, error: { code: "unauthorized" } });
+    // a send that still names it is stale; one to Alice's primary alone goes
+    expect(await call(bob.d.s, EVENTS.send, { from: bob.address, envelopes: both.map((d) => ({ id: randomId(), to: alice.address, toDevice: d, body: "Bw" })) })).toMatchObject({
+      ok: false,
+      error: { code: "stale_devices", devices: [{ address: alice.address, missing: [], extra: [laptop.deviceId] }] },
+    });
     for (const x of [alice.d, bob.d, laptop]) x.disconnect();
   });
 });
