@@ -5,7 +5,7 @@ import { expect, test } from "./fixtures";
 import { address, converse, handles } from "./flows";
 import { NAMES } from "./plaintexts";
 
-test("link a device by its code; messages reach both devices, and a reply from the linked one shows on the primary", async ({ person }) => {
+test("link a device by its code; messages reach both devices, a reply from the linked one shows on the primary; remove it", async ({ person }) => {
   const alice = await person();
   const bob = await person();
   const laptop = await person();

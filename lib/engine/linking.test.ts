@@ -6,7 +6,8 @@
 import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../relay/test/relayProcess";
-import type { Address } from "./deps";
+import { generateIdentityKeyPair, signDeviceList } from "../crypto";
+import { EVENTS, toB64, type Address } from "./deps";
 import { aliceAndBob, makeBoot, messagesOf, waitFor } from "./testClients";
 
 const boot = makeBoot(useRelayProcess());
@@ -49,9 +50,22 @@ describe("linking a device", () => {
     const onLaptop = await waitFor(async () => (await messagesOf(laptop.db, aConv)).find((m) => m.text === "from my phone"), "the laptop shows it");
     expect(onLaptop.direction).toBe("out");
 
-    // Alice removes the laptop: it wipes itself back to first run, and Bob's next message reaches only the primary
+    // a relay cannot make the laptop wipe itself: a removal whose list another key signed, or that still
+    // names the laptop, is ignored
     const laptopDevice = (await laptop.db.device.get(aliceAddr as Address))?.deviceId;
     if (!laptopDevice) throw new Error("the laptop has no device");
+    const held = await laptop.db.deviceLists.get(aliceAddr as Address);
+    const relayKey = generateIdentityKeyPair();
+    const forged = signDeviceList(relayKey, { address: aliceAddr, version: 99, timestamp: 1, devices: [{ deviceId: "relay-device-01", identityKey: relayKey.publicKey, linkedAt: 1 }] });
+    const push = (payload: unknown) => {
+      for (const socket of laptop.sockets) for (const listener of socket.listeners(EVENTS.devicesRemoved)) (listener as (p: unknown) => void)(payload);
+    };
+    push({ address: aliceAddr, list: toB64(forged) });
+    push({ address: aliceAddr, list: held?.signed });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await laptop.db.accounts.count()).toBe(1);
+
+    // Alice removes the laptop: it wipes itself back to first run, and Bob's next message reaches only the primary
     await alice.api.removeDevice({ deviceId: laptopDevice });
     expect((await alice.db.deviceLists.get(aliceAddr as Address))?.devices).toHaveLength(1);
     await waitFor(async () => (await laptop.db.accounts.count()) === 0, "the laptop is wiped");
