@@ -17,7 +17,7 @@ import {
   toB64,
 } from "../../protocol";
 import { AUTH_KEY_TAG, isValidAuthKey, verifyLogin } from "../loginAuth";
-import type { PrekeyCaps, RegisterMode } from "../storage/types";
+import type { AccountRegistration, PrekeyCaps, RegisterMode } from "../storage/types";
 import type { Connection } from "./connection";
 import { checkSignedList, putSignedList } from "./deviceHandlers";
 import type { HandlerFn } from "./types";
@@ -42,23 +42,7 @@ export const register: HandlerFn<typeof EVENTS.register> = async (conn, req) => 
   // Every account is its own device (its own id and auth key), also when a logged-in connection adds
   // one: the new device then logs in on this connection too. So no device id links two brands.
   const mode: RegisterMode = "new_device";
-  const outcome = await conn.ctx.store.registerAccount(
-    {
-      address,
-      brand,
-      identityKey: req.identityKey,
-      deviceId: req.device.deviceId,
-      authKey: req.device.authKey,
-      signedPrekey: req.device.signedPrekey,
-      // Required by the schema: PQXDH is mandatory, so a device without one is refused (bad_request).
-      kemPrekey: req.device.kemPrekey,
-      oneTimePrekeys: req.device.oneTimePrekeys,
-      kemOneTimePrekeys: req.device.kemOneTimePrekeys ?? [],
-      now: conn.ctx.now(),
-    },
-    mode,
-    MAX_ACCOUNTS_PER_DEVICE,
-  );
+  const outcome = await conn.ctx.store.registerAccount(registrationOf(conn, req, address, brand), mode, MAX_ACCOUNTS_PER_DEVICE);
   switch (outcome) {
     case "ok":
       break;
@@ -81,6 +65,22 @@ export const register: HandlerFn<typeof EVENTS.register> = async (conn, req) => 
   return { address };
 };
 
+function registrationOf(conn: Connection, req: RegisterRequest, address: Address, brand: BrandId): AccountRegistration {
+  return {
+    address,
+    brand,
+    identityKey: req.identityKey,
+    deviceId: req.device.deviceId,
+    authKey: req.device.authKey,
+    signedPrekey: req.device.signedPrekey,
+    // Required by the schema: PQXDH is mandatory, so a device without one is refused (bad_request).
+    kemPrekey: req.device.kemPrekey,
+    oneTimePrekeys: req.device.oneTimePrekeys,
+    kemOneTimePrekeys: req.device.kemOneTimePrekeys ?? [],
+    now: conn.ctx.now(),
+  };
+}
+
 /**
  * A linked device joins an account: the list it brings must be signed by the account key, name it and be
  * newer than the stored one, so only the account's primary can let a device in (the relay cannot).
@@ -88,22 +88,7 @@ export const register: HandlerFn<typeof EVENTS.register> = async (conn, req) => 
 async function registerCompanion(conn: Connection, req: RegisterRequest, address: Address, brand: BrandId): Promise<{ address: Address }> {
   if (!req.deviceList) throw new ProtocolError("bad_request", "a linked device registers with the account's new device list");
   const { version } = checkSignedList(req.identityKey, address, req.device.deviceId, req.deviceList);
-  const outcome = await conn.ctx.store.addCompanion(
-    {
-      address,
-      brand,
-      identityKey: req.identityKey,
-      deviceId: req.device.deviceId,
-      authKey: req.device.authKey,
-      signedPrekey: req.device.signedPrekey,
-      kemPrekey: req.device.kemPrekey,
-      oneTimePrekeys: req.device.oneTimePrekeys,
-      kemOneTimePrekeys: req.device.kemOneTimePrekeys ?? [],
-      now: conn.ctx.now(),
-    },
-    { version, signed: req.deviceList },
-    MAX_DEVICES,
-  );
+  const outcome = await conn.ctx.store.addCompanion(registrationOf(conn, req, address, brand), { version, signed: req.deviceList }, MAX_DEVICES);
   switch (outcome) {
     case "ok":
       break;
