@@ -71,7 +71,8 @@ export async function checkDeviceList(db: JunctionDB, address: Address, accountK
       throw new DeviceListRefusedError("older", { cause: error });
     }
     if (held && known && held.version === accepted.version) return held;
-    const row = { ...rowOf(list, accountKey, signed, accepted.digest, now), ...(held?.published && known ? { published: true } : {}) };
+    // what is mine alone (whether it was published, my devices' names) stays with the newer version
+    const row = { ...rowOf(list, accountKey, signed, accepted.digest, now), ...(held?.published && known ? { published: true } : {}), ...(held?.names && known ? { names: held.names } : {}) };
     await db.deviceLists.put(row);
     return row;
   });

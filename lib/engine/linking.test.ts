@@ -31,7 +31,9 @@ describe("linking a device", () => {
     // one account key (so one safety number); the laptop's device key is its own
     expect(account?.identityKey).toEqual(primaryAccount?.identityKey);
     expect((await laptop.db.identityKeys.get(aliceAddr as Address))?.publicKey).not.toEqual(primaryAccount?.identityKey);
-    expect((await alice.db.deviceLists.get(aliceAddr as Address))?.devices).toHaveLength(2);
+    const mine = await alice.db.deviceLists.get(aliceAddr as Address);
+    expect(mine?.devices).toHaveLength(2);
+    expect(mine?.names?.[(await laptop.db.device.get(aliceAddr as Address))?.deviceId ?? ""]).toBe("Laptop");
     await waitFor(async () => laptop.online, "laptop logged in");
 
     // Bob's client still knows one device of Alice's: the relay refuses, he fetches her list and sends again

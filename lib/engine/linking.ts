@@ -153,7 +153,7 @@ export async function linkDevice(
     const join = decode(Join, await openFrom(fromNew, await inbox.next(channel)));
     const now = ctx.now();
     const accounts: z.infer<typeof Welcome>["accounts"] = [];
-    const lists: { address: Address; accountKey: Uint8Array; signed: string }[] = [];
+    const lists: { address: Address; accountKey: Uint8Array; signed: string; deviceId: string }[] = [];
     for (const m of primaries) {
       const wanted = join.devices.find((d) => d.address === m.account.address);
       if (!wanted) continue;
@@ -170,15 +170,15 @@ export async function linkDevice(
       const signed = toB64(signDeviceList(m.keys, list));
       const certificate = certifyDevice(m.keys, { address: m.account.address, deviceId: wanted.deviceId, identityKey, linkedAt: now });
       accounts.push({ address: m.account.address, displayName: m.account.displayName, accountKey: toB64(m.keys.publicKey), certificate: toB64(certificate), linkedAt: now, list: signed });
-      lists.push({ address: m.account.address, accountKey: m.keys.publicKey, signed });
+      lists.push({ address: m.account.address, accountKey: m.keys.publicKey, signed, deviceId: wanted.deviceId });
     }
     if (accounts.length === 0) throw new EngineError("bad_request", "the new device asked for none of my accounts");
     await send(ctx, channel, await sealProvisioning(code, encode({ t: "welcome", accounts })));
     decode(Done, await openFrom(fromNew, await inbox.next(channel)));
     // the new device registered under the new lists: they are mine now (the relay holds them)
     for (const l of lists) {
-      await checkDeviceList(db, l.address, l.accountKey, l.signed, ctx.now());
-      await db.deviceLists.update(l.address, { published: true, names: { ...((await db.deviceLists.get(l.address))?.names ?? {}), [join.devices.find((d) => d.address === l.address)?.deviceId ?? ""]: join.name } });
+      const row = await checkDeviceList(db, l.address, l.accountKey, l.signed, ctx.now());
+      await db.deviceLists.update(l.address, { published: true, names: { ...row.names, [l.deviceId]: join.name } });
     }
     return { name: join.name };
   } finally {
