@@ -30,6 +30,10 @@ test("link a device by its code; messages reach both devices, a reply from the l
   await expect(devices.getByRole("alert")).toHaveText("That is not a link code.");
   await devices.getByRole("textbox", { name: "Link code" }).fill(code);
   await devices.getByRole("button", { name: "Link device" }).click();
+  // the primary names the new device and asks before it issues anything
+  const confirm = devices.getByRole("group", { name: "Confirm the new device" });
+  await expect(confirm).toContainText(/Link Chrome on \w+ to your accounts\?/);
+  await confirm.getByRole("button", { name: "Confirm" }).click();
   await expect(devices.getByRole("status")).toHaveText(/^Linked Chrome/);
   await expect(devices.getByRole("list", { name: "Devices" }).getByRole("listitem")).toHaveCount(2);
   await devices.getByRole("button", { name: "Close" }).click();

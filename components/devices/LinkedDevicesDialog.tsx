@@ -2,7 +2,7 @@
 // Settings → Linked devices: the devices of my accounts as their signed list names them, and linking a new
 // one by the code it shows (pasted here as text).
 import { useState, type FormEvent } from "react";
-import { linkDevice, linkErrorText, removeDevice } from "@/lib/hooks/actions";
+import { confirmLink, linkDevice, linkErrorText, removeDevice } from "@/lib/hooks/actions";
 import { useMyDevices } from "@/lib/hooks/data";
 import type { AccountRow } from "@/lib/hooks/types";
 import { Dialog } from "../ui/Dialog";
@@ -14,6 +14,7 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
   const [linking, setLinking] = useState(false);
   const [code, setCode] = useState("");
   const [state, setState] = useState<"idle" | "busy" | { done: string } | { error: string }>("idle");
+  const [asking, setAsking] = useState<{ name: string; linkId: string } | null>(null);
   const date = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
 
   async function remove(deviceId: string, name: string) {
@@ -34,8 +35,21 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
     }
     setState("busy");
     try {
-      const { name } = await linkDevice(code.trim());
-      setState({ done: `Linked ${name}.` });
+      setAsking(await linkDevice(code.trim()));
+      setState("idle");
+    } catch (error) {
+      setState({ error: linkErrorText(error) });
+    }
+  }
+
+  async function answer(confirm: boolean) {
+    if (!asking) return;
+    const { name, linkId } = asking;
+    setAsking(null);
+    setState("busy");
+    try {
+      const { linked } = await confirmLink(linkId, confirm);
+      setState({ done: linked ? `Linked ${name}.` : "Not linked." });
       setCode("");
       setLinking(false);
     } catch (error) {
@@ -76,7 +90,21 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
             })}
           </ul>
         )}
-        {linking ? (
+        {asking ? (
+          <div role="group" aria-label="Confirm the new device" className="flex flex-col gap-2 rounded-lg border border-slate-300 p-3 dark:border-slate-700">
+            <p className="text-sm">
+              Link <strong>{asking.name}</strong> to your accounts? It will get your messages from now on.
+            </p>
+            <div className="flex gap-2">
+              <button type="button" onClick={() => void answer(true)} className="rounded-lg bg-slate-900 px-3 py-1.5 text-sm font-semibold text-white dark:bg-slate-100 dark:text-slate-900">
+                Confirm
+              </button>
+              <button type="button" onClick={() => void answer(false)} className="rounded-lg px-3 py-1.5 text-sm font-medium hover:bg-slate-100 dark:hover:bg-slate-800">
+                Cancel
+              </button>
+            </div>
+          </div>
+        ) : linking ? (
           <form onSubmit={link} className="flex flex-col gap-2">
             <label className="text-sm font-medium" htmlFor="link-code">
               Code shown on the new device

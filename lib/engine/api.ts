@@ -28,7 +28,7 @@ import { addContactLocal, linkAddressesLocal, setNicknameLocal, unlinkAddressLoc
  * Methods that need the relay connection, and so the leader. Diagnostics is one too: the counters and
  * the interesting log lines live in the engine's worker, not in a follower's.
  */
-export const LEADER_METHODS = ["createAccount", "startLink", "linkDevice", "removeDevice", "lookup", "startChat", "diagnostics", "setTyping", "logOut", "downloadAttachment", "cancelTransfer"] as const;
+export const LEADER_METHODS = ["createAccount", "startLink", "linkDevice", "confirmLink", "removeDevice", "lookup", "startChat", "diagnostics", "setTyping", "logOut", "downloadAttachment", "cancelTransfer"] as const;
 export type LeaderMethod = (typeof LEADER_METHODS)[number];
 
 export function isLeaderMethod(method: string): method is LeaderMethod {
@@ -130,6 +130,7 @@ export function leaderHandlers(engine: Engine, deps: HandlerDeps): RpcHandlers {
     createAccount: (p) => wrap(() => engine.createAccount(p)),
     startLink: (p) => wrap(() => engine.startLink(p)),
     linkDevice: (p) => wrap(() => engine.linkDevice(p)),
+    confirmLink: (p) => wrap(() => engine.confirmLink(p)),
     removeDevice: (p) => wrap(() => engine.removeDevice(p)),
     downloadAttachment: (p) =>
       wrap(async () => {

@@ -10,7 +10,7 @@ import { randomId } from "../store/ids";
 import { EngineError } from "../worker/rpc";
 import { createAccount, maintainPrekeys } from "./accounts";
 import { ensureMyDeviceList } from "./deviceLists";
-import { linkDevice, ProvisionInbox, removeDevice, removedHere, startLink } from "./linking";
+import { LINK_STEP_MS, LinkCancelled, linkDevice, ProvisionInbox, removeDevice, removedHere, startLink } from "./linking";
 import type { EngineContext } from "./context";
 import { DeviceDirectory } from "./directory";
 import { Counters, silentLogger, type Logger } from "./log";
@@ -143,6 +143,8 @@ export class Engine {
   readonly transfers: TransferRunner;
   /** Messages of the provisioning channels this engine listens on while it links a device. */
   private readonly provisions = new ProvisionInbox();
+  /** Links waiting for the person to confirm the new device's name. */
+  private readonly pendingLinks = new Map<string, { answer: (yes: boolean) => void; finished: Promise<void> }>();
 
   constructor(private readonly opts: EngineOptions) {
     this.ctx = {
@@ -353,11 +355,47 @@ export class Engine {
     return { code: pending.code };
   }
 
-  /** The primary: links the device that shows `code` to my accounts. */
-  async linkDevice(params: { code: string }): Promise<{ name: string }> {
+  /**
+   * The primary, step one: opens the link with the device that shows `code` and returns its name; the
+   * link goes on once the person answers (confirmLink), within LINK_STEP_MS.
+   */
+  async linkDevice(params: { code: string }): Promise<{ name: string; linkId: string }> {
     await this.loginRun;
     const mine = [...this.accounts.values()].map((m) => ({ account: m.account, keys: m.keys, deviceId: m.deviceId }));
-    return linkDevice(this.ctx, this.provisions, mine, params.code);
+    let named!: (value: { name: string; linkId: string }) => void;
+    const asked = new Promise<{ name: string; linkId: string }>((resolve) => (named = resolve));
+    const linkId = randomId();
+    const finished = linkDevice(this.ctx, this.provisions, mine, params.code, (name) => {
+      const answer = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          this.pendingLinks.delete(linkId);
+          resolve(false);
+        }, LINK_STEP_MS);
+        this.pendingLinks.set(linkId, { answer: (yes) => (clearTimeout(timer), resolve(yes)), finished: Promise.resolve() });
+      });
+      named({ name, linkId });
+      return answer;
+    });
+    finished.catch(() => undefined);
+    const res = await Promise.race([asked, finished.then(() => ({ name: "", linkId: "" }))]);
+    const pending = this.pendingLinks.get(linkId);
+    if (pending) pending.finished = finished.then(() => undefined);
+    return res;
+  }
+
+  /** The primary, step two: the person confirmed (or not) the new device's name. */
+  async confirmLink(params: { linkId: string; confirm: boolean }): Promise<{ linked: boolean }> {
+    const pending = this.pendingLinks.get(params.linkId);
+    if (!pending) throw new EngineError("not_found", "no such link in progress");
+    this.pendingLinks.delete(params.linkId);
+    pending.answer(params.confirm);
+    try {
+      await pending.finished;
+      return { linked: true };
+    } catch (error) {
+      if (error instanceof LinkCancelled) return { linked: false };
+      throw error;
+    }
   }
 
   /** The primary: removes a linked device from my accounts. */

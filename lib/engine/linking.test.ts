@@ -21,10 +21,19 @@ describe("linking a device", () => {
 
     const laptop = boot();
     await waitFor(async () => laptop.online || laptop.sockets.some((s) => s.connected), "laptop connected");
-    const { code } = await laptop.api.startLink({ name: "Laptop" });
     // a code that is not one is refused, and links nothing
     await expect(alice.api.linkDevice({ code: "not-a-code" })).rejects.toMatchObject({ code: "bad_request" });
-    expect(await alice.api.linkDevice({ code })).toEqual({ name: "Laptop" });
+    // Alice sees the new device's name and cancels: nothing is issued to it
+    const first = await laptop.api.startLink({ name: "Laptop" });
+    const cancelled = await alice.api.linkDevice({ code: first.code });
+    expect(cancelled.name).toBe("Laptop");
+    expect(await alice.api.confirmLink({ linkId: cancelled.linkId, confirm: false })).toEqual({ linked: false });
+    expect(await laptop.db.accounts.count()).toBe(0);
+    expect((await alice.db.deviceLists.get(aliceAddr as Address))?.devices).toHaveLength(1);
+    // a new code, and this time she confirms
+    const { code } = await laptop.api.startLink({ name: "Laptop" });
+    const asked = await alice.api.linkDevice({ code });
+    expect(await alice.api.confirmLink({ linkId: asked.linkId, confirm: true })).toEqual({ linked: true });
     await waitFor(async () => (await laptop.db.accounts.get(aliceAddr as Address)) !== undefined, "the laptop has Alice's account");
     const account = await laptop.db.accounts.get(aliceAddr as Address);
     const primaryAccount = await alice.db.accounts.get(aliceAddr as Address);

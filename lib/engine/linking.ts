@@ -131,12 +131,17 @@ function parseLinkCode(text: string): ProvisioningCode {
   }
 }
 
-/** The primary's side: links the device that shows `codeText` to every account whose key this device holds. */
+/**
+ * The primary's side: links the device that shows `codeText` to every account whose key this device holds,
+ * once the person confirmed its name.
+ */
 export async function linkDevice(
   ctx: EngineContext,
   inbox: ProvisionInbox,
   mine: { account: AccountRow; keys: KeyPair; deviceId: string }[],
   codeText: string,
+  /** Shows the new device's name to the person; false (or no answer) stops the link before anything is issued. */
+  confirm: (name: string) => Promise<boolean>,
 ): Promise<{ name: string }> {
   const { db } = ctx;
   const code = parseLinkCode(codeText);
@@ -151,6 +156,7 @@ export async function linkDevice(
   try {
     await send(ctx, channel, await sealProvisioning(code, encode({ t: "hello", key: toB64(p.publicKey), accounts: primaries.map((m) => m.account.address) })));
     const join = decode(Join, await openFrom(fromNew, await inbox.next(channel)));
+    if (!(await confirm(join.name))) throw new LinkCancelled();
     const now = ctx.now();
     const accounts: z.infer<typeof Welcome>["accounts"] = [];
     const lists: { address: Address; accountKey: Uint8Array; signed: string; deviceId: string }[] = [];
@@ -183,6 +189,14 @@ export async function linkDevice(
     return { name: join.name };
   } finally {
     inbox.close(channel);
+  }
+}
+
+/** The person did not confirm the link: nothing was issued to the new device. */
+export class LinkCancelled extends Error {
+  constructor() {
+    super("the link was cancelled");
+    this.name = "LinkCancelled";
   }
 }
 

@@ -9,8 +9,12 @@ export function startLink(name: string): Promise<{ code: string }> {
   return callEngine("startLink", { name });
 }
 
-export function linkDevice(code: string): Promise<{ name: string }> {
+export function linkDevice(code: string): Promise<{ name: string; linkId: string }> {
   return callEngine("linkDevice", { code });
+}
+
+export function confirmLink(linkId: string, confirm: boolean): Promise<{ linked: boolean }> {
+  return callEngine("confirmLink", { linkId, confirm });
 }
 
 export async function removeDevice(deviceId: string): Promise<void> {
