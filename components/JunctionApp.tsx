@@ -18,6 +18,7 @@ import { selectedPerson } from "@/lib/hooks/people";
 import { useSearch } from "@/lib/hooks/search";
 import type { InboxFilter } from "@/lib/hooks/types";
 import { AccountForm } from "./AccountForm";
+import { LinkThisDevice } from "./devices/LinkThisDevice";
 import { ConversationList } from "./inbox/ConversationList";
 import { ConversationView } from "./conversation/ConversationView";
 import { Dialog } from "./ui/Dialog";
@@ -118,6 +119,12 @@ function FirstRun() {
           Create your first account
         </h2>
         <AccountForm usedBrands={[]} />
+      </section>
+      <section aria-labelledby="link-existing" className="rounded-2xl bg-white p-5 shadow-sm dark:bg-slate-900">
+        <h2 id="link-existing" className="mb-2 text-lg font-semibold">
+          Already use Junction?
+        </h2>
+        <LinkThisDevice />
       </section>
     </main>
   );

@@ -9,6 +9,7 @@ import { useNotificationPermission } from "@/lib/hooks/notifications";
 import type { AccountRow, Settings } from "@/lib/hooks/types";
 import { Dialog } from "../ui/Dialog";
 import { StorageSection } from "./StorageSection";
+import { LinkedDevicesDialog } from "../devices/LinkedDevicesDialog";
 
 interface Props {
   open: boolean;
@@ -31,6 +32,7 @@ export function SettingsDialog({ open, onClose, accounts, onLogOut }: Props) {
   const [error, setError] = useState<string | null>(null);
   const receiptsId = useId();
   const themeName = useId();
+  const [devicesOpen, setDevicesOpen] = useState(false);
 
   function change(patch: Partial<Settings>) {
     setError(null);
@@ -142,6 +144,17 @@ export function SettingsDialog({ open, onClose, accounts, onLogOut }: Props) {
             ))}
           </div>
         </fieldset>
+
+        <section className="flex items-start justify-between gap-4">
+          <div>
+            <h3 className="font-semibold">Linked devices</h3>
+            <p className="text-sm text-slate-700 dark:text-slate-300">Use your accounts on another browser or computer.</p>
+          </div>
+          <button type="button" onClick={() => setDevicesOpen(true)} className="shrink-0 rounded-lg border border-slate-300 px-3 py-1.5 text-sm font-medium dark:border-slate-700">
+            Linked devices
+          </button>
+        </section>
+        {devicesOpen ? <LinkedDevicesDialog open onClose={() => setDevicesOpen(false)} accounts={accounts} /> : null}
 
         <Notifications />
 

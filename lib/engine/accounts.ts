@@ -4,7 +4,7 @@ import { EVENTS, ProtocolError, toB64, type Address, type BrandId, type schemas 
 import { EngineError } from "../worker/rpc";
 import type { AccountRow } from "../store/db";
 import { ensureDevice, forgetAccountKeys, nextPrekeyId, prekeysOf, reservePrekeyIds } from "../store/keys";
-import { generateIdentityKeyPair, deserializeKemPrekey, deserializeSignedPrekey, forgetDhKey, decodeKey, KeyTag } from "../crypto";
+import { generateIdentityKeyPair, type KeyPair, deserializeKemPrekey, deserializeSignedPrekey, forgetDhKey, decodeKey, KeyTag } from "../crypto";
 import type { EngineContext } from "./context";
 import {
   KEM_ONE_TIME_PREKEY_BATCH,
@@ -19,6 +19,7 @@ import {
   ONE_TIME_PREKEY_LOW,
   SIGNED_PREKEY_MAX_AGE_MS,
 } from "./keys";
+import { firstDeviceList } from "./deviceLists";
 import { request } from "./relay";
 
 /** How long creating an account waits for the relay connection before it says "offline". */
@@ -41,33 +42,16 @@ export async function createAccount(ctx: EngineContext, params: { brand: BrandId
   }
 
   const now = ctx.now();
-  // every account is its own relay device, so no device id or login key links it to my other brands
-  const device = await ensureDevice(db, address, () => newDeviceRow(address, now));
   const identity = generateIdentityKeyPair();
-  const signed = await makeSignedPrekey(address, identity, 1, now);
-  const kem = makeKemPrekey(address, identity, 1, now);
-  const oneTime = await makeOneTimePrekeys(address, 1, ONE_TIME_PREKEY_BATCH, now);
-  const kemOneTime = makeKemOneTimePrekeys(address, identity, 2, KEM_ONE_TIME_PREKEY_BATCH, now);
-  // keys are stored before registering so that a message racing the register reply can be decrypted
-  await db.transaction("rw", [db.identityKeys, db.prekeys, db.meta], async () => {
-    await db.identityKeys.put({ address, publicKey: identity.publicKey, privateKey: identity.privateKey });
-    await db.prekeys.bulkPut([signed.row, kem.row, ...oneTime.rows, ...kemOneTime.rows]);
-    await reservePrekeyIds(db, address, "onetime", ONE_TIME_PREKEY_BATCH);
-    await reservePrekeyIds(db, address, "kem", 1 + KEM_ONE_TIME_PREKEY_BATCH);
-  });
+  const keys = await prepareDevice(ctx, address, identity, now);
+  const deviceList = firstDeviceList(address, identity, keys.deviceId, now);
   try {
     // a first-run person may press "Create account" before the page's first connection is made
     await request(await ctx.connectedSocket(CONNECT_WAIT_MS), EVENTS.register, {
       address,
       identityKey: toB64(identity.publicKey),
-      device: {
-        deviceId: device.deviceId,
-        authKey: toB64(device.authPublicKey),
-        signedPrekey: signed.wire,
-        kemPrekey: kem.wire,
-        oneTimePrekeys: oneTime.wire,
-        kemOneTimePrekeys: kemOneTime.wire,
-      },
+      device: keys,
+      deviceList: deviceList.signed,
     });
   } catch (error) {
     await forgetAccountKeys(db, address);
@@ -84,8 +68,40 @@ export async function createAccount(ctx: EngineContext, params: { brand: BrandId
     identityKey: identity.publicKey,
     createdAt: now,
   };
-  await db.accounts.put(account);
+  await db.transaction("rw", [db.accounts, db.deviceLists], async () => {
+    await db.accounts.put(account);
+    await db.deviceLists.put({ ...deviceList, published: true });
+  });
   return account;
+}
+
+/**
+ * Makes a relay device for `address` (its id and login key) and the prekeys of `identity` (the account key
+ * on a primary, the device's own identity key on a linked device), and stores them before registering, so
+ * that a message racing the register reply can be decrypted. Returns the device as `register` sends it.
+ */
+export async function prepareDevice(ctx: EngineContext, address: Address, identity: KeyPair, now: number): Promise<schemas.DeviceKeys> {
+  const { db } = ctx;
+  // every account is its own relay device, so no device id or login key links it to my other brands
+  const device = await ensureDevice(db, address, () => newDeviceRow(address, now));
+  const signed = await makeSignedPrekey(address, identity, 1, now);
+  const kem = makeKemPrekey(address, identity, 1, now);
+  const oneTime = await makeOneTimePrekeys(address, 1, ONE_TIME_PREKEY_BATCH, now);
+  const kemOneTime = makeKemOneTimePrekeys(address, identity, 2, KEM_ONE_TIME_PREKEY_BATCH, now);
+  await db.transaction("rw", [db.identityKeys, db.prekeys, db.meta], async () => {
+    await db.identityKeys.put({ address, publicKey: identity.publicKey, privateKey: identity.privateKey });
+    await db.prekeys.bulkPut([signed.row, kem.row, ...oneTime.rows, ...kemOneTime.rows]);
+    await reservePrekeyIds(db, address, "onetime", ONE_TIME_PREKEY_BATCH);
+    await reservePrekeyIds(db, address, "kem", 1 + KEM_ONE_TIME_PREKEY_BATCH);
+  });
+  return {
+    deviceId: device.deviceId,
+    authKey: toB64(device.authPublicKey),
+    signedPrekey: signed.wire,
+    kemPrekey: kem.wire,
+    oneTimePrekeys: oneTime.wire,
+    kemOneTimePrekeys: kemOneTime.wire,
+  };
 }
 
 function brandRule(brand: BrandId): string {

@@ -30,7 +30,7 @@ import { addContactLocal, linkAddressesLocal, setNicknameLocal, unlinkAddressLoc
  * Methods that need the relay connection, and so the leader. Diagnostics is one too: the counters and
  * the interesting log lines live in the engine's worker, not in a follower's.
  */
-export const LEADER_METHODS = ["createAccount", "lookup", "startChat", "diagnostics", "setTyping", "logOut", "downloadAttachment", "cancelTransfer", "createGroup", "changeGroup"] as const;
+export const LEADER_METHODS = ["createAccount", "startLink", "linkDevice", "confirmLink", "removeDevice", "lookup", "startChat", "diagnostics", "setTyping", "logOut", "downloadAttachment", "cancelTransfer", "createGroup", "changeGroup"] as const;
 export type LeaderMethod = (typeof LEADER_METHODS)[number];
 
 export function isLeaderMethod(method: string): method is LeaderMethod {
@@ -148,6 +148,10 @@ export function leaderHandlers(engine: Engine, deps: HandlerDeps): RpcHandlers {
         deps.poke();
         return null;
       }),
+    startLink: (p) => wrap(() => engine.startLink(p)),
+    linkDevice: (p) => wrap(() => engine.linkDevice(p)),
+    confirmLink: (p) => wrap(() => engine.confirmLink(p)),
+    removeDevice: (p) => wrap(() => engine.removeDevice(p)),
     downloadAttachment: (p) =>
       wrap(async () => {
         await engine.transfers.request(p.conversationId, p.messageId);

@@ -1,6 +1,6 @@
 // Devices of an address and sessions to them. Lookups are cached briefly because the relay
 // rate-limits directory calls and one-time prekeys are consumed by bundle fetches.
-import { EVENTS, fromB64, type Address, type schemas } from "./deps";
+import { EVENTS, fromB64, toB64, type Address, type schemas } from "./deps";
 import { archivedRow, deleteAllSessionsWith, sessionsWith } from "../store/sessions";
 import { observeIdentity, knownIdentity, sameBytes } from "../store/identities";
 import { getIdentityKey } from "../store/keys";
@@ -16,6 +16,7 @@ import {
 } from "../crypto";
 import type { EngineContext } from "./context";
 import { bundleFromWire } from "./keys";
+import { checkDeviceList, listedKey } from "./deviceLists";
 import { request } from "./relay";
 
 export class ForeignIdentityError extends Error {
@@ -36,8 +37,10 @@ export class IdentityHeldError extends Error {
 export const DEVICE_LIST_TTL_MS = 60_000;
 
 interface DeviceList {
+  /** The account key. */
   identityKey: Uint8Array;
-  deviceIds: string[];
+  /** The devices on the account's checked device list, with their identity keys: no other gets a message. */
+  devices: Map<string, Uint8Array>;
   fetchedAt: number;
 }
 
@@ -57,17 +60,26 @@ export class DeviceDirectory {
   }
 
   /**
-   * The relay's device list of an address comes only with bundles: `known` devices (we have sessions
-   * with them) are listed without one, so no prekey of theirs is spent.
+   * The relay's devices of an address come only with bundles: `known` devices (we have sessions with them)
+   * are listed without one, so no prekey of theirs is spent. The signed device list comes with them and
+   * is checked (account key → list, no older version): only the devices on it are used. A device the
+   * relay names that the list does not is never written to (the relay then refuses the send as stale, and
+   * the message is not sent rather than read by a device the account never linked).
    */
-  private async fetchBundles(address: Address, opts: { deviceIds?: string[]; known?: string[] }) {
+  private async fetchBundles(address: Address, opts: { deviceIds?: string[]; known?: string[] }): Promise<{ res: schemas.BundlesResponse; list: DeviceList }> {
     const res = await request(this.ctx.socket(), EVENTS.bundles, {
       address,
       ...(opts.deviceIds ? { deviceIds: opts.deviceIds } : {}),
       ...(opts.known?.length ? { known: opts.known } : {}),
     });
-    this.cache.set(address, { identityKey: fromB64(res.identityKey), deviceIds: res.deviceIds, fetchedAt: this.ctx.now() });
-    return res;
+    const checked = await checkDeviceList(this.ctx.db, address, fromB64(res.identityKey), res.deviceList, this.ctx.now());
+    if (res.deviceIds.some((d) => !listedKey(checked, d))) {
+      this.ctx.counters.bump("unlisted_device");
+      this.ctx.log.warn("the relay names a device that is not on the account's device list");
+    }
+    const list = { identityKey: fromB64(res.identityKey), devices: new Map(checked.devices.map((d) => [d.deviceId, d.identityKey])), fetchedAt: this.ctx.now() };
+    this.cache.set(address, list);
+    return { res, list };
   }
 
   /**
@@ -94,17 +106,20 @@ export class DeviceDirectory {
     let prefetched: schemas.BundlesResponse | undefined;
     if (!list) {
       const usable = [...held].filter(([, state]) => !sessionNeedsReplacing(state, now)).map(([device]) => device);
-      prefetched = await this.fetchBundles(theirAddress, opts.onlyDevice ? { deviceIds: [opts.onlyDevice], known: usable } : { known: usable });
-      list = this.fresh(theirAddress) ?? { identityKey: fromB64(prefetched.identityKey), deviceIds: prefetched.deviceIds, fetchedAt: now };
+      const fetched = await this.fetchBundles(theirAddress, opts.onlyDevice ? { deviceIds: [opts.onlyDevice], known: usable } : { known: usable });
+      prefetched = fetched.res;
+      list = fetched.list;
     }
-    const wanted = list.deviceIds.filter((d) => d !== opts.skipDevice && (opts.onlyDevice === undefined || d === opts.onlyDevice));
+    const listed = list.devices;
+    const wanted = [...listed.keys()].filter((d) => d !== opts.skipDevice && (opts.onlyDevice === undefined || d === opts.onlyDevice));
     await this.checkIdentity(ourAddress, theirAddress, list.identityKey);
 
     const states = new Map<string, SessionState>();
     for (const [device, state] of held) {
       if (!wanted.includes(device)) continue;
-      // a session made under an older identity key must not carry new messages
-      if (!sameBytes(sessionTheirIdentityKey(state), list.identityKey)) continue;
+      // a session made under another identity key than the device's on the list must not carry new messages
+      const key = listed.get(device);
+      if (!key || !sameBytes(sessionTheirIdentityKey(state), key)) continue;
       if (sessionNeedsReplacing(state, now)) {
         await this.archive(ourAddress, theirAddress, device, state);
         continue;
@@ -119,18 +134,22 @@ export class DeviceDirectory {
     // bundles that came with the list cover the devices we had nothing for; the rest are asked for now
     const covered = new Set(prefetched?.bundles.map((b) => b.deviceId) ?? []);
     const res =
-      prefetched && missing.every((d) => covered.has(d)) ? prefetched : await this.fetchBundles(theirAddress, { deviceIds: missing });
+      prefetched && missing.every((d) => covered.has(d)) ? prefetched : (await this.fetchBundles(theirAddress, { deviceIds: missing })).res;
     if (!sameBytes(fromB64(res.identityKey), list.identityKey)) {
       this.invalidate(theirAddress);
       await this.checkIdentity(ourAddress, theirAddress, fromB64(res.identityKey));
     }
+    // keys as the list of the fetch that brought the bundles has them (a list fetched in between may be newer)
+    const keys = this.cache.get(theirAddress)?.devices ?? listed;
     for (const bundle of res.bundles) {
-      if (!missing.includes(bundle.deviceId)) continue;
+      const deviceKey = keys.get(bundle.deviceId);
+      if (!missing.includes(bundle.deviceId) || !deviceKey) continue;
       const state = await initiateSession({
         ourIdentity: { publicKey: ours.publicKey, privateKey: ours.privateKey },
         ourAddress,
         theirAddress,
-        bundle: bundleFromWire(res.identityKey, bundle),
+        // its prekeys must be signed by the device's own identity key as the account's list names it
+        bundle: bundleFromWire(toB64(deviceKey), bundle),
         now,
       });
       states.set(bundle.deviceId, state);
@@ -158,9 +177,9 @@ export class DeviceDirectory {
   private async checkIdentity(ourAddress: Address, theirAddress: Address, identityKey: Uint8Array): Promise<void> {
     const { db } = this.ctx;
     if (ourAddress === theirAddress) {
-      // my own other devices share my identity key; anything else is the relay inventing a device
-      const mine = await getIdentityKey(db, ourAddress);
-      if (!mine || !sameBytes(mine.publicKey, identityKey)) throw new ForeignIdentityError();
+      // my own account's key (my devices' own keys are on its list); anything else is the relay inventing one
+      const mine = await db.accounts.get(ourAddress);
+      if (!mine || !sameBytes(mine.identityKey, identityKey)) throw new ForeignIdentityError();
       return;
     }
     const known = await knownIdentity(db, ourAddress, theirAddress);

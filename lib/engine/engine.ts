@@ -9,6 +9,8 @@ import { devicesOf } from "../store/keys";
 import { randomId } from "../store/ids";
 import { EngineError } from "../worker/rpc";
 import { createAccount, maintainPrekeys } from "./accounts";
+import { ensureMyDeviceList } from "./deviceLists";
+import { LINK_STEP_MS, LinkCancelled, linkDevice, ProvisionInbox, removeDevice, removedHere, startLink } from "./linking";
 import type { EngineContext } from "./context";
 import { DeviceDirectory } from "./directory";
 import { Counters, silentLogger, type Logger } from "./log";
@@ -139,6 +141,10 @@ export class Engine {
   private readonly typing: TypingSender;
   /** Attachment uploads and downloads. */
   readonly transfers: TransferRunner;
+  /** Messages of the provisioning channels this engine listens on while it links a device. */
+  private readonly provisions = new ProvisionInbox();
+  /** Links waiting for the person to confirm the new device's name. */
+  private readonly pendingLinks = new Map<string, { answer: (yes: boolean) => void; finished: Promise<void> }>();
 
   constructor(private readonly opts: EngineOptions) {
     this.ctx = {
@@ -204,6 +210,8 @@ export class Engine {
     });
     socket.on(EVENTS.deliver, (payload: unknown) => this.onDeliver(payload));
     socket.on(EVENTS.typingDeliver, (payload: unknown) => this.onTyping(payload));
+    socket.on(EVENTS.provisionDeliver, (payload: unknown) => this.provisions.deliver(payload));
+    socket.on(EVENTS.devicesRemoved, (payload: unknown) => void this.onRemoved(payload));
     if (this.networkUp && !socket.connected) socket.connect();
   }
 
@@ -339,6 +347,81 @@ export class Engine {
     return { address: account.address };
   }
 
+  /** A new device: the link code to show; the accounts appear once the primary has linked this device. */
+  async startLink(params: { name: string }): Promise<{ code: string }> {
+    const pending = await startLink(this.ctx, this.provisions, params.name, async () => {
+      // log in again so that the relay serves the linked accounts on this connection
+      await this.loginRun;
+      this.loginRun = this.afterConnect();
+      await this.loginRun;
+    });
+    pending.done.catch((error: unknown) => this.warn("linking failed", error));
+    return { code: pending.code };
+  }
+
+  /**
+   * The primary, step one: opens the link with the device that shows `code` and returns its name; the
+   * link goes on once the person answers (confirmLink), within LINK_STEP_MS.
+   */
+  async linkDevice(params: { code: string }): Promise<{ name: string; linkId: string }> {
+    await this.loginRun;
+    const mine = [...this.accounts.values()].map((m) => ({ account: m.account, keys: m.keys, deviceId: m.deviceId }));
+    let named!: (value: { name: string; linkId: string }) => void;
+    const asked = new Promise<{ name: string; linkId: string }>((resolve) => (named = resolve));
+    const linkId = randomId();
+    const finished = linkDevice(this.ctx, this.provisions, mine, params.code, (name) => {
+      const answer = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          this.pendingLinks.delete(linkId);
+          resolve(false);
+        }, LINK_STEP_MS);
+        this.pendingLinks.set(linkId, { answer: (yes) => (clearTimeout(timer), resolve(yes)), finished: Promise.resolve() });
+      });
+      named({ name, linkId });
+      return answer;
+    });
+    finished.catch(() => undefined);
+    const res = await Promise.race([asked, finished.then(() => ({ name: "", linkId: "" }))]);
+    const pending = this.pendingLinks.get(linkId);
+    if (pending) pending.finished = finished.then(() => undefined);
+    return res;
+  }
+
+  /** The primary, step two: the person confirmed (or not) the new device's name. */
+  async confirmLink(params: { linkId: string; confirm: boolean }): Promise<{ linked: boolean }> {
+    const pending = this.pendingLinks.get(params.linkId);
+    if (!pending) throw new EngineError("not_found", "no such link in progress");
+    this.pendingLinks.delete(params.linkId);
+    pending.answer(params.confirm);
+    try {
+      await pending.finished;
+      return { linked: true };
+    } catch (error) {
+      if (error instanceof LinkCancelled) return { linked: false };
+      throw error;
+    }
+  }
+
+  /** The primary: removes a linked device from my accounts. */
+  async removeDevice(params: { deviceId: string }): Promise<null> {
+    await this.loginRun;
+    await removeDevice(this.ctx, [...this.accounts.values()], params.deviceId);
+    return null;
+  }
+
+  /** This device was removed from an account (checked against the account key): it wipes itself. */
+  private async onRemoved(payload: unknown): Promise<void> {
+    try {
+      const wiped = await removedHere(this.ctx, payload, (address) => this.accounts.get(address)?.deviceId);
+      if (!wiped) return;
+      this.ctx.log.warn("this device was removed from its accounts: wiped", {});
+      this.accounts = new Map();
+      this.loggedIn = false;
+    } catch (error) {
+      this.warn("device removal failed", error);
+    }
+  }
+
   async lookup(address: Address): Promise<{ identityKey: Uint8Array } | null> {
     await this.loginRun;
     try {
@@ -371,6 +454,9 @@ export class Engine {
       this.maintenanceTimer ??= setInterval(() => {
         if (this.loggedIn && !this.stopped) void runMaintenance(this.ctx).catch((error: unknown) => this.warn("maintenance failed", error));
       }, MAINTENANCE_INTERVAL_MS);
+      for (const [address, mine] of this.accounts) {
+        await ensureMyDeviceList(this.ctx, address as Address, mine.deviceId, mine.keys).catch((error: unknown) => this.warn("device list upkeep failed", error));
+      }
       for (const address of this.accounts.keys()) {
         await maintainPrekeys(this.ctx, address as Address).catch((error: unknown) => this.warn("prekey upkeep failed", error));
       }

@@ -14,7 +14,7 @@
 // - anything else (storage, quota, a worker shutting down): thrown, so nothing is committed or acked and
 //   the caller retries the batch.
 import type { Address } from "./deps";
-import type { AccountRow, AttachmentKeyRow, ContactRow, ConversationRow, IdentityKeyRow, IdentityRow, EnvelopeRef, MessageRow, OutboxRow, BaseKeyRow, PendingChangeRow, QuoteRef, TransferRow, WaitingRow } from "../store/db";
+import type { AccountRow, AttachmentKeyRow, DeviceListRow, ContactRow, ConversationRow, IdentityKeyRow, IdentityRow, EnvelopeRef, MessageRow, OutboxRow, BaseKeyRow, PendingChangeRow, QuoteRef, TransferRow, WaitingRow } from "../store/db";
 import { conversationId, PENDING_CHANGES_MAX } from "../store/db";
 import { identityId, prekeyKey, randomId, selfQueue, sessionKey } from "../store/ids";
 import { identityAfter, sameBytes } from "../store/identities";
@@ -49,6 +49,8 @@ import { Slicer } from "./yielding";
 import { commitGroups, GroupBatch } from "./groups/service";
 import { GROUP_FRAME } from "./groups/state";
 import type { GroupContent } from "./content/registry";
+import { fetchDeviceList, listedKey } from "./deviceLists";
+import { OfflineError } from "./relay";
 
 export interface MyAccount {
   account: AccountRow;
@@ -171,6 +173,45 @@ export interface DecryptedBatch {
   readonly groups: ReturnType<GroupBatch["writes"]>;
 }
 
+/**
+ * The checked device lists of a batch's senders, read in one go; a sender device that is not on the list
+ * held fetches the account's list again (once per batch): a device linked since. The fetched list is
+ * stored (public data) even though the batch itself commits later.
+ */
+class SenderLists {
+  private rows: Map<string, DeviceListRow | undefined> | undefined;
+  private readonly fetched = new Set<string>();
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly envelopes: schemas.Envelope[],
+  ) {}
+
+  /** The account key of `from` if `device` is on its list with `identityKey`, else undefined. */
+  async accountKeyFor(from: Address, device: string, identityKey: Uint8Array): Promise<Uint8Array | undefined> {
+    if (!this.rows) {
+      const senders = [...new Set(this.envelopes.map((e) => e.from as Address))];
+      const found = await this.ctx.db.deviceLists.bulkGet(senders);
+      this.rows = new Map(senders.map((a, i) => [a, found[i]]));
+    }
+    const rows = this.rows;
+    let row = rows.get(from);
+    if (!listedKey(row, device) && !this.fetched.has(from)) {
+      this.fetched.add(from);
+      try {
+        row = await fetchDeviceList(this.ctx, from);
+        rows.set(from, row);
+      } catch (error) {
+        // offline: not the message's fault, the batch is tried again; a list refused or missing: not listed
+        if (error instanceof OfflineError) throw error;
+        this.ctx.log.warn("sender's device list refused", { error: error instanceof Error ? error.name : "unknown" });
+      }
+    }
+    const key = listedKey(row, device);
+    return row && key && sameBytes(key, identityKey) ? row.accountKey : undefined;
+  }
+}
+
 const WAITING_PREFIX = "wait:";
 const UNKNOWN_PREFIX = "unknown:";
 
@@ -219,6 +260,8 @@ export async function decryptBatch(
     await carry.quiet();
     for (const [k, v] of await loadRecords(ctx, [...wanted.values()])) live.set(k, v);
   }
+  // the senders' checked device lists: a message counts only from a device on its account's list
+  const senderLists = new SenderLists(ctx, envelopes);
   // one store per account for the whole batch (what it reads waits for quiet storage)
   const stores = new Map<string, PrekeyStore>();
   // the commit in flight and the relay's acks and pushes get a turn every few milliseconds
@@ -283,8 +326,11 @@ export async function decryptBatch(
       failures.push({ our: to, from, fromDevice: env.fromDevice, envelope: env });
       continue;
     }
-    if (from === to && !sameBytes(result.theirIdentityKey, mine.account.identityKey)) {
-      counters.bump("forged");
+    // written by a device the account's list does not name (with this identity key): not the account's;
+    // for a copy of "my own" message, that is a forgery
+    const accountKey = await senderLists.accountKeyFor(from, env.fromDevice, result.theirIdentityKey);
+    if (!accountKey || (from === to && !sameBytes(accountKey, mine.account.identityKey))) {
+      counters.bump(from === to ? "forged" : "unlisted_device");
       continue;
     }
     if (!session.record.current && session.record.archived.length === 0) newDevicesOf.add(from);
@@ -312,10 +358,12 @@ export async function decryptBatch(
     if (from !== to) {
       const peer = `${to}|${from}`;
       const seen = lastIdentity.get(peer);
-      if (!seen || !sameBytes(seen, result.theirIdentityKey)) {
-        lastIdentity.set(peer, result.theirIdentityKey);
-        seenKeys.set(peer, result.theirIdentityKey);
-        identities.push({ our: to, their: from, key: result.theirIdentityKey });
+      // safety numbers are the account key's, whichever of the account's devices wrote
+      if (!seen || !sameBytes(seen, accountKey)) {
+        lastIdentity.set(peer, accountKey);
+        // group changes are signed with the account key: they are checked against it
+        seenKeys.set(peer, accountKey);
+        identities.push({ our: to, their: from, key: accountKey });
       }
     }
 

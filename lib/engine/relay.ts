@@ -2,7 +2,7 @@
 // reply with the lib/protocol schema before anything reads it.
 import { z } from "zod";
 import type { Socket } from "socket.io-client";
-import { ERROR_CODES, ProtocolError, SCHEMAS, type ClientEvent, type ClientToServerEvents, type ServerToClientEvents } from "../protocol";
+import { ERROR_CODES, MAX_ENVELOPES_PER_SEND, ProtocolError, SCHEMAS, type ClientEvent, type ClientToServerEvents, type ServerToClientEvents } from "../protocol";
 
 export type RelaySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -25,6 +25,10 @@ const AckShape = z.union([
       code: z.enum(ERROR_CODES).catch("internal"),
       message: z.string().max(500),
       retryAfterMs: z.number().int().nonnegative().max(7 * 24 * 3600 * 1000).optional(),
+      devices: z
+        .array(z.object({ address: z.string().max(200), missing: z.array(z.string().max(64)).max(32), extra: z.array(z.string().max(64)).max(MAX_ENVELOPES_PER_SEND) }))
+        .max(MAX_ENVELOPES_PER_SEND)
+        .optional(),
     }),
   }),
   z.looseObject({ ok: z.literal(true) }),
@@ -56,8 +60,8 @@ export async function request<E extends ClientEvent>(
   const ack = AckShape.safeParse(raw);
   if (!ack.success) throw new ProtocolError("bad_request", `malformed reply to ${event}`);
   if (ack.data.ok === false) {
-    const { code, message, retryAfterMs } = ack.data.error;
-    throw new ProtocolError(code, message, retryAfterMs === undefined ? undefined : { retryAfterMs });
+    const { code, message, retryAfterMs, devices } = ack.data.error;
+    throw new ProtocolError(code, message, { ...(retryAfterMs === undefined ? {} : { retryAfterMs }), ...(devices === undefined ? {} : { devices }) });
   }
   const { ok: _ok, ...body } = ack.data;
   const parsed = SCHEMAS[event].response.safeParse(body);

@@ -16,6 +16,7 @@ import { encrypt, serializeSession, CryptoError } from "../crypto";
 import { MAX_ENVELOPES_PER_SEND } from "../protocol/limits";
 import type { EngineContext } from "./context";
 import { IdentityHeldError, type DeviceDirectory } from "./directory";
+import { DeviceListRefusedError } from "./deviceLists";
 import { encodeContent, parseContent, CONTENT_VERSION, type KnownContent } from "./content/envelope";
 import { envelopeId } from "./envelopes";
 import { encodeDecryptionError } from "./recovery";
@@ -25,6 +26,8 @@ import { groupEnvelopes } from "./groups/service";
 
 export type SendOutcome = "sent" | "failed" | "retry" | "held" | "uploading" | "offline";
 
+/** Sends of one row the relay may refuse as `stale_devices` (each after fetching the devices again) before it shows "Not sent". */
+export const MAX_STALE_ROUNDS = 3;
 /** Attempts before a message shows "Not sent" (its Retry button queues it again). */
 export const MAX_SEND_ATTEMPTS = 6;
 /** Backoff after the n-th transient failure of a row. */
@@ -142,9 +145,9 @@ export async function sendOutboxRow(
     return sendToGroup(ctx, directory, myDeviceOf, row, conv, targets[0].content);
   }
 
-  let envelopes: schemas.OutgoingEnvelope[];
-  try {
-    envelopes = await ctx.sessions.run(async () => {
+  // encrypted for the devices as I know them; a send the relay refuses as stale is encrypted again
+  const encryptAll = () =>
+    ctx.sessions.run(async () => {
       const out: schemas.OutgoingEnvelope[] = [];
       const rows: SessionRow[] = [];
       const sent: SentRow[] = [];
@@ -182,23 +185,36 @@ export async function sendOutboxRow(
       });
       return out;
     });
-  } catch (error) {
-    return classify(ctx, row, error);
-  }
-  if (row.onlyDevice) {
-    // a resend to a device that is gone: nothing to do
-    if (envelopes.length === 0) return finish(ctx, row, "sent");
-  } else if ((row.kind === "message" || row.kind === "change") && !envelopes.some((e) => e.to === conv.theirAddress)) {
-    // my message with no device to go to (the peer has none): nothing the relay could store
-    return finish(ctx, row, "failed", "they have no device to receive it");
-  }
 
-  const sent = await relaySend(ctx, conv, envelopes);
-  if (sent !== "sent") {
+  for (let round = 1; ; round++) {
+    let envelopes: schemas.OutgoingEnvelope[];
+    try {
+      envelopes = await encryptAll();
+    } catch (error) {
+      return classify(ctx, row, error);
+    }
+    if (row.onlyDevice) {
+      // a resend to a device that is gone: nothing to do
+      if (envelopes.length === 0) return finish(ctx, row, "sent");
+    } else if ((row.kind === "message" || row.kind === "change") && !envelopes.some((e) => e.to === conv.theirAddress)) {
+      // my message with no device to go to (the peer has none): nothing the relay could store
+      return finish(ctx, row, "failed", "they have no device to receive it");
+    }
+
+    // a resend goes to chosen devices on purpose; anything else must reach every current device
+    const sent = await relaySend(ctx, conv, envelopes, Boolean(row.onlyDevice));
+    if (sent === "sent") return finish(ctx, row, "sent");
     if (sent instanceof ProtocolError && sent.code === "not_found") directory.invalidate(conv.theirAddress);
-    return classify(ctx, row, sent);
+    if (!(sent instanceof ProtocolError && sent.code === "stale_devices")) return classify(ctx, row, sent);
+    // the relay knows other devices than I do: fetch the lists and bundles again and encrypt anew (nothing was stored)
+    ctx.counters.bump("stale_devices");
+    for (const target of targets) directory.invalidate(target.address);
+    if (round >= MAX_STALE_ROUNDS) {
+      // the relay names devices the accounts' lists do not (or leaves out ones they do): it is not sent
+      ctx.log.warn("send gave up on stale devices", { kind: row.kind, rounds: round });
+      return finish(ctx, row, "failed", "their devices could not be checked");
+    }
   }
-  return finish(ctx, row, "sent");
 }
 
 async function sendToGroup(
@@ -211,40 +227,51 @@ async function sendToGroup(
 ): Promise<SendOutcome> {
   const myDevice = myDeviceOf(conv.ourAddress);
   if (!myDevice) return "offline";
-  let send: Awaited<ReturnType<typeof groupEnvelopes>>;
-  try {
-    send = await ctx.sessions.run(async () => {
-      const rows: SessionRow[] = [];
-      const now = ctx.now();
-      return groupEnvelopes(
-        ctx,
-        directory,
-        conv,
-        myDevice,
-        row.messageId,
-        content,
-        async (our, their, device, state, plaintext) => {
-          const sealed = await encrypt(state, plaintext);
-          rows.push(sessionRow(our, their, device, serializeSession(sealed.state), now));
-          return toB64(sealed.ciphertext);
-        },
-        () => (rows.length ? ctx.db.sessions.bulkPut(rows) : Promise.resolve()),
-      );
-    });
-  } catch (error) {
-    return classify(ctx, row, error);
+  for (let round = 1; ; round++) {
+    let send: Awaited<ReturnType<typeof groupEnvelopes>>;
+    try {
+      send = await ctx.sessions.run(async () => {
+        const rows: SessionRow[] = [];
+        const now = ctx.now();
+        return groupEnvelopes(
+          ctx,
+          directory,
+          conv,
+          myDevice,
+          row.messageId,
+          content,
+          async (our, their, device, state, plaintext) => {
+            const sealed = await encrypt(state, plaintext);
+            rows.push(sessionRow(our, their, device, serializeSession(sealed.state), now));
+            return toB64(sealed.ciphertext);
+          },
+          () => (rows.length ? ctx.db.sessions.bulkPut(rows) : Promise.resolve()),
+        );
+      });
+    } catch (error) {
+      return classify(ctx, row, error);
+    }
+    if (send === "left") return finish(ctx, row, "failed", "you are no longer in this group");
+    const sent = await relaySend(ctx, conv, send.envelopes, false);
+    if (sent === "sent") {
+      await send.sent();
+      return finish(ctx, row, "sent");
+    }
+    if (!(sent instanceof ProtocolError && sent.code === "stale_devices")) return classify(ctx, row, sent);
+    // a member has other devices than I know: their lists and bundles again, and the same body anew
+    ctx.counters.bump("stale_devices");
+    for (const address of new Set(send.envelopes.map((e) => e.to))) directory.invalidate(address as Address);
+    if (round >= MAX_STALE_ROUNDS) {
+      ctx.log.warn("group send gave up on stale devices", { rounds: round });
+      return finish(ctx, row, "failed", "their devices could not be checked");
+    }
   }
-  if (send === "left") return finish(ctx, row, "failed", "you are no longer in this group");
-  const sent = await relaySend(ctx, conv, send.envelopes);
-  if (sent !== "sent") return classify(ctx, row, sent);
-  await send.sent();
-  return finish(ctx, row, "sent");
 }
 
-async function relaySend(ctx: EngineContext, conv: Pick<ConversationRow, "ourAddress">, envelopes: schemas.OutgoingEnvelope[]): Promise<"sent" | unknown> {
+async function relaySend(ctx: EngineContext, conv: Pick<ConversationRow, "ourAddress">, envelopes: schemas.OutgoingEnvelope[], subset: boolean): Promise<"sent" | unknown> {
   try {
     for (let i = 0; i < envelopes.length; i += MAX_ENVELOPES_PER_SEND) {
-      await request(ctx.socket(), EVENTS.send, { from: conv.ourAddress, envelopes: envelopes.slice(i, i + MAX_ENVELOPES_PER_SEND) });
+      await request(ctx.socket(), EVENTS.send, { from: conv.ourAddress, envelopes: envelopes.slice(i, i + MAX_ENVELOPES_PER_SEND), ...(subset ? { subset: true as const } : {}) });
     }
     return "sent";
   } catch (error) {
@@ -262,7 +289,7 @@ async function sendRetryRequest(ctx: EngineContext, row: OutboxRow): Promise<Sen
   const ours = ownQueueAddress(row.conversationId) ?? row.conversationId.slice(0, row.conversationId.indexOf("|"));
   if (!target || !row.envelopeIds?.length || !(await ctx.db.accounts.get(ours as Address))) return finish(ctx, row, "failed");
   const body = toB64(encodeDecryptionError(row.envelopeIds));
-  const sent = await relaySend(ctx, { ourAddress: ours as Address }, [{ id: randomId(18), to: target.address, toDevice: target.deviceId, body }]);
+  const sent = await relaySend(ctx, { ourAddress: ours as Address }, [{ id: randomId(18), to: target.address, toDevice: target.deviceId, body }], true);
   if (sent === "sent") return finish(ctx, row, "sent");
   // the device is gone: there is no one left to ask
   if (sent instanceof ProtocolError && sent.code === "not_found") return finish(ctx, row, "failed");
@@ -301,6 +328,9 @@ function failureReason(error: unknown): string | null {
     if (error.code === "downgrade") return "their keys lack the post-quantum part, so the relay may have tampered with them";
     if (error.code === "bad_signature") return "their keys could not be verified";
     return "their keys could not be used";
+  }
+  if (error instanceof DeviceListRefusedError) {
+    return error.why === "older" ? "the relay served an older list of their devices" : "their list of devices could not be verified";
   }
   if (error instanceof ProtocolError) {
     if (error.code === "not_found") return "this address no longer exists";

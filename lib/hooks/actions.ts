@@ -5,6 +5,22 @@ import type { Settings } from "../store/db";
 import { EngineError, type Diagnostics, type EngineErrorCode, type GroupAction } from "../worker/rpc";
 import { callEngine } from "./engine";
 
+export function startLink(name: string): Promise<{ code: string }> {
+  return callEngine("startLink", { name });
+}
+
+export function linkDevice(code: string): Promise<{ name: string; linkId: string }> {
+  return callEngine("linkDevice", { code });
+}
+
+export function confirmLink(linkId: string, confirm: boolean): Promise<{ linked: boolean }> {
+  return callEngine("confirmLink", { linkId, confirm });
+}
+
+export async function removeDevice(deviceId: string): Promise<void> {
+  await callEngine("removeDevice", { deviceId });
+}
+
 export function createAccount(brand: BrandId, handle: string, displayName: string): Promise<{ address: Address }> {
   return callEngine("createAccount", { brand, handle, displayName });
 }
@@ -196,6 +212,12 @@ export function errorCode(error: unknown): EngineErrorCode | null {
     return error.code as EngineErrorCode;
   }
   return null;
+}
+
+/** For linking: the engine's own sentence when it refused the code or the link (it names no secret). */
+export function linkErrorText(error: unknown): string {
+  if (errorCode(error) === "bad_request" && error instanceof Error && error.message) return `${error.message[0].toUpperCase()}${error.message.slice(1)}.`;
+  return describeError(error);
 }
 
 /** A sentence for a person, never an internal detail. */

@@ -4,7 +4,7 @@
 import Dexie from "dexie";
 import { useLiveQuery } from "dexie-react-hooks";
 import type { Address } from "../brands";
-import { DEFAULT_SETTINGS, getDb, type DraftRow, type Settings } from "../store/db";
+import { DEFAULT_SETTINGS, getDb, type DeviceListRow, type DraftRow, type Settings } from "../store/db";
 import { queryAccounts, queryInboxAsSet, queryMessageWindow, queryUnreadTotal, type InboxRows, type MessageWindow } from "./queries";
 import { earlyAccounts, earlyInbox, startEarlyReads } from "./startup";
 import type { AccountRow, ContactRow, ConversationRow, GroupRow, IdentityRow, InboxFilter, MediaRow, MessageRow, TransferRow } from "./types";
@@ -145,4 +145,9 @@ export function useMediaUsage(): { conversationId: string; peer: Address; bytes:
       .map(([conversationId, u], i) => ({ conversationId, peer: (convs[i]?.theirAddress ?? conversationId) as Address, ...u }))
       .sort((a, b) => b.bytes - a.bytes);
   });
+}
+
+/** undefined while loading, then the device list of my first account (all my accounts are linked together). */
+export function useMyDevices(address: Address | undefined): DeviceListRow | null | undefined {
+  return useLiveQuery(async () => (address ? ((await getDb().deviceLists.get(address)) ?? null) : null), [address]);
 }

@@ -19,6 +19,7 @@ export type {
   MediaRow,
   GroupRow,
   GroupMemberRow,
+  DeviceListRow,
 } from "../store/db";
 export { DEFAULT_SETTINGS, DELETE_FOR_EVERYONE_WINDOW_MS, DISAPPEARING_TIMERS_MS, EDIT_WINDOW_MS, TYPING_TTL_MS } from "../store/db";
 export type { GroupAction, ConnectionStatus, Diagnostics, DiagnosticsLogEntry, EngineErrorCode, SearchConversation, SearchHit, SearchResults } from "../worker/rpc";

@@ -8,12 +8,12 @@ import { ERROR_CODES } from "./errors";
 type Payload<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[0];
 
 describe("protocol contract", () => {
-  it("has a request and a response schema for every client event, and deliver, typing and provisioning are the only pushes", () => {
-    const pushes: (keyof ServerToClientEvents)[] = [EVENTS.deliver, EVENTS.typingDeliver, EVENTS.provisionDeliver];
+  it("has a request and a response schema for every client event, and deliver, typing, provisioning and device removal are the only pushes", () => {
+    const pushes: (keyof ServerToClientEvents)[] = [EVENTS.deliver, EVENTS.typingDeliver, EVENTS.provisionDeliver, EVENTS.devicesRemoved];
     const clientEvents = Object.values(EVENTS).filter((e) => !(pushes as string[]).includes(e));
     expect(Object.keys(SCHEMAS).sort()).toEqual([...clientEvents].sort());
     for (const e of PRE_LOGIN_EVENTS) expect(clientEvents).toContain(e);
-    expect(pushes).toEqual(["mailbox:deliver", "typing:deliver", "provision:deliver"]);
+    expect(pushes).toEqual(["mailbox:deliver", "typing:deliver", "provision:deliver", "devices:removed"]);
   });
 
   it("types payloads from the schemas", () => {

@@ -23,6 +23,7 @@ export const EVENTS = {
   provisionListen: "provision:listen",
   provisionSend: "provision:send",
   provisionDeliver: "provision:deliver",
+  devicesRemoved: "devices:removed",
 } as const;
 
 type Handler<Req, Res> = (payload: Req, ack: (res: Ack<Res>) => void) => void;
@@ -52,6 +53,8 @@ export interface ServerToClientEvents {
   [EVENTS.typingDeliver]: (payload: S.TypingDeliver) => void;
   /** A message on a provisioning channel this connection listens on (linking a device); never stored. */
   [EVENTS.provisionDeliver]: (payload: S.ProvisionDeliver) => void;
+  /** This device was removed from `address`: the account's new list, which does not name it (the device checks it). */
+  [EVENTS.devicesRemoved]: (payload: S.DevicesRemoved) => void;
 }
 
 export type ClientEvent = keyof ClientToServerEvents;

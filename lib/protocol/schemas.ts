@@ -64,11 +64,23 @@ export const DeviceKeys = z.strictObject({
 
 // ---- client → relay ----
 
+/** A device list signed by the account key (lib/crypto/devices.ts); the relay checks the signature and that versions only grow. */
+export const SignedDeviceList = b64(MAX_DEVICE_LIST_BYTES, 64);
 export const RegisterRequest = z.strictObject({
   address: AddressInput,
   /** The account identity key (tagged Ed25519 encoding). */
   identityKey: PublicKey,
   device: DeviceKeys,
+  /**
+   * The account's first device list (version 1: this device), signed by the account key: stored with the
+   * account, so no one ever finds the account without a list. Checked as devices:publish checks one.
+   */
+  deviceList: SignedDeviceList.optional(),
+  /**
+   * A linked device joining the existing account `address` (identityKey: its account key): `deviceList`
+   * is then required, a newer version than the stored one that names this device.
+   */
+  companion: z.literal(true).optional(),
 });
 
 export const ChallengeRequest = z.strictObject({ deviceId: DeviceId });
@@ -105,6 +117,11 @@ export const SendRequest = z.strictObject({
   /** One of the accounts this connection is logged in for. */
   from: Address,
   envelopes: z.array(OutgoingEnvelope).min(1).max(MAX_ENVELOPES_PER_SEND),
+  /**
+   * Set for a repair to chosen devices (a resend, a decryption-error request or its answer): the batch is
+   * not held to cover every current device of each account it addresses (else `stale_devices`).
+   */
+  subset: z.literal(true).optional(),
 });
 
 export const EnvelopeRef = z.strictObject({
@@ -180,8 +197,6 @@ export const KeysStatusResponse = z.strictObject({
   kemPrekeyId: PrekeyId.optional(),
 });
 /** Whether an address exists, and its identity key: no device ids (they come with bundles). */
-/** A device list signed by the account key (lib/crypto/devices.ts); the relay checks the signature and that versions only grow. */
-export const SignedDeviceList = b64(MAX_DEVICE_LIST_BYTES, 64);
 export const DevicesPublishRequest = z.strictObject({
   /** One of the accounts this connection is logged in for. */
   from: Address,
@@ -194,6 +209,8 @@ export const ProvisionListenRequest = z.strictObject({ channel: ProvisioningChan
 export const ProvisionListenResponse = z.strictObject({ expiresInMs: z.number().int().positive() });
 export const ProvisionSendRequest = z.strictObject({ channel: ProvisioningChannel, body: b64(MAX_PROVISIONING_BYTES) });
 export const ProvisionSendResponse = z.strictObject({});
+/** Pushed to a device's connections when its account's new list leaves it out; then they are closed. */
+export const DevicesRemoved = z.strictObject({ address: Address, list: SignedDeviceList });
 /** A provisioning message pushed to the other connections listening on its channel; never stored. */
 export const ProvisionDeliver = z.strictObject({ channel: ProvisioningChannel, body: b64(MAX_PROVISIONING_BYTES) });
 /** The account's newest signed device list, once it has published one. */
@@ -204,6 +221,8 @@ export const BundlesResponse = z.strictObject({
   /** Every current device of the address, also those without a bundle here (`known`, or not asked for). */
   deviceIds: z.array(DeviceId).max(32),
   bundles: z.array(DeviceBundle),
+  /** The account's newest signed device list: senders encrypt only to devices on it (and check it themselves). */
+  deviceList: SignedDeviceList.optional(),
 });
 export const SendResponse = z.strictObject({ stored: z.number().int(), ts: z.number().int() });
 export const AckResponse = z.strictObject({ deleted: z.number().int() });
@@ -269,4 +288,5 @@ export type ProvisionListenResponse = z.infer<typeof ProvisionListenResponse>;
 export type ProvisionSendRequest = z.infer<typeof ProvisionSendRequest>;
 export type ProvisionSendResponse = z.infer<typeof ProvisionSendResponse>;
 export type ProvisionDeliver = z.infer<typeof ProvisionDeliver>;
+export type DevicesRemoved = z.infer<typeof DevicesRemoved>;
 export type TypingDeliver = z.infer<typeof TypingDeliver>;

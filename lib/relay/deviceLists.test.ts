@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DeviceList, generateIdentityKeyPair, type KeyPair, openDeviceList, signDeviceList } from "../crypto";
 import { EVENTS, fromB64, toB64 } from "../protocol";
-import { call, TestDevice } from "./test/device";
+import { call, randomId, TestDevice } from "./test/device";
 import { type RelayProcess, startRelay } from "./test/relayProcess";
 
 let relay: RelayProcess;
@@ -77,5 +77,100 @@ describe("devices:publish", () => {
     const seen = await lookup(mallory, alice.address);
     expect(seen.ok && seen.deviceList).toBe(toB64(v3));
     for (const x of [alice, mallory]) x.d.disconnect();
+  });
+});
+
+describe("device lists in registration, bundles and sends", () => {
+  const registerWith = async (signer: KeyPair, key: KeyPair, name: string) => {
+    const address = `messenger:${name}.${process.pid}.${++counter}`;
+    const d = new TestDevice(relay.url, undefined, toB64(key.publicKey));
+    await d.connect();
+    const first: DeviceList = { address, version: 1, timestamp: 1, devices: [{ deviceId: d.deviceId, identityKey: key.publicKey, linkedAt: 1 }] };
+    const res = await call(d.s, EVENTS.register, { address, identityKey: d.identityKey, device: d.keys(), deviceList: toB64(signDeviceList(signer, first)) });
+    return { d, address, res, first };
+  };
+
+  it("stores the first list with the account, refuses the registration whole when the account key did not sign it, and serves the list with bundles", async () => {
+    const key = generateIdentityKeyPair();
+    const forged = await registerWith(generateIdentityKeyPair(), key, "forged");
+    expect(forged.res).toMatchObject({ ok: false, error: { code: "bad_request" } });
+    const bob = await account("bob");
+    // nothing of the refused registration is stored
+    expect(await lookup(bob, forged.address)).toMatchObject({ ok: false, error: { code: "not_found" } });
+    const good = await registerWith(key, key, "good");
+    expect(good.res).toMatchObject({ ok: true });
+    const bundles = await call<{ deviceList?: string; deviceIds: string[] }>(bob.d.s, EVENTS.bundles, { address: good.address });
+    expect(bundles.ok && bundles.deviceIds).toEqual([good.d.deviceId]);
+    const opened = openDeviceList(key.publicKey, good.address, fromB64((bundles as { deviceList: string }).deviceList));
+    expect(opened).toMatchObject({ version: 1, devices: [{ deviceId: good.d.deviceId }] });
+    for (const x of [forged.d, good.d, bob.d]) x.disconnect();
+  });
+
+  it("refuses a send that does not cover the recipient's devices exactly (stale_devices), and stores none of it", async () => {
+    const alice = await account("alice");
+    const bob = await account("bob");
+    const send = (envelopes: { to: string; toDevice: string }[]) =>
+      call(alice.d.s, EVENTS.send, { from: alice.address, envelopes: envelopes.map((e) => ({ id: randomId(), ...e, body: toB64(new Uint8Array([1, 2, 3])) })) });
+    // my own account: a device it does not have is extra there too
+    expect(await send([{ to: bob.address, toDevice: bob.d.deviceId }, { to: alice.address, toDevice: "not-alices-device" }])).toMatchObject({
+      ok: false,
+      error: { code: "stale_devices", devices: [{ address: alice.address, missing: [], extra: ["not-alices-device"] }] },
+    });
+    expect(await send([{ to: bob.address, toDevice: "not-bobs-device" }])).toMatchObject({
+      ok: false,
+      error: { code: "stale_devices", devices: [{ address: bob.address, missing: [bob.d.deviceId], extra: ["not-bobs-device"] }] },
+    });
+    expect(bob.d.received).toHaveLength(0);
+    expect(await send([{ to: bob.address, toDevice: bob.d.deviceId }])).toMatchObject({ ok: true, stored: 1 });
+    await bob.d.waitFor((r) => r.length === 1);
+    for (const x of [alice, bob]) x.d.disconnect();
+  });
+});
+
+describe("a linked device registers under an account", () => {
+  it("only with a newer list the account key signed that names it; a later list without it removes it", async () => {
+    const alice = await account("alice");
+    const bob = await account("bob");
+    expect(await publish(alice, signDeviceList(alice.key, list(alice, 1)))).toMatchObject({ ok: true });
+    const laptop = new TestDevice(relay.url, undefined, toB64(alice.key.publicKey));
+    await laptop.connect();
+    const join = (signed: Uint8Array, identityKey = laptop.identityKey) =>
+      call(laptop.s, EVENTS.register, { address: alice.address, identityKey, device: laptop.keys(), deviceList: toB64(signed), companion: true });
+    const both = [alice.d.deviceId, laptop.deviceId];
+    // signed by another key, not naming the device, not newer, or under another account key: refused
+    expect(await join(signDeviceList(bob.key, list(alice, 2, both)))).toMatchObject({ ok: false, error: { code: "bad_request" } });
+    expect(await join(signDeviceList(alice.key, list(alice, 2)))).toMatchObject({ ok: false, error: { code: "bad_request" } });
+    expect(await join(signDeviceList(alice.key, list(alice, 1, both)))).toMatchObject({ ok: false, error: { code: "conflict" } });
+    expect(await join(signDeviceList(bob.key, list(alice, 2, both)), toB64(bob.key.publicKey))).toMatchObject({ ok: false, error: { code: "bad_request" } });
+    const bundlesOf = () => call<{ deviceIds: string[] }>(bob.d.s, EVENTS.bundles, { address: alice.address, deviceIds: [] });
+    expect(await bundlesOf()).toMatchObject({ deviceIds: [alice.d.deviceId] });
+    const v2 = signDeviceList(alice.key, list(alice, 2, both));
+    expect(await join(v2)).toMatchObject({ ok: true });
+    expect(await laptop.login()).toMatchObject({ ok: true, addresses: [alice.address] });
+    expect(((await bundlesOf()) as { deviceIds: string[] }).deviceIds.sort()).toEqual([...both].sort());
+    expect(await lookup(bob, alice.address)).toMatchObject({ deviceList: toB64(v2) });
+    // Bob writes to both; then Alice's list without the laptop removes it: its mail, its registration and
+    // its login go, and its connection is handed the list (its proof) and closed
+    const pushed = new Promise<{ address: string; list: string }>((resolve) => laptop.s.once(EVENTS.devicesRemoved, resolve));
+    const dropped = new Promise<void>((resolve) => laptop.s.once("disconnect", () => resolve()));
+    const sent = await call(bob.d.s, EVENTS.send, {
+      from: bob.address,
+      envelopes: both.map((d) => ({ id: randomId(), to: alice.address, toDevice: d, body: toB64(new Uint8Array([7])) })),
+    });
+    expect(sent).toMatchObject({ ok: true, stored: 2 });
+    const v3 = signDeviceList(alice.key, list(alice, 3));
+    expect(await publish(alice, v3)).toMatchObject({ ok: true, version: 3 });
+    expect(await pushed).toEqual({ address: alice.address, list: toB64(v3) });
+    await dropped;
+    expect(await bundlesOf()).toMatchObject({ deviceIds: [alice.d.deviceId] });
+    // the laptop's login is gone with it
+    await laptop.connect();
+    expect(await laptop.login()).toMatchObject({ ok: false, error: { code: "unauthorized" } });
+    // a send that still names it is stale; one to Alice's primary alone goes
+    expect(await call(bob.d.s, EVENTS.send, { from: bob.address, envelopes: both.map((d) => ({ id: randomId(), to: alice.address, toDevice: d, body: "Bw" })) })).toMatchObject({
+      ok: false,
+      error: { code: "stale_devices", devices: [{ address: alice.address, missing: [], extra: [laptop.deviceId] }] },
+    });
+    for (const x of [alice.d, bob.d, laptop]) x.disconnect();
   });
 });

@@ -32,9 +32,10 @@ async function addressOf(d: TestDevice): Promise<string> {
   return res.addresses[0] as string;
 }
 
-function send(from: TestDevice, fromAddr: string, envelopes: { id?: string; to: string; toDevice: string; text: string }[]) {
+function send(from: TestDevice, fromAddr: string, envelopes: { id?: string; to: string; toDevice: string; text: string }[], subset = false) {
   return call<{ stored: number; ts: number }>(from.s, EVENTS.send, {
     from: fromAddr,
+    ...(subset ? { subset: true } : {}),
     envelopes: envelopes.map((e) => ({ id: e.id ?? randomId(), to: e.to, toDevice: e.toDevice, body: envelopeBody(e.text) })),
   });
 }
@@ -205,7 +206,14 @@ describe("mailbox", () => {
       ok: false,
       error: { code: "unauthorized" },
     });
-    expect(await send(alice, aliceAddr, [{ to: bobAddr, toDevice: randomId(), text: "x" }])).toMatchObject({ ok: false, error: { code: "not_found" } });
+    // a device the account does not have: the batch does not cover its devices (docs/PROTOCOL.md, stale_devices)
+    const stray = randomId();
+    expect(await send(alice, aliceAddr, [{ to: bobAddr, toDevice: stray, text: "x" }])).toMatchObject({
+      ok: false,
+      error: { code: "stale_devices", devices: [{ address: bobAddr, missing: [bob.deviceId], extra: [stray] }] },
+    });
+    // a repair to chosen devices is not held to cover them all, and an unknown device is still unknown
+    expect(await send(alice, aliceAddr, [{ to: bobAddr, toDevice: stray, text: "x" }], true)).toMatchObject({ ok: false, error: { code: "not_found" } });
     expect(await send(alice, aliceAddr, [{ to: handle("ghost"), toDevice: bob.deviceId, text: "x" }])).toMatchObject({
       ok: false,
       error: { code: "not_found" },
@@ -215,7 +223,7 @@ describe("mailbox", () => {
     await send(alice, aliceAddr, [
       { id: good, to: bobAddr, toDevice: bob.deviceId, text: "a" },
       { to: bobAddr, toDevice: randomId(), text: "b" },
-    ]);
+    ], true);
     const fetched = await call<{ envelopes: Envelope[] }>(bob.s, EVENTS.fetch, {});
     expect(fetched.ok && ids(fetched.envelopes)).not.toContain(good);
     alice.disconnect();

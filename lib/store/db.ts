@@ -548,6 +548,26 @@ export interface DraftRow {
   updatedAt: number;
 }
 
+/**
+ * The newest device list of an account that I checked (lib/crypto/devices.ts), mine included: the account
+ * key it opened under, its version and digest (an older version or a fork is refused), and its devices.
+ * Senders encrypt only to devices on it; receivers accept only from them. Public data; worker only.
+ */
+export interface DeviceListRow {
+  address: Address;
+  accountKey: Uint8Array;
+  version: number;
+  digest: Uint8Array;
+  devices: { deviceId: string; identityKey: Uint8Array; linkedAt: number }[];
+  /** The signed list as it travels (base64url), kept to publish mine again. */
+  signed: string;
+  /** Mine only: whether the relay has stored this version. */
+  published?: boolean;
+  /** Mine only: the names of my linked devices, as they gave them when linked (by device id). */
+  names?: Record<string, string>;
+  checkedAt: number;
+}
+
 export class JunctionDB extends Dexie {
   accounts!: EntityTable<AccountRow, "address">;
   contacts!: EntityTable<ContactRow, "address">;
@@ -576,6 +596,7 @@ export class JunctionDB extends Dexie {
   groups!: EntityTable<GroupRow, "id">;
   /** Worker only. */
   senderKeys!: EntityTable<SenderKeyRow, "key">;
+  deviceLists!: EntityTable<DeviceListRow, "address">;
   /** Worker only: the full-text index of the messages (search.ts keeps it; the UI asks the worker). */
   searchBlocks!: Table<SearchBlock, BlockKey>;
 
@@ -642,6 +663,10 @@ export class JunctionDB extends Dexie {
     this.version(8).stores({
       addressBook: "address, personId",
       people: "id",
+    });
+    // Linked devices: the newest checked device list per account (a new table only).
+    this.version(9).stores({
+      deviceLists: "address",
     });
     // Groups across brands: each group's membership state and signed chain, and the sender keys (worker
     // only). New tables only.

@@ -90,6 +90,20 @@ export interface SearchResults {
 export interface RpcMethods {
   /** Creates an account on a brand for this device and registers it with the relay. */
   createAccount(params: { brand: BrandId; handle: string; displayName: string }): { address: Address };
+  /**
+   * First run, on a new device: the link code (text; the QR code shows the same) for the device that holds
+   * the accounts. The accounts appear here once that device has linked this one.
+   */
+  startLink(params: { name: string }): { code: string };
+  /**
+   * On the device that created my accounts: opens the link with the device showing `code` and returns its
+   * name, for the person to confirm with confirmLink (nothing is issued to it before that).
+   */
+  linkDevice(params: { code: string }): { name: string; linkId: string };
+  /** Confirms (or cancels) the link linkDevice opened; `linked` says whether the device is now linked. */
+  confirmLink(params: { linkId: string; confirm: boolean }): { linked: boolean };
+  /** On the device that created my accounts: removes a linked device (it wipes itself back to first run). */
+  removeDevice(params: { deviceId: string }): null;
   /** Asks the directory whether an address exists (does not consume prekeys). */
   lookup(params: { address: string }): { address: Address; exists: boolean };
   /**

@@ -1,7 +1,9 @@
 // register, auth:challenge, auth:login, keys:upload, keys:status.
 import { randomBytes } from "node:crypto";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { type Address, brandOf } from "../../brands";
+import { type Address, type BrandId, brandOf } from "../../brands";
+import { MAX_DEVICES } from "../../crypto";
+import type { RegisterRequest } from "../../protocol/schemas";
 import {
   type EVENTS,
   LOGIN_NONCE_BYTES,
@@ -15,8 +17,9 @@ import {
   toB64,
 } from "../../protocol";
 import { AUTH_KEY_TAG, isValidAuthKey, verifyLogin } from "../loginAuth";
-import type { PrekeyCaps, RegisterMode } from "../storage/types";
+import type { AccountRegistration, PrekeyCaps, RegisterMode } from "../storage/types";
 import type { Connection } from "./connection";
+import { checkSignedList, putSignedList } from "./deviceHandlers";
 import type { HandlerFn } from "./types";
 
 const PREKEY_CAPS: PrekeyCaps = { oneTime: MAX_STORED_PREKEYS, kemOneTime: MAX_STORED_KEM_PREKEYS };
@@ -33,26 +36,13 @@ export const register: HandlerFn<typeof EVENTS.register> = async (conn, req) => 
   if (!brand) throw new ProtocolError("bad_request", "unknown brand");
   if (!isValidAuthKey(req.device.authKey)) throw new ProtocolError("bad_request", "auth key must be 0x02 and a 32-byte ed25519 public key");
   await conn.limit("registerPerIp", conn.ctx.limitKey("ip", conn.clientKey));
+  if (req.companion) return registerCompanion(conn, req, address, brand);
+  // checked before anything is stored: a list the account key did not sign refuses the registration
+  const listVersion = req.deviceList ? checkSignedList(req.identityKey, address, req.device.deviceId, req.deviceList).version : undefined;
   // Every account is its own device (its own id and auth key), also when a logged-in connection adds
   // one: the new device then logs in on this connection too. So no device id links two brands.
   const mode: RegisterMode = "new_device";
-  const outcome = await conn.ctx.store.registerAccount(
-    {
-      address,
-      brand,
-      identityKey: req.identityKey,
-      deviceId: req.device.deviceId,
-      authKey: req.device.authKey,
-      signedPrekey: req.device.signedPrekey,
-      // Required by the schema: PQXDH is mandatory, so a device without one is refused (bad_request).
-      kemPrekey: req.device.kemPrekey,
-      oneTimePrekeys: req.device.oneTimePrekeys,
-      kemOneTimePrekeys: req.device.kemOneTimePrekeys ?? [],
-      now: conn.ctx.now(),
-    },
-    mode,
-    MAX_ACCOUNTS_PER_DEVICE,
-  );
+  const outcome = await conn.ctx.store.registerAccount(registrationOf(conn, req, address, brand), mode, MAX_ACCOUNTS_PER_DEVICE);
   switch (outcome) {
     case "ok":
       break;
@@ -68,10 +58,54 @@ export const register: HandlerFn<typeof EVENTS.register> = async (conn, req) => 
     case "too_many_accounts":
       throw new ProtocolError("conflict", "too many accounts on this device");
   }
+  // the first device list goes with the account, in the same request, so no one finds the account without one
+  if (req.deviceList) await putSignedList(conn, address, listVersion ?? 0, req.deviceList);
   // No address and no device id: together with other lines they would say who registered when.
   conn.ctx.log.debug("registered", { conn: conn.id, brand });
   return { address };
 };
+
+function registrationOf(conn: Connection, req: RegisterRequest, address: Address, brand: BrandId): AccountRegistration {
+  return {
+    address,
+    brand,
+    identityKey: req.identityKey,
+    deviceId: req.device.deviceId,
+    authKey: req.device.authKey,
+    signedPrekey: req.device.signedPrekey,
+    // Required by the schema: PQXDH is mandatory, so a device without one is refused (bad_request).
+    kemPrekey: req.device.kemPrekey,
+    oneTimePrekeys: req.device.oneTimePrekeys,
+    kemOneTimePrekeys: req.device.kemOneTimePrekeys ?? [],
+    now: conn.ctx.now(),
+  };
+}
+
+/**
+ * A linked device joins an account: the list it brings must be signed by the account key, name it and be
+ * newer than the stored one, so only the account's primary can let a device in (the relay cannot).
+ */
+async function registerCompanion(conn: Connection, req: RegisterRequest, address: Address, brand: BrandId): Promise<{ address: Address }> {
+  if (!req.deviceList) throw new ProtocolError("bad_request", "a linked device registers with the account's new device list");
+  const { version } = checkSignedList(req.identityKey, address, req.device.deviceId, req.deviceList);
+  const outcome = await conn.ctx.store.addCompanion(registrationOf(conn, req, address, brand), { version, signed: req.deviceList }, MAX_DEVICES);
+  switch (outcome) {
+    case "ok":
+      break;
+    case "not_found":
+      throw new ProtocolError("not_found", "no such address");
+    case "key_mismatch":
+      throw new ProtocolError("bad_request", "not this account's key");
+    case "device_exists":
+      throw new ProtocolError("unauthorized", "device already registered: every account needs a new device id");
+    case "stale":
+      throw new ProtocolError("conflict", "a newer device list is stored");
+    case "too_many_devices":
+      throw new ProtocolError("conflict", "the account has its most devices");
+  }
+  conn.ctx.log.debug("companion registered", { conn: conn.id, brand });
+  return { address };
+}
 
 export const challenge: HandlerFn<typeof EVENTS.challenge> = async (conn, req) => {
   await conn.limit("loginPerIp", conn.ctx.limitKey("ip", conn.clientKey));

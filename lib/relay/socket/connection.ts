@@ -437,7 +437,12 @@ export class Connection {
       reply({ ok: true, ...result });
     } catch (err) {
       if (err instanceof ProtocolError) {
-        return fail(err.retryAfterMs === undefined ? { code: err.code, message: err.message } : { code: err.code, message: err.message, retryAfterMs: err.retryAfterMs });
+        return fail({
+          code: err.code,
+          message: err.message,
+          ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }),
+          ...(err.devices === undefined ? {} : { devices: err.devices }),
+        });
       }
       this.ctx.log.error("handler failed", { conn: this.id, event, err: describeError(err) });
       this.ctx.metrics.event(name, "error");

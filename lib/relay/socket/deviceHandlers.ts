@@ -4,8 +4,33 @@
 // account or roll one back. Senders check the same again themselves: they trust the account key, not us.
 import type { Address } from "../../brands";
 import { openDeviceList } from "../../crypto";
-import { type EVENTS, fromB64, ProtocolError } from "../../protocol";
+import { EVENTS, fromB64, ProtocolError } from "../../protocol";
+import type { Connection } from "./connection";
 import type { HandlerFn } from "./types";
+
+/**
+ * The version and devices of `signed` if it is a list of `address` signed by `identityKey` that names `deviceId`;
+ * `bad_request` for anything else (a list the account key did not sign, or one leaving the device out).
+ */
+export function checkSignedList(identityKey: string, address: Address, deviceId: string, signed: string): { version: number; deviceIds: string[] } {
+  try {
+    const list = openDeviceList(fromB64(identityKey), address, fromB64(signed));
+    // the device that publishes is one of the account's devices on the list it publishes
+    if (!list.devices.some((d) => d.deviceId === deviceId)) throw new ProtocolError("bad_request", "the publishing device is not on the list");
+    return { version: list.version, deviceIds: list.devices.map((d) => d.deviceId) };
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error;
+    throw new ProtocolError("bad_request", "not a device list signed by this account's key");
+  }
+}
+
+/** Stores a checked list if it is newer than the stored one; `conflict` for an older one or a fork. */
+export async function putSignedList(conn: Connection, address: Address, version: number, signed: string): Promise<void> {
+  const outcome = await conn.ctx.store.putDeviceList(address, version, signed);
+  if (outcome === "not_found") throw new ProtocolError("not_found", "no such address");
+  if (outcome === "stale") throw new ProtocolError("conflict", "a newer device list is stored");
+  conn.ctx.log.debug("device list", { conn: conn.id, outcome });
+}
 
 export const devicesPublish: HandlerFn<typeof EVENTS.devicesPublish> = async (conn, req) => {
   const from = req.from as Address;
@@ -14,19 +39,20 @@ export const devicesPublish: HandlerFn<typeof EVENTS.devicesPublish> = async (co
   await conn.limit("devicesPublishPerDevice", conn.ctx.limitKey("devices", fromDevice));
   const account = await conn.ctx.store.getAccount(from);
   if (!account) throw new ProtocolError("not_found", "no such address");
-  let version: number;
-  try {
-    const list = openDeviceList(fromB64(account.identityKey), from, fromB64(req.list));
-    // the device that publishes is one of the account's devices on the list it publishes
-    if (!list.devices.some((d) => d.deviceId === fromDevice)) throw new ProtocolError("bad_request", "the publishing device is not on the list");
-    version = list.version;
-  } catch (error) {
-    if (error instanceof ProtocolError) throw error;
-    throw new ProtocolError("bad_request", "not a device list signed by this account's key");
+  const list = checkSignedList(account.identityKey, from, fromDevice, req.list);
+  await putSignedList(conn, from, list.version, req.list);
+  // devices the new list leaves out are removed: registrations, prekeys and mail; each connection of one
+  // is handed the list (its proof, signed by the account key) and closed
+  const removed = await conn.ctx.store.removeDevices(from, list.deviceIds);
+  for (const deviceId of removed) {
+    for (const other of [...conn.ctx.hub.connectionsOf(deviceId)]) {
+      other.socket.emit(EVENTS.devicesRemoved, { address: from, list: req.list });
+      setTimeout(() => {
+        conn.ctx.hub.remove(deviceId, other);
+        other.drop();
+      }, 500).unref();
+    }
   }
-  const outcome = await conn.ctx.store.putDeviceList(from, version, req.list);
-  if (outcome === "not_found") throw new ProtocolError("not_found", "no such address");
-  if (outcome === "stale") throw new ProtocolError("conflict", "a newer device list is stored");
-  conn.ctx.log.debug("device list", { conn: conn.id, outcome });
-  return { version };
+  if (removed.length) conn.ctx.log.debug("devices removed", { conn: conn.id, count: removed.length });
+  return { version: list.version };
 };

@@ -61,5 +61,5 @@ export const bundles: HandlerFn<typeof EVENTS.bundles> = async (conn, req) => {
     oneTime: out.filter((b) => b.oneTimePrekey).length,
     kemOneTime: out.filter((b) => b.kemOneTimePrekey).length,
   });
-  return { address, identityKey: account.identityKey, deviceIds: account.deviceIds, bundles: out };
+  return { address, identityKey: account.identityKey, deviceIds: account.deviceIds, bundles: out, ...(account.deviceList ? { deviceList: account.deviceList.signed } : {}) };
 };

@@ -1,15 +1,43 @@
 // mailbox:send, mailbox:ack, mailbox:fetch. Delivery pushes live in Connection.pump.
 import type { Address } from "../../brands";
 import { type EVENTS, fromB64, MAILBOX_QUOTA, MAX_DELIVERY_BYTES_IN_FLIGHT, MAX_ENVELOPES_PER_DELIVERY, ProtocolError } from "../../protocol";
-import type { Envelope } from "../../protocol/schemas";
+import type { Envelope, OutgoingEnvelope } from "../../protocol/schemas";
+import type { StaleDevices } from "../../protocol/errors";
+import type { Connection } from "./connection";
 import type { EnvelopeRecord, EnvelopeRef } from "../storage/types";
 import { envelopeKey, toWireEnvelope } from "./connection";
 import type { HandlerFn } from "./types";
+
+/**
+ * Sesame-style consistency: the envelopes to each account of the batch go to exactly its current devices
+ * (for the sender's own account, all but the sending device, which may be named too), else `stale_devices` naming what is missing
+ * and what is extra, per account. So a client with an old view of someone's devices learns it before any
+ * device is left without the message, and a removed device gets nothing more.
+ */
+async function checkCoverage(conn: Connection, from: Address, fromDevice: string, envelopes: readonly OutgoingEnvelope[]): Promise<void> {
+  const named = new Map<string, Set<string>>();
+  for (const env of envelopes) {
+    const devices = named.get(env.to) ?? new Set<string>();
+    devices.add(env.toDevice);
+    named.set(env.to, devices);
+  }
+  const stale: StaleDevices[] = [];
+  for (const [address, devices] of named) {
+    const account = await conn.ctx.store.getAccount(address as Address);
+    if (!account) throw new ProtocolError("not_found", "unknown recipient");
+    // my own account: every other device of mine; the sending device itself may be named or not
+    const missing = account.deviceIds.filter((d) => !devices.has(d) && !(address === from && d === fromDevice));
+    const extra = [...devices].filter((d) => !account.deviceIds.includes(d));
+    if (missing.length || extra.length) stale.push({ address, missing, extra });
+  }
+  if (stale.length) throw new ProtocolError("stale_devices", "the envelopes do not cover the current devices", { devices: stale });
+}
 
 export const send: HandlerFn<typeof EVENTS.send> = async (conn, req) => {
   const from = req.from as Address;
   const fromDevice = conn.deviceOf(from);
   if (!fromDevice) throw new ProtocolError("unauthorized", "from is not an account of this connection");
+  if (!req.subset) await checkCoverage(conn, from, fromDevice, req.envelopes);
   const ts = conn.ctx.now();
   const records: EnvelopeRecord[] = req.envelopes.map((env) => ({
     id: env.id,

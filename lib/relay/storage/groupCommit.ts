@@ -159,6 +159,14 @@ class GroupCommitStore implements RelayStore {
     return this.inner.registerAccount(reg, mode, maxAccountsPerDevice);
   }
 
+  addCompanion(reg: AccountRegistration, list: { version: number; signed: string }, maxDevices: number) {
+    return this.inner.addCompanion(reg, list, maxDevices);
+  }
+
+  removeDevices(address: Address, keep: readonly string[]) {
+    return this.inner.removeDevices(address, keep);
+  }
+
   accountsOfDevice(deviceId: string) {
     return this.inner.accountsOfDevice(deviceId);
   }

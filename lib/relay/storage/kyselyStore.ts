@@ -28,6 +28,7 @@ import type { RelayDatabase } from "./schema";
 import type {
   AccountRecord,
   AccountRegistration,
+  AddCompanionOutcome,
   ClaimedBundle,
   DeviceRecord,
   EnvelopeRecord,
@@ -91,6 +92,26 @@ async function putKemPrekeys(db: Db, address: string, deviceId: string, prekeys:
         oc.columns(["address", "device_id", "prekey_id"]).doUpdateSet((eb) => ({ public_key: eb.ref("excluded.public_key"), signature: eb.ref("excluded.signature") })))
       .execute();
   }
+}
+
+/** The (account, device) row with its signed prekeys, and its one-time prekeys. */
+async function insertAccountDevice(db: Db, reg: AccountRegistration): Promise<void> {
+  await db
+    .insertInto("account_devices")
+    .values({
+      address: reg.address,
+      device_id: reg.deviceId,
+      spk_id: reg.signedPrekey.id,
+      spk_public: reg.signedPrekey.publicKey,
+      spk_signature: reg.signedPrekey.signature,
+      kem_id: reg.kemPrekey.id,
+      kem_public: reg.kemPrekey.publicKey,
+      kem_signature: reg.kemPrekey.signature,
+      created_at: reg.now,
+    })
+    .execute();
+  await putPrekeys(db, reg.address, reg.deviceId, reg.oneTimePrekeys);
+  await putKemPrekeys(db, reg.address, reg.deviceId, reg.kemOneTimePrekeys ?? []);
 }
 
 // Each claim is one statement that picks and removes the lowest free id, so two claims can never
@@ -517,23 +538,56 @@ export class KyselyRelayStore implements GroupableStore {
       await trx.insertInto("devices").values({ device_id: reg.deviceId, auth_key: reg.authKey, created_at: reg.now }).execute();
     }
     await trx.insertInto("accounts").values({ address: reg.address, brand: reg.brand, identity_key: reg.identityKey, created_at: reg.now }).execute();
-    await trx
-      .insertInto("account_devices")
-      .values({
-        address: reg.address,
-        device_id: reg.deviceId,
-        spk_id: reg.signedPrekey.id,
-        spk_public: reg.signedPrekey.publicKey,
-        spk_signature: reg.signedPrekey.signature,
-        kem_id: reg.kemPrekey.id,
-        kem_public: reg.kemPrekey.publicKey,
-        kem_signature: reg.kemPrekey.signature,
-        created_at: reg.now,
-      })
-      .execute();
-    await putPrekeys(trx, reg.address, reg.deviceId, reg.oneTimePrekeys);
-    await putKemPrekeys(trx, reg.address, reg.deviceId, reg.kemOneTimePrekeys ?? []);
+    await insertAccountDevice(trx, reg);
     return "ok";
+  }
+
+  addCompanion(reg: AccountRegistration, list: { version: number; signed: string }, maxDevices: number): Promise<AddCompanionOutcome> {
+    return this.transact(async (trx): Promise<AddCompanionOutcome> => {
+      // the account row locked first: two companions joining at once take turns (their lists race)
+      const account = await trx
+        .selectFrom("accounts")
+        .select(["identity_key", "device_list_version"])
+        .where("address", "=", reg.address)
+        .$if(this.pg, (qb) => qb.forUpdate())
+        .executeTakeFirst();
+      if (!account) return "not_found";
+      if (account.identity_key !== reg.identityKey) return "key_mismatch";
+      const device = await trx.selectFrom("devices").select("auth_key").where("device_id", "=", reg.deviceId).executeTakeFirst();
+      if (device) {
+        const held = await trx.selectFrom("account_devices").select("device_id").where("address", "=", reg.address).where("device_id", "=", reg.deviceId).executeTakeFirst();
+        // a repeat of a registration whose answer was lost
+        return held && device.auth_key === reg.authKey ? "ok" : "device_exists";
+      }
+      if (account.device_list_version !== null && Number(account.device_list_version) >= list.version) return "stale";
+      const count = await trx.selectFrom("account_devices").select((eb) => eb.fn.countAll().as("n")).where("address", "=", reg.address).executeTakeFirst();
+      if (Number(count?.n ?? 0) >= maxDevices) return "too_many_devices";
+      await trx.insertInto("devices").values({ device_id: reg.deviceId, auth_key: reg.authKey, created_at: reg.now }).execute();
+      await insertAccountDevice(trx, reg);
+      await trx.updateTable("accounts").set({ device_list: list.signed, device_list_version: list.version }).where("address", "=", reg.address).execute();
+      return "ok";
+    });
+  }
+
+  removeDevices(address: Address, keep: readonly string[]): Promise<string[]> {
+    return this.transact(async (trx) => {
+      const rows = await trx.selectFrom("account_devices").select("device_id").where("address", "=", address).execute();
+      const gone = rows.map((r) => r.device_id).filter((d) => !keep.includes(d));
+      if (gone.length === 0) return [];
+      for (const table of ["one_time_prekeys", "kem_one_time_prekeys", "account_devices"] as const) {
+        await trx.deleteFrom(table).where("address", "=", address).where("device_id", "in", gone).execute();
+      }
+      await trx.deleteFrom("envelopes").where("to_address", "=", address).where("to_device", "in", gone).execute();
+      for (const deviceId of gone) {
+        const other = await trx.selectFrom("account_devices").select("address").where("device_id", "=", deviceId).executeTakeFirst();
+        if (other) continue;
+        // its mail is gone with it (every account is its own device), and so is its login
+        await trx.deleteFrom("envelopes").where("to_device", "=", deviceId).execute();
+        await trx.deleteFrom("device_mailbox").where("device_id", "=", deviceId).execute();
+        await trx.deleteFrom("devices").where("device_id", "=", deviceId).execute();
+      }
+      return gone;
+    });
   }
 
   async accountsOfDevice(deviceId: string): Promise<Address[]> {

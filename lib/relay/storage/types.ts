@@ -43,6 +43,14 @@ export type RegisterOutcome =
   | "brand_taken"
   | "too_many_accounts";
 
+/**
+ * ok: the companion device is the account's (also for a repeat of one that succeeded); not_found: no
+ * such account; key_mismatch: the registration names another account key; device_exists: the device id
+ * is taken; stale: the list's version is not higher than the stored one's; too_many_devices: the account
+ * has its most devices already.
+ */
+export type AddCompanionOutcome = "ok" | "not_found" | "key_mismatch" | "device_exists" | "stale" | "too_many_devices";
+
 export interface DeviceRecord {
   deviceId: string;
   authKey: string;
@@ -167,6 +175,16 @@ export interface RelayStore {
    * `ok` and changes nothing, so a client may retry one whose answer it lost.
    */
   registerAccount(reg: AccountRegistration, mode: RegisterMode, maxAccountsPerDevice: number): Promise<RegisterOutcome>;
+  /**
+   * Atomic: a linked (companion) device joins an existing account with its keys and prekeys, together
+   * with the account's new device list (checked by the caller: signed by the account key, naming it).
+   */
+  addCompanion(reg: AccountRegistration, list: { version: number; signed: string }, maxDevices: number): Promise<AddCompanionOutcome>;
+  /**
+   * Atomic: the devices of `address` not in `keep` stop being its devices: their (account, device) rows,
+   * prekeys and pending mail go, and a device left with no account goes too. Returns the removed ids.
+   */
+  removeDevices(address: Address, keep: readonly string[]): Promise<string[]>;
   accountsOfDevice(deviceId: string): Promise<Address[]>;
   getAccount(address: Address): Promise<AccountRecord | null>;
   /**

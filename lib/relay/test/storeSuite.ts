@@ -128,6 +128,32 @@ export function storeSuite(factory: StoreFactory): void {
       expect((await store.getAccount(reg.address))?.deviceList).toEqual({ version: 22, signed: "list-22" });
     });
 
+    it("adds a linked device under an account with a newer list, and a later list's removal takes its rows, mail and login", async () => {
+      const { store, regs: [a, b] } = await parties();
+      const laptop = registration({ address: a!.address, identityKey: a!.identityKey });
+      expect(await store.addCompanion({ ...laptop, identityKey: "another" }, { version: 2, signed: "l2" }, 5)).toBe("key_mismatch");
+      expect(await store.addCompanion({ ...laptop, address: "messenger:nobody.at.all" as never }, { version: 2, signed: "l2" }, 5)).toBe("not_found");
+      expect(await store.putDeviceList(a!.address, 3, "l3")).toBe("stored");
+      expect(await store.addCompanion(laptop, { version: 3, signed: "other-3" }, 5)).toBe("stale");
+      expect(await store.addCompanion(laptop, { version: 4, signed: "l4" }, 2)).toBe("ok");
+      // a repeat whose answer was lost
+      expect(await store.addCompanion(laptop, { version: 4, signed: "l4" }, 2)).toBe("ok");
+      expect(await store.addCompanion(registration({ address: a!.address, identityKey: a!.identityKey }), { version: 5, signed: "l5" }, 2)).toBe("too_many_devices");
+      expect(await store.addCompanion({ ...laptop, address: b!.address, identityKey: b!.identityKey }, { version: 9, signed: "b9" }, 5)).toBe("device_exists");
+      expect(await store.getAccount(a!.address)).toMatchObject({ deviceIds: [a!.deviceId, laptop.deviceId], deviceList: { version: 4, signed: "l4" } });
+      expect(await store.accountsOfDevice(laptop.deviceId)).toEqual([a!.address]);
+      const toLaptop = envelope(laptop, b!);
+      expect(await store.storeEnvelopes([toLaptop, envelope(a!, b!)], ROOMY)).toMatchObject({ ok: true, stored: 2 });
+
+      expect(await store.removeDevices(a!.address, [a!.deviceId])).toEqual([laptop.deviceId]);
+      expect(await store.removeDevices(a!.address, [a!.deviceId])).toEqual([]);
+      expect((await store.getAccount(a!.address))?.deviceIds).toEqual([a!.deviceId]);
+      expect(await store.getDevice(laptop.deviceId)).toBeNull();
+      expect(await store.pendingEnvelopes(laptop.deviceId, 0, 10)).toEqual([]);
+      expect(await store.pendingEnvelopes(a!.deviceId, 0, 10)).toHaveLength(1);
+      expect((await store.mailboxStats()).envelopes).toBe(1);
+    });
+
     it("answers a repeated registration ok without replacing anything", async () => {
       const { store } = await fresh();
       const reg = registration();

@@ -1,0 +1,77 @@
+"use client";
+// First run on a new device: "Link to an existing account" shows a link code (a QR code and the same as
+// text) for the device that holds the accounts. The accounts appear here once that device has linked this
+// one, and the app leaves first run by itself.
+import { useState } from "react";
+import { linkErrorText, startLink } from "@/lib/hooks/actions";
+import { QrCode } from "../conversation/QrCode";
+
+/** A name the other device shows for this one: the browser and the system, as far as the browser says. */
+function deviceName(): string {
+  const ua = navigator.userAgent;
+  const browser = /Firefox\//.test(ua) ? "Firefox" : /Edg\//.test(ua) ? "Edge" : /Chrome\//.test(ua) ? "Chrome" : /Safari\//.test(ua) ? "Safari" : "Browser";
+  const system = /Android/.test(ua) ? "Android" : /iPhone|iPad/.test(ua) ? "iOS" : /Mac OS X/.test(ua) ? "macOS" : /Windows/.test(ua) ? "Windows" : /Linux/.test(ua) ? "Linux" : "";
+  return system ? `${browser} on ${system}` : browser;
+}
+
+export function LinkThisDevice() {
+  const [state, setState] = useState<"idle" | "starting" | { code: string } | { error: string }>("idle");
+  const [copied, setCopied] = useState(false);
+
+  async function start() {
+    setState("starting");
+    try {
+      setState(await startLink(deviceName()));
+    } catch (error) {
+      setState({ error: linkErrorText(error) });
+    }
+  }
+
+  if (state === "idle" || state === "starting" || "error" in state) {
+    return (
+      <div className="flex flex-col gap-2">
+        <button
+          type="button"
+          onClick={() => void start()}
+          disabled={state === "starting"}
+          className="self-start rounded-xl border border-slate-300 px-4 py-2.5 font-semibold hover:bg-slate-100 disabled:opacity-50 dark:border-slate-700 dark:hover:bg-slate-800"
+        >
+          Link to an existing account
+        </button>
+        {typeof state === "object" ? (
+          <p role="alert" className="text-sm text-red-700 dark:text-red-300">
+            {state.error}
+          </p>
+        ) : null}
+      </div>
+    );
+  }
+  const text = new TextEncoder().encode(state.code);
+  return (
+    <div className="flex flex-col items-start gap-3">
+      <p className="text-sm text-slate-700 dark:text-slate-300">
+        On the device that has your accounts, open Settings → Linked devices → Link a device, and scan this code or paste the text below.
+      </p>
+      <QrCode data={text} label="Link code" />
+      <div className="flex w-full gap-2">
+        <input
+          readOnly
+          value={state.code}
+          aria-label="Link code"
+          onFocus={(e) => e.currentTarget.select()}
+          className="min-w-0 flex-1 rounded-lg border border-slate-300 bg-white px-3 py-1.5 font-mono text-sm dark:border-slate-700 dark:bg-slate-950"
+        />
+        <button
+          type="button"
+          onClick={() => void navigator.clipboard?.writeText(state.code).then(() => setCopied(true))}
+          className="rounded-lg border border-slate-300 px-3 py-1.5 text-sm font-medium dark:border-slate-700"
+        >
+          {copied ? "Copied" : "Copy"}
+        </button>
+      </div>
+      <p role="status" className="text-sm text-slate-700 dark:text-slate-300">
+        Waiting for your other device… The code works for 10 minutes.
+      </p>
+    </div>
+  );
+}

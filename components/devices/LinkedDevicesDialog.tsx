@@ -1,0 +1,153 @@
+"use client";
+// Settings → Linked devices: the devices of my accounts as their signed list names them, and linking a new
+// one by the code it shows (pasted here as text).
+import { useState, type FormEvent } from "react";
+import { confirmLink, linkDevice, linkErrorText, removeDevice } from "@/lib/hooks/actions";
+import { useMyDevices } from "@/lib/hooks/data";
+import type { AccountRow } from "@/lib/hooks/types";
+import { Dialog } from "../ui/Dialog";
+
+const sameKey = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean; onClose: () => void; accounts: AccountRow[] }) {
+  const list = useMyDevices(accounts[0]?.address);
+  const [linking, setLinking] = useState(false);
+  const [code, setCode] = useState("");
+  const [state, setState] = useState<"idle" | "busy" | { done: string } | { error: string }>("idle");
+  const [asking, setAsking] = useState<{ name: string; linkId: string } | null>(null);
+  const date = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+
+  async function remove(deviceId: string, name: string) {
+    setState("busy");
+    try {
+      await removeDevice(deviceId);
+      setState({ done: `Removed ${name}. It no longer gets your messages.` });
+    } catch (error) {
+      setState({ error: linkErrorText(error) });
+    }
+  }
+
+  async function link(event: FormEvent) {
+    event.preventDefault();
+    if (!code.trim()) {
+      setState({ error: "Paste the code the new device shows." });
+      return;
+    }
+    setState("busy");
+    try {
+      setAsking(await linkDevice(code.trim()));
+      setState("idle");
+    } catch (error) {
+      setState({ error: linkErrorText(error) });
+    }
+  }
+
+  async function answer(confirm: boolean) {
+    if (!asking) return;
+    const { name, linkId } = asking;
+    setAsking(null);
+    setState("busy");
+    try {
+      const { linked } = await confirmLink(linkId, confirm);
+      setState({ done: linked ? `Linked ${name}.` : "Not linked." });
+      setCode("");
+      setLinking(false);
+    } catch (error) {
+      setState({ error: linkErrorText(error) });
+    }
+  }
+
+  return (
+    <Dialog open={open} onClose={onClose} title="Linked devices">
+      <div className="flex flex-col gap-4">
+        {list === undefined ? (
+          <p className="text-sm text-slate-700 dark:text-slate-300">Loading…</p>
+        ) : list === null ? (
+          <p className="text-sm text-slate-700 dark:text-slate-300">Your device list is published once this device is online.</p>
+        ) : (
+          <ul aria-label="Devices" className="flex flex-col divide-y divide-slate-200 dark:divide-slate-700">
+            {list.devices.map((d) => {
+              const primary = sameKey(d.identityKey, list.accountKey);
+              return (
+                <li key={d.deviceId} className="flex items-center justify-between gap-3 py-2">
+                  <div>
+                    <p id={`device-${d.deviceId}`} className="font-medium">{primary ? "Primary device" : (list.names?.[d.deviceId] ?? "Linked device")}</p>
+                    <p className="text-xs text-slate-700 dark:text-slate-300">{primary ? "Holds your account keys" : `Linked ${date.format(d.linkedAt)}`}</p>
+                  </div>
+                  {primary ? null : (
+                    <button
+                      type="button"
+                      onClick={() => void remove(d.deviceId, list.names?.[d.deviceId] ?? "Linked device")}
+                      aria-label="Remove"
+                      aria-describedby={`device-${d.deviceId}`}
+                      className="rounded-lg border border-red-700 px-3 py-1.5 text-sm font-semibold text-red-700 hover:bg-red-50 dark:border-red-300 dark:text-red-300 dark:hover:bg-red-950"
+                    >
+                      Remove
+                    </button>
+                  )}
+                </li>
+              );
+            })}
+          </ul>
+        )}
+        {asking ? (
+          <div role="group" aria-label="Confirm the new device" className="flex flex-col gap-2 rounded-lg border border-slate-300 p-3 dark:border-slate-700">
+            <p className="text-sm">
+              Link <strong>{asking.name}</strong> to your accounts? It will get your messages from now on.
+            </p>
+            <div className="flex gap-2">
+              <button type="button" onClick={() => void answer(true)} className="rounded-lg bg-slate-900 px-3 py-1.5 text-sm font-semibold text-white dark:bg-slate-100 dark:text-slate-900">
+                Confirm
+              </button>
+              <button type="button" onClick={() => void answer(false)} className="rounded-lg px-3 py-1.5 text-sm font-medium hover:bg-slate-100 dark:hover:bg-slate-800">
+                Cancel
+              </button>
+            </div>
+          </div>
+        ) : linking ? (
+          <form onSubmit={link} className="flex flex-col gap-2">
+            <label className="text-sm font-medium" htmlFor="link-code">
+              Code shown on the new device
+            </label>
+            <input
+              id="link-code"
+              data-autofocus
+              value={code}
+              aria-label="Link code"
+              onChange={(e) => setCode(e.target.value)}
+              autoComplete="off"
+              className="rounded-lg border border-slate-300 bg-white px-3 py-1.5 font-mono text-sm dark:border-slate-700 dark:bg-slate-950"
+            />
+            <div className="flex gap-2">
+              <button type="submit" disabled={state === "busy"} className="rounded-lg bg-slate-900 px-3 py-1.5 text-sm font-semibold text-white disabled:opacity-50 dark:bg-slate-100 dark:text-slate-900">
+                Link device
+              </button>
+              <button type="button" onClick={() => setLinking(false)} className="rounded-lg px-3 py-1.5 text-sm font-medium hover:bg-slate-100 dark:hover:bg-slate-800">
+                Cancel
+              </button>
+            </div>
+          </form>
+        ) : (
+          <button
+            type="button"
+            onClick={() => {
+              setLinking(true);
+              setState("idle");
+            }}
+            className="self-start rounded-lg border border-slate-300 px-3 py-1.5 text-sm font-semibold dark:border-slate-700"
+          >
+            Link a device
+          </button>
+        )}
+        <p role="status" aria-live="polite" className="text-sm text-slate-700 dark:text-slate-300">
+          {state === "busy" ? "Working…" : typeof state === "object" && "done" in state ? state.done : ""}
+        </p>
+        {typeof state === "object" && "error" in state ? (
+          <p role="alert" className="text-sm text-red-700 dark:text-red-300">
+            {state.error}
+          </p>
+        ) : null}
+      </div>
+    </Dialog>
+  );
+}
