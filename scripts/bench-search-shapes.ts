@@ -105,7 +105,7 @@ async function main(): Promise<void> {
           range: (word: string, prefix: boolean) => (prefix ? IDBKeyRange.bound([word], [`${word}\uffff`]) : IDBKeyRange.bound([word], [word, []])),
         },
         C: {
-          create: (db: IDBDatabase) => db.createObjectStore("s", { keyPath: ["receivedAt", "conversationId"] }).createIndex("tokens", "tokens", { multiEntry: true }),
+          create: (db: IDBDatabase) => db.createObjectStore("s", { keyPath: "receivedAt" }).createIndex("tokens", "tokens", { multiEntry: true }),
           write: () => undefined,
           writeBatch: (store: IDBObjectStore, batch: (typeof rows)[number][]) => {
             // blocks of up to 200 messages, as a receive commit stores a backlog batch
@@ -115,7 +115,6 @@ async function main(): Promise<void> {
               const at = new Map(tokens.map((t, i) => [t, i]));
               store.put({
                 receivedAt: part[0]?.sentAt ?? 0,
-                conversationId: "c",
                 tokens,
                 ids: part.map((r) => r.id),
                 sentAts: part.map((r) => r.sentAt),

@@ -2,8 +2,9 @@
 // grouped by conversation, with a snippet and where the match is), and conversations by the peer's name or
 // address. Also the background indexing of messages stored before the index existed.
 import { brandOf, type Address } from "../brands";
-import type { ConversationRow, JunctionDB, MessageRow } from "../store/db";
-import { BACKFILL_KEY, backfillSearchIndex, searchable, type BlockKey, type SearchBlock } from "../store/search";
+import Dexie from "dexie";
+import type { AddressBookRow, ContactRow, ConversationRow, GroupRow, JunctionDB, MessageRow } from "../store/db";
+import { BACKFILL_KEY, backfillSearchIndex, searchable, wordsOf, type BlockKey, type SearchBlock } from "../store/search";
 import { fold, matchesAll, matchRanges, queryTokens, snippet, tokenize } from "../store/tokenize";
 import { EngineError, type SearchContact, type SearchConversation, type SearchHit, type SearchResults } from "../worker/rpc";
 
@@ -30,14 +31,7 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
   const tokens = queryTokens(query);
   if (tokens.length === 0) return { tokens, names: [], contacts: [], groups: [], indexing: false, tookMs: 0 };
 
-  const [hits, convIds, contacts, book, groupRows, backfill] = await Promise.all([
-    messageHits(db, tokens, max, now),
-    db.conversations.toCollection().primaryKeys(),
-    db.contacts.toArray(),
-    db.addressBook.toArray(),
-    db.groups.toArray(),
-    db.meta.get(BACKFILL_KEY),
-  ]);
+  const [hits, { convIds, contacts, book, groupRows }, backfill] = await Promise.all([messageHits(db, tokens, max, now), nameSources(db), db.meta.get(BACKFILL_KEY)]);
   // a group's conversation is named by the group
   const groupNames = new Map(groupRows.map((g) => [g.conversationId, g.name]));
   // the name I gave someone comes first, then the name they gave themselves
@@ -119,26 +113,65 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
   };
 }
 
+interface NameSources {
+  convIds: string[];
+  contacts: ContactRow[];
+  book: AddressBookRow[];
+  groupRows: GroupRow[];
+}
+
+/**
+ * What names are searched in: every conversation's id, contact, address-book entry and group. Read once and
+ * kept per database until one of those tables is written (Dexie's storagemutated, which also carries other
+ * threads' and tabs' writes): typing a query asks again on every key, and thousands of rows were read each time.
+ */
+const nameCache = new Map<string, Promise<NameSources>>();
+let watching = false;
+const NAME_TABLES = /^idb:\/\/([^/]+)\/(conversations|contacts|addressBook|groups)\//;
+
+function nameSources(db: JunctionDB): Promise<NameSources> {
+  if (!watching) {
+    watching = true;
+    Dexie.on("storagemutated", (parts) => {
+      for (const part of Object.keys(parts)) {
+        const name = NAME_TABLES.exec(part)?.[1];
+        if (name !== undefined) nameCache.delete(name);
+      }
+    });
+  }
+  let sources = nameCache.get(db.name);
+  if (!sources) {
+    sources = Promise.all([db.conversations.toCollection().primaryKeys(), db.contacts.toArray(), db.addressBook.toArray(), db.groups.toArray()]).then(
+      ([convIds, contacts, book, groupRows]) => ({ convIds, contacts, book, groupRows }),
+    );
+    nameCache.set(db.name, sources);
+    const read = sources;
+    read.catch(() => {
+      if (nameCache.get(db.name) === read) nameCache.delete(db.name);
+    });
+  }
+  return sources;
+}
+
 /** The newest messages that match every word, from the index's blocks, checked against their current rows. */
 async function messageHits(db: JunctionDB, tokens: string[], max: number, now: number): Promise<{ message: MessageRow; hit: SearchHit }[]> {
   // the longest word is likely the rarest: its blocks are the candidates, and each block says which of its
   // messages have every word
   const lead = tokens.reduce((a, b) => (b.length > a.length ? b : a));
   const found: { message: MessageRow; hit: SearchHit }[] = [];
-  const seen = new Set<string>();
+  const seen = new Set<BlockKey>();
   // The index's keys are read by a cursor walking backwards, one step per key: read a few times what a page
   // needs, and more only when those blocks did not fill it (a word in few messages, or many words).
   for (let want = Math.min(SCAN_CAP, max * 4); ; want = Math.min(SCAN_CAP, want * 4)) {
     const keys = (await db.searchBlocks.where("tokens").startsWith(lead).reverse().limit(want).primaryKeys()) as BlockKey[];
     const blocks: BlockKey[] = [];
     for (const k of keys) {
-      const s = `${k[0]}|${k[1]}`;
-      if (seen.has(s)) continue;
-      seen.add(s);
+      if (seen.has(k)) continue;
+      seen.add(k);
       blocks.push(k);
     }
     // newest stored first (a block holds one commit's messages)
-    blocks.sort((a, b) => b[0] - a[0] || (a[1] < b[1] ? 1 : -1));
+    blocks.sort((a, b) => b - a);
     await collectHits(db, blocks, tokens, max, now, found);
     if (found.length >= max || keys.length < want || want >= SCAN_CAP) break;
   }
@@ -182,7 +215,7 @@ function matchingIn(block: SearchBlock, query: readonly string[]): { id: string;
   });
   if (sets.some((s) => s.size === 0)) return [];
   const out: { id: string; sentAt: number }[] = [];
-  block.words.forEach((words, i) => {
+  wordsOf(block).forEach((words, i) => {
     if (sets.every((set) => words.some((w) => set.has(w)))) out.push({ id: block.ids[i] as string, sentAt: block.sentAts[i] as number });
   });
   return out;

@@ -679,7 +679,7 @@ export class JunctionDB extends Dexie {
     this.version(11).stores({
       mediaChunks: "[messageId+index]",
     });
-    // Search index in blocks: the messages a commit stored for one conversation share one row and one index
+    // Search index in blocks: the messages a commit stored share one row and one index
     // entry per distinct word (search.ts), in place of a row and ~10 index entries per message; everything is
     // indexed again in the background. The messages' own conversationId index goes: the compound
     // [conversationId+sentAt] answers where("conversationId") the same, and a message write costs one index
@@ -687,7 +687,7 @@ export class JunctionDB extends Dexie {
     this.version(12)
       .stores({
         searchIndex: null,
-        searchBlocks: "[receivedAt+conversationId], *tokens",
+        searchBlocks: "receivedAt, *tokens",
         messages: "id, [conversationId+sentAt], kind, expiresAt",
       })
       .upgrade(async (tx) => {

@@ -176,6 +176,17 @@ describe("the search index", () => {
     expect(climbing.contacts).toEqual([]);
   });
 
+  it("names are read once and read again after any write to them (a new contact, a new conversation)", async () => {
+    const ZARA: Address = "whatsapp:+15550000099";
+    expect((await searchLocal(db, "zara", 10, NOW)).contacts).toEqual([]);
+    await db.contacts.put({ address: ZARA, displayName: "Zara Lane", updatedAt: NOW });
+    expect((await searchLocal(db, "zara", 10, NOW)).contacts.map((c) => c.address)).toEqual([ZARA]);
+    await ensureConversation(db, ME, ZARA, NOW);
+    const after = await searchLocal(db, "zara", 10, NOW);
+    expect(after.contacts).toEqual([]);
+    expect(after.names.map((n) => n.theirAddress)).toEqual([ZARA]);
+  });
+
   it("finds a group by its name (not by its id) and titles its messages with it", async () => {
     const hex = "ab".repeat(32);
     const GROUP_CONV = `${ME}|group:${hex}`;
@@ -340,13 +351,16 @@ describe("a database from before the index", () => {
     try {
       expect(upgraded.tables.map((t) => t.name)).not.toContain("searchIndex");
       expect((await upgraded.meta.get(BACKFILL_KEY))?.value).toBe("");
+      // a message stored before the backfill reaches the old ones, in the block they go to (same receivedAt)
+      await upgraded.transaction("rw", [upgraded.messages, upgraded.conversations], () => putMessagesOnce(upgraded, [message("v3", "kept live", { sentAt: NOW - 5 })], () => NOW));
       while (await backfillSearchIndex(upgraded)) {
         // batch by batch
       }
       const res = await searchLocal(upgraded, "kept", 50, NOW);
-      expect(res.groups[0]?.hits.map((h) => h.messageId)).toEqual(["v2", "v1"]);
+      expect(res.groups[0]?.hits.map((h) => h.messageId)).toEqual(["v3", "v2", "v1"]);
+      expect(await upgraded.searchBlocks.count()).toBe(1);
       // and the messages are still found by conversation without their own conversationId index
-      expect(await upgraded.messages.where("conversationId").equals(CONV).count()).toBe(2);
+      expect(await upgraded.messages.where("conversationId").equals(CONV).count()).toBe(3);
     } finally {
       upgraded.close();
       await upgraded.delete();

@@ -1,15 +1,16 @@
-// The full-text search index: blocks of messages, one per (receivedAt, conversation), each holding its messages'
-// words, with a multi-entry index on the words of the whole block (docs/BENCHMARKS.md "Search index" says why
-// this shape). A receive commit stores its messages with one receivedAt, so a backlog batch of 200 messages
-// is one block: one row and one index entry per distinct word of the batch, instead of a row and ~10 index
-// entries per message. A message's block follows from the message itself, so an edit or a delete finds it.
+// The full-text search index: blocks of messages, one per receivedAt (a commit stores all its messages with one
+// receivedAt), each holding its messages' words, with a multi-entry index on the words of the whole block
+// (docs/BENCHMARKS.md "Search index" says why this shape). A backlog batch of 200 messages is one block: one row
+// and one index entry per distinct word of the batch, instead of a row and ~10 index entries per message. The
+// key is a number, which every index entry repeats: short. A message's block follows from the message itself,
+// so an edit or a delete finds it.
 //
 // The index is kept by a Dexie middleware under the messages table: every write of a message row (add,
 // put, update, delete, clear) rewrites its block in the SAME IndexedDB transaction, and any read-write
 // transaction over messages also covers the index. So no code path that stores, edits, deletes or expires
 // a message can forget it, and a crash leaves both or neither. Rows of databases from before the index
 // are indexed in the background (backfillSearchIndex). Runtime: browser and Node tests.
-import type { DBCore, DBCoreMutateRequest, DBCoreMutateResponse, DBCoreTable, DBCoreTransaction, Middleware } from "dexie";
+import Dexie, { type DBCore, type DBCoreMutateRequest, type DBCoreMutateResponse, type DBCoreTable, type DBCoreTransaction, type Middleware } from "dexie";
 import type { JunctionDB, MessageRow } from "./db";
 import { tokenize } from "./tokenize";
 
@@ -17,19 +18,19 @@ export const SEARCH_TABLE = "searchBlocks";
 /** Meta key: the id after which messages still wait to be indexed (absent: nothing waits). */
 export const BACKFILL_KEY = "searchBackfill";
 
-/** The messages stored in one commit for one conversation, and their words. */
+/** The messages stored in one commit (or in commits of the same millisecond), and their words. */
 export interface SearchBlock {
   receivedAt: number;
-  conversationId: string;
   /** The distinct folded words of all its messages (tokenize.ts): the multi-entry index. */
   tokens: string[];
-  /** Its messages: ids, their sentAt, and each one's words as positions in `tokens`. */
+  /** Its messages: ids, their sentAt, and each one's words as positions in `tokens` (absent for a block of one
+   * message: all of them are its words). */
   ids: string[];
   sentAts: number[];
-  words: number[][];
+  words?: number[][];
 }
 
-export type BlockKey = [receivedAt: number, conversationId: string];
+export type BlockKey = number;
 
 /** One message in a block, with its words spelled out. */
 export interface SearchEntry {
@@ -45,7 +46,7 @@ export function searchable(m: MessageRow): boolean {
 
 /** The block a message's words go to (null for a row without the fields: never indexed). */
 export function blockKeyOf(m: Partial<MessageRow> | undefined | null): BlockKey | null {
-  return m && typeof m.receivedAt === "number" && typeof m.conversationId === "string" && typeof m.id === "string" ? [m.receivedAt, m.conversationId] : null;
+  return m && typeof m.receivedAt === "number" && typeof m.id === "string" ? m.receivedAt : null;
 }
 
 /** The text the index holds for a message (null: none), to tell whether a write changed its words. */
@@ -62,18 +63,28 @@ export function searchEntryOf(m: MessageRow): SearchEntry | null {
 
 /** The entries of a block, words spelled out. */
 export function entriesOf(block: SearchBlock): SearchEntry[] {
-  return block.ids.map((id, i) => ({ id, sentAt: block.sentAts[i] ?? 0, tokens: (block.words[i] ?? []).map((w) => block.tokens[w] ?? "") }));
+  if (!block.words) return block.ids.slice(0, 1).map((id) => ({ id, sentAt: block.sentAts[0] ?? 0, tokens: block.tokens }));
+  return block.ids.map((id, i) => ({ id, sentAt: block.sentAts[i] ?? 0, tokens: (block.words?.[i] ?? []).map((w) => block.tokens[w] ?? "") }));
+}
+
+/** Each message's words as positions in the block's `tokens`. */
+export function wordsOf(block: SearchBlock): number[][] {
+  return block.words ?? [block.tokens.map((_, i) => i)];
 }
 
 /** A block of these entries (null when none is left: the block goes). */
 export function blockOf(key: BlockKey, entries: Iterable<SearchEntry>): SearchBlock | null {
+  const list = [...entries];
+  const [only] = list;
+  if (list.length === 1 && only) return { receivedAt: key, tokens: [...only.tokens], ids: [only.id], sentAts: [only.sentAt] };
   const tokens: string[] = [];
   const at = new Map<string, number>();
-  const block: SearchBlock = { receivedAt: key[0], conversationId: key[1], tokens, ids: [], sentAts: [], words: [] };
-  for (const e of entries) {
+  const words: number[][] = [];
+  const block: SearchBlock = { receivedAt: key, tokens, ids: [], sentAts: [], words };
+  for (const e of list) {
     block.ids.push(e.id);
     block.sentAts.push(e.sentAt);
-    block.words.push(
+    words.push(
       e.tokens.map((t) => {
         let i = at.get(t);
         if (i === undefined) {
@@ -88,7 +99,7 @@ export function blockOf(key: BlockKey, entries: Iterable<SearchEntry>): SearchBl
   return block.ids.length ? block : null;
 }
 
-const keyString = (k: BlockKey) => `${k[0]}|${k[1]}`;
+const keyString = (k: BlockKey) => String(k);
 
 /** What one write does to one block: ids that leave it, entries that (re)enter it. */
 interface BlockChange {
@@ -197,7 +208,7 @@ function removals(oldRows: readonly unknown[]): BlockChanges {
   const changes = new BlockChanges();
   for (const o of oldRows as (MessageRow | undefined)[]) {
     const key = blockKeyOf(o);
-    if (o && key && indexedText(o) !== null) changes.remove(key, o.id);
+    if (o && key !== null && indexedText(o) !== null) changes.remove(key, o.id);
   }
   return changes;
 }
@@ -213,7 +224,7 @@ function mutateBoth(messages: DBCoreTable, index: DBCoreTable, req: DBCoreMutate
     // keeps the row, and the entry, it had)
     const started = performance.now();
     const values = req.values as readonly MessageRow[];
-    const entries = values.map((v) => (blockKeyOf(v) ? searchEntryOf(v) : null));
+    const entries = values.map((v) => (blockKeyOf(v) !== null ? searchEntryOf(v) : null));
     const changes = new BlockChanges();
     values.forEach((v, i) => {
       const e = entries[i];
@@ -261,10 +272,10 @@ function mutateBoth(messages: DBCoreTable, index: DBCoreTable, req: DBCoreMutate
           const newKey = blockKeyOf(v);
           const oldText = indexedText(old);
           const newText = indexedText(v);
-          if (oldText === newText && (oldKey && newKey ? keyString(oldKey) === keyString(newKey) : oldKey === newKey) && old?.sentAt === v.sentAt) return;
-          if (old && oldKey && oldText !== null) changes.remove(oldKey, old.id);
-          const entry = newKey ? searchEntryOf(v) : null;
-          if (entry && newKey) changes.add(newKey, entry);
+          if (oldText === newText && oldKey === newKey && old?.sentAt === v.sentAt) return;
+          if (old && oldKey !== null && oldText !== null) changes.remove(oldKey, old.id);
+          const entry = newKey !== null ? searchEntryOf(v) : null;
+          if (entry && newKey !== null) changes.add(newKey, entry);
         });
         return rewriteBlocks(index, trans, changes).then(() => res);
       }),
@@ -281,6 +292,18 @@ function mutateBoth(messages: DBCoreTable, index: DBCoreTable, req: DBCoreMutate
   );
 }
 
+/** Adds the blocks; for each, whether it was added (false: a block with its key is there already). */
+async function addRefusingExisting(db: JunctionDB, blocks: SearchBlock[]): Promise<boolean[]> {
+  try {
+    await db.searchBlocks.bulkAdd(blocks);
+    return blocks.map(() => true);
+  } catch (error) {
+    if (!(error instanceof Dexie.BulkError)) throw error;
+    const failed = new Set(Object.keys(error.failuresByPos).map(Number));
+    return blocks.map((_, i) => !failed.has(i));
+  }
+}
+
 /** Messages indexed per backfill transaction: short transactions leave room for the receive path. */
 export const BACKFILL_BATCH = 400;
 
@@ -294,27 +317,34 @@ export async function backfillSearchIndex(db: JunctionDB, batch = BACKFILL_BATCH
     if (!cursor) return false;
     const after = typeof cursor.value === "string" ? cursor.value : "";
     const rows = await db.messages.where(":id").above(after).limit(batch).toArray();
-    const changes = new Map<string, { key: BlockKey; entries: SearchEntry[] }>();
+    const changes = new Map<BlockKey, SearchEntry[]>();
     for (const m of rows) {
       const key = blockKeyOf(m);
-      const entry = key ? searchEntryOf(m) : null;
-      if (!key || !entry) continue;
-      const s = keyString(key);
-      const c = changes.get(s) ?? { key, entries: [] };
-      c.entries.push(entry);
-      changes.set(s, c);
+      const entry = key !== null ? searchEntryOf(m) : null;
+      if (key === null || !entry) continue;
+      const list = changes.get(key);
+      if (list) list.push(entry);
+      else changes.set(key, [entry]);
     }
     if (changes.size) {
-      const list = [...changes.values()];
-      const existing = await db.searchBlocks.bulkGet(list.map((c) => c.key));
-      const blocks = list.map((c, i) => {
-        const merged = new Map<string, SearchEntry>();
-        const before = existing[i];
-        if (before) for (const e of entriesOf(before)) merged.set(e.id, e);
-        for (const e of c.entries) merged.set(e.id, e);
-        return blockOf(c.key, merged.values()) as SearchBlock;
-      });
-      await db.searchBlocks.bulkPut(blocks);
+      // mostly new blocks: added at once; one that is there already (a message written meanwhile, or in an
+      // earlier batch of the same commit) is read and merged
+      const keys = [...changes.keys()];
+      const blocks = keys.map((k) => blockOf(k, changes.get(k) ?? []) as SearchBlock);
+      const taken = await addRefusingExisting(db, blocks);
+      const merge = keys.filter((_, i) => !taken[i]);
+      if (merge.length) {
+        const existing = await db.searchBlocks.bulkGet(merge);
+        await db.searchBlocks.bulkPut(
+          merge.map((k, i) => {
+            const entries = new Map<string, SearchEntry>();
+            const before = existing[i];
+            if (before) for (const e of entriesOf(before)) entries.set(e.id, e);
+            for (const e of changes.get(k) ?? []) entries.set(e.id, e);
+            return blockOf(k, entries.values()) as SearchBlock;
+          }),
+        );
+      }
     }
     const last = rows[rows.length - 1];
     if (rows.length < batch || !last) await db.meta.delete(BACKFILL_KEY);
