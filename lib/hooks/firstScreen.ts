@@ -30,7 +30,10 @@ const DROPPED_ATTRIBUTES = ["id", "aria-labelledby", "aria-describedby", "aria-c
 export function copyOf(root: HTMLElement, now: number): FirstScreenCopy | null {
   // a list scrolled down would be copied without its scroll position: the copy would show the wrong rows
   for (const el of Array.from(root.querySelectorAll("*"))) if (el.scrollTop > 0) return null;
-  const clone = root.cloneNode(true) as HTMLElement;
+  // cloned into a document without a window: nothing in the copy loads or runs while it is made (an image
+  // cloned into the page would load its source again)
+  const inert = document.implementation.createHTMLDocument("");
+  const clone = inert.importNode(root, true);
   // dialogs, live announcements and the open conversation are not part of a first screen
   for (const el of Array.from(clone.querySelectorAll("dialog, [role=alert], [role=status][aria-live]"))) el.remove();
   const main = clone.querySelector("main");
@@ -39,6 +42,8 @@ export function copyOf(root: HTMLElement, now: number): FirstScreenCopy | null {
     for (const name of DROPPED_ATTRIBUTES) el.removeAttribute(name);
     // nothing that runs: React never renders these, but a copy is checked all the same
     for (const attr of Array.from(el.attributes)) if (/^on/i.test(attr.name) || /^\s*javascript:/i.test(attr.value)) el.removeAttribute(attr.name);
+    // object URLs die with the page: the copy could not show them, and they name this page's memory
+    for (const name of ["src", "srcset", "poster", "href"]) if (/^\s*blob:/i.test(el.getAttribute(name) ?? "")) el.removeAttribute(name);
     if (/^(script|iframe|object|embed|style|link|meta|template)$/i.test(el.tagName)) el.remove();
   }
   const html = clone.outerHTML;
