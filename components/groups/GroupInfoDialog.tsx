@@ -22,6 +22,7 @@ interface Props {
 export function GroupInfoDialog({ open, onClose, conversationId, group, names }: Props) {
   const [error, setError] = useState<string | null>(null);
   const [adding, setAdding] = useState(false);
+  const [renaming, setRenaming] = useState(false);
   const me = group.ourAddress;
   const iAmAdmin = group.members.some((m) => m.address === me && m.admin);
   const run = (action: GroupAction) => {
@@ -52,6 +53,16 @@ export function GroupInfoDialog({ open, onClose, conversationId, group, names }:
             >
               Add members
             </button>
+            {iAmAdmin ? (
+              <button
+                type="button"
+                onClick={() => setRenaming((v) => !v)}
+                aria-expanded={renaming}
+                className="rounded-lg border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 dark:border-slate-700 dark:hover:bg-slate-800"
+              >
+                Rename group
+              </button>
+            ) : null}
             <button
               type="button"
               onClick={() => run({ type: "leave" })}
@@ -61,6 +72,20 @@ export function GroupInfoDialog({ open, onClose, conversationId, group, names }:
             </button>
           </div>
         )}
+        {renaming && iAmAdmin && !group.left ? (
+          <RenameGroup
+            current={group.name}
+            onRename={async (name) => {
+              setError(null);
+              try {
+                await changeGroup(conversationId, { type: "rename", name });
+                setRenaming(false);
+              } catch (err) {
+                setError(describeGroupError(err));
+              }
+            }}
+          />
+        ) : null}
         {adding && !group.left ? (
           <AddMembers
             iAmAdmin={iAmAdmin || group.addPolicy === "members"}
@@ -111,7 +136,9 @@ function MemberItem({ member, name, mine, canAct, onAction }: { member: GroupMem
               label="Member actions"
               onClose={() => setOpen(false)}
               items={[
-                ...(member.admin ? [] : [{ label: "Make admin", onSelect: () => onAction({ type: "promote", member: member.address }) }]),
+                member.admin
+                  ? { label: "Remove as admin", onSelect: () => onAction({ type: "demote", member: member.address }) }
+                  : { label: "Make admin", onSelect: () => onAction({ type: "promote", member: member.address }) },
                 { label: "Remove from group", danger: true, onSelect: () => onAction({ type: "remove", member: member.address }) },
               ]}
             />
@@ -119,6 +146,54 @@ function MemberItem({ member, name, mine, canAct, onAction }: { member: GroupMem
         </>
       ) : null}
     </li>
+  );
+}
+
+function RenameGroup({ current, onRename }: { current: string; onRename: (name: string) => Promise<void> }) {
+  const [value, setValue] = useState(current);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const ids = { input: useId(), error: useId() };
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const name = value.trim();
+    if (!name) return setError("Give the group a name.");
+    if (name === current) return;
+    setError(null);
+    setBusy(true);
+    await onRename(name);
+    setBusy(false);
+  }
+  return (
+    <form onSubmit={submit} noValidate className="flex flex-col gap-1">
+      <label htmlFor={ids.input} className="text-sm font-medium">
+        New group name
+      </label>
+      <div className="flex gap-2">
+        <input
+          id={ids.input}
+          data-autofocus
+          value={value}
+          maxLength={100}
+          onChange={(e) => setValue(e.target.value)}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? ids.error : undefined}
+          className="min-w-0 flex-1 rounded-lg border border-slate-300 bg-white px-3 py-2 text-base outline-none focus:border-sky-500 focus:ring-2 focus:ring-sky-500/30 dark:border-slate-700 dark:bg-slate-950"
+        />
+        <button
+          type="submit"
+          disabled={busy}
+          className="rounded-lg bg-sky-700 px-3 text-sm font-semibold text-white hover:bg-sky-800 focus-visible:outline-2 focus-visible:outline-sky-500 disabled:opacity-60"
+        >
+          Save
+        </button>
+      </div>
+      {error ? (
+        <p id={ids.error} role="alert" className="text-sm text-red-800 dark:text-red-200">
+          {error}
+        </p>
+      ) : null}
+    </form>
   );
 }
 
