@@ -89,7 +89,7 @@ test("a group across three brands: messages, replies and reactions; a member add
   await expect(ben.app.message(mention)).not.toContainText("Mentions you");
 
   // Info on Ana's first message: read by each member, by name
-  await ana.app.messageAction(ana.app.message(TEXT.groupHello), "Info");
+  await ana.app.messageAction(ana.app.message(TEXT.groupHello).first(), "Info");
   const readBy = ana.app.page.getByRole("dialog", { name: "Message info" }).getByRole("list", { name: "Read by" });
   await expect(readBy).toContainText(NAMES.ben);
   await expect(readBy).toContainText(NAMES.cy);
