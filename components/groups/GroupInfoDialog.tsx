@@ -1,8 +1,8 @@
 "use client";
-// Group info: the members with their brands (admins marked); admins add, remove and make admin; anyone
-// leaves. A change the rules refuse says why ("Only admins of this group can do that.").
+// Group info: the members with their brands (admins marked); admins add, remove, make and unmake admins
+// and rename the group; anyone leaves. A change the rules refuse says why ("Only admins of this group can do that.").
 import { MoreVertical } from "lucide-react";
-import { useId, useRef, useState, type FormEvent } from "react";
+import { useId, useRef, useState, type FormEvent, type InputHTMLAttributes } from "react";
 import { brandOf, handleOf, type Address } from "@/lib/brands";
 import { changeGroup, describeGroupError } from "@/lib/hooks/actions";
 import type { GroupAction, GroupMemberRow, GroupRow } from "@/lib/hooks/types";
@@ -149,82 +149,82 @@ function MemberItem({ member, name, mine, canAct, onAction }: { member: GroupMem
   );
 }
 
+/** The new name an admin gives the group. */
 function RenameGroup({ current, onRename }: { current: string; onRename: (name: string) => Promise<void> }) {
-  const [value, setValue] = useState(current);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const ids = { input: useId(), error: useId() };
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    const name = value.trim();
-    if (!name) return setError("Give the group a name.");
-    if (name === current) return;
-    setError(null);
-    setBusy(true);
-    await onRename(name);
-    setBusy(false);
-  }
   return (
-    <form onSubmit={submit} noValidate className="flex flex-col gap-1">
-      <label htmlFor={ids.input} className="text-sm font-medium">
-        New group name
-      </label>
-      <div className="flex gap-2">
-        <input
-          id={ids.input}
-          data-autofocus
-          value={value}
-          maxLength={100}
-          onChange={(e) => setValue(e.target.value)}
-          aria-invalid={error ? true : undefined}
-          aria-describedby={error ? ids.error : undefined}
-          className="min-w-0 flex-1 rounded-lg border border-slate-300 bg-white px-3 py-2 text-base outline-none focus:border-sky-500 focus:ring-2 focus:ring-sky-500/30 dark:border-slate-700 dark:bg-slate-950"
-        />
-        <button
-          type="submit"
-          disabled={busy}
-          className="rounded-lg bg-sky-700 px-3 text-sm font-semibold text-white hover:bg-sky-800 focus-visible:outline-2 focus-visible:outline-sky-500 disabled:opacity-60"
-        >
-          Save
-        </button>
-      </div>
-      {error ? (
-        <p id={ids.error} role="alert" className="text-sm text-red-800 dark:text-red-200">
-          {error}
-        </p>
-      ) : null}
-    </form>
+    <OneFieldForm
+      label="New group name"
+      submitLabel="Save"
+      initial={current}
+      inputProps={{ maxLength: 100 }}
+      onSubmit={async (value) => {
+        const name = value.trim();
+        if (!name) return "Give the group a name.";
+        if (name !== current) await onRename(name);
+        return null;
+      }}
+    />
   );
 }
 
 function AddMembers({ iAmAdmin, onAdd }: { iAmAdmin: boolean; onAdd: (members: string[]) => Promise<void> }) {
-  const [value, setValue] = useState("");
+  return (
+    <OneFieldForm
+      label="Add member"
+      submitLabel="Add"
+      note={iAmAdmin ? undefined : "Only admins of this group can add members."}
+      inputProps={ADDRESS_INPUT}
+      onSubmit={async (value) => {
+        const parts = value.split(/[\s,]+/).filter(Boolean);
+        const parsed = parts.map(parseMember);
+        const bad = parsed.find((p) => "error" in p);
+        if (parts.length === 0) return "Type an address, as brand:handle.";
+        if (bad && "error" in bad) return bad.error;
+        await onAdd(parsed.map((p) => ("address" in p ? p.address : "")));
+        return null;
+      }}
+    />
+  );
+}
+
+/** One labelled text field and its button; `onSubmit` answers what is wrong with the value, or null. */
+function OneFieldForm({
+  label,
+  submitLabel,
+  initial = "",
+  note,
+  inputProps,
+  onSubmit,
+}: {
+  label: string;
+  submitLabel: string;
+  initial?: string;
+  note?: string;
+  inputProps: InputHTMLAttributes<HTMLInputElement>;
+  onSubmit: (value: string) => Promise<string | null>;
+}) {
+  const [value, setValue] = useState(initial);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const ids = { input: useId(), error: useId() };
   async function submit(event: FormEvent) {
     event.preventDefault();
-    const parts = value.split(/[\s,]+/).filter(Boolean);
-    const parsed = parts.map(parseMember);
-    const bad = parsed.find((p) => "error" in p);
-    if (parts.length === 0) return setError("Type an address, as brand:handle.");
-    if (bad && "error" in bad) return setError(bad.error);
-    setError(null);
     setBusy(true);
-    await onAdd(parsed.map((p) => ("address" in p ? p.address : "")));
+    const problem = await onSubmit(value);
     setBusy(false);
+    setError(problem);
   }
   return (
     <form onSubmit={submit} noValidate className="flex flex-col gap-1">
       <label htmlFor={ids.input} className="text-sm font-medium">
-        Add member
+        {label}
       </label>
-      {iAmAdmin ? null : <p className="text-xs text-slate-600 dark:text-slate-400">Only admins of this group can add members.</p>}
+      {note ? <p className="text-xs text-slate-600 dark:text-slate-400">{note}</p> : null}
       <div className="flex gap-2">
         <input
           id={ids.input}
           data-autofocus
-          {...ADDRESS_INPUT}
+          {...inputProps}
           value={value}
           onChange={(e) => setValue(e.target.value)}
           aria-invalid={error ? true : undefined}
@@ -236,7 +236,7 @@ function AddMembers({ iAmAdmin, onAdd }: { iAmAdmin: boolean; onAdd: (members: s
           disabled={busy}
           className="rounded-lg bg-sky-700 px-3 text-sm font-semibold text-white hover:bg-sky-800 focus-visible:outline-2 focus-visible:outline-sky-500 disabled:opacity-60"
         >
-          Add
+          {submitLabel}
         </button>
       </div>
       {error ? (

@@ -517,7 +517,7 @@ export async function decryptBatch(
   const placeholders: MessageRow[] = [];
   const placeholderPeers: { our: Address; their: Address }[] = [];
   const waitingRows: WaitingRow[] = [];
-  const asks = new Map<string, { our: Address; from: Address; fromDevice: string; ids: string[] }>();
+  const asks = new Map<string, { our: Address; from: Address; fromDevice: string; ids: string[]; groups?: Set<string> }>();
   for (const f of failures) {
     if (f.from !== f.our) {
       const convId = conversationId(f.our, f.from);
@@ -552,24 +552,13 @@ export async function decryptBatch(
     placeholders.push({ id: messageId, conversationId: convId, direction: "in", kind: "waiting", text: "", sentAt: h.ts, receivedAt: now, state: "read", sentToRelayAt: null, deliveredAt: null });
     waitingRows.push({ envelopeId: h.envelopeId, messageId, conversationId: convId, from: h.from, fromDevice: h.fromDevice, createdAt: now });
   }
-  const requestRows: OutboxRow[] = [];
-  for (const [key, ask] of keyAsks) {
-    if (!limits.requests.take(key, now)) {
-      counters.bump("retry_request_limited");
-      continue;
-    }
-    requestRows.push({
-      kind: "retryRequest",
-      conversationId: ask.from === ask.our ? selfQueue(ask.our) : conversationId(ask.our, ask.from),
-      messageId: randomId(),
-      onlyDevice: { address: ask.from, deviceId: ask.fromDevice },
-      envelopeIds: [],
-      senderKeys: [...ask.groups],
-      createdAt: now,
-      attempts: 0,
-    });
-    counters.bump("sender_key_requested");
+  // sender keys for held group messages are asked of the same device in the same request
+  for (const [key, k] of keyAsks) {
+    const ask = asks.get(key);
+    if (ask) ask.groups = k.groups;
+    else asks.set(key, { our: k.our, from: k.from, fromDevice: k.fromDevice, ids: [], groups: k.groups });
   }
+  const requestRows: OutboxRow[] = [];
   for (const [key, ask] of asks) {
     if (!limits.requests.take(key, now)) {
       counters.bump("retry_request_limited");
@@ -581,10 +570,11 @@ export async function decryptBatch(
       messageId: randomId(),
       onlyDevice: { address: ask.from, deviceId: ask.fromDevice },
       envelopeIds: ask.ids,
+      ...(ask.groups?.size ? { senderKeys: [...ask.groups] } : {}),
       createdAt: now,
       attempts: 0,
     });
-    counters.bump("retry_requested");
+    counters.bump(ask.ids.length ? "retry_requested" : "sender_key_requested");
   }
 
   return {
