@@ -74,6 +74,27 @@ test("a group across three brands: messages, replies and reactions; a member add
   await expect(ana.app.messages.filter({ hasText: TEXT.groupHello }).first()).toContainText("Reactions:👍1");
   await expect(ben.app.message(TEXT.groupCy)).toContainText(NAMES.cy);
 
+  // typing names who types; a mention is picked from the members and stands out for her alone
+  await ben.app.composer.fill(TEXT.groupTyping);
+  await expect(ana.app.page.getByRole("status").filter({ hasText: `${NAMES.ben} is typing…` })).toBeVisible();
+  await ben.app.composer.fill("");
+  await cy.app.composer.fill(`@${NAMES.ana.slice(0, 2)}`);
+  await cy.app.page.getByRole("listbox", { name: "Mention a member" }).getByRole("option", { name: NAMES.ana }).click();
+  await cy.app.composer.press("End");
+  await cy.app.composer.pressSequentially(TEXT.groupMention);
+  await cy.app.composer.press("Enter");
+  const mention = `@${NAMES.ana} ${TEXT.groupMention}`;
+  await expect(ana.app.message(mention)).toContainText("Mentions you");
+  await expect(ben.app.message(mention)).toBeVisible();
+  await expect(ben.app.message(mention)).not.toContainText("Mentions you");
+
+  // Info on Ana's first message: read by each member, by name
+  await ana.app.messageAction(ana.app.message(TEXT.groupHello).first(), "Info");
+  const readBy = ana.app.page.getByRole("dialog", { name: "Message info" }).getByRole("list", { name: "Read by" });
+  await expect(readBy).toContainText(NAMES.ben);
+  await expect(readBy).toContainText(NAMES.cy);
+  await ana.app.page.keyboard.press("Escape");
+
   // the Groups chip shows the group
   await ana.app.page.getByRole("group", { name: "Filter conversations" }).getByRole("button", { name: "Groups", exact: true }).click();
   await expect(ana.app.conversation(TEXT.groupName)).toBeVisible();

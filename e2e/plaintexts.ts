@@ -134,6 +134,8 @@ export const TEXT = {
   groupCy: "Cy here from Messenger: I have the ferry tickets",
   groupWelcome: "Welcome Dee, the boat leaves at nine",
   groupAfterBen: "Only for those still here: the north cove",
+  groupMention: "can you bring the tide chart",
+  groupTyping: "Still packing the lante",
 
 } as const;
 

@@ -2,8 +2,9 @@
 // Enter sends, Shift+Enter starts a new line. Sending never waits for the network: the engine
 // queues the message and the log shows it as queued until the relay has it. What I am writing
 // (and what I reply to) is kept as the conversation's draft; typing tells the peer I am typing.
+// In a group, `@` lists the members to mention (arrows and Enter pick one).
 import { FileText, Paperclip, Pencil, Reply, SendHorizontal, X } from "lucide-react";
-import { forwardRef, useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from "react";
+import { forwardRef, useEffect, useId, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from "react";
 import { describeError, editMessage, saveDraft, sendAttachments, sendMessage, setTyping } from "@/lib/hooks/actions";
 import { formatBytes } from "../format";
 import { VoiceRecorder } from "./VoiceRecorder";
@@ -31,9 +32,17 @@ interface Props {
   onEditDone: () => void;
   /** Names the author of a quoted message. */
   nameOf: (message: MessageRow) => string;
+  /** In a group: the other members, whom `@name` mentions. */
+  members?: readonly { address: string; name: string }[];
 }
 
-export const Composer = forwardRef<HTMLTextAreaElement, Props>(function Composer({ conversationId, replyTo, onReplyChange, editing, onEditDone, nameOf }, ref) {
+/** The `@name` being typed just before the caret, if any. */
+function mentionQuery(text: string, caret: number): { start: number; query: string } | null {
+  const match = /(^|\s)@([^\s@]{0,30})$/.exec(text.slice(0, caret));
+  return match ? { start: caret - match[2].length - 1, query: match[2] } : null;
+}
+
+export const Composer = forwardRef<HTMLTextAreaElement, Props>(function Composer({ conversationId, replyTo, onReplyChange, editing, onEditDone, nameOf, members }, ref) {
   const draft = useDraft(conversationId);
   const quoted = useMessage(replyTo);
   const [text, setText] = useState("");
@@ -49,6 +58,27 @@ export const Composer = forwardRef<HTMLTextAreaElement, Props>(function Composer
   const [recording, setRecording] = useState(false);
   const fileInput = useRef<HTMLInputElement>(null);
   const empty = text.trim().length === 0 && files.length === 0;
+  // mentions: the members picked from the list while writing, and the list as it stands
+  const mentioned = useRef<{ address: string; name: string }[]>([]);
+  const [caret, setCaret] = useState(0);
+  const [activeOption, setActiveOption] = useState(0);
+  const [mentionClosed, setMentionClosed] = useState(false);
+  const query = members?.length && !editing ? mentionQuery(text, caret) : null;
+  const options = query && !mentionClosed ? (members ?? []).filter((m) => m.name.toLowerCase().startsWith(query.query.toLowerCase())).slice(0, 8) : [];
+  const textarea = useRef<HTMLTextAreaElement | null>(null);
+  const listId = useId();
+
+  function pickMention(m: { address: string; name: string }) {
+    if (!query) return;
+    const inserted = `@${m.name} `;
+    const next = text.slice(0, query.start) + inserted + text.slice(caret);
+    if (!mentioned.current.some((x) => x.address === m.address)) mentioned.current.push(m);
+    typed(next);
+    const at = query.start + inserted.length;
+    setCaret(at);
+    setActiveOption(0);
+    requestAnimationFrame(() => textarea.current?.setSelectionRange(at, at));
+  }
 
   // the draft comes back once, when the conversation opens
   useEffect(() => {
@@ -204,6 +234,9 @@ export const Composer = forwardRef<HTMLTextAreaElement, Props>(function Composer
       return;
     }
     const quote = replyTo;
+    // a member mentioned is one still named in the text
+    const mentions = mentioned.current.filter((m) => body.includes(`@${m.name}`)).map((m) => m.address);
+    mentioned.current = [];
     // cleared at once so the next message can be typed; the text comes back if the engine refuses it
     setText("");
     onReplyChange(null);
@@ -213,7 +246,7 @@ export const Composer = forwardRef<HTMLTextAreaElement, Props>(function Composer
     pendingDraft.current = null;
     chain.current = chain.current.then(async () => {
       try {
-        await sendMessage(conversationId, body, quote ?? undefined);
+        await sendMessage(conversationId, body, quote ?? undefined, mentions);
         saveDraft(conversationId, "").catch(() => undefined);
       } catch (err) {
         setText((current) => (current ? current : body));
@@ -237,6 +270,25 @@ export const Composer = forwardRef<HTMLTextAreaElement, Props>(function Composer
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (options.length > 0) {
+      // the mention list: arrows move, Enter or Tab picks, Escape closes it
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        setActiveOption((i) => (i + (event.key === "ArrowDown" ? 1 : options.length - 1)) % options.length);
+        return;
+      }
+      if ((event.key === "Enter" || event.key === "Tab") && !event.shiftKey && !event.nativeEvent.isComposing) {
+        event.preventDefault();
+        pickMention(options[Math.min(activeOption, options.length - 1)]);
+        return;
+      }
+      if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        setMentionClosed(true);
+        return;
+      }
+    }
     if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
       event.preventDefault();
       send();
@@ -317,6 +369,28 @@ export const Composer = forwardRef<HTMLTextAreaElement, Props>(function Composer
           ))}
         </ul>
       ) : null}
+      {options.length > 0 ? (
+        <ul id={listId} role="listbox" aria-label="Mention a member" className="mb-2 max-h-48 overflow-y-auto rounded-lg border border-slate-200 bg-white py-1 text-sm shadow dark:border-slate-700 dark:bg-slate-900">
+          {options.map((m, i) => (
+            <li
+              key={m.address}
+              id={`${listId}-${i}`}
+              role="option"
+              aria-selected={i === Math.min(activeOption, options.length - 1)}
+              onMouseDown={(e) => {
+                // keeps the focus (and the caret) in the textbox
+                e.preventDefault();
+                pickMention(m);
+              }}
+              className="cursor-pointer px-3 py-1.5 aria-selected:bg-sky-100 dark:aria-selected:bg-sky-900"
+            >
+              <span dir="auto" className="font-medium">
+                {m.name}
+              </span>
+            </li>
+          ))}
+        </ul>
+      ) : null}
       <div className="flex items-end gap-2">
         {/* hidden, not unmounted, while recording: the textbox keeps its ref and what was typed */}
         <div className={recording ? "hidden" : "contents"}>
@@ -342,13 +416,26 @@ export const Composer = forwardRef<HTMLTextAreaElement, Props>(function Composer
           <Paperclip aria-hidden="true" className="h-5 w-5" />
         </button>
         <textarea
-          ref={ref}
+          ref={(node) => {
+            textarea.current = node;
+            if (typeof ref === "function") ref(node);
+            else if (ref) ref.current = node;
+          }}
           aria-label="Message"
+          aria-autocomplete={members?.length ? "list" : undefined}
+          aria-controls={options.length > 0 ? listId : undefined}
+          aria-activedescendant={options.length > 0 ? `${listId}-${Math.min(activeOption, options.length - 1)}` : undefined}
           placeholder={files.length > 0 ? "Add a caption" : "Message"}
           dir="auto"
           rows={1}
           value={text}
-          onChange={(e) => typed(e.target.value)}
+          onChange={(e) => {
+            typed(e.target.value);
+            setCaret(e.target.selectionStart ?? e.target.value.length);
+            setMentionClosed(false);
+            setActiveOption(0);
+          }}
+          onSelect={(e) => setCaret(e.currentTarget.selectionStart ?? 0)}
           onKeyDown={onKeyDown}
           onPaste={onPaste}
           onBlur={() => {

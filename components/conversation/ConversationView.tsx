@@ -104,6 +104,12 @@ export function ConversationView({ conversationId, onBack, openAt = null }: Prop
     return (address && l.memberNames.get(address)) ?? (address ? handleOf(address) : "");
   };
 
+  // in a group, the other members by name: whom I can mention, and whose receipts a message's info lists
+  const otherMembers = useMemo(
+    () => group?.members.filter((m) => m.address !== ourAddress).map((m) => ({ address: m.address, name: memberNames.get(m.address) ?? handleOf(m.address) })),
+    [group, ourAddress, memberNames],
+  );
+
   const jumpTo = useCallback(
     (id: string) => {
       const { slice: current, windowSize: size } = latest.current;
@@ -197,7 +203,7 @@ export function ConversationView({ conversationId, onBack, openAt = null }: Prop
             ) : null}
           </h2>
           <p role="status" className="truncate text-xs font-medium text-emerald-700 dark:text-emerald-300">
-            {typing ? "typing…" : ""}
+            {typing ? (isGroup && conversation.typingBy ? `${nameOfAddress(conversation.typingBy)} is typing…` : "typing…") : ""}
           </p>
           {typing ? null : isGroup ? (
             <p className="flex items-center gap-1 overflow-hidden text-xs whitespace-nowrap text-slate-700 dark:text-slate-300">
@@ -220,17 +226,6 @@ export function ConversationView({ conversationId, onBack, openAt = null }: Prop
             </p>
           )}
         </div>
-        {isGroup ? (
-          <button
-            type="button"
-            onClick={() => setGroupOpen(true)}
-            aria-label="Group info"
-            className="rounded-full p-2 text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-200 dark:hover:bg-slate-800"
-          >
-            <Info aria-hidden="true" className="h-5 w-5" />
-          </button>
-        ) : (
-          <>
         <button
           type="button"
           onClick={() => setTimerOpen(true)}
@@ -243,6 +238,17 @@ export function ConversationView({ conversationId, onBack, openAt = null }: Prop
           <Timer aria-hidden="true" className="h-5 w-5" />
           {timer ? <span className="text-xs font-semibold">{timerLabel(timer)}</span> : null}
         </button>
+        {isGroup ? (
+          <button
+            type="button"
+            onClick={() => setGroupOpen(true)}
+            aria-label="Group info"
+            className="rounded-full p-2 text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-200 dark:hover:bg-slate-800"
+          >
+            <Info aria-hidden="true" className="h-5 w-5" />
+          </button>
+        ) : (
+          <>
         <button
           type="button"
           onClick={() => setCardOpen(true)}
@@ -316,14 +322,15 @@ export function ConversationView({ conversationId, onBack, openAt = null }: Prop
         editing={editing}
         onEditDone={onEditDone}
         nameOf={nameOfMessage}
+        members={otherMembers}
       />
       )}
       {groupUsed && group ? (
         <GroupInfoDialog open={groupOpen} onClose={() => setGroupOpen(false)} conversationId={conversationId} group={group} names={memberNames} />
       ) : null}
       <DeleteMessageDialog message={deleting} onClose={() => setDeleting(null)} />
-      <MessageInfoDialog message={info} onClose={() => setInfo(null)} />
-      <DisappearingDialog open={timerOpen} onClose={() => setTimerOpen(false)} conversationId={conversationId} current={timer} />
+      <MessageInfoDialog message={info ? (slice?.messages.find((m) => m.id === info.id) ?? info) : null} onClose={() => setInfo(null)} members={otherMembers} />
+      <DisappearingDialog open={timerOpen} onClose={() => setTimerOpen(false)} conversationId={conversationId} current={timer} group={isGroup} />
       {cardUsed && <PersonCardDialog open={cardOpen} onClose={() => setCardOpen(false)} address={conversation.theirAddress} fallbackName={peerName} />}
       {safetyUsed && (
         <SafetyNumberDialog

@@ -1,13 +1,16 @@
 "use client";
 import { useId, useState } from "react";
-import { describeError, setDisappearing } from "@/lib/hooks/actions";
+import { changeGroup, describeError, describeGroupError, setDisappearing } from "@/lib/hooks/actions";
 import { DISAPPEARING_TIMERS_MS } from "@/lib/hooks/types";
 import { Dialog } from "../ui/Dialog";
 
 const LABELS = ["Off", "24 hours", "7 days", "90 days"] as const;
 
-/** Picks the conversation's disappearing-message timer; both sides switch when the change arrives. */
-export function DisappearingDialog({ open, onClose, conversationId, current }: { open: boolean; onClose: () => void; conversationId: string; current: number }) {
+/**
+ * Picks the conversation's disappearing-message timer; both sides switch when the change arrives. In a group
+ * it is a change of the group (admins only), and every member switches with it.
+ */
+export function DisappearingDialog({ open, onClose, conversationId, current, group = false }: { open: boolean; onClose: () => void; conversationId: string; current: number; group?: boolean }) {
   const name = useId();
   const [error, setError] = useState<string | null>(null);
   // the choice shows at once; the conversation row catches up when the engine has stored it
@@ -18,10 +21,11 @@ export function DisappearingDialog({ open, onClose, conversationId, current }: {
     setError(null);
     setChosen(ms);
     try {
-      await setDisappearing(conversationId, ms);
+      if (group) await changeGroup(conversationId, { type: "timer", expiresInMs: ms });
+      else await setDisappearing(conversationId, ms);
     } catch (err) {
       setChosen(null);
-      setError(describeError(err));
+      setError(group ? describeGroupError(err) : describeError(err));
     }
   }
 
@@ -32,7 +36,8 @@ export function DisappearingDialog({ open, onClose, conversationId, current }: {
         setChosen(null);
         onClose();
       }}
-      title="Disappearing messages" description="New messages in this chat disappear from both sides after the time you choose.">
+      title="Disappearing messages"
+      description={group ? "New messages in this group disappear for everyone after the time you choose. Admins choose it." : "New messages in this chat disappear from both sides after the time you choose."}>
       <fieldset>
         <legend className="sr-only">Timer</legend>
         <div className="flex flex-col gap-1">

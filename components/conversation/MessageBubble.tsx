@@ -97,7 +97,13 @@ export const MessageBubble = memo(function MessageBubble({ message, peerName, ou
   const reactions = deleted ? [] : groupReactions(message.reactions ?? []);
   const route = actions.routeOf?.(message.conversationId);
   const myAddress = route?.ourAddress ?? actions.ourAddress;
-  const colours = mine ? OUTGOING[route?.ourBrand ?? ourBrand] : { bubble: "bg-white text-slate-900 dark:bg-slate-800 dark:text-slate-100", meta: "text-slate-600 dark:text-slate-300" };
+  // a group message that mentions me stands out (and says so to assistive technology)
+  const mentionsMe = !mine && !deleted && ((message.mentions as readonly string[] | undefined)?.includes(myAddress) ?? false);
+  const colours = mine
+    ? OUTGOING[route?.ourBrand ?? ourBrand]
+    : mentionsMe
+      ? { bubble: "bg-amber-50 text-slate-900 ring-2 ring-amber-500 dark:bg-amber-950 dark:text-slate-100 dark:ring-amber-400", meta: "text-slate-700 dark:text-slate-300" }
+      : { bubble: "bg-white text-slate-900 dark:bg-slate-800 dark:text-slate-100", meta: "text-slate-600 dark:text-slate-300" };
 
   function menuItems(): MenuItem[] {
     const now = Date.now();
@@ -163,7 +169,10 @@ export const MessageBubble = memo(function MessageBubble({ message, peerName, ou
         >
           {!mine && message.conversationId.includes("|group:") ? (
             // in a group, each incoming message names who wrote it
-            <p className="mb-0.5 text-xs font-semibold text-sky-800 dark:text-sky-300">{actions.nameOf(message.author, false)}</p>
+            <p className="mb-0.5 text-xs font-semibold text-sky-800 dark:text-sky-300">
+              {actions.nameOf(message.author, false)}
+              {mentionsMe ? <span className="ml-2 rounded bg-amber-200 px-1 font-medium text-amber-950 dark:bg-amber-800 dark:text-amber-50">Mentions you</span> : null}
+            </p>
           ) : (
             <span className="sr-only">{mine ? "You:" : `${peerName}:`} </span>
           )}

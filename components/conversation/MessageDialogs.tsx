@@ -74,10 +74,48 @@ export function DeleteMessageDialog({ message, onClose }: { message: MessageRow 
 const when = (ms: number | null | undefined) =>
   ms ? new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" }).format(ms) : "Not yet";
 
-export function MessageInfoDialog({ message, onClose }: { message: MessageRow | null; onClose: () => void }) {
+/** Per member of a group, for my message: who read it, and who has it but has not read it (or said so). */
+function MemberReceipts({ message, members }: { message: MessageRow; members: { address: string; name: string }[] }) {
+  const got = message.memberReceipts ?? {};
+  const read = members.filter((m) => got[m.address]?.readAt !== undefined);
+  const delivered = members.filter((m) => got[m.address]?.deliveredAt !== undefined && got[m.address]?.readAt === undefined);
+  const lists: [string, { address: string; name: string }[], (a: string) => number | undefined][] = [
+    ["Read by", read, (a) => got[a]?.readAt],
+    ["Delivered to", delivered, (a) => got[a]?.deliveredAt],
+  ];
+  return (
+    <div className="mt-3 space-y-3 text-sm">
+      {lists.map(([title, list, at]) => (
+        <section key={title}>
+          <h3 className="font-medium">{title}</h3>
+          {list.length ? (
+            <ul aria-label={title} className="mt-1 space-y-0.5">
+              {list.map((m) => (
+                <li key={m.address} className="flex justify-between gap-4">
+                  <span dir="auto">{m.name}</span>
+                  <span className="text-slate-700 dark:text-slate-300">{when(at(m.address))}</span>
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p className="mt-1 text-slate-700 dark:text-slate-300">No one yet</p>
+          )}
+        </section>
+      ))}
+    </div>
+  );
+}
+
+export function MessageInfoDialog({ message, onClose, members }: { message: MessageRow | null; onClose: () => void; members?: { address: string; name: string }[] }) {
   const mine = message?.direction === "out";
+  const perMember = mine && members !== undefined;
   const rows: [string, string][] = message
-    ? mine
+    ? perMember
+      ? [
+          ["Written", when(message.sentAt)],
+          ["Sent", when(message.sentToRelayAt)],
+        ]
+      : mine
       ? [
           ["Written", when(message.sentAt)],
           ["Sent", when(message.sentToRelayAt)],
@@ -107,8 +145,11 @@ export function MessageInfoDialog({ message, onClose }: { message: MessageRow | 
           </div>
         ))}
       </dl>
-      {mine && !message?.readAt && message?.state === "delivered" ? (
-        <p className="mt-3 text-xs text-slate-700 dark:text-slate-300">Read times show only when both of you have read receipts on.</p>
+      {perMember && message ? <MemberReceipts message={message} members={members} /> : null}
+      {mine && !message?.readAt && (perMember || message?.state === "delivered") ? (
+        <p className="mt-3 text-xs text-slate-700 dark:text-slate-300">
+          {perMember ? "Read times show only for members who have read receipts on, while yours are on." : "Read times show only when both of you have read receipts on."}
+        </p>
       ) : null}
     </Dialog>
   );

@@ -1,8 +1,8 @@
 "use client";
-// Group info: the members with their brands (admins marked); admins add, remove and make admin; anyone
-// leaves. A change the rules refuse says why ("Only admins of this group can do that.").
+// Group info: the members with their brands (admins marked); admins add, remove, make and unmake admins
+// and rename the group; anyone leaves. A change the rules refuse says why ("Only admins of this group can do that.").
 import { MoreVertical } from "lucide-react";
-import { useId, useRef, useState, type FormEvent } from "react";
+import { useId, useRef, useState, type FormEvent, type InputHTMLAttributes } from "react";
 import { brandOf, handleOf, type Address } from "@/lib/brands";
 import { changeGroup, describeGroupError } from "@/lib/hooks/actions";
 import type { GroupAction, GroupMemberRow, GroupRow } from "@/lib/hooks/types";
@@ -22,6 +22,7 @@ interface Props {
 export function GroupInfoDialog({ open, onClose, conversationId, group, names }: Props) {
   const [error, setError] = useState<string | null>(null);
   const [adding, setAdding] = useState(false);
+  const [renaming, setRenaming] = useState(false);
   const me = group.ourAddress;
   const iAmAdmin = group.members.some((m) => m.address === me && m.admin);
   const run = (action: GroupAction) => {
@@ -52,6 +53,16 @@ export function GroupInfoDialog({ open, onClose, conversationId, group, names }:
             >
               Add members
             </button>
+            {iAmAdmin ? (
+              <button
+                type="button"
+                onClick={() => setRenaming((v) => !v)}
+                aria-expanded={renaming}
+                className="rounded-lg border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 dark:border-slate-700 dark:hover:bg-slate-800"
+              >
+                Rename group
+              </button>
+            ) : null}
             <button
               type="button"
               onClick={() => run({ type: "leave" })}
@@ -61,6 +72,20 @@ export function GroupInfoDialog({ open, onClose, conversationId, group, names }:
             </button>
           </div>
         )}
+        {renaming && iAmAdmin && !group.left ? (
+          <RenameGroup
+            current={group.name}
+            onRename={async (name) => {
+              setError(null);
+              try {
+                await changeGroup(conversationId, { type: "rename", name });
+                setRenaming(false);
+              } catch (err) {
+                setError(describeGroupError(err));
+              }
+            }}
+          />
+        ) : null}
         {adding && !group.left ? (
           <AddMembers
             iAmAdmin={iAmAdmin || group.addPolicy === "members"}
@@ -111,7 +136,9 @@ function MemberItem({ member, name, mine, canAct, onAction }: { member: GroupMem
               label="Member actions"
               onClose={() => setOpen(false)}
               items={[
-                ...(member.admin ? [] : [{ label: "Make admin", onSelect: () => onAction({ type: "promote", member: member.address }) }]),
+                member.admin
+                  ? { label: "Remove as admin", onSelect: () => onAction({ type: "demote", member: member.address }) }
+                  : { label: "Make admin", onSelect: () => onAction({ type: "promote", member: member.address }) },
                 { label: "Remove from group", danger: true, onSelect: () => onAction({ type: "remove", member: member.address }) },
               ]}
             />
@@ -122,34 +149,82 @@ function MemberItem({ member, name, mine, canAct, onAction }: { member: GroupMem
   );
 }
 
+/** The new name an admin gives the group. */
+function RenameGroup({ current, onRename }: { current: string; onRename: (name: string) => Promise<void> }) {
+  return (
+    <OneFieldForm
+      label="New group name"
+      submitLabel="Save"
+      initial={current}
+      inputProps={{ maxLength: 100 }}
+      onSubmit={async (value) => {
+        const name = value.trim();
+        if (!name) return "Give the group a name.";
+        if (name !== current) await onRename(name);
+        return null;
+      }}
+    />
+  );
+}
+
 function AddMembers({ iAmAdmin, onAdd }: { iAmAdmin: boolean; onAdd: (members: string[]) => Promise<void> }) {
-  const [value, setValue] = useState("");
+  return (
+    <OneFieldForm
+      label="Add member"
+      submitLabel="Add"
+      note={iAmAdmin ? undefined : "Only admins of this group can add members."}
+      inputProps={ADDRESS_INPUT}
+      onSubmit={async (value) => {
+        const parts = value.split(/[\s,]+/).filter(Boolean);
+        const parsed = parts.map(parseMember);
+        const bad = parsed.find((p) => "error" in p);
+        if (parts.length === 0) return "Type an address, as brand:handle.";
+        if (bad && "error" in bad) return bad.error;
+        await onAdd(parsed.map((p) => ("address" in p ? p.address : "")));
+        return null;
+      }}
+    />
+  );
+}
+
+/** One labelled text field and its button; `onSubmit` answers what is wrong with the value, or null. */
+function OneFieldForm({
+  label,
+  submitLabel,
+  initial = "",
+  note,
+  inputProps,
+  onSubmit,
+}: {
+  label: string;
+  submitLabel: string;
+  initial?: string;
+  note?: string;
+  inputProps: InputHTMLAttributes<HTMLInputElement>;
+  onSubmit: (value: string) => Promise<string | null>;
+}) {
+  const [value, setValue] = useState(initial);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const ids = { input: useId(), error: useId() };
   async function submit(event: FormEvent) {
     event.preventDefault();
-    const parts = value.split(/[\s,]+/).filter(Boolean);
-    const parsed = parts.map(parseMember);
-    const bad = parsed.find((p) => "error" in p);
-    if (parts.length === 0) return setError("Type an address, as brand:handle.");
-    if (bad && "error" in bad) return setError(bad.error);
-    setError(null);
     setBusy(true);
-    await onAdd(parsed.map((p) => ("address" in p ? p.address : "")));
+    const problem = await onSubmit(value);
     setBusy(false);
+    setError(problem);
   }
   return (
     <form onSubmit={submit} noValidate className="flex flex-col gap-1">
       <label htmlFor={ids.input} className="text-sm font-medium">
-        Add member
+        {label}
       </label>
-      {iAmAdmin ? null : <p className="text-xs text-slate-600 dark:text-slate-400">Only admins of this group can add members.</p>}
+      {note ? <p className="text-xs text-slate-600 dark:text-slate-400">{note}</p> : null}
       <div className="flex gap-2">
         <input
           id={ids.input}
           data-autofocus
-          {...ADDRESS_INPUT}
+          {...inputProps}
           value={value}
           onChange={(e) => setValue(e.target.value)}
           aria-invalid={error ? true : undefined}
@@ -161,7 +236,7 @@ function AddMembers({ iAmAdmin, onAdd }: { iAmAdmin: boolean; onAdd: (members: s
           disabled={busy}
           className="rounded-lg bg-sky-700 px-3 text-sm font-semibold text-white hover:bg-sky-800 focus-visible:outline-2 focus-visible:outline-sky-500 disabled:opacity-60"
         >
-          Add
+          {submitLabel}
         </button>
       </div>
       {error ? (

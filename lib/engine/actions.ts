@@ -153,7 +153,7 @@ export async function setDisappearingLocal(db: JunctionDB, p: { conversationId: 
   if (!Number.isSafeInteger(ms) || (!offered && (ms < DISAPPEARING_MIN_MS || ms > DISAPPEARING_MAX_MS))) throw new EngineError("bad_request", "not a disappearing-message timer");
   await inTransaction(db, changeTables(db), async (db) => {
     const conv = await conversation(db, p.conversationId);
-    if (conv.groupId) throw new EngineError("bad_request", "Disappearing messages are not available in groups yet.");
+    if (conv.groupId) throw new EngineError("bad_request", "In a group, the timer is a change of the group (an admin's).");
     // the line goes after everything shown so far, as a message would
     const sentAt = Math.max(now, (conv.timerSetAt ?? 0) + 1);
     await makeChange(db, conv, { v: CONTENT_VERSION, type: "timer", id: randomId(), sentAt, expiresInMs: ms }, undefined, now);
@@ -171,11 +171,20 @@ export async function markReadLocal(db: JunctionDB, p: { conversationId: string;
   return inTransaction(db, [db.conversations, db.messages, db.outbox, db.meta], async (db) => {
     const conv = await conversation(db, p.conversationId);
     const rows = await markIncomingRead(db, conv.id, p.messageIds, now);
+    // the mention that made a muted group notify has been seen
+    if (conv.mentionedIn && (p.messageIds === undefined || p.messageIds.includes(conv.mentionedIn))) await db.conversations.update(conv.id, { mentionedIn: undefined });
     const settings = await getSettings(db);
     // only messages the sender knows by their id (not placeholders or lines)
-    const ids = rows.filter((m) => m.kind === undefined || m.kind === "text" || m.kind === "unsupported").map((m) => m.id).filter((id) => MessageId.safeParse(id).success);
-    if (!settings.readReceipts || ids.length === 0) return { receipts: false };
-    await queueReadReceipt(db, conv.id, ids, now);
+    const known = rows.filter((m) => (m.kind === undefined || m.kind === "text" || m.kind === "unsupported") && MessageId.safeParse(m.id).success);
+    if (!settings.readReceipts || known.length === 0) return { receipts: false };
+    if (conv.groupId) {
+      // in a group each author is told, alone, of its own messages
+      const byAuthor = new Map<Address, string[]>();
+      for (const m of known) if (m.author) byAuthor.set(m.author, [...(byAuthor.get(m.author) ?? []), m.id]);
+      for (const [author, ids] of byAuthor) await queueReadReceipt(db, conv.id, ids, now, "read", author);
+      return { receipts: byAuthor.size > 0 };
+    }
+    await queueReadReceipt(db, conv.id, known.map((m) => m.id), now);
     return { receipts: true };
   });
 }
@@ -193,7 +202,7 @@ export async function markListenedLocal(db: JunctionDB, p: { conversationId: str
     if (msg.direction !== "in" || msg.listenedAt !== undefined) return { receipts: false };
     await db.messages.update(msg.id, { listenedAt: now });
     if (!(await getSettings(db)).readReceipts) return { receipts: false };
-    await queueReadReceipt(db, conv.id, [msg.id], now, "listened");
+    await queueReadReceipt(db, conv.id, [msg.id], now, "listened", conv.groupId ? msg.author : undefined);
     return { receipts: true };
   });
 }

@@ -8,17 +8,41 @@ import { knownIdentity } from "../store/identities";
 import { identityId } from "../store/ids";
 import { EngineError } from "../worker/rpc";
 import { safetyNumber } from "../crypto";
+import { MAX_MENTIONS } from "./content/kinds/text";
 
-export async function sendMessageLocal(db: JunctionDB, params: { conversationId: string; text: string; replyTo?: string }, now: number): Promise<{ messageId: string }> {
+export async function sendMessageLocal(
+  db: JunctionDB,
+  params: { conversationId: string; text: string; replyTo?: string; mentions?: string[] },
+  now: number,
+): Promise<{ messageId: string }> {
   if (typeof params.text !== "string" || params.text.trim().length === 0) throw new EngineError("bad_request", "message is empty");
   if (params.text.length > MAX_TEXT_CHARS) throw new EngineError("bad_request", `message is longer than ${MAX_TEXT_CHARS} characters`);
+  const mentions = params.mentions?.length ? await mentionsOf(db, params.conversationId, params.mentions) : [];
   try {
-    const message = await queueText(db, params.conversationId, params.text, now, params.replyTo !== undefined ? { replyTo: params.replyTo } : {});
+    const message = await queueText(db, params.conversationId, params.text, now, {
+      ...(params.replyTo !== undefined ? { replyTo: params.replyTo } : {}),
+      ...(mentions.length ? { mentions } : {}),
+    });
     return { messageId: message.id };
   } catch (error) {
     if (error instanceof StoreError) throw new EngineError("not_found", error.message, { cause: error });
     throw error;
   }
+}
+
+/** The members a message mentions: only in a group, only its members (not me), each once, at most MAX_MENTIONS. */
+async function mentionsOf(db: JunctionDB, conversationId: string, asked: string[]): Promise<Address[]> {
+  if (!Array.isArray(asked) || asked.length > MAX_MENTIONS) throw new EngineError("bad_request", `A message mentions at most ${MAX_MENTIONS} people.`);
+  const conv = await db.conversations.get(conversationId);
+  const group = conv?.groupId ? await db.groups.get(`${conv.ourAddress}|${conv.groupId}`) : undefined;
+  if (!conv || !group) throw new EngineError("bad_request", "Only members of a group can be mentioned.");
+  const out: Address[] = [];
+  for (const a of asked) {
+    const address = typeof a === "string" ? canonicalAddress(a) : undefined;
+    if (!address || address === conv.ourAddress || !group.members.some((m) => m.address === address)) throw new EngineError("bad_request", "Only members of this group can be mentioned.");
+    if (!out.includes(address)) out.push(address);
+  }
+  return out;
 }
 
 export async function safetyNumberLocal(db: JunctionDB, params: { conversationId: string }): Promise<{ digits: string; qr: Uint8Array; verified: boolean }> {

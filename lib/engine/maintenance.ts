@@ -1,5 +1,5 @@
 // Housekeeping after login: placeholders nothing replaced within a day say so, the sent log is pruned,
-// changes that waited a week for their message go, and content stored as "needs a newer version" is read
+// changes that waited a week for their message (and group messages a day for their sender key) go, and content stored as "needs a newer version" is read
 // again in case this build now understands it (a text in place; a change applied, its row gone).
 import { attachmentInfo, attachmentKeyRow, blobBytes } from "./attachments/content";
 import { incomingTransfer, mediaTables } from "../store/media";
@@ -38,7 +38,11 @@ export function isTransientStorageError(error: unknown): boolean {
 
 export async function runMaintenance(ctx: EngineContext): Promise<{ gaveUp: number; pruned: number; rerendered: number }> {
   const now = ctx.now();
-  const pruned = (await pruneSentLog(ctx, now)) + (await ctx.db.pendingChanges.where("receivedAt").below(now - PENDING_CHANGE_TTL_MS).delete());
+  const pruned =
+    (await pruneSentLog(ctx, now)) +
+    (await ctx.db.pendingChanges.where("receivedAt").below(now - PENDING_CHANGE_TTL_MS).delete()) +
+    // group messages whose sender key never came: their placeholders say so (expireWaiting)
+    (await ctx.db.heldGroup.where("receivedAt").below(now - WAITING_TTL_MS).delete());
   return { gaveUp: await expireWaiting(ctx, now), pruned, rerendered: await rereadUnsupported(ctx) };
 }
 

@@ -14,11 +14,11 @@
 // - anything else (storage, quota, a worker shutting down): thrown, so nothing is committed or acked and
 //   the caller retries the batch.
 import type { Address } from "./deps";
-import type { AccountRow, AttachmentKeyRow, DeviceListRow, ContactRow, ConversationRow, IdentityKeyRow, IdentityRow, EnvelopeRef, MessageRow, OutboxRow, BaseKeyRow, PendingChangeRow, QuoteRef, TransferRow, WaitingRow } from "../store/db";
-import { conversationId, PENDING_CHANGES_MAX } from "../store/db";
+import type { AccountRow, AttachmentKeyRow, DeviceListRow, ContactRow, ConversationRow, IdentityKeyRow, IdentityRow, EnvelopeRef, MessageRow, OutboxRow, BaseKeyRow, HeldGroupRow, PendingChangeRow, QuoteRef, SentRow, TransferRow, WaitingRow } from "../store/db";
+import { conversationId, HELD_GROUP_MAX, PENDING_CHANGES_MAX } from "../store/db";
 import { identityId, prekeyKey, randomId, selfQueue, sessionKey } from "../store/ids";
 import { identityAfter, sameBytes } from "../store/identities";
-import { contactAfter, newConversation, putMessagesOnce, advanceState, markIncomingRead, markListened } from "../store/conversations";
+import { contactAfter, newConversation, putMessagesOnce, advanceState, markIncomingRead, markListened, markMemberReceipt } from "../store/conversations";
 import { queueReceipt } from "../store/outbox";
 import { incomingTransfer, mediaTables } from "../store/media";
 import { attachmentInfo, attachmentKeyRow, blobBytes } from "./attachments/content";
@@ -46,8 +46,8 @@ import { applyRecordWrites, loadRecords, readOutsideTransactions, takeRecordWrit
 import { decodeDecryptionError, DECRYPTION_ERROR_FRAME, MAX_IDS_PER_REQUEST, REQUESTS_PER_DEVICE, SESSION_RESET_INTERVAL_MS, WindowLimiter } from "./recovery";
 import { envelopeId } from "./envelopes";
 import { Slicer } from "./yielding";
-import { commitGroups, GroupBatch } from "./groups/service";
-import { GROUP_FRAME } from "./groups/state";
+import { commitGroups, GroupBatch, type OpenedGroupMessage } from "./groups/service";
+import { GROUP_FRAME, groupConversationId, groupRowId } from "./groups/state";
 import type { GroupContent } from "./content/registry";
 import { fetchDeviceList, listedKey } from "./deviceLists";
 import { OfflineError } from "./relay";
@@ -86,6 +86,8 @@ interface IncomingReceipt {
   kind: ReceiptContent["kind"];
   ids: string[];
   at?: number;
+  /** For my messages in this group. */
+  groupId?: string;
 }
 
 interface IncomingUnknown {
@@ -169,6 +171,9 @@ export interface DecryptedBatch {
   readonly outbox: OutboxRow[];
   readonly newDevicesOf: Set<Address>;
   readonly prekeysUsedBy: Set<Address>;
+  /** Group messages to hold for their sender key, and held ones that opened (their keys). */
+  readonly held: HeldGroupRow[];
+  readonly released: string[];
   /** Group rows, sender keys and membership lines this batch changed (groups/service.ts). */
   readonly groups: ReturnType<GroupBatch["writes"]>;
 }
@@ -238,7 +243,9 @@ export async function decryptBatch(
   const readElsewhere: DecryptedBatch["readElsewhere"] = [];
   const failures: Failure[] = [];
   const retryReplies: DecryptedBatch["retryReplies"] = [];
-  const requests: { our: Address; from: Address; fromDevice: string; ids: string[] }[] = [];
+  const requests: { our: Address; from: Address; fromDevice: string; ids: string[]; senderKeys: string[] }[] = [];
+  // group messages that came before their sender key or their group (held, then opened when it comes)
+  const held: { row: HeldGroupRow; known: boolean }[] = [];
   const newDevicesOf = new Set<Address>();
   const prekeysUsedBy = new Set<Address>();
   // naming the sender: another sender may have chosen the same id, and its envelope is not ours to settle
@@ -249,6 +256,15 @@ export async function decryptBatch(
   // identity keys seen in this batch, for checking the group changes that come with them
   const seenKeys = new Map<string, Uint8Array>();
   const groups = new GroupBatch(ctx, () => carry.quiet(), seenKeys, (our) => accounts.get(our)?.account.identityKey);
+  const placeGroup = (to: Address, from: Address, opened: OpenedGroupMessage) => {
+    const content = opened.content;
+    const placement = content.type === "unknown" ? "unknown" : kindOf(content.type)?.placement;
+    const direction = from === to ? "out" : "in";
+    if (placement === "message") texts.push({ our: to, their: from, payload: content as MessageContent, direction, from, conv: opened.conversationId });
+    else if (placement === "change" && (content as ChangeContent).type !== "timer") {
+      changes.push({ change: { our: to, their: from, direction, content: content as ChangeContent, conv: opened.conversationId }, from });
+    } else counters.bump("group_content_dropped");
+  };
 
   // every session record the batch needs that the carry lacks, in two bulk reads
   const wanted = new Map<string, RecordKey>();
@@ -278,8 +294,8 @@ export async function decryptBatch(
     }
     const body = fromB64(env.body);
     if (body[0] === DECRYPTION_ERROR_FRAME) {
-      const ids = decodeDecryptionError(body);
-      if (ids) requests.push({ our: to, from, fromDevice: env.fromDevice, ids });
+      const asked = decodeDecryptionError(body);
+      if (asked) requests.push({ our: to, from, fromDevice: env.fromDevice, ids: asked.envelopeIds, senderKeys: asked.senderKeys });
       else counters.bump("bad_request_frame");
       continue;
     }
@@ -288,13 +304,11 @@ export async function decryptBatch(
       const opened = await groups.open(to, from, env.fromDevice, body);
       if (opened === "duplicate") counters.bump("duplicate");
       if (typeof opened === "string") continue;
-      const content = opened.content;
-      const placement = content.type === "unknown" ? "unknown" : kindOf(content.type)?.placement;
-      const direction = from === to ? "out" : "in";
-      if (placement === "message") texts.push({ our: to, their: from, payload: content as MessageContent, direction, from, conv: opened.conversationId });
-      else if (placement === "change" && (content as ChangeContent).type !== "timer") {
-        changes.push({ change: { our: to, their: from, direction, content: content as ChangeContent, conv: opened.conversationId }, from });
-      } else counters.bump("group_content_dropped");
+      if ("held" in opened) {
+        held.push({ row: { key: `${to}|${env.fromDevice}|${env.id}`, ourAddress: to, groupId: opened.held, envelopeId: env.id, from, fromDevice: env.fromDevice, body: env.body, ts: env.ts, receivedAt: now }, known: opened.known });
+        continue;
+      }
+      placeGroup(to, from, opened);
       continue;
     }
     const session = live.get(sessionKey(to, from, env.fromDevice)) as LiveRecord;
@@ -383,7 +397,7 @@ export async function decryptBatch(
       else changes.push({ change: { our: to, their: their as Address, direction, content: durable as ChangeContent }, from });
     } else if (placement === "receipt") {
       const r = content as ReceiptContent;
-      if (from !== to) receipts.push({ our: to, their: from, kind: r.kind, ids: r.ids, ...(r.at !== undefined ? { at: r.at } : {}) });
+      if (from !== to) receipts.push({ our: to, their: from, kind: r.kind, ids: r.ids, ...(r.at !== undefined ? { at: r.at } : {}), ...(r.groupId ? { groupId: r.groupId } : {}) });
       // my other device read these messages of `to`'s: they are read here too
       else if (r.kind === "read" && r.to && r.to !== to) readElsewhere.push({ our: to, their: r.to as Address, ids: r.ids, at: Math.min(r.at ?? now, now) });
     } else if (placement === "control") {
@@ -394,7 +408,11 @@ export async function decryptBatch(
     } else if (placement === "group") {
       const g = content as GroupContent;
       if (g.type === "groupUpdate") await groups.update(to, from, g);
-      else await groups.distribution(to, from, env.fromDevice, g);
+      else {
+        await groups.distribution(to, from, env.fromDevice, g);
+        // sent again because I asked: the placeholder its first envelope left (in our 1:1 conversation) goes
+        if (g.retryOf) retryReplies.push({ id: g.retryOf, from, fromDevice: env.fromDevice, outcome: "drop" });
+      }
     } else if (placement === "signal") {
       // ephemeral kinds never travel through the mailbox: one that does is dropped, nothing shows it
       counters.bump("signal_in_mailbox");
@@ -411,6 +429,53 @@ export async function decryptBatch(
     }
   }
 
+  // Held group messages whose group or sender key came in this batch (or earlier in it) open now, in the
+  // order they came; the rest stay held (a known group's get a placeholder and a request for the key).
+  const released: string[] = [];
+  if (groups.touched.size > 0 || held.length > 0) {
+    const stored: HeldGroupRow[] = [];
+    if (groups.touched.size > 0) {
+      await carry.quiet();
+      for (const id of groups.touched) {
+        const [our, gid] = id.split("|");
+        stored.push(...(await readOutsideTransactions(() => db.heldGroup.where("[ourAddress+groupId]").equals([our, gid]).toArray())));
+      }
+    }
+    const fresh = held.filter((h) => groups.touched.has(`${h.row.ourAddress}|${h.row.groupId}`)).map((h) => h.row);
+    const retry = [...stored.sort((x, y) => x.receivedAt - y.receivedAt || x.ts - y.ts), ...fresh];
+    const opened = new Set<string>();
+    for (const h of retry) {
+      const result = await groups.open(h.ourAddress, h.from, h.fromDevice, fromB64(h.body));
+      if (typeof result === "object" && "held" in result) continue;
+      opened.add(h.key);
+      if (result === "duplicate") counters.bump("duplicate");
+      if (typeof result === "string") continue;
+      counters.bump("group_held_opened");
+      placeGroup(h.ourAddress, h.from, result);
+    }
+    for (const h of stored) if (opened.has(h.key)) released.push(h.key);
+    for (let i = held.length - 1; i >= 0; i--) if (opened.has(held[i].row.key)) held.splice(i, 1);
+  }
+  const heldRows: HeldGroupRow[] = [];
+  const keyAsks = new Map<string, { our: Address; from: Address; fromDevice: string; groups: Set<string> }>();
+  if (held.length > 0) {
+    await carry.quiet();
+    let room = HELD_GROUP_MAX - (await readOutsideTransactions(() => db.heldGroup.count()));
+    for (const h of held) {
+      if (room <= 0) {
+        counters.bump("group_held_full");
+        continue;
+      }
+      room -= 1;
+      heldRows.push(h.row);
+      counters.bump("group_held");
+      if (!h.known) continue;
+      const ask = keyAsks.get(sessionKey(h.row.ourAddress, h.row.from, h.row.fromDevice));
+      if (ask) ask.groups.add(h.row.groupId);
+      else keyAsks.set(sessionKey(h.row.ourAddress, h.row.from, h.row.fromDevice), { our: h.row.ourAddress, from: h.row.from, fromDevice: h.row.fromDevice, groups: new Set([h.row.groupId]) });
+    }
+  }
+
   // Decryption-error requests from my peers: start over with that device (at most once a minute) and send
   // again what I sent that device, if I still hold it. The record may be in the carry already.
   const resends: OutboxRow[] = [];
@@ -420,7 +485,7 @@ export async function decryptBatch(
     const resetKeys: RecordKey[] = [];
     for (const r of requests) {
       const key = sessionKey(r.our, r.from, r.fromDevice);
-      if (!live.has(key) && !resetKeys.some((k) => sessionKey(k.our, k.their, k.device) === key)) resetKeys.push({ our: r.our, their: r.from, device: r.fromDevice });
+      if (r.ids.length > 0 && !live.has(key) && !resetKeys.some((k) => sessionKey(k.our, k.their, k.device) === key)) resetKeys.push({ our: r.our, their: r.from, device: r.fromDevice });
     }
     if (resetKeys.length > 0) for (const [k, v] of await loadRecords(ctx, resetKeys)) live.set(k, v);
     const sentRows = await readOutsideTransactions(() => db.sentLog.bulkGet(requests.flatMap((r) => r.ids)));
@@ -428,7 +493,8 @@ export async function decryptBatch(
     for (const r of requests) {
       counters.bump("retry_request_received");
       const deviceKey = sessionKey(r.our, r.from, r.fromDevice);
-      if (limits.resets.take(deviceKey, now)) {
+      // a request only for sender keys says nothing of our session: it is kept
+      if (r.ids.length > 0 && limits.resets.take(deviceKey, now)) {
         const session = live.get(deviceKey) as LiveRecord;
         if (session.record.current) {
           session.record = archiveCurrent(session.record);
@@ -451,6 +517,15 @@ export async function decryptBatch(
           notMessages.push(id);
           continue;
         }
+        if (sent.kind === "senderKey") {
+          // my sender key, as that device got it: sent again, naming the envelope it could not open
+          // (no message was lost: its placeholder goes either way)
+          if (sent.senderKey && (await asksAsMember(ctx, r, sent.senderKey.groupId))) {
+            resends.push(senderKeyResend(sent, r, now, id));
+            counters.bump("sender_key_resent");
+          } else notMessages.push(id);
+          continue;
+        }
         resends.push({
           kind: sent.kind === "change" ? "change" : "message",
           conversationId: sent.conversationId,
@@ -463,6 +538,13 @@ export async function decryptBatch(
           attempts: 0,
         });
         counters.bump("resend_queued");
+      }
+      for (const gid of r.senderKeys) {
+        const sent = await senderKeySent(ctx, r, gid);
+        if (sent) {
+          resends.push(senderKeyResend(sent, r, now));
+          counters.bump("sender_key_resent");
+        } else counters.bump("sender_key_not_held");
       }
       if (notMessages.length || unavailable.length) {
         replies.push({
@@ -483,7 +565,7 @@ export async function decryptBatch(
   const placeholders: MessageRow[] = [];
   const placeholderPeers: { our: Address; their: Address }[] = [];
   const waitingRows: WaitingRow[] = [];
-  const asks = new Map<string, { our: Address; from: Address; fromDevice: string; ids: string[] }>();
+  const asks = new Map<string, { our: Address; from: Address; fromDevice: string; ids: string[]; groups?: Set<string> }>();
   for (const f of failures) {
     if (f.from !== f.our) {
       const convId = conversationId(f.our, f.from);
@@ -510,6 +592,20 @@ export async function decryptBatch(
       if (ask.ids.length < MAX_IDS_PER_REQUEST) ask.ids.push(f.envelope.id);
     } else asks.set(key, { our: f.our, from: f.from, fromDevice: f.fromDevice, ids: [f.envelope.id] });
   }
+  for (const h of heldRows) {
+    const g = held.find((x) => x.row.key === h.key);
+    if (!g?.known) continue;
+    const convId = groupConversationId(h.ourAddress, h.groupId);
+    const messageId = WAITING_PREFIX + h.envelopeId;
+    placeholders.push({ id: messageId, conversationId: convId, direction: "in", kind: "waiting", text: "", sentAt: h.ts, receivedAt: now, state: "read", sentToRelayAt: null, deliveredAt: null });
+    waitingRows.push({ envelopeId: h.envelopeId, messageId, conversationId: convId, from: h.from, fromDevice: h.fromDevice, createdAt: now });
+  }
+  // sender keys for held group messages are asked of the same device in the same request
+  for (const [key, k] of keyAsks) {
+    const ask = asks.get(key);
+    if (ask) ask.groups = k.groups;
+    else asks.set(key, { our: k.our, from: k.from, fromDevice: k.fromDevice, ids: [], groups: k.groups });
+  }
   const requestRows: OutboxRow[] = [];
   for (const [key, ask] of asks) {
     if (!limits.requests.take(key, now)) {
@@ -522,10 +618,11 @@ export async function decryptBatch(
       messageId: randomId(),
       onlyDevice: { address: ask.from, deviceId: ask.fromDevice },
       envelopeIds: ask.ids,
+      ...(ask.groups?.size ? { senderKeys: [...ask.groups] } : {}),
       createdAt: now,
       attempts: 0,
     });
-    counters.bump("retry_requested");
+    counters.bump(ask.ids.length ? "retry_requested" : "sender_key_requested");
   }
 
   return {
@@ -546,6 +643,8 @@ export async function decryptBatch(
     placeholderPeers,
     waitingRows,
     outbox: [...resends, ...replies, ...requestRows],
+    held: heldRows,
+    released,
     newDevicesOf,
     prekeysUsedBy,
     groups: groups.writes(),
@@ -585,7 +684,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
   const ackRow = `batch:${randomId()}`;
   await db.transaction(
     "rw",
-    [db.sessions, db.archivedSessions, db.prekeys, db.baseKeys, db.identities, db.conversations, db.messages, db.contacts, db.outbox, db.pendingAcks, db.waiting, db.meta, db.pendingChanges, db.groups, db.senderKeys, ...mediaTables(db)],
+    [db.sessions, db.archivedSessions, db.prekeys, db.baseKeys, db.identities, db.conversations, db.messages, db.contacts, db.outbox, db.pendingAcks, db.waiting, db.meta, db.pendingChanges, db.groups, db.senderKeys, db.heldGroup, ...mediaTables(db)],
     async () => {
       // IndexedDB runs a transaction's requests in the order they were made, so the writes that depend on
       // no read go out at once and are awaited together at the end; the reads go out side by side. A batch
@@ -602,6 +701,8 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
       if (b.baseKeys.length) issue(db.baseKeys.bulkPut(b.baseKeys));
       if (b.outbox.length) issue(db.outbox.bulkAdd(b.outbox));
       issue(db.pendingAcks.put({ key: ackRow, envelopes: b.acks }));
+      if (b.held.length) issue(db.heldGroup.bulkPut(b.held));
+      if (b.released.length) issue(db.heldGroup.bulkDelete(b.released));
 
       // every conversation a row goes to, and every contact a name comes with
       const peers = new Map<string, { our: Address; their: Address }>();
@@ -660,7 +761,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
       });
       if (created.length) issue(db.conversations.bulkPut(created));
       // groups: their rows, sender keys and conversations (a group's conversation is made with the group)
-      const groupConvIds = [...new Set(b.texts.flatMap((t) => (t.conv ? [t.conv] : [])))];
+      const groupConvIds = [...new Set([...b.texts.flatMap((t) => (t.conv ? [t.conv] : [])), ...b.placeholders.filter((m) => m.conversationId.includes("|group:")).map((m) => m.conversationId)])];
       if (b.groups.groups.length || b.groups.senderKeys.length || groupConvIds.length) {
         for (const row of await commitGroups(scope.db, b.groups, groupConvIds, now)) known.set(row.id, row);
       }
@@ -732,6 +833,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
           sentToRelayAt: t.direction === "out" ? now : null,
           deliveredAt: null,
           ...(replyTo ? { replyTo } : {}),
+          ...(t.conv && p.type === "text" && p.mentions?.length ? { mentions: p.mentions as Address[] } : {}),
           // a peer's message disappears counting from when it reached me (my clock), mine from when I sent it
           ...(timer > 0 ? { expiresAt: (t.direction === "in" ? now : t.payload.sentAt) + timer } : {}),
         });
@@ -754,17 +856,21 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
       rows.push(...b.placeholders, ...b.groups.lines);
       // a sender's clock decides order inside a conversation, but not how far up the inbox it jumps
       const fresh = await putMessagesOnce(db, rows, (m) => (m.direction === "in" ? now : Math.min(now, m.sentAt)), known);
-      const owed = new Map<string, string[]>();
+      // receipts owed, per conversation (and, in a group, per author: each is told of its own messages)
+      const owed = new Map<string, { convId: string; to?: Address; ids: string[] }>();
       const freshIds = new Set<string>();
       for (const m of fresh) {
         freshIds.add(m.id);
         if (m.expiresAt !== undefined) expiresAt = Math.min(expiresAt ?? Infinity, m.expiresAt);
         if (m.kind === "waiting") continue;
         storedCount += 1;
-        if (m.direction !== "in" || m.kind === "group" || m.conversationId.includes("|group:")) continue;
-        const ids = owed.get(m.conversationId);
-        if (ids) ids.push(m.id);
-        else owed.set(m.conversationId, [m.id]);
+        if (m.direction !== "in" || m.kind === "group") continue;
+        const inGroup = m.conversationId.includes("|group:");
+        if (inGroup && !m.author) continue;
+        const key = inGroup ? `${m.conversationId}\n${m.author}` : m.conversationId;
+        const entry = owed.get(key);
+        if (entry) entry.ids.push(m.id);
+        else owed.set(key, { convId: m.conversationId, ...(inGroup ? { to: m.author } : {}), ids: [m.id] });
       }
       const newWaiting = b.waitingRows.filter((w) => freshIds.has(w.messageId));
       const keys: AttachmentKeyRow[] = [];
@@ -780,8 +886,18 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
         issue(db.transfers.bulkPut(transfers));
       }
       if (newWaiting.length) issue(db.waiting.bulkPut(newWaiting));
-      for (const [convId, ids] of owed) {
-        for (let i = 0; i < ids.length; i += 500) issue(queueReceipt(db, convId, ids.slice(i, i + 500), now));
+      // a group message that mentions me: its conversation notifies even while muted, until it is read
+      const mentioned = new Map<string, MessageRow>();
+      for (const m of fresh) {
+        if (m.direction !== "in" || !m.mentions?.length) continue;
+        const conv = known.get(m.conversationId);
+        const seen = mentioned.get(m.conversationId);
+        if (conv && m.mentions.includes(conv.ourAddress) && (!seen || seen.sentAt < m.sentAt)) mentioned.set(m.conversationId, m);
+      }
+      for (const [convId, m] of mentioned) issue(db.conversations.update(convId, { mentionedIn: m.id }));
+      if (mentioned.size) counters.bump("mentioned", mentioned.size);
+      for (const { convId, to, ids } of owed.values()) {
+        for (let i = 0; i < ids.length; i += 500) issue(queueReceipt(db, convId, ids.slice(i, i + 500), now, to));
       }
       await Promise.all(writes);
       // changes that came before the messages stored now: applied in the order they came
@@ -822,8 +938,19 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
           counters.bump("read_receipt_hidden");
           continue;
         }
-        const convId = conversationId(r.our, r.their);
         const at = r.kind !== "delivered" && r.at !== undefined ? Math.min(r.at, now) : now;
+        if (r.groupId) {
+          // one member's receipt for my group messages: counted only from a member of the group
+          const group = await scope.db.groups.get(groupRowId(r.our, r.groupId));
+          if (!group || !group.members.some((m) => m.address === r.their)) {
+            counters.bump("group_receipt_refused");
+            continue;
+          }
+          const others = group.members.map((m) => m.address).filter((a) => a !== r.our);
+          for (const id of r.ids) await markMemberReceipt(scope.db, id, group.conversationId, r.their, r.kind === "delivered" ? "delivered" : "read", at, others);
+          continue;
+        }
+        const convId = conversationId(r.our, r.their);
         for (const id of r.ids) {
           if (r.kind === "listened") await markListened(scope.db, id, convId, at);
           else await advanceState(scope.db, id, convId, r.kind, at);
@@ -925,4 +1052,40 @@ function prekeyStore(ctx: EngineContext, address: Address, carry: ReceiveCarry):
       return (await readOutsideTransactions(() => ctx.db.baseKeys.get(key))) !== undefined;
     },
   };
+}
+
+/** The outbox row that sends my sender key again to the device that asked, as that device first got it. */
+function senderKeyResend(sent: SentRow, r: { from: Address; fromDevice: string }, now: number, retryOf?: string): OutboxRow {
+  return {
+    kind: "senderKey",
+    conversationId: sent.conversationId,
+    messageId: randomId(),
+    distribution: sent.senderKey,
+    onlyDevice: { address: r.from, deviceId: r.fromDevice },
+    ...(retryOf ? { retryOf } : {}),
+    createdAt: now,
+    attempts: 0,
+  };
+}
+
+/** Whether the asking address is (still) a member of group `gid`, and I am too. */
+async function asksAsMember(ctx: EngineContext, r: { our: Address; from: Address }, gid: string): Promise<boolean> {
+  const group = await readOutsideTransactions(() => ctx.db.groups.get(groupRowId(r.our, gid)));
+  return !!group && !group.left && (r.from === r.our || group.members.some((m) => m.address === r.from));
+}
+
+/**
+ * The last distribution of my sender key in group `gid` that went to the asking device, if it is still a
+ * member of that group and I am: a removed member, or a device that never got my key, gets nothing.
+ */
+async function senderKeySent(ctx: EngineContext, r: { our: Address; from: Address; fromDevice: string }, gid: string): Promise<SentRow | undefined> {
+  if (!(await asksAsMember(ctx, r, gid))) return undefined;
+  const conv = groupConversationId(r.our, gid);
+  return readOutsideTransactions(() =>
+    ctx.db.sentLog
+      .orderBy("sentAt")
+      .reverse()
+      .filter((x) => x.kind === "senderKey" && x.conversationId === conv && x.to === r.from && x.toDevice === r.fromDevice && x.senderKey?.groupId === gid)
+      .first(),
+  );
 }

@@ -19,22 +19,38 @@ export const SESSION_RESET_INTERVAL_MS = 60 * 1000;
 export const SENT_LOG_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 export const SENT_LOG_MAX = 20_000;
 
-const Request = z.object({ v: z.literal(1), envelopeIds: z.array(MessageId).min(1).max(MAX_IDS_PER_REQUEST) });
+/** Groups one request asks sender keys for, at most. */
+export const MAX_GROUPS_PER_REQUEST = 20;
 
-export function encodeDecryptionError(envelopeIds: string[]): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify({ v: 1, envelopeIds: envelopeIds.slice(0, MAX_IDS_PER_REQUEST) }));
+const Request = z
+  .object({
+    v: z.literal(1),
+    envelopeIds: z.array(MessageId).max(MAX_IDS_PER_REQUEST),
+    // a group message came before the sender key that opens it: send me that key again
+    senderKeys: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(MAX_GROUPS_PER_REQUEST).optional(),
+  })
+  .refine((r) => r.envelopeIds.length > 0 || (r.senderKeys?.length ?? 0) > 0, "asks for nothing");
+
+export interface DecryptionErrorRequest {
+  envelopeIds: string[];
+  senderKeys: string[];
+}
+
+export function encodeDecryptionError(envelopeIds: string[], senderKeys: string[] = []): Uint8Array {
+  const groups = senderKeys.slice(0, MAX_GROUPS_PER_REQUEST);
+  const json = new TextEncoder().encode(JSON.stringify({ v: 1, envelopeIds: envelopeIds.slice(0, MAX_IDS_PER_REQUEST), ...(groups.length ? { senderKeys: groups } : {}) }));
   const out = new Uint8Array(1 + json.length);
   out[0] = DECRYPTION_ERROR_FRAME;
   out.set(json, 1);
   return out;
 }
 
-/** The envelope ids a request names, or null when the frame is malformed. */
-export function decodeDecryptionError(body: Uint8Array): string[] | null {
+/** What a request asks for (envelope ids, sender keys by group), or null when the frame is malformed. */
+export function decodeDecryptionError(body: Uint8Array): DecryptionErrorRequest | null {
   if (body[0] !== DECRYPTION_ERROR_FRAME) return null;
   try {
     const parsed = Request.safeParse(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body.subarray(1))));
-    return parsed.success ? parsed.data.envelopeIds : null;
+    return parsed.success ? { envelopeIds: parsed.data.envelopeIds, senderKeys: parsed.data.senderKeys ?? [] } : null;
   } catch {
     return null;
   }

@@ -94,6 +94,7 @@ export async function sendOutboxRow(
       senderName: account.displayName,
       ...(msg.replyTo ? { replyTo: { id: msg.replyTo.id, author: msg.replyTo.author, text: msg.replyTo.text } } : {}),
       ...(timer > 0 ? { expiresInMs: timer } : {}),
+      ...(msg.kind !== "attachment" && msg.mentions?.length ? { mentions: msg.mentions } : {}),
       ...(row.retryOf ? { retryOf: row.retryOf } : {}),
     } as const;
     const only = row.onlyDevice;
@@ -122,6 +123,16 @@ export async function sendOutboxRow(
     if (!g) return finish(ctx, row, "failed");
     const update = { v: CONTENT_VERSION, type: "groupUpdate", id: row.messageId, sentAt: row.createdAt, groupId: g.groupId, changes: g.changes, senderName: account.displayName, ...(g.names ? { names: g.names } : {}) } as const;
     for (const address of g.to) targets.push({ address, content: update });
+  } else if (row.kind === "senderKey") {
+    // my sender key again, as that device first got it, over our pairwise session (it asked: a message came first)
+    const only = row.onlyDevice;
+    const d = row.distribution;
+    if (!only || !d) return finish(ctx, row, "failed");
+    targets.push({
+      address: only.address,
+      device: only.deviceId,
+      content: { v: CONTENT_VERSION, type: "senderKey", id: row.messageId, sentAt: row.createdAt, groupId: d.groupId, distribution: d.distribution, ...(row.retryOf ? { retryOf: row.retryOf } : {}) },
+    });
   } else if (row.kind === "retryReply") {
     const only = row.onlyDevice;
     if (!only) return finish(ctx, row, "failed");
@@ -134,14 +145,20 @@ export async function sendOutboxRow(
     if (!row.receiptFor?.length) return finish(ctx, row, "failed");
     const kind = row.receiptKind ?? "delivered";
     const receipt = { v: CONTENT_VERSION, type: "receipt", kind, ids: row.receiptFor, ...(kind !== "delivered" && row.readAt !== undefined ? { at: row.readAt } : {}) } as const;
-    targets.push({ address: conv.theirAddress, content: receipt });
-    // what I read here is read on my other devices too
-    if (kind === "read" && conv.theirAddress !== conv.ourAddress) targets.push({ address: conv.ourAddress, content: { ...receipt, to: conv.theirAddress } });
+    if (conv.groupId) {
+      // in a group: to the author of the messages alone, over our pairwise session, naming the group
+      if (row.receiptTo && row.receiptTo !== conv.ourAddress) targets.push({ address: row.receiptTo, content: { ...receipt, groupId: conv.groupId } });
+      else return finish(ctx, row, "sent");
+    } else {
+      targets.push({ address: conv.theirAddress, content: receipt });
+      // what I read here is read on my other devices too
+      if (kind === "read" && conv.theirAddress !== conv.ourAddress) targets.push({ address: conv.ourAddress, content: { ...receipt, to: conv.theirAddress } });
+    }
   }
 
   // a group's message or change: encrypted once with my sender key, the same body to every member device
-  if (conv.groupId && (row.kind === "message" || row.kind === "change" || row.kind === "receipt")) {
-    if (row.kind === "receipt" || row.onlyDevice || !targets[0]) return finish(ctx, row, "sent");
+  if (conv.groupId && (row.kind === "message" || row.kind === "change")) {
+    if (row.onlyDevice || !targets[0]) return finish(ctx, row, "sent");
     return sendToGroup(ctx, directory, myDeviceOf, row, conv, targets[0].content);
   }
 
@@ -287,8 +304,8 @@ function ownQueueAddress(queue: string): Address | undefined {
 async function sendRetryRequest(ctx: EngineContext, row: OutboxRow): Promise<SendOutcome> {
   const target = row.onlyDevice;
   const ours = ownQueueAddress(row.conversationId) ?? row.conversationId.slice(0, row.conversationId.indexOf("|"));
-  if (!target || !row.envelopeIds?.length || !(await ctx.db.accounts.get(ours as Address))) return finish(ctx, row, "failed");
-  const body = toB64(encodeDecryptionError(row.envelopeIds));
+  if (!target || !(row.envelopeIds?.length || row.senderKeys?.length) || !(await ctx.db.accounts.get(ours as Address))) return finish(ctx, row, "failed");
+  const body = toB64(encodeDecryptionError(row.envelopeIds ?? [], row.senderKeys ?? []));
   const sent = await relaySend(ctx, { ourAddress: ours as Address }, [{ id: randomId(18), to: target.address, toDevice: target.deviceId, body }], true);
   if (sent === "sent") return finish(ctx, row, "sent");
   // the device is gone: there is no one left to ask

@@ -14,6 +14,8 @@
 //   the budget to a gap — far under MAX_SKIP for the restarts of one offline stretch.
 import { MESSAGE_NORMAL, CryptoError, decryptRecord, deserializeSession, encrypt, serializeSession, type PrekeyStore } from "../crypto";
 import { conversationId, TYPING_TTL_MS, type SessionRow } from "../store/db";
+import { MAX_TYPING_TARGETS } from "../protocol/limits";
+import { groupRowId } from "./groups/state";
 import { sessionKey } from "../store/ids";
 import { sessionRow } from "../store/sessions";
 import { inTransaction } from "../store/transactions";
@@ -79,16 +81,27 @@ export class TypingSender {
       return "skipped";
     }
     const conv = await ctx.db.conversations.get(convId);
-    if (!conv || conv.ourAddress === conv.theirAddress) return "skipped";
+    if (!conv) return "skipped";
+    // in a group: every other member (names travel nowhere: the receiver knows who sent it), in small groups
+    // only (one push of at most MAX_TYPING_TARGETS devices); otherwise the peer
+    let peers: Address[] = [conv.theirAddress];
+    if (conv.groupId) {
+      const group = await ctx.db.groups.get(groupRowId(conv.ourAddress, conv.groupId));
+      if (!group || group.left) return "skipped";
+      peers = group.members.map((m) => m.address).filter((a) => a !== conv.ourAddress);
+    } else if (conv.ourAddress === conv.theirAddress) return "skipped";
+    if (peers.length === 0 || peers.length > MAX_TYPING_TARGETS) return "skipped";
     let socket;
     try {
       socket = ctx.socket();
     } catch {
       return "skipped";
     }
-    const plaintext = encodeContent({ v: CONTENT_VERSION, type: "typing", typing, sentAt: now });
+    const plaintext = encodeContent({ v: CONTENT_VERSION, type: "typing", typing, sentAt: now, ...(conv.groupId ? { groupId: conv.groupId } : {}) });
     const signals = await ctx.sessions.run(async () => {
-      const rows = await ctx.db.sessions.where("[ourAddress+theirAddress]").equals([conv.ourAddress, conv.theirAddress]).toArray();
+      const rows: SessionRow[] = [];
+      for (const peer of peers) rows.push(...(await ctx.db.sessions.where("[ourAddress+theirAddress]").equals([conv.ourAddress, peer]).toArray()));
+      if (rows.length > MAX_TYPING_TARGETS) return [];
       this.known.set(convId, rows.map((r) => r.key));
       const out: schemas.TypingSignal[] = [];
       const advanced: SessionRow[] = [];
@@ -105,8 +118,8 @@ export class TypingSender {
         }
         // not answered yet: this would be a prekey message; typing never starts (or re-sends) a session setup
         if (sealed.ciphertext[0] !== MESSAGE_NORMAL) continue;
-        advanced.push(sessionRow(conv.ourAddress, conv.theirAddress, row.theirDevice, serializeSession(sealed.state), now));
-        out.push({ to: conv.theirAddress, toDevice: row.theirDevice, body: toB64(sealed.ciphertext) });
+        advanced.push(sessionRow(conv.ourAddress, row.theirAddress, row.theirDevice, serializeSession(sealed.state), now));
+        out.push({ to: row.theirAddress, toDevice: row.theirDevice, body: toB64(sealed.ciphertext) });
       }
       // stored before the push: a message key is never used twice
       if (advanced.length) await ctx.db.sessions.bulkPut(advanced);
@@ -116,12 +129,13 @@ export class TypingSender {
     let reached: string[] = [];
     try {
       reached = (await request(socket, EVENTS.typing, { from: conv.ourAddress, signals })).reached;
+      // (the relay answers with device ids; in a group two members' devices could share one: both count)
     } catch (error) {
       // refused (a limit) or no answer: none of them got it, and each is a skipped key at its device
       if (!(error instanceof OfflineError)) ctx.counters.bump("typing_refused_by_relay");
     }
     for (const s of signals) {
-      const key = sessionKey(conv.ourAddress, conv.theirAddress, s.toDevice);
+      const key = sessionKey(conv.ourAddress, s.to as Address, s.toDevice);
       if (reached.includes(s.toDevice)) this.devices.set(key, { quietUntil: 0, lost: 0 });
       else {
         const lost = (this.devices.get(key)?.lost ?? 0) + 1;
@@ -158,8 +172,6 @@ export async function receiveTyping(ctx: EngineContext, accounts: Map<string, My
     ctx.counters.bump("typing_refused");
     return;
   }
-  const convId = conversationId(to, from);
-  if (!(await ctx.db.conversations.get(convId))) return;
   const now = ctx.now();
   await ctx.sessions.run(async () => {
     const live = (await loadRecords(ctx, [{ our: to, their: from, device: p.fromDevice }])).get(sessionKey(to, from, p.fromDevice));
@@ -186,6 +198,16 @@ export async function receiveTyping(ctx: EngineContext, accounts: Map<string, My
       ctx.counters.bump("typing_refused");
       return;
     }
+    // in a group: shown there, naming who types, only from a member of a group I am in
+    let convId = conversationId(to, from);
+    if (content.groupId) {
+      const group = await ctx.db.groups.get(groupRowId(to, content.groupId));
+      if (!group || group.left || !group.members.some((m) => m.address === from)) {
+        ctx.counters.bump("typing_refused");
+        return;
+      }
+      convId = group.conversationId;
+    }
     live.record = result.record;
     live.dirty = true;
     if (result.openedIn !== "current") live.archiveDirty = true;
@@ -194,8 +216,10 @@ export async function receiveTyping(ctx: EngineContext, accounts: Map<string, My
       await applyRecordWrites(db, takeRecordWrites([live], now));
       const conv = await db.conversations.get(convId);
       if (!conv) return;
-      const { typingUntil: _was, ...rest } = conv;
-      await db.conversations.put(content.typing ? { ...rest, typingUntil: now + TYPING_TTL_MS } : rest);
+      const { typingUntil: _was, typingBy: _by, ...rest } = conv;
+      // in a group, a "stopped" from one member does not hide another who still types
+      if (!content.typing && conv.groupId && conv.typingBy !== from && (conv.typingUntil ?? 0) > now) return;
+      await db.conversations.put(content.typing ? { ...rest, typingUntil: now + TYPING_TTL_MS, ...(conv.groupId ? { typingBy: from } : {}) } : rest);
     });
     ctx.counters.bump("typing_received");
   });

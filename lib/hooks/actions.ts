@@ -46,8 +46,8 @@ export async function startChat(from: Address, to: string): Promise<string> {
   return conversationId;
 }
 
-export async function sendMessage(conversationId: string, text: string, replyTo?: string): Promise<string> {
-  const { messageId } = await callEngine("sendMessage", replyTo ? { conversationId, text, replyTo } : { conversationId, text });
+export async function sendMessage(conversationId: string, text: string, replyTo?: string, mentions?: string[]): Promise<string> {
+  const { messageId } = await callEngine("sendMessage", { conversationId, text, ...(replyTo ? { replyTo } : {}), ...(mentions?.length ? { mentions } : {}) });
   return messageId;
 }
 

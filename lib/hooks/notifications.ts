@@ -4,6 +4,7 @@
 import { useLiveQuery } from "dexie-react-hooks";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { getDb } from "../store/db";
+import { notifies } from "../store/conversations";
 import type { InboxRows } from "./queries";
 import { conversationHref } from "./useSelectedConversation";
 
@@ -35,7 +36,7 @@ async function latestIncoming(): Promise<Latest | null> {
   const conv = await db.conversations
     .orderBy("lastActivity")
     .reverse()
-    .filter((c) => c.lastDirection === "in" && c.unread > 0 && !c.muted)
+    .filter(notifies)
     .first();
   if (!conv?.lastMessageId) return null;
   const contact = await db.contacts.get(conv.theirAddress);
@@ -44,7 +45,7 @@ async function latestIncoming(): Promise<Latest | null> {
 
 /** The same as latestIncoming, read from rows already loaded (newest activity first). */
 function latestIncomingOf(inbox: InboxRows): Latest | null {
-  const conv = inbox.rows.find((c) => c.lastDirection === "in" && c.unread > 0 && !c.muted);
+  const conv = inbox.rows.find(notifies);
   if (!conv?.lastMessageId) return null;
   return { conversationId: conv.id, messageId: conv.lastMessageId, title: conv.groupName ?? inbox.names.get(conv.theirAddress) ?? conv.theirAddress, body: conv.lastPreview };
 }

@@ -3,7 +3,7 @@
 // can commit together.
 import Dexie from "dexie";
 import { brandOf, type Address } from "../brands";
-import { conversationId, type ContactRow, type ConversationRow, type JunctionDB, type MessageRow, type MessageState } from "./db";
+import { conversationId, type ContactRow, type ConversationRow, type JunctionDB, type MemberReceipt, type MessageRow, type MessageState } from "./db";
 
 export const PREVIEW_CHARS = 140;
 
@@ -163,7 +163,7 @@ export async function putMessagesOnce(
         : {}),
       unread,
       hasUnread: unread > 0 ? 1 : 0,
-      ...(fromThem && conv.typingUntil !== undefined ? { typingUntil: undefined } : {}),
+      ...(fromThem && conv.typingUntil !== undefined && (!conv.typingBy || list.some((m) => m.author === conv.typingBy)) ? { typingUntil: undefined, typingBy: undefined } : {}),
       ...(fromThem && conv.archived === 1 && !conv.muted ? { archived: 0 as const } : {}),
     });
   }
@@ -207,6 +207,37 @@ export async function advanceState(
   await db.messages.put(next);
   const conv = await db.conversations.get(msg.conversationId);
   if (conv && conv.lastMessageId === msg.id) await db.conversations.put({ ...conv, lastState: state });
+  return true;
+}
+
+/** A conversation whose newest message is news to notify of: unread, and not muted unless it mentions me. */
+export function notifies(c: ConversationRow): boolean {
+  return c.lastDirection === "in" && c.unread > 0 && (!c.muted || (c.mentionedIn !== undefined && c.mentionedIn === c.lastMessageId));
+}
+
+/**
+ * One member's receipt for my group message: noted per member (read says delivered too; nothing moves
+ * back). The message's own state follows the slowest member: delivered once every member in `members` has
+ * it, read once every one of them read it.
+ */
+export async function markMemberReceipt(
+  db: JunctionDB,
+  messageId: string,
+  expectedConversation: string,
+  member: Address,
+  kind: "delivered" | "read",
+  at: number,
+  members: readonly Address[],
+): Promise<boolean> {
+  const msg = await db.messages.get(messageId);
+  if (!msg || msg.direction !== "out" || msg.conversationId !== expectedConversation) return false;
+  const before = msg.memberReceipts?.[member] ?? {};
+  const after: MemberReceipt = { ...before, deliveredAt: before.deliveredAt ?? at, ...(kind === "read" ? { readAt: before.readAt ?? at } : {}) };
+  if (after.deliveredAt === before.deliveredAt && after.readAt === before.readAt) return false;
+  const receipts = { ...msg.memberReceipts, [member]: after };
+  await db.messages.put({ ...msg, memberReceipts: receipts });
+  if (members.every((a) => receipts[a]?.readAt !== undefined)) await advanceState(db, messageId, expectedConversation, "read", at);
+  else if (members.every((a) => receipts[a]?.deliveredAt !== undefined)) await advanceState(db, messageId, expectedConversation, "delivered", at);
   return true;
 }
 

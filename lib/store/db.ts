@@ -159,6 +159,10 @@ export interface ConversationRow {
   timerSetBy?: string;
   /** The peer is typing until this time (ms); absent or past = not typing. */
   typingUntil?: number;
+  /** In a group: who is typing (the line reads "Ana is typing…"). */
+  typingBy?: Address;
+  /** In a group: the newest unread message that mentions me (it notifies even while the group is muted). */
+  mentionedIn?: string;
   /**
    * Set on a group's conversation (version 10): the group's id (hex). Its `theirAddress` is then my own
    * address (a group has no single peer); the members are in the groups table.
@@ -207,6 +211,10 @@ export interface MessageRow {
   readAt?: number;
   /** A voice note. Outgoing: when the peer first played it ("listened" receipt). Incoming: when I first played it. */
   listenedAt?: number;
+  /** In a group: the members the message mentions (`@name`), by address. */
+  mentions?: Address[];
+  /** My message in a group: when each member's device said it was delivered, and (read receipts on) read. */
+  memberReceipts?: Record<string, MemberReceipt>;
   /** Disappearing: the row (and everything about it) is removed at this time. */
   expiresAt?: number;
   /** For kind "timer": the new disappearing-message timer (ms, 0 = off) the line announces. */
@@ -307,9 +315,9 @@ export interface OutboxRow {
    * receipt: delivery receipts for `receiptFor`; retryRequest: ask `onlyDevice` to send `envelopeIds` again;
    * retryReply: tell `onlyDevice` which envelopes it asked for were no messages (`envelopeIds`) or are no
    * longer held (`unavailable`); change: a reaction, edit, delete or timer change (`change`, to the peer
-   * and my own other devices).
+   * and my own other devices); senderKey: my sender key's distribution (`distribution`) again, to `onlyDevice`.
    */
-  kind: "message" | "receipt" | "retryRequest" | "retryReply" | "change" | "group";
+  kind: "message" | "receipt" | "retryRequest" | "retryReply" | "change" | "group" | "senderKey";
   /** The queue the row belongs to: a conversation id, or `self|<my address>` for my own other devices. */
   conversationId: string;
   /** The message (kind "message") or a random id naming this row (other kinds). */
@@ -319,6 +327,8 @@ export interface OutboxRow {
   receiptKind?: "delivered" | "read" | "listened";
   /** For a read (or listened) receipt: when I read (or played) them. */
   readAt?: number;
+  /** For a receipt in a group: the author of the messages (each author gets its own, over our pairwise session). */
+  receiptTo?: Address;
   /** For a change: the content as it goes on the wire (JSON), built when the change was made. */
   change?: string;
   /** For a change: the message it is about (the disappearing sweep drops changes of expired messages). */
@@ -327,7 +337,11 @@ export interface OutboxRow {
   /** For a resend: the envelope the peer could not decrypt. */
   retryOf?: string;
   envelopeIds?: string[];
+  /** For a retryRequest: the groups whose sender key `onlyDevice` should send again (a message came before it). */
+  senderKeys?: string[];
   unavailable?: string[];
+  /** For kind "senderKey": the group and the distribution (base64) as first sent to that device. */
+  distribution?: { groupId: string; distribution: string };
   /** For kind "group": membership changes to send over the pairwise sessions (see GroupOutgoing). */
   group?: GroupOutgoing;
   createdAt: number;
@@ -416,6 +430,12 @@ export interface BaseKeyRow {
   at: number;
 }
 
+/** One member's receipts for one of my group messages. */
+export interface MemberReceipt {
+  deliveredAt?: number;
+  readAt?: number;
+}
+
 /** A message that could not be decrypted and was asked for again; its placeholder row is `messageId`. */
 export interface WaitingRow {
   /** The undecryptable envelope's id: the sender's resend names it, and so does envelopeId(message id). */
@@ -427,6 +447,27 @@ export interface WaitingRow {
   createdAt: number;
 }
 
+/**
+ * A group message that came before its sender's key (or its group): held as it came until the key (or the
+ * group) arrives, then opened with the same checks as any other (worker only).
+ */
+export interface HeldGroupRow {
+  /** `${ourAddress}|${fromDevice}|${envelopeId}`. */
+  key: string;
+  ourAddress: Address;
+  groupId: string;
+  envelopeId: string;
+  from: Address;
+  fromDevice: string;
+  /** The envelope body as it came (base64). */
+  body: string;
+  ts: number;
+  receivedAt: number;
+}
+
+/** Held group messages kept at most (beyond it, one more is refused as before). */
+export const HELD_GROUP_MAX = 2_000;
+
 /** What I sent, per envelope, for a while: a decryption-error request names an envelope, this finds the message. */
 export interface SentRow {
   envelopeId: string;
@@ -435,7 +476,9 @@ export interface SentRow {
    * its id (`kind: "change"`, resent from `change`).
    */
   messageId: string;
-  kind?: "receipt" | "change";
+  kind?: "receipt" | "change" | "senderKey";
+  /** For kind "senderKey": my sender key's distribution as this device got it (resent as it was when asked). */
+  senderKey?: { groupId: string; distribution: string };
   /** For a change: its content (JSON) and the message it is about. */
   change?: string;
   target?: string;
@@ -597,6 +640,7 @@ export class JunctionDB extends Dexie {
   /** Worker only. */
   senderKeys!: EntityTable<SenderKeyRow, "key">;
   deviceLists!: EntityTable<DeviceListRow, "address">;
+  heldGroup!: EntityTable<HeldGroupRow, "key">;
   /** Worker only: the full-text index of the messages (search.ts keeps it; the UI asks the worker). */
   searchBlocks!: Table<SearchBlock, BlockKey>;
 
@@ -693,6 +737,10 @@ export class JunctionDB extends Dexie {
       .upgrade(async (tx) => {
         if ((await tx.table("messages").count()) > 0) await tx.table("meta").put({ key: BACKFILL_KEY, value: "" });
       });
+    // Group messages that came before their sender key, found by group when a key comes (worker only).
+    this.version(13).stores({
+      heldGroup: "key, [ourAddress+groupId], receivedAt",
+    });
     // the index is written in the same transaction as every message write
     this.use(searchIndexMiddleware);
   }

@@ -1,6 +1,7 @@
 // The outbox: what waits to go out, strictly in insertion order (auto-increment seq).
 import Dexie from "dexie";
 import { randomId } from "./ids";
+import type { Address } from "../brands";
 import type { AttachmentInfo, JunctionDB, MessageRow, OutboxRow, QuoteRef } from "./db";
 import { mediaTables } from "./media";
 import { putMessageOnce, StoreError } from "./conversations";
@@ -15,7 +16,7 @@ export const QUOTE_CHARS = 200;
  * message of the same conversation; the conversation's disappearing timer, if on, applies to it; the
  * conversation's draft is done with.
  */
-export async function queueText(db: JunctionDB, conversationId: string, text: string, now: number, opts: { replyTo?: string; attachment?: OutgoingAttachment } = {}): Promise<MessageRow> {
+export async function queueText(db: JunctionDB, conversationId: string, text: string, now: number, opts: { replyTo?: string; attachment?: OutgoingAttachment; mentions?: Address[] } = {}): Promise<MessageRow> {
   return db.transaction("rw", [db.messages, db.conversations, db.outbox, db.drafts, ...mediaTables(db)], async () => {
     const conv = await db.conversations.get(conversationId);
     if (!conv) throw new StoreError("no such conversation");
@@ -45,6 +46,7 @@ export async function queueText(db: JunctionDB, conversationId: string, text: st
       deliveredAt: null,
       author: conv.ourAddress,
       ...(replyTo ? { replyTo } : {}),
+      ...(opts.mentions?.length ? { mentions: opts.mentions } : {}),
       ...(conv.expiresInMs ? { expiresAt: sentAt + conv.expiresInMs } : {}),
     };
     await putMessageOnce(db, message, now);
@@ -71,8 +73,8 @@ export interface OutgoingAttachment {
 }
 
 /** A delivery receipt owed to a peer; call inside the transaction that stored the messages. */
-export async function queueReceipt(db: JunctionDB, conversationId: string, ids: string[], now: number): Promise<void> {
-  await db.outbox.add({ kind: "receipt", conversationId, messageId: randomId(), receiptFor: ids, createdAt: now, attempts: 0 });
+export async function queueReceipt(db: JunctionDB, conversationId: string, ids: string[], now: number, to?: Address): Promise<void> {
+  await db.outbox.add({ kind: "receipt", conversationId, messageId: randomId(), receiptFor: ids, ...(to ? { receiptTo: to } : {}), createdAt: now, attempts: 0 });
 }
 
 export async function firstInOutbox(db: JunctionDB): Promise<OutboxRow | undefined> {
@@ -88,8 +90,8 @@ export function quoteOf(m: MessageRow, fallbackAuthor: MessageRow["author"] & st
 }
 
 /** A read receipt owed to a peer for messages I saw (or a listened one, for voice notes I played). */
-export async function queueReadReceipt(db: JunctionDB, conversationId: string, ids: string[], now: number, kind: "read" | "listened" = "read"): Promise<void> {
+export async function queueReadReceipt(db: JunctionDB, conversationId: string, ids: string[], now: number, kind: "read" | "listened" = "read", to?: Address): Promise<void> {
   for (let i = 0; i < ids.length; i += 500) {
-    await db.outbox.add({ kind: "receipt", receiptKind: kind, readAt: now, conversationId, messageId: randomId(), receiptFor: ids.slice(i, i + 500), createdAt: now, attempts: 0 });
+    await db.outbox.add({ kind: "receipt", receiptKind: kind, readAt: now, conversationId, messageId: randomId(), receiptFor: ids.slice(i, i + 500), ...(to ? { receiptTo: to } : {}), createdAt: now, attempts: 0 });
   }
 }

@@ -6,7 +6,7 @@ import type { Address, BrandId } from "../brands";
 import type { Settings } from "../store/db";
 
 /** One change to a group (see lib/engine/groups). */
-export type GroupAction = { type: "add"; members: string[] } | { type: "remove"; member: string } | { type: "promote"; member: string } | { type: "leave" } | { type: "rename"; name: string };
+export type GroupAction = { type: "add"; members: string[] } | { type: "remove"; member: string } | { type: "promote"; member: string } | { type: "demote"; member: string } | { type: "leave" } | { type: "rename"; name: string } | { type: "timer"; expiresInMs: number };
 
 export type EngineErrorCode =
   | "bad_handle"
@@ -119,7 +119,7 @@ export interface RpcMethods {
    * Queues a text message; it shows as queued until the relay stores it. `replyTo` quotes a message of
    * the same conversation (not_found when it is not there).
    */
-  sendMessage(params: { conversationId: string; text: string; replyTo?: string }): { messageId: string };
+  sendMessage(params: { conversationId: string; text: string; replyTo?: string; mentions?: string[] }): { messageId: string };
   /**
    * Marks messages read: with `messageIds`, only those incoming messages (they have been on screen);
    * without, the whole conversation. Lowers the unread count accordingly, and queues read receipts for

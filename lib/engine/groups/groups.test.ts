@@ -12,6 +12,7 @@ import { sessionKey } from "../../store/ids";
 import { request } from "../relay";
 import { randomId } from "../../store/ids";
 import { CONTENT_VERSION, encodeContent } from "../content/envelope";
+import { notifies } from "../../store/conversations";
 
 const boot = makeBoot(useRelayProcess());
 
@@ -162,6 +163,174 @@ describe("groups across brands", () => {
     expect(await texts(cy, cyConv)).not.toContain("i am still here");
     for (const c of [ana, ben, cy, dee]) await c.engine.stop();
   }, 90_000);
+
+  it("holds a group message that came before its sender key, asks the sender for the key, and opens it when it comes", async () => {
+    const { ana, ben, cy, dee, anaA, benA, cyA } = await four();
+    const { conversationId, groupId } = await ana.api.createGroup({ from: anaA, name: "Late keys", members: [benA, cyA] });
+    const benConv = convOf(benA, groupId);
+    await waitFor(async () => (await ben.db.groups.get(groupRowId(benA, groupId)))?.members.length === 3, "ben has the group");
+    await ana.api.sendMessage({ conversationId, text: "first" });
+    await waitFor(async () => (await texts(ben, benConv)).includes("first"), "ben reads the first");
+    // Ben loses Ana's sender key (as if its distribution never came); Ana believes he holds it
+    const anaDevice = (await ana.db.device.get(anaA))!.deviceId;
+    await ben.engine.idle();
+    await ben.db.senderKeys.delete(senderKeyId(benA, groupId, senderName(anaA, anaDevice)));
+    const sent = tapSends(ana);
+    await ana.api.sendMessage({ conversationId, text: "second" });
+    await waitFor(async () => (await texts(ben, benConv)).includes("second"), "ben reads the second once the key came again");
+    // the message went once, as the sender-key body: what opened it was the key sent again, not a resend
+    expect(sent.filter((e) => e.to === benA).length).toBe(1);
+    const counters = (await ben.api.diagnostics({})).counters;
+    expect(counters.group_held).toBeGreaterThan(0);
+    expect(counters.group_held_opened).toBeGreaterThan(0);
+    expect((await ana.api.diagnostics({})).counters.sender_key_resent).toBeGreaterThan(0);
+    await waitFor(async () => (await messagesOf(ben.db, benConv)).every((m) => m.kind !== "waiting"), "the placeholder is gone");
+    expect(await ben.db.heldGroup.count()).toBe(0);
+    expect(await ben.db.waiting.count()).toBe(0);
+    for (const c of [ana, ben, cy, dee]) await c.engine.stop();
+  }, 90_000);
+
+  it("a sender key that did not open is sent again, and leaves nothing in the 1:1 conversation", async () => {
+    const { ana, ben, cy, dee, anaA, benA, cyA } = await four();
+    // Ana's sender key, on its way to Ben with her first group message, is damaged
+    let damaged = 0;
+    for (const s of ana.sockets) {
+      const emit = s.emit.bind(s) as (...args: unknown[]) => unknown;
+      (s as unknown as { emit: (...args: unknown[]) => unknown }).emit = (event: unknown, payload: unknown, ...rest: unknown[]) => {
+        if (event === EVENTS.send) {
+          const envelopes = (payload as { envelopes: schemas.OutgoingEnvelope[] }).envelopes;
+          // the send of the first group message: Ana's sender key (pairwise) and the message (sender key)
+          const first = envelopes.some((e) => fromB64(e.body)[0] === GROUP_FRAME);
+          for (const e of envelopes) {
+            const body = fromB64(e.body);
+            if (first && damaged === 0 && e.to === benA && body[0] !== GROUP_FRAME) {
+              body[body.length - 5] ^= 0xff;
+              e.body = toB64(body);
+              damaged += 1;
+            }
+          }
+        }
+        return emit(event, payload, ...rest);
+      };
+    }
+    const { conversationId, groupId } = await ana.api.createGroup({ from: anaA, name: "Lossy", members: [benA, cyA] });
+    const benConv = convOf(benA, groupId);
+    await waitFor(async () => (await ben.db.groups.get(groupRowId(benA, groupId)))?.members.length === 3, "ben has the group");
+    await ana.api.sendMessage({ conversationId, text: "through the noise" });
+    await waitFor(async () => (await texts(ben, benConv)).includes("through the noise"), "ben reads it");
+    expect(damaged).toBe(1);
+    expect((await ben.api.diagnostics({})).counters.undecryptable).toBeGreaterThan(0);
+    // nothing waits, or says it could not be decrypted, in Ben's conversation with Ana
+    await waitFor(async () => (await ben.db.waiting.count()) === 0, "nothing waits");
+    const oneToOne = await messagesOf(ben.db, `${benA}|${anaA}`);
+    expect(oneToOne.filter((m) => m.kind === "waiting" || m.kind === "undecryptable")).toEqual([]);
+    for (const c of [ana, ben, cy, dee]) await c.engine.stop();
+  }, 90_000);
+
+  it("shows delivered to and read by per member, and refuses a receipt from someone not in the group", async () => {
+    const { ana, ben, cy, dee, anaA, benA, cyA } = await four();
+    const { conversationId, groupId } = await ana.api.createGroup({ from: anaA, name: "Ticks", members: [benA, cyA] });
+    const benConv = convOf(benA, groupId);
+    const cyConv = convOf(cyA, groupId);
+    const { messageId } = await ana.api.sendMessage({ conversationId, text: "did you see it?" });
+    const receiptsOf = async (id: string) => (await ana.db.messages.get(id))?.memberReceipts ?? {};
+    await waitFor(async () => {
+      const r = await receiptsOf(messageId);
+      return r[benA]?.deliveredAt !== undefined && r[cyA]?.deliveredAt !== undefined;
+    }, "both members' devices said delivered");
+    expect((await ana.db.messages.get(messageId))?.state).toBe("delivered");
+    expect((await receiptsOf(messageId))[benA]?.readAt).toBeUndefined();
+    // Ben reads it: Ana sees Ben, and only Ben, as having read it; the tick waits for Cy
+    await ben.api.markRead({ conversationId: benConv });
+    await waitFor(async () => (await receiptsOf(messageId))[benA]?.readAt !== undefined, "ana sees ben read it");
+    expect((await receiptsOf(messageId))[cyA]?.readAt).toBeUndefined();
+    expect((await ana.db.messages.get(messageId))?.state).toBe("delivered");
+    await cy.api.markRead({ conversationId: cyConv });
+    await waitFor(async () => (await ana.db.messages.get(messageId))?.state === "read", "read by everyone");
+    // the receipts went to Ana alone: Cy knows nothing of Ben's
+    expect(Object.keys((await cy.db.messages.get(messageId))?.memberReceipts ?? {})).toEqual([]);
+
+    // Ben is removed; a hostile Ben still says he read Ana's next message: not counted
+    await ana.api.changeGroup({ conversationId, action: { type: "remove", member: benA } });
+    await waitFor(async () => (await ben.db.conversations.get(benConv))?.groupLeft === true, "ben knows");
+    const { messageId: after } = await ana.api.sendMessage({ conversationId, text: "after ben" });
+    await waitFor(async () => (await receiptsOf(after))[cyA]?.deliveredAt !== undefined, "cy has it");
+    const before = (await ana.api.diagnostics({})).counters.group_receipt_refused ?? 0;
+    await inject(ben, benA, ana, anaA, { v: CONTENT_VERSION, type: "receipt", kind: "read", ids: [after], at: Date.now(), groupId });
+    await waitFor(async () => ((await ana.api.diagnostics({})).counters.group_receipt_refused ?? 0) > before, "ana refuses it");
+    expect((await receiptsOf(after))[benA]).toBeUndefined();
+    for (const c of [ana, ben, cy, dee]) await c.engine.stop();
+  }, 90_000);
+
+  it("a mention reaches the one mentioned, who is notified even with the group muted", async () => {
+    const { ana, ben, cy, dee, anaA, benA, cyA, deeA } = await four();
+    const { conversationId, groupId } = await ana.api.createGroup({ from: anaA, name: "Shout", members: [benA, cyA] });
+    const benConv = convOf(benA, groupId);
+    const cyConv = convOf(cyA, groupId);
+    await waitFor(async () => (await ben.db.conversations.get(benConv)) && (await cy.db.conversations.get(cyConv)), "both have it");
+    await ben.api.updateConversation({ conversationId: benConv, muted: true });
+    await cy.api.updateConversation({ conversationId: cyConv, muted: true });
+    // only members can be mentioned, with a clear message
+    await expect(ana.api.sendMessage({ conversationId, text: "hi @Dee", mentions: [deeA] })).rejects.toThrow("Only members of this group can be mentioned.");
+    const { messageId } = await ana.api.sendMessage({ conversationId, text: "@Ben your turn", mentions: [benA] });
+    await waitFor(async () => (await ben.db.messages.get(messageId)) && (await cy.db.messages.get(messageId)), "both have it");
+    expect((await ben.db.messages.get(messageId))?.mentions).toEqual([benA]);
+    const benRow = (await ben.db.conversations.get(benConv))!;
+    expect(benRow.muted).toBe(true);
+    expect(benRow.mentionedIn).toBe(messageId);
+    expect(notifies(benRow)).toBe(true);
+    // Cy, muted and not mentioned, is not notified
+    const cyRow = (await cy.db.conversations.get(cyConv))!;
+    expect(cyRow.mentionedIn).toBeUndefined();
+    expect(notifies(cyRow)).toBe(false);
+    // once read, the mention no longer notifies
+    await ben.api.markRead({ conversationId: benConv });
+    expect((await ben.db.conversations.get(benConv))?.mentionedIn).toBeUndefined();
+    for (const c of [ana, ben, cy, dee]) await c.engine.stop();
+  }, 90_000);
+
+  it("typing in a group names who types, and only a member's counts", async () => {
+    const { ana, ben, cy, dee, anaA, benA, cyA } = await four();
+    const { conversationId, groupId } = await ana.api.createGroup({ from: anaA, name: "Chatter", members: [benA, cyA] });
+    const benConv = convOf(benA, groupId);
+    await waitFor(async () => (await ben.db.conversations.get(benConv))?.groupName === "Chatter", "ben has the group");
+    expect(await ben.engine.setTyping(benConv, true)).toBe("sent");
+    await waitFor(async () => (await ana.db.conversations.get(conversationId))?.typingBy === benA, "ana sees ben typing");
+    expect((await ana.db.conversations.get(conversationId))!.typingUntil!).toBeGreaterThan(Date.now());
+    // nothing shows in a 1:1 conversation with Ben (there is none)
+    expect(await ana.db.conversations.get(`${anaA}|${benA}`)).toBeUndefined();
+    await ben.engine.setTyping(benConv, false);
+    await waitFor(async () => (await ana.db.conversations.get(conversationId))?.typingUntil === undefined, "ana sees ben stop");
+    for (const c of [ana, ben, cy, dee]) await c.engine.stop();
+  }, 60_000);
+
+  it("admins rename the group and demote admins, each a line for everyone; others may not", async () => {
+    const { ana, ben, cy, dee, anaA, benA, cyA } = await four();
+    const { conversationId, groupId } = await ana.api.createGroup({ from: anaA, name: "Old name", members: [benA, cyA] });
+    const benConv = convOf(benA, groupId);
+    const cyConv = convOf(cyA, groupId);
+    await waitFor(async () => (await cy.db.conversations.get(cyConv))?.groupName === "Old name", "cy has the group");
+    await expect(cy.api.changeGroup({ conversationId: cyConv, action: { type: "rename", name: "Mine now" } })).rejects.toThrow("Only admins of this group can do that.");
+    await expect(ana.api.changeGroup({ conversationId, action: { type: "rename", name: "   " } })).rejects.toThrow("Give the group a name.");
+    await ana.api.changeGroup({ conversationId, action: { type: "rename", name: "New name" } });
+    await ana.api.changeGroup({ conversationId, action: { type: "promote", member: benA } });
+    await ana.api.changeGroup({ conversationId, action: { type: "demote", member: benA } });
+    await waitFor(async () => (await lines(ben, benConv)).includes("Ana removed you as admin"), "ben sees he is no longer admin");
+    expect(await lines(ben, benConv)).toContain("Ana renamed the group to “New name”");
+    expect((await ben.db.conversations.get(benConv))?.groupName).toBe("New name");
+    expect((await ben.db.groups.get(groupRowId(benA, groupId)))?.members.find((m) => m.address === benA)?.admin).toBe(false);
+    await expect(ben.api.changeGroup({ conversationId: benConv, action: { type: "remove", member: cyA } })).rejects.toThrow("Only admins of this group can do that.");
+
+    // a disappearing timer for everyone, set by an admin: members' messages carry it from then on
+    await expect(cy.api.changeGroup({ conversationId: cyConv, action: { type: "timer", expiresInMs: 86_400_000 } })).rejects.toThrow("Only admins of this group can do that.");
+    await ana.api.changeGroup({ conversationId, action: { type: "timer", expiresInMs: 86_400_000 } });
+    await waitFor(async () => (await ben.db.conversations.get(benConv))?.expiresInMs === 86_400_000, "ben has the timer");
+    expect(await lines(ben, benConv)).toContain("Ana set disappearing messages to 1 day");
+    const { messageId } = await ben.api.sendMessage({ conversationId: benConv, text: "gone tomorrow" });
+    const atAna = await waitFor(() => ana.db.messages.get(messageId), "ana has it");
+    expect(atAna.expiresAt! - atAna.receivedAt).toBe(86_400_000);
+    for (const c of [ana, ben, cy, dee]) await c.engine.stop();
+  }, 60_000);
 
   it("refuses a group over 1,024 members before anything is sent", async () => {
     const { ana, anaA, ben, cy, dee } = await four();

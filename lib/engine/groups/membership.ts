@@ -23,7 +23,7 @@ import { schemas } from "../../protocol";
 export const MAX_GROUP_MEMBERS = 1_024;
 export const MAX_GROUP_NAME_CHARS = 100;
 /** The longest disappearing timer a group can set (90 days), as for conversations. */
-const MAX_TIMER_MS = 90 * 24 * 60 * 60_000;
+export const MAX_TIMER_MS = 90 * 24 * 60 * 60_000;
 
 const Address = schemas.Address;
 const Name = z.string().trim().min(1).max(MAX_GROUP_NAME_CHARS);

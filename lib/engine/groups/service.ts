@@ -4,7 +4,7 @@
 import { canonicalAddress } from "../local";
 import { EngineError, type GroupAction } from "../../worker/rpc";
 import type { Address } from "../../brands";
-import type { ConversationRow, GroupRow, JunctionDB, MessageRow, OutboxRow, SenderKeyRow } from "../../store/db";
+import type { ConversationRow, GroupRow, JunctionDB, MessageRow, OutboxRow, SenderKeyRow, SentRow } from "../../store/db";
 import { putMessagesOnce } from "../../store/conversations";
 import { observeIdentity, sameBytes } from "../../store/identities";
 import { identityId, randomId } from "../../store/ids";
@@ -34,7 +34,7 @@ import { readOutsideTransactions } from "../records";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { envelopeId } from "../envelopes";
 import type { DeviceDirectory } from "../directory";
-import { applyGroupChange, GroupChangeBody, GroupRuleError, makeGroupChange, MAX_GROUP_MEMBERS, type GroupChangeBody as Body, type GroupState } from "./membership";
+import { applyGroupChange, GroupChangeBody, GroupRuleError, makeGroupChange, MAX_GROUP_MEMBERS, MAX_TIMER_MS, type GroupChangeBody as Body, type GroupState } from "./membership";
 import { changeLine, GROUP_FRAME, GROUP_FRAME_HEAD, groupConversation, groupConversationId, groupRowId, rowAfter, senderKeyId, senderName, stateOf } from "./state";
 
 export type { GroupAction };
@@ -180,8 +180,16 @@ export async function changeGroup(
       throw new EngineError("bad_request", RULE_MESSAGES.too_many_members);
     }
     body = { type: "add", members: added };
-  } else if (a.type === "remove" || a.type === "promote") body = { type: a.type, member: canonicalAddress(a.member) };
-  else if (a.type === "rename") body = { type: "rename", name: a.name };
+  } else if (a.type === "remove" || a.type === "promote" || a.type === "demote") body = { type: a.type, member: canonicalAddress(a.member) };
+  else if (a.type === "timer") {
+    const ms = a.expiresInMs;
+    if (!Number.isSafeInteger(ms) || ms < 0 || ms > MAX_TIMER_MS || (ms > 0 && ms < 1_000)) throw new EngineError("bad_request", "not a disappearing-message timer");
+    body = { type: "timer", ms };
+  } else if (a.type === "rename") {
+    const name = typeof a.name === "string" ? a.name.trim() : "";
+    if (!name) throw new EngineError("bad_request", "Give the group a name.");
+    body = { type: "rename", name };
+  }
   else body = { type: "leave" };
   const now = ctx.now();
   const state = stateOf(row);
@@ -244,14 +252,21 @@ export async function groupEnvelopes(
   const lacking = others.filter((a) => !holders.includes(a));
   const envelopes: GroupSend["envelopes"] = [];
   const devices = new Map<Address, string[]>();
+  // each distribution is logged as sent: a device that could not open it (or a message it opens) asks again
+  const logged: SentRow[] = [];
   if (lacking.length || fresh) {
     const now = ctx.now();
-    const dist = encodeContent({ v: CONTENT_VERSION, type: "senderKey", id: randomId(), sentAt: now, groupId: gid, distribution: toB64(senderKeyDistribution(record)) });
+    const distId = randomId();
+    const distribution = toB64(senderKeyDistribution(record));
+    const dist = encodeContent({ v: CONTENT_VERSION, type: "senderKey", id: distId, sentAt: now, groupId: gid, distribution });
+    const conversationId = groupConversationId(our, gid);
     for (const a of fresh ? [...lacking, our] : lacking) {
       const states = await directory.sessionsFor(our, a, a === our ? { skipDevice: myDevice } : {});
       if (a !== our) devices.set(a, [...states.keys()]);
       for (const [device, state] of states) {
-        envelopes.push({ id: randomId(18), to: a, toDevice: device, body: await encryptPairwise(our, a, device, state, dist) });
+        const id = randomId(18);
+        envelopes.push({ id, to: a, toDevice: device, body: await encryptPairwise(our, a, device, state, dist) });
+        logged.push({ envelopeId: id, messageId: distId, kind: "senderKey", senderKey: { groupId: gid, distribution }, conversationId, to: a, toDevice: device, sentAt: now });
       }
     }
   }
@@ -267,9 +282,10 @@ export async function groupEnvelopes(
   }
   // the advanced chain and sessions are stored together before anything goes: a key is never used twice
   const keyWrite: SenderKeyRow = { key: keyId, ourAddress: our, groupId: gid, record: serializeSenderKey(sealed.record) };
-  await db.transaction("rw", [db.senderKeys, db.groups, db.sessions], async () => {
+  await db.transaction("rw", [db.senderKeys, db.groups, db.sessions, db.sentLog], async () => {
     await storeSessions();
     await db.senderKeys.put(keyWrite);
+    if (logged.length) await db.sentLog.bulkPut(logged);
     if (fresh) await db.groups.update(group.id, { rotate: false, keySentTo: [] });
   });
   return {
@@ -304,6 +320,8 @@ export class GroupBatch {
   private readonly dirtyGroups = new Set<string>();
   private readonly dirtyKeys = new Set<string>();
   private readonly lines: MessageRow[] = [];
+  /** `${our}|${groupId}` of the groups that got a change or a sender key: held messages may open now. */
+  readonly touched = new Set<string>();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -392,6 +410,7 @@ export class GroupBatch {
     row = rowAfter(row, our, after, chain, now);
     this.groups.set(row.id, row);
     this.dirtyGroups.add(row.id);
+    this.touched.add(row.id);
     await this.quiet();
     const names = await readOutsideTransactions(() => namesOf(this.ctx.db, [...new Set([...after.members.map((m) => m.address), ...applied.map((x) => x.author), from])]));
     for (const [a, n] of Object.entries(content.names ?? {})) if (!names.has(a) && a !== our) names.set(a, n);
@@ -416,6 +435,7 @@ export class GroupBatch {
       const next = processSenderKeyDistribution(await this.senderKey(key), fromB64(content.distribution), { groupId: content.groupId, sender });
       this.keys.set(key, next);
       this.dirtyKeys.add(key);
+      this.touched.add(groupRowId(our, content.groupId));
     } catch (error) {
       if (!(error instanceof CryptoError)) throw error;
       this.refuse("bad distribution");
@@ -423,18 +443,21 @@ export class GroupBatch {
   }
 
   /**
-   * Opens a sender-key message. Refused (counted, nothing stored) when the group is not mine, I left it,
-   * or the sender is not a member now: a removed member's messages never open, whatever key it holds.
+   * Opens a sender-key message. Refused (counted, nothing stored) when I left the group or the sender is not
+   * a member now: a removed member's messages never open, whatever key it holds. One that came before its
+   * group or its sender's key (another sender's change, a distribution that did not open) is "held": kept
+   * as it came and opened, with these same checks, when what it lacks arrives.
    */
-  async open(our: Address, from: Address, fromDevice: string, body: Uint8Array): Promise<OpenedGroupMessage | "refused" | "duplicate"> {
+  async open(our: Address, from: Address, fromDevice: string, body: Uint8Array): Promise<OpenedGroupMessage | { held: string; known: boolean } | "refused" | "duplicate"> {
     if (body.length <= GROUP_FRAME_HEAD) {
       this.refuse("short frame");
       return "refused";
     }
     const gid = toHex(body.subarray(1, GROUP_FRAME_HEAD));
     const group = await this.group(our, gid);
-    if (!group || group.left) {
-      this.refuse(group ? "a group I left" : "unknown group");
+    if (!group) return { held: gid, known: false };
+    if (group.left) {
+      this.refuse("a group I left");
       return "refused";
     }
     if (from !== our && !group.members.some((m) => m.address === from)) {
@@ -443,10 +466,7 @@ export class GroupBatch {
     }
     const key = senderKeyId(our, gid, senderName(from, fromDevice));
     const record = await this.senderKey(key);
-    if (!record) {
-      this.refuse("no sender key");
-      return "refused";
-    }
+    if (!record) return { held: gid, known: true };
     try {
       const opened = groupDecrypt(record, body.subarray(GROUP_FRAME_HEAD));
       this.keys.set(key, opened.record);
@@ -455,6 +475,8 @@ export class GroupBatch {
     } catch (error) {
       if (!(error instanceof CryptoError)) throw error;
       if (error.code === "duplicate") return "duplicate";
+      // a chain I do not hold yet (the sender rotated, and its new key is on the way)
+      if (error.code === "no_session") return { held: gid, known: true };
       this.refuse(`undecryptable: ${error.code}`);
       return "refused";
     }

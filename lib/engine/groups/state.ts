@@ -80,7 +80,8 @@ export function brandsOf(members: readonly { address: Address }[]): BrandId[] {
 export function groupConversation(existing: ConversationRow | undefined, row: GroupRow, now: number): ConversationRow {
   // a group has no single peer: its row names my own address on both sides
   const base: ConversationRow = existing ?? { ...newConversation(row.ourAddress, row.ourAddress, now), id: row.conversationId };
-  return { ...base, groupId: row.groupId, groupName: row.name, groupBrands: brandsOf(row.members), groupLeft: row.left === true };
+  // the group's disappearing timer is the conversation's: my messages there carry it, as in 1:1
+  return { ...base, groupId: row.groupId, groupName: row.name, groupBrands: brandsOf(row.members), groupLeft: row.left === true, expiresInMs: row.timerMs > 0 ? row.timerMs : undefined };
 }
 
 /** How an address reads in a line: the name it gave itself (or its handle) and its brand. */
@@ -89,6 +90,18 @@ export function memberLabel(address: string, names: ReadonlyMap<string, string>,
   const brand = brandOf(address);
   const name = names.get(address) ?? handleOf(address);
   return brand ? `${name} (${BRANDS[brand].name})` : name;
+}
+
+/** A timer as a line says it: "1 day", "7 days", "5 minutes". */
+function timerText(ms: number): string {
+  const units: [number, string][] = [[86_400_000, "day"], [3_600_000, "hour"], [60_000, "minute"], [1_000, "second"]];
+  for (const [size, unit] of units) {
+    if (ms % size === 0) {
+      const n = ms / size;
+      return `${n.toLocaleString("en-US")} ${unit}${n === 1 ? "" : "s"}`;
+    }
+  }
+  return `${ms} ms`;
 }
 
 /** The line a change shows, e.g. "Ana added Ben (WhatsApp)". `author` is the change's author. */
@@ -111,7 +124,7 @@ export function changeLine(body: z.output<typeof GroupChangeBody>, author: strin
     case "leave":
       return author === our ? "You left the group" : `${memberLabel(author, names, our)} left`;
     case "timer":
-      return `${who} changed the disappearing-message timer`;
+      return body.ms > 0 ? `${who} set disappearing messages to ${timerText(body.ms)}` : `${who} turned off disappearing messages`;
     case "addPolicy":
       return body.addPolicy === "admins" ? `${who} allowed only admins to add members` : `${who} allowed every member to add members`;
   }

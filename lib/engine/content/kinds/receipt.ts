@@ -19,6 +19,8 @@ export const ReceiptContent = z.object({
    * read too, so unread counts agree across my devices).
    */
   to: schemas.Address.optional(),
+  /** For messages of mine in this group (hex id): the receipt goes to me alone, over our pairwise session. */
+  groupId: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 export type ReceiptContent = z.infer<typeof ReceiptContent>;
 

@@ -6,6 +6,9 @@ import { DISAPPEARING_MAX_MS } from "./timer";
 import { durableFields, MessageId } from "../base";
 import { schemas } from "../../../protocol";
 
+/** Members one message mentions, at most. */
+export const MAX_MENTIONS = 50;
+
 /** Longest quoted text a reply carries (the quote is a snapshot, not the original). */
 export const MAX_QUOTE_CHARS = QUOTE_CHARS;
 
@@ -24,6 +27,8 @@ export const TextContent = z.object({
   replyTo: Quote.optional(),
   /** The disappearing timer this message was sent under (ms); absent or 0: it stays. */
   expiresInMs: z.number().int().min(0).max(DISAPPEARING_MAX_MS).optional(),
+  /** In a group: the members this message mentions (`@name` in the text), by address. */
+  mentions: z.array(schemas.Address).max(MAX_MENTIONS).optional(),
 });
 export type TextContent = z.infer<typeof TextContent>;
 

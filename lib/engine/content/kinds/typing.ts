@@ -9,6 +9,8 @@ export const TypingContent = z.object({
   type: z.literal("typing"),
   typing: z.boolean(),
   sentAt: Timestamp,
+  /** In a group (hex id): "typing" there, from the member who sent it. */
+  groupId: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 export type TypingContent = z.infer<typeof TypingContent>;
 
