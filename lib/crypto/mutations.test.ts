@@ -4,7 +4,6 @@ import type * as NobleEd25519 from "@noble/curves/ed25519.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AttachmentDecryptor, attachmentDigest, attachmentKeys, decryptAttachment, encryptAttachment } from "./attachments";
 import { randomBytes, utf8 } from "./bytes";
-import { sha256 } from "./primitives";
 import { MAX_SKIP, initInitiator, initResponder, ratchetDecrypt, ratchetEncrypt } from "./ratchet";
 import { dh, dhPublicKey, generateDhKeyPair } from "./x25519";
 
