@@ -170,7 +170,9 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
         const res = await doFetch(`${params.baseUrl}/blobs/${grant.id}`, {
           method: "PATCH",
           headers: { Authorization: `Bearer ${token}`, "Upload-Offset": String(at), "Content-Type": "application/offset+octet-stream" },
-          body: rest as Uint8Array<ArrayBuffer>,
+          // a Blob, not the bytes themselves: Chromium sends an ArrayBuffer body from a worker about
+          // ten times slower (bench:media: 375 ms a MiB, against 30 ms as a Blob)
+          body: new Blob([rest as Uint8Array<ArrayBuffer>]),
           signal: params.signal,
         });
         const told = Number(res.headers.get("upload-offset"));
