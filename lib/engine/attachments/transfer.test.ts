@@ -28,6 +28,19 @@ async function grant(request: { size: number } | { resume: string }): Promise<Up
   return res;
 }
 
+/** `grant`, remembering the blob it was granted (to resume it as a reload would). */
+function recordingGrant(): { grant: typeof grant; blobId(): string } {
+  let id = "";
+  return {
+    grant: async (request) => {
+      const g = await grant(request);
+      id = g.id;
+      return g;
+    },
+    blobId: () => id,
+  };
+}
+
 async function bytesOf(blob: Blob): Promise<Buffer> {
   return Buffer.from(await blob.arrayBuffer());
 }
@@ -92,7 +105,7 @@ describe("attachment transfer", () => {
     const file = randomBytes(2 * UPLOAD_PIECE_BYTES + 1000);
     const key = new Uint8Array(randomBytes(32));
     let patches = 0;
-    let blobId = "";
+    const recording = recordingGrant();
     const forgetful = async (input: string, init?: RequestInit): Promise<Response> => {
       const res = await fetch(input, init);
       // as a relay that restarted after the first piece and had synced only its first 1000 bytes answers
@@ -102,18 +115,14 @@ describe("attachment transfer", () => {
     const first = uploadAttachment({
       file: new Blob([file]),
       key,
-      grant: async (r) => {
-        const g = await grant(r);
-        blobId = g.id;
-        return g;
-      },
+      grant: recording.grant,
       baseUrl: relay.url,
       fetch: forgetful,
     });
     await expect(first).rejects.toMatchObject({ name: "TransferError", code: "network" });
     // the next attempt (the runner's next kick) resumes from where the relay is
-    const pointer = await uploadAttachment({ file: new Blob([file]), key, grant, resume: blobId, baseUrl: relay.url });
-    expect(pointer.blobId).toBe(blobId);
+    const pointer = await uploadAttachment({ file: new Blob([file]), key, grant, resume: recording.blobId(), baseUrl: relay.url });
+    expect(pointer.blobId).toBe(recording.blobId());
     expect(Buffer.compare(await bytesOf(await downloadAttachment({ pointer, baseUrl: relay.url })), file)).toBe(0);
   });
 
@@ -121,16 +130,12 @@ describe("attachment transfer", () => {
     const file = randomBytes(3 * UPLOAD_PIECE_BYTES);
     const key = new Uint8Array(randomBytes(32));
     const stop = new AbortController();
-    let blobId = "";
+    const recording = recordingGrant();
     let sentFirst = 0;
     const firstTry = uploadAttachment({
       file: new Blob([file]),
       key,
-      grant: async (r) => {
-        const g = await grant(r);
-        blobId = g.id;
-        return g;
-      },
+      grant: recording.grant,
       baseUrl: relay.url,
       onProgress: (p) => {
         sentFirst = p.done;
@@ -146,8 +151,8 @@ describe("attachment transfer", () => {
       if (init?.method === "PATCH") sentAgain += (init.body as Blob).size;
       return fetch(input, init);
     };
-    const pointer = await uploadAttachment({ file: new Blob([file]), key, grant, resume: blobId, baseUrl: relay.url, fetch: counting });
-    expect(pointer.blobId).toBe(blobId);
+    const pointer = await uploadAttachment({ file: new Blob([file]), key, grant, resume: recording.blobId(), baseUrl: relay.url, fetch: counting });
+    expect(pointer.blobId).toBe(recording.blobId());
     expect(sentAgain).toBe(ciphertextSize(paddedSize(file.length)) - UPLOAD_PIECE_BYTES);
     expect(Buffer.compare(await bytesOf(await downloadAttachment({ pointer, baseUrl: relay.url })), file)).toBe(0);
   });
