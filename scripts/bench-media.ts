@@ -6,6 +6,8 @@
 //     clicked → media row written, digest checked), on the page's clock
 //   - the bare AEAD rates in a worker of the same page, same run: XChaCha20-Poly1305 (the reference the
 //     target names) and ChaCha20-Poly1305 (what attachments use), over 64 KiB chunks; the ratios
+//   - where the worker's time went in each (its Diagnostics counters: computing, or waiting on the file,
+//     the relay, the store or the digest)
 //   - the engine worker's peak memory (V8 heap used + ArrayBuffer backing stores, sampled every 100 ms
 //     over CDP) during each transfer, beside its idle figure and the size of the chunk pipeline
 // Progress goes to stderr; the table (or, with --json, one JSON object) to stdout.
@@ -16,6 +18,7 @@ import { join } from "node:path";
 import type { Browser, CDPSession, Page } from "@playwright/test";
 import { build } from "esbuild";
 import { createAccount, launch, newProfile } from "./bench-client/app";
+import { diagnosticsCounter } from "./bench-client/backlog";
 import { ROOT, startServer, type BenchServer } from "./bench-client/server";
 import { startSender, type Sender } from "./bench-client/sender";
 import { JunctionPage } from "../e2e/pages/app";
@@ -204,8 +207,18 @@ async function watchTransfer(page: Page, state: "uploaded" | "ready"): Promise<{
   }, state);
 }
 
+const PHASES = { upload: ["read", "encrypt", "wire", "digest"], download: ["network", "decrypt", "store", "digest"] } as const;
+
+/** The worker's phase times of its one transfer in `direction` (ms), from its Diagnostics counters. */
+async function phases(page: Page, direction: keyof typeof PHASES): Promise<Record<string, number | null>> {
+  const out: Record<string, number | null> = {};
+  for (const phase of PHASES[direction]) out[phase] = await diagnosticsCounter(page, `attachment_${direction}_${phase}_ms`);
+  return out;
+}
+
 interface Figures {
   fileMB: number;
+  phases: { upload: Record<string, number | null>; download: Record<string, number | null> };
   upload: { ms: number; mbPerS: number; ratio: number; peakBytes: number; peakLiveBytes: number; sendToUploadedMs: number };
   download: { ms: number; mbPerS: number; ratio: number; peakBytes: number; peakLiveBytes: number };
   aead: AeadRates;
@@ -264,6 +277,7 @@ async function main(): Promise<void> {
     await page.getByRole("button", { name: "Send" }).click();
     const up = await uploadWatch;
     const upPeak = await memory.stop();
+    const upPhases = await phases(page, "upload");
 
     log("deleting the media and downloading it again…");
     const settings = await app.openSettings();
@@ -276,6 +290,7 @@ async function main(): Promise<void> {
     await bubble.getByRole("button", { name: "Download" }).click();
     const down = await downWatch;
     const downPeak = await memory.stop();
+    const downPhases = await phases(page, "download");
 
     const uploadMs = up.doneAt - up.seenAt;
     const downloadMs = down.doneAt - down.seenAt;
@@ -283,6 +298,7 @@ async function main(): Promise<void> {
     const downRate = opts.mb / (downloadMs / 1000);
     const figures: Figures = {
       fileMB: opts.mb,
+      phases: { upload: upPhases, download: downPhases },
       upload: { ms: uploadMs, mbPerS: upRate, ratio: upRate / aead.xchacha.seal, peakBytes: upPeak.peak, peakLiveBytes: upPeak.live, sendToUploadedMs: up.doneAt - clickedAt },
       download: { ms: downloadMs, mbPerS: downRate, ratio: downRate / aead.xchacha.open, peakBytes: downPeak.peak, peakLiveBytes: downPeak.live },
       aead,
@@ -300,11 +316,17 @@ function table(f: Figures): string {
   const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
   const rate = (r: number) => `${r.toFixed(1)} MB/s`;
   const pct = (r: number) => `${Math.round(r * 100)} %`;
+  const split = (p: Record<string, number | null>) =>
+    Object.entries(p)
+      .map(([phase, ms]) => `${phase} ${ms === null ? "?" : Math.round(ms)}`)
+      .join(", ") + " ms";
   const rows: [string, string][] = [
     [`encrypt + upload ${f.fileMB} MB`, `${rate(f.upload.mbPerS)} (${Math.round(f.upload.ms)} ms; ${pct(f.upload.ratio)} of bare XChaCha20-Poly1305 seal)`],
+    ["  worker's time (Diagnostics)", split(f.phases.upload)],
     ["  Send clicked → uploaded", `${Math.round(f.upload.sendToUploadedMs)} ms (includes storing the file)`],
     ["  worker peak memory", `${mib(f.upload.peakBytes)} as sampled; ${mib(f.upload.peakLiveBytes)} live after GC (${mib(f.upload.peakLiveBytes - f.idleBytes)} over idle; pipeline ${mib(f.pipelineBytes.upload)})`],
     [`download + decrypt ${f.fileMB} MB`, `${rate(f.download.mbPerS)} (${Math.round(f.download.ms)} ms; ${pct(f.download.ratio)} of bare XChaCha20-Poly1305 open)`],
+    ["  worker's time (Diagnostics)", split(f.phases.download)],
     ["  worker peak memory", `${mib(f.download.peakBytes)} as sampled; ${mib(f.download.peakLiveBytes)} live after GC (${mib(f.download.peakLiveBytes - f.idleBytes)} over idle; pipeline ${mib(f.pipelineBytes.download)})`],
     ["bare XChaCha20-Poly1305 (seal / open)", `${rate(f.aead.xchacha.seal)} / ${rate(f.aead.xchacha.open)}`],
     ["bare ChaCha20-Poly1305 (seal / open)", `${rate(f.aead.chacha.seal)} / ${rate(f.aead.chacha.open)}`],

@@ -156,9 +156,10 @@ const attachmentCases = [
   { name: "empty", key: det("attachment/key/empty"), plaintextLabel: "junction-kat/attachment/empty", plaintextLength: 0 },
 ];
 files["attachment.json"] = {
-  description: "Attachments: HKDF(key, Junction_Attachment_v1, 64) → ChaCha20-Poly1305 key ‖ commitment; ciphertext = 0x01 ‖ u32be(65536) ‖ " +
+  description: "Attachments: HKDF(key, Junction_Attachment_v1, 64) → ChaCha20-Poly1305 key ‖ commitment; ciphertext = 0x02 ‖ u32be(65536) ‖ " +
     "commitment ‖ chunks (nonce 0^7 ‖ index u32be ‖ last, AD = header ‖ commitment). The plaintext is SHA-256(plaintextLabel ‖ u32be(i)) " +
-    "blocks truncated to plaintextLength; the ciphertext is pinned by its digest (SHA-256 of all of it), prefix and chunk tags.",
+    "blocks truncated to plaintextLength; the ciphertext is pinned by its digest " +
+    "(SHA-256(Junction_Attachment_Digest_v2 ‖ u32be(chunk count) ‖ SHA-256(prefix) ‖ SHA-256(each sealed chunk))), prefix and chunk tags.",
   cases: attachmentCases.map((inputs) => {
     const { ciphertext: _ciphertext, ...expected } = buildAttachment(inputs);
     return { inputs, expected };

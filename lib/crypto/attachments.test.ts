@@ -1,8 +1,8 @@
-import { describe, expect, it } from "vitest";
-import { concat, randomBytes } from "./bytes";
+import { describe, expect, it, vi } from "vitest";
+import { concat, randomBytes, utf8 } from "./bytes";
 import { chacha20, chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { ATTACHMENT_CHUNK_BYTES, AttachmentDecryptor, AttachmentEncryptor, attachmentKeys, decryptAttachment, encryptAttachment } from "./attachments";
+import { ATTACHMENT_CHUNK_BYTES, AttachmentDecryptor, AttachmentEncryptor, attachmentDigest, attachmentKeys, decryptAttachment, encryptAttachment } from "./attachments";
 
 // Poly1305 arithmetic (RFC 8439 §2.5) to forge a ChaCha20-Poly1305 ciphertext valid under two keys, the
 // "invisible salamanders" construction (Len, Grubbs, Ristenpart 2021; Dodis et al. 2018).
@@ -69,18 +69,47 @@ describe("attachments", () => {
     });
   }
 
-  it("streams in uneven pieces both ways", () => {
+  it("streams in uneven pieces both ways", async () => {
     const data = randomBytes(5 * ATTACHMENT_CHUNK_BYTES + 1234);
     const e = new AttachmentEncryptor();
     const parts: Uint8Array[] = [];
     for (let o = 0; o < data.length; o += 40_000) parts.push(e.push(data.subarray(o, o + 40_000)));
-    const { tail, digest } = e.finish();
+    const { tail, digest } = await e.finish();
     parts.push(tail);
     const d = new AttachmentDecryptor({ key: e.key, digest, commitment: e.commitment });
     const out: Uint8Array[] = [];
     for (const p of parts) for (let o = 0; o < p.length; o += 7_777) out.push(d.push(p.subarray(o, o + 7_777)));
-    out.push(d.finish());
+    out.push(await d.finish());
     expect(Buffer.concat(out)).toEqual(Buffer.from(data));
+  });
+
+  it("digests SHA-256 over the SHA-256 of the prefix and of each sealed chunk: streamed or whole, with WebCrypto or without", async () => {
+    const data = randomBytes(3 * ATTACHMENT_CHUNK_BYTES + 5);
+    const enc = await encryptAttachment(data);
+    const c = enc.ciphertext;
+    const sealed = ATTACHMENT_CHUNK_BYTES + 16;
+    const leaves = [c.subarray(0, 37), ...[0, 1, 2].map((i) => c.subarray(37 + i * sealed, 37 + (i + 1) * sealed)), c.subarray(37 + 3 * sealed)].map((x) => sha256(x));
+    expect(enc.digest).toEqual(sha256(concat(utf8("Junction_Attachment_Digest_v2"), Uint8Array.of(0, 0, 0, 4), ...leaves)));
+    expect(await attachmentDigest(c)).toEqual(enc.digest);
+    // a chunk boundary moved (the same bytes cut elsewhere) is another digest
+    expect(sha256(concat(utf8("Junction_Attachment_Digest_v2"), Uint8Array.of(0, 0, 0, 1), sha256(c.subarray(0, 37)), sha256(c.subarray(37))))).not.toEqual(enc.digest);
+    // without WebCrypto (an insecure context), @noble/hashes gives the same digest
+    const noSubtle = vi.spyOn(globalThis.crypto, "subtle", "get").mockReturnValue(undefined as unknown as SubtleCrypto);
+    try {
+      expect(globalThis.crypto.subtle).toBeUndefined();
+      expect(await attachmentDigest(c)).toEqual(enc.digest);
+      const d = new AttachmentDecryptor(enc);
+      expect(concat(d.push(c), await d.finish())).toEqual(data);
+    } finally {
+      noSubtle.mockRestore();
+    }
+  });
+
+  it("refuses a format-1 ciphertext as an unknown format", async () => {
+    const enc = await encryptAttachment(randomBytes(1000));
+    const v1 = enc.ciphertext.slice();
+    v1[0] = 0x01;
+    expect(() => new AttachmentDecryptor(enc).push(v1)).toThrow(expect.objectContaining({ code: "bad_message" }));
   });
 
   it("resumes from kept plaintext: replayed chunks bring the digest to the cut, and a wrong one is caught at the end", async () => {
@@ -90,7 +119,7 @@ describe("attachments", () => {
     const cut = 37 + 2 * (ATTACHMENT_CHUNK_BYTES + 16);
     const d = new AttachmentDecryptor({ ...enc });
     d.replay(kept);
-    const rest = concat(d.push(enc.ciphertext.subarray(cut)), d.finish());
+    const rest = concat(d.push(enc.ciphertext.subarray(cut)), await d.finish());
     expect(Buffer.from(rest)).toEqual(Buffer.from(data.subarray(kept.length)));
     // a kept chunk that is not what the ciphertext held: the digest no longer matches
     const wrong = kept.slice();
@@ -98,7 +127,7 @@ describe("attachments", () => {
     const d2 = new AttachmentDecryptor({ ...enc });
     d2.replay(wrong);
     d2.push(enc.ciphertext.subarray(cut));
-    expect(() => d2.finish()).toThrow(expect.objectContaining({ code: "bad_digest" }));
+    await expect(d2.finish()).rejects.toMatchObject({ code: "bad_digest" });
     // only whole chunks, and only before anything was pushed
     expect(() => new AttachmentDecryptor({ ...enc }).replay(kept.subarray(1))).toThrow(expect.objectContaining({ code: "bad_state" }));
   });
@@ -112,7 +141,7 @@ describe("attachments", () => {
     const d = new AttachmentDecryptor({ ...enc });
     d.push(truncated);
     // Dropping the last chunk leaves a non-final chunk where the final one should be.
-    expect(() => d.finish()).toThrow(expect.objectContaining({ code: "bad_message" }));
+    await expect(d.finish()).rejects.toMatchObject({ code: "bad_message" });
     await expect(decryptAttachment({ ...enc, digest: randomBytes(32) })).rejects.toMatchObject({ code: "bad_digest" });
   });
 
@@ -124,7 +153,7 @@ describe("attachments", () => {
   it("an attachment ciphertext crafted for two keys fails", async () => {
     const [K1, K2] = [randomBytes(32), randomBytes(32)];
     const [a, b] = [attachmentKeys(K1), attachmentKeys(K2)];
-    const head = Uint8Array.from([0x01, 0x00, 0x01, 0x00, 0x00]);
+    const head = Uint8Array.from([0x02, 0x00, 0x01, 0x00, 0x00]);
     const nonce = Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
     const [ad1, ad2] = [concat(head, a.commitment), concat(head, b.commitment)];
     const chunk = forgeTwoKeys(a.encryptionKey, ad1, b.encryptionKey, ad2, nonce);
@@ -134,12 +163,12 @@ describe("attachments", () => {
     expect(m1).not.toEqual(m2);
     // As an attachment, the ciphertext carries the commitment of the key it was made for: only K1 opens it.
     const ciphertext = concat(head, a.commitment, chunk);
-    const digest = sha256(ciphertext);
+    const digest = await attachmentDigest(ciphertext);
     expect(await decryptAttachment({ ciphertext, key: K1, digest, commitment: a.commitment })).toEqual(m1);
     await expect(decryptAttachment({ ciphertext, key: K2, digest, commitment: b.commitment })).rejects.toMatchObject({ code: "bad_key" });
     await expect(decryptAttachment({ ciphertext, key: K2, digest, commitment: a.commitment })).rejects.toMatchObject({ code: "bad_key" });
     // Re-committing to K2 makes a different ciphertext (and digest), which K1 then refuses.
     const other = concat(head, b.commitment, chunk);
-    await expect(decryptAttachment({ ciphertext: other, key: K1, digest: sha256(other), commitment: a.commitment })).rejects.toMatchObject({ code: "bad_key" });
+    await expect(decryptAttachment({ ciphertext: other, key: K1, digest: await attachmentDigest(other), commitment: a.commitment })).rejects.toMatchObject({ code: "bad_key" });
   });
 });

@@ -1,18 +1,26 @@
 // Attachment encryption: a fresh 32-byte key per file, ChaCha20-Poly1305 (RFC 8439) over 64 KiB chunks in
 // the STREAM construction (Hoang, Reyhanitabar, Rogaway, Vizár 2015: counter and last-chunk flag in the
-// nonce), a SHA-256 digest of the whole ciphertext, and a key commitment. Poly1305 is not key-committing
+// nonce), a digest of the whole ciphertext, and a key commitment. Poly1305 is not key-committing
 // ("invisible salamanders", eprint 2019/016): without the commitment one ciphertext could be made to
 // decrypt validly under two keys. The commitment, a second HKDF output of the key, is written into the
 // ciphertext itself right after the header, so the ciphertext bytes name the one key that opens them.
+//
+// The digest (format 2) is a two-level SHA-256: SHA-256(info ‖ u32be(chunks) ‖ SHA-256(prefix) ‖
+// SHA-256(sealed chunk 0) ‖ …), so each leaf is hashed by WebCrypto (native, off the calling thread) as
+// its chunk goes by, instead of one SHA-256 in JavaScript as costly as the AEAD itself.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type Bytes, concat, equalBytes, randomBytes, utf8 } from "./bytes";
 import { CryptoError } from "./errors";
 import { TAG_BYTES, chachaOpen, chachaSeal, hkdfSha256 } from "./primitives";
 
 export const ATTACHMENT_INFO = utf8("Junction_Attachment_v1");
+export const ATTACHMENT_DIGEST_INFO = utf8("Junction_Attachment_Digest_v2");
 export const ATTACHMENT_CHUNK_BYTES = 64 * 1024;
-const FORMAT = 0x01;
+const FORMAT = 0x02;
 const HEADER_BYTES = 5;
+/** Header ‖ commitment: what the ciphertext starts with (and every chunk's associated data). */
+const PREFIX_BYTES = HEADER_BYTES + 32;
+const SEALED_CHUNK_BYTES = ATTACHMENT_CHUNK_BYTES + TAG_BYTES;
 const MAX_CHUNKS = 0xffffffff;
 
 export interface AttachmentKeys { encryptionKey: Bytes; commitment: Bytes }
@@ -38,14 +46,52 @@ function header(chunkBytes: number): Bytes {
   return h;
 }
 
+/** SHA-256 of one leaf: WebCrypto's where there is one (it copies its input at once), else @noble/hashes. */
+function leafDigest(data: Bytes): Promise<Bytes> {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) return Promise.resolve(sha256(data));
+  return subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>).then((d) => new Uint8Array(d));
+}
+
+/** The digest of a ciphertext, its leaves (the prefix, then each sealed chunk) added in order as they go by. */
+class DigestTree {
+  private readonly leaves: Promise<Bytes>[] = [];
+
+  add(leaf: Bytes): void {
+    const digest = leafDigest(leaf);
+    digest.catch(() => undefined);
+    this.leaves.push(digest);
+  }
+
+  async digest(): Promise<Bytes> {
+    const leaves = await Promise.all(this.leaves);
+    const chunks = new Uint8Array(4);
+    new DataView(chunks.buffer).setUint32(0, leaves.length - 1, false);
+    return sha256(concat(ATTACHMENT_DIGEST_INFO, chunks, ...leaves));
+  }
+}
+
+/** The digest of a whole ciphertext (a stream's is computed as it goes, by the encryptor and decryptor). */
+export async function attachmentDigest(ciphertext: Bytes): Promise<Bytes> {
+  const tree = new DigestTree();
+  tree.add(ciphertext.subarray(0, PREFIX_BYTES));
+  let off = PREFIX_BYTES;
+  do {
+    tree.add(ciphertext.subarray(off, off + SEALED_CHUNK_BYTES));
+    off += SEALED_CHUNK_BYTES;
+  } while (off < ciphertext.length);
+  return tree.digest();
+}
+
 /** Streaming encryptor: push plaintext in pieces of any size, then finish(). */
 export class AttachmentEncryptor {
   readonly key: Bytes;
   readonly commitment: Bytes;
   private readonly encKey: Bytes;
   private readonly ad: Bytes;
-  private readonly hash = sha256.create();
-  private pending: Bytes[] = [];
+  private readonly tree = new DigestTree();
+  /** The plaintext chunk being filled (the caller's buffers are not kept: they may be reused). */
+  private readonly pending = new Uint8Array(ATTACHMENT_CHUNK_BYTES);
   private pendingBytes = 0;
   private index = 0;
   private started = false;
@@ -62,7 +108,7 @@ export class AttachmentEncryptor {
   private emit(out: Bytes[], plain: Bytes, last: boolean): void {
     if (this.index >= MAX_CHUNKS) throw new CryptoError("bad_message", "attachment too large");
     const c = chachaSeal(this.encKey, chunkNonce(this.index++, last), plain, this.ad);
-    this.hash.update(c);
+    this.tree.add(c);
     out.push(c);
   }
 
@@ -70,7 +116,7 @@ export class AttachmentEncryptor {
     if (this.started) return;
     this.started = true;
     const h = concat(header(ATTACHMENT_CHUNK_BYTES), this.commitment);
-    this.hash.update(h);
+    this.tree.add(h);
     out.push(h);
   }
 
@@ -79,32 +125,37 @@ export class AttachmentEncryptor {
     if (this.done) throw new CryptoError("bad_state", "encryptor finished");
     const out: Bytes[] = [];
     this.start(out);
-    // Copied, because callers reuse their read buffers while we hold the unencrypted tail.
-    this.pending.push(data.slice());
-    this.pendingBytes += data.length;
-    // Keep at least one byte back so that the final chunk is always emitted by finish() with its flag.
-    if (this.pendingBytes > ATTACHMENT_CHUNK_BYTES) {
-      const all = this.pending.length === 1 ? this.pending[0] : concat(...this.pending);
-      let off = 0;
-      while (all.length - off > ATTACHMENT_CHUNK_BYTES) {
-        this.emit(out, all.subarray(off, off + ATTACHMENT_CHUNK_BYTES), false);
-        off += ATTACHMENT_CHUNK_BYTES;
+    let off = 0;
+    while (off < data.length) {
+      // A full chunk is sealed only once a byte after it is known, so that the final chunk is always
+      // emitted by finish() with its flag.
+      if (this.pendingBytes === ATTACHMENT_CHUNK_BYTES) {
+        this.emit(out, this.pending, false);
+        this.pendingBytes = 0;
       }
-      const rest = all.slice(off);
-      this.pending = [rest];
-      this.pendingBytes = rest.length;
+      if (this.pendingBytes === 0 && data.length - off > ATTACHMENT_CHUNK_BYTES) {
+        // whole chunks are sealed straight from the caller's bytes
+        this.emit(out, data.subarray(off, off + ATTACHMENT_CHUNK_BYTES), false);
+        off += ATTACHMENT_CHUNK_BYTES;
+        continue;
+      }
+      const n = Math.min(ATTACHMENT_CHUNK_BYTES - this.pendingBytes, data.length - off);
+      this.pending.set(data.subarray(off, off + n), this.pendingBytes);
+      this.pendingBytes += n;
+      off += n;
     }
-    return concat(...out);
+    return out.length === 1 ? out[0] : concat(...out);
   }
 
-  finish(): { tail: Bytes; digest: Bytes } {
+  /** Seals the last chunk; the digest once every leaf is hashed. */
+  async finish(): Promise<{ tail: Bytes; digest: Bytes }> {
     if (this.done) throw new CryptoError("bad_state", "encryptor finished");
     const out: Bytes[] = [];
     this.start(out);
-    this.emit(out, concat(...this.pending), true);
+    this.emit(out, this.pending.subarray(0, this.pendingBytes), true);
     this.done = true;
-    this.pending = [];
-    return { tail: concat(...out), digest: this.hash.digest() };
+    this.pendingBytes = 0;
+    return { tail: concat(...out), digest: await this.tree.digest() };
   }
 }
 
@@ -114,7 +165,8 @@ export class AttachmentDecryptor {
   private readonly ad: Bytes;
   private readonly prefix: Bytes;
   private readonly digest: Bytes;
-  private readonly hash = sha256.create();
+  private readonly tree = new DigestTree();
+  /** Ciphertext bytes not yet opened (at most one sealed chunk once the header is seen). */
   private buf: Bytes = new Uint8Array(0);
   private index = 0;
   private headerSeen = false;
@@ -139,45 +191,53 @@ export class AttachmentDecryptor {
   replay(plain: Bytes): void {
     if (this.ended || this.buf.length > 0 || plain.length % ATTACHMENT_CHUNK_BYTES !== 0) throw new CryptoError("bad_state", "cannot replay here");
     if (!this.headerSeen) {
-      this.hash.update(this.prefix);
+      this.tree.add(this.prefix);
       this.headerSeen = true;
     }
     for (let off = 0; off < plain.length; off += ATTACHMENT_CHUNK_BYTES) {
-      this.hash.update(chachaSeal(this.encKey, chunkNonce(this.index++, false), plain.subarray(off, off + ATTACHMENT_CHUNK_BYTES), this.ad));
+      this.tree.add(chachaSeal(this.encKey, chunkNonce(this.index++, false), plain.subarray(off, off + ATTACHMENT_CHUNK_BYTES), this.ad));
     }
   }
 
   push(data: Bytes): Bytes {
     if (this.ended && data.length > 0) throw new CryptoError("bad_message", "data after the last chunk");
-    this.hash.update(data);
-    this.buf = concat(this.buf, data);
+    let rest = this.buf.length === 0 ? data : concat(this.buf, data);
     const out: Bytes[] = [];
     if (!this.headerSeen) {
-      if (this.buf.length < this.prefix.length) return new Uint8Array(0);
-      if (!equalBytes(this.buf.subarray(0, HEADER_BYTES), header(ATTACHMENT_CHUNK_BYTES))) {
+      if (rest.length < this.prefix.length) {
+        this.buf = rest.slice();
+        return new Uint8Array(0);
+      }
+      if (!equalBytes(rest.subarray(0, HEADER_BYTES), header(ATTACHMENT_CHUNK_BYTES))) {
         throw new CryptoError("bad_message", "unknown attachment format");
       }
-      if (!equalBytes(this.buf.subarray(HEADER_BYTES, this.prefix.length), this.prefix.subarray(HEADER_BYTES))) {
+      if (!equalBytes(rest.subarray(HEADER_BYTES, this.prefix.length), this.prefix.subarray(HEADER_BYTES))) {
         throw new CryptoError("bad_key", "ciphertext committed to another key");
       }
+      this.tree.add(rest.subarray(0, this.prefix.length));
       this.headerSeen = true;
-      this.buf = this.buf.subarray(this.prefix.length);
+      rest = rest.subarray(this.prefix.length);
     }
-    const full = ATTACHMENT_CHUNK_BYTES + TAG_BYTES;
     // A full-size chunk followed by more bytes cannot be the last one; anything else waits for finish().
-    while (this.buf.length > full) {
-      out.push(chachaOpen(this.encKey, chunkNonce(this.index++, false), this.buf.subarray(0, full), this.ad));
-      this.buf = this.buf.subarray(full);
+    while (rest.length > SEALED_CHUNK_BYTES) {
+      const sealed = rest.subarray(0, SEALED_CHUNK_BYTES);
+      out.push(chachaOpen(this.encKey, chunkNonce(this.index++, false), sealed, this.ad));
+      this.tree.add(sealed);
+      rest = rest.subarray(SEALED_CHUNK_BYTES);
     }
-    return concat(...out);
+    // kept as a copy: the caller may reuse its buffer
+    this.buf = rest.slice();
+    return out.length === 1 ? out[0] : concat(...out);
   }
 
-  finish(): Bytes {
+  /** Opens the last chunk, then checks the digest of the whole ciphertext; its plaintext only if both hold. */
+  async finish(): Promise<Bytes> {
     if (this.ended) throw new CryptoError("bad_state", "decryptor finished");
     if (!this.headerSeen) throw new CryptoError("bad_message", "truncated attachment");
     const last = chachaOpen(this.encKey, chunkNonce(this.index++, true), this.buf, this.ad);
+    this.tree.add(this.buf);
     this.ended = true;
-    if (!equalBytes(this.hash.digest(), this.digest)) throw new CryptoError("bad_digest", "digest mismatch");
+    if (!equalBytes(await this.tree.digest(), this.digest)) throw new CryptoError("bad_digest", "digest mismatch");
     return last;
   }
 }
@@ -185,14 +245,14 @@ export class AttachmentDecryptor {
 export async function encryptAttachment(data: Bytes): Promise<{ ciphertext: Bytes; key: Bytes; digest: Bytes; commitment: Bytes }> {
   const enc = new AttachmentEncryptor();
   const body = enc.push(data);
-  const { tail, digest } = enc.finish();
+  const { tail, digest } = await enc.finish();
   return { ciphertext: concat(body, tail), key: enc.key, digest, commitment: enc.commitment };
 }
 
 /** Checks the digest before decrypting anything, then every chunk. */
 export async function decryptAttachment(p: { ciphertext: Bytes; key: Bytes; digest: Bytes; commitment: Bytes }): Promise<Bytes> {
-  if (!equalBytes(sha256(p.ciphertext), p.digest)) throw new CryptoError("bad_digest", "digest mismatch");
+  if (!equalBytes(await attachmentDigest(p.ciphertext), p.digest)) throw new CryptoError("bad_digest", "digest mismatch");
   const dec = new AttachmentDecryptor(p);
   const body = dec.push(p.ciphertext);
-  return concat(body, dec.finish());
+  return concat(body, await dec.finish());
 }

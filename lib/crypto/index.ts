@@ -56,6 +56,7 @@ export {
   AttachmentDecryptor,
   AttachmentEncryptor,
   ATTACHMENT_CHUNK_BYTES,
+  attachmentDigest,
   decryptAttachment,
   encryptAttachment,
 } from "./attachments";

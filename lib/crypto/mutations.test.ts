@@ -2,9 +2,8 @@
 // ours even where a library below already does the same (so a library swap or update cannot remove them).
 import type * as NobleEd25519 from "@noble/curves/ed25519.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { AttachmentDecryptor, attachmentKeys, decryptAttachment, encryptAttachment } from "./attachments";
+import { AttachmentDecryptor, attachmentDigest, attachmentKeys, decryptAttachment, encryptAttachment } from "./attachments";
 import { randomBytes, utf8 } from "./bytes";
-import { sha256 } from "./primitives";
 import { MAX_SKIP, initInitiator, initResponder, ratchetDecrypt, ratchetEncrypt } from "./ratchet";
 import { dh, dhPublicKey, generateDhKeyPair } from "./x25519";
 
@@ -54,7 +53,7 @@ describe("mutation-driven checks", () => {
     expect(() => new AttachmentDecryptor({ key: other, digest: enc.digest, commitment: enc.commitment })).toThrow(expect.objectContaining({ code: "bad_key" }));
     // A ciphertext too short to carry its own commitment: only the key-vs-commitment check can refuse the key.
     const stub = enc.ciphertext.slice(0, 5);
-    await expect(decryptAttachment({ ciphertext: stub, key: other, digest: sha256(stub), commitment: enc.commitment })).rejects.toMatchObject({ code: "bad_key" });
+    await expect(decryptAttachment({ ciphertext: stub, key: other, digest: await attachmentDigest(stub), commitment: enc.commitment })).rejects.toMatchObject({ code: "bad_key" });
     expect(attachmentKeys(other).commitment).not.toEqual(enc.commitment);
   });
 

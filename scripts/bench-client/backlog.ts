@@ -161,7 +161,7 @@ export async function benchBacklog(
 }
 
 /** One counter of the Diagnostics dialog (the engine worker's counters), read as a person would. */
-async function diagnosticsCounter(page: Page, name: string): Promise<number | null> {
+export async function diagnosticsCounter(page: Page, name: string): Promise<number | null> {
   await page.getByRole("button", { name: "Diagnostics" }).click();
   const dialog = page.getByRole("dialog", { name: "Diagnostics" });
   const row = dialog.getByRole("row").filter({ has: page.getByRole("rowheader", { name, exact: true }) });

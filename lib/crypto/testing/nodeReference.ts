@@ -335,16 +335,18 @@ export function senderKeyMessages(p: { groupId: string; sender: string; chainId:
 
 export const ATTACHMENT_INFO = "Junction_Attachment_v1";
 export const ATTACHMENT_CHUNK = 65536;
+export const ATTACHMENT_DIGEST_INFO = "Junction_Attachment_Digest_v2";
 
 /**
- * HKDF(key, info, 64) → ChaCha20-Poly1305 key ‖ commitment; ciphertext = 0x01 ‖ u32be(65,536) ‖ commitment ‖
+ * HKDF(key, info, 64) → ChaCha20-Poly1305 key ‖ commitment; ciphertext = 0x02 ‖ u32be(65,536) ‖ commitment ‖
  * chunks, each sealed with nonce 0^7 ‖ index u32be ‖ last?1:0 and AD = header ‖ commitment. Every chunk but
- * the last is full; the last holds the rest (at least one byte unless the file is empty).
+ * the last is full; the last holds the rest (at least one byte unless the file is empty). Digest =
+ * SHA-256(digest info ‖ u32be(chunk count) ‖ SHA-256(header ‖ commitment) ‖ SHA-256(sealed chunk 0) ‖ …).
  */
 export function encryptAttachment(key: B, plaintext: B): { commitment: B; ciphertext: B; digest: B; tags: B[] } {
   const out = hkdf(key, undefined, ATTACHMENT_INFO, 64);
   const [encKey, commitment] = [out.subarray(0, 32), out.slice(32)];
-  const prefix = cat(Uint8Array.of(0x01), be32(ATTACHMENT_CHUNK), commitment);
+  const prefix = cat(Uint8Array.of(0x02), be32(ATTACHMENT_CHUNK), commitment);
   const count = Math.max(1, Math.ceil(plaintext.length / ATTACHMENT_CHUNK));
   const chunks: B[] = [];
   for (let i = 0; i < count; i++) {
@@ -352,5 +354,6 @@ export function encryptAttachment(key: B, plaintext: B): { commitment: B; cipher
     chunks.push(chachaSeal(encKey, nonce, plaintext.subarray(i * ATTACHMENT_CHUNK, (i + 1) * ATTACHMENT_CHUNK), prefix));
   }
   const ciphertext = cat(prefix, ...chunks);
-  return { commitment, ciphertext, digest: sha256(ciphertext), tags: chunks.map((c) => c.slice(c.length - 16)) };
+  const digest = sha256(cat(text(ATTACHMENT_DIGEST_INFO), be32(count), sha256(prefix), ...chunks.map((c) => sha256(c))));
+  return { commitment, ciphertext, digest, tags: chunks.map((c) => c.slice(c.length - 16)) };
 }

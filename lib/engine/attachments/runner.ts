@@ -7,7 +7,7 @@ import { EVENTS, OfflineError, ProtocolError, request } from "../deps";
 import type { AttachmentKeyRow, TransferRow } from "../../store/db";
 import { advanceState } from "../../store/conversations";
 import type { EngineContext } from "../context";
-import { streamAttachment, TransferError, uploadAttachment, type UploadGrant } from "./transfer";
+import { streamAttachment, TransferError, uploadAttachment, type TransferTimings, type UploadGrant } from "./transfer";
 import { countPieces, deletePieces, mediaBlob, readPiece } from "../../store/media";
 import { pointerOf } from "./content";
 import { EngineError } from "../../worker/rpc";
@@ -132,6 +132,16 @@ export class TransferRunner {
     return "idle";
   }
 
+  /** Where a finished transfer's time went, added to the Diagnostics counters (`attachment_upload_wire_ms`, …). */
+  private timed(direction: "upload" | "download", timings: TransferTimings, bytes: number): void {
+    const detail: Record<string, number> = { bytes };
+    for (const [phase, ms] of Object.entries(timings)) {
+      this.ctx.counters.bump(`attachment_${direction}_${phase}_ms`, Math.round(ms));
+      detail[`${phase}Ms`] = Math.round(ms);
+    }
+    this.ctx.log.info(`attachment ${direction}ed`, detail);
+  }
+
   private progress(messageId: string) {
     let last = 0;
     return (p: { done: number; total: number }) => {
@@ -151,6 +161,7 @@ export class TransferRunner {
     const abort = new AbortController();
     this.aborts.set(id, abort);
     const state: AttachmentKeyRow = { ...keys };
+    const timings: TransferTimings = {};
     const grant = async (req: { size: number } | { resume: string }): Promise<UploadGrant> => {
       const g = await request(this.ctx.socket(), EVENTS.blobUpload, { from: conv.ourAddress, ...req });
       if (state.blobId !== g.id) {
@@ -162,7 +173,7 @@ export class TransferRunner {
     };
     try {
       const run = (resume: string | undefined) =>
-        uploadAttachment({ file, key: keys.key, resume, grant, baseUrl: this.opts.baseUrl, fetch: this.opts.fetch, onProgress: this.progress(id), signal: abort.signal });
+        uploadAttachment({ file, key: keys.key, resume, grant, baseUrl: this.opts.baseUrl, fetch: this.opts.fetch, onProgress: this.progress(id), signal: abort.signal, timings });
       let pointer;
       try {
         pointer = await run(state.blobId);
@@ -178,6 +189,7 @@ export class TransferRunner {
         return true;
       });
       this.ctx.counters.bump("attachment_uploaded");
+      this.timed("upload", timings, t.total);
       if (done) this.opts.onUploaded();
       return "done";
     } catch (error) {
@@ -227,6 +239,7 @@ export class TransferRunner {
     const kept = await countPieces(db, id);
     await db.transfers.update(id, { state: "downloading", error: undefined });
     let pieces = 0;
+    const timings: TransferTimings = {};
     try {
       await streamAttachment({
         pointer,
@@ -234,6 +247,7 @@ export class TransferRunner {
         fetch: this.opts.fetch,
         onProgress: this.progress(id),
         signal: abort.signal,
+        timings,
         kept: { count: kept, read: (index) => readPiece(db, id, index) },
         // each piece is stored as it authenticates; nothing is shown before the media row below
         sink: async (index, plain) => {
@@ -254,6 +268,7 @@ export class TransferRunner {
         await db.transfers.update(id, { state: "ready", done: t.total, error: undefined });
       });
       this.ctx.counters.bump("attachment_downloaded");
+      this.timed("download", timings, t.total);
       return "done";
     } catch (error) {
       // stopped (a closed tab, a lost leadership): left "downloading", the next runner resumes it

@@ -43,6 +43,50 @@ describe("blob store: files", () => {
     await reopened.close();
   });
 
+  it("acknowledges pieces without syncing each: the index moves only every few MiB, at the end and at shutdown, never ahead of the disk", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "junction-blobs-"));
+    dirs.push(dir);
+    const store = new FileBlobStore(dir, { syncEveryBytes: 1000 });
+    const bytes = randomBytes(3000);
+    const blob = newBlob(3000);
+    await store.create(blob, 10_000);
+    /** What the index says, as a process starting after a crash of this one reads it. */
+    const afterCrash = async () => {
+      const other = new FileBlobStore(dir);
+      try {
+        return (await other.get(blob.id))?.received;
+      } finally {
+        await other.close();
+      }
+    };
+    // a piece is taken (and the next continues from it) with no sync and no index update
+    expect(await store.append(blob.id, 0, pieces(bytes.subarray(0, 400), 100))).toEqual({ ok: true, received: 400 });
+    expect((await store.get(blob.id))?.received).toBe(400);
+    expect(await afterCrash()).toBe(0);
+    expect(await store.append(blob.id, 0, pieces(bytes, 100))).toEqual({ ok: false, reason: "offset_mismatch", received: 400 });
+    // 1000 bytes since the last sync (in the middle of this piece): synced and indexed there
+    expect(await store.append(blob.id, 400, pieces(bytes.subarray(400, 1300), 100))).toEqual({ ok: true, received: 1300 });
+    expect(await afterCrash()).toBe(1000);
+    expect(await store.append(blob.id, 1300, pieces(bytes.subarray(1300, 1500), 100))).toEqual({ ok: true, received: 1500 });
+    expect(await afterCrash()).toBe(1000);
+    // a crash now: the next process cuts the file back to 1000 and the upload resumes from there
+    const next = new FileBlobStore(dir, { syncEveryBytes: 1000 });
+    expect(await next.append(blob.id, 1500, pieces(bytes.subarray(1500), 100))).toEqual({ ok: false, reason: "offset_mismatch", received: 1000 });
+    expect(await next.append(blob.id, 1000, pieces(bytes.subarray(1000, 2000), 100))).toEqual({ ok: true, received: 2000 });
+    // a clean shutdown keeps every byte written
+    await next.close();
+    expect(await afterCrash()).toBe(2000);
+    const last = new FileBlobStore(dir, { syncEveryBytes: 1000 });
+    // the last piece is acknowledged only once synced and indexed: the blob is complete for anyone
+    expect(await last.append(blob.id, 2000, pieces(bytes.subarray(2000), 100))).toEqual({ ok: true, received: 3000 });
+    const done = new FileBlobStore(dir);
+    expect(await done.get(blob.id)).toMatchObject({ received: 3000, tokenHash: null });
+    expect(Buffer.compare(await readAll(done, blob.id, 0, 2999), bytes)).toBe(0);
+    await done.close();
+    await last.close();
+    await store.close();
+  });
+
   it("removes an expired blob's file", async () => {
     const dir = mkdtempSync(join(tmpdir(), "junction-blobs-"));
     dirs.push(dir);

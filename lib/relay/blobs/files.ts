@@ -1,7 +1,14 @@
 // Blobs as files under DATA_DIR/blobs, for one relay process (the default). The index (owner, size,
 // bytes received, token hash, expiry) is a small SQLite file beside them; the index is the truth about
-// how many bytes are stored: a file longer than its `received` (a crash between writing and indexing)
-// is cut back to it before the upload resumes.
+// how many bytes are durably stored: a file longer than its `received` (a crash between writing and
+// indexing) is cut back to it before the upload resumes.
+//
+// An upload's pieces are not made durable one by one: the bytes go to the file as they come, and the
+// file is synced and the index moved forward only every SYNC_EVERY_BYTES, when the blob is complete
+// (before the last piece is acknowledged) and at shutdown. In between, this process remembers how far
+// each file is written, so the next piece (or a HEAD) continues from there; after a crash the upload
+// resumes from the last synced offset, which the file's bytes are known to match. A blob is served
+// only once complete, so nothing unsynced is ever read.
 import Database from "better-sqlite3";
 import { constants, createReadStream, mkdirSync } from "node:fs";
 import { type FileHandle, open, rm } from "node:fs/promises";
@@ -9,8 +16,8 @@ import { join } from "node:path";
 import type { AppendOutcome, BlobMeta, BlobStore, NewBlob } from "./types";
 
 const INDEX_FILE = "index.sqlite";
-/** Bytes written between two fsyncs and index updates while an upload streams in. */
-const SYNC_EVERY_BYTES = 4 * 1024 * 1024;
+/** Bytes written between two fsyncs and index updates while an upload streams in (across its pieces). */
+export const SYNC_EVERY_BYTES = 8 * 1024 * 1024;
 const BLOB_ID = /^[A-Za-z0-9_-]{32,64}$/;
 
 interface Row {
@@ -41,8 +48,16 @@ export class FileBlobStore implements BlobStore {
   private readonly db: Database.Database;
   /** Appends to one blob run one at a time (two requests holding its token must not interleave). */
   private readonly busy = new Set<string>();
+  /** Blobs whose file is written past their indexed `received`, not yet synced: how far. */
+  private readonly unsynced = new Map<string, number>();
 
-  constructor(private readonly dir: string) {
+  private readonly syncEveryBytes: number;
+
+  constructor(
+    private readonly dir: string,
+    opts: { syncEveryBytes?: number } = {},
+  ) {
+    this.syncEveryBytes = opts.syncEveryBytes ?? SYNC_EVERY_BYTES;
     mkdirSync(dir, { recursive: true });
     this.db = new Database(join(dir, INDEX_FILE));
     this.db.pragma("journal_mode = WAL");
@@ -84,9 +99,24 @@ export class FileBlobStore implements BlobStore {
     return outcome;
   }
 
-  async get(id: string): Promise<BlobMeta | null> {
+  /** The blob as indexed (`received`: what is durably stored). */
+  private indexed(id: string): BlobMeta | null {
     const row = this.db.prepare("SELECT * FROM blobs WHERE id = ?").get(id) as Row | undefined;
     return row ? toMeta(row) : null;
+  }
+
+  async get(id: string): Promise<BlobMeta | null> {
+    const meta = this.indexed(id);
+    const written = this.unsynced.get(id);
+    return meta && written !== undefined ? { ...meta, received: written } : meta;
+  }
+
+  /** Makes a blob's written bytes durable, then indexes them (the index never runs ahead of the disk). */
+  private async sync(id: string, file: FileHandle, received: number, size: number): Promise<void> {
+    await file.datasync();
+    // never backwards (another process may have gone on with this blob since)
+    this.db.prepare(`UPDATE blobs SET received = ?${received === size ? ", token_hash = NULL" : ""} WHERE id = ? AND received <= ?`).run(received, id, received);
+    this.unsynced.delete(id);
   }
 
   async renewToken(id: string, tokenHash: string, tokenExpiresAt: number): Promise<boolean> {
@@ -95,24 +125,25 @@ export class FileBlobStore implements BlobStore {
   }
 
   async append(id: string, offset: number, body: AsyncIterable<Uint8Array>): Promise<AppendOutcome> {
-    const meta = await this.get(id);
+    const meta = this.indexed(id);
     if (!meta) return { ok: false, reason: "not_found" };
-    if (this.busy.has(id) || offset !== meta.received) return { ok: false, reason: "offset_mismatch", received: meta.received };
+    let synced = meta.received;
+    let received = this.unsynced.get(id) ?? synced;
+    if (this.busy.has(id) || offset !== received) return { ok: false, reason: "offset_mismatch", received };
     this.busy.add(id);
     let file: FileHandle | null = null;
-    let received = meta.received;
-    let synced = received;
-    const record = async () => {
+    /** Syncs when `force`d (the blob complete, or cut short), or when enough is written; otherwise remembers how far. */
+    const record = async (force: boolean) => {
       if (!file || received === synced) return;
-      await file.datasync();
-      const complete = received === meta.size;
-      this.db.prepare(`UPDATE blobs SET received = ?${complete ? ", token_hash = NULL" : ""} WHERE id = ?`).run(received, id);
-      synced = received;
+      if (force || received - synced >= this.syncEveryBytes) {
+        await this.sync(id, file, received, meta.size);
+        synced = received;
+      } else this.unsynced.set(id, received);
     };
     try {
       // created if a crash came between indexing the blob and creating its file
       file = await open(this.path(id), constants.O_RDWR | constants.O_CREAT);
-      // whatever a crash left past the indexed length is not trusted
+      // whatever a crash left past the indexed length is not trusted (and what this process wrote is kept)
       await file.truncate(received);
       for await (const chunk of body) {
         const room = meta.size - received;
@@ -122,16 +153,17 @@ export class FileBlobStore implements BlobStore {
           received += take;
         }
         if (take < chunk.length) {
-          await record();
+          await record(true);
           return { ok: false, reason: "too_large", received };
         }
-        if (received - synced >= SYNC_EVERY_BYTES) await record();
+        await record(false);
       }
-      await record();
+      // the last piece is acknowledged only once the whole blob is on disk
+      await record(received === meta.size);
       return { ok: true, received };
     } catch (err) {
       // the stream broke off (the client went away): keep what arrived, so the upload resumes there
-      await record().catch(() => {});
+      await record(false).catch(() => {});
       throw err;
     } finally {
       await file?.close().catch(() => {});
@@ -156,6 +188,7 @@ export class FileBlobStore implements BlobStore {
     for (const { id } of expired) {
       // an upload still streaming into it finishes first
       if (this.busy.has(id)) continue;
+      this.unsynced.delete(id);
       await rm(this.path(id), { force: true });
       deleted += this.db.prepare("DELETE FROM blobs WHERE id = ?").run(id).changes;
     }
@@ -163,6 +196,18 @@ export class FileBlobStore implements BlobStore {
   }
 
   async close(): Promise<void> {
+    // uploads under way keep every byte written before a clean shutdown
+    for (const [id, received] of [...this.unsynced]) {
+      const meta = this.indexed(id);
+      if (!meta) continue;
+      const file = await open(this.path(id), constants.O_RDWR).catch(() => null);
+      if (!file) continue;
+      try {
+        await this.sync(id, file, received, meta.size);
+      } finally {
+        await file.close().catch(() => {});
+      }
+    }
     this.db.close();
   }
 }
