@@ -188,4 +188,27 @@ describe("device lists in use", () => {
     expect(await messagesOf(alice.db, aConv)).toHaveLength(0);
     await stop(alice, bob);
   });
+
+  it("keeps a message whose sender's list could not be fetched now (a relay error, rate limited): it is stored once the lookup works", async () => {
+    let failures = 0;
+    let armed = false;
+    const m = mitm({
+      after: (event, reply) => {
+        if (event !== EVENTS.lookup || !armed || failures >= 2) return reply;
+        failures += 1;
+        const code = failures === 1 ? "internal" : "rate_limited";
+        return { ok: false, error: { code, message: "not now" } };
+      },
+    });
+    const { alice, bob, aliceAddr, bobAddr, aConv, bConv } = await setUp(m.patch);
+    armed = true;
+    await bob.api.startChat({ from: bobAddr as never, to: aliceAddr });
+    await bob.api.sendMessage({ conversationId: bConv, text: "worth the wait" });
+    await waitFor(async () => (await messagesOf(alice.db, aConv)).length === 1, "stored after the lookup works");
+    expect(failures).toBe(2);
+    expect((await messagesOf(alice.db, aConv))[0]?.text).toBe("worth the wait");
+    expect(alice.engine.counters.get("unlisted_device")).toBe(0);
+    expect(alice.engine.counters.get("receive_transient")).toBeGreaterThanOrEqual(2);
+    await stop(alice, bob);
+  });
 });

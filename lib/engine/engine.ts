@@ -59,6 +59,13 @@ const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
 const OUTBOX_PAGE = 200;
 /** A batch that failed for a reason other than storage is tried whole this often, then envelope by envelope. */
 const BATCH_ATTEMPTS_BEFORE_SPLIT = 3;
+/** What a relay answers when it cannot serve now; the same request works later (or on another node). */
+const RELAY_NOT_NOW = new Set(["rate_limited", "unavailable", "internal"]);
+
+/** Unreachable, or reachable and busy, failing or shutting down: a receive that needed it is tried again. */
+function isTransientRelayError(error: unknown): boolean {
+  return error instanceof OfflineError || (error instanceof ProtocolError && RELAY_NOT_NOW.has(error.code));
+}
 
 /**
  * The session lock, knowing whether anyone else waits for it: the receive pipeline holds it across
@@ -665,8 +672,9 @@ export class Engine {
     // decrypted behind a commit that failed: their states were never stored, so they are decrypted again
     if (dropped.length > 0) this.counters.bump("receive_redone", dropped.length);
     this.warn("receive failed, will retry", error);
-    const storage = isTransientStorageError(error);
-    if (!storage && failed.length === 1 && this.receiveFailures >= 2 * BATCH_ATTEMPTS_BEFORE_SPLIT) {
+    // storage or the relay saying "not now" is never the envelope's fault: it is never given up on
+    const notNow = isTransientStorageError(error) || isTransientRelayError(error);
+    if (!notNow && failed.length === 1 && this.receiveFailures >= 2 * BATCH_ATTEMPTS_BEFORE_SPLIT) {
       // alone and still failing for a reason that is not storage: it will never succeed
       this.counters.bump("receive_error");
       this.receiveFailures = 0;

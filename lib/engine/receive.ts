@@ -33,7 +33,7 @@ import {
   type PrekeyStore,
   type ReplayGuard,
 } from "../crypto";
-import { fromB64, toB64, type schemas } from "./deps";
+import { fromB64, ProtocolError, toB64, type schemas } from "./deps";
 import type { EngineContext } from "./context";
 import { decodeContent, parseContent, type ChangeContent, type MessageContent, type UnknownContent } from "./content/envelope";
 import { applyChange, kindOf } from "./content/registry";
@@ -49,8 +49,7 @@ import { Slicer } from "./yielding";
 import { commitGroups, GroupBatch, type OpenedGroupMessage } from "./groups/service";
 import { GROUP_FRAME, groupConversationId, groupRowId } from "./groups/state";
 import type { GroupContent } from "./content/registry";
-import { fetchDeviceList, listedKey } from "./deviceLists";
-import { OfflineError } from "./relay";
+import { DeviceListRefusedError, fetchDeviceList, listedKey, NoDeviceListError } from "./deviceLists";
 
 export interface MyAccount {
   account: AccountRow;
@@ -207,14 +206,21 @@ class SenderLists {
         row = await fetchDeviceList(this.ctx, from);
         rows.set(from, row);
       } catch (error) {
-        // offline: not the message's fault, the batch is tried again; a list refused or missing: not listed
-        if (error instanceof OfflineError) throw error;
+        // only a list that is refused or absent means "not listed"; anything else (offline, a relay error,
+        // storage) is not the message's fault: the batch is tried again, never acked and dropped
+        if (!isListRefusal(error)) throw error;
         this.ctx.log.warn("sender's device list refused", { error: error instanceof Error ? error.name : "unknown" });
       }
     }
     const key = listedKey(row, device);
     return row && key && sameBytes(key, identityKey) ? row.accountKey : undefined;
   }
+}
+
+/** The lookup answered, and what it answered is no usable list: the relay has none, or it fails the checks. */
+function isListRefusal(error: unknown): boolean {
+  if (error instanceof DeviceListRefusedError || error instanceof NoDeviceListError) return true;
+  return error instanceof ProtocolError && (error.code === "not_found" || error.code === "bad_request");
 }
 
 const WAITING_PREFIX = "wait:";

@@ -367,6 +367,11 @@ export class GroupBatch {
     return (await readOutsideTransactions(() => this.ctx.db.identities.get(identityId(our, address as Address))))?.identityKey;
   }
 
+  private refuseLink(error: unknown): void {
+    this.ctx.counters.bump(error instanceof GroupRuleError ? "group_rule_refused" : "group_change_refused");
+    this.ctx.log.warn("group change refused", { reason: error instanceof GroupRuleError ? error.reason : error instanceof CryptoError ? error.code : "bad" });
+  }
+
   private refuse(what: string): void {
     this.ctx.counters.bump("group_refused");
     this.ctx.log.warn("group content refused", { reason: what });
@@ -374,7 +379,6 @@ export class GroupBatch {
 
   /** Signed changes from `from` (a member, or my other device): applied link by link; a bad link stops it. */
   async update(our: Address, from: Address, content: GroupUpdateContent): Promise<void> {
-    const { counters } = this.ctx;
     let row = await this.group(our, content.groupId);
     let state = row ? stateOf(row) : undefined;
     const groupId = fromHex(content.groupId);
@@ -382,18 +386,23 @@ export class GroupBatch {
     const applied: { signed: Uint8Array; author: string }[] = [];
     for (const b64 of content.changes) {
       const signed = fromB64(b64);
-      let author: string;
+      let read: ReturnType<typeof readGroupChange>;
       try {
-        const read = readGroupChange(signed);
-        author = read.change.author;
-        // a link I hold already (the chain a new member gets starts at the creation)
-        if (state && read.change.version <= state.head.version && chain[read.change.version - 1] && sameBytes(chain[read.change.version - 1], signed)) continue;
-        const key = await this.keyOf(our, author);
+        read = readGroupChange(signed);
+      } catch (error) {
+        this.refuseLink(error);
+        break;
+      }
+      const author = read.change.author;
+      // a link I hold already (the chain a new member gets starts at the creation)
+      if (state && read.change.version <= state.head.version && chain[read.change.version - 1] && sameBytes(chain[read.change.version - 1], signed)) continue;
+      // read outside the refusals: storage failing is not the link's fault (the batch is tried again)
+      const key = await this.keyOf(our, author);
+      try {
         state = applyGroupChange(state, groupId, signed, () => key);
       } catch (error) {
         if (error instanceof CryptoError && error.code === "duplicate") continue;
-        counters.bump(error instanceof GroupRuleError ? "group_rule_refused" : "group_change_refused");
-        this.ctx.log.warn("group change refused", { reason: error instanceof GroupRuleError ? error.reason : error instanceof CryptoError ? error.code : "bad" });
+        this.refuseLink(error);
         break;
       }
       chain.push(signed);
