@@ -281,7 +281,7 @@ maybe("chaos: relay nodes killed and Redis restarted while devices talk", () => 
         `chaos (seed ${seed}): ${kills} node kills survived, ${redisRestarts} Redis restart, ${NODES} nodes, ${DEVICES} devices`,
         `  messages: ${expected.size} sent, ${storedTotal()} stored by recipients, ${lost} lost`,
         `  duplicates pushed: ${duplicatesPushed}, deduplicated by the clients: ${dedupedByClients}`,
-        `  undecryptable: ${counters("undecryptable")}, send retries: ${counters("send_retry")}, send failures: ${counters("send_failed") + counters("send_gave_up")}`,
+        `  undecryptable: ${counters("undecryptable")}, from unlisted devices: ${counters("unlisted_device")}, receive retries: ${counters("receive_transient")}, given up: ${counters("receive_error")}, send retries: ${counters("send_retry")}, send failures: ${counters("send_failed") + counters("send_gave_up")}`,
         `  the devices' process: ${engineCpuS.toFixed(1)} s of CPU during the chaos, ${((engineCpuS * 1000) / Math.max(1, storedTotal())).toFixed(1)} ms per message stored`,
         `  time: setup ${(setupMs / 1000).toFixed(1)} s, chaos ${(chaosMs / 1000).toFixed(1)} s, total ${((Date.now() - t0) / 1000).toFixed(1)} s`,
       ].join("\n"),
