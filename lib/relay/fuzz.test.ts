@@ -8,7 +8,8 @@ import { fuzzOwnRelay, MIXES } from "./test/fuzzFrames";
 
 describe("relay under fuzzed frames", () => {
   it("stays healthy, serves a fresh device and keeps its memory bounded through 3,000 fuzz frames", async () => {
-    const report = await fuzzOwnRelay({ frames: 3000, connections: 4, seconds: 10, seed: "fuzz.test", mix: MIXES.default, maxRssMb: 400 });
+    // bounded by frames, not by time: a loaded machine sends them all, only slower
+    const report = await fuzzOwnRelay({ frames: 3000, connections: 4, seconds: 60, seed: "fuzz.test", mix: MIXES.default, maxRssMb: 400 });
 
     // every oracle, with what it saw, in one readable failure
     expect(report.failures, JSON.stringify(report.findings.filter((f) => f.severity === "fail"), null, 2)).toEqual([]);
@@ -26,5 +27,5 @@ describe("relay under fuzzed frames", () => {
     const rss = report.rss as NonNullable<typeof report.rss>;
     expect(rss.afterMb - rss.beforeMb).toBeLessThan(150);
     expect(Math.max(rss.hwmMb, rss.peakSampledMb)).toBeLessThan(400);
-  }, 90_000);
+  }, 150_000);
 });
