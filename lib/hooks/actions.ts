@@ -201,7 +201,7 @@ const MESSAGES: Record<EngineErrorCode, string> = {
   offline: "You are offline. Try again once the connection is back.",
   unauthorized: "The relay did not accept this device. Reload and try again.",
   rate_limited: "Too many attempts. Wait a moment and try again.",
-  bad_request: "The relay rejected the request.",
+  bad_request: "That was refused.",
   internal: "Something went wrong. Try again.",
 };
 
@@ -216,19 +216,27 @@ export function errorCode(error: unknown): EngineErrorCode | null {
 
 /** For linking: the engine's own sentence when it refused the code or the link (it names no secret). */
 export function linkErrorText(error: unknown): string {
-  if (errorCode(error) === "bad_request" && error instanceof Error && error.message) return `${error.message[0].toUpperCase()}${error.message.slice(1)}.`;
   return describeError(error);
 }
 
-/** A sentence for a person, never an internal detail. */
 /** A group action's refusal: the engine's own words ("Only admins of this group can do that."). */
 export function describeGroupError(error: unknown): string {
   const code = errorCode(error);
-  if ((code === "bad_request" || code === "not_found") && error instanceof Error && error.message) return error.message;
+  if (code === "not_found" && error instanceof Error && error.message) return asSentence(error.message);
   return describeError(error);
 }
 
+/**
+ * A sentence for a person, never an internal detail. A refusal says why in the refuser's own short words
+ * (the engine's checks, or the relay's, which never carry payload contents); without them, that it was refused.
+ */
 export function describeError(error: unknown): string {
   const code = errorCode(error);
+  if (code === "bad_request" && error instanceof Error && error.message) return asSentence(error.message);
   return code ? MESSAGES[code] : MESSAGES.internal;
+}
+
+function asSentence(words: string): string {
+  const text = `${words[0].toUpperCase()}${words.slice(1)}`;
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }
