@@ -14,6 +14,7 @@ import { WIDE_MEDIA, useDismissFirstScreen, useFirstScreenCopy } from "@/lib/hoo
 import { logOut, startAgain, useSessionState } from "@/lib/hooks/session";
 import { useTheme } from "@/lib/hooks/theme";
 import { useSelectedConversation } from "@/lib/hooks/useSelectedConversation";
+import { useMediaQuery } from "@/lib/hooks/useMediaQuery";
 import { selectedPerson } from "@/lib/hooks/people";
 import { useSearch } from "@/lib/hooks/search";
 import type { InboxFilter } from "@/lib/hooks/types";
@@ -236,12 +237,13 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
   }, [openAt, selectedId]);
   // the first screen of the next start: this inbox as shown, in its plain state (lib/hooks/firstScreen.ts)
   const root = useRef<HTMLDivElement>(null);
+  const wide = useMediaQuery(WIDE_MEDIA);
   const plain =
     inbox === undefined
       ? null
       : filter === "all" &&
         !query.trim() &&
-        (selectedId === null || matchMedia(WIDE_MEDIA).matches) &&
+        (selectedId === null || wide) &&
         !inbox.rows.slice(0, FIRST_SCREENFUL).some((r) => (r.expiresInMs ?? 0) > 0 || (inbox.people?.get(r.id)?.conversations.some((c) => (c.expiresInMs ?? 0) > 0) ?? false));
   useFirstScreenCopy(root, plain, inbox);
   useDismissFirstScreen(answered, inboxRowsShown);

@@ -16,6 +16,7 @@ import { DisappearingDialog } from "./DisappearingDialog";
 import { DeleteMessageDialog, MessageInfoDialog } from "./MessageDialogs";
 import { MessageLog, UNREAD_WINDOW_CAP } from "./MessageLog";
 import { timerLabel } from "./MessageBubble";
+import { WIDE_MEDIA } from "@/lib/hooks/firstScreenScript";
 
 // loaded (with the QR code library) and mounted the first time it opens
 const SafetyNumberDialog = dynamic(() => import("./SafetyNumberDialog").then((m) => m.SafetyNumberDialog), { ssr: false });
@@ -71,7 +72,7 @@ export function ConversationView({ conversationId, onBack, openAt = null }: Prop
     const onKey = (event: KeyboardEvent) => {
       if (event.key !== "Escape" || event.defaultPrevented) return;
       if (document.querySelector("dialog[open], [role=menu], [role=dialog]")) return;
-      if (!window.matchMedia("(min-width: 768px)").matches) return;
+      if (!window.matchMedia(WIDE_MEDIA).matches) return;
       onBack();
     };
     document.addEventListener("keydown", onKey);
