@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RelayProcess, startRelay } from "../relay/test/relayProcess";
 import { dropSchemas, postgresUnavailable, TEST_DATABASE_URL, TEST_REDIS_URL } from "../relay/test/services";
+import type { Address } from "./deps";
 import { account, handles, makeBoot, messagesOf, waitFor } from "./testClients";
 
 const DATABASE_URL = TEST_DATABASE_URL;
@@ -61,5 +62,26 @@ maybe("relay nodes on Postgres and Redis", () => {
     expect(new Set(texts).size).toBe(6);
     await alice.engine.stop();
     await bob.engine.stop();
+  }, 90_000);
+
+  it("a device removed through one node is told on the node it is connected to, and wipes itself", async () => {
+    const [a, b] = nodes as [RelayProcess, RelayProcess];
+    const alice = makeBoot(() => a.url)();
+    const laptop = makeBoot(() => b.url)();
+    const aliceAddr = (await account(alice, "messenger", handles().alice, "Alice")) as Address;
+    await waitFor(async () => laptop.sockets.some((s) => s.connected), "the laptop connected to node B");
+    const { code } = await laptop.api.startLink({ name: "Laptop" });
+    const asked = await alice.api.linkDevice({ code });
+    expect(await alice.api.confirmLink({ linkId: asked.linkId, confirm: true })).toEqual({ linked: true });
+    await waitFor(async () => laptop.online && (await laptop.db.accounts.get(aliceAddr)) !== undefined, "the laptop linked and logged in on node B");
+    const laptopDevice = (await laptop.db.device.get(aliceAddr))?.deviceId;
+    if (!laptopDevice) throw new Error("the laptop has no device");
+
+    // the removal is published through node A; the laptop's only connection is on node B
+    await alice.api.removeDevice({ deviceId: laptopDevice });
+    await waitFor(async () => (await laptop.db.accounts.count()) === 0, "the laptop wiped after the push from the other node");
+    expect(await laptop.db.identityKeys.count()).toBe(0);
+    await alice.engine.stop();
+    await laptop.engine.stop();
   }, 90_000);
 });

@@ -15,10 +15,12 @@ import type { RelayServer } from "./socket/types";
 const NOTIFY = "relay:notify";
 const ACKED = "relay:acked";
 const EVICT = "relay:evict";
+const REMOVED = "relay:removed";
 
 // What other nodes send is checked like anything else that arrives: a bad message is dropped.
 const DeviceIds = z.array(z.string().max(64)).max(10_000);
 const ConnIds = z.array(z.string().max(64)).max(1_000);
+const Removed = z.object({ deviceIds: DeviceIds, address: z.string().max(200), list: z.string().max(64 * 1024) });
 const AckedRefs = z.array(z.object({ key: z.string().max(400), fromDevice: z.string().max(64).optional() })).max(1_000);
 
 export interface Fanout {
@@ -85,6 +87,10 @@ export function connectNodes(io: RelayServer, hub: Hub, opts: NodesOptions): Fan
     acked: (deviceId, refs) => {
       if (linked()) serverSide.serverSideEmit(ACKED, deviceId, refs);
     },
+    // a removed device not reached now (Redis down) finds out at its next login, which its registration no longer allows
+    removed: (deviceIds, address, list) => {
+      if (linked()) serverSide.serverSideEmit(REMOVED, { deviceIds, address, list });
+    },
   };
   serverSide.on(NOTIFY, (ids: unknown) => {
     const parsed = DeviceIds.safeParse(ids);
@@ -93,6 +99,11 @@ export function connectNodes(io: RelayServer, hub: Hub, opts: NodesOptions): Fan
   serverSide.on(ACKED, (deviceId: unknown, refs: unknown) => {
     const parsed = AckedRefs.safeParse(refs);
     if (typeof deviceId === "string" && parsed.success) hub.ackedHere(deviceId, parsed.data as AckedRef[]);
+  });
+
+  serverSide.on(REMOVED, (payload: unknown) => {
+    const parsed = Removed.safeParse(payload);
+    if (parsed.success) hub.removedHere(parsed.data.deviceIds, parsed.data.address, parsed.data.list);
   });
 
   serverSide.on(EVICT, (deviceId: unknown, connIds: unknown) => {

@@ -4,7 +4,7 @@
 // account or roll one back. Senders check the same again themselves: they trust the account key, not us.
 import type { Address } from "../../brands";
 import { openDeviceList } from "../../crypto";
-import { EVENTS, fromB64, ProtocolError } from "../../protocol";
+import { type EVENTS, fromB64, ProtocolError } from "../../protocol";
 import type { Connection } from "./connection";
 import type { HandlerFn } from "./types";
 
@@ -44,15 +44,7 @@ export const devicesPublish: HandlerFn<typeof EVENTS.devicesPublish> = async (co
   // devices the new list leaves out are removed: registrations, prekeys and mail; each connection of one
   // is handed the list (its proof, signed by the account key) and closed
   const removed = await conn.ctx.store.removeDevices(from, list.deviceIds);
-  for (const deviceId of removed) {
-    for (const other of [...conn.ctx.hub.connectionsOf(deviceId)]) {
-      other.socket.emit(EVENTS.devicesRemoved, { address: from, list: req.list });
-      setTimeout(() => {
-        conn.ctx.hub.remove(deviceId, other);
-        other.drop();
-      }, 500).unref();
-    }
-  }
+  if (removed.length) conn.ctx.hub.removed(removed, from, req.list);
   if (removed.length) conn.ctx.log.debug("devices removed", { conn: conn.id, count: removed.length });
   return { version: list.version };
 };

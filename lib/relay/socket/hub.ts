@@ -1,6 +1,7 @@
 // The logged-in connections of this process, by device. Envelope pushes and ack bookkeeping go
 // through here; with several relay processes `peers` carries `notify` and `acked` to the others (over
 // Redis), and each applies them to its own connections.
+import { EVENTS } from "../../protocol";
 import type { AckedRef, Connection } from "./connection";
 
 /** The other relay processes: what happened here that their connections must hear about. */
@@ -11,7 +12,12 @@ export interface HubPeers {
   admitted(deviceId: string, connId: string, max: number): void;
   /** A connection of the device closed here. */
   left(deviceId: string, connId: string): void;
+  /** The account's new list left these devices out: their connections, wherever they are, are told and closed. */
+  removed(deviceIds: string[], address: string, list: string): void;
 }
+
+/** How long a removed device's connection stays open after the list is pushed to it, so the push arrives first. */
+const REMOVED_CLOSE_AFTER_MS = 500;
 
 export class Hub {
   // An array per device, not a set: nearly every device has one connection, and an array of one
@@ -78,6 +84,27 @@ export class Hub {
 
   ackedHere(deviceId: string, refs: AckedRef[]): void {
     for (const conn of this.snapshot(deviceId)) conn.forget(deviceId, refs);
+  }
+
+  /**
+   * Devices were removed from `address`'s list: each of their connections, on every node, is handed the
+   * signed list (its proof that the account removed it) and then closed.
+   */
+  removed(deviceIds: string[], address: string, list: string): void {
+    this.removedHere(deviceIds, address, list);
+    this.peers?.removed(deviceIds, address, list);
+  }
+
+  removedHere(deviceIds: Iterable<string>, address: string, list: string): void {
+    for (const deviceId of deviceIds) {
+      for (const conn of this.snapshot(deviceId)) {
+        conn.socket.emit(EVENTS.devicesRemoved, { address, list });
+        setTimeout(() => {
+          this.remove(deviceId, conn);
+          conn.drop();
+        }, REMOVED_CLOSE_AFTER_MS).unref();
+      }
+    }
   }
 
   /** Every connection here looks for mail it may have missed (after the link to the other nodes was down). */
