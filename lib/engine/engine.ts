@@ -12,7 +12,7 @@ import { createAccount, maintainPrekeys } from "./accounts";
 import { ensureMyDeviceList } from "./deviceLists";
 import { LINK_STEP_MS, LinkCancelled, linkDevice, LinkRefused, ProvisionInbox, removeDevice, removedHere, startLink, type LinkedDevice } from "./linking";
 import { offerHistory, receiveHistory, type BlobAccess } from "./history/transfer";
-import { setLinkState, type LinkFailure } from "../store/history";
+import { HISTORY_KEY, historyProgress, setLinkState, type LinkFailure } from "../store/history";
 import type { EngineContext } from "./context";
 import { DeviceDirectory } from "./directory";
 import { Counters, silentLogger, type Logger } from "./log";
@@ -379,8 +379,14 @@ export class Engine {
 
   /** A new device: the person does not want the history (or no more of it); what came stays. */
   async skipHistory(): Promise<null> {
-    this.historyIn?.abort();
-    this.historyIn = null;
+    if (this.historyIn) {
+      this.historyIn.abort();
+      this.historyIn = null;
+      return null;
+    }
+    // nothing under way: a finished or failed transfer's line is dismissed
+    const shown = await historyProgress(this.ctx.db);
+    if (shown?.direction === "in" && (shown.state === "done" || shown.state === "failed")) await this.ctx.db.meta.delete(HISTORY_KEY);
     return null;
   }
 

@@ -13,8 +13,8 @@ export function linkDevice(code: string): Promise<{ name: string; linkId: string
   return callEngine("linkDevice", { code });
 }
 
-export function confirmLink(linkId: string, confirm: boolean): Promise<{ linked: boolean }> {
-  return callEngine("confirmLink", { linkId, confirm });
+export function confirmLink(linkId: string, confirm: boolean, history = true): Promise<{ linked: boolean }> {
+  return callEngine("confirmLink", { linkId, confirm, history });
 }
 
 export async function removeDevice(deviceId: string): Promise<void> {
@@ -231,4 +231,9 @@ export function describeGroupError(error: unknown): string {
 export function describeError(error: unknown): string {
   const code = errorCode(error);
   return code ? MESSAGES[code] : MESSAGES.internal;
+}
+
+/** A newly linked device: no (more) history; what came stays. Also dismisses a failed transfer. */
+export async function skipHistory(): Promise<void> {
+  await callEngine("skipHistory", {});
 }
