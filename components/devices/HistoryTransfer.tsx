@@ -18,7 +18,7 @@ function percent(p: HistoryProgress): number {
 }
 
 function words(p: HistoryProgress): string {
-  const n = p.messages !== undefined ? `${count.format(p.messages)} messages` : "your messages";
+  const n = p.messages !== undefined ? `${count.format(p.messages)} ${p.messages === 1 ? "message" : "messages"}` : "your messages";
   switch (p.state) {
     case "waiting":
       return "Waiting for the history from your other device…";
@@ -56,7 +56,7 @@ export function HistoryTransfer({ direction }: { direction: "in" | "out" }) {
   return (
     <section aria-label="History transfer" className="flex flex-col gap-1.5 px-4 py-2 text-sm text-slate-700 dark:text-slate-300">
       <div className="flex items-center justify-between gap-3">
-        <p role="status">{words(p)}</p>
+        <p aria-live="polite">{words(p)}</p>
         {direction === "in" ? (
           <button
             type="button"
