@@ -12,7 +12,7 @@ import { createAccount, maintainPrekeys } from "./accounts";
 import { ensureMyDeviceList } from "./deviceLists";
 import { LINK_STEP_MS, LinkCancelled, linkDevice, LinkRefused, ProvisionInbox, removeDevice, removedHere, startLink, type LinkedDevice } from "./linking";
 import { offerHistory, receiveHistory, type BlobAccess } from "./history/transfer";
-import { HISTORY_KEY, historyProgress, setLinkState, type LinkFailure } from "../store/history";
+import { HISTORY_KEY, historyProgress, setLinkState, settleAfterRestart, type LinkFailure } from "../store/history";
 import type { EngineContext } from "./context";
 import { DeviceDirectory } from "./directory";
 import { Counters, silentLogger, type Logger } from "./log";
@@ -182,6 +182,7 @@ export class Engine {
 
   start(): void {
     if (this.sock) return;
+    void settleAfterRestart(this.ctx.db).catch((error: unknown) => this.warn("history state", error));
     // what expired while the app was closed goes before anything else is shown again
     this.sweepNow();
     // after the sweep's first look, so nothing expired is indexed only to go again

@@ -44,3 +44,13 @@ export async function setLinkState(db: JunctionDB, state: LinkState | null): Pro
   if (state) await db.meta.put({ key: LINK_KEY, value: state });
   else await db.meta.delete(LINK_KEY);
 }
+
+/**
+ * At start: a transfer shown as under way did not survive the reload (its offer lived in the last worker's
+ * memory), so it shows as failed, which the person can dismiss; a link this device was waiting on is gone.
+ */
+export async function settleAfterRestart(db: JunctionDB): Promise<void> {
+  const shown = await historyProgress(db);
+  if (shown && !["done", "skipped", "failed"].includes(shown.state)) await setHistoryProgress(db, { ...shown, state: "failed" });
+  await db.meta.delete(LINK_KEY);
+}

@@ -11,7 +11,7 @@ import { JunctionDB, type MessageRow } from "../../store/db";
 import { randomId } from "../../store/ids";
 import { historyProgress } from "../../store/history";
 import { aliceAndBob, makeBoot, messagesOf, waitFor, type Client } from "../testClients";
-import { buildArchive } from "./archive";
+import { buildArchive, parseArchive } from "./archive";
 import { downloadHistory, uploadHistory } from "./transfer";
 import { TransferError } from "../attachments/transfer";
 
@@ -193,5 +193,26 @@ describe("history transfer", () => {
     expect(await skipping.db.messages.count()).toBe(0);
     expect((await historyProgress(skipping.db))?.state).toBe("skipped");
     for (const c of [alice, bob, skipping]) await c.engine.stop();
+  });
+});
+
+describe("the archive as the new device reads it", () => {
+  const me = "messenger:alice.smith" as Address;
+  const conv = { id: `${me}|whatsapp:+15550000001`, ourAddress: me, theirAddress: "whatsapp:+15550000001", lastActivity: 1, unread: 0, hasUnread: 0 };
+  const message = { id: "m1", conversationId: conv.id, direction: "in", text: "hi", sentAt: 1, receivedAt: 1, state: "delivered" };
+  const archive = (patch: Record<string, unknown>) => new TextEncoder().encode(JSON.stringify({ v: 1, createdAt: 1, conversations: [conv], messages: [message], contacts: [], addressBook: [], people: [], ...patch }));
+
+  it("reads a well-formed archive, bytes included", () => {
+    const thumb = { ...message, id: "m2", attachment: { name: "a.jpg", mime: "image/jpeg", size: 3, thumb: { $b: toB64(new Uint8Array([1, 2, 3])) } } };
+    const read = parseArchive(archive({ messages: [message, thumb] }), [me]);
+    expect(read.messages[1].attachment?.thumb).toEqual(new Uint8Array([1, 2, 3]));
+  });
+
+  it("refuses one that names another account, a message outside its conversations, a group, or another version", () => {
+    expect(() => parseArchive(archive({}), ["messenger:someone.else" as Address])).toThrow(/another account/);
+    expect(() => parseArchive(archive({ messages: [{ ...message, conversationId: `${me}|whatsapp:+15550000002` }] }), [me])).toThrow(/outside/);
+    expect(() => parseArchive(archive({ conversations: [{ ...conv, groupId: "ab" }] }), [me])).toThrow(/not readable/);
+    expect(() => parseArchive(archive({ v: 2 }), [me])).toThrow(/not readable/);
+    expect(() => parseArchive(new TextEncoder().encode("{"), [me])).toThrow(/not readable/);
   });
 });
