@@ -1,14 +1,14 @@
 // The history archive a primary gives a newly linked device (docs/PROTOCOL.md, "History transfer"; runtime:
 // the worker, Node in tests). JSON, version 1: my direct conversations with their messages (reactions,
 // receipt states, edits, replies and unread counts as they stand), contacts, the address book (nicknames,
-// person links) and people. Not in it: private keys, sessions, prekeys, sender keys, attachment keys or
+// person links), people, and the contacts' public identity keys with their verified state. Not in it: private keys, sessions, prekeys, sender keys, attachment keys or
 // media (the new device has its own identity and sessions; an attachment message arrives with its preview
 // but without its file), group conversations, drafts, the outbox, and messages that already disappeared.
 // The archive is encrypted and uploaded like an attachment (./transfer.ts), so what checks it here is only
 // that it is well formed and names nothing outside the accounts being linked.
 import Dexie from "dexie";
 import { z } from "zod";
-import type { AddressBookRow, ContactRow, ConversationRow, JunctionDB, MessageRow, PersonRow } from "../../store/db";
+import type { AddressBookRow, ContactRow, ConversationRow, IdentityRow, JunctionDB, MessageRow, PersonRow } from "../../store/db";
 import { fromB64, toB64, type Address } from "../deps";
 import { EngineError } from "../../worker/rpc";
 
@@ -44,6 +44,7 @@ const Archive = z.strictObject({
   contacts: z.array(z.looseObject({ address: Id })),
   addressBook: z.array(z.looseObject({ address: Id })),
   people: z.array(z.looseObject({ id: Id })),
+  identities: z.array(z.looseObject({ id: Id, ourAddress: Id, theirAddress: Id, identityKey: z.instanceof(Uint8Array), verified: z.boolean() })),
 });
 
 export interface HistoryArchive {
@@ -54,6 +55,8 @@ export interface HistoryArchive {
   contacts: ContactRow[];
   addressBook: AddressBookRow[];
   people: PersonRow[];
+  /** Public keys only: the contacts' identity keys as my accounts saw them, and whether I verified them. */
+  identities: IdentityRow[];
 }
 
 // bytes (thumbnails) travel as {"$b": base64url}
@@ -94,6 +97,7 @@ export async function buildArchive(db: JunctionDB, accounts: readonly Address[],
     contacts: await db.contacts.toArray(),
     addressBook: await db.addressBook.toArray(),
     people: await db.people.toArray(),
+    identities: (await db.identities.toArray()).filter((i) => mine.has(i.ourAddress)),
   };
   return { bytes: new TextEncoder().encode(JSON.stringify(archive, replacer)), messages: messages.length };
 }
@@ -115,6 +119,7 @@ export function parseArchive(bytes: Uint8Array, accounts: readonly Address[]): H
     if (!mine.has(c.ourAddress) || c.id !== `${c.ourAddress}|${c.theirAddress}`) throw new EngineError("bad_request", "the history archive names another account");
     ids.add(c.id);
   }
+  if (archive.identities.some((i) => !mine.has(i.ourAddress) || i.id !== `${i.ourAddress}|${i.theirAddress}`)) throw new EngineError("bad_request", "the history archive names another account");
   if (archive.messages.some((m) => !ids.has(m.conversationId))) throw new EngineError("bad_request", "the history archive has a message outside its conversations");
   return archive;
 }
@@ -139,10 +144,11 @@ export async function importArchive(
   // what disappeared while the archive travelled does not come back
   const messages = archive.messages.filter((m) => m.expiresAt === undefined || m.expiresAt > now);
   const total = messages.length;
-  await db.transaction("rw", [db.contacts, db.addressBook, db.people], async () => {
+  await db.transaction("rw", [db.contacts, db.addressBook, db.people, db.identities], async () => {
     await putMissing(db.contacts, archive.contacts, (r) => r.address);
     await putMissing(db.addressBook, archive.addressBook, (r) => r.address);
     await putMissing(db.people, archive.people, (r) => r.id);
+    await importIdentities(db, archive.identities);
   });
   let imported = 0;
   for (let i = 0; i < messages.length; i += IMPORT_BATCH) {
@@ -184,6 +190,21 @@ function merged(from: ConversationRow, held: ConversationRow | undefined): Conve
     unread,
     hasUnread: unread > 0 ? 1 : 0,
   };
+}
+
+/**
+ * Identities this device has not seen come as they are; one it has seen since the link keeps its own state,
+ * and takes "verified" only when it is the very key I verified on the primary.
+ */
+async function importIdentities(db: JunctionDB, rows: IdentityRow[]): Promise<void> {
+  const held = await db.identities.bulkGet(rows.map((r) => r.id));
+  const put = rows.flatMap((r, i) => {
+    const h = held[i];
+    if (!h) return [r];
+    const same = h.identityKey.length === r.identityKey.length && h.identityKey.every((b, k) => b === r.identityKey[k]);
+    return same && r.verified && !h.verified ? [{ ...h, verified: true }] : [];
+  });
+  if (put.length > 0) await db.identities.bulkPut(put);
 }
 
 /** The rows of `rows` whose key `table` does not hold yet, stored; how many. */

@@ -69,6 +69,7 @@ describe("history transfer", () => {
     await alice.api.markRead({ conversationId: aConv, messageIds: [first.id] });
     await waitFor(async () => (await messagesOf(bob.db, bConv)).find((m) => m.text === "my answer")?.state === "delivered" || undefined, "Alice's answer delivered");
     await alice.api.setNickname({ address: bobAddr, nickname: "Bobby" });
+    await alice.api.markVerified({ conversationId: aConv, verified: true });
     // a disappearing message still due keeps its expiry; one already gone is not sent
     const now = Date.now();
     await alice.db.messages.bulkPut([
@@ -91,7 +92,7 @@ describe("history transfer", () => {
       }
     }
     expect(checked).toBeGreaterThan(10);
-    expect(Object.keys(JSON.parse(text)).sort()).toEqual(["addressBook", "contacts", "conversations", "createdAt", "messages", "people", "v"]);
+    expect(Object.keys(JSON.parse(text)).sort()).toEqual(["addressBook", "contacts", "conversations", "createdAt", "identities", "messages", "people", "v"]);
     expect(text).not.toContain("already gone");
 
     const laptop = await link(alice, aliceAddr);
@@ -111,6 +112,8 @@ describe("history transfer", () => {
     expect(convLaptop?.unread).toBeGreaterThan(0);
     expect(convLaptop?.lastPreview).toBe(convPrimary?.lastPreview);
     expect((await laptop.db.addressBook.get(bobAddr as Address))?.nickname).toBe("Bobby");
+    // Bob's key as I verified it on the primary is verified here too
+    expect((await laptop.db.identities.get(`${aliceAddr}|${bobAddr}`))?.verified).toBe(true);
     // search works on what came with the history
     const hits = await laptop.api.search({ query: "three" });
     expect(hits.groups.flatMap((g) => g.hits.map((m) => m.messageId))).toContain(onPrimary.find((m) => m.text === "three")?.id);
@@ -200,7 +203,7 @@ describe("the archive as the new device reads it", () => {
   const me = "messenger:alice.smith" as Address;
   const conv = { id: `${me}|whatsapp:+15550000001`, ourAddress: me, theirAddress: "whatsapp:+15550000001", lastActivity: 1, unread: 0, hasUnread: 0 };
   const message = { id: "m1", conversationId: conv.id, direction: "in", text: "hi", sentAt: 1, receivedAt: 1, state: "delivered" };
-  const archive = (patch: Record<string, unknown>) => new TextEncoder().encode(JSON.stringify({ v: 1, createdAt: 1, conversations: [conv], messages: [message], contacts: [], addressBook: [], people: [], ...patch }));
+  const archive = (patch: Record<string, unknown>) => new TextEncoder().encode(JSON.stringify({ v: 1, createdAt: 1, conversations: [conv], messages: [message], contacts: [], addressBook: [], people: [], identities: [], ...patch }));
 
   it("reads a well-formed archive, bytes included", () => {
     const thumb = { ...message, id: "m2", attachment: { name: "a.jpg", mime: "image/jpeg", size: 3, thumb: { $b: toB64(new Uint8Array([1, 2, 3])) } } };
