@@ -8,6 +8,8 @@ import { address, converse, handles } from "./flows";
 import { NAMES } from "./plaintexts";
 
 test("link a device by its code with its history; messages reach both devices, a reply from the linked one shows on the primary; remove it", async ({ person }) => {
+  // three browsers, two link attempts and a history transfer
+  test.setTimeout(150_000);
   const alice = await person();
   const bob = await person();
   const laptop = await person();
