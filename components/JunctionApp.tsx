@@ -30,6 +30,7 @@ import { InstallButton } from "./InstallButton";
 import { TopBar } from "./TopBar";
 import { useOpenedOnce } from "./useOpenedOnce";
 import { warmIntlOffThread } from "./warmIntl";
+import { HistoryTransfer } from "./devices/HistoryTransfer";
 
 // Dialogs load (and mount) on first use: their code is not part of the first chunk the page evaluates,
 // and nothing of them renders while a backlog arrives.
@@ -266,6 +267,7 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
           aria-label="Inbox"
           className={`${selectedId ? "hidden md:flex" : "flex"} w-full flex-col border-r border-slate-200 bg-white md:w-96 md:shrink-0 dark:border-slate-800 dark:bg-slate-900`}
         >
+          <HistoryTransfer direction="in" />
           <SearchBox value={query} onChange={setQuery} inputRef={searchInput} resultsRef={searchResults} />
           {query.trim() ? (
             <SearchResultsList

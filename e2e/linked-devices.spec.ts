@@ -1,11 +1,15 @@
-// Linked devices: Alice links a second browser to her account by the pasted link code; Bob's next message
-// reaches both of her devices, and what she answers from the linked one shows on her primary as hers.
-// Removed, the linked browser is back at first run and Bob's later messages reach only the primary.
+// Linked devices: Alice links a second browser to her account by the pasted link code (a first attempt she
+// cancels leaves the new browser with the reason and "Start again"); her history comes with a progress bar
+// on both; Bob's next message reaches both of her devices, and what she answers from the linked one shows
+// on her primary as hers. Removed, the linked browser is back at first run and Bob's later messages reach
+// only the primary.
 import { expect, test } from "./fixtures";
 import { address, converse, handles } from "./flows";
 import { NAMES } from "./plaintexts";
 
-test("link a device by its code; messages reach both devices, a reply from the linked one shows on the primary; remove it", async ({ person }) => {
+test("link a device by its code with its history; messages reach both devices, a reply from the linked one shows on the primary; remove it", async ({ person }) => {
+  // three browsers, two link attempts and a history transfer
+  test.setTimeout(150_000);
   const alice = await person();
   const bob = await person();
   const laptop = await person();
@@ -28,25 +32,46 @@ test("link a device by its code; messages reach both devices, a reply from the l
   await devices.getByRole("textbox", { name: "Link code" }).fill("not a code");
   await devices.getByRole("button", { name: "Link device" }).click();
   await expect(devices.getByRole("alert")).toHaveText("That is not a link code.");
+  // Alice cancels a first attempt: the new browser says so at once, and starts again with a new code
   await devices.getByRole("textbox", { name: "Link code" }).fill(code);
+  await devices.getByRole("button", { name: "Link device" }).click();
+  await devices.getByRole("group", { name: "Confirm the new device" }).getByRole("button", { name: "Cancel" }).click();
+  await expect(devices.getByRole("status")).toHaveText("Not linked.");
+  await expect(laptop.app.page.getByRole("alert").filter({ hasText: "The link was cancelled on your other device." })).toBeVisible();
+  await laptop.app.page.getByRole("button", { name: "Start again" }).click();
+  const again = await laptop.app.page.getByRole("textbox", { name: "Link code" }).inputValue();
+  expect(again).not.toBe(code);
+  await devices.getByRole("button", { name: "Link a device" }).click();
+  await devices.getByRole("textbox", { name: "Link code" }).fill(again);
   await devices.getByRole("button", { name: "Link device" }).click();
   // the primary names the new device and asks before it issues anything
   const confirm = devices.getByRole("group", { name: "Confirm the new device" });
+  await expect(confirm.getByRole("checkbox", { name: /Send my message history/ })).toBeChecked();
   await expect(confirm).toContainText(/Link Chrome on \w+ to your accounts\?/);
   await confirm.getByRole("button", { name: "Confirm" }).click();
   await expect(devices.getByRole("status")).toHaveText(/^Linked Chrome/);
   await expect(devices.getByRole("list", { name: "Devices" }).getByRole("listitem")).toHaveCount(2);
+  // the history goes with a progress bar on the primary…
+  const sent = devices.getByRole("progressbar", { name: "Transferring history" });
+  await expect(sent).toHaveAttribute("aria-valuenow", "100");
+  await expect(sent).toHaveAttribute("aria-valuemax", "100");
+  await expect(devices.getByText(/^History sent to Chrome on \w+: 1 message\.$/)).toBeVisible();
   await devices.getByRole("button", { name: "Close" }).click();
   await alice.app.page.keyboard.press("Escape");
 
-  // the linked browser leaves first run with Alice's account
-  await expect(laptop.app.page.getByText("No conversations yet")).toBeVisible();
+  // …and on the linked browser, which leaves first run with Alice's account and her earlier conversation
+  const received = laptop.app.page.getByRole("progressbar", { name: "Transferring history" });
+  await expect(received).toHaveAttribute("aria-valuenow", "100");
+  await expect(laptop.app.page.getByText("History transferred: 1 message.")).toBeVisible();
+  await laptop.app.page.getByRole("button", { name: "Dismiss" }).click();
+  await expect(received).toHaveCount(0);
+  await expect(laptop.app.conversation(NAMES.bob)).toBeVisible();
+  await laptop.app.openConversation(NAMES.bob);
+  await expect(laptop.app.message("Before the link")).toBeVisible();
 
   // Bob's next message reaches both of Alice's devices
   await bob.app.send("After the link");
   await expect(alice.app.message("After the link")).toBeVisible();
-  await expect(laptop.app.conversation(NAMES.bob)).toBeVisible();
-  await laptop.app.openConversation(NAMES.bob);
   await expect(laptop.app.message("After the link")).toBeVisible();
 
   // Alice replies from the linked device: Bob gets it, and her primary shows it as sent by her

@@ -1,9 +1,12 @@
 "use client";
 // First run on a new device: "Link to an existing account" shows a link code (a QR code and the same as
 // text) for the device that holds the accounts. The accounts appear here once that device has linked this
-// one, and the app leaves first run by itself.
+// one, and the app leaves first run by itself. A link that fails (the code expired, the other device
+// cancelled, the relay failed) says so, with a button to start again for a new code.
 import { useState } from "react";
 import { linkErrorText, startLink } from "@/lib/hooks/actions";
+import { useLinkState } from "@/lib/hooks/data";
+import type { LinkFailure } from "@/lib/hooks/types";
 import { QrCode } from "../conversation/QrCode";
 
 /** A name the other device shows for this one: the browser and the system, as far as the browser says. */
@@ -14,9 +17,17 @@ function deviceName(): string {
   return system ? `${browser} on ${system}` : browser;
 }
 
+const FAILURES: Record<LinkFailure, string> = {
+  expired: "The link code expired before your other device used it.",
+  cancelled: "The link was cancelled on your other device.",
+  refused: "Your other device's answer could not be checked, so nothing was linked.",
+  failed: "The link failed: the connection to the relay was lost.",
+};
+
 export function LinkThisDevice() {
   const [state, setState] = useState<"idle" | "starting" | { code: string } | { error: string }>("idle");
   const [copied, setCopied] = useState(false);
+  const link = useLinkState();
 
   async function start() {
     setState("starting");
@@ -27,7 +38,10 @@ export function LinkThisDevice() {
     }
   }
 
-  if (state === "idle" || state === "starting" || "error" in state) {
+  // the link this code started failed: its reason, and a new code on request
+  const failed = typeof state === "object" && "code" in state && link?.state === "failed" ? FAILURES[link.reason ?? "failed"] : null;
+  if (state === "idle" || state === "starting" || "error" in state || failed) {
+    const error = failed ?? (typeof state === "object" && "error" in state ? state.error : null);
     return (
       <div className="flex flex-col gap-2">
         <button
@@ -36,11 +50,11 @@ export function LinkThisDevice() {
           disabled={state === "starting"}
           className="self-start rounded-xl border border-slate-300 px-4 py-2.5 font-semibold hover:bg-slate-100 disabled:opacity-50 dark:border-slate-700 dark:hover:bg-slate-800"
         >
-          Link to an existing account
+          {failed ? "Start again" : "Link to an existing account"}
         </button>
-        {typeof state === "object" ? (
+        {error ? (
           <p role="alert" className="text-sm text-red-700 dark:text-red-300">
-            {state.error}
+            {error}
           </p>
         ) : null}
       </div>

@@ -6,6 +6,7 @@ import { confirmLink, linkDevice, linkErrorText, removeDevice } from "@/lib/hook
 import { useMyDevices } from "@/lib/hooks/data";
 import type { AccountRow } from "@/lib/hooks/types";
 import { Dialog } from "../ui/Dialog";
+import { HistoryTransfer } from "./HistoryTransfer";
 
 const sameKey = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -15,6 +16,7 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
   const [code, setCode] = useState("");
   const [state, setState] = useState<"idle" | "busy" | { done: string } | { error: string }>("idle");
   const [asking, setAsking] = useState<{ name: string; linkId: string } | null>(null);
+  const [sendHistory, setSendHistory] = useState(true);
   const date = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
 
   async function remove(deviceId: string, name: string) {
@@ -36,6 +38,7 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
     setState("busy");
     try {
       setAsking(await linkDevice(code.trim()));
+      setSendHistory(true);
       setState("idle");
     } catch (error) {
       setState({ error: linkErrorText(error) });
@@ -48,7 +51,7 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
     setAsking(null);
     setState("busy");
     try {
-      const { linked } = await confirmLink(linkId, confirm);
+      const { linked } = await confirmLink(linkId, confirm, sendHistory);
       setState({ done: linked ? `Linked ${name}.` : "Not linked." });
       setCode("");
       setLinking(false);
@@ -95,6 +98,10 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
             <p className="text-sm">
               Link <strong>{asking.name}</strong> to your accounts? It will get your messages from now on.
             </p>
+            <label className="flex items-center gap-2 text-sm">
+              <input type="checkbox" checked={sendHistory} onChange={(e) => setSendHistory(e.target.checked)} />
+              Send my message history (without photos and files)
+            </label>
             <div className="flex gap-2">
               <button type="button" onClick={() => void answer(true)} className="rounded-lg bg-slate-900 px-3 py-1.5 text-sm font-semibold text-white dark:bg-slate-100 dark:text-slate-900">
                 Confirm
@@ -139,6 +146,7 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
             Link a device
           </button>
         )}
+        <HistoryTransfer direction="out" />
         <p role="status" aria-live="polite" className="text-sm text-slate-700 dark:text-slate-300">
           {state === "busy" ? "Working…" : typeof state === "object" && "done" in state ? state.done : ""}
         </p>

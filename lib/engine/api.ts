@@ -30,7 +30,7 @@ import { addContactLocal, linkAddressesLocal, setNicknameLocal, unlinkAddressLoc
  * Methods that need the relay connection, and so the leader. Diagnostics is one too: the counters and
  * the interesting log lines live in the engine's worker, not in a follower's.
  */
-export const LEADER_METHODS = ["createAccount", "startLink", "linkDevice", "confirmLink", "removeDevice", "lookup", "startChat", "diagnostics", "setTyping", "logOut", "downloadAttachment", "cancelTransfer", "createGroup", "changeGroup"] as const;
+export const LEADER_METHODS = ["createAccount", "startLink", "linkDevice", "confirmLink", "removeDevice", "lookup", "startChat", "diagnostics", "setTyping", "logOut", "downloadAttachment", "cancelTransfer", "createGroup", "changeGroup", "skipHistory"] as const;
 export type LeaderMethod = (typeof LEADER_METHODS)[number];
 
 export function isLeaderMethod(method: string): method is LeaderMethod {
@@ -202,5 +202,6 @@ export function leaderHandlers(engine: Engine, deps: HandlerDeps): RpcHandlers {
         });
         return { conversationId: conv.id };
       }),
+    skipHistory: () => wrap(() => engine.skipHistory()),
   };
 }

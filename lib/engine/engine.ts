@@ -10,7 +10,9 @@ import { randomId } from "../store/ids";
 import { EngineError } from "../worker/rpc";
 import { createAccount, maintainPrekeys } from "./accounts";
 import { ensureMyDeviceList } from "./deviceLists";
-import { LINK_STEP_MS, LinkCancelled, linkDevice, ProvisionInbox, removeDevice, removedHere, startLink } from "./linking";
+import { LINK_STEP_MS, LinkCancelled, linkDevice, LinkRefused, ProvisionInbox, removeDevice, removedHere, startLink, type LinkedDevice } from "./linking";
+import { offerHistory, receiveHistory, type BlobAccess } from "./history/transfer";
+import { HISTORY_KEY, historyProgress, setLinkState, settleAfterRestart, type LinkFailure } from "../store/history";
 import type { EngineContext } from "./context";
 import { DeviceDirectory } from "./directory";
 import { Counters, silentLogger, type Logger } from "./log";
@@ -151,7 +153,9 @@ export class Engine {
   /** Messages of the provisioning channels this engine listens on while it links a device. */
   private readonly provisions = new ProvisionInbox();
   /** Links waiting for the person to confirm the new device's name. */
-  private readonly pendingLinks = new Map<string, { answer: (yes: boolean) => void; finished: Promise<void> }>();
+  private readonly pendingLinks = new Map<string, { answer: (yes: boolean) => void; finished: Promise<LinkedDevice | null> }>();
+  /** The history this new device is receiving, to stop when the person skips it. */
+  private historyIn: AbortController | null = null;
 
   constructor(private readonly opts: EngineOptions) {
     this.ctx = {
@@ -185,6 +189,7 @@ export class Engine {
 
   start(): void {
     if (this.sock) return;
+    void settleAfterRestart(this.ctx.db).catch((error: unknown) => this.warn("history state", error));
     // what expired while the app was closed goes before anything else is shown again
     this.sweepNow();
     // after the sweep's first look, so nothing expired is indexed only to go again
@@ -356,14 +361,45 @@ export class Engine {
 
   /** A new device: the link code to show; the accounts appear once the primary has linked this device. */
   async startLink(params: { name: string }): Promise<{ code: string }> {
+    const { db } = this.ctx;
     const pending = await startLink(this.ctx, this.provisions, params.name, async () => {
       // log in again so that the relay serves the linked accounts on this connection
       await this.loginRun;
       this.loginRun = this.afterConnect();
       await this.loginRun;
     });
-    pending.done.catch((error: unknown) => this.warn("linking failed", error));
+    await setLinkState(db, { state: "waiting" });
+    pending.done.then(
+      async (accounts) => {
+        await setLinkState(db, null);
+        const abort = new AbortController();
+        this.historyIn = abort;
+        await receiveHistory(this.ctx, this.blobAccess(), pending.history, accounts, abort.signal).catch((error: unknown) => this.warn("history transfer failed", error));
+        if (this.historyIn === abort) this.historyIn = null;
+      },
+      async (error: unknown) => {
+        this.warn("linking failed", error);
+        await setLinkState(db, { state: "failed", reason: linkFailure(error) }).catch(() => undefined);
+      },
+    );
     return { code: pending.code };
+  }
+
+  /** A new device: the person does not want the history (or no more of it); what came stays. */
+  async skipHistory(): Promise<null> {
+    if (this.historyIn) {
+      this.historyIn.abort();
+      this.historyIn = null;
+      return null;
+    }
+    // nothing under way: a finished or failed transfer's line is dismissed
+    const shown = await historyProgress(this.ctx.db);
+    if (shown?.direction === "in" && (shown.state === "done" || shown.state === "failed")) await this.ctx.db.meta.delete(HISTORY_KEY);
+    return null;
+  }
+
+  private blobAccess(): BlobAccess {
+    return { baseUrl: this.opts.blobs?.baseUrl ?? "", fetch: this.opts.blobs?.fetch };
   }
 
   /**
@@ -382,7 +418,7 @@ export class Engine {
           this.pendingLinks.delete(linkId);
           resolve(false);
         }, LINK_STEP_MS);
-        this.pendingLinks.set(linkId, { answer: (yes) => (clearTimeout(timer), resolve(yes)), finished: Promise.resolve() });
+        this.pendingLinks.set(linkId, { answer: (yes) => (clearTimeout(timer), resolve(yes)), finished: Promise.resolve(null) });
       });
       named({ name, linkId });
       return answer;
@@ -390,18 +426,23 @@ export class Engine {
     finished.catch(() => undefined);
     const res = await Promise.race([asked, finished.then(() => ({ name: "", linkId: "" }))]);
     const pending = this.pendingLinks.get(linkId);
-    if (pending) pending.finished = finished.then(() => undefined);
+    if (pending) pending.finished = finished;
     return res;
   }
 
   /** The primary, step two: the person confirmed (or not) the new device's name. */
-  async confirmLink(params: { linkId: string; confirm: boolean }): Promise<{ linked: boolean }> {
+  async confirmLink(params: { linkId: string; confirm: boolean; history?: boolean }): Promise<{ linked: boolean }> {
     const pending = this.pendingLinks.get(params.linkId);
     if (!pending) throw new EngineError("not_found", "no such link in progress");
     this.pendingLinks.delete(params.linkId);
     pending.answer(params.confirm);
     try {
-      await pending.finished;
+      const linked = await pending.finished;
+      if (linked) {
+        // in the background: the dialog shows its progress from the meta table
+        const link = { from: linked.accounts[0], accounts: linked.accounts, peer: linked.name, wanted: params.history !== false };
+        void offerHistory(this.ctx, this.blobAccess(), link, (offer) => linked.offer(offer)).catch((error: unknown) => this.warn("history transfer failed", error));
+      }
       return { linked: true };
     } catch (error) {
       if (error instanceof LinkCancelled) return { linked: false };
@@ -820,4 +861,12 @@ export class Engine {
     if (!mine) throw new EngineError("not_found", "not one of my accounts");
     return mine;
   }
+}
+
+/** Why a link failed, in the words the new device's screen picks from. */
+function linkFailure(error: unknown): LinkFailure {
+  if (error instanceof LinkRefused) return "cancelled";
+  if (error instanceof EngineError && error.code === "offline") return "expired";
+  if (error instanceof EngineError && error.code === "bad_request") return "refused";
+  return "failed";
 }

@@ -30,12 +30,16 @@ describe("linking a device", () => {
     expect(await alice.api.confirmLink({ linkId: cancelled.linkId, confirm: false })).toEqual({ linked: false });
     expect(await laptop.db.accounts.count()).toBe(0);
     expect((await alice.db.deviceLists.get(aliceAddr as Address))?.devices).toHaveLength(1);
+    // the laptop is told at once (not at its timeout), and says why
+    await waitFor(async () => ((await laptop.db.meta.get("link"))?.value as { state?: string } | undefined)?.state === "failed", "the laptop hears of it", 3_000);
+    expect((await laptop.db.meta.get("link"))?.value).toEqual({ state: "failed", reason: "cancelled" });
     // a new code, and this time she confirms
     const { code } = await laptop.api.startLink({ name: "Laptop" });
     const asked = await alice.api.linkDevice({ code });
     expect(await alice.api.confirmLink({ linkId: asked.linkId, confirm: true })).toEqual({ linked: true });
     await waitFor(async () => (await laptop.db.accounts.get(aliceAddr as Address)) !== undefined, "the laptop has Alice's account");
     const account = await laptop.db.accounts.get(aliceAddr as Address);
+    await waitFor(async () => (await laptop.db.meta.get("link")) === undefined, "the link state goes once linked");
     const primaryAccount = await alice.db.accounts.get(aliceAddr as Address);
     // one account key (so one safety number); the laptop's device key is its own
     expect(account?.identityKey).toEqual(primaryAccount?.identityKey);

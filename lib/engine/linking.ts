@@ -3,6 +3,9 @@
 //   primary → new device, sealed to the code's key C:  hello   { its own ephemeral key P, my addresses }
 //   new device → primary, sealed to P:                 join    { the device's name, per address: device id, device identity key }
 //   primary → new device, sealed to C:                 welcome { per address: name, account key, certificate, new signed list }
+//                                                      (or cancel: the person did not confirm, or the primary could not link)
+//   new device → primary, sealed to P:                 done
+//   primary → new device, sealed to C:                 history { the archive's pointer } or nohistory (history/transfer.ts)
 // C travels only on the screen (QR or pasted text), so only the device that showed the code opens hello
 // and learns P; only the primary, which made P, opens join. The relay sees the channel id and sizes.
 // The new device then registers each device under its account with the new list (the relay checks the
@@ -34,6 +37,7 @@ import type { EngineContext } from "./context";
 import { prepareDevice } from "./accounts";
 import { checkDeviceList } from "./deviceLists";
 import { request } from "./relay";
+import { HistoryOffer } from "./history/transfer";
 
 /** How long either side waits for the other's next message. */
 export const LINK_STEP_MS = 5 * 60_000;
@@ -54,6 +58,10 @@ const Welcome = z.strictObject({
     .max(3),
 });
 const Done = z.strictObject({ t: z.literal("done") });
+const Cancel = z.strictObject({ t: z.literal("cancel") });
+const WelcomeOrCancel = z.discriminatedUnion("t", [Welcome, Cancel]);
+/** How long a linked device waits for the primary's history offer (it builds and uploads the archive first). */
+export const HISTORY_WAIT_MS = 10 * 60_000;
 
 const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
@@ -142,7 +150,7 @@ export async function linkDevice(
   codeText: string,
   /** Shows the new device's name to the person; false (or no answer) stops the link before anything is issued. */
   confirm: (name: string) => Promise<boolean>,
-): Promise<{ name: string }> {
+): Promise<LinkedDevice> {
   const { db } = ctx;
   const code = parseLinkCode(codeText);
   // only the device that holds an account key can vouch for a new device of that account
@@ -156,6 +164,18 @@ export async function linkDevice(
   try {
     await send(ctx, channel, await sealProvisioning(code, encode({ t: "hello", key: toB64(p.publicKey), accounts: primaries.map((m) => m.account.address) })));
     const join = decode(Join, await openFrom(fromNew, await inbox.next(channel)));
+    try {
+      return await welcome(join);
+    } catch (error) {
+      // the new device stops waiting at once, with a reason, instead of at its timeout
+      await send(ctx, channel, await sealProvisioning(code, encode({ t: "cancel" }))).catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    inbox.close(channel);
+  }
+
+  async function welcome(join: z.infer<typeof Join>) {
     if (!(await confirm(join.name))) throw new LinkCancelled();
     const now = ctx.now();
     const accounts: z.infer<typeof Welcome>["accounts"] = [];
@@ -186,10 +206,16 @@ export async function linkDevice(
       const row = await checkDeviceList(db, l.address, l.accountKey, l.signed, ctx.now());
       await db.deviceLists.update(l.address, { published: true, names: { ...row.names, [l.deviceId]: join.name } });
     }
-    return { name: join.name };
-  } finally {
-    inbox.close(channel);
+    // sending needs no listening: the offer goes once the archive is up, after this channel closed here
+    return { name: join.name, accounts: lists.map((l) => l.address), offer: async (offer: HistoryOffer) => void (await send(ctx, channel, await sealProvisioning(code, encode(offer)))) };
   }
+}
+
+/** A device the primary just linked: its name, the accounts it joined, and how to send it the history offer. */
+export interface LinkedDevice {
+  name: string;
+  accounts: Address[];
+  offer(offer: HistoryOffer): Promise<void>;
 }
 
 /** The person did not confirm the link: nothing was issued to the new device. */
@@ -216,6 +242,16 @@ function sameKey(a: Uint8Array, b: Uint8Array): boolean {
 export interface PendingLink {
   code: string;
   done: Promise<Address[]>;
+  /** The primary's history offer, once linked (rejects when the link failed or no offer came in time). */
+  history: Promise<HistoryOffer>;
+}
+
+/** The primary said no (the person cancelled, or it could not link this device). */
+export class LinkRefused extends Error {
+  constructor() {
+    super("the other device cancelled the link");
+    this.name = "LinkRefused";
+  }
 }
 
 /** The new device's side: shows a code, then joins the accounts the primary offers and registers under them. */
@@ -225,8 +261,12 @@ export async function startLink(ctx: EngineContext, inbox: ProvisionInbox, name:
   const req = await createProvisioningRequest();
   const channel = toB64(req.id);
   await listen(ctx, inbox, channel);
+  let offered!: (offer: Promise<HistoryOffer>) => void;
+  const history = new Promise<HistoryOffer>((resolve, reject) => (offered = (offer) => void offer.then(resolve, reject)));
+  history.catch(() => undefined);
   const done = (async () => {
     const made: Address[] = [];
+    let waitingForOffer = false;
     try {
       const hello = decode(Hello, await openFrom(req, await inbox.next(channel, 10 * 60_000)));
       const toPrimary: ProvisioningCode = { id: req.id, publicKey: fromB64(hello.key) };
@@ -241,7 +281,8 @@ export async function startLink(ctx: EngineContext, inbox: ProvisionInbox, name:
       }
       const join = { t: "join", name: name.slice(0, MAX_DEVICE_NAME) || "New device", devices: devices.map((d) => ({ address: d.address, deviceId: d.keys.deviceId, identityKey: toB64(d.identity.publicKey) })) };
       await send(ctx, channel, await sealProvisioning(toPrimary, encode(join)));
-      const welcome = decode(Welcome, await openFrom(req, await inbox.next(channel)));
+      const welcome = decode(WelcomeOrCancel, await openFrom(req, await inbox.next(channel)));
+      if (welcome.t === "cancel") throw new LinkRefused();
       const linked: Address[] = [];
       for (const offered of welcome.accounts) {
         const device = devices.find((d) => d.address === offered.address);
@@ -265,8 +306,11 @@ export async function startLink(ctx: EngineContext, inbox: ProvisionInbox, name:
       }
       await send(ctx, channel, await sealProvisioning(toPrimary, encode({ t: "done" })));
       await onLinked();
+      waitingForOffer = true;
+      offered(nextOffer());
       return linked;
     } catch (error) {
+      offered(Promise.reject(error));
       // nothing half-made stays: the keys of devices that did not join go
       for (const address of made) {
         if (!(await db.accounts.get(address))) {
@@ -276,11 +320,21 @@ export async function startLink(ctx: EngineContext, inbox: ProvisionInbox, name:
       }
       throw error;
     } finally {
-      inbox.close(channel);
+      if (!waitingForOffer) inbox.close(channel);
     }
   })();
   done.catch(() => undefined);
-  return { code: linkCodeText(req), done };
+  return { code: linkCodeText(req), done, history };
+
+  async function nextOffer(): Promise<HistoryOffer> {
+    try {
+      // listening again restarts the relay's listen time (the archive is built and uploaded first)
+      await listen(ctx, inbox, channel);
+      return decode(HistoryOffer, await openFrom(req, await inbox.next(channel, HISTORY_WAIT_MS)));
+    } finally {
+      inbox.close(channel);
+    }
+  }
 }
 
 function parseAddress(text: string) {

@@ -13,8 +13,8 @@ export function linkDevice(code: string): Promise<{ name: string; linkId: string
   return callEngine("linkDevice", { code });
 }
 
-export function confirmLink(linkId: string, confirm: boolean): Promise<{ linked: boolean }> {
-  return callEngine("confirmLink", { linkId, confirm });
+export function confirmLink(linkId: string, confirm: boolean, history = true): Promise<{ linked: boolean }> {
+  return callEngine("confirmLink", { linkId, confirm, history });
 }
 
 export async function removeDevice(deviceId: string): Promise<void> {
@@ -239,4 +239,9 @@ export function describeError(error: unknown): string {
 function asSentence(words: string): string {
   const text = `${words[0].toUpperCase()}${words.slice(1)}`;
   return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+/** A newly linked device: no (more) history; what came stays. Also dismisses a failed transfer. */
+export async function skipHistory(): Promise<void> {
+  await callEngine("skipHistory", {});
 }

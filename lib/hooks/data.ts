@@ -9,6 +9,7 @@ import { queryAccounts, queryInboxAsSet, queryMessageWindow, queryUnreadTotal, t
 import { earlyAccounts, earlyInbox, startEarlyReads } from "./startup";
 import type { AccountRow, ContactRow, ConversationRow, GroupRow, IdentityRow, InboxFilter, MediaRow, MessageRow, TransferRow } from "./types";
 import { mediaBlob, mediaUsage } from "../store/media";
+import { historyProgress, LINK_KEY, type HistoryProgress, type LinkState } from "../store/history";
 
 export type { InboxRows, MessageWindow };
 
@@ -150,4 +151,17 @@ export function useMediaUsage(): { conversationId: string; peer: Address; bytes:
 /** undefined while loading, then the device list of my first account (all my accounts are linked together). */
 export function useMyDevices(address: Address | undefined): DeviceListRow | null | undefined {
   return useLiveQuery(async () => (address ? ((await getDb().deviceLists.get(address)) ?? null) : null), [address]);
+}
+
+/** This device's history transfer (as the new device or as the primary sending it); null when none. */
+export function useHistoryProgress(): HistoryProgress | null | undefined {
+  return useLiveQuery(() => historyProgress(getDb()), []);
+}
+
+/** A link this new device started: waiting, or failed with a reason; null when none. */
+export function useLinkState(): LinkState | null | undefined {
+  return useLiveQuery(async () => {
+    const row = await getDb().meta.get(LINK_KEY);
+    return row && typeof row.value === "object" && row.value !== null ? (row.value as LinkState) : null;
+  }, []);
 }

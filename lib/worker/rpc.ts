@@ -101,7 +101,7 @@ export interface RpcMethods {
    */
   linkDevice(params: { code: string }): { name: string; linkId: string };
   /** Confirms (or cancels) the link linkDevice opened; `linked` says whether the device is now linked. */
-  confirmLink(params: { linkId: string; confirm: boolean }): { linked: boolean };
+  confirmLink(params: { linkId: string; confirm: boolean; history?: boolean }): { linked: boolean };
   /** On the device that created my accounts: removes a linked device (it wipes itself back to first run). */
   removeDevice(params: { deviceId: string }): null;
   /** Asks the directory whether an address exists (does not consume prekeys). */
@@ -194,6 +194,8 @@ export interface RpcMethods {
    * query over 500 characters or a limit outside 1–200 (the most messages returned; default 50).
    */
   search(params: { query: string; limit?: number }): SearchResults;
+  /** A newly linked device: stops receiving the history (what was imported stays); the inbox goes on. */
+  skipHistory(params: Record<string, never>): null;
 }
 
 export type RpcMethod = keyof RpcMethods;

@@ -1,0 +1,83 @@
+"use client";
+// The history transfer after a link, on either device: a progress bar named "Transferring history" while
+// it runs (the new device can skip it), then a line saying how it ended.
+import { skipHistory } from "@/lib/hooks/actions";
+import { useHistoryProgress } from "@/lib/hooks/data";
+import type { HistoryProgress } from "@/lib/hooks/types";
+
+const count = new Intl.NumberFormat();
+
+/** How far along, 0–100: on the new device downloading is the first half and importing the second. */
+function percent(p: HistoryProgress): number {
+  if (p.state === "done") return 100;
+  const part = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
+  if (p.state === "downloading") return Math.round(part * 50);
+  if (p.state === "importing") return Math.round(50 + part * 50);
+  if (p.state === "uploading") return Math.round(part * 100);
+  return 0;
+}
+
+function words(p: HistoryProgress): string {
+  const n = p.messages !== undefined ? `${count.format(p.messages)} ${p.messages === 1 ? "message" : "messages"}` : "your messages";
+  switch (p.state) {
+    case "waiting":
+      return "Waiting for the history from your other device…";
+    case "building":
+      return `Preparing the history for ${p.peer ?? "the new device"}…`;
+    case "uploading":
+      return `Sending the history to ${p.peer ?? "the new device"}…`;
+    case "downloading":
+      return `Receiving ${n}…`;
+    case "importing":
+      return `Adding ${count.format(Math.min(p.done, p.total))} of ${n}…`;
+    case "done":
+      return p.direction === "in" ? `History transferred: ${n}.` : `History sent to ${p.peer ?? "the new device"}: ${n}.`;
+    default:
+      return "";
+  }
+}
+
+export function HistoryTransfer({ direction }: { direction: "in" | "out" }) {
+  const p = useHistoryProgress();
+  if (!p || p.direction !== direction || p.state === "skipped") return null;
+  if (p.state === "failed") {
+    return (
+      <div role="alert" className="flex items-center justify-between gap-3 px-4 py-2 text-sm text-red-700 dark:text-red-300">
+        <span>{direction === "in" ? "Your history could not be transferred. New messages still arrive." : "The history could not be sent. The device is linked and gets new messages."}</span>
+        {direction === "in" ? (
+          <button type="button" onClick={() => void skipHistory()} className="rounded-lg border border-current px-2 py-1 text-xs font-semibold">
+            Dismiss
+          </button>
+        ) : null}
+      </div>
+    );
+  }
+  const value = percent(p);
+  return (
+    <section aria-label="History transfer" className="flex flex-col gap-1.5 px-4 py-2 text-sm text-slate-700 dark:text-slate-300">
+      <div className="flex items-center justify-between gap-3">
+        <p aria-live="polite">{words(p)}</p>
+        {direction === "in" ? (
+          <button
+            type="button"
+            onClick={() => void skipHistory()}
+            className="rounded-lg border border-slate-300 px-2 py-1 text-xs font-semibold hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800"
+          >
+            {p.state === "done" ? "Dismiss" : "Skip"}
+          </button>
+        ) : null}
+      </div>
+      <div
+        role="progressbar"
+        aria-label="Transferring history"
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={value}
+        aria-valuetext={`${value} %`}
+        className="h-1.5 overflow-hidden rounded-full bg-slate-200 dark:bg-slate-700"
+      >
+        <div className="h-full bg-emerald-600 transition-[width] dark:bg-emerald-400" style={{ width: `${value}%` }} />
+      </div>
+    </section>
+  );
+}

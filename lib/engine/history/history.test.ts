@@ -1,0 +1,221 @@
+// History transfer to a newly linked device, with real engines through the real relay process: the primary's
+// archive round-trips (messages, reactions, receipt and unread states, nicknames, disappearing expiries) and
+// holds no key material; a tampered archive is refused with nothing imported; a download cut off midway
+// resumes with a range request; and the person may skip it (or the primary may not send it).
+import "fake-indexeddb/auto";
+import { describe, expect, it } from "vitest";
+import { useRelayProcess } from "../../relay/test/relayProcess";
+import { toB64, type Address } from "../deps";
+import type { EngineContext } from "../context";
+import { JunctionDB, type MessageRow } from "../../store/db";
+import { randomId } from "../../store/ids";
+import { historyProgress } from "../../store/history";
+import { aliceAndBob, makeBoot, messagesOf, waitFor, type Client } from "../testClients";
+import { buildArchive, parseArchive } from "./archive";
+import { downloadHistory, uploadHistory } from "./transfer";
+import { TransferError } from "../attachments/transfer";
+
+const relayUrl = useRelayProcess();
+const boot = makeBoot(relayUrl);
+
+/** Links a fresh device to Alice's account (history sent unless `history` is false). */
+async function link(alice: Client, aliceAddr: string, history = true): Promise<Client> {
+  const laptop = boot();
+  await waitFor(async () => laptop.online || laptop.sockets.some((s) => s.connected), "laptop connected");
+  const { code } = await laptop.api.startLink({ name: "Laptop" });
+  const asked = await alice.api.linkDevice({ code });
+  expect(await alice.api.confirmLink({ linkId: asked.linkId, confirm: true, history })).toEqual({ linked: true });
+  await waitFor(async () => (await laptop.db.accounts.get(aliceAddr as Address)) !== undefined, "the laptop has Alice's account");
+  return laptop;
+}
+
+/** A message row as both devices must show it (receivedAt is when each device stored it). */
+const shown = ({ receivedAt: _r, ...m }: MessageRow) => m;
+
+/** Every byte string of at least 16 bytes in a row, found anywhere in it. */
+function secretsIn(value: unknown, out: Uint8Array[] = []): Uint8Array[] {
+  if (value instanceof Uint8Array) {
+    if (value.length >= 16) out.push(value);
+  } else if (Array.isArray(value)) for (const v of value) secretsIn(v, out);
+  else if (value && typeof value === "object") for (const v of Object.values(value)) secretsIn(v, out);
+  return out;
+}
+
+/** Alice's history seeded straight into her store: `n` messages of a conversation, for the transfer tests. */
+async function seed(db: JunctionDB, conversationId: string, n: number, at = Date.now() - 86_400_000): Promise<void> {
+  const rows: MessageRow[] = Array.from({ length: n }, (_, i) => ({
+    id: `seed-${i}-${randomId()}`,
+    conversationId,
+    direction: i % 2 ? "out" : "in",
+    text: `seeded message ${i} about the harbour lights`,
+    sentAt: at + i,
+    receivedAt: at + i,
+    state: i % 2 ? "read" : "delivered",
+    sentToRelayAt: null,
+    deliveredAt: null,
+  }));
+  await db.messages.bulkPut(rows);
+}
+
+describe("history transfer", () => {
+  it("brings Alice's conversation to her new device as it was, and the archive holds no key material", async () => {
+    const { alice, bob, aliceAddr, bobAddr, aConv, bConv } = await aliceAndBob(boot);
+    await bob.api.startChat({ from: bobAddr as never, to: aliceAddr });
+    for (const text of ["one", "two", "three"]) await bob.api.sendMessage({ conversationId: bConv, text });
+    await waitFor(async () => (await messagesOf(alice.db, aConv)).length === 3, "Alice gets Bob's messages");
+    await alice.api.sendMessage({ conversationId: aConv, text: "my answer" });
+    const [first] = await messagesOf(alice.db, aConv);
+    await alice.api.react({ conversationId: aConv, messageId: first.id, emoji: "👍" });
+    await alice.api.markRead({ conversationId: aConv, messageIds: [first.id] });
+    await waitFor(async () => (await messagesOf(bob.db, bConv)).find((m) => m.text === "my answer")?.state === "delivered" || undefined, "Alice's answer delivered");
+    await alice.api.setNickname({ address: bobAddr, nickname: "Bobby" });
+    await alice.api.markVerified({ conversationId: aConv, verified: true });
+    // a disappearing message still due keeps its expiry; one already gone is not sent
+    const now = Date.now();
+    await alice.db.messages.bulkPut([
+      { id: `soon-${randomId()}`, conversationId: aConv, direction: "in", text: "goes in an hour", sentAt: now, receivedAt: now, state: "delivered", sentToRelayAt: null, deliveredAt: null, expiresAt: now + 3_600_000 },
+      { id: `gone-${randomId()}`, conversationId: aConv, direction: "in", text: "already gone", sentAt: now, receivedAt: now, state: "delivered", sentToRelayAt: null, deliveredAt: null, expiresAt: now - 1 },
+    ]);
+
+    // no private key, session, prekey or attachment key of Alice's device is in what she would send
+    const { bytes } = await buildArchive(alice.db, [aliceAddr as Address], Date.now());
+    const text = new TextDecoder().decode(bytes);
+    const secrets = [alice.db.identityKeys, alice.db.prekeys, alice.db.sessions, alice.db.archivedSessions, alice.db.senderKeys, alice.db.attachmentKeys];
+    let checked = 0;
+    for (const table of secrets) {
+      for (const row of await table.toArray()) {
+        for (const s of secretsIn(row)) {
+          checked++;
+          expect(text.includes(toB64(s))).toBe(false);
+          expect(text.includes(Buffer.from(s).toString("base64"))).toBe(false);
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+    expect(Object.keys(JSON.parse(text)).sort()).toEqual(["addressBook", "contacts", "conversations", "createdAt", "identities", "messages", "people", "v"]);
+    expect(text).not.toContain("already gone");
+
+    const laptop = await link(alice, aliceAddr);
+    const done = await waitFor(async () => ((await historyProgress(laptop.db))?.state === "done" ? historyProgress(laptop.db) : undefined), "the history is imported");
+    expect(done?.messages).toBe(5);
+    await waitFor(async () => (await historyProgress(alice.db))?.state === "done", "the primary says it was sent");
+
+    const onPrimary = (await messagesOf(alice.db, aConv)).filter((m) => m.text !== "already gone");
+    const onLaptop = await messagesOf(laptop.db, aConv);
+    expect(onLaptop.map(shown)).toEqual(onPrimary.map(shown));
+    expect(onLaptop.find((m) => m.id === first.id)?.reactions?.[0]).toMatchObject({ emoji: "👍", by: aliceAddr });
+    expect(onLaptop.find((m) => m.text === "my answer")?.state).toBe("delivered");
+    expect(onLaptop.find((m) => m.text === "goes in an hour")?.expiresAt).toBe(now + 3_600_000);
+    const convPrimary = await alice.db.conversations.get(aConv);
+    const convLaptop = await laptop.db.conversations.get(aConv);
+    expect(convLaptop?.unread).toBe(convPrimary?.unread);
+    expect(convLaptop?.unread).toBeGreaterThan(0);
+    expect(convLaptop?.lastPreview).toBe(convPrimary?.lastPreview);
+    expect((await laptop.db.addressBook.get(bobAddr as Address))?.nickname).toBe("Bobby");
+    // Bob's key as I verified it on the primary is verified here too
+    expect((await laptop.db.identities.get(`${aliceAddr}|${bobAddr}`))?.verified).toBe(true);
+    // search works on what came with the history
+    const hits = await laptop.api.search({ query: "three" });
+    expect(hits.groups.flatMap((g) => g.hits.map((m) => m.messageId))).toContain(onPrimary.find((m) => m.text === "three")?.id);
+    // the laptop's keys are its own: nothing of the primary's came with the history
+    const primarySessions = (await alice.db.sessions.toArray()).map((r) => toB64(r.state));
+    expect((await laptop.db.sessions.toArray()).some((r) => primarySessions.includes(toB64(r.state)))).toBe(false);
+    for (const c of [alice, bob, laptop]) await c.engine.stop();
+  });
+
+  it("refuses a tampered archive with nothing imported, and resumes a download cut off midway", async () => {
+    const { alice, aliceAddr, aConv, bob } = await aliceAndBob(boot);
+    await seed(alice.db, aConv, 3000);
+    const offer = await uploadHistory(alice.engine.context, { baseUrl: relayUrl() }, aliceAddr as Address, [aliceAddr as Address]);
+    expect(offer.messages).toBe(3000);
+    const fresh = () => ({ db: new JunctionDB(`history-${randomId()}`), now: () => Date.now() }) as unknown as EngineContext;
+
+    // the relay flips one byte in the middle of the archive: refused, and nothing is stored
+    const tampering = async (input: string, init?: RequestInit) => {
+      const res = await fetch(input, init);
+      const body = new Uint8Array(await res.arrayBuffer());
+      body[Math.floor(body.length / 2)] ^= 1;
+      return new Response(body, { status: res.status, headers: res.headers });
+    };
+    const victim = fresh();
+    await expect(downloadHistory(victim, { baseUrl: relayUrl(), fetch: tampering }, offer, [aliceAddr as Address])).rejects.toBeInstanceOf(TransferError);
+    expect(await victim.db.messages.count()).toBe(0);
+    expect(await victim.db.conversations.count()).toBe(0);
+
+    // the first response is cut after 100 kB: the download goes on from there with a range request
+    const ranges: string[] = [];
+    let cut = false;
+    const cutting = async (input: string, init?: RequestInit) => {
+      const res = await fetch(input, init);
+      const range = new Headers(init?.headers).get("range");
+      if (range) ranges.push(range);
+      if (cut || !res.body) return res;
+      cut = true;
+      const reader = res.body.getReader();
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { done, value } = await reader.read();
+          if (done || sent > 100_000) {
+            controller.error(new Error("connection reset"));
+            return;
+          }
+          sent += value.length;
+          controller.enqueue(value);
+        },
+      });
+      return new Response(body, { status: res.status, headers: res.headers });
+    };
+    const resumed = fresh();
+    const counts = await downloadHistory(resumed, { baseUrl: relayUrl(), fetch: cutting }, offer, [aliceAddr as Address]);
+    expect(cut).toBe(true);
+    expect(ranges).toHaveLength(1);
+    expect(Number(/bytes=(\d+)-/.exec(ranges[0])?.[1])).toBeGreaterThan(100_000);
+    expect(counts.messages).toBe(3000);
+    expect(await resumed.db.messages.count()).toBe(3000);
+    expect((await messagesOf(resumed.db, aConv)).map((m) => m.text)).toEqual((await messagesOf(alice.db, aConv)).map((m) => m.text));
+    for (const c of [alice, bob]) await c.engine.stop();
+  });
+
+  it("sends none when the primary chooses so, and stops when the new device skips it", async () => {
+    const { alice, bob, aliceAddr, aConv } = await aliceAndBob(boot);
+    await seed(alice.db, aConv, 20);
+    const without = await link(alice, aliceAddr, false);
+    await waitFor(async () => (await historyProgress(without.db))?.state === "skipped", "the laptop hears none comes");
+    expect(await without.db.messages.count()).toBe(0);
+    expect(await alice.db.meta.get("history")).toBeUndefined();
+    await without.engine.stop();
+
+    const skipping = await link(alice, aliceAddr);
+    await waitFor(async () => (await historyProgress(skipping.db)) !== null, "the laptop waits for the history");
+    await skipping.api.skipHistory({});
+    await waitFor(async () => (await historyProgress(skipping.db))?.state === "skipped", "skipped");
+    // the primary's archive may still arrive: it is not imported
+    await waitFor(async () => (await historyProgress(alice.db))?.state === "done", "the primary sent it");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await skipping.db.messages.count()).toBe(0);
+    expect((await historyProgress(skipping.db))?.state).toBe("skipped");
+    for (const c of [alice, bob, skipping]) await c.engine.stop();
+  });
+});
+
+describe("the archive as the new device reads it", () => {
+  const me = "messenger:alice.smith" as Address;
+  const conv = { id: `${me}|whatsapp:+15550000001`, ourAddress: me, theirAddress: "whatsapp:+15550000001", lastActivity: 1, unread: 0, hasUnread: 0 };
+  const message = { id: "m1", conversationId: conv.id, direction: "in", text: "hi", sentAt: 1, receivedAt: 1, state: "delivered" };
+  const archive = (patch: Record<string, unknown>) => new TextEncoder().encode(JSON.stringify({ v: 1, createdAt: 1, conversations: [conv], messages: [message], contacts: [], addressBook: [], people: [], identities: [], ...patch }));
+
+  it("reads a well-formed archive, bytes included", () => {
+    const thumb = { ...message, id: "m2", attachment: { name: "a.jpg", mime: "image/jpeg", size: 3, thumb: { $b: toB64(new Uint8Array([1, 2, 3])) } } };
+    const read = parseArchive(archive({ messages: [message, thumb] }), [me]);
+    expect(read.messages[1].attachment?.thumb).toEqual(new Uint8Array([1, 2, 3]));
+  });
+
+  it("refuses one that names another account, a message outside its conversations, a group, or another version", () => {
+    expect(() => parseArchive(archive({}), ["messenger:someone.else" as Address])).toThrow(/another account/);
+    expect(() => parseArchive(archive({ messages: [{ ...message, conversationId: `${me}|whatsapp:+15550000002` }] }), [me])).toThrow(/outside/);
+    expect(() => parseArchive(archive({ conversations: [{ ...conv, groupId: "ab" }] }), [me])).toThrow(/not readable/);
+    expect(() => parseArchive(archive({ v: 2 }), [me])).toThrow(/not readable/);
+    expect(() => parseArchive(new TextEncoder().encode("{"), [me])).toThrow(/not readable/);
+  });
+});
