@@ -48,6 +48,11 @@ test("admins rename, demote and set the timer; members' devices follow, and a de
     await p.app.openConversation(TEXT.adminGroupName);
     await expect(p.app.message(TEXT.adminHello)).toBeVisible();
   }
+  // the members write once: everyone learns the names they gave themselves
+  await ben.app.send(TEXT.adminBen);
+  await cy.app.send(TEXT.adminCy);
+  for (const p of [ana, ben]) await expect(p.app.message(TEXT.adminCy)).toContainText(NAMES.cy);
+  await expect(ana.app.message(TEXT.adminBen)).toContainText(NAMES.ben);
 
   // rename: every member's inbox, conversation and group info show the new name
   let info = await openGroupInfo(ana.app, TEXT.adminGroupName);

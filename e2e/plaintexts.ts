@@ -140,6 +140,8 @@ export const TEXT = {
   adminGroupName: "Harbour choir",
   adminGroupRenamed: "Harbour choir: winter season",
   adminHello: "Rehearsal moves to the boathouse",
+  adminBen: "Ben here, I will bring the tenor scores",
+  adminCy: "Cy here, the piano is tuned",
   adminVanishing: "The set list, for this week only",
 
 } as const;
