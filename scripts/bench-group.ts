@@ -3,8 +3,8 @@
 // process (see docs/BENCHMARKS.md, "Group fan-out").
 //   - group: the content encrypted ONCE with my sender key and the same body addressed to every member
 //     device, uploaded in mailbox:send batches of 100 (lib/engine/groups/service.ts does the same steps);
-//   - 1:1: the content encrypted with each member's pairwise session (sessions existing, each read,
-//     advanced and written back as the engine does), one body per device, in the same batches.
+//   - 1:1: the content encrypted with each member's pairwise session (sessions existing and answered, each
+//     read, advanced and written back as the engine does), one body per device, in the same batches.
 // Per message: the sender's CPU to build the upload, the relay's time to accept the whole fan-out (every
 // batch stored, members offline) and its CPU meanwhile, envelopes/s, and the bytes on the wire both ways.
 // Progress goes to stderr; the table (or, with --json, one JSON object) to stdout.
@@ -13,6 +13,7 @@ import { availableParallelism, loadavg } from "node:os";
 import type { Socket } from "socket.io-client";
 import {
   createSenderKey,
+  decrypt,
   deserializeSession,
   encrypt,
   groupEncrypt,
@@ -21,7 +22,7 @@ import {
   serializeSession,
   type SenderKeyRecord,
 } from "../lib/crypto/index";
-import { bundleOf, makeDevice } from "../lib/crypto/testing/parties";
+import { bundleOf, makeDevice, type Device } from "../lib/crypto/testing/parties";
 import { envelopeId } from "../lib/engine/envelopes";
 import { GROUP_FRAME, GROUP_FRAME_HEAD } from "../lib/engine/groups/state";
 import { EVENTS } from "../lib/protocol/events";
@@ -97,6 +98,16 @@ async function seed(dataDir: string, n: number, tag: string): Promise<{ sender: 
   }
   await store.close();
   return { sender, senderAddress, deviceIds };
+}
+
+/** A session the peer has answered (no prekey header any more), as a steady 1:1 conversation's is. */
+async function answeredSession(me: Device, peer: Device): Promise<Uint8Array> {
+  const hello = new TextEncoder().encode("hello");
+  const first = await encrypt(await initiateSession({ ourIdentity: me.identity, ourAddress: me.address, theirAddress: peer.address, bundle: bundleOf(peer) }), hello);
+  const opened = await decrypt({ ourIdentity: peer.identity, ourAddress: peer.address, theirAddress: me.address, ciphertext: first.ciphertext, prekeys: peer.store });
+  const reply = await encrypt(opened.state, hello);
+  const answered = await decrypt({ state: first.state, ourIdentity: me.identity, ourAddress: me.address, theirAddress: peer.address, ciphertext: reply.ciphertext, prekeys: me.store });
+  return serializeSession(answered.state);
 }
 
 /** User + system CPU time of a process so far, in ms (/proc, clock ticks of 10 ms). */
@@ -211,7 +222,7 @@ async function main(): Promise<void> {
   // my pairwise sessions with every member device (set up once, as the engine holds them)
   const me = await makeDevice(seeded.senderAddress, { oneTime: 1 });
   const peer = await makeDevice("messenger:peer.x", { oneTime: 1 });
-  const base = serializeSession(await initiateSession({ ourIdentity: me.identity, ourAddress: me.address, theirAddress: peer.address, bundle: bundleOf(peer) }));
+  const base = await answeredSession(me, peer);
   const members: Member[] = seeded.deviceIds.map((deviceId, i) => ({ address: `messenger:member${i}.${tag}`, deviceId, session: base.slice() }));
   const groupId = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
   const record = { current: createSenderKey({ groupId, sender: `${seeded.senderAddress}/${seeded.sender.deviceId}` }) };
