@@ -265,3 +265,26 @@ export async function blobIdOf(page: Page, messageId: string): Promise<string> {
     }
   }, messageId);
 }
+
+/** When the message with this text was sent and received, and when it disappears (null: no such message). */
+export async function messageExpiry(page: Page, text: string): Promise<{ sentAt: number; receivedAt: number; expiresAt?: number } | null> {
+  return page.evaluate(async (text) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open("junction");
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    try {
+      type Row = { text?: string; sentAt: number; receivedAt: number; expiresAt?: number };
+      const rows = await new Promise<Row[]>((resolve, reject) => {
+        const req = db.transaction("messages", "readonly").objectStore("messages").getAll();
+        req.onsuccess = () => resolve(req.result as Row[]);
+        req.onerror = () => reject(req.error);
+      });
+      const row = rows.find((r) => r.text === text);
+      return row ? { sentAt: row.sentAt, receivedAt: row.receivedAt, ...(row.expiresAt !== undefined ? { expiresAt: row.expiresAt } : {}) } : null;
+    } finally {
+      db.close();
+    }
+  }, text);
+}

@@ -136,6 +136,13 @@ export const TEXT = {
   groupAfterBen: "Only for those still here: the north cove",
   groupMention: "can you bring the tide chart",
   groupTyping: "Still packing the lante",
+  // group admin: rename, demote, the group's disappearing timer
+  adminGroupName: "Harbour choir",
+  adminGroupRenamed: "Harbour choir: winter season",
+  adminHello: "Rehearsal moves to the boathouse",
+  adminBen: "Ben here, I will bring the tenor scores",
+  adminCy: "Cy here, the piano is tuned",
+  adminVanishing: "The set list, for this week only",
 
 } as const;
 

@@ -41,9 +41,21 @@ export async function runMaintenance(ctx: EngineContext): Promise<{ gaveUp: numb
   const pruned =
     (await pruneSentLog(ctx, now)) +
     (await ctx.db.pendingChanges.where("receivedAt").below(now - PENDING_CHANGE_TTL_MS).delete()) +
-    // group messages whose sender key never came: their placeholders say so (expireWaiting)
-    (await ctx.db.heldGroup.where("receivedAt").below(now - WAITING_TTL_MS).delete());
+    (await expireHeldGroup(ctx, now));
   return { gaveUp: await expireWaiting(ctx, now), pruned, rerendered: await rereadUnsupported(ctx) };
+}
+
+/**
+ * Group messages whose sender key (or group) never came within WAITING_TTL_MS go, counted; a known group's
+ * placeholders say so (expireWaiting), an unknown group's never showed.
+ */
+async function expireHeldGroup(ctx: EngineContext, now: number): Promise<number> {
+  const gone = await ctx.db.heldGroup.where("receivedAt").below(now - WAITING_TTL_MS).delete();
+  if (gone > 0) {
+    ctx.counters.bump("group_held_expired", gone);
+    ctx.log.warn("held group messages never opened", { count: gone });
+  }
+  return gone;
 }
 
 /** Placeholders older than WAITING_TTL_MS become "couldn't be decrypted". */

@@ -48,6 +48,7 @@ import { envelopeId } from "./envelopes";
 import { Slicer } from "./yielding";
 import { commitGroups, GroupBatch, type OpenedGroupMessage } from "./groups/service";
 import { GROUP_FRAME, groupConversationId, groupRowId } from "./groups/state";
+import { admitHeld, nowKnown, unknownHeldBy } from "./groups/held";
 import type { GroupContent } from "./content/registry";
 import { DeviceListRefusedError, fetchDeviceList, listedKey, NoDeviceListError } from "./deviceLists";
 
@@ -438,6 +439,7 @@ export async function decryptBatch(
   // Held group messages whose group or sender key came in this batch (or earlier in it) open now, in the
   // order they came; the rest stay held (a known group's get a placeholder and a request for the key).
   const released: string[] = [];
+  const groupKnown: HeldGroupRow[] = [];
   if (groups.touched.size > 0 || held.length > 0) {
     const stored: HeldGroupRow[] = [];
     if (groups.touched.size > 0) {
@@ -450,9 +452,16 @@ export async function decryptBatch(
     const fresh = held.filter((h) => groups.touched.has(`${h.row.ourAddress}|${h.row.groupId}`)).map((h) => h.row);
     const retry = [...stored.sort((x, y) => x.receivedAt - y.receivedAt || x.ts - y.ts), ...fresh];
     const opened = new Set<string>();
+    const freshByKey = new Map(held.map((h) => [h.row.key, h]));
     for (const h of retry) {
       const result = await groups.open(h.ourAddress, h.from, h.fromDevice, fromB64(h.body));
-      if (typeof result === "object" && "held" in result) continue;
+      if (typeof result === "object" && "held" in result) {
+        // its group came, its sender's key not yet: now it gets a placeholder and the key is asked for
+        const fresh = freshByKey.get(h.key);
+        if (fresh) fresh.known = result.known;
+        else if (result.known && h.unknownGroup) groupKnown.push(nowKnown(h));
+        continue;
+      }
       opened.add(h.key);
       if (result === "duplicate") counters.bump("duplicate");
       if (typeof result === "string") continue;
@@ -464,17 +473,20 @@ export async function decryptBatch(
   }
   const heldRows: HeldGroupRow[] = [];
   const keyAsks = new Map<string, { our: Address; from: Address; fromDevice: string; groups: Set<string> }>();
-  if (held.length > 0) {
+  if (held.length > 0 || groupKnown.length > 0) {
     await carry.quiet();
-    let room = HELD_GROUP_MAX - (await readOutsideTransactions(() => db.heldGroup.count()));
+    const room = HELD_GROUP_MAX - (await readOutsideTransactions(() => db.heldGroup.count()));
+    const admitted = admitHeld(held, room, await readOutsideTransactions(() => unknownHeldBy(db, held)));
+    if (admitted.full) counters.bump("group_held_full", admitted.full);
+    if (admitted.unknownFull) counters.bump("group_held_unknown_full", admitted.unknownFull);
+    held.splice(0, held.length, ...admitted.kept);
     for (const h of held) {
-      if (room <= 0) {
-        counters.bump("group_held_full");
-        continue;
-      }
-      room -= 1;
       heldRows.push(h.row);
-      counters.bump("group_held");
+      counters.bump(h.known ? "group_held" : "group_held_unknown");
+    }
+    held.push(...groupKnown.map((row) => ({ row, known: true })));
+    heldRows.push(...groupKnown);
+    for (const h of held) {
       if (!h.known) continue;
       const ask = keyAsks.get(sessionKey(h.row.ourAddress, h.row.from, h.row.fromDevice));
       if (ask) ask.groups.add(h.row.groupId);
@@ -598,9 +610,9 @@ export async function decryptBatch(
       if (ask.ids.length < MAX_IDS_PER_REQUEST) ask.ids.push(f.envelope.id);
     } else asks.set(key, { our: f.our, from: f.from, fromDevice: f.fromDevice, ids: [f.envelope.id] });
   }
+  const heldByKey = new Map(held.map((h) => [h.row.key, h]));
   for (const h of heldRows) {
-    const g = held.find((x) => x.row.key === h.key);
-    if (!g?.known) continue;
+    if (!heldByKey.get(h.key)?.known) continue;
     const convId = groupConversationId(h.ourAddress, h.groupId);
     const messageId = WAITING_PREFIX + h.envelopeId;
     placeholders.push({ id: messageId, conversationId: convId, direction: "in", kind: "waiting", text: "", sentAt: h.ts, receivedAt: now, state: "read", sentToRelayAt: null, deliveredAt: null });

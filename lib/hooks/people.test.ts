@@ -123,6 +123,36 @@ describe("the merged inbox (One row per person)", () => {
     expect(wa.people?.get(conversationId(ME_WA, CAROL_WA))?.unread).toBe(4);
   });
 
+  it("never folds a group into a person: a group stays its own row", async () => {
+    await linkAddresses(db, CAROL_IG, CAROL_WA, 1);
+    // a group held by my account names my own address on both sides, and Carol is one of its members
+    const group = (our: Address, gid: string, lastActivity: number): ConversationRow => ({
+      ...conversation(our, our, lastActivity, 3),
+      id: `${our}|group:${gid}`,
+      groupId: gid,
+      groupName: `Group ${gid}`,
+      groupBrands: ["instagram", "whatsapp"],
+    });
+    await db.conversations.bulkPut([group(ME, "g1", 600), group(ME_WA, "g2", 250)]);
+    await db.groups.bulkPut([
+      { id: `${ME}|g1`, ourAddress: ME, groupId: "g1", conversationId: `${ME}|group:g1`, name: "Group g1", members: [{ address: ME, admin: true, since: 1 }, { address: CAROL_IG, admin: false, since: 1 }], timerMs: 0, addPolicy: "admins", version: 1, headHash: new Uint8Array(32), chain: [], keySentTo: [], updatedAt: 1 },
+      { id: `${ME_WA}|g2`, ourAddress: ME_WA, groupId: "g2", conversationId: `${ME_WA}|group:g2`, name: "Group g2", members: [{ address: ME_WA, admin: true, since: 1 }, { address: CAROL_WA, admin: false, since: 1 }], timerMs: 0, addPolicy: "admins", version: 1, headHash: new Uint8Array(32), chain: [], keySentTo: [], updatedAt: 1 },
+    ]);
+    // an address joined to Carol before it became one of my accounts (signed in here later): its groups
+    // still do not fold into her
+    await db.addressBook.put({ address: ME_WA, personId: (await db.addressBook.get(CAROL_IG))!.personId, updatedAt: 2 });
+    const merged = await queryInbox(db, "all", Infinity, { onePerPerson: true });
+    expect(merged.rows.map((r) => r.id)).toEqual([`${ME}|group:g1`, conversationId(ME, CAROL_IG), conversationId(ME, DAVE), `${ME_WA}|group:g2`, conversationId(ME, ERIN)]);
+    const carol = merged.people?.get(conversationId(ME, CAROL_IG));
+    expect(carol?.conversations.map((c) => c.id)).toEqual([conversationId(ME, CAROL_IG), conversationId(ME, CAROL_WA), conversationId(ME_WA, CAROL_WA)]);
+    expect(carol?.unread).toBe(7);
+    expect([...(merged.people?.keys() ?? [])]).toEqual([conversationId(ME, CAROL_IG)]);
+    // the Groups chip shows both groups, merged or not
+    const groups = await queryInbox(db, "groups", Infinity, { onePerPerson: true });
+    expect(groups.rows.map((r) => r.id)).toEqual([`${ME}|group:g1`, `${ME_WA}|group:g2`]);
+    expect(groups.people?.size ?? 0).toBe(0);
+  });
+
   it("shows two rows again once the addresses are split", async () => {
     await linkAddresses(db, CAROL_IG, CAROL_WA, 1);
     await unlinkAddress(db, CAROL_WA, 2);

@@ -150,7 +150,9 @@ async function queryPeopleInbox(db: JunctionDB, filter: InboxFilter, limit: numb
   const personOf = new Map<string, string>();
   for (const entry of joined) if (entry.personId) personOf.set(entry.address, entry.personId);
   const inView = inViewOf(filter);
-  const theirs = (await db.conversations.where("theirAddress").anyOf([...personOf.keys()]).toArray()).filter(inView);
+  // a group is never one person's, whoever holds it or is in it: it stays its own row
+  const folds = (row: ConversationRow) => row.groupId === undefined && personOf.has(row.theirAddress);
+  const theirs = (await db.conversations.where("theirAddress").anyOf([...personOf.keys()]).toArray()).filter((c) => inView(c) && folds(c));
   const byPerson = new Map<string, ConversationRow[]>();
   for (const conv of theirs) {
     const personId = personOf.get(conv.theirAddress) as string;
@@ -166,7 +168,7 @@ async function queryPeopleInbox(db: JunctionDB, filter: InboxFilter, limit: numb
     const seenHere = new Set<string>();
     let kept = 0;
     for (const row of page.rows) {
-      const personId = personOf.get(row.theirAddress);
+      const personId = folds(row) ? personOf.get(row.theirAddress) : undefined;
       if (personId !== undefined && seenHere.has(personId)) continue;
       if (personId !== undefined) seenHere.add(personId);
       kept += 1;
@@ -182,7 +184,7 @@ async function queryPeopleInbox(db: JunctionDB, filter: InboxFilter, limit: numb
   const seen = new Set<string>();
   const rows: ConversationRow[] = [];
   for (const row of base.rows) {
-    const personId = personOf.get(row.theirAddress);
+    const personId = folds(row) ? personOf.get(row.theirAddress) : undefined;
     if (personId === undefined) {
       rows.push(row);
       continue;

@@ -463,6 +463,11 @@ export interface HeldGroupRow {
   body: string;
   ts: number;
   receivedAt: number;
+  /**
+   * Held for a group I had never heard of (no placeholder, no key asked; at most HELD_UNKNOWN_PER_SENDER per
+   * sender). Cleared when the group arrives and the message still waits for its key.
+   */
+  unknownGroup?: true;
 }
 
 /** Held group messages kept at most (beyond it, one more is refused as before). */
