@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EVENTS } from "../../protocol";
 import { call, TestDevice } from "../../relay/test/device";
 import { type RelayProcess, startRelay } from "../../relay/test/relayProcess";
-import { type AttachmentPointer, ciphertextSize, downloadAttachment, paddedSize, TransferError, type TransferTimings, type UploadGrant, uploadAttachment, UPLOAD_PIECE_BYTES } from "./transfer";
+import { type AttachmentPointer, ciphertextSize, downloadAttachment, paddedSize, TransferError, type TransferTimings, type UploadGrant, uploadAttachment, UPLOAD_PIECE_BYTES, UPLOADS_IN_FLIGHT } from "./transfer";
 
 let relay: RelayProcess;
 let device: TestDevice;
@@ -82,6 +82,25 @@ describe("attachment transfer", () => {
     expect(Object.keys(downTimes).sort()).toEqual(["decrypt", "digest", "network", "store"]);
     expect(upTimes.encrypt).toBeGreaterThan(0);
     expect(downTimes.decrypt).toBeGreaterThan(0);
+  });
+
+  it("keeps two pieces on the wire at once (never more), and the relay stores them in order", async () => {
+    const file = randomBytes(4 * UPLOAD_PIECE_BYTES);
+    let onWire = 0;
+    let most = 0;
+    const watching = async (input: string, init?: RequestInit): Promise<Response> => {
+      if (init?.method !== "PATCH") return fetch(input, init);
+      most = Math.max(most, ++onWire);
+      try {
+        return await fetch(input, init);
+      } finally {
+        onWire--;
+      }
+    };
+    const pointer = await uploadAttachment({ file: new Blob([file]), grant, baseUrl: relay.url, fetch: watching });
+    expect(most).toBe(UPLOADS_IN_FLIGHT);
+    expect(UPLOADS_IN_FLIGHT).toBe(2);
+    expect(Buffer.compare(await bytesOf(await downloadAttachment({ pointer, baseUrl: relay.url })), file)).toBe(0);
   });
 
   it("resumes a piece whose request dropped halfway, from where the relay got to", async () => {
