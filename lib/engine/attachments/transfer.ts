@@ -109,29 +109,42 @@ export const UPLOADS_IN_FLIGHT = 2;
 const PLAIN_PIECE_BYTES = UPLOAD_PIECE_BYTES;
 
 /**
- * Reads the padded plaintext of `file` (`padTo` bytes, zeros after the file's own) in pieces of whole
- * chunks, the next piece read while the caller encrypts this one.
+ * Yields the padded plaintext of `file` (`padTo` bytes, zeros after the file's own) in pieces of whole
+ * chunks, the last one shorter: one buffer, filled again once the caller has sealed it. The file's
+ * stream reads ahead by itself while the caller encrypts.
  */
 async function* plainPieces(file: Blob, padTo: number): AsyncIterable<Uint8Array> {
-  const read = async (start: number): Promise<Uint8Array> => {
-    const end = Math.min(start + PLAIN_PIECE_BYTES, padTo);
-    const bytes = start < file.size ? new Uint8Array(await file.slice(start, Math.min(end, file.size)).arrayBuffer()) : new Uint8Array(0);
-    if (bytes.length === end - start) return bytes;
-    // the padding: zeros after the file's bytes
-    const piece = new Uint8Array(end - start);
-    piece.set(bytes);
-    return piece;
-  };
-  let next = read(0);
-  next.catch(() => undefined);
-  for (let start = 0; start < padTo; start += PLAIN_PIECE_BYTES) {
-    const piece = await next;
-    if (start + PLAIN_PIECE_BYTES < padTo) {
-      next = read(start + PLAIN_PIECE_BYTES);
-      next.catch(() => undefined);
+  const piece = new Uint8Array(Math.min(PLAIN_PIECE_BYTES, padTo));
+  let filled = 0;
+  let given = 0;
+  const fill = function* (bytes: Uint8Array | null, zeros: number) {
+    let rest = bytes ?? new Uint8Array(0);
+    let left = zeros;
+    while (rest.length > 0 || left > 0) {
+      const n = Math.min(piece.length - filled, rest.length > 0 ? rest.length : left);
+      if (rest.length > 0) {
+        piece.set(rest.subarray(0, n), filled);
+        rest = rest.subarray(n);
+      } else {
+        piece.fill(0, filled, filled + n);
+        left -= n;
+      }
+      filled += n;
+      if (filled === piece.length) {
+        given += filled;
+        filled = 0;
+        yield piece;
+      }
     }
-    yield piece;
+  };
+  const reader = file.stream().getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    yield* fill(value, 0);
   }
+  yield* fill(null, padTo - given - filled);
+  if (filled > 0) yield piece.subarray(0, filled);
 }
 
 /**
