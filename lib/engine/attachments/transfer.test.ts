@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EVENTS } from "../../protocol";
 import { call, TestDevice } from "../../relay/test/device";
 import { type RelayProcess, startRelay } from "../../relay/test/relayProcess";
-import { type AttachmentPointer, ciphertextSize, downloadAttachment, paddedSize, TransferError, type TransferTimings, type UploadGrant, uploadAttachment, UPLOAD_PIECE_BYTES, UPLOADS_IN_FLIGHT } from "./transfer";
+import { type AttachmentPointer, ciphertextSize, DOWNLOAD_PIECE_BYTES, downloadAttachment, paddedSize, STORE_QUEUE_PIECES, streamAttachment, TransferError, type TransferTimings, type UploadGrant, uploadAttachment, UPLOAD_PIECE_BYTES, UPLOADS_IN_FLIGHT } from "./transfer";
 
 let relay: RelayProcess;
 let device: TestDevice;
@@ -182,6 +182,27 @@ describe("attachment transfer", () => {
     expect(resumedAt).toBeGreaterThanOrEqual(UPLOAD_PIECE_BYTES);
     expect(sentAgain).toBe(ciphertextSize(paddedSize(file.length)) - resumedAt);
     expect(Buffer.compare(await bytesOf(await downloadAttachment({ pointer, baseUrl: relay.url })), file)).toBe(0);
+  });
+
+  it("stores a download's pieces in order, those that decrypted while a batch was written together in the next", async () => {
+    const file = randomBytes(8 * DOWNLOAD_PIECE_BYTES + 1000);
+    const pointer = await uploadAttachment({ file: new Blob([file]), grant, baseUrl: relay.url });
+    const batches: number[][] = [];
+    const parts: Blob[] = [];
+    await streamAttachment({
+      pointer,
+      baseUrl: relay.url,
+      // a slow store: 100 ms a transaction, whatever it holds
+      sink: async (pieces) => {
+        batches.push(pieces.map((p) => p.index));
+        for (const p of pieces) parts.push(p.data);
+        await new Promise((r) => setTimeout(r, 100));
+      },
+    });
+    expect(batches.flat()).toEqual([...Array(9).keys()]);
+    expect(batches.length).toBeLessThan(9);
+    expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(STORE_QUEUE_PIECES + 1);
+    expect(Buffer.compare(await bytesOf(new Blob(parts)), file)).toBe(0);
   });
 
   it("resumes a download cut off midway with a range request", async () => {
