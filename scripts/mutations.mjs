@@ -168,7 +168,7 @@ const MUTANTS = [
     id: "attachment-skip-ciphertext-commitment",
     what: "skip the check that the ciphertext's commitment is the key's",
     file: "lib/crypto/attachments.ts",
-    edits: [{ find: "if (!equalBytes(rest.subarray(HEADER_BYTES, this.prefix.length), this.prefix.subarray(HEADER_BYTES))) {", replace: "if (false) {" }],
+    edits: [{ find: "if (!equalBytes(prefix.subarray(HEADER_BYTES), this.prefix.subarray(HEADER_BYTES))) {", replace: "if (false) {" }],
     tests: [[T("kat"), T("mutations")], [T("attachments")]],
   },
   {

@@ -83,6 +83,37 @@ describe("attachments", () => {
     expect(Buffer.concat(out)).toEqual(Buffer.from(data));
   });
 
+  it("sealInto and pushInto write, into the caller's buffers, the very bytes push writes, with the same digest", async () => {
+    const data = randomBytes(5 * ATTACHMENT_CHUNK_BYTES + 1234);
+    const key = randomBytes(32);
+    const whole = new AttachmentEncryptor(key);
+    const reference = concat(whole.push(data), (await whole.finish()).tail);
+    const e = new AttachmentEncryptor(key);
+    const sealed = new Uint8Array(3 * (ATTACHMENT_CHUNK_BYTES + 16));
+    const parts = [e.prefix()];
+    const piece = 2 * ATTACHMENT_CHUNK_BYTES;
+    for (let o = 0; o < data.length; o += piece) {
+      const n = e.sealInto(data.subarray(o, o + piece), sealed, o + piece >= data.length);
+      parts.push(sealed.slice(0, n));
+    }
+    const { tail, digest } = await e.finish();
+    expect(tail.length).toBe(0);
+    expect(Buffer.compare(concat(...parts), reference)).toBe(0);
+    // not on chunks that are not whole, and not twice past the last one
+    const other = new AttachmentEncryptor(key);
+    expect(() => other.sealInto(data, sealed, true)).toThrow(expect.objectContaining({ code: "bad_state" }));
+    other.prefix();
+    expect(() => other.sealInto(data, sealed, false)).toThrow(expect.objectContaining({ code: "bad_state" }));
+    const d = new AttachmentDecryptor({ key, digest, commitment: e.commitment });
+    const out = new Uint8Array(data.length + ATTACHMENT_CHUNK_BYTES);
+    let at = 0;
+    for (let o = 0; o < reference.length; o += 9_999) {
+      d.pushInto(reference.subarray(o, o + 9_999), (n) => out.subarray(at, (at += n)));
+    }
+    const last = await d.finish();
+    expect(Buffer.compare(concat(out.subarray(0, at), last), data)).toBe(0);
+  });
+
   it("digests SHA-256 over the SHA-256 of the prefix and of each sealed chunk: streamed or whole, with WebCrypto or without", async () => {
     const data = randomBytes(3 * ATTACHMENT_CHUNK_BYTES + 5);
     const enc = await encryptAttachment(data);

@@ -95,6 +95,7 @@ export class AttachmentEncryptor {
   private pendingBytes = 0;
   private index = 0;
   private started = false;
+  private lastSealed = false;
   private done = false;
 
   constructor(key: Bytes = randomBytes(32)) {
@@ -106,10 +107,16 @@ export class AttachmentEncryptor {
   }
 
   private emit(out: Bytes[], plain: Bytes, last: boolean): void {
+    out.push(this.seal(plain, last, new Uint8Array(plain.length + TAG_BYTES)));
+  }
+
+  /** Seals one chunk into `into` (exactly its sealed length) and adds it to the digest. */
+  private seal(plain: Bytes, last: boolean, into: Bytes): Bytes {
     if (this.index >= MAX_CHUNKS) throw new CryptoError("bad_message", "attachment too large");
-    const c = chachaSeal(this.encKey, chunkNonce(this.index++, last), plain, this.ad);
+    if (last) this.lastSealed = true;
+    const c = chachaSeal(this.encKey, chunkNonce(this.index++, last), plain, this.ad, into);
     this.tree.add(c);
-    out.push(c);
+    return c;
   }
 
   private start(out: Bytes[]): void {
@@ -118,6 +125,35 @@ export class AttachmentEncryptor {
     const h = concat(header(ATTACHMENT_CHUNK_BYTES), this.commitment);
     this.tree.add(h);
     out.push(h);
+  }
+
+  /** The ciphertext's first bytes (header ‖ commitment): what sealInto()'s chunks follow. */
+  prefix(): Bytes {
+    if (this.started) throw new CryptoError("bad_state", "encryptor started");
+    const out: Bytes[] = [];
+    this.start(out);
+    return out[0];
+  }
+
+  /**
+   * Seals `plain` as whole chunks (its end as the final chunk when `last`) into `out`, back to back from
+   * its start, without the allocations and copies of push(); returns the bytes written. The plaintext is
+   * whole chunks unless `last`, and `out` holds them sealed; prefix() first, and not mixed with push().
+   */
+  sealInto(plain: Bytes, out: Bytes, last: boolean): number {
+    if (this.done || this.lastSealed || !this.started || this.pendingBytes > 0) throw new CryptoError("bad_state", "cannot seal here");
+    if (!last && plain.length % ATTACHMENT_CHUNK_BYTES !== 0) throw new CryptoError("bad_state", "not whole chunks");
+    let written = 0;
+    let off = 0;
+    do {
+      const chunk = plain.subarray(off, off + ATTACHMENT_CHUNK_BYTES);
+      off += chunk.length;
+      const final = last && off === plain.length;
+      if (chunk.length === 0 && !final) break;
+      this.seal(chunk, final, out.subarray(written, written + chunk.length + TAG_BYTES));
+      written += chunk.length + TAG_BYTES;
+    } while (off < plain.length);
+    return written;
   }
 
   /** Returns the ciphertext bytes ready so far (whole chunks only; the last one waits for finish). */
@@ -152,7 +188,8 @@ export class AttachmentEncryptor {
     if (this.done) throw new CryptoError("bad_state", "encryptor finished");
     const out: Bytes[] = [];
     this.start(out);
-    this.emit(out, this.pending.subarray(0, this.pendingBytes), true);
+    // sealInto() sealed the final chunk already
+    if (!this.lastSealed) this.emit(out, this.pending.subarray(0, this.pendingBytes), true);
     this.done = true;
     this.pendingBytes = 0;
     return { tail: concat(...out), digest: await this.tree.digest() };
@@ -166,8 +203,9 @@ export class AttachmentDecryptor {
   private readonly prefix: Bytes;
   private readonly digest: Bytes;
   private readonly tree = new DigestTree();
-  /** Ciphertext bytes not yet opened (at most one sealed chunk once the header is seen). */
-  private buf: Bytes = new Uint8Array(0);
+  /** Ciphertext bytes not yet opened: the prefix until it is whole, then at most one sealed chunk. */
+  private readonly held = new Uint8Array(SEALED_CHUNK_BYTES);
+  private heldBytes = 0;
   private index = 0;
   private headerSeen = false;
   private ended = false;
@@ -189,53 +227,84 @@ export class AttachmentDecryptor {
    * finish() still checks the digest of the whole ciphertext. Only before any push().
    */
   replay(plain: Bytes): void {
-    if (this.ended || this.buf.length > 0 || plain.length % ATTACHMENT_CHUNK_BYTES !== 0) throw new CryptoError("bad_state", "cannot replay here");
+    if (this.ended || this.heldBytes > 0 || plain.length % ATTACHMENT_CHUNK_BYTES !== 0) throw new CryptoError("bad_state", "cannot replay here");
     if (!this.headerSeen) {
       this.tree.add(this.prefix);
       this.headerSeen = true;
     }
+    const sealed = new Uint8Array(SEALED_CHUNK_BYTES);
     for (let off = 0; off < plain.length; off += ATTACHMENT_CHUNK_BYTES) {
-      this.tree.add(chachaSeal(this.encKey, chunkNonce(this.index++, false), plain.subarray(off, off + ATTACHMENT_CHUNK_BYTES), this.ad));
+      this.tree.add(chachaSeal(this.encKey, chunkNonce(this.index++, false), plain.subarray(off, off + ATTACHMENT_CHUNK_BYTES), this.ad, sealed));
     }
   }
 
   push(data: Bytes): Bytes {
-    if (this.ended && data.length > 0) throw new CryptoError("bad_message", "data after the last chunk");
-    let rest = this.buf.length === 0 ? data : concat(this.buf, data);
     const out: Bytes[] = [];
-    if (!this.headerSeen) {
-      if (rest.length < this.prefix.length) {
-        this.buf = rest.slice();
-        return new Uint8Array(0);
-      }
-      if (!equalBytes(rest.subarray(0, HEADER_BYTES), header(ATTACHMENT_CHUNK_BYTES))) {
-        throw new CryptoError("bad_message", "unknown attachment format");
-      }
-      if (!equalBytes(rest.subarray(HEADER_BYTES, this.prefix.length), this.prefix.subarray(HEADER_BYTES))) {
-        throw new CryptoError("bad_key", "ciphertext committed to another key");
-      }
-      this.tree.add(rest.subarray(0, this.prefix.length));
-      this.headerSeen = true;
-      rest = rest.subarray(this.prefix.length);
-    }
-    // A full-size chunk followed by more bytes cannot be the last one; anything else waits for finish().
-    while (rest.length > SEALED_CHUNK_BYTES) {
-      const sealed = rest.subarray(0, SEALED_CHUNK_BYTES);
-      out.push(chachaOpen(this.encKey, chunkNonce(this.index++, false), sealed, this.ad));
-      this.tree.add(sealed);
-      rest = rest.subarray(SEALED_CHUNK_BYTES);
-    }
-    // kept as a copy: the caller may reuse its buffer
-    this.buf = rest.slice();
+    this.pushInto(data, (length) => {
+      out.push(new Uint8Array(length));
+      return out[out.length - 1];
+    });
     return out.length === 1 ? out[0] : concat(...out);
+  }
+
+  /**
+   * push() without its allocations and copies: each chunk that authenticates is opened into
+   * `into(length)`, a view of exactly that many bytes the caller provides (a piece of its own buffer).
+   */
+  pushInto(data: Bytes, into: (length: number) => Bytes): void {
+    if (this.ended && data.length > 0) throw new CryptoError("bad_message", "data after the last chunk");
+    let rest = this.headerSeen ? data : this.takePrefix(data);
+    while (rest.length > 0) {
+      // a full-size chunk followed by more bytes cannot be the last one; anything else waits for finish()
+      if (this.heldBytes === SEALED_CHUNK_BYTES) {
+        this.open(this.held, into);
+        this.heldBytes = 0;
+      }
+      if (this.heldBytes === 0 && rest.length > SEALED_CHUNK_BYTES) {
+        // whole chunks are opened straight from the caller's bytes
+        this.open(rest.subarray(0, SEALED_CHUNK_BYTES), into);
+        rest = rest.subarray(SEALED_CHUNK_BYTES);
+        continue;
+      }
+      // kept as a copy: the caller may reuse its buffer
+      const n = Math.min(SEALED_CHUNK_BYTES - this.heldBytes, rest.length);
+      this.held.set(rest.subarray(0, n), this.heldBytes);
+      this.heldBytes += n;
+      rest = rest.subarray(n);
+    }
+  }
+
+  /** Collects and checks the prefix (header ‖ commitment); the bytes after it. */
+  private takePrefix(data: Bytes): Bytes {
+    const n = Math.min(PREFIX_BYTES - this.heldBytes, data.length);
+    this.held.set(data.subarray(0, n), this.heldBytes);
+    this.heldBytes += n;
+    if (this.heldBytes < PREFIX_BYTES) return data.subarray(n);
+    const prefix = this.held.subarray(0, PREFIX_BYTES);
+    if (!equalBytes(prefix.subarray(0, HEADER_BYTES), header(ATTACHMENT_CHUNK_BYTES))) {
+      throw new CryptoError("bad_message", "unknown attachment format");
+    }
+    if (!equalBytes(prefix.subarray(HEADER_BYTES), this.prefix.subarray(HEADER_BYTES))) {
+      throw new CryptoError("bad_key", "ciphertext committed to another key");
+    }
+    this.tree.add(prefix);
+    this.headerSeen = true;
+    this.heldBytes = 0;
+    return data.subarray(n);
+  }
+
+  private open(sealed: Bytes, into: (length: number) => Bytes): void {
+    chachaOpen(this.encKey, chunkNonce(this.index++, false), sealed, this.ad, into(sealed.length - TAG_BYTES));
+    this.tree.add(sealed);
   }
 
   /** Opens the last chunk, then checks the digest of the whole ciphertext; its plaintext only if both hold. */
   async finish(): Promise<Bytes> {
     if (this.ended) throw new CryptoError("bad_state", "decryptor finished");
     if (!this.headerSeen) throw new CryptoError("bad_message", "truncated attachment");
-    const last = chachaOpen(this.encKey, chunkNonce(this.index++, true), this.buf, this.ad);
-    this.tree.add(this.buf);
+    const sealed = this.held.subarray(0, this.heldBytes);
+    const last = chachaOpen(this.encKey, chunkNonce(this.index++, true), sealed, this.ad);
+    this.tree.add(sealed);
     this.ended = true;
     if (!equalBytes(await this.tree.digest(), this.digest)) throw new CryptoError("bad_digest", "digest mismatch");
     return last;

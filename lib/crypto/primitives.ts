@@ -59,16 +59,18 @@ export function xchachaOpen(key: Bytes, nonce: Bytes, ciphertext: Bytes, ad: Byt
   }
 }
 
-export function chachaSeal(key: Bytes, nonce: Bytes, plaintext: Bytes, ad: Bytes): Bytes {
+/** `into`, when given, receives the sealed bytes (exactly plaintext + tag long) instead of a new array. */
+export function chachaSeal(key: Bytes, nonce: Bytes, plaintext: Bytes, ad: Bytes, into?: Bytes): Bytes {
   checkAead(key, nonce, NONCE_BYTES);
-  return chacha20poly1305(key, nonce, ad).encrypt(plaintext);
+  return chacha20poly1305(key, nonce, ad).encrypt(plaintext, into);
 }
 
-export function chachaOpen(key: Bytes, nonce: Bytes, ciphertext: Bytes, ad: Bytes): Bytes {
+/** `into`, when given, receives the plaintext (exactly ciphertext − tag long), written only if the tag verifies. */
+export function chachaOpen(key: Bytes, nonce: Bytes, ciphertext: Bytes, ad: Bytes, into?: Bytes): Bytes {
   checkAead(key, nonce, NONCE_BYTES);
   if (ciphertext.length < TAG_BYTES) throw new CryptoError("bad_message", "ciphertext too short");
   try {
-    return chacha20poly1305(key, nonce, ad).decrypt(ciphertext);
+    return chacha20poly1305(key, nonce, ad).decrypt(ciphertext, into);
   } catch (e) {
     throw new CryptoError("bad_message", "authentication failed", { cause: e });
   }

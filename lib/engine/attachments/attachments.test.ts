@@ -116,10 +116,24 @@ describe("attachments between two engines", () => {
     const { messageIds: [id] } = await alice.api.sendAttachments({ conversationId: aConv, files: [{ blob: new Blob([bytes]), name: "big.bin" }] });
     expect((await alice.db.transfers.get(id))?.state).toBe("uploading");
     expect((await alice.db.messages.get(id))?.state).toBe("queued");
-    // back online: the upload starts; the engine stops after the first piece (a closed tab), and a new one goes on
+    // back online: the upload starts; the engine stops after the first piece (a closed tab: the pieces after
+    // it hang on the wire until then), and a new one goes on
+    const realFetch = globalThis.fetch;
+    let stall = true;
+    let patches = 0;
+    globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (init?.method === "PATCH" && stall && ++patches > 1) {
+        await new Promise((_, reject) => init.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
+      }
+      return realFetch(input, init);
+    }) as typeof fetch;
+    onTestFinished(() => {
+      globalThis.fetch = realFetch;
+    });
     alice.engine.setNetworkAvailable(true);
     await waitFor(async () => ((await alice.db.transfers.get(id))?.done ?? 0) > 0, "upload under way");
     await alice.engine.stop();
+    stall = false;
     const blobId = (await alice.db.attachmentKeys.get(id))?.blobId;
     expect(blobId).toBeDefined();
     const alice2 = boot(alice.db);

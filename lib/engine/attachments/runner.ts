@@ -249,12 +249,13 @@ export class TransferRunner {
         signal: abort.signal,
         timings,
         kept: { count: kept, read: (index) => readPiece(db, id, index) },
-        // each piece is stored as it authenticates; nothing is shown before the media row below
-        sink: async (index, plain) => {
-          pieces = index + 1;
+        // pieces are stored as they authenticate, those that came meanwhile in one transaction; nothing is
+        // shown before the media row below
+        sink: async (batch) => {
+          pieces = batch[batch.length - 1].index + 1;
           const stored = await db.transaction("rw", [db.mediaChunks, db.transfers], async () => {
             if (!(await db.transfers.get(id))) return false;
-            await db.mediaChunks.put({ messageId: id, index, data: new Blob([plain as BlobPart]) });
+            await db.mediaChunks.bulkPut(batch.map((p) => ({ messageId: id, index: p.index, data: p.data })));
             return true;
           });
           // deleted (or expired) while it came: stop here

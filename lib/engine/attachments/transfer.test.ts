@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EVENTS } from "../../protocol";
 import { call, TestDevice } from "../../relay/test/device";
 import { type RelayProcess, startRelay } from "../../relay/test/relayProcess";
-import { type AttachmentPointer, ciphertextSize, downloadAttachment, paddedSize, TransferError, type TransferTimings, type UploadGrant, uploadAttachment, UPLOAD_PIECE_BYTES } from "./transfer";
+import { type AttachmentPointer, ciphertextSize, DOWNLOAD_PIECE_BYTES, downloadAttachment, paddedSize, STORE_QUEUE_PIECES, streamAttachment, TransferError, type TransferTimings, type UploadGrant, uploadAttachment, UPLOAD_PIECE_BYTES, UPLOADS_IN_FLIGHT } from "./transfer";
 
 let relay: RelayProcess;
 let device: TestDevice;
@@ -84,6 +84,25 @@ describe("attachment transfer", () => {
     expect(downTimes.decrypt).toBeGreaterThan(0);
   });
 
+  it("keeps two pieces on the wire at once (never more), and the relay stores them in order", async () => {
+    const file = randomBytes(4 * UPLOAD_PIECE_BYTES);
+    let onWire = 0;
+    let most = 0;
+    const watching = async (input: string, init?: RequestInit): Promise<Response> => {
+      if (init?.method !== "PATCH") return fetch(input, init);
+      most = Math.max(most, ++onWire);
+      try {
+        return await fetch(input, init);
+      } finally {
+        onWire--;
+      }
+    };
+    const pointer = await uploadAttachment({ file: new Blob([file]), grant, baseUrl: relay.url, fetch: watching });
+    expect(most).toBe(UPLOADS_IN_FLIGHT);
+    expect(UPLOADS_IN_FLIGHT).toBe(2);
+    expect(Buffer.compare(await bytesOf(await downloadAttachment({ pointer, baseUrl: relay.url })), file)).toBe(0);
+  });
+
   it("resumes a piece whose request dropped halfway, from where the relay got to", async () => {
     const file = randomBytes(2 * UPLOAD_PIECE_BYTES + 1000);
     let patches = 0;
@@ -107,10 +126,10 @@ describe("attachment transfer", () => {
     let patches = 0;
     const recording = recordingGrant();
     const forgetful = async (input: string, init?: RequestInit): Promise<Response> => {
-      const res = await fetch(input, init);
       // as a relay that restarted after the first piece and had synced only its first 1000 bytes answers
-      if (init?.method === "PATCH" && ++patches === 2) return new Response(null, { status: 409, headers: { "Upload-Offset": "1000" } });
-      return res;
+      // (to the second piece, and to the third on the wire beside it)
+      if (init?.method === "PATCH" && ++patches >= 2) return new Response(null, { status: 409, headers: { "Upload-Offset": "1000" } });
+      return fetch(input, init);
     };
     const first = uploadAttachment({
       file: new Blob([file]),
@@ -146,15 +165,44 @@ describe("attachment transfer", () => {
     });
     await expect(firstTry).rejects.toThrow();
     expect(sentFirst).toBe(UPLOAD_PIECE_BYTES);
+    // the relay holds the first piece, and whatever of the second (on the wire beside it) came before the
+    // stop: the bytes it takes now start there and are each sent once
     let sentAgain = 0;
+    let resumedAt = -1;
     const counting = async (input: string, init?: RequestInit) => {
-      if (init?.method === "PATCH") sentAgain += (init.body as Blob).size;
-      return fetch(input, init);
+      const res = await fetch(input, init);
+      if (init?.method === "PATCH" && res.status === 204) {
+        if (resumedAt < 0) resumedAt = Number((init.headers as Record<string, string>)["Upload-Offset"]);
+        sentAgain += (init.body as Blob).size;
+      }
+      return res;
     };
     const pointer = await uploadAttachment({ file: new Blob([file]), key, grant, resume: recording.blobId(), baseUrl: relay.url, fetch: counting });
     expect(pointer.blobId).toBe(recording.blobId());
-    expect(sentAgain).toBe(ciphertextSize(paddedSize(file.length)) - UPLOAD_PIECE_BYTES);
+    expect(resumedAt).toBeGreaterThanOrEqual(UPLOAD_PIECE_BYTES);
+    expect(sentAgain).toBe(ciphertextSize(paddedSize(file.length)) - resumedAt);
     expect(Buffer.compare(await bytesOf(await downloadAttachment({ pointer, baseUrl: relay.url })), file)).toBe(0);
+  });
+
+  it("stores a download's pieces in order, those that decrypted while a batch was written together in the next", async () => {
+    const file = randomBytes(8 * DOWNLOAD_PIECE_BYTES + 1000);
+    const pointer = await uploadAttachment({ file: new Blob([file]), grant, baseUrl: relay.url });
+    const batches: number[][] = [];
+    const parts: Blob[] = [];
+    await streamAttachment({
+      pointer,
+      baseUrl: relay.url,
+      // a slow store: 100 ms a transaction, whatever it holds
+      sink: async (pieces) => {
+        batches.push(pieces.map((p) => p.index));
+        for (const p of pieces) parts.push(p.data);
+        await new Promise((r) => setTimeout(r, 100));
+      },
+    });
+    expect(batches.flat()).toEqual([...Array(9).keys()]);
+    expect(batches.length).toBeLessThan(9);
+    expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(STORE_QUEUE_PIECES + 1);
+    expect(Buffer.compare(await bytesOf(new Blob(parts)), file)).toBe(0);
   });
 
   it("resumes a download cut off midway with a range request", async () => {

@@ -103,40 +103,85 @@ export interface UploadParams {
   timings?: TransferTimings;
 }
 
-/** Yields the padded plaintext of `file`, `padTo` bytes in all, zeros after the file's own bytes. */
-async function* padded(file: Blob, padTo: number): AsyncIterable<Uint8Array> {
+/** Upload pieces on the wire at once: the relay holds one that arrives early until the one before it is stored. */
+export const UPLOADS_IN_FLIGHT = 2;
+/** Plaintext bytes encrypted at a time: whole chunks, one upload piece's worth. */
+const PLAIN_PIECE_BYTES = UPLOAD_PIECE_BYTES;
+
+/**
+ * Yields the padded plaintext of `file` (`padTo` bytes, zeros after the file's own) in pieces of whole
+ * chunks, the last one shorter: one buffer, filled again once the caller has sealed it. The file's
+ * stream reads ahead by itself while the caller encrypts.
+ */
+async function* plainPieces(file: Blob, padTo: number): AsyncIterable<Uint8Array> {
+  const piece = new Uint8Array(Math.min(PLAIN_PIECE_BYTES, padTo));
+  let filled = 0;
+  let given = 0;
+  const fill = function* (bytes: Uint8Array | null, zeros: number) {
+    let rest = bytes ?? new Uint8Array(0);
+    let left = zeros;
+    while (rest.length > 0 || left > 0) {
+      const n = Math.min(piece.length - filled, rest.length > 0 ? rest.length : left);
+      if (rest.length > 0) {
+        piece.set(rest.subarray(0, n), filled);
+        rest = rest.subarray(n);
+      } else {
+        piece.fill(0, filled, filled + n);
+        left -= n;
+      }
+      filled += n;
+      if (filled === piece.length) {
+        given += filled;
+        filled = 0;
+        yield piece;
+      }
+    }
+  };
   const reader = file.stream().getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    yield value;
+    yield* fill(value, 0);
   }
-  let left = padTo - file.size;
-  const zeros = new Uint8Array(Math.min(left, CHUNK));
-  while (left > 0) {
-    const n = Math.min(left, zeros.length);
-    yield n === zeros.length ? zeros : zeros.subarray(0, n);
-    left -= n;
-  }
+  yield* fill(null, padTo - given - filled);
+  if (filled > 0) yield piece.subarray(0, filled);
 }
 
 /**
- * Runs tasks one after another while the caller goes on: the next piece is encrypted (or decrypted)
- * while the last one is on the wire (or being stored), and at most one waits. A task's failure comes
- * out of the next add() or of done().
+ * Runs up to `limit` tasks at once while the caller goes on: the next piece is encrypted (or decrypted)
+ * while the ones before are on the wire (or being stored). The first failure comes out of the next add()
+ * or of done().
  */
-class OneInFlight {
-  private last: Promise<void> = Promise.resolve();
+export class InFlight {
+  private readonly running = new Set<Promise<void>>();
+  private failure: { cause: unknown } | null = null;
 
+  constructor(private readonly limit: number) {}
+
+  /** Starts `task` once fewer than `limit` run. */
   async add(task: () => Promise<void>): Promise<void> {
-    await this.last;
-    const run = task();
-    run.catch(() => undefined);
-    this.last = run;
+    while (this.running.size >= this.limit) await Promise.race(this.running);
+    this.check();
+    const run: Promise<void> = task()
+      .catch((cause: unknown) => {
+        this.failure ??= { cause };
+      })
+      .finally(() => this.running.delete(run));
+    this.running.add(run);
   }
 
-  done(): Promise<void> {
-    return this.last;
+  async done(): Promise<void> {
+    await Promise.all(this.running);
+    this.check();
+  }
+
+  /** Waits for the tasks running to end, however they end. */
+  async settled(): Promise<void> {
+    await Promise.all(this.running);
+  }
+
+  private check(): void {
+    if (this.failure) throw this.failure.cause;
   }
 }
 
@@ -148,48 +193,67 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
   const encryptor = new AttachmentEncryptor(params.key);
   const grant = await params.grant(params.resume ? { resume: params.resume } : { size: total });
   if (grant.size !== total) throw new TransferError("refused", "the relay granted another size");
+  /** The end of the bytes the relay acknowledged, in order. */
   let offset = grant.offset;
   /** Bytes the relay had before this upload began: produced again (to hash them), never sent. */
   const resumeAt = grant.offset;
-  const wire = new OneInFlight();
+  const wire = new InFlight(UPLOADS_IN_FLIGHT);
+  // a failed piece stops the others on the wire: the upload resumes from where the relay is
+  const stop = new AbortController();
+  const signal = params.signal ? AbortSignal.any([params.signal, stop.signal]) : stop.signal;
   let token = grant.token;
   let produced = 0;
-  /** The piece being filled (a new one each time: the last one may still be on the wire). */
-  let piece = new Uint8Array(Math.min(UPLOAD_PIECE_BYTES, total - offset));
-  let pieceBytes = 0;
-  /** The byte offset of the piece being collected. */
+  /** Ciphertext produced and not yet sent (a Blob: it lives outside the worker, slicing it copies nothing). */
+  let unsent = new Blob([]);
+  /** The byte offset of the next piece. */
   let pieceStart = offset;
+  /** Settles when the piece before the next one has (sent or failed). */
+  let previous: Promise<void> = Promise.resolve();
 
-  const send = async (bytes: Uint8Array, start: number): Promise<void> => {
+  /** Where the relay is, from a 409 or a HEAD: the next byte of this piece to send, or "wait" / "lost". */
+  const resumeFrom = (told: number, start: number, end: number, beforeSettled: boolean): number | "wait" | "lost" => {
+    if (told >= start && told <= end) return told;
+    if (told >= 0 && told < start) return beforeSettled ? "lost" : "wait";
+    return "lost";
+  };
+
+  const send = async (body: Blob, start: number, before: Promise<void>): Promise<void> => {
+    const end = start + body.size;
+    let beforeSettled = false;
+    void before.then(() => {
+      beforeSettled = true;
+    });
     let at = start;
+    const where = async (told: number): Promise<void> => {
+      const next = resumeFrom(told, start, end, beforeSettled);
+      if (next === "wait") {
+        // the piece before is still on its way (or being sent again): this one goes once it is there
+        await before;
+        at = start;
+      } else if (next === "lost") {
+        // the relay restarted and kept less than it had acknowledged (it syncs every few MiB): this
+        // upload resumes from there, encrypting again, at the next kick (the relay's restart brings one)
+        throw new TransferError("network", "the relay lost the end of the upload");
+      } else at = next;
+    };
     for (let attempt = 1; ; attempt++) {
-      params.signal?.throwIfAborted();
-      const rest = bytes.subarray(at - start);
-      if (rest.length === 0) return;
+      signal.throwIfAborted();
+      if (at === end) break;
       try {
         const res = await doFetch(`${params.baseUrl}/blobs/${grant.id}`, {
           method: "PATCH",
           headers: { Authorization: `Bearer ${token}`, "Upload-Offset": String(at), "Content-Type": "application/offset+octet-stream" },
           // a Blob, not the bytes themselves: Chromium sends an ArrayBuffer body from a worker about
           // ten times slower (bench:media: 375 ms a MiB, against 30 ms as a Blob)
-          body: new Blob([rest as Uint8Array<ArrayBuffer>]),
-          signal: params.signal,
+          body: body.slice(at - start),
+          signal,
         });
         const told = Number(res.headers.get("upload-offset"));
-        if (res.status === 204 && told === start + bytes.length) {
-          offset = told;
-          params.onProgress?.({ done: offset, total });
-          return;
-        }
-        if (res.status === 409 && Number.isSafeInteger(told) && told >= start && told <= start + bytes.length) {
-          // part of it arrived before a failure: go on from where the relay is
-          at = told;
+        if (res.status === 204 && told === end) break;
+        if (res.status === 409 && Number.isSafeInteger(told)) {
+          // part of it arrived before a failure, or the piece before it is not there yet
+          await where(told);
           continue;
-        }
-        if (res.status === 409 && Number.isSafeInteger(told) && told >= 0 && told < start) {
-          // the relay restarted and kept less than it had acknowledged (it syncs every few MiB): this
-          // upload resumes from there, encrypting again, at the next kick (the relay's restart brings one)
-          throw new TransferError("network", "the relay lost the end of the upload");
         }
         if (res.status === 401) {
           // the token expired during a long upload: a fresh one for the same blob
@@ -198,57 +262,77 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
         }
         throw new TransferError("refused", `the relay refused the upload (${res.status})`);
       } catch (err) {
-        if (err instanceof TransferError || params.signal?.aborted || attempt >= TRANSFER_ATTEMPTS) {
+        if (err instanceof TransferError || signal.aborted || attempt >= TRANSFER_ATTEMPTS) {
           throw err instanceof TransferError ? err : new TransferError("network", "the upload failed", { cause: err });
         }
         // ask where the relay is before sending again
         const head = await doFetch(`${params.baseUrl}/blobs/${grant.id}`, { method: "HEAD", headers: { Authorization: `Bearer ${token}` } }).catch(() => null);
         const told = Number(head?.headers.get("upload-offset"));
-        if (head?.status === 200 && Number.isSafeInteger(told) && told >= start && told <= start + bytes.length) at = told;
+        if (head?.status === 200 && Number.isSafeInteger(told)) await where(told);
       }
     }
+    // pieces finish in order: the one before is acknowledged too (the relay stores them in order)
+    offset = Math.max(offset, end);
+    params.onProgress?.({ done: offset, total });
   };
 
-  const take = async (cipher: Uint8Array): Promise<void> => {
-    // bytes before the relay's offset are already there (a resumed upload): only hashed, not sent
+  /** Sends the whole pieces of what is unsent (and the rest too when `all`). */
+  const sendPieces = async (all: boolean): Promise<void> => {
+    for (;;) {
+      const length = Math.min(UPLOAD_PIECE_BYTES, total - pieceStart);
+      if (length === 0 || unsent.size < length) break;
+      const body = unsent.slice(0, length);
+      unsent = unsent.slice(length);
+      const start = pieceStart;
+      pieceStart += length;
+      await wire.add(() => {
+        const run = send(body, start, previous);
+        previous = run.catch(() => undefined);
+        return run;
+      });
+    }
+    if (all && unsent.size > 0) throw new TransferError("refused", "the upload ran past its size");
+  };
+
+  /** Takes `cipher` (copied: the buffer is reused) for the pieces, skipping what the relay already holds. */
+  const take = (cipher: Uint8Array): void => {
     const skip = Math.max(0, Math.min(cipher.length, resumeAt - produced));
     produced += cipher.length;
-    let rest = cipher.subarray(skip);
-    while (rest.length > 0) {
-      if (piece.length === 0) throw new TransferError("refused", "the upload ran past its size");
-      const part = rest.subarray(0, piece.length - pieceBytes);
-      piece.set(part, pieceBytes);
-      pieceBytes += part.length;
-      rest = rest.subarray(part.length);
-      if (pieceBytes === piece.length) {
-        const bytes = piece;
-        const start = pieceStart;
-        await wire.add(() => send(bytes, start));
-        pieceStart += pieceBytes;
-        piece = new Uint8Array(Math.min(UPLOAD_PIECE_BYTES, total - pieceStart));
-        pieceBytes = 0;
-      }
-    }
+    if (skip < cipher.length) unsent = new Blob([unsent, cipher.subarray(skip) as Uint8Array<ArrayBuffer>]);
   };
 
   const t = params.timings;
-  const plaintext = padded(params.file, plainSize)[Symbol.asyncIterator]();
-  for (;;) {
-    const next = await timed(t, "read", () => plaintext.next());
-    if (next.done) break;
-    const cipher = timed(t, "encrypt", () => encryptor.push(next.value));
-    // waits only while the piece before is still on the wire
-    await timed(t, "wire", () => take(cipher));
+  take(encryptor.prefix());
+  /** The sealed chunks of one plaintext piece, reused from piece to piece. */
+  const sealed = new Uint8Array(ciphertextSize(PLAIN_PIECE_BYTES) - HEADER);
+  const plaintext = plainPieces(params.file, plainSize)[Symbol.asyncIterator]();
+  let plainDone = 0;
+  let digest: Uint8Array;
+  try {
+    for (;;) {
+      const next = await timed(t, "read", () => plaintext.next());
+      if (next.done) break;
+      plainDone += next.value.length;
+      const last = plainDone === plainSize;
+      timed(t, "encrypt", () => take(sealed.subarray(0, encryptor.sealInto(next.value, sealed, last))));
+      // waits only while the pieces before are still on the wire
+      await timed(t, "wire", () => sendPieces(last));
+    }
+    digest = (await timed(t, "digest", () => encryptor.finish())).digest;
+    await timed(t, "wire", () => wire.done());
+  } catch (err) {
+    stop.abort();
+    await wire.settled();
+    throw err;
   }
-  const { tail, digest } = await timed(t, "digest", () => encryptor.finish());
-  await timed(t, "wire", () => take(tail));
-  await timed(t, "wire", () => wire.done());
   if (produced !== total || offset !== total) throw new TransferError("refused", "the upload ended short");
   return { blobId: grant.id, key: encryptor.key, digest, commitment: encryptor.commitment, size: params.file.size };
 }
 
 /** Plaintext bytes per piece a download hands its sink (and the store keeps as one row): whole chunks. */
 export const DOWNLOAD_PIECE_BYTES = 16 * CHUNK;
+/** Pieces decrypted ahead of the store: they wait (as Blobs, outside the worker) for the batch being written. */
+export const STORE_QUEUE_PIECES = 4;
 
 export interface DownloadParams {
   pointer: AttachmentPointer;
@@ -260,6 +344,12 @@ export interface DownloadParams {
   timings?: TransferTimings;
 }
 
+/** One piece of a download's plaintext: DOWNLOAD_PIECE_BYTES (the last one shorter), numbered from 0. */
+export interface PlainPiece {
+  index: number;
+  data: Blob;
+}
+
 export interface StreamParams extends DownloadParams {
   /**
    * The pieces kept from an interrupted download of this attachment, in order: read one at a time,
@@ -268,11 +358,70 @@ export interface StreamParams extends DownloadParams {
    */
   kept?: { count: number; read(index: number): Promise<Uint8Array> };
   /**
-   * Takes piece `index` of the plaintext (DOWNLOAD_PIECE_BYTES each, the last shorter) as it
-   * authenticates, to be stored, but not shown, until the download ends: the digest is checked only
-   * after the last byte, so a sink must be ready to throw away what it took when the download throws.
+   * Takes pieces of the plaintext as they authenticate, in order, several at once when they came while
+   * the last ones were being stored, to be stored (in one transaction), but not shown, until the download
+   * ends: the digest is checked only after the last byte, so a sink must be ready to throw away what it
+   * took when the download throws.
    */
-  sink(index: number, plain: Uint8Array): Promise<void>;
+  sink(pieces: PlainPiece[]): Promise<void>;
+}
+
+/**
+ * Hands pieces to a sink in batches: one batch is written while the next pieces decrypt and queue;
+ * those go together in the next batch. The first failure comes out of room() or done().
+ */
+class BatchWriter {
+  private queue: PlainPiece[] = [];
+  private writing: Promise<void> | null = null;
+  private failure: { cause: unknown } | null = null;
+
+  constructor(private readonly write: (pieces: PlainPiece[]) => Promise<void>) {}
+
+  add(piece: PlainPiece): void {
+    this.queue.push(piece);
+    this.pump();
+  }
+
+  /** Waits while STORE_QUEUE_PIECES wait already. */
+  async room(): Promise<void> {
+    while (this.writing && this.queue.length >= STORE_QUEUE_PIECES) await this.writing;
+    this.check();
+  }
+
+  async done(): Promise<void> {
+    while (this.writing) await this.writing;
+    this.check();
+  }
+
+  /** Drops what waits and waits for the batch being written, however it ends. */
+  async settled(): Promise<void> {
+    this.queue = [];
+    while (this.writing) await this.writing;
+  }
+
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
+  private pump(): void {
+    if (this.writing || this.queue.length === 0 || this.failure) return;
+    const batch = this.queue;
+    this.queue = [];
+    this.writing = this.write(batch).then(
+      () => {
+        this.writing = null;
+        this.pump();
+      },
+      (cause: unknown) => {
+        this.failure ??= { cause };
+        this.writing = null;
+      },
+    );
+  }
+
+  private check(): void {
+    if (this.failure) throw this.failure.cause;
+  }
 }
 
 /** The ciphertext offset after `pieces` whole pieces of plaintext. */
@@ -306,98 +455,94 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
     decryptor.replay(plain);
   }
   let index = keptCount;
-  let plainKept = keptCount * DOWNLOAD_PIECE_BYTES;
-  /** The piece being filled (a new one each time: the sink may still be storing the last one). */
-  let piece = new Uint8Array(DOWNLOAD_PIECE_BYTES);
+  /** The piece being opened into, reused: each full piece is copied out as a Blob. */
+  const piece = new Uint8Array(DOWNLOAD_PIECE_BYTES);
   let pieceBytes = 0;
-  const store = new OneInFlight();
-  const flush = async () => {
-    if (pieceBytes === 0) return;
-    const bytes = pieceBytes === piece.length ? piece : piece.slice(0, pieceBytes);
-    const at = index++;
-    piece = new Uint8Array(0);
+  const store = new BatchWriter(params.sink);
+  const flush = () => {
+    // the padding after the file's own bytes is dropped (a piece of padding only is not stored)
+    const own = Math.max(0, Math.min(pieceBytes, pointer.size - index * DOWNLOAD_PIECE_BYTES));
+    if (own > 0) store.add({ index, data: new Blob([piece.subarray(0, own)]) });
+    index++;
     pieceBytes = 0;
-    await store.add(() => params.sink(at, bytes));
   };
-  const keep = async (plain: Uint8Array) => {
-    // the padding after the file's own bytes is dropped as it comes
-    let rest = plain.subarray(0, Math.max(0, Math.min(plain.length, pointer.size - plainKept)));
-    plainKept += rest.length;
-    while (rest.length > 0) {
-      if (piece.length === 0) piece = new Uint8Array(DOWNLOAD_PIECE_BYTES);
-      const part = rest.subarray(0, DOWNLOAD_PIECE_BYTES - pieceBytes);
-      piece.set(part, pieceBytes);
-      pieceBytes += part.length;
-      rest = rest.subarray(part.length);
-      if (pieceBytes === DOWNLOAD_PIECE_BYTES) await flush();
-    }
+  /** Where the next chunk's plaintext is opened: the free end of the piece (chunks never straddle pieces). */
+  const into = (length: number): Uint8Array => {
+    if (pieceBytes + length > piece.length) flush();
+    pieceBytes += length;
+    return piece.subarray(pieceBytes - length, pieceBytes);
   };
-  const t = params.timings;
-  let received = offsetAfter(keptCount);
-  if (keptCount === 0) received = 0;
-  params.onProgress?.({ done: received, total });
-  for (let attempt = 1; received < total; attempt++) {
-    params.signal?.throwIfAborted();
-    try {
-      const res = await doFetch(`${params.baseUrl}/blobs/${pointer.blobId}`, {
-        headers: received > 0 ? { Range: `bytes=${received}-` } : {},
-        signal: params.signal,
-      });
-      if (res.status === 404) throw new TransferError("refused", "the attachment is no longer on the relay");
-      if (res.status !== (received > 0 ? 206 : 200) || !res.body) throw new TransferError("refused", `the relay answered ${res.status}`);
-      const length = Number(res.headers.get("content-length"));
-      if (length !== total - received) throw new TransferError("tampered", "the attachment has the wrong length");
-      const body = (res.body as unknown as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  try {
+    const t = params.timings;
+    let received = offsetAfter(keptCount);
+    if (keptCount === 0) received = 0;
+    params.onProgress?.({ done: received, total });
+    for (let attempt = 1; received < total; attempt++) {
+      params.signal?.throwIfAborted();
       try {
-        for (;;) {
-          const next = await timed(t, "network", () => body.next());
-          if (next.done) break;
-          const chunk = next.value;
-          if (received + chunk.length > total) throw new TransferError("tampered", "the attachment is longer than announced");
-          received += chunk.length;
-          let plain: Uint8Array;
-          try {
-            plain = timed(t, "decrypt", () => decryptor.push(chunk));
-          } catch (err) {
-            throw new TransferError("tampered", "the attachment did not authenticate", { cause: err });
+        const res = await doFetch(`${params.baseUrl}/blobs/${pointer.blobId}`, {
+          headers: received > 0 ? { Range: `bytes=${received}-` } : {},
+          signal: params.signal,
+        });
+        if (res.status === 404) throw new TransferError("refused", "the attachment is no longer on the relay");
+        if (res.status !== (received > 0 ? 206 : 200) || !res.body) throw new TransferError("refused", `the relay answered ${res.status}`);
+        const length = Number(res.headers.get("content-length"));
+        if (length !== total - received) throw new TransferError("tampered", "the attachment has the wrong length");
+        const body = (res.body as unknown as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+        try {
+          for (;;) {
+            const next = await timed(t, "network", () => body.next());
+            if (next.done) break;
+            const chunk = next.value;
+            if (received + chunk.length > total) throw new TransferError("tampered", "the attachment is longer than announced");
+            received += chunk.length;
+            try {
+              timed(t, "decrypt", () => decryptor.pushInto(chunk, into));
+            } catch (err) {
+              throw new TransferError("tampered", "the attachment did not authenticate", { cause: err });
+            }
+            // waits only while earlier pieces queue for the store
+            await timed(t, "store", () => store.room());
+            params.onProgress?.({ done: received, total });
           }
-          // waits only while the piece before is still being stored
-          await timed(t, "store", () => keep(plain));
-          params.onProgress?.({ done: received, total });
+        } catch (err) {
+          // the rest of the response is not wanted
+          void body.return?.().catch(() => undefined);
+          throw err;
         }
       } catch (err) {
-        // the rest of the response is not wanted
-        void body.return?.().catch(() => undefined);
-        throw err;
-      }
-    } catch (err) {
-      if (err instanceof TransferError || params.signal?.aborted || attempt >= TRANSFER_ATTEMPTS) {
-        throw err instanceof TransferError ? err : new TransferError("network", "the download failed", { cause: err });
+        // a failed store is not the network's: not tried again
+        if (err instanceof TransferError || store.failed || params.signal?.aborted || attempt >= TRANSFER_ATTEMPTS) {
+          throw err instanceof TransferError || store.failed ? err : new TransferError("network", "the download failed", { cause: err });
+        }
       }
     }
-  }
-  let last: Uint8Array;
-  try {
-    last = await timed(t, "digest", () => decryptor.finish());
+    let last: Uint8Array;
+    try {
+      last = await timed(t, "digest", () => decryptor.finish());
+    } catch (err) {
+      throw new TransferError("tampered", "the attachment did not authenticate", { cause: err });
+    }
+    into(last.length).set(last);
+    const plainKept = index * DOWNLOAD_PIECE_BYTES + pieceBytes;
+    if (plainKept < pointer.size) throw new TransferError("tampered", "the attachment is shorter than announced");
+    flush();
+    await timed(t, "store", () => store.done());
   } catch (err) {
-    throw new TransferError("tampered", "the attachment did not authenticate", { cause: err });
+    // nothing more is stored once it failed: the caller throws away what was
+    await store.settled();
+    throw err;
   }
-  await keep(last);
-  if (plainKept !== pointer.size) throw new TransferError("tampered", "the attachment is shorter than announced");
-  await timed(t, "store", async () => {
-    await flush();
-    await store.done();
-  });
 }
 
 /** Downloads and decrypts an attachment whole into a Blob (streamAttachment into memory). */
 export async function downloadAttachment(params: DownloadParams & { type?: string }): Promise<Blob> {
-  const parts: Uint8Array[] = [];
+  const parts: Blob[] = [];
   await streamAttachment({
     ...params,
-    sink: async (_index, plain) => {
-      parts.push(plain);
+    sink: async (pieces) => {
+      for (const p of pieces) parts[p.index] = p.data;
     },
   });
-  return new Blob(parts as BlobPart[], params.type ? { type: params.type } : {});
+  return new Blob(parts, params.type ? { type: params.type } : {});
 }

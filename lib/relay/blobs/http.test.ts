@@ -124,6 +124,28 @@ describe("blobs over HTTP", () => {
     d.disconnect();
   });
 
+  it("holds a piece that comes early (two on the wire) until the one before it is stored; a second early one is told where to resume", async () => {
+    const { d, address } = await device();
+    const bytes = randomBytes(300_000);
+    const g = await grant(d, { from: address, size: bytes.length });
+    // the second piece arrives before the first and waits for it, unread
+    const second = patch(g.id, g.token, 100_000, bytes.subarray(100_000, 200_000));
+    await new Promise((r) => setTimeout(r, 300));
+    // one early piece per blob at a time: another is told at once where the stored bytes end
+    const third = await patch(g.id, g.token, 200_000, bytes.subarray(200_000));
+    expect(third.status).toBe(409);
+    expect(third.headers.get("upload-offset")).toBe("0");
+    const first = await patch(g.id, g.token, 0, bytes.subarray(0, 100_000));
+    expect(first.status).toBe(204);
+    const held = await second;
+    expect(held.status).toBe(204);
+    expect(held.headers.get("upload-offset")).toBe("200000");
+    expect((await patch(g.id, g.token, 200_000, bytes.subarray(200_000))).status).toBe(204);
+    const whole = await fetch(`${relay.url}/blobs/${g.id}`);
+    expect(Buffer.compare(Buffer.from(await whole.arrayBuffer()), bytes)).toBe(0);
+    d.disconnect();
+  });
+
   it("refuses uploads without the blob's own valid token, past the size, or before login", async () => {
     const { d, address } = await device();
     const a = await grant(d, { from: address, size: 1000 });

@@ -1,6 +1,8 @@
 // The blob endpoints: `/blobs/<id>`.
 // - `PATCH` with `Authorization: Bearer <token>` and `Upload-Offset: <n>` appends the body at n (which
-//   must be where the stored bytes end: 409 with the right `Upload-Offset` otherwise). The body streams
+//   must be where the stored bytes end: 409 with the right `Upload-Offset` otherwise). A piece that comes
+//   early (n past the end, a client with two pieces on the wire) waits, unread, up to EARLY_PIECE_WAIT_MS
+//   for the stored bytes to reach n, one such piece per blob at a time; then it goes on, or gets the 409. The body streams
 //   into storage as it arrives; a broken request keeps what was stored, and `HEAD` with the token says
 //   where to resume (`Upload-Offset`, `Upload-Length`).
 // - `GET` (and `HEAD` without a token) serves a complete blob to whoever knows its id, with single
@@ -16,6 +18,14 @@ import type { BlobMeta, BlobStore } from "./types";
 
 export const BLOBS_PATH = "/blobs/";
 const ID = /^[A-Za-z0-9_-]{43}$/;
+/** How long a PATCH that came before the piece ahead of it waits for that piece to be stored. */
+export const EARLY_PIECE_WAIT_MS = 30_000;
+/** How often a waiting PATCH looks again (a piece stored by another relay node wakes no one here). */
+const EARLY_PIECE_POLL_MS = 50;
+/** Blobs with a PATCH waiting for the piece ahead of it, and how to wake it when a piece here is stored. */
+const early = new Map<string, () => void>();
+/** Blobs a PATCH of this process is appending to (its bytes may already count while it finishes). */
+const appending = new Set<string>();
 
 export interface BlobHttpContext {
   blobs: BlobStore;
@@ -128,17 +138,54 @@ async function upload(req: IncomingMessage, res: ServerResponse, id: string, tok
   if (!tokenValid(meta, token, ctx.now())) return refuse(401);
   const length = req.headers["content-length"];
   if (length !== undefined && Number(length) > meta.size - offset) return refuse(413, { "Upload-Offset": meta.received });
-  if (offset !== meta.received) return refuse(409, { "Upload-Offset": meta.received });
+  const ahead = offset > meta.received || (offset === meta.received && appending.has(id));
+  const now = ahead && offset <= meta.size ? await pieceAhead(req, id, offset, ctx) : meta;
+  if (now === "gone") return;
+  if (!now) return refuse(404);
+  if (offset !== now.received) return refuse(409, { "Upload-Offset": now.received });
   let outcome;
+  appending.add(id);
   try {
     outcome = await ctx.blobs.append(id, offset, req);
   } catch {
     // the client went away mid-body: what arrived is kept, HEAD tells where to resume
     if (!res.headersSent) refuse(400);
     return;
+  } finally {
+    appending.delete(id);
+    early.get(id)?.();
   }
   if (outcome.ok) return end(res, 204, { "Upload-Offset": outcome.received, "Upload-Length": meta.size });
   if (outcome.reason === "not_found") return refuse(404);
   if (outcome.reason === "too_large") return refuse(413, { "Upload-Offset": outcome.received });
   return refuse(409, { "Upload-Offset": outcome.received });
+}
+
+/**
+ * Waits (one PATCH per blob at a time) for the stored bytes of blob `id` to reach `offset`: the blob as it
+ * is then (its bytes end at `offset` once the piece ahead is stored), null if it is no more, "gone" if the
+ * client went away meanwhile.
+ */
+async function pieceAhead(req: IncomingMessage, id: string, offset: number, ctx: BlobHttpContext): Promise<BlobMeta | null | "gone"> {
+  let meta = await ctx.blobs.get(id);
+  if (early.has(id)) return meta;
+  const until = Date.now() + EARLY_PIECE_WAIT_MS;
+  let wake = () => {};
+  early.set(id, () => wake());
+  try {
+    while (meta && (meta.received < offset || appending.has(id)) && Date.now() < until) {
+      if (req.destroyed) return "gone";
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, EARLY_PIECE_POLL_MS);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      meta = await ctx.blobs.get(id);
+    }
+    return meta;
+  } finally {
+    early.delete(id);
+  }
 }
