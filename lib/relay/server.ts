@@ -36,6 +36,7 @@ import type { RelayContext, RelayServer } from "./socket/types";
 import { releaseHandshake, releaseUpgradeRequests } from "./socket/lean";
 import { openSqliteStore } from "./storage/sqlite";
 import { withGroupCommit } from "./storage/groupCommit";
+import { withAccountCache } from "./storage/accountCache";
 import { type GroupableStore, LEDGER_TTL_MS, type RelayStore } from "./storage/types";
 
 export interface ServerOptions {
@@ -213,6 +214,9 @@ export function metricsAllowed(req: IncomingMessage, token: string | undefined):
   return remote === "127.0.0.1" || remote === "::1" || remote === "::ffff:127.0.0.1";
 }
 
+/** How long a node on a shared database uses a cached account record (see storage/accountCache.ts). */
+const ACCOUNT_CACHE_SHARED_TTL_MS = 1_000;
+
 /**
  * DATABASE_URL=postgres://… opens Postgres (shared by any number of relay processes; DATABASE_SCHEMA
  * picks a schema), anything else the embedded SQLite file under DATA_DIR, the default.
@@ -232,7 +236,9 @@ async function openStore(dataDir: string, log: Logger, onGroup: (envelopes: numb
     raw = await openSqliteStore(dataDir);
   }
   // Concurrent sends share one transaction and one commit (GROUP_COMMIT=0: one each, for comparison).
-  return process.env.GROUP_COMMIT === "0" ? raw : withGroupCommit(raw, { onGroup });
+  const store = process.env.GROUP_COMMIT === "0" ? raw : withGroupCommit(raw, { onGroup });
+  // Device lists for the send's coverage check come from memory; other nodes' writes show within a second.
+  return withAccountCache(store, { ttlMs: url ? ACCOUNT_CACHE_SHARED_TTL_MS : Number.POSITIVE_INFINITY });
 }
 
 function listFromEnv(value: string | undefined): string[] {
