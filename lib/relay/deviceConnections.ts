@@ -4,34 +4,30 @@
 // per device (keyed by a keyed hash, never the device id) of "node:connection" by login time on the
 // Redis clock. A login that takes the set past the cap evicts the oldest members, wherever they are:
 // the node that holds one closes it (the others hear of it through the adapter's serverSideEmit).
-// A node that dies cannot clean up after itself, so every node keeps a heartbeat key that lapses
-// shortly after it stops: members of a node without one are dropped before counting.
-import { randomBytes } from "node:crypto";
+// A node that dies cannot clean up after itself: members of a node the registry no longer lists as
+// alive (nodeRegistry.ts) are dropped before counting.
 import type { Redis } from "ioredis";
 import { describeError, type Logger } from "./log";
+import { type NodeRegistry, UNKNOWN_NODE_GRACE_MS } from "./nodeRegistry";
 
-/** Where the nodes' heartbeat keys live, under REDIS_PREFIX. */
-export function nodeKeyPrefix(prefix: string): string {
-  return `${prefix}nodes:`;
-}
-
-/** A node's heartbeat lapses this long after its last beat (beats come every third of it). */
-export const NODE_HEARTBEAT_TTL_MS = 10_000;
 /** A device's set lapses this long after its last login (members leave on disconnect anyway). */
 const DEVICE_SET_TTL_MS = 24 * 60 * 60 * 1000;
 
-// KEYS[1]: the device's set. ARGV: member, max, node key prefix, this node's id, heartbeat TTL ms,
-// set TTL ms. Returns the evicted members. The heartbeat keys are not declared in KEYS: a single
-// Redis (not a Redis Cluster) is what the relay supports.
+// KEYS[1]: the device's set, the only key touched (Redis Cluster: one key, one slot). ARGV: member,
+// max, the live node ids joined by ",", the grace in µs for members of a node not listed, set TTL ms.
+// Returns the evicted members.
 const ADMIT_LUA = `if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local member, max, nodes, me = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
-redis.call('SET', nodes .. me, '1', 'PX', ARGV[5])
-redis.call('ZADD', KEYS[1], now, member)
-for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+local max, grace = tonumber(ARGV[2]), tonumber(ARGV[4])
+local live = {}
+for id in string.gmatch(ARGV[3], '[^,]+') do live[id] = true end
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+for i = 1, #all, 2 do
+  local m, at = all[i], tonumber(all[i + 1])
   local node = string.match(m, '^([^:]+):')
-  if not node or redis.call('EXISTS', nodes .. node) == 0 then redis.call('ZREM', KEYS[1], m) end
+  if not node or (not live[node] and at < now - grace) then redis.call('ZREM', KEYS[1], m) end
 end
 local over = redis.call('ZCARD', KEYS[1]) - max
 local evicted = {}
@@ -39,16 +35,18 @@ if over > 0 then
   evicted = redis.call('ZRANGE', KEYS[1], 0, over - 1)
   redis.call('ZREMRANGEBYRANK', KEYS[1], 0, over - 1)
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return evicted
 `;
 
 interface AdmitScript {
-  deviceAdmit(key: string, member: string, max: number, nodes: string, me: string, heartbeatMs: number, setTtlMs: number): Promise<string[]>;
+  deviceAdmit(key: string, member: string, max: number, live: string, graceUs: number, setTtlMs: number): Promise<string[]>;
 }
 
 export interface DeviceConnectionsOptions {
   redis: Redis;
+  /** The live nodes; this node's id is its `nodeId`. */
+  nodes: NodeRegistry;
   /** Keys start with this (REDIS_PREFIX). */
   prefix: string;
   /** The keyed hash the limits use: Redis never holds a device id in clear. */
@@ -61,18 +59,13 @@ export interface DeviceConnectionsOptions {
 }
 
 export class DeviceConnections {
-  /** Random per process: a restarted node is a new node, and its predecessor's members lapse with it. */
-  readonly nodeId = randomBytes(8).toString("hex");
+  readonly nodeId: string;
   private readonly redis: Redis & AdmitScript;
-  private readonly beat: NodeJS.Timeout;
 
   constructor(private readonly opts: DeviceConnectionsOptions) {
     opts.redis.defineCommand("deviceAdmit", { numberOfKeys: 1, lua: ADMIT_LUA });
     this.redis = opts.redis as Redis & AdmitScript;
-    const heartbeat = () => void this.redis.set(this.nodeKey(this.nodeId), "1", "PX", NODE_HEARTBEAT_TTL_MS).catch(() => undefined);
-    heartbeat();
-    this.beat = setInterval(heartbeat, NODE_HEARTBEAT_TTL_MS / 3);
-    this.beat.unref();
+    this.nodeId = opts.nodes.nodeId;
   }
 
   /**
@@ -81,8 +74,9 @@ export class DeviceConnections {
    */
   admitted(deviceId: string, connId: string, max: number): void {
     if (this.redis.status !== "ready") return;
-    this.redis
-      .deviceAdmit(this.deviceKey(deviceId), `${this.nodeId}:${connId}`, max, this.nodeKey(""), this.nodeId, NODE_HEARTBEAT_TTL_MS, DEVICE_SET_TTL_MS)
+    this.opts.nodes
+      .live()
+      .then((live) => this.redis.deviceAdmit(this.deviceKey(deviceId), `${this.nodeId}:${connId}`, max, live.join(","), UNKNOWN_NODE_GRACE_MS * 1000, DEVICE_SET_TTL_MS))
       .then((evicted) => {
         const here: string[] = [];
         const elsewhere: string[] = [];
@@ -102,17 +96,7 @@ export class DeviceConnections {
     this.redis.zrem(this.deviceKey(deviceId), `${this.nodeId}:${connId}`).catch(() => undefined);
   }
 
-  /** This node stops: its heartbeat goes at once, so its members lapse now rather than in seconds. */
-  async close(): Promise<void> {
-    clearInterval(this.beat);
-    if (this.redis.status === "ready") await this.redis.del(this.nodeKey(this.nodeId)).catch(() => undefined);
-  }
-
   private deviceKey(deviceId: string): string {
     return `${this.opts.prefix}devconns:${this.opts.keyOf(deviceId)}`;
-  }
-
-  private nodeKey(nodeId: string): string {
-    return `${nodeKeyPrefix(this.opts.prefix)}${nodeId}`;
   }
 }

@@ -7,6 +7,7 @@ import { createAdapter } from "@socket.io/redis-adapter";
 import { Redis } from "ioredis";
 import { z } from "zod";
 import { DeviceConnections } from "./deviceConnections";
+import { NodeRegistry } from "./nodeRegistry";
 import type { Logger } from "./log";
 import type { AckedRef } from "./socket/connection";
 import type { Hub } from "./socket/hub";
@@ -26,6 +27,8 @@ const AckedRefs = z.array(z.object({ key: z.string().max(400), fromDevice: z.str
 export interface Fanout {
   /** This node's id in Redis (its heartbeat; slot ids of its connections start with it). */
   nodeId: string;
+  /** The live nodes' ids (nodeRegistry.ts). */
+  liveNodes(): Promise<string[]>;
   /** Both Redis connections answer. */
   ready(): boolean;
   close(): Promise<void>;
@@ -68,8 +71,10 @@ export function connectNodes(io: RelayServer, hub: Hub, opts: NodesOptions): Fan
   // every node pumps all its connections when Redis is back (an outage of minutes at full rate would
   // otherwise pile up in memory).
   const linked = () => pub.status === "ready";
+  const nodes = new NodeRegistry(pub, opts.prefix);
   const devices = new DeviceConnections({
     redis: pub,
+    nodes,
     prefix: opts.prefix,
     keyOf: opts.keyOf,
     log: opts.log,
@@ -112,11 +117,12 @@ export function connectNodes(io: RelayServer, hub: Hub, opts: NodesOptions): Fan
   });
 
   return {
-    nodeId: devices.nodeId,
+    nodeId: nodes.nodeId,
+    liveNodes: () => nodes.live(),
     ready: () => pub.status === "ready" && sub.status === "ready",
     close: async () => {
       hub.peers = null;
-      await devices.close();
+      await nodes.close();
       await Promise.allSettled([pub.quit(), sub.quit()]);
     },
   };

@@ -23,9 +23,8 @@ import { handleBlobRequest } from "./blobs/http";
 import { clientKeyOf, createLimiter, type RateRule } from "./limits";
 import { contentSecurityPolicy, newNonce } from "./csp";
 import { createLogger, describeError, type Logger, type LogLevel } from "./log";
-import { connectNodes } from "./fanout";
+import { connectNodes, type Fanout } from "./fanout";
 import { LiveSignals } from "./liveSignals";
-import { nodeKeyPrefix } from "./deviceConnections";
 import { Metrics, timedStore } from "./metrics";
 import type { BucketSpec } from "./rateLimit";
 import { Connection } from "./socket/connection";
@@ -36,6 +35,7 @@ import type { RelayContext, RelayServer } from "./socket/types";
 import { releaseHandshake, releaseUpgradeRequests } from "./socket/lean";
 import { openSqliteStore } from "./storage/sqlite";
 import { withGroupCommit } from "./storage/groupCommit";
+import { withAccountCache } from "./storage/accountCache";
 import { type GroupableStore, LEDGER_TTL_MS, type RelayStore } from "./storage/types";
 
 export interface ServerOptions {
@@ -213,6 +213,9 @@ export function metricsAllowed(req: IncomingMessage, token: string | undefined):
   return remote === "127.0.0.1" || remote === "::1" || remote === "::ffff:127.0.0.1";
 }
 
+/** How long a node on a shared database uses a cached account record (see storage/accountCache.ts). */
+const ACCOUNT_CACHE_SHARED_TTL_MS = 1_000;
+
 /**
  * DATABASE_URL=postgres://… opens Postgres (shared by any number of relay processes; DATABASE_SCHEMA
  * picks a schema), anything else the embedded SQLite file under DATA_DIR, the default.
@@ -232,7 +235,9 @@ async function openStore(dataDir: string, log: Logger, onGroup: (envelopes: numb
     raw = await openSqliteStore(dataDir);
   }
   // Concurrent sends share one transaction and one commit (GROUP_COMMIT=0: one each, for comparison).
-  return process.env.GROUP_COMMIT === "0" ? raw : withGroupCommit(raw, { onGroup });
+  const store = process.env.GROUP_COMMIT === "0" ? raw : withGroupCommit(raw, { onGroup });
+  // Device lists for the send's coverage check come from memory; other nodes' writes show within a second.
+  return withAccountCache(store, { ttlMs: url ? ACCOUNT_CACHE_SHARED_TTL_MS : Number.POSITIVE_INFINITY });
 }
 
 function listFromEnv(value: string | undefined): string[] {
@@ -413,13 +418,16 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     Object.entries(limitSpecs).map(([name, spec]) => [name, { name, burst: spec.burst, perSecond: spec.perSecond }]),
   ) as Record<RelayLimitName, RateRule>;
   // REDIS_PREFIX keeps deployments (or test runs) that share one Redis apart.
-  const limiter = await createLimiter({ redisUrl: opts.redisUrl ?? process.env.REDIS_URL, prefix: `${process.env.REDIS_PREFIX ?? "junction:"}limits:`, now, log, nodeKeys: nodeKeyPrefix(process.env.REDIS_PREFIX ?? "junction:") });
+  // The fanout below (made after the limiter, which keys it) knows which nodes are alive.
+  let fanout: Fanout | null = null;
+  const liveNodes = () => fanout?.liveNodes() ?? Promise.resolve([]);
+  const limiter = await createLimiter({ redisUrl: opts.redisUrl ?? process.env.REDIS_URL, prefix: `${process.env.REDIS_PREFIX ?? "junction:"}limits:`, now, log, liveNodes });
   // Limiter keys are keyed hashes, so its memory (or Redis) holds no device, address or IP in clear;
   // with Redis every relay process uses the one secret kept there, so one client is one key everywhere.
   const limitSecret = await limiter.keySecret();
   const limitKey = (...parts: string[]) => createHmac("sha256", limitSecret).update(parts.join("\n")).digest("base64url").slice(0, 22);
   const redisUrl = opts.redisUrl ?? process.env.REDIS_URL;
-  const fanout = redisUrl ? connectNodes(io, hub, { redisUrl, prefix: process.env.REDIS_PREFIX ?? "junction:", log, keyOf: (deviceId) => limitKey("device", deviceId) }) : null;
+  fanout = redisUrl ? connectNodes(io, hub, { redisUrl, prefix: process.env.REDIS_PREFIX ?? "junction:", log, keyOf: (deviceId) => limitKey("device", deviceId) }) : null;
   const signals = new LiveSignals(hub, log);
   if (fanout) signals.connect(io);
   /** What keeps this node from serving: empty when the database (and Redis, if used) answer. */

@@ -22,8 +22,8 @@ export interface LimiterOptions {
   /** Redis only. Default 200 ms. */
   commandTimeoutMs?: number;
   log?: Pick<Logger, "warn" | "info">;
-  /** Redis only: the relay nodes' heartbeat keys (slots of a dead node are free). */
-  nodeKeys?: string;
+  /** Redis only: the live relay nodes (slots of a dead node are free). */
+  liveNodes?: () => Promise<string[]>;
 }
 
 /**
@@ -38,7 +38,7 @@ export async function createLimiter(opts: LimiterOptions = {}): Promise<Limiter>
     onFailure: opts.onFailure,
     commandTimeoutMs: opts.commandTimeoutMs,
     log: opts.log,
-    nodeKeys: opts.nodeKeys,
+    liveNodes: opts.liveNodes,
   });
   if (!(await limiter.ready())) opts.log?.warn("limits: no redis yet, starting anyway", { policy: opts.onFailure ?? "open" });
   return limiter;

@@ -4,6 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { describeError, type Logger } from "../log";
+import { UNKNOWN_NODE_GRACE_MS } from "../nodeRegistry";
 import {
   type CallOptions,
   checkKey,
@@ -26,10 +27,10 @@ export interface RedisLimiterOptions {
   onFailure?: FailurePolicy;
   log?: Pick<Logger, "warn" | "info">;
   /**
-   * Where relay nodes keep their heartbeat keys (see deviceConnections.ts): a slot id "node:…" whose
-   * node has none any more is free, so a node that died does not hold its slots until they lapse.
+   * The live relay nodes (see nodeRegistry.ts): a slot id "node:…" of a node not among them is free,
+   * so a node that died does not hold its slots until they lapse.
    */
-  nodeKeys?: string;
+  liveNodes?: () => Promise<string[]>;
 }
 
 export const DEFAULT_PREFIX = "junction:limits:";
@@ -58,20 +59,23 @@ return {1, 0}
 `;
 
 // Slots: a sorted set of holder ids scored by expiry (ms, server clock); lapsed ids are dropped first.
-// With ARGV[5] (a key prefix), an id "node:rest" is dropped too once the key ARGV[5]..node is gone: the
-// holder's relay node stopped beating, so it died and its holders with it (those keys are not declared
-// in KEYS: a single Redis, not a Redis Cluster, is what the relay supports).
-// The key expires with its last holder. ARGV: id, max, ttl ms, "acquire" | "refresh", node key prefix
-// or "". Returns 1 or 0.
+// KEYS[1] is the only key touched (Redis Cluster: one key, one slot). On acquire, with ARGV[5] (the
+// live relay nodes' ids joined by ","; see nodeRegistry.ts), an id "node:rest" of a node not listed
+// whose lease was last taken or refreshed more than ARGV[6] ms ago is dropped too: its node died, and
+// its holders with it. The key expires with its last holder. ARGV: id, max, ttl ms, "acquire" |
+// "refresh", live nodes or "" (no node check), grace ms. Returns 1 or 0.
 const SLOT_LUA = `${PREAMBLE}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local id, max, ttl, mode, nodes = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local id, max, ttl, mode, nodes, grace = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5], tonumber(ARGV[6])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if mode == 'acquire' and nodes ~= '' then
-  for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-    local node = string.match(m, '^([^:]+):')
-    if node and redis.call('EXISTS', nodes .. node) == 0 then redis.call('ZREM', KEYS[1], m) end
+  local live = {}
+  for node in string.gmatch(nodes, '[^,]+') do live[node] = true end
+  local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+  for i = 1, #all, 2 do
+    local node = string.match(all[i], '^([^:]+):')
+    if node and not live[node] and tonumber(all[i + 1]) - ttl < now - grace then redis.call('ZREM', KEYS[1], all[i]) end
   end
 end
 local held = redis.call('ZSCORE', KEYS[1], id)
@@ -87,7 +91,7 @@ return 1
 
 interface LimitScripts {
   limitTake(key: string, intervalUs: number, burst: number, cost: number): Promise<[number, number]>;
-  limitSlot(key: string, id: string, max: number, ttlMs: number, mode: "acquire" | "refresh", nodes: string): Promise<number>;
+  limitSlot(key: string, id: string, max: number, ttlMs: number, mode: "acquire" | "refresh", nodes: string, graceMs: number): Promise<number>;
 }
 type ScriptedRedis = Redis & LimitScripts;
 
@@ -102,7 +106,7 @@ export class RedisLimiter implements Limiter {
   private readonly redis: ScriptedRedis;
   private readonly prefix: string;
   private readonly onFailure: FailurePolicy;
-  private readonly nodeKeys: string;
+  private readonly liveNodes?: () => Promise<string[]>;
   private readonly log?: Pick<Logger, "warn" | "info">;
   /** Failures since Redis last answered; logged on the way down and up, not once per call. */
   private failures = 0;
@@ -110,7 +114,7 @@ export class RedisLimiter implements Limiter {
   constructor(opts: RedisLimiterOptions) {
     this.prefix = opts.prefix ?? DEFAULT_PREFIX;
     this.onFailure = opts.onFailure ?? "open";
-    this.nodeKeys = opts.nodeKeys ?? "";
+    this.liveNodes = opts.liveNodes;
     this.log = opts.log;
     const redis = new Redis(opts.url, {
       commandTimeout: opts.commandTimeoutMs ?? 200,
@@ -185,7 +189,8 @@ export class RedisLimiter implements Limiter {
     checkKey(id, "slot id");
     checkSlot(max, ttlMs);
     try {
-      const held = (await this.redis.limitSlot(this.slotKey(key), id, max, ttlMs, "acquire", this.nodeKeys)) === 1;
+      const live = this.liveNodes ? (await this.liveNodes()).join(",") : "";
+      const held = (await this.redis.limitSlot(this.slotKey(key), id, max, ttlMs, "acquire", live, UNKNOWN_NODE_GRACE_MS)) === 1;
       this.answered();
       return held;
     } catch (err) {
@@ -199,7 +204,7 @@ export class RedisLimiter implements Limiter {
     checkKey(id, "slot id");
     checkSlot(1, ttlMs);
     try {
-      const held = (await this.redis.limitSlot(this.slotKey(key), id, 1, ttlMs, "refresh", "")) === 1;
+      const held = (await this.redis.limitSlot(this.slotKey(key), id, 1, ttlMs, "refresh", "", 0)) === 1;
       this.answered();
       return held;
     } catch (err) {

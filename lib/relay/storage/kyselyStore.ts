@@ -343,6 +343,69 @@ async function addToCounter(trx: Db, deviceId: string, delta: { envelopes: numbe
   return inserted(counted);
 }
 
+/**
+ * `addToCounter` for many devices in few statements: one multi-row upsert per quota (a group's calls
+ * normally share one), rows in lock order. True if every device's row took its delta; false if any
+ * guard refused (then some may have: the caller rolls back).
+ */
+async function addToCounters(trx: Db, added: ReadonlyMap<string, MailboxDelta>, quotaOf: ReadonlyMap<string, MailboxQuotas>): Promise<boolean> {
+  const byQuota = new Map<string, { quotas: MailboxQuotas; deviceIds: string[] }>();
+  for (const deviceId of lockOrder(added)) {
+    const quotas = quotaOf.get(deviceId)!;
+    const delta = added.get(deviceId)!;
+    if (delta.envelopes > quotas.perDeviceEnvelopes || delta.bytes > quotas.perDeviceBytes) return false;
+    const key = `${quotas.perDeviceEnvelopes}/${quotas.perDeviceBytes}`;
+    const same = byQuota.get(key) ?? { quotas, deviceIds: [] };
+    same.deviceIds.push(deviceId);
+    byQuota.set(key, same);
+  }
+  for (const { quotas, deviceIds } of byQuota.values()) {
+    for (const part of chunks(deviceIds)) {
+      const counted = await trx
+        .insertInto("device_mailbox")
+        .values(part.map((deviceId) => ({ device_id: deviceId, envelopes: added.get(deviceId)!.envelopes, bytes: added.get(deviceId)!.bytes })))
+        .onConflict((oc) =>
+          oc
+            .column("device_id")
+            .doUpdateSet((eb) => ({
+              envelopes: eb("device_mailbox.envelopes", "+", eb.ref("excluded.envelopes")),
+              bytes: eb("device_mailbox.bytes", "+", eb.ref("excluded.bytes")),
+            }))
+            .where((eb) =>
+              eb.and([
+                eb(eb("device_mailbox.envelopes", "+", eb.ref("excluded.envelopes")), "<=", quotas.perDeviceEnvelopes),
+                eb(eb("device_mailbox.bytes", "+", eb.ref("excluded.bytes")), "<=", quotas.perDeviceBytes),
+              ])))
+        .returning("device_id")
+        .execute();
+      if (counted.length !== part.length) return false;
+    }
+  }
+  return true;
+}
+
+/** The candidates not in `taken`, each once, and their hex hashes. */
+function unknownOnes(candidates: readonly Candidate[], taken: ReadonlySet<string>): { mine: Set<string>; fresh: Candidate[] } {
+  const mine = new Set<string>();
+  const fresh: Candidate[] = [];
+  for (const c of candidates) {
+    const h = hex(c.hash);
+    if (taken.has(h) || mine.has(h)) continue;
+    mine.add(h);
+    fresh.push(c);
+  }
+  return { mine, fresh };
+}
+
+/** The first device `wanted` would take past `quotas`, counting what it `held` already; null if none. */
+function overQuota(wanted: ReadonlyMap<string, MailboxDelta>, held: ReadonlyMap<string, { envelopes: number; bytes: number }>, quotas: MailboxQuotas): string | null {
+  for (const [deviceId, delta] of wanted) {
+    const now = held.get(deviceId) ?? { envelopes: 0, bytes: 0 };
+    if (now.envelopes + delta.envelopes > quotas.perDeviceEnvelopes || now.bytes + delta.bytes > quotas.perDeviceBytes) return deviceId;
+  }
+  return null;
+}
+
 /** The group's fast path wrote something other than it decided: re-run the group call by call. */
 class GroupMismatch extends Error {
   constructor() {
@@ -397,16 +460,17 @@ async function subtractFromMailboxes(db: Db, gone: readonly { to_device: string;
     delta.bytes += Number(row.bytes);
     byDevice.set(row.to_device, delta);
   }
-  for (const deviceId of lockOrder(byDevice)) {
+  const deviceIds = lockOrder(byDevice);
+  for (const deviceId of deviceIds) {
     const delta = byDevice.get(deviceId)!;
     await db
       .updateTable("device_mailbox")
       .set((eb) => ({ envelopes: eb("envelopes", "-", delta.envelopes), bytes: eb("bytes", "-", delta.bytes) }))
       .where("device_id", "=", deviceId)
       .execute();
-    // No row for a device with nothing pending: the table lists only who has mail waiting now.
-    await db.deleteFrom("device_mailbox").where("device_id", "=", deviceId).where("envelopes", "<=", 0).execute();
   }
+  // No row for a device with nothing pending: the table lists only who has mail waiting now.
+  for (const part of chunks(deviceIds)) await db.deleteFrom("device_mailbox").where("device_id", "in", part).where("envelopes", "<=", 0).execute();
 }
 
 // Rows per expiry transaction: a large sweep never holds the (SQLite: only) writer for long.
@@ -734,7 +798,6 @@ export class KyselyRelayStore implements GroupableStore {
    */
   async storeEnvelopesGroup(calls: readonly StoreEnvelopesCall[]): Promise<StoreEnvelopesOutcome[]> {
     for (const call of calls) checkQuotas(call.quotas);
-    if (calls.length === 1) return [await this.storeEnvelopes(calls[0]!.envelopes, calls[0]!.quotas)];
     const each = calls.map((call) => ({ candidates: this.candidates(call.envelopes), quotas: call.quotas }));
     const lock = async (trx: Transaction<RelayDatabase>) => {
       if (this.pg) await lockRecipientDevices(trx, each.flatMap((c) => c.candidates.map((x) => x.env.toDevice)));
@@ -782,7 +845,9 @@ export class KyselyRelayStore implements GroupableStore {
       const counters = await trx.selectFrom("device_mailbox").select(["device_id", "envelopes", "bytes"]).where("device_id", "in", part).execute();
       for (const row of counters) held.set(row.device_id, { envelopes: Number(row.envelopes), bytes: Number(row.bytes) });
     }
-    const taken = await this.known(trx, all.filter((c) => existing.has(mailboxKey(c.env))));
+    // The ledger only: an envelope still pending after its ledger row expired (a retry days later) is
+    // refused by the insert's DO NOTHING instead, and the mismatch re-runs the group on the exact path.
+    const taken = await this.known(trx, all.filter((c) => existing.has(mailboxKey(c.env))), false);
     const outcomes: StoreEnvelopesOutcome[] = [];
     const accepted: Candidate[] = [];
     const maxQuota = new Map<string, MailboxQuotas>();
@@ -793,21 +858,20 @@ export class KyselyRelayStore implements GroupableStore {
           continue calls;
         }
       }
-      const mine = new Set<string>();
-      const fresh: Candidate[] = [];
-      for (const c of candidates) {
-        const h = hex(c.hash);
-        if (taken.has(h) || mine.has(h)) continue;
-        mine.add(h);
-        fresh.push(c);
+      let { mine, fresh } = unknownOnes(candidates, taken);
+      let wanted = deltas(fresh.map((c) => c.env));
+      let over = overQuota(wanted, held, quotas);
+      if (over) {
+        // Before refusing: some may be pending still (the ledger was not asked about those), and an
+        // envelope already stored counts against no quota.
+        for (const h of await this.known(trx, fresh)) taken.add(h);
+        ({ mine, fresh } = unknownOnes(candidates, taken));
+        wanted = deltas(fresh.map((c) => c.env));
+        over = overQuota(wanted, held, quotas);
       }
-      const wanted = deltas(fresh.map((c) => c.env));
-      for (const [deviceId, delta] of wanted) {
-        const now = held.get(deviceId) ?? { envelopes: 0, bytes: 0 };
-        if (now.envelopes + delta.envelopes > quotas.perDeviceEnvelopes || now.bytes + delta.bytes > quotas.perDeviceBytes) {
-          outcomes.push({ ok: false, reason: "quota_exceeded", to: delta.to, toDevice: deviceId });
-          continue calls;
-        }
+      if (over) {
+        outcomes.push({ ok: false, reason: "quota_exceeded", to: wanted.get(over)!.to, toDevice: over });
+        continue;
       }
       for (const h of mine) taken.add(h);
       for (const [deviceId, delta] of wanted) {
@@ -824,10 +888,7 @@ export class KyselyRelayStore implements GroupableStore {
     }
     const stored = await insertEnvelopes(trx, accepted);
     if (stored.length !== accepted.length) throw new GroupMismatch();
-    const added = deltas(stored);
-    for (const deviceId of lockOrder(added)) {
-      if (!(await addToCounter(trx, deviceId, added.get(deviceId)!, maxQuota.get(deviceId)!))) throw new GroupMismatch();
-    }
+    if (!(await addToCounters(trx, deltas(stored), maxQuota))) throw new GroupMismatch();
     return outcomes;
   }
 
@@ -835,13 +896,14 @@ export class KyselyRelayStore implements GroupableStore {
    * The hex hashes of the candidates already stored once: in the ledger, or still pending (an
    * envelope outlives its ledger row: 30 days against 7).
    */
-  private async known(trx: Db, candidates: readonly Candidate[]): Promise<Set<string>> {
+  private async known(trx: Db, candidates: readonly Candidate[], pendingToo = true): Promise<Set<string>> {
     const known = new Set<string>();
     const unique = [...new Map(candidates.map((c) => [hex(c.hash), c] as const)).values()];
     for (const part of chunks(unique)) {
       const rows = await trx.selectFrom("envelope_ledger").select("hash").where("hash", "in", part.map((c) => c.hash)).execute();
       for (const row of rows) known.add(hex(row.hash));
     }
+    if (!pendingToo) return known;
     const byMailbox = new Map<string, { to: Address; toDevice: string; items: Candidate[] }>();
     for (const c of unique) {
       if (known.has(hex(c.hash))) continue;
