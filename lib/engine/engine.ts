@@ -3,13 +3,14 @@
 // the outbox. Dependencies come in as parameters so that Node tests run it against the real relay.
 import { z } from "zod";
 import { EVENTS, fromB64, loginMessage, ProtocolError, toB64, type Address, type BrandId, schemas } from "./deps";
-import { signAuth } from "../crypto";
+import { MAX_LINKED_DEVICES, signAuth } from "../crypto";
 import { owedEnvelopes, type AccountRow, type DeviceRow, type EnvelopeRef, type JunctionDB } from "../store/db";
 import { devicesOf } from "../store/keys";
 import { randomId } from "../store/ids";
 import { EngineError } from "../worker/rpc";
 import { createAccount, maintainPrekeys } from "./accounts";
 import { ensureMyDeviceList } from "./deviceLists";
+import { announceDeviceNames } from "./deviceNames";
 import { LINK_STEP_MS, LinkCancelled, linkDevice, ProvisionInbox, removeDevice, removedHere, startLink } from "./linking";
 import type { EngineContext } from "./context";
 import { DeviceDirectory } from "./directory";
@@ -366,6 +367,7 @@ export class Engine {
   async linkDevice(params: { code: string }): Promise<{ name: string; linkId: string }> {
     await this.loginRun;
     const mine = [...this.accounts.values()].map((m) => ({ account: m.account, keys: m.keys, deviceId: m.deviceId }));
+    await refuseOverLimit(this.ctx.db, mine.map((m) => m.account.address));
     let named!: (value: { name: string; linkId: string }) => void;
     const asked = new Promise<{ name: string; linkId: string }>((resolve) => (named = resolve));
     const linkId = randomId();
@@ -395,6 +397,9 @@ export class Engine {
     pending.answer(params.confirm);
     try {
       await pending.finished;
+      // the new device (and my others) learn the names this one knows, the new device's among them
+      await announceDeviceNames(this.ctx.db, this.ctx.now()).catch((error: unknown) => this.warn("device names not synced", error));
+      this.poke();
       return { linked: true };
     } catch (error) {
       if (error instanceof LinkCancelled) return { linked: false };
@@ -811,5 +816,13 @@ export class Engine {
     const mine = this.accounts.get(address);
     if (!mine) throw new EngineError("not_found", "not one of my accounts");
     return mine;
+  }
+}
+
+/** A fifth linked device is refused before the new device is even asked for its name. */
+async function refuseOverLimit(db: JunctionDB, addresses: Address[]): Promise<void> {
+  const lists = await db.deviceLists.bulkGet(addresses);
+  if (lists.some((row) => row !== undefined && row.devices.length > MAX_LINKED_DEVICES)) {
+    throw new EngineError("bad_request", `you have ${MAX_LINKED_DEVICES} linked devices already, the most an account can have: remove one to link another`);
   }
 }

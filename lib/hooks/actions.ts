@@ -21,6 +21,10 @@ export async function removeDevice(deviceId: string): Promise<void> {
   await callEngine("removeDevice", { deviceId });
 }
 
+export async function renameDevice(deviceId: string, name: string): Promise<void> {
+  await callEngine("renameDevice", { deviceId, name });
+}
+
 export function createAccount(brand: BrandId, handle: string, displayName: string): Promise<{ address: Address }> {
   return callEngine("createAccount", { brand, handle, displayName });
 }

@@ -194,6 +194,8 @@ export interface RpcMethods {
    * query over 500 characters or a limit outside 1–200 (the most messages returned; default 50).
    */
   search(params: { query: string; limit?: number }): SearchResults;
+  /** Renames one of my devices (any of them, from any of them); the name reaches my other devices end-to-end encrypted. */
+  renameDevice(params: { deviceId: string; name: string }): null;
 }
 
 export type RpcMethod = keyof RpcMethods;
