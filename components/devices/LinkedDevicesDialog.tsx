@@ -1,13 +1,14 @@
 "use client";
-// Settings → Linked devices: the devices of my accounts as their signed list names them, and linking a new
-// one by the code it shows (pasted here as text).
+// Settings → Linked devices: the devices of my accounts as their signed list names them (each with its
+// name, which any of my devices may change, its link date and when it was last active), a warning on a
+// linked device whose primary has gone quiet, and linking a new one by the code it shows (pasted as text).
 import { useState, type FormEvent } from "react";
 import { confirmLink, linkDevice, linkErrorText, removeDevice } from "@/lib/hooks/actions";
 import { useMyDevices } from "@/lib/hooks/data";
+import { deviceViews, primarySilence } from "@/lib/hooks/devices";
 import type { AccountRow } from "@/lib/hooks/types";
 import { Dialog } from "../ui/Dialog";
-
-const sameKey = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+import { DeviceItem } from "./DeviceItem";
 
 export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean; onClose: () => void; accounts: AccountRow[] }) {
   const list = useMyDevices(accounts[0]?.address);
@@ -15,7 +16,11 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
   const [code, setCode] = useState("");
   const [state, setState] = useState<"idle" | "busy" | { done: string } | { error: string }>("idle");
   const [asking, setAsking] = useState<{ name: string; linkId: string } | null>(null);
-  const date = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+  const [now] = useState(() => Date.now());
+  const views = list ? deviceViews(list, now) : [];
+  const silentPrimary = primarySilence(views);
+  // only the primary removes devices (a list without thisDevice is from before it was recorded: as before)
+  const canRemove = !list?.thisDevice || views.some((v) => v.thisDevice && v.primary);
 
   async function remove(deviceId: string, name: string) {
     setState("busy");
@@ -66,30 +71,16 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
           <p className="text-sm text-slate-700 dark:text-slate-300">Your device list is published once this device is online.</p>
         ) : (
           <ul aria-label="Devices" className="flex flex-col divide-y divide-slate-200 dark:divide-slate-700">
-            {list.devices.map((d) => {
-              const primary = sameKey(d.identityKey, list.accountKey);
-              return (
-                <li key={d.deviceId} className="flex items-center justify-between gap-3 py-2">
-                  <div>
-                    <p id={`device-${d.deviceId}`} className="font-medium">{primary ? "Primary device" : (list.names?.[d.deviceId] ?? "Linked device")}</p>
-                    <p className="text-xs text-slate-700 dark:text-slate-300">{primary ? "Holds your account keys" : `Linked ${date.format(d.linkedAt)}`}</p>
-                  </div>
-                  {primary ? null : (
-                    <button
-                      type="button"
-                      onClick={() => void remove(d.deviceId, list.names?.[d.deviceId] ?? "Linked device")}
-                      aria-label="Remove"
-                      aria-describedby={`device-${d.deviceId}`}
-                      className="rounded-lg border border-red-700 px-3 py-1.5 text-sm font-semibold text-red-700 hover:bg-red-50 dark:border-red-300 dark:text-red-300 dark:hover:bg-red-950"
-                    >
-                      Remove
-                    </button>
-                  )}
-                </li>
-              );
-            })}
+            {views.map((v) => (
+              <DeviceItem key={v.deviceId} device={v} onRemove={canRemove && !v.primary ? () => void remove(v.deviceId, v.name) : undefined} />
+            ))}
           </ul>
         )}
+        {silentPrimary !== null ? (
+          <p role="note" className="rounded-lg border border-amber-700 bg-amber-50 p-3 text-sm text-amber-950 dark:border-amber-300 dark:bg-amber-950 dark:text-amber-100">
+            Your primary device has not been active for {silentPrimary} days. Open Junction on it: it holds your account keys, and without it no device can be linked or removed.
+          </p>
+        ) : null}
         {asking ? (
           <div role="group" aria-label="Confirm the new device" className="flex flex-col gap-2 rounded-lg border border-slate-300 p-3 dark:border-slate-700">
             <p className="text-sm">
