@@ -979,7 +979,6 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
       for (const s of b.syncs) {
         const counts = await applySync(scope.db, s.our, s.content, now);
         for (const [outcome, n] of Object.entries(counts)) if (n > 0) counters.bump(`sync_${outcome}`, n);
-        changedCount += counts.applied;
       }
       if (fresh.length) await readOnArrival(scope.db, fresh, now);
       if (b.seen.size) await noteSeen(scope.db, b.seen);
