@@ -1,6 +1,7 @@
-// Sync between my own devices: Alice links a second browser; Bob's messages reach both. Reading them on
-// the linked browser clears the unread count on the primary; a pin on the primary shows on the linked
-// one; a name the linked browser gives itself shows in the primary's device list, with when it was active.
+// Sync between my own devices: Alice links a second browser; Bob's messages reach both. Read receipts
+// turned off on the linked browser are off on the primary; reading on the linked browser (so with no
+// receipt to copy) clears the unread count on the primary; a pin on the primary shows on the linked one; a
+// name the linked browser gives itself shows in the primary's device list, with when it was active.
 import { expect, test } from "./fixtures";
 import { address, handles } from "./flows";
 import { NAMES } from "./plaintexts";
@@ -25,6 +26,17 @@ test("reading on my linked device clears unread on my primary; a pin and a devic
   await devices.getByRole("button", { name: "Close" }).click();
   await alice.app.page.keyboard.press("Escape");
   await expect(laptop.app.page.getByText("No conversations yet")).toBeVisible();
+
+  // read receipts off on the laptop: off on the primary too (so what clears unread below is the sync alone)
+  const laptopSettings = await laptop.app.openSettings();
+  await laptopSettings.getByRole("switch", { name: "Read receipts" }).click();
+  await expect(laptopSettings.getByRole("switch", { name: "Read receipts" })).toHaveAttribute("aria-checked", "false");
+  await laptop.app.page.keyboard.press("Escape");
+  await expect(laptopSettings).toBeHidden();
+  const primarySettings = await alice.app.openSettings();
+  await expect(primarySettings.getByRole("switch", { name: "Read receipts" })).toHaveAttribute("aria-checked", "false");
+  await alice.app.page.keyboard.press("Escape");
+  await expect(primarySettings).toBeHidden();
 
   // Bob writes twice; neither of Alice's devices has the conversation open: two unread on each
   await bob.app.startChat("WhatsApp", address("Messenger", h.messenger));
