@@ -1,7 +1,8 @@
 // Sync between my own devices: Alice links a second browser; Bob's messages reach both. Read receipts
 // turned off on the linked browser are off on the primary; reading on the linked browser (so with no
 // receipt to copy) clears the unread count on the primary; a pin on the primary shows on the linked one; a
-// name the linked browser gives itself shows in the primary's device list, with when it was active.
+// name the linked browser gives itself shows in the primary's device list, with when it was active; and
+// fifteen days on with nothing from the primary, the linked browser warns (the primary never does).
 import { expect, test } from "./fixtures";
 import { address, handles } from "./flows";
 import { NAMES } from "./plaintexts";
@@ -69,4 +70,18 @@ test("reading on my linked device clears unread on my primary; a pin and a devic
   const item = devices.getByRole("listitem").filter({ hasText: "Work laptop" });
   await expect(item).toContainText("Active today");
   await expect(item.getByRole("button", { name: "Remove" })).toHaveAccessibleDescription("Work laptop");
+
+  // fifteen days later on the laptop's clock, with nothing from the primary since: the laptop warns
+  for (const device of [alice.app, laptop.app]) {
+    await device.page.keyboard.press("Escape");
+    await expect(device.page.getByRole("dialog", { name: "Linked devices" })).toBeHidden();
+    await device.page.keyboard.press("Escape");
+    await expect(device.page.getByRole("dialog", { name: "Settings" })).toBeHidden();
+  }
+  await laptop.app.page.clock.setSystemTime(Date.now() + 15 * 24 * 60 * 60_000);
+  const later = await laptop.app.openSettings();
+  await expect(later.getByRole("note")).toHaveText(/Your primary device has not been active for 15 days\./);
+  // the primary itself never shows it
+  const primaryLater = await alice.app.openSettings();
+  await expect(primaryLater.getByRole("note")).toHaveCount(0);
 });

@@ -5,10 +5,11 @@
 import { useState, type FormEvent } from "react";
 import { confirmLink, linkDevice, linkErrorText, removeDevice } from "@/lib/hooks/actions";
 import { useMyDevices } from "@/lib/hooks/data";
-import { deviceViews, primarySilence } from "@/lib/hooks/devices";
+import { deviceViews } from "@/lib/hooks/devices";
 import type { AccountRow } from "@/lib/hooks/types";
 import { Dialog } from "../ui/Dialog";
 import { DeviceItem } from "./DeviceItem";
+import { PrimarySilentWarning } from "./PrimarySilentWarning";
 
 export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean; onClose: () => void; accounts: AccountRow[] }) {
   const list = useMyDevices(accounts[0]?.address);
@@ -18,7 +19,6 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
   const [asking, setAsking] = useState<{ name: string; linkId: string } | null>(null);
   const [now] = useState(() => Date.now());
   const views = list ? deviceViews(list, now) : [];
-  const silentPrimary = primarySilence(views);
   // only the primary removes devices (a list without thisDevice is from before it was recorded: as before)
   const canRemove = !list?.thisDevice || views.some((v) => v.thisDevice && v.primary);
 
@@ -76,11 +76,7 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
             ))}
           </ul>
         )}
-        {silentPrimary !== null ? (
-          <p role="note" className="rounded-lg border border-amber-700 bg-amber-50 p-3 text-sm text-amber-950 dark:border-amber-300 dark:bg-amber-950 dark:text-amber-100">
-            Your primary device has not been active for {silentPrimary} days. Open Junction on it: it holds your account keys, and without it no device can be linked or removed.
-          </p>
-        ) : null}
+        <PrimarySilentWarning address={accounts[0]?.address} />
         {asking ? (
           <div role="group" aria-label="Confirm the new device" className="flex flex-col gap-2 rounded-lg border border-slate-300 p-3 dark:border-slate-700">
             <p className="text-sm">
