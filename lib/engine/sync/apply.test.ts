@@ -61,11 +61,13 @@ describe("applying a sync", () => {
     expect((await db.conversations.get(convId))?.unread).toBe(1);
   });
 
-  it("skips items it does not know and applies the rest", async () => {
+  it("skips items it does not know (or cannot read) and applies the rest", async () => {
     const db = await fresh();
-    const content = parseContent(JSON.stringify(sync([{ t: "future", x: 1 }, { t: "conv", c: bob, field: "archived", on: true, at: 5 }])));
+    const items = [{ t: "future", x: 1 }, { t: "conv", c: "nobody", field: "pinned", on: true, at: 5 }, { t: "conv", c: bob, field: "archived", on: true, at: 5 }];
+    const content = parseContent(JSON.stringify(sync(items)));
     expect(content.type).toBe("sync");
-    expect(await apply(db, content as SyncContent)).toMatchObject({ applied: 1, skipped: 1 });
+    expect(await apply(db, content as SyncContent)).toMatchObject({ applied: 1, skipped: 2 });
+    expect((await db.conversations.get(convId))?.pinnedAt).toBeUndefined();
     expect((await db.conversations.get(convId))?.archived).toBe(1);
   });
 
