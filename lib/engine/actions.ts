@@ -26,7 +26,7 @@ import { applyChange, type ChangeContent } from "./content/registry";
 import { Emoji } from "./content/kinds/reaction";
 import { DISAPPEARING_MAX_MS } from "./content/kinds/timer";
 import type { SyncItem } from "./content/kinds/sync";
-import { advanceReadPosition, clockKey, conversationRef, localClock, queueSync, syncTables } from "./sync/queue";
+import { clockKey, conversationRef, localClock, queueSync, syncTables } from "./sync/queue";
 
 /** Shortest timer accepted besides the ones the UI offers (tests use seconds). */
 export const DISAPPEARING_MIN_MS = 1_000;
@@ -176,10 +176,10 @@ export async function markReadLocal(db: JunctionDB, p: { conversationId: string;
   return inTransaction(db, [db.conversations, db.messages, db.outbox, db.meta, ...syncTables(db)], async (db) => {
     const conv = await conversation(db, p.conversationId);
     const rows = await markIncomingRead(db, conv.id, p.messageIds, now);
-    // my other devices read up to the newest of them too (whatever the read-receipts setting)
-    const upTo = Math.max(...rows.map((m) => m.sentAt));
-    const synced = rows.length > 0 && (await advanceReadPosition(db, conv.id, upTo));
-    if (synced) await queueSync(db, [conv.ourAddress], [{ t: "read", c: conversationRef(conv.id, conv.ourAddress), upTo }], now);
+    // my other devices read up to the newest of them too (whatever the read-receipts setting); the position is
+    // not kept here: only one from another device marks messages that reach this device later
+    const synced = rows.length > 0;
+    if (synced) await queueSync(db, [conv.ourAddress], [{ t: "read", c: conversationRef(conv.id, conv.ourAddress), upTo: Math.max(...rows.map((m) => m.sentAt)) }], now);
     // the mention that made a muted group notify has been seen
     if (conv.mentionedIn && (p.messageIds === undefined || p.messageIds.includes(conv.mentionedIn))) await db.conversations.update(conv.id, { mentionedIn: undefined });
     const settings = await getSettings(db);

@@ -619,7 +619,7 @@ export interface DeviceListRow {
 /**
  * The clock of the newest change applied to one synced item (lib/engine/sync.ts), mine or from another of
  * my devices: an older one arriving late is not applied (version 15; worker only). Keys: `conv|<conv id>|<field>`,
- * `read|<conv id>` (the read position: `at` is the newest sentAt read), `setting|<name>`, `contact|<address>`,
+ * `read|<conv id>` (the read position another device of mine sent: `at` is the newest sentAt read there), `setting|<name>`, `contact|<address>`,
  * `person|<address>`, `deviceName|<device id>`.
  */
 export interface SyncClockRow {

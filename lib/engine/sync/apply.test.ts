@@ -8,6 +8,7 @@ import { inTransaction } from "../../store/transactions";
 import type { SyncContent } from "../content/kinds/sync";
 import { parseContent } from "../content/envelope";
 import { applySync, readOnArrival, syncApplyTables } from "./apply";
+import { markReadLocal } from "../actions";
 
 const our = "messenger:alice.smith" as const;
 const bob = "whatsapp:+15551234567" as const;
@@ -59,6 +60,17 @@ describe("applying a sync", () => {
     await inTransaction(db, [db.conversations, db.messages, db.syncClock], (tx) => readOnArrival(tx, [late], 100));
     expect((await db.messages.get("message-aa00"))?.state).toBe("read");
     expect((await db.conversations.get(convId))?.unread).toBe(1);
+  });
+
+  it("what I read on this device is no position: a message from a peer whose clock runs behind still comes unread", async () => {
+    const db = await fresh();
+    await db.messages.put(incoming("message-bb02", 20));
+    await db.conversations.update(convId, { unread: 1, hasUnread: 1 });
+    await markReadLocal(db, { conversationId: convId }, 50);
+    const behind = incoming("message-bb01", 10);
+    await db.messages.put(behind);
+    await inTransaction(db, [db.conversations, db.messages, db.syncClock], (tx) => readOnArrival(tx, [behind], 100));
+    expect((await db.messages.get("message-bb01"))?.state).toBe("delivered");
   });
 
   it("skips items it does not know (or cannot read) and applies the rest", async () => {

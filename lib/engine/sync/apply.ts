@@ -11,7 +11,7 @@ import { addContact, linkAddresses, PeopleError, setNickname, unlinkAddress } fr
 import { getSettings, SETTINGS_KEY } from "../../store/settings";
 import { SyncItem, type SyncContent } from "../content/kinds/sync";
 import { deleteForMe } from "../actions";
-import { advanceReadPosition, clockKey } from "./queue";
+import { clockKey } from "./queue";
 
 export type SyncOutcome = "applied" | "stale" | "refused";
 
@@ -98,7 +98,8 @@ async function people(work: () => Promise<void>): Promise<SyncOutcome> {
  * conversation up to it is read here too, and so is one that reaches this device later (readOnArrival).
  */
 async function readUpTo(db: JunctionDB, convId: string, upTo: number, now: number): Promise<SyncOutcome> {
-  if (!(await advanceReadPosition(db, convId, upTo))) return "stale";
+  // the clock of a read position is the position itself: it only moves forward
+  if (!(await newer(db, clockKey.read(convId), upTo))) return "stale";
   await markReadThrough(db, convId, upTo, now);
   return "applied";
 }
@@ -117,7 +118,9 @@ async function markReadThrough(db: JunctionDB, convId: string, upTo: number, now
 
 /**
  * Messages stored by a receive commit that another of my devices has read already (its read position came
- * first: my devices' mail and a peer's arrive in no fixed order) are stored read.
+ * first: my devices' mail and a peer's arrive in no fixed order) are stored read. Only positions from my
+ * other devices count (what I read here is not kept as one): a message from a peer whose clock runs behind,
+ * arriving after I read here, still shows unread.
  */
 export async function readOnArrival(db: JunctionDB, fresh: readonly MessageRow[], now: number): Promise<void> {
   const convIds = [...new Set(fresh.filter((m) => m.direction === "in" && m.state !== "read").map((m) => m.conversationId))];

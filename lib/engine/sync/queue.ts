@@ -34,15 +34,6 @@ export async function localClock(db: JunctionDB, key: string, now: number): Prom
   return at;
 }
 
-/** Moves a read position forward (never back); true when it moved. */
-export async function advanceReadPosition(db: JunctionDB, convId: string, upTo: number): Promise<boolean> {
-  const key = clockKey.read(convId);
-  const held = await db.syncClock.get(key);
-  if (held && held.at >= upTo) return false;
-  await db.syncClock.put({ key, at: upTo });
-  return true;
-}
-
 /**
  * Queues `items` for the other devices of each account in `accounts` ("all": every account of mine, for
  * items that are no one account's, such as contacts; each device applies a copy once, by its clock). An
