@@ -4,7 +4,7 @@
 // one, and the app leaves first run by itself. A link that fails (the code expired, the other device
 // cancelled, the relay failed) says so, with a button to start again for a new code.
 import { useState } from "react";
-import { linkErrorText, startLink } from "@/lib/hooks/actions";
+import { describeError, startLink } from "@/lib/hooks/actions";
 import { useLinkState } from "@/lib/hooks/data";
 import type { LinkFailure } from "@/lib/hooks/types";
 import { QrCode } from "../conversation/QrCode";
@@ -34,7 +34,7 @@ export function LinkThisDevice() {
     try {
       setState(await startLink(deviceName()));
     } catch (error) {
-      setState({ error: linkErrorText(error) });
+      setState({ error: describeError(error) });
     }
   }
 

@@ -1,14 +1,16 @@
 "use client";
-// Settings → Linked devices: the devices of my accounts as their signed list names them, and linking a new
-// one by the code it shows (pasted here as text).
+// Settings → Linked devices: the devices of my accounts as their signed list names them (each with its
+// name, which any of my devices may change, its link date and when it was last active), a warning on a
+// linked device whose primary has gone quiet, and linking a new one by the code it shows (pasted as text).
 import { useState, type FormEvent } from "react";
-import { confirmLink, linkDevice, linkErrorText, removeDevice } from "@/lib/hooks/actions";
+import { confirmLink, linkDevice, describeError, removeDevice } from "@/lib/hooks/actions";
 import { useMyDevices } from "@/lib/hooks/data";
+import { deviceViews } from "@/lib/hooks/devices";
 import type { AccountRow } from "@/lib/hooks/types";
 import { Dialog } from "../ui/Dialog";
+import { DeviceItem } from "./DeviceItem";
 import { HistoryTransfer } from "./HistoryTransfer";
-
-const sameKey = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+import { PrimarySilentWarning } from "./PrimarySilentWarning";
 
 export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean; onClose: () => void; accounts: AccountRow[] }) {
   const list = useMyDevices(accounts[0]?.address);
@@ -17,7 +19,10 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
   const [state, setState] = useState<"idle" | "busy" | { done: string } | { error: string }>("idle");
   const [asking, setAsking] = useState<{ name: string; linkId: string } | null>(null);
   const [sendHistory, setSendHistory] = useState(true);
-  const date = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+  const [now] = useState(() => Date.now());
+  const views = list ? deviceViews(list, now) : [];
+  // only the primary removes devices (a list without thisDevice is from before it was recorded: as before)
+  const canRemove = !list?.thisDevice || views.some((v) => v.thisDevice && v.primary);
 
   async function remove(deviceId: string, name: string) {
     setState("busy");
@@ -25,7 +30,7 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
       await removeDevice(deviceId);
       setState({ done: `Removed ${name}. It no longer gets your messages.` });
     } catch (error) {
-      setState({ error: linkErrorText(error) });
+      setState({ error: describeError(error) });
     }
   }
 
@@ -41,7 +46,7 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
       setSendHistory(true);
       setState("idle");
     } catch (error) {
-      setState({ error: linkErrorText(error) });
+      setState({ error: describeError(error) });
     }
   }
 
@@ -56,7 +61,7 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
       setCode("");
       setLinking(false);
     } catch (error) {
-      setState({ error: linkErrorText(error) });
+      setState({ error: describeError(error) });
     }
   }
 
@@ -69,30 +74,12 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
           <p className="text-sm text-slate-700 dark:text-slate-300">Your device list is published once this device is online.</p>
         ) : (
           <ul aria-label="Devices" className="flex flex-col divide-y divide-slate-200 dark:divide-slate-700">
-            {list.devices.map((d) => {
-              const primary = sameKey(d.identityKey, list.accountKey);
-              return (
-                <li key={d.deviceId} className="flex items-center justify-between gap-3 py-2">
-                  <div>
-                    <p id={`device-${d.deviceId}`} className="font-medium">{primary ? "Primary device" : (list.names?.[d.deviceId] ?? "Linked device")}</p>
-                    <p className="text-xs text-slate-700 dark:text-slate-300">{primary ? "Holds your account keys" : `Linked ${date.format(d.linkedAt)}`}</p>
-                  </div>
-                  {primary ? null : (
-                    <button
-                      type="button"
-                      onClick={() => void remove(d.deviceId, list.names?.[d.deviceId] ?? "Linked device")}
-                      aria-label="Remove"
-                      aria-describedby={`device-${d.deviceId}`}
-                      className="rounded-lg border border-red-700 px-3 py-1.5 text-sm font-semibold text-red-700 hover:bg-red-50 dark:border-red-300 dark:text-red-300 dark:hover:bg-red-950"
-                    >
-                      Remove
-                    </button>
-                  )}
-                </li>
-              );
-            })}
+            {views.map((v) => (
+              <DeviceItem key={v.deviceId} device={v} onRemove={canRemove && !v.primary ? () => void remove(v.deviceId, v.name) : undefined} />
+            ))}
           </ul>
         )}
+        <PrimarySilentWarning address={accounts[0]?.address} />
         {asking ? (
           <div role="group" aria-label="Confirm the new device" className="flex flex-col gap-2 rounded-lg border border-slate-300 p-3 dark:border-slate-700">
             <p className="text-sm">

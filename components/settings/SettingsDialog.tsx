@@ -10,6 +10,7 @@ import type { AccountRow, Settings } from "@/lib/hooks/types";
 import { Dialog } from "../ui/Dialog";
 import { StorageSection } from "./StorageSection";
 import { LinkedDevicesDialog } from "../devices/LinkedDevicesDialog";
+import { PrimarySilentWarning } from "../devices/PrimarySilentWarning";
 
 interface Props {
   open: boolean;
@@ -154,6 +155,7 @@ export function SettingsDialog({ open, onClose, accounts, onLogOut }: Props) {
             Linked devices
           </button>
         </section>
+        <PrimarySilentWarning address={accounts[0]?.address} />
         {devicesOpen ? <LinkedDevicesDialog open onClose={() => setDevicesOpen(false)} accounts={accounts} /> : null}
 
         <Notifications />

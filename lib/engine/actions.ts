@@ -25,6 +25,8 @@ import type { ChangeScope } from "./content/change";
 import { applyChange, type ChangeContent } from "./content/registry";
 import { Emoji } from "./content/kinds/reaction";
 import { DISAPPEARING_MAX_MS } from "./content/kinds/timer";
+import type { SyncItem } from "./content/kinds/sync";
+import { clockKey, conversationRef, localClock, queueSync, syncTables } from "./sync/queue";
 
 /** Shortest timer accepted besides the ones the UI offers (tests use seconds). */
 export const DISAPPEARING_MIN_MS = 1_000;
@@ -100,11 +102,13 @@ export async function editMessageLocal(db: JunctionDB, p: { conversationId: stri
 }
 
 export async function deleteMessageLocal(db: JunctionDB, p: { conversationId: string; messageId: string; forEveryone: boolean }, now: number): Promise<null> {
-  await inTransaction(db, [...changeTables(db), db.drafts, db.sentLog], async (db) => {
+  await inTransaction(db, [...changeTables(db), db.drafts, db.sentLog, ...syncTables(db)], async (db) => {
     const conv = await conversation(db, p.conversationId);
     const target = await messageIn(db, conv, p.messageId);
     if (!p.forEveryone) {
       await deleteForMe(db, conv, [target]);
+      // gone from my other devices too (a delete for me is never undone, so it needs no clock)
+      await queueSync(db, [conv.ourAddress], [{ t: "deleteForMe", c: conversationRef(conv.id, conv.ourAddress), ids: [target.id] }], now);
       return;
     }
     if (target.direction !== "out") throw new EngineError("bad_request", "only my own messages can be deleted for everyone");
@@ -164,28 +168,33 @@ export async function setDisappearingLocal(db: JunctionDB, p: { conversationId: 
 /**
  * Marks incoming messages read: with `messageIds`, only those (they have been on screen); without, every
  * one of the conversation. Unread goes down by exactly the messages that were unread (never below 0, a
- * second call changes nothing), and with read receipts on their senders are told, in one batch.
+ * second call changes nothing), and with read receipts on their senders are told, in one batch; my other
+ * devices are told how far I read. `queued`: something waits in the outbox.
  */
-export async function markReadLocal(db: JunctionDB, p: { conversationId: string; messageIds?: string[] }, now: number): Promise<{ receipts: boolean }> {
+export async function markReadLocal(db: JunctionDB, p: { conversationId: string; messageIds?: string[] }, now: number): Promise<{ queued: boolean }> {
   if (p.messageIds !== undefined && !ReadIds.safeParse(p.messageIds).success) throw new EngineError("bad_request", "bad message ids");
-  return inTransaction(db, [db.conversations, db.messages, db.outbox, db.meta], async (db) => {
+  return inTransaction(db, [db.conversations, db.messages, db.outbox, db.meta, ...syncTables(db)], async (db) => {
     const conv = await conversation(db, p.conversationId);
     const rows = await markIncomingRead(db, conv.id, p.messageIds, now);
+    // my other devices read up to the newest of them too (whatever the read-receipts setting); the position is
+    // not kept here: only one from another device marks messages that reach this device later
+    const synced = rows.length > 0;
+    if (synced) await queueSync(db, [conv.ourAddress], [{ t: "read", c: conversationRef(conv.id, conv.ourAddress), upTo: Math.max(...rows.map((m) => m.sentAt)) }], now);
     // the mention that made a muted group notify has been seen
     if (conv.mentionedIn && (p.messageIds === undefined || p.messageIds.includes(conv.mentionedIn))) await db.conversations.update(conv.id, { mentionedIn: undefined });
     const settings = await getSettings(db);
     // only messages the sender knows by their id (not placeholders or lines)
     const known = rows.filter((m) => (m.kind === undefined || m.kind === "text" || m.kind === "unsupported") && MessageId.safeParse(m.id).success);
-    if (!settings.readReceipts || known.length === 0) return { receipts: false };
+    if (!settings.readReceipts || known.length === 0) return { queued: synced };
     if (conv.groupId) {
       // in a group each author is told, alone, of its own messages
       const byAuthor = new Map<Address, string[]>();
       for (const m of known) if (m.author) byAuthor.set(m.author, [...(byAuthor.get(m.author) ?? []), m.id]);
       for (const [author, ids] of byAuthor) await queueReadReceipt(db, conv.id, ids, now, "read", author);
-      return { receipts: byAuthor.size > 0 };
+      return { queued: synced || byAuthor.size > 0 };
     }
     await queueReadReceipt(db, conv.id, known.map((m) => m.id), now);
-    return { receipts: true };
+    return { queued: true };
   });
 }
 
@@ -208,14 +217,31 @@ export async function markListenedLocal(db: JunctionDB, p: { conversationId: str
 }
 
 export async function updateConversationLocal(db: JunctionDB, p: { conversationId: string; pinned?: boolean; archived?: boolean; muted?: boolean }, now: number): Promise<null> {
-  await inTransaction(db, [db.conversations], async (db) => {
+  await inTransaction(db, [db.conversations, ...syncTables(db)], async (db) => {
     const conv = await conversation(db, p.conversationId);
     const next: ConversationRow = { ...conv };
-    if (p.pinned === true && conv.pinnedAt === undefined) next.pinnedAt = now;
-    if (p.pinned === false) delete next.pinnedAt;
-    if (p.archived !== undefined) next.archived = p.archived ? 1 : 0;
-    if (p.muted !== undefined) next.muted = p.muted;
+    const items: SyncItem[] = [];
+    // each field is its own item with its own clock: a pin here and a mute there at once both hold
+    const synced = async (field: "pinned" | "archived" | "muted", on: boolean) => {
+      const at = await localClock(db, clockKey.conv(conv.id, field), now);
+      items.push({ t: "conv", c: conversationRef(conv.id, conv.ourAddress), field, on, at });
+      return at;
+    };
+    if (p.pinned === true && conv.pinnedAt === undefined) next.pinnedAt = await synced("pinned", true);
+    if (p.pinned === false && conv.pinnedAt !== undefined) {
+      delete next.pinnedAt;
+      await synced("pinned", false);
+    }
+    if (p.archived !== undefined && (conv.archived === 1) !== p.archived) {
+      next.archived = p.archived ? 1 : 0;
+      await synced("archived", p.archived);
+    }
+    if (p.muted !== undefined && Boolean(conv.muted) !== p.muted) {
+      next.muted = p.muted;
+      await synced("muted", p.muted);
+    }
     await db.conversations.put(next);
+    await queueSync(db, [conv.ourAddress], items, now);
   });
   return null;
 }
@@ -231,10 +257,21 @@ export async function saveDraftLocal(db: JunctionDB, p: { conversationId: string
   return null;
 }
 
-export async function updateSettingsLocal(db: JunctionDB, p: Partial<Settings>): Promise<null> {
+/**
+ * Read receipts are the person's choice, so it holds on all their devices (synced); the theme and "one row
+ * per person" fit the screen they are on (a phone in dark, a desktop in light), so they stay per device.
+ */
+export async function updateSettingsLocal(db: JunctionDB, p: Partial<Settings>, now: number): Promise<null> {
   const patch = SettingsPatch.safeParse(p);
   if (!patch.success) throw new EngineError("bad_request", "unknown setting");
-  await updateSettings(db, patch.data);
+  const readReceipts = patch.data.readReceipts;
+  await db.transaction("rw", [db.meta, ...syncTables(db)], async () => {
+    const before = await getSettings(db);
+    await updateSettings(db, patch.data);
+    if (readReceipts === undefined || readReceipts === before.readReceipts) return;
+    const at = await localClock(db, clockKey.setting("readReceipts"), now);
+    await queueSync(db, "all", [{ t: "setting", name: "readReceipts", on: readReceipts, at }], now);
+  });
   return null;
 }
 

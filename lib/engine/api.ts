@@ -25,6 +25,7 @@ import {
   updateSettingsLocal,
 } from "./actions";
 import { addContactLocal, linkAddressesLocal, setNicknameLocal, unlinkAddressLocal } from "./people";
+import { renameDeviceLocal } from "./deviceNames";
 
 /**
  * Methods that need the relay connection, and so the leader. Diagnostics is one too: the counters and
@@ -65,8 +66,8 @@ export function localHandlers(deps: HandlerDeps): Omit<RpcHandlers, LeaderMethod
       }),
     markRead: (p) =>
       wrap(async () => {
-        const { receipts } = await markReadLocal(db, p, deps.now());
-        if (receipts) deps.poke();
+        const { queued } = await markReadLocal(db, p, deps.now());
+        if (queued) deps.poke();
         return null;
       }),
     markListened: (p) =>
@@ -79,9 +80,9 @@ export function localHandlers(deps: HandlerDeps): Omit<RpcHandlers, LeaderMethod
     editMessage: (p) => queued(() => editMessageLocal(db, p, deps.now())),
     deleteMessage: (p) => queued(() => deleteMessageLocal(db, p, deps.now())),
     setDisappearing: (p) => queued(() => setDisappearingLocal(db, p, deps.now())),
-    updateConversation: (p) => wrap(() => updateConversationLocal(db, p, deps.now())),
+    updateConversation: (p) => queued(() => updateConversationLocal(db, p, deps.now())),
     saveDraft: (p) => wrap(() => saveDraftLocal(db, p, deps.now())),
-    updateSettings: (p) => wrap(() => updateSettingsLocal(db, p)),
+    updateSettings: (p) => queued(() => updateSettingsLocal(db, p, deps.now())),
     setDisplayName: (p) => wrap(() => setDisplayNameLocal(db, p)),
     safetyNumber: (p) => wrap(() => safetyNumberLocal(db, p)),
     markVerified: (p) =>
@@ -104,10 +105,10 @@ export function localHandlers(deps: HandlerDeps): Omit<RpcHandlers, LeaderMethod
         deps.poke();
         return null;
       }),
-    addContact: (p) => wrap(() => addContactLocal(db, p, deps.now())),
-    setNickname: (p) => wrap(() => setNicknameLocal(db, p, deps.now())),
-    linkAddresses: (p) => wrap(() => linkAddressesLocal(db, p, deps.now())),
-    unlinkAddress: (p) => wrap(() => unlinkAddressLocal(db, p, deps.now())),
+    addContact: (p) => poked(() => addContactLocal(db, p, deps.now())),
+    setNickname: (p) => poked(() => setNicknameLocal(db, p, deps.now())),
+    linkAddresses: (p) => poked(() => linkAddressesLocal(db, p, deps.now())),
+    unlinkAddress: (p) => poked(() => unlinkAddressLocal(db, p, deps.now())),
     sendAttachments: (p) =>
       wrap(async () => {
         const res = await sendAttachmentsLocal(db, p, deps.now());
@@ -117,14 +118,20 @@ export function localHandlers(deps: HandlerDeps): Omit<RpcHandlers, LeaderMethod
     deleteMedia: (p) => wrap(async () => ({ deleted: await deleteMedia(db, p.conversationId) })),
     status: async () => deps.status(),
     search: (p) => wrap(() => searchLocal(db, p.query, p.limit, deps.now())),
+    renameDevice: (p) => queued(() => renameDeviceLocal(db, p, deps.now())),
   };
 
   /** A change that queued something for the peer: the outbox drains it. */
   function queued(work: () => Promise<null>): Promise<null> {
+    return poked(work);
+  }
+
+  /** A change that may have queued something (for a peer, or a sync for my other devices): the outbox drains it. */
+  function poked<T>(work: () => Promise<T>): Promise<T> {
     return wrap(async () => {
-      await work();
+      const result = await work();
       deps.poke();
-      return null;
+      return result;
     });
   }
 }

@@ -71,8 +71,14 @@ export async function checkDeviceList(db: JunctionDB, address: Address, accountK
       throw new DeviceListRefusedError("older", { cause: error });
     }
     if (held && known && held.version === accepted.version) return held;
-    // what is mine alone (whether it was published, my devices' names) stays with the newer version
-    const row = { ...rowOf(list, accountKey, signed, accepted.digest, now), ...(held?.published && known ? { published: true } : {}), ...(held?.names && known ? { names: held.names } : {}) };
+    // what is mine alone (whether it was published, my devices' names, when each was last heard from) stays with the newer version
+    const row = {
+      ...rowOf(list, accountKey, signed, accepted.digest, now),
+      ...(held?.published && known ? { published: true } : {}),
+      ...(held?.names && known ? { names: held.names } : {}),
+      ...(held?.seen && known ? { seen: held.seen } : {}),
+      ...(held?.thisDevice ? { thisDevice: held.thisDevice } : {}),
+    };
     await db.deviceLists.put(row);
     return row;
   });
@@ -96,9 +102,11 @@ export function listedKey(row: DeviceListRow | undefined, deviceId: string): Uin
 export async function ensureMyDeviceList(ctx: EngineContext, address: Address, deviceId: string, keys: KeyPair): Promise<void> {
   const { db } = ctx;
   let row = await db.deviceLists.get(address);
+  // which device is this one, for Settings → Linked devices
+  if (row && row.thisDevice !== deviceId) await db.deviceLists.update(address, { thisDevice: deviceId });
   if (row?.published) return;
   if (!row) {
-    row = firstDeviceList(address, keys, deviceId, ctx.now());
+    row = { ...firstDeviceList(address, keys, deviceId, ctx.now()), thisDevice: deviceId };
     await db.deviceLists.put(row);
   }
   try {

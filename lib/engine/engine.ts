@@ -3,7 +3,7 @@
 // the outbox. Dependencies come in as parameters so that Node tests run it against the real relay.
 import { z } from "zod";
 import { EVENTS, fromB64, loginMessage, ProtocolError, toB64, type Address, type BrandId, schemas } from "./deps";
-import { signAuth } from "../crypto";
+import { MAX_LINKED_DEVICES, signAuth } from "../crypto";
 import { owedEnvelopes, type AccountRow, type DeviceRow, type EnvelopeRef, type JunctionDB } from "../store/db";
 import { devicesOf } from "../store/keys";
 import { randomId } from "../store/ids";
@@ -13,6 +13,7 @@ import { ensureMyDeviceList } from "./deviceLists";
 import { LINK_STEP_MS, LinkCancelled, linkDevice, LinkRefused, ProvisionInbox, removeDevice, removedHere, startLink, type LinkedDevice } from "./linking";
 import { offerHistory, receiveHistory, type BlobAccess } from "./history/transfer";
 import { HISTORY_KEY, historyProgress, setLinkState, settleAfterRestart, type LinkFailure } from "../store/history";
+import { announceDeviceNames } from "./deviceNames";
 import type { EngineContext } from "./context";
 import { DeviceDirectory } from "./directory";
 import { Counters, silentLogger, type Logger } from "./log";
@@ -409,6 +410,7 @@ export class Engine {
   async linkDevice(params: { code: string }): Promise<{ name: string; linkId: string }> {
     await this.loginRun;
     const mine = [...this.accounts.values()].map((m) => ({ account: m.account, keys: m.keys, deviceId: m.deviceId }));
+    await refuseOverLimit(this.ctx.db, mine.map((m) => m.account.address));
     let named!: (value: { name: string; linkId: string }) => void;
     const asked = new Promise<{ name: string; linkId: string }>((resolve) => (named = resolve));
     const linkId = randomId();
@@ -443,6 +445,9 @@ export class Engine {
         const link = { from: linked.accounts[0], accounts: linked.accounts, peer: linked.name, wanted: params.history !== false };
         void offerHistory(this.ctx, this.blobAccess(), link, (offer) => linked.offer(offer)).catch((error: unknown) => this.warn("history transfer failed", error));
       }
+      // the new device (and my others) learn the names this one knows, the new device's among them
+      await announceDeviceNames(this.ctx.db, this.ctx.now()).catch((error: unknown) => this.warn("device names not synced", error));
+      this.poke();
       return { linked: true };
     } catch (error) {
       if (error instanceof LinkCancelled) return { linked: false };
@@ -869,4 +874,12 @@ function linkFailure(error: unknown): LinkFailure {
   if (error instanceof EngineError && error.code === "offline") return "expired";
   if (error instanceof EngineError && error.code === "bad_request") return "refused";
   return "failed";
+}
+
+/** A fifth linked device is refused before the new device is even asked for its name. */
+async function refuseOverLimit(db: JunctionDB, addresses: Address[]): Promise<void> {
+  const lists = await db.deviceLists.bulkGet(addresses);
+  if (lists.some((row) => row !== undefined && row.devices.length > MAX_LINKED_DEVICES)) {
+    throw new EngineError("bad_request", `you have ${MAX_LINKED_DEVICES} linked devices already, the most an account can have: remove one to link another`);
+  }
 }

@@ -14,7 +14,7 @@
 // - anything else (storage, quota, a worker shutting down): thrown, so nothing is committed or acked and
 //   the caller retries the batch.
 import type { Address } from "./deps";
-import type { AccountRow, AttachmentKeyRow, DeviceListRow, ContactRow, ConversationRow, IdentityKeyRow, IdentityRow, EnvelopeRef, MessageRow, OutboxRow, BaseKeyRow, HeldGroupRow, PendingChangeRow, QuoteRef, SentRow, TransferRow, WaitingRow } from "../store/db";
+import type { AccountRow, JunctionDB, AttachmentKeyRow, DeviceListRow, ContactRow, ConversationRow, IdentityKeyRow, IdentityRow, EnvelopeRef, MessageRow, OutboxRow, BaseKeyRow, HeldGroupRow, PendingChangeRow, QuoteRef, SentRow, TransferRow, WaitingRow } from "../store/db";
 import { conversationId, HELD_GROUP_MAX, PENDING_CHANGES_MAX } from "../store/db";
 import { identityId, prekeyKey, randomId, selfQueue, sessionKey } from "../store/ids";
 import { identityAfter, sameBytes } from "../store/identities";
@@ -51,6 +51,8 @@ import { GROUP_FRAME, groupConversationId, groupRowId } from "./groups/state";
 import { admitHeld, nowKnown, unknownHeldBy } from "./groups/held";
 import type { GroupContent } from "./content/registry";
 import { DeviceListRefusedError, fetchDeviceList, listedKey, NoDeviceListError } from "./deviceLists";
+import type { SyncContent } from "./content/kinds/sync";
+import { applySync, readOnArrival, syncApplyTables } from "./sync/apply";
 
 export interface MyAccount {
   account: AccountRow;
@@ -163,6 +165,10 @@ export interface DecryptedBatch {
   readonly receipts: IncomingReceipt[];
   /** Messages of mine read on another of my devices. */
   readonly readElsewhere: { our: Address; their: Address; ids: string[]; at: number }[];
+  /** Syncs from my own other devices, in the order they came. */
+  readonly syncs: { our: Address; content: SyncContent }[];
+  /** My other devices heard from in this batch: the relay's time of each one's newest envelope (`address|device`). */
+  readonly seen: Map<string, number>;
   readonly retryReplies: { id: string; from: Address; fromDevice: string; outcome: "drop" | "gone" }[];
   readonly placeholders: MessageRow[];
   readonly placeholderPeers: { our: Address; their: Address }[];
@@ -248,6 +254,8 @@ export async function decryptBatch(
   const changes: ReceivedChange[] = [];
   const receipts: IncomingReceipt[] = [];
   const readElsewhere: DecryptedBatch["readElsewhere"] = [];
+  const syncs: DecryptedBatch["syncs"] = [];
+  const seen = new Map<string, number>();
   const failures: Failure[] = [];
   const retryReplies: DecryptedBatch["retryReplies"] = [];
   const requests: { our: Address; from: Address; fromDevice: string; ids: string[]; senderKeys: string[] }[] = [];
@@ -355,6 +363,8 @@ export async function decryptBatch(
       continue;
     }
     if (!session.record.current && session.record.archived.length === 0) newDevicesOf.add(from);
+    // another device of mine, heard from ("last active" in Settings → Linked devices)
+    if (from === to) seen.set(`${to}|${env.fromDevice}`, Math.max(seen.get(`${to}|${env.fromDevice}`) ?? 0, env.ts));
     session.record = result.record;
     session.dirty = true;
     if (result.openedIn !== "current") session.archiveDirty = true;
@@ -420,6 +430,11 @@ export async function decryptBatch(
         // sent again because I asked: the placeholder its first envelope left (in our 1:1 conversation) goes
         if (g.retryOf) retryReplies.push({ id: g.retryOf, from, fromDevice: env.fromDevice, outcome: "drop" });
       }
+    } else if (placement === "sync") {
+      // my own other device's changes: only from my account (its device list and key were checked above);
+      // a peer that sends one is refused and counted
+      if (from === to) syncs.push({ our: to, content: content as SyncContent });
+      else counters.bump("sync_refused");
     } else if (placement === "signal") {
       // ephemeral kinds never travel through the mailbox: one that does is dropped, nothing shows it
       counters.bump("signal_in_mailbox");
@@ -530,7 +545,8 @@ export async function decryptBatch(
           continue;
         }
         // only what was addressed to the device that asks, from the account it was sent to
-        if (sent.to !== r.from || sent.toDevice !== r.fromDevice || !sent.conversationId.startsWith(`${r.our}|`)) continue;
+        if (sent.to !== r.from || sent.toDevice !== r.fromDevice) continue;
+        if (sent.kind === "sync" ? sent.conversationId !== selfQueue(r.our) : !sent.conversationId.startsWith(`${r.our}|`)) continue;
         if (sent.kind === "receipt") {
           notMessages.push(id);
           continue;
@@ -545,7 +561,7 @@ export async function decryptBatch(
           continue;
         }
         resends.push({
-          kind: sent.kind === "change" ? "change" : "message",
+          kind: sent.kind === "change" || sent.kind === "sync" ? sent.kind : "message",
           conversationId: sent.conversationId,
           messageId: sent.messageId,
           ...(sent.change !== undefined ? { change: sent.change } : {}),
@@ -656,6 +672,8 @@ export async function decryptBatch(
     changes,
     receipts,
     readElsewhere,
+    syncs,
+    seen,
     retryReplies,
     placeholders,
     placeholderPeers,
@@ -702,7 +720,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
   const ackRow = `batch:${randomId()}`;
   await db.transaction(
     "rw",
-    [db.sessions, db.archivedSessions, db.prekeys, db.baseKeys, db.identities, db.conversations, db.messages, db.contacts, db.outbox, db.pendingAcks, db.waiting, db.meta, db.pendingChanges, db.groups, db.senderKeys, db.heldGroup, ...mediaTables(db)],
+    [db.sessions, db.archivedSessions, db.prekeys, db.baseKeys, db.identities, db.conversations, db.messages, db.contacts, db.outbox, db.pendingAcks, db.waiting, db.meta, db.pendingChanges, db.groups, db.senderKeys, db.heldGroup, ...mediaTables(db), ...syncApplyTables(db)],
     async () => {
       // IndexedDB runs a transaction's requests in the order they were made, so the writes that depend on
       // no read go out at once and are awaited together at the end; the reads go out side by side. A batch
@@ -975,6 +993,13 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
         }
       }
       for (const r of b.readElsewhere) await markIncomingRead(scope.db, conversationId(r.our, r.their), r.ids, r.at);
+      // my other devices: what they changed, and that they were heard from
+      for (const s of b.syncs) {
+        const counts = await applySync(scope.db, s.our, s.content, now);
+        for (const [outcome, n] of Object.entries(counts)) if (n > 0) counters.bump(`sync_${outcome}`, n);
+      }
+      if (fresh.length) await readOnArrival(scope.db, fresh, now);
+      if (b.seen.size) await noteSeen(scope.db, b.seen);
     },
   );
   if (replacedCount) {
@@ -992,6 +1017,23 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
     expiresAt,
     transfers: fetchNow,
   };
+}
+
+/** Records when my other devices were last heard from, on my device lists. */
+async function noteSeen(db: JunctionDB, seen: Map<string, number>): Promise<void> {
+  const byAddress = new Map<Address, [string, number][]>();
+  for (const [key, at] of seen) {
+    const cut = key.lastIndexOf("|");
+    const address = key.slice(0, cut) as Address;
+    byAddress.set(address, [...(byAddress.get(address) ?? []), [key.slice(cut + 1), at]]);
+  }
+  for (const [address, devices] of byAddress) {
+    const row = await db.deviceLists.get(address);
+    if (!row) continue;
+    const next = { ...row.seen };
+    for (const [device, at] of devices) next[device] = Math.max(next[device] ?? 0, at);
+    await db.deviceLists.put({ ...row, seen: next });
+  }
 }
 
 /** An orphaned change as it waits for its message (timers never wait: they name no message). */

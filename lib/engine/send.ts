@@ -55,7 +55,7 @@ export async function sendOutboxRow(
     ? { id: row.conversationId, ourAddress: own, theirAddress: own }
     : await db.conversations.get(row.conversationId);
   const account = conv ? await db.accounts.get(conv.ourAddress) : undefined;
-  if (!conv || !account || (own && row.kind !== "retryReply")) return finish(ctx, row, "failed");
+  if (!conv || !account || (own && row.kind !== "retryReply" && row.kind !== "sync") || (!own && row.kind === "sync")) return finish(ctx, row, "failed");
 
   const targets: Target[] = [];
   const msg = row.kind === "message" ? await db.messages.get(row.messageId) : undefined;
@@ -133,6 +133,11 @@ export async function sendOutboxRow(
       device: only.deviceId,
       content: { v: CONTENT_VERSION, type: "senderKey", id: row.messageId, sentAt: row.createdAt, groupId: d.groupId, distribution: d.distribution, ...(row.retryOf ? { retryOf: row.retryOf } : {}) },
     });
+  } else if (row.kind === "sync") {
+    // to my own other devices only (built and checked when it was queued)
+    const content = parseContent(row.change ?? "");
+    if (content.type !== "sync") return finish(ctx, row, "failed");
+    targets.push({ address: conv.ourAddress, content: { ...content, ...(row.retryOf ? { retryOf: row.retryOf } : {}) }, device: row.onlyDevice?.deviceId });
   } else if (row.kind === "retryReply") {
     const only = row.onlyDevice;
     if (!only) return finish(ctx, row, "failed");
@@ -180,12 +185,13 @@ export async function sendOutboxRow(
           rows.push(sessionRow(conv.ourAddress, target.address, device, serializeSession(sealed.state), now));
           const id = envelopeId(row.messageId, target.address, device, row.retryOf);
           out.push({ id, to: target.address, toDevice: device, body: toB64(sealed.ciphertext) });
-          if (row.kind === "message" || row.kind === "receipt" || row.kind === "change") {
+          if (row.kind === "message" || row.kind === "receipt" || row.kind === "change" || row.kind === "sync") {
             sent.push({
               envelopeId: id,
               messageId: row.messageId,
               ...(row.kind === "receipt" ? { kind: "receipt" as const } : {}),
               ...(row.kind === "change" ? { kind: "change" as const, change: row.change, target: row.target } : {}),
+              ...(row.kind === "sync" ? { kind: "sync" as const, change: row.change } : {}),
               conversationId: conv.id,
               to: target.address,
               toDevice: device,

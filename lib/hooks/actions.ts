@@ -21,6 +21,10 @@ export async function removeDevice(deviceId: string): Promise<void> {
   await callEngine("removeDevice", { deviceId });
 }
 
+export async function renameDevice(deviceId: string, name: string): Promise<void> {
+  await callEngine("renameDevice", { deviceId, name });
+}
+
 export function createAccount(brand: BrandId, handle: string, displayName: string): Promise<{ address: Address }> {
   return callEngine("createAccount", { brand, handle, displayName });
 }
@@ -212,11 +216,6 @@ export function errorCode(error: unknown): EngineErrorCode | null {
     return error.code as EngineErrorCode;
   }
   return null;
-}
-
-/** For linking: the engine's own sentence when it refused the code or the link (it names no secret). */
-export function linkErrorText(error: unknown): string {
-  return describeError(error);
 }
 
 /** A group action's refusal: the engine's own words ("Only admins of this group can do that."). */

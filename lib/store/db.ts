@@ -315,9 +315,10 @@ export interface OutboxRow {
    * receipt: delivery receipts for `receiptFor`; retryRequest: ask `onlyDevice` to send `envelopeIds` again;
    * retryReply: tell `onlyDevice` which envelopes it asked for were no messages (`envelopeIds`) or are no
    * longer held (`unavailable`); change: a reaction, edit, delete or timer change (`change`, to the peer
-   * and my own other devices); senderKey: my sender key's distribution (`distribution`) again, to `onlyDevice`.
+   * and my own other devices); senderKey: my sender key's distribution (`distribution`) again, to `onlyDevice`;
+   * sync: what I changed here, for my own other devices (`change` holds the sync content; queue `self|<address>`).
    */
-  kind: "message" | "receipt" | "retryRequest" | "retryReply" | "change" | "group" | "senderKey";
+  kind: "message" | "receipt" | "retryRequest" | "retryReply" | "change" | "group" | "senderKey" | "sync";
   /** The queue the row belongs to: a conversation id, or `self|<my address>` for my own other devices. */
   conversationId: string;
   /** The message (kind "message") or a random id naming this row (other kinds). */
@@ -481,7 +482,7 @@ export interface SentRow {
    * its id (`kind: "change"`, resent from `change`).
    */
   messageId: string;
-  kind?: "receipt" | "change" | "senderKey";
+  kind?: "receipt" | "change" | "senderKey" | "sync";
   /** For kind "senderKey": my sender key's distribution as this device got it (resent as it was when asked). */
   senderKey?: { groupId: string; distribution: string };
   /** For a change: its content (JSON) and the message it is about. */
@@ -611,9 +612,24 @@ export interface DeviceListRow {
   signed: string;
   /** Mine only: whether the relay has stored this version. */
   published?: boolean;
-  /** Mine only: the names of my linked devices, as they gave them when linked (by device id). */
+  /** Mine only: the names of my linked devices, as they gave them when linked or renamed since (by device id). */
   names?: Record<string, string>;
+  /** Mine only: when each of my other devices was last heard from (the relay's time of its newest envelope to me). */
+  seen?: Record<string, number>;
+  /** Mine only: which device on the list is this one (set at login). */
+  thisDevice?: string;
   checkedAt: number;
+}
+
+/**
+ * The clock of the newest change applied to one synced item (lib/engine/sync.ts), mine or from another of
+ * my devices: an older one arriving late is not applied (version 15; worker only). Keys: `conv|<conv id>|<field>`,
+ * `read|<conv id>` (the read position another device of mine sent: `at` is the newest sentAt read there), `setting|<name>`, `contact|<address>`,
+ * `person|<address>`, `deviceName|<device id>`.
+ */
+export interface SyncClockRow {
+  key: string;
+  at: number;
 }
 
 export class JunctionDB extends Dexie {
@@ -646,6 +662,8 @@ export class JunctionDB extends Dexie {
   senderKeys!: EntityTable<SenderKeyRow, "key">;
   deviceLists!: EntityTable<DeviceListRow, "address">;
   heldGroup!: EntityTable<HeldGroupRow, "key">;
+  /** Worker only: the clocks of synced items (version 15). */
+  syncClock!: EntityTable<SyncClockRow, "key">;
   /** Worker only: the full-text index of the messages (search.ts keeps it; the UI asks the worker). */
   searchBlocks!: Table<SearchBlock, BlockKey>;
 
@@ -745,6 +763,10 @@ export class JunctionDB extends Dexie {
     // Group messages that came before their sender key, found by group when a key comes (worker only).
     this.version(13).stores({
       heldGroup: "key, [ourAddress+groupId], receivedAt",
+    });
+    // Sync between my own devices: the clock of the newest change per synced item (a new table only).
+    this.version(15).stores({
+      syncClock: "key",
     });
     // the index is written in the same transaction as every message write
     this.use(searchIndexMiddleware);

@@ -196,6 +196,8 @@ export interface RpcMethods {
   search(params: { query: string; limit?: number }): SearchResults;
   /** A newly linked device: stops receiving the history (what was imported stays); the inbox goes on. */
   skipHistory(params: Record<string, never>): null;
+  /** Renames one of my devices (any of them, from any of them); the name reaches my other devices end-to-end encrypted. */
+  renameDevice(params: { deviceId: string; name: string }): null;
 }
 
 export type RpcMethod = keyof RpcMethods;

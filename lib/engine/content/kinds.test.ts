@@ -31,6 +31,19 @@ const valid: KnownContent[] = [
   { ...base, ...attachment },
   { ...base, ...attachment, width: 640, height: 480, thumb: "AAAA", caption: "look", senderName: "Al", expiresInMs: 60_000, replyTo: { id: target, author: "instagram:@dana", text: "q" } },
   { ...base, ...attachment, mime: "audio/webm", name: "voice.webm", voice: { durationMs: 4200, waveform: [0, 31, 7] } },
+  {
+    ...base,
+    type: "sync",
+    items: [
+      { t: "read", c: "instagram:@dana", upTo: 9 },
+      { t: "conv", c: `group:${"ab".repeat(32)}`, field: "pinned", on: true, at: 9 },
+      { t: "deleteForMe", c: "instagram:@dana", ids: [target] },
+      { t: "setting", name: "readReceipts", on: false, at: 9 },
+      { t: "contact", address: "instagram:@dana", nickname: null, added: true, at: 9 },
+      { t: "person", address: "instagram:@dana", to: "whatsapp:+15551234567", at: 9 },
+      { t: "deviceName", device: "device-01", name: "Work laptop", at: 9 },
+    ],
+  },
 ];
 
 describe("content kinds", () => {
@@ -76,6 +89,8 @@ describe("content kinds", () => {
     ["a waveform of 101 bars", { ...base, ...attachment, voice: { durationMs: 1, waveform: new Array(101).fill(0) } }],
     ["a waveform level of 32", { ...base, ...attachment, voice: { durationMs: 1, waveform: [32] } }],
     ["an empty caption", { ...base, ...attachment, caption: "" }],
+    ["a sync with no items", { ...base, type: "sync", items: [] }],
+    ["a sync of 201 items", { ...base, type: "sync", items: new Array(201).fill({ t: "read", c: "instagram:@dana", upTo: 1 }) }],
   ];
   it.each(refused)("refuses %s (kept as unknown, never applied)", (_name, content) => {
     expect(decodeContent(bytes(content)).type).toBe("unknown");

@@ -6,7 +6,8 @@
 // - receipt: moves my messages forward (delivered, read);
 // - control: engine business that is never shown (answers to decryption-error requests);
 // - signal: ephemeral, never through the mailbox (typing);
-// - group: a group's membership changes and sender keys, handled by lib/engine/groups.
+// - group: a group's membership changes and sender keys, handled by lib/engine/groups;
+// - sync: my own other devices' changes to my read state, conversations, contacts and settings (sync.ts).
 // A new kind is a new module here; receive and send dispatch on `placement`, not on the type.
 import type { z } from "zod";
 import type { ChangeOutcome, ChangeScope, IncomingChange } from "./change";
@@ -20,8 +21,9 @@ import { timer } from "./kinds/timer";
 import { typing } from "./kinds/typing";
 import { attachment } from "./kinds/attachment";
 import { groupUpdate, senderKey } from "./kinds/group";
+import { sync } from "./kinds/sync";
 
-export type Placement = "message" | "change" | "receipt" | "control" | "signal" | "group";
+export type Placement = "message" | "change" | "receipt" | "control" | "signal" | "group" | "sync";
 
 export interface ContentKind<T> {
   readonly type: string;
@@ -32,7 +34,7 @@ export interface ContentKind<T> {
   readonly apply?: (scope: ChangeScope, change: IncomingChange<T>) => Promise<ChangeOutcome>;
 }
 
-export const KINDS = [text, receipt, retryReply, reaction, edit, deleteKind, timer, typing, attachment, groupUpdate, senderKey] as const;
+export const KINDS = [text, receipt, retryReply, reaction, edit, deleteKind, timer, typing, attachment, groupUpdate, senderKey, sync] as const;
 
 export type KnownContent = z.infer<(typeof KINDS)[number]["schema"]>;
 export type ChangeContent = Extract<KnownContent, { type: "reaction" | "edit" | "delete" | "timer" }>;
