@@ -5,7 +5,8 @@
 import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../../relay/test/relayProcess";
-import { toB64, type Address } from "../deps";
+import { EVENTS, toB64, type Address } from "../deps";
+import type { RelaySocket } from "../relay";
 import type { EngineContext } from "../context";
 import { JunctionDB, type MessageRow } from "../../store/db";
 import { randomId } from "../../store/ids";
@@ -19,14 +20,39 @@ const relayUrl = useRelayProcess();
 const boot = makeBoot(relayUrl);
 
 /** Links a fresh device to Alice's account (history sent unless `history` is false). */
-async function link(alice: Client, aliceAddr: string, history = true): Promise<Client> {
-  const laptop = boot();
+async function link(alice: Client, aliceAddr: string, history = true, patch?: (socket: RelaySocket) => void): Promise<Client> {
+  const laptop = boot(undefined, patch);
   await waitFor(async () => laptop.online || laptop.sockets.some((s) => s.connected), "laptop connected");
   const { code } = await laptop.api.startLink({ name: "Laptop" });
   const asked = await alice.api.linkDevice({ code });
   expect(await alice.api.confirmLink({ linkId: asked.linkId, confirm: true, history })).toEqual({ linked: true });
   await waitFor(async () => (await laptop.db.accounts.get(aliceAddr as Address)) !== undefined, "the laptop has Alice's account");
   return laptop;
+}
+
+/** A socket patch that lets the first `pass` provisioning messages through and holds the rest until `release()`. */
+function holdProvisioning(pass: number) {
+  let seen = 0;
+  let released = false;
+  const queue: (() => void)[] = [];
+  const patch = (socket: RelaySocket) => {
+    const on = socket.on.bind(socket) as (event: string, fn: (payload: unknown) => void) => RelaySocket;
+    (socket as unknown as { on: typeof on }).on = (event, fn) => {
+      if (event !== EVENTS.provisionDeliver) return on(event, fn);
+      return on(event, (payload) => {
+        if (released || ++seen <= pass) fn(payload);
+        else queue.push(() => fn(payload));
+      });
+    };
+  };
+  return {
+    patch,
+    held: () => queue.length,
+    release: () => {
+      released = true;
+      for (const deliver of queue.splice(0)) deliver();
+    },
+  };
 }
 
 /** A message row as both devices must show it (receivedAt is when each device stored it). */
@@ -73,8 +99,9 @@ describe("history transfer", () => {
     // a disappearing message still due keeps its expiry; one already gone is not sent
     const now = Date.now();
     await alice.db.messages.bulkPut([
-      { id: `soon-${randomId()}`, conversationId: aConv, direction: "in", text: "goes in an hour", sentAt: now, receivedAt: now, state: "delivered", sentToRelayAt: null, deliveredAt: null, expiresAt: now + 3_600_000 },
-      { id: `gone-${randomId()}`, conversationId: aConv, direction: "in", text: "already gone", sentAt: now, receivedAt: now, state: "delivered", sentToRelayAt: null, deliveredAt: null, expiresAt: now - 1 },
+      // read: written past the conversation's unread count, which the sweep of the gone one would otherwise skew
+      { id: `soon-${randomId()}`, conversationId: aConv, direction: "in", text: "goes in an hour", sentAt: now, receivedAt: now, state: "read", sentToRelayAt: null, deliveredAt: null, expiresAt: now + 3_600_000 },
+      { id: `gone-${randomId()}`, conversationId: aConv, direction: "in", text: "already gone", sentAt: now, receivedAt: now, state: "read", sentToRelayAt: null, deliveredAt: null, expiresAt: now - 1 },
     ]);
 
     // no private key, session, prekey or attachment key of Alice's device is in what she would send
@@ -186,12 +213,16 @@ describe("history transfer", () => {
     expect(await alice.db.meta.get("history")).toBeUndefined();
     await without.engine.stop();
 
-    const skipping = await link(alice, aliceAddr);
-    await waitFor(async () => (await historyProgress(skipping.db)) !== null, "the laptop waits for the history");
+    // the third message on the channel (after hello and welcome) is the primary's offer: held until skipped
+    const offer = holdProvisioning(2);
+    const skipping = await link(alice, aliceAddr, true, offer.patch);
+    await waitFor(async () => (await historyProgress(skipping.db))?.state === "waiting", "the laptop waits for the history");
     await skipping.api.skipHistory({});
     await waitFor(async () => (await historyProgress(skipping.db))?.state === "skipped", "skipped");
-    // the primary's archive may still arrive: it is not imported
+    // the primary's archive arrives after all: it is not imported
     await waitFor(async () => (await historyProgress(alice.db))?.state === "done", "the primary sent it");
+    await waitFor(async () => offer.held() > 0 || undefined, "the offer reached the laptop");
+    offer.release();
     await new Promise((r) => setTimeout(r, 300));
     expect(await skipping.db.messages.count()).toBe(0);
     expect((await historyProgress(skipping.db))?.state).toBe("skipped");
