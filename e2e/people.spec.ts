@@ -41,6 +41,17 @@ test("joining Carol's Instagram and WhatsApp into one person: one row, one timel
   await newMessage.getByRole("list", { name: "Matching contacts" }).getByRole("button", { name: new RegExp(carolIg.replace(/[.+]/g, "\\$&")) }).click();
   await expect(newMessage.getByRole("textbox", { name: "To" })).toHaveValue(carolIg);
   await newMessage.getByRole("button", { name: "Close" }).click();
+  // and New group picks members from them: chosen once it is a member, chosen again it is not
+  await page.getByRole("button", { name: "New group" }).click();
+  const newGroup = page.getByRole("dialog", { name: "New group" });
+  await newGroup.getByRole("searchbox", { name: "Find a contact" }).fill("whatsapp");
+  const pick = newGroup.getByRole("list", { name: "Matching contacts" }).getByRole("button", { name: new RegExp(carolWa.replace(/[.+]/g, "\\$&")) });
+  await pick.click();
+  await expect(pick).toHaveAttribute("aria-pressed", "true");
+  await expect(newGroup.getByRole("list", { name: "New members" }).getByRole("listitem")).toHaveCount(1);
+  await pick.click();
+  await expect(newGroup.getByRole("list", { name: "New members" })).toHaveCount(0);
+  await newGroup.getByRole("button", { name: "Close" }).click();
 
   // the card of Carol's Instagram address: link her WhatsApp address to it
   await alice.app.conversations.getByRole("link", { name: NAMES.carol, exact: true, description: /^On Instagram/ }).click();

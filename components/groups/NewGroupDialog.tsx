@@ -1,12 +1,14 @@
 "use client";
-// "New group": a name, which of my accounts holds it, and members of any brand, typed as brand:handle
-// (each checked by its brand's rule here and by the directory when the group is made).
+// "New group": a name, which of my accounts holds it, and members of any brand, picked from my contacts or
+// typed as brand:handle (each checked by its brand's rule here and by the directory when the group is made).
 import { useId, useState, type FormEvent } from "react";
-import { BRANDS, brandOf, isAddressError, parseAddress, type Address } from "@/lib/brands";
+import { brandOf, isAddressError, parseAddress, type Address } from "@/lib/brands";
 import { createGroup, describeGroupError } from "@/lib/hooks/actions";
 import type { AccountRow } from "@/lib/hooks/types";
+import { ContactPicker } from "../people/ContactPicker";
 import { BrandBadge } from "../ui/BrandBadge";
 import { Dialog } from "../ui/Dialog";
+import { FIELD, FormError, FromAccount, SubmitButton } from "../ui/FormParts";
 
 interface Props {
   open: boolean;
@@ -22,9 +24,6 @@ export function NewGroupDialog({ open, onClose, accounts, onCreated }: Props) {
     </Dialog>
   );
 }
-
-const field =
-  "rounded-lg border border-slate-300 bg-white px-3 py-2 text-base outline-none focus:border-sky-500 focus:ring-2 focus:ring-sky-500/30 aria-[invalid]:border-red-500 dark:border-slate-700 dark:bg-slate-950";
 
 /** How a field for a brand:handle behaves (no autocorrection, no capitals). */
 export const ADDRESS_INPUT = { type: "text", autoComplete: "off", autoCapitalize: "none", spellCheck: false, placeholder: "whatsapp:+15551234567" } as const;
@@ -62,6 +61,12 @@ function NewGroupForm({ accounts, onCreated }: Omit<Props, "open" | "onClose">) 
     return true;
   }
 
+  /** A contact chosen in "Find a contact" joins the members, or leaves them when chosen again. */
+  function toggle(address: Address) {
+    setMembers((list) => (list.includes(address) ? list.filter((x) => x !== address) : [...list, address]));
+    setError(null);
+  }
+
   async function submit(event: FormEvent) {
     event.preventDefault();
     setError(null);
@@ -88,20 +93,10 @@ function NewGroupForm({ accounts, onCreated }: Omit<Props, "open" | "onClose">) 
         <label htmlFor={ids.name} className="text-sm font-medium">
           Group name
         </label>
-        <input id={ids.name} data-autofocus type="text" maxLength={100} value={name} onChange={(e) => setName(e.target.value)} className={field} />
+        <input id={ids.name} data-autofocus type="text" maxLength={100} value={name} onChange={(e) => setName(e.target.value)} className={FIELD} />
       </div>
-      <div className="flex flex-col gap-1">
-        <label htmlFor={ids.from} className="text-sm font-medium">
-          From
-        </label>
-        <select id={ids.from} value={from} onChange={(e) => setFrom(e.target.value as Address)} className={field}>
-          {accounts.map((account) => (
-            <option key={account.address} value={account.address}>
-              {BRANDS[account.brand].name} · {account.handle} ({account.displayName})
-            </option>
-          ))}
-        </select>
-      </div>
+      <FromAccount id={ids.from} value={from} accounts={accounts} onChange={setFrom} />
+      <ContactPicker chosen={(address) => members.includes(address)} onPick={toggle} exclude={from || undefined} />
       <div className="flex flex-col gap-1">
         <label htmlFor={ids.member} className="text-sm font-medium">
           Add member
@@ -120,7 +115,7 @@ function NewGroupForm({ accounts, onCreated }: Omit<Props, "open" | "onClose">) 
             }}
             aria-invalid={error ? true : undefined}
             aria-describedby={`${ids.hint}${error ? ` ${ids.error}` : ""}`}
-            className={`${field} min-w-0 flex-1`}
+            className={`${FIELD} min-w-0 flex-1`}
           />
           <button
             type="button"
@@ -152,19 +147,8 @@ function NewGroupForm({ accounts, onCreated }: Omit<Props, "open" | "onClose">) 
           </ul>
         ) : null}
       </div>
-      {error ? (
-        <p id={ids.error} role="alert" className="rounded-lg bg-red-50 px-3 py-2 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">
-          {error}
-        </p>
-      ) : null}
-      <button
-        type="submit"
-        disabled={busy}
-        aria-busy={busy || undefined}
-        className="rounded-xl bg-sky-700 px-4 py-2.5 font-semibold text-white hover:bg-sky-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 disabled:opacity-60"
-      >
-        Create group
-      </button>
+      {error ? <FormError id={ids.error}>{error}</FormError> : null}
+      <SubmitButton busy={busy}>Create group</SubmitButton>
     </form>
   );
 }
