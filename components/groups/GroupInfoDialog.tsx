@@ -1,6 +1,6 @@
 "use client";
-// Group info: the members with their brands (admins marked); admins add, remove, make and unmake admins
-// and rename the group; anyone leaves. A change the rules refuse says why ("Only admins of this group can do that.").
+// Group info: the members with their brands (admins marked); admins add, remove, make and unmake admins,
+// rename the group and choose who may add members; anyone leaves. A change the rules refuse says why ("Only admins of this group can do that.").
 import { MoreVertical } from "lucide-react";
 import { useId, useRef, useState, type FormEvent, type InputHTMLAttributes } from "react";
 import { brandOf, handleOf, type Address } from "@/lib/brands";
@@ -23,6 +23,7 @@ export function GroupInfoDialog({ open, onClose, conversationId, group, names }:
   const [error, setError] = useState<string | null>(null);
   const [adding, setAdding] = useState(false);
   const [renaming, setRenaming] = useState(false);
+  const policyId = useId();
   const me = group.ourAddress;
   const iAmAdmin = group.members.some((m) => m.address === me && m.admin);
   const run = (action: GroupAction) => {
@@ -71,6 +72,23 @@ export function GroupInfoDialog({ open, onClose, conversationId, group, names }:
               Leave group
             </button>
           </div>
+        )}
+        {group.left ? null : (
+          <label className="flex items-center gap-2 text-sm">
+            <input
+              type="checkbox"
+              checked={group.addPolicy === "members"}
+              disabled={!iAmAdmin}
+              onChange={(e) => run({ type: "addPolicy", addPolicy: e.target.checked ? "members" : "admins" })}
+              aria-describedby={iAmAdmin ? undefined : `${policyId}-why`}
+            />
+            Every member can add members
+            {iAmAdmin ? null : (
+              <span id={`${policyId}-why`} className="text-xs text-slate-600 dark:text-slate-400">
+                (admins choose)
+              </span>
+            )}
+          </label>
         )}
         {renaming && iAmAdmin && !group.left ? (
           <RenameGroup

@@ -90,6 +90,12 @@ export async function fetchDeviceList(ctx: EngineContext, address: Address): Pro
   return checkDeviceList(ctx.db, address, fromB64(res.identityKey), res.deviceList, ctx.now());
 }
 
+/** The lookup answered, and what it answered is no usable list: the relay has none, or it fails the checks. */
+export function isListRefusal(error: unknown): boolean {
+  if (error instanceof DeviceListRefusedError || error instanceof NoDeviceListError) return true;
+  return error instanceof ProtocolError && (error.code === "not_found" || error.code === "bad_request");
+}
+
 /** The identity key `deviceId` has on an accepted list, if it is on it. */
 export function listedKey(row: DeviceListRow | undefined, deviceId: string): Uint8Array | undefined {
   return row?.devices.find((d) => d.deviceId === deviceId)?.identityKey;

@@ -33,7 +33,7 @@ import {
   type PrekeyStore,
   type ReplayGuard,
 } from "../crypto";
-import { fromB64, ProtocolError, toB64, type schemas } from "./deps";
+import { fromB64, toB64, type schemas } from "./deps";
 import type { EngineContext } from "./context";
 import { decodeContent, parseContent, type ChangeContent, type MessageContent, type UnknownContent } from "./content/envelope";
 import { applyChange, kindOf } from "./content/registry";
@@ -50,7 +50,7 @@ import { commitGroups, GroupBatch, type OpenedGroupMessage } from "./groups/serv
 import { GROUP_FRAME, groupConversationId, groupRowId } from "./groups/state";
 import { admitHeld, nowKnown, unknownHeldBy } from "./groups/held";
 import type { GroupContent } from "./content/registry";
-import { DeviceListRefusedError, fetchDeviceList, listedKey, NoDeviceListError } from "./deviceLists";
+import { fetchDeviceList, isListRefusal, listedKey } from "./deviceLists";
 import type { SyncContent } from "./content/kinds/sync";
 import { applySync, readOnArrival, syncApplyTables } from "./sync/apply";
 
@@ -222,12 +222,6 @@ class SenderLists {
     const key = listedKey(row, device);
     return row && key && sameBytes(key, identityKey) ? row.accountKey : undefined;
   }
-}
-
-/** The lookup answered, and what it answered is no usable list: the relay has none, or it fails the checks. */
-function isListRefusal(error: unknown): boolean {
-  if (error instanceof DeviceListRefusedError || error instanceof NoDeviceListError) return true;
-  return error instanceof ProtocolError && (error.code === "not_found" || error.code === "bad_request");
 }
 
 const WAITING_PREFIX = "wait:";

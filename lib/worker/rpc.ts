@@ -6,7 +6,7 @@ import type { Address, BrandId } from "../brands";
 import type { Settings } from "../store/db";
 
 /** One change to a group (see lib/engine/groups). */
-export type GroupAction = { type: "add"; members: string[] } | { type: "remove"; member: string } | { type: "promote"; member: string } | { type: "demote"; member: string } | { type: "leave" } | { type: "rename"; name: string } | { type: "timer"; expiresInMs: number };
+export type GroupAction = { type: "add"; members: string[] } | { type: "remove"; member: string } | { type: "promote"; member: string } | { type: "demote"; member: string } | { type: "leave" } | { type: "rename"; name: string } | { type: "timer"; expiresInMs: number } | { type: "addPolicy"; addPolicy: "admins" | "members" };
 
 export type EngineErrorCode =
   | "bad_handle"

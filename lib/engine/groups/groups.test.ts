@@ -332,6 +332,28 @@ describe("groups across brands", () => {
     for (const c of [ana, ben, cy, dee]) await c.engine.stop();
   }, 60_000);
 
+  it("admins choose who adds members: a member adds once every member may, and not before or after", async () => {
+    const { ana, ben, cy, dee, anaA, benA, cyA, deeA } = await four();
+    const { conversationId, groupId } = await ana.api.createGroup({ from: anaA, name: "Open door", members: [benA, cyA] });
+    const cyConv = convOf(cyA, groupId);
+    await waitFor(async () => (await cy.db.conversations.get(cyConv))?.groupName === "Open door", "cy has the group");
+    const stranger = `messenger:nobody.${randomId()}`;
+    await expect(cy.api.changeGroup({ conversationId: cyConv, action: { type: "add", members: [deeA] } })).rejects.toThrow("Only admins of this group can do that.");
+    await expect(cy.api.changeGroup({ conversationId: cyConv, action: { type: "addPolicy", addPolicy: "members" } })).rejects.toThrow("Only admins of this group can do that.");
+
+    await ana.api.changeGroup({ conversationId, action: { type: "addPolicy", addPolicy: "members" } });
+    await waitFor(async () => (await cy.db.groups.get(groupRowId(cyA, groupId)))?.addPolicy === "members", "cy has the new rule");
+    expect(await lines(cy, cyConv)).toContain("Ana allowed every member to add members");
+    await cy.api.changeGroup({ conversationId: cyConv, action: { type: "add", members: [deeA] } });
+    await waitFor(async () => (await dee.db.conversations.get(convOf(deeA, groupId)))?.groupName === "Open door", "dee was added by cy");
+    await waitFor(async () => (await ana.db.groups.get(groupRowId(anaA, groupId)))?.members.some((m) => m.address === deeA), "ana accepts cy's add");
+
+    await ana.api.changeGroup({ conversationId, action: { type: "addPolicy", addPolicy: "admins" } });
+    await waitFor(async () => (await cy.db.groups.get(groupRowId(cyA, groupId)))?.addPolicy === "admins", "cy has the rule back");
+    await expect(cy.api.changeGroup({ conversationId: cyConv, action: { type: "add", members: [stranger] } })).rejects.toThrow("Only admins of this group can do that.");
+    for (const c of [ana, ben, cy, dee]) await c.engine.stop();
+  }, 60_000);
+
   it("refuses a group over 1,024 members before anything is sent", async () => {
     const { ana, anaA, ben, cy, dee } = await four();
     const many = Array.from({ length: 1_024 }, (_, i) => `messenger:member.${i}.x`);

@@ -31,6 +31,7 @@ import type { EngineContext } from "../context";
 import { CONTENT_VERSION, decodeContent, encodeContent, type Content, type KnownContent } from "../content/envelope";
 import type { GroupUpdateContent, SenderKeyContent } from "../content/kinds/group";
 import { readOutsideTransactions } from "../records";
+import { fetchDeviceList, isListRefusal } from "../deviceLists";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { envelopeId } from "../envelopes";
 import type { DeviceDirectory } from "../directory";
@@ -189,8 +190,10 @@ export async function changeGroup(
     const name = typeof a.name === "string" ? a.name.trim() : "";
     if (!name) throw new EngineError("bad_request", "Give the group a name.");
     body = { type: "rename", name };
-  }
-  else body = { type: "leave" };
+  } else if (a.type === "addPolicy") {
+    if (a.addPolicy !== "admins" && a.addPolicy !== "members") throw new EngineError("bad_request", "not a rule for who adds members");
+    body = { type: "addPolicy", addPolicy: a.addPolicy };
+  } else body = { type: "leave" };
   const now = ctx.now();
   const state = stateOf(row);
   let signed: Uint8Array;
@@ -364,7 +367,24 @@ export class GroupBatch {
     const seen = this.seen.get(identityId(our, address));
     if (seen) return seen;
     await this.quiet();
-    return (await readOutsideTransactions(() => this.ctx.db.identities.get(identityId(our, address as Address))))?.identityKey;
+    const known = (await readOutsideTransactions(() => this.ctx.db.identities.get(identityId(our, address as Address))))?.identityKey;
+    return known ?? this.directoryKey(address as Address);
+  }
+
+  /**
+   * The account key of an author I never wrote with (the member who added me where every member may add, an
+   * earlier admin of the chain): as its signed device list has it, fetched once. A relay that answers "not
+   * now" makes the batch wait; one with no list for it leaves the link unchecked, so refused.
+   */
+  private async directoryKey(address: Address): Promise<Uint8Array | undefined> {
+    const held = await readOutsideTransactions(() => this.ctx.db.deviceLists.get(address));
+    if (held) return held.accountKey;
+    try {
+      return (await fetchDeviceList(this.ctx, address)).accountKey;
+    } catch (error) {
+      if (isListRefusal(error)) return undefined;
+      throw error;
+    }
   }
 
   private refuseLink(error: unknown): void {
