@@ -186,7 +186,7 @@ const pendingKey = {
 /** Holds `rows` for what has not come; past SYNC_PENDING_MAX for the account, its oldest go. */
 async function hold(db: JunctionDB, our: Address, rows: SyncPendingRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await db.syncPending.bulkPut(rows.slice(-SYNC_PENDING_MAX));
+  await db.syncPending.bulkPut(rows);
   const mine = db.syncPending.where("[ourAddress+receivedAt]").between([our, Dexie.minKey], [our, Dexie.maxKey]);
   const excess = (await mine.count()) - SYNC_PENDING_MAX;
   if (excess > 0) await db.syncPending.bulkDelete(await mine.limit(excess).primaryKeys());
