@@ -149,7 +149,9 @@ describe("sync between my devices", () => {
     await alice.db.archivedSessions.clear();
     const primary = boot(alice.db);
     let shown = false;
-    const watch = setInterval(() => void messagesOf(primary.db, aConv).then((ms) => (shown ||= ms.some((m) => m.text === "three"))), 5);
+    const watch = setInterval(async () => {
+      if ((await messagesOf(primary.db, aConv)).some((m) => m.text === "three")) shown = true;
+    }, 5);
     await waitFor(async () => primary.engine.counters.get("sync_held") === 1, "the delete held on the primary");
     expect(await primary.db.waiting.count()).toBe(1);
     const bobBack = boot(bob.db);
