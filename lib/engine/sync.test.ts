@@ -155,9 +155,10 @@ describe("sync between my devices", () => {
     await waitFor(async () => primary.engine.counters.get("sync_held") === 1, "the delete held on the primary");
     expect(await primary.db.waiting.count()).toBe(1);
     const bobBack = boot(bob.db);
-    await waitFor(async () => primary.engine.counters.get("sync_released") === 1, "removed as Bob's resend is stored");
+    await waitFor(async () => primary.engine.counters.get("recovered") === 1, "Bob's resend stored in place of the placeholder");
     clearInterval(watch);
     expect(shown).toBe(false);
+    expect(primary.engine.counters.get("sync_released")).toBe(1);
     expect(await primary.db.waiting.count()).toBe(0);
     expect((await messagesOf(primary.db, aConv)).map((m) => m.text)).toEqual(["one", "two"]);
     expect(await conv(primary, aConv)).toMatchObject({ unread: 2, lastPreview: "two" });
