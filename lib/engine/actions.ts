@@ -149,6 +149,8 @@ export async function deleteForMe(db: JunctionDB, conv: ConversationRow, rows: M
     const unread = Math.max(0, fresh.unread - unreadGone);
     await db.conversations.put({ ...fresh, unread, hasUnread: unread > 0 ? 1 : 0 });
   }
+  // a mention that is gone no longer makes a muted group notify
+  if (conv.mentionedIn !== undefined && gone.has(conv.mentionedIn)) await db.conversations.update(conv.id, { mentionedIn: undefined });
 }
 
 export async function setDisappearingLocal(db: JunctionDB, p: { conversationId: string; expiresInMs: number }, now: number): Promise<null> {

@@ -1,9 +1,11 @@
 // Housekeeping after login: placeholders nothing replaced within a day say so, the sent log is pruned,
 // changes that waited a week for their message (and group messages a day for their sender key) go, and content stored as "needs a newer version" is read
-// again in case this build now understands it (a text in place; a change applied, its row gone).
+// again in case this build now understands it (a text in place; a change applied, its row gone). Sync items
+// held for a message or conversation that has not come expire after 30 days; those whose message or
+// conversation came by another way (a history import) are applied.
 import { attachmentInfo, attachmentKeyRow, blobBytes } from "./attachments/content";
 import { incomingTransfer, mediaTables } from "../store/media";
-import { PENDING_CHANGE_TTL_MS, type MessageRow } from "../store/db";
+import { PENDING_CHANGE_TTL_MS, SYNC_PENDING_TTL_MS, type MessageRow } from "../store/db";
 import { messagePreview, refreshLast } from "../store/conversations";
 import { inTransaction } from "../store/transactions";
 import type { EngineContext } from "./context";
@@ -11,6 +13,7 @@ import { parseContent } from "./content/envelope";
 import { applyChange } from "./content/registry";
 import type { ChangeScope } from "./content/change";
 import { SENT_LOG_MAX, SENT_LOG_TTL_MS, WAITING_TTL_MS } from "./recovery";
+import { applyAllHeld } from "./sync/apply";
 
 /** Errors of the storage layer that say "not now" rather than "never": the work is retried, not dropped. */
 const TRANSIENT_STORAGE = new Set([
@@ -41,7 +44,10 @@ export async function runMaintenance(ctx: EngineContext): Promise<{ gaveUp: numb
   const pruned =
     (await pruneSentLog(ctx, now)) +
     (await ctx.db.pendingChanges.where("receivedAt").below(now - PENDING_CHANGE_TTL_MS).delete()) +
-    (await expireHeldGroup(ctx, now));
+    (await expireHeldGroup(ctx, now)) +
+    (await ctx.db.syncPending.where("receivedAt").below(now - SYNC_PENDING_TTL_MS).delete());
+  const released = await applyAllHeld(ctx.db);
+  if (released > 0) ctx.counters.bump("sync_released", released);
   return { gaveUp: await expireWaiting(ctx, now), pruned, rerendered: await rereadUnsupported(ctx) };
 }
 

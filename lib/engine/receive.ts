@@ -52,7 +52,7 @@ import { admitHeld, nowKnown, unknownHeldBy } from "./groups/held";
 import type { GroupContent } from "./content/registry";
 import { fetchDeviceList, isListRefusal, listedKey } from "./deviceLists";
 import type { SyncContent } from "./content/kinds/sync";
-import { applySync, readOnArrival, syncApplyTables } from "./sync/apply";
+import { applyHeld, applySync, readOnArrival, syncApplyTables } from "./sync/apply";
 
 export interface MyAccount {
   account: AccountRow;
@@ -748,7 +748,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
       const identityIds = [...new Set(b.identities.map((i) => identityId(i.our, i.their)))];
       const quoted = [...new Set(b.texts.flatMap((t) => (t.payload.replyTo ? [t.payload.replyTo.id] : [])))];
       const readReceipts = b.receipts.some((r) => r.kind !== "delivered");
-      const [identityRows, convRows, contactRows, waitingCount, quotedRows, settings, pendingCount] = await Promise.all([
+      const [identityRows, convRows, contactRows, waitingCount, quotedRows, settings, pendingCount, heldSyncCount] = await Promise.all([
         identityIds.length ? db.identities.bulkGet(identityIds) : [],
         peers.size ? db.conversations.bulkGet([...peers.keys()]) : [],
         names.size ? db.contacts.bulkGet([...names.keys()]) : [],
@@ -756,6 +756,7 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
         quoted.length ? db.messages.bulkGet(quoted) : [],
         readReceipts ? getSettings(db) : null,
         b.texts.length > 0 || b.changes.length > 0 ? db.pendingChanges.count() : 0,
+        b.texts.length > 0 || b.unknowns.length > 0 || b.groups.groups.length > 0 ? db.syncPending.count() : 0,
       ]);
       const quotes = new Map<string, MessageRow>();
       for (const m of quotedRows) if (m) quotes.set(m.id, m);
@@ -991,6 +992,12 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
       for (const s of b.syncs) {
         const counts = await applySync(scope.db, s.our, s.content, now);
         for (const [outcome, n] of Object.entries(counts)) if (n > 0) counters.bump(`sync_${outcome}`, n);
+      }
+      // what my other devices synced before it came here: a message deleted for me there goes in this very
+      // commit (it never shows), a group conversation made now takes the pin, archive or mute set there
+      if (heldSyncCount > 0) {
+        const released = await applyHeld(scope.db, fresh, [...known.keys()]);
+        if (released > 0) counters.bump("sync_released", released);
       }
       if (fresh.length) await readOnArrival(scope.db, fresh, now);
       if (b.seen.size) await noteSeen(scope.db, b.seen);

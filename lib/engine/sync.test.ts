@@ -1,7 +1,8 @@
 // Sync between my own devices, with real engines through the real relay process: Alice's primary and a
 // laptop linked to it, and Bob. What Alice does on one device (reads, pins, archives, mutes, deletes for
 // herself, names and joins contacts, turns read receipts off, renames a device) shows on the other; a sync
-// Bob forges is refused; a late, older sync does not undo a newer change; a fifth linked device is refused.
+// Bob forges is refused; a late, older sync does not undo a newer change; a delete for me that comes before
+// its message keeps the message from ever showing; a fifth linked device is refused.
 import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../relay/test/relayProcess";
@@ -133,6 +134,35 @@ describe("sync between my devices", () => {
     expect(c?.archived ?? 0).toBe(0);
     expect((await getSettings(alice.db)).readReceipts).toBe(true);
     for (const x of [alice, bob, laptop]) await x.engine.stop();
+  });
+
+  it("a delete for me that reaches a device before its message: the message never shows there", async () => {
+    const { alice, bob, laptop, aliceAddr, bobAddr, aConv, bConv } = await setUp();
+    await alice.engine.stop();
+    await bob.api.sendMessage({ conversationId: bConv, text: "three" });
+    await waitFor(async () => (await messagesOf(laptop.db, aConv)).some((m) => m.text === "three"), "the laptop gets it");
+    await bob.engine.stop();
+    const three = (await messagesOf(laptop.db, aConv)).find((m) => m.text === "three");
+    await laptop.api.deleteMessage({ conversationId: aConv, messageId: three?.id ?? "", forEveryone: false });
+    // the primary lost its session with Bob: his message waits there for a resend, and he is away
+    await alice.db.sessions.where("[ourAddress+theirAddress]").equals([aliceAddr, bobAddr]).delete();
+    await alice.db.archivedSessions.clear();
+    const primary = boot(alice.db);
+    let shown = false;
+    const watch = setInterval(async () => {
+      if ((await messagesOf(primary.db, aConv)).some((m) => m.text === "three")) shown = true;
+    }, 5);
+    await waitFor(async () => primary.engine.counters.get("sync_held") === 1, "the delete held on the primary");
+    expect(await primary.db.waiting.count()).toBe(1);
+    const bobBack = boot(bob.db);
+    await waitFor(async () => primary.engine.counters.get("recovered") === 1, "Bob's resend stored in place of the placeholder");
+    clearInterval(watch);
+    expect(shown).toBe(false);
+    expect(primary.engine.counters.get("sync_released")).toBe(1);
+    expect(await primary.db.waiting.count()).toBe(0);
+    expect((await messagesOf(primary.db, aConv)).map((m) => m.text)).toEqual(["one", "two"]);
+    expect(await conv(primary, aConv)).toMatchObject({ unread: 2, lastPreview: "two" });
+    for (const c of [primary, bobBack, laptop]) await c.engine.stop();
   });
 
   it("a late, older sync does not undo a newer change", async () => {

@@ -632,6 +632,34 @@ export interface SyncClockRow {
   at: number;
 }
 
+/**
+ * A sync item from another device of mine that names what this device does not hold yet (version 16; worker
+ * only; lib/engine/sync/apply.ts). A delete for me of a message that has not come is a tombstone: the message
+ * is removed in the commit that stores it, so it never shows, and one sent again later is removed again (the
+ * tombstone stays until it expires). A pin, archive or mute of a group conversation not here yet is applied
+ * when the conversation is made, then goes. At most SYNC_PENDING_MAX per account (the oldest go first), each
+ * for SYNC_PENDING_TTL_MS: a flood of them does not grow storage without bound.
+ */
+export interface SyncPendingRow {
+  /** `deleteForMe|<message id>`, or the conversation item's clock key (`conv|<conv id>|<field>`). */
+  key: string;
+  /** What it waits for: the message id, or the conversation id. */
+  target: string;
+  ourAddress: Address;
+  /** The conversation the message must be in to be removed (a tombstone names no message of another one). */
+  conversationId: string;
+  /** A conversation item's field, value and clock. */
+  field?: "pinned" | "archived" | "muted";
+  on?: boolean;
+  at?: number;
+  receivedAt: number;
+}
+
+/** Most sync items held per account for what has not come. */
+export const SYNC_PENDING_MAX = 5_000;
+/** How long one is held: as long as the relay keeps undelivered mail. */
+export const SYNC_PENDING_TTL_MS = 30 * 24 * 60 * 60_000;
+
 export class JunctionDB extends Dexie {
   accounts!: EntityTable<AccountRow, "address">;
   contacts!: EntityTable<ContactRow, "address">;
@@ -666,6 +694,8 @@ export class JunctionDB extends Dexie {
   syncClock!: EntityTable<SyncClockRow, "key">;
   /** Worker only: the full-text index of the messages (search.ts keeps it; the UI asks the worker). */
   searchBlocks!: Table<SearchBlock, BlockKey>;
+  /** Worker only: sync items waiting for their message or conversation (version 16). */
+  syncPending!: EntityTable<SyncPendingRow, "key">;
 
   constructor(name = "junction") {
     super(name);
@@ -767,6 +797,11 @@ export class JunctionDB extends Dexie {
     // Sync between my own devices: the clock of the newest change per synced item (a new table only).
     this.version(15).stores({
       syncClock: "key",
+    });
+    // Sync items that came before their message or conversation: found by what they wait for, pruned by age,
+    // bounded per account (a new table only).
+    this.version(16).stores({
+      syncPending: "key, target, receivedAt, [ourAddress+receivedAt]",
     });
     // the index is written in the same transaction as every message write
     this.use(searchIndexMiddleware);

@@ -11,6 +11,7 @@ import { z } from "zod";
 import type { AddressBookRow, ContactRow, ConversationRow, IdentityRow, JunctionDB, MessageRow, PersonRow } from "../../store/db";
 import { fromB64, toB64, type Address } from "../deps";
 import { EngineError } from "../../worker/rpc";
+import { applyAllHeld } from "../sync/apply";
 
 export const ARCHIVE_VERSION = 1;
 /** Rows per import transaction: small enough that the inbox stays live while a large history goes in. */
@@ -167,6 +168,8 @@ export async function importArchive(
     const rows = archive.conversations.map((c, i) => merged(c, held[i]));
     await db.conversations.bulkPut(rows);
   });
+  // what my other devices synced while the archive travelled (a delete for me, a group's pin) holds over it
+  await applyAllHeld(db);
   onProgress?.(total, total);
   return { conversations: archive.conversations.length, messages: imported };
 }

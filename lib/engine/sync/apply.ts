@@ -2,27 +2,32 @@
 // receive commit's transaction (awaiting only Dexie requests), item by item: each applies only when it is
 // newer than the clock held for its item, so a late, older sync never undoes a newer state and a copy
 // applied twice changes nothing. Who may send one is checked before this (receive.ts): a device on my own
-// account's list, never a peer.
+// account's list, never a peer. An item that names a message or a (group) conversation this device does not
+// hold yet is kept (syncPending) and applied in the commit that stores it: my devices' mail and a peer's
+// come in no fixed order.
 import Dexie from "dexie";
 import type { Address } from "../../brands";
-import { conversationId, type ConversationRow, type JunctionDB, type MessageRow } from "../../store/db";
+import { conversationId, SYNC_PENDING_MAX, type ConversationRow, type JunctionDB, type MessageRow, type SyncPendingRow } from "../../store/db";
 import { markIncomingRead, newConversation } from "../../store/conversations";
 import { addContact, linkAddresses, PeopleError, setNickname, unlinkAddress } from "../../store/people";
 import { getSettings, SETTINGS_KEY } from "../../store/settings";
+import { mediaTables } from "../../store/media";
+import { inTransaction } from "../../store/transactions";
 import { SyncItem, type SyncContent } from "../content/kinds/sync";
 import { deleteForMe } from "../actions";
 import { clockKey } from "./queue";
 
-export type SyncOutcome = "applied" | "stale" | "refused";
+/** `held`: it names what is not here yet, and waits for it (syncPending). */
+export type SyncOutcome = "applied" | "stale" | "refused" | "held";
 
 /** The tables applySync writes, besides those of the receive commit. */
 export function syncApplyTables(db: JunctionDB) {
-  return [db.syncClock, db.deviceLists, db.accounts, db.addressBook, db.people, db.drafts, db.sentLog, db.meta];
+  return [db.syncClock, db.deviceLists, db.accounts, db.addressBook, db.people, db.drafts, db.sentLog, db.meta, db.syncPending];
 }
 
 /** Applies the items of one sync from another device of `our`, in order; counts what each came to. */
 export async function applySync(db: JunctionDB, our: Address, content: SyncContent, now: number): Promise<Record<SyncOutcome | "skipped", number>> {
-  const counts = { applied: 0, stale: 0, refused: 0, skipped: 0 };
+  const counts = { applied: 0, stale: 0, refused: 0, held: 0, skipped: 0 };
   for (const raw of content.items) {
     // an item this build does not know (or cannot read) is skipped: the others still apply
     const item = SyncItem.safeParse(raw);
@@ -41,14 +46,8 @@ async function applyItem(db: JunctionDB, our: Address, item: SyncItem, now: numb
       return readUpTo(db, conversationId(our, item.c as Address), item.upTo, now);
     case "conv":
       return conversationField(db, our, item, now);
-    case "deleteForMe": {
-      const conv = await db.conversations.get(conversationId(our, item.c as Address));
-      if (!conv) return "stale";
-      const rows = (await db.messages.bulkGet(item.ids)).filter((m): m is MessageRow => !!m && m.conversationId === conv.id);
-      if (rows.length === 0) return "stale";
-      await deleteForMe(db, conv, rows);
-      return "applied";
-    }
+    case "deleteForMe":
+      return deleteItem(db, our, item, now);
     case "setting": {
       if (!(await newer(db, clockKey.setting(item.name), item.at))) return "stale";
       // written here, not through updateSettings: that opens a transaction of its own
@@ -132,24 +131,126 @@ export async function readOnArrival(db: JunctionDB, fresh: readonly MessageRow[]
   }
 }
 
+/**
+ * Deleted for me on another device: removed here too. One that has not reached this device yet gets a
+ * tombstone, so that it is removed in the commit that stores it and never shows.
+ */
+async function deleteItem(db: JunctionDB, our: Address, item: Extract<SyncItem, { t: "deleteForMe" }>, now: number): Promise<SyncOutcome> {
+  const convId = conversationId(our, item.c as Address);
+  const ids = [...new Set(item.ids)];
+  const found = await db.messages.bulkGet(ids);
+  // a message of another conversation is not this item's to delete, now or later
+  const rows = found.filter((m): m is MessageRow => !!m && m.conversationId === convId);
+  const missing = ids.filter((_, i) => !found[i]);
+  await hold(db, our, missing.map((id) => ({ key: pendingKey.deleted(id), target: id, ourAddress: our, conversationId: convId, receivedAt: now })));
+  const conv = rows.length > 0 ? await db.conversations.get(convId) : undefined;
+  if (conv) await deleteForMe(db, conv, rows);
+  return conv ? "applied" : missing.length > 0 ? "held" : "stale";
+}
+
 async function conversationField(db: JunctionDB, our: Address, item: Extract<SyncItem, { t: "conv" }>, now: number): Promise<SyncOutcome> {
   const convId = conversationId(our, item.c as Address);
+  const key = clockKey.conv(convId, item.field);
   let conv = await db.conversations.get(convId);
   // pinned (say) before its first message reached this device: a direct conversation is made for it
   if (!conv && !item.c.startsWith("group:") && item.c !== our) {
     conv = newConversation(our, item.c as Address, now);
     await db.conversations.add(conv);
   }
-  if (!conv) return "stale";
-  if (!(await newer(db, clockKey.conv(convId, item.field), item.at))) return "stale";
+  if (!conv && !item.c.startsWith("group:")) return "stale";
+  if (!(await newer(db, key, item.at))) return "stale";
+  if (conv) {
+    await db.conversations.put(withField(conv, item.field, item.on, item.at));
+    return "applied";
+  }
+  // a group that has not reached this device yet: its conversation takes the field when it is made
+  await hold(db, our, [{ key, target: convId, ourAddress: our, conversationId: convId, field: item.field, on: item.on, at: item.at, receivedAt: now }]);
+  return "held";
+}
+
+function withField(conv: ConversationRow, field: "pinned" | "archived" | "muted", on: boolean, at: number): ConversationRow {
   const next: ConversationRow = { ...conv };
-  if (item.field === "pinned") {
-    if (item.on) next.pinnedAt = item.at;
+  if (field === "pinned") {
+    if (on) next.pinnedAt = at;
     else delete next.pinnedAt;
-  } else if (item.field === "archived") next.archived = item.on ? 1 : 0;
-  else next.muted = item.on;
-  await db.conversations.put(next);
-  return "applied";
+  } else if (field === "archived") next.archived = on ? 1 : 0;
+  else next.muted = on;
+  return next;
+}
+
+/** Keys of held items (SyncPendingRow); a conversation item is held under its clock key. */
+const pendingKey = {
+  deleted: (messageId: string) => `deleteForMe|${messageId}`,
+};
+
+/** Holds `rows` for what has not come; past SYNC_PENDING_MAX for the account, its oldest go. */
+async function hold(db: JunctionDB, our: Address, rows: SyncPendingRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.syncPending.bulkPut(rows);
+  const mine = db.syncPending.where("[ourAddress+receivedAt]").between([our, Dexie.minKey], [our, Dexie.maxKey]);
+  const excess = (await mine.count()) - SYNC_PENDING_MAX;
+  if (excess > 0) await db.syncPending.bulkDelete(await mine.limit(excess).primaryKeys());
+}
+
+/**
+ * Held sync items whose message or conversation is here now, applied: a message deleted for me on another
+ * device goes again at once (in the receive commit that stored it: it never shows), and a group conversation
+ * takes the pin, archive or mute set there, unless a newer change of that field was made since (its clock
+ * moved on). Tombstones stay until they expire, so a message sent again is removed again; a conversation item
+ * goes once applied. `messages`: messages just stored (all of them when undefined: a sweep);
+ * `conversations`: conversations that may be new. Returns how many messages went and fields were set.
+ */
+export async function applyHeld(db: JunctionDB, messages: readonly MessageRow[] | undefined, conversations: readonly string[]): Promise<number> {
+  const targets = messages === undefined ? undefined : [...new Set([...messages.map((m) => m.id), ...conversations])];
+  if (targets?.length === 0) return 0;
+  const held = targets === undefined ? await db.syncPending.toArray() : await db.syncPending.where("target").anyOf(targets).toArray();
+  if (held.length === 0) return 0;
+  return (await heldFields(db, held)) + (await heldDeletes(db, held, messages));
+}
+
+/**
+ * Every held item whose message or conversation came by another way (a history import, a group made here),
+ * applied in a transaction of its own; how many messages went and fields were set.
+ */
+export async function applyAllHeld(db: JunctionDB): Promise<number> {
+  if ((await db.syncPending.count()) === 0) return 0;
+  return inTransaction(db, [db.conversations, db.messages, db.outbox, ...mediaTables(db), ...syncApplyTables(db)], (tx) => applyHeld(tx, undefined, []));
+}
+
+/** Conversation items held for conversations that are here now: set, unless the field changed since; gone. */
+async function heldFields(db: JunctionDB, held: SyncPendingRow[]): Promise<number> {
+  let n = 0;
+  for (const p of held) {
+    if (p.field === undefined || p.at === undefined) continue;
+    const [conv, clock] = await Promise.all([db.conversations.get(p.target), db.syncClock.get(p.key)]);
+    if (!conv) continue;
+    await db.syncPending.delete(p.key);
+    if (clock?.at !== p.at) continue;
+    await db.conversations.put(withField(conv, p.field, p.on === true, p.at));
+    n += 1;
+  }
+  return n;
+}
+
+/** Messages here now that were deleted for me on another device (in their own conversation only): removed. */
+async function heldDeletes(db: JunctionDB, held: SyncPendingRow[], messages: readonly MessageRow[] | undefined): Promise<number> {
+  const tombstones = held.filter((p) => p.field === undefined);
+  if (tombstones.length === 0) return 0;
+  const stored = messages === undefined ? await db.messages.bulkGet(tombstones.map((p) => p.target)) : undefined;
+  const fresh = new Map(messages?.map((m) => [m.id, m]));
+  const gone = new Map<string, MessageRow[]>();
+  for (const [i, p] of tombstones.entries()) {
+    const m = stored ? stored[i] : fresh.get(p.target);
+    if (m && m.conversationId === p.conversationId) gone.set(m.conversationId, [...(gone.get(m.conversationId) ?? []), m]);
+  }
+  let n = 0;
+  for (const [convId, rows] of gone) {
+    const conv = await db.conversations.get(convId);
+    if (!conv) continue;
+    await deleteForMe(db, conv, rows);
+    n += rows.length;
+  }
+  return n;
 }
 
 /** Another device of mine renamed one of my devices: the name shows on every list of mine that names it. */
