@@ -13,30 +13,33 @@ import { handles } from "./flows";
 import { CHROMIUM_ARGS, CHROMIUM_PATH, E2E_PORT } from "./env";
 import { NAMES } from "./plaintexts";
 
-const SIDE = 400;
+const WIDTH = 640;
+const HEIGHT = 480;
 const CAMERA_FILE = join(tmpdir(), `junction-link-scan-${E2E_PORT}.y4m`);
 
-/** Three frames of grayscale 4:2:0 video (Y4M, the format Chromium's fake camera plays): white, with `text`
- *  as a black-on-white QR code with its 4-module quiet zone in the middle when given. */
+/** Three frames of grayscale 4:2:0 video (Y4M, the format Chromium's fake camera plays; 640×480, the size
+ *  it delivers by default, so nothing is rescaled): white, with `text` as a black-on-white QR code with its
+ *  4-module quiet zone in the middle when given. */
 function y4m(text?: string): Buffer {
-  const luma = Buffer.alloc(SIDE * SIDE, 255);
+  const luma = Buffer.alloc(WIDTH * HEIGHT, 255);
   if (text !== undefined) {
     const { modules } = QRCode.create(text, { errorCorrectionLevel: "M" });
-    const cell = Math.floor(SIDE / (modules.size + 8));
-    const offset = Math.floor((SIDE - cell * modules.size) / 2);
+    const cell = Math.floor(HEIGHT / (modules.size + 8));
+    const left = Math.floor((WIDTH - cell * modules.size) / 2);
+    const top = Math.floor((HEIGHT - cell * modules.size) / 2);
     for (let row = 0; row < modules.size; row++) {
       for (let col = 0; col < modules.size; col++) {
         if (!modules.get(row, col)) continue;
         for (let y = 0; y < cell; y++) {
-          const start = (offset + row * cell + y) * SIDE + offset + col * cell;
+          const start = (top + row * cell + y) * WIDTH + left + col * cell;
           luma.fill(0, start, start + cell);
         }
       }
     }
   }
-  const chroma = Buffer.alloc((SIDE / 2) * (SIDE / 2) * 2, 128);
+  const chroma = Buffer.alloc((WIDTH / 2) * (HEIGHT / 2) * 2, 128);
   const frame = Buffer.concat([Buffer.from("FRAME\n"), luma, chroma]);
-  return Buffer.concat([Buffer.from(`YUV4MPEG2 W${SIDE} H${SIDE} F10:1 Ip A1:1 C420jpeg\n`), frame, frame, frame]);
+  return Buffer.concat([Buffer.from(`YUV4MPEG2 W${WIDTH} H${HEIGHT} F10:1 Ip A1:1 C420jpeg\n`), frame, frame, frame]);
 }
 
 // a camera from the start (Chromium lists it only if the file is there), showing nothing to read yet
@@ -86,7 +89,7 @@ test.describe("with a camera", () => {
     const devices = await openLinkForm(page);
     await devices.getByRole("button", { name: "Scan with camera" }).click();
     await expect(devices.getByLabel("Camera")).toBeVisible();
-    await expect.poll(() => devices.getByLabel("Camera").evaluate((v: HTMLVideoElement) => v.videoWidth)).toBe(SIDE);
+    await expect.poll(() => devices.getByLabel("Camera").evaluate((v: HTMLVideoElement) => v.videoWidth)).toBe(WIDTH);
     await devices.getByRole("button", { name: "Stop camera" }).click();
     await expect(devices.getByLabel("Camera")).toHaveCount(0);
     expect(await cameraTracks(page)).toEqual(["video ended"]);

@@ -8,8 +8,9 @@ import { useEffect, useRef, useState } from "react";
 
 /** Time between two decodes: at most 5 frames a second, so scanning never takes a core. */
 const SCAN_INTERVAL_MS = 200;
-/** The longest side of the canvas a frame is decoded on; a link code's modules stay several pixels wide. */
-const SCAN_SIZE = 320;
+/** The side of the square canvas a frame is decoded on: a link code filling half the picture still has
+ *  modules several pixels wide. */
+const SCAN_SIZE = 400;
 
 type Decode = (canvas: HTMLCanvasElement, context: CanvasRenderingContext2D) => Promise<string | null>;
 
@@ -20,7 +21,7 @@ interface BarcodeDetectorClass {
 }
 
 async function makeDecoder(): Promise<Decode> {
-  const Detector = (globalThis as { BarcodeDetector?: BarcodeDetectorClass }).BarcodeDetector;
+  const Detector = Reflect.get(globalThis, "BarcodeDetector") as BarcodeDetectorClass | undefined;
   const formats = Detector ? await Detector.getSupportedFormats().catch(() => []) : [];
   if (Detector && formats.includes("qr_code")) {
     const detector = new Detector({ formats: ["qr_code"] });
@@ -43,15 +44,18 @@ function cameraError(error: unknown): string {
   return "The camera could not be used. Paste the code instead.";
 }
 
-/** Draws the video's current frame, scaled down to SCAN_SIZE, on the canvas; false before the first frame. */
+/** Draws the middle square of the video's current frame (the square the dialog shows), at most SCAN_SIZE
+ *  pixels a side, on the canvas; false before the first frame. */
 function drawFrame(video: HTMLVideoElement, canvas: HTMLCanvasElement, context: CanvasRenderingContext2D): boolean {
-  if (video.videoWidth === 0 || video.videoHeight === 0) return false;
-  const scale = Math.min(1, SCAN_SIZE / Math.max(video.videoWidth, video.videoHeight));
-  const width = Math.round(video.videoWidth * scale);
-  const height = Math.round(video.videoHeight * scale);
-  if (canvas.width !== width) canvas.width = width;
-  if (canvas.height !== height) canvas.height = height;
-  context.drawImage(video, 0, 0, width, height);
+  const { videoWidth: width, videoHeight: height } = video;
+  if (width === 0 || height === 0) return false;
+  const side = Math.min(width, height);
+  const size = Math.min(SCAN_SIZE, side);
+  if (canvas.width !== size) {
+    canvas.width = size;
+    canvas.height = size;
+  }
+  context.drawImage(video, (width - side) / 2, (height - side) / 2, side, side, 0, 0, size, size);
   return true;
 }
 
@@ -86,7 +90,16 @@ function startScanner(video: HTMLVideoElement, on: { code: (text: string) => voi
     await tick();
   }
 
+  function fail(message: string) {
+    stop();
+    on.error(message);
+  }
+
   async function start() {
+    // the decoder first: without it the camera would be opened for nothing
+    const decode = await makeDecoder().catch(() => null);
+    if (stopped) return;
+    if (!decode) return fail("The code reader could not be loaded. Paste the code instead.");
     try {
       if (!navigator.mediaDevices?.getUserMedia) throw new DOMException("no camera in this browser", "NotSupportedError");
       const media = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
@@ -98,12 +111,9 @@ function startScanner(video: HTMLVideoElement, on: { code: (text: string) => voi
       stream = media;
       video.srcObject = media;
       await video.play();
-      const decode = await makeDecoder();
-      if (!stopped) await scan(decode);
+      await scan(decode);
     } catch (error) {
-      if (stopped) return;
-      stop();
-      on.error(cameraError(error));
+      if (!stopped) fail(cameraError(error));
     }
   }
 
