@@ -10,7 +10,8 @@ import type { Page } from "@playwright/test";
 import QRCode from "qrcode";
 import { expect, test } from "./fixtures";
 import { handles } from "./flows";
-import { CHROMIUM_ARGS, CHROMIUM_PATH, E2E_PORT } from "./env";
+import { BASE_URL, CHROMIUM_ARGS, CHROMIUM_PATH, E2E_PORT } from "./env";
+import { JunctionPage } from "./pages/app";
 import { NAMES } from "./plaintexts";
 
 const WIDTH = 640;
@@ -47,6 +48,7 @@ writeFileSync(CAMERA_FILE, y4m());
 
 /** Keeps every stream the page's camera gives, to check later that its tracks were stopped. */
 function keepCameraStreams(): void {
+  if (!navigator.mediaDevices) return;
   const kept: MediaStream[] = [];
   (window as unknown as { cameraStreams: MediaStream[] }).cameraStreams = kept;
   const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
@@ -69,61 +71,57 @@ async function openLinkForm(page: Page) {
   return devices;
 }
 
-test.describe("with a camera", () => {
-  test.use({
-    launchOptions: {
-      executablePath: CHROMIUM_PATH,
-      args: [...CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-video-capture=${CAMERA_FILE}`],
-    },
-  });
-
-  test("the primary scans the new browser's QR code with the camera and links it; the camera stops each time", async ({ person }) => {
-    const alice = await person({ permissions: ["camera"] });
-    const laptop = await person();
-    const page = alice.app.page;
-    await page.addInitScript(keepCameraStreams);
-    await alice.app.open();
-    await alice.app.createAccount("Messenger", handles("scan").messenger, NAMES.alice);
-
-    // the camera's picture plays in the dialog, and "Stop camera" closes it and releases the camera
-    const devices = await openLinkForm(page);
-    await devices.getByRole("button", { name: "Scan with camera" }).click();
-    await expect(devices.getByLabel("Camera")).toBeVisible();
-    await expect.poll(() => devices.getByLabel("Camera").evaluate((v: HTMLVideoElement) => v.videoWidth)).toBe(WIDTH);
-    await devices.getByRole("button", { name: "Stop camera" }).click();
-    await expect(devices.getByLabel("Camera")).toHaveCount(0);
-    expect(await cameraTracks(page)).toEqual(["video ended"]);
-
-    // the new browser shows its code; the camera now sees it, and the first frame read goes on as a pasted code
-    await laptop.app.page.getByRole("button", { name: "Link to an existing account" }).click();
-    const code = await laptop.app.page.getByRole("textbox", { name: "Link code" }).inputValue();
-    expect(code).toMatch(/^[A-Za-z0-9_-]{60,}$/);
-    writeFileSync(CAMERA_FILE, y4m(code));
-    await devices.getByRole("button", { name: "Scan with camera" }).click();
-    const confirm = devices.getByRole("group", { name: "Confirm the new device" });
-    await expect(confirm).toContainText(/Link Chrome on \w+ to your accounts\?/);
-    // read once, the camera is off: the picture is gone and both streams' tracks are stopped
-    await expect(devices.getByLabel("Camera")).toHaveCount(0);
-    expect(await cameraTracks(page)).toEqual(["video ended", "video ended"]);
-
-    await confirm.getByRole("button", { name: "Confirm" }).click();
-    await expect(devices.getByRole("status")).toHaveText(/^Linked Chrome/);
-    await expect(devices.getByRole("list", { name: "Devices" }).getByRole("listitem")).toHaveCount(2);
-    // the new browser leaves first run with Alice's account
-    await expect(laptop.app.page.getByText("No conversations yet")).toBeVisible();
-  });
+test.use({
+  launchOptions: {
+    executablePath: CHROMIUM_PATH,
+    args: [...CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-video-capture=${CAMERA_FILE}`],
+  },
 });
 
-test.describe("with the camera refused", () => {
-  // Chromium's own permission prompt, answered "Block"
-  test.use({
-    launchOptions: { executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, "--use-fake-ui-for-media-stream=deny", "--use-fake-device-for-media-stream"] },
-  });
+test("the primary scans the new browser's QR code with the camera and links it; the camera stops each time", async ({ person }) => {
+  const alice = await person({ permissions: ["camera"] });
+  const laptop = await person();
+  const page = alice.app.page;
+  await page.addInitScript(keepCameraStreams);
+  await alice.app.open();
+  await alice.app.createAccount("Messenger", handles("scan").messenger, NAMES.alice);
 
-  test("a refused camera says so, and the pasted code still works", async ({ person }) => {
-    const alice = await person();
-    await alice.app.createAccount("Messenger", handles("noscan").messenger, NAMES.alice);
-    const devices = await openLinkForm(alice.app.page);
+  // the camera's picture plays in the dialog, and "Stop camera" closes it and releases the camera
+  const devices = await openLinkForm(page);
+  await devices.getByRole("button", { name: "Scan with camera" }).click();
+  await expect(devices.getByLabel("Camera")).toBeVisible();
+  await expect.poll(() => devices.getByLabel("Camera").evaluate((v: HTMLVideoElement) => v.videoWidth)).toBe(WIDTH);
+  await devices.getByRole("button", { name: "Stop camera" }).click();
+  await expect(devices.getByLabel("Camera")).toHaveCount(0);
+  expect(await cameraTracks(page)).toEqual(["video ended"]);
+
+  // the new browser shows its code; the camera now sees it, and the first frame read goes on as a pasted code
+  await laptop.app.page.getByRole("button", { name: "Link to an existing account" }).click();
+  const code = await laptop.app.page.getByRole("textbox", { name: "Link code" }).inputValue();
+  expect(code).toMatch(/^[A-Za-z0-9_-]{60,}$/);
+  writeFileSync(CAMERA_FILE, y4m(code));
+  await devices.getByRole("button", { name: "Scan with camera" }).click();
+  const confirm = devices.getByRole("group", { name: "Confirm the new device" });
+  await expect(confirm).toContainText(/Link Chrome on \w+ to your accounts\?/);
+  // read once, the camera is off: the picture is gone and both streams' tracks are stopped
+  await expect(devices.getByLabel("Camera")).toHaveCount(0);
+  expect(await cameraTracks(page)).toEqual(["video ended", "video ended"]);
+
+  await confirm.getByRole("button", { name: "Confirm" }).click();
+  await expect(devices.getByRole("status")).toHaveText(/^Linked Chrome/);
+  await expect(devices.getByRole("list", { name: "Devices" }).getByRole("listitem")).toHaveCount(2);
+  // the new browser leaves first run with Alice's account
+  await expect(laptop.app.page.getByText("No conversations yet")).toBeVisible();
+});
+
+test("a refused camera says so, and the pasted code still works", async ({ browserType }) => {
+  // a browser of its own, whose permission prompt (Chromium's own, faked) answers "Block"
+  const browser = await browserType.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, "--use-fake-ui-for-media-stream=deny", "--use-fake-device-for-media-stream"] });
+  try {
+    const alice = new JunctionPage(await (await browser.newContext({ baseURL: BASE_URL })).newPage());
+    await alice.open();
+    await alice.createAccount("Messenger", handles("noscan").messenger, NAMES.alice);
+    const devices = await openLinkForm(alice.page);
     await devices.getByRole("button", { name: "Scan with camera" }).click();
     await expect(devices.getByRole("alert")).toHaveText("Junction may not use the camera. Paste the code instead.");
     await expect(devices.getByLabel("Camera")).toHaveCount(0);
@@ -131,5 +129,7 @@ test.describe("with the camera refused", () => {
     await devices.getByRole("textbox", { name: "Link code" }).fill("not a code");
     await devices.getByRole("button", { name: "Link device" }).click();
     await expect(devices.getByRole("alert")).toHaveText("That is not a link code.");
-  });
+  } finally {
+    await browser.close();
+  }
 });
