@@ -99,7 +99,10 @@ function startScanner(video: HTMLVideoElement, on: { code: (text: string) => voi
     // the decoder first: without it the camera would be opened for nothing
     const decode = await makeDecoder().catch(() => null);
     if (stopped) return;
-    if (!decode) return fail("The code reader could not be loaded. Paste the code instead.");
+    if (!decode) {
+      fail("The code reader could not be loaded. Paste the code instead.");
+      return;
+    }
     try {
       if (!navigator.mediaDevices?.getUserMedia) throw new DOMException("no camera in this browser", "NotSupportedError");
       const media = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
