@@ -114,9 +114,9 @@ test("the primary scans the new browser's QR code with the camera and links it; 
   await expect(laptop.app.page.getByText("No conversations yet")).toBeVisible();
 });
 
-test("a refused camera says so, and the pasted code still works", async ({ browserType }) => {
+test("a refused camera says so, and the pasted code still works", async ({ playwright }) => {
   // a browser of its own, whose permission prompt (Chromium's own, faked) answers "Block"
-  const browser = await browserType.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, "--use-fake-ui-for-media-stream=deny", "--use-fake-device-for-media-stream"] });
+  const browser = await playwright.chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, "--use-fake-ui-for-media-stream=deny", "--use-fake-device-for-media-stream"] });
   try {
     const alice = new JunctionPage(await (await browser.newContext({ baseURL: BASE_URL })).newPage());
     await alice.open();
