@@ -1,7 +1,8 @@
 "use client";
 // Settings → Linked devices: the devices of my accounts as their signed list names them (each with its
 // name, which any of my devices may change, its link date and when it was last active), a warning on a
-// linked device whose primary has gone quiet, and linking a new one by the code it shows (pasted as text).
+// linked device whose primary has gone quiet, and linking a new one by the code it shows (pasted as text,
+// or read from its QR code with the camera).
 import { useState, type FormEvent } from "react";
 import { confirmLink, linkDevice, describeError, removeDevice } from "@/lib/hooks/actions";
 import { useMyDevices } from "@/lib/hooks/data";
@@ -11,6 +12,7 @@ import { Dialog } from "../ui/Dialog";
 import { DeviceItem } from "./DeviceItem";
 import { HistoryTransfer } from "./HistoryTransfer";
 import { PrimarySilentWarning } from "./PrimarySilentWarning";
+import { ScanCode } from "./ScanCode";
 
 export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean; onClose: () => void; accounts: AccountRow[] }) {
   const list = useMyDevices(accounts[0]?.address);
@@ -36,13 +38,18 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
 
   async function link(event: FormEvent) {
     event.preventDefault();
-    if (!code.trim()) {
+    await linkCode(code);
+  }
+
+  /** The pasted code, or the one the camera read (then also shown in the field), as "Link device" takes it. */
+  async function linkCode(text: string) {
+    if (!text.trim()) {
       setState({ error: "Paste the code the new device shows." });
       return;
     }
     setState("busy");
     try {
-      setAsking(await linkDevice(code.trim()));
+      setAsking(await linkDevice(text.trim()));
       setSendHistory(true);
       setState("idle");
     } catch (error) {
@@ -111,6 +118,13 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
               onChange={(e) => setCode(e.target.value)}
               autoComplete="off"
               className="rounded-lg border border-slate-300 bg-white px-3 py-1.5 font-mono text-sm dark:border-slate-700 dark:bg-slate-950"
+            />
+            <ScanCode
+              onCode={(scanned) => {
+                setCode(scanned);
+                void linkCode(scanned);
+              }}
+              onError={(error) => setState({ error })}
             />
             <div className="flex gap-2">
               <button type="submit" disabled={state === "busy"} className="rounded-lg bg-slate-900 px-3 py-1.5 text-sm font-semibold text-white disabled:opacity-50 dark:bg-slate-100 dark:text-slate-900">

@@ -86,7 +86,7 @@ describe("in-process server", () => {
     // the page may talk to its own origin only (ws: and wss: of it included, by CSP Level 3)
     expect(csp).toContain("connect-src 'self';");
     expect(csp).not.toMatch(/connect-src[^;]*\b(ws|wss):/);
-    expect(a.headers.get("permissions-policy")).toContain("camera=()");
+    expect(a.headers.get("permissions-policy")).toContain("camera=(self)");
     expect(a.headers.get("permissions-policy")).toContain("geolocation=()");
     // plain http: no HSTS, which browsers would ignore there anyway
     expect(a.headers.get("strict-transport-security")).toBeNull();

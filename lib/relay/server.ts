@@ -122,8 +122,8 @@ async function loadNext(dir: string, dev: boolean, port: number, upgradeSink: Ht
 }
 
 // Features the app never uses are switched off for it and anything it might embed; the microphone
-// stays available to the app itself for voice notes.
-const PERMISSIONS_POLICY = "camera=(), geolocation=(), microphone=(self), payment=(), usb=(), serial=(), bluetooth=(), hid=()";
+// (voice notes) and the camera (scanning a link code) stay available to the app itself.
+const PERMISSIONS_POLICY = "camera=(self), geolocation=(), microphone=(self), payment=(), usb=(), serial=(), bluetooth=(), hid=()";
 const HSTS = "max-age=31536000; includeSubDomains";
 
 function securityHeaders(req: IncomingMessage, res: ServerResponse, dev: boolean, trustProxy: number): void {
