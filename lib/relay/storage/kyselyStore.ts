@@ -576,17 +576,8 @@ export class KyselyRelayStore implements GroupableStore {
       .where("device_id", "=", reg.deviceId)
       .$if(this.pg, (qb) => qb.forNoKeyUpdate())
       .executeTakeFirst();
-    if (device && device.auth_key === reg.authKey) {
-      const held = await trx
-        .selectFrom("account_devices")
-        .innerJoin("accounts", "accounts.address", "account_devices.address")
-        .select("accounts.identity_key")
-        .where("account_devices.address", "=", reg.address)
-        .where("account_devices.device_id", "=", reg.deviceId)
-        .executeTakeFirst();
-      // A retry of a registration whose ack was lost: already done, and nothing is replaced.
-      if (held && held.identity_key === reg.identityKey) return "ok";
-    }
+    // A retry of a registration whose ack was lost: already done, and nothing is replaced.
+    if (device && device.auth_key === reg.authKey && (await this.holds(trx, reg))) return "ok";
     if (mode === "new_device") {
       if (device) return "device_exists";
     } else {
@@ -597,13 +588,33 @@ export class KyselyRelayStore implements GroupableStore {
       if (held.length >= maxAccountsPerDevice) return "too_many_accounts";
     }
     const taken = await trx.selectFrom("accounts").select("address").where("address", "=", reg.address).executeTakeFirst();
-    if (taken) return "handle_taken";
+    // Taken by the very registration racing this one, if it committed between the device read and this one
+    // (each statement sees what was committed before it began): then this is its retry, and done.
+    if (taken) return (await this.isOwnRetry(trx, reg)) ? "ok" : "handle_taken";
     if (!device) {
       await trx.insertInto("devices").values({ device_id: reg.deviceId, auth_key: reg.authKey, created_at: reg.now }).execute();
     }
     await trx.insertInto("accounts").values({ address: reg.address, brand: reg.brand, identity_key: reg.identityKey, created_at: reg.now }).execute();
     await insertAccountDevice(trx, reg);
     return "ok";
+  }
+
+  /** The account is registered to this device with this identity key. */
+  private async holds(trx: Transaction<RelayDatabase>, reg: AccountRegistration): Promise<boolean> {
+    const held = await trx
+      .selectFrom("account_devices")
+      .innerJoin("accounts", "accounts.address", "account_devices.address")
+      .select("accounts.identity_key")
+      .where("account_devices.address", "=", reg.address)
+      .where("account_devices.device_id", "=", reg.deviceId)
+      .executeTakeFirst();
+    return held?.identity_key === reg.identityKey;
+  }
+
+  /** The device (with this auth key) and its account as `reg` would make them are there already. */
+  private async isOwnRetry(trx: Transaction<RelayDatabase>, reg: AccountRegistration): Promise<boolean> {
+    const device = await trx.selectFrom("devices").select("auth_key").where("device_id", "=", reg.deviceId).executeTakeFirst();
+    return device?.auth_key === reg.authKey && (await this.holds(trx, reg));
   }
 
   addCompanion(reg: AccountRegistration, list: { version: number; signed: string }, maxDevices: number): Promise<AddCompanionOutcome> {
