@@ -95,6 +95,19 @@ test("the primary scans the new browser's QR code with the camera and links it; 
   await expect(devices.getByLabel("Camera")).toHaveCount(0);
   expect(await cameraTracks(page)).toEqual(["video ended"]);
 
+  // a page that is hidden (another tab in front) turns the camera off too
+  await devices.getByRole("button", { name: "Scan with camera" }).click();
+  await expect.poll(() => devices.getByLabel("Camera").evaluate((v: HTMLVideoElement) => v.videoWidth)).toBe(WIDTH);
+  await page.evaluate(() => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+    document.dispatchEvent(new Event("visibilitychange"));
+  });
+  await expect(devices.getByLabel("Camera")).toHaveCount(0);
+  expect(await cameraTracks(page)).toEqual(["video ended", "video ended"]);
+  await page.evaluate(() => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "visible" });
+  });
+
   // the new browser shows its code; the camera now sees it, and the first frame read goes on as a pasted code
   await laptop.app.page.getByRole("button", { name: "Link to an existing account" }).click();
   const code = await laptop.app.page.getByRole("textbox", { name: "Link code" }).inputValue();
@@ -103,9 +116,9 @@ test("the primary scans the new browser's QR code with the camera and links it; 
   await devices.getByRole("button", { name: "Scan with camera" }).click();
   const confirm = devices.getByRole("group", { name: "Confirm the new device" });
   await expect(confirm).toContainText(/Link Chrome on \w+ to your accounts\?/);
-  // read once, the camera is off: the picture is gone and both streams' tracks are stopped
+  // read once, the camera is off: the picture is gone and every stream's tracks are stopped
   await expect(devices.getByLabel("Camera")).toHaveCount(0);
-  expect(await cameraTracks(page)).toEqual(["video ended", "video ended"]);
+  expect(await cameraTracks(page)).toEqual(["video ended", "video ended", "video ended"]);
 
   await confirm.getByRole("button", { name: "Confirm" }).click();
   await expect(devices.getByRole("status")).toHaveText(/^Linked Chrome/);

@@ -3,7 +3,8 @@
 // dialog, and frames are decoded on a small canvas at most 5 times a second, by the browser's
 // BarcodeDetector where it reads QR codes, otherwise by jsQR (loaded only then). The first code read is
 // handed on as if it had been pasted. The camera's tracks are stopped on "Stop camera", on success, on
-// failure and when the scanner unmounts (the dialog closes, the form goes), so the camera light goes out.
+// failure, when the page is hidden (another tab, a minimised window) and when the scanner unmounts (the
+// dialog closes, the form goes), so the camera light goes out.
 import { useEffect, useRef, useState } from "react";
 
 /** Time between two decodes: at most 5 frames a second, so scanning never takes a core. */
@@ -149,6 +150,15 @@ function Viewer({ onCode, onError }: { onCode: (text: string) => void; onError: 
 /** The "Scan with camera" / "Stop camera" button and, while scanning, the camera's picture. */
 export function ScanCode({ onCode, onError }: { onCode: (code: string) => void; onError: (message: string) => void }) {
   const [scanning, setScanning] = useState(false);
+  // a camera left on in a tab nobody looks at: turned off, "Scan with camera" starts it again
+  useEffect(() => {
+    if (!scanning) return;
+    const hidden = () => {
+      if (document.visibilityState === "hidden") setScanning(false);
+    };
+    document.addEventListener("visibilitychange", hidden);
+    return () => document.removeEventListener("visibilitychange", hidden);
+  }, [scanning]);
   return (
     <div className="flex flex-col gap-2">
       <button
