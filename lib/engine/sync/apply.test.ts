@@ -101,6 +101,9 @@ describe("applying a sync", () => {
   it("a delete for me that comes before its message: the message never shows, nor when it is sent again", async () => {
     const db = await fresh();
     expect(await apply(db, sync([{ t: "deleteForMe", c: bob, ids: ["message-cc01"] }]))).toMatchObject({ held: 1, applied: 0 });
+    // the same delete again (from another of my devices): held once, counted once
+    expect(await apply(db, sync([{ t: "deleteForMe", c: bob, ids: ["message-cc01"] }]))).toMatchObject({ held: 0, stale: 1 });
+    expect(await db.syncPending.count()).toBe(1);
     const unseen = incoming("message-cc01", 10);
     expect(await arrive(db, [unseen, incoming("message-cc02", 20)])).toBe(1);
     expect(await db.messages.get("message-cc01")).toBeUndefined();
@@ -152,8 +155,10 @@ describe("applying a sync", () => {
     expect(await db.syncPending.count()).toBe(0);
   });
 
-  it("held items are bounded per account, the oldest going first, and expire after 30 days", async () => {
+  it("held items are bounded per account, the oldest delete going first, and expire after 30 days", async () => {
     const db = await fresh();
+    const group = `group:${"cd".repeat(32)}`;
+    await apply(db, sync([{ t: "conv", c: group, field: "pinned", on: true, at: 50 }]), 50);
     await apply(db, sync([{ t: "deleteForMe", c: bob, ids: ["message-ee00"] }]), 100);
     await apply(db, sync([{ t: "deleteForMe", c: our, ids: ["message-ee01"] }]), 100, bob);
     // a flood from one account: 5,500 ids
@@ -161,13 +166,16 @@ describe("applying a sync", () => {
     await apply(db, sync(flood), 200);
     expect(await db.syncPending.where("[ourAddress+receivedAt]").between([our, 0], [our, Infinity]).count()).toBe(SYNC_PENDING_MAX);
     expect(await db.syncPending.get("deleteForMe|message-ee00")).toBeUndefined();
+    // the group's held pin, older than every delete, is not pushed out by them
+    expect(await db.syncPending.where("target").equals(`${our}|${group}`).count()).toBe(1);
     // another account's are its own
     expect(await db.syncPending.get("deleteForMe|message-ee01")).toBeDefined();
     // 30 days on, what came at 100 is gone; what came at 200 is still held
     const ctx = { db, log: { warn() {}, info() {} }, counters: new Counters(), now: () => 100 + SYNC_PENDING_TTL_MS + 1 };
     await runMaintenance(ctx as never);
     expect(await db.syncPending.get("deleteForMe|message-ee01")).toBeUndefined();
-    expect(await db.syncPending.count()).toBe(SYNC_PENDING_MAX);
+    // and the pin, held since 50: the flood's 4,999 deletes are left
+    expect(await db.syncPending.count()).toBe(SYNC_PENDING_MAX - 1);
   });
 
   it("a contact or person item about one of my own accounts changes nothing", async () => {

@@ -142,10 +142,13 @@ async function deleteItem(db: JunctionDB, our: Address, item: Extract<SyncItem, 
   // a message of another conversation is not this item's to delete, now or later
   const rows = found.filter((m): m is MessageRow => !!m && m.conversationId === convId);
   const missing = ids.filter((_, i) => !found[i]);
-  await hold(db, our, missing.map((id) => ({ key: pendingKey.deleted(id), target: id, ourAddress: our, conversationId: convId, receivedAt: now })));
+  // a copy of a delete already held (sent again, or by two of my devices) is held once and counted once
+  const already = await db.syncPending.bulkGet(missing.map(pendingKey.deleted));
+  const newly = missing.filter((_, i) => !already[i]);
+  await hold(db, our, newly.map((id) => ({ key: pendingKey.deleted(id), target: id, ourAddress: our, conversationId: convId, receivedAt: now })));
   const conv = rows.length > 0 ? await db.conversations.get(convId) : undefined;
   if (conv) await deleteForMe(db, conv, rows);
-  return conv ? "applied" : missing.length > 0 ? "held" : "stale";
+  return conv ? "applied" : newly.length > 0 ? "held" : "stale";
 }
 
 async function conversationField(db: JunctionDB, our: Address, item: Extract<SyncItem, { t: "conv" }>, now: number): Promise<SyncOutcome> {
@@ -183,13 +186,24 @@ const pendingKey = {
   deleted: (messageId: string) => `deleteForMe|${messageId}`,
 };
 
-/** Holds `rows` for what has not come; past SYNC_PENDING_MAX for the account, its oldest go. */
+/**
+ * Holds `rows` for what has not come; past SYNC_PENDING_MAX for the account, its oldest go: delete
+ * tombstones first (a flood of them is cheap to make), so a group's held pin, archive or mute (three at most
+ * per group) is not pushed out by them.
+ */
 async function hold(db: JunctionDB, our: Address, rows: SyncPendingRow[]): Promise<void> {
   if (rows.length === 0) return;
   await db.syncPending.bulkPut(rows);
-  const mine = db.syncPending.where("[ourAddress+receivedAt]").between([our, Dexie.minKey], [our, Dexie.maxKey]);
-  const excess = (await mine.count()) - SYNC_PENDING_MAX;
-  if (excess > 0) await db.syncPending.bulkDelete(await mine.limit(excess).primaryKeys());
+  const mine = () => db.syncPending.where("[ourAddress+receivedAt]").between([our, Dexie.minKey], [our, Dexie.maxKey]);
+  let excess = (await mine().count()) - SYNC_PENDING_MAX;
+  if (excess <= 0) return;
+  const tombstones = await mine()
+    .filter((p) => p.field === undefined)
+    .limit(excess)
+    .primaryKeys();
+  await db.syncPending.bulkDelete(tombstones);
+  excess -= tombstones.length;
+  if (excess > 0) await db.syncPending.bulkDelete(await mine().limit(excess).primaryKeys());
 }
 
 /**
