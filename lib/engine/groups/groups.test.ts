@@ -3,7 +3,8 @@
 import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../../relay/test/relayProcess";
-import { account, handles, makeBoot, messagesOf, waitFor, type Client } from "../testClients";
+import { makeBoot, messagesOf, waitFor, type Client } from "../testClients";
+import { convOf, fourPeople, onSends, textsOf } from "./testGroups";
 import { EVENTS, fromB64, toB64, type Address, type schemas } from "../deps";
 import { deserializeSenderKey, deserializeSession, encrypt, groupEncrypt, serializeSenderKey, serializeSession } from "../../crypto";
 import { GROUP_FRAME, GROUP_FRAME_HEAD, groupRowId, senderKeyId, senderName, stateOf } from "./state";
@@ -26,30 +27,14 @@ async function inject(from: Client, fromAddr: Address, to: Client, toAddr: Addre
   await request(from.sockets.at(-1)!, EVENTS.send, { from: fromAddr, envelopes: [{ id: randomId(), to: toAddr, toDevice, body: toB64(sealed.ciphertext) }] });
 }
 
-async function four() {
-  const h = handles();
-  const [ana, ben, cy, dee] = [boot(), boot(), boot(), boot()];
-  const anaA = (await account(ana, "instagram", `@ana${h.carol.slice(6)}`, "Ana")) as Address;
-  const benA = (await account(ben, "whatsapp", h.bob, "Ben")) as Address;
-  const cyA = (await account(cy, "messenger", `cy.${h.alice}`, "Cy")) as Address;
-  const deeA = (await account(dee, "messenger", `dee.${h.alice}`, "Dee")) as Address;
-  return { ana, ben, cy, dee, anaA, benA, cyA, deeA };
-}
-
-const texts = async (c: Client, conv: string) => (await messagesOf(c.db, conv)).filter((m) => m.kind === undefined || m.kind === "text").map((m) => m.text);
+const four = () => fourPeople(boot);
+const texts = textsOf;
 const lines = async (c: Client, conv: string) => (await messagesOf(c.db, conv)).filter((m) => m.kind === "group").map((m) => m.text);
-const convOf = (our: Address, gid: string) => `${our}|group:${gid}`;
 
 /** Every sender-key envelope `c` sends, as the relay would get it. */
 function tapSends(c: Client): schemas.OutgoingEnvelope[] {
   const seen: schemas.OutgoingEnvelope[] = [];
-  for (const s of c.sockets) {
-    const emit = s.emit.bind(s) as (...args: unknown[]) => unknown;
-    (s as unknown as { emit: (...args: unknown[]) => unknown }).emit = (event: unknown, payload: unknown, ...rest: unknown[]) => {
-      if (event === EVENTS.send) for (const e of (payload as { envelopes: schemas.OutgoingEnvelope[] }).envelopes) if (fromB64(e.body)[0] === GROUP_FRAME) seen.push(e);
-      return emit(event, payload, ...rest);
-    };
-  }
+  onSends(c, ({ envelopes }) => seen.push(...envelopes.filter((e) => fromB64(e.body)[0] === GROUP_FRAME)));
   return seen;
 }
 
@@ -194,25 +179,18 @@ describe("groups across brands", () => {
     const { ana, ben, cy, dee, anaA, benA, cyA } = await four();
     // Ana's sender key, on its way to Ben with her first group message, is damaged
     let damaged = 0;
-    for (const s of ana.sockets) {
-      const emit = s.emit.bind(s) as (...args: unknown[]) => unknown;
-      (s as unknown as { emit: (...args: unknown[]) => unknown }).emit = (event: unknown, payload: unknown, ...rest: unknown[]) => {
-        if (event === EVENTS.send) {
-          const envelopes = (payload as { envelopes: schemas.OutgoingEnvelope[] }).envelopes;
-          // the send of the first group message: Ana's sender key (pairwise) and the message (sender key)
-          const first = envelopes.some((e) => fromB64(e.body)[0] === GROUP_FRAME);
-          for (const e of envelopes) {
-            const body = fromB64(e.body);
-            if (first && damaged === 0 && e.to === benA && body[0] !== GROUP_FRAME) {
-              body[body.length - 5] ^= 0xff;
-              e.body = toB64(body);
-              damaged += 1;
-            }
-          }
+    onSends(ana, ({ envelopes }) => {
+      // the send of the first group message: Ana's sender key (pairwise) and the message (sender key)
+      const first = envelopes.some((e) => fromB64(e.body)[0] === GROUP_FRAME);
+      for (const e of envelopes) {
+        const body = fromB64(e.body);
+        if (first && damaged === 0 && e.to === benA && body[0] !== GROUP_FRAME) {
+          body[body.length - 5] ^= 0xff;
+          e.body = toB64(body);
+          damaged += 1;
         }
-        return emit(event, payload, ...rest);
-      };
-    }
+      }
+    });
     const { conversationId, groupId } = await ana.api.createGroup({ from: anaA, name: "Lossy", members: [benA, cyA] });
     const benConv = convOf(benA, groupId);
     await waitFor(async () => (await ben.db.groups.get(groupRowId(benA, groupId)))?.members.length === 3, "ben has the group");

@@ -5,7 +5,8 @@
 import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../../relay/test/relayProcess";
-import { account, handles, makeBoot, messagesOf, waitFor, type Client } from "../testClients";
+import { makeBoot, messagesOf, waitFor, type Client } from "../testClients";
+import { convOf, fourPeople, onSends, textsOf } from "./testGroups";
 import { EVENTS, fromB64, toB64, type Address, type schemas } from "../deps";
 import { randomBytes } from "../../crypto";
 import { randomId } from "../../store/ids";
@@ -18,15 +19,7 @@ import { admitHeld, HELD_UNKNOWN_PER_SENDER, type HeldCandidate } from "./held";
 
 const boot = makeBoot(useRelayProcess());
 
-async function four() {
-  const h = handles();
-  const [ana, ben, cy, dee] = [boot(), boot(), boot(), boot()];
-  const anaA = (await account(ana, "instagram", `@ana${h.carol.slice(6)}`, "Ana")) as Address;
-  const benA = (await account(ben, "whatsapp", h.bob, "Ben")) as Address;
-  const cyA = (await account(cy, "messenger", `cy.${h.alice}`, "Cy")) as Address;
-  const deeA = (await account(dee, "messenger", `dee.${h.alice}`, "Dee")) as Address;
-  return { ana, ben, cy, dee, anaA, benA, cyA, deeA };
-}
+const four = () => fourPeople(boot);
 
 type Envelope = schemas.OutgoingEnvelope;
 
@@ -34,19 +27,13 @@ type Envelope = schemas.OutgoingEnvelope;
 function withhold(c: Client, pick: (e: Envelope, batch: Envelope[]) => boolean) {
   const taken: Envelope[] = [];
   let on = true;
-  for (const s of c.sockets) {
-    const emit = s.emit.bind(s) as (...args: unknown[]) => unknown;
-    (s as unknown as { emit: (...args: unknown[]) => unknown }).emit = (event: unknown, payload: unknown, ...rest: unknown[]) => {
-      if (event === EVENTS.send && on) {
-        const p = payload as { envelopes: Envelope[] };
-        const batch = p.envelopes;
-        const out = batch.filter((e) => pick(e, batch));
-        taken.push(...out);
-        if (out.length) p.envelopes = batch.filter((e) => !out.includes(e));
-      }
-      return emit(event, payload, ...rest);
-    };
-  }
+  onSends(c, (p) => {
+    if (!on) return;
+    const batch = p.envelopes;
+    const out = batch.filter((e) => pick(e, batch));
+    taken.push(...out);
+    if (out.length) p.envelopes = batch.filter((e) => !out.includes(e));
+  });
   return {
     taken,
     /** Sends what was taken, late, and takes nothing more. */
@@ -64,8 +51,7 @@ function strangerFrame(): string {
   return toB64(frame);
 }
 
-const convOf = (our: Address, gid: string) => `${our}|group:${gid}`;
-const texts = async (c: Client, conv: string) => (await messagesOf(c.db, conv)).filter((m) => m.kind === undefined || m.kind === "text").map((m) => m.text);
+const texts = textsOf;
 const counter = async (c: Client, name: string) => (await c.api.diagnostics({})).counters[name] ?? 0;
 
 describe("a group message for a group I have never heard of", () => {
