@@ -67,8 +67,13 @@ if (process.env.SOCKET_MEMORY_LAYER) {
     const m = process.memoryUsage();
     return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
   };
+  const v8 = await import("node:v8");
   process.on("message", (msg) => {
-    if (msg === "usage") process.send!(usage());
+    if (msg !== "usage") return;
+    const reading = usage();
+    // SOCKET_MEMORY_SNAPSHOTS=DIR: a heap snapshot after each reading, for heapDominators.ts
+    if (process.env.SOCKET_MEMORY_SNAPSHOTS) v8.writeHeapSnapshot(`${process.env.SOCKET_MEMORY_SNAPSHOTS}/${layer}-${Date.now()}.heapsnapshot`);
+    process.send!(reading);
   });
   process.send!({ port });
 } else {
