@@ -12,7 +12,7 @@ import { EVENTS } from "../protocol";
 import { connectRedis, isClusterUrl, parseRedisUrl } from "./redisConnect";
 import { call, envelopeBody, randomId, TestDevice } from "./test/device";
 import { TEST_RELAY_LIMITS } from "./test/limits";
-import { type RedisClusterProcess, redisServerUnavailable, startRedisCluster } from "./test/redisProcess";
+import { type RedisClusterProcess, redisClusterUnavailable, startRedisCluster } from "./test/redisProcess";
 import { bundleRelay, type RelayProcess, startRelay } from "./test/relayProcess";
 import { dropSchemas, postgresUnavailable, TEST_DATABASE_URL } from "./test/services";
 
@@ -50,11 +50,11 @@ describe("REDIS_URL: which client", () => {
   });
 });
 
-const noRedis = redisServerUnavailable();
+const noRedis = redisClusterUnavailable();
 const noPostgres = noRedis === null ? await postgresUnavailable() : null;
 const unavailable = noRedis ?? noPostgres;
 const maybe = unavailable === null ? describe : describe.skip;
-if (unavailable !== null) console.warn(`Redis Cluster node tests skipped: ${noRedis ? `no redis-server to start: ${noRedis}` : `no Postgres at ${TEST_DATABASE_URL}: ${noPostgres}`}`);
+if (unavailable !== null) console.warn(`Redis Cluster node tests skipped: ${noRedis ? `no redis-server or redis-cli to start a cluster with: ${noRedis}` : `no Postgres at ${TEST_DATABASE_URL}: ${noPostgres}`}`);
 
 const schema = `junction_rcluster_${randomBytes(5).toString("hex")}`;
 const prefix = `${schema}:`;

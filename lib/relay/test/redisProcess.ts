@@ -87,6 +87,16 @@ export async function startRedisProcess(): Promise<RedisProcess> {
   };
 }
 
+/** null when a Redis Cluster can be made here (`redis-server` and `redis-cli`), else why not; required on CI. */
+export function redisClusterUnavailable(): string | null {
+  const server = redisServerUnavailable();
+  if (server !== null) return server;
+  const probe = spawnSync("redis-cli", ["--version"], { encoding: "utf8" });
+  const reason = probe.error ? probe.error.message : probe.status === 0 ? null : `redis-cli --version exited with ${probe.status}`;
+  if (reason !== null && process.env.CI) throw new Error(`redis-cli is required on CI: ${reason}`);
+  return reason;
+}
+
 export interface RedisClusterProcess {
   /** `redis+cluster://127.0.0.1:p1,…`: what REDIS_URL says to select ioredis's Cluster client. */
   readonly url: string;
