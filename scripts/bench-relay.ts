@@ -12,14 +12,15 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import Redis from "ioredis";
+import { Cluster } from "ioredis";
 import pg from "pg";
 import { openSqliteStore } from "../lib/relay/storage/sqlite";
 import { TestDevice } from "../lib/relay/test/device";
 import { TEST_RELAY_LIMITS } from "../lib/relay/test/limits";
 import { type RelayProcess, startRelay, tempDataDir } from "../lib/relay/test/relayProcess";
 import { type Command, Reply, type SeededDevice, type StepResult } from "./bench-relay/protocol";
-import { deleteRedisKeys } from "../lib/relay/test/services";
+import { deleteRedisKeys, redisKeys } from "../lib/relay/test/services";
+import { connectRedis } from "../lib/relay/redisConnect";
 
 interface Options {
   json: boolean;
@@ -252,9 +253,14 @@ async function withPostgres<T>(work: (schema: string) => Promise<T>): Promise<T>
 }
 
 async function dropRedisPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = connectRedis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
-  await deleteRedisKeys(redis, prefix);
+  if (redis instanceof Cluster) {
+    // REDIS_URL=redis+cluster://…: each master's keys, deleted one by one (keys of several slots cannot go in one DEL)
+    for (const node of redis.nodes("master")) for (const key of await redisKeys(node, prefix)) await redis.del(key);
+  } else {
+    await deleteRedisKeys(redis, prefix);
+  }
   redis.disconnect();
 }
 

@@ -6,7 +6,7 @@
 // the node that holds one closes it (the others hear of it through the adapter's serverSideEmit).
 // A node that dies cannot clean up after itself: members of a node the registry no longer lists as
 // alive (nodeRegistry.ts) are dropped before counting.
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redisConnect";
 import { describeError, type Logger } from "./log";
 import { type NodeRegistry, UNKNOWN_NODE_GRACE_MS } from "./nodeRegistry";
 
@@ -44,7 +44,7 @@ interface AdmitScript {
 }
 
 export interface DeviceConnectionsOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** The live nodes; this node's id is its `nodeId`. */
   nodes: NodeRegistry;
   /** Keys start with this (REDIS_PREFIX). */
@@ -60,11 +60,11 @@ export interface DeviceConnectionsOptions {
 
 export class DeviceConnections {
   readonly nodeId: string;
-  private readonly redis: Redis & AdmitScript;
+  private readonly redis: RedisClient & AdmitScript;
 
   constructor(private readonly opts: DeviceConnectionsOptions) {
     opts.redis.defineCommand("deviceAdmit", { numberOfKeys: 1, lua: ADMIT_LUA });
-    this.redis = opts.redis as Redis & AdmitScript;
+    this.redis = opts.redis as RedisClient & AdmitScript;
     this.nodeId = opts.nodes.nodeId;
   }
 

@@ -4,10 +4,10 @@
 // the truth: a signal lost while Redis is down costs only latency, since every node has all its
 // connections look for missed mail as soon as Redis is back, and a reconnecting device catches up.
 import { createAdapter } from "@socket.io/redis-adapter";
-import { Redis } from "ioredis";
 import { z } from "zod";
 import { DeviceConnections } from "./deviceConnections";
 import { NodeRegistry } from "./nodeRegistry";
+import { connectRedis } from "./redisConnect";
 import type { Logger } from "./log";
 import type { AckedRef } from "./socket/connection";
 import type { Hub } from "./socket/hub";
@@ -46,7 +46,7 @@ export function connectNodes(io: RelayServer, hub: Hub, opts: NodesOptions): Fan
   // No retry limit: with one, ioredis rejects a command it queued while reconnecting, and a rejection
   // nobody handles (the adapter's own commands) ends the process. Our signals are not queued while
   // Redis is down (see `linked`), so the queue holds no more than the adapter's few commands.
-  const pub = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
+  const pub = connectRedis(opts.redisUrl, { maxRetriesPerRequest: null });
   const sub = pub.duplicate();
   let down = false;
   for (const client of [pub, sub]) {

@@ -5,7 +5,7 @@
 // each script then touches only the one key it declares, as a Redis Cluster requires (keys of one
 // script must live in one slot, and per-device keys are spread over all of them).
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redisConnect";
 
 /** A node's beat lapses this long after it was made (beats come every third of it). */
 export const NODE_HEARTBEAT_TTL_MS = 10_000;
@@ -43,14 +43,14 @@ export function nodesKey(prefix: string): string {
 export class NodeRegistry {
   /** Random per process: a restarted node is a new node, and its predecessor's members lapse with it. */
   readonly nodeId = randomBytes(8).toString("hex");
-  private readonly redis: Redis & BeatScript;
+  private readonly redis: RedisClient & BeatScript;
   private readonly key: string;
   private readonly timer: NodeJS.Timeout;
   private view: { at: number; ids: Promise<string[]> } | null = null;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     redis.defineCommand("nodesBeat", { numberOfKeys: 1, lua: BEAT_LUA });
-    this.redis = redis as Redis & BeatScript;
+    this.redis = redis as RedisClient & BeatScript;
     this.key = nodesKey(prefix);
     const beat = () => void this.read(this.nodeId).catch(() => undefined);
     beat();

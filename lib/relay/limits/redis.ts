@@ -2,7 +2,7 @@
 // it is atomic and one round trip; every script reads the Redis server's clock (TIME), so processes
 // with skewed clocks still agree. Every key carries a TTL: memory stays bounded without a sweeper.
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
+import { connectRedis, type RedisClient } from "../redisConnect";
 import { describeError, type Logger } from "../log";
 import { UNKNOWN_NODE_GRACE_MS } from "../nodeRegistry";
 import {
@@ -93,9 +93,9 @@ interface LimitScripts {
   limitTake(key: string, intervalUs: number, burst: number, cost: number): Promise<[number, number]>;
   limitSlot(key: string, id: string, max: number, ttlMs: number, mode: "acquire" | "refresh", nodes: string, graceMs: number): Promise<number>;
 }
-type ScriptedRedis = Redis & LimitScripts;
+type ScriptedRedis = RedisClient & LimitScripts;
 
-function withScripts(redis: Redis): ScriptedRedis {
+function withScripts(redis: RedisClient): ScriptedRedis {
   // defineCommand sends EVALSHA and falls back to EVAL once per connection (after a Redis restart).
   redis.defineCommand("limitTake", { numberOfKeys: 1, lua: TAKE_LUA });
   redis.defineCommand("limitSlot", { numberOfKeys: 1, lua: SLOT_LUA });
@@ -116,7 +116,7 @@ export class RedisLimiter implements Limiter {
     this.onFailure = opts.onFailure ?? "open";
     this.liveNodes = opts.liveNodes;
     this.log = opts.log;
-    const redis = new Redis(opts.url, {
+    const redis = connectRedis(opts.url, {
       commandTimeout: opts.commandTimeoutMs ?? 200,
       connectTimeout: 2_000,
       // While disconnected, fail at once rather than queue: a queue grows without bound during an

@@ -2,7 +2,10 @@
 // may kill and start again. The machine's Redis is shared by other tests and people, so a test that
 // restarts Redis restarts this one, never that.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 
 /** A free TCP port on 127.0.0.1 (free when asked: another process may take it before it is used). */
@@ -82,4 +85,79 @@ export async function startRedisProcess(): Promise<RedisProcess> {
       await exited;
     },
   };
+}
+
+/** null when a Redis Cluster can be made here (`redis-server` and `redis-cli`), else why not; required on CI. */
+export function redisClusterUnavailable(): string | null {
+  const server = redisServerUnavailable();
+  if (server !== null) return server;
+  const probe = spawnSync("redis-cli", ["--version"], { encoding: "utf8" });
+  const reason = probe.error ? probe.error.message : probe.status === 0 ? null : `redis-cli --version exited with ${probe.status}`;
+  if (reason !== null && process.env.CI) throw new Error(`redis-cli is required on CI: ${reason}`);
+  return reason;
+}
+
+export interface RedisClusterProcess {
+  /** `redis+cluster://127.0.0.1:p1,…`: what REDIS_URL says to select ioredis's Cluster client. */
+  readonly url: string;
+  readonly ports: number[];
+  /** SIGKILLs every node and removes their files. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A real Redis Cluster of `masters` nodes (no replicas), each a `redis-server --cluster-enabled yes`
+ * child on a free port, joined by `redis-cli --cluster create`; resolves once every node reports
+ * cluster_state:ok and all 16384 slots assigned. Nothing is persisted (the nodes' config files live
+ * in a temporary directory removed by stop()).
+ */
+export async function startRedisCluster(masters = 3): Promise<RedisClusterProcess> {
+  const dir = mkdtempSync(join(tmpdir(), "junction-redis-cluster-"));
+  const children: ChildProcess[] = [];
+  const ports: number[] = [];
+  const stop = async () => {
+    await Promise.all(
+      children.map((child) =>
+        child.exitCode !== null || child.signalCode !== null ? undefined : new Promise<void>((done) => {
+          child.once("exit", () => done());
+          child.kill("SIGKILL");
+        }),
+      ),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = await freePort();
+      ports.push(port);
+      const child = spawn(
+        "redis-server",
+        ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir,
+          "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000"],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      );
+      children.push(child);
+    }
+    const cli = (port: number, ...args: string[]) => spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args], { encoding: "utf8" });
+    const until = Date.now() + 10_000;
+    while (!ports.every((port) => cli(port, "PING").stdout.trim() === "PONG")) {
+      if (Date.now() > until) throw new Error("cluster nodes did not answer PING");
+      if (children.some((c) => c.exitCode !== null)) throw new Error("a cluster node exited at start");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const made = spawnSync("redis-cli", ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"], { encoding: "utf8" });
+    if (made.status !== 0) throw new Error(`redis-cli --cluster create failed: ${made.stdout}${made.stderr}`);
+    const ok = (port: number) => {
+      const info = cli(port, "CLUSTER", "INFO").stdout;
+      return info.includes("cluster_state:ok") && info.includes("cluster_slots_ok:16384") && info.includes(`cluster_known_nodes:${masters}`);
+    };
+    while (!ports.every(ok)) {
+      if (Date.now() > until + 10_000) throw new Error("the cluster did not reach cluster_state:ok");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(",")}`, ports, stop };
 }

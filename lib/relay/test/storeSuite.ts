@@ -298,6 +298,50 @@ export function storeSuite(factory: StoreFactory): void {
       expect((await store.pendingEnvelopes(b!.deviceId, 0, 10)).map((p) => p.id)).toEqual([e2.id]);
     });
 
+    it("pages pending mail by count and by body bytes: the longest prefix within the budget, at least one", async () => {
+      const { store, regs: [a, b] } = await parties();
+      const KB = 1024;
+      // 60 envelopes: 50 of 20 KiB, then one of 1.5 MiB, then 9 of 40 KiB
+      const sizes = [...Array<number>(50).fill(20 * KB), 1536 * KB, ...Array<number>(9).fill(40 * KB)];
+      const all = sizes.map((n) => envelope(b!, a!, { body: new Uint8Array(n).fill(n % 251) }));
+      for (let i = 0; i < all.length; i += 10) expect(await store.storeEnvelopes(all.slice(i, i + 10), { perDeviceEnvelopes: 5_000, perDeviceBytes: 1 << 28 })).toMatchObject({ ok: true });
+      const seqs = (await store.pendingEnvelopes(b!.deviceId, 0, 100)).map((p) => p.seq);
+      expect(seqs).toHaveLength(60);
+      /** What a page must be: from `from` (index), up to `limit`, while the sum stays within `budget`, at least one. */
+      const expected = (from: number, limit: number, budget: number) => {
+        const ids: string[] = [];
+        let bytes = 0;
+        for (let i = from; i < all.length && ids.length < limit; i++) {
+          if (ids.length > 0 && bytes + sizes[i]! > budget) break;
+          bytes += sizes[i]!;
+          ids.push(all[i]!.id);
+        }
+        return ids;
+      };
+      const cases: [from: number, limit: number, budget: number][] = [
+        [0, 200, 4096 * KB], // all 60 (2,896 KiB)
+        [0, 200, 1024 * KB], // cut inside the first rows: 51 would be over
+        [0, 200, 700 * KB], // 35 × 20 KiB = 700 KiB exactly: past the first 32 rows
+        [0, 40, 4096 * KB], // cut by count past the first rows
+        [0, 10, 4096 * KB], // cut by count within them
+        [10, 200, 1200 * KB],
+        [50, 200, 1024 * KB], // one envelope over the budget goes alone
+        [50, 200, 4096 * KB],
+        [49, 200, 1200 * KB], // 20 KiB, then the large one is over
+        [0, 200, 64 * KB], // a small budget
+        [55, 200, 2048 * KB],
+        [20, 200, 2120 * KB], // 30 small ones, then the large one is over by 16 KiB, within the first 32 rows
+        [19, 200, 2170 * KB], // the first 32 rows fit, the next one is over what is left: not taken
+        [60, 200, 4096 * KB], // nothing after the last
+      ];
+      for (const [from, limit, budget] of cases) {
+        const after = from === 0 ? 0 : seqs[from - 1]!;
+        const page = await store.pendingEnvelopes(b!.deviceId, after, limit, budget);
+        expect(page.map((p) => p.id), `from ${from}, limit ${limit}, budget ${budget / KB} KiB`).toEqual(expected(from, limit, budget));
+        for (const p of page) expect(p.body.byteLength).toBe(sizes[all.findIndex((e) => e.id === p.id)]);
+      }
+    });
+
     it("stores another sender device's envelope with the same id: no one can shadow an id", async () => {
       const { store, inspect, regs: [a, b, c] } = await parties(3);
       const mine = envelope(b!, a!, { body: new Uint8Array([1]) });
