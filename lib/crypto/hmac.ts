@@ -136,8 +136,10 @@ function finish(out: Uint8Array, off: number): void {
     out[off + 2] = v >>> 8;
     out[off + 3] = v;
   }
+  // nothing of the input (keys, chain keys) stays in the shared buffers
   buffer.fill(0);
   state.fill(0);
+  W.fill(0);
   pos = 0;
 }
 
@@ -169,6 +171,7 @@ export function hmacKey(key: Bytes): HmacKey {
   for (let i = 0; i < k.length; i++) pad[i] ^= k[i];
   compress(outer, pad, 0);
   pad.fill(0);
+  W.fill(0);
   return { inner, outer };
 }
 
