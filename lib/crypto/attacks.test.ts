@@ -81,6 +81,22 @@ describe("attacks and limits", () => {
     expect(text((await recv(bob, alice, undefined, ciphertext)).plaintext)).toBe("first");
   });
 
+  it("a prekey part altered in a later message of a session that opened the untampered one → rejected", async () => {
+    // the joined associated data and prefix of the last message is reused while the prefix is the same:
+    // a prefix that differs in any byte (here the KEM ciphertext, which an open session no longer reads)
+    // must not reuse it
+    const { alice, bob, a } = await pair();
+    const first = await encrypt(a, utf8("first"));
+    const second = await encrypt(first.state, utf8("second"));
+    const opened = await recv(bob, alice, undefined, first.ciphertext);
+    for (const at of [80, 500, 1100]) {
+      const bad = second.ciphertext.slice();
+      bad[at] ^= 0x01;
+      await expect(recv(bob, alice, opened.state, bad), `byte ${at}`).rejects.toMatchObject({ name: "CryptoError", code: "bad_message" });
+    }
+    expect(text((await recv(bob, alice, opened.state, second.ciphertext)).plaintext)).toBe("second");
+  });
+
   it("a replayed message → rejected as duplicate, in the current chain, an old chain, and a prekey message", async () => {
     const { alice, bob, a, b } = await established();
     const first = await sendMany(a, 2);

@@ -6,7 +6,7 @@ import { type Bytes, concat, equalBytes, utf8 } from "./bytes";
 import { Reader, type Writer } from "./codec";
 import { CryptoError } from "./errors";
 import { KeyTag, X25519_BYTES, decodeKey, encodeKey } from "./keys";
-import { hkdfSha256, hmacSha256, xchachaOpen, xchachaSeal } from "./primitives";
+import { hkdfSha256, hmacSha256Twice, xchachaOpen, xchachaSeal } from "./primitives";
 import { type DhKeyPair, dh, generateDhKeyPair } from "./x25519";
 
 export const ROOT_INFO = utf8("Junction_Ratchet_Root_v1");
@@ -54,7 +54,8 @@ export function kdfRoot(rootKey: Bytes, dhOut: Bytes): { rootKey: Bytes; chainKe
 }
 
 export function kdfChain(chainKey: Bytes): { messageKey: Bytes; chainKey: Bytes } {
-  return { messageKey: hmacSha256(chainKey, CK_MESSAGE), chainKey: hmacSha256(chainKey, CK_NEXT) };
+  const [messageKey, next] = hmacSha256Twice(chainKey, CK_MESSAGE, CK_NEXT);
+  return { messageKey, chainKey: next };
 }
 
 export function messageCipherKeys(messageKey: Bytes): { key: Bytes; nonce: Bytes } {

@@ -104,6 +104,23 @@ function associatedData(senderKey: Bytes, recipientKey: Bytes, senderAddress: st
   return ad;
 }
 
+/**
+ * A session's associated data joined with a message's prefix. Every message of a session carries the same
+ * prekey part (about 1.2 kB with the KEM ciphertext) until the peer answers, so a backlog joined the same
+ * bytes once per message, each time a fresh buffer outside the JavaScript heap. The last join is kept; a hit
+ * needs the same associated data (the cache above hands out one array per session) and a prefix equal byte
+ * for byte (copied, so the caller's buffer may change). Public bytes only; callers never write into it.
+ */
+let lastJoin: { ad: Bytes; prefix: Bytes; joined: Bytes } | undefined;
+
+function joinPrefix(ad: Bytes, prefix: Bytes): Bytes {
+  const hit = lastJoin;
+  if (hit && hit.ad === ad && equalBytes(hit.prefix, prefix)) return hit.joined;
+  const joined = concat(ad, prefix);
+  lastJoin = { ad, prefix: prefix.slice(), joined };
+  return joined;
+}
+
 const sendingAd = (s: SessionState) => associatedData(s.ourIdentityKey, s.theirIdentityKey, s.ourAddress, s.theirAddress);
 const receivingAd = (s: SessionState) => associatedData(s.theirIdentityKey, s.ourIdentityKey, s.theirAddress, s.ourAddress);
 
@@ -272,7 +289,7 @@ async function openIn(s: SessionState, m: ParsedMessage, p: DecryptParams): Prom
   // The addresses come from the envelope as the relay stamped it: a message re-addressed on the way fails
   // to authenticate rather than landing in this session.
   const ad = receivingAd({ ...s, ourAddress: p.ourAddress, theirAddress: p.theirAddress });
-  const out = await ratchetDecrypt(s.ratchet, m.header, m.body, concat(ad, m.prefix));
+  const out = await ratchetDecrypt(s.ratchet, m.header, m.body, joinPrefix(ad, m.prefix));
   // Any authenticated message from the responder proves it holds the session: stop sending prekey messages.
   const state: SessionState = { ...s, pending: undefined, ratchet: out.state };
   return { state, plaintext: out.plaintext, theirIdentityKey: s.theirIdentityKey, newSession: false };

@@ -1,7 +1,7 @@
 // The hand-written base64url codec must agree with Node's on every length and refuse what atob refused.
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { fromB64, toB64 } from "./bytes";
+import { fromB64, fromB64With, toB64 } from "./bytes";
 
 describe("base64url codec", () => {
   it("matches Buffer's base64url both ways for every length up to 300 and some large ones", () => {
@@ -36,4 +36,25 @@ describe("base64url codec", () => {
     expect(fromB64("")).toEqual(new Uint8Array(0));
     expect(toB64(new Uint8Array(0))).toBe("");
   });
+
+  // The platform decoder (Uint8Array.fromBase64) is lenient: whitespace, padding, and with Buffer's even the
+  // other alphabet. The guard in front of it must leave it only what the loop accepts. Node has no
+  // fromBase64 before v25, so Buffer's decoder (more lenient still) stands in; the platform's own runs too
+  // where it exists (Chromium runs it in the e2e suite and the bench).
+  const platform = (Uint8Array as unknown as { fromBase64?: (t: string, o: { alphabet: "base64url" }) => Uint8Array }).fromBase64;
+  type Decode = (t: string, o: { alphabet: "base64url" }) => Uint8Array;
+  const lenient: [string, Decode][] = [["Buffer", (t) => new Uint8Array(Buffer.from(t, "base64url"))]];
+  if (platform) lenient.push(["Uint8Array.fromBase64", (t, o) => platform.call(Uint8Array, t, o)]);
+  for (const [name, decode] of lenient) {
+    it(`the platform path (${name}) decodes like the loop and refuses what it refuses`, () => {
+      for (const n of [0, 1, 2, 3, 47, 48, 49, 64, 1380, 4096]) {
+        const bytes = new Uint8Array(randomBytes(n));
+        expect(Buffer.compare(fromB64With(decode, toB64(bytes)), bytes), `length ${n}`).toBe(0);
+      }
+      const good = toB64(new Uint8Array(randomBytes(100)));
+      for (const bad of ["ab+c", "ab/c", "abc=", "ab==", "a b c", "abc\n", "abçd", "ab.c", "a", "abcde", `${good}=`, `${good} `, `${good.slice(0, 50)}+${good.slice(51)}`]) {
+        expect(() => fromB64With(decode, bad), bad).toThrow("invalid base64url");
+      }
+    });
+  }
 });
