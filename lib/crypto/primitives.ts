@@ -1,10 +1,11 @@
 // The symmetric primitives exactly as the protocol calls them (RFC 5869 HKDF, RFC 2104 HMAC, RFC 8439
 // ChaCha20-Poly1305 and its XChaCha20 extension). Wycheproof vectors run through these same wrappers.
 import { chacha20poly1305, xchacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { hkdf as nobleHkdf } from "@noble/hashes/hkdf.js";
+import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 as nobleSha256, sha512 as nobleSha512 } from "@noble/hashes/sha2.js";
 import { type Bytes, equalBytes } from "./bytes";
 import { CryptoError } from "./errors";
-import { hkdf, hmac, hmacInto, hmacKey, SHA256_BYTES } from "./hmac";
 
 export const AEAD_KEY_BYTES = 32;
 export const XNONCE_BYTES = 24;
@@ -20,16 +21,15 @@ export function sha512(data: Bytes): Bytes {
 }
 
 export function hmacSha256(key: Bytes, data: Bytes): Bytes {
-  return hmac(key, data);
+  return hmac(nobleSha256, key, data);
 }
 
 /** HMAC-SHA256 of two messages under one key, the key's padding hashed once (a ratchet chain step). */
 export function hmacSha256Twice(key: Bytes, first: Bytes, second: Bytes): [Bytes, Bytes] {
-  const k = hmacKey(key);
-  const out: [Bytes, Bytes] = [hmacInto(k, [first], undefined, new Uint8Array(SHA256_BYTES)), hmacInto(k, [second], undefined, new Uint8Array(SHA256_BYTES))];
-  k.inner.fill(0);
-  k.outer.fill(0);
-  return out;
+  const keyed = hmac.create(nobleSha256, key);
+  const a = keyed.clone().update(first).digest();
+  const b = keyed.update(second).digest();
+  return [a, b];
 }
 
 /** Compares a full or truncated tag (at least 16 bytes) against HMAC-SHA256(key, data) in constant time. */
@@ -43,7 +43,7 @@ export function hkdfSha256(ikm: Bytes, salt: Bytes | undefined, info: Bytes, len
   if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
     throw new CryptoError("bad_key", "invalid hkdf length");
   }
-  return hkdf(ikm, salt, info, length);
+  return nobleHkdf(nobleSha256, ikm, salt, info, length);
 }
 
 function checkAead(key: Bytes, nonce: Bytes, nonceBytes: number): void {
