@@ -11,8 +11,9 @@ import type { EngineContext } from "../context";
 import { JunctionDB, type MessageRow } from "../../store/db";
 import { randomId } from "../../store/ids";
 import { historyProgress } from "../../store/history";
-import { aliceAndBob, makeBoot, messagesOf, waitFor, type Client } from "../testClients";
-import { buildArchive, parseArchive } from "./archive";
+import { aliceAndBob, aliceBobCarol, makeBoot, messagesOf, waitFor, type Client } from "../testClients";
+import { buildArchive, importArchive, parseArchive, verifyGroups } from "./archive";
+import { groupRowId } from "../groups/state";
 import { downloadHistory, uploadHistory } from "./transfer";
 import { TransferError } from "../attachments/transfer";
 
@@ -119,7 +120,7 @@ describe("history transfer", () => {
       }
     }
     expect(checked).toBeGreaterThan(10);
-    expect(Object.keys(JSON.parse(text)).sort()).toEqual(["addressBook", "contacts", "conversations", "createdAt", "identities", "messages", "people", "v"]);
+    expect(Object.keys(JSON.parse(text)).sort()).toEqual(["addressBook", "contacts", "conversations", "createdAt", "groups", "identities", "messages", "people", "v"]);
     expect(text).not.toContain("already gone");
 
     const laptop = await link(alice, aliceAddr);
@@ -230,6 +231,105 @@ describe("history transfer", () => {
   });
 });
 
+describe("groups in the history", () => {
+  it("brings the groups Alice is in, rebuilt from their signed chains, with their messages and no sender key", async () => {
+    const { alice, bob, carol, aliceAddr, bobAddr, carolAddr, toBob } = await aliceBobCarol(boot);
+    await alice.api.sendMessage({ conversationId: toBob, text: "direct hello" });
+    const { groupId } = await bob.api.createGroup({ from: bobAddr as Address, name: "Harbour", members: [aliceAddr, carolAddr] });
+    const aGroup = `${aliceAddr}|group:${groupId}`;
+    await waitFor(async () => (await alice.db.conversations.get(aGroup))?.groupName === "Harbour", "Alice has the group");
+    await carol.api.sendMessage({ conversationId: `${carolAddr}|group:${groupId}`, text: "lights at nine" });
+    await waitFor(async () => (await messagesOf(alice.db, aGroup)).some((m) => m.text === "lights at nine"), "Alice reads Carol");
+    await alice.api.sendMessage({ conversationId: aGroup, text: "see you there" });
+    // Bob lets every member change it: Alice's own rename is a link of hers in the chain
+    await bob.api.changeGroup({ conversationId: `${bobAddr}|group:${groupId}`, action: { type: "promote", member: aliceAddr } });
+    await waitFor(async () => (await alice.db.groups.get(groupRowId(aliceAddr as Address, groupId)))?.members.find((m) => m.address === aliceAddr)?.admin, "Alice is an admin");
+    await alice.api.changeGroup({ conversationId: aGroup, action: { type: "rename", name: "Harbour lights" } });
+    await alice.api.updateConversation({ conversationId: aGroup, pinned: true, muted: true });
+    await waitFor(async () => (await messagesOf(alice.db, aGroup)).find((m) => m.text === "see you there")?.state === "delivered" || undefined, "Alice's group message delivered");
+    expect((await alice.db.senderKeys.count()) > 0).toBe(true);
+
+    // the group's chain is in the archive; no sender key (mine or a member's) is
+    const { bytes } = await buildArchive(alice.db, [aliceAddr as Address], Date.now());
+    const text = new TextDecoder().decode(bytes);
+    let checked = 0;
+    for (const row of await alice.db.senderKeys.toArray()) {
+      for (const s of secretsIn(row)) {
+        checked++;
+        expect(text.includes(toB64(s))).toBe(false);
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+    expect(JSON.parse(text).groups).toHaveLength(1);
+
+    const laptop = await link(alice, aliceAddr);
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "done", "the history is imported");
+    const onPrimary = await alice.db.groups.get(groupRowId(aliceAddr as Address, groupId));
+    const onLaptop = await laptop.db.groups.get(groupRowId(aliceAddr as Address, groupId));
+    expect(onLaptop).toMatchObject({ name: onPrimary?.name, members: onPrimary?.members, version: onPrimary?.version, addPolicy: onPrimary?.addPolicy, keySentTo: [] });
+    expect(onLaptop?.chain.map((c) => toB64(c))).toEqual(onPrimary?.chain.map((c) => toB64(c)));
+    const conv = await laptop.db.conversations.get(aGroup);
+    expect(onLaptop?.name).toBe("Harbour lights");
+    // the conversation's own state comes too (pinned and muted on the primary)
+    expect(conv).toMatchObject({ groupId, groupName: "Harbour lights", theirAddress: aliceAddr, pinnedAt: (await alice.db.conversations.get(aGroup))?.pinnedAt, muted: true });
+    expect((await messagesOf(laptop.db, aGroup)).map(shown)).toEqual((await messagesOf(alice.db, aGroup)).map(shown));
+    expect((await messagesOf(laptop.db, aGroup)).map((m) => m.text)).toContain("lights at nine");
+    // the laptop holds no sender key that came from Alice's device
+    const primaryKeys = (await alice.db.senderKeys.toArray()).map((r) => toB64(r.record));
+    expect((await laptop.db.senderKeys.toArray()).some((r) => primaryKeys.includes(toB64(r.record)))).toBe(false);
+    for (const c of [alice, bob, carol, laptop]) await c.engine.stop();
+  });
+
+  it("leaves out a group whose chain does not verify or does not hold me, with its messages; the rest comes", async () => {
+    const { alice, bob, carol, aliceAddr, bobAddr, carolAddr, toBob } = await aliceBobCarol(boot);
+    await alice.api.sendMessage({ conversationId: toBob, text: "direct hello" });
+    const { groupId } = await bob.api.createGroup({ from: bobAddr as Address, name: "Real", members: [aliceAddr, carolAddr] });
+    const aGroup = `${aliceAddr}|group:${groupId}`;
+    await waitFor(async () => (await alice.db.groups.get(groupRowId(aliceAddr as Address, groupId))) !== undefined, "Alice has the group");
+    await carol.api.sendMessage({ conversationId: `${carolAddr}|group:${groupId}`, text: "real words" });
+    await waitFor(async () => (await messagesOf(alice.db, aGroup)).some((m) => m.text === "real words"), "Alice reads Carol");
+    // a group of Bob and Carol only, which Alice is not in: its genuine chain
+    const other = await bob.api.createGroup({ from: bobAddr as Address, name: "Without Alice", members: [carolAddr] });
+    const otherChain = (await bob.db.groups.get(groupRowId(bobAddr as Address, other.groupId)))?.chain ?? [];
+    expect(otherChain.length).toBeGreaterThan(0);
+
+    const laptop = await link(alice, aliceAddr, false);
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "skipped", "no history sent");
+    const archive = parseArchive((await buildArchive(alice.db, [aliceAddr as Address], Date.now())).bytes, [aliceAddr as Address]);
+    const real = archive.groups[0];
+    // one byte of the creation changed (the group's name, say): its signature no longer holds
+    const forged = real.chain.map((c, i) => (i === 0 ? Uint8Array.from(c, (b, k) => (k === Math.floor(c.length / 2) ? b ^ 1 : b)) : c));
+    const fakeConv = `${aliceAddr}|group:${other.groupId}`;
+    const tampered = {
+      ...archive,
+      groups: [{ ...real, chain: forged }, { ourAddress: aliceAddr as Address, groupId: other.groupId, chain: otherChain }],
+      conversations: [...archive.conversations, { ...archive.conversations.find((c) => c.id === aGroup)!, id: fakeConv, groupId: other.groupId }],
+      messages: [...archive.messages, { ...archive.messages.find((m) => m.text === "real words")!, id: `fake-${randomId()}`, conversationId: fakeConv, text: "made up" }],
+    };
+    const ctx = laptop.engine.context;
+    const verified = await verifyGroups(ctx, tampered);
+    expect(verified.refused).toBe(2);
+    expect(verified.rows).toEqual([]);
+    const counts = await importArchive(laptop.db, tampered, Date.now(), undefined, undefined, verified);
+    expect(counts.groupsRefused).toBe(2);
+    expect(await laptop.db.groups.count()).toBe(0);
+    expect(await laptop.db.conversations.get(aGroup)).toBeUndefined();
+    expect(await laptop.db.conversations.get(fakeConv)).toBeUndefined();
+    const texts = (await laptop.db.messages.toArray()).map((m) => m.text);
+    expect(texts).toContain("direct hello");
+    expect(texts).not.toContain("real words");
+    expect(texts).not.toContain("made up");
+
+    // the genuine archive brings the group in after all
+    const good = await verifyGroups(ctx, archive);
+    expect(good.refused).toBe(0);
+    await importArchive(laptop.db, archive, Date.now(), undefined, undefined, good);
+    expect((await laptop.db.groups.get(groupRowId(aliceAddr as Address, groupId)))?.name).toBe("Real");
+    expect((await messagesOf(laptop.db, aGroup)).map((m) => m.text)).toContain("real words");
+    for (const c of [alice, bob, carol, laptop]) await c.engine.stop();
+  });
+});
+
 describe("the archive as the new device reads it", () => {
   const me = "messenger:alice.smith" as Address;
   const conv = { id: `${me}|whatsapp:+15550000001`, ourAddress: me, theirAddress: "whatsapp:+15550000001", lastActivity: 1, unread: 0, hasUnread: 0 };
@@ -242,10 +342,22 @@ describe("the archive as the new device reads it", () => {
     expect(read.messages[1].attachment?.thumb).toEqual(new Uint8Array([1, 2, 3]));
   });
 
-  it("refuses one that names another account, a message outside its conversations, a group, or another version", () => {
+  it("refuses one that names another account, a message outside its conversations, a malformed group, or another version", () => {
     expect(() => parseArchive(archive({}), ["messenger:someone.else" as Address])).toThrow(/another account/);
     expect(() => parseArchive(archive({ messages: [{ ...message, conversationId: `${me}|whatsapp:+15550000002` }] }), [me])).toThrow(/outside/);
     expect(() => parseArchive(archive({ conversations: [{ ...conv, groupId: "ab" }] }), [me])).toThrow(/not readable/);
+    const gid = "ab".repeat(32);
+    const groupConv = { ...conv, id: `${me}|group:${gid}`, theirAddress: me, groupId: gid };
+    const group = { ourAddress: me, groupId: gid, chain: [{ $b: toB64(new Uint8Array([1, 2, 3])) }] };
+    expect(parseArchive(archive({ conversations: [groupConv], messages: [], groups: [group] }), [me]).groups[0].chain[0]).toEqual(new Uint8Array([1, 2, 3]));
+    // a group conversation needs its group, named as the group names it, and mine
+    expect(() => parseArchive(archive({ conversations: [groupConv], messages: [] }), [me])).toThrow(/without its group/);
+    expect(() => parseArchive(archive({ conversations: [{ ...groupConv, id: `${me}|group:${"cd".repeat(32)}` }], messages: [], groups: [group] }), [me])).toThrow(/not named/);
+    expect(() => parseArchive(archive({ conversations: [{ ...groupConv, theirAddress: "whatsapp:+15550000001" }], messages: [], groups: [group] }), [me])).toThrow(/not named/);
+    expect(() => parseArchive(archive({ groups: [{ ...group, ourAddress: "messenger:someone.else" }] }), [me])).toThrow(/another account/);
+    expect(() => parseArchive(archive({ groups: [group, group] }), [me])).toThrow(/twice/);
+    expect(() => parseArchive(archive({ groups: [{ ...group, chain: [] }] }), [me])).toThrow(/not readable/);
+    expect(() => parseArchive(archive({ groups: [{ ...group, chain: ["AAAA"] }] }), [me])).toThrow(/not readable/);
     expect(() => parseArchive(archive({ v: 2 }), [me])).toThrow(/not readable/);
     expect(() => parseArchive(new TextEncoder().encode("{"), [me])).toThrow(/not readable/);
   });

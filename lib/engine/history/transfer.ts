@@ -9,7 +9,7 @@ import { EVENTS, fromB64, request, toB64, type Address } from "../deps";
 import type { EngineContext } from "../context";
 import { downloadAttachment, uploadAttachment, type AttachmentPointer } from "../attachments/transfer";
 import { setHistoryProgress, type HistoryProgress } from "../../store/history";
-import { buildArchive, importArchive, parseArchive, type ImportCounts } from "./archive";
+import { buildArchive, importArchive, parseArchive, verifyGroups, type ImportCounts } from "./archive";
 
 type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -83,7 +83,9 @@ export async function downloadHistory(
   // resolves only after the last chunk and the digest of the whole ciphertext: a tampered archive throws here
   const blob = await downloadAttachment({ pointer, baseUrl: blobs.baseUrl, fetch: blobs.fetch, signal, onProgress: (p) => onProgress?.("downloading", p.done, p.total) });
   const archive = parseArchive(new Uint8Array(await blob.arrayBuffer()), accounts);
-  return importArchive(ctx.db, archive, ctx.now(), (done, total) => onProgress?.("importing", done, total), signal);
+  // groups are replayed from their signed chains before anything is stored
+  const groups = await verifyGroups(ctx, archive);
+  return importArchive(ctx.db, archive, ctx.now(), (done, total) => onProgress?.("importing", done, total), signal, groups);
 }
 
 /**
