@@ -14,6 +14,7 @@ import { z } from "zod";
 import { EVENTS, fromB64, toB64, type Address } from "./deps";
 import type { AccountRow } from "../store/db";
 import { forgetAccountKeys } from "../store/keys";
+import { setPendingHistory } from "../store/history";
 import {
   certifyDevice,
   createProvisioningRequest,
@@ -207,7 +208,7 @@ export async function linkDevice(
       await db.deviceLists.update(l.address, { published: true, names: { ...row.names, [l.deviceId]: join.name } });
     }
     // sending needs no listening: the offer goes once the archive is up, after this channel closed here
-    return { name: join.name, accounts: lists.map((l) => l.address), offer: async (offer: HistoryOffer) => void (await send(ctx, channel, await sealProvisioning(code, encode(offer)))) };
+    return { name: join.name, accounts: lists.map((l) => l.address), devices: lists.map((l) => ({ our: l.address, device: l.deviceId })), offer: async (offer: HistoryOffer) => void (await send(ctx, channel, await sealProvisioning(code, encode(offer)))) };
   }
 }
 
@@ -215,6 +216,8 @@ export async function linkDevice(
 export interface LinkedDevice {
   name: string;
   accounts: Address[];
+  /** Its device id under each account (the history offer's sync goes to it). */
+  devices: { our: Address; device: string }[];
   offer(offer: HistoryOffer): Promise<void>;
 }
 
@@ -304,6 +307,8 @@ export async function startLink(ctx: EngineContext, inbox: ProvisionInbox, name:
         await db.accounts.put(row);
         linked.push(device.address);
       }
+      // the history is expected from now on, across reloads, whichever way its offer comes
+      if (linked.length > 0) await setPendingHistory(db, { accounts: linked, since: ctx.now() });
       await send(ctx, channel, await sealProvisioning(toPrimary, encode({ t: "done" })));
       await onLinked();
       waitingForOffer = true;

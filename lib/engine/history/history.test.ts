@@ -10,7 +10,8 @@ import type { RelaySocket } from "../relay";
 import type { EngineContext } from "../context";
 import { JunctionDB, type MessageRow } from "../../store/db";
 import { randomId } from "../../store/ids";
-import { historyProgress } from "../../store/history";
+import { historyProgress, pendingHistory, setPendingHistory } from "../../store/history";
+import { HISTORY_WAIT_MS } from "../linking";
 import { aliceAndBob, aliceBobCarol, makeBoot, messagesOf, waitFor, type Client } from "../testClients";
 import { buildArchive, importArchive, parseArchive, verifyGroups } from "./archive";
 import { groupRowId } from "../groups/state";
@@ -21,8 +22,8 @@ const relayUrl = useRelayProcess();
 const boot = makeBoot(relayUrl);
 
 /** Links a fresh device to Alice's account (history sent unless `history` is false). */
-async function link(alice: Client, aliceAddr: string, history = true, patch?: (socket: RelaySocket) => void): Promise<Client> {
-  const laptop = boot(undefined, patch);
+async function link(alice: Client, aliceAddr: string, history = true, patch?: (socket: RelaySocket) => void, blobFetch?: (input: string, init?: RequestInit) => Promise<Response>): Promise<Client> {
+  const laptop = boot(undefined, patch, blobFetch);
   await waitFor(async () => laptop.online || laptop.sockets.some((s) => s.connected), "laptop connected");
   const { code } = await laptop.api.startLink({ name: "Laptop" });
   const asked = await alice.api.linkDevice({ code });
@@ -228,6 +229,103 @@ describe("history transfer", () => {
     expect(await skipping.db.messages.count()).toBe(0);
     expect((await historyProgress(skipping.db))?.state).toBe("skipped");
     for (const c of [alice, bob, skipping]) await c.engine.stop();
+  });
+});
+
+/** A blob fetch whose GETs stall after their first piece while `stalled()` says so (until aborted). */
+function stallingFetch(stalled: () => boolean) {
+  return async (input: string, init?: RequestInit) => {
+    const res = await fetch(input, init);
+    if ((init?.method ?? "GET") !== "GET" || !res.body || !stalled()) return res;
+    const reader = res.body.getReader();
+    let first = true;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (!first) {
+          // the rest never comes: only the engine's abort ends it
+          await new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new Error("aborted")), { once: true })).catch((error: unknown) => controller.error(error));
+          return;
+        }
+        first = false;
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+    });
+    return new Response(body, { status: res.status, headers: res.headers });
+  };
+}
+
+describe("the history offer kept on the new device", () => {
+  it("reaches a new device that was offline when it was sent, and a reload in the middle of the transfer goes on", async () => {
+    const { alice, bob, aliceAddr, aConv } = await aliceAndBob(boot);
+    await seed(alice.db, aConv, 3000);
+    // the link channel loses the offer (the laptop is gone by then): only the mailbox keeps it
+    const channel = holdProvisioning(2);
+    const first = await link(alice, aliceAddr, true, channel.patch);
+    expect((await pendingHistory(first.db))?.accounts).toEqual([aliceAddr]);
+    await first.engine.stop();
+    await waitFor(async () => (await historyProgress(alice.db))?.state === "done", "the primary sent it");
+
+    // back online with a download that stalls: the offer came as a sync and is kept on disk
+    let stall = true;
+    const second = boot(first.db, undefined, stallingFetch(() => stall));
+    await waitFor(async () => ((await historyProgress(second.db))?.state === "downloading" ? true : undefined), "the laptop downloads");
+    const kept = await pendingHistory(second.db);
+    expect(kept?.offer).toMatchObject({ t: "history", messages: 3000 });
+    // the page reloads in the middle of it
+    await second.engine.stop();
+    expect((await pendingHistory(second.db))?.offer).toEqual(kept?.offer);
+    stall = false;
+    const third = boot(first.db);
+    const done = await waitFor(async () => ((await historyProgress(third.db))?.state === "done" ? historyProgress(third.db) : undefined), "the history is imported after the reload");
+    expect(done?.messages).toBe(3000);
+    expect(await third.db.messages.count()).toBe(3000);
+    // imported: nothing more is expected
+    expect(await pendingHistory(third.db)).toBeNull();
+    for (const c of [alice, bob, third]) await c.engine.stop();
+  });
+
+  it("a failed or expired transfer can be asked for again, and the primary sends it again", async () => {
+    const { alice, bob, aliceAddr, aConv } = await aliceAndBob(boot);
+    await seed(alice.db, aConv, 50);
+    // the first download is refused by the blob store (as if the blob were gone)
+    let refuse = true;
+    const fetched = new Set<string>();
+    const failing = async (input: string, init?: RequestInit) => {
+      if ((init?.method ?? "GET") !== "GET") return fetch(input, init);
+      fetched.add(new URL(input).pathname);
+      return refuse ? new Response("gone", { status: 404 }) : fetch(input, init);
+    };
+    const laptop = await link(alice, aliceAddr, true, undefined, failing);
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "failed" || undefined, "the transfer failed");
+    expect((await historyProgress(laptop.db))?.reason).toBe("failed");
+    expect((await pendingHistory(laptop.db))?.failed).toBe(true);
+    expect(await laptop.db.messages.count()).toBe(0);
+    refuse = false;
+    const firstBlob = (await pendingHistory(laptop.db))?.offer;
+    await laptop.api.askHistory({});
+    const done = await waitFor(async () => ((await historyProgress(laptop.db))?.state === "done" ? historyProgress(laptop.db) : undefined), "the history came the second time");
+    expect(done?.messages).toBe(50);
+    expect(await laptop.db.messages.count()).toBe(50);
+    // a new archive: the primary built and uploaded it again (a late copy of the failed offer is not taken)
+    expect(firstBlob).toMatchObject({ t: "history" });
+    expect(fetched.size).toBe(2);
+    // nothing to ask for once it came
+    await expect(laptop.api.askHistory({})).rejects.toMatchObject({ code: "bad_request" });
+
+    // a wait that ran out while the app was closed shows as expired at the next start, and may be asked again
+    await laptop.engine.stop();
+    await setPendingHistory(laptop.db, { accounts: [aliceAddr as Address], since: Date.now() - HISTORY_WAIT_MS - 1 });
+    await laptop.db.meta.put({ key: "history", value: { direction: "in", state: "waiting", done: 0, total: 0 } });
+    const again = boot(laptop.db);
+    await waitFor(async () => (await historyProgress(again.db))?.state === "failed" || undefined, "the wait expired");
+    expect((await historyProgress(again.db))?.reason).toBe("expired");
+    await waitFor(async () => again.online || undefined, "online");
+    await again.api.askHistory({});
+    expect((await historyProgress(again.db))?.state).toBe("waiting");
+    await waitFor(async () => (await historyProgress(again.db))?.state === "done" || undefined, "sent again after the expiry");
+    for (const c of [alice, bob, again]) await c.engine.stop();
   });
 });
 
