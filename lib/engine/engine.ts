@@ -13,7 +13,7 @@ import { ensureMyDeviceList } from "./deviceLists";
 import { HISTORY_WAIT_MS, LINK_STEP_MS, LinkCancelled, linkDevice, LinkRefused, ProvisionInbox, removeDevice, removedHere, startLink, type LinkedDevice } from "./linking";
 import { offerHistory, receiveOffer, type BlobAccess } from "./history/transfer";
 import { HistoryOffer } from "./history/offer";
-import { HISTORY_ASK_KEY, HISTORY_KEY, historyAsks, historyProgress, keepOffer, pendingHistory, setHistoryProgress, setLinkState, setPendingHistory, settleAfterRestart, type HistoryAsk, type LinkFailure } from "../store/history";
+import { blobList, HISTORY_DONE_KEY, HISTORY_UPLOADS_KEY, MAX_HISTORY_BLOBS, HISTORY_ASK_KEY, HISTORY_KEY, historyAsks, historyProgress, keepOffer, pendingHistory, setHistoryProgress, setLinkState, setPendingHistory, settleAfterRestart, type HistoryAsk, type LinkFailure } from "../store/history";
 import { queueSync, syncTables } from "./sync/queue";
 import { sameBytes } from "../store/identities";
 import { announceDeviceNames } from "./deviceNames";
@@ -405,7 +405,9 @@ export class Engine {
   async skipHistory(): Promise<null> {
     const { db } = this.ctx;
     const pending = await pendingHistory(db);
-    await setPendingHistory(db, null);
+    // the primary deletes an archive this device will not fetch
+    if (pending?.offer?.t === "history") await this.doneWith(pending.accounts, pending.offer.blobId, () => setPendingHistory(db, null));
+    else await setPendingHistory(db, null);
     if (this.historyIn) {
       this.historyIn.abort();
       this.historyIn = null;
@@ -456,6 +458,7 @@ export class Engine {
   private async historyStep(): Promise<void> {
     if (this.stopped) return;
     await this.answerAsks();
+    await this.deleteDoneArchives();
     if (this.historyIn) return;
     const { db } = this.ctx;
     const pending = await pendingHistory(db);
@@ -488,7 +491,7 @@ export class Engine {
     void (async () => {
       try {
         await receiveOffer(this.ctx, this.blobAccess(), pointed, pending.accounts, abort.signal);
-        await setPendingHistory(db, null);
+        await this.doneWith(pending.accounts, pointed.blobId, () => setPendingHistory(db, null));
       } catch (error) {
         // skipped (skipHistory wrote its state) or stopped (the offer stays kept: the next start goes on)
         if (abort.signal.aborted || this.stopped) return;
@@ -499,6 +502,50 @@ export class Engine {
         if (this.historyIn === abort) this.historyIn = null;
       }
     })().catch((error: unknown) => this.warn("history state", error));
+  }
+
+  /**
+   * A new device is done with an archive (imported, or the person skipped it): `then` (in the same
+   * transaction) and a sync that tells the primary, which deletes it at the relay.
+   */
+  private async doneWith(accounts: Address[], blobId: string, then: () => Promise<void>): Promise<void> {
+    const { db } = this.ctx;
+    const now = this.ctx.now();
+    await db.transaction("rw", [db.meta, ...syncTables(db)], async () => {
+      await then();
+      if (accounts[0]) await queueSync(db, [accounts[0]], [{ t: "historyDone", blobId, at: now }], now);
+    });
+    this.poke();
+  }
+
+  /** The primary: the archives my linked devices are done with (and only those I uploaded) go from the relay. */
+  private async deleteDoneArchives(): Promise<void> {
+    const { db } = this.ctx;
+    const done = await blobList<string>(db, HISTORY_DONE_KEY);
+    if (done.length === 0 || !this.loggedIn) return;
+    const uploads = await blobList<{ blobId: string; from: Address }>(db, HISTORY_UPLOADS_KEY);
+    const finished = new Set<string>();
+    for (const blobId of done) {
+      const upload = uploads.find((u) => u.blobId === blobId);
+      if (upload) {
+        try {
+          await request(this.ctx.socket(), EVENTS.blobDelete, { from: upload.from, id: blobId });
+        } catch (error) {
+          // gone already (expired): nothing to do; anything else is tried again at the next look
+          if (!(error instanceof ProtocolError && error.code === "not_found")) {
+            this.warn("history archive not deleted", error);
+            continue;
+          }
+        }
+      }
+      finished.add(blobId);
+    }
+    await db.transaction("rw", db.meta, async () => {
+      const left = (await blobList<string>(db, HISTORY_DONE_KEY)).filter((b) => !finished.has(b));
+      await db.meta.put({ key: HISTORY_DONE_KEY, value: left });
+      const kept = (await blobList<{ blobId: string }>(db, HISTORY_UPLOADS_KEY)).filter((u) => !finished.has(u.blobId));
+      await db.meta.put({ key: HISTORY_UPLOADS_KEY, value: kept });
+    });
   }
 
   /** The primary: my linked devices that asked for the history again get it (a device not on my list, nothing). */
@@ -531,7 +578,12 @@ export class Engine {
     const { db } = this.ctx;
     if (viaLink) await viaLink(offer).catch((error: unknown) => this.warn("history offer not sent over the link", error));
     const now = this.ctx.now();
-    await db.transaction("rw", syncTables(db), async () => {
+    await db.transaction("rw", [db.meta, ...syncTables(db)], async () => {
+      // the archives I uploaded: deleted at the relay once the device says it is done with one
+      if (offer.t === "history" && targets[0]) {
+        const uploads = await blobList<{ blobId: string; from: Address }>(db, HISTORY_UPLOADS_KEY);
+        await db.meta.put({ key: HISTORY_UPLOADS_KEY, value: [...uploads, { blobId: offer.blobId, from: targets[0].our }].slice(-MAX_HISTORY_BLOBS) });
+      }
       for (const t of targets) await queueSync(db, [t.our], [{ t: "history", device: t.device, offer, at: now }], now);
     });
     this.poke();
@@ -653,6 +705,8 @@ export class Engine {
       }
       // the relay pushes the backlog by itself after login, one delivery window at a time
       this.poke();
+      // archives to delete, asks to answer, a kept offer to go on with
+      this.historyCheck();
     } catch (error) {
       this.warn("login failed", error);
     }

@@ -12,6 +12,13 @@ export const HISTORY_OFFER_KEY = "historyOffer";
 /** The meta key of my linked devices' asks for the history (the primary's side; HistoryAsk[]). */
 export const HISTORY_ASK_KEY = "historyAsk";
 
+/** The meta key of the history archives this primary uploaded ({ blobId, from }[]): only these it deletes. */
+export const HISTORY_UPLOADS_KEY = "historyUploads";
+/** The meta key of the archives my linked devices are done with (blob ids), to delete at the relay. */
+export const HISTORY_DONE_KEY = "historyDone";
+/** How many of each the primary keeps track of. */
+export const MAX_HISTORY_BLOBS = 32;
+
 /** The primary's offer as kept on disk (checked again by the engine when read: lib/engine/history/offer.ts). */
 export type StoredOffer =
   | { t: "history"; blobId: string; key: string; digest: string; commitment: string; size: number; messages: number }
@@ -101,6 +108,11 @@ export async function keepOffer(db: JunctionDB, offer: StoredOffer): Promise<boo
   if (offer.t === "history" && pending.failedBlobs?.includes(offer.blobId)) return false;
   await setPendingHistory(db, { ...pending, offer, failed: false });
   return true;
+}
+
+export async function blobList<T>(db: JunctionDB, key: typeof HISTORY_UPLOADS_KEY | typeof HISTORY_DONE_KEY): Promise<T[]> {
+  const row = await db.meta.get(key);
+  return Array.isArray(row?.value) ? (row.value as T[]) : [];
 }
 
 export async function historyAsks(db: JunctionDB): Promise<HistoryAsk[]> {

@@ -6,7 +6,7 @@ import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../../relay/test/relayProcess";
 import { EVENTS, toB64, type Address } from "../deps";
-import type { RelaySocket } from "../relay";
+import { request, type RelaySocket } from "../relay";
 import type { EngineContext } from "../context";
 import { JunctionDB, type MessageRow } from "../../store/db";
 import { randomId } from "../../store/ids";
@@ -203,6 +203,14 @@ describe("history transfer", () => {
     expect(counts.messages).toBe(3000);
     expect(await resumed.db.messages.count()).toBe(3000);
     expect((await messagesOf(resumed.db, aConv)).map((m) => m.text)).toEqual((await messagesOf(alice.db, aConv)).map((m) => m.text));
+
+    // only the device that uploaded the archive may delete it: Bob, who knows its id, gets not_found
+    const blobUrl = `${relayUrl()}/blobs/${offer.blobId}`;
+    const { bobAddr } = await (async () => ({ bobAddr: (await bob.db.accounts.toArray())[0].address }))();
+    await expect(request(bob.engine.context.socket(), EVENTS.blobDelete, { from: bobAddr, id: offer.blobId })).rejects.toMatchObject({ code: "not_found" });
+    expect((await fetch(blobUrl, { method: "HEAD" })).status).toBe(200);
+    expect(await request(alice.engine.context.socket(), EVENTS.blobDelete, { from: aliceAddr as Address, id: offer.blobId })).toEqual({ deleted: true });
+    expect((await fetch(blobUrl, { method: "HEAD" })).status).toBe(404);
     for (const c of [alice, bob]) await c.engine.stop();
   });
 
@@ -281,8 +289,10 @@ describe("the history offer kept on the new device", () => {
     const done = await waitFor(async () => ((await historyProgress(third.db))?.state === "done" ? historyProgress(third.db) : undefined), "the history is imported after the reload");
     expect(done?.messages).toBe(3000);
     expect(await third.db.messages.count()).toBe(3000);
-    // imported: nothing more is expected
+    // imported: nothing more is expected, and the primary deletes the archive at the relay (only it may)
     expect(await pendingHistory(third.db)).toBeNull();
+    const blobUrl = `${relayUrl()}/blobs/${(kept?.offer as { blobId: string }).blobId}`;
+    await waitFor(async () => (await fetch(blobUrl)).status === 404 || undefined, "the archive is deleted");
     for (const c of [alice, bob, third]) await c.engine.stop();
   });
 

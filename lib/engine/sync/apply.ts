@@ -16,7 +16,7 @@ import { inTransaction } from "../../store/transactions";
 import { SyncItem, type SyncContent } from "../content/kinds/sync";
 import { deleteForMe } from "../actions";
 import { clockKey } from "./queue";
-import { HISTORY_ASK_KEY, historyAsks, keepOffer } from "../../store/history";
+import { blobList, HISTORY_ASK_KEY, HISTORY_DONE_KEY, historyAsks, keepOffer, MAX_HISTORY_BLOBS } from "../../store/history";
 
 /** `held`: it names what is not here yet, and waits for it (syncPending). */
 export type SyncOutcome = "applied" | "stale" | "refused" | "held";
@@ -82,6 +82,12 @@ async function applyItem(db: JunctionDB, our: Address, item: SyncItem, now: numb
       if (item.at < now - HISTORY_ASK_MAX_AGE_MS) return "stale";
       const asks = (await historyAsks(db)).filter((a) => !(a.our === our && a.device === item.device));
       await db.meta.put({ key: HISTORY_ASK_KEY, value: [...asks, { our, device: item.device, at: item.at }].slice(-MAX_HISTORY_ASKS) });
+      return "applied";
+    }
+    case "historyDone": {
+      const done = await blobList<string>(db, HISTORY_DONE_KEY);
+      if (done.includes(item.blobId)) return "stale";
+      await db.meta.put({ key: HISTORY_DONE_KEY, value: [...done, item.blobId].slice(-MAX_HISTORY_BLOBS) });
       return "applied";
     }
   }

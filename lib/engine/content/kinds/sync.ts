@@ -34,7 +34,10 @@ const HistoryItem = z.object({ t: z.literal("history"), device: z.string().min(1
 /** A linked device of mine (`device`) asks the primary to send the history again (the first one failed or never came). */
 const HistoryAskItem = z.object({ t: z.literal("historyAsk"), device: z.string().min(1).max(64), at: Timestamp });
 
-export const SyncItem = z.discriminatedUnion("t", [ReadItem, ConversationItem, DeleteItem, SettingItem, ContactItem, PersonItem, DeviceNameItem, HistoryItem, HistoryAskItem]);
+/** A linked device of mine is done with a history archive (imported or skipped): the primary that uploaded it deletes it. */
+const HistoryDoneItem = z.object({ t: z.literal("historyDone"), blobId: z.string().regex(/^[A-Za-z0-9_-]{43}$/), at: Timestamp });
+
+export const SyncItem = z.discriminatedUnion("t", [ReadItem, ConversationItem, DeleteItem, SettingItem, ContactItem, PersonItem, DeviceNameItem, HistoryItem, HistoryAskItem, HistoryDoneItem]);
 export type SyncItem = z.infer<typeof SyncItem>;
 
 /** An item of a kind this build does not know (or one it cannot read): skipped, the rest still apply. */
