@@ -377,12 +377,18 @@ export class Engine {
   /** A new device: the link code to show; the accounts appear once the primary has linked this device. */
   async startLink(params: { name: string }): Promise<{ code: string }> {
     const { db } = this.ctx;
-    const pending = await startLink(this.ctx, this.provisions, params.name, async () => {
-      // log in again so that the relay serves the linked accounts on this connection
-      await this.loginRun;
-      this.loginRun = this.afterConnect();
-      await this.loginRun;
-    });
+    const pending = await startLink(
+      this.ctx,
+      this.provisions,
+      params.name,
+      async () => {
+        // log in again so that the relay serves the linked accounts on this connection
+        await this.loginRun;
+        this.loginRun = this.afterConnect();
+        await this.loginRun;
+      },
+      () => setLinkState(db, { state: "waiting", mistyped: true }),
+    );
     await setLinkState(db, { state: "waiting" });
     pending.done.then(
       async () => {

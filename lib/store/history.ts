@@ -69,6 +69,8 @@ export type LinkFailure = "expired" | "cancelled" | "refused" | "failed";
 export interface LinkState {
   state: "waiting" | "failed";
   reason?: LinkFailure;
+  /** Waiting: a code typed on the other device did not match this one (the code is still good). */
+  mistyped?: boolean;
 }
 
 export async function setHistoryProgress(db: JunctionDB, progress: HistoryProgress): Promise<void> {
