@@ -138,7 +138,7 @@ function parseLinkCode(text: string): ProvisioningCode {
   try {
     return decodeProvisioningCode(fromB64(text.trim()));
   } catch {
-    throw new EngineError("bad_request", "that is not a link code: check it and type it again");
+    throw new EngineError("bad_request", "that is not a link code");
   }
 }
 
