@@ -397,7 +397,13 @@ export class Engine {
         this.historyCheck();
         // the offer over the link channel, when it comes that way first (it also comes as a sync)
         const offer = await pending.history.catch(() => null);
-        if (offer && (await db.transaction("rw", db.meta, () => keepOffer(db, offer)))) this.historyCheck();
+        if (!offer) return;
+        const kept = await pendingHistory(db);
+        // skipped before it came: not fetched; the primary may delete the archive
+        if (kept?.skipped) {
+          if (offer.t === "history") await this.doneWith(kept.accounts, offer.blobId, () => setPendingHistory(db, null));
+          else await setPendingHistory(db, null);
+        } else if (await db.transaction("rw", db.meta, () => keepOffer(db, offer))) this.historyCheck();
       },
       async (error: unknown) => {
         this.warn("linking failed", error);
@@ -421,6 +427,8 @@ export class Engine {
       return null;
     }
     if (pending && !pending.failed) {
+      // its offer has not come: kept as skipped, so that the archive is reported done (and deleted) when it does
+      if (!pending.offer) await setPendingHistory(db, { accounts: pending.accounts, since: pending.since, skipped: true });
       await setHistoryProgress(db, { direction: "in", state: "skipped", done: 0, total: 0 });
       return null;
     }
@@ -468,7 +476,7 @@ export class Engine {
     if (this.historyIn) return;
     const { db } = this.ctx;
     const pending = await pendingHistory(db);
-    if (!pending || pending.failed) return;
+    if (!pending || pending.failed || pending.skipped) return;
     if (!pending.offer) {
       const left = pending.since + HISTORY_WAIT_MS - this.ctx.now();
       if (this.historyTimer) clearTimeout(this.historyTimer);

@@ -34,6 +34,8 @@ export interface PendingHistory {
   since: number;
   offer?: StoredOffer;
   failed?: boolean;
+  /** The person skipped it before its offer came: an offer that comes later is not fetched, only reported done (the primary deletes it). */
+  skipped?: boolean;
   /** Archives whose transfer failed here: a late copy of their offer is not taken again (after "Ask again"). */
   failedBlobs?: string[];
 }
@@ -104,7 +106,7 @@ export async function setPendingHistory(db: JunctionDB, pending: PendingHistory 
  */
 export async function keepOffer(db: JunctionDB, offer: StoredOffer): Promise<boolean> {
   const pending = await pendingHistory(db);
-  if (!pending) return false;
+  if (!pending || pending.skipped) return false;
   const held = pending.offer;
   if (held && held.t === offer.t && (held.t === "nohistory" || (offer.t === "history" && held.blobId === offer.blobId))) return false;
   if (offer.t === "history" && pending.failedBlobs?.includes(offer.blobId)) return false;

@@ -236,6 +236,10 @@ describe("history transfer", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await skipping.db.messages.count()).toBe(0);
     expect((await historyProgress(skipping.db))?.state).toBe("skipped");
+    // the laptop tells the primary it will not fetch it, and the primary deletes the archive at the relay
+    const uploads = (await alice.db.meta.get("historyUploads"))?.value as { blobId: string }[];
+    const blobUrl = `${relayUrl()}/blobs/${uploads.at(-1)?.blobId}`;
+    await waitFor(async () => (await fetch(blobUrl, { method: "HEAD" })).status === 404 || undefined, "the skipped archive is deleted");
     for (const c of [alice, bob, skipping]) await c.engine.stop();
   });
 });

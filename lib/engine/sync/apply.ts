@@ -15,8 +15,8 @@ import { mediaTables } from "../../store/media";
 import { inTransaction } from "../../store/transactions";
 import { SyncItem, type SyncContent } from "../content/kinds/sync";
 import { deleteForMe } from "../actions";
-import { clockKey } from "./queue";
-import { blobList, HISTORY_ASK_KEY, HISTORY_DONE_KEY, historyAsks, keepOffer, MAX_HISTORY_BLOBS } from "../../store/history";
+import { clockKey, queueSync } from "./queue";
+import { blobList, HISTORY_ASK_KEY, HISTORY_DONE_KEY, historyAsks, keepOffer, MAX_HISTORY_BLOBS, pendingHistory, setPendingHistory } from "../../store/history";
 
 /** `held`: it names what is not here yet, and waits for it (syncPending). */
 export type SyncOutcome = "applied" | "stale" | "refused" | "held";
@@ -75,6 +75,13 @@ async function applyItem(db: JunctionDB, our: Address, item: SyncItem, now: numb
     case "history": {
       // for one device of mine: the others ignore it
       if ((await db.deviceLists.get(our))?.thisDevice !== item.device) return "stale";
+      // skipped before it came: not fetched; the primary hears it may delete the archive
+      const pending = await pendingHistory(db);
+      if (pending?.skipped) {
+        await setPendingHistory(db, null);
+        if (item.offer.t === "history") await queueSync(db, [our], [{ t: "historyDone", blobId: item.offer.blobId, at: now }], now);
+        return "stale";
+      }
       return (await keepOffer(db, item.offer)) ? "applied" : "stale";
     }
     case "historyAsk": {
