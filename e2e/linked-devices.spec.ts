@@ -32,6 +32,11 @@ test("link a device by its code with its history; messages reach both devices, a
   await devices.getByRole("textbox", { name: "Link code" }).fill("not a code");
   await devices.getByRole("button", { name: "Link device" }).click();
   await expect(devices.getByRole("alert")).toHaveText("That is not a link code.");
+  // the code with a character left out: refused here, and the new browser is told at once (its code still works)
+  await devices.getByRole("textbox", { name: "Link code" }).fill(code.slice(0, 40) + code.slice(41));
+  await devices.getByRole("button", { name: "Link device" }).click();
+  await expect(devices.getByRole("alert")).toHaveText("That is not a link code.");
+  await expect(laptop.app.page.getByRole("alert").filter({ hasText: "The code typed on your other device does not match this one." })).toBeVisible();
   // Alice cancels a first attempt: the new browser says so at once, and starts again with a new code
   await devices.getByRole("textbox", { name: "Link code" }).fill(code);
   await devices.getByRole("button", { name: "Link device" }).click();

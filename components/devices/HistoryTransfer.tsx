@@ -1,7 +1,8 @@
 "use client";
 // The history transfer after a link, on either device: a progress bar named "Transferring history" while
 // it runs (the new device can skip it), then a line saying how it ended.
-import { skipHistory } from "@/lib/hooks/actions";
+import { useState } from "react";
+import { askHistory, skipHistory } from "@/lib/hooks/actions";
 import { useHistoryProgress } from "@/lib/hooks/data";
 import type { HistoryProgress } from "@/lib/hooks/types";
 
@@ -37,18 +38,39 @@ function words(p: HistoryProgress): string {
   }
 }
 
+/** The new device's words for a transfer that failed: why, and that asking again may help. */
+function failedWords(p: HistoryProgress): string {
+  if (p.reason === "expired") return "Your history did not come from your other device in time. New messages still arrive.";
+  return "Your history could not be transferred. New messages still arrive.";
+}
+
 export function HistoryTransfer({ direction }: { direction: "in" | "out" }) {
   const p = useHistoryProgress();
+  const [askError, setAskError] = useState<string | null>(null);
   if (!p || p.direction !== direction || p.state === "skipped") return null;
   if (p.state === "failed") {
+    const ask = async () => {
+      setAskError(null);
+      try {
+        await askHistory();
+      } catch (error) {
+        setAskError(error instanceof Error ? error.message : "Could not ask your other device.");
+      }
+    };
     return (
-      <div role="alert" className="flex items-center justify-between gap-3 px-4 py-2 text-sm text-red-700 dark:text-red-300">
-        <span>{direction === "in" ? "Your history could not be transferred. New messages still arrive." : "The history could not be sent. The device is linked and gets new messages."}</span>
+      <div role="alert" className="flex flex-wrap items-center justify-between gap-3 px-4 py-2 text-sm text-red-700 dark:text-red-300">
+        <span>{direction === "in" ? failedWords(p) : "The history could not be sent. The device is linked and gets new messages."}</span>
         {direction === "in" ? (
-          <button type="button" onClick={() => void skipHistory()} className="rounded-lg border border-current px-2 py-1 text-xs font-semibold">
-            Dismiss
-          </button>
+          <span className="flex gap-2">
+            <button type="button" onClick={() => void ask()} className="rounded-lg border border-current px-2 py-1 text-xs font-semibold hover:bg-red-50 dark:hover:bg-red-950">
+              Ask again
+            </button>
+            <button type="button" onClick={() => void skipHistory()} className="rounded-lg border border-current px-2 py-1 text-xs font-semibold hover:bg-red-50 dark:hover:bg-red-950">
+              Dismiss
+            </button>
+          </span>
         ) : null}
+        {askError ? <span className="w-full text-xs">{askError}</span> : null}
       </div>
     );
   }

@@ -83,6 +83,11 @@ export function LinkThisDevice() {
           {copied ? "Copied" : "Copy"}
         </button>
       </div>
+      {link?.state === "waiting" && link.mistyped ? (
+        <p role="alert" className="text-sm text-red-700 dark:text-red-300">
+          The code typed on your other device does not match this one. Check it and type it again: this code still works.
+        </p>
+      ) : null}
       <p role="status" className="text-sm text-slate-700 dark:text-slate-300">
         Waiting for your other device… The code works for 10 minutes.
       </p>

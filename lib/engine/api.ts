@@ -31,7 +31,7 @@ import { renameDeviceLocal } from "./deviceNames";
  * Methods that need the relay connection, and so the leader. Diagnostics is one too: the counters and
  * the interesting log lines live in the engine's worker, not in a follower's.
  */
-export const LEADER_METHODS = ["createAccount", "startLink", "linkDevice", "confirmLink", "removeDevice", "lookup", "startChat", "diagnostics", "setTyping", "logOut", "downloadAttachment", "cancelTransfer", "createGroup", "changeGroup", "skipHistory"] as const;
+export const LEADER_METHODS = ["createAccount", "startLink", "linkDevice", "confirmLink", "removeDevice", "lookup", "startChat", "diagnostics", "setTyping", "logOut", "downloadAttachment", "cancelTransfer", "createGroup", "changeGroup", "skipHistory", "askHistory"] as const;
 export type LeaderMethod = (typeof LEADER_METHODS)[number];
 
 export function isLeaderMethod(method: string): method is LeaderMethod {
@@ -210,5 +210,6 @@ export function leaderHandlers(engine: Engine, deps: HandlerDeps): RpcHandlers {
         return { conversationId: conv.id };
       }),
     skipHistory: () => wrap(() => engine.skipHistory()),
+    askHistory: () => wrap(() => engine.askHistory()),
   };
 }

@@ -10,9 +10,12 @@ import { randomId } from "../store/ids";
 import { EngineError } from "../worker/rpc";
 import { createAccount, maintainPrekeys } from "./accounts";
 import { ensureMyDeviceList } from "./deviceLists";
-import { LINK_STEP_MS, LinkCancelled, linkDevice, LinkRefused, ProvisionInbox, removeDevice, removedHere, startLink, type LinkedDevice } from "./linking";
-import { offerHistory, receiveHistory, type BlobAccess } from "./history/transfer";
-import { HISTORY_KEY, historyProgress, setLinkState, settleAfterRestart, type LinkFailure } from "../store/history";
+import { HISTORY_WAIT_MS, LINK_STEP_MS, LinkCancelled, linkDevice, LinkRefused, ProvisionInbox, removeDevice, removedHere, startLink, type LinkedDevice } from "./linking";
+import { offerHistory, receiveOffer, type BlobAccess } from "./history/transfer";
+import { HistoryOffer } from "./history/offer";
+import { blobList, HISTORY_DONE_KEY, HISTORY_UPLOADS_KEY, MAX_HISTORY_BLOBS, HISTORY_ASK_KEY, HISTORY_KEY, historyAsks, historyProgress, keepOffer, pendingHistory, setHistoryProgress, setLinkState, setPendingHistory, settleAfterRestart, type HistoryAsk, type LinkFailure } from "../store/history";
+import { queueSync, syncTables } from "./sync/queue";
+import { sameBytes } from "../store/identities";
 import { announceDeviceNames } from "./deviceNames";
 import type { EngineContext } from "./context";
 import { DeviceDirectory } from "./directory";
@@ -157,6 +160,12 @@ export class Engine {
   private readonly pendingLinks = new Map<string, { answer: (yes: boolean) => void; finished: Promise<LinkedDevice | null> }>();
   /** The history this new device is receiving, to stop when the person skips it. */
   private historyIn: AbortController | null = null;
+  /** History work (this new device's kept offer, my linked devices' asks), one step at a time. */
+  private historyRun: Promise<void> = Promise.resolve();
+  /** Wakes the history step when this new device's wait for an offer runs out. */
+  private historyTimer: ReturnType<typeof setTimeout> | null = null;
+  /** A receive batch carried sync items: an offer or an ask may have come. */
+  private historySyncSeen = false;
 
   constructor(private readonly opts: EngineOptions) {
     this.ctx = {
@@ -190,7 +199,9 @@ export class Engine {
 
   start(): void {
     if (this.sock) return;
-    void settleAfterRestart(this.ctx.db).catch((error: unknown) => this.warn("history state", error));
+    void settleAfterRestart(this.ctx.db)
+      .catch((error: unknown) => this.warn("history state", error))
+      .then(() => this.historyCheck());
     // what expired while the app was closed goes before anything else is shown again
     this.sweepNow();
     // after the sweep's first look, so nothing expired is indexed only to go again
@@ -249,6 +260,9 @@ export class Engine {
     if (this.receiveRetryTimer) clearTimeout(this.receiveRetryTimer);
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    if (this.historyTimer) clearTimeout(this.historyTimer);
+    // a transfer stopped by the engine stopping (a reload) goes on at the next start: its offer stays kept
+    this.historyIn?.abort();
     const socket = this.sock;
     this.sock = null;
     socket?.removeAllListeners();
@@ -363,20 +377,33 @@ export class Engine {
   /** A new device: the link code to show; the accounts appear once the primary has linked this device. */
   async startLink(params: { name: string }): Promise<{ code: string }> {
     const { db } = this.ctx;
-    const pending = await startLink(this.ctx, this.provisions, params.name, async () => {
-      // log in again so that the relay serves the linked accounts on this connection
-      await this.loginRun;
-      this.loginRun = this.afterConnect();
-      await this.loginRun;
-    });
+    const pending = await startLink(
+      this.ctx,
+      this.provisions,
+      params.name,
+      async () => {
+        // log in again so that the relay serves the linked accounts on this connection
+        await this.loginRun;
+        this.loginRun = this.afterConnect();
+        await this.loginRun;
+      },
+      () => setLinkState(db, { state: "waiting", mistyped: true }),
+    );
     await setLinkState(db, { state: "waiting" });
     pending.done.then(
-      async (accounts) => {
+      async () => {
         await setLinkState(db, null);
-        const abort = new AbortController();
-        this.historyIn = abort;
-        await receiveHistory(this.ctx, this.blobAccess(), pending.history, accounts, abort.signal).catch((error: unknown) => this.warn("history transfer failed", error));
-        if (this.historyIn === abort) this.historyIn = null;
+        await setHistoryProgress(db, { direction: "in", state: "waiting", done: 0, total: 0 });
+        this.historyCheck();
+        // the offer over the link channel, when it comes that way first (it also comes as a sync)
+        const offer = await pending.history.catch(() => null);
+        if (!offer) return;
+        const kept = await pendingHistory(db);
+        // skipped before it came: not fetched; the primary may delete the archive
+        if (kept?.skipped) {
+          if (offer.t === "history") await this.doneWith(kept.accounts, offer.blobId, () => setPendingHistory(db, null));
+          else await setPendingHistory(db, null);
+        } else if (await db.transaction("rw", db.meta, () => keepOffer(db, offer))) this.historyCheck();
       },
       async (error: unknown) => {
         this.warn("linking failed", error);
@@ -388,15 +415,192 @@ export class Engine {
 
   /** A new device: the person does not want the history (or no more of it); what came stays. */
   async skipHistory(): Promise<null> {
+    const { db } = this.ctx;
+    const pending = await pendingHistory(db);
+    // the primary deletes an archive this device will not fetch
+    if (pending?.offer?.t === "history") await this.doneWith(pending.accounts, pending.offer.blobId, () => setPendingHistory(db, null));
+    else await setPendingHistory(db, null);
     if (this.historyIn) {
       this.historyIn.abort();
       this.historyIn = null;
+      await setHistoryProgress(db, { direction: "in", state: "skipped", done: 0, total: 0 });
+      return null;
+    }
+    if (pending && !pending.failed) {
+      // its offer has not come: kept as skipped, so that the archive is reported done (and deleted) when it does
+      if (!pending.offer) await setPendingHistory(db, { accounts: pending.accounts, since: pending.since, skipped: true });
+      await setHistoryProgress(db, { direction: "in", state: "skipped", done: 0, total: 0 });
       return null;
     }
     // nothing under way: a finished or failed transfer's line is dismissed
-    const shown = await historyProgress(this.ctx.db);
-    if (shown?.direction === "in" && (shown.state === "done" || shown.state === "failed")) await this.ctx.db.meta.delete(HISTORY_KEY);
+    const shown = await historyProgress(db);
+    if (shown?.direction === "in" && (shown.state === "done" || shown.state === "failed")) await db.meta.delete(HISTORY_KEY);
     return null;
+  }
+
+  /**
+   * A new device whose history failed or never came: asks the primary (a sync to my own devices) to send
+   * it again, and waits for it as after the link.
+   */
+  async askHistory(): Promise<null> {
+    const { db } = this.ctx;
+    if (this.historyIn) throw new EngineError("bad_request", "the history is on its way");
+    const pending = await pendingHistory(db);
+    const shown = await historyProgress(db);
+    if (!pending?.failed && !(shown?.direction === "in" && shown.state === "failed")) throw new EngineError("bad_request", "no history to ask for");
+    const accounts = pending?.accounts.filter((a) => this.accounts.has(a)) ?? ([...this.accounts.keys()] as Address[]);
+    if (accounts.length === 0) throw new EngineError("not_found", "not one of my accounts");
+    const now = this.ctx.now();
+    await db.transaction("rw", [db.meta, ...syncTables(db)], async () => {
+      await setPendingHistory(db, { accounts, since: now, ...(pending?.failedBlobs ? { failedBlobs: pending.failedBlobs } : {}) });
+      await setHistoryProgress(db, { direction: "in", state: "waiting", done: 0, total: 0 });
+      for (const our of accounts) {
+        const device = this.accounts.get(our)?.deviceId;
+        if (device) await queueSync(db, [our], [{ t: "historyAsk", device, at: now }], now);
+      }
+    });
+    this.poke();
+    this.historyCheck();
+    return null;
+  }
+
+  /** Goes on with the history work: this new device's kept offer (or its wait), my linked devices' asks. */
+  private historyCheck(): void {
+    this.historyRun = this.historyRun.then(() => this.historyStep()).catch((error: unknown) => this.warn("history transfer failed", error));
+  }
+
+  private async historyStep(): Promise<void> {
+    if (this.stopped) return;
+    await this.answerAsks();
+    await this.deleteDoneArchives();
+    if (this.historyIn) return;
+    const { db } = this.ctx;
+    const pending = await pendingHistory(db);
+    if (!pending || pending.failed || pending.skipped) return;
+    if (!pending.offer) {
+      const left = pending.since + HISTORY_WAIT_MS - this.ctx.now();
+      if (this.historyTimer) clearTimeout(this.historyTimer);
+      this.historyTimer = null;
+      if (left > 0) {
+        this.historyTimer = setTimeout(() => this.historyCheck(), left);
+        const shown = await historyProgress(db);
+        if (shown?.direction !== "in" || shown.state !== "waiting") await setHistoryProgress(db, { direction: "in", state: "waiting", done: 0, total: 0 });
+        return;
+      }
+      // no offer came in time: the person may ask again
+      await setPendingHistory(db, { ...pending, failed: true });
+      await setHistoryProgress(db, { direction: "in", state: "failed", done: 0, total: 0, reason: "expired" });
+      return;
+    }
+    const offer = HistoryOffer.safeParse(pending.offer);
+    if (!offer.success || offer.data.t === "nohistory") {
+      await setPendingHistory(db, null);
+      await setHistoryProgress(db, { direction: "in", state: offer.success ? "skipped" : "failed", done: 0, total: 0 });
+      return;
+    }
+    const abort = new AbortController();
+    this.historyIn = abort;
+    const pointed = offer.data;
+    // in the background: skipping or stopping aborts it; asks are answered meanwhile
+    void (async () => {
+      try {
+        await receiveOffer(this.ctx, this.blobAccess(), pointed, pending.accounts, abort.signal);
+        await this.doneWith(pending.accounts, pointed.blobId, () => setPendingHistory(db, null));
+      } catch (error) {
+        // skipped (skipHistory wrote its state) or stopped (the offer stays kept: the next start goes on)
+        if (abort.signal.aborted || this.stopped) return;
+        this.warn("history transfer failed", error);
+        await setPendingHistory(db, { ...pending, failed: true, failedBlobs: [...(pending.failedBlobs ?? []), pointed.blobId].slice(-8) });
+        await setHistoryProgress(db, { direction: "in", state: "failed", done: 0, total: 0, messages: pointed.messages, reason: "failed" });
+      } finally {
+        if (this.historyIn === abort) this.historyIn = null;
+      }
+    })().catch((error: unknown) => this.warn("history state", error));
+  }
+
+  /**
+   * A new device is done with an archive (imported, or the person skipped it): `then` (in the same
+   * transaction) and a sync that tells the primary, which deletes it at the relay.
+   */
+  private async doneWith(accounts: Address[], blobId: string, then: () => Promise<void>): Promise<void> {
+    const { db } = this.ctx;
+    const now = this.ctx.now();
+    await db.transaction("rw", [db.meta, ...syncTables(db)], async () => {
+      await then();
+      if (accounts[0]) await queueSync(db, [accounts[0]], [{ t: "historyDone", blobId, at: now }], now);
+    });
+    this.poke();
+  }
+
+  /** The primary: the archives my linked devices are done with (and only those I uploaded) go from the relay. */
+  private async deleteDoneArchives(): Promise<void> {
+    const { db } = this.ctx;
+    const done = await blobList<string>(db, HISTORY_DONE_KEY);
+    if (done.length === 0 || !this.loggedIn) return;
+    const uploads = await blobList<{ blobId: string; from: Address }>(db, HISTORY_UPLOADS_KEY);
+    const finished = new Set<string>();
+    for (const blobId of done) {
+      const upload = uploads.find((u) => u.blobId === blobId);
+      if (upload) {
+        try {
+          await request(this.ctx.socket(), EVENTS.blobDelete, { from: upload.from, id: blobId });
+        } catch (error) {
+          // gone already (expired): nothing to do; anything else is tried again at the next look
+          if (!(error instanceof ProtocolError && error.code === "not_found")) {
+            this.warn("history archive not deleted", error);
+            continue;
+          }
+        }
+      }
+      finished.add(blobId);
+    }
+    await db.transaction("rw", db.meta, async () => {
+      const left = (await blobList<string>(db, HISTORY_DONE_KEY)).filter((b) => !finished.has(b));
+      await db.meta.put({ key: HISTORY_DONE_KEY, value: left });
+      const kept = (await blobList<{ blobId: string }>(db, HISTORY_UPLOADS_KEY)).filter((u) => !finished.has(u.blobId));
+      await db.meta.put({ key: HISTORY_UPLOADS_KEY, value: kept });
+    });
+  }
+
+  /** The primary: my linked devices that asked for the history again get it (a device not on my list, nothing). */
+  private async answerAsks(): Promise<void> {
+    const { db } = this.ctx;
+    const asks = await db.transaction("rw", db.meta, async () => {
+      const held = await historyAsks(db);
+      if (held.length > 0) await db.meta.delete(HISTORY_ASK_KEY);
+      return held;
+    });
+    if (asks.length === 0) return;
+    const targets: HistoryAsk[] = [];
+    const names: string[] = [];
+    for (const ask of asks) {
+      const mine = this.accounts.get(ask.our);
+      if (!mine || !sameBytes(mine.keys.publicKey, mine.account.identityKey)) continue;
+      const list = await db.deviceLists.get(ask.our);
+      if (!list?.devices.some((d) => d.deviceId === ask.device) || ask.device === mine.deviceId) continue;
+      targets.push(ask);
+      names.push(list.names?.[ask.device] ?? "");
+    }
+    if (targets.length === 0) return;
+    const accounts = [...new Set(targets.map((t) => t.our))];
+    const link = { from: accounts[0], accounts, peer: names.find((n) => n) ?? "your other device", wanted: true };
+    void offerHistory(this.ctx, this.blobAccess(), link, (offer) => this.sendOffer(targets, offer)).catch((error: unknown) => this.warn("history transfer failed", error));
+  }
+
+  /** The primary's offer to a linked device: over the link channel when there is one, and as a sync to that device (kept by the relay). */
+  private async sendOffer(targets: { our: Address; device: string }[], offer: HistoryOffer, viaLink?: (offer: HistoryOffer) => Promise<void>): Promise<void> {
+    const { db } = this.ctx;
+    if (viaLink) await viaLink(offer).catch((error: unknown) => this.warn("history offer not sent over the link", error));
+    const now = this.ctx.now();
+    await db.transaction("rw", [db.meta, ...syncTables(db)], async () => {
+      // the archives I uploaded: deleted at the relay once the device says it is done with one
+      if (offer.t === "history" && targets[0]) {
+        const uploads = await blobList<{ blobId: string; from: Address }>(db, HISTORY_UPLOADS_KEY);
+        await db.meta.put({ key: HISTORY_UPLOADS_KEY, value: [...uploads, { blobId: offer.blobId, from: targets[0].our }].slice(-MAX_HISTORY_BLOBS) });
+      }
+      for (const t of targets) await queueSync(db, [t.our], [{ t: "history", device: t.device, offer, at: now }], now);
+    });
+    this.poke();
   }
 
   private blobAccess(): BlobAccess {
@@ -443,7 +647,7 @@ export class Engine {
       if (linked) {
         // in the background: the dialog shows its progress from the meta table
         const link = { from: linked.accounts[0], accounts: linked.accounts, peer: linked.name, wanted: params.history !== false };
-        void offerHistory(this.ctx, this.blobAccess(), link, (offer) => linked.offer(offer)).catch((error: unknown) => this.warn("history transfer failed", error));
+        void offerHistory(this.ctx, this.blobAccess(), link, (offer) => this.sendOffer(linked.devices, offer, (o) => linked.offer(o))).catch((error: unknown) => this.warn("history transfer failed", error));
       }
       // the new device (and my others) learn the names this one knows, the new device's among them
       await announceDeviceNames(this.ctx.db, this.ctx.now()).catch((error: unknown) => this.warn("device names not synced", error));
@@ -515,6 +719,8 @@ export class Engine {
       }
       // the relay pushes the backlog by itself after login, one delivery window at a time
       this.poke();
+      // archives to delete, asks to answer, a kept offer to go on with
+      this.historyCheck();
     } catch (error) {
       this.warn("login failed", error);
     }
@@ -660,6 +866,7 @@ export class Engine {
       const failed = previous ? await this.settle(previous, batch) : null;
       if (failed !== null) return failed;
       if (this.stopped) return false;
+      if (decrypted.syncs.length > 0) this.historySyncSeen = true;
       const commit = commitBatch(this.ctx, this.accounts, decrypted);
       // awaited in the next turn or below; until then a rejection is not "unhandled"
       commit.catch(() => undefined);
@@ -701,6 +908,11 @@ export class Engine {
     // the receipts go once the run lets go of the session lock, not between its batches
     if (outcome.queued) this.pokeAfterReceive = true;
     if (outcome.transfers) this.transfers.kick();
+    // a history offer for this device, or a linked device's ask, may have come with its syncs
+    if (this.historySyncSeen) {
+      this.historySyncSeen = false;
+      this.historyCheck();
+    }
     for (const address of outcome.prekeysUsedBy) {
       this.upkeep = this.upkeep.then(() => maintainPrekeys(this.ctx, address)).catch((error: unknown) => this.warn("prekey upkeep failed", error));
     }

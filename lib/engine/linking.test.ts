@@ -7,7 +7,8 @@ import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../relay/test/relayProcess";
 import { generateIdentityKeyPair, signDeviceList } from "../crypto";
-import { EVENTS, toB64, type Address } from "./deps";
+import { EVENTS, fromB64, toB64, type Address } from "./deps";
+import { request } from "./relay";
 import { aliceAndBob, makeBoot, messagesOf, waitFor } from "./testClients";
 
 const boot = makeBoot(useRelayProcess());
@@ -93,6 +94,38 @@ describe("linking a device", () => {
     await waitFor(async () => (await bob.db.messages.get(out?.id ?? ""))?.state !== "queued", "sent");
     expect(bob.engine.counters.get("stale_devices")).toBe(staleBefore + 1);
     expect(await laptop.db.messages.count()).toBe(0);
+    for (const c of [alice, bob, laptop]) await c.engine.stop();
+  });
+
+  it("a code mistyped on the primary is reported to the new device at once; a stray message on the channel cancels nothing", async () => {
+    const { alice, bob, aliceAddr } = await aliceAndBob(boot);
+    const laptop = boot();
+    await waitFor(async () => laptop.online || laptop.sockets.some((s) => s.connected), "laptop connected");
+    const { code } = await laptop.api.startLink({ name: "Laptop" });
+    const linkState = async () => (await laptop.db.meta.get("link"))?.value as { state?: string; mistyped?: boolean } | undefined;
+
+    // a character dropped near the end: not a code at all on the primary; the laptop hears of it at once
+    await expect(alice.api.linkDevice({ code: code.slice(0, 40) + code.slice(41) })).rejects.toMatchObject({ code: "bad_request" });
+    await waitFor(async () => (await linkState())?.mistyped, "the laptop is told the code was mistyped", 3_000);
+    expect(await linkState()).toEqual({ state: "waiting", mistyped: true });
+
+    // a character changed in the key part: a whole code, but not this one; both devices say so, promptly
+    const last = code.at(-2) === "A" ? "B" : "A";
+    const wrongKey = code.slice(0, -2) + last + code.at(-1);
+    await laptop.db.meta.put({ key: "link", value: { state: "waiting" } });
+    const started = Date.now();
+    await expect(alice.api.linkDevice({ code: wrongKey })).rejects.toMatchObject({ code: "bad_request", message: expect.stringMatching(/does not match/) });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await waitFor(async () => (await linkState())?.mistyped, "the laptop is told again", 3_000);
+
+    // anyone who knows the channel id (the relay) sending anything there cancels nothing: the code still works
+    const channel = toB64(fromB64(code).subarray(1, 17));
+    await request(bob.engine.context.socket(), EVENTS.provisionSend, { channel, body: toB64(new Uint8Array(120).fill(7)) });
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await linkState())?.state).toBe("waiting");
+    const asked = await alice.api.linkDevice({ code });
+    expect(await alice.api.confirmLink({ linkId: asked.linkId, confirm: true, history: false })).toEqual({ linked: true });
+    await waitFor(async () => (await laptop.db.accounts.get(aliceAddr as Address)) !== undefined, "linked with the right code after all");
     for (const c of [alice, bob, laptop]) await c.engine.stop();
   });
 });

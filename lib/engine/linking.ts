@@ -14,6 +14,7 @@ import { z } from "zod";
 import { EVENTS, fromB64, toB64, type Address } from "./deps";
 import type { AccountRow } from "../store/db";
 import { forgetAccountKeys } from "../store/keys";
+import { setPendingHistory } from "../store/history";
 import {
   certifyDevice,
   createProvisioningRequest,
@@ -60,6 +61,8 @@ const Welcome = z.strictObject({
 const Done = z.strictObject({ t: z.literal("done") });
 const Cancel = z.strictObject({ t: z.literal("cancel") });
 const WelcomeOrCancel = z.discriminatedUnion("t", [Welcome, Cancel]);
+/** How long a new device's code waits for the primary's hello. */
+export const HELLO_WAIT_MS = 10 * 60_000;
 /** How long a linked device waits for the primary's history offer (it builds and uploads the archive first). */
 export const HISTORY_WAIT_MS = 10 * 60_000;
 
@@ -140,6 +143,24 @@ function parseLinkCode(text: string): ProvisioningCode {
 }
 
 /**
+ * The notice a primary sends when the code typed on it is not a whole link code, on the channel its first
+ * characters name. Not sealed (the code's key may be what was mistyped), so anyone who knows the channel id
+ * (the relay) could send it too: the new device only shows it and keeps waiting, the code still good.
+ */
+export const BAD_CODE_NOTICE = new TextEncoder().encode("junction/link-code-mistyped");
+/** The characters of a text code that hold its version byte and channel id (1 + 16 bytes, base64url). */
+const CODE_ID_CHARS = 24;
+
+/** The channel a mistyped code most likely names (a typo past its first characters leaves the id whole), if any. */
+function channelOfMistyped(text: string): string | null {
+  const head = text.trim().slice(0, CODE_ID_CHARS);
+  if (!/^[A-Za-z0-9_-]{24}$/.test(head)) return null;
+  const bytes = fromB64(head);
+  if (bytes[0] !== encodeProvisioningCode({ id: new Uint8Array(16), publicKey: new Uint8Array(32) })[0]) return null;
+  return toB64(bytes.subarray(1, 17));
+}
+
+/**
  * The primary's side: links the device that shows `codeText` to every account whose key this device holds,
  * once the person confirmed its name.
  */
@@ -152,7 +173,15 @@ export async function linkDevice(
   confirm: (name: string) => Promise<boolean>,
 ): Promise<LinkedDevice> {
   const { db } = ctx;
-  const code = parseLinkCode(codeText);
+  let code: ProvisioningCode;
+  try {
+    code = parseLinkCode(codeText);
+  } catch (error) {
+    // the new device hears of it at once rather than after its 10 minutes (best effort: it may be no one's)
+    const channel = channelOfMistyped(codeText);
+    if (channel) await send(ctx, channel, BAD_CODE_NOTICE).catch(() => undefined);
+    throw error;
+  }
   // only the device that holds an account key can vouch for a new device of that account
   const primaries = mine.filter((m) => sameKey(m.keys.publicKey, m.account.identityKey));
   if (primaries.length === 0) throw new EngineError("bad_request", "only the device that created the account can link devices");
@@ -163,7 +192,10 @@ export async function linkDevice(
   await listen(ctx, inbox, channel);
   try {
     await send(ctx, channel, await sealProvisioning(code, encode({ t: "hello", key: toB64(p.publicKey), accounts: primaries.map((m) => m.account.address) })));
-    const join = decode(Join, await openFrom(fromNew, await inbox.next(channel)));
+    const answer = await inbox.next(channel);
+    // the new device could not open hello: the code's key part was mistyped here
+    if (sameKey(answer, BAD_CODE_NOTICE)) throw new EngineError("bad_request", "the code does not match the one on the new device: check it and type it again");
+    const join = decode(Join, await openFrom(fromNew, answer));
     try {
       return await welcome(join);
     } catch (error) {
@@ -207,7 +239,7 @@ export async function linkDevice(
       await db.deviceLists.update(l.address, { published: true, names: { ...row.names, [l.deviceId]: join.name } });
     }
     // sending needs no listening: the offer goes once the archive is up, after this channel closed here
-    return { name: join.name, accounts: lists.map((l) => l.address), offer: async (offer: HistoryOffer) => void (await send(ctx, channel, await sealProvisioning(code, encode(offer)))) };
+    return { name: join.name, accounts: lists.map((l) => l.address), devices: lists.map((l) => ({ our: l.address, device: l.deviceId })), offer: async (offer: HistoryOffer) => void (await send(ctx, channel, await sealProvisioning(code, encode(offer)))) };
   }
 }
 
@@ -215,6 +247,8 @@ export async function linkDevice(
 export interface LinkedDevice {
   name: string;
   accounts: Address[];
+  /** Its device id under each account (the history offer's sync goes to it). */
+  devices: { our: Address; device: string }[];
   offer(offer: HistoryOffer): Promise<void>;
 }
 
@@ -255,7 +289,7 @@ export class LinkRefused extends Error {
 }
 
 /** The new device's side: shows a code, then joins the accounts the primary offers and registers under them. */
-export async function startLink(ctx: EngineContext, inbox: ProvisionInbox, name: string, onLinked: () => Promise<void>): Promise<PendingLink> {
+export async function startLink(ctx: EngineContext, inbox: ProvisionInbox, name: string, onLinked: () => Promise<void>, onBadCode: () => Promise<void> = async () => undefined): Promise<PendingLink> {
   const { db } = ctx;
   if ((await db.accounts.count()) > 0) throw new EngineError("bad_request", "this device already has accounts");
   const req = await createProvisioningRequest();
@@ -268,7 +302,7 @@ export async function startLink(ctx: EngineContext, inbox: ProvisionInbox, name:
     const made: Address[] = [];
     let waitingForOffer = false;
     try {
-      const hello = decode(Hello, await openFrom(req, await inbox.next(channel, 10 * 60_000)));
+      const hello = await waitForHello();
       const toPrimary: ProvisioningCode = { id: req.id, publicKey: fromB64(hello.key) };
       const now = ctx.now();
       const devices: { address: Address; identity: KeyPair; keys: Awaited<ReturnType<typeof prepareDevice>> }[] = [];
@@ -304,6 +338,8 @@ export async function startLink(ctx: EngineContext, inbox: ProvisionInbox, name:
         await db.accounts.put(row);
         linked.push(device.address);
       }
+      // the history is expected from now on, across reloads, whichever way its offer comes
+      if (linked.length > 0) await setPendingHistory(db, { accounts: linked, since: ctx.now() });
       await send(ctx, channel, await sealProvisioning(toPrimary, encode({ t: "done" })));
       await onLinked();
       waitingForOffer = true;
@@ -325,6 +361,25 @@ export async function startLink(ctx: EngineContext, inbox: ProvisionInbox, name:
   })();
   done.catch(() => undefined);
   return { code: linkCodeText(req), done, history };
+
+  /**
+   * The primary's hello. A message that does not open (the code was mistyped on the primary, or someone who
+   * knows the channel id sends anything) or the primary's notice of a mistyped code ends nothing: the person
+   * is told, and the code stays good until its time is up. So no one can cancel a link by its id alone.
+   */
+  async function waitForHello(): Promise<z.infer<typeof Hello>> {
+    const until = Date.now() + HELLO_WAIT_MS;
+    for (;;) {
+      const body = await inbox.next(channel, Math.max(0, until - Date.now()));
+      try {
+        return decode(Hello, await openFrom(req, body));
+      } catch {
+        await onBadCode().catch(() => undefined);
+        // tell the primary, which waits for this device's answer: its code does not match (best effort)
+        if (!sameKey(body, BAD_CODE_NOTICE)) await send(ctx, channel, BAD_CODE_NOTICE).catch(() => undefined);
+      }
+    }
+  }
 
   async function nextOffer(): Promise<HistoryOffer> {
     try {

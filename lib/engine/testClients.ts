@@ -18,7 +18,7 @@ export interface Client {
 /** Starts an engine on `db` (a fresh one unless given: a restart reuses the same database). */
 /** Returns a `boot` that starts engines against the relay at `url()`. */
 export function makeBoot(url: () => string) {
-  return function boot(db = new JunctionDB(`test-${randomId()}`), patch?: (socket: RelaySocket) => void): Client {
+  return function boot(db = new JunctionDB(`test-${randomId()}`), patch?: (socket: RelaySocket) => void, blobFetch?: (input: string, init?: RequestInit) => Promise<Response>): Client {
   const client = { db, sockets: [] as RelaySocket[], online: false } as Client;
   client.engine = new Engine({
     db,
@@ -31,7 +31,7 @@ export function makeBoot(url: () => string) {
     onStatus: (online) => {
       client.online = online;
     },
-    blobs: { baseUrl: url() },
+    blobs: { baseUrl: url(), fetch: blobFetch },
   });
   client.api = leaderHandlers(client.engine, {
     db,

@@ -244,3 +244,8 @@ function asSentence(words: string): string {
 export async function skipHistory(): Promise<void> {
   await callEngine("skipHistory", {});
 }
+
+/** A newly linked device whose history failed or never came: asks the primary to send it again. */
+export async function askHistory(): Promise<void> {
+  await callEngine("askHistory", {});
+}

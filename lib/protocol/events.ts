@@ -24,6 +24,7 @@ export const EVENTS = {
   provisionSend: "provision:send",
   provisionDeliver: "provision:deliver",
   devicesRemoved: "devices:removed",
+  blobDelete: "blobs:delete",
 } as const;
 
 type Handler<Req, Res> = (payload: Req, ack: (res: Ack<Res>) => void) => void;
@@ -44,6 +45,7 @@ export interface ClientToServerEvents {
   [EVENTS.devicesPublish]: Handler<S.DevicesPublishRequest, S.DevicesPublishResponse>;
   [EVENTS.provisionListen]: Handler<S.ProvisionListenRequest, S.ProvisionListenResponse>;
   [EVENTS.provisionSend]: Handler<S.ProvisionSendRequest, S.ProvisionSendResponse>;
+  [EVENTS.blobDelete]: Handler<S.BlobDeleteRequest, S.BlobDeleteResponse>;
 }
 
 export interface ServerToClientEvents {
@@ -76,6 +78,7 @@ export const SCHEMAS = {
   [EVENTS.devicesPublish]: { request: Z.DevicesPublishRequest, response: Z.DevicesPublishResponse },
   [EVENTS.provisionListen]: { request: Z.ProvisionListenRequest, response: Z.ProvisionListenResponse },
   [EVENTS.provisionSend]: { request: Z.ProvisionSendRequest, response: Z.ProvisionSendResponse },
+  [EVENTS.blobDelete]: { request: Z.BlobDeleteRequest, response: Z.BlobDeleteResponse },
 } as const satisfies Record<ClientEvent, unknown>;
 
 /** Events served before login. */

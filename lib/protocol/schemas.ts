@@ -137,6 +137,9 @@ export const BlobUploadRequest = z.union([
   z.strictObject({ from: Address, size: z.number().int().min(1).max(MAX_BLOB_BYTES) }),
   z.strictObject({ from: Address, resume: BlobId }),
 ]);
+/** Deletes a blob before its expiry: only the device that uploaded it may (another's, or none, is not_found). */
+export const BlobDeleteRequest = z.strictObject({ from: Address, id: BlobId });
+export const BlobDeleteResponse = z.strictObject({ deleted: z.boolean() });
 
 export const AckRequest = z.strictObject({ envelopes: z.array(EnvelopeRef).min(1).max(MAX_ENVELOPES_PER_DELIVERY) });
 export const FetchRequest = z.strictObject({ limit: z.number().int().min(1).max(MAX_ENVELOPES_PER_DELIVERY).optional() });
@@ -278,6 +281,8 @@ export type FetchResponse = z.infer<typeof FetchResponse>;
 export type Deliver = z.infer<typeof Deliver>;
 export type BlobUploadRequest = z.infer<typeof BlobUploadRequest>;
 export type BlobUploadResponse = z.infer<typeof BlobUploadResponse>;
+export type BlobDeleteRequest = z.infer<typeof BlobDeleteRequest>;
+export type BlobDeleteResponse = z.infer<typeof BlobDeleteResponse>;
 export type TypingSignal = z.infer<typeof TypingSignal>;
 export type TypingRequest = z.infer<typeof TypingRequest>;
 export type TypingResponse = z.infer<typeof TypingResponse>;

@@ -1,11 +1,51 @@
 // Where linking and history transfer stand (read model: the UI shows them from the meta table). Runtime:
 // browser and Node tests. Written only by the worker; the UI reads them through lib/hooks.
+import type { Address } from "../brands";
 import type { JunctionDB } from "./db";
 
 /** The meta key of this device's history transfer (as the new device, or as the primary sending it). */
 export const HISTORY_KEY = "history";
 /** The meta key of a link this new device started (absent once its accounts are here). */
 export const LINK_KEY = "link";
+/** The meta key of the history this new device still expects (PendingHistory): there until imported or skipped. */
+export const HISTORY_OFFER_KEY = "historyOffer";
+/** The meta key of my linked devices' asks for the history (the primary's side; HistoryAsk[]). */
+export const HISTORY_ASK_KEY = "historyAsk";
+
+/** The meta key of the history archives this primary uploaded ({ blobId, from }[]): only these it deletes. */
+export const HISTORY_UPLOADS_KEY = "historyUploads";
+/** The meta key of the archives my linked devices are done with (blob ids), to delete at the relay. */
+export const HISTORY_DONE_KEY = "historyDone";
+/** How many of each the primary keeps track of. */
+export const MAX_HISTORY_BLOBS = 32;
+
+/** The primary's offer as kept on disk (checked again by the engine when read: lib/engine/history/offer.ts). */
+export type StoredOffer =
+  | { t: "history"; blobId: string; key: string; digest: string; commitment: string; size: number; messages: number }
+  | { t: "nohistory" };
+
+/**
+ * The history this new device expects, kept across reloads: for which accounts, since when it waits (the
+ * wait expires after HISTORY_WAIT_MS), and once it came the offer (the archive's key, digest and blob id).
+ * `failed`: its transfer failed for a reason a retry would not cure (the person may ask again).
+ */
+export interface PendingHistory {
+  accounts: Address[];
+  since: number;
+  offer?: StoredOffer;
+  failed?: boolean;
+  /** The person skipped it before its offer came: an offer that comes later is not fetched, only reported done (the primary deletes it). */
+  skipped?: boolean;
+  /** Archives whose transfer failed here: a late copy of their offer is not taken again (after "Ask again"). */
+  failedBlobs?: string[];
+}
+
+/** A linked device of mine asked for the history again (the primary sends it once it reads this). */
+export interface HistoryAsk {
+  our: Address;
+  device: string;
+  at: number;
+}
 
 /**
  * A history transfer. The primary: building → uploading → done (or failed). The new device: waiting (for
@@ -21,6 +61,8 @@ export interface HistoryProgress {
   messages?: number;
   /** The other device's name (the primary's side). */
   peer?: string;
+  /** Why it failed on the new device: no offer came in time, or the transfer itself failed. */
+  reason?: "expired" | "failed";
 }
 
 /** Why a link failed on the new device: the UI says it in words and offers to start again. */
@@ -29,6 +71,8 @@ export type LinkFailure = "expired" | "cancelled" | "refused" | "failed";
 export interface LinkState {
   state: "waiting" | "failed";
   reason?: LinkFailure;
+  /** Waiting: a code typed on the other device did not match this one (the code is still good). */
+  mistyped?: boolean;
 }
 
 export async function setHistoryProgress(db: JunctionDB, progress: HistoryProgress): Promise<void> {
@@ -45,12 +89,49 @@ export async function setLinkState(db: JunctionDB, state: LinkState | null): Pro
   else await db.meta.delete(LINK_KEY);
 }
 
+export async function pendingHistory(db: JunctionDB): Promise<PendingHistory | null> {
+  const row = await db.meta.get(HISTORY_OFFER_KEY);
+  return row && typeof row.value === "object" && row.value !== null ? (row.value as PendingHistory) : null;
+}
+
+export async function setPendingHistory(db: JunctionDB, pending: PendingHistory | null): Promise<void> {
+  if (pending) await db.meta.put({ key: HISTORY_OFFER_KEY, value: pending });
+  else await db.meta.delete(HISTORY_OFFER_KEY);
+}
+
 /**
- * At start: a transfer shown as under way did not survive the reload (its offer lived in the last worker's
- * memory), so it shows as failed, which the person can dismiss; a link this device was waiting on is gone.
+ * Keeps an offer that came for this device (inside the caller's transaction, which holds meta): only while
+ * the history is still expected, and not the one already held (it comes both over the link channel and as
+ * a sync). True when it was kept.
+ */
+export async function keepOffer(db: JunctionDB, offer: StoredOffer): Promise<boolean> {
+  const pending = await pendingHistory(db);
+  if (!pending || pending.skipped) return false;
+  const held = pending.offer;
+  if (held && held.t === offer.t && (held.t === "nohistory" || (offer.t === "history" && held.blobId === offer.blobId))) return false;
+  if (offer.t === "history" && pending.failedBlobs?.includes(offer.blobId)) return false;
+  await setPendingHistory(db, { ...pending, offer, failed: false });
+  return true;
+}
+
+export async function blobList<T>(db: JunctionDB, key: typeof HISTORY_UPLOADS_KEY | typeof HISTORY_DONE_KEY): Promise<T[]> {
+  const row = await db.meta.get(key);
+  return Array.isArray(row?.value) ? (row.value as T[]) : [];
+}
+
+export async function historyAsks(db: JunctionDB): Promise<HistoryAsk[]> {
+  const row = await db.meta.get(HISTORY_ASK_KEY);
+  return Array.isArray(row?.value) ? (row.value as HistoryAsk[]) : [];
+}
+
+/**
+ * At start: a transfer shown as under way whose offer is kept resumes (the engine goes on with it); one
+ * without (a primary's upload lives only in its worker's memory) shows as failed, which the person can
+ * dismiss; a link this device was waiting on is gone.
  */
 export async function settleAfterRestart(db: JunctionDB): Promise<void> {
   const shown = await historyProgress(db);
-  if (shown && !["done", "skipped", "failed"].includes(shown.state)) await setHistoryProgress(db, { ...shown, state: "failed" });
+  const resumes = shown?.direction === "in" && (await pendingHistory(db)) !== null;
+  if (shown && !resumes && !["done", "skipped", "failed"].includes(shown.state)) await setHistoryProgress(db, { ...shown, state: "failed" });
   await db.meta.delete(LINK_KEY);
 }

@@ -198,6 +198,11 @@ export interface RpcMethods {
   skipHistory(params: Record<string, never>): null;
   /** Renames one of my devices (any of them, from any of them); the name reaches my other devices end-to-end encrypted. */
   renameDevice(params: { deviceId: string; name: string }): null;
+  /**
+   * A newly linked device whose history failed or never came: asks the primary to send it again (bad_request
+   * while one is on its way or none failed).
+   */
+  askHistory(params: Record<string, never>): null;
 }
 
 export type RpcMethod = keyof RpcMethods;

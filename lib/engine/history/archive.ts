@@ -1,21 +1,32 @@
 // The history archive a primary gives a newly linked device (docs/PROTOCOL.md, "History transfer"; runtime:
-// the worker, Node in tests). JSON, version 1: my direct conversations with their messages (reactions,
-// receipt states, edits, replies and unread counts as they stand), contacts, the address book (nicknames,
-// person links), people, and the contacts' public identity keys with their verified state. Not in it: private keys, sessions, prekeys, sender keys, attachment keys or
-// media (the new device has its own identity and sessions; an attachment message arrives with its preview
-// but without its file), group conversations, drafts, the outbox, and messages that already disappeared.
-// The archive is encrypted and uploaded like an attachment (./transfer.ts), so what checks it here is only
-// that it is well formed and names nothing outside the accounts being linked.
+// the worker, Node in tests). JSON, version 1: my direct conversations and the groups I am in, with their
+// messages (reactions, receipt states, edits, replies and unread counts as they stand), contacts, the
+// address book (nicknames, person links), people, the contacts' public identity keys with their verified
+// state, and each group's signed chain of changes. Not in it: private keys, sessions, prekeys, sender keys,
+// attachment keys or media (the new device has its own identity, sessions and sender key; an attachment
+// message arrives with its preview but without its file), groups I left, drafts, the outbox, and messages
+// that already disappeared. The archive is encrypted and uploaded like an attachment (./transfer.ts), so
+// what checks it here is that it is well formed and names nothing outside the accounts being linked; a
+// group's state is never taken from it as written: the new device replays the group's signed chain
+// (verifyGroups) and a group whose chain does not verify is left out, with its conversation and messages.
 import Dexie from "dexie";
 import { z } from "zod";
 import type { AddressBookRow, ContactRow, ConversationRow, IdentityRow, JunctionDB, MessageRow, PersonRow } from "../../store/db";
 import { fromB64, toB64, type Address } from "../deps";
 import { EngineError } from "../../worker/rpc";
 import { applyAllHeld } from "../sync/apply";
+import type { EngineContext } from "../context";
+import { GroupBatch } from "../groups/service";
+import { groupConversation, groupConversationId, groupRowId } from "../groups/state";
+import type { GroupUpdateContent } from "../content/kinds/group";
+import type { GroupRow } from "../../store/db";
 
 export const ARCHIVE_VERSION = 1;
 /** Rows per import transaction: small enough that the inbox stays live while a large history goes in. */
 export const IMPORT_BATCH = 400;
+/** The most groups, and the longest chain of one, an archive may carry (a bad archive cannot make the new device verify without end). */
+export const MAX_GROUPS = 2_000;
+export const MAX_GROUP_CHAIN = 2_000;
 
 const Id = z.string().min(1).max(600);
 const Conversation = z.looseObject({
@@ -25,7 +36,7 @@ const Conversation = z.looseObject({
   lastActivity: z.number(),
   unread: z.number().int().nonnegative(),
   hasUnread: z.union([z.literal(0), z.literal(1)]),
-  groupId: z.undefined().optional(),
+  groupId: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 const Message = z.looseObject({
   id: Id,
@@ -46,7 +57,15 @@ const Archive = z.strictObject({
   addressBook: z.array(z.looseObject({ address: Id })),
   people: z.array(z.looseObject({ id: Id })),
   identities: z.array(z.looseObject({ id: Id, ourAddress: Id, theirAddress: Id, identityKey: z.instanceof(Uint8Array), verified: z.boolean() })),
+  // a group's own state is not sent: the new device replays its signed chain
+  groups: z.array(z.strictObject({ ourAddress: Id, groupId: z.string().regex(/^[0-9a-f]{64}$/), chain: z.array(z.instanceof(Uint8Array)).min(1).max(MAX_GROUP_CHAIN) })).max(MAX_GROUPS).default([]),
 });
+/** A group as the archive carries it: whose it is, and its signed changes from the creation on. */
+export interface ArchivedGroup {
+  ourAddress: Address;
+  groupId: string;
+  chain: Uint8Array[];
+}
 
 export interface HistoryArchive {
   v: typeof ARCHIVE_VERSION;
@@ -58,6 +77,8 @@ export interface HistoryArchive {
   people: PersonRow[];
   /** Public keys only: the contacts' identity keys as my accounts saw them, and whether I verified them. */
   identities: IdentityRow[];
+  /** The groups my accounts are in (not the ones I left): their signed chains only. */
+  groups: ArchivedGroup[];
 }
 
 // bytes (thumbnails) travel as {"$b": base64url}
@@ -81,8 +102,10 @@ function archived(m: MessageRow, now: number): boolean {
 /** The archive of `accounts`' history on this device, encoded. */
 export async function buildArchive(db: JunctionDB, accounts: readonly Address[], now: number): Promise<{ bytes: Uint8Array; messages: number }> {
   const mine = new Set<string>(accounts);
+  const groups = (await db.groups.toArray()).filter((g) => mine.has(g.ourAddress) && !g.left);
+  const inGroups = new Set(groups.map((g) => g.conversationId));
   const conversations = (await db.conversations.toArray())
-    .filter((c) => mine.has(c.ourAddress) && !c.groupId)
+    .filter((c) => mine.has(c.ourAddress) && (!c.groupId || inGroups.has(c.id)))
     // typing is of the moment, not history
     .map(({ typingUntil: _t, typingBy: _b, ...c }) => c);
   const messages: MessageRow[] = [];
@@ -99,6 +122,7 @@ export async function buildArchive(db: JunctionDB, accounts: readonly Address[],
     addressBook: await db.addressBook.toArray(),
     people: await db.people.toArray(),
     identities: (await db.identities.toArray()).filter((i) => mine.has(i.ourAddress)),
+    groups: groups.map((g) => ({ ourAddress: g.ourAddress, groupId: g.groupId, chain: g.chain })),
   };
   return { bytes: new TextEncoder().encode(JSON.stringify(archive, replacer)), messages: messages.length };
 }
@@ -116,8 +140,20 @@ export function parseArchive(bytes: Uint8Array, accounts: readonly Address[]): H
   const archive = parsed.data as unknown as HistoryArchive;
   const mine = new Set<string>(accounts);
   const ids = new Set<string>();
+  const groups = new Set<string>();
+  for (const g of archive.groups) {
+    if (!mine.has(g.ourAddress)) throw new EngineError("bad_request", "the history archive names another account");
+    if (groups.has(groupRowId(g.ourAddress, g.groupId))) throw new EngineError("bad_request", "the history archive has a group twice");
+    groups.add(groupRowId(g.ourAddress, g.groupId));
+  }
   for (const c of archive.conversations) {
-    if (!mine.has(c.ourAddress) || c.id !== `${c.ourAddress}|${c.theirAddress}`) throw new EngineError("bad_request", "the history archive names another account");
+    if (!mine.has(c.ourAddress)) throw new EngineError("bad_request", "the history archive names another account");
+    if (ids.has(c.id)) throw new EngineError("bad_request", "the history archive has a conversation twice");
+    if (c.groupId === undefined ? c.id !== `${c.ourAddress}|${c.theirAddress}` : c.id !== groupConversationId(c.ourAddress, c.groupId) || c.theirAddress !== c.ourAddress) {
+      throw new EngineError("bad_request", "the history archive has a conversation that is not named as it should be");
+    }
+    // a group conversation comes only with its group's chain
+    if (c.groupId !== undefined && !groups.has(groupRowId(c.ourAddress, c.groupId))) throw new EngineError("bad_request", "the history archive has a group conversation without its group");
     ids.add(c.id);
   }
   if (archive.identities.some((i) => !mine.has(i.ourAddress) || i.id !== `${i.ourAddress}|${i.theirAddress}`)) throw new EngineError("bad_request", "the history archive names another account");
@@ -125,15 +161,62 @@ export function parseArchive(bytes: Uint8Array, accounts: readonly Address[]): H
   return archive;
 }
 
+/** An archive's groups as this device checked them (verifyGroups): the rows to store, and which conversations may come. */
+export interface VerifiedGroups {
+  rows: GroupRow[];
+  /** The change lines as the verified chains say them (stored only where the archive lacks one). */
+  lines: MessageRow[];
+  /** Conversation ids of the groups that verified (or that this device holds already at that point or later). */
+  accepted: Set<string>;
+  refused: number;
+}
+
+/**
+ * The groups of an archive as this device makes them: each signed chain replayed from the creation, every
+ * link's author and signature checked with the authors' account keys as a group update from my own other
+ * device is checked (../groups/service). So the archive cannot make up a member, an admin, a name or a
+ * group I am not in. A group whose chain does not verify whole is left out, with its conversation and
+ * messages; one this device holds already at that point or later stays as it is. No sender key comes: this
+ * device makes its own, and members' keys come from their devices.
+ */
+export async function verifyGroups(ctx: EngineContext, archive: HistoryArchive): Promise<VerifiedGroups> {
+  const out: VerifiedGroups = { rows: [], lines: [], accepted: new Set(), refused: 0 };
+  if (archive.groups.length === 0) return out;
+  const keys = new Map((await ctx.db.accounts.toArray()).map((a) => [a.address as string, a.identityKey]));
+  const batch = new GroupBatch(ctx, async () => undefined, new Map(), (our) => keys.get(our));
+  for (const g of archive.groups) {
+    const update = { type: "groupUpdate", groupId: g.groupId, changes: g.chain.map((c) => toB64(c)) } as unknown as GroupUpdateContent;
+    await batch.update(g.ourAddress, g.ourAddress, update);
+  }
+  const writes = batch.writes();
+  const written = new Map(writes.groups.map((r) => [r.id, r]));
+  for (const g of archive.groups) {
+    const id = groupRowId(g.ourAddress, g.groupId);
+    const row = written.get(id);
+    const whole = (r: GroupRow | undefined) => r !== undefined && !r.left && r.version >= g.chain.length && sameBytes(r.chain[g.chain.length - 1], g.chain[g.chain.length - 1]);
+    if (row && whole(row)) out.rows.push(row);
+    else if (row || !whole(await ctx.db.groups.get(id))) {
+      out.refused++;
+      continue;
+    }
+    out.accepted.add(groupConversationId(g.ourAddress, g.groupId));
+  }
+  out.lines = writes.lines.filter((l) => out.accepted.has(l.conversationId));
+  return out;
+}
+
 export interface ImportCounts {
   conversations: number;
   messages: number;
+  /** Groups of the archive left out because their chain did not verify. */
+  groupsRefused: number;
 }
 
 /**
  * Stores an archive: what this device already holds (a message that came since the link) is kept, the
  * rest goes in IMPORT_BATCH rows a transaction (the search index middleware indexes them in the same
- * commit). Conversations go last, so the inbox shows each with its messages already there.
+ * commit). Conversations go last, so the inbox shows each with its messages already there. Groups come
+ * only as `groups` (verifyGroups) has them; the archive's other groups are left out with their messages.
  */
 export async function importArchive(
   db: JunctionDB,
@@ -141,11 +224,15 @@ export async function importArchive(
   now: number,
   onProgress?: (done: number, total: number) => void,
   signal?: AbortSignal,
+  groups: VerifiedGroups = { rows: [], lines: [], accepted: new Set(), refused: 0 },
 ): Promise<ImportCounts> {
+  const kept = (conversation: ConversationRow | undefined) => conversation !== undefined && (!conversation.groupId || groups.accepted.has(conversation.id));
+  const conversations = archive.conversations.filter(kept);
+  const wanted = new Set(conversations.map((c) => c.id));
   // what disappeared while the archive travelled does not come back
-  const messages = archive.messages.filter((m) => m.expiresAt === undefined || m.expiresAt > now);
+  const messages = archive.messages.filter((m) => wanted.has(m.conversationId) && (m.expiresAt === undefined || m.expiresAt > now));
   const total = messages.length;
-  await db.transaction("rw", [db.contacts, db.addressBook, db.people, db.identities], async () => {
+  await db.transaction("rw", [db.contacts, db.addressBook, db.people, db.identities, db.messages], async () => {
     await putMissing(db.contacts, archive.contacts, (r) => r.address);
     await putMissing(db.addressBook, archive.addressBook, (r) => r.address);
     await putMissing(db.people, archive.people, (r) => r.id);
@@ -163,15 +250,29 @@ export async function importArchive(
     onProgress?.(Math.min(i + IMPORT_BATCH, total), total);
   }
   signal?.throwIfAborted();
-  await db.transaction("rw", db.conversations, async () => {
-    const held = await db.conversations.bulkGet(archive.conversations.map((c) => c.id));
-    const rows = archive.conversations.map((c, i) => merged(c, held[i]));
+  await db.transaction("rw", [db.conversations, db.groups, db.messages], async () => {
+    // a change line the archive lacks, as the verified chain says it (the archive's own read better: they name the authors)
+    await putMissing(db.messages, groups.lines, (m) => m.id);
+    // a group that moved on here while the archive travelled keeps what it has
+    const heldGroups = await db.groups.bulkGet(groups.rows.map((r) => r.id));
+    const newer = groups.rows.filter((r, i) => (heldGroups[i]?.version ?? 0) < r.version);
+    if (newer.length > 0) await db.groups.bulkPut(newer);
+    const groupRows = new Map<string, GroupRow>();
+    for (const g of await db.groups.bulkGet(conversations.filter((c) => c.groupId).map((c) => groupRowId(c.ourAddress, c.groupId as string)))) if (g) groupRows.set(g.conversationId, g);
+    const held = await db.conversations.bulkGet(conversations.map((c) => c.id));
+    const rows = conversations.flatMap((c, i) => {
+      const row = merged(c, held[i]);
+      if (!c.groupId) return [row];
+      // the group's name, members' brands, timer and whether I am in it: as the verified chain says
+      const group = groupRows.get(c.id);
+      return group ? [groupConversation(row, group, now)] : [];
+    });
     await db.conversations.bulkPut(rows);
   });
   // what my other devices synced while the archive travelled (a delete for me, a group's pin) holds over it
   await applyAllHeld(db);
   onProgress?.(total, total);
-  return { conversations: archive.conversations.length, messages: imported };
+  return { conversations: conversations.length, messages: imported, groupsRefused: groups.refused };
 }
 
 /**
@@ -208,6 +309,10 @@ async function importIdentities(db: JunctionDB, rows: IdentityRow[]): Promise<vo
     return same && r.verified && !h.verified ? [{ ...h, verified: true }] : [];
   });
   if (put.length > 0) await db.identities.bulkPut(put);
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  return a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** The rows of `rows` whose key `table` does not hold yet, stored; how many. */

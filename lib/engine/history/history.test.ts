@@ -6,13 +6,15 @@ import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../../relay/test/relayProcess";
 import { EVENTS, toB64, type Address } from "../deps";
-import type { RelaySocket } from "../relay";
+import { request, type RelaySocket } from "../relay";
 import type { EngineContext } from "../context";
 import { JunctionDB, type MessageRow } from "../../store/db";
 import { randomId } from "../../store/ids";
-import { historyProgress } from "../../store/history";
-import { aliceAndBob, makeBoot, messagesOf, waitFor, type Client } from "../testClients";
-import { buildArchive, parseArchive } from "./archive";
+import { historyProgress, pendingHistory, setPendingHistory } from "../../store/history";
+import { HISTORY_WAIT_MS } from "../linking";
+import { aliceAndBob, aliceBobCarol, makeBoot, messagesOf, waitFor, type Client } from "../testClients";
+import { buildArchive, importArchive, parseArchive, verifyGroups } from "./archive";
+import { groupRowId } from "../groups/state";
 import { downloadHistory, uploadHistory } from "./transfer";
 import { TransferError } from "../attachments/transfer";
 
@@ -20,8 +22,8 @@ const relayUrl = useRelayProcess();
 const boot = makeBoot(relayUrl);
 
 /** Links a fresh device to Alice's account (history sent unless `history` is false). */
-async function link(alice: Client, aliceAddr: string, history = true, patch?: (socket: RelaySocket) => void): Promise<Client> {
-  const laptop = boot(undefined, patch);
+async function link(alice: Client, aliceAddr: string, history = true, patch?: (socket: RelaySocket) => void, blobFetch?: (input: string, init?: RequestInit) => Promise<Response>): Promise<Client> {
+  const laptop = boot(undefined, patch, blobFetch);
   await waitFor(async () => laptop.online || laptop.sockets.some((s) => s.connected), "laptop connected");
   const { code } = await laptop.api.startLink({ name: "Laptop" });
   const asked = await alice.api.linkDevice({ code });
@@ -119,7 +121,7 @@ describe("history transfer", () => {
       }
     }
     expect(checked).toBeGreaterThan(10);
-    expect(Object.keys(JSON.parse(text)).sort()).toEqual(["addressBook", "contacts", "conversations", "createdAt", "identities", "messages", "people", "v"]);
+    expect(Object.keys(JSON.parse(text)).sort()).toEqual(["addressBook", "contacts", "conversations", "createdAt", "groups", "identities", "messages", "people", "v"]);
     expect(text).not.toContain("already gone");
 
     const laptop = await link(alice, aliceAddr);
@@ -201,6 +203,14 @@ describe("history transfer", () => {
     expect(counts.messages).toBe(3000);
     expect(await resumed.db.messages.count()).toBe(3000);
     expect((await messagesOf(resumed.db, aConv)).map((m) => m.text)).toEqual((await messagesOf(alice.db, aConv)).map((m) => m.text));
+
+    // only the device that uploaded the archive may delete it: Bob, who knows its id, gets not_found
+    const blobUrl = `${relayUrl()}/blobs/${offer.blobId}`;
+    const { bobAddr } = await (async () => ({ bobAddr: (await bob.db.accounts.toArray())[0].address }))();
+    await expect(request(bob.engine.context.socket(), EVENTS.blobDelete, { from: bobAddr, id: offer.blobId })).rejects.toMatchObject({ code: "not_found" });
+    expect((await fetch(blobUrl, { method: "HEAD" })).status).toBe(200);
+    expect(await request(alice.engine.context.socket(), EVENTS.blobDelete, { from: aliceAddr as Address, id: offer.blobId })).toEqual({ deleted: true });
+    expect((await fetch(blobUrl, { method: "HEAD" })).status).toBe(404);
     for (const c of [alice, bob]) await c.engine.stop();
   });
 
@@ -226,7 +236,209 @@ describe("history transfer", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await skipping.db.messages.count()).toBe(0);
     expect((await historyProgress(skipping.db))?.state).toBe("skipped");
+    // the laptop tells the primary it will not fetch it, and the primary deletes the archive at the relay
+    const uploads = (await alice.db.meta.get("historyUploads"))?.value as { blobId: string }[];
+    const blobUrl = `${relayUrl()}/blobs/${uploads.at(-1)?.blobId}`;
+    await waitFor(async () => (await fetch(blobUrl, { method: "HEAD" })).status === 404 || undefined, "the skipped archive is deleted");
     for (const c of [alice, bob, skipping]) await c.engine.stop();
+  });
+});
+
+/** A blob fetch whose GETs stall after their first piece while `stalled()` says so (until aborted). */
+function stallingFetch(stalled: () => boolean) {
+  return async (input: string, init?: RequestInit) => {
+    const res = await fetch(input, init);
+    if ((init?.method ?? "GET") !== "GET" || !res.body || !stalled()) return res;
+    const reader = res.body.getReader();
+    let first = true;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (!first) {
+          // the rest never comes: only the engine's abort ends it
+          await new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new Error("aborted")), { once: true })).catch((error: unknown) => controller.error(error));
+          return;
+        }
+        first = false;
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+    });
+    return new Response(body, { status: res.status, headers: res.headers });
+  };
+}
+
+describe("the history offer kept on the new device", () => {
+  it("reaches a new device that was offline when it was sent, and a reload in the middle of the transfer goes on", async () => {
+    const { alice, bob, aliceAddr, aConv } = await aliceAndBob(boot);
+    await seed(alice.db, aConv, 3000);
+    // the link channel loses the offer (the laptop is gone by then): only the mailbox keeps it
+    const channel = holdProvisioning(2);
+    const first = await link(alice, aliceAddr, true, channel.patch);
+    expect((await pendingHistory(first.db))?.accounts).toEqual([aliceAddr]);
+    await first.engine.stop();
+    await waitFor(async () => (await historyProgress(alice.db))?.state === "done", "the primary sent it");
+
+    // back online with a download that stalls: the offer came as a sync and is kept on disk
+    let stall = true;
+    const second = boot(first.db, undefined, stallingFetch(() => stall));
+    await waitFor(async () => ((await historyProgress(second.db))?.state === "downloading" ? true : undefined), "the laptop downloads");
+    const kept = await pendingHistory(second.db);
+    expect(kept?.offer).toMatchObject({ t: "history", messages: 3000 });
+    // the page reloads in the middle of it
+    await second.engine.stop();
+    expect((await pendingHistory(second.db))?.offer).toEqual(kept?.offer);
+    stall = false;
+    const third = boot(first.db);
+    const done = await waitFor(async () => ((await historyProgress(third.db))?.state === "done" ? historyProgress(third.db) : undefined), "the history is imported after the reload");
+    expect(done?.messages).toBe(3000);
+    expect(await third.db.messages.count()).toBe(3000);
+    // imported: nothing more is expected, and the primary deletes the archive at the relay (only it may)
+    expect(await pendingHistory(third.db)).toBeNull();
+    const blobUrl = `${relayUrl()}/blobs/${(kept?.offer as { blobId: string }).blobId}`;
+    await waitFor(async () => (await fetch(blobUrl)).status === 404 || undefined, "the archive is deleted");
+    for (const c of [alice, bob, third]) await c.engine.stop();
+  });
+
+  it("a failed or expired transfer can be asked for again, and the primary sends it again", async () => {
+    const { alice, bob, aliceAddr, aConv } = await aliceAndBob(boot);
+    await seed(alice.db, aConv, 50);
+    // the first download is refused by the blob store (as if the blob were gone)
+    let refuse = true;
+    const fetched = new Set<string>();
+    const failing = async (input: string, init?: RequestInit) => {
+      if ((init?.method ?? "GET") !== "GET") return fetch(input, init);
+      fetched.add(new URL(input).pathname);
+      return refuse ? new Response("gone", { status: 404 }) : fetch(input, init);
+    };
+    const laptop = await link(alice, aliceAddr, true, undefined, failing);
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "failed" || undefined, "the transfer failed");
+    expect((await historyProgress(laptop.db))?.reason).toBe("failed");
+    expect((await pendingHistory(laptop.db))?.failed).toBe(true);
+    expect(await laptop.db.messages.count()).toBe(0);
+    refuse = false;
+    const firstBlob = (await pendingHistory(laptop.db))?.offer;
+    await laptop.api.askHistory({});
+    const done = await waitFor(async () => ((await historyProgress(laptop.db))?.state === "done" ? historyProgress(laptop.db) : undefined), "the history came the second time");
+    expect(done?.messages).toBe(50);
+    expect(await laptop.db.messages.count()).toBe(50);
+    // a new archive: the primary built and uploaded it again (a late copy of the failed offer is not taken)
+    expect(firstBlob).toMatchObject({ t: "history" });
+    expect(fetched.size).toBe(2);
+    // nothing to ask for once it came
+    await expect(laptop.api.askHistory({})).rejects.toMatchObject({ code: "bad_request" });
+
+    // a wait that ran out while the app was closed shows as expired at the next start, and may be asked again
+    await laptop.engine.stop();
+    await setPendingHistory(laptop.db, { accounts: [aliceAddr as Address], since: Date.now() - HISTORY_WAIT_MS - 1 });
+    await laptop.db.meta.put({ key: "history", value: { direction: "in", state: "waiting", done: 0, total: 0 } });
+    const again = boot(laptop.db);
+    await waitFor(async () => (await historyProgress(again.db))?.state === "failed" || undefined, "the wait expired");
+    expect((await historyProgress(again.db))?.reason).toBe("expired");
+    await waitFor(async () => again.online || undefined, "online");
+    await again.api.askHistory({});
+    expect((await historyProgress(again.db))?.state).toBe("waiting");
+    await waitFor(async () => (await historyProgress(again.db))?.state === "done" || undefined, "sent again after the expiry");
+    for (const c of [alice, bob, again]) await c.engine.stop();
+  });
+});
+
+describe("groups in the history", () => {
+  it("brings the groups Alice is in, rebuilt from their signed chains, with their messages and no sender key", async () => {
+    const { alice, bob, carol, aliceAddr, bobAddr, carolAddr, toBob } = await aliceBobCarol(boot);
+    await alice.api.sendMessage({ conversationId: toBob, text: "direct hello" });
+    const { groupId } = await bob.api.createGroup({ from: bobAddr as Address, name: "Harbour", members: [aliceAddr, carolAddr] });
+    const aGroup = `${aliceAddr}|group:${groupId}`;
+    await waitFor(async () => (await alice.db.conversations.get(aGroup))?.groupName === "Harbour", "Alice has the group");
+    await carol.api.sendMessage({ conversationId: `${carolAddr}|group:${groupId}`, text: "lights at nine" });
+    await waitFor(async () => (await messagesOf(alice.db, aGroup)).some((m) => m.text === "lights at nine"), "Alice reads Carol");
+    await alice.api.sendMessage({ conversationId: aGroup, text: "see you there" });
+    // Bob lets every member change it: Alice's own rename is a link of hers in the chain
+    await bob.api.changeGroup({ conversationId: `${bobAddr}|group:${groupId}`, action: { type: "promote", member: aliceAddr } });
+    await waitFor(async () => (await alice.db.groups.get(groupRowId(aliceAddr as Address, groupId)))?.members.find((m) => m.address === aliceAddr)?.admin, "Alice is an admin");
+    await alice.api.changeGroup({ conversationId: aGroup, action: { type: "rename", name: "Harbour lights" } });
+    await alice.api.updateConversation({ conversationId: aGroup, pinned: true, muted: true });
+    await waitFor(async () => (await messagesOf(alice.db, aGroup)).find((m) => m.text === "see you there")?.state === "delivered" || undefined, "Alice's group message delivered");
+    expect((await alice.db.senderKeys.count()) > 0).toBe(true);
+
+    // the group's chain is in the archive; no sender key (mine or a member's) is
+    const { bytes } = await buildArchive(alice.db, [aliceAddr as Address], Date.now());
+    const text = new TextDecoder().decode(bytes);
+    let checked = 0;
+    for (const row of await alice.db.senderKeys.toArray()) {
+      for (const s of secretsIn(row)) {
+        checked++;
+        expect(text.includes(toB64(s))).toBe(false);
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+    expect(JSON.parse(text).groups).toHaveLength(1);
+
+    const laptop = await link(alice, aliceAddr);
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "done", "the history is imported");
+    const onPrimary = await alice.db.groups.get(groupRowId(aliceAddr as Address, groupId));
+    const onLaptop = await laptop.db.groups.get(groupRowId(aliceAddr as Address, groupId));
+    expect(onLaptop).toMatchObject({ name: onPrimary?.name, members: onPrimary?.members, version: onPrimary?.version, addPolicy: onPrimary?.addPolicy, keySentTo: [] });
+    expect(onLaptop?.chain.map((c) => toB64(c))).toEqual(onPrimary?.chain.map((c) => toB64(c)));
+    const conv = await laptop.db.conversations.get(aGroup);
+    expect(onLaptop?.name).toBe("Harbour lights");
+    // the conversation's own state comes too (pinned and muted on the primary)
+    expect(conv).toMatchObject({ groupId, groupName: "Harbour lights", theirAddress: aliceAddr, pinnedAt: (await alice.db.conversations.get(aGroup))?.pinnedAt, muted: true });
+    expect((await messagesOf(laptop.db, aGroup)).map(shown)).toEqual((await messagesOf(alice.db, aGroup)).map(shown));
+    expect((await messagesOf(laptop.db, aGroup)).map((m) => m.text)).toContain("lights at nine");
+    // the laptop holds no sender key that came from Alice's device
+    const primaryKeys = (await alice.db.senderKeys.toArray()).map((r) => toB64(r.record));
+    expect((await laptop.db.senderKeys.toArray()).some((r) => primaryKeys.includes(toB64(r.record)))).toBe(false);
+    for (const c of [alice, bob, carol, laptop]) await c.engine.stop();
+  });
+
+  it("leaves out a group whose chain does not verify or does not hold me, with its messages; the rest comes", async () => {
+    const { alice, bob, carol, aliceAddr, bobAddr, carolAddr, toBob } = await aliceBobCarol(boot);
+    await alice.api.sendMessage({ conversationId: toBob, text: "direct hello" });
+    const { groupId } = await bob.api.createGroup({ from: bobAddr as Address, name: "Real", members: [aliceAddr, carolAddr] });
+    const aGroup = `${aliceAddr}|group:${groupId}`;
+    await waitFor(async () => (await alice.db.groups.get(groupRowId(aliceAddr as Address, groupId))) !== undefined, "Alice has the group");
+    await carol.api.sendMessage({ conversationId: `${carolAddr}|group:${groupId}`, text: "real words" });
+    await waitFor(async () => (await messagesOf(alice.db, aGroup)).some((m) => m.text === "real words"), "Alice reads Carol");
+    // a group of Bob and Carol only, which Alice is not in: its genuine chain
+    const other = await bob.api.createGroup({ from: bobAddr as Address, name: "Without Alice", members: [carolAddr] });
+    const otherChain = (await bob.db.groups.get(groupRowId(bobAddr as Address, other.groupId)))?.chain ?? [];
+    expect(otherChain.length).toBeGreaterThan(0);
+
+    const laptop = await link(alice, aliceAddr, false);
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "skipped", "no history sent");
+    const archive = parseArchive((await buildArchive(alice.db, [aliceAddr as Address], Date.now())).bytes, [aliceAddr as Address]);
+    const real = archive.groups[0];
+    // one byte of the creation changed (the group's name, say): its signature no longer holds
+    const forged = real.chain.map((c, i) => (i === 0 ? Uint8Array.from(c, (b, k) => (k === Math.floor(c.length / 2) ? b ^ 1 : b)) : c));
+    const fakeConv = `${aliceAddr}|group:${other.groupId}`;
+    const tampered = {
+      ...archive,
+      groups: [{ ...real, chain: forged }, { ourAddress: aliceAddr as Address, groupId: other.groupId, chain: otherChain }],
+      conversations: [...archive.conversations, { ...archive.conversations.find((c) => c.id === aGroup)!, id: fakeConv, groupId: other.groupId }],
+      messages: [...archive.messages, { ...archive.messages.find((m) => m.text === "real words")!, id: `fake-${randomId()}`, conversationId: fakeConv, text: "made up" }],
+    };
+    const ctx = laptop.engine.context;
+    const verified = await verifyGroups(ctx, tampered);
+    expect(verified.refused).toBe(2);
+    expect(verified.rows).toEqual([]);
+    const counts = await importArchive(laptop.db, tampered, Date.now(), undefined, undefined, verified);
+    expect(counts.groupsRefused).toBe(2);
+    expect(await laptop.db.groups.count()).toBe(0);
+    expect(await laptop.db.conversations.get(aGroup)).toBeUndefined();
+    expect(await laptop.db.conversations.get(fakeConv)).toBeUndefined();
+    const texts = (await laptop.db.messages.toArray()).map((m) => m.text);
+    expect(texts).toContain("direct hello");
+    expect(texts).not.toContain("real words");
+    expect(texts).not.toContain("made up");
+
+    // the genuine archive brings the group in after all
+    const good = await verifyGroups(ctx, archive);
+    expect(good.refused).toBe(0);
+    await importArchive(laptop.db, archive, Date.now(), undefined, undefined, good);
+    expect((await laptop.db.groups.get(groupRowId(aliceAddr as Address, groupId)))?.name).toBe("Real");
+    expect((await messagesOf(laptop.db, aGroup)).map((m) => m.text)).toContain("real words");
+    for (const c of [alice, bob, carol, laptop]) await c.engine.stop();
   });
 });
 
@@ -242,10 +454,22 @@ describe("the archive as the new device reads it", () => {
     expect(read.messages[1].attachment?.thumb).toEqual(new Uint8Array([1, 2, 3]));
   });
 
-  it("refuses one that names another account, a message outside its conversations, a group, or another version", () => {
+  it("refuses one that names another account, a message outside its conversations, a malformed group, or another version", () => {
     expect(() => parseArchive(archive({}), ["messenger:someone.else" as Address])).toThrow(/another account/);
     expect(() => parseArchive(archive({ messages: [{ ...message, conversationId: `${me}|whatsapp:+15550000002` }] }), [me])).toThrow(/outside/);
     expect(() => parseArchive(archive({ conversations: [{ ...conv, groupId: "ab" }] }), [me])).toThrow(/not readable/);
+    const gid = "ab".repeat(32);
+    const groupConv = { ...conv, id: `${me}|group:${gid}`, theirAddress: me, groupId: gid };
+    const group = { ourAddress: me, groupId: gid, chain: [{ $b: toB64(new Uint8Array([1, 2, 3])) }] };
+    expect(parseArchive(archive({ conversations: [groupConv], messages: [], groups: [group] }), [me]).groups[0].chain[0]).toEqual(new Uint8Array([1, 2, 3]));
+    // a group conversation needs its group, named as the group names it, and mine
+    expect(() => parseArchive(archive({ conversations: [groupConv], messages: [] }), [me])).toThrow(/without its group/);
+    expect(() => parseArchive(archive({ conversations: [{ ...groupConv, id: `${me}|group:${"cd".repeat(32)}` }], messages: [], groups: [group] }), [me])).toThrow(/not named/);
+    expect(() => parseArchive(archive({ conversations: [{ ...groupConv, theirAddress: "whatsapp:+15550000001" }], messages: [], groups: [group] }), [me])).toThrow(/not named/);
+    expect(() => parseArchive(archive({ groups: [{ ...group, ourAddress: "messenger:someone.else" }] }), [me])).toThrow(/another account/);
+    expect(() => parseArchive(archive({ groups: [group, group] }), [me])).toThrow(/twice/);
+    expect(() => parseArchive(archive({ groups: [{ ...group, chain: [] }] }), [me])).toThrow(/not readable/);
+    expect(() => parseArchive(archive({ groups: [{ ...group, chain: ["AAAA"] }] }), [me])).toThrow(/not readable/);
     expect(() => parseArchive(archive({ v: 2 }), [me])).toThrow(/not readable/);
     expect(() => parseArchive(new TextEncoder().encode("{"), [me])).toThrow(/not readable/);
   });

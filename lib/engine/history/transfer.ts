@@ -4,12 +4,12 @@
 // digest, commitment, size) goes to the new device sealed over the link's provisioning channel. The new
 // device downloads it (range requests resume a dropped connection), and nothing is imported before the
 // whole ciphertext authenticated and its digest matched. Progress goes to the meta table for both screens.
-import { z } from "zod";
 import { EVENTS, fromB64, request, toB64, type Address } from "../deps";
 import type { EngineContext } from "../context";
 import { downloadAttachment, uploadAttachment, type AttachmentPointer } from "../attachments/transfer";
 import { setHistoryProgress, type HistoryProgress } from "../../store/history";
-import { buildArchive, importArchive, parseArchive, type ImportCounts } from "./archive";
+import { HistoryOffer } from "./offer";
+import { buildArchive, importArchive, parseArchive, verifyGroups, type ImportCounts } from "./archive";
 
 type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -19,22 +19,8 @@ export interface BlobAccess {
   fetch?: Fetch;
 }
 
-const b64 = z.string().regex(/^[A-Za-z0-9_-]*$/).max(100);
-/** What the primary tells the new device after the link: where the archive is, or that none comes. */
-export const HistoryOffer = z.discriminatedUnion("t", [
-  z.strictObject({
-    t: z.literal("history"),
-    blobId: b64,
-    key: b64,
-    digest: b64,
-    commitment: b64,
-    size: z.number().int().positive(),
-    messages: z.number().int().nonnegative(),
-  }),
-  z.strictObject({ t: z.literal("nohistory") }),
-]);
-export type HistoryOffer = z.infer<typeof HistoryOffer>;
-type Pointed = Extract<HistoryOffer, { t: "history" }>;
+export { HistoryOffer };
+export type Pointed = Extract<HistoryOffer, { t: "history" }>;
 
 /** Progress is written at most this often (each write wakes the live queries on the meta table). */
 const PROGRESS_EVERY_MS = 200;
@@ -83,7 +69,9 @@ export async function downloadHistory(
   // resolves only after the last chunk and the digest of the whole ciphertext: a tampered archive throws here
   const blob = await downloadAttachment({ pointer, baseUrl: blobs.baseUrl, fetch: blobs.fetch, signal, onProgress: (p) => onProgress?.("downloading", p.done, p.total) });
   const archive = parseArchive(new Uint8Array(await blob.arrayBuffer()), accounts);
-  return importArchive(ctx.db, archive, ctx.now(), (done, total) => onProgress?.("importing", done, total), signal);
+  // groups are replayed from their signed chains before anything is stored
+  const groups = await verifyGroups(ctx, archive);
+  return importArchive(ctx.db, archive, ctx.now(), (done, total) => onProgress?.("importing", done, total), signal, groups);
 }
 
 /**
@@ -120,36 +108,20 @@ export async function offerHistory(
 }
 
 /**
- * The new device: waits for the primary's offer, then downloads and imports what it points at. Skipping
- * (the signal) stops it at the next piece; what was imported by then stays (each batch is whole).
+ * The new device: downloads and imports what the primary's kept offer points at, with progress. Skipping
+ * (the signal) stops it at the next piece; what was imported by then stays (each batch is whole). Throws
+ * what failed (the caller decides whether it may go on later).
  */
-export async function receiveHistory(
-  ctx: EngineContext,
-  blobs: BlobAccess,
-  offered: Promise<HistoryOffer>,
-  accounts: readonly Address[],
-  signal: AbortSignal,
-): Promise<void> {
+export async function receiveOffer(ctx: EngineContext, blobs: BlobAccess, offer: Pointed, accounts: readonly Address[], signal: AbortSignal): Promise<ImportCounts> {
   const { db } = ctx;
-  const base: HistoryProgress = { direction: "in", state: "waiting", done: 0, total: 0 };
+  const base: HistoryProgress = { direction: "in", state: "downloading", done: 0, total: 0, messages: offer.messages };
   await setHistoryProgress(db, base);
-  const aborted = new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
-  aborted.catch(() => undefined);
-  try {
-    const offer = await Promise.race([offered, aborted]);
-    if (offer.t === "nohistory") {
-      await setHistoryProgress(db, { ...base, state: "skipped" });
-      return;
-    }
-    const write = throttled((done, total) => setHistoryProgress(db, { ...base, state: phase, done, total, messages: offer.messages }));
-    let phase: HistoryProgress["state"] = "downloading";
-    const counts = await downloadHistory(ctx, blobs, offer, accounts, (p, done, total) => {
-      phase = p;
-      write(done, total);
-    }, signal);
-    await setHistoryProgress(db, { ...base, state: "done", done: counts.messages, total: counts.messages, messages: counts.messages });
-  } catch (error) {
-    await setHistoryProgress(db, { ...base, state: signal.aborted ? "skipped" : "failed" });
-    if (!signal.aborted) throw error;
-  }
+  let phase: HistoryProgress["state"] = "downloading";
+  const write = throttled((done, total) => setHistoryProgress(db, { ...base, state: phase, done, total }));
+  const counts = await downloadHistory(ctx, blobs, offer, accounts, (p, done, total) => {
+    phase = p;
+    write(done, total);
+  }, signal);
+  await setHistoryProgress(db, { ...base, state: "done", done: counts.messages, total: counts.messages, messages: counts.messages });
+  return counts;
 }

@@ -15,7 +15,8 @@ import { mediaTables } from "../../store/media";
 import { inTransaction } from "../../store/transactions";
 import { SyncItem, type SyncContent } from "../content/kinds/sync";
 import { deleteForMe } from "../actions";
-import { clockKey } from "./queue";
+import { clockKey, queueSync } from "./queue";
+import { blobList, HISTORY_ASK_KEY, HISTORY_DONE_KEY, historyAsks, keepOffer, MAX_HISTORY_BLOBS, pendingHistory, setPendingHistory } from "../../store/history";
 
 /** `held`: it names what is not here yet, and waits for it (syncPending). */
 export type SyncOutcome = "applied" | "stale" | "refused" | "held";
@@ -71,8 +72,37 @@ async function applyItem(db: JunctionDB, our: Address, item: SyncItem, now: numb
     }
     case "deviceName":
       return deviceName(db, item.device, item.name, item.at);
+    case "history": {
+      // for one device of mine: the others ignore it
+      if ((await db.deviceLists.get(our))?.thisDevice !== item.device) return "stale";
+      // skipped before it came: not fetched; the primary hears it may delete the archive
+      const pending = await pendingHistory(db);
+      if (pending?.skipped) {
+        await setPendingHistory(db, null);
+        if (item.offer.t === "history") await queueSync(db, [our], [{ t: "historyDone", blobId: item.offer.blobId, at: now }], now);
+        return "stale";
+      }
+      return (await keepOffer(db, item.offer)) ? "applied" : "stale";
+    }
+    case "historyAsk": {
+      // an ask that took longer than a link's wait to come is not acted on
+      if (item.at < now - HISTORY_ASK_MAX_AGE_MS) return "stale";
+      const asks = (await historyAsks(db)).filter((a) => !(a.our === our && a.device === item.device));
+      await db.meta.put({ key: HISTORY_ASK_KEY, value: [...asks, { our, device: item.device, at: item.at }].slice(-MAX_HISTORY_ASKS) });
+      return "applied";
+    }
+    case "historyDone": {
+      const done = await blobList<string>(db, HISTORY_DONE_KEY);
+      if (done.includes(item.blobId)) return "stale";
+      await db.meta.put({ key: HISTORY_DONE_KEY, value: [...done, item.blobId].slice(-MAX_HISTORY_BLOBS) });
+      return "applied";
+    }
   }
 }
+
+/** How old an ask for the history may be and still be answered; how many wait at once. */
+const HISTORY_ASK_MAX_AGE_MS = 60 * 60_000;
+const MAX_HISTORY_ASKS = 16;
 
 /** Records `at` for `key` when it is newer than the clock held; false (nothing recorded) when it is not. */
 async function newer(db: JunctionDB, key: string, at: number): Promise<boolean> {

@@ -152,6 +152,28 @@ export function blobStoreContract(open: () => Promise<BlobStore>): void {
     }
   });
 
+  it("deletes one blob when asked, and only that one", async () => {
+    const store = await open();
+    try {
+      const gone = newBlob(100);
+      const kept = newBlob(100, { owner: gone.owner });
+      for (const b of [gone, kept]) {
+        await store.create(b, 10_000_000);
+        await store.append(b.id, 0, pieces(randomBytes(100), 100));
+      }
+      expect(await store.delete(gone.id)).toBe(true);
+      expect(await store.get(gone.id)).toBeNull();
+      await expect(readAll(store, gone.id, 0, 99)).rejects.toThrow();
+      expect(await store.delete(gone.id)).toBe(false);
+      expect((await store.get(kept.id))?.received).toBe(100);
+      expect((await readAll(store, kept.id, 0, 99)).length).toBe(100);
+      // its bytes no longer count against the owner's quota
+      expect(await store.usage(gone.owner)).toBe(100);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("lets only one of two racing appends write the same bytes", async () => {
     const store = await open();
     try {

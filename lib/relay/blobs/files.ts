@@ -195,6 +195,13 @@ export class FileBlobStore implements BlobStore {
     return deleted;
   }
 
+  async delete(id: string): Promise<boolean> {
+    if (this.busy.has(id)) return false;
+    this.unsynced.delete(id);
+    await rm(this.path(id), { force: true });
+    return this.db.prepare("DELETE FROM blobs WHERE id = ?").run(id).changes > 0;
+  }
+
   async close(): Promise<void> {
     // uploads under way keep every byte written before a clean shutdown
     for (const [id, received] of [...this.unsynced]) {

@@ -263,6 +263,11 @@ export class PostgresBlobStore implements BlobStore {
     });
   }
 
+  async delete(id: string): Promise<boolean> {
+    const res = await this.db.deleteFrom("blobs").where("id", "=", id).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
   async close(): Promise<void> {
     await this.db.destroy();
   }

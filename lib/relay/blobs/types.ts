@@ -62,5 +62,7 @@ export interface BlobStore {
   usage(owner: string): Promise<number>;
   /** Deletes blobs whose `expiresAt` has passed; on several nodes only one sweeps at a time. */
   deleteExpired(now: number): Promise<number>;
+  /** Deletes one blob now (its owner asked); false when there is none, or an upload is still writing into it here. */
+  delete(id: string): Promise<boolean>;
   close(): Promise<void>;
 }

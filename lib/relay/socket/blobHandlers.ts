@@ -9,6 +9,20 @@ export function tokenHash(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("base64url");
 }
 
+/**
+ * blobs:delete — the device that uploaded a blob deletes it before its expiry (a history archive once the
+ * new device imported it). Anyone else's blob, or one that is not there, is the same not_found: the answer
+ * tells no one whether an id exists.
+ */
+export const blobDelete: HandlerFn<typeof EVENTS.blobDelete> = async (conn, req) => {
+  const deviceId = conn.deviceOf(req.from);
+  if (!deviceId) throw new ProtocolError("unauthorized", "from is not an account of this connection");
+  await conn.limit("blobUploadsPerDevice", conn.ctx.limitKey("blob", deviceId));
+  const meta = await conn.ctx.blobs.get(req.id);
+  if (!meta || meta.owner !== deviceId) throw new ProtocolError("not_found", "no such blob of this device");
+  return { deleted: await conn.ctx.blobs.delete(req.id) };
+};
+
 export const blobUpload: HandlerFn<typeof EVENTS.blobUpload> = async (conn, req) => {
   const deviceId = conn.deviceOf(req.from);
   if (!deviceId) throw new ProtocolError("unauthorized", "from is not an account of this connection");

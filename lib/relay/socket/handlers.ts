@@ -1,7 +1,7 @@
 // Every client event and the function that serves it; the type makes a missing one a compile error.
 import { EVENTS } from "../../protocol";
 import { challenge, keysStatus, keysUpload, login, register } from "./accountHandlers";
-import { blobUpload } from "./blobHandlers";
+import { blobDelete, blobUpload } from "./blobHandlers";
 import { devicesPublish } from "./deviceHandlers";
 import { bundles, lookup } from "./directoryHandlers";
 import { ack, fetch, send } from "./mailboxHandlers";
@@ -25,4 +25,5 @@ export const HANDLERS: Handlers = {
   [EVENTS.devicesPublish]: devicesPublish,
   [EVENTS.provisionListen]: provisionListen,
   [EVENTS.provisionSend]: provisionSend,
+  [EVENTS.blobDelete]: blobDelete,
 };

@@ -378,6 +378,7 @@ const TEMPLATES: Record<ClientEvent, (r: Rng, c: GenContext) => unknown> = {
   [EVENTS.devicesPublish]: (r, c) => ({ from: c.me?.address ?? anyAddress(r, c), list: b64(r, r.int(64, 2000)) }),
   [EVENTS.provisionListen]: (r) => ({ channel: b64(r, 16) }),
   [EVENTS.provisionSend]: (r) => ({ channel: b64(r, 16), body: b64(r, r.int(1, 2000)) }),
+  [EVENTS.blobDelete]: (r, c) => ({ from: c.me?.address ?? anyAddress(r, c), id: b64(r, 32) }),
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { schemas } from "../../../protocol";
 import { durableFields, MessageId, Timestamp } from "../base";
+import { HistoryOffer } from "../../history/offer";
 
 /** Most items in one sync message. */
 export const MAX_SYNC_ITEMS = 200;
@@ -28,7 +29,15 @@ const ContactItem = z.object({ t: z.literal("contact"), address: schemas.Address
 const PersonItem = z.object({ t: z.literal("person"), address: schemas.Address, to: schemas.Address.nullable(), at: Timestamp });
 const DeviceNameItem = z.object({ t: z.literal("deviceName"), device: z.string().min(1).max(64), name: z.string().trim().min(1).max(MAX_SYNC_DEVICE_NAME), at: Timestamp });
 
-export const SyncItem = z.discriminatedUnion("t", [ReadItem, ConversationItem, DeleteItem, SettingItem, ContactItem, PersonItem, DeviceNameItem]);
+/** The primary's history offer for one newly linked device of mine (`device`: its id under this account); the others ignore it. */
+const HistoryItem = z.object({ t: z.literal("history"), device: z.string().min(1).max(64), offer: HistoryOffer, at: Timestamp });
+/** A linked device of mine (`device`) asks the primary to send the history again (the first one failed or never came). */
+const HistoryAskItem = z.object({ t: z.literal("historyAsk"), device: z.string().min(1).max(64), at: Timestamp });
+
+/** A linked device of mine is done with a history archive (imported or skipped): the primary that uploaded it deletes it. */
+const HistoryDoneItem = z.object({ t: z.literal("historyDone"), blobId: z.string().regex(/^[A-Za-z0-9_-]{43}$/), at: Timestamp });
+
+export const SyncItem = z.discriminatedUnion("t", [ReadItem, ConversationItem, DeleteItem, SettingItem, ContactItem, PersonItem, DeviceNameItem, HistoryItem, HistoryAskItem, HistoryDoneItem]);
 export type SyncItem = z.infer<typeof SyncItem>;
 
 /** An item of a kind this build does not know (or one it cannot read): skipped, the rest still apply. */
