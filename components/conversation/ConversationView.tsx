@@ -1,6 +1,6 @@
 "use client";
 import { ArrowLeft, Contact, Info, ShieldCheck, Timer } from "lucide-react";
-import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
+import { memo, useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import dynamic from "next/dynamic";
 import { BRANDS, handleOf } from "@/lib/brands";
 import { acceptIdentity, describeError } from "@/lib/hooks/actions";
@@ -33,7 +33,8 @@ interface Props {
   openAt?: { messageId: string } | null;
 }
 
-export function ConversationView({ conversationId, onBack, openAt = null }: Props) {
+/** Memoised: the inbox around it re-renders on its own changes (rows, search), which are not the conversation's. */
+export const ConversationView = memo(function ConversationView({ conversationId, onBack, openAt = null }: Props) {
   const conversation = useConversation(conversationId);
   const contactName = useContactName(conversation?.theirAddress ?? null);
   const identity = useIdentity(conversationId);
@@ -344,7 +345,7 @@ export function ConversationView({ conversationId, onBack, openAt = null }: Prop
       )}
     </section>
   );
-}
+});
 
 /**
  * A verified contact's key changed: the engine holds what I write to them until I accept the new
