@@ -17,6 +17,7 @@ import { DeleteMessageDialog, MessageInfoDialog } from "./MessageDialogs";
 import { MessageLog, UNREAD_WINDOW_CAP } from "./MessageLog";
 import { timerLabel } from "./MessageBubble";
 import { WIDE_MEDIA } from "@/lib/hooks/firstScreenScript";
+import { OPENING_WINDOW } from "@/lib/hooks/opening";
 
 // loaded (with the QR code library) and mounted the first time it opens
 const SafetyNumberDialog = dynamic(() => import("./SafetyNumberDialog").then((m) => m.SafetyNumberDialog), { ssr: false });
@@ -24,7 +25,7 @@ const GroupInfoDialog = dynamic(() => import("../groups/GroupInfoDialog").then((
 const PersonCardDialog = dynamic(() => import("../people/PersonCardDialog").then((m) => m.PersonCardDialog), { ssr: false });
 
 /** Messages held in the window at first; scrolling up grows it by the same amount. */
-const PAGE = 200;
+const PAGE = OPENING_WINDOW;
 
 interface Props {
   conversationId: string;

@@ -88,6 +88,8 @@ async function timedQuery(page: Page, query: string): Promise<{ worker: number; 
     // the frame that shows them
     await new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
     const ended = performance.now();
+    // where a trace (--profile) ends the query
+    performance.mark("bench:search-painted");
     const box = shown();
     const worker = Number(box?.dataset.tookMs ?? Number.NaN);
     const hits = box?.querySelectorAll("mark").length ?? 0;
