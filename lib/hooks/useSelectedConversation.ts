@@ -3,6 +3,7 @@
 // link all keep it, and selecting one needs no server round trip.
 import { useCallback, useSyncExternalStore } from "react";
 import { startOpening } from "./opening";
+import { selectedPerson } from "./people";
 
 const PREFIX = "#c=";
 
@@ -21,7 +22,8 @@ function read(): string | null {
 if (typeof window !== "undefined") {
   window.addEventListener("hashchange", () => {
     const id = read();
-    if (id) startOpening(id);
+    // a person's merged view ("One row per person") reads its own way
+    if (id && selectedPerson(id) === null) startOpening(id);
   });
 }
 
