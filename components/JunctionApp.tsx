@@ -16,7 +16,7 @@ import { useTheme } from "@/lib/hooks/theme";
 import { useSelectedConversation } from "@/lib/hooks/useSelectedConversation";
 import { useMediaQuery } from "@/lib/hooks/useMediaQuery";
 import { selectedPerson } from "@/lib/hooks/people";
-import { useSearch } from "@/lib/hooks/search";
+import { searchAhead, useSearch } from "@/lib/hooks/search";
 import type { InboxFilter } from "@/lib/hooks/types";
 import { AccountForm } from "./AccountForm";
 import { LinkThisDevice } from "./devices/LinkThisDevice";
@@ -26,6 +26,7 @@ import { Dialog } from "./ui/Dialog";
 import { FilterBar } from "./inbox/FilterBar";
 import { SearchBox, SearchResultsList } from "./inbox/Search";
 import { formatterWarmups } from "./format";
+import { warmLinkify } from "./conversation/text";
 import { InstallButton } from "./InstallButton";
 import { TopBar } from "./TopBar";
 import { useOpenedOnce } from "./useOpenedOnce";
@@ -156,11 +157,12 @@ function useFirstScreenfulThenAll(): [number, (shown: boolean) => void] {
 
 /**
  * Builds the date formatters while the page is idle, before the first row needs them, once a worker has
- * loaded the locale's data (warmIntl.ts): each step is then about a millisecond.
+ * loaded the locale's data (warmIntl.ts): each step is then about a millisecond. Last, linkify's state
+ * machine, which the first message with a link would otherwise build while its conversation opens.
  */
 function useWarmFormatters(): void {
   useEffect(() => {
-    const steps = formatterWarmups();
+    const steps = [...formatterWarmups(), warmLinkify];
     let cancel = () => {};
     let live = true;
     const next = () => {
@@ -193,6 +195,41 @@ function inboxRowsShown(): boolean {
   return document.querySelector('[role="list"][aria-label="Conversations"] li') !== null;
 }
 
+/**
+ * The search box and, while it holds a query, its results in place of `children` (the filter chips and the
+ * conversation list). The query and its results live here, so a keystroke or an answer renders this pane
+ * and not the inbox around it (the top bar, the open conversation). The worker is asked from the input
+ * event itself (searchAhead), so it searches while the keystroke renders.
+ */
+function SearchPane({
+  onSearching,
+  onOpen,
+  onWriteTo,
+  children,
+}: {
+  onSearching: (searching: boolean) => void;
+  onOpen: (conversationId: string, messageId: string | null) => void;
+  onWriteTo: (address: Address) => void;
+  children: React.ReactNode;
+}) {
+  const [query, setQuery] = useState("");
+  const search = useSearch(query);
+  const input = useRef<HTMLInputElement>(null);
+  const results = useRef<HTMLDivElement>(null);
+  const searching = query.trim() !== "";
+  useEffect(() => onSearching(searching), [searching, onSearching]);
+  const onChange = useCallback((next: string) => {
+    searchAhead(next);
+    setQuery(next);
+  }, []);
+  return (
+    <>
+      <SearchBox value={query} onChange={onChange} inputRef={input} resultsRef={results} />
+      {searching ? <SearchResultsList state={search} onOpen={onOpen} onWriteTo={onWriteTo} inputRef={input} resultsRef={results} /> : children}
+    </>
+  );
+}
+
 function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof useAccounts>>; status: ReturnType<typeof useConnectionStatus> }) {
   const [filter, setFilter] = useState<InboxFilter>("all");
   const [selectedId, select] = useSelectedConversation();
@@ -219,10 +256,8 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
   useUnreadTitle(unreadFromInbox ?? unreadQueried);
   useIncomingNotifications(everything);
   useWarmFormatters();
-  const [query, setQuery] = useState("");
-  const search = useSearch(query);
-  const searchInput = useRef<HTMLInputElement>(null);
-  const searchResults = useRef<HTMLDivElement>(null);
+  // whether the search box holds a query (the query itself and its results live in SearchPane)
+  const [searching, setSearching] = useState(false);
   // a search result opens its conversation at its message (a new object each time: choosing it again jumps again)
   const [openAt, setOpenAt] = useState<{ conversationId: string; messageId: string } | null>(null);
   const openResult = useCallback(
@@ -232,6 +267,11 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
     },
     [select],
   );
+  const writeToFromSearch = useCallback((address: Address) => {
+    setWriteTo(address);
+    setDialog("new");
+  }, []);
+  const back = useCallback(() => select(null), [select]);
   // leaving that conversation forgets the message: opening it again later starts where it usually does
   useEffect(() => {
     if (openAt && openAt.conversationId !== selectedId) setOpenAt(null);
@@ -243,7 +283,7 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
     inbox === undefined
       ? null
       : filter === "all" &&
-        !query.trim() &&
+        !searching &&
         (selectedId === null || wide) &&
         !inbox.rows.slice(0, FIRST_SCREENFUL).some((r) => (r.expiresInMs ?? 0) > 0 || (inbox.people?.get(r.id)?.conversations.some((c) => (c.expiresInMs ?? 0) > 0) ?? false));
   useFirstScreenCopy(root, plain, inbox);
@@ -268,33 +308,19 @@ function Inbox({ accounts, status }: { accounts: NonNullable<ReturnType<typeof u
           className={`${selectedId ? "hidden md:flex" : "flex"} w-full flex-col border-r border-slate-200 bg-white md:w-96 md:shrink-0 dark:border-slate-800 dark:bg-slate-900`}
         >
           <HistoryTransfer direction="in" />
-          <SearchBox value={query} onChange={setQuery} inputRef={searchInput} resultsRef={searchResults} />
-          {query.trim() ? (
-            <SearchResultsList
-              state={search}
-              onOpen={openResult}
-              onWriteTo={(address) => {
-                setWriteTo(address);
-                setDialog("new");
-              }}
-              inputRef={searchInput}
-              resultsRef={searchResults}
-            />
-          ) : (
-            <>
-              <FilterBar value={filter} onChange={setFilter} brands={myBrands} />
-              <ConversationList rows={inbox?.rows} total={inbox?.total ?? 0} names={inbox?.names} people={inbox?.people} filter={filter} selectedId={selectedId} />
-            </>
-          )}
+          <SearchPane onSearching={setSearching} onOpen={openResult} onWriteTo={writeToFromSearch}>
+            <FilterBar value={filter} onChange={setFilter} brands={myBrands} />
+            <ConversationList rows={inbox?.rows} total={inbox?.total ?? 0} names={inbox?.names} people={inbox?.people} filter={filter} selectedId={selectedId} />
+          </SearchPane>
         </nav>
         <main className={`${selectedId ? "flex" : "hidden md:flex"} min-w-0 flex-1 flex-col`}>
           {personId ? (
-            <PersonView key={selectedId} personId={personId} onBack={() => select(null)} onOpenConversation={select} />
+            <PersonView key={selectedId} personId={personId} onBack={back} onOpenConversation={select} />
           ) : selectedId ? (
             <ConversationView
               key={selectedId}
               conversationId={selectedId}
-              onBack={() => select(null)}
+              onBack={back}
               openAt={openAt?.conversationId === selectedId ? openAt : null}
             />
           ) : (

@@ -40,6 +40,8 @@ export function formatterWarmups(locale?: string): Array<() => void> {
     () => formatRowTime(now - 30 * DAY_MS, now, locale),
     () => formatDay(now - 3 * DAY_MS, now, locale),
     () => formatDay(now - 30 * DAY_MS, now, locale),
+    // a message's time: every bubble of an opening conversation shows one
+    () => formatTime(now, locale),
   ];
 }
 

@@ -1,4 +1,4 @@
-// `npm run bench:client [-- --json] [--quick] [--runs N] [--backlog N] [--backlog-only] [--engine-sender] [--profile DIR]`: the client's figures on a large
+// `npm run bench:client [-- --json] [--quick] [--runs N] [--backlog N] [--backlog-only] [--only PARTS] [--engine-sender] [--profile DIR]`: the client's figures on a large
 // account, in headless Chromium against the real server (see docs/BENCHMARKS.md).
 //   - app shell and first inbox row with 5,000 conversations and 200,000 messages stored
 //   - opening a conversation of 10,000 messages
@@ -11,7 +11,7 @@ import { availableParallelism, loadavg } from "node:os";
 import type { Browser } from "@playwright/test";
 import { launch } from "./bench-client/app";
 import { benchBacklog } from "./bench-client/backlog";
-import { benchInbox, type InboxSizes } from "./bench-client/inbox";
+import { benchInbox, PARTS, type InboxSizes, type Part } from "./bench-client/inbox";
 import { buildReport, toJson, toTable } from "./bench-client/report";
 import { startServer, type BenchServer } from "./bench-client/server";
 
@@ -25,10 +25,12 @@ interface Options {
   backlogOnly: boolean;
   /** Send the backlog through the Node engine's outbox, message by message (minutes), instead of in bulk. */
   engineSender: boolean;
+  /** The parts measured (--only): all by default. */
+  parts: Set<Part>;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { json: false, quick: false, runs: null, profile: null, backlog: null, backlogOnly: false, engineSender: false };
+  const opts: Options = { json: false, quick: false, runs: null, profile: null, backlog: null, backlogOnly: false, engineSender: false, parts: new Set(PARTS) };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--json") opts.json = true;
@@ -38,8 +40,14 @@ function parseArgs(argv: string[]): Options {
     else if (arg === "--backlog") opts.backlog = Number(argv[++i]);
     else if (arg === "--backlog-only") opts.backlogOnly = true;
     else if (arg === "--engine-sender") opts.engineSender = true;
-    else throw new Error(`unknown argument ${arg}; use --json, --quick, --runs N, --backlog N, --backlog-only, --engine-sender, --profile DIR`);
+    else if (arg === "--only") {
+      const wanted = (argv[++i] ?? "").split(",").filter(Boolean);
+      const unknown = wanted.filter((p) => !(PARTS as readonly string[]).includes(p));
+      if (wanted.length === 0 || unknown.length > 0) throw new Error(`--only takes a comma-separated list of ${PARTS.join(", ")}${unknown.length ? ` (not ${unknown.join(", ")})` : ""}`);
+      opts.parts = new Set(wanted as Part[]);
+    } else throw new Error(`unknown argument ${arg}; use --json, --quick, --runs N, --backlog N, --backlog-only, --only PARTS, --engine-sender, --profile DIR`);
   }
+  if (opts.backlogOnly) opts.parts = new Set(["backlog"]);
   if (opts.profile === null && argv.includes("--profile")) throw new Error("--profile takes a directory");
   for (const [flag, value] of [["--runs", opts.runs], ["--backlog", opts.backlog]] as const) {
     if (value !== null && !(Number.isInteger(value) && value > 0)) throw new Error(`${flag} takes a positive integer`);
@@ -76,8 +84,10 @@ async function main(): Promise<void> {
     server = await startServer(log);
     log(`server at ${server.url}`);
     browser = await launch();
-    const inbox = opts.backlogOnly ? null : await benchInbox(browser, server.url, sizes, tag, log, opts.profile);
-    const backlog = await benchBacklog(browser, server.url, sizes.backlog, tag, log, opts.profile, opts.engineSender ? "engine" : "direct", server.pid);
+    const inbox = await benchInbox(browser, server.url, sizes, tag, log, opts.profile, opts.parts);
+    const backlog = opts.parts.has("backlog")
+      ? await benchBacklog(browser, server.url, sizes.backlog, tag, log, opts.profile, opts.engineSender ? "engine" : "direct", server.pid)
+      : null;
     const report = buildReport(opts.quick ? "quick" : "full", sizes, inbox, backlog);
     // a shared machine's other work shows in every figure: say how busy it was
     report.context.loadAverageAtStart = loadAtStart;
@@ -85,7 +95,7 @@ async function main(): Promise<void> {
     report.context.cores = availableParallelism();
     if (opts.profile) {
       if (inbox) report.profiles = inbox.profiles;
-      if (backlog.trace) report.traces = [backlog.trace];
+      report.traces = [...(inbox?.traces ?? []), ...(backlog?.trace ? [backlog.trace] : [])];
     }
     process.stdout.write(`${opts.json ? toJson(report) : toTable(report)}\n`);
   } finally {

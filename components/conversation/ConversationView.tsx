@@ -1,6 +1,6 @@
 "use client";
 import { ArrowLeft, Contact, Info, ShieldCheck, Timer } from "lucide-react";
-import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
+import { memo, useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import dynamic from "next/dynamic";
 import { BRANDS, handleOf } from "@/lib/brands";
 import { acceptIdentity, describeError } from "@/lib/hooks/actions";
@@ -17,6 +17,7 @@ import { DeleteMessageDialog, MessageInfoDialog } from "./MessageDialogs";
 import { MessageLog, UNREAD_WINDOW_CAP } from "./MessageLog";
 import { timerLabel } from "./MessageBubble";
 import { WIDE_MEDIA } from "@/lib/hooks/firstScreenScript";
+import { OPENING_WINDOW } from "@/lib/hooks/opening";
 
 // loaded (with the QR code library) and mounted the first time it opens
 const SafetyNumberDialog = dynamic(() => import("./SafetyNumberDialog").then((m) => m.SafetyNumberDialog), { ssr: false });
@@ -24,7 +25,7 @@ const GroupInfoDialog = dynamic(() => import("../groups/GroupInfoDialog").then((
 const PersonCardDialog = dynamic(() => import("../people/PersonCardDialog").then((m) => m.PersonCardDialog), { ssr: false });
 
 /** Messages held in the window at first; scrolling up grows it by the same amount. */
-const PAGE = 200;
+const PAGE = OPENING_WINDOW;
 
 interface Props {
   conversationId: string;
@@ -33,7 +34,8 @@ interface Props {
   openAt?: { messageId: string } | null;
 }
 
-export function ConversationView({ conversationId, onBack, openAt = null }: Props) {
+/** Memoised: the inbox around it re-renders on its own changes (rows, search), which are not the conversation's. */
+export const ConversationView = memo(function ConversationView({ conversationId, onBack, openAt = null }: Props) {
   const conversation = useConversation(conversationId);
   const contactName = useContactName(conversation?.theirAddress ?? null);
   const identity = useIdentity(conversationId);
@@ -344,7 +346,7 @@ export function ConversationView({ conversationId, onBack, openAt = null }: Prop
       )}
     </section>
   );
-}
+});
 
 /**
  * A verified contact's key changed: the engine holds what I write to them until I accept the new

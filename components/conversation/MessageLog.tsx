@@ -71,10 +71,16 @@ export function MessageLog({ conversationId, messages, hasOlder, onLoadOlder, pe
     return [...base.slice(0, at), { kind: "unread", key: "unread-line", count: unreadLine.count }, ...base.slice(at)];
   }, [messages, hasOlder, unreadLine]);
 
+  const estimateSize = (index: number) => (items[index]?.kind === "message" ? ESTIMATED_MESSAGE : ESTIMATED_LINE);
   const virtualizer = useVirtualizer({
     count: items.length,
     getScrollElement: () => scrollRef.current,
-    estimateSize: (index) => (items[index]?.kind === "message" ? 56 : 36),
+    estimateSize,
+    // The first render is already where the log opens (the unread line, else the end), on the estimates: the
+    // rows there are the first ones rendered and measured, instead of the oldest of the window first and
+    // then, after a scroll, the ones at the end. The opening scroll below then only corrects the estimate.
+    initialRect: { width: 0, height: typeof window === "undefined" ? 0 : window.innerHeight },
+    initialOffset: () => openingOffset(items, estimateSize, typeof window === "undefined" ? 0 : window.innerHeight),
     getItemKey: (index) => items[index]?.key ?? index,
     overscan: 12,
     anchorTo: "end",
@@ -227,6 +233,23 @@ export function MessageLog({ conversationId, messages, hasOlder, onLoadOlder, pe
       ) : null}
     </div>
   );
+}
+
+/** Estimated heights (px) until a row is measured: a one-line message, and a day or unread line. */
+const ESTIMATED_MESSAGE = 56;
+const ESTIMATED_LINE = 36;
+
+/**
+ * Where the log opens, on estimated heights: the unread line at the top of a view of `viewport` px, or else
+ * the end of the log at its bottom.
+ */
+export function openingOffset(items: readonly { kind: string }[], estimate: (index: number) => number, viewport: number): number {
+  let offset = 0;
+  for (let i = 0; i < items.length; i++) {
+    if (items[i]?.kind === "unread") return offset;
+    offset += estimate(i);
+  }
+  return Math.max(0, offset - viewport);
 }
 
 /** Whether `message` continues the run of the message item next to it. */

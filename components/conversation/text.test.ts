@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { find } from "linkifyjs";
 import { isEmojiOnly, isSingleEmoji, linkParts } from "./text";
 
 describe("linkParts", () => {
@@ -18,6 +19,37 @@ describe("linkParts", () => {
 
   it("returns one text part for text without links", () => {
     expect(linkParts("plain words")).toEqual([{ kind: "text", text: "plain words" }]);
+    expect(linkParts("")).toEqual([]);
+  });
+
+  it("finds what linkify finds, also where it skips linkify for text that cannot hold a link", () => {
+    const texts = [
+      "did you get the photos",
+      "meet at localhost tomorrow",
+      "LOCALHOST/admin",
+      "example.com",
+      "see Example.ORG/path, then",
+      "http://a",
+      "https://localhost:3000/x",
+      "xn--bcher-kva.example",
+      "日本語のテキスト example.jp です",
+      "the end.",
+      "no link here!",
+      "192.168.0.1:8080",
+    ];
+    for (const text of texts) {
+      const expected: { kind: string; text: string; href?: string }[] = [];
+      let at = 0;
+      for (const link of find(text, "url")) {
+        if (!/^https?:\/\//i.test(link.href)) continue;
+        if (link.start > at) expected.push({ kind: "text", text: text.slice(at, link.start) });
+        expected.push({ kind: "link", text: link.value, href: link.href });
+        at = link.end;
+      }
+      if (at < text.length) expected.push({ kind: "text", text: text.slice(at) });
+      expect(linkParts(text), text).toEqual(expected);
+    }
+    expect(linkParts("meet at localhost tomorrow").some((p) => p.kind === "link")).toBe(true);
   });
 });
 

@@ -4,10 +4,18 @@ import { find } from "linkifyjs";
 export type TextPart = { kind: "text"; text: string } | { kind: "link"; text: string; href: string };
 
 /**
+ * Whether linkify could find a link in the text at all: every link it finds has a scheme (a ":"), a domain
+ * with a dot, or is "localhost". Most messages have none, and skip the tokenizer (and, the first time, the
+ * building of its state machine: tens of ms while a conversation opens).
+ */
+const MAYBE_LINK = /[.:]|localhost/i;
+
+/**
  * Splits text into plain runs and http(s) links. Anything else linkify recognises (mailto:, other
  * schemes such as javascript:) stays plain text, so a link can only ever open a web page.
  */
 export function linkParts(text: string): TextPart[] {
+  if (!MAYBE_LINK.test(text)) return text ? [{ kind: "text", text }] : [];
   const parts: TextPart[] = [];
   let at = 0;
   for (const link of find(text, "url")) {
@@ -18,6 +26,11 @@ export function linkParts(text: string): TextPart[] {
   }
   if (at < text.length) parts.push({ kind: "text", text: text.slice(at) });
   return parts;
+}
+
+/** Builds linkify's state machine ahead of need (at idle): the first message with a dot then does not pay for it. */
+export function warmLinkify(): void {
+  find("example.com", "url");
 }
 
 const PICTOGRAPHIC = /[\p{Extended_Pictographic}\u{1f1e6}-\u{1f1ff}]/u;

@@ -4,7 +4,7 @@
 // conversation at that message. Keyboard: ↓ from the box goes into the results, ↑/↓ move between them,
 // Home/End jump, Escape clears and returns to the box.
 import { Search as SearchIcon, X } from "lucide-react";
-import { useId, useRef, type KeyboardEvent, type ReactNode } from "react";
+import { memo, useId, useRef, type KeyboardEvent, type ReactNode } from "react";
 import { BRANDS, type Address } from "@/lib/brands";
 import { conversationHref } from "@/lib/hooks/useSelectedConversation";
 import type { SearchState } from "@/lib/hooks/search";
@@ -102,7 +102,7 @@ function Brands({ c }: { c: SearchConversation }) {
 const LINK =
   "block rounded-lg px-3 py-2 text-sm outline-none hover:bg-slate-100 focus-visible:bg-sky-50 focus-visible:ring-2 focus-visible:ring-inset focus-visible:ring-sky-600 dark:hover:bg-slate-800 dark:focus-visible:bg-sky-950";
 
-export function SearchResultsList({
+export const SearchResultsList = memo(function SearchResultsList({
   state,
   onOpen,
   onWriteTo,
@@ -256,4 +256,4 @@ export function SearchResultsList({
       </ul>
     </div>
   );
-}
+});

@@ -3,10 +3,12 @@
 // so the inbox stays fast with thousands of conversations and the log with thousands of messages.
 import Dexie from "dexie";
 import { useLiveQuery } from "dexie-react-hooks";
+import { useEffect, useMemo, useRef, useState } from "react";
 import type { Address } from "../brands";
 import { DEFAULT_SETTINGS, getDb, type DeviceListRow, type DraftRow, type Settings } from "../store/db";
 import { queryAccounts, queryInboxAsSet, queryMessageWindow, queryUnreadTotal, type InboxRows, type MessageWindow } from "./queries";
 import { earlyAccounts, earlyInbox, startEarlyReads } from "./startup";
+import { OPENING_WINDOW, shareRows, takeOpeningConversation, takeOpeningMessages } from "./opening";
 import type { AccountRow, ContactRow, ConversationRow, GroupRow, IdentityRow, InboxFilter, MediaRow, MessageRow, TransferRow } from "./types";
 import { mediaBlob, mediaUsage } from "../store/media";
 import { historyProgress, LINK_KEY, type HistoryProgress, type LinkState } from "../store/history";
@@ -39,9 +41,33 @@ export function useContactName(address: Address | null): string | null | undefin
   }, [address]);
 }
 
+/**
+ * What was read when the conversation was chosen (lib/hooks/opening.ts), shown until `live` answers: taken
+ * once, at mount.
+ */
+function useOpeningRead<T>(live: T | undefined, take: () => Promise<T> | undefined): T | undefined {
+  const [early] = useState(take);
+  const [value, setValue] = useState<T | undefined>(undefined);
+  useEffect(() => {
+    if (!early) return;
+    let on = true;
+    early.then(
+      (v) => {
+        if (on) setValue(v);
+      },
+      () => undefined,
+    );
+    return () => {
+      on = false;
+    };
+  }, [early]);
+  return live !== undefined ? live : value;
+}
+
 /** undefined while loading, null when there is no such conversation. */
 export function useConversation(id: string | null): ConversationRow | null | undefined {
-  return useLiveQuery(async () => (id ? ((await getDb().conversations.get(id)) ?? null) : null), [id]);
+  const live = useLiveQuery(async () => (id ? ((await getDb().conversations.get(id)) ?? null) : null), [id]);
+  return useOpeningRead(live, () => (id ? takeOpeningConversation(id) : undefined));
 }
 
 /** The group a group conversation stands for (null: not a group, or not here). */
@@ -52,10 +78,20 @@ export function useGroup(conversation: ConversationRow | null | undefined): Grou
 
 /** The newest `limit` messages of a conversation in display order (oldest first). */
 export function useMessages(conversationId: string | null, limit: number): MessageWindow | undefined {
-  return useLiveQuery(
+  const live = useLiveQuery(
     async () => (conversationId ? queryMessageWindow(getDb(), conversationId, limit) : { messages: [], hasOlder: false }),
     [conversationId, limit],
   );
+  const early = useOpeningRead(live, () => (conversationId ? takeOpeningMessages(conversationId, limit) : undefined));
+  // what was read at the choice is a window of OPENING_WINDOW: not a stand-in for a larger one
+  const shown = live !== undefined || limit === OPENING_WINDOW ? early : undefined;
+  // each answer keeps the objects of the messages that did not change (the log's bubbles are memoised on them)
+  const kept = useRef<MessageWindow | undefined>(undefined);
+  return useMemo(() => {
+    const next = shown === undefined ? undefined : shareRows(kept.current, shown);
+    kept.current = next;
+    return next;
+  }, [shown]);
 }
 
 /** The peer's identity as seen from my account in this conversation (verified state, key change). */

@@ -1,6 +1,8 @@
 "use client";
 // Search as you type: every keystroke asks the worker (lib/engine/search.ts: a query is a few ms there, and
 // a pause before asking would be time a person waits for nothing); an answer to an older query is never shown.
+// The box asks from its input event (searchAhead), before React renders the keystroke: the worker searches
+// while the page renders, and the hook takes that answer instead of asking again after the commit.
 // While older messages are still being indexed, the same query is asked again every second, so what the
 // "more may match soon" note promises comes without another keystroke.
 import { useEffect, useState } from "react";
@@ -17,7 +19,33 @@ export type SearchState =
   | { status: "done"; query: string; results: SearchResults }
   | { status: "failed"; query: string; error: string };
 
-export function useSearch(query: string, limit = 50): SearchState {
+/** Results per query. */
+const LIMIT = 50;
+
+/** The query asked from the input event, waiting for useSearch to take its answer. */
+let ahead: { query: string; limit: number; answer: Promise<SearchResults> } | null = null;
+
+/** Asks the worker for `query` now (from the input event); the next useSearch of the same query takes the answer. */
+export function searchAhead(query: string, limit = LIMIT): void {
+  const trimmed = query.trim();
+  if (!trimmed) {
+    ahead = null;
+    return;
+  }
+  const answer = callEngine("search", { query: trimmed, limit });
+  // a failure is shown by the hook that takes it; one nobody takes is not an unhandled rejection
+  answer.catch(() => undefined);
+  ahead = { query: trimmed, limit, answer };
+}
+
+/** The answer asked ahead for this query, else a new ask. Taken once: asking again (while indexing) asks anew. */
+function ask(query: string, limit: number): Promise<SearchResults> {
+  const early = ahead;
+  ahead = null;
+  return early && early.query === query && early.limit === limit ? early.answer : callEngine("search", { query, limit });
+}
+
+export function useSearch(query: string, limit = LIMIT): SearchState {
   const [state, setState] = useState<SearchState>({ status: "idle" });
   const [round, setRound] = useState(0);
   const trimmed = query.trim();
@@ -29,7 +57,7 @@ export function useSearch(query: string, limit = 50): SearchState {
     let live = true;
     let reask: ReturnType<typeof setTimeout> | undefined;
     setState((prev) => ({ status: "searching", query: trimmed, previous: prev.status === "done" ? prev.results : prev.status === "searching" ? prev.previous : null }));
-    callEngine("search", { query: trimmed, limit }).then(
+    ask(trimmed, limit).then(
       (results) => {
         if (!live) return;
         setState({ status: "done", query: trimmed, results });

@@ -2,6 +2,8 @@
 // The open conversation lives in the URL hash (#c=<id>) so a reload, the back button and a shared
 // link all keep it, and selecting one needs no server round trip.
 import { useCallback, useSyncExternalStore } from "react";
+import { startOpening } from "./opening";
+import { selectedPerson } from "./people";
 
 const PREFIX = "#c=";
 
@@ -13,6 +15,16 @@ function read(): string | null {
   } catch {
     return null;
   }
+}
+
+// A conversation chosen (a row's link, Back, a search result) starts reading its row and messages before
+// React renders it: this listener is the page's first on "hashchange", ahead of React's.
+if (typeof window !== "undefined") {
+  window.addEventListener("hashchange", () => {
+    const id = read();
+    // a person's merged view ("One row per person") reads its own way
+    if (id && selectedPerson(id) === null) startOpening(id);
+  });
 }
 
 function subscribe(onChange: () => void): () => void {

@@ -1,9 +1,13 @@
 // Inbox load and conversation open on a large account: 5,000 conversations, 200,000 messages.
 import type { Browser, Page } from "@playwright/test";
 import { blocking, createAccount, newProfile, readProbe, settle, type Blocking } from "./app";
-import { profile, type ProfileSummary } from "./profile";
+import { profile, traceThreads, type ProfileSummary, type TraceSummary } from "./profile";
 import { seedInPage, type SeedPlan, type SeedResult } from "./seed";
 import { benchSearch, type SearchFigures } from "./search";
+
+/** What `--only` can pick: the inbox loads, the merged-view loads, the conversation open, search, the backlog. */
+export const PARTS = ["inbox", "merged", "open", "search", "backlog"] as const;
+export type Part = (typeof PARTS)[number];
 
 export interface InboxSizes {
   conversations: number;
@@ -41,7 +45,10 @@ export interface InboxFigures {
   mergedLoads: InboxRun[];
   opens: OpenRun[];
   profiles: ProfileSummary[];
-  search: SearchFigures;
+  /** With --profile: traces of every thread (the conversation open, a search). */
+  traces: TraceSummary[];
+  /** Null when --only left search out. */
+  search: SearchFigures | null;
 }
 
 const BIG_PEER = "Big Conversation";
@@ -110,7 +117,7 @@ async function loadInbox(page: Page, conversations: number, profileTo?: { dir: s
   };
 }
 
-async function openBig(page: Page, conversations: number, newestText: string, profileTo?: { dir: string; profiles: ProfileSummary[] }): Promise<OpenRun> {
+async function openBig(page: Page, conversations: number, newestText: string, traceTo?: { dir: string; traces: TraceSummary[] }): Promise<OpenRun> {
   await loadInbox(page, conversations);
   await settle(page);
   await page.evaluate((text) => window.__bench?.arm(text), newestText);
@@ -119,7 +126,9 @@ async function openBig(page: Page, conversations: number, newestText: string, pr
     await row.click();
     await page.waitForFunction(() => window.__bench?.open?.shownPainted != null);
   };
-  if (profileTo) profileTo.profiles.push((await profile(page, profileTo.dir, "conversation-open", open))[0]);
+  // a trace, not only a CPU profile: style, layout and paint are half of such a click
+  const browser = page.context().browser();
+  if (traceTo && browser) traceTo.traces.push((await traceThreads(browser, page, traceTo.dir, "conversation-open", open))[0]);
   else await open();
   const probe = await readProbe(page);
   const shown = probe.open;
@@ -138,7 +147,10 @@ export async function benchInbox(
   tag: string,
   log: (line: string) => void,
   profileDir: string | null,
-): Promise<InboxFigures> {
+  parts: ReadonlySet<Part> = new Set(PARTS),
+): Promise<InboxFigures | null> {
+  // everything here but the backlog needs the seeded account
+  if (!PARTS.some((p) => p !== "backlog" && parts.has(p))) return null;
   const context = await newProfile(browser, baseURL);
   try {
     const page = await context.newPage();
@@ -164,38 +176,40 @@ export async function benchInbox(
     for (let i = 0; i < 2; i++) await loadInbox(page, sizes.conversations);
     await settle(page);
     const loads: InboxRun[] = [];
-    for (let i = 0; i < sizes.runs; i++) {
+    for (let i = 0; i < (parts.has("inbox") ? sizes.runs : 0); i++) {
       loads.push(await loadInbox(page, sizes.conversations));
       log(`inbox load ${i + 1}/${sizes.runs}: first row painted at ${Math.round(loads[loads.length - 1]?.firstRowPainted ?? 0)} ms, live at ${Math.round(loads[loads.length - 1]?.liveRowPainted ?? 0)} ms`);
       await settle(page, 500);
     }
     const opens: OpenRun[] = [];
-    for (let i = 0; i < sizes.runs; i++) {
+    for (let i = 0; i < (parts.has("open") ? sizes.runs : 0); i++) {
       opens.push(await openBig(page, sizes.conversations, seed.bigNewestText));
       log(`open ${i + 1}/${sizes.runs}: newest message painted after ${Math.round(opens[opens.length - 1]?.shownPainted ?? 0)} ms`);
     }
-    // last, as it changes the account: "One row per person" with people joined
+    // last of the loads, as it changes the account: "One row per person" with people joined
     const people = Math.min(PEOPLE, Math.floor(sizes.conversations / 4));
-    const mergedRows = await joinPeople(page, people);
-    await loadInbox(page, mergedRows);
-    await settle(page);
+    const mergedRows = parts.has("merged") ? await joinPeople(page, people) : 0;
+    if (parts.has("merged")) {
+      await loadInbox(page, mergedRows);
+      await settle(page);
+    }
     const mergedLoads: InboxRun[] = [];
-    for (let i = 0; i < sizes.runs; i++) {
+    for (let i = 0; i < (parts.has("merged") ? sizes.runs : 0); i++) {
       mergedLoads.push(await loadInbox(page, mergedRows));
       log(`merged inbox load ${i + 1}/${sizes.runs} (${people} people joined): first row painted at ${Math.round(mergedLoads[mergedLoads.length - 1]?.firstRowPainted ?? 0)} ms, live at ${Math.round(mergedLoads[mergedLoads.length - 1]?.liveRowPainted ?? 0)} ms`);
       await settle(page, 500);
     }
     const profiles: ProfileSummary[] = [];
-    if (profileDir) {
+    const traces: TraceSummary[] = [];
+    if (profileDir && (parts.has("inbox") || parts.has("open"))) {
       // extra runs: the profiler's own cost stays out of the figures above
       log("profiling one inbox load and one conversation open…");
-      const to = { dir: profileDir, profiles };
-      await loadInbox(page, sizes.conversations, to);
-      await openBig(page, sizes.conversations, seed.bigNewestText, to);
+      if (parts.has("inbox")) await loadInbox(page, sizes.conversations, { dir: profileDir, profiles });
+      if (parts.has("open")) await openBig(page, sizes.conversations, seed.bigNewestText, { dir: profileDir, traces });
     }
     // last: indexing the seeded history in the background must not weigh on the figures above
-    const search = await benchSearch(page, Math.max(10, sizes.runs * 4), seed.bytes, log);
-    return { seed, loads, mergedLoads, opens, profiles, search };
+    const search = parts.has("search") ? await benchSearch(page, Math.max(10, sizes.runs * 4), seed.bytes, log, profileDir ? { dir: profileDir, traces } : undefined) : null;
+    return { seed, loads, mergedLoads, opens, profiles, traces, search };
   } finally {
     await context.close();
   }

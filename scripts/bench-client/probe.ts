@@ -101,7 +101,11 @@ export function installProbe(): void {
     for (const article of Array.from(log.querySelectorAll('[role="article"], article'))) {
       if (article.textContent?.includes(open.text) && inView(article, box)) {
         open.shownAt = performance.now();
-        afterPaint((t) => (open.shownPainted = t));
+        afterPaint((t) => {
+          open.shownPainted = t;
+          // where a trace (--profile) ends the open
+          performance.mark("bench:open-painted");
+        });
         return;
       }
     }

@@ -117,8 +117,45 @@ export interface ThreadSummary {
   thread: string;
   busyMs: number;
   hot: HotFunction[];
+  /**
+   * The thread's own time by what the browser was doing (its devtools.timeline events: script, style,
+   * layout, paint, GC…), self time of each, heaviest first: where a click's or a keystroke's time went
+   * besides the JavaScript the samples show.
+   */
+  phases: { name: string; selfMs: number; count: number }[];
   /** The longest tasks (50 ms or more) of this thread, each with what its samples were doing. */
   longTasks: TaskSummary[];
+}
+
+/**
+ * Self time per event name of one thread's complete ("X") events, nested by time: a FunctionCall that
+ * forced a Layout counts the layout under Layout only.
+ */
+export function phasesOf(events: TraceEvent[], top = 12): ThreadSummary["phases"] {
+  const spans = events.filter((e) => e.ph === "X" && e.ts !== undefined && (e.dur ?? 0) > 0).sort((a, b) => (a.ts ?? 0) - (b.ts ?? 0) || (b.dur ?? 0) - (a.dur ?? 0));
+  const self = new Map<string, { selfMs: number; count: number }>();
+  const stack: { end: number; name: string }[] = [];
+  const add = (name: string, us: number, counted: boolean) => {
+    const entry = self.get(name) ?? { selfMs: 0, count: 0 };
+    entry.selfMs += us / 1000;
+    if (counted) entry.count += 1;
+    self.set(name, entry);
+  };
+  for (const e of spans) {
+    const ts = e.ts ?? 0;
+    const dur = e.dur ?? 0;
+    while (stack.length > 0 && (stack[stack.length - 1]?.end ?? 0) <= ts) stack.pop();
+    const parent = stack[stack.length - 1];
+    // a child's time is not its parent's own
+    if (parent) add(parent.name, -Math.min(dur, parent.end - ts), false);
+    add(e.name, dur, true);
+    stack.push({ end: ts + dur, name: e.name });
+  }
+  return [...self.entries()]
+    .map(([name, v]) => ({ name, selfMs: Math.round(v.selfMs * 10) / 10, count: v.count }))
+    .filter((p) => p.selfMs > 0)
+    .sort((a, b) => b.selfMs - a.selfMs)
+    .slice(0, top);
 }
 
 const TASK_EVENTS = new Set(["RunTask", "FunctionCall", "TimerFire", "EventDispatch", "FireAnimationFrame", "EvaluateScript", "v8.run", "MajorGC"]);
@@ -157,6 +194,11 @@ export function summariseTrace(events: TraceEvent[], top = 15): ThreadSummary[] 
   for (const e of events) {
     if (e.name === "Profile") profiles.set(`${e.pid}:${e.id ?? ""}`, { thread: `${e.pid}:${e.tid}`, clock: e.args?.data?.startTime ?? 0 });
   }
+  // samples taken while a thread's profiler was starting are the profiler's, not the page's
+  const profilerStart = new Map<string, number>();
+  for (const e of events) {
+    if (e.name === "CpuProfiler::StartProfiling" && e.ph === "X") profilerStart.set(`${e.pid}:${e.tid}`, (e.ts ?? 0) + (e.dur ?? 0));
+  }
   const frames = new Map<string, ProfileNode["callFrame"]>();
   const perThread = new Map<string, Sample[]>();
   for (const e of events) {
@@ -173,7 +215,7 @@ export function summariseTrace(events: TraceEvent[], top = 15): ThreadSummary[] 
       const delta = deltas[i] ?? 0;
       profile.clock += delta;
       const frame = frames.get(`${profileId}:${ids[i]}`);
-      if (!frame || frame.functionName === "(idle)" || delta <= 0) continue;
+      if (!frame || frame.functionName === "(idle)" || delta <= 0 || profile.clock <= (profilerStart.get(profile.thread) ?? 0)) continue;
       const name = frame.functionName || "(anonymous)";
       const where = frame.url ? `${shortUrl(frame.url)}:${frame.lineNumber + 1}:${frame.columnNumber + 1}` : "";
       list.push({ ts: profile.clock, ms: delta / 1000, key: `${name}@${where}`, name, where });
@@ -198,6 +240,8 @@ export function summariseTrace(events: TraceEvent[], top = 15): ThreadSummary[] 
       thread: threadNames.get(thread) ?? thread,
       busyMs: Math.round(samples.reduce((sum, s) => sum + s.ms, 0)),
       hot: fold(samples, top),
+      // the profiler's own start (a long first "sample") is not the page's work
+      phases: phasesOf(events.filter((e) => `${e.pid}:${e.tid}` === thread && e.name !== "CpuProfiler::StartProfiling")),
       longTasks: (tasks.get(thread) ?? [])
         .sort((a, b) => b.dur - a.dur)
         .slice(0, 3)

@@ -33,8 +33,8 @@ export interface Report {
   inboxTimeline: Record<string, number>;
   /** The backlog page's steps before the first message was stored, ms from navigation start, in order. */
   backlogTimeline: Record<string, number>;
-  /** CPU ms of every process from the backlog page's navigation to all stored (see cpu.ts). */
-  backlogCpu: CpuUse;
+  /** CPU ms of every process from the backlog page's navigation to all stored (see cpu.ts); null without the backlog. */
+  backlogCpu: CpuUse | null;
   /** With --profile: where the main thread's time went (the backlog figures then include the profiler's cost). */
   profiles?: ProfileSummary[];
   /** With --profile: every thread of the page (the worker's decryption included) during the backlog. */
@@ -48,7 +48,7 @@ function worst(b: Blocking): number {
 
 const round = (n: number) => Math.round(n * 10) / 10;
 
-export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlog: number }, inbox: InboxFigures | null, backlog: BacklogFigures): Report {
+export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlog: number }, inbox: InboxFigures | null, backlog: BacklogFigures | null): Report {
   const loads = inbox?.loads ?? [];
   const merged = inbox?.mergedLoads ?? [];
   const opens = inbox?.opens ?? [];
@@ -106,20 +106,25 @@ export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlo
         { key: "searchIndexShare", label: "  index size on disk, share of the messages' size", value: search.indexShare * 100, unit: "%" },
       ]
     : [];
+  const backlogRows: Row[] = backlog
+    ? [
+        { key: "backlogAllStored", label: `backlog of ${backlog.messages} decrypted and stored`, value: backlog.allStored, unit: "ms", target: 3000 },
+        { key: "backlogLongestTask", label: "  longest main-thread block meanwhile", value: worst(backlog.blocking), unit: "ms", target: 50 },
+        { key: "backlogLongestTaskWhileStoring", label: "  … of it after the first one was stored", value: worst(backlog.blockingWhileStoring), unit: "ms" },
+        ...(backlog.searchIndexMs !== null
+          ? [{ key: "backlogSearchIndexShare", label: "  of it: search index writes in the commits (target ≤ 10 %)", value: (backlog.searchIndexMs / backlog.allStored) * 100, unit: "%" as const }]
+          : []),
+        { key: "backlogFirstStored", label: "  first backlog message stored", value: backlog.firstStored, unit: "ms" },
+        { key: "backlogRate", label: "  store rate, first to last", value: backlog.perSecond, unit: "/s" },
+        { key: "backlogCpu", label: "  CPU used meanwhile, all processes", value: backlog.cpu.totalMs, unit: "ms" },
+        { key: "backlogCpuFloor", label: "  … over the machine's cores (least wall time)", value: backlog.cpu.floorMs, unit: "ms" },
+      ]
+    : [];
   const measured: Row[] = [
-    // --backlog-only: no inbox figures at all (not NaN rows)
-    ...(inbox ? inboxRows : []),
+    // --backlog-only: no inbox figures at all (not NaN rows); --only: none of a part left out
+    ...(inbox ? inboxRows.filter((r) => r.runs === undefined || r.runs.length > 0) : []),
     ...searchRows,
-    { key: "backlogAllStored", label: `backlog of ${backlog.messages} decrypted and stored`, value: backlog.allStored, unit: "ms", target: 3000 },
-    { key: "backlogLongestTask", label: "  longest main-thread block meanwhile", value: worst(backlog.blocking), unit: "ms", target: 50 },
-    { key: "backlogLongestTaskWhileStoring", label: "  … of it after the first one was stored", value: worst(backlog.blockingWhileStoring), unit: "ms" },
-    ...(backlog.searchIndexMs !== null
-      ? [{ key: "backlogSearchIndexShare", label: "  of it: search index writes in the commits (target ≤ 10 %)", value: (backlog.searchIndexMs / backlog.allStored) * 100, unit: "%" as const }]
-      : []),
-    { key: "backlogFirstStored", label: "  first backlog message stored", value: backlog.firstStored, unit: "ms" },
-    { key: "backlogRate", label: "  store rate, first to last", value: backlog.perSecond, unit: "/s" },
-    { key: "backlogCpu", label: "  CPU used meanwhile, all processes", value: backlog.cpu.totalMs, unit: "ms" },
-    { key: "backlogCpuFloor", label: "  … over the machine's cores (least wall time)", value: backlog.cpu.floorMs, unit: "ms" },
+    ...backlogRows,
   ];
   const rows = measured.map((row) => ({ ...row, value: round(row.value), runs: row.runs?.map(round) }));
   const steps = new Set(loads.flatMap((r) => Object.keys(r.timeline)));
@@ -128,30 +133,36 @@ export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlo
       .map((step) => [step, round(median(loads.flatMap((r) => (r.timeline[step] === undefined ? [] : [r.timeline[step]]))))] as const)
       .sort((a, b) => a[1] - b[1]),
   );
-  const backlogTimeline = Object.fromEntries(
-    [...Object.entries(backlog.timeline), ["firstStored", backlog.firstStored] as const, ["allStored", backlog.allStored] as const]
-      .map(([step, t]) => [step, round(t)] as const)
-      .sort((a, b) => a[1] - b[1]),
-  );
+  const backlogTimeline = backlog
+    ? Object.fromEntries(
+        [...Object.entries(backlog.timeline), ["firstStored", backlog.firstStored] as const, ["allStored", backlog.allStored] as const]
+          .map(([step, t]) => [step, round(t)] as const)
+          .sort((a, b) => a[1] - b[1]),
+      )
+    : {};
   return {
     mode,
     sizes,
     rows,
     inboxTimeline,
     backlogTimeline,
-    backlogCpu: backlog.cpu,
+    backlogCpu: backlog?.cpu ?? null,
     context: {
       ...(inbox ? { seedMs: round(inbox.seed.ms), seedConversations: inbox.seed.conversations, seedMessages: inbox.seed.messages } : {}),
       ...(search ? { searchIndexBytes: search.indexBytes, searchMessageBytes: search.messageBytes, searchOneWordHits: search.oneWord.hits, searchPrefixHits: search.prefix.hits } : {}),
-      backlogLongestLongTask: round(backlog.blocking.longestTask),
-      backlogLongestStall: round(backlog.blocking.longestStall),
-      backlogLongTasks: backlog.blocking.longTasks,
-      backlogLongTaskMs: round(backlog.blocking.longTaskMs),
-      senderMs: round(backlog.send.ms),
-      senderPerSecond: round((backlog.send.messages / backlog.send.ms) * 1000),
-      senderRateLimitedReplies: backlog.send.rateLimited,
-      senderNudges: backlog.send.nudges,
-      sender: backlog.send.how,
+      ...(backlog
+        ? {
+            backlogLongestLongTask: round(backlog.blocking.longestTask),
+            backlogLongestStall: round(backlog.blocking.longestStall),
+            backlogLongTasks: backlog.blocking.longTasks,
+            backlogLongTaskMs: round(backlog.blocking.longTaskMs),
+            senderMs: round(backlog.send.ms),
+            senderPerSecond: round((backlog.send.messages / backlog.send.ms) * 1000),
+            senderRateLimitedReplies: backlog.send.rateLimited,
+            senderNudges: backlog.send.nudges,
+            sender: backlog.send.how,
+          }
+        : {}),
     },
   };
 }
@@ -183,15 +194,17 @@ export function toTable(report: Report): string {
   lines.push("");
   const seeded = report.context.seedMs !== undefined;
   if (seeded) lines.push(`inbox load, median ms from navigation start: ${Object.entries(report.inboxTimeline).map(([k, v]) => `${k} ${v}`).join(", ")}`);
-  lines.push(`backlog page, ms from navigation start: ${Object.entries(report.backlogTimeline).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  const backlog = report.backlogCpu !== null;
+  if (backlog) lines.push(`backlog page, ms from navigation start: ${Object.entries(report.backlogTimeline).map(([k, v]) => `${k} ${v}`).join(", ")}`);
   lines.push(`machine: ${report.context.cores} cores, 1-minute load average ${report.context.loadAverageAtStart} at start, ${report.context.loadAverageAtEnd} at end`);
-  lines.push(
+  if (seeded && !backlog) lines.push(`seeding (not a target): ${report.context.seedConversations} conversations, ${report.context.seedMessages} messages in ${report.context.seedMs} ms`);
+  if (backlog) lines.push(
     (seeded ? `seeding (not a target): ${report.context.seedConversations} conversations, ${report.context.seedMessages} messages in ${report.context.seedMs} ms; ` : "") +
       `sender (Node engine, ${report.context.sender === "direct" ? "session encrypted in bulk" : "through its outbox"}): ${report.context.senderPerSecond} msgs/s, ${report.context.senderRateLimitedReplies} rate-limited replies, ${report.context.senderNudges} stalled outbox nudges; ` +
       `backlog: ${report.context.backlogLongTasks} long tasks totalling ${report.context.backlogLongTaskMs} ms, ` +
       `longest task ${report.context.backlogLongestLongTask} ms, longest timer stall ${report.context.backlogLongestStall} ms`,
   );
-  lines.push(
+  if (report.backlogCpu) lines.push(
     `backlog CPU by process: ${Object.entries(report.backlogCpu.byRole).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v} ms`).join(", ")}; ` +
       `heaviest threads: ${report.backlogCpu.topThreads.map(([k, v]) => `${k} ${v} ms`).join(", ")}`,
   );
@@ -204,6 +217,7 @@ export function toTable(report: Report): string {
     for (const thread of t.threads.slice(0, 4)) {
       lines.push("");
       lines.push(`trace ${t.file}, thread ${thread.thread}: ${thread.busyMs} ms busy; heaviest by self time:`);
+      if (thread.phases.length > 0) lines.push(`  by what the thread did (self ms): ${thread.phases.map((p) => `${p.name} ${p.selfMs} (${p.count}×)`).join(", ")}`);
       for (const h of thread.hot) lines.push(`  ${`${h.selfMs} ms`.padStart(9)}  ${h.name}  ${h.where}`);
       for (const task of thread.longTasks) {
         lines.push(`  a ${task.ms} ms task on this thread, sampled:`);
