@@ -25,7 +25,7 @@ import { diagnosticsCounter } from "./bench-client/backlog";
 import { ROOT, startServer, type BenchServer } from "./bench-client/server";
 import { startSender, type Sender } from "./bench-client/sender";
 import { JunctionPage } from "../e2e/pages/app";
-import { UPLOAD_PIECE_BYTES, DOWNLOAD_PIECE_BYTES } from "../lib/engine/attachments/transfer";
+import { SEAL_PIECE_BYTES, DOWNLOAD_PIECE_BYTES } from "../lib/engine/attachments/transfer";
 
 const MB = 1_000_000;
 const CHUNK = 64 * 1024;
@@ -344,7 +344,7 @@ async function main(): Promise<void> {
       download: { ms: downloadMs, mbPerS: downRate, ratio: downRate / aead.xchacha.open, peakBytes: downPeak.peak, peakLiveBytes: downPeak.live },
       aead,
       idleBytes,
-      pipelineBytes: { upload: UPLOAD_PIECE_BYTES, download: DOWNLOAD_PIECE_BYTES },
+      pipelineBytes: { upload: SEAL_PIECE_BYTES, download: DOWNLOAD_PIECE_BYTES },
       loadAtStart,
     };
     process.stdout.write(opts.json ? `${JSON.stringify(figures)}\n` : table(figures));
