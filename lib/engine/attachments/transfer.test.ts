@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EVENTS } from "../../protocol";
 import { call, TestDevice } from "../../relay/test/device";
 import { type RelayProcess, startRelay } from "../../relay/test/relayProcess";
-import { type AttachmentPointer, ciphertextSize, DOWNLOAD_PIECE_BYTES, downloadAttachment, paddedSize, STORE_QUEUE_PIECES, streamAttachment, TransferError, type TransferTimings, type UploadGrant, uploadAttachment, UPLOAD_PIECE_BYTES, UPLOADS_IN_FLIGHT } from "./transfer";
+import { type AttachmentPointer, ciphertextSize, DOWNLOAD_PIECE_BYTES, downloadAttachment, paddedSize, STORE_QUEUE_PIECES, streamAttachment, TransferError, type TransferTimings, type UploadGrant, uploadAttachment, FIRST_UPLOAD_PIECE_BYTES, UPLOAD_PIECE_BYTES, UPLOADS_IN_FLIGHT } from "./transfer";
 
 let relay: RelayProcess;
 let device: TestDevice;
@@ -71,7 +71,7 @@ describe("attachment transfer", () => {
     expect(stored.length).toBe(ciphertextSize(paddedSize(file.length)));
     // the relay's bytes are not the file's
     expect(stored.includes(file.subarray(0, 64))).toBe(false);
-    // a step per request (the last one carries the padding)
+    // a step per request: one seal piece first, then UPLOAD_PIECE_BYTES at a time (the last with the padding)
     expect(progress.length).toBe(3);
     expect(progress.at(-1)).toBe(stored.length);
     const downTimes: TransferTimings = {};
@@ -165,8 +165,8 @@ describe("attachment transfer", () => {
       signal: stop.signal,
     });
     await expect(firstTry).rejects.toThrow();
-    // the first request: the ciphertext's prefix and the first UPLOAD_PIECE_BYTES of plaintext, sealed
-    expect(sentFirst).toBe(ciphertextSize(UPLOAD_PIECE_BYTES));
+    // the first request: the ciphertext's prefix and the first FIRST_UPLOAD_PIECE_BYTES of plaintext, sealed
+    expect(sentFirst).toBe(ciphertextSize(FIRST_UPLOAD_PIECE_BYTES));
     // the relay holds the first piece, and whatever of the second (on the wire beside it) came before the
     // stop: the bytes it takes now start there and are each sent once
     let sentAgain = 0;
@@ -181,7 +181,7 @@ describe("attachment transfer", () => {
     };
     const pointer = await uploadAttachment({ file: new Blob([file]), key, grant, resume: recording.blobId(), baseUrl: relay.url, fetch: counting });
     expect(pointer.blobId).toBe(recording.blobId());
-    expect(resumedAt).toBeGreaterThanOrEqual(ciphertextSize(UPLOAD_PIECE_BYTES));
+    expect(resumedAt).toBeGreaterThanOrEqual(ciphertextSize(FIRST_UPLOAD_PIECE_BYTES));
     expect(sentAgain).toBe(ciphertextSize(paddedSize(file.length)) - resumedAt);
     expect(Buffer.compare(await bytesOf(await downloadAttachment({ pointer, baseUrl: relay.url })), file)).toBe(0);
   });

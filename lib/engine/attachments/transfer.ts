@@ -15,6 +15,8 @@ export const SEAL_PIECE_BYTES = 1024 * 1024;
  * requests cost less (bench:media: a request's own cost is tens of ms here, whatever its size).
  */
 export const UPLOAD_PIECE_BYTES = 4 * SEAL_PIECE_BYTES;
+/** Plaintext bytes of the first upload request: one seal piece, so that progress shows (and a break costs little) early. */
+export const FIRST_UPLOAD_PIECE_BYTES = SEAL_PIECE_BYTES;
 /** Attempts per piece (and per download range) before the transfer fails. */
 export const TRANSFER_ATTEMPTS = 5;
 const CHUNK = 64 * 1024;
@@ -213,6 +215,8 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
    */
   let unsent: Blob[] = [];
   let unsentPieces = 0;
+  /** Requests made of what this upload produced (those the relay already held skipped). */
+  let requests = 0;
   /** The byte offset of the next piece. */
   let pieceStart = offset;
   /** Settles when the piece before the next one has (sent or failed). */
@@ -286,7 +290,9 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
 
   /** Sends what is unsent once it holds a request's worth of seal pieces (or whatever it holds, when `all`). */
   const sendPieces = async (all: boolean): Promise<void> => {
-    if (unsentPieces < UPLOAD_PIECE_BYTES / SEAL_PIECE_BYTES && !all) return;
+    const want = (requests === 0 ? FIRST_UPLOAD_PIECE_BYTES : UPLOAD_PIECE_BYTES) / SEAL_PIECE_BYTES;
+    if (unsentPieces < want && !all) return;
+    requests++;
     const parts = unsent;
     unsent = [];
     unsentPieces = 0;
