@@ -1,4 +1,4 @@
-// `npm run bench:media [-- --json] [--mb N]`: an attachment's way through the real app in headless
+// `npm run bench:media [-- --json] [--mb N] [--cpu-profile DIR]`: an attachment's way through the real app in headless
 // Chromium against the real server (see docs/BENCHMARKS.md). A file of N MB (default 50) is attached and
 // sent (the engine worker pads, encrypts and uploads it in pieces), then its media is deleted and it is
 // downloaded again (the worker streams, decrypts and stores it piece by piece). Figures:
@@ -10,9 +10,12 @@
 //     the relay, the store or the digest)
 //   - the engine worker's peak memory (V8 heap used + ArrayBuffer backing stores, sampled every 100 ms
 //     over CDP) during each transfer, beside its idle figure and the size of the chunk pipeline
+// With --cpu-profile, the engine worker's CPU profile of each transfer is written to DIR (upload.cpuprofile,
+// download.cpuprofile: open them in Chrome's DevTools) and its heaviest functions by self time go to stderr
+// (the profiler slows the worker down: the figures of such a run are not the benchmark's).
 // Progress goes to stderr; the table (or, with --json, one JSON object) to stdout.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, CDPSession, Page } from "@playwright/test";
@@ -22,7 +25,7 @@ import { diagnosticsCounter } from "./bench-client/backlog";
 import { ROOT, startServer, type BenchServer } from "./bench-client/server";
 import { startSender, type Sender } from "./bench-client/sender";
 import { JunctionPage } from "../e2e/pages/app";
-import { UPLOAD_PIECE_BYTES, DOWNLOAD_PIECE_BYTES } from "../lib/engine/attachments/transfer";
+import { SEAL_PIECE_BYTES, DOWNLOAD_PIECE_BYTES } from "../lib/engine/attachments/transfer";
 
 const MB = 1_000_000;
 const CHUNK = 64 * 1024;
@@ -30,15 +33,17 @@ const CHUNK = 64 * 1024;
 interface Options {
   json: boolean;
   mb: number;
+  cpuProfile: string | null;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { json: false, mb: 50 };
+  const opts: Options = { json: false, mb: 50, cpuProfile: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--json") opts.json = true;
     else if (arg === "--mb") opts.mb = Number(argv[++i]);
-    else throw new Error(`unknown argument ${arg}; use --json, --mb N`);
+    else if (arg === "--cpu-profile" && argv[i + 1]) opts.cpuProfile = argv[++i];
+    else throw new Error(`unknown argument ${arg}; use --json, --mb N, --cpu-profile DIR`);
   }
   if (!(Number.isInteger(opts.mb) && opts.mb > 0 && opts.mb <= 100)) throw new Error("--mb takes an integer from 1 to 100");
   return opts;
@@ -138,7 +143,7 @@ class WorkerMemory {
     }
   }
 
-  private ask<T>(method: string): Promise<T> {
+  ask<T>(method: string, params?: Record<string, unknown>): Promise<T> {
     const my = ++this.id;
     return new Promise<T>((resolve) => {
       const on = (e: { sessionId: string; message: string }) => {
@@ -149,7 +154,7 @@ class WorkerMemory {
         resolve(m.result);
       };
       this.cdp.on("Target.receivedMessageFromTarget", on);
-      void this.cdp.send("Target.sendMessageToTarget", { sessionId: this.sessionId, message: JSON.stringify({ id: my, method }) });
+      void this.cdp.send("Target.sendMessageToTarget", { sessionId: this.sessionId, message: JSON.stringify({ id: my, method, params }) });
     });
   }
 
@@ -177,6 +182,38 @@ class WorkerMemory {
     this.peak = Math.max(this.peak, await this.now());
     return { peak: this.peak, live: this.peakLive };
   }
+}
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** The engine worker's CPU profile around `work`, written to `dir/name.cpuprofile`; its heaviest functions to `log`. */
+async function profiled<T>(memory: WorkerMemory, dir: string | null, name: string, log: (line: string) => void, work: () => Promise<T>): Promise<T> {
+  if (!dir) return work();
+  await memory.ask("Profiler.enable");
+  await memory.ask("Profiler.setSamplingInterval", { interval: 200 });
+  await memory.ask("Profiler.start");
+  const out = await work();
+  const { profile } = await memory.ask<{ profile: CpuProfile }>("Profiler.stop");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+  const self = new Map<string, number>();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const f = byId.get(id)!.callFrame;
+    const key = `${f.functionName || "(anonymous)"} ${f.url.split("/").pop()}:${f.lineNumber + 1}`;
+    const us = profile.timeDeltas[i] ?? 0;
+    total += us;
+    self.set(key, (self.get(key) ?? 0) + us);
+  });
+  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15);
+  log(`${name}: worker CPU profile, ${Math.round(total / 1000)} ms sampled; heaviest by self time:`);
+  for (const [key, us] of top) log(`  ${String(Math.round(us / 1000)).padStart(6)} ms  ${key}`);
+  return out;
 }
 
 /** Waits in the page (its clock) for the attachment transfer of `name` to reach `state`; ms from `since` or from its row's first sight. */
@@ -273,9 +310,11 @@ async function main(): Promise<void> {
     await page.getByLabel("Attach files").setInputFiles(file);
     const clickedAt = await page.evaluate(() => performance.now());
     memory.start();
-    const uploadWatch = watchTransfer(page, "uploaded");
-    await page.getByRole("button", { name: "Send" }).click();
-    const up = await uploadWatch;
+    const up = await profiled(memory, opts.cpuProfile, "upload", log, async () => {
+      const uploadWatch = watchTransfer(page, "uploaded");
+      await page.getByRole("button", { name: "Send" }).click();
+      return uploadWatch;
+    });
     const upPeak = await memory.stop();
     const upPhases = await phases(page, "upload");
 
@@ -286,9 +325,11 @@ async function main(): Promise<void> {
     await page.keyboard.press("Escape");
     const bubble = app.messages.filter({ hasText: "bench.bin" });
     memory.start();
-    const downWatch = watchTransfer(page, "ready");
-    await bubble.getByRole("button", { name: "Download" }).click();
-    const down = await downWatch;
+    const down = await profiled(memory, opts.cpuProfile, "download", log, async () => {
+      const downWatch = watchTransfer(page, "ready");
+      await bubble.getByRole("button", { name: "Download" }).click();
+      return downWatch;
+    });
     const downPeak = await memory.stop();
     const downPhases = await phases(page, "download");
 
@@ -303,7 +344,7 @@ async function main(): Promise<void> {
       download: { ms: downloadMs, mbPerS: downRate, ratio: downRate / aead.xchacha.open, peakBytes: downPeak.peak, peakLiveBytes: downPeak.live },
       aead,
       idleBytes,
-      pipelineBytes: { upload: UPLOAD_PIECE_BYTES, download: DOWNLOAD_PIECE_BYTES },
+      pipelineBytes: { upload: SEAL_PIECE_BYTES, download: DOWNLOAD_PIECE_BYTES },
       loadAtStart,
     };
     process.stdout.write(opts.json ? `${JSON.stringify(figures)}\n` : table(figures));

@@ -32,9 +32,16 @@ export function attachmentKeys(key: Bytes): AttachmentKeys {
   return { encryptionKey: out.slice(0, 32), commitment: out.slice(32, 64) };
 }
 
-function chunkNonce(index: number, last: boolean): Bytes {
-  const n = new Uint8Array(12);
-  new DataView(n.buffer).setUint32(7, index, false);
+/**
+ * Chunk `index`'s nonce, written into `n` (an encryptor's or decryptor's own 12 bytes, reused from chunk to
+ * chunk: the AEAD reads it only during the call it is given to).
+ */
+function chunkNonce(n: Bytes, index: number, last: boolean): Bytes {
+  n.fill(0);
+  n[7] = index >>> 24;
+  n[8] = (index >>> 16) & 0xff;
+  n[9] = (index >>> 8) & 0xff;
+  n[10] = index & 0xff;
   n[11] = last ? 1 : 0;
   return n;
 }
@@ -90,6 +97,7 @@ export class AttachmentEncryptor {
   private readonly encKey: Bytes;
   private readonly ad: Bytes;
   private readonly tree = new DigestTree();
+  private readonly nonce = new Uint8Array(12);
   /** The plaintext chunk being filled (the caller's buffers are not kept: they may be reused). */
   private readonly pending = new Uint8Array(ATTACHMENT_CHUNK_BYTES);
   private pendingBytes = 0;
@@ -114,7 +122,7 @@ export class AttachmentEncryptor {
   private seal(plain: Bytes, last: boolean, into: Bytes): Bytes {
     if (this.index >= MAX_CHUNKS) throw new CryptoError("bad_message", "attachment too large");
     if (last) this.lastSealed = true;
-    const c = chachaSeal(this.encKey, chunkNonce(this.index++, last), plain, this.ad, into);
+    const c = chachaSeal(this.encKey, chunkNonce(this.nonce, this.index++, last), plain, this.ad, into);
     this.tree.add(c);
     return c;
   }
@@ -203,6 +211,7 @@ export class AttachmentDecryptor {
   private readonly prefix: Bytes;
   private readonly digest: Bytes;
   private readonly tree = new DigestTree();
+  private readonly nonce = new Uint8Array(12);
   /** Ciphertext bytes not yet opened: the prefix until it is whole, then at most one sealed chunk. */
   private readonly held = new Uint8Array(SEALED_CHUNK_BYTES);
   private heldBytes = 0;
@@ -234,7 +243,7 @@ export class AttachmentDecryptor {
     }
     const sealed = new Uint8Array(SEALED_CHUNK_BYTES);
     for (let off = 0; off < plain.length; off += ATTACHMENT_CHUNK_BYTES) {
-      this.tree.add(chachaSeal(this.encKey, chunkNonce(this.index++, false), plain.subarray(off, off + ATTACHMENT_CHUNK_BYTES), this.ad, sealed));
+      this.tree.add(chachaSeal(this.encKey, chunkNonce(this.nonce, this.index++, false), plain.subarray(off, off + ATTACHMENT_CHUNK_BYTES), this.ad, sealed));
     }
   }
 
@@ -294,7 +303,7 @@ export class AttachmentDecryptor {
   }
 
   private open(sealed: Bytes, into: (length: number) => Bytes): void {
-    chachaOpen(this.encKey, chunkNonce(this.index++, false), sealed, this.ad, into(sealed.length - TAG_BYTES));
+    chachaOpen(this.encKey, chunkNonce(this.nonce, this.index++, false), sealed, this.ad, into(sealed.length - TAG_BYTES));
     this.tree.add(sealed);
   }
 
@@ -303,7 +312,7 @@ export class AttachmentDecryptor {
     if (this.ended) throw new CryptoError("bad_state", "decryptor finished");
     if (!this.headerSeen) throw new CryptoError("bad_message", "truncated attachment");
     const sealed = this.held.subarray(0, this.heldBytes);
-    const last = chachaOpen(this.encKey, chunkNonce(this.index++, true), sealed, this.ad);
+    const last = chachaOpen(this.encKey, chunkNonce(this.nonce, this.index++, true), sealed, this.ad);
     this.tree.add(sealed);
     this.ended = true;
     if (!equalBytes(await this.tree.digest(), this.digest)) throw new CryptoError("bad_digest", "digest mismatch");

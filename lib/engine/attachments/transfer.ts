@@ -7,8 +7,16 @@
 // nothing is handed back before the whole ciphertext authenticated and its digest matched.
 import { AttachmentDecryptor, AttachmentEncryptor } from "../../crypto";
 
-/** Ciphertext bytes per upload request: a failure costs at most this much sent again. */
-export const UPLOAD_PIECE_BYTES = 1024 * 1024;
+/** Plaintext bytes encrypted at a time (whole chunks): the worker's two buffers, plaintext and sealed, hold this much. */
+export const SEAL_PIECE_BYTES = 1024 * 1024;
+/**
+ * Plaintext bytes per upload request (whole seal pieces): a failure costs at most this much sent again.
+ * The request's body is the sealed pieces' Blobs (outside the worker) put together; fewer, larger
+ * requests cost less (bench:media: a request's own cost is tens of ms here, whatever its size).
+ */
+export const UPLOAD_PIECE_BYTES = 4 * SEAL_PIECE_BYTES;
+/** Plaintext bytes of the first upload request: one seal piece, so that progress shows (and a break costs little) early. */
+export const FIRST_UPLOAD_PIECE_BYTES = SEAL_PIECE_BYTES;
 /** Attempts per piece (and per download range) before the transfer fails. */
 export const TRANSFER_ATTEMPTS = 5;
 const CHUNK = 64 * 1024;
@@ -105,8 +113,6 @@ export interface UploadParams {
 
 /** Upload pieces on the wire at once: the relay holds one that arrives early until the one before it is stored. */
 export const UPLOADS_IN_FLIGHT = 2;
-/** Plaintext bytes encrypted at a time: whole chunks, one upload piece's worth. */
-const PLAIN_PIECE_BYTES = UPLOAD_PIECE_BYTES;
 
 /**
  * Yields the padded plaintext of `file` (`padTo` bytes, zeros after the file's own) in pieces of whole
@@ -114,7 +120,7 @@ const PLAIN_PIECE_BYTES = UPLOAD_PIECE_BYTES;
  * stream reads ahead by itself while the caller encrypts.
  */
 async function* plainPieces(file: Blob, padTo: number): AsyncIterable<Uint8Array> {
-  const piece = new Uint8Array(Math.min(PLAIN_PIECE_BYTES, padTo));
+  const piece = new Uint8Array(Math.min(SEAL_PIECE_BYTES, padTo));
   let filled = 0;
   let given = 0;
   const fill = function* (bytes: Uint8Array | null, zeros: number) {
@@ -203,8 +209,14 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
   const signal = params.signal ? AbortSignal.any([params.signal, stop.signal]) : stop.signal;
   let token = grant.token;
   let produced = 0;
-  /** Ciphertext produced and not yet sent (a Blob: it lives outside the worker, slicing it copies nothing). */
-  let unsent = new Blob([]);
+  /**
+   * Ciphertext produced and not yet sent: a Blob per seal piece (its bytes copied once out of the worker,
+   * never sliced), put together as one request's body once there are enough of them.
+   */
+  let unsent: Blob[] = [];
+  let unsentPieces = 0;
+  /** Requests made of what this upload produced (those the relay already held skipped). */
+  let requests = 0;
   /** The byte offset of the next piece. */
   let pieceStart = offset;
   /** Settles when the piece before the next one has (sent or failed). */
@@ -245,7 +257,7 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
           headers: { Authorization: `Bearer ${token}`, "Upload-Offset": String(at), "Content-Type": "application/offset+octet-stream" },
           // a Blob, not the bytes themselves: Chromium sends an ArrayBuffer body from a worker about
           // ten times slower (bench:media: 375 ms a MiB, against 30 ms as a Blob)
-          body: body.slice(at - start),
+          body: at === start ? body : body.slice(at - start),
           signal,
         });
         const told = Number(res.headers.get("upload-offset"));
@@ -276,35 +288,43 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
     params.onProgress?.({ done: offset, total });
   };
 
-  /** Sends the whole pieces of what is unsent (and the rest too when `all`). */
+  /** Sends what is unsent once it holds a request's worth of seal pieces (or whatever it holds, when `all`). */
   const sendPieces = async (all: boolean): Promise<void> => {
-    for (;;) {
-      const length = Math.min(UPLOAD_PIECE_BYTES, total - pieceStart);
-      if (length === 0 || unsent.size < length) break;
-      const body = unsent.slice(0, length);
-      unsent = unsent.slice(length);
-      const start = pieceStart;
-      pieceStart += length;
-      await wire.add(() => {
-        const run = send(body, start, previous);
-        previous = run.catch(() => undefined);
-        return run;
-      });
-    }
-    if (all && unsent.size > 0) throw new TransferError("refused", "the upload ran past its size");
+    const want = (requests === 0 ? FIRST_UPLOAD_PIECE_BYTES : UPLOAD_PIECE_BYTES) / SEAL_PIECE_BYTES;
+    if (unsentPieces < want && !all) return;
+    requests++;
+    const parts = unsent;
+    unsent = [];
+    unsentPieces = 0;
+    if (parts.length === 0) return;
+    const body = parts.length === 1 ? parts[0] : new Blob(parts);
+    const start = pieceStart;
+    pieceStart += body.size;
+    if (pieceStart > total) throw new TransferError("refused", "the upload ran past its size");
+    await wire.add(() => {
+      const run = send(body, start, previous);
+      previous = run.catch(() => undefined);
+      return run;
+    });
   };
 
-  /** Takes `cipher` (copied: the buffer is reused) for the pieces, skipping what the relay already holds. */
-  const take = (cipher: Uint8Array): void => {
-    const skip = Math.max(0, Math.min(cipher.length, resumeAt - produced));
-    produced += cipher.length;
-    if (skip < cipher.length) unsent = new Blob([unsent, cipher.subarray(skip) as Uint8Array<ArrayBuffer>]);
+  /** Takes one seal piece's ciphertext (copied: the buffers are reused), skipping what the relay already holds. */
+  const take = (...cipher: Uint8Array[]): void => {
+    const kept: Uint8Array[] = [];
+    for (const bytes of cipher) {
+      const skip = Math.max(0, Math.min(bytes.length, resumeAt - produced));
+      produced += bytes.length;
+      if (skip < bytes.length) kept.push(bytes.subarray(skip));
+    }
+    unsentPieces++;
+    if (kept.length > 0) unsent.push(new Blob(kept as Uint8Array<ArrayBuffer>[]));
   };
 
   const t = params.timings;
-  take(encryptor.prefix());
+  /** The ciphertext's first bytes: they go in the first seal piece's Blob. */
+  let prefix: Uint8Array | null = encryptor.prefix();
   /** The sealed chunks of one plaintext piece, reused from piece to piece. */
-  const sealed = new Uint8Array(ciphertextSize(PLAIN_PIECE_BYTES) - HEADER);
+  const sealed = new Uint8Array(ciphertextSize(SEAL_PIECE_BYTES) - HEADER);
   const plaintext = plainPieces(params.file, plainSize)[Symbol.asyncIterator]();
   let plainDone = 0;
   let digest: Uint8Array;
@@ -314,7 +334,12 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
       if (next.done) break;
       plainDone += next.value.length;
       const last = plainDone === plainSize;
-      timed(t, "encrypt", () => take(sealed.subarray(0, encryptor.sealInto(next.value, sealed, last))));
+      timed(t, "encrypt", () => {
+        const cipher = sealed.subarray(0, encryptor.sealInto(next.value, sealed, last));
+        if (prefix) take(prefix, cipher);
+        else take(cipher);
+        prefix = null;
+      });
       // waits only while the pieces before are still on the wire
       await timed(t, "wire", () => sendPieces(last));
     }
