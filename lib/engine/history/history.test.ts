@@ -296,7 +296,7 @@ describe("the history offer kept on the new device", () => {
     // imported: nothing more is expected, and the primary deletes the archive at the relay (only it may)
     expect(await pendingHistory(third.db)).toBeNull();
     const blobUrl = `${relayUrl()}/blobs/${(kept?.offer as { blobId: string }).blobId}`;
-    await waitFor(async () => (await fetch(blobUrl)).status === 404 || undefined, "the archive is deleted");
+    await waitFor(async () => (await fetch(blobUrl, { method: "HEAD" })).status === 404 || undefined, "the archive is deleted");
     for (const c of [alice, bob, third]) await c.engine.stop();
   });
 
