@@ -493,6 +493,12 @@ export class Engine {
       return;
     }
     const offer = HistoryOffer.safeParse(pending.offer);
+    if (offer.success && offer.data.t === "nohistory" && offer.data.failed) {
+      // the primary's side failed: kept as failed, so the person may ask again
+      await setPendingHistory(db, { ...pending, failed: true });
+      await setHistoryProgress(db, { direction: "in", state: "failed", done: 0, total: 0, reason: "failed" });
+      return;
+    }
     if (!offer.success || offer.data.t === "nohistory") {
       await setPendingHistory(db, null);
       await setHistoryProgress(db, { direction: "in", state: offer.success ? "skipped" : "failed", done: 0, total: 0 });

@@ -22,7 +22,7 @@ export const MAX_HISTORY_BLOBS = 32;
 /** The primary's offer as kept on disk (checked again by the engine when read: lib/engine/history/offer.ts). */
 export type StoredOffer =
   | { t: "history"; blobId: string; key: string; digest: string; commitment: string; size: number; messages: number }
-  | { t: "nohistory" };
+  | { t: "nohistory"; failed?: true };
 
 /**
  * The history this new device expects, kept across reloads: for which accounts, since when it waits (the

@@ -341,6 +341,28 @@ describe("the history offer kept on the new device", () => {
     await waitFor(async () => (await historyProgress(again.db))?.state === "done" || undefined, "sent again after the expiry");
     for (const c of [alice, bob, again]) await c.engine.stop();
   });
+
+  it("an archive the primary could not upload shows as failed on the new device, and may be asked for again", async () => {
+    const { alice, bob, aliceAddr, aConv } = await aliceAndBob(boot);
+    await seed(alice.db, aConv, 20);
+    // the relay refuses the primary's uploads (a quota, say) until told otherwise
+    let refuse = true;
+    const uploads = async (input: string, init?: RequestInit) => ((init?.method ?? "GET") !== "GET" && refuse ? new Response("no", { status: 403 }) : fetch(input, init));
+    await alice.engine.stop();
+    const primary = boot(alice.db, undefined, uploads);
+    await waitFor(async () => primary.online || undefined, "the primary is online");
+    const laptop = await link(primary, aliceAddr, true);
+    await waitFor(async () => (await historyProgress(primary.db))?.state === "failed" || undefined, "the upload failed on the primary");
+    // not "skipped": the person chose to send it, and may ask again
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "failed" || undefined, "the new device says it failed");
+    expect((await historyProgress(laptop.db))?.reason).toBe("failed");
+    expect((await pendingHistory(laptop.db))?.failed).toBe(true);
+    refuse = false;
+    await laptop.api.askHistory({});
+    const done = await waitFor(async () => ((await historyProgress(laptop.db))?.state === "done" ? historyProgress(laptop.db) : undefined), "the history came when asked again");
+    expect(done?.messages).toBe(20);
+    for (const c of [primary, bob, laptop]) await c.engine.stop();
+  });
 });
 
 describe("groups in the history", () => {

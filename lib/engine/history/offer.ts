@@ -16,6 +16,7 @@ export const HistoryOffer = z.discriminatedUnion("t", [
     size: z.number().int().positive(),
     messages: z.number().int().nonnegative(),
   }),
-  z.strictObject({ t: z.literal("nohistory") }),
+  // `failed`: the primary could not build or upload it (the new device may ask again), not the person's choice
+  z.strictObject({ t: z.literal("nohistory"), failed: z.literal(true).optional() }),
 ]);
 export type HistoryOffer = z.infer<typeof HistoryOffer>;

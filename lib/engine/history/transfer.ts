@@ -101,8 +101,8 @@ export async function offerHistory(
     await setHistoryProgress(ctx.db, { ...base, state: "done", done: 1, total: 1, messages });
   } catch (error) {
     await setHistoryProgress(ctx.db, { ...base, state: "failed" });
-    // the new device stops waiting for it
-    await send({ t: "nohistory" }).catch(() => undefined);
+    // the new device stops waiting for it, and may ask again
+    await send({ t: "nohistory", failed: true }).catch(() => undefined);
     throw error;
   }
 }
