@@ -10,7 +10,7 @@
 //   into the answer the committed state gives (`handle_taken`, `device_exists`, `ok`);
 // - deadlocks and serialization failures between row locks: the transaction is retried;
 // - expiry sweeps: one node at a time (a session advisory lock, tried, not waited for).
-import { type InsertResult, type Kysely, sql, type Transaction } from "kysely";
+import { type Kysely, sql, type Transaction } from "kysely";
 import { createHmac, randomBytes } from "node:crypto";
 import { type Address, brandOf } from "../../brands";
 import type { SqlDialect } from "./migrations";
@@ -226,10 +226,6 @@ function checkQuotas(quotas: MailboxQuotas): void {
   }
 }
 
-function inserted(result: InsertResult | undefined): boolean {
-  return Number(result?.numInsertedOrUpdatedRows ?? 0) > 0;
-}
-
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 
 interface Candidate {
@@ -321,26 +317,8 @@ async function insertEnvelopes(trx: Db, fresh: readonly Candidate[]): Promise<En
  * CONFLICT DO UPDATE waits for a concurrent writer of the row and evaluates its WHERE on the newest
  * version, so a quota is never exceeded.
  */
-async function addToCounter(trx: Db, deviceId: string, delta: { envelopes: number; bytes: number }, quotas: MailboxQuotas): Promise<boolean> {
-  // The WHERE below guards only an existing row; a first row must fit on its own.
-  if (delta.envelopes > quotas.perDeviceEnvelopes || delta.bytes > quotas.perDeviceBytes) return false;
-  const counted = await trx
-    .insertInto("device_mailbox")
-    .values({ device_id: deviceId, envelopes: delta.envelopes, bytes: delta.bytes })
-    .onConflict((oc) =>
-      oc
-        .column("device_id")
-        .doUpdateSet((eb) => ({
-          envelopes: eb("device_mailbox.envelopes", "+", eb.ref("excluded.envelopes")),
-          bytes: eb("device_mailbox.bytes", "+", eb.ref("excluded.bytes")),
-        }))
-        .where((eb) =>
-          eb.and([
-            eb(eb("device_mailbox.envelopes", "+", eb.ref("excluded.envelopes")), "<=", quotas.perDeviceEnvelopes),
-            eb(eb("device_mailbox.bytes", "+", eb.ref("excluded.bytes")), "<=", quotas.perDeviceBytes),
-          ])))
-    .executeTakeFirst();
-  return inserted(counted);
+function addToCounter(trx: Db, deviceId: string, delta: MailboxDelta, quotas: MailboxQuotas): Promise<boolean> {
+  return addToCounters(trx, new Map([[deviceId, delta]]), new Map([[deviceId, quotas]]));
 }
 
 /**
