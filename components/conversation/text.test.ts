@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { find } from "linkifyjs";
-import { isEmojiOnly, isSingleEmoji, linkParts } from "./text";
+import { isEmojiOnly, isSingleEmoji, linkParts, scanLinks } from "./text";
 
 describe("linkParts", () => {
   it("links http and https URLs and keeps the rest as text", () => {
@@ -37,18 +36,8 @@ describe("linkParts", () => {
       "no link here!",
       "192.168.0.1:8080",
     ];
-    for (const text of texts) {
-      const expected: { kind: string; text: string; href?: string }[] = [];
-      let at = 0;
-      for (const link of find(text, "url")) {
-        if (!/^https?:\/\//i.test(link.href)) continue;
-        if (link.start > at) expected.push({ kind: "text", text: text.slice(at, link.start) });
-        expected.push({ kind: "link", text: link.value, href: link.href });
-        at = link.end;
-      }
-      if (at < text.length) expected.push({ kind: "text", text: text.slice(at) });
-      expect(linkParts(text), text).toEqual(expected);
-    }
+    // the pre-check may only skip the scan where the scan finds nothing
+    for (const text of texts) expect(linkParts(text), text).toEqual(scanLinks(text));
     expect(linkParts("meet at localhost tomorrow").some((p) => p.kind === "link")).toBe(true);
   });
 });

@@ -16,6 +16,11 @@ const MAYBE_LINK = /[.:]|localhost/i;
  */
 export function linkParts(text: string): TextPart[] {
   if (!MAYBE_LINK.test(text)) return text ? [{ kind: "text", text }] : [];
+  return scanLinks(text);
+}
+
+/** Every text's parts by linkify's own scan, without the cheap pre-check (exported for its test). */
+export function scanLinks(text: string): TextPart[] {
   const parts: TextPart[] = [];
   let at = 0;
   for (const link of find(text, "url")) {

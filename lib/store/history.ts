@@ -79,24 +79,32 @@ export async function setHistoryProgress(db: JunctionDB, progress: HistoryProgre
   await db.meta.put({ key: HISTORY_KEY, value: progress });
 }
 
-export async function historyProgress(db: JunctionDB): Promise<HistoryProgress | null> {
-  const row = await db.meta.get(HISTORY_KEY);
-  return row && typeof row.value === "object" && row.value !== null ? (row.value as HistoryProgress) : null;
+/** The object kept in meta under `key`; null when there is none. */
+async function metaObject<T>(db: JunctionDB, key: string): Promise<T | null> {
+  const row = await db.meta.get(key);
+  return row && typeof row.value === "object" && row.value !== null ? (row.value as T) : null;
 }
 
-export async function setLinkState(db: JunctionDB, state: LinkState | null): Promise<void> {
-  if (state) await db.meta.put({ key: LINK_KEY, value: state });
-  else await db.meta.delete(LINK_KEY);
+/** Keeps `value` in meta under `key`, or removes it (null). */
+async function setMetaObject(db: JunctionDB, key: string, value: object | null): Promise<void> {
+  if (value) await db.meta.put({ key, value });
+  else await db.meta.delete(key);
 }
 
-export async function pendingHistory(db: JunctionDB): Promise<PendingHistory | null> {
-  const row = await db.meta.get(HISTORY_OFFER_KEY);
-  return row && typeof row.value === "object" && row.value !== null ? (row.value as PendingHistory) : null;
+export function historyProgress(db: JunctionDB): Promise<HistoryProgress | null> {
+  return metaObject<HistoryProgress>(db, HISTORY_KEY);
 }
 
-export async function setPendingHistory(db: JunctionDB, pending: PendingHistory | null): Promise<void> {
-  if (pending) await db.meta.put({ key: HISTORY_OFFER_KEY, value: pending });
-  else await db.meta.delete(HISTORY_OFFER_KEY);
+export function setLinkState(db: JunctionDB, state: LinkState | null): Promise<void> {
+  return setMetaObject(db, LINK_KEY, state);
+}
+
+export function pendingHistory(db: JunctionDB): Promise<PendingHistory | null> {
+  return metaObject<PendingHistory>(db, HISTORY_OFFER_KEY);
+}
+
+export function setPendingHistory(db: JunctionDB, pending: PendingHistory | null): Promise<void> {
+  return setMetaObject(db, HISTORY_OFFER_KEY, pending);
 }
 
 /**

@@ -26,9 +26,14 @@ export function freePort(): Promise<number> {
  * skip, as for the other scale-out services (see services.ts).
  */
 export function redisServerUnavailable(): string | null {
-  const probe = spawnSync("redis-server", ["--version"], { encoding: "utf8" });
-  const reason = probe.error ? probe.error.message : probe.status === 0 ? null : `redis-server --version exited with ${probe.status}`;
-  if (reason !== null && process.env.CI) throw new Error(`redis-server is required on CI: ${reason}`);
+  return binaryUnavailable("redis-server");
+}
+
+/** null when `name --version` runs, else why not; a missing one throws under CI. */
+function binaryUnavailable(name: string): string | null {
+  const probe = spawnSync(name, ["--version"], { encoding: "utf8" });
+  const reason = probe.error ? probe.error.message : probe.status === 0 ? null : `${name} --version exited with ${probe.status}`;
+  if (reason !== null && process.env.CI) throw new Error(`${name} is required on CI: ${reason}`);
   return reason;
 }
 
@@ -89,12 +94,7 @@ export async function startRedisProcess(): Promise<RedisProcess> {
 
 /** null when a Redis Cluster can be made here (`redis-server` and `redis-cli`), else why not; required on CI. */
 export function redisClusterUnavailable(): string | null {
-  const server = redisServerUnavailable();
-  if (server !== null) return server;
-  const probe = spawnSync("redis-cli", ["--version"], { encoding: "utf8" });
-  const reason = probe.error ? probe.error.message : probe.status === 0 ? null : `redis-cli --version exited with ${probe.status}`;
-  if (reason !== null && process.env.CI) throw new Error(`redis-cli is required on CI: ${reason}`);
-  return reason;
+  return redisServerUnavailable() ?? binaryUnavailable("redis-cli");
 }
 
 export interface RedisClusterProcess {
