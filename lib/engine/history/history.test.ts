@@ -372,6 +372,7 @@ describe("groups in the history", () => {
     const { groupId } = await bob.api.createGroup({ from: bobAddr as Address, name: "Harbour", members: [aliceAddr, carolAddr] });
     const aGroup = `${aliceAddr}|group:${groupId}`;
     await waitFor(async () => (await alice.db.conversations.get(aGroup))?.groupName === "Harbour", "Alice has the group");
+    await waitFor(async () => (await carol.db.conversations.get(`${carolAddr}|group:${groupId}`))?.groupName === "Harbour", "Carol has the group");
     await carol.api.sendMessage({ conversationId: `${carolAddr}|group:${groupId}`, text: "lights at nine" });
     await waitFor(async () => (await messagesOf(alice.db, aGroup)).some((m) => m.text === "lights at nine"), "Alice reads Carol");
     await alice.api.sendMessage({ conversationId: aGroup, text: "see you there" });
