@@ -127,35 +127,7 @@ export async function putRows(page: Page, store: "messages" | "conversations" | 
 
 /** Changes fields of the identity row `${ours}|${theirs}` (its key bytes are left as they are). */
 export async function patchIdentity(page: Page, ours: string, theirs: string, patch: Record<string, unknown>): Promise<void> {
-  await page.evaluate(
-    async ({ id, patch }) => {
-      const db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const req = indexedDB.open("junction");
-        req.onsuccess = () => resolve(req.result);
-        req.onerror = () => reject(req.error);
-      });
-      try {
-        const tx = db.transaction("identities", "readwrite");
-        const store = tx.objectStore("identities");
-        const req = store.get(id);
-        req.onsuccess = () => {
-          if (!req.result) {
-            tx.abort();
-            return;
-          }
-          store.put({ ...req.result, ...patch });
-        };
-        await new Promise<void>((resolve, reject) => {
-          tx.oncomplete = () => resolve();
-          tx.onerror = () => reject(tx.error ?? new Error(`no identity ${id}`));
-          tx.onabort = () => reject(tx.error ?? new Error(`no identity ${id}`));
-        });
-      } finally {
-        db.close();
-      }
-    },
-    { id: `${ours}|${theirs}`, patch },
-  );
+  await patchRow(page, "identities", `${ours}|${theirs}`, patch);
 }
 
 /**
@@ -163,34 +135,39 @@ export async function patchIdentity(page: Page, ours: string, theirs: string, pa
  * for, such as a disappearing timer of a few seconds). The page must reload to see it.
  */
 export async function patchConversation(page: Page, id: string, patch: Record<string, unknown>): Promise<void> {
+  await patchRow(page, "conversations", id, patch);
+}
+
+/** Changes fields of the row `id` of `store`; fails when there is no such row. */
+async function patchRow(page: Page, store: string, id: string, patch: Record<string, unknown>): Promise<void> {
   await page.evaluate(
-    async ({ id, patch }) => {
+    async ({ store, id, patch }) => {
       const db = await new Promise<IDBDatabase>((resolve, reject) => {
         const req = indexedDB.open("junction");
         req.onsuccess = () => resolve(req.result);
         req.onerror = () => reject(req.error);
       });
       try {
-        const tx = db.transaction("conversations", "readwrite");
-        const store = tx.objectStore("conversations");
-        const req = store.get(id);
+        const tx = db.transaction(store, "readwrite");
+        const rows = tx.objectStore(store);
+        const req = rows.get(id);
         req.onsuccess = () => {
           if (!req.result) {
             tx.abort();
             return;
           }
-          store.put({ ...req.result, ...patch });
+          rows.put({ ...req.result, ...patch });
         };
         await new Promise<void>((resolve, reject) => {
           tx.oncomplete = () => resolve();
-          tx.onerror = () => reject(tx.error ?? new Error(`no conversation ${id}`));
-          tx.onabort = () => reject(tx.error ?? new Error(`no conversation ${id}`));
+          tx.onerror = () => reject(tx.error ?? new Error(`no row ${id} in ${store}`));
+          tx.onabort = () => reject(tx.error ?? new Error(`no row ${id} in ${store}`));
         });
       } finally {
         db.close();
       }
     },
-    { id, patch },
+    { store, id, patch },
   );
 }
 
