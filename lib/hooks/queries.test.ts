@@ -1,132 +1,101 @@
 import "fake-indexeddb/auto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Address, BrandId } from "../brands";
-import { JunctionDB, conversationId, type ConversationRow, type MessageRow } from "../store/db";
+import { describe, expect, it, beforeEach } from "vitest";
+import type { Address } from "../brands";
+import { conversationId, type ConversationRow } from "../store/db";
+import { conversation, freshDb, message } from "./testRows";
 import { queryInbox, queryMessageWindow, queryUnreadTotal } from "./queries";
 
-let db: JunctionDB;
-
-beforeEach(async () => {
-  db = new JunctionDB(`hooks-test-${Math.random().toString(36).slice(2)}`);
-  await db.open();
-});
-
-afterEach(async () => {
-  db.close();
-  await db.delete();
-});
-
-function conversation(our: Address, their: Address, lastActivity: number, unread = 0): ConversationRow {
-  return {
-    id: conversationId(our, their),
-    ourAddress: our,
-    theirAddress: their,
-    ourBrand: our.split(":")[0] as BrandId,
-    theirBrand: their.split(":")[0] as BrandId,
-    lastActivity,
-    lastMessageId: null,
-    lastPreview: "",
-    lastDirection: null,
-    lastState: null,
-    unread,
-    hasUnread: unread > 0 ? 1 : 0,
-    createdAt: lastActivity,
-  };
-}
-
-function message(conv: string, id: string, sentAt: number, receivedAt = sentAt): MessageRow {
-  return { id, conversationId: conv, direction: "in", text: id, sentAt, receivedAt, state: "delivered", sentToRelayAt: null, deliveredAt: null };
-}
+const t = freshDb("hooks-test");
 
 const MY_WA: Address = "whatsapp:+15550000001";
 const MY_IG: Address = "instagram:@carol";
 
 describe("queryInbox", () => {
   beforeEach(async () => {
-    await db.conversations.bulkPut([
+    await t.db.conversations.bulkPut([
       conversation(MY_WA, "messenger:dave.smith", 300, 2),
       conversation(MY_IG, "whatsapp:+15550000009", 500),
       conversation(MY_WA, "instagram:@erin", 100),
       conversation(MY_IG, "messenger:frank.m", 400, 1),
     ]);
-    await db.contacts.put({ address: "messenger:dave.smith", displayName: "Dave", updatedAt: 1 });
+    await t.db.contacts.put({ address: "messenger:dave.smith", displayName: "Dave", updatedAt: 1 });
   });
 
   it("lists every conversation of every account, newest activity first", async () => {
-    const { rows, truncated } = await queryInbox(db, "all", Infinity);
+    const { rows, truncated } = await queryInbox(t.db, "all", Infinity);
     expect(rows.map((r) => r.theirAddress)).toEqual(["whatsapp:+15550000009", "messenger:frank.m", "messenger:dave.smith", "instagram:@erin"]);
     expect(truncated).toBe(false);
   });
 
   it("filters a brand by the account of mine that holds the conversation, not by the peer's brand", async () => {
-    const whatsapp = await queryInbox(db, "whatsapp", Infinity);
+    const whatsapp = await queryInbox(t.db, "whatsapp", Infinity);
     expect(whatsapp.rows.map((r) => r.theirAddress)).toEqual(["messenger:dave.smith", "instagram:@erin"]);
-    const messenger = await queryInbox(db, "messenger", Infinity);
+    const messenger = await queryInbox(t.db, "messenger", Infinity);
     expect(messenger.rows).toEqual([]);
   });
 
   it("shows only conversations with unread messages under Unread", async () => {
-    const { rows } = await queryInbox(db, "unread", Infinity);
+    const { rows } = await queryInbox(t.db, "unread", Infinity);
     expect(rows.map((r) => r.theirAddress)).toEqual(["messenger:frank.m", "messenger:dave.smith"]);
   });
 
   it("stops at the limit and says more exist", async () => {
-    const { rows, truncated, total } = await queryInbox(db, "all", 2);
+    const { rows, truncated, total } = await queryInbox(t.db, "all", 2);
     expect(rows).toHaveLength(2);
     expect(truncated).toBe(true);
     expect(total).toBe(4);
-    expect((await queryInbox(db, "unread", 1)).total).toBe(2);
-    expect((await queryInbox(db, "all", 4)).truncated).toBe(false);
+    expect((await queryInbox(t.db, "unread", 1)).total).toBe(2);
+    expect((await queryInbox(t.db, "all", 4)).truncated).toBe(false);
   });
 
   it("names peers as they named themselves, and only those who did", async () => {
-    const { names } = await queryInbox(db, "all", Infinity);
+    const { names } = await queryInbox(t.db, "all", Infinity);
     expect(names.get("messenger:dave.smith")).toBe("Dave");
     expect(names.has("instagram:@erin")).toBe(false);
   });
 
   it("totals unread counts across accounts", async () => {
-    expect(await queryUnreadTotal(db)).toBe(3);
+    expect(await queryUnreadTotal(t.db)).toBe(3);
   });
 
   it("puts pinned conversations first, newest pin first", async () => {
-    await db.conversations.update(conversationId(MY_WA, "instagram:@erin"), { pinnedAt: 10 });
-    await db.conversations.update(conversationId(MY_WA, "messenger:dave.smith"), { pinnedAt: 20 });
-    const { rows } = await queryInbox(db, "all", Infinity);
+    await t.db.conversations.update(conversationId(MY_WA, "instagram:@erin"), { pinnedAt: 10 });
+    await t.db.conversations.update(conversationId(MY_WA, "messenger:dave.smith"), { pinnedAt: 20 });
+    const { rows } = await queryInbox(t.db, "all", Infinity);
     expect(rows.map((r) => r.theirAddress)).toEqual(["messenger:dave.smith", "instagram:@erin", "whatsapp:+15550000009", "messenger:frank.m"]);
   });
 
   it("puts a pinned conversation first even when it is older than the first page, and counts rows once", async () => {
     // erin's is the oldest: a first page of 2 ordered by activity alone would not reach it
-    await db.conversations.update(conversationId(MY_WA, "instagram:@erin"), { pinnedAt: 10 });
-    const page = await queryInbox(db, "all", 2);
+    await t.db.conversations.update(conversationId(MY_WA, "instagram:@erin"), { pinnedAt: 10 });
+    const page = await queryInbox(t.db, "all", 2);
     expect(page.rows.map((r) => r.theirAddress)).toEqual(["instagram:@erin", "whatsapp:+15550000009"]);
     expect(page).toMatchObject({ truncated: true, total: 4 });
     // a pin of another brand's account stays out of this brand's view
-    expect((await queryInbox(db, "instagram", 5)).rows.map((r) => r.theirAddress)).toEqual(["whatsapp:+15550000009", "messenger:frank.m"]);
-    expect((await queryInbox(db, "whatsapp", 1)).rows.map((r) => r.theirAddress)).toEqual(["instagram:@erin"]);
-    expect((await queryInbox(db, "whatsapp", 1)).total).toBe(2);
+    expect((await queryInbox(t.db, "instagram", 5)).rows.map((r) => r.theirAddress)).toEqual(["whatsapp:+15550000009", "messenger:frank.m"]);
+    expect((await queryInbox(t.db, "whatsapp", 1)).rows.map((r) => r.theirAddress)).toEqual(["instagram:@erin"]);
+    expect((await queryInbox(t.db, "whatsapp", 1)).total).toBe(2);
   });
 
   it("counts and pages without the archived rows of a view", async () => {
-    await db.conversations.update(conversationId(MY_IG, "whatsapp:+15550000009"), { archived: 1 });
-    const page = await queryInbox(db, "all", 2);
+    await t.db.conversations.update(conversationId(MY_IG, "whatsapp:+15550000009"), { archived: 1 });
+    const page = await queryInbox(t.db, "all", 2);
     expect(page.rows.map((r) => r.theirAddress)).toEqual(["messenger:frank.m", "messenger:dave.smith"]);
     expect(page).toMatchObject({ truncated: true, total: 3 });
-    expect((await queryInbox(db, "archived", 1)).total).toBe(1);
+    expect((await queryInbox(t.db, "archived", 1)).total).toBe(1);
   });
 
   it("keeps archived conversations out of every view but Archived", async () => {
-    await db.conversations.update(conversationId(MY_IG, "messenger:frank.m"), { archived: 1 });
-    expect((await queryInbox(db, "all", Infinity)).rows.map((r) => r.theirAddress)).not.toContain("messenger:frank.m");
-    expect((await queryInbox(db, "unread", Infinity)).rows.map((r) => r.theirAddress)).toEqual(["messenger:dave.smith"]);
-    expect((await queryInbox(db, "archived", Infinity)).rows.map((r) => r.theirAddress)).toEqual(["messenger:frank.m"]);
-    expect((await queryInbox(db, "all", 2)).rows).toHaveLength(2);
+    await t.db.conversations.update(conversationId(MY_IG, "messenger:frank.m"), { archived: 1 });
+    expect((await queryInbox(t.db, "all", Infinity)).rows.map((r) => r.theirAddress)).not.toContain("messenger:frank.m");
+    expect((await queryInbox(t.db, "unread", Infinity)).rows.map((r) => r.theirAddress)).toEqual(["messenger:dave.smith"]);
+    expect((await queryInbox(t.db, "archived", Infinity)).rows.map((r) => r.theirAddress)).toEqual(["messenger:frank.m"]);
+    expect((await queryInbox(t.db, "all", 2)).rows).toHaveLength(2);
   });
 
   it("leaves muted conversations out of the badge total", async () => {
-    await db.conversations.update(conversationId(MY_WA, "messenger:dave.smith"), { muted: true });
-    expect(await queryUnreadTotal(db)).toBe(1);
+    await t.db.conversations.update(conversationId(MY_WA, "messenger:dave.smith"), { muted: true });
+    expect(await queryUnreadTotal(t.db)).toBe(1);
   });
 });
 
@@ -134,19 +103,19 @@ describe("queryMessageWindow", () => {
   const conv = conversationId(MY_WA, "messenger:dave.smith");
 
   it("returns the newest messages oldest first, and whether older ones exist", async () => {
-    await db.messages.bulkPut(Array.from({ length: 10 }, (_, i) => message(conv, `m${i}`, 1000 + i)));
-    await db.messages.put(message(conversationId(MY_IG, "messenger:frank.m"), "other", 1005));
-    const window = await queryMessageWindow(db, conv, 4);
+    await t.db.messages.bulkPut(Array.from({ length: 10 }, (_, i) => message(conv, `m${i}`, 1000 + i)));
+    await t.db.messages.put(message(conversationId(MY_IG, "messenger:frank.m"), "other", 1005));
+    const window = await queryMessageWindow(t.db, conv, 4);
     expect(window.messages.map((m) => m.id)).toEqual(["m6", "m7", "m8", "m9"]);
     expect(window.hasOlder).toBe(true);
-    const all = await queryMessageWindow(db, conv, 10);
+    const all = await queryMessageWindow(t.db, conv, 10);
     expect(all.messages).toHaveLength(10);
     expect(all.hasOlder).toBe(false);
   });
 
   it("orders by the sender's clock, then by arrival", async () => {
-    await db.messages.bulkPut([message(conv, "late", 2000, 5), message(conv, "b", 1000, 9), message(conv, "a", 1000, 3)]);
-    const { messages } = await queryMessageWindow(db, conv, 10);
+    await t.db.messages.bulkPut([message(conv, "late", 2000, 5), message(conv, "b", 1000, 9), message(conv, "a", 1000, 3)]);
+    const { messages } = await queryMessageWindow(t.db, conv, 10);
     expect(messages.map((m) => m.id)).toEqual(["a", "b", "late"]);
   });
 });
@@ -162,8 +131,8 @@ describe("queryInbox: the Groups chip", () => {
       ...(archived ? { archived: 1 as const } : {}),
     });
     const rows = [group("a".repeat(64), 100), group("b".repeat(64), 300), group("c".repeat(64), 200, true)];
-    await db.conversations.bulkPut([...rows, conversation(MY_WA, "messenger:dave.smith", 400)]);
-    await db.groups.bulkPut(
+    await t.db.conversations.bulkPut([...rows, conversation(MY_WA, "messenger:dave.smith", 400)]);
+    await t.db.groups.bulkPut(
       rows.map((r) => ({
         id: `${MY_IG}|${r.groupId}`,
         ourAddress: MY_IG,
@@ -180,10 +149,10 @@ describe("queryInbox: the Groups chip", () => {
         updatedAt: 0,
       })),
     );
-    const inbox = await queryInbox(db, "groups", 50);
+    const inbox = await queryInbox(t.db, "groups", 50);
     expect(inbox.rows.map((r) => r.groupName)).toEqual([`Group ${"b".repeat(64)}`, `Group ${"a".repeat(64)}`]);
     expect(inbox.total).toBe(2);
-    const all = await queryInbox(db, "all", 50);
+    const all = await queryInbox(t.db, "all", 50);
     expect(all.rows).toHaveLength(3);
   });
 });
