@@ -2,40 +2,19 @@
 // node: mail sent through node A reaches a device connected to node B at once (Redis carries the
 // signal), and mail sent while node B is dead waits in the database until the device is back.
 import "fake-indexeddb/auto";
-import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RelayProcess, startRelay } from "../relay/test/relayProcess";
-import { dropSchemas, postgresUnavailable, TEST_DATABASE_URL, TEST_REDIS_URL } from "../relay/test/services";
+import { expect, it } from "vitest";
+import { startRelay, type RelayProcess } from "../relay/test/relayProcess";
 import type { Address } from "./deps";
 import { account, handles, makeBoot, messagesOf, waitFor } from "./testClients";
+import { relayNodes } from "../relay/test/nodes";
 
-const DATABASE_URL = TEST_DATABASE_URL;
-const REDIS_URL = TEST_REDIS_URL;
-const schema = `junction_nodes_${randomBytes(5).toString("hex")}`;
-let nodes: RelayProcess[] = [];
-
-// On a machine without Postgres the test is skipped with the reason; under CI it is required.
-const unavailable = await postgresUnavailable();
-const available = unavailable === null;
-const maybe = available ? describe : describe.skip;
-if (!available) console.warn(`cross-node tests skipped: no Postgres at ${DATABASE_URL}: ${unavailable}`);
-
-const env = { DATABASE_URL, DATABASE_SCHEMA: schema, REDIS_URL, REDIS_PREFIX: `${schema}:` };
-
-beforeAll(async () => {
-  if (!available) return;
-  // both start at once: the migrations must run once, under their lock
-  nodes = await Promise.all([startRelay({ env }), startRelay({ env })]);
-});
-
-afterAll(async () => {
-  for (const n of nodes) await n.stop().catch(() => undefined);
-  if (available) await dropSchemas([schema]);
-});
+const set = await relayNodes("nodes");
+const { maybe, env } = set;
+if (set.unavailable) console.warn(`cross-node tests skipped: no Postgres: ${set.unavailable}`);
 
 maybe("relay nodes on Postgres and Redis", () => {
   it("delivers across nodes at once, and a device whose node dies catches up when it is back, losing nothing", async () => {
-    const [a, b] = nodes as [RelayProcess, RelayProcess];
+    const [a, b] = set.nodes as [RelayProcess, RelayProcess];
     const alice = makeBoot(() => a.url)();
     const bob = makeBoot(() => b.url)();
     const h = handles();
@@ -56,7 +35,7 @@ maybe("relay nodes on Postgres and Redis", () => {
     await b.kill();
     for (let i = 0; i < 5; i++) await alice.api.sendMessage({ conversationId, text: `while B is down ${i}` });
     await waitFor(async () => (await alice.db.outbox.count()) === 0, "Alice's sends stored by node A");
-    nodes[1] = await startRelay({ env: { ...env, PORT: String(b.port) } });
+    set.nodes[1] = await startRelay({ env: { ...env, PORT: String(b.port) } });
     await waitFor(async () => (await messagesOf(bob.db, bConv)).filter((m) => m.direction === "in").length === 6, "every message after the failover", 40_000);
     const texts = (await messagesOf(bob.db, bConv)).filter((m) => m.direction === "in").map((m) => m.text);
     expect(new Set(texts).size).toBe(6);
@@ -65,7 +44,7 @@ maybe("relay nodes on Postgres and Redis", () => {
   }, 90_000);
 
   it("a device removed through one node is told on the node it is connected to, and wipes itself", async () => {
-    const [a, b] = nodes as [RelayProcess, RelayProcess];
+    const [a, b] = set.nodes as [RelayProcess, RelayProcess];
     const alice = makeBoot(() => a.url)();
     const laptop = makeBoot(() => b.url)();
     const aliceAddr = (await account(alice, "messenger", handles().alice, "Alice")) as Address;

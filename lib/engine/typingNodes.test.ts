@@ -2,35 +2,18 @@
 // signal crosses through the Redis adapter, node B's answer tells Alice it reached Bob, and nothing of it is
 // stored anywhere.
 import "fake-indexeddb/auto";
-import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RelayProcess, startRelay } from "../relay/test/relayProcess";
-import { dropSchemas, postgresUnavailable, TEST_DATABASE_URL, TEST_REDIS_URL } from "../relay/test/services";
+import { expect, it } from "vitest";
+import type { RelayProcess } from "../relay/test/relayProcess";
 import { account, handles, makeBoot, messagesOf, waitFor } from "./testClients";
+import { relayNodes } from "../relay/test/nodes";
 
-const schema = `junction_typing_${randomBytes(5).toString("hex")}`;
-let nodes: RelayProcess[] = [];
-
-const unavailable = await postgresUnavailable();
-const available = unavailable === null;
-const maybe = available ? describe : describe.skip;
-if (!available) console.warn(`cross-node typing test skipped: no Postgres at ${TEST_DATABASE_URL}: ${unavailable}`);
-
-const env = { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: `${schema}:` };
-
-beforeAll(async () => {
-  if (!available) return;
-  nodes = await Promise.all([startRelay({ env }), startRelay({ env })]);
-});
-
-afterAll(async () => {
-  for (const n of nodes) await n.stop().catch(() => undefined);
-  if (available) await dropSchemas([schema]);
-});
+const set = await relayNodes("typing");
+const { maybe } = set;
+if (set.unavailable) console.warn(`cross-node typing test skipped: no Postgres: ${set.unavailable}`);
 
 maybe("typing across relay nodes", () => {
   it("reaches a device on the other node, which answers that it was reached", async () => {
-    const [a, b] = nodes as [RelayProcess, RelayProcess];
+    const [a, b] = set.nodes as [RelayProcess, RelayProcess];
     const alice = makeBoot(() => a.url)();
     const bob = makeBoot(() => b.url)();
     const h = handles();
