@@ -1,14 +1,13 @@
 "use client";
 // Group info: the members with their brands (admins marked); admins add, remove, make and unmake admins,
 // rename the group and choose who may add members; anyone leaves. A change the rules refuse says why ("Only admins of this group can do that.").
-import { MoreVertical } from "lucide-react";
-import { useId, useRef, useState, type FormEvent, type InputHTMLAttributes } from "react";
+import { useId, useState, type FormEvent, type InputHTMLAttributes } from "react";
 import { brandOf, handleOf, type Address } from "@/lib/brands";
 import { changeGroup, describeGroupError } from "@/lib/hooks/actions";
 import type { GroupAction, GroupMemberRow, GroupRow } from "@/lib/hooks/types";
 import { BrandBadge } from "../ui/BrandBadge";
 import { Dialog } from "../ui/Dialog";
-import { Menu } from "../ui/Menu";
+import { MenuButton } from "../ui/Menu";
 import { ADDRESS_INPUT, parseMember } from "./NewGroupDialog";
 
 interface Props {
@@ -124,8 +123,6 @@ export function GroupInfoDialog({ open, onClose, conversationId, group, names }:
 }
 
 function MemberItem({ member, name, mine, canAct, onAction }: { member: GroupMemberRow; name: string; mine: boolean; canAct: boolean; onAction: (a: GroupAction) => void }) {
-  const button = useRef<HTMLButtonElement>(null);
-  const [open, setOpen] = useState(false);
   const brand = brandOf(member.address);
   return (
     <li className="flex items-center gap-2 rounded-lg px-2 py-1.5 hover:bg-slate-50 dark:hover:bg-slate-800/60">
@@ -136,32 +133,16 @@ function MemberItem({ member, name, mine, canAct, onAction }: { member: GroupMem
       </span>
       {member.admin ? <span className="rounded bg-sky-100 px-1.5 text-xs font-medium text-sky-900 dark:bg-sky-900 dark:text-sky-100">Admin</span> : null}
       {canAct && !mine ? (
-        <>
-          <button
-            ref={button}
-            type="button"
-            aria-label="Member actions"
-            aria-haspopup="menu"
-            aria-expanded={open}
-            onClick={() => setOpen(!open)}
-            className="rounded-full p-1.5 text-slate-700 hover:bg-slate-200 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-200 dark:hover:bg-slate-700"
-          >
-            <MoreVertical aria-hidden="true" className="h-4 w-4" />
-          </button>
-          {open ? (
-            <Menu
-              anchor={button.current}
-              label="Member actions"
-              onClose={() => setOpen(false)}
-              items={[
-                member.admin
-                  ? { label: "Remove as admin", onSelect: () => onAction({ type: "demote", member: member.address }) }
-                  : { label: "Make admin", onSelect: () => onAction({ type: "promote", member: member.address }) },
-                { label: "Remove from group", danger: true, onSelect: () => onAction({ type: "remove", member: member.address }) },
-              ]}
-            />
-          ) : null}
-        </>
+        <MenuButton
+          label="Member actions"
+          className="rounded-full p-1.5 text-slate-700 hover:bg-slate-200 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-200 dark:hover:bg-slate-700"
+          items={[
+            member.admin
+              ? { label: "Remove as admin", onSelect: () => onAction({ type: "demote", member: member.address }) }
+              : { label: "Make admin", onSelect: () => onAction({ type: "promote", member: member.address }) },
+            { label: "Remove from group", danger: true, onSelect: () => onAction({ type: "remove", member: member.address }) },
+          ]}
+        />
       ) : null}
     </li>
   );

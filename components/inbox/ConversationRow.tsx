@@ -1,6 +1,6 @@
 "use client";
-import { Archive, ArchiveRestore, BellOff, BellRing, MoreVertical, Pin, PinOff } from "lucide-react";
-import { memo, useId, useRef, useState } from "react";
+import { Archive, ArchiveRestore, BellOff, BellRing, Pin, PinOff } from "lucide-react";
+import { memo, useId, useState } from "react";
 import { BRANDS, handleOf } from "@/lib/brands";
 import { describeError, updateConversation } from "@/lib/hooks/actions";
 import { useUntil } from "@/lib/hooks/useNow";
@@ -11,7 +11,7 @@ import { Avatar } from "../ui/Avatar";
 import { BrandBadge } from "../ui/BrandBadge";
 import { DeliveryState, deliveryWord } from "../conversation/DeliveryState";
 import { formatRowTime } from "../format";
-import { Menu, type MenuItem } from "../ui/Menu";
+import { MenuButton, type MenuItem } from "../ui/Menu";
 
 interface Props {
   row: Row;
@@ -134,8 +134,6 @@ export const ConversationRow = memo(function ConversationRow({ row, name, select
 
 /** A person's row acts on every conversation it stands for. */
 function RowActions({ conversationIds, pinned, archived, muted }: { conversationIds: string[]; pinned: boolean; archived: boolean; muted: boolean }) {
-  const button = useRef<HTMLButtonElement>(null);
-  const [open, setOpen] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const change = (patch: { pinned?: boolean; archived?: boolean; muted?: boolean }) => () => {
     setError(null);
@@ -152,18 +150,11 @@ function RowActions({ conversationIds, pinned, archived, muted }: { conversation
   ];
   return (
     <>
-      <button
-        ref={button}
-        type="button"
-        aria-label="Conversation actions"
-        aria-haspopup="menu"
-        aria-expanded={open}
-        onClick={() => setOpen(!open)}
+      <MenuButton
+        label="Conversation actions"
+        items={items}
         className="absolute top-1/2 right-1.5 -translate-y-1/2 rounded-full p-1.5 text-slate-700 opacity-0 hover:bg-slate-200 focus:opacity-100 focus-visible:outline-2 focus-visible:outline-sky-600 group-hover:opacity-100 aria-expanded:opacity-100 dark:text-slate-200 dark:hover:bg-slate-700 [@media(hover:none)]:opacity-70"
-      >
-        <MoreVertical aria-hidden="true" className="h-4 w-4" />
-      </button>
-      {open ? <Menu anchor={button.current} label="Conversation actions" items={items} onClose={() => setOpen(false)} /> : null}
+      />
       {error ? (
         <p role="alert" className="absolute right-10 bottom-1 rounded bg-red-50 px-1 text-xs text-red-800 dark:bg-red-950 dark:text-red-200">
           {error}

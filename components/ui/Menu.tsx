@@ -3,6 +3,7 @@
 // End move; Enter or Space activates; Escape and Tab close and return focus to the button. It renders
 // in a portal at fixed coordinates, so a scrolling or transformed ancestor never clips it (into the
 // opener's modal dialog when there is one, which leaves the rest of the page inert).
+import { MoreVertical } from "lucide-react";
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactNode } from "react";
 import { createPortal } from "react-dom";
 
@@ -153,5 +154,19 @@ export function Menu({ anchor, at, label, items, onClose }: Props) {
     </div>,
     // inside a modal dialog everything outside the dialog is inert: the menu goes into the dialog then
     anchor?.closest("dialog") ?? document.body,
+  );
+}
+
+/** A "more" button (⋮) that opens `items` as a menu; the button and the menu share the name `label`. */
+export function MenuButton({ label, items, className }: { label: string; items: MenuItem[]; className: string }) {
+  const button = useRef<HTMLButtonElement>(null);
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <button ref={button} type="button" aria-label={label} aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen(!open)} className={className}>
+        <MoreVertical aria-hidden="true" className="h-4 w-4" />
+      </button>
+      {open ? <Menu anchor={button.current} label={label} items={items} onClose={() => setOpen(false)} /> : null}
+    </>
   );
 }
