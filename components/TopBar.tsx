@@ -1,5 +1,5 @@
 "use client";
-import { Activity, BookUser, PenSquare, Settings, UserPlus, Users } from "lucide-react";
+import { Activity, BookUser, PenSquare, Settings, UserPlus, Users, type LucideIcon } from "lucide-react";
 import { BRANDS } from "@/lib/brands";
 import type { AccountRow, ConnectionStatus } from "@/lib/hooks/types";
 import { ConnectionBadge } from "./ConnectionBadge";
@@ -22,6 +22,18 @@ interface Props {
 const buttonClass =
   "flex items-center gap-1.5 rounded-lg px-2.5 py-1.5 text-sm font-medium focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600";
 
+/** A bar button: its icon, and its label as its name and (from `words`' breakpoint up) as visible text. */
+function BarButton({ label, icon: Icon, onClick, words = "hidden sm:inline", className = "hover:bg-slate-100 dark:hover:bg-slate-800" }: { label: string; icon: LucideIcon; onClick: () => void; words?: string; className?: string }) {
+  return (
+    <button type="button" onClick={onClick} aria-label={label} className={`${buttonClass} ${className}`}>
+      <Icon aria-hidden="true" className="h-4 w-4" />
+      <span aria-hidden="true" className={words}>
+        {label}
+      </span>
+    </button>
+  );
+}
+
 /** Icon buttons on small screens keep their words as accessible names (and as visible text from sm up). */
 export function TopBar({ accounts, status, onNewMessage, onNewGroup, onAddAccount, onDiagnostics, onSettings, onContacts, hiddenOnNarrow }: Props) {
   return (
@@ -42,40 +54,12 @@ export function TopBar({ accounts, status, onNewMessage, onNewGroup, onAddAccoun
       <div className="ml-auto flex items-center gap-1">
         <NotificationsButton />
         <InstallButton />
-        <button type="button" onClick={onDiagnostics} aria-label="Diagnostics" className={`${buttonClass} text-slate-700 hover:bg-slate-100 dark:text-slate-200 dark:hover:bg-slate-800`}>
-          <Activity aria-hidden="true" className="h-4 w-4" />
-          <span aria-hidden="true" className="hidden xl:inline">
-            Diagnostics
-          </span>
-        </button>
-        <button type="button" onClick={onAddAccount} aria-label="Add account" className={`${buttonClass} hover:bg-slate-100 dark:hover:bg-slate-800`}>
-          <UserPlus aria-hidden="true" className="h-4 w-4" />
-          <span aria-hidden="true" className="hidden sm:inline">
-            Add account
-          </span>
-        </button>
-        <button type="button" onClick={onContacts} aria-label="Contacts" className={`${buttonClass} hover:bg-slate-100 dark:hover:bg-slate-800`}>
-          <BookUser aria-hidden="true" className="h-4 w-4" />
-          <span aria-hidden="true" className="hidden sm:inline">
-            Contacts
-          </span>
-        </button>
-        <button type="button" onClick={onSettings} aria-label="Settings" className={`${buttonClass} hover:bg-slate-100 dark:hover:bg-slate-800`}>
-          <Settings aria-hidden="true" className="h-4 w-4" />
-          <span aria-hidden="true" className="hidden sm:inline">
-            Settings
-          </span>
-        </button>
-        <button type="button" onClick={onNewGroup} aria-label="New group" className={`${buttonClass} hover:bg-slate-100 dark:hover:bg-slate-800`}>
-          <Users aria-hidden="true" className="h-4 w-4" />
-          <span aria-hidden="true" className="hidden sm:inline">
-            New group
-          </span>
-        </button>
-        <button type="button" onClick={onNewMessage} aria-label="New message" className={`${buttonClass} bg-sky-700 text-white hover:bg-sky-800`}>
-          <PenSquare aria-hidden="true" className="h-4 w-4" />
-          <span aria-hidden="true">New message</span>
-        </button>
+        <BarButton label="Diagnostics" icon={Activity} onClick={onDiagnostics} words="hidden xl:inline" className="text-slate-700 hover:bg-slate-100 dark:text-slate-200 dark:hover:bg-slate-800" />
+        <BarButton label="Add account" icon={UserPlus} onClick={onAddAccount} />
+        <BarButton label="Contacts" icon={BookUser} onClick={onContacts} />
+        <BarButton label="Settings" icon={Settings} onClick={onSettings} />
+        <BarButton label="New group" icon={Users} onClick={onNewGroup} />
+        <BarButton label="New message" icon={PenSquare} onClick={onNewMessage} words="" className="bg-sky-700 text-white hover:bg-sky-800" />
       </div>
     </header>
   );

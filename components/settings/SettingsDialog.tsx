@@ -71,64 +71,26 @@ export function SettingsDialog({ open, onClose, accounts, onLogOut }: Props) {
           <h3 id={`${receiptsId}-privacy`} className="font-semibold">
             Privacy
           </h3>
-          <div className="flex items-start justify-between gap-4">
-            <div>
-              <p id={receiptsId} className="font-medium">
-                Read receipts
-              </p>
-              <p id={`${receiptsId}-desc`} className="text-sm text-slate-700 dark:text-slate-300">
-                When off, people do not see when you have read their messages, and you do not see when they read yours.
-              </p>
-            </div>
-            <button
-              type="button"
-              role="switch"
-              aria-checked={settings.readReceipts}
-              aria-labelledby={receiptsId}
-              aria-describedby={`${receiptsId}-desc`}
-              onClick={() => change({ readReceipts: !settings.readReceipts })}
-              className={`relative mt-1 h-6 w-11 shrink-0 rounded-full transition-colors focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 ${
-                settings.readReceipts ? "bg-sky-700" : "bg-slate-400 dark:bg-slate-600"
-              }`}
-            >
-              <span
-                aria-hidden="true"
-                className={`absolute top-0.5 left-0.5 h-5 w-5 rounded-full bg-white shadow transition-transform ${settings.readReceipts ? "translate-x-5" : ""}`}
-              />
-            </button>
-          </div>
+          <SwitchRow
+            id={receiptsId}
+            label="Read receipts"
+            description="When off, people do not see when you have read their messages, and you do not see when they read yours."
+            on={settings.readReceipts}
+            onToggle={() => change({ readReceipts: !settings.readReceipts })}
+          />
         </section>
 
         <section aria-labelledby={`${receiptsId}-inbox`} className="flex flex-col gap-3">
           <h3 id={`${receiptsId}-inbox`} className="font-semibold">
             Inbox
           </h3>
-          <div className="flex items-start justify-between gap-4">
-            <div>
-              <p id={`${receiptsId}-person`} className="font-medium">
-                One row per person
-              </p>
-              <p id={`${receiptsId}-person-desc`} className="text-sm text-slate-700 dark:text-slate-300">
-                Someone whose addresses you joined shows once, with one timeline of all your conversations with them. Off, each conversation has its own row again; nothing is lost either way.
-              </p>
-            </div>
-            <button
-              type="button"
-              role="switch"
-              aria-checked={settings.onePerPerson}
-              aria-labelledby={`${receiptsId}-person`}
-              aria-describedby={`${receiptsId}-person-desc`}
-              onClick={() => change({ onePerPerson: !settings.onePerPerson })}
-              className={`relative mt-1 h-6 w-11 shrink-0 rounded-full transition-colors focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 ${
-                settings.onePerPerson ? "bg-sky-700" : "bg-slate-400 dark:bg-slate-600"
-              }`}
-            >
-              <span
-                aria-hidden="true"
-                className={`absolute top-0.5 left-0.5 h-5 w-5 rounded-full bg-white shadow transition-transform ${settings.onePerPerson ? "translate-x-5" : ""}`}
-              />
-            </button>
-          </div>
+          <SwitchRow
+            id={`${receiptsId}-person`}
+            label="One row per person"
+            description="Someone whose addresses you joined shows once, with one timeline of all your conversations with them. Off, each conversation has its own row again; nothing is lost either way."
+            on={settings.onePerPerson}
+            onToggle={() => change({ onePerPerson: !settings.onePerPerson })}
+          />
         </section>
 
         <fieldset>
@@ -281,5 +243,34 @@ export function LogOutDialog({ open, onClose, onConfirm }: { open: boolean; onCl
         </button>
       </div>
     </Dialog>
+  );
+}
+
+/** A setting that is on or off: its name and what it does, and a switch named by them. */
+function SwitchRow({ id, label, description, on, onToggle }: { id: string; label: string; description: string; on: boolean; onToggle: () => void }) {
+  return (
+    <div className="flex items-start justify-between gap-4">
+      <div>
+        <p id={id} className="font-medium">
+          {label}
+        </p>
+        <p id={`${id}-desc`} className="text-sm text-slate-700 dark:text-slate-300">
+          {description}
+        </p>
+      </div>
+      <button
+        type="button"
+        role="switch"
+        aria-checked={on}
+        aria-labelledby={id}
+        aria-describedby={`${id}-desc`}
+        onClick={onToggle}
+        className={`relative mt-1 h-6 w-11 shrink-0 rounded-full transition-colors focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 ${
+          on ? "bg-sky-700" : "bg-slate-400 dark:bg-slate-600"
+        }`}
+      >
+        <span aria-hidden="true" className={`absolute top-0.5 left-0.5 h-5 w-5 rounded-full bg-white shadow transition-transform ${on ? "translate-x-5" : ""}`} />
+      </button>
+    </div>
   );
 }
