@@ -5,7 +5,7 @@ import "fake-indexeddb/auto";
 import { expect, it } from "vitest";
 import { startRelay, type RelayProcess } from "../relay/test/relayProcess";
 import type { Address } from "./deps";
-import { account, handles, makeBoot, messagesOf, waitFor } from "./testClients";
+import { account, aliceAndBob, handles, makeBoot, messagesOf, waitFor } from "./testClients";
 import { relayNodes } from "../relay/test/nodes";
 
 const set = await relayNodes("nodes");
@@ -15,15 +15,9 @@ if (set.unavailable) console.warn(`cross-node tests skipped: no Postgres: ${set.
 maybe("relay nodes on Postgres and Redis", () => {
   it("delivers across nodes at once, and a device whose node dies catches up when it is back, losing nothing", async () => {
     const [a, b] = set.nodes as [RelayProcess, RelayProcess];
-    const alice = makeBoot(() => a.url)();
-    const bob = makeBoot(() => b.url)();
-    const h = handles();
-    const aliceAddr = await account(alice, "messenger", h.alice, "Alice");
-    const bobAddr = await account(bob, "whatsapp", h.bob, "Bob");
-    const { conversationId } = await alice.api.startChat({ from: aliceAddr as never, to: bobAddr });
+    const { alice, bob, aConv: conversationId, bConv } = await aliceAndBob(makeBoot(() => a.url), makeBoot(() => b.url));
     const started = Date.now();
     await alice.api.sendMessage({ conversationId, text: "through node A" });
-    const bConv = `${bobAddr}|${aliceAddr}`;
     await waitFor(async () => (await messagesOf(bob.db, bConv)).length === 1, "the message on node B");
     // pushed, not polled: well under any reconnect or sweep interval
     expect(Date.now() - started).toBeLessThan(5000);

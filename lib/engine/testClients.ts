@@ -64,11 +64,14 @@ export async function account(c: Client, brand: "messenger" | "whatsapp" | "inst
   return address;
 }
 
-/** Alice on Messenger and Bob on WhatsApp, each on an engine of their own, with Alice's chat to Bob started. */
-export async function aliceAndBob(boot: ReturnType<typeof makeBoot>) {
+/**
+ * Alice on Messenger and Bob on WhatsApp, each on an engine of their own, with Alice's chat to Bob started
+ * (Bob's engine from `bobBoot` when he is on another relay node).
+ */
+export async function aliceAndBob(boot: ReturnType<typeof makeBoot>, bobBoot = boot) {
   const h = handles();
   const alice = boot();
-  const bob = boot();
+  const bob = bobBoot();
   const aliceAddr = await account(alice, "messenger", h.alice, "Alice");
   const bobAddr = await account(bob, "whatsapp", h.bob, "Bob");
   const aConv = (await alice.api.startChat({ from: aliceAddr as never, to: bobAddr })).conversationId;

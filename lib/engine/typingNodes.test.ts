@@ -4,7 +4,7 @@
 import "fake-indexeddb/auto";
 import { expect, it } from "vitest";
 import type { RelayProcess } from "../relay/test/relayProcess";
-import { account, handles, makeBoot, messagesOf, waitFor } from "./testClients";
+import { aliceAndBob, makeBoot, messagesOf, waitFor } from "./testClients";
 import { relayNodes } from "../relay/test/nodes";
 
 const set = await relayNodes("typing");
@@ -14,13 +14,7 @@ if (set.unavailable) console.warn(`cross-node typing test skipped: no Postgres: 
 maybe("typing across relay nodes", () => {
   it("reaches a device on the other node, which answers that it was reached", async () => {
     const [a, b] = set.nodes as [RelayProcess, RelayProcess];
-    const alice = makeBoot(() => a.url)();
-    const bob = makeBoot(() => b.url)();
-    const h = handles();
-    const aliceAddr = await account(alice, "messenger", h.alice, "Alice");
-    const bobAddr = await account(bob, "whatsapp", h.bob, "Bob");
-    const { conversationId } = await alice.api.startChat({ from: aliceAddr as never, to: bobAddr });
-    const bConv = `${bobAddr}|${aliceAddr}`;
+    const { alice, bob, aConv: conversationId, bConv } = await aliceAndBob(makeBoot(() => a.url), makeBoot(() => b.url));
     await alice.api.sendMessage({ conversationId, text: "hi" });
     await waitFor(async () => (await messagesOf(bob.db, bConv)).length === 1, "hi on node B");
     await bob.api.sendMessage({ conversationId: bConv, text: "hello" });
