@@ -121,7 +121,7 @@ async function main(): Promise<void> {
     const built = await buildArchive(alice.db, [address], Date.now());
     const buildMs = performance.now() - t;
     t = performance.now();
-    const offer = await uploadHistory(alice.engine.context, blobs, address, [address]);
+    const { offer } = await uploadHistory(alice.engine.context, blobs, address, [address]);
     const exportUploadMs = performance.now() - t;
     log("download + import…");
     let downloadMs = 0;

@@ -155,7 +155,7 @@ describe("history transfer", () => {
   it("refuses a tampered archive with nothing imported, and resumes a download cut off midway", async () => {
     const { alice, aliceAddr, aConv, bob } = await aliceAndBob(boot);
     await seed(alice.db, aConv, 3000);
-    const offer = await uploadHistory(alice.engine.context, { baseUrl: relayUrl() }, aliceAddr as Address, [aliceAddr as Address]);
+    const { offer } = await uploadHistory(alice.engine.context, { baseUrl: relayUrl() }, aliceAddr as Address, [aliceAddr as Address]);
     expect(offer.messages).toBe(3000);
     const fresh = () => ({ db: new JunctionDB(`history-${randomId()}`), now: () => Date.now() }) as unknown as EngineContext;
 
