@@ -17,17 +17,21 @@ import { buildArchive, importArchive, parseArchive, verifyGroups } from "./archi
 import { groupRowId } from "../groups/state";
 import { downloadHistory, uploadHistory } from "./transfer";
 import { TransferError } from "../attachments/transfer";
+import { mediaBlob } from "../../store/media";
+import { TAMPERED_TEXT } from "../attachments/runner";
+import type { HistoryUpload } from "../../store/history";
+import { randomBytes } from "node:crypto";
 
 const relayUrl = useRelayProcess();
 const boot = makeBoot(relayUrl);
 
 /** Links a fresh device to Alice's account (history sent unless `history` is false). */
-async function link(alice: Client, aliceAddr: string, history = true, patch?: (socket: RelaySocket) => void, blobFetch?: (input: string, init?: RequestInit) => Promise<Response>): Promise<Client> {
+async function link(alice: Client, aliceAddr: string, history = true, patch?: (socket: RelaySocket) => void, blobFetch?: (input: string, init?: RequestInit) => Promise<Response>, media = false): Promise<Client> {
   const laptop = boot(undefined, patch, blobFetch);
   await waitFor(async () => laptop.online || laptop.sockets.some((s) => s.connected), "laptop connected");
   const { code } = await laptop.api.startLink({ name: "Laptop" });
   const asked = await alice.api.linkDevice({ code });
-  expect(await alice.api.confirmLink({ linkId: asked.linkId, confirm: true, history })).toEqual({ linked: true });
+  expect(await alice.api.confirmLink({ linkId: asked.linkId, confirm: true, history, media })).toEqual({ linked: true });
   await waitFor(async () => (await laptop.db.accounts.get(aliceAddr as Address)) !== undefined, "the laptop has Alice's account");
   return laptop;
 }
@@ -365,6 +369,111 @@ describe("the history offer kept on the new device", () => {
   });
 });
 
+/** The bytes this device shows for an attachment message, once its media row is here. */
+async function shownBytes(c: Client, messageId: string): Promise<Uint8Array | undefined> {
+  const row = await c.db.media.get(messageId);
+  const blob = row ? await mediaBlob(c.db, row) : null;
+  return blob ? new Uint8Array(await blob.arrayBuffer()) : undefined;
+}
+
+describe("photos and files in the history", () => {
+  it("come with the history when included (same bytes, fresh blobs deleted once here), and not otherwise", async () => {
+    const { alice, bob, aliceAddr, bobAddr, aConv, bConv } = await aliceAndBob(boot);
+    await bob.api.startChat({ from: bobAddr as never, to: aliceAddr });
+    // a photo Alice sent, a file Bob sent that she downloaded, and one she never downloaded
+    const photo = randomBytes(150_000);
+    const { messageIds: [photoId] } = await alice.api.sendAttachments({ conversationId: aConv, files: [{ blob: new Blob([photo], { type: "image/png" }), name: "harbour.png" }] });
+    const file = randomBytes(1_300_000);
+    const { messageIds: [fileId] } = await bob.api.sendAttachments({ conversationId: bConv, files: [{ blob: new Blob([file], { type: "application/pdf" }), name: "plan.pdf" }] });
+    const { messageIds: [remoteId] } = await bob.api.sendAttachments({ conversationId: bConv, files: [{ blob: new Blob([randomBytes(40_000)], { type: "application/zip" }), name: "never.zip" }] });
+    await waitFor(async () => (await alice.db.transfers.get(remoteId))?.state === "remote" || undefined, "the zip reaches Alice");
+    await waitFor(async () => (await alice.db.transfers.get(fileId))?.state === "remote" || undefined, "the file reaches Alice");
+    await alice.api.downloadAttachment({ conversationId: aConv, messageId: fileId });
+    await waitFor(async () => (await shownBytes(alice, fileId))?.length === file.length || undefined, "Alice downloads the file");
+    await waitFor(async () => (await alice.db.transfers.get(photoId))?.state === "uploaded" || undefined, "Alice's photo is up");
+    const originals = new Set((await alice.db.attachmentKeys.toArray()).map((k) => k.blobId));
+
+    // what the primary would send, as its link dialog shows it
+    const laptopCode = boot();
+    await waitFor(async () => laptopCode.online || laptopCode.sockets.some((s) => s.connected), "connected");
+    const asked = await alice.api.linkDevice({ code: (await laptopCode.api.startLink({ name: "Tablet" })).code });
+    expect(asked.media).toEqual({ count: 2, bytes: photo.length + file.length });
+    await alice.api.confirmLink({ linkId: asked.linkId, confirm: false });
+    await laptopCode.engine.stop();
+
+    // without: the messages come with their previews, no media and nothing to download
+    const without = await link(alice, aliceAddr, true);
+    await waitFor(async () => (await historyProgress(without.db))?.state === "done" || undefined, "the history without media");
+    expect((await without.db.messages.get(photoId))?.attachment).toMatchObject({ name: "harbour.png", size: photo.length });
+    expect(await without.db.media.count()).toBe(0);
+    expect(await without.db.transfers.count()).toBe(0);
+    expect(await without.db.attachmentKeys.count()).toBe(0);
+    await without.engine.stop();
+
+    // with: the same bytes on the new device, from fresh blobs under fresh keys. The media downloads wait
+    // (until the archive is gone from the relay, or 2 s): the primary must not delete anything before they came
+    let archivePath: string | null = null;
+    const waiting = async (input: string, init?: RequestInit) => {
+      const path = new URL(input).pathname;
+      archivePath ??= path;
+      if ((init?.method ?? "GET") === "GET" && path !== archivePath) {
+        const until = Date.now() + 2_000;
+        while (Date.now() < until && (await fetch(`${relayUrl()}${archivePath}`, { method: "HEAD" })).status !== 404) await new Promise((r) => setTimeout(r, 100));
+      }
+      return fetch(input, init);
+    };
+    const laptop = await link(alice, aliceAddr, true, undefined, waiting, true);
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "done" || undefined, "the history with media");
+    await waitFor(async () => (await historyProgress(alice.db))?.state === "done" || undefined, "the primary sent it");
+    expect((await historyProgress(alice.db))?.media).toEqual({ count: 2, bytes: photo.length + file.length });
+    expect(Buffer.from((await waitFor(() => shownBytes(laptop, photoId), "the photo on the laptop"))).equals(photo)).toBe(true);
+    expect(Buffer.from((await waitFor(() => shownBytes(laptop, fileId), "the file on the laptop"))).equals(file)).toBe(true);
+    // one the primary never had stays as before: a preview, nothing to fetch
+    expect((await laptop.db.messages.get(remoteId))?.attachment?.name).toBe("never.zip");
+    expect(await laptop.db.transfers.get(remoteId)).toBeUndefined();
+    const keys = await laptop.db.attachmentKeys.toArray();
+    expect(keys).toHaveLength(2);
+    for (const k of keys) expect(originals.has(k.blobId)).toBe(false);
+    // once both are here the primary deletes the archive and the media blobs at the relay
+    const upload = ((await alice.db.meta.get("historyUploads"))?.value as HistoryUpload[]).at(-1)!;
+    expect(upload.media?.map((m) => m.blobId).sort()).toEqual(keys.map((k) => k.blobId).sort());
+    for (const id of [upload.blobId, ...keys.map((k) => k.blobId!)]) {
+      await waitFor(async () => (await fetch(`${relayUrl()}/blobs/${id}`, { method: "HEAD" })).status === 404 || undefined, "a history blob is deleted");
+    }
+    await waitFor(async () => ((await alice.db.meta.get("historyUploads"))?.value as HistoryUpload[]).length === 1 || undefined, "the primary forgets the deleted uploads");
+    for (const c of [alice, bob, laptop]) await c.engine.stop();
+  });
+
+  it("a media blob altered on the relay is refused on the new device, with nothing stored", async () => {
+    const { alice, bob, aliceAddr, aConv } = await aliceAndBob(boot);
+    const photo = randomBytes(300_000);
+    const { messageIds: [photoId] } = await alice.api.sendAttachments({ conversationId: aConv, files: [{ blob: new Blob([photo], { type: "image/png" }), name: "harbour.png" }] });
+    await waitFor(async () => (await alice.db.transfers.get(photoId))?.state === "uploaded" || undefined, "Alice's photo is up");
+    // the first blob the laptop fetches is the archive; every one after it comes with a byte changed
+    let archivePath: string | null = null;
+    const tampering = async (input: string, init?: RequestInit) => {
+      const res = await fetch(input, init);
+      const path = new URL(input).pathname;
+      archivePath ??= path;
+      if ((init?.method ?? "GET") !== "GET" || path === archivePath || !res.ok) return res;
+      const body = new Uint8Array(await res.arrayBuffer());
+      body[body.length - 100] ^= 1;
+      return new Response(body, { status: res.status, headers: res.headers });
+    };
+    const laptop = await link(alice, aliceAddr, true, undefined, tampering, true);
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "done" || undefined, "the history is imported");
+    const t = await waitFor(async () => {
+      const row = await laptop.db.transfers.get(photoId);
+      return row?.state === "tampered" ? row : undefined;
+    }, "the photo is refused");
+    expect(t.error).toBe(TAMPERED_TEXT);
+    expect(await laptop.db.media.get(photoId)).toBeUndefined();
+    expect(await laptop.db.mediaChunks.count()).toBe(0);
+    expect((await laptop.db.messages.get(photoId))?.attachment?.name).toBe("harbour.png");
+    for (const c of [alice, bob, laptop]) await c.engine.stop();
+  });
+});
+
 describe("groups in the history", () => {
   it("brings the groups Alice is in, rebuilt from their signed chains, with their messages and no sender key", async () => {
     const { alice, bob, carol, aliceAddr, bobAddr, carolAddr, toBob } = await aliceBobCarol(boot);
@@ -494,6 +603,18 @@ describe("the archive as the new device reads it", () => {
     expect(() => parseArchive(archive({ groups: [{ ...group, chain: [] }] }), [me])).toThrow(/not readable/);
     expect(() => parseArchive(archive({ groups: [{ ...group, chain: ["AAAA"] }] }), [me])).toThrow(/not readable/);
     expect(() => parseArchive(archive({ v: 2 }), [me])).toThrow(/not readable/);
+    // a media pointer names an attachment message of the archive, once, with its size, and nothing absurd
+    const photo = { ...message, id: "m2", kind: "attachment", attachment: { name: "a.jpg", mime: "image/jpeg", size: 3000 } };
+    const b32 = toB64(new Uint8Array(32).fill(7));
+    const pointer = { messageId: "m2", blobId: b32, key: b32, digest: b32, commitment: b32, size: 3000 };
+    expect(parseArchive(archive({ messages: [message, photo], media: [pointer] }), [me]).media).toEqual([pointer]);
+    expect(() => parseArchive(archive({ messages: [message, photo], media: [{ ...pointer, messageId: "m9" }] }), [me])).toThrow(/does not carry/);
+    expect(() => parseArchive(archive({ messages: [message, photo], media: [{ ...pointer, messageId: "m1", size: 0 }] }), [me])).toThrow(/does not carry/);
+    expect(() => parseArchive(archive({ messages: [message, photo], media: [{ ...pointer, size: 3001 }] }), [me])).toThrow(/does not carry/);
+    expect(() => parseArchive(archive({ messages: [message, photo], media: [pointer, pointer] }), [me])).toThrow(/twice/);
+    expect(() => parseArchive(archive({ messages: [message, photo], media: [{ ...pointer, size: 2 ** 40 }] }), [me])).toThrow(/not readable/);
+    expect(() => parseArchive(archive({ messages: [message, photo], media: [{ ...pointer, key: "AAAA" }] }), [me])).toThrow(/not readable/);
+    expect(() => parseArchive(archive({ messages: [message, photo], media: [{ ...pointer, extra: 1 }] }), [me])).toThrow(/not readable/);
     expect(() => parseArchive(new TextEncoder().encode("{"), [me])).toThrow(/not readable/);
   });
 });
