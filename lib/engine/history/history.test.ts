@@ -3,8 +3,8 @@
 // holds no key material; a tampered archive is refused with nothing imported; a download cut off midway
 // resumes with a range request; and the person may skip it (or the primary may not send it).
 import "fake-indexeddb/auto";
-import { describe, expect, it } from "vitest";
-import { useRelayProcess } from "../../relay/test/relayProcess";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { startRelay, useRelayProcess } from "../../relay/test/relayProcess";
 import { EVENTS, toB64, type Address } from "../deps";
 import { request, type RelaySocket } from "../relay";
 import type { EngineContext } from "../context";
@@ -470,6 +470,32 @@ describe("photos and files in the history", () => {
     expect(await laptop.db.media.get(photoId)).toBeUndefined();
     expect(await laptop.db.mediaChunks.count()).toBe(0);
     expect((await laptop.db.messages.get(photoId))?.attachment?.name).toBe("harbour.png");
+    for (const c of [alice, bob, laptop]) await c.engine.stop();
+  });
+});
+
+describe("photos and files the relay has no room for", () => {
+  it("fail the transfer clearly on the primary; asked again, the history comes without them", async () => {
+    // a relay with 1 MB of room per device: Alice's photo fits once, not twice
+    const small = await startRelay({ env: { BLOB_QUOTA_BYTES: "1000000" } });
+    onTestFinished(async () => void (await small.stop()));
+    const bootSmall = makeBoot(() => small.url);
+    const { alice, bob, aConv } = await aliceAndBob(bootSmall);
+    const photo = randomBytes(600_000);
+    const { messageIds: [photoId] } = await alice.api.sendAttachments({ conversationId: aConv, files: [{ blob: new Blob([photo], { type: "image/png" }), name: "harbour.png" }] });
+    await waitFor(async () => (await alice.db.transfers.get(photoId))?.state === "uploaded" || undefined, "Alice's photo is up");
+    const laptop = bootSmall();
+    await waitFor(async () => laptop.online || laptop.sockets.some((s) => s.connected), "laptop connected");
+    const asked = await alice.api.linkDevice({ code: (await laptop.api.startLink({ name: "Laptop" })).code });
+    await alice.api.confirmLink({ linkId: asked.linkId, confirm: true, media: true });
+    const failed = await waitFor(async () => ((await historyProgress(alice.db))?.state === "failed" ? historyProgress(alice.db) : undefined), "the primary says it failed");
+    expect(failed).toMatchObject({ reason: "quota", media: { bytes: photo.length } });
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "failed" || undefined, "the new device hears it failed");
+    expect(await laptop.db.messages.count()).toBe(0);
+    await laptop.api.askHistory({});
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "done" || undefined, "the history without the photo");
+    expect((await laptop.db.messages.get(photoId))?.attachment?.name).toBe("harbour.png");
+    expect(await laptop.db.transfers.get(photoId)).toBeUndefined();
     for (const c of [alice, bob, laptop]) await c.engine.stop();
   });
 });
