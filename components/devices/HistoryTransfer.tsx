@@ -34,7 +34,7 @@ function words(p: HistoryProgress): string {
       return `Adding ${count.format(Math.min(p.done, p.total))} of ${n}…`;
     case "done": {
       const files = p.media && p.media.count > 0 ? `${count.format(p.media.count)} ${p.media.count === 1 ? "photo or file" : "photos and files"}` : null;
-      if (p.direction === "in") return `History transferred: ${n}.${files ? ` ${files} are downloading.` : ""}`;
+      if (p.direction === "in") return `History transferred: ${n}.${files ? ` ${files} ${p.media?.count === 1 ? "is" : "are"} downloading.` : ""}`;
       return `History sent to ${p.peer ?? "the new device"}: ${n}${files ? ` and ${files}` : ""}.`;
     }
     default:
