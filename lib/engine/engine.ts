@@ -11,7 +11,7 @@ import { EngineError } from "../worker/rpc";
 import { createAccount, maintainPrekeys } from "./accounts";
 import { ensureMyDeviceList } from "./deviceLists";
 import { HISTORY_WAIT_MS, LINK_STEP_MS, LinkCancelled, linkDevice, LinkRefused, ProvisionInbox, removeDevice, removedHere, startLink, type LinkedDevice } from "./linking";
-import { offerHistory, receiveOffer, type BlobAccess, type MediaBlob } from "./history/transfer";
+import { forgetArchivePieces, offerHistory, receiveOffer, type BlobAccess, type MediaBlob } from "./history/transfer";
 import { heldMediaSize } from "./history/archive";
 import { HistoryOffer } from "./history/offer";
 import { blobList, HISTORY_MEDIA_KEY, historyMediaWait, HISTORY_DONE_KEY, HISTORY_UPLOADS_KEY, MAX_HISTORY_BLOBS, HISTORY_ASK_KEY, HISTORY_KEY, historyAsks, historyProgress, keepOffer, pendingHistory, setHistoryProgress, setLinkState, setPendingHistory, settleAfterRestart, type HistoryAsk, type HistoryUpload, type LinkFailure } from "../store/history";
@@ -523,9 +523,15 @@ export class Engine {
           this.transfers.kick();
         } else await this.doneWith(pending.accounts, pointed.blobId, () => setPendingHistory(db, null));
       } catch (error) {
-        // skipped (skipHistory wrote its state) or stopped (the offer stays kept: the next start goes on)
-        if (abort.signal.aborted || this.stopped) return;
+        // skipped (skipHistory wrote its state: what the download kept goes) or stopped (the offer and the
+        // pieces stay: the next start goes on from them)
+        if (abort.signal.aborted || this.stopped) {
+          if (!this.stopped) await forgetArchivePieces(this.ctx, pointed.blobId).catch(() => undefined);
+          return;
+        }
         this.warn("history transfer failed", error);
+        // asked again, a new archive comes: what this one kept goes
+        await forgetArchivePieces(this.ctx, pointed.blobId);
         await setPendingHistory(db, { ...pending, failed: true, failedBlobs: [...(pending.failedBlobs ?? []), pointed.blobId].slice(-8) });
         await setHistoryProgress(db, { direction: "in", state: "failed", done: 0, total: 0, messages: pointed.messages, reason: "failed" });
       } finally {

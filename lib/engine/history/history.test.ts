@@ -248,16 +248,17 @@ describe("history transfer", () => {
   });
 });
 
-/** A blob fetch whose GETs stall after their first piece while `stalled()` says so (until aborted). */
-function stallingFetch(stalled: () => boolean) {
+/** A blob fetch whose GETs stall once `after` bytes passed (at least their first piece) while `stalled()` says so (until aborted). */
+function stallingFetch(stalled: () => boolean, after = 0) {
   return async (input: string, init?: RequestInit) => {
     const res = await fetch(input, init);
     if ((init?.method ?? "GET") !== "GET" || !res.body || !stalled()) return res;
     const reader = res.body.getReader();
     let first = true;
+    let passed = 0;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
-        if (!first) {
+        if (!first && passed >= after) {
           // the rest never comes: only the engine's abort ends it
           await new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new Error("aborted")), { once: true })).catch((error: unknown) => controller.error(error));
           return;
@@ -265,7 +266,10 @@ function stallingFetch(stalled: () => boolean) {
         first = false;
         const { done, value } = await reader.read();
         if (done) controller.close();
-        else controller.enqueue(value);
+        else {
+          passed += value.length;
+          controller.enqueue(value);
+        }
       },
     });
     return new Response(body, { status: res.status, headers: res.headers });
@@ -275,7 +279,8 @@ function stallingFetch(stalled: () => boolean) {
 describe("the history offer kept on the new device", () => {
   it("reaches a new device that was offline when it was sent, and a reload in the middle of the transfer goes on", async () => {
     const { alice, bob, aliceAddr, aConv } = await aliceAndBob(boot);
-    await seed(alice.db, aConv, 3000);
+    // an archive of a few MiB: the download keeps whole pieces of 1 MiB to go on from
+    await seed(alice.db, aConv, 8000);
     // the link channel loses the offer (the laptop is gone by then): only the mailbox keeps it
     const channel = holdProvisioning(2);
     const first = await link(alice, aliceAddr, true, channel.patch);
@@ -285,18 +290,28 @@ describe("the history offer kept on the new device", () => {
 
     // back online with a download that stalls: the offer came as a sync and is kept on disk
     let stall = true;
-    const second = boot(first.db, undefined, stallingFetch(() => stall));
+    const second = boot(first.db, undefined, stallingFetch(() => stall, 2_200_000));
     await waitFor(async () => ((await historyProgress(second.db))?.state === "downloading" ? true : undefined), "the laptop downloads");
     const kept = await pendingHistory(second.db);
-    expect(kept?.offer).toMatchObject({ t: "history", messages: 3000 });
-    // the page reloads in the middle of it
+    expect(kept?.offer).toMatchObject({ t: "history", messages: 8000 });
+    // the page reloads in the middle of it, once two whole pieces are stored
+    await waitFor(async () => (await second.db.mediaChunks.count()) >= 2 || undefined, "two pieces of the archive kept");
     await second.engine.stop();
     expect((await pendingHistory(second.db))?.offer).toEqual(kept?.offer);
     stall = false;
-    const third = boot(first.db);
+    // it goes on after the pieces kept, with a range request
+    const ranges: string[] = [];
+    const third = boot(first.db, undefined, async (input, init) => {
+      const range = new Headers(init?.headers).get("range");
+      if (range) ranges.push(range);
+      return fetch(input, init);
+    });
     const done = await waitFor(async () => ((await historyProgress(third.db))?.state === "done" ? historyProgress(third.db) : undefined), "the history is imported after the reload");
-    expect(done?.messages).toBe(3000);
-    expect(await third.db.messages.count()).toBe(3000);
+    expect(done?.messages).toBe(8000);
+    expect(await third.db.messages.count()).toBe(8000);
+    expect(Number(/bytes=(\d+)-/.exec(ranges[0] ?? "")?.[1])).toBeGreaterThan(2 * 1024 * 1024);
+    // imported: the pieces are gone
+    expect(await third.db.mediaChunks.count()).toBe(0);
     // imported: nothing more is expected, and the primary deletes the archive at the relay (only it may)
     expect(await pendingHistory(third.db)).toBeNull();
     const blobUrl = `${relayUrl()}/blobs/${(kept?.offer as { blobId: string }).blobId}`;

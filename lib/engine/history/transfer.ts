@@ -10,10 +10,10 @@
 // the relay once the new device says it is done with them (`historyDone`, sent when its downloads settled).
 import { EVENTS, fromB64, ProtocolError, request, toB64, type Address } from "../deps";
 import type { EngineContext } from "../context";
-import { ciphertextSize, downloadAttachment, paddedSize, uploadAttachment, type AttachmentPointer } from "../attachments/transfer";
+import { ciphertextSize, paddedSize, streamAttachment, TransferError, uploadAttachment, type AttachmentPointer } from "../attachments/transfer";
 import { attachmentKey } from "../attachments/keys";
 import { blobBytes } from "../attachments/content";
-import { mediaBlob } from "../../store/media";
+import { countPieces, deletePieces, joinedPieces, mediaBlob, readPiece } from "../../store/media";
 import { setHistoryProgress, type HistoryProgress } from "../../store/history";
 import { BLOB_QUOTA_BYTES } from "../../protocol";
 import { HistoryOffer } from "./offer";
@@ -152,7 +152,22 @@ export async function uploadHistory(
   }
 }
 
-/** Downloads the archive an offer points at and imports it once all of it checked out. */
+/**
+ * Where a download of the archive `blobId` keeps its pieces of plaintext as they authenticate (mediaChunks,
+ * under an id no message has), so a reload resumes it with a range request after the last whole piece. Never
+ * shown: read only once the whole ciphertext checked out, and deleted once imported, refused or skipped.
+ */
+export function archivePiecesId(blobId: string): string {
+  return `history:${blobId}`;
+}
+
+/** Deletes what a download of the archive `blobId` kept (skipped, or refused). */
+export async function forgetArchivePieces(ctx: EngineContext, blobId: string): Promise<void> {
+  const { db } = ctx;
+  await db.transaction("rw", db.mediaChunks, () => deletePieces(db, [archivePiecesId(blobId)]));
+}
+
+/** Downloads the archive an offer points at (going on from what an interrupted download kept) and imports it once all of it checked out. */
 export async function downloadHistory(
   ctx: EngineContext,
   blobs: BlobAccess,
@@ -161,13 +176,32 @@ export async function downloadHistory(
   onProgress?: (phase: "downloading" | "importing", done: number, total: number) => void,
   signal?: AbortSignal,
 ): Promise<ImportCounts> {
+  const { db } = ctx;
   const pointer: AttachmentPointer = { blobId: offer.blobId, key: fromB64(offer.key), digest: fromB64(offer.digest), commitment: fromB64(offer.commitment), size: offer.size };
-  // resolves only after the last chunk and the digest of the whole ciphertext: a tampered archive throws here
-  const blob = await downloadAttachment({ pointer, baseUrl: blobs.baseUrl, fetch: blobs.fetch, signal, onProgress: (p) => onProgress?.("downloading", p.done, p.total) });
-  const archive = parseArchive(new Uint8Array(await blob.arrayBuffer()), accounts);
+  const id = archivePiecesId(offer.blobId);
+  let archive;
+  try {
+    // resolves only after the last chunk and the digest of the whole ciphertext: a tampered archive throws here
+    await streamAttachment({
+      pointer,
+      baseUrl: blobs.baseUrl,
+      fetch: blobs.fetch,
+      signal,
+      onProgress: (p) => onProgress?.("downloading", p.done, p.total),
+      kept: { count: await countPieces(db, id), read: (index) => readPiece(db, id, index) },
+      sink: async (pieces) => void (await db.mediaChunks.bulkPut(pieces.map((p) => ({ messageId: id, index: p.index, data: p.data })))),
+    });
+    archive = parseArchive(new Uint8Array(await (await joinedPieces(db, id)).arrayBuffer()), accounts);
+  } catch (error) {
+    // an interrupted download keeps its pieces to go on from; what a refused or unreadable archive gave goes
+    if (!(error instanceof TransferError && error.code === "network") && !signal?.aborted) await forgetArchivePieces(ctx, offer.blobId);
+    throw error;
+  }
   // groups are replayed from their signed chains before anything is stored
   const groups = await verifyGroups(ctx, archive);
-  return importArchive(ctx.db, archive, ctx.now(), (done, total) => onProgress?.("importing", done, total), signal, groups);
+  const counts = await importArchive(db, archive, ctx.now(), (done, total) => onProgress?.("importing", done, total), signal, groups);
+  await forgetArchivePieces(ctx, offer.blobId);
+  return counts;
 }
 
 /**
