@@ -2,8 +2,9 @@
 // Node in tests). The archive is encrypted and uploaded exactly as an attachment is (../attachments/transfer:
 // a fresh key, 64 KiB chunks, key commitment, digest, resumable pieces), and its pointer (blob id, key,
 // digest, commitment, size) goes to the new device sealed over the link's provisioning channel. The new
-// device downloads it (range requests resume a dropped connection), and nothing is imported before the
-// whole ciphertext authenticated and its digest matched. Progress goes to the meta table for both screens.
+// device downloads it (range requests resume a dropped connection, and after a reload go on from the pieces
+// it kept), and nothing is imported before the whole ciphertext authenticated and its digest matched.
+// Progress goes to the meta table for both screens.
 // With "Include photos and files", each attachment whose bytes this device holds is uploaded first, the same
 // way under a fresh key of its own, and the archive carries its pointer (./archive.ts, `media`); the new
 // device's transfer runner downloads them after the import. The primary deletes them (and the archive) at
