@@ -143,6 +143,8 @@ export const TEXT = {
   adminBen: "Ben here, I will bring the tenor scores",
   adminCy: "Cy here, the piano is tuned",
   adminVanishing: "The set list, for this week only",
+  // linked devices: a photo that travels with the history
+  historyPhoto: "The lighthouse at dusk, before the link",
 
 } as const;
 

@@ -1,14 +1,18 @@
-// `npm run bench:history [-- --json] [--messages N]`: history transfer to a newly linked device, with real
+// `npm run bench:history [-- --json] [--messages N] [--media MB]`: history transfer to a newly linked device, with real
 // engines (fake-indexeddb in Node) against a real relay process (see docs/BENCHMARKS.md). Alice's primary
 // holds N messages (default 10,000) in 40 conversations, with reactions, replies and read states; a second
 // engine is linked to her account by code (history left out of the link itself), then the archive is
 // timed both ways:
 //   - export + upload: read the store, encode the archive, encrypt and upload it to the relay's blob store
 //   - download + import: download, decrypt and check it, then import it in batches (search index included)
-// in messages/s and MB/s of archive, beside the bare ChaCha20-Poly1305 rate over 64 KiB chunks in the same
+// in messages/s and MB/s of archive, and then with photos and files ("Include photos and files": --media MB
+// of attachments, 2 MB each, default 20): the primary's upload of media + archive, and the new device's
+// transfer runner downloading the media (decrypt, check, store in pieces), in MB/s of media;
+// beside the bare ChaCha20-Poly1305 rate over 64 KiB chunks in the same
 // process (what the archive's encryption uses): the ratio says how much of the time is the cipher.
 // Progress goes to stderr; the table (or, with --json, one JSON object) to stdout.
 import "fake-indexeddb/auto";
+import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { startRelay } from "../lib/relay/test/relayProcess";
@@ -23,15 +27,34 @@ const MB = 1_000_000;
 const CHUNK = 64 * 1024;
 const CONVERSATIONS = 40;
 
-function parseArgs(argv: string[]): { json: boolean; messages: number } {
-  const opts = { json: false, messages: 10_000 };
+function parseArgs(argv: string[]): { json: boolean; messages: number; media: number } {
+  const opts = { json: false, messages: 10_000, media: 20 };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--json") opts.json = true;
     else if (argv[i] === "--messages") opts.messages = Number(argv[++i]);
-    else throw new Error(`unknown argument ${argv[i]}; use --json, --messages N`);
+    else if (argv[i] === "--media") opts.media = Number(argv[++i]);
+    else throw new Error(`unknown argument ${argv[i]}; use --json, --messages N, --media MB`);
   }
   if (!(Number.isInteger(opts.messages) && opts.messages > 0)) throw new Error("--messages takes a positive integer");
+  if (!(Number.isInteger(opts.media) && opts.media >= 0)) throw new Error("--media takes a whole number of MB");
   return opts;
+}
+
+const MEDIA_FILE = 2 * MB;
+
+/** `mb` MB of photos Alice holds, 2 MB each, as attachment messages with their media rows (as if she had sent them). */
+async function seedMedia(alice: Client, aliceAddr: Address, mb: number): Promise<string[]> {
+  const conv = (await alice.db.conversations.toArray()).find((c) => c.ourAddress === aliceAddr)!;
+  const ids: string[] = [];
+  const now = Date.now();
+  for (let i = 0; i < Math.ceil((mb * MB) / MEDIA_FILE); i++) {
+    const id = `bench-media-${i}-${randomId()}`;
+    const bytes = new Uint8Array(randomBytes(MEDIA_FILE));
+    await alice.db.messages.put({ id, conversationId: conv.id, direction: "out", author: aliceAddr, text: "", sentAt: now - 1000 + i, receivedAt: now, state: "read", sentToRelayAt: now, deliveredAt: now, kind: "attachment", attachment: { name: `photo-${i}.jpg`, mime: "image/jpeg", size: MEDIA_FILE } });
+    await alice.db.media.put({ messageId: id, conversationId: conv.id, blob: new Blob([bytes], { type: "image/jpeg" }), size: MEDIA_FILE, storedAt: now });
+    ids.push(id);
+  }
+  return ids;
 }
 
 const WORDS = "the harbour lights came on early tonight and we walked along the pier talking about the trip next summer".split(" ");
@@ -121,7 +144,7 @@ async function main(): Promise<void> {
     const built = await buildArchive(alice.db, [address], Date.now());
     const buildMs = performance.now() - t;
     t = performance.now();
-    const offer = await uploadHistory(alice.engine.context, blobs, address, [address]);
+    const { offer } = await uploadHistory(alice.engine.context, blobs, address, [address]);
     const exportUploadMs = performance.now() - t;
     log("download + import…");
     let downloadMs = 0;
@@ -134,7 +157,33 @@ async function main(): Promise<void> {
     const archiveMB = offer.size / MB;
     const aead = aeadRate(offer.size);
     const rate = (ms: number) => ({ ms: Math.round(ms), messagesPerSecond: Math.round(opts.messages / (ms / 1000)), mbPerSecond: +(archiveMB / (ms / 1000)).toFixed(2) });
+    // photos and files: uploaded with the archive by the primary, then downloaded by the new device's runner
+    let media: { mb: number; files: number; uploadMs: number; uploadMBps: number; downloadMs: number; downloadMBps: number } | null = null;
+    if (opts.media > 0) {
+      log(`media: ${opts.media} MB…`);
+      const ids = await seedMedia(alice, address, opts.media);
+      const mediaMB = (ids.length * MEDIA_FILE) / MB;
+      t = performance.now();
+      const uploaded = await uploadHistory(alice.engine.context, blobs, address, [address], undefined, undefined, { media: true });
+      const uploadMs = performance.now() - t;
+      if (uploaded.media.count !== ids.length) throw new Error(`sent ${uploaded.media.count} of ${ids.length} files`);
+      const withMedia = await downloadHistory(laptop.engine.context, blobs, uploaded.offer, [address]);
+      t = performance.now();
+      laptop.engine.transfers.kick();
+      await waitFor(async () => (await laptop.db.media.count()) === withMedia.media.length || undefined, "the media downloaded", 600_000);
+      const downloadMs = performance.now() - t;
+      media = {
+        mb: mediaMB,
+        files: ids.length,
+        uploadMs: Math.round(uploadMs),
+        // the archive went again with it: its bytes count too
+        uploadMBps: +((mediaMB + uploaded.offer.size / MB) / (uploadMs / 1000)).toFixed(2),
+        downloadMs: Math.round(downloadMs),
+        downloadMBps: +(mediaMB / (downloadMs / 1000)).toFixed(2),
+      };
+    }
     const result = {
+      media,
       messages: opts.messages,
       archiveBytes: offer.size,
       bytesPerMessage: Math.round(offer.size / opts.messages),
@@ -167,6 +216,14 @@ async function main(): Promise<void> {
         "",
         `bare ChaCha20-Poly1305, 64 KiB chunks, same process: seal ${result.aeadMBps.seal} MB/s, open ${result.aeadMBps.open} MB/s`,
         `ratio to the bare AEAD: export + upload ${result.ratioToAead.exportUpload}, download + import ${result.ratioToAead.downloadImport}`,
+        ...(media
+          ? [
+              "",
+              `With photos and files: ${media.files} files, ${media.mb} MB`,
+              `primary, media + archive encrypted and uploaded: ${media.uploadMs} ms, ${media.uploadMBps} MB/s (ratio to the bare AEAD seal ${+(media.uploadMBps / aead.seal).toFixed(3)})`,
+              `new device, media downloaded by the transfer runner (decrypt, check, store): ${media.downloadMs} ms, ${media.downloadMBps} MB/s (ratio to the bare AEAD open ${+(media.downloadMBps / aead.open).toFixed(3)})`,
+            ]
+          : []),
         "",
       ].join("\n"),
     );

@@ -5,6 +5,7 @@ import { useState } from "react";
 import { askHistory, skipHistory } from "@/lib/hooks/actions";
 import { useHistoryProgress } from "@/lib/hooks/data";
 import type { HistoryProgress } from "@/lib/hooks/types";
+import { formatBytes } from "../format";
 
 const count = new Intl.NumberFormat();
 
@@ -31,11 +32,22 @@ function words(p: HistoryProgress): string {
       return `Receiving ${n}…`;
     case "importing":
       return `Adding ${count.format(Math.min(p.done, p.total))} of ${n}…`;
-    case "done":
-      return p.direction === "in" ? `History transferred: ${n}.` : `History sent to ${p.peer ?? "the new device"}: ${n}.`;
+    case "done": {
+      const files = p.media && p.media.count > 0 ? `${count.format(p.media.count)} ${p.media.count === 1 ? "photo or file" : "photos and files"}` : null;
+      if (p.direction === "in") return `History transferred: ${n}.${files ? ` ${files} ${p.media?.count === 1 ? "is" : "are"} downloading.` : ""}`;
+      return `History sent to ${p.peer ?? "the new device"}: ${n}${files ? ` and ${files}` : ""}.`;
+    }
     default:
       return "";
   }
+}
+
+/** The primary's words for a transfer that failed: the relay refused the photos and files, or it failed. */
+function failedOutWords(p: HistoryProgress): string {
+  const size = p.media ? ` (${formatBytes(p.media.bytes)})` : "";
+  if (p.reason === "quota") return `The photos and files${size} do not fit on the relay, so the history was not sent. The new device can ask for it again: it then comes without them.`;
+  if (p.reason === "too_many") return `The relay takes no more uploads from this device for now, so the history with its photos and files${size} was not sent. The new device can ask for it again: it then comes without them.`;
+  return "The history could not be sent. The device is linked and gets new messages.";
 }
 
 /** The new device's words for a transfer that failed: why, and that asking again may help. */
@@ -59,7 +71,7 @@ export function HistoryTransfer({ direction }: { direction: "in" | "out" }) {
     };
     return (
       <div role="alert" className="flex flex-wrap items-center justify-between gap-3 px-4 py-2 text-sm text-red-700 dark:text-red-300">
-        <span>{direction === "in" ? failedWords(p) : "The history could not be sent. The device is linked and gets new messages."}</span>
+        <span>{direction === "in" ? failedWords(p) : failedOutWords(p)}</span>
         {direction === "in" ? (
           <span className="flex gap-2">
             <button type="button" onClick={() => void ask()} className="rounded-lg border border-current px-2 py-1 text-xs font-semibold hover:bg-red-50 dark:hover:bg-red-950">

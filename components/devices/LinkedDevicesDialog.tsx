@@ -13,14 +13,23 @@ import { DeviceItem } from "./DeviceItem";
 import { HistoryTransfer } from "./HistoryTransfer";
 import { PrimarySilentWarning } from "./PrimarySilentWarning";
 import { ScanCode } from "./ScanCode";
+import { formatBytes } from "../format";
+
+/**
+ * "Include photos and files" starts checked up to this much (the files' own bytes) and this many files:
+ * what a phone on mobile data sends in a few minutes, well inside the relay's room and upload limits per
+ * device. Above it, the person sees the size and opts in.
+ */
+const MEDIA_BY_DEFAULT = { bytes: 100_000_000, count: 150 };
 
 export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean; onClose: () => void; accounts: AccountRow[] }) {
   const list = useMyDevices(accounts[0]?.address);
   const [linking, setLinking] = useState(false);
   const [code, setCode] = useState("");
   const [state, setState] = useState<"idle" | "busy" | { done: string } | { error: string }>("idle");
-  const [asking, setAsking] = useState<{ name: string; linkId: string } | null>(null);
+  const [asking, setAsking] = useState<{ name: string; linkId: string; media: { count: number; bytes: number } } | null>(null);
   const [sendHistory, setSendHistory] = useState(true);
+  const [sendMedia, setSendMedia] = useState(false);
   const [now] = useState(() => Date.now());
   const views = list ? deviceViews(list, now) : [];
   // only the primary removes devices (a list without thisDevice is from before it was recorded: as before)
@@ -49,8 +58,10 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
     }
     setState("busy");
     try {
-      setAsking(await linkDevice(text.trim()));
+      const asked = await linkDevice(text.trim());
+      setAsking(asked);
       setSendHistory(true);
+      setSendMedia(asked.media.count > 0 && asked.media.bytes <= MEDIA_BY_DEFAULT.bytes && asked.media.count <= MEDIA_BY_DEFAULT.count);
       setState("idle");
     } catch (error) {
       setState({ error: describeError(error) });
@@ -63,7 +74,7 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
     setAsking(null);
     setState("busy");
     try {
-      const { linked } = await confirmLink(linkId, confirm, sendHistory);
+      const { linked } = await confirmLink(linkId, confirm, sendHistory, sendHistory && sendMedia && asking.media.count > 0);
       setState({ done: linked ? `Linked ${name}.` : "Not linked." });
       setCode("");
       setLinking(false);
@@ -94,8 +105,16 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
             </p>
             <label className="flex items-center gap-2 text-sm">
               <input type="checkbox" checked={sendHistory} onChange={(e) => setSendHistory(e.target.checked)} />
-              Send my message history (without photos and files)
+              Send my message history
             </label>
+            {asking.media.count > 0 ? (
+              <label className="ml-6 flex items-center gap-2 text-sm">
+                <input type="checkbox" checked={sendHistory && sendMedia} disabled={!sendHistory} onChange={(e) => setSendMedia(e.target.checked)} />
+                Include photos and files ({formatBytes(asking.media.bytes)})
+              </label>
+            ) : (
+              <p className="ml-6 text-sm text-slate-600 dark:text-slate-400">No photos or files</p>
+            )}
             <div className="flex gap-2">
               <button type="button" onClick={() => void answer(true)} className="rounded-lg bg-slate-900 px-3 py-1.5 text-sm font-semibold text-white dark:bg-slate-100 dark:text-slate-900">
                 Confirm

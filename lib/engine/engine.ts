@@ -11,9 +11,10 @@ import { EngineError } from "../worker/rpc";
 import { createAccount, maintainPrekeys } from "./accounts";
 import { ensureMyDeviceList } from "./deviceLists";
 import { HISTORY_WAIT_MS, LINK_STEP_MS, LinkCancelled, linkDevice, LinkRefused, ProvisionInbox, removeDevice, removedHere, startLink, type LinkedDevice } from "./linking";
-import { offerHistory, receiveOffer, type BlobAccess } from "./history/transfer";
+import { forgetArchivePieces, offerHistory, receiveOffer, type BlobAccess, type MediaBlob } from "./history/transfer";
+import { heldMediaSize } from "./history/archive";
 import { HistoryOffer } from "./history/offer";
-import { blobList, HISTORY_DONE_KEY, HISTORY_UPLOADS_KEY, MAX_HISTORY_BLOBS, HISTORY_ASK_KEY, HISTORY_KEY, historyAsks, historyProgress, keepOffer, pendingHistory, setHistoryProgress, setLinkState, setPendingHistory, settleAfterRestart, type HistoryAsk, type LinkFailure } from "../store/history";
+import { blobList, HISTORY_MEDIA_KEY, historyMediaWait, HISTORY_DONE_KEY, HISTORY_UPLOADS_KEY, MAX_HISTORY_BLOBS, HISTORY_ASK_KEY, HISTORY_KEY, historyAsks, historyProgress, keepOffer, pendingHistory, setHistoryProgress, setLinkState, setPendingHistory, settleAfterRestart, type HistoryAsk, type HistoryUpload, type LinkFailure } from "../store/history";
 import { queueSync, syncTables } from "./sync/queue";
 import { sameBytes } from "../store/identities";
 import { announceDeviceNames } from "./deviceNames";
@@ -189,7 +190,7 @@ export class Engine {
       },
     };
     this.directory = new DeviceDirectory(this.ctx);
-    this.transfers = new TransferRunner(this.ctx, { baseUrl: opts.blobs?.baseUrl ?? "", fetch: opts.blobs?.fetch, onUploaded: () => this.poke() });
+    this.transfers = new TransferRunner(this.ctx, { baseUrl: opts.blobs?.baseUrl ?? "", fetch: opts.blobs?.fetch, onUploaded: () => this.poke(), onDownloaded: () => this.historyCheck() });
     this.typing = new TypingSender(this.ctx);
   }
 
@@ -473,6 +474,7 @@ export class Engine {
     if (this.stopped) return;
     await this.answerAsks();
     await this.deleteDoneArchives();
+    await this.mediaSettled();
     if (this.historyIn) return;
     const { db } = this.ctx;
     const pending = await pendingHistory(db);
@@ -510,12 +512,26 @@ export class Engine {
     // in the background: skipping or stopping aborts it; asks are answered meanwhile
     void (async () => {
       try {
-        await receiveOffer(this.ctx, this.blobAccess(), pointed, pending.accounts, abort.signal);
-        await this.doneWith(pending.accounts, pointed.blobId, () => setPendingHistory(db, null));
+        const counts = await receiveOffer(this.ctx, this.blobAccess(), pointed, pending.accounts, abort.signal);
+        if (counts.media.length > 0) {
+          // the primary deletes the archive with its photos and files: told once their downloads settled (mediaSettled)
+          await db.transaction("rw", db.meta, async () => {
+            const waits = (await historyMediaWait(db)).filter((w) => w.blobId !== pointed.blobId);
+            await db.meta.put({ key: HISTORY_MEDIA_KEY, value: [...waits, { blobId: pointed.blobId, accounts: pending.accounts, ids: counts.media }].slice(-MAX_HISTORY_BLOBS) });
+            await setPendingHistory(db, null);
+          });
+          this.transfers.kick();
+        } else await this.doneWith(pending.accounts, pointed.blobId, () => setPendingHistory(db, null));
       } catch (error) {
-        // skipped (skipHistory wrote its state) or stopped (the offer stays kept: the next start goes on)
-        if (abort.signal.aborted || this.stopped) return;
+        // skipped (skipHistory wrote its state: what the download kept goes) or stopped (the offer and the
+        // pieces stay: the next start goes on from them)
+        if (abort.signal.aborted || this.stopped) {
+          if (!this.stopped) await forgetArchivePieces(this.ctx, pointed.blobId).catch(() => undefined);
+          return;
+        }
         this.warn("history transfer failed", error);
+        // asked again, a new archive comes: what this one kept goes
+        await forgetArchivePieces(this.ctx, pointed.blobId);
         await setPendingHistory(db, { ...pending, failed: true, failedBlobs: [...(pending.failedBlobs ?? []), pointed.blobId].slice(-8) });
         await setHistoryProgress(db, { direction: "in", state: "failed", done: 0, total: 0, messages: pointed.messages, reason: "failed" });
       } finally {
@@ -538,34 +554,62 @@ export class Engine {
     this.poke();
   }
 
-  /** The primary: the archives my linked devices are done with (and only those I uploaded) go from the relay. */
+  /**
+   * The primary: the archives my linked devices are done with (and only those I uploaded) go from the relay,
+   * each with the photos and files uploaded with it. What could not be deleted now is tried at the next look.
+   */
   private async deleteDoneArchives(): Promise<void> {
     const { db } = this.ctx;
     const done = await blobList<string>(db, HISTORY_DONE_KEY);
     if (done.length === 0 || !this.loggedIn) return;
-    const uploads = await blobList<{ blobId: string; from: Address }>(db, HISTORY_UPLOADS_KEY);
+    const uploads = await blobList<HistoryUpload>(db, HISTORY_UPLOADS_KEY);
     const finished = new Set<string>();
+    /** Media still on the relay of an archive not finished yet. */
+    const left = new Map<string, MediaBlob[]>();
+    const deleted = async (b: MediaBlob): Promise<boolean> => {
+      try {
+        await request(this.ctx.socket(), EVENTS.blobDelete, { from: b.from, id: b.blobId });
+        return true;
+      } catch (error) {
+        // gone already (expired): nothing to do; anything else is tried again at the next look
+        if (error instanceof ProtocolError && error.code === "not_found") return true;
+        this.warn("history archive not deleted", error);
+        return false;
+      }
+    };
     for (const blobId of done) {
       const upload = uploads.find((u) => u.blobId === blobId);
       if (upload) {
-        try {
-          await request(this.ctx.socket(), EVENTS.blobDelete, { from: upload.from, id: blobId });
-        } catch (error) {
-          // gone already (expired): nothing to do; anything else is tried again at the next look
-          if (!(error instanceof ProtocolError && error.code === "not_found")) {
-            this.warn("history archive not deleted", error);
-            continue;
-          }
+        const media = [...(upload.media ?? [])];
+        while (media.length > 0 && (await deleted(media[0]))) media.shift();
+        if (media.length > 0 || !(await deleted({ blobId, from: upload.from }))) {
+          left.set(blobId, media);
+          continue;
         }
       }
       finished.add(blobId);
     }
     await db.transaction("rw", db.meta, async () => {
-      const left = (await blobList<string>(db, HISTORY_DONE_KEY)).filter((b) => !finished.has(b));
-      await db.meta.put({ key: HISTORY_DONE_KEY, value: left });
-      const kept = (await blobList<{ blobId: string }>(db, HISTORY_UPLOADS_KEY)).filter((u) => !finished.has(u.blobId));
+      const stay = (await blobList<string>(db, HISTORY_DONE_KEY)).filter((b) => !finished.has(b));
+      await db.meta.put({ key: HISTORY_DONE_KEY, value: stay });
+      const kept = (await blobList<HistoryUpload>(db, HISTORY_UPLOADS_KEY)).filter((u) => !finished.has(u.blobId)).map((u) => (left.has(u.blobId) ? { ...u, media: left.get(u.blobId) } : u));
       await db.meta.put({ key: HISTORY_UPLOADS_KEY, value: kept });
     });
+  }
+
+  /**
+   * A new device: an archive whose photos and files all came (or failed, or were refused as altered, or
+   * their message was deleted) is reported done, so the primary deletes it and them at the relay.
+   */
+  private async mediaSettled(): Promise<void> {
+    const { db } = this.ctx;
+    for (const wait of await historyMediaWait(db)) {
+      const rows = await db.transfers.bulkGet(wait.ids);
+      if (rows.some((r) => r?.state === "queued" || r?.state === "downloading")) continue;
+      await this.doneWith(wait.accounts, wait.blobId, async () => {
+        await db.meta.put({ key: HISTORY_MEDIA_KEY, value: (await historyMediaWait(db)).filter((w) => w.blobId !== wait.blobId) });
+      });
+    }
   }
 
   /** The primary: my linked devices that asked for the history again get it (a device not on my list, nothing). */
@@ -594,15 +638,15 @@ export class Engine {
   }
 
   /** The primary's offer to a linked device: over the link channel when there is one, and as a sync to that device (kept by the relay). */
-  private async sendOffer(targets: { our: Address; device: string }[], offer: HistoryOffer, viaLink?: (offer: HistoryOffer) => Promise<void>): Promise<void> {
+  private async sendOffer(targets: { our: Address; device: string }[], offer: HistoryOffer, viaLink?: (offer: HistoryOffer) => Promise<void>, media: MediaBlob[] = []): Promise<void> {
     const { db } = this.ctx;
     if (viaLink) await viaLink(offer).catch((error: unknown) => this.warn("history offer not sent over the link", error));
     const now = this.ctx.now();
     await db.transaction("rw", [db.meta, ...syncTables(db)], async () => {
       // the archives I uploaded: deleted at the relay once the device says it is done with one
       if (offer.t === "history" && targets[0]) {
-        const uploads = await blobList<{ blobId: string; from: Address }>(db, HISTORY_UPLOADS_KEY);
-        await db.meta.put({ key: HISTORY_UPLOADS_KEY, value: [...uploads, { blobId: offer.blobId, from: targets[0].our }].slice(-MAX_HISTORY_BLOBS) });
+        const uploads = await blobList<HistoryUpload>(db, HISTORY_UPLOADS_KEY);
+        await db.meta.put({ key: HISTORY_UPLOADS_KEY, value: [...uploads, { blobId: offer.blobId, from: targets[0].our, ...(media.length > 0 ? { media } : {}) }].slice(-MAX_HISTORY_BLOBS) });
       }
       for (const t of targets) await queueSync(db, [t.our], [{ t: "history", device: t.device, offer, at: now }], now);
     });
@@ -617,10 +661,13 @@ export class Engine {
    * The primary, step one: opens the link with the device that shows `code` and returns its name; the
    * link goes on once the person answers (confirmLink), within LINK_STEP_MS.
    */
-  async linkDevice(params: { code: string }): Promise<{ name: string; linkId: string }> {
+  async linkDevice(params: { code: string }): Promise<{ name: string; linkId: string; media: { count: number; bytes: number } }> {
     await this.loginRun;
     const mine = [...this.accounts.values()].map((m) => ({ account: m.account, keys: m.keys, deviceId: m.deviceId }));
     await refuseOverLimit(this.ctx.db, mine.map((m) => m.account.address));
+    // what "Include photos and files" would send: those of the accounts this device can link (it holds their key)
+    const primaries = mine.filter((m) => sameBytes(m.keys.publicKey, m.account.identityKey)).map((m) => m.account.address);
+    const { count, bytes } = await heldMediaSize(this.ctx.db, primaries, this.ctx.now());
     let named!: (value: { name: string; linkId: string }) => void;
     const asked = new Promise<{ name: string; linkId: string }>((resolve) => (named = resolve));
     const linkId = randomId();
@@ -639,11 +686,11 @@ export class Engine {
     const res = await Promise.race([asked, finished.then(() => ({ name: "", linkId: "" }))]);
     const pending = this.pendingLinks.get(linkId);
     if (pending) pending.finished = finished;
-    return res;
+    return { ...res, media: { count, bytes } };
   }
 
   /** The primary, step two: the person confirmed (or not) the new device's name. */
-  async confirmLink(params: { linkId: string; confirm: boolean; history?: boolean }): Promise<{ linked: boolean }> {
+  async confirmLink(params: { linkId: string; confirm: boolean; history?: boolean; media?: boolean }): Promise<{ linked: boolean }> {
     const pending = this.pendingLinks.get(params.linkId);
     if (!pending) throw new EngineError("not_found", "no such link in progress");
     this.pendingLinks.delete(params.linkId);
@@ -652,8 +699,8 @@ export class Engine {
       const linked = await pending.finished;
       if (linked) {
         // in the background: the dialog shows its progress from the meta table
-        const link = { from: linked.accounts[0], accounts: linked.accounts, peer: linked.name, wanted: params.history !== false };
-        void offerHistory(this.ctx, this.blobAccess(), link, (offer) => this.sendOffer(linked.devices, offer, (o) => linked.offer(o))).catch((error: unknown) => this.warn("history transfer failed", error));
+        const link = { from: linked.accounts[0], accounts: linked.accounts, peer: linked.name, wanted: params.history !== false, media: params.media === true };
+        void offerHistory(this.ctx, this.blobAccess(), link, (offer, media) => this.sendOffer(linked.devices, offer, (o) => linked.offer(o), media)).catch((error: unknown) => this.warn("history transfer failed", error));
       }
       // the new device (and my others) learn the names this one knows, the new device's among them
       await announceDeviceNames(this.ctx.db, this.ctx.now()).catch((error: unknown) => this.warn("device names not synced", error));

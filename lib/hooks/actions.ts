@@ -9,12 +9,12 @@ export function startLink(name: string): Promise<{ code: string }> {
   return callEngine("startLink", { name });
 }
 
-export function linkDevice(code: string): Promise<{ name: string; linkId: string }> {
+export function linkDevice(code: string): Promise<{ name: string; linkId: string; media: { count: number; bytes: number } }> {
   return callEngine("linkDevice", { code });
 }
 
-export function confirmLink(linkId: string, confirm: boolean, history = true): Promise<{ linked: boolean }> {
-  return callEngine("confirmLink", { linkId, confirm, history });
+export function confirmLink(linkId: string, confirm: boolean, history = true, media = false): Promise<{ linked: boolean }> {
+  return callEngine("confirmLink", { linkId, confirm, history, media });
 }
 
 export async function removeDevice(deviceId: string): Promise<void> {

@@ -12,12 +12,30 @@ export const HISTORY_OFFER_KEY = "historyOffer";
 /** The meta key of my linked devices' asks for the history (the primary's side; HistoryAsk[]). */
 export const HISTORY_ASK_KEY = "historyAsk";
 
-/** The meta key of the history archives this primary uploaded ({ blobId, from }[]): only these it deletes. */
+/**
+ * The meta key of the history archives this primary uploaded ({ blobId, from, media? }[], `media` the photos
+ * and files uploaded with one, as { blobId, from }[]): only these it deletes, each with its media.
+ */
 export const HISTORY_UPLOADS_KEY = "historyUploads";
-/** The meta key of the archives my linked devices are done with (blob ids), to delete at the relay. */
+/**
+ * The meta key of the archives my linked devices are done with (blob ids), to delete at the relay with their
+ * media. A new device says so once it imported the archive and its media downloads settled (or it skipped it).
+ */
 export const HISTORY_DONE_KEY = "historyDone";
+/**
+ * The meta key of the archives whose media this new device is still downloading (HistoryMediaWait[]): the
+ * primary hears it is done with one (and deletes it with its media) once these downloads settled.
+ */
+export const HISTORY_MEDIA_KEY = "historyMedia";
 /** How many of each the primary keeps track of. */
 export const MAX_HISTORY_BLOBS = 32;
+
+/** A history archive this primary uploaded, under which of my accounts, and the photos and files uploaded with it. */
+export interface HistoryUpload {
+  blobId: string;
+  from: Address;
+  media?: { blobId: string; from: Address }[];
+}
 
 /** The primary's offer as kept on disk (checked again by the engine when read: lib/engine/history/offer.ts). */
 export type StoredOffer =
@@ -38,6 +56,18 @@ export interface PendingHistory {
   skipped?: boolean;
   /** Archives whose transfer failed here: a late copy of their offer is not taken again (after "Ask again"). */
   failedBlobs?: string[];
+}
+
+/** An archive imported here whose photos and files are still coming: its blob id, accounts and the messages they belong to. */
+export interface HistoryMediaWait {
+  blobId: string;
+  accounts: Address[];
+  ids: string[];
+}
+
+export async function historyMediaWait(db: JunctionDB): Promise<HistoryMediaWait[]> {
+  const row = await db.meta.get(HISTORY_MEDIA_KEY);
+  return Array.isArray(row?.value) ? (row.value as HistoryMediaWait[]) : [];
 }
 
 /** A linked device of mine asked for the history again (the primary sends it once it reads this). */
@@ -61,8 +91,13 @@ export interface HistoryProgress {
   messages?: number;
   /** The other device's name (the primary's side). */
   peer?: string;
-  /** Why it failed on the new device: no offer came in time, or the transfer itself failed. */
-  reason?: "expired" | "failed";
+  /**
+   * Why it failed. On the new device: no offer came in time, or the transfer itself failed. On the primary:
+   * the relay refused the photos and files (no room for them, or too many uploads now).
+   */
+  reason?: "expired" | "failed" | "quota" | "too_many";
+  /** The photos and files sent along (the primary) or queued to download (the new device), and their bytes when known. */
+  media?: { count: number; bytes: number };
 }
 
 /** Why a link failed on the new device: the UI says it in words and offers to start again. */

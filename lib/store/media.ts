@@ -33,6 +33,11 @@ export async function readPiece(db: JunctionDB, messageId: string, index: number
   return new Uint8Array(await row.data.arrayBuffer());
 }
 
+/** The pieces stored under `messageId`, joined in order (a download this device is about to read whole). */
+export async function joinedPieces(db: JunctionDB, messageId: string): Promise<Blob> {
+  return new Blob((await piecesOf(db, messageId).toArray()).map((p) => p.data));
+}
+
 /**
  * The media's bytes as one Blob: its own, or its pieces joined (in a browser the Blob refers to what
  * IndexedDB holds on disk, so a large file is not read into memory). Null when a piece is missing.

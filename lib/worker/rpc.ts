@@ -97,11 +97,15 @@ export interface RpcMethods {
   startLink(params: { name: string }): { code: string };
   /**
    * On the device that created my accounts: opens the link with the device showing `code` and returns its
-   * name, for the person to confirm with confirmLink (nothing is issued to it before that).
+   * name, for the person to confirm with confirmLink (nothing is issued to it before that), and the photos
+   * and files of my history this device holds (how many, their bytes), which the history may carry.
    */
-  linkDevice(params: { code: string }): { name: string; linkId: string };
-  /** Confirms (or cancels) the link linkDevice opened; `linked` says whether the device is now linked. */
-  confirmLink(params: { linkId: string; confirm: boolean; history?: boolean }): { linked: boolean };
+  linkDevice(params: { code: string }): { name: string; linkId: string; media: { count: number; bytes: number } };
+  /**
+   * Confirms (or cancels) the link linkDevice opened; `linked` says whether the device is now linked.
+   * `history` (default true): send my message history; `media` (default false): with the photos and files.
+   */
+  confirmLink(params: { linkId: string; confirm: boolean; history?: boolean; media?: boolean }): { linked: boolean };
   /** On the device that created my accounts: removes a linked device (it wipes itself back to first run). */
   removeDevice(params: { deviceId: string }): null;
   /** Asks the directory whether an address exists (does not consume prekeys). */

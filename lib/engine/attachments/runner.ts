@@ -20,6 +20,8 @@ export interface TransferOptions {
   fetch?: Fetch;
   /** An upload finished: its message can go out now. */
   onUploaded(): void;
+  /** A download ended for good (here, failed, or refused): history media waiting on it may be reported done. */
+  onDownloaded?(): void;
 }
 
 /** Progress is written at most this often (each write wakes every live query on the transfers table). */
@@ -128,6 +130,7 @@ export class TransferRunner {
       if (this.stopped) return "stop";
       if (this.aborts.has(t.messageId)) continue;
       if ((await this.download(t)) === "offline") return "stop";
+      this.opts.onDownloaded?.();
     }
     return "idle";
   }

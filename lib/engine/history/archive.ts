@@ -2,11 +2,15 @@
 // the worker, Node in tests). JSON, version 1: my direct conversations and the groups I am in, with their
 // messages (reactions, receipt states, edits, replies and unread counts as they stand), contacts, the
 // address book (nicknames, person links), people, the contacts' public identity keys with their verified
-// state, and each group's signed chain of changes. Not in it: private keys, sessions, prekeys, sender keys,
-// attachment keys or media (the new device has its own identity, sessions and sender key; an attachment
-// message arrives with its preview but without its file), groups I left, drafts, the outbox, and messages
-// that already disappeared. The archive is encrypted and uploaded like an attachment (./transfer.ts), so
-// what checks it here is that it is well formed and names nothing outside the accounts being linked; a
+// state, and each group's signed chain of changes. When the person chose "Include photos and files", also
+// `media`: per attachment message whose bytes this device holds, the pointer to a fresh upload of them
+// (./transfer.ts: a new key, encrypted and checked exactly as an attachment), which the new device queues
+// for its transfer runner; without it an attachment message arrives with its preview but without its file.
+// Not in it: private keys, sessions, prekeys, sender keys, the attachments' own keys (the original blobs may
+// be gone from the relay; a fresh upload is under a key made for this transfer only), groups I left, drafts,
+// the outbox, and messages that already disappeared. The archive is encrypted and uploaded like an attachment
+// (./transfer.ts), so what checks it here is that it is well formed and names nothing outside the accounts
+// being linked (a media pointer names a message of the archive, with that message's size); a
 // group's state is never taken from it as written: the new device replays the group's signed chain
 // (verifyGroups) and a group whose chain does not verify is left out, with its conversation and messages.
 import Dexie from "dexie";
@@ -20,6 +24,9 @@ import { GroupBatch } from "../groups/service";
 import { groupConversation, groupConversationId, groupRowId } from "../groups/state";
 import type { GroupUpdateContent } from "../content/kinds/group";
 import type { GroupRow } from "../../store/db";
+import { MAX_ATTACHMENT_BYTES, PointerFields } from "../content/kinds/attachment";
+import { blobBytes } from "../attachments/content";
+import { incomingTransfer } from "../../store/media";
 
 export const ARCHIVE_VERSION = 1;
 /** Rows per import transaction: small enough that the inbox stays live while a large history goes in. */
@@ -27,6 +34,8 @@ export const IMPORT_BATCH = 400;
 /** The most groups, and the longest chain of one, an archive may carry (a bad archive cannot make the new device verify without end). */
 export const MAX_GROUPS = 2_000;
 export const MAX_GROUP_CHAIN = 2_000;
+/** The most media pointers an archive may carry. */
+export const MAX_ARCHIVE_MEDIA = 50_000;
 
 const Id = z.string().min(1).max(600);
 const Conversation = z.looseObject({
@@ -59,7 +68,19 @@ const Archive = z.strictObject({
   identities: z.array(z.looseObject({ id: Id, ourAddress: Id, theirAddress: Id, identityKey: z.instanceof(Uint8Array), verified: z.boolean() })),
   // a group's own state is not sent: the new device replays its signed chain
   groups: z.array(z.strictObject({ ourAddress: Id, groupId: z.string().regex(/^[0-9a-f]{64}$/), chain: z.array(z.instanceof(Uint8Array)).min(1).max(MAX_GROUP_CHAIN) })).max(MAX_GROUPS).default([]),
+  // absent unless the person included photos and files (an older build refuses an archive with it: strict)
+  media: z.array(z.strictObject({ messageId: Id, ...PointerFields, size: z.number().int().min(0).max(MAX_ATTACHMENT_BYTES) })).max(MAX_ARCHIVE_MEDIA).optional(),
 });
+/** An attachment's bytes sent along with the history: a fresh upload (base64url key, digest and commitment) for one message of the archive. */
+export interface ArchivedMedia {
+  messageId: string;
+  blobId: string;
+  key: string;
+  digest: string;
+  commitment: string;
+  /** The file's own size: the same as its message's attachment.size. */
+  size: number;
+}
 /** A group as the archive carries it: whose it is, and its signed changes from the creation on. */
 export interface ArchivedGroup {
   ourAddress: Address;
@@ -79,6 +100,8 @@ export interface HistoryArchive {
   identities: IdentityRow[];
   /** The groups my accounts are in (not the ones I left): their signed chains only. */
   groups: ArchivedGroup[];
+  /** The photos and files sent along, when the person chose to. */
+  media?: ArchivedMedia[];
 }
 
 // bytes (thumbnails) travel as {"$b": base64url}
@@ -99,21 +122,27 @@ function archived(m: MessageRow, now: number): boolean {
   return !(m.direction === "out" && m.state === "queued");
 }
 
-/** The archive of `accounts`' history on this device, encoded. */
-export async function buildArchive(db: JunctionDB, accounts: readonly Address[], now: number): Promise<{ bytes: Uint8Array; messages: number }> {
+/** The conversations of `accounts` an archive carries: mine, and of groups only the ones I am still in. */
+async function archivedConversations(db: JunctionDB, accounts: readonly Address[]): Promise<{ conversations: ConversationRow[]; groups: GroupRow[] }> {
   const mine = new Set<string>(accounts);
   const groups = (await db.groups.toArray()).filter((g) => mine.has(g.ourAddress) && !g.left);
   const inGroups = new Set(groups.map((g) => g.conversationId));
-  const conversations = (await db.conversations.toArray())
-    .filter((c) => mine.has(c.ourAddress) && (!c.groupId || inGroups.has(c.id)))
-    // typing is of the moment, not history
-    .map(({ typingUntil: _t, typingBy: _b, ...c }) => c);
+  const conversations = (await db.conversations.toArray()).filter((c) => mine.has(c.ourAddress) && (!c.groupId || inGroups.has(c.id)));
+  return { conversations, groups };
+}
+
+/** The archive of `accounts`' history on this device, not yet encoded (`media` is set by the caller that uploaded them). */
+export async function collectArchive(db: JunctionDB, accounts: readonly Address[], now: number): Promise<HistoryArchive> {
+  const mine = new Set<string>(accounts);
+  const held = await archivedConversations(db, accounts);
+  // typing is of the moment, not history
+  const conversations = held.conversations.map(({ typingUntil: _t, typingBy: _b, ...c }) => c);
   const messages: MessageRow[] = [];
   for (const c of conversations) {
     const rows = await db.messages.where("[conversationId+sentAt]").between([c.id, Dexie.minKey], [c.id, Dexie.maxKey]).toArray();
     for (const m of rows) if (archived(m, now)) messages.push(m);
   }
-  const archive: HistoryArchive = {
+  return {
     v: ARCHIVE_VERSION,
     createdAt: now,
     conversations,
@@ -122,9 +151,60 @@ export async function buildArchive(db: JunctionDB, accounts: readonly Address[],
     addressBook: await db.addressBook.toArray(),
     people: await db.people.toArray(),
     identities: (await db.identities.toArray()).filter((i) => mine.has(i.ourAddress)),
-    groups: groups.map((g) => ({ ourAddress: g.ourAddress, groupId: g.groupId, chain: g.chain })),
+    groups: held.groups.map((g) => ({ ourAddress: g.ourAddress, groupId: g.groupId, chain: g.chain })),
   };
-  return { bytes: new TextEncoder().encode(JSON.stringify(archive, replacer)), messages: messages.length };
+}
+
+/**
+ * The archive as bytes. Media pointers for messages it does not carry (deleted or gone while their bytes were
+ * uploaded) are left out: the new device refuses an archive with one.
+ */
+export function encodeArchive(archive: HistoryArchive): Uint8Array {
+  const carried = new Set(archive.messages.map((m) => m.id));
+  const media = archive.media?.filter((p) => carried.has(p.messageId));
+  const { media: _all, ...rest } = archive;
+  return new TextEncoder().encode(JSON.stringify(media && media.length > 0 ? { ...rest, media } : rest, replacer));
+}
+
+/** The archive of `accounts`' history on this device, encoded (without media). */
+export async function buildArchive(db: JunctionDB, accounts: readonly Address[], now: number): Promise<{ bytes: Uint8Array; messages: number }> {
+  const archive = await collectArchive(db, accounts, now);
+  return { bytes: encodeArchive(archive), messages: archive.messages.length };
+}
+
+/** An attachment whose decrypted bytes this device holds, as the history would send it. */
+export interface HeldMedia {
+  messageId: string;
+  conversationId: string;
+  /** My account the conversation is of (its upload goes under it: the relay's quota and limits are per device). */
+  our: Address;
+  /** The file's own size (its message's attachment.size). */
+  size: number;
+}
+
+/**
+ * The photos and files of `accounts`' history that this device holds whole (what "Include photos and files"
+ * sends, and the size it shows): attachment messages the archive carries, not deleted, whose media row is
+ * here with the message's size. One this device never downloaded is left as it is (preview only).
+ */
+export async function heldMedia(db: JunctionDB, accounts: readonly Address[], now: number): Promise<HeldMedia[]> {
+  const rows = await db.media.toArray();
+  if (rows.length === 0) return [];
+  const { conversations } = await archivedConversations(db, accounts);
+  const ours = new Map(conversations.map((c) => [c.id, c.ourAddress]));
+  const mine = rows.filter((r) => ours.has(r.conversationId));
+  const messages = await db.messages.bulkGet(mine.map((r) => r.messageId));
+  return mine.flatMap((r, i) => {
+    const m = messages[i];
+    if (!m || m.kind !== "attachment" || !m.attachment || m.deletedAt !== undefined || !archived(m, now) || m.attachment.size !== r.size) return [];
+    return [{ messageId: r.messageId, conversationId: r.conversationId, our: ours.get(r.conversationId) as Address, size: r.size }];
+  });
+}
+
+/** Their count, and the bytes they weigh (the files' own sizes, as shown to the person). */
+export async function heldMediaSize(db: JunctionDB, accounts: readonly Address[], now: number): Promise<{ count: number; bytes: number; cipherBytes: number }> {
+  const held = await heldMedia(db, accounts, now);
+  return { count: held.length, bytes: held.reduce((n, h) => n + h.size, 0), cipherBytes: held.reduce((n, h) => n + blobBytes(h.size), 0) };
 }
 
 /** Reads an archive; refuses one that is not well formed or names a conversation of an account not linked here. */
@@ -158,6 +238,16 @@ export function parseArchive(bytes: Uint8Array, accounts: readonly Address[]): H
   }
   if (archive.identities.some((i) => !mine.has(i.ourAddress) || i.id !== `${i.ourAddress}|${i.theirAddress}`)) throw new EngineError("bad_request", "the history archive names another account");
   if (archive.messages.some((m) => !ids.has(m.conversationId))) throw new EngineError("bad_request", "the history archive has a message outside its conversations");
+  if (archive.media) {
+    // each pointer names an attachment message of the archive, once, with that message's size
+    const attachments = new Map(archive.messages.flatMap((m) => (m.kind === "attachment" && m.attachment ? [[m.id, m.attachment.size] as const] : [])));
+    const pointed = new Set<string>();
+    for (const p of archive.media) {
+      if (attachments.get(p.messageId) !== p.size) throw new EngineError("bad_request", "the history archive has media for a message it does not carry");
+      if (pointed.has(p.messageId)) throw new EngineError("bad_request", "the history archive has media for a message twice");
+      pointed.add(p.messageId);
+    }
+  }
   return archive;
 }
 
@@ -210,6 +300,8 @@ export interface ImportCounts {
   messages: number;
   /** Groups of the archive left out because their chain did not verify. */
   groupsRefused: number;
+  /** The attachment messages whose bytes came along: queued for this device's transfer runner. */
+  media: string[];
 }
 
 /**
@@ -271,8 +363,31 @@ export async function importArchive(
   });
   // what my other devices synced while the archive travelled (a delete for me, a group's pin) holds over it
   await applyAllHeld(db);
+  const media = await queueMedia(db, archive.media ?? [], new Set(messages.map((m) => m.id)));
   onProgress?.(total, total);
-  return { conversations: conversations.length, messages: imported, groupsRefused: groups.refused };
+  return { conversations: conversations.length, messages: imported, groupsRefused: groups.refused, media };
+}
+
+/**
+ * The archive's media, for the messages it brought here: each a key row and a queued download, so the
+ * transfer runner fetches it as any attachment (progress per message; nothing shown before the whole
+ * ciphertext authenticated and matched its digest and commitment). A message deleted here meanwhile, or
+ * whose attachment this device already has a transfer for (it came since the link), stays as it is.
+ */
+async function queueMedia(db: JunctionDB, pointers: ArchivedMedia[], brought: Set<string>): Promise<string[]> {
+  const wanted = pointers.filter((p) => brought.has(p.messageId));
+  if (wanted.length === 0) return [];
+  const ids = wanted.map((p) => p.messageId);
+  return db.transaction("rw", [db.messages, db.transfers, db.attachmentKeys], async () => {
+    const [rows, held] = await Promise.all([db.messages.bulkGet(ids), db.transfers.bulkGet(ids)]);
+    const fresh = wanted.flatMap((p, i) => {
+      const m = rows[i];
+      return m?.kind === "attachment" && m.attachment?.size === p.size && !held[i] ? [{ p, m, attachment: m.attachment }] : [];
+    });
+    await db.attachmentKeys.bulkPut(fresh.map(({ p }) => ({ messageId: p.messageId, key: fromB64(p.key), blobId: p.blobId, digest: fromB64(p.digest), commitment: fromB64(p.commitment) })));
+    await db.transfers.bulkPut(fresh.map(({ p, m, attachment }) => ({ ...incomingTransfer(p.messageId, m.conversationId, attachment, blobBytes(p.size)), state: "queued" as const })));
+    return fresh.map(({ p }) => p.messageId);
+  });
 }
 
 /**

@@ -3,8 +3,8 @@
 // holds no key material; a tampered archive is refused with nothing imported; a download cut off midway
 // resumes with a range request; and the person may skip it (or the primary may not send it).
 import "fake-indexeddb/auto";
-import { describe, expect, it } from "vitest";
-import { useRelayProcess } from "../../relay/test/relayProcess";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { startRelay, useRelayProcess } from "../../relay/test/relayProcess";
 import { EVENTS, toB64, type Address } from "../deps";
 import { request, type RelaySocket } from "../relay";
 import type { EngineContext } from "../context";
@@ -17,17 +17,21 @@ import { buildArchive, importArchive, parseArchive, verifyGroups } from "./archi
 import { groupRowId } from "../groups/state";
 import { downloadHistory, uploadHistory } from "./transfer";
 import { TransferError } from "../attachments/transfer";
+import { mediaBlob } from "../../store/media";
+import { TAMPERED_TEXT } from "../attachments/runner";
+import type { HistoryUpload } from "../../store/history";
+import { randomBytes } from "node:crypto";
 
 const relayUrl = useRelayProcess();
 const boot = makeBoot(relayUrl);
 
 /** Links a fresh device to Alice's account (history sent unless `history` is false). */
-async function link(alice: Client, aliceAddr: string, history = true, patch?: (socket: RelaySocket) => void, blobFetch?: (input: string, init?: RequestInit) => Promise<Response>): Promise<Client> {
+async function link(alice: Client, aliceAddr: string, history = true, patch?: (socket: RelaySocket) => void, blobFetch?: (input: string, init?: RequestInit) => Promise<Response>, media = false): Promise<Client> {
   const laptop = boot(undefined, patch, blobFetch);
   await waitFor(async () => laptop.online || laptop.sockets.some((s) => s.connected), "laptop connected");
   const { code } = await laptop.api.startLink({ name: "Laptop" });
   const asked = await alice.api.linkDevice({ code });
-  expect(await alice.api.confirmLink({ linkId: asked.linkId, confirm: true, history })).toEqual({ linked: true });
+  expect(await alice.api.confirmLink({ linkId: asked.linkId, confirm: true, history, media })).toEqual({ linked: true });
   await waitFor(async () => (await laptop.db.accounts.get(aliceAddr as Address)) !== undefined, "the laptop has Alice's account");
   return laptop;
 }
@@ -155,7 +159,7 @@ describe("history transfer", () => {
   it("refuses a tampered archive with nothing imported, and resumes a download cut off midway", async () => {
     const { alice, aliceAddr, aConv, bob } = await aliceAndBob(boot);
     await seed(alice.db, aConv, 3000);
-    const offer = await uploadHistory(alice.engine.context, { baseUrl: relayUrl() }, aliceAddr as Address, [aliceAddr as Address]);
+    const { offer } = await uploadHistory(alice.engine.context, { baseUrl: relayUrl() }, aliceAddr as Address, [aliceAddr as Address]);
     expect(offer.messages).toBe(3000);
     const fresh = () => ({ db: new JunctionDB(`history-${randomId()}`), now: () => Date.now() }) as unknown as EngineContext;
 
@@ -244,16 +248,17 @@ describe("history transfer", () => {
   });
 });
 
-/** A blob fetch whose GETs stall after their first piece while `stalled()` says so (until aborted). */
-function stallingFetch(stalled: () => boolean) {
+/** A blob fetch whose GETs stall once `after` bytes passed (at least their first piece) while `stalled()` says so (until aborted). */
+function stallingFetch(stalled: () => boolean, after = 0) {
   return async (input: string, init?: RequestInit) => {
     const res = await fetch(input, init);
     if ((init?.method ?? "GET") !== "GET" || !res.body || !stalled()) return res;
     const reader = res.body.getReader();
     let first = true;
+    let passed = 0;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
-        if (!first) {
+        if (!first && passed >= after) {
           // the rest never comes: only the engine's abort ends it
           await new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new Error("aborted")), { once: true })).catch((error: unknown) => controller.error(error));
           return;
@@ -261,7 +266,10 @@ function stallingFetch(stalled: () => boolean) {
         first = false;
         const { done, value } = await reader.read();
         if (done) controller.close();
-        else controller.enqueue(value);
+        else {
+          passed += value.length;
+          controller.enqueue(value);
+        }
       },
     });
     return new Response(body, { status: res.status, headers: res.headers });
@@ -271,7 +279,8 @@ function stallingFetch(stalled: () => boolean) {
 describe("the history offer kept on the new device", () => {
   it("reaches a new device that was offline when it was sent, and a reload in the middle of the transfer goes on", async () => {
     const { alice, bob, aliceAddr, aConv } = await aliceAndBob(boot);
-    await seed(alice.db, aConv, 3000);
+    // an archive of a few MiB: the download keeps whole pieces of 1 MiB to go on from
+    await seed(alice.db, aConv, 8000);
     // the link channel loses the offer (the laptop is gone by then): only the mailbox keeps it
     const channel = holdProvisioning(2);
     const first = await link(alice, aliceAddr, true, channel.patch);
@@ -281,18 +290,28 @@ describe("the history offer kept on the new device", () => {
 
     // back online with a download that stalls: the offer came as a sync and is kept on disk
     let stall = true;
-    const second = boot(first.db, undefined, stallingFetch(() => stall));
+    const second = boot(first.db, undefined, stallingFetch(() => stall, 2_200_000));
     await waitFor(async () => ((await historyProgress(second.db))?.state === "downloading" ? true : undefined), "the laptop downloads");
     const kept = await pendingHistory(second.db);
-    expect(kept?.offer).toMatchObject({ t: "history", messages: 3000 });
-    // the page reloads in the middle of it
+    expect(kept?.offer).toMatchObject({ t: "history", messages: 8000 });
+    // the page reloads in the middle of it, once two whole pieces are stored
+    await waitFor(async () => (await second.db.mediaChunks.count()) >= 2 || undefined, "two pieces of the archive kept");
     await second.engine.stop();
     expect((await pendingHistory(second.db))?.offer).toEqual(kept?.offer);
     stall = false;
-    const third = boot(first.db);
+    // it goes on after the pieces kept, with a range request
+    const ranges: string[] = [];
+    const third = boot(first.db, undefined, async (input, init) => {
+      const range = new Headers(init?.headers).get("range");
+      if (range) ranges.push(range);
+      return fetch(input, init);
+    });
     const done = await waitFor(async () => ((await historyProgress(third.db))?.state === "done" ? historyProgress(third.db) : undefined), "the history is imported after the reload");
-    expect(done?.messages).toBe(3000);
-    expect(await third.db.messages.count()).toBe(3000);
+    expect(done?.messages).toBe(8000);
+    expect(await third.db.messages.count()).toBe(8000);
+    expect(Number(/bytes=(\d+)-/.exec(ranges[0] ?? "")?.[1])).toBeGreaterThan(2 * 1024 * 1024);
+    // imported: the pieces are gone
+    expect(await third.db.mediaChunks.count()).toBe(0);
     // imported: nothing more is expected, and the primary deletes the archive at the relay (only it may)
     expect(await pendingHistory(third.db)).toBeNull();
     const blobUrl = `${relayUrl()}/blobs/${(kept?.offer as { blobId: string }).blobId}`;
@@ -362,6 +381,137 @@ describe("the history offer kept on the new device", () => {
     const done = await waitFor(async () => ((await historyProgress(laptop.db))?.state === "done" ? historyProgress(laptop.db) : undefined), "the history came when asked again");
     expect(done?.messages).toBe(20);
     for (const c of [primary, bob, laptop]) await c.engine.stop();
+  });
+});
+
+/** The bytes this device shows for an attachment message, once its media row is here. */
+async function shownBytes(c: Client, messageId: string): Promise<Uint8Array | undefined> {
+  const row = await c.db.media.get(messageId);
+  const blob = row ? await mediaBlob(c.db, row) : null;
+  return blob ? new Uint8Array(await blob.arrayBuffer()) : undefined;
+}
+
+describe("photos and files in the history", () => {
+  it("come with the history when included (same bytes, fresh blobs deleted once here), and not otherwise", async () => {
+    const { alice, bob, aliceAddr, bobAddr, aConv, bConv } = await aliceAndBob(boot);
+    await bob.api.startChat({ from: bobAddr as never, to: aliceAddr });
+    // a photo Alice sent, a file Bob sent that she downloaded, and one she never downloaded
+    const photo = randomBytes(150_000);
+    const { messageIds: [photoId] } = await alice.api.sendAttachments({ conversationId: aConv, files: [{ blob: new Blob([photo], { type: "image/png" }), name: "harbour.png" }] });
+    const file = randomBytes(1_300_000);
+    const { messageIds: [fileId] } = await bob.api.sendAttachments({ conversationId: bConv, files: [{ blob: new Blob([file], { type: "application/pdf" }), name: "plan.pdf" }] });
+    const { messageIds: [remoteId] } = await bob.api.sendAttachments({ conversationId: bConv, files: [{ blob: new Blob([randomBytes(40_000)], { type: "application/zip" }), name: "never.zip" }] });
+    await waitFor(async () => (await alice.db.transfers.get(remoteId))?.state === "remote" || undefined, "the zip reaches Alice");
+    await waitFor(async () => (await alice.db.transfers.get(fileId))?.state === "remote" || undefined, "the file reaches Alice");
+    await alice.api.downloadAttachment({ conversationId: aConv, messageId: fileId });
+    await waitFor(async () => (await shownBytes(alice, fileId))?.length === file.length || undefined, "Alice downloads the file");
+    await waitFor(async () => (await alice.db.transfers.get(photoId))?.state === "uploaded" || undefined, "Alice's photo is up");
+    const originals = new Set((await alice.db.attachmentKeys.toArray()).map((k) => k.blobId));
+
+    // what the primary would send, as its link dialog shows it
+    const laptopCode = boot();
+    await waitFor(async () => laptopCode.online || laptopCode.sockets.some((s) => s.connected), "connected");
+    const asked = await alice.api.linkDevice({ code: (await laptopCode.api.startLink({ name: "Tablet" })).code });
+    expect(asked.media).toEqual({ count: 2, bytes: photo.length + file.length });
+    await alice.api.confirmLink({ linkId: asked.linkId, confirm: false });
+    await laptopCode.engine.stop();
+
+    // without: the messages come with their previews, no media and nothing to download
+    const without = await link(alice, aliceAddr, true);
+    await waitFor(async () => (await historyProgress(without.db))?.state === "done" || undefined, "the history without media");
+    expect((await without.db.messages.get(photoId))?.attachment).toMatchObject({ name: "harbour.png", size: photo.length });
+    expect(await without.db.media.count()).toBe(0);
+    expect(await without.db.transfers.count()).toBe(0);
+    expect(await without.db.attachmentKeys.count()).toBe(0);
+    await without.engine.stop();
+
+    // with: the same bytes on the new device, from fresh blobs under fresh keys. The media downloads wait
+    // (until the archive is gone from the relay, or 2 s): the primary must not delete anything before they came
+    let archivePath: string | null = null;
+    const waiting = async (input: string, init?: RequestInit) => {
+      const path = new URL(input).pathname;
+      archivePath ??= path;
+      if ((init?.method ?? "GET") === "GET" && path !== archivePath) {
+        const until = Date.now() + 2_000;
+        while (Date.now() < until && (await fetch(`${relayUrl()}${archivePath}`, { method: "HEAD" })).status !== 404) await new Promise((r) => setTimeout(r, 100));
+      }
+      return fetch(input, init);
+    };
+    const laptop = await link(alice, aliceAddr, true, undefined, waiting, true);
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "done" || undefined, "the history with media");
+    await waitFor(async () => (await historyProgress(alice.db))?.state === "done" || undefined, "the primary sent it");
+    expect((await historyProgress(alice.db))?.media).toEqual({ count: 2, bytes: photo.length + file.length });
+    expect(Buffer.from((await waitFor(() => shownBytes(laptop, photoId), "the photo on the laptop"))).equals(photo)).toBe(true);
+    expect(Buffer.from((await waitFor(() => shownBytes(laptop, fileId), "the file on the laptop"))).equals(file)).toBe(true);
+    // one the primary never had stays as before: a preview, nothing to fetch
+    expect((await laptop.db.messages.get(remoteId))?.attachment?.name).toBe("never.zip");
+    expect(await laptop.db.transfers.get(remoteId)).toBeUndefined();
+    const keys = await laptop.db.attachmentKeys.toArray();
+    expect(keys).toHaveLength(2);
+    for (const k of keys) expect(originals.has(k.blobId)).toBe(false);
+    // once both are here the primary deletes the archive and the media blobs at the relay
+    const upload = ((await alice.db.meta.get("historyUploads"))?.value as HistoryUpload[]).at(-1)!;
+    expect(upload.media?.map((m) => m.blobId).sort()).toEqual(keys.map((k) => k.blobId).sort());
+    for (const id of [upload.blobId, ...keys.map((k) => k.blobId!)]) {
+      await waitFor(async () => (await fetch(`${relayUrl()}/blobs/${id}`, { method: "HEAD" })).status === 404 || undefined, "a history blob is deleted");
+    }
+    await waitFor(async () => ((await alice.db.meta.get("historyUploads"))?.value as HistoryUpload[]).length === 1 || undefined, "the primary forgets the deleted uploads");
+    for (const c of [alice, bob, laptop]) await c.engine.stop();
+  });
+
+  it("a media blob altered on the relay is refused on the new device, with nothing stored", async () => {
+    const { alice, bob, aliceAddr, aConv } = await aliceAndBob(boot);
+    const photo = randomBytes(300_000);
+    const { messageIds: [photoId] } = await alice.api.sendAttachments({ conversationId: aConv, files: [{ blob: new Blob([photo], { type: "image/png" }), name: "harbour.png" }] });
+    await waitFor(async () => (await alice.db.transfers.get(photoId))?.state === "uploaded" || undefined, "Alice's photo is up");
+    // the first blob the laptop fetches is the archive; every one after it comes with a byte changed
+    let archivePath: string | null = null;
+    const tampering = async (input: string, init?: RequestInit) => {
+      const res = await fetch(input, init);
+      const path = new URL(input).pathname;
+      archivePath ??= path;
+      if ((init?.method ?? "GET") !== "GET" || path === archivePath || !res.ok) return res;
+      const body = new Uint8Array(await res.arrayBuffer());
+      body[body.length - 100] ^= 1;
+      return new Response(body, { status: res.status, headers: res.headers });
+    };
+    const laptop = await link(alice, aliceAddr, true, undefined, tampering, true);
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "done" || undefined, "the history is imported");
+    const t = await waitFor(async () => {
+      const row = await laptop.db.transfers.get(photoId);
+      return row?.state === "tampered" ? row : undefined;
+    }, "the photo is refused");
+    expect(t.error).toBe(TAMPERED_TEXT);
+    expect(await laptop.db.media.get(photoId)).toBeUndefined();
+    expect(await laptop.db.mediaChunks.count()).toBe(0);
+    expect((await laptop.db.messages.get(photoId))?.attachment?.name).toBe("harbour.png");
+    for (const c of [alice, bob, laptop]) await c.engine.stop();
+  });
+});
+
+describe("photos and files the relay has no room for", () => {
+  it("fail the transfer clearly on the primary; asked again, the history comes without them", async () => {
+    // a relay with 1 MB of room per device: Alice's photo fits once, not twice
+    const small = await startRelay({ env: { BLOB_QUOTA_BYTES: "1000000" } });
+    onTestFinished(async () => void (await small.stop()));
+    const bootSmall = makeBoot(() => small.url);
+    const { alice, bob, aConv } = await aliceAndBob(bootSmall);
+    const photo = randomBytes(600_000);
+    const { messageIds: [photoId] } = await alice.api.sendAttachments({ conversationId: aConv, files: [{ blob: new Blob([photo], { type: "image/png" }), name: "harbour.png" }] });
+    await waitFor(async () => (await alice.db.transfers.get(photoId))?.state === "uploaded" || undefined, "Alice's photo is up");
+    const laptop = bootSmall();
+    await waitFor(async () => laptop.online || laptop.sockets.some((s) => s.connected), "laptop connected");
+    const asked = await alice.api.linkDevice({ code: (await laptop.api.startLink({ name: "Laptop" })).code });
+    await alice.api.confirmLink({ linkId: asked.linkId, confirm: true, media: true });
+    const failed = await waitFor(async () => ((await historyProgress(alice.db))?.state === "failed" ? historyProgress(alice.db) : undefined), "the primary says it failed");
+    expect(failed).toMatchObject({ reason: "quota", media: { bytes: photo.length } });
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "failed" || undefined, "the new device hears it failed");
+    expect(await laptop.db.messages.count()).toBe(0);
+    await laptop.api.askHistory({});
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "done" || undefined, "the history without the photo");
+    expect((await laptop.db.messages.get(photoId))?.attachment?.name).toBe("harbour.png");
+    expect(await laptop.db.transfers.get(photoId)).toBeUndefined();
+    for (const c of [alice, bob, laptop]) await c.engine.stop();
   });
 });
 
@@ -494,6 +644,18 @@ describe("the archive as the new device reads it", () => {
     expect(() => parseArchive(archive({ groups: [{ ...group, chain: [] }] }), [me])).toThrow(/not readable/);
     expect(() => parseArchive(archive({ groups: [{ ...group, chain: ["AAAA"] }] }), [me])).toThrow(/not readable/);
     expect(() => parseArchive(archive({ v: 2 }), [me])).toThrow(/not readable/);
+    // a media pointer names an attachment message of the archive, once, with its size, and nothing absurd
+    const photo = { ...message, id: "m2", kind: "attachment", attachment: { name: "a.jpg", mime: "image/jpeg", size: 3000 } };
+    const b32 = toB64(new Uint8Array(32).fill(7));
+    const pointer = { messageId: "m2", blobId: b32, key: b32, digest: b32, commitment: b32, size: 3000 };
+    expect(parseArchive(archive({ messages: [message, photo], media: [pointer] }), [me]).media).toEqual([pointer]);
+    expect(() => parseArchive(archive({ messages: [message, photo], media: [{ ...pointer, messageId: "m9" }] }), [me])).toThrow(/does not carry/);
+    expect(() => parseArchive(archive({ messages: [message, photo], media: [{ ...pointer, messageId: "m1", size: 0 }] }), [me])).toThrow(/does not carry/);
+    expect(() => parseArchive(archive({ messages: [message, photo], media: [{ ...pointer, size: 3001 }] }), [me])).toThrow(/does not carry/);
+    expect(() => parseArchive(archive({ messages: [message, photo], media: [pointer, pointer] }), [me])).toThrow(/twice/);
+    expect(() => parseArchive(archive({ messages: [message, photo], media: [{ ...pointer, size: 2 ** 40 }] }), [me])).toThrow(/not readable/);
+    expect(() => parseArchive(archive({ messages: [message, photo], media: [{ ...pointer, key: "AAAA" }] }), [me])).toThrow(/not readable/);
+    expect(() => parseArchive(archive({ messages: [message, photo], media: [{ ...pointer, extra: 1 }] }), [me])).toThrow(/not readable/);
     expect(() => parseArchive(new TextEncoder().encode("{"), [me])).toThrow(/not readable/);
   });
 });

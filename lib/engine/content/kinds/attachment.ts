@@ -37,13 +37,18 @@ export const FileName = z
   .regex(/^[^/\\\u0000-\u001f\u007f]+$/, "not a file name")
   .refine((n) => n !== "." && n !== "..", "not a file name");
 
-export const AttachmentContent = z.object({
-  ...durableFields,
-  type: z.literal("attachment"),
+/** Where an attachment's ciphertext is and how to open and check it (a history archive carries the same per message). */
+export const PointerFields = {
   blobId: schemas.BlobId,
   key: b64Exactly(32),
   digest: b64Exactly(32),
   commitment: b64Exactly(32),
+};
+
+export const AttachmentContent = z.object({
+  ...durableFields,
+  type: z.literal("attachment"),
+  ...PointerFields,
   size: z.number().int().min(0).max(MAX_ATTACHMENT_BYTES),
   mime: MimeType,
   name: FileName,
