@@ -1,6 +1,7 @@
 "use client";
 // The installable-app parts: service worker, install prompt, persistent storage, title and badge.
-import { useCallback, useEffect, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useState, useSyncExternalStore } from "react";
+import { latestAtMostEvery } from "./throttle";
 
 /** False during server rendering and the hydration pass, true afterwards. */
 export function useIsClient(): boolean {
@@ -95,14 +96,25 @@ export function usePersistentStorage(enabled: boolean): void {
   }, [enabled]);
 }
 
-/** `(N) Junction` while anything is unread, and the same count on the installed app's badge. */
+/** How often the title and badge follow the unread count at most while it keeps changing (a backlog). */
+export const UNREAD_TITLE_PERIOD_MS = 1_000;
+
+function showUnread(unread: number): void {
+  document.title = unread > 0 ? `(${unread}) Junction` : "Junction";
+  const nav = navigator as Navigator & { setAppBadge?: (n: number) => Promise<void>; clearAppBadge?: () => Promise<void> };
+  const badge = unread > 0 ? nav.setAppBadge?.(unread) : nav.clearAppBadge?.();
+  badge?.catch(() => {
+    // badges need an installed app; elsewhere the title carries the count
+  });
+}
+
+/**
+ * `(N) Junction` while anything is unread, and the same count on the installed app's badge. A change shows at
+ * once, further ones at most once a second and the newest always: a backlog changes the count at every
+ * commit, and each title and badge write also costs the browser process a message.
+ */
 export function useUnreadTitle(unread: number): void {
-  useEffect(() => {
-    document.title = unread > 0 ? `(${unread}) Junction` : "Junction";
-    const nav = navigator as Navigator & { setAppBadge?: (n: number) => Promise<void>; clearAppBadge?: () => Promise<void> };
-    const badge = unread > 0 ? nav.setAppBadge?.(unread) : nav.clearAppBadge?.();
-    badge?.catch(() => {
-      // badges need an installed app; elsewhere the title carries the count
-    });
-  }, [unread]);
+  const [shown] = useState(() => latestAtMostEvery(UNREAD_TITLE_PERIOD_MS, showUnread));
+  useEffect(() => () => shown.cancel(), [shown]);
+  useEffect(() => shown.push(unread), [shown, unread]);
 }

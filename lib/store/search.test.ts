@@ -70,6 +70,23 @@ describe("the search index", () => {
     expect(await found("entirely")).toEqual([]);
   });
 
+  it("reports the messages written to other threads' live queries, but not the index's words", async () => {
+    const reported: string[] = [];
+    const listen = (parts: Record<string, unknown>) => reported.push(...Object.keys(parts));
+    Dexie.on("storagemutated", listen);
+    try {
+      await store(message("a", "alpha bravo charlie"), message("b", "delta echo foxtrot", { sentAt: NOW - 500 }));
+    } finally {
+      Dexie.on("storagemutated").unsubscribe(listen);
+    }
+    const mine = reported.filter((part) => part.startsWith(`idb://${db.name}/`));
+    expect(mine).toContain(`idb://${db.name}/messages/`);
+    expect(mine).toContain(`idb://${db.name}/messages/[conversationId+sentAt]`);
+    expect(mine.filter((part) => part.includes("/searchBlocks/"))).toEqual([]);
+    // and the words are indexed all the same, in the same transaction
+    expect(await found("echo")).toEqual(["b"]);
+  });
+
   it("a failed transaction leaves no index row behind", async () => {
     await expect(
       db.transaction("rw", [db.messages, db.conversations], async () => {

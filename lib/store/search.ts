@@ -175,6 +175,13 @@ function coversIndex(trans: DBCoreTransaction): boolean {
 export const searchIndexMiddleware: Middleware<DBCore> = {
   stack: "dbcore",
   name: "searchIndex",
+  // Under Dexie's own middlewares (observability and cache are level 0): the block writes are not reported in
+  // `storagemutated`. The index is worker-only and nobody watches it, but a block's multi-entry index names
+  // every distinct word of a commit, and those keys went out on the BroadcastChannel to every thread, where
+  // each live query merges them into the set it keeps until it runs again (a backlog's hundreds of words per
+  // commit cost the page's main thread ~0.5 s of range-tree inserts). The message writes themselves are still
+  // reported: they pass through the middlewares above this one.
+  level: -1,
   create(down) {
     const hasIndex = down.schema.tables.some((t) => t.name === SEARCH_TABLE);
     if (!hasIndex) return {};
