@@ -7,7 +7,7 @@ import { useState, type FormEvent } from "react";
 import { confirmLink, linkDevice, describeError, removeDevice } from "@/lib/hooks/actions";
 import { useMyDevices } from "@/lib/hooks/data";
 import { deviceViews } from "@/lib/hooks/devices";
-import type { AccountRow } from "@/lib/hooks/types";
+import { mediaByDefault, type AccountRow } from "@/lib/hooks/types";
 import { Dialog } from "../ui/Dialog";
 import { DeviceItem } from "./DeviceItem";
 import { HistoryTransfer } from "./HistoryTransfer";
@@ -20,7 +20,6 @@ import { formatBytes } from "../format";
  * what a phone on mobile data sends in a few minutes, well inside the relay's room and upload limits per
  * device. Above it, the person sees the size and opts in.
  */
-const MEDIA_BY_DEFAULT = { bytes: 100_000_000, count: 150 };
 
 export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean; onClose: () => void; accounts: AccountRow[] }) {
   const list = useMyDevices(accounts[0]?.address);
@@ -61,7 +60,7 @@ export function LinkedDevicesDialog({ open, onClose, accounts }: { open: boolean
       const asked = await linkDevice(text.trim());
       setAsking(asked);
       setSendHistory(true);
-      setSendMedia(asked.media.count > 0 && asked.media.bytes <= MEDIA_BY_DEFAULT.bytes && asked.media.count <= MEDIA_BY_DEFAULT.count);
+      setSendMedia(mediaByDefault(asked.media));
       setState("idle");
     } catch (error) {
       setState({ error: describeError(error) });

@@ -14,7 +14,7 @@ import { HISTORY_WAIT_MS, LINK_STEP_MS, LinkCancelled, linkDevice, LinkRefused, 
 import { forgetArchivePieces, offerHistory, receiveOffer, type BlobAccess, type MediaBlob } from "./history/transfer";
 import { heldMediaSize } from "./history/archive";
 import { HistoryOffer } from "./history/offer";
-import { blobList, HISTORY_MEDIA_KEY, historyMediaWait, HISTORY_DONE_KEY, HISTORY_UPLOADS_KEY, MAX_HISTORY_BLOBS, HISTORY_ASK_KEY, HISTORY_KEY, historyAsks, historyProgress, keepOffer, pendingHistory, setHistoryProgress, setLinkState, setPendingHistory, settleAfterRestart, type HistoryAsk, type HistoryUpload, type LinkFailure } from "../store/history";
+import { blobList, HISTORY_MEDIA_KEY, historyMediaWait, HISTORY_DONE_KEY, HISTORY_UPLOADS_KEY, MAX_HISTORY_BLOBS, HISTORY_ASK_KEY, HISTORY_KEY, historyAsks, historyProgress, keepOffer, mediaByDefault, HISTORY_MEDIA_SENT_KEY, mediaSentTo, pendingHistory, setHistoryProgress, setLinkState, setPendingHistory, settleAfterRestart, type HistoryAsk, type HistoryUpload, type LinkFailure } from "../store/history";
 import { queueSync, syncTables } from "./sync/queue";
 import { sameBytes } from "../store/identities";
 import { announceDeviceNames } from "./deviceNames";
@@ -633,8 +633,14 @@ export class Engine {
     }
     if (targets.length === 0) return;
     const accounts = [...new Set(targets.map((t) => t.our))];
-    const link = { from: accounts[0], accounts, peer: names.find((n) => n) ?? "your other device", wanted: true };
-    void offerHistory(this.ctx, this.blobAccess(), link, (offer) => this.sendOffer(targets, offer)).catch((error: unknown) => this.warn("history transfer failed", error));
+    // photos and files go by the link's default rule, unless the relay refused them the last time or the
+    // device already had an archive with them (it may not read them, or not finish their downloads)
+    const last = await historyProgress(db);
+    const refused = last?.direction === "out" && last.state === "failed" && (last.reason === "quota" || last.reason === "too_many");
+    const sentBefore = new Set(await mediaSentTo(db));
+    const media = !refused && !targets.some((t) => sentBefore.has(t.device)) && mediaByDefault(await heldMediaSize(db, accounts, this.ctx.now()));
+    const link = { from: accounts[0], accounts, peer: names.find((n) => n) ?? "your other device", wanted: true, media };
+    void offerHistory(this.ctx, this.blobAccess(), link, (offer, mediaBlobs) => this.sendOffer(targets, offer, undefined, mediaBlobs)).catch((error: unknown) => this.warn("history transfer failed", error));
   }
 
   /** The primary's offer to a linked device: over the link channel when there is one, and as a sync to that device (kept by the relay). */
@@ -647,6 +653,10 @@ export class Engine {
       if (offer.t === "history" && targets[0]) {
         const uploads = await blobList<HistoryUpload>(db, HISTORY_UPLOADS_KEY);
         await db.meta.put({ key: HISTORY_UPLOADS_KEY, value: [...uploads, { blobId: offer.blobId, from: targets[0].our, ...(media.length > 0 ? { media } : {}) }].slice(-MAX_HISTORY_BLOBS) });
+        if (media.length > 0) {
+          const sent = new Set([...(await mediaSentTo(db)), ...targets.map((t) => t.device)]);
+          await db.meta.put({ key: HISTORY_MEDIA_SENT_KEY, value: [...sent].slice(-MAX_HISTORY_BLOBS) });
+        }
       }
       for (const t of targets) await queueSync(db, [t.our], [{ t: "history", device: t.device, offer, at: now }], now);
     });

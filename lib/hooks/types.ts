@@ -27,3 +27,4 @@ export type { GroupAction, ConnectionStatus, Diagnostics, DiagnosticsLogEntry, E
 /** The inbox filter chips: every conversation not archived, one brand of mine, only unread ones, or the archived ones. */
 export type InboxFilter = "all" | "unread" | "archived" | "groups" | BrandId;
 export type { HistoryProgress, LinkState, LinkFailure } from "../store/history";
+export { mediaByDefault } from "../store/history";

@@ -31,6 +31,17 @@ export const HISTORY_MEDIA_KEY = "historyMedia";
 export const MAX_HISTORY_BLOBS = 32;
 
 /** A history archive this primary uploaded, under which of my accounts, and the photos and files uploaded with it. */
+/**
+ * The meta key of the devices (ids) I sent an archive with photos and files to: one that asks again gets it
+ * without them (it may be a build that cannot read them, or a download that cannot finish them).
+ */
+export const HISTORY_MEDIA_SENT_KEY = "historyMediaSent";
+
+export async function mediaSentTo(db: JunctionDB): Promise<string[]> {
+  const row = await db.meta.get(HISTORY_MEDIA_SENT_KEY);
+  return Array.isArray(row?.value) ? (row.value as string[]) : [];
+}
+
 export interface HistoryUpload {
   blobId: string;
   from: Address;
@@ -98,6 +109,18 @@ export interface HistoryProgress {
   reason?: "expired" | "failed" | "quota" | "too_many";
   /** The photos and files sent along (the primary) or queued to download (the new device), and their bytes when known. */
   media?: { count: number; bytes: number };
+}
+
+/**
+ * Photos and files go with the history by default up to this much (a few minutes on a phone's data, and
+ * under the relay's burst of uploads from one device); above it the person chooses to send them. An
+ * "Ask again" from the new device sends them by the same rule, unless the relay refused them last time or
+ * that device already got an archive with them (HISTORY_MEDIA_SENT_KEY).
+ */
+export const HISTORY_MEDIA_BY_DEFAULT = { bytes: 100_000_000, count: 150 };
+
+export function mediaByDefault(media: { count: number; bytes: number }): boolean {
+  return media.count > 0 && media.bytes <= HISTORY_MEDIA_BY_DEFAULT.bytes && media.count <= HISTORY_MEDIA_BY_DEFAULT.count;
 }
 
 /** Why a link failed on the new device: the UI says it in words and offers to start again. */

@@ -515,6 +515,49 @@ describe("photos and files the relay has no room for", () => {
   });
 });
 
+describe("photos and files when asked again", () => {
+  it("an upload that failed for another reason sends them again by the link's default rule", async () => {
+    const { alice, bob, aConv, aliceAddr } = await aliceAndBob(boot);
+    const photo = randomBytes(50_000);
+    const { messageIds: [photoId] } = await alice.api.sendAttachments({ conversationId: aConv, files: [{ blob: new Blob([photo], { type: "image/png" }), name: "harbour.png" }] });
+    await waitFor(async () => (await alice.db.transfers.get(photoId))?.state === "uploaded" || undefined, "Alice's photo is up");
+    // the relay's blob store refuses the primary's uploads (an outage, say) until told otherwise
+    let refuse = true;
+    const uploads = async (input: string, init?: RequestInit) => ((init?.method ?? "GET") !== "GET" && refuse ? new Response("no", { status: 503 }) : fetch(input, init));
+    await alice.engine.stop();
+    const primary = boot(alice.db, undefined, uploads);
+    await waitFor(async () => primary.online || undefined, "the primary is online");
+    const laptop = await link(primary, aliceAddr, true, undefined, undefined, true);
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "failed" || undefined, "the new device says it failed");
+    expect((await historyProgress(primary.db))?.reason).toBeUndefined();
+    refuse = false;
+    await laptop.api.askHistory({});
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "done" || undefined, "the history came when asked again");
+    const shown = await waitFor(() => shownBytes(laptop, photoId), "the photo with it");
+    expect(toB64(shown)).toBe(toB64(photo));
+    for (const c of [primary, bob, laptop]) await c.engine.stop();
+  });
+});
+
+describe("photos and files when asked again, after an archive with them", () => {
+  it("come no more: the device that could not take that archive gets one without them", async () => {
+    const { alice, bob, aConv, aliceAddr } = await aliceAndBob(boot);
+    const { messageIds: [photoId] } = await alice.api.sendAttachments({ conversationId: aConv, files: [{ blob: new Blob([randomBytes(50_000)], { type: "image/png" }), name: "harbour.png" }] });
+    await waitFor(async () => (await alice.db.transfers.get(photoId))?.state === "uploaded" || undefined, "Alice's photo is up");
+    // the new device cannot fetch the first archive (as if the blob were gone)
+    let refuse = true;
+    const failing = async (input: string, init?: RequestInit) => ((init?.method ?? "GET") === "GET" && refuse ? new Response("gone", { status: 404 }) : fetch(input, init));
+    const laptop = await link(alice, aliceAddr, true, undefined, failing, true);
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "failed" || undefined, "the transfer failed");
+    refuse = false;
+    await laptop.api.askHistory({});
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "done" || undefined, "the history came when asked again");
+    expect((await laptop.db.messages.get(photoId))?.attachment?.name).toBe("harbour.png");
+    expect(await laptop.db.transfers.get(photoId)).toBeUndefined();
+    for (const c of [alice, bob, laptop]) await c.engine.stop();
+  });
+});
+
 describe("groups in the history", () => {
   it("brings the groups Alice is in, rebuilt from their signed chains, with their messages and no sender key", async () => {
     const { alice, bob, carol, aliceAddr, bobAddr, carolAddr, toBob } = await aliceBobCarol(boot);
