@@ -83,7 +83,7 @@ test("link a device by its code with its history; messages reach both devices, a
   // …and on the linked browser, which leaves first run with Alice's account and her earlier conversation
   const received = laptop.app.page.getByRole("progressbar", { name: "Transferring history" });
   await expect(received).toHaveAttribute("aria-valuenow", "100");
-  await expect(laptop.app.page.getByText("History transferred: 2 messages. 1 photo or file is downloading.")).toBeVisible();
+  await expect(laptop.app.page.getByText("History transferred: 2 messages, with 1 photo or file.")).toBeVisible();
   await laptop.app.page.getByRole("button", { name: "Dismiss" }).click();
   await expect(received).toHaveCount(0);
   await expect(laptop.app.conversation(NAMES.bob)).toBeVisible();

@@ -34,7 +34,8 @@ function words(p: HistoryProgress): string {
       return `Adding ${count.format(Math.min(p.done, p.total))} of ${n}…`;
     case "done": {
       const files = p.media && p.media.count > 0 ? `${count.format(p.media.count)} ${p.media.count === 1 ? "photo or file" : "photos and files"}` : null;
-      if (p.direction === "in") return `History transferred: ${n}.${files ? ` ${files} ${p.media?.count === 1 ? "is" : "are"} downloading.` : ""}`;
+      // each photo or file shows its own download in its message
+      if (p.direction === "in") return `History transferred: ${n}${files ? `, with ${files}` : ""}.`;
       return `History sent to ${p.peer ?? "the new device"}: ${n}${files ? ` and ${files}` : ""}.`;
     }
     default:
