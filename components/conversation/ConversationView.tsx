@@ -1,5 +1,5 @@
 "use client";
-import { ArrowLeft, Contact, Info, ShieldCheck, Timer } from "lucide-react";
+import { Contact, Info, ShieldCheck, Timer } from "lucide-react";
 import { memo, useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import dynamic from "next/dynamic";
 import { BRANDS, handleOf } from "@/lib/brands";
@@ -7,7 +7,7 @@ import { acceptIdentity, describeError } from "@/lib/hooks/actions";
 import { findMessage, messagesAfter, useAccounts, useContactName, useConversation, useGroup, useIdentity, useMessages } from "@/lib/hooks/data";
 import { useUntil } from "@/lib/hooks/useNow";
 import type { MessageRow } from "@/lib/hooks/types";
-import { Avatar } from "../ui/Avatar";
+import { ConversationHeader, HeaderButton } from "./Header";
 import { BrandBadge } from "../ui/BrandBadge";
 import { useOpenedOnce } from "../useOpenedOnce";
 import { Composer } from "./Composer";
@@ -186,17 +186,42 @@ export const ConversationView = memo(function ConversationView({ conversationId,
 
   return (
     <section aria-label={isGroup ? `Group ${peerName}` : `Conversation with ${peerName}`} className="relative flex min-h-0 flex-1 flex-col">
-      <header className="flex items-center gap-2 border-b border-slate-200 bg-white px-2 py-1.5 sm:gap-3 sm:px-3 sm:py-2 dark:border-slate-800 dark:bg-slate-900">
-        <button
-          type="button"
-          onClick={onBack}
-          aria-label="Back to the inbox"
-          className="rounded-full p-1.5 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 md:hidden dark:hover:bg-slate-800"
-        >
-          <ArrowLeft aria-hidden="true" className="h-5 w-5" />
-        </button>
-        <Avatar name={peerName} brand={conversation.theirBrand} size="sm" />
-        <div className="min-w-0 flex-1">
+      <ConversationHeader
+        name={peerName}
+        brand={conversation.theirBrand}
+        onBack={onBack}
+        actions={
+          <>
+            <HeaderButton
+              label="Disappearing messages"
+              icon={Timer}
+              onClick={() => setTimerOpen(true)}
+              title={timer ? `Disappearing messages: ${timerLabel(timer)}` : "Disappearing messages: off"}
+              className={timer ? "gap-1 text-sky-800 dark:text-sky-200" : undefined}
+            >
+              {timer ? <span className="text-xs font-semibold">{timerLabel(timer)}</span> : null}
+            </HeaderButton>
+            {isGroup ? (
+              <HeaderButton label="Group info" icon={Info} onClick={() => setGroupOpen(true)} />
+            ) : (
+              <>
+                <HeaderButton label="Contact info" icon={Contact} onClick={() => setCardOpen(true)} />
+                <HeaderButton
+                  label="Safety number"
+                  icon={ShieldCheck}
+                  onClick={() => setSafetyOpen(true)}
+                  iconClassName="h-5 w-5 lg:h-4 lg:w-4"
+                  className="gap-1.5 font-medium text-slate-700 lg:rounded-lg lg:border lg:border-slate-300 lg:px-2.5 lg:py-1 dark:text-slate-200 lg:dark:border-slate-700"
+                >
+                  <span aria-hidden="true" className="hidden lg:inline">
+                    Safety number
+                  </span>
+                </HeaderButton>
+              </>
+            )}
+          </>
+        }
+      >
           <h2 className="truncate font-semibold leading-tight">
             {peerName}
             {verified ? (
@@ -228,52 +253,7 @@ export const ConversationView = memo(function ConversationView({ conversationId,
               <BrandBadge brand={conversation.ourBrand} label={`${BRANDS[conversation.ourBrand].name} ${handleOf(conversation.ourAddress)}`} />
             </p>
           )}
-        </div>
-        <button
-          type="button"
-          onClick={() => setTimerOpen(true)}
-          aria-label="Disappearing messages"
-          title={timer ? `Disappearing messages: ${timerLabel(timer)}` : "Disappearing messages: off"}
-          className={`flex items-center gap-1 rounded-full p-2 text-sm hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 dark:hover:bg-slate-800 ${
-            timer ? "text-sky-800 dark:text-sky-200" : "text-slate-700 dark:text-slate-200"
-          }`}
-        >
-          <Timer aria-hidden="true" className="h-5 w-5" />
-          {timer ? <span className="text-xs font-semibold">{timerLabel(timer)}</span> : null}
-        </button>
-        {isGroup ? (
-          <button
-            type="button"
-            onClick={() => setGroupOpen(true)}
-            aria-label="Group info"
-            className="rounded-full p-2 text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-200 dark:hover:bg-slate-800"
-          >
-            <Info aria-hidden="true" className="h-5 w-5" />
-          </button>
-        ) : (
-          <>
-        <button
-          type="button"
-          onClick={() => setCardOpen(true)}
-          aria-label="Contact info"
-          className="rounded-full p-2 text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-200 dark:hover:bg-slate-800"
-        >
-          <Contact aria-hidden="true" className="h-5 w-5" />
-        </button>
-        <button
-          type="button"
-          onClick={() => setSafetyOpen(true)}
-          aria-label="Safety number"
-          className="flex items-center gap-1.5 rounded-full p-2 text-sm font-medium text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 lg:rounded-lg lg:border lg:border-slate-300 lg:px-2.5 lg:py-1 dark:text-slate-200 dark:hover:bg-slate-800 lg:dark:border-slate-700"
-        >
-          <ShieldCheck aria-hidden="true" className="h-5 w-5 lg:h-4 lg:w-4" />
-          <span aria-hidden="true" className="hidden lg:inline">
-            Safety number
-          </span>
-        </button>
-          </>
-        )}
-      </header>
+      </ConversationHeader>
       {awaitingAcceptance ? (
         <SafetyNumberChanged conversationId={conversationId} peerName={peerName} onView={() => setSafetyOpen(true)} />
       ) : keyChanged ? (

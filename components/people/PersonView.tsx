@@ -3,7 +3,7 @@
 // addresses, from any of my accounts, as one log; each message says its route. The composer sends via
 // the route chosen in "Send via" (my account → their address), which starts as the route of the last
 // message. Replying to or editing a message switches to that message's route, where it must go.
-import { ArrowLeft, Contact } from "lucide-react";
+import { Contact } from "lucide-react";
 import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import dynamic from "next/dynamic";
 import { BRANDS, brandOf, handleOf, type Address } from "@/lib/brands";
@@ -11,7 +11,7 @@ import { describeError, startChat } from "@/lib/hooks/actions";
 import { useAccounts } from "@/lib/hooks/data";
 import { usePersonRoutes, useTimeline, type Route } from "@/lib/hooks/people";
 import type { MessageRow } from "@/lib/hooks/types";
-import { Avatar } from "../ui/Avatar";
+import { ConversationHeader, HeaderButton } from "../conversation/Header";
 import { BrandBadge } from "../ui/BrandBadge";
 import { useOpenedOnce } from "../useOpenedOnce";
 import { Composer } from "../conversation/Composer";
@@ -161,17 +161,12 @@ export function PersonView({ personId, onBack, onOpenConversation }: Props) {
 
   return (
     <section aria-label={`Conversation with ${person.name}`} className="relative flex min-h-0 flex-1 flex-col">
-      <header className="flex items-center gap-2 border-b border-slate-200 bg-white px-2 py-1.5 sm:gap-3 sm:px-3 sm:py-2 dark:border-slate-800 dark:bg-slate-900">
-        <button
-          type="button"
-          onClick={onBack}
-          aria-label="Back to the inbox"
-          className="rounded-full p-1.5 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 md:hidden dark:hover:bg-slate-800"
-        >
-          <ArrowLeft aria-hidden="true" className="h-5 w-5" />
-        </button>
-        <Avatar name={person.name} brand={currentRoute?.theirBrand ?? routes[0]?.theirBrand ?? "whatsapp"} size="sm" />
-        <div className="min-w-0 flex-1">
+      <ConversationHeader
+        name={person.name}
+        brand={currentRoute?.theirBrand ?? routes[0]?.theirBrand ?? "whatsapp"}
+        onBack={onBack}
+        actions={<HeaderButton label="Contact info" icon={Contact} onClick={() => setCardOpen(true)} />}
+      >
           <h2 className="truncate font-semibold leading-tight">{person.name}</h2>
           <ul aria-label="Routes" className="flex flex-wrap items-center gap-1 text-xs text-slate-700 dark:text-slate-300">
             {routes.map((r) => (
@@ -182,16 +177,7 @@ export function PersonView({ personId, onBack, onOpenConversation }: Props) {
               </li>
             ))}
           </ul>
-        </div>
-        <button
-          type="button"
-          onClick={() => setCardOpen(true)}
-          aria-label="Contact info"
-          className="flex items-center gap-1.5 rounded-full p-2 text-sm font-medium text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-200 dark:hover:bg-slate-800"
-        >
-          <Contact aria-hidden="true" className="h-5 w-5" />
-        </button>
-      </header>
+      </ConversationHeader>
 
       <ConversationContext.Provider value={actions}>
         {slice ? (
