@@ -3,7 +3,8 @@
 // on this machine, clients included (see docs/BENCHMARKS.md, "Relay").
 //   - durable envelopes/s end to end (sent → stored → pushed → acked) and p50/p99 send → delivery, at
 //     increasing offered load until p99 passes 50 ms, for: SQLite; Postgres; two nodes on Postgres +
-//     Redis (senders on A, receivers on B); each with group commit on, and off (GROUP_COMMIT=0);
+//     Redis (senders on A, receivers on B); each with group commit on, and off (GROUP_COMMIT=0); SQLite
+//     also with its store on the event loop instead of its own thread (sqlite-inline, SQLITE_THREAD=0);
 //   - a bare socket.io echo server under the same load: the transport's ceiling, given as a ratio;
 //   - RSS growth of one relay process per idle logged-in socket.
 // Progress goes to stderr; the table (or, with --json, one JSON object) to stdout.
@@ -36,7 +37,7 @@ interface Options {
   rates: number[] | null;
 }
 
-const TARGETS = ["echo", "sqlite", "sqlite-off", "postgres", "postgres-off", "two-nodes", "memory"] as const;
+const TARGETS = ["echo", "sqlite", "sqlite-off", "postgres", "postgres-off", "two-nodes", "memory", "sqlite-inline"] as const;
 
 function parseArgs(argv: string[]): Options {
   const opts: Options = { json: false, quick: false, sockets: 10_000, clients: 2, batch: 10, pairs: 100, only: null, profile: null, rates: null };
@@ -388,11 +389,15 @@ function table(report: Report): string {
     const vsEcho = echoMax && l.target !== "echo" ? `${((l.maxDurable / echoMax) * 100).toFixed(0)} %` : "—";
     lines.push(`| ${l.target} | ${f0(l.maxDurable)} | ${vsEcho} | ${l.within ? f0(l.within.offered) : "none"} | ${l.within ? f1(l.within.p50) : "—"} ms | ${l.within ? f1(l.within.p99) : "—"} ms |`);
   }
-  const pairs: [string, string][] = [["sqlite", "sqlite-off"], ["postgres", "postgres-off"]];
-  const ratios = pairs.flatMap(([on, off]) => {
+  const pairs: [string, string, string][] = [
+    ["sqlite", "sqlite-off", "group commit on sqlite"],
+    ["postgres", "postgres-off", "group commit on postgres"],
+    ["sqlite", "sqlite-inline", "the store's own thread on sqlite"],
+  ];
+  const ratios = pairs.flatMap(([on, off, what]) => {
     const a = by(on);
     const b = by(off);
-    return a && b && b.maxDurable ? [`group commit on ${on}: ×${(a.maxDurable / b.maxDurable).toFixed(1)} max durable rate`] : [];
+    return a && b && b.maxDurable ? [`${what}: ×${(a.maxDurable / b.maxDurable).toFixed(1)} max durable rate`] : [];
   });
   if (ratios.length) lines.push("", ...ratios);
   if (report.memory) {
@@ -445,6 +450,8 @@ async function main(): Promise<void> {
       await e.stop();
     }
     if (want("sqlite")) await one("sqlite", {});
+    // the store on the event loop, as before its own thread (SQLITE_THREAD=0), for the ratio
+    if (want("sqlite-inline")) await one("sqlite-inline", { SQLITE_THREAD: "0" });
     if (want("sqlite-off")) await one("sqlite-off", { GROUP_COMMIT: "0" });
     if (want("postgres")) await withPostgres((schema) => one("postgres", { DATABASE_URL, DATABASE_SCHEMA: schema }));
     if (want("postgres-off")) await withPostgres((schema) => one("postgres-off", { DATABASE_URL, DATABASE_SCHEMA: schema, GROUP_COMMIT: "0" }));
