@@ -147,11 +147,19 @@ interface StepRow {
    * less sensitive to what else runs on the machine than the rates are.
    */
   cpuUs: number;
+  /**
+   * Of `cpuUs`, the main thread's (the event loop: socket.io and the handlers); the rest is the SQLite
+   * store's thread where it has one, libuv's pool (fsyncs) and V8's helpers (GC).
+   */
+  eventLoopCpuUs: number;
 }
 
-/** User + system CPU time of a process so far, in seconds (/proc, clock ticks of 10 ms). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+/**
+ * User + system CPU time so far, in seconds (/proc, clock ticks of 10 ms): of the whole process, or
+ * with `mainThread` of its main thread alone (the task whose id is the process id).
+ */
+function cpuSeconds(pid: number, mainThread = false): number {
+  const fields = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
@@ -171,6 +179,7 @@ function percentile(sorted: number[], p: number): number {
 
 async function load(target: string, mode: "relay" | "echo", senderUrl: string, receiverUrl: string, clients: Client[], opts: Options, rates: number[], seconds: number, serverPids: number[]): Promise<LoadResult> {
   const serverCpu = () => serverPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const eventLoopCpu = () => serverPids.reduce((sum, pid) => sum + cpuSeconds(pid, true), 0);
   const tag = randomBytes(4).toString("hex");
   const pairs = Array.from({ length: opts.pairs }, (_, i) => ({ sender: `messenger:s${tag}.${i}`, receiver: `messenger:r${tag}.${i}` }));
   const per = Math.ceil(pairs.length / clients.length);
@@ -182,6 +191,7 @@ async function load(target: string, mode: "relay" | "echo", senderUrl: string, r
   const steps: StepRow[] = [];
   for (const rate of rates) {
     const cpuBefore = serverCpu();
+    const loopBefore = eventLoopCpu();
     const replies = await Promise.all(clients.map((c) => c.run({ cmd: "step", rate: rate / clients.length, batch: opts.batch, seconds })));
     const results = replies.flatMap((r): StepResult[] => (r.type === "step" ? [r.result] : []));
     const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
@@ -195,9 +205,10 @@ async function load(target: string, mode: "relay" | "echo", senderUrl: string, r
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
       cpuUs: sent ? ((serverCpu() - cpuBefore) * 1e6) / sent : Number.NaN,
+      eventLoopCpuUs: sent ? ((eventLoopCpu() - loopBefore) * 1e6) / sent : Number.NaN,
     };
     steps.push(row);
-    log(`${target}: offered ${rate}/s → durable ${row.durable}/s, delivered ${(row.delivered * 100).toFixed(1)} %, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, server CPU ${row.cpuUs.toFixed(0)} µs per envelope${row.refused ? `, ${row.refused} refused (${JSON.stringify(Object.assign({}, ...results.map((r) => r.errors)))})` : ""}`);
+    log(`${target}: offered ${rate}/s → durable ${row.durable}/s, delivered ${(row.delivered * 100).toFixed(1)} %, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, server CPU ${row.cpuUs.toFixed(0)} µs per envelope (event loop ${row.eventLoopCpuUs.toFixed(0)})${row.refused ? `, ${row.refused} refused (${JSON.stringify(Object.assign({}, ...results.map((r) => r.errors)))})` : ""}`);
     // On past the 50 ms bound (a shared machine's noise can cross it early), up to saturation: a
     // backlog building up (p99 far past the bound, or less delivered than offered), or refusals.
     if (!(row.p99 <= SATURATED_P99_MS) || row.delivered < 0.95 || row.durable < 0.7 * rate || row.refused > 0) break;
@@ -408,9 +419,9 @@ function table(report: Report): string {
     );
     if (m.echo) lines.push(`  bare socket.io echo, ${f0(m.sockets)} idle sockets (no login): RSS ${f1(m.echo.rssBefore / 2 ** 20)} → ${f1(m.echo.rssAfter / 2 ** 20)} MiB, ${f1(m.echo.bytesPerSocket / 1024)} KB per socket`);
   }
-  lines.push("", "steps (offered → durable env/s, delivered, p50 / p99 ms, server CPU µs per envelope):");
+  lines.push("", "steps (offered → durable env/s, delivered, p50 / p99 ms, server CPU µs per envelope, of it the event loop's):");
   for (const l of report.loads) {
-    lines.push(`  ${l.target}: ${l.steps.map((s) => `${f0(s.offered)}→${f0(s.durable)} ${(s.delivered * 100).toFixed(0)}% ${f1(s.p50)}/${f1(s.p99)} ${f0(s.cpuUs)}µs`).join(" · ")}`);
+    lines.push(`  ${l.target}: ${l.steps.map((s) => `${f0(s.offered)}→${f0(s.durable)} ${(s.delivered * 100).toFixed(0)}% ${f1(s.p50)}/${f1(s.p99)} ${f0(s.cpuUs)}µs (loop ${f0(s.eventLoopCpuUs)})`).join(" · ")}`);
   }
   return `${lines.join("\n")}\n`;
 }
