@@ -63,6 +63,9 @@ describe("the SQLite store's thread", () => {
     const [a, b] = [registration(), registration()];
     for (const reg of [a, b]) await store.registerAccount(reg, "new_device", 8);
     await expect(store.storeEnvelopes([envelope(a, b)], { perDeviceEnvelopes: -1, perDeviceBytes: 10 })).rejects.toThrow(RangeError);
+    // an argument that cannot cross to the thread fails its call alone, not the process
+    const uncloneable = { ...envelope(a, b), id: (() => "x") as unknown as string };
+    await expect(store.storeEnvelopes([uncloneable], ROOMY)).rejects.toThrow(/could not be cloned/);
     // and the store goes on serving
     expect((await store.storeEnvelopes([envelope(a, b)], ROOMY)).ok).toBe(true);
   });

@@ -11,19 +11,8 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { Address } from "../../brands";
 import { rebuildError, type StoreCall, type StoreMethod, type StoreThreadData, type ThreadFrame } from "./threadMessages";
-import type {
-  AccountRegistration,
-  EnvelopeRecord,
-  EnvelopeRef,
-  ExpiryCutoffs,
-  KeysUpdate,
-  MailboxQuotas,
-  PrekeyCaps,
-  RegisterMode,
-  RelayStore,
-} from "./types";
+import type { RelayStore } from "./types";
 
 export interface StoreThreadOptions {
   /** Group-commit concurrent sends and acks (default true). */
@@ -94,9 +83,11 @@ class ThreadStore implements RelayStore {
     if (!this.closing) this.opts.onExit?.(err);
   }
 
-  private call<T>(method: StoreMethod | "close", args: unknown[]): Promise<T> {
+  /** `method` of the store on the thread, with `args` (structured-cloned there), answered as it answers. */
+  private call<M extends StoreMethod | "close">(method: M, args: Parameters<RelayStore[M]>): ReturnType<RelayStore[M]>;
+  private call(method: StoreMethod | "close", args: unknown[]): Promise<unknown> {
     if (this.stopped) return Promise.reject(this.stopped);
-    return new Promise<T>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const seq = ++this.seq;
       this.pending.set(seq, { resolve: resolve as (value: never) => void, reject });
       this.queue.push({ seq, method, args });
@@ -111,73 +102,81 @@ class ThreadStore implements RelayStore {
           for (const c of frame) this.pending.get(c.seq)?.reject(this.stopped);
           return;
         }
-        this.worker.postMessage(frame);
+        try {
+          this.worker.postMessage(frame);
+        } catch (err) {
+          // an argument that cannot be cloned fails its frame's calls, not the process
+          for (const c of frame) {
+            this.pending.get(c.seq)?.reject(err instanceof Error ? err : new Error(String(err)));
+            this.pending.delete(c.seq);
+          }
+        }
       });
     });
   }
 
-  getDevice(deviceId: string) {
-    return this.call<Awaited<ReturnType<RelayStore["getDevice"]>>>("getDevice", [deviceId]);
+  getDevice(...args: Parameters<RelayStore["getDevice"]>) {
+    return this.call("getDevice", args);
   }
 
-  registerAccount(reg: AccountRegistration, mode: RegisterMode, maxAccountsPerDevice: number) {
-    return this.call<Awaited<ReturnType<RelayStore["registerAccount"]>>>("registerAccount", [reg, mode, maxAccountsPerDevice]);
+  registerAccount(...args: Parameters<RelayStore["registerAccount"]>) {
+    return this.call("registerAccount", args);
   }
 
-  addCompanion(reg: AccountRegistration, list: { version: number; signed: string }, maxDevices: number) {
-    return this.call<Awaited<ReturnType<RelayStore["addCompanion"]>>>("addCompanion", [reg, list, maxDevices]);
+  addCompanion(...args: Parameters<RelayStore["addCompanion"]>) {
+    return this.call("addCompanion", args);
   }
 
-  removeDevices(address: Address, keep: readonly string[]) {
-    return this.call<string[]>("removeDevices", [address, keep]);
+  removeDevices(...args: Parameters<RelayStore["removeDevices"]>) {
+    return this.call("removeDevices", args);
   }
 
-  accountsOfDevice(deviceId: string) {
-    return this.call<Address[]>("accountsOfDevice", [deviceId]);
+  accountsOfDevice(...args: Parameters<RelayStore["accountsOfDevice"]>) {
+    return this.call("accountsOfDevice", args);
   }
 
-  getAccount(address: Address) {
-    return this.call<Awaited<ReturnType<RelayStore["getAccount"]>>>("getAccount", [address]);
+  getAccount(...args: Parameters<RelayStore["getAccount"]>) {
+    return this.call("getAccount", args);
   }
 
-  putDeviceList(address: Address, version: number, signed: string) {
-    return this.call<Awaited<ReturnType<RelayStore["putDeviceList"]>>>("putDeviceList", [address, version, signed]);
+  putDeviceList(...args: Parameters<RelayStore["putDeviceList"]>) {
+    return this.call("putDeviceList", args);
   }
 
-  claimBundles(address: Address, deviceIds?: string[], opts?: { oneTime?: boolean }) {
-    return this.call<Awaited<ReturnType<RelayStore["claimBundles"]>>>("claimBundles", [address, deviceIds, opts]);
+  claimBundles(...args: Parameters<RelayStore["claimBundles"]>) {
+    return this.call("claimBundles", args);
   }
 
-  updateKeys(address: Address, deviceId: string, update: KeysUpdate, caps: PrekeyCaps) {
-    return this.call<Awaited<ReturnType<RelayStore["updateKeys"]>>>("updateKeys", [address, deviceId, update, caps]);
+  updateKeys(...args: Parameters<RelayStore["updateKeys"]>) {
+    return this.call("updateKeys", args);
   }
 
-  keyStatus(address: Address, deviceId: string) {
-    return this.call<Awaited<ReturnType<RelayStore["keyStatus"]>>>("keyStatus", [address, deviceId]);
+  keyStatus(...args: Parameters<RelayStore["keyStatus"]>) {
+    return this.call("keyStatus", args);
   }
 
-  storeEnvelopes(envelopes: EnvelopeRecord[], quotas: MailboxQuotas) {
-    return this.call<Awaited<ReturnType<RelayStore["storeEnvelopes"]>>>("storeEnvelopes", [envelopes, quotas]);
+  storeEnvelopes(...args: Parameters<RelayStore["storeEnvelopes"]>) {
+    return this.call("storeEnvelopes", args);
   }
 
-  pendingEnvelopes(deviceId: string, afterSeq: number, limit: number, maxBytes?: number) {
-    return this.call<Awaited<ReturnType<RelayStore["pendingEnvelopes"]>>>("pendingEnvelopes", [deviceId, afterSeq, limit, maxBytes]);
+  pendingEnvelopes(...args: Parameters<RelayStore["pendingEnvelopes"]>) {
+    return this.call("pendingEnvelopes", args);
   }
 
-  deleteEnvelopes(deviceId: string, refs: EnvelopeRef[]) {
-    return this.call<number>("deleteEnvelopes", [deviceId, refs]);
+  deleteEnvelopes(...args: Parameters<RelayStore["deleteEnvelopes"]>) {
+    return this.call("deleteEnvelopes", args);
   }
 
-  deleteExpired(cutoffs: ExpiryCutoffs) {
-    return this.call<Awaited<ReturnType<RelayStore["deleteExpired"]>>>("deleteExpired", [cutoffs]);
+  deleteExpired(...args: Parameters<RelayStore["deleteExpired"]>) {
+    return this.call("deleteExpired", args);
   }
 
-  mailboxStats() {
-    return this.call<Awaited<ReturnType<RelayStore["mailboxStats"]>>>("mailboxStats", []);
+  mailboxStats(...args: Parameters<RelayStore["mailboxStats"]>) {
+    return this.call("mailboxStats", args);
   }
 
-  scrub() {
-    return this.call<void>("scrub", []);
+  scrub(...args: Parameters<RelayStore["scrub"]>) {
+    return this.call("scrub", args);
   }
 
   close(): Promise<void> {
@@ -186,7 +185,7 @@ class ThreadStore implements RelayStore {
       if (this.stopped) return;
       // Calls already made are answered (their groups committed) before the database closes.
       try {
-        await this.call<void>("close", []);
+        await this.call("close", []);
       } finally {
         await this.worker.terminate();
       }
