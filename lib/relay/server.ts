@@ -232,9 +232,10 @@ async function openStore(dataDir: string, log: Logger, onGroup: (envelopes: numb
     });
   } else if (url) {
     throw new Error("DATABASE_URL must be a postgres:// URL (unset: SQLite under DATA_DIR)");
-  } else if (process.env.SQLITE_THREAD !== "0") {
+  } else if (process.env.SQLITE_THREAD === "1") {
     // The store and its group commits on a thread of their own, beside the event loop (see
-    // storage/threadStore.ts); SQLITE_THREAD=0 runs them on the event loop, for comparison.
+    // storage/threadStore.ts). Not the default: on the shared 2-core machine it cost more CPU per
+    // envelope than it freed (docs/BENCHMARKS.md, "The SQLite store on a thread of its own").
     const store = await openSqliteStoreThread(dataDir, {
       groupCommit: process.env.GROUP_COMMIT !== "0",
       onGroup,
