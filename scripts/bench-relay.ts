@@ -3,7 +3,8 @@
 // on this machine, clients included (see docs/BENCHMARKS.md, "Relay").
 //   - durable envelopes/s end to end (sent → stored → pushed → acked) and p50/p99 send → delivery, at
 //     increasing offered load until p99 passes 50 ms, for: SQLite; Postgres; two nodes on Postgres +
-//     Redis (senders on A, receivers on B); each with group commit on, and off (GROUP_COMMIT=0);
+//     Redis (senders on A, receivers on B); each with group commit on, and off (GROUP_COMMIT=0); SQLite
+//     also with its store on a thread of its own instead of the event loop (sqlite-thread, SQLITE_THREAD=1);
 //   - a bare socket.io echo server under the same load: the transport's ceiling, given as a ratio;
 //   - RSS growth of one relay process per idle logged-in socket.
 // Progress goes to stderr; the table (or, with --json, one JSON object) to stdout.
@@ -36,7 +37,7 @@ interface Options {
   rates: number[] | null;
 }
 
-const TARGETS = ["echo", "sqlite", "sqlite-off", "postgres", "postgres-off", "two-nodes", "memory"] as const;
+const TARGETS = ["echo", "sqlite", "sqlite-off", "postgres", "postgres-off", "two-nodes", "memory", "sqlite-thread"] as const;
 
 function parseArgs(argv: string[]): Options {
   const opts: Options = { json: false, quick: false, sockets: 10_000, clients: 2, batch: 10, pairs: 100, only: null, profile: null, rates: null };
@@ -146,11 +147,19 @@ interface StepRow {
    * less sensitive to what else runs on the machine than the rates are.
    */
   cpuUs: number;
+  /**
+   * Of `cpuUs`, the main thread's (the event loop: socket.io and the handlers); the rest is the SQLite
+   * store's thread where it has one, libuv's pool (fsyncs) and V8's helpers (GC).
+   */
+  eventLoopCpuUs: number;
 }
 
-/** User + system CPU time of a process so far, in seconds (/proc, clock ticks of 10 ms). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+/**
+ * User + system CPU time so far, in seconds (/proc, clock ticks of 10 ms): of the whole process, or
+ * with `mainThread` of its main thread alone (the task whose id is the process id).
+ */
+function cpuSeconds(pid: number, mainThread = false): number {
+  const fields = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
@@ -170,6 +179,7 @@ function percentile(sorted: number[], p: number): number {
 
 async function load(target: string, mode: "relay" | "echo", senderUrl: string, receiverUrl: string, clients: Client[], opts: Options, rates: number[], seconds: number, serverPids: number[]): Promise<LoadResult> {
   const serverCpu = () => serverPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const eventLoopCpu = () => serverPids.reduce((sum, pid) => sum + cpuSeconds(pid, true), 0);
   const tag = randomBytes(4).toString("hex");
   const pairs = Array.from({ length: opts.pairs }, (_, i) => ({ sender: `messenger:s${tag}.${i}`, receiver: `messenger:r${tag}.${i}` }));
   const per = Math.ceil(pairs.length / clients.length);
@@ -181,6 +191,7 @@ async function load(target: string, mode: "relay" | "echo", senderUrl: string, r
   const steps: StepRow[] = [];
   for (const rate of rates) {
     const cpuBefore = serverCpu();
+    const loopBefore = eventLoopCpu();
     const replies = await Promise.all(clients.map((c) => c.run({ cmd: "step", rate: rate / clients.length, batch: opts.batch, seconds })));
     const results = replies.flatMap((r): StepResult[] => (r.type === "step" ? [r.result] : []));
     const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
@@ -194,9 +205,10 @@ async function load(target: string, mode: "relay" | "echo", senderUrl: string, r
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
       cpuUs: sent ? ((serverCpu() - cpuBefore) * 1e6) / sent : Number.NaN,
+      eventLoopCpuUs: sent ? ((eventLoopCpu() - loopBefore) * 1e6) / sent : Number.NaN,
     };
     steps.push(row);
-    log(`${target}: offered ${rate}/s → durable ${row.durable}/s, delivered ${(row.delivered * 100).toFixed(1)} %, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, server CPU ${row.cpuUs.toFixed(0)} µs per envelope${row.refused ? `, ${row.refused} refused (${JSON.stringify(Object.assign({}, ...results.map((r) => r.errors)))})` : ""}`);
+    log(`${target}: offered ${rate}/s → durable ${row.durable}/s, delivered ${(row.delivered * 100).toFixed(1)} %, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, server CPU ${row.cpuUs.toFixed(0)} µs per envelope (event loop ${row.eventLoopCpuUs.toFixed(0)})${row.refused ? `, ${row.refused} refused (${JSON.stringify(Object.assign({}, ...results.map((r) => r.errors)))})` : ""}`);
     // On past the 50 ms bound (a shared machine's noise can cross it early), up to saturation: a
     // backlog building up (p99 far past the bound, or less delivered than offered), or refusals.
     if (!(row.p99 <= SATURATED_P99_MS) || row.delivered < 0.95 || row.durable < 0.7 * rate || row.refused > 0) break;
@@ -388,11 +400,15 @@ function table(report: Report): string {
     const vsEcho = echoMax && l.target !== "echo" ? `${((l.maxDurable / echoMax) * 100).toFixed(0)} %` : "—";
     lines.push(`| ${l.target} | ${f0(l.maxDurable)} | ${vsEcho} | ${l.within ? f0(l.within.offered) : "none"} | ${l.within ? f1(l.within.p50) : "—"} ms | ${l.within ? f1(l.within.p99) : "—"} ms |`);
   }
-  const pairs: [string, string][] = [["sqlite", "sqlite-off"], ["postgres", "postgres-off"]];
-  const ratios = pairs.flatMap(([on, off]) => {
+  const pairs: [string, string, string][] = [
+    ["sqlite", "sqlite-off", "group commit on sqlite"],
+    ["postgres", "postgres-off", "group commit on postgres"],
+    ["sqlite-thread", "sqlite", "the store's own thread on sqlite"],
+  ];
+  const ratios = pairs.flatMap(([on, off, what]) => {
     const a = by(on);
     const b = by(off);
-    return a && b && b.maxDurable ? [`group commit on ${on}: ×${(a.maxDurable / b.maxDurable).toFixed(1)} max durable rate`] : [];
+    return a && b && b.maxDurable ? [`${what}: ×${(a.maxDurable / b.maxDurable).toFixed(1)} max durable rate`] : [];
   });
   if (ratios.length) lines.push("", ...ratios);
   if (report.memory) {
@@ -403,9 +419,9 @@ function table(report: Report): string {
     );
     if (m.echo) lines.push(`  bare socket.io echo, ${f0(m.sockets)} idle sockets (no login): RSS ${f1(m.echo.rssBefore / 2 ** 20)} → ${f1(m.echo.rssAfter / 2 ** 20)} MiB, ${f1(m.echo.bytesPerSocket / 1024)} KB per socket`);
   }
-  lines.push("", "steps (offered → durable env/s, delivered, p50 / p99 ms, server CPU µs per envelope):");
+  lines.push("", "steps (offered → durable env/s, delivered, p50 / p99 ms, server CPU µs per envelope, of it the event loop's):");
   for (const l of report.loads) {
-    lines.push(`  ${l.target}: ${l.steps.map((s) => `${f0(s.offered)}→${f0(s.durable)} ${(s.delivered * 100).toFixed(0)}% ${f1(s.p50)}/${f1(s.p99)} ${f0(s.cpuUs)}µs`).join(" · ")}`);
+    lines.push(`  ${l.target}: ${l.steps.map((s) => `${f0(s.offered)}→${f0(s.durable)} ${(s.delivered * 100).toFixed(0)}% ${f1(s.p50)}/${f1(s.p99)} ${f0(s.cpuUs)}µs (loop ${f0(s.eventLoopCpuUs)})`).join(" · ")}`);
   }
   return `${lines.join("\n")}\n`;
 }
@@ -445,6 +461,8 @@ async function main(): Promise<void> {
       await e.stop();
     }
     if (want("sqlite")) await one("sqlite", {});
+    // the store on a thread of its own (SQLITE_THREAD=1), for the ratio
+    if (want("sqlite-thread")) await one("sqlite-thread", { SQLITE_THREAD: "1" });
     if (want("sqlite-off")) await one("sqlite-off", { GROUP_COMMIT: "0" });
     if (want("postgres")) await withPostgres((schema) => one("postgres", { DATABASE_URL, DATABASE_SCHEMA: schema }));
     if (want("postgres-off")) await withPostgres((schema) => one("postgres-off", { DATABASE_URL, DATABASE_SCHEMA: schema, GROUP_COMMIT: "0" }));

@@ -50,63 +50,70 @@ async function until(check: () => boolean, what: string): Promise<void> {
 }
 
 describe("durability", () => {
-  it("delivers an envelope acked before the relay was killed with SIGKILL", async () => {
-    const dataDir = tempDataDir();
-    let relay = await startRelay({ dataDir });
-    const aliceAddr = handle("alice");
-    const bobAddr = handle("bob");
-    const alice = await new TestDevice(relay.url).signUp(aliceAddr);
-    const bob = await new TestDevice(relay.url).signUp(bobAddr);
-    bob.disconnect();
-    const id = randomId();
-    const body = toB64(new Uint8Array(randomBytes(500)));
-    expect(await call(alice.s, EVENTS.send, { from: aliceAddr, envelopes: [{ id, to: bobAddr, toDevice: bob.deviceId, body }] })).toMatchObject({
-      ok: true,
-      stored: 1,
+  // The SQLite store on the event loop (the default) and on a thread of its own (SQLITE_THREAD=1):
+  // either way a send is acked only once it is on disk.
+  describe.each([
+    ["on the event loop", {}],
+    ["on its own thread", { SQLITE_THREAD: "1" }],
+  ] as [string, Record<string, string>][])("with the store %s", (_mode, env) => {
+    it("delivers an envelope acked before the relay was killed with SIGKILL", async () => {
+      const dataDir = tempDataDir();
+      let relay = await startRelay({ dataDir, env });
+      const aliceAddr = handle("alice");
+      const bobAddr = handle("bob");
+      const alice = await new TestDevice(relay.url).signUp(aliceAddr);
+      const bob = await new TestDevice(relay.url).signUp(bobAddr);
+      bob.disconnect();
+      const id = randomId();
+      const body = toB64(new Uint8Array(randomBytes(500)));
+      expect(await call(alice.s, EVENTS.send, { from: aliceAddr, envelopes: [{ id, to: bobAddr, toDevice: bob.deviceId, body }] })).toMatchObject({
+        ok: true,
+        stored: 1,
+      });
+      await relay.kill();
+      alice.disconnect();
+
+      relay = await startRelay({ dataDir, env });
+      const bob2 = sameDevice(bob, relay.url);
+      await bob2.connect();
+      expect(await bob2.login()).toMatchObject({ ok: true });
+      await bob2.waitFor((r) => r.some((e) => e.id === id && e.body === body));
+      bob2.disconnect();
+      expect(await relay.stop()).toBe(0);
     });
-    await relay.kill();
-    alice.disconnect();
 
-    relay = await startRelay({ dataDir });
-    const bob2 = sameDevice(bob, relay.url);
-    await bob2.connect();
-    expect(await bob2.login()).toMatchObject({ ok: true });
-    await bob2.waitFor((r) => r.some((e) => e.id === id && e.body === body));
-    bob2.disconnect();
-    expect(await relay.stop()).toBe(0);
-  });
+    it("keeps every envelope whose send was acked when SIGTERM arrives mid-flight, and exits 0", async () => {
+      const dataDir = tempDataDir();
+      let relay = await startRelay({ dataDir, env });
+      const aliceAddr = handle("alice");
+      const bobAddr = handle("bob");
+      const alice = await new TestDevice(relay.url).signUp(aliceAddr);
+      const bob = await new TestDevice(relay.url).signUp(bobAddr);
+      bob.disconnect();
+      const batches = Array.from({ length: 20 }, () =>
+        Array.from({ length: 50 }, () => ({ id: randomId(), to: bobAddr, toDevice: bob.deviceId, body: toB64(new Uint8Array(randomBytes(64))) })),
+      );
+      const send = (envelopes: (typeof batches)[number]) => call(alice.s, EVENTS.send, { from: aliceAddr, envelopes }).catch(() => null);
+      const first = send(batches[0] ?? []);
+      expect(await first).toMatchObject({ ok: true, stored: 50 });
+      const sends = [first, ...batches.slice(1).map(send)];
+      const code = await relay.stop();
+      expect(code).toBe(0);
+      const acked = (await Promise.all(sends)).flatMap((res, i) => (res?.ok ? (batches[i] ?? []).map((e) => e.id) : []));
+      alice.disconnect();
+      expect(acked.length).toBeGreaterThanOrEqual(50);
 
-  it("keeps every envelope whose send was acked when SIGTERM arrives mid-flight, and exits 0", async () => {
-    const dataDir = tempDataDir();
-    let relay = await startRelay({ dataDir });
-    const aliceAddr = handle("alice");
-    const bobAddr = handle("bob");
-    const alice = await new TestDevice(relay.url).signUp(aliceAddr);
-    const bob = await new TestDevice(relay.url).signUp(bobAddr);
-    bob.disconnect();
-    const batches = Array.from({ length: 20 }, () =>
-      Array.from({ length: 50 }, () => ({ id: randomId(), to: bobAddr, toDevice: bob.deviceId, body: toB64(new Uint8Array(randomBytes(64))) })),
-    );
-    const send = (envelopes: (typeof batches)[number]) => call(alice.s, EVENTS.send, { from: aliceAddr, envelopes }).catch(() => null);
-    const first = send(batches[0] ?? []);
-    expect(await first).toMatchObject({ ok: true, stored: 50 });
-    const sends = [first, ...batches.slice(1).map(send)];
-    const code = await relay.stop();
-    expect(code).toBe(0);
-    const acked = (await Promise.all(sends)).flatMap((res, i) => (res?.ok ? (batches[i] ?? []).map((e) => e.id) : []));
-    alice.disconnect();
-    expect(acked.length).toBeGreaterThanOrEqual(50);
-
-    relay = await startRelay({ dataDir });
-    const bob2 = sameDevice(bob, relay.url);
-    await bob2.connect();
-    bob2.s.on(EVENTS.deliver, (p) => {
-      call(bob2.s, EVENTS.ack, { envelopes: p.envelopes.map((e) => ({ to: e.to, id: e.id })) }).catch(() => {});
+      relay = await startRelay({ dataDir, env });
+      const bob2 = sameDevice(bob, relay.url);
+      await bob2.connect();
+      bob2.s.on(EVENTS.deliver, (p) => {
+        call(bob2.s, EVENTS.ack, { envelopes: p.envelopes.map((e) => ({ to: e.to, id: e.id })) }).catch(() => {});
+      });
+      expect(await bob2.login()).toMatchObject({ ok: true });
+      await bob2.waitFor((r) => acked.every((id) => r.some((e) => e.id === id)), "every acked envelope");
+      bob2.disconnect();
+      expect(await relay.stop()).toBe(0);
     });
-    expect(await bob2.login()).toMatchObject({ ok: true });
-    await bob2.waitFor((r) => acked.every((id) => r.some((e) => e.id === id)), "every acked envelope");
-    bob2.disconnect();
-    expect(await relay.stop()).toBe(0);
   });
 
   it("leaves no bytes of an envelope's plaintext marker in its database or log files once acked", async () => {

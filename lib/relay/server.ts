@@ -36,6 +36,7 @@ import { releaseHandshake, releaseUpgradeRequests } from "./socket/lean";
 import { openSqliteStore } from "./storage/sqlite";
 import { withGroupCommit } from "./storage/groupCommit";
 import { withAccountCache } from "./storage/accountCache";
+import { openSqliteStoreThread } from "./storage/threadStore";
 import { type GroupableStore, LEDGER_TTL_MS, type RelayStore } from "./storage/types";
 
 export interface ServerOptions {
@@ -231,6 +232,17 @@ async function openStore(dataDir: string, log: Logger, onGroup: (envelopes: numb
     });
   } else if (url) {
     throw new Error("DATABASE_URL must be a postgres:// URL (unset: SQLite under DATA_DIR)");
+  } else if (process.env.SQLITE_THREAD === "1") {
+    // The store and its group commits on a thread of their own, beside the event loop (see
+    // storage/threadStore.ts). Not the default: on the shared 2-core machine it cost more CPU per
+    // envelope than it freed (docs/BENCHMARKS.md, "The SQLite store on a thread of its own").
+    const store = await openSqliteStoreThread(dataDir, {
+      groupCommit: process.env.GROUP_COMMIT !== "0",
+      onGroup,
+      // Every store call fails from then on, and /readyz says so (as when Postgres is unreachable).
+      onExit: (err) => log.error("store thread stopped", { err: describeError(err) }),
+    });
+    return withAccountCache(store, { ttlMs: Number.POSITIVE_INFINITY });
   } else {
     raw = await openSqliteStore(dataDir);
   }

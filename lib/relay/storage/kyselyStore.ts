@@ -13,6 +13,7 @@
 import { type Kysely, sql, type Transaction } from "kysely";
 import { createHmac, randomBytes } from "node:crypto";
 import { type Address, brandOf } from "../../brands";
+import { MAX_ENVELOPE_BYTES } from "../../protocol";
 import type { SqlDialect } from "./migrations";
 import {
   deviceLockKey,
@@ -54,6 +55,9 @@ import type {
 } from "./types";
 
 type Db = Kysely<RelayDatabase> | Transaction<RelayDatabase>;
+
+// Pending rows read with their bodies in the first statement of a delivery page (see pendingEnvelopes).
+const FIRST_READ_ROWS = 32;
 
 // Keeps each multi-row insert well under every dialect's bound-parameter limit.
 const CHUNK = 100;
@@ -439,12 +443,18 @@ async function subtractFromMailboxes(db: Db, gone: readonly { to_device: string;
     byDevice.set(row.to_device, delta);
   }
   const deviceIds = lockOrder(byDevice);
-  for (const deviceId of deviceIds) {
-    const delta = byDevice.get(deviceId)!;
+  // One multi-row upsert of the negated deltas instead of an UPDATE per device (a round trip each on
+  // Postgres), rows in lock order as before. A device whose row is missing (none should be: its
+  // envelopes were counted) gets a row below zero, which the delete below drops at once.
+  for (const part of chunks(deviceIds)) {
     await db
-      .updateTable("device_mailbox")
-      .set((eb) => ({ envelopes: eb("envelopes", "-", delta.envelopes), bytes: eb("bytes", "-", delta.bytes) }))
-      .where("device_id", "=", deviceId)
+      .insertInto("device_mailbox")
+      .values(part.map((deviceId) => ({ device_id: deviceId, envelopes: -byDevice.get(deviceId)!.envelopes, bytes: -byDevice.get(deviceId)!.bytes })))
+      .onConflict((oc) =>
+        oc.column("device_id").doUpdateSet((eb) => ({
+          envelopes: eb("device_mailbox.envelopes", "+", eb.ref("excluded.envelopes")),
+          bytes: eb("device_mailbox.bytes", "+", eb.ref("excluded.bytes")),
+        })))
       .execute();
   }
   // No row for a device with nothing pending: the table lists only who has mail waiting now.
@@ -977,31 +987,51 @@ export class KyselyRelayStore implements GroupableStore {
   }
 
   async pendingEnvelopes(deviceId: string, afterSeq: number, limit: number, maxBytes = Number.POSITIVE_INFINITY): Promise<PendingEnvelope[]> {
-    let take = limit;
-    // The last seq the byte budget counted: rows are read up to it only, so a row that an ack deletes
-    // between the two reads cannot let an uncounted later one into the page.
-    let through = Number.POSITIVE_INFINITY;
-    if (Number.isFinite(maxBytes)) {
-      // Sizes first (no bodies read), so a page of large envelopes is cut before it is loaded.
-      const sizes = await this.db
-        .selectFrom("envelopes")
-        .select((eb) => ["seq", eb.fn<number>("length", [eb.ref("body")]).as("n")])
-        .where("to_device", "=", deviceId)
-        .where("seq", ">", afterSeq)
-        .orderBy("seq")
-        .limit(limit)
-        .execute();
-      let bytes = 0;
-      take = 0;
-      for (const { seq, n } of sizes) {
-        // always at least one, so an envelope larger than the budget is still delivered alone
-        if (take > 0 && bytes + Number(n) > maxBytes) break;
-        bytes += Number(n);
-        take++;
-        through = Number(seq);
-      }
-      if (take === 0) return [];
+    if (!Number.isFinite(maxBytes)) return this.pendingRows(deviceId, afterSeq, limit);
+    // A push usually carries a few envelopes, so the first rows are read with their bodies at once and
+    // the page is cut here: one statement, not a sizes read and a body read. As many rows as the budget
+    // would hold at the largest envelope the relay accepts, so little is read past the budget; a page
+    // that goes on past them takes the sizes-first path for the rest.
+    const firstRows = Math.min(limit, FIRST_READ_ROWS, Math.max(1, Math.floor(maxBytes / MAX_ENVELOPE_BYTES)));
+    const first = await this.pendingRows(deviceId, afterSeq, firstRows);
+    const page: PendingEnvelope[] = [];
+    let bytes = 0;
+    for (const env of first) {
+      // always at least one, so an envelope larger than the budget is still delivered alone
+      if (page.length > 0 && bytes + env.body.byteLength > maxBytes) return page;
+      bytes += env.body.byteLength;
+      page.push(env);
     }
+    if (first.length < firstRows || page.length === limit) return page;
+    return page.concat(await this.sizedRows(deviceId, page[page.length - 1]!.seq, limit - page.length, maxBytes - bytes));
+  }
+
+  /** Up to `limit` pending rows after `afterSeq` whose bodies sum to at most `budget` (maybe none). */
+  private async sizedRows(deviceId: string, afterSeq: number, limit: number, budget: number): Promise<PendingEnvelope[]> {
+    // Sizes first (no bodies read), so a page of large envelopes is cut before it is loaded.
+    const sizes = await this.db
+      .selectFrom("envelopes")
+      .select((eb) => ["seq", eb.fn<number>("length", [eb.ref("body")]).as("n")])
+      .where("to_device", "=", deviceId)
+      .where("seq", ">", afterSeq)
+      .orderBy("seq")
+      .limit(limit)
+      .execute();
+    let bytes = 0;
+    let take = 0;
+    // The last seq the budget counted: rows are read up to it only, so a row that an ack deletes
+    // between the two reads cannot let an uncounted later one into the page.
+    let through = afterSeq;
+    for (const { seq, n } of sizes) {
+      if (bytes + Number(n) > budget) break;
+      bytes += Number(n);
+      take++;
+      through = Number(seq);
+    }
+    return take === 0 ? [] : this.pendingRows(deviceId, afterSeq, take, through);
+  }
+
+  private async pendingRows(deviceId: string, afterSeq: number, limit: number, through = Number.POSITIVE_INFINITY): Promise<PendingEnvelope[]> {
     const rows = await this.db
       .selectFrom("envelopes")
       .selectAll()
@@ -1009,7 +1039,7 @@ export class KyselyRelayStore implements GroupableStore {
       .where("seq", ">", afterSeq)
       .$if(Number.isFinite(through), (qb) => qb.where("seq", "<=", through))
       .orderBy("seq")
-      .limit(take)
+      .limit(limit)
       .execute();
     return rows.map((row) => ({
       seq: Number(row.seq),

@@ -33,7 +33,18 @@ export async function bundleRelay(): Promise<{ entry: string; remove(): void }> 
     symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
     const { build } = await import("esbuild");
     const entry = join(dir, "main.mjs");
-    await build({ entryPoints: [join(ROOT, "lib/relay/main.ts")], bundle: true, platform: "node", format: "esm", packages: "external", target: "node20", outfile: entry, logLevel: "warning" });
+    // the SQLite store's thread beside it, as storeThread.mjs, where threadStore.ts looks for it
+    await build({
+      entryPoints: { main: join(ROOT, "lib/relay/main.ts"), storeThread: join(ROOT, "lib/relay/storage/storeThread.ts") },
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      packages: "external",
+      target: "node20",
+      outdir: dir,
+      outExtension: { ".js": ".mjs" },
+      logLevel: "warning",
+    });
     return { entry, remove: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
