@@ -244,7 +244,7 @@ async function watchTransfer(page: Page, state: "uploaded" | "ready"): Promise<{
   }, state);
 }
 
-const PHASES = { upload: ["read", "encrypt", "wire", "digest"], download: ["network", "decrypt", "store", "digest"] } as const;
+const PHASES = { upload: ["read", "encrypt", "wire", "digest", "io"], download: ["network", "decrypt", "store", "digest", "io"] } as const;
 
 /** The worker's phase times of its one transfer in `direction` (ms), from its Diagnostics counters. */
 async function phases(page: Page, direction: keyof typeof PHASES): Promise<Record<string, number | null>> {

@@ -5,6 +5,7 @@ import { getDb } from "../store/db";
 import type { RelaySocket } from "../engine/relay";
 import { CHANNEL_NAME, type PeerChannel } from "./channel";
 import { WorkerHost } from "./host";
+import { workerCipherIo } from "./io";
 import { isPageEvent, type PageEvent, type RpcReply, type RpcRequest, type WorkerEvent } from "./rpc";
 
 interface WorkerScope {
@@ -21,6 +22,8 @@ const host = new WorkerHost({
   channel: new BroadcastChannel(CHANNEL_NAME) as unknown as PeerChannel,
   connect: () => io({ transports: ["websocket"], autoConnect: false, reconnectionDelayMax: 3_000 }) as RelaySocket,
   post: (message) => scope.postMessage(message),
+  // attachments' ciphertext is hashed and copied into request bodies on a second thread, beside the AEAD
+  blobs: { baseUrl: "", io: workerCipherIo(() => new Worker(new URL("./io.worker.ts", import.meta.url), { type: "module", name: "junction-io" })) },
   // the host keeps the newest lines in a ring that the Diagnostics view reads; nothing goes to the console
 });
 

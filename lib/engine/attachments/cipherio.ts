@@ -19,7 +19,8 @@ export interface CipherPiece {
 export interface CipherStream {
   /**
    * Hashes the stream's next bytes; with `blobFrom`, copies `bytes[blobFrom..]` into a Blob too. The
-   * bytes are handed over: the caller touches them again only once the promise gives them back.
+   * bytes and their whole buffer are handed over (a worker takes it by transfer): the caller touches them
+   * again only once the promise gives them back.
    */
   push(bytes: Uint8Array, blobFrom?: number): Promise<CipherPiece>;
   /** The last, short sealed chunk's digest, if any; the stream is done. */

@@ -621,9 +621,10 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
     /** Bytes handed to params.io and not yet hashed, oldest first: no more than HASH_AHEAD_BYTES wait. */
     const pending: { done: Promise<unknown>; bytes: number }[] = [];
     let pendingBytes = 0;
-    const hash = async (bytes: Uint8Array): Promise<void> => {
-      const length = bytes.length;
-      // handed over: `bytes` may be detached from here on
+    const hash = async (chunk: Uint8Array): Promise<void> => {
+      const length = chunk.length;
+      // handed over with its buffer (detached from here on): a copy when the buffer holds more than it
+      const bytes = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : chunk.slice();
       const leaves = hashing.push(bytes).then((p) => p.leaves);
       decryptor.addLeaves(leaves);
       pending.push({ done: leaves.catch(() => undefined), bytes: length });
