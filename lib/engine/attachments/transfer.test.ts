@@ -8,7 +8,7 @@ import { EVENTS } from "../../protocol";
 import { call, TestDevice } from "../../relay/test/device";
 import { type RelayProcess, startRelay } from "../../relay/test/relayProcess";
 import { type CipherIo, inlineCipherIo } from "./cipherio";
-import { type AttachmentPointer, ciphertextSize, DOWNLOAD_PIECE_BYTES, downloadAttachment, paddedSize, STORE_QUEUE_PIECES, streamAttachment, TransferError, type TransferTimings, type UploadGrant, uploadAttachment, FIRST_UPLOAD_PIECE_BYTES, SEAL_PIECE_BYTES, TRANSFER_ATTEMPTS, UPLOAD_PIECE_BYTES, UPLOADS_IN_FLIGHT } from "./transfer";
+import { type AttachmentPointer, ciphertextSize, DOWNLOAD_PIECE_BYTES, downloadAttachment, paddedSize, STORE_QUEUE_PIECES, streamAttachment, TransferError, type TransferTimings, type UploadGrant, uploadAttachment, FIRST_UPLOAD_PIECE_BYTES, InFlight, SEAL_PIECE_BYTES, TRANSFER_ATTEMPTS, UPLOAD_PIECE_BYTES, UPLOADS_IN_FLIGHT } from "./transfer";
 
 let relay: RelayProcess;
 let device: TestDevice;
@@ -70,6 +70,40 @@ describe("paddedSize", () => {
     }
     // two files of nearby sizes look the same on the relay
     expect(paddedSize(1_000_000)).toBe(paddedSize(1_000_500));
+  });
+});
+
+describe("InFlight", () => {
+  it("runs `limit` tasks in order, keeps `ahead` more ready (add returns), starts one the moment another ends, and none after a failure", async () => {
+    const wire = new InFlight(2, 1);
+    const started: number[] = [];
+    const finish: (() => void)[] = [];
+    const fail: ((e: Error) => void)[] = [];
+    const task = (i: number) => () =>
+      new Promise<void>((resolve, reject) => {
+        started.push(i);
+        finish[i] = resolve;
+        fail[i] = reject;
+      });
+    await wire.add(task(0));
+    await wire.add(task(1));
+    // the third waits, ready, and add() returns: the caller goes on (seals the next piece)
+    await wire.add(task(2));
+    expect(started).toEqual([0, 1]);
+    let fourthAdded = false;
+    const fourth = wire.add(task(3)).then(() => (fourthAdded = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(fourthAdded).toBe(false);
+    finish[0]();
+    await fourth;
+    expect(started).toEqual([0, 1, 2]);
+    // a failure: what waits never starts, and it comes out of done()
+    fail[1](new Error("broken"));
+    const done = wire.done();
+    // done() waits for what runs to end, however it ends
+    finish[2]();
+    await expect(done).rejects.toThrow("broken");
+    expect(started).toEqual([0, 1, 2]);
   });
 });
 

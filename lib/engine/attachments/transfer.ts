@@ -14,7 +14,7 @@ export const SEAL_PIECE_BYTES = 1024 * 1024;
  * Sealed-piece buffers an upload cycles through: one being sealed while the others are hashed and copied
  * into Blobs (off the engine's thread when a worker does it), then handed back.
  */
-export const SEAL_BUFFERS = 3;
+export const SEAL_BUFFERS = 4;
 /**
  * Plaintext bytes per upload request (whole seal pieces): a failure costs at most this much sent again.
  * The request's body is the sealed pieces' Blobs (outside the worker) put together; fewer, larger
@@ -121,6 +121,11 @@ export interface UploadParams {
 
 /** Upload pieces on the wire at once: the relay holds one that arrives early until the one before it is stored. */
 export const UPLOADS_IN_FLIGHT = 2;
+/**
+ * Upload requests ready beyond those on the wire (their Blobs made, outside the worker): the worker goes
+ * on sealing while the wire is full, and the next request starts the moment one ends.
+ */
+export const UPLOADS_READY = 1;
 
 /**
  * Yields the padded plaintext of `file` (`padTo` bytes, zeros after the file's own) in pieces of whole
@@ -162,36 +167,69 @@ async function* plainPieces(file: Blob, padTo: number): AsyncIterable<Uint8Array
 }
 
 /**
- * Runs up to `limit` tasks at once while the caller goes on: the next piece is encrypted (or decrypted)
- * while the ones before are on the wire (or being stored). The first failure comes out of the next add()
- * or of done().
+ * Runs up to `limit` tasks at once, in the order they came, while the caller goes on: the next piece is
+ * encrypted (or decrypted) while the ones before are on the wire (or being stored). Up to `ahead` more
+ * wait their turn, ready, so that one starts the moment another ends; add() waits only beyond that. The
+ * first failure comes out of the next add() or of done(), and no task waiting starts after it.
  */
 export class InFlight {
   private readonly running = new Set<Promise<void>>();
+  private waiting: (() => Promise<void>)[] = [];
   private failure: { cause: unknown } | null = null;
+  /** Settles whenever a task ends. */
+  private ended: Promise<void> = Promise.resolve();
+  private wake: () => void = () => {};
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly ahead = 0,
+  ) {
+    this.rearm();
+  }
 
-  /** Starts `task` once fewer than `limit` run. */
+  /** Queues `task`; returns once it started or no more than `ahead` wait. */
   async add(task: () => Promise<void>): Promise<void> {
-    while (this.running.size >= this.limit) await Promise.race(this.running);
     this.check();
-    const run: Promise<void> = task()
-      .catch((cause: unknown) => {
-        this.failure ??= { cause };
-      })
-      .finally(() => this.running.delete(run));
-    this.running.add(run);
+    this.waiting.push(task);
+    this.pump();
+    while (this.waiting.length > this.ahead && !this.failure) await this.ended;
+    this.check();
   }
 
   async done(): Promise<void> {
-    await Promise.all(this.running);
+    while ((this.running.size > 0 || this.waiting.length > 0) && !this.failure) await this.ended;
+    await this.settled();
     this.check();
   }
 
-  /** Waits for the tasks running to end, however they end. */
+  /** Drops the tasks waiting and waits for those running to end, however they end. */
   async settled(): Promise<void> {
+    this.waiting = [];
     await Promise.all(this.running);
+  }
+
+  private rearm(): void {
+    this.ended = new Promise((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  private pump(): void {
+    while (this.running.size < this.limit && this.waiting.length > 0 && !this.failure) {
+      const task = this.waiting.shift()!;
+      const run: Promise<void> = task()
+        .catch((cause: unknown) => {
+          this.failure ??= { cause };
+        })
+        .finally(() => {
+          this.running.delete(run);
+          this.pump();
+          const wake = this.wake;
+          this.rearm();
+          wake();
+        });
+      this.running.add(run);
+    }
   }
 
   private check(): void {
@@ -270,7 +308,7 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
   let offset = grant.offset;
   /** Bytes the relay had before this upload began: produced again (to hash them), never sent. */
   const resumeAt = grant.offset;
-  const wire = new InFlight(UPLOADS_IN_FLIGHT);
+  const wire = new InFlight(UPLOADS_IN_FLIGHT, UPLOADS_READY);
   // a failed piece stops the others on the wire: the upload resumes from where the relay is
   const stop = new AbortController();
   const signal = params.signal ? AbortSignal.any([params.signal, stop.signal]) : stop.signal;
