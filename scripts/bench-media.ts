@@ -348,6 +348,11 @@ async function main(): Promise<void> {
     aeadRuns.push(await bareAead(page, source, bytes));
 
     log("deleting the media and downloading it again…");
+    // a dialog the page opened meanwhile (seen with older builds under load) is named, then closed
+    for (const open of await page.locator("dialog[open]").all()) {
+      log(`a dialog was open: ${((await open.textContent()) ?? "").slice(0, 200)}`);
+      await page.keyboard.press("Escape");
+    }
     const settings = await app.openSettings();
     await settings.getByRole("button", { name: "Delete media", exact: true }).click();
     await settings.getByText("No photos or files are kept on this device.").waitFor();
