@@ -5,11 +5,13 @@
 //   - MB/s of encrypt + upload (transfer row written → "uploaded") and of download + decrypt ("Download"
 //     clicked → media row written, digest checked), on the page's clock
 //   - the bare AEAD rates in a worker of the same page, same run: XChaCha20-Poly1305 (the reference the
-//     target names) and ChaCha20-Poly1305 (what attachments use), over 64 KiB chunks; the ratios
+//     target names) and ChaCha20-Poly1305 (what attachments use), over 64 KiB chunks, measured before the
+//     upload, before the download and after it (the median of the three); the ratios
 //   - where the worker's time went in each (its Diagnostics counters: computing, or waiting on the file,
 //     the relay, the store or the digest)
 //   - the engine worker's peak memory (V8 heap used + ArrayBuffer backing stores, sampled every 100 ms
-//     over CDP) during each transfer, beside its idle figure and the size of the chunk pipeline
+//     over CDP) during each transfer, beside its idle figure and the size of the chunk pipeline; the I/O
+//     worker's (attachments' ciphertext work) the same way
 // With --cpu-profile, the engine worker's CPU profile of each transfer is written to DIR (upload.cpuprofile,
 // download.cpuprofile: open them in Chrome's DevTools) and its heaviest functions by self time go to stderr
 // (the profiler slows the worker down: the figures of such a run are not the benchmark's).
@@ -59,7 +61,7 @@ async function aeadWorkerSource(): Promise<string> {
           const { bytes, chunk } = e.data;
           const data = crypto.getRandomValues(new Uint8Array(chunk));
           const key = crypto.getRandomValues(new Uint8Array(32));
-          const n = Math.ceil(bytes / chunk);
+          let n = Math.ceil(bytes / chunk);
           const run = (make, nonceBytes) => {
             const nonce = new Uint8Array(nonceBytes);
             let t = performance.now();
@@ -68,16 +70,19 @@ async function aeadWorkerSource(): Promise<string> {
               new DataView(nonce.buffer).setUint32(0, i);
               sealed = make(key, nonce).encrypt(data);
             }
-            const seal = bytes / MB / ((performance.now() - t) / 1000);
+            const seal = (n * chunk) / MB / ((performance.now() - t) / 1000);
             t = performance.now();
             for (let i = 0; i < n; i++) make(key, nonce).decrypt(sealed);
-            const open = bytes / MB / ((performance.now() - t) / 1000);
+            const open = (n * chunk) / MB / ((performance.now() - t) / 1000);
             return { seal, open };
           };
           const MB = ${MB};
-          // a warm-up, so neither is measured cold
+          // a warm-up (a tenth of the bytes), so neither is measured cold
+          const all = n;
+          n = Math.max(1, Math.ceil(all / 10));
           run(xchacha20poly1305, 24);
           run(chacha20poly1305, 12);
+          n = all;
           self.postMessage({ xchacha: run(xchacha20poly1305, 24), chacha: run(chacha20poly1305, 12) });
         };`,
       resolveDir: ROOT,
@@ -94,6 +99,18 @@ async function aeadWorkerSource(): Promise<string> {
 interface AeadRates {
   xchacha: { seal: number; open: number };
   chacha: { seal: number; open: number };
+}
+
+/** The median of each rate over several runs of the bare AEAD (one before each transfer, one after both). */
+function medianRates(runs: AeadRates[]): AeadRates {
+  const median = (pick: (r: AeadRates) => number) => {
+    const v = runs.map(pick).sort((a, b) => a - b);
+    return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
+  return {
+    xchacha: { seal: median((r) => r.xchacha.seal), open: median((r) => r.xchacha.open) },
+    chacha: { seal: median((r) => r.chacha.seal), open: median((r) => r.chacha.open) },
+  };
 }
 
 async function bareAead(page: Page, source: string, bytes: number): Promise<AeadRates> {
@@ -129,16 +146,16 @@ class WorkerMemory {
     private readonly sessionId: string,
   ) {}
 
-  static async attach(browser: Browser): Promise<WorkerMemory> {
+  static async attach(browser: Browser, title = "junction-engine", attempts = 100): Promise<WorkerMemory> {
     const cdp = await browser.newBrowserCDPSession();
     for (let tries = 0; ; tries++) {
       const { targetInfos } = await cdp.send("Target.getTargets");
-      const worker = targetInfos.find((t) => t.type === "worker" && t.title === "junction-engine");
+      const worker = targetInfos.find((t) => t.type === "worker" && t.title === title);
       if (worker) {
         const { sessionId } = await cdp.send("Target.attachToTarget", { targetId: worker.targetId, flatten: false });
         return new WorkerMemory(cdp, sessionId);
       }
-      if (tries > 100) throw new Error("the engine worker was not found");
+      if (tries > attempts) throw new Error(`the worker ${title} was not found`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -244,7 +261,7 @@ async function watchTransfer(page: Page, state: "uploaded" | "ready"): Promise<{
   }, state);
 }
 
-const PHASES = { upload: ["read", "encrypt", "wire", "digest"], download: ["network", "decrypt", "store", "digest"] } as const;
+const PHASES = { upload: ["read", "encrypt", "wire", "digest", "io"], download: ["network", "decrypt", "store", "digest", "io"] } as const;
 
 /** The worker's phase times of its one transfer in `direction` (ms), from its Diagnostics counters. */
 async function phases(page: Page, direction: keyof typeof PHASES): Promise<Record<string, number | null>> {
@@ -258,8 +275,12 @@ interface Figures {
   phases: { upload: Record<string, number | null>; download: Record<string, number | null> };
   upload: { ms: number; mbPerS: number; ratio: number; peakBytes: number; peakLiveBytes: number; sendToUploadedMs: number };
   download: { ms: number; mbPerS: number; ratio: number; peakBytes: number; peakLiveBytes: number };
+  /** The median of aeadRuns (the ratios' reference). */
   aead: AeadRates;
+  aeadRuns: AeadRates[];
   idleBytes: number;
+  /** The I/O worker's memory: idle (after GC), and its peaks during each transfer. */
+  io: { idleBytes: number; upload: { peak: number; live: number } | null; download: { peak: number; live: number } | null };
   pipelineBytes: { upload: number; download: number };
   loadAtStart: number;
 }
@@ -302,36 +323,54 @@ async function main(): Promise<void> {
 
     const memory = await WorkerMemory.attach(browser);
     const idleBytes = await memory.now(true);
+    // the I/O worker (attachments' ciphertext: hashing, request bodies) is measured the same way
+    // (a build from before it has none: its figures are then absent)
+    const ioMemory = await WorkerMemory.attach(browser, "junction-io", 20).catch(() => null);
+    const ioIdleBytes = (await ioMemory?.now(true)) ?? 0;
 
     log(`bare AEAD over ${opts.mb} MB in a worker of the page…`);
-    const aead = await bareAead(page, source, bytes);
+    const aeadRuns = [await bareAead(page, source, bytes)];
 
     log(`attaching and sending ${opts.mb} MB…`);
     await page.getByLabel("Attach files").setInputFiles(file);
     const clickedAt = await page.evaluate(() => performance.now());
     memory.start();
+    ioMemory?.start();
     const up = await profiled(memory, opts.cpuProfile, "upload", log, async () => {
       const uploadWatch = watchTransfer(page, "uploaded");
       await page.getByRole("button", { name: "Send" }).click();
       return uploadWatch;
     });
     const upPeak = await memory.stop();
+    const ioUpPeak = (await ioMemory?.stop()) ?? null;
     const upPhases = await phases(page, "upload");
+    log("bare AEAD again…");
+    aeadRuns.push(await bareAead(page, source, bytes));
 
     log("deleting the media and downloading it again…");
+    // a dialog the page opened meanwhile (seen with older builds under load) is named, then closed
+    for (const open of await page.locator("dialog[open]").all()) {
+      log(`a dialog was open: ${((await open.textContent()) ?? "").slice(0, 200)}`);
+      await page.keyboard.press("Escape");
+    }
     const settings = await app.openSettings();
     await settings.getByRole("button", { name: "Delete media", exact: true }).click();
     await settings.getByText("No photos or files are kept on this device.").waitFor();
     await page.keyboard.press("Escape");
     const bubble = app.messages.filter({ hasText: "bench.bin" });
     memory.start();
+    ioMemory?.start();
     const down = await profiled(memory, opts.cpuProfile, "download", log, async () => {
       const downWatch = watchTransfer(page, "ready");
       await bubble.getByRole("button", { name: "Download" }).click();
       return downWatch;
     });
     const downPeak = await memory.stop();
+    const ioDownPeak = (await ioMemory?.stop()) ?? null;
     const downPhases = await phases(page, "download");
+    log("bare AEAD once more…");
+    aeadRuns.push(await bareAead(page, source, bytes));
+    const aead = medianRates(aeadRuns);
 
     const uploadMs = up.doneAt - up.seenAt;
     const downloadMs = down.doneAt - down.seenAt;
@@ -343,7 +382,9 @@ async function main(): Promise<void> {
       upload: { ms: uploadMs, mbPerS: upRate, ratio: upRate / aead.xchacha.seal, peakBytes: upPeak.peak, peakLiveBytes: upPeak.live, sendToUploadedMs: up.doneAt - clickedAt },
       download: { ms: downloadMs, mbPerS: downRate, ratio: downRate / aead.xchacha.open, peakBytes: downPeak.peak, peakLiveBytes: downPeak.live },
       aead,
+      aeadRuns,
       idleBytes,
+      io: { idleBytes: ioIdleBytes, upload: ioUpPeak, download: ioDownPeak },
       pipelineBytes: { upload: SEAL_PIECE_BYTES, download: DOWNLOAD_PIECE_BYTES },
       loadAtStart,
     };
@@ -369,7 +410,8 @@ function table(f: Figures): string {
     [`download + decrypt ${f.fileMB} MB`, `${rate(f.download.mbPerS)} (${Math.round(f.download.ms)} ms; ${pct(f.download.ratio)} of bare XChaCha20-Poly1305 open)`],
     ["  worker's time (Diagnostics)", split(f.phases.download)],
     ["  worker peak memory", `${mib(f.download.peakBytes)} as sampled; ${mib(f.download.peakLiveBytes)} live after GC (${mib(f.download.peakLiveBytes - f.idleBytes)} over idle; pipeline ${mib(f.pipelineBytes.download)})`],
-    ["bare XChaCha20-Poly1305 (seal / open)", `${rate(f.aead.xchacha.seal)} / ${rate(f.aead.xchacha.open)}`],
+    ["I/O worker peak memory, live after GC", f.io.upload && f.io.download ? `upload ${mib(f.io.upload.live)}, download ${mib(f.io.download.live)} (idle ${mib(f.io.idleBytes)})` : "no I/O worker"],
+    ["bare XChaCha20-Poly1305 (seal / open)", `${rate(f.aead.xchacha.seal)} / ${rate(f.aead.xchacha.open)} (median of ${f.aeadRuns.map((r) => `${r.xchacha.seal.toFixed(1)}/${r.xchacha.open.toFixed(1)}`).join(", ")})`],
     ["bare ChaCha20-Poly1305 (seal / open)", `${rate(f.aead.chacha.seal)} / ${rate(f.aead.chacha.open)}`],
     ["engine worker idle memory (after GC)", mib(f.idleBytes)],
     ["load average at start", String(f.loadAtStart)],

@@ -282,6 +282,20 @@ const MUTANTS = [
     edits: [{ find: "change.version !== head.version + 1 || !equalBytes(change.previous, head.hash)", replace: "change.version !== head.version + 1" }],
     tests: [[T("groupChanges")]],
   },
+  {
+    id: "attachment-leaves-uncounted",
+    what: "take a digest over however many leaves were given, not one per chunk",
+    file: "lib/crypto/attachments.ts",
+    edits: [{ find: "if (leaves.length !== count || leaves.some((l) => l.length !== 32)) throw", replace: "if (false) throw" }],
+    tests: [[T("attachments")], [T("kat"), T("mutations")]],
+  },
+  {
+    id: "attachment-hasher-no-skip",
+    what: "hash the bytes a leaf hasher was told to pass over (the prefix) into its first leaf",
+    file: "lib/crypto/attachments.ts",
+    edits: [{ find: "    let rest = data.subarray(Math.min(this.skip, data.length));", replace: "    let rest = data;" }],
+    tests: [[T("attachments")], [T("kat"), T("mutations")]],
+  },
 ];
 
 // ------------------------------------------------------------------------------------------ helpers

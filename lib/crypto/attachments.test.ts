@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { concat, randomBytes, utf8 } from "./bytes";
 import { chacha20, chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { ATTACHMENT_CHUNK_BYTES, AttachmentDecryptor, AttachmentEncryptor, attachmentDigest, attachmentKeys, decryptAttachment, encryptAttachment } from "./attachments";
+import { ATTACHMENT_CHUNK_BYTES, AttachmentDecryptor, AttachmentEncryptor, AttachmentLeafHasher, attachmentDigest, attachmentKeys, decryptAttachment, encryptAttachment } from "./attachments";
 
 // Poly1305 arithmetic (RFC 8439 §2.5) to forge a ChaCha20-Poly1305 ciphertext valid under two keys, the
 // "invisible salamanders" construction (Len, Grubbs, Ristenpart 2021; Dodis et al. 2018).
@@ -134,6 +134,59 @@ describe("attachments", () => {
     } finally {
       noSubtle.mockRestore();
     }
+  });
+
+  it("takes its leaves from a hasher fed the same bytes in other pieces: the same ciphertext and digest; a leaf missing, added or wrong is refused", async () => {
+    const data = randomBytes(5 * ATTACHMENT_CHUNK_BYTES + 1234);
+    const key = randomBytes(32);
+    const own = new AttachmentEncryptor(key);
+    const ownBody = own.push(data);
+    const ownDone = await own.finish();
+    const reference = concat(ownBody, ownDone.tail);
+    // sealed two chunks at a time, hashed by a hasher fed in pieces of 3 chunks' worth
+    const e = new AttachmentEncryptor(key, "given");
+    const hasher = new AttachmentLeafHasher();
+    const parts = [e.prefix()];
+    const sealed = new Uint8Array(2 * (ATTACHMENT_CHUNK_BYTES + 16));
+    const piece = 2 * ATTACHMENT_CHUNK_BYTES;
+    for (let o = 0; o < data.length; o += piece) {
+      const n = e.sealInto(data.subarray(o, o + piece), sealed, o + piece >= data.length);
+      for (let h = 0; h < n; h += 50_000) e.addLeaves(hasher.push(sealed.subarray(h, Math.min(n, h + 50_000))));
+      parts.push(sealed.slice(0, n));
+    }
+    e.addLeaves(hasher.end());
+    const { digest } = await e.finish();
+    expect(digest).toEqual(ownDone.digest);
+    const c = concat(...parts);
+    expect(Buffer.compare(c, reference)).toBe(0);
+    // a decryptor given its leaves by a hasher that passes the prefix over, fed in the decryptor's pieces
+    const open = async (feed: (d: AttachmentDecryptor, h: AttachmentLeafHasher) => void) => {
+      const d = new AttachmentDecryptor({ key, digest, commitment: e.commitment, leaves: "given" });
+      const h = new AttachmentLeafHasher(37);
+      feed(d, h);
+      return d.finish();
+    };
+    const out: Uint8Array[] = [];
+    const last = await open((d, h) => {
+      for (let o = 0; o < c.length; o += 9_999) {
+        const bytes = c.subarray(o, o + 9_999);
+        out.push(d.push(bytes));
+        d.addLeaves(h.push(bytes));
+      }
+      d.addLeaves(h.end());
+    });
+    expect(Buffer.compare(concat(...out, last), data)).toBe(0);
+    // the end's leaf left out, or one leaf too many, or leaves of other bytes: the digest is refused
+    await expect(open((d, h) => (d.push(c), d.addLeaves(h.push(c))))).rejects.toMatchObject({ code: "bad_digest" });
+    await expect(open((d, h) => (d.push(c), d.addLeaves(h.push(c)), d.addLeaves(h.end()), d.addLeaves(Promise.resolve([randomBytes(32)]))))).rejects.toMatchObject({ code: "bad_digest" });
+    const other = c.slice();
+    other[40_000] ^= 1;
+    await expect(open((d, h) => (d.push(c), d.addLeaves(h.push(other)), d.addLeaves(h.end())))).rejects.toMatchObject({ code: "bad_digest" });
+    // leaves are given only in that mode, and an encryptor given none fails rather than digest less
+    expect(() => new AttachmentEncryptor(key).addLeaves(Promise.resolve([]))).toThrow(expect.objectContaining({ code: "bad_state" }));
+    const none = new AttachmentEncryptor(key, "given");
+    none.push(data);
+    await expect(none.finish()).rejects.toMatchObject({ code: "bad_digest" });
   });
 
   it("refuses a format-1 ciphertext as an unknown format", async () => {

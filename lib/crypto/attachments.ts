@@ -62,21 +62,87 @@ function leafDigest(data: Bytes): Promise<Bytes> {
 
 /** The digest of a ciphertext, its leaves (the prefix, then each sealed chunk) added in order as they go by. */
 class DigestTree {
-  private readonly leaves: Promise<Bytes>[] = [];
+  private readonly leaves: Promise<Bytes[]>[] = [];
 
   add(leaf: Bytes): void {
-    const digest = leafDigest(leaf);
-    digest.catch(() => undefined);
-    this.leaves.push(digest);
+    this.addDigests(leafDigest(leaf).then((d) => [d]));
   }
 
-  async digest(): Promise<Bytes> {
-    const leaves = await Promise.all(this.leaves);
+  /** Leaf digests computed elsewhere (AttachmentLeafHasher), in their place in the order. */
+  addDigests(digests: Promise<Bytes[]>): void {
+    digests.catch(() => undefined);
+    this.leaves.push(digests);
+  }
+
+  /** The root over `count` leaves (prefix + sealed chunks): fewer or more given is an error, not another digest. */
+  async digest(count: number): Promise<Bytes> {
+    const leaves = (await Promise.all(this.leaves)).flat();
+    if (leaves.length !== count || leaves.some((l) => l.length !== 32)) throw new CryptoError("bad_digest", "digest leaves do not match the chunks");
     const chunks = new Uint8Array(4);
     new DataView(chunks.buffer).setUint32(0, leaves.length - 1, false);
     return sha256(concat(ATTACHMENT_DIGEST_INFO, chunks, ...leaves));
   }
 }
+
+/**
+ * The digest's leaves of a ciphertext stream as AttachmentLeafHasher cuts it: one per sealed chunk, the
+ * stream's first `skip` bytes (the prefix, when it starts at the ciphertext's first byte) passed over.
+ * It lets the leaves be hashed on another thread than the AEAD's (an encryptor or decryptor made with
+ * `leaves: "given"` takes them with addLeaves()). Every push starts its leaves' digests at once (WebCrypto
+ * copies its input when called), so the caller may reuse or hand over `data` as soon as push() returns.
+ */
+export class AttachmentLeafHasher {
+  /** A sealed chunk split across pushes, kept as a copy. */
+  private readonly partial = new Uint8Array(SEALED_CHUNK_BYTES);
+  private partialBytes = 0;
+  private ended = false;
+
+  constructor(private skip = 0) {
+    if (!Number.isSafeInteger(skip) || skip < 0) throw new CryptoError("bad_state", "invalid skip");
+  }
+
+  /** The digests of the sealed chunks that `data` (the stream's next bytes) completes. */
+  push(data: Bytes): Promise<Bytes[]> {
+    if (this.ended) throw new CryptoError("bad_state", "hasher ended");
+    const out: Promise<Bytes>[] = [];
+    let rest = data.subarray(Math.min(this.skip, data.length));
+    this.skip -= data.length - rest.length;
+    while (rest.length > 0) {
+      if (this.partialBytes === 0 && rest.length >= SEALED_CHUNK_BYTES) {
+        out.push(leafDigest(rest.subarray(0, SEALED_CHUNK_BYTES)));
+        rest = rest.subarray(SEALED_CHUNK_BYTES);
+        continue;
+      }
+      const n = Math.min(SEALED_CHUNK_BYTES - this.partialBytes, rest.length);
+      this.partial.set(rest.subarray(0, n), this.partialBytes);
+      this.partialBytes += n;
+      rest = rest.subarray(n);
+      if (this.partialBytes === SEALED_CHUNK_BYTES) {
+        out.push(leafDigest(this.partial));
+        this.partialBytes = 0;
+      }
+    }
+    return Promise.all(out);
+  }
+
+  /** The last, short sealed chunk's digest (none when the stream ended on a whole one). */
+  end(): Promise<Bytes[]> {
+    if (this.ended) throw new CryptoError("bad_state", "hasher ended");
+    this.ended = true;
+    const out = this.partialBytes > 0 ? [leafDigest(this.partial.subarray(0, this.partialBytes))] : [];
+    this.partialBytes = 0;
+    return Promise.all(out);
+  }
+}
+
+/**
+ * How an encryptor or decryptor gets its digest's leaves: it hashes each sealed chunk itself ("own"), or
+ * it is given them ("given": the caller feeds the same ciphertext bytes, after the prefix, through an
+ * AttachmentLeafHasher, on another thread if it likes, and hands each push's digests to addLeaves() in
+ * order; the end's too). The prefix's leaf is always its own. finish() checks the leaves' count against
+ * the chunks, so a leaf left out or added is an error.
+ */
+export type LeafSource = "own" | "given";
 
 /** The digest of a whole ciphertext (a stream's is computed as it goes, by the encryptor and decryptor). */
 export async function attachmentDigest(ciphertext: Bytes): Promise<Bytes> {
@@ -87,7 +153,7 @@ export async function attachmentDigest(ciphertext: Bytes): Promise<Bytes> {
     tree.add(ciphertext.subarray(off, off + SEALED_CHUNK_BYTES));
     off += SEALED_CHUNK_BYTES;
   } while (off < ciphertext.length);
-  return tree.digest();
+  return tree.digest(Math.max(1, Math.ceil((ciphertext.length - PREFIX_BYTES) / SEALED_CHUNK_BYTES)) + 1);
 }
 
 /** Streaming encryptor: push plaintext in pieces of any size, then finish(). */
@@ -105,9 +171,11 @@ export class AttachmentEncryptor {
   private started = false;
   private lastSealed = false;
   private done = false;
+  private readonly ownLeaves: boolean;
 
-  constructor(key: Bytes = randomBytes(32)) {
+  constructor(key: Bytes = randomBytes(32), leaves: LeafSource = "own") {
     const k = attachmentKeys(key);
+    this.ownLeaves = leaves === "own";
     this.key = key;
     this.commitment = k.commitment;
     this.encKey = k.encryptionKey;
@@ -123,8 +191,14 @@ export class AttachmentEncryptor {
     if (this.index >= MAX_CHUNKS) throw new CryptoError("bad_message", "attachment too large");
     if (last) this.lastSealed = true;
     const c = chachaSeal(this.encKey, chunkNonce(this.nonce, this.index++, last), plain, this.ad, into);
-    this.tree.add(c);
+    if (this.ownLeaves) this.tree.add(c);
     return c;
+  }
+
+  /** With `leaves: "given"`: the digests of the next sealed chunks (an AttachmentLeafHasher's push or end). */
+  addLeaves(digests: Promise<Bytes[]>): void {
+    if (this.ownLeaves || this.done) throw new CryptoError("bad_state", "leaves not given here");
+    this.tree.addDigests(digests);
   }
 
   private start(out: Bytes[]): void {
@@ -200,7 +274,7 @@ export class AttachmentEncryptor {
     if (!this.lastSealed) this.emit(out, this.pending.subarray(0, this.pendingBytes), true);
     this.done = true;
     this.pendingBytes = 0;
-    return { tail: concat(...out), digest: await this.tree.digest() };
+    return { tail: concat(...out), digest: await this.tree.digest(this.index + 1) };
   }
 }
 
@@ -218,9 +292,11 @@ export class AttachmentDecryptor {
   private index = 0;
   private headerSeen = false;
   private ended = false;
+  private readonly ownLeaves: boolean;
 
-  constructor(p: { key: Bytes; digest: Bytes; commitment: Bytes }) {
+  constructor(p: { key: Bytes; digest: Bytes; commitment: Bytes; leaves?: LeafSource }) {
     const k = attachmentKeys(p.key);
+    this.ownLeaves = (p.leaves ?? "own") === "own";
     if (!equalBytes(k.commitment, p.commitment)) throw new CryptoError("bad_key", "key does not match commitment");
     if (p.digest.length !== 32) throw new CryptoError("bad_digest", "invalid digest");
     this.encKey = k.encryptionKey;
@@ -304,7 +380,16 @@ export class AttachmentDecryptor {
 
   private open(sealed: Bytes, into: (length: number) => Bytes): void {
     chachaOpen(this.encKey, chunkNonce(this.nonce, this.index++, false), sealed, this.ad, into(sealed.length - TAG_BYTES));
-    this.tree.add(sealed);
+    if (this.ownLeaves) this.tree.add(sealed);
+  }
+
+  /**
+   * With `leaves: "given"`: the digests of the next sealed chunks (an AttachmentLeafHasher's push or end,
+   * over the bytes given to push(), after replay()'s).
+   */
+  addLeaves(digests: Promise<Bytes[]>): void {
+    if (this.ownLeaves || this.ended) throw new CryptoError("bad_state", "leaves not given here");
+    this.tree.addDigests(digests);
   }
 
   /** Opens the last chunk, then checks the digest of the whole ciphertext; its plaintext only if both hold. */
@@ -313,9 +398,9 @@ export class AttachmentDecryptor {
     if (!this.headerSeen) throw new CryptoError("bad_message", "truncated attachment");
     const sealed = this.held.subarray(0, this.heldBytes);
     const last = chachaOpen(this.encKey, chunkNonce(this.nonce, this.index++, true), sealed, this.ad);
-    this.tree.add(sealed);
+    if (this.ownLeaves) this.tree.add(sealed);
     this.ended = true;
-    if (!equalBytes(await this.tree.digest(), this.digest)) throw new CryptoError("bad_digest", "digest mismatch");
+    if (!equalBytes(await this.tree.digest(this.index + 1), this.digest)) throw new CryptoError("bad_digest", "digest mismatch");
     return last;
   }
 }

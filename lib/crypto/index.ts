@@ -55,10 +55,12 @@ export { safetyNumber, verifySafetyQr } from "./fingerprint";
 export {
   AttachmentDecryptor,
   AttachmentEncryptor,
+  AttachmentLeafHasher,
   ATTACHMENT_CHUNK_BYTES,
   attachmentDigest,
   decryptAttachment,
   encryptAttachment,
+  type LeafSource,
 } from "./attachments";
 export {
   type SenderKeyRecord,

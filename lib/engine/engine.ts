@@ -31,6 +31,7 @@ import { runBackfill } from "./search";
 import { receiveTyping, TypingSender, type TypingOutcome } from "./typing";
 import { MAX_ENVELOPES_PER_DELIVERY } from "../protocol/limits";
 import { TransferRunner } from "./attachments/runner";
+import type { CipherIo } from "./attachments/cipherio";
 
 /**
  * Most envelopes decrypted and committed in one transaction. Pushes that arrive while a batch runs
@@ -51,7 +52,7 @@ export interface EngineOptions {
   /** Called whenever "connected and logged in" flips. */
   onStatus?: (online: boolean) => void;
   /** Where attachment blobs are fetched from and uploaded to (default: the page's own origin). */
-  blobs?: { baseUrl: string; fetch?: (input: string, init?: RequestInit) => Promise<Response> };
+  blobs?: { baseUrl: string; fetch?: (input: string, init?: RequestInit) => Promise<Response>; io?: CipherIo };
 }
 
 const RETRY_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
@@ -190,7 +191,7 @@ export class Engine {
       },
     };
     this.directory = new DeviceDirectory(this.ctx);
-    this.transfers = new TransferRunner(this.ctx, { baseUrl: opts.blobs?.baseUrl ?? "", fetch: opts.blobs?.fetch, onUploaded: () => this.poke(), onDownloaded: () => this.historyCheck() });
+    this.transfers = new TransferRunner(this.ctx, { baseUrl: opts.blobs?.baseUrl ?? "", fetch: opts.blobs?.fetch, io: opts.blobs?.io, onUploaded: () => this.poke(), onDownloaded: () => this.historyCheck() });
     this.typing = new TypingSender(this.ctx);
   }
 

@@ -2,7 +2,7 @@
 // engine, the others serve local calls from Dexie and forward the rest. When the leader's tab closes
 // its lock is released and a waiting worker takes over with the same database.
 import type { JunctionDB } from "../store/db";
-import { Engine } from "../engine/engine";
+import { Engine, type EngineOptions } from "../engine/engine";
 import { isLeaderMethod, leaderHandlers, localHandlers, type HandlerDeps } from "../engine/api";
 import { toEngineError } from "../engine/errors";
 import { randomId } from "../store/ids";
@@ -25,6 +25,8 @@ export interface HostOptions {
   log?: Logger;
   /** How many log lines the ring keeps. */
   logLines?: number;
+  /** Where the engine's attachment transfers go and do their ciphertext work (the engine's defaults). */
+  blobs?: EngineOptions["blobs"];
 }
 
 interface Forwarded {
@@ -142,6 +144,7 @@ export class WorkerHost {
       now: this.now,
       log: this.log,
       onStatus: (online) => this.setStatus(online),
+      blobs: this.opts.blobs,
     });
     this.engine = engine;
     this.leaderApi = leaderHandlers(engine, this.deps);

@@ -7,6 +7,7 @@ import { EVENTS, OfflineError, ProtocolError, request } from "../deps";
 import type { AttachmentKeyRow, TransferRow } from "../../store/db";
 import { advanceState } from "../../store/conversations";
 import type { EngineContext } from "../context";
+import type { CipherIo } from "./cipherio";
 import { streamAttachment, TransferError, uploadAttachment, type TransferTimings, type UploadGrant } from "./transfer";
 import { countPieces, deletePieces, mediaBlob, readPiece } from "../../store/media";
 import { pointerOf } from "./content";
@@ -18,6 +19,8 @@ export interface TransferOptions {
   /** The relay's origin for blob requests; "" for the page's own. */
   baseUrl: string;
   fetch?: Fetch;
+  /** Where the ciphertext is hashed and made into request bodies (default: inline). */
+  io?: CipherIo;
   /** An upload finished: its message can go out now. */
   onUploaded(): void;
   /** A download ended for good (here, failed, or refused): history media waiting on it may be reported done. */
@@ -176,7 +179,7 @@ export class TransferRunner {
     };
     try {
       const run = (resume: string | undefined) =>
-        uploadAttachment({ file, key: keys.key, resume, grant, baseUrl: this.opts.baseUrl, fetch: this.opts.fetch, onProgress: this.progress(id), signal: abort.signal, timings });
+        uploadAttachment({ file, key: keys.key, resume, grant, baseUrl: this.opts.baseUrl, fetch: this.opts.fetch, onProgress: this.progress(id), signal: abort.signal, timings, io: this.opts.io });
       let pointer;
       try {
         pointer = await run(state.blobId);
@@ -251,6 +254,7 @@ export class TransferRunner {
         onProgress: this.progress(id),
         signal: abort.signal,
         timings,
+        io: this.opts.io,
         kept: { count: kept, read: (index) => readPiece(db, id, index) },
         // pieces are stored as they authenticate, those that came meanwhile in one transaction; nothing is
         // shown before the media row below

@@ -6,9 +6,15 @@
 // the same key and skips what the relay already has. Downloads resume with range requests, and
 // nothing is handed back before the whole ciphertext authenticated and its digest matched.
 import { AttachmentDecryptor, AttachmentEncryptor } from "../../crypto";
+import { inlineCipherIo, type CipherIo, type CipherPiece, type CipherStream } from "./cipherio";
 
-/** Plaintext bytes encrypted at a time (whole chunks): the worker's two buffers, plaintext and sealed, hold this much. */
+/** Plaintext bytes encrypted at a time (whole chunks): the worker's buffers, plaintext and sealed, hold this much. */
 export const SEAL_PIECE_BYTES = 1024 * 1024;
+/**
+ * Sealed-piece buffers an upload cycles through: one being sealed while the others are hashed and copied
+ * into Blobs (off the engine's thread when a worker does it), then handed back.
+ */
+export const SEAL_BUFFERS = 4;
 /**
  * Plaintext bytes per upload request (whole seal pieces): a failure costs at most this much sent again.
  * The request's body is the sealed pieces' Blobs (outside the worker) put together; fewer, larger
@@ -109,10 +115,17 @@ export interface UploadParams {
   signal?: AbortSignal;
   /** Filled with where the time went. */
   timings?: TransferTimings;
+  /** Where the ciphertext is hashed and made into request bodies (default: inline). */
+  io?: CipherIo;
 }
 
 /** Upload pieces on the wire at once: the relay holds one that arrives early until the one before it is stored. */
 export const UPLOADS_IN_FLIGHT = 2;
+/**
+ * Upload requests ready beyond those on the wire (their Blobs made, outside the worker): the worker goes
+ * on sealing while the wire is full, and the next request starts the moment one ends.
+ */
+export const UPLOADS_READY = 1;
 
 /**
  * Yields the padded plaintext of `file` (`padTo` bytes, zeros after the file's own) in pieces of whole
@@ -154,36 +167,69 @@ async function* plainPieces(file: Blob, padTo: number): AsyncIterable<Uint8Array
 }
 
 /**
- * Runs up to `limit` tasks at once while the caller goes on: the next piece is encrypted (or decrypted)
- * while the ones before are on the wire (or being stored). The first failure comes out of the next add()
- * or of done().
+ * Runs up to `limit` tasks at once, in the order they came, while the caller goes on: the next piece is
+ * encrypted (or decrypted) while the ones before are on the wire (or being stored). Up to `ahead` more
+ * wait their turn, ready, so that one starts the moment another ends; add() waits only beyond that. The
+ * first failure comes out of the next add() or of done(), and no task waiting starts after it.
  */
 export class InFlight {
   private readonly running = new Set<Promise<void>>();
+  private waiting: (() => Promise<void>)[] = [];
   private failure: { cause: unknown } | null = null;
+  /** Settles whenever a task ends. */
+  private ended: Promise<void> = Promise.resolve();
+  private wake: () => void = () => {};
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly ahead = 0,
+  ) {
+    this.rearm();
+  }
 
-  /** Starts `task` once fewer than `limit` run. */
+  /** Queues `task`; returns once it started or no more than `ahead` wait. */
   async add(task: () => Promise<void>): Promise<void> {
-    while (this.running.size >= this.limit) await Promise.race(this.running);
     this.check();
-    const run: Promise<void> = task()
-      .catch((cause: unknown) => {
-        this.failure ??= { cause };
-      })
-      .finally(() => this.running.delete(run));
-    this.running.add(run);
+    this.waiting.push(task);
+    this.pump();
+    while (this.waiting.length > this.ahead && !this.failure) await this.ended;
+    this.check();
   }
 
   async done(): Promise<void> {
-    await Promise.all(this.running);
+    while ((this.running.size > 0 || this.waiting.length > 0) && !this.failure) await this.ended;
+    await this.settled();
     this.check();
   }
 
-  /** Waits for the tasks running to end, however they end. */
+  /** Drops the tasks waiting and waits for those running to end, however they end. */
   async settled(): Promise<void> {
+    this.waiting = [];
     await Promise.all(this.running);
+  }
+
+  private rearm(): void {
+    this.ended = new Promise((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  private pump(): void {
+    while (this.running.size < this.limit && this.waiting.length > 0 && !this.failure) {
+      const task = this.waiting.shift()!;
+      const run: Promise<void> = task()
+        .catch((cause: unknown) => {
+          this.failure ??= { cause };
+        })
+        .finally(() => {
+          this.running.delete(run);
+          this.pump();
+          const wake = this.wake;
+          this.rearm();
+          wake();
+        });
+      this.running.add(run);
+    }
   }
 
   private check(): void {
@@ -191,29 +237,90 @@ export class InFlight {
   }
 }
 
-/** Encrypts and uploads `file`; resolves with what the recipient needs once the relay holds all of it. */
+/**
+ * The sealed-piece buffers of one upload: taken to seal into, handed to the CipherIo with the piece, given
+ * back when it returns them. Made as needed, at most `count`; take() waits while all are out.
+ */
+class SealBuffers {
+  private readonly free: Uint8Array[] = [];
+  private readonly waiting: ((buffer: Uint8Array) => void)[] = [];
+  private made = 0;
+
+  constructor(
+    private readonly count: number,
+    private readonly bytes: number,
+  ) {}
+
+  take(): Promise<Uint8Array> {
+    const buffer = this.free.pop() ?? (this.made < this.count ? (this.made++, new Uint8Array(this.bytes)) : null);
+    return buffer ? Promise.resolve(buffer) : new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** A buffer back (or, after a failed piece, a new one in its place: nobody waits for it forever). */
+  give(buffer: Uint8Array | null): void {
+    const whole = buffer ? new Uint8Array(buffer.buffer, 0, this.bytes) : new Uint8Array(this.bytes);
+    const waiter = this.waiting.shift();
+    if (waiter) waiter(whole);
+    else this.free.push(whole);
+  }
+}
+
+/**
+ * The relay holds less than it acknowledged, or than it said when the upload began: a request it had not
+ * settled yet (one a crash or a closed tab cut off) kept less than it first counted, or it restarted
+ * between syncs. The upload goes on from where the relay is.
+ */
+class RelayBehind extends TransferError {
+  constructor() {
+    super("network", "the relay lost the end of the upload");
+  }
+}
+
+/**
+ * Encrypts and uploads `file`; resolves with what the recipient needs once the relay holds all of it. When
+ * the relay turns out to hold less than it said, the upload starts again from the file (the encryption is
+ * deterministic for a key) and sends from where the relay is, up to TRANSFER_ATTEMPTS times.
+ */
 export async function uploadAttachment(params: UploadParams): Promise<AttachmentPointer> {
+  const total = ciphertextSize(paddedSize(params.file.size));
+  let grant = await params.grant(params.resume ? { resume: params.resume } : { size: total });
+  let key = params.key;
+  for (let pass = 1; ; pass++) {
+    if (grant.size !== total) throw new TransferError("refused", "the relay granted another size");
+    // the sealed chunks' leaves are hashed where the request bodies are made (params.io), not beside the AEAD
+    const encryptor = new AttachmentEncryptor(key, "given");
+    key = encryptor.key;
+    try {
+      return await uploadFrom(params, grant, encryptor);
+    } catch (err) {
+      if (!(err instanceof RelayBehind) || pass >= TRANSFER_ATTEMPTS || params.signal?.aborted) throw err;
+    }
+    grant = await params.grant({ resume: grant.id });
+  }
+}
+
+/** One pass of an upload: from the offset the relay holds in `grant`, to the end. */
+async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: AttachmentEncryptor): Promise<AttachmentPointer> {
   const doFetch = params.fetch ?? fetch;
   const plainSize = paddedSize(params.file.size);
   const total = ciphertextSize(plainSize);
-  const encryptor = new AttachmentEncryptor(params.key);
-  const grant = await params.grant(params.resume ? { resume: params.resume } : { size: total });
-  if (grant.size !== total) throw new TransferError("refused", "the relay granted another size");
   /** The end of the bytes the relay acknowledged, in order. */
   let offset = grant.offset;
   /** Bytes the relay had before this upload began: produced again (to hash them), never sent. */
   const resumeAt = grant.offset;
-  const wire = new InFlight(UPLOADS_IN_FLIGHT);
+  const wire = new InFlight(UPLOADS_IN_FLIGHT, UPLOADS_READY);
   // a failed piece stops the others on the wire: the upload resumes from where the relay is
   const stop = new AbortController();
   const signal = params.signal ? AbortSignal.any([params.signal, stop.signal]) : stop.signal;
   let token = grant.token;
   let produced = 0;
   /**
-   * Ciphertext produced and not yet sent: a Blob per seal piece (its bytes copied once out of the worker,
-   * never sliced), put together as one request's body once there are enough of them.
+   * Ciphertext produced and not yet sent: a Blob per seal piece (its bytes copied once, by params.io, never
+   * sliced; null when the relay holds all of it), put together as one request's body once there are enough.
    */
-  let unsent: Blob[] = [];
+  let unsent: Promise<Blob | null>[] = [];
+  /** The bytes of those Blobs, known before they are made. */
+  let unsentBytes = 0;
   let unsentPieces = 0;
   /** Requests made of what this upload produced (those the relay already held skipped). */
   let requests = 0;
@@ -243,9 +350,9 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
         await before;
         at = start;
       } else if (next === "lost") {
-        // the relay restarted and kept less than it had acknowledged (it syncs every few MiB): this
-        // upload resumes from there, encrypting again, at the next kick (the relay's restart brings one)
-        throw new TransferError("network", "the relay lost the end of the upload");
+        // the relay holds less than it acknowledged (a request it settled late, a restart between syncs):
+        // this pass stops, and the next one sends from where the relay is
+        throw new RelayBehind();
       } else at = next;
     };
     for (let attempt = 1; ; attempt++) {
@@ -294,61 +401,99 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
     if (unsentPieces < want && !all) return;
     requests++;
     const parts = unsent;
+    const size = unsentBytes;
     unsent = [];
+    unsentBytes = 0;
     unsentPieces = 0;
-    if (parts.length === 0) return;
-    const body = parts.length === 1 ? parts[0] : new Blob(parts);
+    if (size === 0) return;
     const start = pieceStart;
-    pieceStart += body.size;
+    pieceStart += size;
     if (pieceStart > total) throw new TransferError("refused", "the upload ran past its size");
     await wire.add(() => {
-      const run = send(body, start, previous);
+      const before = previous;
+      // the request goes once its Blobs are made (the pieces before it may still be on the wire)
+      const run = Promise.all(parts).then((blobs) => {
+        const made = blobs.filter((b): b is Blob => b !== null);
+        return send(made.length === 1 ? made[0] : new Blob(made), start, before);
+      });
       previous = run.catch(() => undefined);
-      return run;
+      // a failed piece stops the one beside it at once (it may be waiting at the relay for this one)
+      return run.catch((err: unknown) => {
+        stop.abort();
+        throw err;
+      });
     });
   };
 
-  /** Takes one seal piece's ciphertext (copied: the buffers are reused), skipping what the relay already holds. */
-  const take = (...cipher: Uint8Array[]): void => {
-    const kept: Uint8Array[] = [];
-    for (const bytes of cipher) {
-      const skip = Math.max(0, Math.min(bytes.length, resumeAt - produced));
-      produced += bytes.length;
-      if (skip < bytes.length) kept.push(bytes.subarray(skip));
-    }
-    unsentPieces++;
-    if (kept.length > 0) unsent.push(new Blob(kept as Uint8Array<ArrayBuffer>[]));
+  const t = params.timings;
+  const stream = (params.io ?? inlineCipherIo).open(0);
+  const buffers = new SealBuffers(SEAL_BUFFERS, ciphertextSize(Math.min(SEAL_PIECE_BYTES, plainSize)) - HEADER);
+  /** The first failure of params.io: the upload stops at the next piece. */
+  let ioFailure = null as { cause: unknown } | null;
+
+  /** The bytes of `cipher` the relay does not hold yet: from this index on (its length when none). */
+  const unheld = (cipher: Uint8Array): number => {
+    const skip = Math.max(0, Math.min(cipher.length, resumeAt - produced));
+    produced += cipher.length;
+    return skip;
   };
 
-  const t = params.timings;
-  /** The ciphertext's first bytes: they go in the first seal piece's Blob. */
-  let prefix: Uint8Array | null = encryptor.prefix();
-  /** The sealed chunks of one plaintext piece, reused from piece to piece. */
-  const sealed = new Uint8Array(ciphertextSize(SEAL_PIECE_BYTES) - HEADER);
+  /** Hands one sealed piece (its buffer) to params.io: hashed, what the relay lacks of it made a Blob, the buffer given back. */
+  const take = (cipher: Uint8Array): void => {
+    const skip = unheld(cipher);
+    const length = cipher.length;
+    // handed over: `cipher` may be detached from here on
+    const piece: Promise<CipherPiece> = stream.push(cipher, skip < length ? skip : undefined);
+    encryptor.addLeaves(piece.then((p) => p.leaves));
+    const blob = piece.then(
+      (p) => {
+        buffers.give(p.bytes);
+        return p.blob;
+      },
+      (cause: unknown) => {
+        ioFailure ??= { cause };
+        buffers.give(null);
+        throw cause;
+      },
+    );
+    blob.catch(() => undefined);
+    unsent.push(blob);
+    unsentBytes += length - skip;
+    unsentPieces++;
+  };
+
   const plaintext = plainPieces(params.file, plainSize)[Symbol.asyncIterator]();
   let plainDone = 0;
   let digest: Uint8Array;
   try {
+    // the ciphertext's first bytes: hashed by the encryptor itself, sent with the first piece
+    const prefix = encryptor.prefix();
+    const skip = unheld(prefix);
+    if (skip < prefix.length) {
+      unsent.push(Promise.resolve(new Blob([prefix.subarray(skip) as Uint8Array<ArrayBuffer>])));
+      unsentBytes += prefix.length - skip;
+    }
     for (;;) {
       const next = await timed(t, "read", () => plaintext.next());
       if (next.done) break;
       plainDone += next.value.length;
       const last = plainDone === plainSize;
-      timed(t, "encrypt", () => {
-        const cipher = sealed.subarray(0, encryptor.sealInto(next.value, sealed, last));
-        if (prefix) take(prefix, cipher);
-        else take(cipher);
-        prefix = null;
-      });
+      // waits only while every buffer is still with params.io
+      const out = await timed(t, "io", () => buffers.take());
+      if (ioFailure) throw ioFailure.cause;
+      timed(t, "encrypt", () => take(out.subarray(0, encryptor.sealInto(next.value, out, last))));
       // waits only while the pieces before are still on the wire
       await timed(t, "wire", () => sendPieces(last));
     }
+    encryptor.addLeaves(stream.end());
     digest = (await timed(t, "digest", () => encryptor.finish())).digest;
     await timed(t, "wire", () => wire.done());
   } catch (err) {
     stop.abort();
     await wire.settled();
     throw err;
+  } finally {
+    stream.close();
   }
   if (produced !== total || offset !== total) throw new TransferError("refused", "the upload ended short");
   return { blobId: grant.id, key: encryptor.key, digest, commitment: encryptor.commitment, size: params.file.size };
@@ -356,6 +501,8 @@ export async function uploadAttachment(params: UploadParams): Promise<Attachment
 
 /** Plaintext bytes per piece a download hands its sink (and the store keeps as one row): whole chunks. */
 export const DOWNLOAD_PIECE_BYTES = 16 * CHUNK;
+/** Ciphertext bytes a download hands to its CipherIo ahead of their leaves' digests. */
+const HASH_AHEAD_BYTES = 4 * DOWNLOAD_PIECE_BYTES;
 /** Pieces decrypted ahead of the store: they wait (as Blobs, outside the worker) for the batch being written. */
 export const STORE_QUEUE_PIECES = 4;
 
@@ -367,6 +514,8 @@ export interface DownloadParams {
   signal?: AbortSignal;
   /** Filled with where the time went. */
   timings?: TransferTimings;
+  /** Where the ciphertext's leaves are hashed (default: inline). */
+  io?: CipherIo;
 }
 
 /** One piece of a download's plaintext: DOWNLOAD_PIECE_BYTES (the last one shorter), numbered from 0. */
@@ -466,7 +615,8 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
   const total = ciphertextSize(paddedSize(pointer.size));
   let decryptor: AttachmentDecryptor;
   try {
-    decryptor = new AttachmentDecryptor({ key: pointer.key, digest: pointer.digest, commitment: pointer.commitment });
+    // the sealed chunks' leaves are hashed by params.io, beside the AEAD rather than on its thread
+    decryptor = new AttachmentDecryptor({ key: pointer.key, digest: pointer.digest, commitment: pointer.commitment, leaves: "given" });
   } catch (err) {
     throw new TransferError("tampered", "the attachment's key does not match its commitment", { cause: err });
   }
@@ -484,6 +634,7 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
   const piece = new Uint8Array(DOWNLOAD_PIECE_BYTES);
   let pieceBytes = 0;
   const store = new BatchWriter(params.sink);
+  let stream: CipherStream | null = null;
   const flush = () => {
     // the padding after the file's own bytes is dropped (a piece of padding only is not stored)
     const own = Math.max(0, Math.min(pieceBytes, pointer.size - index * DOWNLOAD_PIECE_BYTES));
@@ -502,6 +653,26 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
     let received = offsetAfter(keptCount);
     if (keptCount === 0) received = 0;
     params.onProgress?.({ done: received, total });
+    // the bytes from `received` on, the prefix passed over (the decryptor hashes it, or replay() did)
+    stream = (params.io ?? inlineCipherIo).open(received === 0 ? HEADER : 0);
+    const hashing = stream;
+    /** Bytes handed to params.io and not yet hashed, oldest first: no more than HASH_AHEAD_BYTES wait. */
+    const pending: { done: Promise<unknown>; bytes: number }[] = [];
+    let pendingBytes = 0;
+    const hash = async (chunk: Uint8Array): Promise<void> => {
+      const length = chunk.length;
+      // handed over with its buffer (detached from here on): a copy when the buffer holds more than it
+      const bytes = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : chunk.slice();
+      const leaves = hashing.push(bytes).then((p) => p.leaves);
+      decryptor.addLeaves(leaves);
+      pending.push({ done: leaves.catch(() => undefined), bytes: length });
+      pendingBytes += length;
+      while (pendingBytes > HASH_AHEAD_BYTES) {
+        const oldest = pending.shift()!;
+        await oldest.done;
+        pendingBytes -= oldest.bytes;
+      }
+    };
     for (let attempt = 1; received < total; attempt++) {
       params.signal?.throwIfAborted();
       try {
@@ -526,6 +697,8 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
             } catch (err) {
               throw new TransferError("tampered", "the attachment did not authenticate", { cause: err });
             }
+            // handed over once opened (the decryptor keeps a copy of a chunk's part it could not open yet)
+            await timed(t, "io", () => hash(chunk));
             // waits only while earlier pieces queue for the store
             await timed(t, "store", () => store.room());
             params.onProgress?.({ done: received, total });
@@ -544,6 +717,7 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
     }
     let last: Uint8Array;
     try {
+      decryptor.addLeaves(hashing.end());
       last = await timed(t, "digest", () => decryptor.finish());
     } catch (err) {
       throw new TransferError("tampered", "the attachment did not authenticate", { cause: err });
@@ -557,6 +731,8 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
     // nothing more is stored once it failed: the caller throws away what was
     await store.settled();
     throw err;
+  } finally {
+    stream?.close();
   }
 }
 

@@ -1,0 +1,58 @@
+// The ciphertext side of a transfer that need not run beside the AEAD (runtime: any): hashing the digest's
+// leaves (lib/crypto AttachmentLeafHasher) and copying sealed bytes into Blobs, the request bodies. In the
+// browser a worker of its own does it (lib/worker/io.ts), so that the engine's thread only reads, seals
+// and opens while the other core hashes and copies; in Node (tests, history) it runs inline, the same code.
+// It only ever sees ciphertext: the keys and the plaintext stay in the engine's worker.
+import { AttachmentLeafHasher } from "../../crypto";
+
+/** What one push gives back. */
+export interface CipherPiece {
+  /** The digests of the sealed chunks the pushed bytes completed (for addLeaves, in order). */
+  leaves: Uint8Array[];
+  /** The pushed bytes from `blobFrom` on, when it was given. */
+  blob: Blob | null;
+  /** The pushed bytes themselves (a worker gives their buffer back: it was handed over). */
+  bytes: Uint8Array;
+}
+
+/** One transfer's ciphertext stream, in order. */
+export interface CipherStream {
+  /**
+   * Hashes the stream's next bytes; with `blobFrom`, copies `bytes[blobFrom..]` into a Blob too. The
+   * bytes and their whole buffer are handed over (a worker takes it by transfer): the caller touches them
+   * again only once the promise gives them back.
+   */
+  push(bytes: Uint8Array, blobFrom?: number): Promise<CipherPiece>;
+  /** The last, short sealed chunk's digest, if any; the stream is done. */
+  end(): Promise<Uint8Array[]>;
+  /** Drops the stream (a failed or finished transfer). */
+  close(): void;
+}
+
+export interface CipherIo {
+  /** A stream whose first `skip` bytes (the ciphertext's prefix, when it starts at byte 0) are not hashed. */
+  open(skip: number): CipherStream;
+}
+
+/** The pieces of one push, done on the calling thread: what a worker runs too. */
+export function pushInline(hasher: AttachmentLeafHasher, bytes: Uint8Array, blobFrom: number | undefined): { leaves: Promise<Uint8Array[]>; blob: Blob | null } {
+  // the digests start (and copy their input) before anything else may touch the bytes
+  const leaves = hasher.push(bytes);
+  const blob = blobFrom === undefined ? null : new Blob([bytes.subarray(blobFrom) as Uint8Array<ArrayBuffer>]);
+  return { leaves, blob };
+}
+
+/** The same work on the caller's thread: Node, and a browser without nested workers. */
+export const inlineCipherIo: CipherIo = {
+  open(skip) {
+    const hasher = new AttachmentLeafHasher(skip);
+    return {
+      async push(bytes, blobFrom) {
+        const { leaves, blob } = pushInline(hasher, bytes, blobFrom);
+        return { leaves: await leaves, blob, bytes };
+      },
+      end: () => hasher.end(),
+      close: () => undefined,
+    };
+  },
+};

@@ -1,0 +1,79 @@
+// The I/O worker's protocol over a real MessageChannel (Node's: buffers really move by transfer): the
+// same leaves and Blobs as the inline code, the buffers handed over and given back, and a failed worker
+// failing what it had in hand and leaving the rest to the inline code.
+import { randomBytes } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import { inlineCipherIo } from "../engine/attachments/cipherio";
+import { serveCipherIo, workerCipherIo, type Endpoint, type IoPort } from "./io";
+
+const SEALED = 64 * 1024 + 16;
+const channels: MessageChannel[] = [];
+afterEach(() => {
+  for (const c of channels.splice(0)) {
+    c.port1.close();
+    c.port2.close();
+  }
+});
+
+/** A worker CipherIo joined to a server on the other end of a channel, once the server said it is ready. */
+async function joined() {
+  const channel = new MessageChannel();
+  channels.push(channel);
+  serveCipherIo(channel.port1 as unknown as Endpoint);
+  const io = workerCipherIo();
+  // before the server's "ready" arrives, streams run inline
+  io.attach(channel.port2 as unknown as IoPort);
+  await new Promise((r) => setTimeout(r, 20));
+  return io;
+}
+
+describe("the I/O worker's CipherIo", () => {
+  it("gives the inline code's leaves and Blobs, takes each buffer by transfer and gives it back", async () => {
+    const io = await joined();
+    const ciphertext = new Uint8Array(randomBytes(37 + 5 * SEALED + 999));
+    const remote = io.open(37);
+    const local = inlineCipherIo.open(37);
+    const leaves: Uint8Array[][] = [[], []];
+    for (let o = 0; o < ciphertext.length; o += 100_000) {
+      const mine = ciphertext.slice(o, o + 100_000);
+      const theirs = mine.slice();
+      const sent = remote.push(theirs, 10);
+      // handed over: detached here until it comes back
+      expect(theirs.byteLength).toBe(0);
+      const [r, l] = await Promise.all([sent, local.push(mine, 10)]);
+      expect(Buffer.compare(r.bytes, mine)).toBe(0);
+      expect(Buffer.compare(Buffer.from(await r.blob!.arrayBuffer()), mine.subarray(10))).toBe(0);
+      leaves[0].push(...r.leaves);
+      leaves[1].push(...l.leaves);
+    }
+    leaves[0].push(...(await remote.end()));
+    leaves[1].push(...(await local.end()));
+    remote.close();
+    expect(leaves[0].length).toBe(6);
+    expect(leaves[0]).toEqual(leaves[1]);
+  });
+
+  it("runs inline until the worker is ready, and after it failed; what it had in hand fails", async () => {
+    const io = workerCipherIo();
+    const before = io.open(0);
+    const bytes = new Uint8Array(1000);
+    await before.push(bytes);
+    // inline: nothing was handed over
+    expect(bytes.byteLength).toBe(1000);
+
+    const channel = new MessageChannel();
+    channels.push(channel);
+    // a worker that takes requests and never answers, then fails
+    channel.port1.start();
+    io.attach(channel.port2 as unknown as IoPort);
+    channel.port1.postMessage({ ready: true });
+    await new Promise((r) => setTimeout(r, 20));
+    const stream = io.open(0);
+    const inHand = stream.push(new Uint8Array(1000));
+    io.attach(null);
+    await expect(inHand).rejects.toMatchObject({ name: "IoWorkerError" });
+    const after = new Uint8Array(1000);
+    await io.open(0).push(after);
+    expect(after.byteLength).toBe(1000);
+  });
+});

@@ -1,0 +1,149 @@
+// The engine's side of the I/O worker (runtime: the engine's worker): a CipherIo whose work runs in a
+// worker of its own (io.worker.ts), so that on two cores the hashing and the copies into Blobs run beside
+// the AEAD instead of between its chunks. The page starts that worker beside the engine's and joins the
+// two with a MessageChannel (a worker's own workers are not bundled here); buffers go by transfer both
+// ways, replies are matched by seq and checked with zod like every message that crosses a thread. Until the
+// worker says it is ready, and for good once it failed, the same work runs inline.
+import { z } from "zod";
+import { AttachmentLeafHasher } from "../crypto";
+import { inlineCipherIo, pushInline, type CipherIo, type CipherPiece, type CipherStream } from "../engine/attachments/cipherio";
+
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array);
+
+export const IoRequest = z.discriminatedUnion("op", [
+  z.object({ op: z.literal("open"), stream: z.number().int(), skip: z.number().int().min(0) }),
+  z.object({ op: z.literal("push"), stream: z.number().int(), seq: z.number().int(), bytes, blobFrom: z.number().int().min(0).optional() }),
+  z.object({ op: z.literal("end"), stream: z.number().int(), seq: z.number().int() }),
+  z.object({ op: z.literal("close"), stream: z.number().int() }),
+]);
+export type IoRequest = z.infer<typeof IoRequest>;
+
+export const IoReply = z.union([
+  z.object({ seq: z.number().int(), ok: z.literal(true), leaves: z.array(bytes), blob: z.instanceof(Blob).nullable(), bytes: bytes.nullable() }),
+  z.object({ seq: z.number().int(), ok: z.literal(false), message: z.string() }),
+  // the worker's first message: it runs, and answers on this port
+  z.object({ ready: z.literal(true) }),
+]);
+export type IoReply = z.infer<typeof IoReply>;
+
+type Success = Extract<IoReply, { ok: true }>;
+
+export class IoWorkerError extends Error {
+  override name = "IoWorkerError";
+}
+
+/** The part of a MessagePort this needs. */
+export interface IoPort {
+  postMessage(message: IoRequest, transfer?: Transferable[]): void;
+  addEventListener(type: "message", listener: (event: MessageEvent<unknown>) => void): void;
+  start?(): void;
+}
+
+export interface WorkerCipherIo extends CipherIo {
+  /** The I/O worker's port (from the page), or null: it failed, whatever it had in hand fails too. */
+  attach(port: IoPort | null): void;
+}
+
+/** A CipherIo over the I/O worker's port once attached and ready; inline before, and after a failure. */
+export function workerCipherIo(): WorkerCipherIo {
+  let port: IoPort | null = null;
+  let ready = false;
+  let broken = false;
+  let nextStream = 0;
+  let nextSeq = 0;
+  const pending = new Map<number, { resolve(r: Success): void; reject(e: Error): void }>();
+  const fail = (why: string) => {
+    broken = true;
+    for (const p of pending.values()) p.reject(new IoWorkerError(why));
+    pending.clear();
+  };
+  const ask = (to: IoPort, message: IoRequest & { seq: number }, transfer: Transferable[]): Promise<Success> =>
+    new Promise<Success>((resolve, reject) => {
+      if (broken) return reject(new IoWorkerError("the I/O worker failed"));
+      pending.set(message.seq, { resolve, reject });
+      to.postMessage(message, transfer);
+    });
+  return {
+    attach(next) {
+      if (!next) return fail("the I/O worker failed");
+      if (port) return;
+      port = next;
+      next.addEventListener("message", (event) => {
+        const parsed = IoReply.safeParse(event.data);
+        if (!parsed.success) return fail("a malformed reply");
+        const m = parsed.data;
+        if ("ready" in m) {
+          ready = true;
+          return;
+        }
+        const p = pending.get(m.seq);
+        pending.delete(m.seq);
+        if (!p) return;
+        if (m.ok) p.resolve(m);
+        else p.reject(new IoWorkerError(m.message));
+      });
+      next.start?.();
+    },
+    open(skip): CipherStream {
+      const to = port;
+      if (!to || !ready || broken) return inlineCipherIo.open(skip);
+      const stream = nextStream++;
+      to.postMessage({ op: "open", stream, skip });
+      return {
+        async push(data, blobFrom): Promise<CipherPiece> {
+          const r = await ask(to, { op: "push", stream, seq: nextSeq++, bytes: data, blobFrom }, [data.buffer]);
+          if (!r.bytes) throw new IoWorkerError("the bytes did not come back");
+          return { leaves: r.leaves, blob: r.blob, bytes: r.bytes };
+        },
+        async end() {
+          return (await ask(to, { op: "end", stream, seq: nextSeq++ }, [])).leaves;
+        },
+        close() {
+          if (!broken) to.postMessage({ op: "close", stream });
+        },
+      };
+    },
+  };
+}
+
+/** The part of a MessagePort the I/O worker needs. */
+export interface Endpoint {
+  postMessage(message: IoReply, transfer?: Transferable[]): void;
+  addEventListener(type: "message", listener: (event: MessageEvent<unknown>) => void): void;
+  start?(): void;
+}
+
+type Done = Omit<Extract<IoReply, { ok: true }>, "seq" | "ok">;
+
+/**
+ * The I/O worker's side: serves one engine on `port`, each request's work started in the order the
+ * messages came. Its buffers come by transfer and go back the same way.
+ */
+export function serveCipherIo(port: Endpoint): void {
+  const streams = new Map<number, AttachmentLeafHasher>();
+  const reply = async (seq: number, work: Promise<Done>): Promise<void> => {
+    try {
+      const done = await work;
+      port.postMessage({ seq, ok: true, ...done }, [...(done.bytes ? [done.bytes.buffer] : []), ...done.leaves.map((l) => l.buffer)]);
+    } catch (error) {
+      port.postMessage({ seq, ok: false, message: error instanceof Error ? error.message : "failed" });
+    }
+  };
+  port.addEventListener("message", (event) => {
+    const parsed = IoRequest.safeParse(event.data);
+    if (!parsed.success) return;
+    const m = parsed.data;
+    if (m.op === "open") streams.set(m.stream, new AttachmentLeafHasher(m.skip));
+    else if (m.op === "close") streams.delete(m.stream);
+    else {
+      const hasher = streams.get(m.stream);
+      if (!hasher) return void reply(m.seq, Promise.reject(new Error("no such stream")));
+      if (m.op === "end") return void reply(m.seq, hasher.end().then((leaves) => ({ leaves, blob: null, bytes: null })));
+      // started here, before the next message (a sealed chunk split across two pushes is kept by the hasher)
+      const { leaves, blob } = pushInline(hasher, m.bytes, m.blobFrom);
+      void reply(m.seq, leaves.then((l) => ({ leaves: l, blob, bytes: m.bytes })));
+    }
+  });
+  port.start?.();
+  port.postMessage({ ready: true });
+}
