@@ -5,6 +5,7 @@
 import "fake-indexeddb/auto";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { startRelay, useRelayProcess } from "../../relay/test/relayProcess";
+import { TEST_RELAY_LIMITS } from "../../relay/test/limits";
 import { EVENTS, toB64, type Address } from "../deps";
 import { request, type RelaySocket } from "../relay";
 import type { EngineContext } from "../context";
@@ -22,7 +23,8 @@ import { TAMPERED_TEXT } from "../attachments/runner";
 import type { HistoryUpload } from "../../store/history";
 import { randomBytes } from "node:crypto";
 
-const relayUrl = useRelayProcess();
+// one relay for the whole file: its links open more provisioning rooms from this address than a person would
+const relayUrl = useRelayProcess({ RELAY_LIMITS: JSON.stringify({ ...TEST_RELAY_LIMITS, provisionPerIp: { burst: 1000, perSecond: 1 } }) });
 const boot = makeBoot(relayUrl);
 
 /** Links a fresh device to Alice's account (history sent unless `history` is false). */
@@ -614,6 +616,8 @@ describe("groups in the history", () => {
     const { groupId } = await bob.api.createGroup({ from: bobAddr as Address, name: "Real", members: [aliceAddr, carolAddr] });
     const aGroup = `${aliceAddr}|group:${groupId}`;
     await waitFor(async () => (await alice.db.groups.get(groupRowId(aliceAddr as Address, groupId))) !== undefined, "Alice has the group");
+    // Carol writes once the group reached her too (before, it is no conversation of hers)
+    await waitFor(async () => (await carol.db.conversations.get(`${carolAddr}|group:${groupId}`)) !== undefined, "Carol has the group");
     await carol.api.sendMessage({ conversationId: `${carolAddr}|group:${groupId}`, text: "real words" });
     await waitFor(async () => (await messagesOf(alice.db, aGroup)).some((m) => m.text === "real words"), "Alice reads Carol");
     // a group of Bob and Carol only, which Alice is not in: its genuine chain

@@ -102,10 +102,10 @@ export function startRelay(opts: { dataDir?: string; env?: Record<string, string
 }
 
 /** One relay process for a test file: started before its tests, stopped after; call the result for its URL. */
-export function useRelayProcess(): () => string {
+export function useRelayProcess(env?: Record<string, string>): () => string {
   let relay: RelayProcess | undefined;
   beforeAll(async () => {
-    relay = await startRelay();
+    relay = await startRelay(env ? { env } : undefined);
   });
   afterAll(async () => {
     await relay?.stop();
