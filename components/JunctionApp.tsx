@@ -213,7 +213,7 @@ function SearchPane({
   children: React.ReactNode;
 }) {
   const [query, setQuery] = useState("");
-  const search = useSearch(query);
+  const { state: search, showMore } = useSearch(query);
   const input = useRef<HTMLInputElement>(null);
   const results = useRef<HTMLDivElement>(null);
   const searching = query.trim() !== "";
@@ -225,7 +225,7 @@ function SearchPane({
   return (
     <>
       <SearchBox value={query} onChange={onChange} inputRef={input} resultsRef={results} />
-      {searching ? <SearchResultsList state={search} onOpen={onOpen} onWriteTo={onWriteTo} inputRef={input} resultsRef={results} /> : children}
+      {searching ? <SearchResultsList state={search} showMore={showMore} onOpen={onOpen} onWriteTo={onWriteTo} inputRef={input} resultsRef={results} /> : children}
     </>
   );
 }

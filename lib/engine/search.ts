@@ -29,9 +29,11 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
   if (!Number.isInteger(max) || max < 1 || max > MAX_SEARCH_LIMIT) throw new EngineError("bad_request", `the limit is 1 to ${MAX_SEARCH_LIMIT}`);
   const started = performance.now();
   const tokens = queryTokens(query);
-  if (tokens.length === 0) return { tokens, names: [], contacts: [], groups: [], indexing: false, tookMs: 0 };
+  if (tokens.length === 0) return { tokens, names: [], contacts: [], groups: [], more: false, indexing: false, tookMs: 0 };
 
-  const [hits, { convIds, contacts, book, groupRows }, backfill] = await Promise.all([messageHits(db, tokens, max, now), nameSources(db), db.meta.get(BACKFILL_KEY)]);
+  // one hit past the limit, only to say whether a larger limit shows more (the page's "Show more")
+  const [found, { convIds, contacts, book, groupRows }, backfill] = await Promise.all([messageHits(db, tokens, max + 1, now), nameSources(db), db.meta.get(BACKFILL_KEY)]);
+  const hits = found.slice(0, max);
   // a group's conversation is named by the group
   const groupNames = new Map(groupRows.map((g) => [g.conversationId, g.name]));
   // the name I gave someone comes first, then the name they gave themselves
@@ -108,6 +110,7 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
       return { ...d, ranges: matchRanges(d.title, tokens) };
     }),
     groups: [...groups.values()],
+    more: found.length > max,
     indexing: backfill !== undefined,
     tookMs: Math.round((performance.now() - started) * 10) / 10,
   };
@@ -185,7 +188,8 @@ async function collectHits(db: JunctionDB, blocks: BlockKey[], tokens: string[],
     // blocks until there are enough candidates for what is still missing
     const candidates: { id: string; sentAt: number }[] = [];
     while (candidates.length < max - found.length && next < blocks.length) {
-      const chunk = blocks.slice(next, next + BLOCK_CHUNK);
+      // at least what is missing: a block per message (stored one by one) gives one candidate each
+      const chunk = blocks.slice(next, next + Math.max(BLOCK_CHUNK, max - found.length - candidates.length));
       next += chunk.length;
       for (const block of await db.searchBlocks.bulkGet(chunk)) if (block) candidates.push(...matchingIn(block, tokens));
     }

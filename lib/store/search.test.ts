@@ -273,6 +273,22 @@ describe("the search index", () => {
     expect((await found("common")).slice(0, 2)).toEqual(["c299", "c298"]);
   });
 
+  it("says whether a larger limit shows more: a first page, then the rest with nothing left", async () => {
+    const rows = Array.from({ length: 25 }, (_, i) => message(`p${String(i).padStart(2, "0")}`, `paging line ${i}`, { sentAt: NOW - 1_000_000 + i, receivedAt: NOW - 1_000_000 + i }));
+    await store(...rows);
+    const first = await searchLocal(db, "paging", 20, NOW);
+    const ids = (res: typeof first) => res.groups.flatMap((g) => g.hits.map((h) => h.messageId));
+    expect(ids(first)).toEqual(rows.slice(5).reverse().map((r) => r.id));
+    expect(first.more).toBe(true);
+    const all = await searchLocal(db, "paging", 70, NOW);
+    expect(ids(all)).toEqual(rows.map((r) => r.id).reverse());
+    expect(all.more).toBe(false);
+    // exactly as many as the limit: nothing more
+    const exact = await searchLocal(db, "paging", 25, NOW);
+    expect(ids(exact)).toHaveLength(25);
+    expect(exact.more).toBe(false);
+  });
+
   it("finds a Chinese or Japanese character inside a word, not only at its start", async () => {
     await store(message("j", "私は東京に住んでいます"));
     expect(await found("東京")).toEqual(["j"]);
