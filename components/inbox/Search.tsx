@@ -104,7 +104,7 @@ const LINK =
   "block rounded-lg px-3 py-2 text-sm outline-none hover:bg-slate-100 focus-visible:bg-sky-50 focus-visible:ring-2 focus-visible:ring-inset focus-visible:ring-sky-600 dark:hover:bg-slate-800 dark:focus-visible:bg-sky-950";
 
 /** How far below the view the end of the list asks for more hits: before it is reached. */
-const MORE_MARGIN = "300px";
+const MORE_MARGIN = "100px";
 
 export const SearchResultsList = memo(function SearchResultsList({
   state,
