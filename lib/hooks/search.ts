@@ -19,7 +19,7 @@ const REASK_WHILE_INDEXING_MS = 1_000;
 export type SearchState =
   | { status: "idle" }
   | { status: "searching"; query: string; previous: SearchResults | null }
-  | { status: "done"; query: string; results: SearchResults }
+  | { status: "done"; query: string; limit: number; results: SearchResults }
   | { status: "failed"; query: string; error: string };
 
 /** Hits asked for as a query is typed: a screenful of the results pane (a hit is a line of ~36 px). */
@@ -76,7 +76,7 @@ export function useSearch(query: string): Search {
     ask(trimmed, limit).then(
       (results) => {
         if (!live) return;
-        setState({ status: "done", query: trimmed, results });
+        setState({ status: "done", query: trimmed, limit, results });
         if (results.indexing) reask = setTimeout(() => setRound((r) => r + 1), REASK_WHILE_INDEXING_MS);
       },
       (error: unknown) => {
@@ -88,7 +88,9 @@ export function useSearch(query: string): Search {
       clearTimeout(reask);
     };
   }, [trimmed, limit, round]);
-  const more = state.status === "done" && state.query === trimmed && state.results.more && limit < MAX_HITS;
+  // only for the answer to this very ask: between a "Show more" and its effect the hits shown are the smaller
+  // page's, and offering more again then would skip a page
+  const more = state.status === "done" && state.query === trimmed && state.limit === limit && state.results.more && limit < MAX_HITS;
   const showMore = useCallback(() => setPaged({ query: trimmed, limit: Math.min(MAX_HITS, limit + MORE_PAGE) }), [trimmed, limit]);
   return { state, showMore: more ? showMore : null };
 }
