@@ -1,7 +1,7 @@
 "use client";
 // The whole app on one page: the first-run form until an account exists, then the inbox
 // beside the open conversation (one pane at a time on narrow screens).
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { startTransition, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import dynamic from "next/dynamic";
 import type { Address } from "@/lib/brands";
 import { useEngineBoot, useConnectionStatus } from "@/lib/hooks/engine";
@@ -217,15 +217,28 @@ function SearchPane({
   const input = useRef<HTMLInputElement>(null);
   const results = useRef<HTMLDivElement>(null);
   const searching = query.trim() !== "";
-  useEffect(() => onSearching(searching), [searching, onSearching]);
+  // a transition: the inbox around renders after the keystroke's frame and gives way to the results' render
+  useEffect(() => startTransition(() => onSearching(searching)), [searching, onSearching]);
   const onChange = useCallback((next: string) => {
     searchAhead(next);
     setQuery(next);
   }, []);
+  // The inbox stays mounted under the results, hidden (its layout kept, so its virtual list neither unmounts
+  // on the first keystroke nor measures and mounts again when the query is cleared: both were most of the
+  // keystroke's render), and `children` is the same element on every keystroke, so it does not render again.
   return (
     <>
       <SearchBox value={query} onChange={onChange} inputRef={input} resultsRef={results} />
-      {searching ? <SearchResultsList state={search} showMore={showMore} onOpen={onOpen} onWriteTo={onWriteTo} inputRef={input} resultsRef={results} /> : children}
+      <div className="relative flex min-h-0 flex-1 flex-col">
+        <div className={`flex min-h-0 flex-1 flex-col ${searching ? "invisible" : ""}`} inert={searching}>
+          {children}
+        </div>
+        {searching ? (
+          <div className="absolute inset-0 flex flex-col">
+            <SearchResultsList state={search} showMore={showMore} onOpen={onOpen} onWriteTo={onWriteTo} inputRef={input} resultsRef={results} />
+          </div>
+        ) : null}
+      </div>
     </>
   );
 }

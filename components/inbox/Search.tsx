@@ -8,7 +8,7 @@ import { Search as SearchIcon, X } from "lucide-react";
 import { memo, useEffect, useId, useRef, type KeyboardEvent, type ReactNode } from "react";
 import { BRANDS, type Address } from "@/lib/brands";
 import { conversationHref } from "@/lib/hooks/useSelectedConversation";
-import type { SearchState } from "@/lib/hooks/search";
+import { MAX_HITS, type SearchState } from "@/lib/hooks/search";
 import type { SearchConversation } from "@/lib/hooks/types";
 import { BrandBadge } from "../ui/BrandBadge";
 import { formatRowTime } from "../format";
@@ -279,11 +279,14 @@ export const SearchResultsList = memo(function SearchResultsList({
           </li>
         ))}
       </ul>
-      {showMore ? (
+      {results?.more && hitCount < MAX_HITS ? (
+        // stays while the next page is asked for (a click then does nothing), so it does not jump away from a
+        // pointer or a keyboard's focus
         <button
           ref={moreRef}
           type="button"
-          onClick={showMore}
+          aria-disabled={showMore === null || undefined}
+          onClick={() => showMore?.()}
           className="mx-3 mt-3 rounded-full px-3 py-1.5 text-sm font-medium text-sky-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-sky-300 dark:hover:bg-slate-800"
         >
           Show more messages
