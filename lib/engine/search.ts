@@ -166,7 +166,7 @@ async function messageHits(db: JunctionDB, tokens: string[], max: number, now: n
   // The index's keys are read by a cursor walking backwards, one step per key: read a few times what a page
   // needs, and more only when those blocks did not fill it (a word in few messages, or many words).
   for (let want = Math.min(SCAN_CAP, max * 4); ; want = Math.min(SCAN_CAP, want * 4)) {
-    const keys = (await db.searchBlocks.where("tokens").startsWith(lead).reverse().limit(want).primaryKeys()) as BlockKey[];
+    const { keys, exhausted } = await newestBlocks(db, lead, want);
     const blocks: BlockKey[] = [];
     for (const k of keys) {
       if (seen.has(k)) continue;
@@ -176,9 +176,31 @@ async function messageHits(db: JunctionDB, tokens: string[], max: number, now: n
     // newest stored first (a block holds one commit's messages)
     blocks.sort((a, b) => b - a);
     await collectHits(db, blocks, tokens, max, now, found);
-    if (found.length >= max || keys.length < want || want >= SCAN_CAP) break;
+    if (found.length >= max || exhausted || want >= SCAN_CAP) break;
   }
   return found.sort((a, b) => b.message.sentAt - a.message.sentAt || (a.message.id < b.message.id ? 1 : -1));
+}
+
+/** Words of one prefix whose newest blocks are read each: a prefix of more (one or two letters) reads these. */
+export const MAX_PREFIX_WORDS = 64;
+
+/**
+ * The keys of the newest `want` blocks with a word that starts with `lead` (more when several words do), and
+ * whether that is all of them. The index runs word by word, then block by block: read backwards, it gives the
+ * newest blocks of the alphabetically last word first, so a prefix of several words ("bir": bird, birthday)
+ * reads each word's newest and merges them. Whether there are several is asked beside the first read (the first
+ * and last word of the range), so a prefix of one word, and a whole word, wait for no more than before.
+ */
+async function newestBlocks(db: JunctionDB, lead: string, want: number): Promise<{ keys: BlockKey[]; exhausted: boolean }> {
+  const range = () => db.searchBlocks.where("tokens").startsWith(lead);
+  const [keys, [first], [last]] = await Promise.all([range().reverse().limit(want).primaryKeys() as Promise<BlockKey[]>, range().limit(1).keys(), range().reverse().limit(1).keys()]);
+  // fewer than asked: the whole range, every word's blocks
+  if (first === last || keys.length < want) return { keys, exhausted: keys.length < want };
+  // past MAX_PREFIX_WORDS the merge is of the first words and the last one's: a prefix that short is refined
+  // by the next key typed
+  const words = (await range().limit(MAX_PREFIX_WORDS).uniqueKeys()) as string[];
+  const each = await Promise.all(words.map((w) => db.searchBlocks.where("tokens").equals(w).reverse().limit(want).primaryKeys() as Promise<BlockKey[]>));
+  return { keys: [...new Set([...keys, ...each.flat()])].sort((a, b) => b - a).slice(0, want), exhausted: false };
 }
 
 /** Reads blocks newest first and adds the messages that match every word until `found` holds `max`. */
