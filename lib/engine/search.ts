@@ -32,7 +32,16 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
   if (tokens.length === 0) return { tokens, names: [], contacts: [], groups: [], more: false, indexing: false, tookMs: 0 };
 
   // one hit past the limit, only to say whether a larger limit shows more (the page's "Show more")
-  const [found, { convIds, contacts, book, groupRows }, backfill] = await Promise.all([messageHits(db, tokens, max + 1, now), nameSources(db), db.meta.get(BACKFILL_KEY)]);
+  // The message side in one read-only transaction (the index's keys, its blocks, the candidates' rows, their
+  // conversations): one transaction instead of one per read, each a round trip to the browser's storage.
+  const [{ found, backfill, hitConvs }, { convIds, contacts, book, groupRows, folded }] = await Promise.all([
+    db.transaction("r", [db.searchBlocks, db.messages, db.meta, db.conversations], async () => {
+      const [found, backfill] = await Promise.all([messageHits(db, tokens, max + 1, now), db.meta.get(BACKFILL_KEY)]);
+      const hitConvs = await db.conversations.bulkGet([...new Set(found.slice(0, max).map((h) => h.message.conversationId))]);
+      return { found, backfill, hitConvs };
+    }),
+    nameSources(db),
+  ]);
   const hits = found.slice(0, max);
   // a group's conversation is named by the group
   const groupNames = new Map(groupRows.map((g) => [g.conversationId, g.name]));
@@ -41,12 +50,21 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
   for (const c of contacts) if (c.displayName) names.set(c.address, c.displayName);
   for (const b of book) if (b.nickname) names.set(b.address, b.nickname);
   const titleOf = (their: Address) => names.get(their) ?? their;
+  // a word that is not even inside the folded text cannot start one of its words: most go here, unsegmented
+  // (folded once per text while the names are kept: thousands of conversations are tried on every key)
+  const inside = (text: string): boolean => {
+    let f = folded.get(text);
+    if (f === undefined) {
+      f = fold(text);
+      folded.set(text, f);
+    }
+    const all = f;
+    return tokens.every((t) => all.includes(t));
+  };
   const matches = (their: Address): boolean => {
     const name = names.get(their);
     const text = name ? `${name} ${their}` : their;
-    // a word that is not even inside the folded text cannot start one of its words: most go here, unsegmented
-    const folded = fold(text);
-    return tokens.every((t) => folded.includes(t)) && matchesAll(tokenize(text), tokens);
+    return inside(text) && matchesAll(tokenize(text), tokens);
   };
 
   // conversations by name: the id holds both addresses, so only the matches are read
@@ -55,7 +73,7 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
   for (const id of convIds) {
     const groupName = groupNames.get(id);
     if (groupName !== undefined) {
-      if (tokens.every((t) => fold(groupName).includes(t)) && matchesAll(tokenize(groupName), tokens)) named.push(id);
+      if (inside(groupName) && matchesAll(tokenize(groupName), tokens)) named.push(id);
       continue;
     }
     const their = id.slice(id.indexOf("|") + 1) as Address;
@@ -74,9 +92,10 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
     if (people.length >= MAX_NAME_MATCHES) break;
   }
   people.sort((a, b) => a.title.localeCompare(b.title));
-  const wanted = [...new Set([...named, ...hits.map((h) => h.message.conversationId)])];
   const convRows = new Map<string, ConversationRow>();
-  for (const row of await db.conversations.bulkGet(wanted)) if (row) convRows.set(row.id, row);
+  for (const row of hitConvs) if (row) convRows.set(row.id, row);
+  const rest = named.filter((id) => !convRows.has(id));
+  if (rest.length) for (const row of await db.conversations.bulkGet(rest)) if (row) convRows.set(row.id, row);
   const describe = (row: ConversationRow): SearchConversation => ({
     conversationId: row.id,
     title: groupNames.get(row.id) ?? row.groupName ?? titleOf(row.theirAddress),
@@ -121,6 +140,8 @@ interface NameSources {
   contacts: ContactRow[];
   book: AddressBookRow[];
   groupRows: GroupRow[];
+  /** Texts searched in, folded (filled as queries meet them). */
+  folded: Map<string, string>;
 }
 
 /**
@@ -145,7 +166,7 @@ function nameSources(db: JunctionDB): Promise<NameSources> {
   let sources = nameCache.get(db.name);
   if (!sources) {
     sources = Promise.all([db.conversations.toCollection().primaryKeys(), db.contacts.toArray(), db.addressBook.toArray(), db.groups.toArray()]).then(
-      ([convIds, contacts, book, groupRows]) => ({ convIds, contacts, book, groupRows }),
+      ([convIds, contacts, book, groupRows]) => ({ convIds, contacts, book, groupRows, folded: new Map<string, string>() }),
     );
     nameCache.set(db.name, sources);
     const read = sources;
