@@ -31,64 +31,31 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
   const tokens = queryTokens(query);
   if (tokens.length === 0) return { tokens, names: [], contacts: [], groups: [], more: false, indexing: false, tookMs: 0 };
 
-  // one hit past the limit, only to say whether a larger limit shows more (the page's "Show more")
   // The message side in one read-only transaction (the index's keys, its blocks, the candidates' rows, their
-  // conversations): one transaction instead of one per read, each a round trip to the browser's storage.
-  const [{ found, backfill, hitConvs }, { convIds, contacts, book, groupRows, folded }] = await Promise.all([
+  // conversations): one transaction instead of one per read, each a round trip to the browser's storage. One
+  // hit past the limit, only to say whether a larger limit shows more (the page's "Show more").
+  const [{ found, backfill, hitConvs }, { conversations, others, groupNames, names }] = await Promise.all([
     db.transaction("r", [db.searchBlocks, db.messages, db.meta, db.conversations], async () => {
       const [found, backfill] = await Promise.all([messageHits(db, tokens, max + 1, now), db.meta.get(BACKFILL_KEY)]);
       const hitConvs = await db.conversations.bulkGet([...new Set(found.slice(0, max).map((h) => h.message.conversationId))]);
       return { found, backfill, hitConvs };
     }),
-    nameSources(db),
+    nameIndex(db),
   ]);
   const hits = found.slice(0, max);
-  // a group's conversation is named by the group
-  const groupNames = new Map(groupRows.map((g) => [g.conversationId, g.name]));
-  // the name I gave someone comes first, then the name they gave themselves
-  const names = new Map<Address, string>();
-  for (const c of contacts) if (c.displayName) names.set(c.address, c.displayName);
-  for (const b of book) if (b.nickname) names.set(b.address, b.nickname);
   const titleOf = (their: Address) => names.get(their) ?? their;
   // a word that is not even inside the folded text cannot start one of its words: most go here, unsegmented
-  // (folded once per text while the names are kept: thousands of conversations are tried on every key)
-  const inside = (text: string): boolean => {
-    let f = folded.get(text);
-    if (f === undefined) {
-      f = fold(text);
-      folded.set(text, f);
-    }
-    const all = f;
-    return tokens.every((t) => all.includes(t));
-  };
-  const matches = (their: Address): boolean => {
-    const name = names.get(their);
-    const text = name ? `${name} ${their}` : their;
-    return inside(text) && matchesAll(tokenize(text), tokens);
-  };
+  const matches = (e: NameEntry): boolean => tokens.every((t) => e.folded.includes(t)) && matchesAll(tokenize(e.text), tokens);
 
   // conversations by name: the id holds both addresses, so only the matches are read
-  const named: string[] = [];
-  const talkedTo = new Set<Address>();
-  for (const id of convIds) {
-    const groupName = groupNames.get(id);
-    if (groupName !== undefined) {
-      if (inside(groupName) && matchesAll(tokenize(groupName), tokens)) named.push(id);
-      continue;
-    }
-    const their = id.slice(id.indexOf("|") + 1) as Address;
-    talkedTo.add(their);
-    if (matches(their)) named.push(id);
-  }
-  // people I have no conversation with yet: contacts I added, and those whose name I know
-  const others = new Set<Address>([...book.filter((b) => b.addedAt !== undefined || b.nickname).map((b) => b.address), ...contacts.map((c) => c.address)]);
+  const named = conversations.filter(matches).map((e) => e.id);
   const people: SearchContact[] = [];
-  for (const address of others) {
-    if (talkedTo.has(address) || !matches(address)) continue;
-    const brand = brandOf(address);
+  for (const entry of others) {
+    if (!matches(entry)) continue;
+    const brand = brandOf(entry.address);
     if (!brand) continue;
-    const title = titleOf(address);
-    people.push({ address, title, brand, ranges: matchRanges(title, tokens) });
+    const title = titleOf(entry.address);
+    people.push({ address: entry.address, title, brand, ranges: matchRanges(title, tokens) });
     if (people.length >= MAX_NAME_MATCHES) break;
   }
   people.sort((a, b) => a.title.localeCompare(b.title));
@@ -135,25 +102,58 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
   };
 }
 
-interface NameSources {
-  convIds: string[];
-  contacts: ContactRow[];
-  book: AddressBookRow[];
-  groupRows: GroupRow[];
-  /** Texts searched in, folded (filled as queries meet them). */
-  folded: Map<string, string>;
+/** A text something is found by, and the same folded. */
+interface NameEntry {
+  text: string;
+  folded: string;
+}
+
+interface NameIndex {
+  /** Every conversation, by its group's name, or by the peer's name (if known) and address. */
+  conversations: (NameEntry & { id: string })[];
+  /** People I have no conversation with yet: contacts I added, and those whose name I know. */
+  others: (NameEntry & { address: Address })[];
+  /** A group's conversation is named by the group. */
+  groupNames: Map<string, string>;
+  /** The name I gave someone, else the name they gave themselves. */
+  names: Map<Address, string>;
 }
 
 /**
- * What names are searched in: every conversation's id, contact, address-book entry and group. Read once and
- * kept per database until one of those tables is written (Dexie's storagemutated, which also carries other
- * threads' and tabs' writes): typing a query asks again on every key, and thousands of rows were read each time.
+ * What names are searched in: every conversation's id, contact, address-book entry and group, with their texts
+ * folded. Read and folded once and kept per database until one of those tables is written (Dexie's
+ * storagemutated, which also carries other threads' and tabs' writes): typing a query asks again on every key,
+ * and thousands of rows were read, and their names folded, each time.
  */
-const nameCache = new Map<string, Promise<NameSources>>();
+const nameCache = new Map<string, Promise<NameIndex>>();
 let watching = false;
 const NAME_TABLES = /^idb:\/\/([^/]+)\/(conversations|contacts|addressBook|groups)\//;
 
-function nameSources(db: JunctionDB): Promise<NameSources> {
+function buildNameIndex(convIds: string[], contacts: ContactRow[], book: AddressBookRow[], groupRows: GroupRow[]): NameIndex {
+  const groupNames = new Map(groupRows.map((g) => [g.conversationId, g.name]));
+  const names = new Map<Address, string>();
+  for (const c of contacts) if (c.displayName) names.set(c.address, c.displayName);
+  for (const b of book) if (b.nickname) names.set(b.address, b.nickname);
+  const entry = (text: string): NameEntry => ({ text, folded: fold(text) });
+  const byAddress = (address: Address): NameEntry => {
+    const name = names.get(address);
+    return entry(name ? `${name} ${address}` : address);
+  };
+  const talkedTo = new Set<Address>();
+  const conversations = convIds.map((id) => {
+    const groupName = groupNames.get(id);
+    if (groupName !== undefined) return { id, ...entry(groupName) };
+    const their = id.slice(id.indexOf("|") + 1) as Address;
+    talkedTo.add(their);
+    return { id, ...byAddress(their) };
+  });
+  const others = [...new Set<Address>([...book.filter((b) => b.addedAt !== undefined || b.nickname).map((b) => b.address), ...contacts.map((c) => c.address)])]
+    .filter((address) => !talkedTo.has(address))
+    .map((address) => ({ address, ...byAddress(address) }));
+  return { conversations, others, groupNames, names };
+}
+
+function nameIndex(db: JunctionDB): Promise<NameIndex> {
   if (!watching) {
     watching = true;
     Dexie.on("storagemutated", (parts) => {
@@ -163,18 +163,18 @@ function nameSources(db: JunctionDB): Promise<NameSources> {
       }
     });
   }
-  let sources = nameCache.get(db.name);
-  if (!sources) {
-    sources = Promise.all([db.conversations.toCollection().primaryKeys(), db.contacts.toArray(), db.addressBook.toArray(), db.groups.toArray()]).then(
-      ([convIds, contacts, book, groupRows]) => ({ convIds, contacts, book, groupRows, folded: new Map<string, string>() }),
+  let index = nameCache.get(db.name);
+  if (!index) {
+    index = Promise.all([db.conversations.toCollection().primaryKeys(), db.contacts.toArray(), db.addressBook.toArray(), db.groups.toArray()]).then(([convIds, contacts, book, groupRows]) =>
+      buildNameIndex(convIds, contacts, book, groupRows),
     );
-    nameCache.set(db.name, sources);
-    const read = sources;
+    nameCache.set(db.name, index);
+    const read = index;
     read.catch(() => {
       if (nameCache.get(db.name) === read) nameCache.delete(db.name);
     });
   }
-  return sources;
+  return index;
 }
 
 /** The newest messages that match every word, from the index's blocks, checked against their current rows. */
