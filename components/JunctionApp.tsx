@@ -1,7 +1,7 @@
 "use client";
 // The whole app on one page: the first-run form until an account exists, then the inbox
 // beside the open conversation (one pane at a time on narrow screens).
-import { startTransition, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import dynamic from "next/dynamic";
 import type { Address } from "@/lib/brands";
 import { useEngineBoot, useConnectionStatus } from "@/lib/hooks/engine";
@@ -220,8 +220,9 @@ function SearchPane({
   const input = useRef<HTMLInputElement>(null);
   const results = useRef<HTMLDivElement>(null);
   const searching = query.trim() !== "";
-  // a transition: the inbox around renders after the keystroke's frame and gives way to the results' render
-  useEffect(() => startTransition(() => onSearching(searching)), [searching, onSearching]);
+  // not a transition: until the inbox around knows, it may still take its first-screen copy (a timer after the
+  // last change), and a copy taken then holds the results
+  useEffect(() => onSearching(searching), [searching, onSearching]);
   const onChange = useCallback((next: string) => {
     searchAhead(next);
     setQuery(next);
