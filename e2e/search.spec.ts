@@ -1,7 +1,7 @@
 // Search above the inbox: finds an English word, a Japanese word inside a sentence, a word with accents
 // typed without them, a prefix as it is typed, and a conversation by name; choosing a result opens an old
-// message in its context (older pages loaded); the keyboard works; an expired disappearing message is not
-// found. Ivy writes from Instagram, Jon reads on WhatsApp.
+// message in its context (older pages loaded); the keyboard works; many hits come a screenful at a time; an
+// expired disappearing message is not found. Ivy writes from Instagram, Jon reads on WhatsApp.
 import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
 import { address, converse, handles } from "./flows";
@@ -115,6 +115,19 @@ test("search finds words in every script, prefixes and names, and opens an old m
   await expect(old).toHaveAttribute("data-highlighted", "true");
   await expect(old).toBeInViewport();
   await expect(jon.app.message(TEXT.searchAccent)).not.toBeInViewport();
+
+  // a word in 259 of those: a screenful first, more each time the end of the results scrolls into view
+  list = await search(page, "river");
+  await expect(list.getByRole("link")).toHaveCount(20);
+  await expect(page.getByRole("status").filter({ hasText: "20+ messages" })).toBeVisible();
+  const more = page.getByRole("button", { name: "Show more messages" });
+  await more.scrollIntoViewIfNeeded();
+  await expect(list.getByRole("link")).toHaveCount(70);
+  await expect(list.getByRole("link").first()).toHaveAccessibleName(/Older line 259:/);
+  await expect(list.getByRole("link").last()).toHaveAccessibleName(/Older line 190:/);
+  await more.scrollIntoViewIfNeeded();
+  await expect(list.getByRole("link")).toHaveCount(120);
+  await expect(page.getByRole("status").filter({ hasText: "120+ messages" })).toBeVisible();
 });
 
 test("an expired disappearing message is not found", async ({ person }) => {

@@ -2,12 +2,13 @@
 // Search above the inbox: the box, and while it holds a query, the results in place of the conversation
 // list. Results are links grouped by conversation with the match marked; choosing one opens the
 // conversation at that message. Keyboard: ↓ from the box goes into the results, ↑/↓ move between them,
-// Home/End jump, Escape clears and returns to the box.
+// Home/End jump, Escape clears and returns to the box. The first answer holds a screenful of hits; the end of
+// the list coming into view (or "Show more messages") asks for more.
 import { Search as SearchIcon, X } from "lucide-react";
-import { memo, useId, useRef, type KeyboardEvent, type ReactNode } from "react";
+import { memo, useEffect, useId, useRef, type KeyboardEvent, type ReactNode } from "react";
 import { BRANDS, type Address } from "@/lib/brands";
 import { conversationHref } from "@/lib/hooks/useSelectedConversation";
-import type { SearchState } from "@/lib/hooks/search";
+import { MAX_HITS, type SearchState } from "@/lib/hooks/search";
 import type { SearchConversation } from "@/lib/hooks/types";
 import { BrandBadge } from "../ui/BrandBadge";
 import { formatRowTime } from "../format";
@@ -102,14 +103,20 @@ function Brands({ c }: { c: SearchConversation }) {
 const LINK =
   "block rounded-lg px-3 py-2 text-sm outline-none hover:bg-slate-100 focus-visible:bg-sky-50 focus-visible:ring-2 focus-visible:ring-inset focus-visible:ring-sky-600 dark:hover:bg-slate-800 dark:focus-visible:bg-sky-950";
 
+/** How far below the view the end of the list asks for more hits: before it is reached. */
+const MORE_MARGIN = "100px";
+
 export const SearchResultsList = memo(function SearchResultsList({
   state,
+  showMore,
   onOpen,
   onWriteTo,
   inputRef,
   resultsRef,
 }: {
   state: SearchState;
+  /** Asks for more hits (null: no more). */
+  showMore: (() => void) | null;
   onOpen: (conversationId: string, messageId: string | null) => void;
   /** A contact without a conversation was chosen: start one with them. */
   onWriteTo: (address: Address) => void;
@@ -119,6 +126,24 @@ export const SearchResultsList = memo(function SearchResultsList({
   const headingId = useId();
   const results = state.status === "done" ? state.results : state.status === "searching" ? state.previous : null;
   const listRef = useRef<HTMLUListElement>(null);
+  const moreRef = useRef<HTMLButtonElement>(null);
+
+  // more as the end of the list nears the view (also at once when the first hits do not fill it)
+  useEffect(() => {
+    const button = moreRef.current;
+    if (!showMore || !button || typeof IntersectionObserver === "undefined") return;
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting)) {
+          observer.disconnect();
+          showMore();
+        }
+      },
+      { root: resultsRef.current, rootMargin: `0px 0px ${MORE_MARGIN} 0px` },
+    );
+    observer.observe(button);
+    return () => observer.disconnect();
+  }, [showMore, resultsRef]);
 
   function onKeyDown(event: KeyboardEvent<HTMLDivElement>) {
     const links = [...(listRef.current?.querySelectorAll<HTMLAnchorElement>("a[href]") ?? [])];
@@ -160,7 +185,7 @@ export const SearchResultsList = memo(function SearchResultsList({
       : [
           results.names.length ? `${results.names.length} ${results.names.length === 1 ? "conversation" : "conversations"}` : "",
           results.contacts.length ? `${results.contacts.length} ${results.contacts.length === 1 ? "contact" : "contacts"}` : "",
-          hitCount ? `${hitCount} ${hitCount === 1 ? "message" : "messages"}` : "",
+          hitCount ? `${hitCount}${results.more ? "+" : ""} ${hitCount === 1 && !results.more ? "message" : "messages"}` : "",
         ]
           .filter(Boolean)
           .join(", ");
@@ -254,6 +279,19 @@ export const SearchResultsList = memo(function SearchResultsList({
           </li>
         ))}
       </ul>
+      {results?.more && hitCount < MAX_HITS ? (
+        // stays while the next page is asked for (a click then does nothing), so it does not jump away from a
+        // pointer or a keyboard's focus
+        <button
+          ref={moreRef}
+          type="button"
+          aria-disabled={showMore === null || undefined}
+          onClick={() => showMore?.()}
+          className="mx-3 mt-3 rounded-full px-3 py-1.5 text-sm font-medium text-sky-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-sky-300 dark:hover:bg-slate-800"
+        >
+          Show more messages
+        </button>
+      ) : null}
     </div>
   );
 });

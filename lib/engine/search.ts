@@ -29,52 +29,40 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
   if (!Number.isInteger(max) || max < 1 || max > MAX_SEARCH_LIMIT) throw new EngineError("bad_request", `the limit is 1 to ${MAX_SEARCH_LIMIT}`);
   const started = performance.now();
   const tokens = queryTokens(query);
-  if (tokens.length === 0) return { tokens, names: [], contacts: [], groups: [], indexing: false, tookMs: 0 };
+  if (tokens.length === 0) return { tokens, names: [], contacts: [], groups: [], more: false, indexing: false, tookMs: 0 };
 
-  const [hits, { convIds, contacts, book, groupRows }, backfill] = await Promise.all([messageHits(db, tokens, max, now), nameSources(db), db.meta.get(BACKFILL_KEY)]);
-  // a group's conversation is named by the group
-  const groupNames = new Map(groupRows.map((g) => [g.conversationId, g.name]));
-  // the name I gave someone comes first, then the name they gave themselves
-  const names = new Map<Address, string>();
-  for (const c of contacts) if (c.displayName) names.set(c.address, c.displayName);
-  for (const b of book) if (b.nickname) names.set(b.address, b.nickname);
+  // The message side in one read-only transaction (the index's keys, its blocks, the candidates' rows, their
+  // conversations): one transaction instead of one per read, each a round trip to the browser's storage. One
+  // hit past the limit, only to say whether a larger limit shows more (the page's "Show more").
+  const [{ found, backfill, hitConvs }, { conversations, others, groupNames, names }] = await Promise.all([
+    db.transaction("r", [db.searchBlocks, db.messages, db.meta, db.conversations], async () => {
+      const [found, backfill] = await Promise.all([messageHits(db, tokens, max + 1, now), db.meta.get(BACKFILL_KEY)]);
+      const hitConvs = await db.conversations.bulkGet([...new Set(found.slice(0, max).map((h) => h.message.conversationId))]);
+      return { found, backfill, hitConvs };
+    }),
+    nameIndex(db),
+  ]);
+  const hits = found.slice(0, max);
   const titleOf = (their: Address) => names.get(their) ?? their;
-  const matches = (their: Address): boolean => {
-    const name = names.get(their);
-    const text = name ? `${name} ${their}` : their;
-    // a word that is not even inside the folded text cannot start one of its words: most go here, unsegmented
-    const folded = fold(text);
-    return tokens.every((t) => folded.includes(t)) && matchesAll(tokenize(text), tokens);
-  };
+  // a word that is not even inside the folded text cannot start one of its words: most go here, unsegmented
+  const matches = (e: NameEntry): boolean => tokens.every((t) => e.folded.includes(t)) && matchesAll(tokenize(e.text), tokens);
 
   // conversations by name: the id holds both addresses, so only the matches are read
-  const named: string[] = [];
-  const talkedTo = new Set<Address>();
-  for (const id of convIds) {
-    const groupName = groupNames.get(id);
-    if (groupName !== undefined) {
-      if (tokens.every((t) => fold(groupName).includes(t)) && matchesAll(tokenize(groupName), tokens)) named.push(id);
-      continue;
-    }
-    const their = id.slice(id.indexOf("|") + 1) as Address;
-    talkedTo.add(their);
-    if (matches(their)) named.push(id);
-  }
-  // people I have no conversation with yet: contacts I added, and those whose name I know
-  const others = new Set<Address>([...book.filter((b) => b.addedAt !== undefined || b.nickname).map((b) => b.address), ...contacts.map((c) => c.address)]);
+  const named = conversations.filter(matches).map((e) => e.id);
   const people: SearchContact[] = [];
-  for (const address of others) {
-    if (talkedTo.has(address) || !matches(address)) continue;
-    const brand = brandOf(address);
+  for (const entry of others) {
+    if (!matches(entry)) continue;
+    const brand = brandOf(entry.address);
     if (!brand) continue;
-    const title = titleOf(address);
-    people.push({ address, title, brand, ranges: matchRanges(title, tokens) });
+    const title = titleOf(entry.address);
+    people.push({ address: entry.address, title, brand, ranges: matchRanges(title, tokens) });
     if (people.length >= MAX_NAME_MATCHES) break;
   }
   people.sort((a, b) => a.title.localeCompare(b.title));
-  const wanted = [...new Set([...named, ...hits.map((h) => h.message.conversationId)])];
   const convRows = new Map<string, ConversationRow>();
-  for (const row of await db.conversations.bulkGet(wanted)) if (row) convRows.set(row.id, row);
+  for (const row of hitConvs) if (row) convRows.set(row.id, row);
+  const rest = named.filter((id) => !convRows.has(id));
+  if (rest.length) for (const row of await db.conversations.bulkGet(rest)) if (row) convRows.set(row.id, row);
   const describe = (row: ConversationRow): SearchConversation => ({
     conversationId: row.id,
     title: groupNames.get(row.id) ?? row.groupName ?? titleOf(row.theirAddress),
@@ -108,28 +96,64 @@ export async function searchLocal(db: JunctionDB, query: string, limit: number |
       return { ...d, ranges: matchRanges(d.title, tokens) };
     }),
     groups: [...groups.values()],
+    more: found.length > max,
     indexing: backfill !== undefined,
     tookMs: Math.round((performance.now() - started) * 10) / 10,
   };
 }
 
-interface NameSources {
-  convIds: string[];
-  contacts: ContactRow[];
-  book: AddressBookRow[];
-  groupRows: GroupRow[];
+/** A text something is found by, and the same folded. */
+interface NameEntry {
+  text: string;
+  folded: string;
+}
+
+interface NameIndex {
+  /** Every conversation, by its group's name, or by the peer's name (if known) and address. */
+  conversations: (NameEntry & { id: string })[];
+  /** People I have no conversation with yet: contacts I added, and those whose name I know. */
+  others: (NameEntry & { address: Address })[];
+  /** A group's conversation is named by the group. */
+  groupNames: Map<string, string>;
+  /** The name I gave someone, else the name they gave themselves. */
+  names: Map<Address, string>;
 }
 
 /**
- * What names are searched in: every conversation's id, contact, address-book entry and group. Read once and
- * kept per database until one of those tables is written (Dexie's storagemutated, which also carries other
- * threads' and tabs' writes): typing a query asks again on every key, and thousands of rows were read each time.
+ * What names are searched in: every conversation's id, contact, address-book entry and group, with their texts
+ * folded. Read and folded once and kept per database until one of those tables is written (Dexie's
+ * storagemutated, which also carries other threads' and tabs' writes): typing a query asks again on every key,
+ * and thousands of rows were read, and their names folded, each time.
  */
-const nameCache = new Map<string, Promise<NameSources>>();
+const nameCache = new Map<string, Promise<NameIndex>>();
 let watching = false;
 const NAME_TABLES = /^idb:\/\/([^/]+)\/(conversations|contacts|addressBook|groups)\//;
 
-function nameSources(db: JunctionDB): Promise<NameSources> {
+function buildNameIndex(convIds: string[], contacts: ContactRow[], book: AddressBookRow[], groupRows: GroupRow[]): NameIndex {
+  const groupNames = new Map(groupRows.map((g) => [g.conversationId, g.name]));
+  const names = new Map<Address, string>();
+  for (const c of contacts) if (c.displayName) names.set(c.address, c.displayName);
+  for (const b of book) if (b.nickname) names.set(b.address, b.nickname);
+  const entry = (text: string): NameEntry => ({ text, folded: fold(text) });
+  const byAddress = (address: Address): NameEntry => {
+    const name = names.get(address);
+    return entry(name ? `${name} ${address}` : address);
+  };
+  const talkedTo = new Set<Address>();
+  const conversations = convIds.map((id) => {
+    const groupName = groupNames.get(id);
+    if (groupName !== undefined) return { id, ...entry(groupName) };
+    const their = id.slice(id.indexOf("|") + 1) as Address;
+    talkedTo.add(their);
+    return { id, ...byAddress(their) };
+  });
+  const others = [...new Set<Address>([...book.filter((b) => b.addedAt !== undefined || b.nickname).map((b) => b.address), ...contacts.map((c) => c.address)])]
+    .filter((address) => !talkedTo.has(address))
+    .map((address) => ({ address, ...byAddress(address) }));
+  return { conversations, others, groupNames, names };
+}
+
+function nameIndex(db: JunctionDB): Promise<NameIndex> {
   if (!watching) {
     watching = true;
     Dexie.on("storagemutated", (parts) => {
@@ -139,18 +163,18 @@ function nameSources(db: JunctionDB): Promise<NameSources> {
       }
     });
   }
-  let sources = nameCache.get(db.name);
-  if (!sources) {
-    sources = Promise.all([db.conversations.toCollection().primaryKeys(), db.contacts.toArray(), db.addressBook.toArray(), db.groups.toArray()]).then(
-      ([convIds, contacts, book, groupRows]) => ({ convIds, contacts, book, groupRows }),
+  let index = nameCache.get(db.name);
+  if (!index) {
+    index = Promise.all([db.conversations.toCollection().primaryKeys(), db.contacts.toArray(), db.addressBook.toArray(), db.groups.toArray()]).then(([convIds, contacts, book, groupRows]) =>
+      buildNameIndex(convIds, contacts, book, groupRows),
     );
-    nameCache.set(db.name, sources);
-    const read = sources;
+    nameCache.set(db.name, index);
+    const read = index;
     read.catch(() => {
       if (nameCache.get(db.name) === read) nameCache.delete(db.name);
     });
   }
-  return sources;
+  return index;
 }
 
 /** The newest messages that match every word, from the index's blocks, checked against their current rows. */
@@ -163,7 +187,7 @@ async function messageHits(db: JunctionDB, tokens: string[], max: number, now: n
   // The index's keys are read by a cursor walking backwards, one step per key: read a few times what a page
   // needs, and more only when those blocks did not fill it (a word in few messages, or many words).
   for (let want = Math.min(SCAN_CAP, max * 4); ; want = Math.min(SCAN_CAP, want * 4)) {
-    const keys = (await db.searchBlocks.where("tokens").startsWith(lead).reverse().limit(want).primaryKeys()) as BlockKey[];
+    const { keys, exhausted } = await newestBlocks(db, lead, want);
     const blocks: BlockKey[] = [];
     for (const k of keys) {
       if (seen.has(k)) continue;
@@ -173,9 +197,31 @@ async function messageHits(db: JunctionDB, tokens: string[], max: number, now: n
     // newest stored first (a block holds one commit's messages)
     blocks.sort((a, b) => b - a);
     await collectHits(db, blocks, tokens, max, now, found);
-    if (found.length >= max || keys.length < want || want >= SCAN_CAP) break;
+    if (found.length >= max || exhausted || want >= SCAN_CAP) break;
   }
   return found.sort((a, b) => b.message.sentAt - a.message.sentAt || (a.message.id < b.message.id ? 1 : -1));
+}
+
+/** Words of one prefix whose newest blocks are read each: a prefix of more (one or two letters) reads these. */
+export const MAX_PREFIX_WORDS = 64;
+
+/**
+ * The keys of the newest `want` blocks with a word that starts with `lead` (more when several words do), and
+ * whether that is all of them. The index runs word by word, then block by block: read backwards, it gives the
+ * newest blocks of the alphabetically last word first, so a prefix of several words ("bir": bird, birthday)
+ * reads each word's newest and merges them. Whether there are several is asked beside the first read (the first
+ * and last word of the range), so a prefix of one word, and a whole word, wait for no more than before.
+ */
+async function newestBlocks(db: JunctionDB, lead: string, want: number): Promise<{ keys: BlockKey[]; exhausted: boolean }> {
+  const range = () => db.searchBlocks.where("tokens").startsWith(lead);
+  const [keys, [first], [last]] = await Promise.all([range().reverse().limit(want).primaryKeys() as Promise<BlockKey[]>, range().limit(1).keys(), range().reverse().limit(1).keys()]);
+  // fewer than asked: the whole range, every word's blocks
+  if (first === last || keys.length < want) return { keys, exhausted: keys.length < want };
+  // past MAX_PREFIX_WORDS the merge is of the first words and the last one's: a prefix that short is refined
+  // by the next key typed
+  const words = (await range().limit(MAX_PREFIX_WORDS).uniqueKeys()) as string[];
+  const each = await Promise.all(words.map((w) => db.searchBlocks.where("tokens").equals(w).reverse().limit(want).primaryKeys() as Promise<BlockKey[]>));
+  return { keys: [...new Set([...keys, ...each.flat()])].sort((a, b) => b - a).slice(0, want), exhausted: false };
 }
 
 /** Reads blocks newest first and adds the messages that match every word until `found` holds `max`. */
@@ -185,7 +231,8 @@ async function collectHits(db: JunctionDB, blocks: BlockKey[], tokens: string[],
     // blocks until there are enough candidates for what is still missing
     const candidates: { id: string; sentAt: number }[] = [];
     while (candidates.length < max - found.length && next < blocks.length) {
-      const chunk = blocks.slice(next, next + BLOCK_CHUNK);
+      // at least what is missing: a block per message (stored one by one) gives one candidate each
+      const chunk = blocks.slice(next, next + Math.max(BLOCK_CHUNK, max - found.length - candidates.length));
       next += chunk.length;
       for (const block of await db.searchBlocks.bulkGet(chunk)) if (block) candidates.push(...matchingIn(block, tokens));
     }

@@ -5,7 +5,10 @@
 // while the page renders, and the hook takes that answer instead of asking again after the commit.
 // While older messages are still being indexed, the same query is asked again every second, so what the
 // "more may match soon" note promises comes without another keystroke.
-import { useEffect, useState } from "react";
+// A query asks first for a screenful of hits (FIRST_PAGE): the worker reads, and the page clones and renders,
+// only what is seen at first; scrolling to the end (or "Show more") asks again with a larger limit, and the
+// hits shown stay until that answer replaces them.
+import { useCallback, useEffect, useState } from "react";
 import type { SearchResults } from "../worker/rpc";
 import { callEngine } from "./engine";
 import { describeError, errorCode } from "./actions";
@@ -16,17 +19,21 @@ const REASK_WHILE_INDEXING_MS = 1_000;
 export type SearchState =
   | { status: "idle" }
   | { status: "searching"; query: string; previous: SearchResults | null }
-  | { status: "done"; query: string; results: SearchResults }
+  | { status: "done"; query: string; limit: number; results: SearchResults }
   | { status: "failed"; query: string; error: string };
 
-/** Results per query. */
-const LIMIT = 50;
+/** Hits asked for as a query is typed: a screenful of the results pane (a hit is a line of ~36 px). */
+export const FIRST_PAGE = 20;
+/** Hits added by each "Show more". */
+export const MORE_PAGE = 50;
+/** The most hits shown (the worker's own cap, MAX_SEARCH_LIMIT in lib/engine/search.ts). */
+export const MAX_HITS = 200;
 
 /** The query asked from the input event, waiting for useSearch to take its answer. */
 let ahead: { query: string; limit: number; answer: Promise<SearchResults> } | null = null;
 
 /** Asks the worker for `query` now (from the input event); the next useSearch of the same query takes the answer. */
-export function searchAhead(query: string, limit = LIMIT): void {
+export function searchAhead(query: string, limit = FIRST_PAGE): void {
   const trimmed = query.trim();
   if (!trimmed) {
     ahead = null;
@@ -45,10 +52,19 @@ function ask(query: string, limit: number): Promise<SearchResults> {
   return early && early.query === query && early.limit === limit ? early.answer : callEngine("search", { query, limit });
 }
 
-export function useSearch(query: string, limit = LIMIT): SearchState {
+export interface Search {
+  state: SearchState;
+  /** Asks for more hits of the query shown (null: there are no more, or the most are shown). */
+  showMore: (() => void) | null;
+}
+
+export function useSearch(query: string): Search {
   const [state, setState] = useState<SearchState>({ status: "idle" });
   const [round, setRound] = useState(0);
   const trimmed = query.trim();
+  // the limit belongs to its query: a new query starts again at the first page
+  const [paged, setPaged] = useState<{ query: string; limit: number }>({ query: "", limit: FIRST_PAGE });
+  const limit = paged.query === trimmed ? paged.limit : FIRST_PAGE;
   useEffect(() => {
     if (!trimmed) {
       setState({ status: "idle" });
@@ -60,7 +76,7 @@ export function useSearch(query: string, limit = LIMIT): SearchState {
     ask(trimmed, limit).then(
       (results) => {
         if (!live) return;
-        setState({ status: "done", query: trimmed, results });
+        setState({ status: "done", query: trimmed, limit, results });
         if (results.indexing) reask = setTimeout(() => setRound((r) => r + 1), REASK_WHILE_INDEXING_MS);
       },
       (error: unknown) => {
@@ -72,5 +88,9 @@ export function useSearch(query: string, limit = LIMIT): SearchState {
       clearTimeout(reask);
     };
   }, [trimmed, limit, round]);
-  return state;
+  // only for the answer to this very ask: between a "Show more" and its effect the hits shown are the smaller
+  // page's, and offering more again then would skip a page
+  const more = state.status === "done" && state.query === trimmed && state.limit === limit && state.results.more && limit < MAX_HITS;
+  const showMore = useCallback(() => setPaged({ query: trimmed, limit: Math.min(MAX_HITS, limit + MORE_PAGE) }), [trimmed, limit]);
+  return { state, showMore: more ? showMore : null };
 }

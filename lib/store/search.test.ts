@@ -290,6 +290,31 @@ describe("the search index", () => {
     expect((await found("common")).slice(0, 2)).toEqual(["c299", "c298"]);
   });
 
+  it("says whether a larger limit shows more: a first page, then the rest with nothing left", async () => {
+    const rows = Array.from({ length: 25 }, (_, i) => message(`p${String(i).padStart(2, "0")}`, `paging line ${i}`, { sentAt: NOW - 1_000_000 + i, receivedAt: NOW - 1_000_000 + i }));
+    await store(...rows);
+    const first = await searchLocal(db, "paging", 20, NOW);
+    const ids = (res: typeof first) => res.groups.flatMap((g) => g.hits.map((h) => h.messageId));
+    expect(ids(first)).toEqual(rows.slice(5).reverse().map((r) => r.id));
+    expect(first.more).toBe(true);
+    const all = await searchLocal(db, "paging", 70, NOW);
+    expect(ids(all)).toEqual(rows.map((r) => r.id).reverse());
+    expect(all.more).toBe(false);
+    // exactly as many as the limit: nothing more
+    const exact = await searchLocal(db, "paging", 25, NOW);
+    expect(ids(exact)).toHaveLength(25);
+    expect(exact.more).toBe(false);
+  });
+
+  it("a prefix of several words finds the newest of all of them, not the newest of the last word alone", async () => {
+    // the index's keys run word by word: 60 older "birthday" blocks come after the newer "bird" and "birch" ones
+    const rows = Array.from({ length: 60 }, (_, i) => message(`h${String(i).padStart(2, "0")}`, `happy birthday ${i}`, { sentAt: NOW - 1_000_000 + i, receivedAt: NOW - 1_000_000 + i }));
+    rows.push(message("bird", "a bird sang", { sentAt: NOW - 1000, receivedAt: NOW - 1000 }), message("birch", "under the birch", { sentAt: NOW - 2000, receivedAt: NOW - 2000 }));
+    await store(...rows);
+    const res = await searchLocal(db, "bir", 10, NOW);
+    expect(res.groups.flatMap((g) => g.hits.map((h) => h.messageId))).toEqual(["bird", "birch", "h59", "h58", "h57", "h56", "h55", "h54", "h53", "h52"]);
+  });
+
   it("finds a Chinese or Japanese character inside a word, not only at its start", async () => {
     await store(message("j", "私は東京に住んでいます"));
     expect(await found("東京")).toEqual(["j"]);

@@ -81,6 +81,8 @@ export interface SearchResults {
   contacts: SearchContact[];
   /** Matching messages, newest first, grouped by conversation (a group goes where its newest hit is). */
   groups: (SearchConversation & { hits: SearchHit[] })[];
+  /** More messages match than the limit let through: asking with a larger limit shows more. */
+  more: boolean;
   /** Older messages are still being indexed: more may match later. */
   indexing: boolean;
   /** The worker's time for the query (ms). */
