@@ -37,9 +37,8 @@ export const MAX_HISTORY_BLOBS = 32;
  */
 export const HISTORY_MEDIA_SENT_KEY = "historyMediaSent";
 
-export async function mediaSentTo(db: JunctionDB): Promise<string[]> {
-  const row = await db.meta.get(HISTORY_MEDIA_SENT_KEY);
-  return Array.isArray(row?.value) ? (row.value as string[]) : [];
+export function mediaSentTo(db: JunctionDB): Promise<string[]> {
+  return blobList<string>(db, HISTORY_MEDIA_SENT_KEY);
 }
 
 export interface HistoryUpload {
@@ -76,9 +75,8 @@ export interface HistoryMediaWait {
   ids: string[];
 }
 
-export async function historyMediaWait(db: JunctionDB): Promise<HistoryMediaWait[]> {
-  const row = await db.meta.get(HISTORY_MEDIA_KEY);
-  return Array.isArray(row?.value) ? (row.value as HistoryMediaWait[]) : [];
+export function historyMediaWait(db: JunctionDB): Promise<HistoryMediaWait[]> {
+  return blobList<HistoryMediaWait>(db, HISTORY_MEDIA_KEY);
 }
 
 /** A linked device of mine asked for the history again (the primary sends it once it reads this). */
@@ -180,14 +178,14 @@ export async function keepOffer(db: JunctionDB, offer: StoredOffer): Promise<boo
   return true;
 }
 
-export async function blobList<T>(db: JunctionDB, key: typeof HISTORY_UPLOADS_KEY | typeof HISTORY_DONE_KEY): Promise<T[]> {
+/** A list kept under one meta key (empty when absent or not a list). */
+export async function blobList<T>(db: JunctionDB, key: typeof HISTORY_UPLOADS_KEY | typeof HISTORY_DONE_KEY | typeof HISTORY_MEDIA_SENT_KEY | typeof HISTORY_MEDIA_KEY | typeof HISTORY_ASK_KEY): Promise<T[]> {
   const row = await db.meta.get(key);
   return Array.isArray(row?.value) ? (row.value as T[]) : [];
 }
 
-export async function historyAsks(db: JunctionDB): Promise<HistoryAsk[]> {
-  const row = await db.meta.get(HISTORY_ASK_KEY);
-  return Array.isArray(row?.value) ? (row.value as HistoryAsk[]) : [];
+export function historyAsks(db: JunctionDB): Promise<HistoryAsk[]> {
+  return blobList<HistoryAsk>(db, HISTORY_ASK_KEY);
 }
 
 /**
