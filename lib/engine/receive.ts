@@ -1014,7 +1014,8 @@ export async function commitBatch(ctx: EngineContext, accounts: Map<string, MyAc
     stored: storedCount + changedCount,
     newDevicesOf: b.newDevicesOf,
     prekeysUsedBy: b.prekeysUsedBy,
-    queued: storedCount > 0 || b.outbox.length > 0,
+    // a sync may queue one of its own (a new device tells the primary it is done with a skipped archive)
+    queued: storedCount > 0 || b.outbox.length > 0 || b.syncs.length > 0,
     expiresAt,
     transfers: fetchNow,
   };
