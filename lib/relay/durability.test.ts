@@ -49,6 +49,18 @@ async function until(check: () => boolean, what: string): Promise<void> {
   }
 }
 
+/** A relay on a fresh data directory with Alice signed up and Bob signed up, then offline. */
+async function aliceAndOfflineBob(env: Record<string, string> = {}) {
+  const dataDir = tempDataDir();
+  const relay = await startRelay({ dataDir, env });
+  const aliceAddr = handle("alice");
+  const bobAddr = handle("bob");
+  const alice = await new TestDevice(relay.url).signUp(aliceAddr);
+  const bob = await new TestDevice(relay.url).signUp(bobAddr);
+  bob.disconnect();
+  return { dataDir, relay, aliceAddr, bobAddr, alice, bob };
+}
+
 describe("durability", () => {
   // The SQLite store on the event loop (the default) and on a thread of its own (SQLITE_THREAD=1):
   // either way a send is acked only once it is on disk.
@@ -57,13 +69,9 @@ describe("durability", () => {
     ["on its own thread", { SQLITE_THREAD: "1" }],
   ] as [string, Record<string, string>][])("with the store %s", (_mode, env) => {
     it("delivers an envelope acked before the relay was killed with SIGKILL", async () => {
-      const dataDir = tempDataDir();
-      let relay = await startRelay({ dataDir, env });
-      const aliceAddr = handle("alice");
-      const bobAddr = handle("bob");
-      const alice = await new TestDevice(relay.url).signUp(aliceAddr);
-      const bob = await new TestDevice(relay.url).signUp(bobAddr);
-      bob.disconnect();
+      const set = await aliceAndOfflineBob(env);
+      const { dataDir, aliceAddr, bobAddr, alice, bob } = set;
+      let relay = set.relay;
       const id = randomId();
       const body = toB64(new Uint8Array(randomBytes(500)));
       expect(await call(alice.s, EVENTS.send, { from: aliceAddr, envelopes: [{ id, to: bobAddr, toDevice: bob.deviceId, body }] })).toMatchObject({
@@ -83,13 +91,9 @@ describe("durability", () => {
     });
 
     it("keeps every envelope whose send was acked when SIGTERM arrives mid-flight, and exits 0", async () => {
-      const dataDir = tempDataDir();
-      let relay = await startRelay({ dataDir, env });
-      const aliceAddr = handle("alice");
-      const bobAddr = handle("bob");
-      const alice = await new TestDevice(relay.url).signUp(aliceAddr);
-      const bob = await new TestDevice(relay.url).signUp(bobAddr);
-      bob.disconnect();
+      const set = await aliceAndOfflineBob(env);
+      const { dataDir, aliceAddr, bobAddr, alice, bob } = set;
+      let relay = set.relay;
       const batches = Array.from({ length: 20 }, () =>
         Array.from({ length: 50 }, () => ({ id: randomId(), to: bobAddr, toDevice: bob.deviceId, body: toB64(new Uint8Array(randomBytes(64))) })),
       );
@@ -117,14 +121,8 @@ describe("durability", () => {
   });
 
   it("leaves no bytes of an envelope's plaintext marker in its database or log files once acked", async () => {
-    const dataDir = tempDataDir();
-    const relay = await startRelay({ dataDir });
+    const { dataDir, relay, aliceAddr, bobAddr, alice, bob } = await aliceAndOfflineBob();
     const marker = new Uint8Array([...new TextEncoder().encode("PLAINTEXT-MARKER:"), ...randomBytes(24)]);
-    const aliceAddr = handle("alice");
-    const bobAddr = handle("bob");
-    const alice = await new TestDevice(relay.url).signUp(aliceAddr);
-    const bob = await new TestDevice(relay.url).signUp(bobAddr);
-    bob.disconnect();
     const sizes = [100, 3000, 20_000];
     const envelopes = sizes.map((size) => {
       const body = new Uint8Array(randomBytes(size));
