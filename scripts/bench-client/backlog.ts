@@ -29,6 +29,8 @@ export interface BacklogFigures {
   timeline: Record<string, number>;
   /** CPU time of the browser's processes and the relay from navigation to all stored (see cpu.ts). */
   cpu: CpuUse;
+  /** The main thread's long tasks from navigation to all stored, [start, duration] in ms: which one is the longest. */
+  longTasks: [number, number][];
 }
 
 interface CountWatch {
@@ -154,6 +156,7 @@ export async function benchBacklog(
       trace,
       timeline: Object.fromEntries(Object.entries(probe.marks).filter(([, t]) => t <= watch.firstAt)),
       cpu,
+      longTasks: probe.longTasks.filter((t) => t.start < watch.allAt).map((t) => [Math.round(t.start), Math.round(t.duration)]),
     };
   } finally {
     await context.close();
