@@ -799,7 +799,10 @@ export class Engine {
     for (const device of new Map([...devices.values()].map((d) => [d.deviceId, d])).values()) {
       const deviceId = device.deviceId;
       const { nonce } = await request(this.ctx.socket(), EVENTS.challenge, { deviceId });
+      const signing = performance.now();
       const signature = signAuth(device.authPrivateKey, loginMessage(fromB64(nonce), deviceId));
+      // on the way to the relay's first push: Diagnostics shows what it cost (the bench reads it)
+      this.counters.bump("login_sign_ms", Math.round(performance.now() - signing));
       const res = await request(this.ctx.socket(), EVENTS.login, { deviceId, signature: toB64(signature) });
       for (const a of res.addresses) served.add(a);
     }

@@ -21,6 +21,8 @@ export interface BacklogFigures {
   blocking: Blocking;
   /** What indexing for search added to the worker's commits meanwhile (its Diagnostics counter), ms; null when not shown. */
   searchIndexMs: number | null;
+  /** The worker's login signature (its Diagnostics counter), ms: on the way to the relay's first push; null when not shown. */
+  loginSignMs: number | null;
   /** First stored → all stored: what receiving the backlog itself costs the main thread. */
   blockingWhileStoring: Blocking;
   /** Set when --profile was on: a trace with every thread's CPU samples ran during this measurement. */
@@ -143,6 +145,7 @@ export async function benchBacklog(
     if (!cpu) throw new Error("the backlog ended without its CPU figures");
     const probe = await readProbe(page);
     const searchIndexMs = await diagnosticsCounter(page, "search_index_ms");
+    const loginSignMs = await diagnosticsCounter(page, "login_sign_ms");
     await page.close();
     return {
       messages: count,
@@ -152,6 +155,7 @@ export async function benchBacklog(
       perSecond: (count / Math.max(1, watch.allAt - watch.firstAt)) * 1000,
       blocking: blocking(probe, 0, watch.allAt),
       searchIndexMs,
+      loginSignMs,
       blockingWhileStoring: blocking(probe, watch.firstAt, watch.allAt),
       trace,
       timeline: Object.fromEntries(Object.entries(probe.marks).filter(([, t]) => t <= watch.firstAt)),
