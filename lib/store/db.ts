@@ -6,7 +6,7 @@
 // Secrets (worker only, never read by lib/hooks or components): device, identityKeys, prekeys, sessions,
 // pendingAcks, attachmentKeys, searchBlocks.
 // Never delete an old version() block; add a new one with the change.
-import Dexie, { type EntityTable, type Table } from "dexie";
+import Dexie, { type EntityTable, type Table, type Transaction } from "dexie";
 import type { Address, BrandId } from "../brands";
 import { BACKFILL_KEY, searchIndexMiddleware, type BlockKey, type SearchBlock } from "./search";
 
@@ -660,6 +660,55 @@ export const SYNC_PENDING_MAX = 5_000;
 /** How long one is held: as long as the relay keeps undelivered mail. */
 export const SYNC_PENDING_TTL_MS = 30 * 24 * 60 * 60_000;
 
+/** One version of the schema as written below: what it changes, and its upgrade if it has one. */
+interface SchemaStep {
+  version: number;
+  stores: Record<string, string | null>;
+  upgrade?: (tx: Transaction) => Promise<void>;
+}
+
+/**
+ * The schema's history, every version block as written, handed to Dexie in few declarations. Dexie's
+ * `version()` and `stores()` each parse every version declared so far and rebuild every table object, so
+ * declaring 15 versions one by one costs O(versions²): ~35 ms per construction, on the page's first long
+ * task and in the worker before its login (against well under 1 ms for one declaration). Dexie (since 3)
+ * reads the installed schema from the database itself and needs a declared version only where an
+ * upgrade runs; so only those and the newest are declared, each with the whole schema as of that
+ * version (everything before it folded in), which upgrades from any older version exactly as the full
+ * chain does (`db.test.ts` checks both).
+ */
+export class SchemaHistory {
+  readonly steps: SchemaStep[] = [];
+
+  version(version: number) {
+    const step: SchemaStep = { version, stores: {} };
+    this.steps.push(step);
+    const api = {
+      stores(stores: Record<string, string | null>) {
+        Object.assign(step.stores, stores);
+        return api;
+      },
+      upgrade(fn: (tx: Transaction) => Promise<void>) {
+        step.upgrade = fn;
+        return api;
+      },
+    };
+    return api;
+  }
+
+  /** Declares the versions with an upgrade and the newest, each with the schema as of it. */
+  declareOn(db: Dexie): void {
+    const steps = [...this.steps].sort((a, b) => a.version - b.version);
+    const schema: Record<string, string | null> = {};
+    steps.forEach((step, i) => {
+      Object.assign(schema, step.stores);
+      if (!step.upgrade && i < steps.length - 1) return;
+      const declared = db.version(step.version).stores({ ...schema });
+      if (step.upgrade) declared.upgrade(step.upgrade);
+    });
+  }
+}
+
 export class JunctionDB extends Dexie {
   accounts!: EntityTable<AccountRow, "address">;
   contacts!: EntityTable<ContactRow, "address">;
@@ -699,7 +748,15 @@ export class JunctionDB extends Dexie {
 
   constructor(name = "junction") {
     super(name);
-    this.version(1).stores({
+    JunctionDB.schemaHistory().declareOn(this);
+    // the index is written in the same transaction as every message write
+    this.use(searchIndexMiddleware);
+  }
+
+  /** Every version of the schema as written: never delete a block; add a new one with the change. */
+  static schemaHistory(): SchemaHistory {
+    const history = new SchemaHistory();
+    history.version(1).stores({
       accounts: "address, brand",
       contacts: "address",
       identities: "id, ourAddress, theirAddress",
@@ -715,7 +772,7 @@ export class JunctionDB extends Dexie {
     });
     // Sessions heal: archived states, replay guards, placeholders and the sent log for resends; messages
     // indexed by kind (only rows that have one: waiting, undecryptable, unsupported).
-    this.version(2).stores({
+    history.version(2).stores({
       messages: "id, [conversationId+sentAt], conversationId, kind",
       archivedSessions: "key, [ourAddress+theirAddress]",
       baseKeys: "key, address",
@@ -724,22 +781,22 @@ export class JunctionDB extends Dexie {
     });
     // Conversations as people expect them: messages that disappear (swept by expiresAt), drafts, and the
     // archived view.
-    this.version(3).stores({
+    history.version(3).stores({
       messages: "id, [conversationId+sentAt], conversationId, kind, expiresAt",
       conversations: "id, lastActivity, [ourBrand+lastActivity], [hasUnread+lastActivity], ourAddress, theirAddress, archived",
       drafts: "conversationId",
     });
     // Changes that came before their message wait for it (worker only).
-    this.version(4).stores({
+    history.version(4).stores({
       pendingChanges: "id, target, receivedAt",
     });
     // Pinned conversations by their pin: few rows, read whole to put them first without walking the inbox.
-    this.version(5).stores({
+    history.version(5).stores({
       conversations: "id, lastActivity, [ourBrand+lastActivity], [hasUnread+lastActivity], ourAddress, theirAddress, archived, pinnedAt",
     });
     // Attachments: transfers (found by state by the worker's transfer runner), decrypted media (summed per
     // conversation by Settings → Storage) and the attachments' keys (worker only). New tables only.
-    this.version(6).stores({
+    history.version(6).stores({
       transfers: "messageId, state, conversationId",
       media: "messageId, conversationId",
       attachmentKeys: "messageId",
@@ -747,7 +804,7 @@ export class JunctionDB extends Dexie {
     // Full-text search: a row per searchable message, keyed by [sentAt+id] (newest matches first), with a
     // multi-entry index on its words (search.ts). Messages stored before it wait for the worker's backfill,
     // which starts from the first id.
-    this.version(7)
+    history.version(7)
       .stores({
         searchIndex: "[sentAt+id], *tokens",
       })
@@ -757,23 +814,23 @@ export class JunctionDB extends Dexie {
     // People across brands: my own names for addresses and
     // the addresses I joined into one person, in tables of their own so no existing index changes. Only
     // joined addresses are in the personId index, so the merged inbox reads them whole in one request.
-    this.version(8).stores({
+    history.version(8).stores({
       addressBook: "address, personId",
       people: "id",
     });
     // Linked devices: the newest checked device list per account (a new table only).
-    this.version(9).stores({
+    history.version(9).stores({
       deviceLists: "address",
     });
     // Groups across brands: each group's membership state and signed chain, and the sender keys (worker
     // only). New tables only.
-    this.version(10).stores({
+    history.version(10).stores({
       groups: "id, ourAddress",
       senderKeys: "key",
     });
     // Downloads stored as they come: a row per piece of plaintext, keyed by message and position, so a
     // reload resumes after the last piece kept and a message's pieces go in one key range.
-    this.version(11).stores({
+    history.version(11).stores({
       mediaChunks: "[messageId+index]",
     });
     // Search index in blocks: the messages a commit stored share one row and one index
@@ -781,7 +838,7 @@ export class JunctionDB extends Dexie {
     // indexed again in the background. The messages' own conversationId index goes: the compound
     // [conversationId+sentAt] answers where("conversationId") the same, and a message write costs one index
     // entry less.
-    this.version(12)
+    history.version(12)
       .stores({
         searchIndex: null,
         searchBlocks: "receivedAt, *tokens",
@@ -791,20 +848,19 @@ export class JunctionDB extends Dexie {
         if ((await tx.table("messages").count()) > 0) await tx.table("meta").put({ key: BACKFILL_KEY, value: "" });
       });
     // Group messages that came before their sender key, found by group when a key comes (worker only).
-    this.version(13).stores({
+    history.version(13).stores({
       heldGroup: "key, [ourAddress+groupId], receivedAt",
     });
     // Sync between my own devices: the clock of the newest change per synced item (a new table only).
-    this.version(15).stores({
+    history.version(15).stores({
       syncClock: "key",
     });
     // Sync items that came before their message or conversation: found by what they wait for, pruned by age,
     // bounded per account (a new table only).
-    this.version(16).stores({
+    history.version(16).stores({
       syncPending: "key, target, receivedAt, [ourAddress+receivedAt]",
     });
-    // the index is written in the same transaction as every message write
-    this.use(searchIndexMiddleware);
+    return history;
   }
 }
 

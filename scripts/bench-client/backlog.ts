@@ -21,6 +21,8 @@ export interface BacklogFigures {
   blocking: Blocking;
   /** What indexing for search added to the worker's commits meanwhile (its Diagnostics counter), ms; null when not shown. */
   searchIndexMs: number | null;
+  /** The worker's login signature (its Diagnostics counter), ms: on the way to the relay's first push; null when not shown. */
+  loginSignMs: number | null;
   /** First stored → all stored: what receiving the backlog itself costs the main thread. */
   blockingWhileStoring: Blocking;
   /** Set when --profile was on: a trace with every thread's CPU samples ran during this measurement. */
@@ -29,6 +31,8 @@ export interface BacklogFigures {
   timeline: Record<string, number>;
   /** CPU time of the browser's processes and the relay from navigation to all stored (see cpu.ts). */
   cpu: CpuUse;
+  /** The main thread's long tasks from navigation to all stored, [start, duration] in ms: which one is the longest. */
+  longTasks: [number, number][];
 }
 
 interface CountWatch {
@@ -141,6 +145,7 @@ export async function benchBacklog(
     if (!cpu) throw new Error("the backlog ended without its CPU figures");
     const probe = await readProbe(page);
     const searchIndexMs = await diagnosticsCounter(page, "search_index_ms");
+    const loginSignMs = await diagnosticsCounter(page, "login_sign_ms");
     await page.close();
     return {
       messages: count,
@@ -150,10 +155,12 @@ export async function benchBacklog(
       perSecond: (count / Math.max(1, watch.allAt - watch.firstAt)) * 1000,
       blocking: blocking(probe, 0, watch.allAt),
       searchIndexMs,
+      loginSignMs,
       blockingWhileStoring: blocking(probe, watch.firstAt, watch.allAt),
       trace,
       timeline: Object.fromEntries(Object.entries(probe.marks).filter(([, t]) => t <= watch.firstAt)),
       cpu,
+      longTasks: probe.longTasks.filter((t) => t.start < watch.allAt).map((t) => [Math.round(t.start), Math.round(t.duration)]),
     };
   } finally {
     await context.close();

@@ -156,6 +156,8 @@ export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlo
             backlogLongestStall: round(backlog.blocking.longestStall),
             backlogLongTasks: backlog.blocking.longTasks,
             backlogLongTaskMs: round(backlog.blocking.longTaskMs),
+            ...(backlog.loginSignMs !== null ? { backlogLoginSignMs: backlog.loginSignMs } : {}),
+            backlogLongTaskList: backlog.longTasks.map(([start, ms]) => `${start}+${ms}`).join(" "),
             senderMs: round(backlog.send.ms),
             senderPerSecond: round((backlog.send.messages / backlog.send.ms) * 1000),
             senderRateLimitedReplies: backlog.send.rateLimited,
