@@ -1122,15 +1122,32 @@ export class KyselyRelayStore implements GroupableStore {
       if (gone < SWEEP_BATCH) break;
     }
     // A row's day must have ended before the cut-off's day began: kept at least LEDGER_TTL_MS.
+    // The ledger has no index on `day` (0005): every send would pay a random insert into it, and the
+    // sweep runs once an hour. It walks the ledger in key order instead, a page of keys at a time
+    // (read from the key alone), and deletes each page's expired rows by key range: one sequential
+    // pass over the ledger per sweep, each statement short. A row inserted into a page's range
+    // meanwhile is deleted only if it is expired too.
     const lastDay = dayOf(cutoffs.ledgerBefore);
+    let after: Uint8Array | undefined;
     for (;;) {
+      const page = await db
+        .selectFrom("envelope_ledger")
+        .select("hash")
+        .$if(after !== undefined, (qb) => qb.where("hash", ">", after!))
+        .orderBy("hash")
+        .limit(SWEEP_BATCH)
+        .execute();
+      if (page.length === 0) break;
+      const last = page[page.length - 1]!.hash;
       const result = await db
         .deleteFrom("envelope_ledger")
-        .where("hash", "in", (eb) => eb.selectFrom("envelope_ledger").select("hash").where("day", "<", lastDay).limit(SWEEP_BATCH))
+        .where("hash", ">=", page[0]!.hash)
+        .where("hash", "<=", last)
+        .where("day", "<", lastDay)
         .executeTakeFirst();
-      const gone = Number(result.numDeletedRows);
-      outcome.ledgerRows += gone;
-      if (gone < SWEEP_BATCH) break;
+      outcome.ledgerRows += Number(result.numDeletedRows);
+      if (page.length < SWEEP_BATCH) break;
+      after = last;
     }
     return outcome;
   }
