@@ -10,7 +10,7 @@
 //   into the answer the committed state gives (`handle_taken`, `device_exists`, `ok`);
 // - deadlocks and serialization failures between row locks: the transaction is retried;
 // - expiry sweeps: one node at a time (a session advisory lock, tried, not waited for).
-import { type Kysely, sql, type Transaction } from "kysely";
+import { CompiledQuery, type Kysely, type Selectable, sql, type Transaction } from "kysely";
 import { createHmac, randomBytes } from "node:crypto";
 import { type Address, brandOf } from "../../brands";
 import { MAX_ENVELOPE_BYTES } from "../../protocol";
@@ -61,6 +61,44 @@ const FIRST_READ_ROWS = 32;
 
 // Keeps each multi-row insert well under every dialect's bound-parameter limit.
 const CHUNK = 100;
+
+/**
+ * The hot statements of sends, deliveries and acks as SQL text made once per shape (statement and row
+ * count; at most CHUNK rows, so a bounded set) and run with their parameters as they are: building
+ * and compiling them with kysely's builder for every group took about as much CPU per envelope as
+ * SQLite's own execution of them. The text is the same plain SQL on both dialects but for the
+ * placeholders, which `place` numbers for Postgres.
+ */
+class HotStatements {
+  private readonly texts = new Map<string, string>();
+
+  constructor(private readonly pg: boolean) {}
+
+  /** The text of shape `key`, from `build` the first time. */
+  text(key: string, build: (place: () => string) => string): string {
+    let text = this.texts.get(key);
+    if (text === undefined) {
+      let n = 0;
+      text = build(this.pg ? () => `$${++n}` : () => "?");
+      this.texts.set(key, text);
+    }
+    return text;
+  }
+}
+
+/** `n` placeholders separated by commas. */
+function placeholders(place: () => string, n: number): string {
+  return Array.from({ length: n }, place).join(", ");
+}
+
+/** `rows` parenthesised tuples of `columns` placeholders each, for a multi-row VALUES. */
+function tuples(place: () => string, rows: number, columns: number): string {
+  return Array.from({ length: rows }, () => `(${placeholders(place, columns)})`).join(", ");
+}
+
+async function runRaw<R>(db: Db, text: string, parameters: unknown[]): Promise<R[]> {
+  return (await db.executeQuery<R>(CompiledQuery.raw(text, parameters))).rows;
+}
 
 function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
@@ -288,24 +326,31 @@ async function lockRecipientDevices(trx: Transaction<RelayDatabase>, deviceIds: 
  * insert locks); DO NOTHING stays as the guard of last resort, and RETURNING says which rows went in.
  * Multi-row statements, not one per envelope: thousands of envelopes are a few dozen statements.
  */
-async function insertEnvelopes(trx: Db, fresh: readonly Candidate[]): Promise<EnvelopeRecord[]> {
+async function insertEnvelopes(trx: Db, hot: HotStatements, fresh: readonly Candidate[]): Promise<EnvelopeRecord[]> {
   const stored: EnvelopeRecord[] = [];
   for (const part of chunks(fresh)) {
-    const firsts = await trx
-      .insertInto("envelope_ledger")
-      .values(part.map(({ env, hash }) => ({ hash, day: dayOf(env.ts) })))
-      .onConflict((oc) => oc.column("hash").doNothing())
-      .returning("hash")
-      .execute();
+    const ledgerRows: unknown[] = [];
+    for (const { env, hash } of part) ledgerRows.push(hash, dayOf(env.ts));
+    const firsts = await runRaw<{ hash: Uint8Array }>(
+      trx,
+      hot.text(`ledger insert ${part.length}`, (p) => `insert into "envelope_ledger" ("hash", "day") values ${tuples(p, part.length, 2)} on conflict ("hash") do nothing returning "hash"`),
+      ledgerRows,
+    );
     const firstSeen = new Set(firsts.map((r) => hex(r.hash)));
     const envs = part.filter((c) => firstSeen.has(hex(c.hash))).map((c) => c.env);
     if (envs.length === 0) continue;
-    const put = await trx
-      .insertInto("envelopes")
-      .values(envs.map((env) => ({ id: env.id, to_address: env.to, to_device: env.toDevice, from_address: env.from, from_device: env.fromDevice, body: env.body, ts: env.ts })))
-      .onConflict((oc) => oc.columns(["to_device", "to_address", "id", "from_device"]).doNothing())
-      .returning(["id", "to_address", "to_device", "from_device"])
-      .execute();
+    const rows: unknown[] = [];
+    for (const env of envs) rows.push(env.id, env.to, env.toDevice, env.from, env.fromDevice, env.body, env.ts);
+    const put = await runRaw<{ id: string; to_address: string; to_device: string; from_device: string }>(
+      trx,
+      hot.text(
+        `envelopes insert ${envs.length}`,
+        (p) =>
+          `insert into "envelopes" ("id", "to_address", "to_device", "from_address", "from_device", "body", "ts") values ${tuples(p, envs.length, 7)}` +
+          ` on conflict ("to_device", "to_address", "id", "from_device") do nothing returning "id", "to_address", "to_device", "from_device"`,
+      ),
+      rows,
+    );
     const key = (id: string, to: string, toDevice: string, fromDevice: string) => JSON.stringify([id, to, toDevice, fromDevice]);
     const went = new Set(put.map((r) => key(r.id, r.to_address, r.to_device, r.from_device)));
     for (const env of envs) if (went.has(key(env.id, env.to, env.toDevice, env.fromDevice))) stored.push(env);
@@ -414,7 +459,7 @@ function lockOrder<V>(map: ReadonlyMap<string, V>): string[] {
  * per recipient address and sender (an ack names one or a few), not one per envelope: a backlog's acks
  * cost a handful of index probes each.
  */
-async function deleteFrom(db: Db, deviceId: string, refs: readonly EnvelopeRef[]): Promise<{ to_device: string; bytes: number }[]> {
+async function deleteFrom(db: Db, hot: HotStatements, deviceId: string, refs: readonly EnvelopeRef[]): Promise<{ to_device: string; bytes: number }[]> {
   const groups = new Map<string, { to: Address; fromDevice?: string; ids: string[] }>();
   for (const ref of refs) {
     const key = JSON.stringify([ref.to, ref.fromDevice ?? null]);
@@ -425,9 +470,16 @@ async function deleteFrom(db: Db, deviceId: string, refs: readonly EnvelopeRef[]
   const gone: { to_device: string; bytes: number }[] = [];
   for (const { to, fromDevice, ids } of groups.values()) {
     for (const chunk of chunks(ids)) {
-      let query = db.deleteFrom("envelopes").where("to_device", "=", deviceId).where("to_address", "=", to).where("id", "in", chunk);
-      if (fromDevice !== undefined) query = query.where("from_device", "=", fromDevice);
-      gone.push(...(await query.returning((eb) => ["to_device", eb.fn<number>("length", ["body"]).as("bytes")]).execute()));
+      const bySender = fromDevice !== undefined;
+      const text = hot.text(
+        `ack delete ${bySender} ${chunk.length}`,
+        (p) =>
+          `delete from "envelopes" where "to_device" = ${p()} and "to_address" = ${p()} and "id" in (${placeholders(p, chunk.length)})` +
+          `${bySender ? ` and "from_device" = ${p()}` : ""} returning "to_device", length("body") as "bytes"`,
+      );
+      const parameters: unknown[] = [deviceId, to, ...chunk];
+      if (bySender) parameters.push(fromDevice);
+      gone.push(...(await runRaw<{ to_device: string; bytes: number }>(db, text, parameters)));
     }
   }
   return gone;
@@ -483,6 +535,7 @@ interface TransactOptions {
 
 export class KyselyRelayStore implements GroupableStore {
   private readonly pg: boolean;
+  private readonly hot: HotStatements;
 
   private constructor(
     private readonly db: Kysely<RelayDatabase>,
@@ -492,6 +545,7 @@ export class KyselyRelayStore implements GroupableStore {
     private readonly durable: () => Promise<void>,
   ) {
     this.pg = dialect === "postgres";
+    this.hot = new HotStatements(this.pg);
   }
 
   /** Over a migrated database: loads (on first open, creates) the ledger key. */
@@ -885,7 +939,7 @@ export class KyselyRelayStore implements GroupableStore {
       accepted.push(...fresh);
       outcomes.push({ ok: true, stored: fresh.length, deviceIds: [...wanted.keys()] });
     }
-    const stored = await insertEnvelopes(trx, accepted);
+    const stored = await insertEnvelopes(trx, this.hot, accepted);
     if (stored.length !== accepted.length) throw new GroupMismatch();
     if (!(await addToCounters(trx, deltas(stored), maxQuota))) throw new GroupMismatch();
     return outcomes;
@@ -899,7 +953,11 @@ export class KyselyRelayStore implements GroupableStore {
     const known = new Set<string>();
     const unique = [...new Map(candidates.map((c) => [hex(c.hash), c] as const)).values()];
     for (const part of chunks(unique)) {
-      const rows = await trx.selectFrom("envelope_ledger").select("hash").where("hash", "in", part.map((c) => c.hash)).execute();
+      const rows = await runRaw<{ hash: Uint8Array }>(
+        trx,
+        this.hot.text(`ledger read ${part.length}`, (p) => `select "hash" from "envelope_ledger" where "hash" in (${placeholders(p, part.length)})`),
+        part.map((c) => c.hash),
+      );
       for (const row of rows) known.add(hex(row.hash));
     }
     if (!pendingToo) return known;
@@ -956,7 +1014,7 @@ export class KyselyRelayStore implements GroupableStore {
         return { ok: false, reason: "quota_exceeded", to: delta.to, toDevice: deviceId };
       }
     }
-    const stored = await insertEnvelopes(trx, fresh);
+    const stored = await insertEnvelopes(trx, this.hot, fresh);
     const added = deltas(stored);
     // Counter rows are locked in one fixed order, so batches to several devices, acks and sweeps
     // cannot deadlock on them; a refusal still names the first device at fault in batch order.
@@ -1032,15 +1090,12 @@ export class KyselyRelayStore implements GroupableStore {
   }
 
   private async pendingRows(deviceId: string, afterSeq: number, limit: number, through = Number.POSITIVE_INFINITY): Promise<PendingEnvelope[]> {
-    const rows = await this.db
-      .selectFrom("envelopes")
-      .selectAll()
-      .where("to_device", "=", deviceId)
-      .where("seq", ">", afterSeq)
-      .$if(Number.isFinite(through), (qb) => qb.where("seq", "<=", through))
-      .orderBy("seq")
-      .limit(limit)
-      .execute();
+    const bounded = Number.isFinite(through);
+    const text = this.hot.text(
+      `pending ${bounded}`,
+      (p) => `select * from "envelopes" where "to_device" = ${p()} and "seq" > ${p()}${bounded ? ` and "seq" <= ${p()}` : ""} order by "seq" limit ${p()}`,
+    );
+    const rows = await runRaw<Selectable<RelayDatabase["envelopes"]>>(this.db, text, bounded ? [deviceId, afterSeq, through, limit] : [deviceId, afterSeq, limit]);
     return rows.map((row) => ({
       seq: Number(row.seq),
       id: row.id,
@@ -1055,7 +1110,7 @@ export class KyselyRelayStore implements GroupableStore {
 
   deleteEnvelopes(deviceId: string, refs: EnvelopeRef[]): Promise<number> {
     return this.transact(async (trx) => {
-      const gone = await deleteFrom(trx, deviceId, refs);
+      const gone = await deleteFrom(trx, this.hot, deviceId, refs);
       await subtractFromMailboxes(trx, gone);
       return gone.length;
     }, { durable: false });
@@ -1071,7 +1126,7 @@ export class KyselyRelayStore implements GroupableStore {
       const counts: number[] = [];
       const gone: { to_device: string; bytes: number }[] = [];
       for (const { deviceId, refs } of calls) {
-        const mine = await deleteFrom(trx, deviceId, refs);
+        const mine = await deleteFrom(trx, this.hot, deviceId, refs);
         counts.push(mine.length);
         gone.push(...mine);
       }
