@@ -234,14 +234,18 @@ const LEDGER_TAG = "junction relay ledger v1";
  */
 export function ledgerHash(key: Uint8Array, env: Pick<EnvelopeRecord, "fromDevice" | "to" | "toDevice" | "id">): Uint8Array {
   if (key.length !== LEDGER_KEY_BYTES) throw new RangeError("invalid ledger key");
-  const mac = createHmac("sha256", key);
-  for (const field of [LEDGER_TAG, env.fromDevice, env.to, env.toDevice, env.id]) {
-    const bytes = Buffer.from(field, "utf8");
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(bytes.length);
-    mac.update(length).update(bytes);
+  // The whole input in one buffer and one update: this runs for every envelope stored.
+  const fields = [LEDGER_TAG, env.fromDevice, env.to, env.toDevice, env.id];
+  let size = 0;
+  for (const field of fields) size += 4 + Buffer.byteLength(field, "utf8");
+  const input = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const field of fields) {
+    const written = input.write(field, at + 4, "utf8");
+    input.writeUInt32BE(written, at);
+    at += 4 + written;
   }
-  return new Uint8Array(mac.digest());
+  return new Uint8Array(createHmac("sha256", key).update(input).digest());
 }
 
 /**
@@ -273,6 +277,8 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 interface Candidate {
   env: EnvelopeRecord;
   hash: Uint8Array;
+  /** `hash` in hex, made once: the group's sets and maps are keyed by it. */
+  key: string;
 }
 
 /** What a batch adds to one device's mailbox; `to` is the first address it came to, for a refusal. */
@@ -336,8 +342,9 @@ async function insertEnvelopes(trx: Db, hot: HotStatements, fresh: readonly Cand
       hot.text(`ledger insert ${part.length}`, (p) => `insert into "envelope_ledger" ("hash", "day") values ${tuples(p, part.length, 2)} on conflict ("hash") do nothing returning "hash"`),
       ledgerRows,
     );
-    const firstSeen = new Set(firsts.map((r) => hex(r.hash)));
-    const envs = part.filter((c) => firstSeen.has(hex(c.hash))).map((c) => c.env);
+    // As many rows back as went in means all of them did (the usual case): no set to build.
+    const firstSeen = firsts.length === part.length ? null : new Set(firsts.map((r) => hex(r.hash)));
+    const envs = (firstSeen ? part.filter((c) => firstSeen.has(c.key)) : part).map((c) => c.env);
     if (envs.length === 0) continue;
     const rows: unknown[] = [];
     for (const env of envs) rows.push(env.id, env.to, env.toDevice, env.from, env.fromDevice, env.body, env.ts);
@@ -351,6 +358,10 @@ async function insertEnvelopes(trx: Db, hot: HotStatements, fresh: readonly Cand
       ),
       rows,
     );
+    if (put.length === envs.length) {
+      stored.push(...envs);
+      continue;
+    }
     const key = (id: string, to: string, toDevice: string, fromDevice: string) => JSON.stringify([id, to, toDevice, fromDevice]);
     const went = new Set(put.map((r) => key(r.id, r.to_address, r.to_device, r.from_device)));
     for (const env of envs) if (went.has(key(env.id, env.to, env.toDevice, env.fromDevice))) stored.push(env);
@@ -416,7 +427,7 @@ function unknownOnes(candidates: readonly Candidate[], taken: ReadonlySet<string
   const mine = new Set<string>();
   const fresh: Candidate[] = [];
   for (const c of candidates) {
-    const h = hex(c.hash);
+    const h = c.key;
     if (taken.has(h) || mine.has(h)) continue;
     mine.add(h);
     fresh.push(c);
@@ -951,7 +962,7 @@ export class KyselyRelayStore implements GroupableStore {
    */
   private async known(trx: Db, candidates: readonly Candidate[], pendingToo = true): Promise<Set<string>> {
     const known = new Set<string>();
-    const unique = [...new Map(candidates.map((c) => [hex(c.hash), c] as const)).values()];
+    const unique = [...new Map(candidates.map((c) => [c.key, c] as const)).values()];
     for (const part of chunks(unique)) {
       const rows = await runRaw<{ hash: Uint8Array }>(
         trx,
@@ -963,7 +974,7 @@ export class KyselyRelayStore implements GroupableStore {
     if (!pendingToo) return known;
     const byMailbox = new Map<string, { to: Address; toDevice: string; items: Candidate[] }>();
     for (const c of unique) {
-      if (known.has(hex(c.hash))) continue;
+      if (known.has(c.key)) continue;
       const key = `${c.env.toDevice}\n${c.env.to}`;
       const group = byMailbox.get(key);
       if (group) group.items.push(c);
@@ -978,14 +989,17 @@ export class KyselyRelayStore implements GroupableStore {
           .where("to_address", "=", to)
           .where("id", "in", part.map((c) => c.env.id))
           .execute();
-        for (const c of part) if (rows.some((r) => r.id === c.env.id && r.from_device === c.env.fromDevice)) known.add(hex(c.hash));
+        for (const c of part) if (rows.some((r) => r.id === c.env.id && r.from_device === c.env.fromDevice)) known.add(c.key);
       }
     }
     return known;
   }
 
   private candidates(envelopes: readonly EnvelopeRecord[]): Candidate[] {
-    return envelopes.map((env) => ({ env, hash: ledgerHash(this.ledgerKey, env) }));
+    return envelopes.map((env) => {
+      const hash = ledgerHash(this.ledgerKey, env);
+      return { env, hash, key: hex(hash) };
+    });
   }
 
   /**
@@ -1036,7 +1050,7 @@ export class KyselyRelayStore implements GroupableStore {
     const known = await this.known(trx, candidates);
     const once: Candidate[] = [];
     for (const c of candidates) {
-      const h = hex(c.hash);
+      const h = c.key;
       if (known.has(h)) continue;
       known.add(h);
       once.push(c);
