@@ -86,6 +86,9 @@ class HotStatements {
   }
 }
 
+/** An upsert's update of a device's counters by the row it tried to insert. */
+const COUNTER_SUMS = `"envelopes" = "device_mailbox"."envelopes" + "excluded"."envelopes", "bytes" = "device_mailbox"."bytes" + "excluded"."bytes"`;
+
 /** `n` placeholders separated by commas. */
 function placeholders(place: () => string, n: number): string {
   return Array.from({ length: n }, place).join(", ");
@@ -377,8 +380,8 @@ async function insertEnvelopes(trx: Db, hot: HotStatements, fresh: readonly Cand
  * CONFLICT DO UPDATE waits for a concurrent writer of the row and evaluates its WHERE on the newest
  * version, so a quota is never exceeded.
  */
-function addToCounter(trx: Db, deviceId: string, delta: MailboxDelta, quotas: MailboxQuotas): Promise<boolean> {
-  return addToCounters(trx, new Map([[deviceId, delta]]), new Map([[deviceId, quotas]]));
+function addToCounter(trx: Db, hot: HotStatements, deviceId: string, delta: MailboxDelta, quotas: MailboxQuotas): Promise<boolean> {
+  return addToCounters(trx, hot, new Map([[deviceId, delta]]), new Map([[deviceId, quotas]]));
 }
 
 /**
@@ -386,7 +389,7 @@ function addToCounter(trx: Db, deviceId: string, delta: MailboxDelta, quotas: Ma
  * normally share one), rows in lock order. True if every device's row took its delta; false if any
  * guard refused (then some may have: the caller rolls back).
  */
-async function addToCounters(trx: Db, added: ReadonlyMap<string, MailboxDelta>, quotaOf: ReadonlyMap<string, MailboxQuotas>): Promise<boolean> {
+async function addToCounters(trx: Db, hot: HotStatements, added: ReadonlyMap<string, MailboxDelta>, quotaOf: ReadonlyMap<string, MailboxQuotas>): Promise<boolean> {
   const byQuota = new Map<string, { quotas: MailboxQuotas; deviceIds: string[] }>();
   for (const deviceId of lockOrder(added)) {
     const quotas = quotaOf.get(deviceId)!;
@@ -399,23 +402,19 @@ async function addToCounters(trx: Db, added: ReadonlyMap<string, MailboxDelta>, 
   }
   for (const { quotas, deviceIds } of byQuota.values()) {
     for (const part of chunks(deviceIds)) {
-      const counted = await trx
-        .insertInto("device_mailbox")
-        .values(part.map((deviceId) => ({ device_id: deviceId, envelopes: added.get(deviceId)!.envelopes, bytes: added.get(deviceId)!.bytes })))
-        .onConflict((oc) =>
-          oc
-            .column("device_id")
-            .doUpdateSet((eb) => ({
-              envelopes: eb("device_mailbox.envelopes", "+", eb.ref("excluded.envelopes")),
-              bytes: eb("device_mailbox.bytes", "+", eb.ref("excluded.bytes")),
-            }))
-            .where((eb) =>
-              eb.and([
-                eb(eb("device_mailbox.envelopes", "+", eb.ref("excluded.envelopes")), "<=", quotas.perDeviceEnvelopes),
-                eb(eb("device_mailbox.bytes", "+", eb.ref("excluded.bytes")), "<=", quotas.perDeviceBytes),
-              ])))
-        .returning("device_id")
-        .execute();
+      const parameters: unknown[] = [];
+      for (const deviceId of part) parameters.push(deviceId, added.get(deviceId)!.envelopes, added.get(deviceId)!.bytes);
+      parameters.push(quotas.perDeviceEnvelopes, quotas.perDeviceBytes);
+      const counted = await runRaw<{ device_id: string }>(
+        trx,
+        hot.text(
+          `counters add ${part.length}`,
+          (p) =>
+            `insert into "device_mailbox" ("device_id", "envelopes", "bytes") values ${tuples(p, part.length, 3)} on conflict ("device_id") do update set ${COUNTER_SUMS}` +
+            ` where ("device_mailbox"."envelopes" + "excluded"."envelopes" <= ${p()} and "device_mailbox"."bytes" + "excluded"."bytes" <= ${p()}) returning "device_id"`,
+        ),
+        parameters,
+      );
       if (counted.length !== part.length) return false;
     }
   }
@@ -497,7 +496,7 @@ async function deleteFrom(db: Db, hot: HotStatements, deviceId: string, refs: re
 }
 
 /** Takes deleted envelopes (device, body bytes) off the device counters; drops rows left empty. */
-async function subtractFromMailboxes(db: Db, gone: readonly { to_device: string; bytes: number | string | bigint }[]): Promise<void> {
+async function subtractFromMailboxes(db: Db, hot: HotStatements, gone: readonly { to_device: string; bytes: number | string | bigint }[]): Promise<void> {
   const byDevice = new Map<string, { envelopes: number; bytes: number }>();
   for (const row of gone) {
     const delta = byDevice.get(row.to_device) ?? { envelopes: 0, bytes: 0 };
@@ -510,18 +509,21 @@ async function subtractFromMailboxes(db: Db, gone: readonly { to_device: string;
   // Postgres), rows in lock order as before. A device whose row is missing (none should be: its
   // envelopes were counted) gets a row below zero, which the delete below drops at once.
   for (const part of chunks(deviceIds)) {
-    await db
-      .insertInto("device_mailbox")
-      .values(part.map((deviceId) => ({ device_id: deviceId, envelopes: -byDevice.get(deviceId)!.envelopes, bytes: -byDevice.get(deviceId)!.bytes })))
-      .onConflict((oc) =>
-        oc.column("device_id").doUpdateSet((eb) => ({
-          envelopes: eb("device_mailbox.envelopes", "+", eb.ref("excluded.envelopes")),
-          bytes: eb("device_mailbox.bytes", "+", eb.ref("excluded.bytes")),
-        })))
-      .execute();
+    const parameters: unknown[] = [];
+    for (const deviceId of part) parameters.push(deviceId, -byDevice.get(deviceId)!.envelopes, -byDevice.get(deviceId)!.bytes);
+    await runRaw(
+      db,
+      hot.text(
+        `counters subtract ${part.length}`,
+        (p) => `insert into "device_mailbox" ("device_id", "envelopes", "bytes") values ${tuples(p, part.length, 3)} on conflict ("device_id") do update set ${COUNTER_SUMS}`,
+      ),
+      parameters,
+    );
   }
   // No row for a device with nothing pending: the table lists only who has mail waiting now.
-  for (const part of chunks(deviceIds)) await db.deleteFrom("device_mailbox").where("device_id", "in", part).where("envelopes", "<=", 0).execute();
+  for (const part of chunks(deviceIds)) {
+    await runRaw(db, hot.text(`counters drop ${part.length}`, (p) => `delete from "device_mailbox" where "device_id" in (${placeholders(p, part.length)}) and "envelopes" <= 0`), part);
+  }
 }
 
 // Rows per expiry transaction: a large sweep never holds the (SQLite: only) writer for long.
@@ -904,9 +906,17 @@ export class KyselyRelayStore implements GroupableStore {
     const existing = new Set<string>();
     const held = new Map<string, { envelopes: number; bytes: number }>();
     for (const part of chunks(devices)) {
-      const rows = await trx.selectFrom("account_devices").select(["address", "device_id"]).where("device_id", "in", part).execute();
+      const rows = await runRaw<{ address: string; device_id: string }>(
+        trx,
+        this.hot.text(`recipients ${part.length}`, (p) => `select "address", "device_id" from "account_devices" where "device_id" in (${placeholders(p, part.length)})`),
+        part,
+      );
       for (const row of rows) existing.add(`${row.address}\n${row.device_id}`);
-      const counters = await trx.selectFrom("device_mailbox").select(["device_id", "envelopes", "bytes"]).where("device_id", "in", part).execute();
+      const counters = await runRaw<{ device_id: string; envelopes: number | string; bytes: number | string }>(
+        trx,
+        this.hot.text(`counters read ${part.length}`, (p) => `select "device_id", "envelopes", "bytes" from "device_mailbox" where "device_id" in (${placeholders(p, part.length)})`),
+        part,
+      );
       for (const row of counters) held.set(row.device_id, { envelopes: Number(row.envelopes), bytes: Number(row.bytes) });
     }
     // The ledger only: an envelope still pending after its ledger row expired (a retry days later) is
@@ -952,7 +962,7 @@ export class KyselyRelayStore implements GroupableStore {
     }
     const stored = await insertEnvelopes(trx, this.hot, accepted);
     if (stored.length !== accepted.length) throw new GroupMismatch();
-    if (!(await addToCounters(trx, deltas(stored), maxQuota))) throw new GroupMismatch();
+    if (!(await addToCounters(trx, this.hot, deltas(stored), maxQuota))) throw new GroupMismatch();
     return outcomes;
   }
 
@@ -1034,7 +1044,7 @@ export class KyselyRelayStore implements GroupableStore {
     // cannot deadlock on them; a refusal still names the first device at fault in batch order.
     const over = new Set<string>();
     for (const deviceId of lockOrder(added)) {
-      if (!(await addToCounter(trx, deviceId, added.get(deviceId)!, quotas))) over.add(deviceId);
+      if (!(await addToCounter(trx, this.hot, deviceId, added.get(deviceId)!, quotas))) over.add(deviceId);
     }
     for (const [deviceId, delta] of added) {
       if (over.has(deviceId)) throw new Refusal({ ok: false, reason: "quota_exceeded", to: delta.to, toDevice: deviceId });
@@ -1125,7 +1135,7 @@ export class KyselyRelayStore implements GroupableStore {
   deleteEnvelopes(deviceId: string, refs: EnvelopeRef[]): Promise<number> {
     return this.transact(async (trx) => {
       const gone = await deleteFrom(trx, this.hot, deviceId, refs);
-      await subtractFromMailboxes(trx, gone);
+      await subtractFromMailboxes(trx, this.hot, gone);
       return gone.length;
     }, { durable: false });
   }
@@ -1145,7 +1155,7 @@ export class KyselyRelayStore implements GroupableStore {
         gone.push(...mine);
       }
       // Every counter row of the group at once, in lock order (see subtractFromMailboxes).
-      await subtractFromMailboxes(trx, gone);
+      await subtractFromMailboxes(trx, this.hot, gone);
       return counts;
     }, { durable: false });
   }
@@ -1184,7 +1194,7 @@ export class KyselyRelayStore implements GroupableStore {
               .$if(this.pg, (qb) => qb.forUpdate().skipLocked()))
           .returning((eb) => ["to_device", eb.fn<number>("length", ["body"]).as("bytes")])
           .execute();
-        await subtractFromMailboxes(trx, rows);
+        await subtractFromMailboxes(trx, this.hot, rows);
         return rows.length;
       }, { durable: false }, db);
       outcome.envelopes += gone;
