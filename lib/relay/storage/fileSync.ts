@@ -4,7 +4,30 @@
 // relay answers a write only after `sync()` resolves, and an fsync of the log that began after the
 // commit makes that commit durable. The fsync runs in libuv's thread pool, so the event loop keeps
 // serving sockets meanwhile, and every commit that lands during one fsync shares the next.
-import { open } from "node:fs/promises";
+import { close, fsync, open } from "node:fs";
+
+/**
+ * Opens `path`, fsyncs and closes it; false if it does not exist. The callback API: one promise per
+ * sync, not a FileHandle and a promise for each of its three steps (this runs for every commit group).
+ */
+function fsyncFile(path: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    open(path, "r", (openErr, fd) => {
+      if (openErr) {
+        if (openErr.code === "ENOENT") resolve(false);
+        else reject(openErr);
+        return;
+      }
+      fsync(fd, (syncErr) => {
+        close(fd, (closeErr) => {
+          const err = syncErr ?? closeErr;
+          if (err) reject(err);
+          else resolve(true);
+        });
+      });
+    });
+  });
+}
 
 export class FileSync {
   private inFlight: Promise<void> | null = null;
@@ -41,19 +64,7 @@ export class FileSync {
   private async fsyncFirstExisting(): Promise<void> {
     this.syncs++;
     for (const path of this.paths) {
-      let handle;
-      try {
-        handle = await open(path, "r");
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
-        throw err;
-      }
-      try {
-        await handle.sync();
-        return;
-      } finally {
-        await handle.close();
-      }
+      if (await fsyncFile(path)) return;
     }
   }
 }

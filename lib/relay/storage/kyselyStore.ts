@@ -10,7 +10,7 @@
 //   into the answer the committed state gives (`handle_taken`, `device_exists`, `ok`);
 // - deadlocks and serialization failures between row locks: the transaction is retried;
 // - expiry sweeps: one node at a time (a session advisory lock, tried, not waited for).
-import { type Kysely, sql, type Transaction } from "kysely";
+import { CompiledQuery, type Kysely, type Selectable, sql, type Transaction } from "kysely";
 import { createHmac, randomBytes } from "node:crypto";
 import { type Address, brandOf } from "../../brands";
 import { MAX_ENVELOPE_BYTES } from "../../protocol";
@@ -61,6 +61,47 @@ const FIRST_READ_ROWS = 32;
 
 // Keeps each multi-row insert well under every dialect's bound-parameter limit.
 const CHUNK = 100;
+
+/**
+ * The hot statements of sends, deliveries and acks as SQL text made once per shape (statement and row
+ * count; at most CHUNK rows, so a bounded set) and run with their parameters as they are: building
+ * and compiling them with kysely's builder for every group took about as much CPU per envelope as
+ * SQLite's own execution of them. The text is the same plain SQL on both dialects but for the
+ * placeholders, which `place` numbers for Postgres.
+ */
+class HotStatements {
+  private readonly texts = new Map<string, string>();
+
+  constructor(private readonly pg: boolean) {}
+
+  /** The text of shape `key`, from `build` the first time. */
+  text(key: string, build: (place: () => string) => string): string {
+    let text = this.texts.get(key);
+    if (text === undefined) {
+      let n = 0;
+      text = build(this.pg ? () => `$${++n}` : () => "?");
+      this.texts.set(key, text);
+    }
+    return text;
+  }
+}
+
+/** An upsert's update of a device's counters by the row it tried to insert. */
+const COUNTER_SUMS = `"envelopes" = "device_mailbox"."envelopes" + "excluded"."envelopes", "bytes" = "device_mailbox"."bytes" + "excluded"."bytes"`;
+
+/** `n` placeholders separated by commas. */
+function placeholders(place: () => string, n: number): string {
+  return Array.from({ length: n }, place).join(", ");
+}
+
+/** `rows` parenthesised tuples of `columns` placeholders each, for a multi-row VALUES. */
+function tuples(place: () => string, rows: number, columns: number): string {
+  return Array.from({ length: rows }, () => `(${placeholders(place, columns)})`).join(", ");
+}
+
+async function runRaw<R>(db: Db, text: string, parameters: unknown[]): Promise<R[]> {
+  return (await db.executeQuery<R>(CompiledQuery.raw(text, parameters))).rows;
+}
 
 function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
@@ -196,14 +237,18 @@ const LEDGER_TAG = "junction relay ledger v1";
  */
 export function ledgerHash(key: Uint8Array, env: Pick<EnvelopeRecord, "fromDevice" | "to" | "toDevice" | "id">): Uint8Array {
   if (key.length !== LEDGER_KEY_BYTES) throw new RangeError("invalid ledger key");
-  const mac = createHmac("sha256", key);
-  for (const field of [LEDGER_TAG, env.fromDevice, env.to, env.toDevice, env.id]) {
-    const bytes = Buffer.from(field, "utf8");
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(bytes.length);
-    mac.update(length).update(bytes);
+  // The whole input in one buffer and one update: this runs for every envelope stored.
+  const fields = [LEDGER_TAG, env.fromDevice, env.to, env.toDevice, env.id];
+  let size = 0;
+  for (const field of fields) size += 4 + Buffer.byteLength(field, "utf8");
+  const input = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const field of fields) {
+    const written = input.write(field, at + 4, "utf8");
+    input.writeUInt32BE(written, at);
+    at += 4 + written;
   }
-  return new Uint8Array(mac.digest());
+  return new Uint8Array(createHmac("sha256", key).update(input).digest());
 }
 
 /**
@@ -235,6 +280,8 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 interface Candidate {
   env: EnvelopeRecord;
   hash: Uint8Array;
+  /** `hash` in hex, made once: the group's sets and maps are keyed by it. */
+  key: string;
 }
 
 /** What a batch adds to one device's mailbox; `to` is the first address it came to, for a refusal. */
@@ -288,24 +335,36 @@ async function lockRecipientDevices(trx: Transaction<RelayDatabase>, deviceIds: 
  * insert locks); DO NOTHING stays as the guard of last resort, and RETURNING says which rows went in.
  * Multi-row statements, not one per envelope: thousands of envelopes are a few dozen statements.
  */
-async function insertEnvelopes(trx: Db, fresh: readonly Candidate[]): Promise<EnvelopeRecord[]> {
+async function insertEnvelopes(trx: Db, hot: HotStatements, fresh: readonly Candidate[]): Promise<EnvelopeRecord[]> {
   const stored: EnvelopeRecord[] = [];
   for (const part of chunks(fresh)) {
-    const firsts = await trx
-      .insertInto("envelope_ledger")
-      .values(part.map(({ env, hash }) => ({ hash, day: dayOf(env.ts) })))
-      .onConflict((oc) => oc.column("hash").doNothing())
-      .returning("hash")
-      .execute();
-    const firstSeen = new Set(firsts.map((r) => hex(r.hash)));
-    const envs = part.filter((c) => firstSeen.has(hex(c.hash))).map((c) => c.env);
+    const ledgerRows: unknown[] = [];
+    for (const { env, hash } of part) ledgerRows.push(hash, dayOf(env.ts));
+    const firsts = await runRaw<{ hash: Uint8Array }>(
+      trx,
+      hot.text(`ledger insert ${part.length}`, (p) => `insert into "envelope_ledger" ("hash", "day") values ${tuples(p, part.length, 2)} on conflict ("hash") do nothing returning "hash"`),
+      ledgerRows,
+    );
+    // As many rows back as went in means all of them did (the usual case): no set to build.
+    const firstSeen = firsts.length === part.length ? null : new Set(firsts.map((r) => hex(r.hash)));
+    const envs = (firstSeen ? part.filter((c) => firstSeen.has(c.key)) : part).map((c) => c.env);
     if (envs.length === 0) continue;
-    const put = await trx
-      .insertInto("envelopes")
-      .values(envs.map((env) => ({ id: env.id, to_address: env.to, to_device: env.toDevice, from_address: env.from, from_device: env.fromDevice, body: env.body, ts: env.ts })))
-      .onConflict((oc) => oc.columns(["to_device", "to_address", "id", "from_device"]).doNothing())
-      .returning(["id", "to_address", "to_device", "from_device"])
-      .execute();
+    const rows: unknown[] = [];
+    for (const env of envs) rows.push(env.id, env.to, env.toDevice, env.from, env.fromDevice, env.body, env.ts);
+    const put = await runRaw<{ id: string; to_address: string; to_device: string; from_device: string }>(
+      trx,
+      hot.text(
+        `envelopes insert ${envs.length}`,
+        (p) =>
+          `insert into "envelopes" ("id", "to_address", "to_device", "from_address", "from_device", "body", "ts") values ${tuples(p, envs.length, 7)}` +
+          ` on conflict ("to_device", "to_address", "id", "from_device") do nothing returning "id", "to_address", "to_device", "from_device"`,
+      ),
+      rows,
+    );
+    if (put.length === envs.length) {
+      stored.push(...envs);
+      continue;
+    }
     const key = (id: string, to: string, toDevice: string, fromDevice: string) => JSON.stringify([id, to, toDevice, fromDevice]);
     const went = new Set(put.map((r) => key(r.id, r.to_address, r.to_device, r.from_device)));
     for (const env of envs) if (went.has(key(env.id, env.to, env.toDevice, env.fromDevice))) stored.push(env);
@@ -321,8 +380,8 @@ async function insertEnvelopes(trx: Db, fresh: readonly Candidate[]): Promise<En
  * CONFLICT DO UPDATE waits for a concurrent writer of the row and evaluates its WHERE on the newest
  * version, so a quota is never exceeded.
  */
-function addToCounter(trx: Db, deviceId: string, delta: MailboxDelta, quotas: MailboxQuotas): Promise<boolean> {
-  return addToCounters(trx, new Map([[deviceId, delta]]), new Map([[deviceId, quotas]]));
+function addToCounter(trx: Db, hot: HotStatements, deviceId: string, delta: MailboxDelta, quotas: MailboxQuotas): Promise<boolean> {
+  return addToCounters(trx, hot, new Map([[deviceId, delta]]), new Map([[deviceId, quotas]]));
 }
 
 /**
@@ -330,7 +389,7 @@ function addToCounter(trx: Db, deviceId: string, delta: MailboxDelta, quotas: Ma
  * normally share one), rows in lock order. True if every device's row took its delta; false if any
  * guard refused (then some may have: the caller rolls back).
  */
-async function addToCounters(trx: Db, added: ReadonlyMap<string, MailboxDelta>, quotaOf: ReadonlyMap<string, MailboxQuotas>): Promise<boolean> {
+async function addToCounters(trx: Db, hot: HotStatements, added: ReadonlyMap<string, MailboxDelta>, quotaOf: ReadonlyMap<string, MailboxQuotas>): Promise<boolean> {
   const byQuota = new Map<string, { quotas: MailboxQuotas; deviceIds: string[] }>();
   for (const deviceId of lockOrder(added)) {
     const quotas = quotaOf.get(deviceId)!;
@@ -343,23 +402,19 @@ async function addToCounters(trx: Db, added: ReadonlyMap<string, MailboxDelta>, 
   }
   for (const { quotas, deviceIds } of byQuota.values()) {
     for (const part of chunks(deviceIds)) {
-      const counted = await trx
-        .insertInto("device_mailbox")
-        .values(part.map((deviceId) => ({ device_id: deviceId, envelopes: added.get(deviceId)!.envelopes, bytes: added.get(deviceId)!.bytes })))
-        .onConflict((oc) =>
-          oc
-            .column("device_id")
-            .doUpdateSet((eb) => ({
-              envelopes: eb("device_mailbox.envelopes", "+", eb.ref("excluded.envelopes")),
-              bytes: eb("device_mailbox.bytes", "+", eb.ref("excluded.bytes")),
-            }))
-            .where((eb) =>
-              eb.and([
-                eb(eb("device_mailbox.envelopes", "+", eb.ref("excluded.envelopes")), "<=", quotas.perDeviceEnvelopes),
-                eb(eb("device_mailbox.bytes", "+", eb.ref("excluded.bytes")), "<=", quotas.perDeviceBytes),
-              ])))
-        .returning("device_id")
-        .execute();
+      const parameters: unknown[] = [];
+      for (const deviceId of part) parameters.push(deviceId, added.get(deviceId)!.envelopes, added.get(deviceId)!.bytes);
+      parameters.push(quotas.perDeviceEnvelopes, quotas.perDeviceBytes);
+      const counted = await runRaw<{ device_id: string }>(
+        trx,
+        hot.text(
+          `counters add ${part.length}`,
+          (p) =>
+            `insert into "device_mailbox" ("device_id", "envelopes", "bytes") values ${tuples(p, part.length, 3)} on conflict ("device_id") do update set ${COUNTER_SUMS}` +
+            ` where ("device_mailbox"."envelopes" + "excluded"."envelopes" <= ${p()} and "device_mailbox"."bytes" + "excluded"."bytes" <= ${p()}) returning "device_id"`,
+        ),
+        parameters,
+      );
       if (counted.length !== part.length) return false;
     }
   }
@@ -371,7 +426,7 @@ function unknownOnes(candidates: readonly Candidate[], taken: ReadonlySet<string
   const mine = new Set<string>();
   const fresh: Candidate[] = [];
   for (const c of candidates) {
-    const h = hex(c.hash);
+    const h = c.key;
     if (taken.has(h) || mine.has(h)) continue;
     mine.add(h);
     fresh.push(c);
@@ -414,7 +469,7 @@ function lockOrder<V>(map: ReadonlyMap<string, V>): string[] {
  * per recipient address and sender (an ack names one or a few), not one per envelope: a backlog's acks
  * cost a handful of index probes each.
  */
-async function deleteFrom(db: Db, deviceId: string, refs: readonly EnvelopeRef[]): Promise<{ to_device: string; bytes: number }[]> {
+async function deleteFrom(db: Db, hot: HotStatements, deviceId: string, refs: readonly EnvelopeRef[]): Promise<{ to_device: string; bytes: number }[]> {
   const groups = new Map<string, { to: Address; fromDevice?: string; ids: string[] }>();
   for (const ref of refs) {
     const key = JSON.stringify([ref.to, ref.fromDevice ?? null]);
@@ -425,16 +480,23 @@ async function deleteFrom(db: Db, deviceId: string, refs: readonly EnvelopeRef[]
   const gone: { to_device: string; bytes: number }[] = [];
   for (const { to, fromDevice, ids } of groups.values()) {
     for (const chunk of chunks(ids)) {
-      let query = db.deleteFrom("envelopes").where("to_device", "=", deviceId).where("to_address", "=", to).where("id", "in", chunk);
-      if (fromDevice !== undefined) query = query.where("from_device", "=", fromDevice);
-      gone.push(...(await query.returning((eb) => ["to_device", eb.fn<number>("length", ["body"]).as("bytes")]).execute()));
+      const bySender = fromDevice !== undefined;
+      const text = hot.text(
+        `ack delete ${bySender} ${chunk.length}`,
+        (p) =>
+          `delete from "envelopes" where "to_device" = ${p()} and "to_address" = ${p()} and "id" in (${placeholders(p, chunk.length)})` +
+          `${bySender ? ` and "from_device" = ${p()}` : ""} returning "to_device", length("body") as "bytes"`,
+      );
+      const parameters: unknown[] = [deviceId, to, ...chunk];
+      if (bySender) parameters.push(fromDevice);
+      gone.push(...(await runRaw<{ to_device: string; bytes: number }>(db, text, parameters)));
     }
   }
   return gone;
 }
 
 /** Takes deleted envelopes (device, body bytes) off the device counters; drops rows left empty. */
-async function subtractFromMailboxes(db: Db, gone: readonly { to_device: string; bytes: number | string | bigint }[]): Promise<void> {
+async function subtractFromMailboxes(db: Db, hot: HotStatements, gone: readonly { to_device: string; bytes: number | string | bigint }[]): Promise<void> {
   const byDevice = new Map<string, { envelopes: number; bytes: number }>();
   for (const row of gone) {
     const delta = byDevice.get(row.to_device) ?? { envelopes: 0, bytes: 0 };
@@ -447,18 +509,21 @@ async function subtractFromMailboxes(db: Db, gone: readonly { to_device: string;
   // Postgres), rows in lock order as before. A device whose row is missing (none should be: its
   // envelopes were counted) gets a row below zero, which the delete below drops at once.
   for (const part of chunks(deviceIds)) {
-    await db
-      .insertInto("device_mailbox")
-      .values(part.map((deviceId) => ({ device_id: deviceId, envelopes: -byDevice.get(deviceId)!.envelopes, bytes: -byDevice.get(deviceId)!.bytes })))
-      .onConflict((oc) =>
-        oc.column("device_id").doUpdateSet((eb) => ({
-          envelopes: eb("device_mailbox.envelopes", "+", eb.ref("excluded.envelopes")),
-          bytes: eb("device_mailbox.bytes", "+", eb.ref("excluded.bytes")),
-        })))
-      .execute();
+    const parameters: unknown[] = [];
+    for (const deviceId of part) parameters.push(deviceId, -byDevice.get(deviceId)!.envelopes, -byDevice.get(deviceId)!.bytes);
+    await runRaw(
+      db,
+      hot.text(
+        `counters subtract ${part.length}`,
+        (p) => `insert into "device_mailbox" ("device_id", "envelopes", "bytes") values ${tuples(p, part.length, 3)} on conflict ("device_id") do update set ${COUNTER_SUMS}`,
+      ),
+      parameters,
+    );
   }
   // No row for a device with nothing pending: the table lists only who has mail waiting now.
-  for (const part of chunks(deviceIds)) await db.deleteFrom("device_mailbox").where("device_id", "in", part).where("envelopes", "<=", 0).execute();
+  for (const part of chunks(deviceIds)) {
+    await runRaw(db, hot.text(`counters drop ${part.length}`, (p) => `delete from "device_mailbox" where "device_id" in (${placeholders(p, part.length)}) and "envelopes" <= 0`), part);
+  }
 }
 
 // Rows per expiry transaction: a large sweep never holds the (SQLite: only) writer for long.
@@ -483,6 +548,7 @@ interface TransactOptions {
 
 export class KyselyRelayStore implements GroupableStore {
   private readonly pg: boolean;
+  private readonly hot: HotStatements;
 
   private constructor(
     private readonly db: Kysely<RelayDatabase>,
@@ -492,6 +558,7 @@ export class KyselyRelayStore implements GroupableStore {
     private readonly durable: () => Promise<void>,
   ) {
     this.pg = dialect === "postgres";
+    this.hot = new HotStatements(this.pg);
   }
 
   /** Over a migrated database: loads (on first open, creates) the ledger key. */
@@ -839,9 +906,17 @@ export class KyselyRelayStore implements GroupableStore {
     const existing = new Set<string>();
     const held = new Map<string, { envelopes: number; bytes: number }>();
     for (const part of chunks(devices)) {
-      const rows = await trx.selectFrom("account_devices").select(["address", "device_id"]).where("device_id", "in", part).execute();
+      const rows = await runRaw<{ address: string; device_id: string }>(
+        trx,
+        this.hot.text(`recipients ${part.length}`, (p) => `select "address", "device_id" from "account_devices" where "device_id" in (${placeholders(p, part.length)})`),
+        part,
+      );
       for (const row of rows) existing.add(`${row.address}\n${row.device_id}`);
-      const counters = await trx.selectFrom("device_mailbox").select(["device_id", "envelopes", "bytes"]).where("device_id", "in", part).execute();
+      const counters = await runRaw<{ device_id: string; envelopes: number | string; bytes: number | string }>(
+        trx,
+        this.hot.text(`counters read ${part.length}`, (p) => `select "device_id", "envelopes", "bytes" from "device_mailbox" where "device_id" in (${placeholders(p, part.length)})`),
+        part,
+      );
       for (const row of counters) held.set(row.device_id, { envelopes: Number(row.envelopes), bytes: Number(row.bytes) });
     }
     // The ledger only: an envelope still pending after its ledger row expired (a retry days later) is
@@ -885,9 +960,9 @@ export class KyselyRelayStore implements GroupableStore {
       accepted.push(...fresh);
       outcomes.push({ ok: true, stored: fresh.length, deviceIds: [...wanted.keys()] });
     }
-    const stored = await insertEnvelopes(trx, accepted);
+    const stored = await insertEnvelopes(trx, this.hot, accepted);
     if (stored.length !== accepted.length) throw new GroupMismatch();
-    if (!(await addToCounters(trx, deltas(stored), maxQuota))) throw new GroupMismatch();
+    if (!(await addToCounters(trx, this.hot, deltas(stored), maxQuota))) throw new GroupMismatch();
     return outcomes;
   }
 
@@ -897,15 +972,19 @@ export class KyselyRelayStore implements GroupableStore {
    */
   private async known(trx: Db, candidates: readonly Candidate[], pendingToo = true): Promise<Set<string>> {
     const known = new Set<string>();
-    const unique = [...new Map(candidates.map((c) => [hex(c.hash), c] as const)).values()];
+    const unique = [...new Map(candidates.map((c) => [c.key, c] as const)).values()];
     for (const part of chunks(unique)) {
-      const rows = await trx.selectFrom("envelope_ledger").select("hash").where("hash", "in", part.map((c) => c.hash)).execute();
+      const rows = await runRaw<{ hash: Uint8Array }>(
+        trx,
+        this.hot.text(`ledger read ${part.length}`, (p) => `select "hash" from "envelope_ledger" where "hash" in (${placeholders(p, part.length)})`),
+        part.map((c) => c.hash),
+      );
       for (const row of rows) known.add(hex(row.hash));
     }
     if (!pendingToo) return known;
     const byMailbox = new Map<string, { to: Address; toDevice: string; items: Candidate[] }>();
     for (const c of unique) {
-      if (known.has(hex(c.hash))) continue;
+      if (known.has(c.key)) continue;
       const key = `${c.env.toDevice}\n${c.env.to}`;
       const group = byMailbox.get(key);
       if (group) group.items.push(c);
@@ -920,14 +999,17 @@ export class KyselyRelayStore implements GroupableStore {
           .where("to_address", "=", to)
           .where("id", "in", part.map((c) => c.env.id))
           .execute();
-        for (const c of part) if (rows.some((r) => r.id === c.env.id && r.from_device === c.env.fromDevice)) known.add(hex(c.hash));
+        for (const c of part) if (rows.some((r) => r.id === c.env.id && r.from_device === c.env.fromDevice)) known.add(c.key);
       }
     }
     return known;
   }
 
   private candidates(envelopes: readonly EnvelopeRecord[]): Candidate[] {
-    return envelopes.map((env) => ({ env, hash: ledgerHash(this.ledgerKey, env) }));
+    return envelopes.map((env) => {
+      const hash = ledgerHash(this.ledgerKey, env);
+      return { env, hash, key: hex(hash) };
+    });
   }
 
   /**
@@ -956,13 +1038,13 @@ export class KyselyRelayStore implements GroupableStore {
         return { ok: false, reason: "quota_exceeded", to: delta.to, toDevice: deviceId };
       }
     }
-    const stored = await insertEnvelopes(trx, fresh);
+    const stored = await insertEnvelopes(trx, this.hot, fresh);
     const added = deltas(stored);
     // Counter rows are locked in one fixed order, so batches to several devices, acks and sweeps
     // cannot deadlock on them; a refusal still names the first device at fault in batch order.
     const over = new Set<string>();
     for (const deviceId of lockOrder(added)) {
-      if (!(await addToCounter(trx, deviceId, added.get(deviceId)!, quotas))) over.add(deviceId);
+      if (!(await addToCounter(trx, this.hot, deviceId, added.get(deviceId)!, quotas))) over.add(deviceId);
     }
     for (const [deviceId, delta] of added) {
       if (over.has(deviceId)) throw new Refusal({ ok: false, reason: "quota_exceeded", to: delta.to, toDevice: deviceId });
@@ -978,7 +1060,7 @@ export class KyselyRelayStore implements GroupableStore {
     const known = await this.known(trx, candidates);
     const once: Candidate[] = [];
     for (const c of candidates) {
-      const h = hex(c.hash);
+      const h = c.key;
       if (known.has(h)) continue;
       known.add(h);
       once.push(c);
@@ -1032,15 +1114,12 @@ export class KyselyRelayStore implements GroupableStore {
   }
 
   private async pendingRows(deviceId: string, afterSeq: number, limit: number, through = Number.POSITIVE_INFINITY): Promise<PendingEnvelope[]> {
-    const rows = await this.db
-      .selectFrom("envelopes")
-      .selectAll()
-      .where("to_device", "=", deviceId)
-      .where("seq", ">", afterSeq)
-      .$if(Number.isFinite(through), (qb) => qb.where("seq", "<=", through))
-      .orderBy("seq")
-      .limit(limit)
-      .execute();
+    const bounded = Number.isFinite(through);
+    const text = this.hot.text(
+      `pending ${bounded}`,
+      (p) => `select * from "envelopes" where "to_device" = ${p()} and "seq" > ${p()}${bounded ? ` and "seq" <= ${p()}` : ""} order by "seq" limit ${p()}`,
+    );
+    const rows = await runRaw<Selectable<RelayDatabase["envelopes"]>>(this.db, text, bounded ? [deviceId, afterSeq, through, limit] : [deviceId, afterSeq, limit]);
     return rows.map((row) => ({
       seq: Number(row.seq),
       id: row.id,
@@ -1055,8 +1134,8 @@ export class KyselyRelayStore implements GroupableStore {
 
   deleteEnvelopes(deviceId: string, refs: EnvelopeRef[]): Promise<number> {
     return this.transact(async (trx) => {
-      const gone = await deleteFrom(trx, deviceId, refs);
-      await subtractFromMailboxes(trx, gone);
+      const gone = await deleteFrom(trx, this.hot, deviceId, refs);
+      await subtractFromMailboxes(trx, this.hot, gone);
       return gone.length;
     }, { durable: false });
   }
@@ -1071,12 +1150,12 @@ export class KyselyRelayStore implements GroupableStore {
       const counts: number[] = [];
       const gone: { to_device: string; bytes: number }[] = [];
       for (const { deviceId, refs } of calls) {
-        const mine = await deleteFrom(trx, deviceId, refs);
+        const mine = await deleteFrom(trx, this.hot, deviceId, refs);
         counts.push(mine.length);
         gone.push(...mine);
       }
       // Every counter row of the group at once, in lock order (see subtractFromMailboxes).
-      await subtractFromMailboxes(trx, gone);
+      await subtractFromMailboxes(trx, this.hot, gone);
       return counts;
     }, { durable: false });
   }
@@ -1115,22 +1194,39 @@ export class KyselyRelayStore implements GroupableStore {
               .$if(this.pg, (qb) => qb.forUpdate().skipLocked()))
           .returning((eb) => ["to_device", eb.fn<number>("length", ["body"]).as("bytes")])
           .execute();
-        await subtractFromMailboxes(trx, rows);
+        await subtractFromMailboxes(trx, this.hot, rows);
         return rows.length;
       }, { durable: false }, db);
       outcome.envelopes += gone;
       if (gone < SWEEP_BATCH) break;
     }
     // A row's day must have ended before the cut-off's day began: kept at least LEDGER_TTL_MS.
+    // The ledger has no index on `day` (0005): every send would pay a random insert into it, and the
+    // sweep runs once an hour. It walks the ledger in key order instead, a page of keys at a time
+    // (read from the key alone), and deletes each page's expired rows by key range: one sequential
+    // pass over the ledger per sweep, each statement short. A row inserted into a page's range
+    // meanwhile is deleted only if it is expired too.
     const lastDay = dayOf(cutoffs.ledgerBefore);
+    let after: Uint8Array | undefined;
     for (;;) {
+      const page = await db
+        .selectFrom("envelope_ledger")
+        .select("hash")
+        .$if(after !== undefined, (qb) => qb.where("hash", ">", after!))
+        .orderBy("hash")
+        .limit(SWEEP_BATCH)
+        .execute();
+      if (page.length === 0) break;
+      const last = page[page.length - 1]!.hash;
       const result = await db
         .deleteFrom("envelope_ledger")
-        .where("hash", "in", (eb) => eb.selectFrom("envelope_ledger").select("hash").where("day", "<", lastDay).limit(SWEEP_BATCH))
+        .where("hash", ">=", page[0]!.hash)
+        .where("hash", "<=", last)
+        .where("day", "<", lastDay)
         .executeTakeFirst();
-      const gone = Number(result.numDeletedRows);
-      outcome.ledgerRows += gone;
-      if (gone < SWEEP_BATCH) break;
+      outcome.ledgerRows += Number(result.numDeletedRows);
+      if (page.length < SWEEP_BATCH) break;
+      after = last;
     }
     return outcome;
   }

@@ -173,6 +173,14 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
         await db.schema.alterTable("accounts").addColumn("device_list_version", bigint).execute();
       },
     },
+    // The ledger's `day` index served only the hourly sweep, yet every stored envelope paid an insert
+    // into it at a random place (its rows sort by day, then by hash): a page of the index written per
+    // envelope. The sweep now walks the ledger in key order instead (see `sweep` in kyselyStore.ts).
+    "0005_ledger_without_day_index": {
+      async up(db: Kysely<unknown>) {
+        await db.schema.dropIndex("envelope_ledger_day").ifExists().execute();
+      },
+    },
   };
 }
 

@@ -131,7 +131,7 @@ describePg(title, () => {
         const db = inspect(schema);
         destroying.push(db);
         const ran = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name`.execute(db);
-        expect(ran.rows.map((r) => r.name)).toEqual(["0001_initial", "0002_kem_one_time_prekeys", "0003_keyed_ledger_mailbox_counters", "0004_device_lists"]);
+        expect(ran.rows.map((r) => r.name)).toEqual(["0001_initial", "0002_kem_one_time_prekeys", "0003_keyed_ledger_mailbox_counters", "0004_device_lists", "0005_ledger_without_day_index"]);
         // One ledger key, shared: each process recognises an envelope another one stored.
         expect(await db.selectFrom("relay_secrets").select("name").execute()).toEqual([{ name: "ledger_key" }]);
         const [alice, bob] = await register(stores[0]!, 2);

@@ -256,4 +256,30 @@ describe("sqlite migrations", () => {
       await store.close();
     }
   });
+
+  it("0005 drops the ledger's day index and keeps its rows, which the sweep still finds by day", async () => {
+    const dir = tempDataDir();
+    const raw = new Database(join(dir, SQLITE_FILE));
+    const old = new Kysely<RelayDatabase>({ dialect: new SqliteDialect({ database: raw }) });
+    await migrateTo(old, "sqlite", "0004_device_lists");
+    const ledgerIndexes = (db: Database.Database) => db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'envelope_ledger' AND sql IS NOT NULL").all();
+    expect(ledgerIndexes(raw)).toEqual([{ name: "envelope_ledger_day" }]);
+    const row = raw.prepare("INSERT INTO envelope_ledger (hash, day) VALUES (?, ?)");
+    row.run(randomBytes(32), 0);
+    row.run(randomBytes(32), 2);
+    await old.destroy();
+
+    const store = await openSqliteStore(dir);
+    try {
+      const after = new Database(join(dir, SQLITE_FILE), { readonly: true });
+      try {
+        expect(ledgerIndexes(after)).toEqual([]);
+      } finally {
+        after.close();
+      }
+      expect(await store.deleteExpired({ envelopesBefore: 0, ledgerBefore: 24 * 60 * 60 * 1000 })).toEqual({ envelopes: 0, ledgerRows: 1 });
+    } finally {
+      await store.close();
+    }
+  });
 });

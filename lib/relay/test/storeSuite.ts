@@ -411,6 +411,23 @@ export function storeSuite(factory: StoreFactory): void {
       expect(await store.mailboxStats()).toEqual({ devices: 1, envelopes: 1, bytes: 3, largestDeviceBytes: 3 });
     });
 
+    it("sweeps expired ledger rows over several pages of the ledger and keeps the young ones between them", async () => {
+      const { store, inspect, regs: [a, b] } = await parties();
+      // Acked at once, so only their ledger rows stay: 1,300 of day 0 and 1,200 of day 1, interleaved in key order.
+      for (const [count, ts] of [[1_300, 100], [1_200, DAY + 100]] as const) {
+        const batch = Array.from({ length: count }, () => envelope(b!, a!, { ts }));
+        expect(await store.storeEnvelopes(batch, ROOMY)).toMatchObject({ ok: true, stored: count });
+        expect(await store.deleteEnvelopes(b!.deviceId, batch.map((e) => ({ to: e.to, id: e.id })))).toBe(count);
+      }
+      expect(await store.deleteExpired({ envelopesBefore: 0, ledgerBefore: DAY })).toEqual({ envelopes: 0, ledgerRows: 1_300 });
+      if (inspect) {
+        const left = await inspect.selectFrom("envelope_ledger").select((eb) => ["day", eb.fn.countAll<number>().as("n")]).groupBy("day").execute();
+        expect(left.map((r) => ({ day: Number(r.day), n: Number(r.n) }))).toEqual([{ day: 1, n: 1_200 }]);
+      }
+      expect(await store.deleteExpired({ envelopesBefore: 0, ledgerBefore: DAY })).toEqual({ envelopes: 0, ledgerRows: 0 });
+      expect(await store.deleteExpired({ envelopesBefore: 0, ledgerBefore: 2 * DAY })).toEqual({ envelopes: 0, ledgerRows: 1_200 });
+    });
+
     it("refuses a whole batch over the per-device envelope quota, and takes it after acks", async () => {
       const { store, inspect, regs: [a, b, c] } = await parties(3);
       const quotas: MailboxQuotas = { perDeviceEnvelopes: 3, perDeviceBytes: 1_000 };
