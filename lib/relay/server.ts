@@ -32,7 +32,7 @@ import { HANDLERS } from "./socket/handlers";
 import { decoderFor, dropConnection, type EngineConnection, jsonOnlyParser } from "./socket/parser";
 import { Hub } from "./socket/hub";
 import type { RelayContext, RelayServer } from "./socket/types";
-import { releaseHandshake, releaseUpgradeRequests } from "./socket/lean";
+import { compactSocket, releaseHandshake, releaseUpgradeRequests } from "./socket/lean";
 import { openSqliteStore } from "./storage/sqlite";
 import { withGroupCommit } from "./storage/groupCommit";
 import { withAccountCache } from "./storage/accountCache";
@@ -515,6 +515,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     }
     metrics.connected();
     const conn = new Connection(socket, ctx, HANDLERS, track, clientKey);
+    compactSocket(socket);
     connections.add(conn);
     log.debug("connect", { conn: conn.id, transport: socket.conn.transport.name });
   });

@@ -28,8 +28,10 @@ interface EngineWithMiddlewares {
 
 /**
  * Makes engine.io's upgrade stand-in response forget its request once engine.io's middlewares ran
- * (the relay has none; they are the only reader of it). A real http response (long-polling) is left
- * as it is. Without the internal hook (another engine.io version), nothing changes.
+ * (the relay has none; they are the only reader of it), and takes the stand-in off the TCP socket: it
+ * listens for the socket's "close" to tell middlewares the response is done, and with its once-wrapper
+ * and listener lists that is ~0.5 KB per idle socket. A real http response (long-polling) is left as
+ * it is. Without the internal hook (another engine.io version), nothing changes.
  */
 export function releaseUpgradeRequests(io: RelayServer): void {
   const engine = io.engine as unknown as EngineWithMiddlewares;
@@ -37,14 +39,88 @@ export function releaseUpgradeRequests(io: RelayServer): void {
   if (typeof apply !== "function") return;
   engine._applyMiddlewares = function (req, res, callback) {
     apply.call(this, req, res, (err) => {
-      if (res && !(res instanceof ServerResponse) && typeof res === "object" && "req" in res) (res as { req: unknown }).req = null;
+      if (res && !(res instanceof ServerResponse) && typeof res === "object" && "req" in res) {
+        (res as { req: unknown }).req = null;
+        forgetStandIn(res as StandIn);
+      }
       callback(err);
     });
   };
+}
+
+interface StandIn {
+  socket?: { rawListeners?(event: string): unknown[]; removeListener(event: string, fn: unknown): void };
+  emit?(event: string): boolean;
+}
+
+/** Removes the stand-in's `socket.once("close", () => this.emit("close"))`, the last "close" listener it added. */
+function forgetStandIn(res: StandIn): void {
+  const listeners = res.socket?.rawListeners?.("close");
+  const last = listeners?.[listeners.length - 1] as { listener?: unknown } | undefined;
+  if (typeof last?.listener === "function" && /\.emit\(["']close["']\)/.test(String(last.listener))) res.socket!.removeListener("close", last);
 }
 
 /** Lets go of a socket's request and handshake: call once the admission check has read them. */
 export function releaseHandshake(socket: RelaySocket): void {
   (socket.conn as unknown as { request: unknown }).request = null;
   (socket as unknown as { handshake: Handshake }).handshake = RELEASED_HANDSHAKE;
+}
+
+type Listeners = Record<string | symbol, unknown>;
+interface Emitter {
+  _events?: Listeners;
+}
+
+// The prototype of compacted listener lists: empty and without a prototype of its own, so a list
+// inherits nothing (as `{ __proto__: null }` does), but is a fast-mode object with a hidden class
+// shared by every socket, not a dictionary.
+const NO_LISTENERS: object = Object.freeze(Object.create(null));
+
+/**
+ * Fresh listener lists for an event emitter. Node makes them `{ __proto__: null }`, a dictionary
+ * (V8's slow mode) of ~300 B however few events it holds, and a listener array grown by pushes keeps
+ * room for 16 more. Same listeners, same order; only their storage shrinks (~0.2 KB per emitter).
+ */
+function compacted(events: Listeners): Listeners {
+  const fresh = Object.create(NO_LISTENERS) as Listeners;
+  for (const key of Reflect.ownKeys(events)) {
+    const v = events[key];
+    if (v !== undefined) fresh[key] = Array.isArray(v) ? v.slice() : v;
+  }
+  return fresh;
+}
+
+interface WsLike extends Emitter {
+  _socket?: Emitter;
+  _receiver?: Emitter;
+  listeners?(event: string): { name?: string }[];
+  removeListener?(event: string, fn: unknown): void;
+}
+interface EngineLike extends Emitter {
+  cleanupFn?: unknown[];
+  transport?: Emitter & { socket?: WsLike };
+}
+
+/**
+ * What is left of a socket's setup, dropped once it is connected (call after the relay set up its
+ * listeners): engine.io's "websocket error before upgrade" listener, which it removes only when
+ * upgrading from long-polling, and the slack of every listener list and array that setup grew, from
+ * the TCP socket up to socket.io's. Nothing here is read differently afterwards: each list keeps its
+ * listeners, in order. Properties an engine.io, ws or socket.io version does not have are skipped.
+ */
+export function compactSocket(socket: RelaySocket): void {
+  const sio = socket as unknown as Emitter & { _anyListeners?: unknown[]; client?: { decoder?: { _callbacks?: Listeners } } };
+  const engine = socket.conn as unknown as EngineLike;
+  const ws = engine.transport?.socket;
+  if (ws && typeof ws.listeners === "function" && typeof ws.removeListener === "function") {
+    for (const fn of ws.listeners("error")) if (fn.name === "onUpgradeError" && ws.listeners("error").length > 1) ws.removeListener("error", fn);
+  }
+  for (const emitter of [ws?._socket, ws, ws?._receiver, engine.transport, engine, sio]) {
+    if (emitter?._events && typeof emitter._events === "object") emitter._events = compacted(emitter._events);
+  }
+  if (Array.isArray(engine.cleanupFn)) engine.cleanupFn = engine.cleanupFn.slice();
+  if (Array.isArray(sio._anyListeners)) sio._anyListeners = sio._anyListeners.slice();
+  // socket.io's packet decoder is a component-emitter: its lists are `_callbacks`, not `_events`
+  const decoder = sio.client?.decoder;
+  if (decoder?._callbacks && typeof decoder._callbacks === "object") decoder._callbacks = compacted(decoder._callbacks);
 }
