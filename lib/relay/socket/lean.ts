@@ -90,9 +90,41 @@ function compacted(events: Listeners): Listeners {
   return fresh;
 }
 
+// ws's frame reader keeps, between messages, the last frame's mask (4 bytes, but a view of the whole
+// chunk it came in: up to 64 KB of the socket's last read) and an emptied array of the chunks it read.
+interface ReceiverState {
+  _state?: number;
+  _mask?: unknown;
+  _buffers?: unknown[];
+  _bufferedBytes?: number;
+}
+type StartLoop = (this: ReceiverState, cb: unknown) => void;
+const LEAN = Symbol("junction.lean");
+/** ws's state "reading the next frame's header": nothing of the last frame is read again. */
+const GET_INFO = 0;
+
+/**
+ * Makes ws's `Receiver` let go of the last frame's mask and its chunk array once it waits for a new
+ * frame with nothing buffered. Its read loop (`startLoop`) is the one place frames are parsed; the
+ * mask is read again from every masked frame's header before its data, and the array is only pushed
+ * to and shifted. Without that method (another ws version), nothing changes.
+ */
+function releaseFrames(receiverClass: { prototype: { startLoop?: StartLoop; [LEAN]?: true } }): void {
+  const proto = receiverClass.prototype;
+  const startLoop = proto.startLoop;
+  if (proto[LEAN] || typeof startLoop !== "function") return;
+  proto[LEAN] = true;
+  proto.startLoop = function (cb) {
+    startLoop.call(this, cb);
+    if (this._state !== GET_INFO || this._bufferedBytes !== 0) return;
+    this._mask = undefined;
+    if (this._buffers?.length === 0) this._buffers = [];
+  };
+}
+
 interface WsLike extends Emitter {
   _socket?: Emitter;
-  _receiver?: Emitter;
+  _receiver?: Emitter & { constructor: Parameters<typeof releaseFrames>[0] };
   listeners?(event: string): { name?: string }[];
   removeListener?(event: string, fn: unknown): void;
 }
@@ -105,7 +137,8 @@ interface EngineLike extends Emitter {
  * What is left of a socket's setup, dropped once it is connected (call after the relay set up its
  * listeners): engine.io's "websocket error before upgrade" listener, which it removes only when
  * upgrading from long-polling, and the slack of every listener list and array that setup grew, from
- * the TCP socket up to socket.io's. Nothing here is read differently afterwards: each list keeps its
+ * the TCP socket up to socket.io's. The first call also makes ws's frame reader release its last
+ * frame between messages (`releaseFrames`). Nothing here is read differently afterwards: each list keeps its
  * listeners, in order. Properties an engine.io, ws or socket.io version does not have are skipped.
  */
 export function compactSocket(socket: RelaySocket): void {
@@ -115,6 +148,7 @@ export function compactSocket(socket: RelaySocket): void {
   if (ws && typeof ws.listeners === "function" && typeof ws.removeListener === "function") {
     for (const fn of ws.listeners("error")) if (fn.name === "onUpgradeError" && ws.listeners("error").length > 1) ws.removeListener("error", fn);
   }
+  if (ws?._receiver) releaseFrames(ws._receiver.constructor);
   for (const emitter of [ws?._socket, ws, ws?._receiver, engine.transport, engine, sio]) {
     if (emitter?._events && typeof emitter._events === "object") emitter._events = compacted(emitter._events);
   }
