@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { type RunningServer, startServer } from "../server";
 import { tempDataDir } from "../test/relayProcess";
-import { RELEASED_HANDSHAKE, compactSocket, releaseHandshake, releaseUpgradeRequests } from "./lean";
+import { NO_SERVER_ACKS, RELEASED_HANDSHAKE, compactSocket, releaseHandshake, releaseUpgradeRequests } from "./lean";
 import type { RelayServer } from "./types";
 
 setFlagsFromString("--expose-gc");
@@ -111,6 +111,11 @@ describe("an idle socket's memory", () => {
       client.emit("ping-me", "hello", (r: string) => resolve(r));
     });
     expect(echoed).toBe("hello");
+    // the server waits for no acks: every socket shares one empty table, and an emit with a callback throws
+    expect((socket as unknown as { acks: unknown }).acks).toBe(NO_SERVER_ACKS);
+    const emit = (socket as unknown as { emit(event: string, ack: () => void): void }).emit.bind(socket);
+    expect(() => emit("hello", () => undefined)).toThrow(/does not wait for acks/);
+    expect(NO_SERVER_ACKS.size).toBe(0);
     const gone = new Promise<string>((resolve) => socket!.once("disconnect", resolve));
     client.disconnect();
     expect(await gone).toBe("client namespace disconnect");

@@ -122,6 +122,18 @@ function releaseFrames(receiverClass: { prototype: { startLoop?: StartLoop; [LEA
   };
 }
 
+/**
+ * socket.io's table of the acks the server waits for (an empty Map per socket, ~0.2 KB). The relay
+ * never emits with an ack (clients ack; the server answers theirs), so every socket shares this one,
+ * which stays empty: an emit with an ack callback throws instead of waiting in it.
+ */
+class NoServerAcks extends Map<number, unknown> {
+  override set(): this {
+    throw new Error("the relay does not wait for acks from clients (see compactSocket)");
+  }
+}
+export const NO_SERVER_ACKS: ReadonlyMap<number, unknown> = new NoServerAcks();
+
 interface WsLike extends Emitter {
   _socket?: Emitter;
   _receiver?: Emitter & { constructor: Parameters<typeof releaseFrames>[0] };
@@ -138,11 +150,11 @@ interface EngineLike extends Emitter {
  * listeners): engine.io's "websocket error before upgrade" listener, which it removes only when
  * upgrading from long-polling, and the slack of every listener list and array that setup grew, from
  * the TCP socket up to socket.io's. The first call also makes ws's frame reader release its last
- * frame between messages (`releaseFrames`). Nothing here is read differently afterwards: each list keeps its
+ * frame between messages (`releaseFrames`), and the socket shares one empty table of server acks. Nothing here is read differently afterwards: each list keeps its
  * listeners, in order. Properties an engine.io, ws or socket.io version does not have are skipped.
  */
 export function compactSocket(socket: RelaySocket): void {
-  const sio = socket as unknown as Emitter & { _anyListeners?: unknown[]; client?: { decoder?: { _callbacks?: Listeners } } };
+  const sio = socket as unknown as Emitter & { _anyListeners?: unknown[]; acks?: unknown; client?: { decoder?: { _callbacks?: Listeners } } };
   const engine = socket.conn as unknown as EngineLike;
   const ws = engine.transport?.socket;
   if (ws && typeof ws.listeners === "function" && typeof ws.removeListener === "function") {
@@ -154,6 +166,7 @@ export function compactSocket(socket: RelaySocket): void {
   }
   if (Array.isArray(engine.cleanupFn)) engine.cleanupFn = engine.cleanupFn.slice();
   if (Array.isArray(sio._anyListeners)) sio._anyListeners = sio._anyListeners.slice();
+  if (sio.acks instanceof Map && sio.acks.size === 0) sio.acks = NO_SERVER_ACKS;
   // socket.io's packet decoder is a component-emitter: its lists are `_callbacks`, not `_events`
   const decoder = sio.client?.decoder;
   if (decoder?._callbacks && typeof decoder._callbacks === "object") decoder._callbacks = compacted(decoder._callbacks);
