@@ -98,13 +98,18 @@ describe("an idle socket's memory", () => {
     const server = await bareServer();
     const client = await open(server.url);
     const [socket] = server.io.of("/").sockets.values();
-    type Lists = { _events: object; listeners(e: string): unknown[] };
+    type Lists = { _events: object; rawListeners(e: string): { name: string }[] };
     const engine = socket!.conn as unknown as Lists & { transport: Lists & { socket: Lists & { _socket: Lists; _receiver: Lists } } };
     const ws = engine.transport.socket;
     for (const emitter of [ws._socket, ws, ws._receiver, engine.transport, engine, socket as unknown as Lists]) {
       expect(hasFastProperties(emitter._events)).toBe(true);
       expect(Object.getPrototypeOf(Object.getPrototypeOf(emitter._events))).toBeNull();
+      // "close" and "error" listeners are plain functions, not once-wrappers
+      for (const event of ["close", "error"]) expect(emitter.rawListeners(event).map((fn) => fn.name)).not.toContain("bound onceWrapper");
     }
+    const extensions = (ws as unknown as { _extensions: object })._extensions;
+    expect(Object.isFrozen(extensions) && Object.keys(extensions)).toEqual([]);
+    expect(server.io.engine.clientsCount).toBe(1);
     // the lists still work: an event, an ack, and a disconnect that the server hears
     const echoed = await new Promise<string>((resolve) => {
       socket!.once("ping-me" as never, ((v: string, ack: (r: string) => void) => ack(v)) as never);
@@ -119,6 +124,9 @@ describe("an idle socket's memory", () => {
     const gone = new Promise<string>((resolve) => socket!.once("disconnect", resolve));
     client.disconnect();
     expect(await gone).toBe("client namespace disconnect");
+    // engine.io's count of clients (its once-"close" listener, now a plain one) goes down once
+    for (let i = 0; i < 100 && server.io.engine.clientsCount > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(server.io.engine.clientsCount).toBe(0);
   });
 
   it("reads frames split anywhere (header, mask and data in separate chunks) and keeps no frame between messages", async () => {

@@ -85,9 +85,22 @@ function compacted(events: Listeners): Listeners {
   const fresh = Object.create(NO_LISTENERS) as Listeners;
   for (const key of Reflect.ownKeys(events)) {
     const v = events[key];
-    if (v !== undefined) fresh[key] = Array.isArray(v) ? v.slice() : v;
+    if (v === undefined) continue;
+    fresh[key] = Array.isArray(v) ? v.map((fn) => unwrapOnce(key, fn)) : unwrapOnce(key, v);
   }
   return fresh;
+}
+
+/**
+ * A `once` listener of "close" or "error" as the plain listener it wraps: Node's once-wrapper (a bound
+ * function and its state object) is ~0.15 KB, and these emitters (ws's WebSocket, engine.io's
+ * transport and socket) emit "close" once in their life and, on "error", close (and engine.io then
+ * removes its listeners from the transport). `removeListener(event, listener)` finds either form.
+ */
+function unwrapOnce(event: string | symbol, fn: unknown): unknown {
+  if (event !== "close" && event !== "error") return fn;
+  const inner = (fn as { listener?: unknown }).listener;
+  return typeof fn === "function" && fn.name === "bound onceWrapper" && typeof inner === "function" ? inner : fn;
 }
 
 // ws's frame reader keeps, between messages, the last frame's mask (4 bytes, but a view of the whole
@@ -134,9 +147,14 @@ class NoServerAcks extends Map<number, unknown> {
 }
 export const NO_SERVER_ACKS: ReadonlyMap<number, unknown> = new NoServerAcks();
 
+/** ws's extensions of a socket without any (per-message deflate is off): one shared, frozen, empty object. */
+const NO_EXTENSIONS: object = Object.freeze({});
+
 interface WsLike extends Emitter {
-  _socket?: Emitter;
-  _receiver?: Emitter & { constructor: Parameters<typeof releaseFrames>[0] };
+  _extensions?: object;
+  _sender?: { _extensions?: object };
+  _socket?: Emitter & { _peername?: unknown };
+  _receiver?: Emitter & { _extensions?: object; constructor: Parameters<typeof releaseFrames>[0] };
   listeners?(event: string): { name?: string }[];
   removeListener?(event: string, fn: unknown): void;
 }
@@ -161,6 +179,13 @@ export function compactSocket(socket: RelaySocket): void {
     for (const fn of ws.listeners("error")) if (fn.name === "onUpgradeError" && ws.listeners("error").length > 1) ws.removeListener("error", fn);
   }
   if (ws?._receiver) releaseFrames(ws._receiver.constructor);
+  if (ws?._extensions && Reflect.ownKeys(ws._extensions).length === 0) {
+    ws._extensions = NO_EXTENSIONS;
+    if (ws._sender) ws._sender._extensions = NO_EXTENSIONS;
+    if (ws._receiver) ws._receiver._extensions = NO_EXTENSIONS;
+  }
+  // Node's cache of the peer's address (an object); read again from the handle if ever asked for
+  if (ws?._socket && "_peername" in ws._socket) ws._socket._peername = undefined;
   for (const emitter of [ws?._socket, ws, ws?._receiver, engine.transport, engine, sio]) {
     if (emitter?._events && typeof emitter._events === "object") emitter._events = compacted(emitter._events);
   }
