@@ -3,7 +3,8 @@
 // auth), and engine.io's stand-in response for upgrades (the one its middlewares get) stays on the TCP
 // socket's "close" listeners with the request in it, for the socket's life: ~1.5 KB of each idle
 // socket's ~13 KB. The relay reads the client's address from the request once, in its admission
-// check (server.ts), and nothing afterwards.
+// check (server.ts), and nothing afterwards. Once a socket is connected, `compactSocket` trims what
+// socket.io, engine.io and ws keep of its setup (docs/BENCHMARKS.md, "Memory per idle socket").
 import { ServerResponse } from "node:http";
 import type { RelayServer, RelaySocket } from "./types";
 
@@ -126,6 +127,8 @@ function releaseFrames(receiverClass: { prototype: { startLoop?: StartLoop; [LEA
   const proto = receiverClass.prototype;
   const startLoop = proto.startLoop;
   if (proto[LEAN] || typeof startLoop !== "function") return;
+  // a new reader waits for a frame's header: the state number this relies on
+  if (new (receiverClass as unknown as new () => ReceiverState)()._state !== GET_INFO) return;
   proto[LEAN] = true;
   proto.startLoop = function (cb) {
     startLoop.call(this, cb);
@@ -166,10 +169,12 @@ interface EngineLike extends Emitter {
 /**
  * What is left of a socket's setup, dropped once it is connected (call after the relay set up its
  * listeners): engine.io's "websocket error before upgrade" listener, which it removes only when
- * upgrading from long-polling, and the slack of every listener list and array that setup grew, from
- * the TCP socket up to socket.io's. The first call also makes ws's frame reader release its last
- * frame between messages (`releaseFrames`), and the socket shares one empty table of server acks. Nothing here is read differently afterwards: each list keeps its
- * listeners, in order. Properties an engine.io, ws or socket.io version does not have are skipped.
+ * upgrading from long-polling; the slack of every listener list and array that setup grew, from the
+ * TCP socket up to socket.io's, and the once-wrappers of "close" and "error" listeners; ws's empty
+ * extensions and Node's cached peer address. The socket shares one empty table of server acks, and
+ * the first call makes ws's frame reader release its last frame between messages (`releaseFrames`).
+ * Each list keeps its listeners, in order. Properties an engine.io, ws or socket.io version does not
+ * have are skipped.
  */
 export function compactSocket(socket: RelaySocket): void {
   const sio = socket as unknown as Emitter & { _anyListeners?: unknown[]; acks?: unknown; client?: { decoder?: { _callbacks?: Listeners } } };
