@@ -32,7 +32,7 @@ import { HANDLERS } from "./socket/handlers";
 import { decoderFor, dropConnection, type EngineConnection, jsonOnlyParser } from "./socket/parser";
 import { Hub } from "./socket/hub";
 import type { RelayContext, RelayServer } from "./socket/types";
-import { releaseHandshake, releaseUpgradeRequests } from "./socket/lean";
+import { compactSocket, releaseHandshake, releaseUpgradeRequests } from "./socket/lean";
 import { openSqliteStore } from "./storage/sqlite";
 import { withGroupCommit } from "./storage/groupCommit";
 import { withAccountCache } from "./storage/accountCache";
@@ -271,6 +271,11 @@ function listen(server: HttpServer, port: number, host: string | undefined): Pro
   });
 }
 
+/** One listener for every engine.io connection (called with the connection as `this`), not a closure each. */
+function onEngineClose(this: EngineConnection, reason: string): void {
+  if (reason === "transport error" || reason === "parse error") dropConnection(this);
+}
+
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir ?? process.env.DATA_DIR ?? "./data");
   const requestedPort = opts.port ?? Number(process.env.PORT ?? 3000);
@@ -418,11 +423,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   releaseUpgradeRequests(io);
   // The parser refuses binary; it ends the offending connection itself (see parser.ts). A frame over
   // the transport cap, or any transport error, gets no close handshake either.
-  io.engine.prependListener("connection", (conn: EngineConnection & { on(event: "close", fn: (reason: string) => void): void }) => {
+  io.engine.prependListener("connection", (conn: EngineConnection & { on(event: "close", fn: (this: EngineConnection, reason: string) => void): void }) => {
     decoderFor(conn);
-    conn.on("close", (reason) => {
-      if (reason === "transport error" || reason === "parse error") dropConnection(conn);
-    });
+    conn.on("close", onEngineClose);
   });
   const limits = { ...RATE_LIMITS, ...opts.rateLimits };
   const limitSpecs = { ...RELAY_LIMITS, ...limitsFromEnv(), ...opts.limits };
@@ -515,6 +518,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     }
     metrics.connected();
     const conn = new Connection(socket, ctx, HANDLERS, track, clientKey);
+    compactSocket(socket);
     connections.add(conn);
     log.debug("connect", { conn: conn.id, transport: socket.conn.transport.name });
   });

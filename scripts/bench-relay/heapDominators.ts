@@ -2,7 +2,9 @@
 // objects of heap snapshot AFTER that are not in BEFORE (node ids are stable within one process), by
 // retained size (a dominator tree, Cooper–Harvey–Kennedy), divided by N (the sockets opened between
 // the two). CHILDREN=object:Socket,object:WebSocket breaks those classes down by property; EVENTS=1
-// shows the sockets' listener lists. See heapProbe.ts for taking the snapshots.
+// shows the sockets' listener lists; PATHS=1 lists every new object by its dominator path from the root of
+// its new subtree (indexes and digits folded), self sizes per socket, MIN=bytes to hide small rows (8).
+// See heapProbe.ts for taking the snapshots.
 import { readFileSync } from "node:fs";
 const [fa, fb, nStr] = process.argv.slice(2);
 const N = Number(nStr);
@@ -122,4 +124,41 @@ if (process.env.EVENTS) {
   }
   console.log("\nevents:");
   for (const [k, g] of [...ch].sort((a, b) => b[1].r - a[1].r).slice(0, 40)) console.log(`${(g.r / N).toFixed(0).padStart(6)} B ${(g.c / N).toFixed(2).padStart(6)}×  ${k}`);
+}
+
+if (process.env.PATHS) {
+  const iname2 = ef.indexOf("name_or_index");
+  const isNew = (i: number) => !oldIds.has(nodes[i * nf + iid]!);
+  const edgeName = (d: number, i: number) => {
+    for (let e = firstEdge[d]!; e < firstEdge[d + 1]!; e += enf) {
+      if (edges[e + eto]! / nf !== i) continue;
+      const t = etypes[edges[e + et]!];
+      return t === "element" ? "[i]" : t === "hidden" ? "[h]" : String(s.strings[edges[e + iname2]!]).replace(/[0-9]+/g, "#").slice(0, 30);
+    }
+    return "?";
+  };
+  const short = (i: number) => (["string", "number"].includes(types[nodes[i * nf + it]!]!) ? `${types[nodes[i * nf + it]!]}:` : name(i).slice(0, 48));
+  const memo = new Map<number, string>();
+  const path = (i: number): string => {
+    let p = memo.get(i);
+    if (p !== undefined) return p;
+    const d = idom[i]!;
+    p = d === 0 || !isNew(d) ? `${short(d)} -> ${short(i)}` : `${path(d)} .${edgeName(d, i)} ${short(i)}`;
+    memo.set(i, p);
+    return p;
+  };
+  const rows = new Map<string, { c: number; s: number }>();
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    if (order[i]! < 0 || !isNew(i)) continue;
+    const size = nodes[i * nf + isz]!;
+    total += size;
+    const g = rows.get(path(i)) ?? { c: 0, s: 0 };
+    g.c++;
+    g.s += size;
+    rows.set(path(i), g);
+  }
+  const min = Number(process.env.MIN ?? 8);
+  console.log(`\nnew objects by path (self sizes): ${(total / N).toFixed(0)} B per socket`);
+  for (const [k, g] of [...rows].filter(([, g]) => g.s / N >= min).sort((a, b) => (a[0] < b[0] ? -1 : 1))) console.log(`${(g.s / N).toFixed(0).padStart(6)} B ${(g.c / N).toFixed(2).padStart(6)}×  ${k}`);
 }

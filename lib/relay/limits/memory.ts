@@ -52,8 +52,12 @@ export class MemoryLimiter implements Limiter {
   private readonly log?: Pick<Logger, "warn" | "info">;
   /** `${rule}:${key}` → TAT in µs. Rule names cannot hold ":", so the pair is unambiguous. */
   private readonly buckets = new Map<string, number>();
-  /** key → holder id → expiry in ms. */
-  private readonly slots = new Map<string, Map<string, number>>();
+  /**
+   * key → its holders, flat: id, expiry in ms, id, expiry, … Every idle connection holds a slot of its
+   * address, so an array of its exact length (~80 B for one holder; a Map of one is ~200 B). Arrays
+   * are replaced, not grown, when a holder comes or goes.
+   */
+  private readonly slots = new Map<string, Holders>();
   private readonly timer: NodeJS.Timeout | null;
   private lastSweep = -Infinity;
   private saturated = false;
@@ -95,14 +99,16 @@ export class MemoryLimiter implements Limiter {
     checkSlot(max, ttlMs);
     const now = this.now();
     let held = this.slots.get(key);
-    if (!held) {
-      if (!this.admit(now)) return false;
-      held = new Map();
+    if (!held && !this.admit(now)) return false;
+    held = held ? live(held, now) : [];
+    const at = holderAt(held, id);
+    if (at < 0 && held.length / 2 >= max) {
       this.slots.set(key, held);
+      return false;
     }
-    dropLapsed(held, now);
-    if (!held.has(id) && held.size >= max) return false;
-    held.set(id, now + ttlMs);
+    if (at >= 0) held[at + 1] = now + ttlMs;
+    else held = held.concat(id, now + ttlMs);
+    this.slots.set(key, held);
     return true;
   }
 
@@ -111,22 +117,24 @@ export class MemoryLimiter implements Limiter {
     checkKey(id, "slot id");
     checkSlot(1, ttlMs);
     const now = this.now();
-    const held = this.slots.get(key);
-    if (!held) return false;
-    dropLapsed(held, now);
-    if (!held.has(id)) {
-      if (held.size === 0) this.slots.delete(key);
-      return false;
-    }
-    held.set(id, now + ttlMs);
+    const was = this.slots.get(key);
+    if (!was) return false;
+    const held = live(was, now);
+    if (held.length === 0) this.slots.delete(key);
+    else if (held !== was) this.slots.set(key, held);
+    const at = holderAt(held, id);
+    if (at < 0) return false;
+    held[at + 1] = now + ttlMs;
     return true;
   }
 
   async release(key: string, id: string): Promise<void> {
     const held = this.slots.get(key);
     if (!held) return;
-    held.delete(id);
-    if (held.size === 0) this.slots.delete(key);
+    const at = holderAt(held, id);
+    if (at < 0) return;
+    if (held.length === 2) this.slots.delete(key);
+    else this.slots.set(key, held.slice(0, at).concat(held.slice(at + 2)));
   }
 
   /** Drops buckets that are full again (the same as absent) and lapsed slots. */
@@ -136,9 +144,10 @@ export class MemoryLimiter implements Limiter {
     this.lastSweep = nowMs;
     // Deleting the entry being visited is safe while iterating a Map.
     for (const [id, tat] of this.buckets) if (tat <= now) this.buckets.delete(id);
-    for (const [key, held] of this.slots) {
-      dropLapsed(held, nowMs);
-      if (held.size === 0) this.slots.delete(key);
+    for (const [key, was] of this.slots) {
+      const held = live(was, nowMs);
+      if (held.length === 0) this.slots.delete(key);
+      else if (held !== was) this.slots.set(key, held);
     }
     if (this.saturated && this.size < this.maxKeys) {
       this.saturated = false;
@@ -170,6 +179,21 @@ export class MemoryLimiter implements Limiter {
   }
 }
 
-function dropLapsed(held: Map<string, number>, now: number): void {
-  for (const [id, expiry] of held) if (expiry <= now) held.delete(id);
+/** A key's slot holders: id, expiry in ms, id, expiry, … */
+type Holders = (string | number)[];
+
+/** Where `id` is in `held` (the index of its id), or -1. */
+function holderAt(held: Holders, id: string): number {
+  for (let i = 0; i < held.length; i += 2) if (held[i] === id) return i;
+  return -1;
+}
+
+/** `held` without its lapsed holders: the same array when none lapsed. */
+function live(held: Holders, now: number): Holders {
+  let lapsed = false;
+  for (let i = 1; i < held.length; i += 2) if ((held[i] as number) <= now) lapsed = true;
+  if (!lapsed) return held;
+  const kept: Holders = [];
+  for (let i = 0; i < held.length; i += 2) if ((held[i + 1] as number) > now) kept.push(held[i]!, held[i + 1]!);
+  return kept.slice();
 }

@@ -198,11 +198,12 @@ export class Connection {
   /** socket.io's id for the socket: random, and the id of its slot in the per-address connection cap. */
   readonly id: string;
   // Held by every idle socket, so kept small: arrays (a connection serves a device or two, and a
-  // device a few accounts) instead of maps, and no bucket before its first use.
+  // device a few accounts) instead of maps, and no bucket before its first use. The arrays are copied
+  // to their exact length after a login: one grown by a push keeps room for 16 more (~130 B each).
   /** The devices this connection logged in as (one per account), with their deliveries. */
-  private readonly devices: Delivery[] = [];
+  private devices: Delivery[] = [];
   /** Every account of those devices and its device: address, deviceId, address, deviceId, … */
-  private readonly accounts: string[] = [];
+  private accounts: string[] = [];
   challenge: PendingChallenge | null = null;
   private readonly eventBucket: TokenBucket;
   private readonly classBuckets: Partial<Record<RateClass, TokenBucket>> = {};
@@ -269,6 +270,8 @@ export class Connection {
       this.accounts[i] = a;
       this.accounts[i + 1] = deviceId;
     }
+    this.devices = this.devices.slice();
+    this.accounts = this.accounts.slice();
   }
 
   /** Drops acked envelopes from a device's in-flight window. */
