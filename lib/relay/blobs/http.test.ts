@@ -224,8 +224,9 @@ describe("blobs in bounded memory", () => {
     const size = 96 * MB;
     const { memory } = await traceMemory(relay.child.pid as number, () => roundTrip(d, address, size));
     report(describeMemory("96 MiB blob up and down", memory));
-    // a relay that buffered the blob would grow by at least its size
-    expect(memory.peak - memory.baseline).toBeLessThan(size / 4);
+    // a relay that buffered the blob would grow by at least its size (12–17 MB is usual; a loaded machine
+    // collects garbage later, so the bound leaves room for that and still catches a buffered blob)
+    expect(memory.peak - memory.baseline).toBeLessThan(size / 2);
     d.disconnect();
   });
 });
