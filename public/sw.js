@@ -93,10 +93,19 @@ async function networkFirstShell(request) {
   }
 }
 
+// A cached response keeps the URL of the request that stored it, fragment included, and a worker takes its
+// location from its script's response. The build starts every worker from the same bootstrap file and tells
+// each what to load in the fragment (`#params=…`), which the cache's key ignores: served as it was stored,
+// the engine's worker would read the I/O worker's fragment and become a second I/O worker (or the other way
+// round). A response made here has no URL of its own, so the worker keeps the one it asked for.
+function withoutStoredUrl(response) {
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
 async function cacheFirst(request) {
   const cache = await caches.open(CACHE);
   const cached = await cache.match(request);
-  if (cached) return cached;
+  if (cached) return request.destination === "worker" || request.destination === "sharedworker" ? withoutStoredUrl(cached) : cached;
   const response = await fetch(request);
   if (response.ok) await cache.put(request, response.clone());
   return response;

@@ -4,6 +4,7 @@ import {
   EngineError,
   isEngineErrorCode,
   type ConnectionStatus,
+  type IoPortEvent,
   type PageEvent,
   type RpcMethod,
   type RpcParams,
@@ -90,6 +91,25 @@ export function createEngineClient(worker: WorkerLike): EngineClient {
 
 let engine: EngineClient | null = null;
 
+/**
+ * Starts the I/O worker (attachments' ciphertext work, lib/worker/io.ts) and joins it to the engine's
+ * worker with a MessageChannel: a worker's own workers are not bundled by the build, the page's are.
+ */
+function startIoWorker(engineWorker: Worker): void {
+  let io: Worker;
+  try {
+    io = new Worker(new URL("./io.worker.ts", import.meta.url), { type: "module", name: "junction-io" });
+  } catch {
+    return;
+  }
+  const channel = new MessageChannel();
+  io.postMessage({ port: channel.port1 }, [channel.port1]);
+  const joined: IoPortEvent = { type: "io", port: channel.port2 };
+  engineWorker.postMessage(joined, [channel.port2]);
+  const failed: IoPortEvent = { type: "io", port: null };
+  io.addEventListener("error", () => engineWorker.postMessage(failed));
+}
+
 /** This tab's engine client; starts the worker on first use. */
 export function getEngine(): EngineClient {
   if (typeof window === "undefined" || typeof Worker === "undefined") {
@@ -98,6 +118,7 @@ export function getEngine(): EngineClient {
   if (!engine) {
     const worker = new Worker(new URL("./crypto.worker.ts", import.meta.url), { type: "module", name: "junction-engine" });
     engine = createEngineClient(worker);
+    startIoWorker(worker);
     // the page's view of connectivity goes to the worker first, before any socket could open
     const tell = () => worker.postMessage({ type: "network", online: navigator.onLine });
     tell();

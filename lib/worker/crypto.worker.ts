@@ -5,15 +5,18 @@ import { getDb } from "../store/db";
 import type { RelaySocket } from "../engine/relay";
 import { CHANNEL_NAME, type PeerChannel } from "./channel";
 import { WorkerHost } from "./host";
-import { isPageEvent, type PageEvent, type RpcReply, type RpcRequest, type WorkerEvent } from "./rpc";
+import { workerCipherIo } from "./io";
+import { isIoPortEvent, isPageEvent, type IoPortEvent, type PageEvent, type RpcReply, type RpcRequest, type WorkerEvent } from "./rpc";
 
 interface WorkerScope {
   postMessage(message: RpcReply | WorkerEvent): void;
-  addEventListener(type: "message", listener: (event: MessageEvent<RpcRequest | PageEvent>) => void): void;
+  addEventListener(type: "message", listener: (event: MessageEvent<RpcRequest | PageEvent | IoPortEvent>) => void): void;
   addEventListener(type: "online" | "offline", listener: () => void): void;
 }
 
 const scope = self as unknown as WorkerScope;
+/** The I/O worker, once the page gives its port (isIoPortEvent). */
+const ioWorker = workerCipherIo();
 
 const host = new WorkerHost({
   db: getDb(),
@@ -21,10 +24,8 @@ const host = new WorkerHost({
   channel: new BroadcastChannel(CHANNEL_NAME) as unknown as PeerChannel,
   connect: () => io({ transports: ["websocket"], autoConnect: false, reconnectionDelayMax: 3_000 }) as RelaySocket,
   post: (message) => scope.postMessage(message),
-  // attachments' ciphertext is hashed and made into request bodies on this thread (lib/worker/io.ts can move
-  // that to a worker of its own; the page does not start one: with a second module worker started beside
-  // this one, this one sometimes never ran after a reload)
-  blobs: { baseUrl: "" },
+  // attachments' ciphertext is hashed and copied into request bodies on a second thread, beside the AEAD
+  blobs: { baseUrl: "", io: ioWorker },
   // the host keeps the newest lines in a ring that the Diagnostics view reads; nothing goes to the console
 });
 
@@ -33,6 +34,7 @@ const host = new WorkerHost({
 let pageOnline = true;
 scope.addEventListener("message", (event) => {
   const data = event.data;
+  if (isIoPortEvent(data)) return ioWorker.attach(data.port);
   if (isPageEvent(data)) {
     pageOnline = data.online;
     syncNetwork();

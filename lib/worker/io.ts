@@ -1,10 +1,9 @@
-// A CipherIo whose work runs in a worker of its own, so that on two cores the hashing and the copies into
-// Blobs could run beside the AEAD instead of between its chunks: the engine's side (workerCipherIo) and the
-// worker's (serveCipherIo), joined by a MessagePort; buffers go by transfer both ways, replies are matched by
-// seq and checked with zod like every message that crosses a thread. Until the worker says it is ready, and
-// for good once it failed, the same work runs inline. Not started by the app at present: with a second
-// module worker started by the page beside the engine's, the engine's sometimes never ran after a reload
-// (docs/BENCHMARKS.md, "the I/O worker"); tested here over a real MessageChannel until that is understood.
+// The engine's side of the I/O worker (runtime: the engine's worker): a CipherIo whose work runs in a
+// worker of its own (io.worker.ts), so that on two cores the hashing and the copies into Blobs run beside
+// the AEAD instead of between its chunks. The page starts that worker beside the engine's and joins the
+// two with a MessageChannel (a worker's own workers are not bundled here); buffers go by transfer both
+// ways, replies are matched by seq and checked with zod like every message that crosses a thread. Until the
+// worker says it is ready, and for good once it failed, the same work runs inline.
 import { z } from "zod";
 import { AttachmentLeafHasher } from "../crypto";
 import { inlineCipherIo, pushInline, type CipherIo, type CipherPiece, type CipherStream } from "../engine/attachments/cipherio";

@@ -242,6 +242,14 @@ export function isPageEvent(data: unknown): data is PageEvent {
   return typeof data === "object" && data !== null && (data as { type?: unknown }).type === "network" && typeof (data as { online?: unknown }).online === "boolean";
 }
 
+/** The page joins the engine's worker to the I/O worker (lib/worker/io.ts), or says it failed (null). */
+export type IoPortEvent = { type: "io"; port: MessagePort | null };
+
+export function isIoPortEvent(data: unknown): data is IoPortEvent {
+  const port = (data as { port?: unknown } | null)?.port;
+  return typeof data === "object" && data !== null && (data as { type?: unknown }).type === "io" && (port === null || (typeof MessagePort !== "undefined" && port instanceof MessagePort));
+}
+
 export class EngineError extends Error {
   readonly code: EngineErrorCode;
   constructor(code: EngineErrorCode, message: string, options?: { cause?: unknown }) {
