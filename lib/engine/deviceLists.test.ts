@@ -3,14 +3,29 @@
 // list is caught by the client's own checks; a send the relay refuses as stale_devices is fixed and sent
 // again, and given up on ("Not sent") after three rounds.
 import "fake-indexeddb/auto";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { useRelayProcess } from "../relay/test/relayProcess";
 import { generateIdentityKeyPair, signDeviceList, type DeviceList } from "../crypto";
+import type * as CryptoModule from "../crypto";
 import { EVENTS, toB64, type Address } from "./deps";
 import { request, type RelaySocket } from "./relay";
 import { aliceAndBob, makeBoot, messagesOf, waitFor, type Client } from "./testClients";
 
 const boot = makeBoot(useRelayProcess());
+
+/** What the engines' decryptions and Alice's lookups did, in order (filled by the wrapper below and by tests). */
+const order: string[] = [];
+vi.mock("../crypto", async (importOriginal) => {
+  const crypto = await importOriginal<typeof CryptoModule>();
+  return {
+    ...crypto,
+    decryptRecord: async (...args: Parameters<typeof crypto.decryptRecord>) => {
+      const result = await crypto.decryptRecord(...args);
+      order.push(`decrypted ${args[0].theirAddress} -> ${args[0].ourAddress}`);
+      return result;
+    },
+  };
+});
 
 type Reply = { ok: boolean } & Record<string, unknown>;
 
@@ -186,6 +201,26 @@ describe("device lists in use", () => {
     await bob.api.sendMessage({ conversationId: bConv, text: "unlisted for Alice" });
     await waitFor(async () => alice.engine.counters.get("unlisted_device") === 1, "dropped");
     expect(await messagesOf(alice.db, aConv)).toHaveLength(0);
+    await stop(alice, bob);
+  });
+
+  it("asks for an unlisted sender's list while the batch decrypts, not after its first message opens", async () => {
+    let armed = false;
+    const m = mitm({
+      before: (event, payload) => {
+        if (armed && event === EVENTS.lookup) order.push(`lookup ${String(payload.address)}`);
+      },
+    });
+    const { alice, bob, aliceAddr, bobAddr, aConv, bConv } = await setUp(m.patch);
+    armed = true;
+    order.length = 0;
+    await bob.api.startChat({ from: bobAddr as never, to: aliceAddr });
+    await bob.api.sendMessage({ conversationId: bConv, text: "listed late" });
+    await waitFor(async () => (await messagesOf(alice.db, aConv)).length === 1, "stored");
+    const lookup = order.indexOf(`lookup ${bobAddr}`);
+    expect(lookup).toBeGreaterThanOrEqual(0);
+    expect(lookup).toBeLessThan(order.indexOf(`decrypted ${bobAddr} -> ${aliceAddr}`));
+    expect(order.filter((e) => e === `lookup ${bobAddr}`)).toHaveLength(1);
     await stop(alice, bob);
   });
 

@@ -190,33 +190,65 @@ export interface DecryptedBatch {
  * stored (public data) even though the batch itself commits later.
  */
 class SenderLists {
-  private rows: Map<string, DeviceListRow | undefined> | undefined;
-  private readonly fetched = new Set<string>();
+  private rows: Promise<Map<string, DeviceListRow | undefined>> | undefined;
+  /** The lookups started for senders with a device not on the list held, by sender (at most one each). */
+  private readonly fetches = new Map<string, Promise<DeviceListRow | undefined>>();
 
   constructor(
     private readonly ctx: EngineContext,
     private readonly envelopes: schemas.Envelope[],
   ) {}
 
-  /** The account key of `from` if `device` is on its list with `identityKey`, else undefined. */
-  async accountKeyFor(from: Address, device: string, identityKey: Uint8Array): Promise<Uint8Array | undefined> {
-    if (!this.rows) {
+  private read(): Promise<Map<string, DeviceListRow | undefined>> {
+    this.rows ??= (async () => {
       const senders = [...new Set(this.envelopes.map((e) => e.from as Address))];
       const found = await this.ctx.db.deviceLists.bulkGet(senders);
-      this.rows = new Map(senders.map((a, i) => [a, found[i]]));
-    }
-    const rows = this.rows;
-    let row = rows.get(from);
-    if (!listedKey(row, device) && !this.fetched.has(from)) {
-      this.fetched.add(from);
-      try {
-        row = await fetchDeviceList(this.ctx, from);
-        rows.set(from, row);
-      } catch (error) {
+      return new Map(senders.map((a, i) => [a, found[i]]));
+    })();
+    return this.rows;
+  }
+
+  /**
+   * Starts reading the lists held, then asks the relay for those that lack a device of the batch, while the
+   * batch decrypts: the lookups' round trips overlap the decryption instead of following its first message.
+   * Not awaited: failures surface only where `accountKeyFor` needs the answer, as without this.
+   */
+  prefetch(): void {
+    const started = this.read().then((rows) => {
+      for (const env of this.envelopes) {
+        const from = env.from as Address;
+        if (!listedKey(rows.get(from), env.fromDevice)) void this.fetch(from);
+      }
+    });
+    started.catch(() => undefined);
+  }
+
+  private fetch(from: Address): Promise<DeviceListRow | undefined> {
+    let pending = this.fetches.get(from);
+    if (!pending) {
+      pending = fetchDeviceList(this.ctx, from).catch((error: unknown) => {
         // only a list that is refused or absent means "not listed"; anything else (offline, a relay error,
         // storage) is not the message's fault: the batch is tried again, never acked and dropped
         if (!isListRefusal(error)) throw error;
         this.ctx.log.warn("sender's device list refused", { error: error instanceof Error ? error.name : "unknown" });
+        return undefined;
+      });
+      // awaited where a message needs it; one nobody needs must not be an unhandled rejection
+      pending.catch(() => undefined);
+      this.fetches.set(from, pending);
+    }
+    return pending;
+  }
+
+  /** The account key of `from` if `device` is on its list with `identityKey`, else undefined. */
+  async accountKeyFor(from: Address, device: string, identityKey: Uint8Array): Promise<Uint8Array | undefined> {
+    const rows = await this.read();
+    let row = rows.get(from);
+    if (!listedKey(row, device)) {
+      const fetched = await this.fetch(from);
+      if (fetched) {
+        row = fetched;
+        rows.set(from, row);
       }
     }
     const key = listedKey(row, device);
@@ -287,6 +319,7 @@ export async function decryptBatch(
   }
   // the senders' checked device lists: a message counts only from a device on its account's list
   const senderLists = new SenderLists(ctx, envelopes);
+  senderLists.prefetch();
   // one store per account for the whole batch (what it reads waits for quiet storage)
   const stores = new Map<string, PrekeyStore>();
   // the commit in flight and the relay's acks and pushes get a turn every few milliseconds
