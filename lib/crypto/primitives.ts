@@ -1,7 +1,7 @@
 // The symmetric primitives exactly as the protocol calls them (RFC 5869 HKDF, RFC 2104 HMAC, RFC 8439
 // ChaCha20-Poly1305 and its XChaCha20 extension). Wycheproof vectors run through these same wrappers.
 import { chacha20poly1305, xchacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { expand as nobleExpand, hkdf as nobleHkdf } from "@noble/hashes/hkdf.js";
+import { hkdf as nobleHkdf } from "@noble/hashes/hkdf.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 as nobleSha256, sha512 as nobleSha512 } from "@noble/hashes/sha2.js";
 import { type Bytes, equalBytes } from "./bytes";
@@ -38,22 +38,12 @@ export function verifyHmacSha256(key: Bytes, data: Bytes, tag: Bytes): boolean {
   return equalBytes(hmacSha256(key, data).subarray(0, tag.length), tag);
 }
 
-/**
- * HMAC-SHA256 keyed with the zero salt, its key's padding hashed once: the extract step of every HKDF
- * without a salt (each message key's) clones it. An empty key and 32 zero bytes pad to the same block.
- */
-const ZERO_SALT_HMAC = hmac.create(nobleSha256, new Uint8Array(32));
-
 /** HKDF-SHA256; an empty or absent salt means 32 zero bytes. Refuses lengths above 255 × 32. */
 export function hkdfSha256(ikm: Bytes, salt: Bytes | undefined, info: Bytes, length: number): Bytes {
   if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
     throw new CryptoError("bad_key", "invalid hkdf length");
   }
-  if (salt !== undefined && salt.length > 0) return nobleHkdf(nobleSha256, ikm, salt, info, length);
-  const prk = ZERO_SALT_HMAC.clone().update(ikm).digest();
-  const okm = nobleExpand(nobleSha256, prk, info, length);
-  prk.fill(0);
-  return okm;
+  return nobleHkdf(nobleSha256, ikm, salt, info, length);
 }
 
 function checkAead(key: Bytes, nonce: Bytes, nonceBytes: number): void {
