@@ -9,18 +9,8 @@
 // there an entry lives `ttlMs` at most, which bounds how long this node checks sends against a device
 // list another node has changed. One process on SQLite is the only writer, so entries live until a write.
 import type { Address } from "../../brands";
-import type {
-  AccountRecord,
-  AccountRegistration,
-  EnvelopeRecord,
-  EnvelopeRef,
-  ExpiryCutoffs,
-  KeysUpdate,
-  MailboxQuotas,
-  PrekeyCaps,
-  RegisterMode,
-  RelayStore,
-} from "./types";
+import type { AccountRecord, AccountRegistration, RegisterMode, RelayStore } from "./types";
+import { ForwardingStore } from "./forwarding";
 
 export interface AccountCacheOptions {
   /** How long an entry may be used; Infinity when this process is the database's only writer. */
@@ -35,20 +25,21 @@ interface Entry {
   at: number;
 }
 
-class AccountCacheStore implements RelayStore {
+class AccountCacheStore extends ForwardingStore {
   private readonly entries = new Map<string, Entry>();
   private readonly maxEntries: number;
   private readonly now: () => number;
 
   constructor(
-    private readonly inner: RelayStore,
+    inner: RelayStore,
     private readonly opts: AccountCacheOptions,
   ) {
+    super(inner);
     this.maxEntries = opts.maxEntries ?? 20_000;
     this.now = opts.now ?? Date.now;
   }
 
-  getAccount(address: Address): Promise<AccountRecord | null> {
+  override getAccount(address: Address): Promise<AccountRecord | null> {
     const now = this.now();
     const entry = this.entries.get(address);
     if (entry && now - entry.at < this.opts.ttlMs) return entry.record;
@@ -71,67 +62,23 @@ class AccountCacheStore implements RelayStore {
     }
   }
 
-  registerAccount(reg: AccountRegistration, mode: RegisterMode, maxAccountsPerDevice: number) {
+  override registerAccount(reg: AccountRegistration, mode: RegisterMode, maxAccountsPerDevice: number) {
     return this.changing(reg.address, this.inner.registerAccount(reg, mode, maxAccountsPerDevice));
   }
 
-  addCompanion(reg: AccountRegistration, list: { version: number; signed: string }, maxDevices: number) {
+  override addCompanion(reg: AccountRegistration, list: { version: number; signed: string }, maxDevices: number) {
     return this.changing(reg.address, this.inner.addCompanion(reg, list, maxDevices));
   }
 
-  removeDevices(address: Address, keep: readonly string[]) {
+  override removeDevices(address: Address, keep: readonly string[]) {
     return this.changing(address, this.inner.removeDevices(address, keep));
   }
 
-  putDeviceList(address: Address, version: number, signed: string) {
+  override putDeviceList(address: Address, version: number, signed: string) {
     return this.changing(address, this.inner.putDeviceList(address, version, signed));
   }
 
-  getDevice(deviceId: string) {
-    return this.inner.getDevice(deviceId);
-  }
-
-  accountsOfDevice(deviceId: string) {
-    return this.inner.accountsOfDevice(deviceId);
-  }
-
-  claimBundles(address: Address, deviceIds?: string[], opts?: { oneTime?: boolean }) {
-    return this.inner.claimBundles(address, deviceIds, opts);
-  }
-
-  updateKeys(address: Address, deviceId: string, update: KeysUpdate, caps: PrekeyCaps) {
-    return this.inner.updateKeys(address, deviceId, update, caps);
-  }
-
-  keyStatus(address: Address, deviceId: string) {
-    return this.inner.keyStatus(address, deviceId);
-  }
-
-  storeEnvelopes(envelopes: EnvelopeRecord[], quotas: MailboxQuotas) {
-    return this.inner.storeEnvelopes(envelopes, quotas);
-  }
-
-  pendingEnvelopes(deviceId: string, afterSeq: number, limit: number, maxBytes?: number) {
-    return this.inner.pendingEnvelopes(deviceId, afterSeq, limit, maxBytes);
-  }
-
-  deleteEnvelopes(deviceId: string, refs: EnvelopeRef[]) {
-    return this.inner.deleteEnvelopes(deviceId, refs);
-  }
-
-  deleteExpired(cutoffs: ExpiryCutoffs) {
-    return this.inner.deleteExpired(cutoffs);
-  }
-
-  mailboxStats() {
-    return this.inner.mailboxStats();
-  }
-
-  scrub() {
-    return this.inner.scrub();
-  }
-
-  close() {
+  override close() {
     this.entries.clear();
     return this.inner.close();
   }

@@ -11,22 +11,8 @@
 // one is done. On SQLite (better-sqlite3 is synchronous) the statements run on the event loop, but the
 // commit does not fsync there: the store waits for one shared fsync of the log in libuv's thread pool
 // (fileSync.ts), during which the next group gathers.
-import type {
-  AccountRegistration,
-  DeleteEnvelopesCall,
-  EnvelopeRecord,
-  EnvelopeRef,
-  ExpiryCutoffs,
-  GroupableStore,
-  KeysUpdate,
-  MailboxQuotas,
-  PrekeyCaps,
-  RegisterMode,
-  RelayStore,
-  StoreEnvelopesCall,
-  StoreEnvelopesOutcome,
-} from "./types";
-import type { Address } from "../../brands";
+import type { DeleteEnvelopesCall, EnvelopeRecord, EnvelopeRef, GroupableStore, MailboxQuotas, RelayStore, StoreEnvelopesCall, StoreEnvelopesOutcome } from "./types";
+import { ForwardingStore } from "./forwarding";
 
 export interface GroupCommitOptions {
   /**
@@ -120,14 +106,12 @@ function validQuotas(quotas: MailboxQuotas): boolean {
 }
 
 /** `store` with its `storeEnvelopes` and `deleteEnvelopes` group-committed; everything else passes through. */
-class GroupCommitStore implements RelayStore {
+class GroupCommitStore extends ForwardingStore<GroupableStore> {
   private readonly stores: GroupRunner<StoreEnvelopesCall, StoreEnvelopesOutcome>;
   private readonly deletes: GroupRunner<DeleteEnvelopesCall, number>;
 
-  constructor(
-    private readonly inner: GroupableStore,
-    opts: GroupCommitOptions,
-  ) {
+  constructor(inner: GroupableStore, opts: GroupCommitOptions) {
+    super(inner);
     const onGroup = opts.onGroup;
     this.stores = new GroupRunner(
       async (calls) => {
@@ -141,73 +125,17 @@ class GroupCommitStore implements RelayStore {
     this.deletes = new GroupRunner((calls) => inner.deleteEnvelopesGroup(calls), (call) => call.refs.length, opts.maxRefs ?? 5_000);
   }
 
-  storeEnvelopes(envelopes: EnvelopeRecord[], quotas: MailboxQuotas): Promise<StoreEnvelopesOutcome> {
+  override storeEnvelopes(envelopes: EnvelopeRecord[], quotas: MailboxQuotas): Promise<StoreEnvelopesOutcome> {
     // Checked here, not in the group: one caller's bad argument must not fail the others' group.
     if (!validQuotas(quotas)) return Promise.reject(new RangeError("invalid quota"));
     return this.stores.submit({ envelopes, quotas });
   }
 
-  deleteEnvelopes(deviceId: string, refs: EnvelopeRef[]): Promise<number> {
+  override deleteEnvelopes(deviceId: string, refs: EnvelopeRef[]): Promise<number> {
     return this.deletes.submit({ deviceId, refs });
   }
 
-  getDevice(deviceId: string) {
-    return this.inner.getDevice(deviceId);
-  }
-
-  registerAccount(reg: AccountRegistration, mode: RegisterMode, maxAccountsPerDevice: number) {
-    return this.inner.registerAccount(reg, mode, maxAccountsPerDevice);
-  }
-
-  addCompanion(reg: AccountRegistration, list: { version: number; signed: string }, maxDevices: number) {
-    return this.inner.addCompanion(reg, list, maxDevices);
-  }
-
-  removeDevices(address: Address, keep: readonly string[]) {
-    return this.inner.removeDevices(address, keep);
-  }
-
-  accountsOfDevice(deviceId: string) {
-    return this.inner.accountsOfDevice(deviceId);
-  }
-
-  getAccount(address: Address) {
-    return this.inner.getAccount(address);
-  }
-
-  putDeviceList(address: Address, version: number, signed: string) {
-    return this.inner.putDeviceList(address, version, signed);
-  }
-
-  claimBundles(address: Address, deviceIds?: string[], opts?: { oneTime?: boolean }) {
-    return this.inner.claimBundles(address, deviceIds, opts);
-  }
-
-  updateKeys(address: Address, deviceId: string, update: KeysUpdate, caps: PrekeyCaps) {
-    return this.inner.updateKeys(address, deviceId, update, caps);
-  }
-
-  keyStatus(address: Address, deviceId: string) {
-    return this.inner.keyStatus(address, deviceId);
-  }
-
-  pendingEnvelopes(deviceId: string, afterSeq: number, limit: number, maxBytes?: number) {
-    return this.inner.pendingEnvelopes(deviceId, afterSeq, limit, maxBytes);
-  }
-
-  deleteExpired(cutoffs: ExpiryCutoffs) {
-    return this.inner.deleteExpired(cutoffs);
-  }
-
-  mailboxStats() {
-    return this.inner.mailboxStats();
-  }
-
-  scrub() {
-    return this.inner.scrub();
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     // Calls already accepted are committed (or fail) before the database goes.
     await Promise.all([this.stores.idle(), this.deletes.idle()]);
     await this.inner.close();
