@@ -63,6 +63,21 @@ function holdProvisioning(pass: number) {
   };
 }
 
+/**
+ * Every archive upload the primary records, in order, as it is written: the record goes once the archive is
+ * deleted, which may come before a test looks.
+ */
+function recordUploads(db: JunctionDB): HistoryUpload[] {
+  const uploaded: HistoryUpload[] = [];
+  const record = (key: unknown, value: unknown) => {
+    if (key !== "historyUploads") return;
+    for (const u of (value ?? []) as HistoryUpload[]) if (!uploaded.some((seen) => seen.blobId === u.blobId)) uploaded.push(u);
+  };
+  db.meta.hook("creating", (key, row) => record(key, row.value));
+  db.meta.hook("updating", (mods, key) => record(key, (mods as { value?: unknown }).value));
+  return uploaded;
+}
+
 /** A message row as both devices must show it (receivedAt is when each device stored it). */
 const shown = ({ receivedAt: _r, ...m }: MessageRow) => m;
 
@@ -229,14 +244,7 @@ describe("history transfer", () => {
     expect(await alice.db.meta.get("history")).toBeUndefined();
     await without.engine.stop();
 
-    // every archive the primary uploads, seen as it is recorded (the record goes once the archive is deleted,
-    // which may come before the test looks)
-    const uploaded: string[] = [];
-    const record = (key: unknown, value: unknown) => {
-      if (key === "historyUploads") for (const u of (value ?? []) as HistoryUpload[]) if (!uploaded.includes(u.blobId)) uploaded.push(u.blobId);
-    };
-    alice.db.meta.hook("creating", (key, row) => record(key, row.value));
-    alice.db.meta.hook("updating", (mods, key) => record(key, (mods as { value?: unknown }).value));
+    const uploaded = recordUploads(alice.db);
 
     // the third message on the channel (after hello and welcome) is the primary's offer: held until skipped
     const offer = holdProvisioning(2);
@@ -249,7 +257,7 @@ describe("history transfer", () => {
     await waitFor(async () => (await historyProgress(alice.db))?.state === "done", "the primary sent it");
     await waitFor(async () => offer.held() > 0 || undefined, "the offer reached the laptop");
     expect(uploaded).toHaveLength(1);
-    const blobUrl = `${relayUrl()}/blobs/${uploaded[0]}`;
+    const blobUrl = `${relayUrl()}/blobs/${uploaded[0]?.blobId}`;
     await waitFor(async () => (await fetch(blobUrl, { method: "HEAD" })).status === 404 || undefined, "the skipped archive is deleted");
     // the link channel's copy comes last: not imported either
     offer.release();
@@ -449,6 +457,7 @@ describe("photos and files in the history", () => {
       }
       return fetch(input, init);
     };
+    const uploaded = recordUploads(alice.db);
     const laptop = await link(alice, aliceAddr, true, undefined, waiting, true);
     await waitFor(async () => (await historyProgress(laptop.db))?.state === "done" || undefined, "the history with media");
     await waitFor(async () => (await historyProgress(alice.db))?.state === "done" || undefined, "the primary sent it");
@@ -462,7 +471,8 @@ describe("photos and files in the history", () => {
     expect(keys).toHaveLength(2);
     for (const k of keys) expect(originals.has(k.blobId)).toBe(false);
     // once both are here the primary deletes the archive and the media blobs at the relay
-    const upload = ((await alice.db.meta.get("historyUploads"))?.value as HistoryUpload[]).at(-1)!;
+    // the newest upload recorded (the first link's, without media, is in the list the hook saw first)
+    const upload = uploaded.at(-1)!;
     expect(upload.media?.map((m) => m.blobId).sort()).toEqual(keys.map((k) => k.blobId).sort());
     for (const id of [upload.blobId, ...keys.map((k) => k.blobId!)]) {
       await waitFor(async () => (await fetch(`${relayUrl()}/blobs/${id}`, { method: "HEAD" })).status === 404 || undefined, "a history blob is deleted");
