@@ -422,10 +422,19 @@ export class Engine {
   /** A new device: the person does not want the history (or no more of it); what came stays. */
   async skipHistory(): Promise<null> {
     const { db } = this.ctx;
-    const pending = await pendingHistory(db);
-    // the primary deletes an archive this device will not fetch
-    if (pending?.offer?.t === "history") await this.doneWith(pending.accounts, pending.offer.blobId, () => setPendingHistory(db, null));
-    else await setPendingHistory(db, null);
+    const now = this.ctx.now();
+    // read and written in one transaction: an offer that comes meanwhile (a sync) is either seen here or
+    // finds the history skipped, never overwritten by it
+    const pending = await db.transaction("rw", [db.meta, ...syncTables(db)], async () => {
+      const pending = await pendingHistory(db);
+      // the primary deletes an archive this device will not fetch
+      if (pending?.offer?.t === "history" && pending.accounts[0]) await queueSync(db, [pending.accounts[0]], [{ t: "historyDone", blobId: pending.offer.blobId, at: now }], now);
+      // its offer has not come: kept as skipped, so that the archive is reported done (and deleted) when it does
+      const waiting = pending && !pending.failed && !pending.offer;
+      await setPendingHistory(db, waiting ? { accounts: pending.accounts, since: pending.since, skipped: true } : null);
+      return pending;
+    });
+    this.poke();
     if (this.historyIn) {
       this.historyIn.abort();
       this.historyIn = null;
@@ -433,8 +442,6 @@ export class Engine {
       return null;
     }
     if (pending && !pending.failed) {
-      // its offer has not come: kept as skipped, so that the archive is reported done (and deleted) when it does
-      if (!pending.offer) await setPendingHistory(db, { accounts: pending.accounts, since: pending.since, skipped: true });
       await setHistoryProgress(db, { direction: "in", state: "skipped", done: 0, total: 0 });
       return null;
     }
