@@ -15,7 +15,7 @@ import { forgetArchivePieces, offerHistory, receiveOffer, type BlobAccess, type 
 import { heldMediaSize } from "./history/archive";
 import { HistoryOffer } from "./history/offer";
 import { blobList, HISTORY_MEDIA_KEY, historyMediaWait, HISTORY_DONE_KEY, HISTORY_UPLOADS_KEY, MAX_HISTORY_BLOBS, HISTORY_ASK_KEY, HISTORY_KEY, historyAsks, historyProgress, keepOffer, mediaByDefault, HISTORY_MEDIA_SENT_KEY, mediaSentTo, pendingHistory, setHistoryProgress, setLinkState, setPendingHistory, settleAfterRestart, type HistoryAsk, type HistoryUpload, type LinkFailure } from "../store/history";
-import { queueSync, syncTables } from "./sync/queue";
+import { queueHistoryDone, queueSync, syncTables } from "./sync/queue";
 import { sameBytes } from "../store/identities";
 import { announceDeviceNames } from "./deviceNames";
 import type { EngineContext } from "./context";
@@ -61,6 +61,11 @@ const RETRY_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
  * (a follower pokes, but a timer line from another device does not) is never kept much past its time.
  */
 const SWEEP_RECHECK_MS = 60_000;
+/**
+ * A history archive the relay did not delete (unreachable, busy) is looked at again after these waits, the last
+ * repeating, besides every other look (a login, a sync, a finished download).
+ */
+export const ARCHIVE_DELETE_RETRY_MS = [2_000, 15_000, 60_000, 5 * 60_000, 30 * 60_000];
 /** How often housekeeping runs while the engine stays connected. */
 const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
 /** Outbox rows read per page while draining. */
@@ -166,6 +171,9 @@ export class Engine {
   private historyRun: Promise<void> = Promise.resolve();
   /** Wakes the history step when this new device's wait for an offer runs out. */
   private historyTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The next look at archives the relay did not delete, and how many looks in a row failed. */
+  private deleteRetryTimer: ReturnType<typeof setTimeout> | null = null;
+  private deleteFailures = 0;
   /** A receive batch carried sync items: an offer or an ask may have come. */
   private historySyncSeen = false;
 
@@ -267,6 +275,7 @@ export class Engine {
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
     if (this.historyTimer) clearTimeout(this.historyTimer);
+    if (this.deleteRetryTimer) clearTimeout(this.deleteRetryTimer);
     // a transfer stopped by the engine stopping (a reload) goes on at the next start: its offer stays kept
     this.historyIn?.abort();
     const socket = this.sock;
@@ -428,7 +437,7 @@ export class Engine {
     const pending = await db.transaction("rw", [db.meta, ...syncTables(db)], async () => {
       const pending = await pendingHistory(db);
       // the primary deletes an archive this device will not fetch
-      if (pending?.offer?.t === "history" && pending.accounts[0]) await queueSync(db, [pending.accounts[0]], [{ t: "historyDone", blobId: pending.offer.blobId, at: now }], now);
+      if (pending?.offer?.t === "history") await queueHistoryDone(db, pending.accounts[0], pending.offer.blobId, now);
       // its offer has not come: kept as skipped, so that the archive is reported done (and deleted) when it does
       const waiting = pending && !pending.failed && !pending.offer;
       await setPendingHistory(db, waiting ? { accounts: pending.accounts, since: pending.since, skipped: true } : null);
@@ -561,14 +570,15 @@ export class Engine {
     const now = this.ctx.now();
     await db.transaction("rw", [db.meta, ...syncTables(db)], async () => {
       await then();
-      if (accounts[0]) await queueSync(db, [accounts[0]], [{ t: "historyDone", blobId, at: now }], now);
+      await queueHistoryDone(db, accounts[0], blobId, now);
     });
     this.poke();
   }
 
   /**
    * The primary: the archives my linked devices are done with (and only those I uploaded) go from the relay,
-   * each with the photos and files uploaded with it. What could not be deleted now is tried at the next look.
+   * each with the photos and files uploaded with it. What could not be deleted now is tried again at the next
+   * look, and at the latest after a wait that grows with each failure (`ARCHIVE_DELETE_RETRY_MS`).
    */
   private async deleteDoneArchives(): Promise<void> {
     const { db } = this.ctx;
@@ -601,12 +611,27 @@ export class Engine {
       }
       finished.add(blobId);
     }
+    this.deleteRetryAfter(left.size > 0);
     await db.transaction("rw", db.meta, async () => {
       const stay = (await blobList<string>(db, HISTORY_DONE_KEY)).filter((b) => !finished.has(b));
       await db.meta.put({ key: HISTORY_DONE_KEY, value: stay });
       const kept = (await blobList<HistoryUpload>(db, HISTORY_UPLOADS_KEY)).filter((u) => !finished.has(u.blobId)).map((u) => (left.has(u.blobId) ? { ...u, media: left.get(u.blobId) } : u));
       await db.meta.put({ key: HISTORY_UPLOADS_KEY, value: kept });
     });
+  }
+
+  /** Arms the next look after a failed deletion (the wait grows with each failure in a row), or resets it. */
+  private deleteRetryAfter(failed: boolean): void {
+    if (!failed) {
+      this.deleteFailures = 0;
+      return;
+    }
+    if (this.deleteRetryTimer || this.stopped) return;
+    const wait = ARCHIVE_DELETE_RETRY_MS[Math.min(this.deleteFailures++, ARCHIVE_DELETE_RETRY_MS.length - 1)];
+    this.deleteRetryTimer = setTimeout(() => {
+      this.deleteRetryTimer = null;
+      this.historyCheck();
+    }, wait);
   }
 
   /**

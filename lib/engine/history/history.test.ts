@@ -294,6 +294,27 @@ function stallingFetch(stalled: () => boolean, after = 0) {
   };
 }
 
+describe("an archive the relay did not delete", () => {
+  it("is deleted at a later look of the primary's own, with nothing else happening", async () => {
+    const { alice, bob, aliceAddr, aConv } = await aliceAndBob(boot);
+    await seed(alice.db, aConv, 5);
+    const uploaded = recordUploads(alice.db);
+    // the primary's first deletion gets no answer from the relay (as when it is unreachable for a moment)
+    const socket = alice.sockets.at(-1) as RelaySocket;
+    const emitWithAck = socket.emitWithAck.bind(socket) as (event: string, ...args: unknown[]) => Promise<unknown>;
+    let refused = 0;
+    (socket as unknown as { emitWithAck: typeof emitWithAck }).emitWithAck = (event, ...args) =>
+      event === EVENTS.blobDelete && refused++ === 0 ? Promise.reject(new Error("no answer")) : emitWithAck(event, ...args);
+    const laptop = await link(alice, aliceAddr);
+    await waitFor(async () => (await historyProgress(laptop.db))?.state === "done", "the laptop has the history");
+    await waitFor(async () => refused > 0 || undefined, "the primary tried to delete the archive");
+    expect(uploaded).toHaveLength(1);
+    await waitFor(async () => (await fetch(`${relayUrl()}/blobs/${uploaded[0]?.blobId}`, { method: "HEAD" })).status === 404 || undefined, "the archive is deleted after all");
+    expect(refused).toBe(2);
+    for (const c of [alice, bob, laptop]) await c.engine.stop();
+  });
+});
+
 describe("the history offer kept on the new device", () => {
   it("reaches a new device that was offline when it was sent, and a reload in the middle of the transfer goes on", async () => {
     const { alice, bob, aliceAddr, aConv } = await aliceAndBob(boot);

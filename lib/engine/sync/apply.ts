@@ -15,7 +15,7 @@ import { mediaTables } from "../../store/media";
 import { inTransaction } from "../../store/transactions";
 import { SyncItem, type SyncContent } from "../content/kinds/sync";
 import { deleteForMe } from "../actions";
-import { clockKey, queueSync } from "./queue";
+import { clockKey, queueHistoryDone } from "./queue";
 import { blobList, HISTORY_ASK_KEY, HISTORY_DONE_KEY, historyAsks, keepOffer, MAX_HISTORY_BLOBS, pendingHistory, setPendingHistory } from "../../store/history";
 
 /** `held`: it names what is not here yet, and waits for it (syncPending). */
@@ -79,7 +79,7 @@ async function applyItem(db: JunctionDB, our: Address, item: SyncItem, now: numb
       const pending = await pendingHistory(db);
       if (pending?.skipped) {
         await setPendingHistory(db, null);
-        if (item.offer.t === "history") await queueSync(db, [our], [{ t: "historyDone", blobId: item.offer.blobId, at: now }], now);
+        if (item.offer.t === "history") await queueHistoryDone(db, our, item.offer.blobId, now);
         return "stale";
       }
       return (await keepOffer(db, item.offer)) ? "applied" : "stale";

@@ -56,3 +56,11 @@ export async function queueSync(db: JunctionDB, accounts: Address[] | "all", ite
 export function conversationRef(convId: string, our: Address): string {
   return convId.slice(our.length + 1);
 }
+
+/**
+ * Tells my other devices (the primary among them) that this device is done with a history archive, imported or
+ * skipped: the primary deletes it at the relay. The caller's transaction must hold `syncTables`.
+ */
+export async function queueHistoryDone(db: JunctionDB, our: Address | undefined, blobId: string, now: number): Promise<void> {
+  if (our) await queueSync(db, [our], [{ t: "historyDone", blobId, at: now }], now);
+}
