@@ -69,7 +69,7 @@ const CHUNK = 100;
  * SQLite's own execution of them. The text is the same plain SQL on both dialects but for the
  * placeholders, which `place` numbers for Postgres.
  */
-class HotStatements {
+export class HotStatements {
   private readonly texts = new Map<string, string>();
 
   constructor(private readonly pg: boolean) {}
@@ -277,7 +277,7 @@ function checkQuotas(quotas: MailboxQuotas): void {
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 
-interface Candidate {
+export interface Candidate {
   env: EnvelopeRecord;
   hash: Uint8Array;
   /** `hash` in hex, made once: the group's sets and maps are keyed by it. */
@@ -285,7 +285,7 @@ interface Candidate {
 }
 
 /** What a batch adds to one device's mailbox; `to` is the first address it came to, for a refusal. */
-interface MailboxDelta {
+export interface MailboxDelta {
   to: Address;
   envelopes: number;
   bytes: number;
@@ -335,7 +335,7 @@ async function lockRecipientDevices(trx: Transaction<RelayDatabase>, deviceIds: 
  * insert locks); DO NOTHING stays as the guard of last resort, and RETURNING says which rows went in.
  * Multi-row statements, not one per envelope: thousands of envelopes are a few dozen statements.
  */
-async function insertEnvelopes(trx: Db, hot: HotStatements, fresh: readonly Candidate[]): Promise<EnvelopeRecord[]> {
+export async function insertEnvelopes(trx: Db, hot: HotStatements, fresh: readonly Candidate[]): Promise<EnvelopeRecord[]> {
   const stored: EnvelopeRecord[] = [];
   for (const part of chunks(fresh)) {
     const ledgerRows: unknown[] = [];
@@ -389,7 +389,7 @@ function addToCounter(trx: Db, hot: HotStatements, deviceId: string, delta: Mail
  * normally share one), rows in lock order. True if every device's row took its delta; false if any
  * guard refused (then some may have: the caller rolls back).
  */
-async function addToCounters(trx: Db, hot: HotStatements, added: ReadonlyMap<string, MailboxDelta>, quotaOf: ReadonlyMap<string, MailboxQuotas>): Promise<boolean> {
+export async function addToCounters(trx: Db, hot: HotStatements, added: ReadonlyMap<string, MailboxDelta>, quotaOf: ReadonlyMap<string, MailboxQuotas>): Promise<boolean> {
   const byQuota = new Map<string, { quotas: MailboxQuotas; deviceIds: string[] }>();
   for (const deviceId of lockOrder(added)) {
     const quotas = quotaOf.get(deviceId)!;

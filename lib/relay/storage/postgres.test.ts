@@ -9,6 +9,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { Address } from "../../brands";
 import { dropSchemas, postgresUnavailable, TEST_DATABASE_URL } from "../test/services";
 import { countersAndTruth, envelope, kemKeys, registration, storeSuite } from "../test/storeSuite";
+import { expectCounterGuard, expectLedgerGuard } from "../test/backstops";
 import { SWEEP_LOCK } from "./pgLocks";
 import { openPostgresStore, type PostgresStoreOptions } from "./postgres";
 import type { RelayDatabase } from "./schema";
@@ -91,6 +92,12 @@ describePg(title, () => {
       destroying.push(db);
       return { schema, stores, db };
     };
+
+    it("keeps a device's counter within its quota, and an envelope out whose ledger row is there, by the database's own guards", async () => {
+      const { db } = await processes(1);
+      await expectCounterGuard(db, true);
+      await expectLedgerGuard(db, true);
+    });
 
     const register = async (store: RelayStore, n = 1, over: Partial<AccountRegistration> = {}) => {
       const regs = Array.from({ length: n }, () => registration(over));

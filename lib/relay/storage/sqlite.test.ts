@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Address } from "../../brands";
+import { expectCounterGuard, expectLedgerGuard } from "../test/backstops";
 import { storeSuite } from "../test/storeSuite";
 import { tempDataDir } from "../test/relayProcess";
 import { dayOf, ledgerHash } from "./kyselyStore";
@@ -115,6 +116,15 @@ describe("sqlite files keep no one's metadata longer than needed", () => {
     expect(needles.map((n) => occurrences(disk, n))).toEqual(baseline);
     // The ledger row is what is left, and it still does its job.
     expect(await store.storeEnvelopes([env], ROOMY)).toMatchObject({ ok: true, stored: 0 });
+  });
+
+  it("keeps a device's counter within its quota, and an envelope out whose ledger row is there, by the database's own guards", async () => {
+    const dir = tempDataDir();
+    await (await openSqliteStore(dir)).close();
+    const db = new Kysely<RelayDatabase>({ dialect: new SqliteDialect({ database: new Database(join(dir, SQLITE_FILE)) }) });
+    destroying.push(db);
+    await expectCounterGuard(db, false);
+    await expectLedgerGuard(db, false);
   });
 
   it("creates one 32-byte ledger key on first open and keeps it across reopens", async () => {
