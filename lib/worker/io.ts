@@ -16,14 +16,14 @@ export const IoRequest = z.discriminatedUnion("op", [
   z.object({ op: z.literal("open"), stream: z.number().int(), skip: z.number().int().min(0), key: bytes.optional() }),
   z.object({ op: z.literal("push"), stream: z.number().int(), seq: z.number().int(), bytes, blobFrom: z.number().int().min(0).optional() }),
   z.object({ op: z.literal("seal"), stream: z.number().int(), seq: z.number().int(), bytes, run, blobFrom: z.number().int().min(0).optional() }),
-  z.object({ op: z.literal("unseal"), stream: z.number().int(), seq: z.number().int(), bytes, run }),
+  z.object({ op: z.literal("unseal"), stream: z.number().int(), seq: z.number().int(), bytes, run, start: bytes.optional() }),
   z.object({ op: z.literal("end"), stream: z.number().int(), seq: z.number().int() }),
   z.object({ op: z.literal("close"), stream: z.number().int() }),
 ]);
 export type IoRequest = z.infer<typeof IoRequest>;
 
 export const IoReply = z.union([
-  z.object({ seq: z.number().int(), ok: z.literal(true), leaves: z.array(bytes), blob: z.instanceof(Blob).nullable(), bytes: bytes.nullable() }),
+  z.object({ seq: z.number().int(), ok: z.literal(true), leaves: z.array(bytes), blob: z.instanceof(Blob).nullable(), bytes: bytes.nullable(), start: bytes.optional() }),
   // `code`: a CryptoError's ("bad_message": a chunk of a run did not authenticate)
   z.object({ seq: z.number().int(), ok: z.literal(false), message: z.string(), code: z.string().optional() }),
   // the worker's first message: it runs, and answers on this port
@@ -113,10 +113,10 @@ export function workerCipherIo(): WorkerCipherIo {
         async sealRun(data, run, blobFrom): Promise<CipherPiece> {
           return piece(await ask(to, { op: "seal", stream, seq: nextSeq++, bytes: data, run, blobFrom }, [data.buffer]));
         },
-        async openRun(data, run) {
-          const r = piece(await ask(to, { op: "unseal", stream, seq: nextSeq++, bytes: data, run }, [data.buffer]));
-          if (!r.blob) throw new IoWorkerError("the plaintext did not come back");
-          return { blob: r.blob, bytes: r.bytes };
+        async openRun(data, run, start) {
+          const r = await ask(to, { op: "unseal", stream, seq: nextSeq++, bytes: data, run, start }, start ? [data.buffer, start.buffer] : [data.buffer]);
+          if (!r.blob || !r.bytes || !r.start !== !start) throw new IoWorkerError("the plaintext did not come back");
+          return { blob: r.blob, bytes: r.bytes, start: r.start ?? null };
         },
         async end() {
           return (await ask(to, { op: "end", stream, seq: nextSeq++ }, [])).leaves;
@@ -147,7 +147,7 @@ export function serveCipherIo(port: Endpoint): void {
   const reply = async (seq: number, work: () => Promise<Done>): Promise<void> => {
     try {
       const done = await work();
-      port.postMessage({ seq, ok: true, ...done }, [...(done.bytes ? [done.bytes.buffer] : []), ...done.leaves.map((l) => l.buffer)]);
+      port.postMessage({ seq, ok: true, ...done }, [...(done.bytes ? [done.bytes.buffer] : []), ...(done.start ? [done.start.buffer] : []), ...done.leaves.map((l) => l.buffer)]);
     } catch (error) {
       const code = (error as { code?: unknown } | null)?.code;
       port.postMessage({ seq, ok: false, message: error instanceof Error ? error.message : "failed", ...(typeof code === "string" ? { code } : {}) });
@@ -164,7 +164,7 @@ export function serveCipherIo(port: Endpoint): void {
       if (!s) return void reply(m.seq, () => Promise.reject(new Error("no such stream")));
       // each started here, before the next message (a sealed chunk split across two pushes is kept by the hasher)
       if (m.op === "end") return void reply(m.seq, () => s.hasher.end().then((leaves) => ({ leaves, blob: null, bytes: null })));
-      if (m.op === "unseal") return void reply(m.seq, async () => ({ leaves: [], blob: openRunInline(s.cipher, m.bytes, m.run), bytes: m.bytes }));
+      if (m.op === "unseal") return void reply(m.seq, async () => ({ leaves: [], blob: openRunInline(s.cipher, m.bytes, m.run, m.start), bytes: m.bytes, start: m.start }));
       void reply(m.seq, async () => {
         const { leaves, blob } = m.op === "seal" ? sealRunInline(s.cipher, m.bytes, m.run, m.blobFrom) : pushInline(s.hasher, m.bytes, m.blobFrom);
         return { leaves: await leaves, blob, bytes: m.bytes };

@@ -18,10 +18,12 @@ export interface CipherPiece {
 
 /** What opening a run gives back. */
 export interface OpenedRun {
-  /** The run's plaintext. */
+  /** The plaintext: the `start` given, then the run's. */
   blob: Blob;
   /** The buffer it was opened in (a worker gives it back: it was handed over). */
   bytes: Uint8Array;
+  /** The `start` given, back the same way. */
+  start: Uint8Array | null;
 }
 
 /** One transfer's ciphertext stream, in order. */
@@ -45,11 +47,12 @@ export interface CipherStream {
    */
   sealRun(bytes: Uint8Array, run: ChunkRun, blobFrom?: number): Promise<CipherPiece>;
   /**
-   * Opens `run`, sealed back to back in `bytes`, in place, and gives its plaintext as a Blob; a chunk that
-   * does not authenticate fails it with code "bad_message". Its leaves are not hashed here (the stream's
-   * push() is given the same bytes). Handed over as with push().
+   * Opens `run`, sealed back to back in `bytes`, in place, and gives its plaintext, after `start` (the
+   * plaintext before it, opened by the caller), as one Blob: the copy out of the caller's thread made
+   * here. A chunk that does not authenticate fails it with code "bad_message". Its leaves are not hashed
+   * here (the stream's push() is given the same bytes). `bytes` and `start` are handed over as with push().
    */
-  openRun(bytes: Uint8Array, run: ChunkRun): Promise<OpenedRun>;
+  openRun(bytes: Uint8Array, run: ChunkRun, start?: Uint8Array): Promise<OpenedRun>;
   /** The last, short sealed chunk's digest, if any; the stream is done. */
   end(): Promise<Uint8Array[]>;
   /** Drops the stream (a failed or finished transfer). */
@@ -83,10 +86,10 @@ export function sealRunInline(cipher: AttachmentChunkCipher | null, bytes: Uint8
 }
 
 /** openRun on the calling thread: what a worker runs too. Throws CryptoError("bad_message") when a chunk does not authenticate. */
-export function openRunInline(cipher: AttachmentChunkCipher | null, bytes: Uint8Array, run: ChunkRun): Blob {
+export function openRunInline(cipher: AttachmentChunkCipher | null, bytes: Uint8Array, run: ChunkRun, start?: Uint8Array): Blob {
   if (!cipher) throw new Error("no key for this stream");
   cipher.open(run, bytes);
-  const parts: Uint8Array<ArrayBuffer>[] = [];
+  const parts = start ? [start as Uint8Array<ArrayBuffer>] : [];
   for (let at = 0, left = run.plainBytes; left > 0; at += ATTACHMENT_SEALED_CHUNK_BYTES) {
     const n = Math.min(left, ATTACHMENT_CHUNK_BYTES);
     parts.push(bytes.subarray(at, at + n) as Uint8Array<ArrayBuffer>);
@@ -110,8 +113,8 @@ export const inlineCipherIo: CipherIo = {
         const { leaves, blob } = sealRunInline(cipher, bytes, run, blobFrom);
         return { leaves: await leaves, blob, bytes };
       },
-      async openRun(bytes, run) {
-        return { blob: openRunInline(cipher, bytes, run), bytes };
+      async openRun(bytes, run, start) {
+        return { blob: openRunInline(cipher, bytes, run, start), bytes, start: start ?? null };
       },
       end: () => hasher.end(),
       close: () => undefined,

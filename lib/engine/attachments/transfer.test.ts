@@ -280,7 +280,7 @@ describe("attachment transfer", () => {
           parallel,
           push: (bytes, blobFrom) => (counts.pushes++, later(inner.push(take(bytes), blobFrom))),
           sealRun: (bytes, run, blobFrom) => (counts.runs++, later(inner.sealRun(take(bytes), run, blobFrom))),
-          openRun: (bytes, run) => (counts.runs++, later(inner.openRun(take(bytes), run))),
+          openRun: (bytes, run, start) => (counts.runs++, later(inner.openRun(take(bytes), run, start && take(start)))),
           end: () => inner.end(),
           close: () => inner.close(),
         };

@@ -30,11 +30,14 @@ const TAG = 16;
 const HEADER = 5 + 32;
 const SEALED = CHUNK + TAG;
 /**
- * Chunks of each seal piece (and of each download piece but the last) that go to the CipherIo to be sealed
- * or opened when it runs on a thread of its own: the end of the piece, while the engine seals or opens the
- * start, so that on two cores one file's AEAD runs on both.
+ * Chunks at the end of each seal piece that go to the CipherIo to be sealed when it runs on a thread of its
+ * own, while the engine seals the start, so that on two cores one file's AEAD runs on both. The CipherIo
+ * also hashes the whole piece and copies it into a Blob, the engine reads the file and copies the end's
+ * plaintext over (bench:media's CPU profiles of both workers balance the two).
  */
-export const AWAY_CHUNKS = 8;
+export const SEAL_AWAY_CHUNKS = 8;
+/** The same for the download: chunks at the end of each piece but the last, opened by the CipherIo. */
+export const OPEN_AWAY_CHUNKS = 6;
 
 /**
  * The padded plaintext size for a file of `size` bytes: the smallest of the buckets 541 · 1.05^k at
@@ -439,8 +442,8 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
   const cipher = split ? new AttachmentChunkCipher(encryptor.key) : null;
   const pieceSealed = ciphertextSize(Math.min(SEAL_PIECE_BYTES, plainSize)) - HEADER;
   // split, this thread's buffers hold the start of a piece only (at most the chunks not sent away)
-  const buffers = new SealBuffers(SEAL_BUFFERS, split ? Math.min(pieceSealed, (SEAL_PIECE_BYTES / CHUNK - AWAY_CHUNKS) * SEALED) : pieceSealed);
-  const awayBuffers = new SealBuffers(SEAL_BUFFERS, AWAY_CHUNKS * SEALED);
+  const buffers = new SealBuffers(SEAL_BUFFERS, split ? Math.min(pieceSealed, (SEAL_PIECE_BYTES / CHUNK - SEAL_AWAY_CHUNKS) * SEALED) : pieceSealed);
+  const awayBuffers = new SealBuffers(SEAL_BUFFERS, SEAL_AWAY_CHUNKS * SEALED);
   /** The first failure of params.io: the upload stops at the next piece. */
   let ioFailure = null as { cause: unknown } | null;
 
@@ -519,7 +522,7 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
       plainDone += next.value.length;
       const last = plainDone === plainSize;
       // the chunks sealed there (none inline, nor when the piece is one chunk)
-      const away = split ? Math.min(AWAY_CHUNKS, Math.ceil(next.value.length / CHUNK) - 1) : 0;
+      const away = split ? Math.min(SEAL_AWAY_CHUNKS, Math.ceil(next.value.length / CHUNK) - 1) : 0;
       // waits only while every buffer is still with params.io
       const out = await timed(t, "io", () => buffers.take());
       const there = away > 0 ? await timed(t, "io", () => awayBuffers.take()) : null;
@@ -547,6 +550,8 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
 export const DOWNLOAD_PIECE_BYTES = 16 * CHUNK;
 /** Ciphertext bytes a download hands to its CipherIo ahead of their leaves' digests. */
 const HASH_AHEAD_BYTES = 4 * DOWNLOAD_PIECE_BYTES;
+/** Ciphertext bytes a download gathers before it hands them to its CipherIo to hash. */
+const HASH_BATCH_BYTES = DOWNLOAD_PIECE_BYTES;
 /** Pieces decrypted ahead of the store: they wait (as Blobs, outside the worker) for the batch being written. */
 export const STORE_QUEUE_PIECES = 4;
 /** Runs a download has params.io open beyond the one just handed over, before it waits. */
@@ -679,8 +684,12 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
     decryptor.replay(plain);
   }
   let index = keptCount;
-  /** The piece being opened into, reused: each full piece is copied out as a Blob. */
-  const piece = new Uint8Array(DOWNLOAD_PIECE_BYTES);
+  /**
+   * The piece being opened into, reused: each full piece is copied out as a Blob, here, or by params.io
+   * when it opened the piece's end (the buffer handed over with it, and another taken meanwhile).
+   */
+  let piece = new Uint8Array(DOWNLOAD_PIECE_BYTES);
+  const pieceBuffers: Uint8Array<ArrayBuffer>[] = [];
   let pieceBytes = 0;
   const store = new BatchWriter(params.sink);
   let stream: CipherStream | null = null;
@@ -690,8 +699,7 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
     // the padding after the file's own bytes is dropped (a piece of padding only is not stored)
     const own = Math.max(0, Math.min(pieceBytes, pointer.size - index * DOWNLOAD_PIECE_BYTES));
     if (opened) {
-      const start = new Blob([piece.subarray(0, DOWNLOAD_PIECE_BYTES - AWAY_CHUNKS * CHUNK)]);
-      const data = opened.then((end) => new Blob([start, end]).slice(0, own));
+      const data = opened.then((whole) => whole.slice(0, own));
       // its failure is the download's (from the opening runs), also when the queue is dropped
       data.catch(() => undefined);
       // stored only once its end authenticated there; checked at the end even when it is padding only
@@ -725,17 +733,21 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
     const away = (sealed: Uint8Array, run: ChunkRun): boolean => {
       if (!hashing.parallel) return false;
       if (pieceBytes + CHUNK > piece.length) flush();
-      if (index >= lastPiece || pieceBytes < DOWNLOAD_PIECE_BYTES - AWAY_CHUNKS * CHUNK) return false;
-      gathering ??= { buffer: awayBuffers.pop() ?? new Uint8Array(AWAY_CHUNKS * SEALED), first: run.first, count: 0 };
+      if (index >= lastPiece || pieceBytes < DOWNLOAD_PIECE_BYTES - OPEN_AWAY_CHUNKS * CHUNK) return false;
+      gathering ??= { buffer: awayBuffers.pop() ?? new Uint8Array(OPEN_AWAY_CHUNKS * SEALED), first: run.first, count: 0 };
       gathering.buffer.set(sealed, gathering.count * SEALED);
       gathering.count++;
       pieceBytes += CHUNK;
       if (pieceBytes === DOWNLOAD_PIECE_BYTES) {
         // the piece's end is whole: it goes (its buffer handed over) while the next piece is opened here
         const run = { first: gathering.first, plainBytes: gathering.count * CHUNK, last: false };
-        const done = hashing.openRun(gathering.buffer, run).then(
+        // the piece's start (opened here) goes with it, to be put together there into the piece's Blob
+        const start = piece.subarray(0, DOWNLOAD_PIECE_BYTES - OPEN_AWAY_CHUNKS * CHUNK);
+        piece = pieceBuffers.pop() ?? new Uint8Array(DOWNLOAD_PIECE_BYTES);
+        const done = hashing.openRun(gathering.buffer, run, start).then(
           (r) => {
             awayBuffers.push(r.bytes);
+            if (r.start) pieceBuffers.push(new Uint8Array(r.start.buffer as ArrayBuffer));
             return r.blob;
           },
           (err: unknown) => {
@@ -752,14 +764,31 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
     /** Bytes handed to params.io and not yet hashed, oldest first: no more than HASH_AHEAD_BYTES wait. */
     const pending: { done: Promise<unknown>; bytes: number }[] = [];
     let pendingBytes = 0;
+    /**
+     * The network's bytes gathered (copied) for params.io's hashing and handed over HASH_BATCH_BYTES at a
+     * time: one message a MiB instead of one a network read (bench:media: `postMessage` was a tenth of the
+     * engine's download time), the buffers given back and used again.
+     */
+    let batch = new Uint8Array(HASH_BATCH_BYTES);
+    let batchBytes = 0;
+    const batches: Uint8Array<ArrayBuffer>[] = [];
+    const handOver = (): void => {
+      if (batchBytes === 0) return;
+      const piece = hashing.push(batch.subarray(0, batchBytes));
+      decryptor.addLeaves(piece.then((p) => p.leaves));
+      pending.push({ done: piece.then((p) => batches.push(new Uint8Array(p.bytes.buffer as ArrayBuffer))).catch(() => undefined), bytes: batchBytes });
+      pendingBytes += batchBytes;
+      batch = batches.pop() ?? new Uint8Array(HASH_BATCH_BYTES);
+      batchBytes = 0;
+    };
     const hash = async (chunk: Uint8Array): Promise<void> => {
-      const length = chunk.length;
-      // handed over with its buffer (detached from here on): a copy when the buffer holds more than it
-      const bytes = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : chunk.slice();
-      const leaves = hashing.push(bytes).then((p) => p.leaves);
-      decryptor.addLeaves(leaves);
-      pending.push({ done: leaves.catch(() => undefined), bytes: length });
-      pendingBytes += length;
+      for (let rest = chunk; rest.length > 0; ) {
+        const n = Math.min(rest.length, batch.length - batchBytes);
+        batch.set(rest.subarray(0, n), batchBytes);
+        batchBytes += n;
+        rest = rest.subarray(n);
+        if (batchBytes === batch.length) handOver();
+      }
       while (pendingBytes > HASH_AHEAD_BYTES) {
         const oldest = pending.shift()!;
         await oldest.done;
@@ -790,7 +819,7 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
             } catch (err) {
               throw new TransferError("tampered", "the attachment did not authenticate", { cause: err });
             }
-            // handed over once opened (the decryptor keeps a copy of a chunk's part it could not open yet)
+            // gathered for hashing once opened (the decryptor keeps a copy of a chunk's part it could not open yet)
             await timed(t, "io", () => hash(chunk));
             // waits only while OPENS_AHEAD runs are being opened there
             while (opening.length > OPENS_AHEAD) await timed(t, "io", () => opening.shift()!);
@@ -814,6 +843,7 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
     await timed(t, "io", () => Promise.all(opening));
     let last: Uint8Array;
     try {
+      handOver();
       decryptor.addLeaves(hashing.end());
       last = await timed(t, "digest", () => decryptor.finish());
     } catch (err) {
