@@ -35,7 +35,7 @@ const SEALED = CHUNK + TAG;
  * also hashes the whole piece and copies it into a Blob, the engine reads the file and copies the end's
  * plaintext over (bench:media's CPU profiles of both workers balance the two).
  */
-export const SEAL_AWAY_CHUNKS = 8;
+export const SEAL_AWAY_CHUNKS = 4;
 /** The same for the download: chunks at the end of each piece but the last, opened by the CipherIo. */
 export const OPEN_AWAY_CHUNKS = 6;
 
@@ -143,7 +143,8 @@ export const UPLOADS_READY = 1;
  * stream reads ahead by itself while the caller encrypts.
  */
 async function* plainPieces(file: Blob, padTo: number): AsyncIterable<Uint8Array> {
-  const piece = new Uint8Array(Math.min(SEAL_PIECE_BYTES, padTo));
+  const size = Math.min(SEAL_PIECE_BYTES, padTo);
+  let piece = new Uint8Array(size);
   let filled = 0;
   let given = 0;
   const fill = function* (bytes: Uint8Array | null, zeros: number) {
@@ -166,11 +167,35 @@ async function* plainPieces(file: Blob, padTo: number): AsyncIterable<Uint8Array
       }
     }
   };
-  const reader = file.stream().getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    yield* fill(value, 0);
+  const stream = file.stream();
+  let byob: ReadableStreamBYOBReader | null = null;
+  try {
+    byob = stream.getReader({ mode: "byob" });
+  } catch {
+    // not a byte stream here: its chunks are copied in
+  }
+  if (byob) {
+    // read straight into the piece (no chunk allocated and copied per read); each read hands the
+    // piece's buffer over and back, so the piece is taken again from what it gives
+    for (;;) {
+      const { done, value } = await byob.read(piece.subarray(filled));
+      // the buffer comes back at the end too (an empty view of it)
+      if (value) piece = new Uint8Array(value.buffer, 0, size);
+      if (done || !value) break;
+      filled += value.length;
+      if (filled === size) {
+        given += filled;
+        filled = 0;
+        yield piece;
+      }
+    }
+  } else {
+    const reader = stream.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      yield* fill(value, 0);
+    }
   }
   yield* fill(null, padTo - given - filled);
   if (filled > 0) yield piece.subarray(0, filled);
