@@ -574,9 +574,9 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
 /** Plaintext bytes per piece a download hands its sink (and the store keeps as one row): whole chunks. */
 export const DOWNLOAD_PIECE_BYTES = 16 * CHUNK;
 /** Ciphertext bytes a download hands to its CipherIo ahead of their leaves' digests. */
-const HASH_AHEAD_BYTES = 4 * DOWNLOAD_PIECE_BYTES;
-/** Ciphertext bytes a download gathers before it hands them to its CipherIo to hash. */
-const HASH_BATCH_BYTES = DOWNLOAD_PIECE_BYTES;
+const HASH_AHEAD_BYTES = 2 * DOWNLOAD_PIECE_BYTES;
+/** Ciphertext bytes a download gathers before it hands them to its CipherIo to hash (the buffers come back, to be used again). */
+const HASH_BATCH_BYTES = DOWNLOAD_PIECE_BYTES / 2;
 /** Pieces decrypted ahead of the store: they wait (as Blobs, outside the worker) for the batch being written. */
 export const STORE_QUEUE_PIECES = 4;
 /** Runs a download has params.io open beyond the one just handed over, before it waits. */
@@ -724,7 +724,8 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
     // the padding after the file's own bytes is dropped (a piece of padding only is not stored)
     const own = Math.max(0, Math.min(pieceBytes, pointer.size - index * DOWNLOAD_PIECE_BYTES));
     if (opened) {
-      const data = opened.then((whole) => whole.slice(0, own));
+      // (cut only when the file ends inside it: a Blob's slice is not free here)
+      const data = opened.then((whole) => (own < whole.size ? whole.slice(0, own) : whole));
       // its failure is the download's (from the opening runs), also when the queue is dropped
       data.catch(() => undefined);
       // stored only once its end authenticated there; checked at the end even when it is padding only
