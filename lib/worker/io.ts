@@ -7,7 +7,7 @@
 // worker says it is ready, and for good once it failed, the same work runs inline.
 import { z } from "zod";
 import { AttachmentChunkCipher, AttachmentLeafHasher } from "../crypto";
-import { inlineCipherIo, openRunInline, pushInline, sealRunInline, type CipherIo, type CipherPiece, type CipherStream } from "../engine/attachments/cipherio";
+import { inlineCipherIo, openRunInline, pushInline, pushPartsInline, sealRunInline, type CipherIo, type CipherPiece, type CipherStream } from "../engine/attachments/cipherio";
 
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array);
 const run = z.object({ first: z.number().int().min(0), plainBytes: z.number().int().min(0), last: z.boolean() });
@@ -15,6 +15,7 @@ const run = z.object({ first: z.number().int().min(0), plainBytes: z.number().in
 export const IoRequest = z.discriminatedUnion("op", [
   z.object({ op: z.literal("open"), stream: z.number().int(), skip: z.number().int().min(0), key: bytes.optional() }),
   z.object({ op: z.literal("push"), stream: z.number().int(), seq: z.number().int(), bytes, blobFrom: z.number().int().min(0).optional() }),
+  z.object({ op: z.literal("parts"), stream: z.number().int(), seq: z.number().int(), parts: z.array(bytes) }),
   z.object({ op: z.literal("seal"), stream: z.number().int(), seq: z.number().int(), bytes, run, blobFrom: z.number().int().min(0).optional() }),
   z.object({ op: z.literal("unseal"), stream: z.number().int(), seq: z.number().int(), bytes, run, start: bytes.optional() }),
   z.object({ op: z.literal("end"), stream: z.number().int(), seq: z.number().int() }),
@@ -110,6 +111,9 @@ export function workerCipherIo(): WorkerCipherIo {
         async push(data, blobFrom): Promise<CipherPiece> {
           return piece(await ask(to, { op: "push", stream, seq: nextSeq++, bytes: data, blobFrom }, [data.buffer]));
         },
+        async pushParts(parts) {
+          return (await ask(to, { op: "parts", stream, seq: nextSeq++, parts }, parts.map((p) => p.buffer))).leaves;
+        },
         async sealRun(data, run, blobFrom): Promise<CipherPiece> {
           return piece(await ask(to, { op: "seal", stream, seq: nextSeq++, bytes: data, run, blobFrom }, [data.buffer]));
         },
@@ -164,6 +168,7 @@ export function serveCipherIo(port: Endpoint): void {
       if (!s) return void reply(m.seq, () => Promise.reject(new Error("no such stream")));
       // each started here, before the next message (a sealed chunk split across two pushes is kept by the hasher)
       if (m.op === "end") return void reply(m.seq, () => s.hasher.end().then((leaves) => ({ leaves, blob: null, bytes: null })));
+      if (m.op === "parts") return void reply(m.seq, async () => ({ leaves: await pushPartsInline(s.hasher, m.parts), blob: null, bytes: null }));
       if (m.op === "unseal") return void reply(m.seq, async () => ({ leaves: [], blob: openRunInline(s.cipher, m.bytes, m.run, m.start), bytes: m.bytes, start: m.start }));
       void reply(m.seq, async () => {
         const { leaves, blob } = m.op === "seal" ? sealRunInline(s.cipher, m.bytes, m.run, m.blobFrom) : pushInline(s.hasher, m.bytes, m.blobFrom);

@@ -40,6 +40,11 @@ export interface CipherStream {
    */
   push(bytes: Uint8Array, blobFrom?: number): Promise<CipherPiece>;
   /**
+   * Hashes the stream's next bytes, given in parts (each its own whole buffer, handed over in one go and
+   * not given back): the digests of the sealed chunks they complete.
+   */
+  pushParts(parts: Uint8Array[]): Promise<Uint8Array[]>;
+  /**
    * Seals `run` in place in `bytes` (its plaintext chunks laid at their sealed places), hashes its sealed
    * chunks (its own leaves, not the stream's: the run is whole chunks, the last one only when it ends the
    * file) and, with `blobFrom`, copies the sealed bytes from there on into a Blob; `bytes` are handed over
@@ -73,6 +78,11 @@ export function pushInline(hasher: AttachmentLeafHasher, bytes: Uint8Array, blob
   const leaves = hasher.push(bytes);
   const blob = blobFrom === undefined ? null : new Blob([bytes.subarray(blobFrom) as Uint8Array<ArrayBuffer>]);
   return { leaves, blob };
+}
+
+/** pushParts on the calling thread: what a worker runs too. */
+export function pushPartsInline(hasher: AttachmentLeafHasher, parts: Uint8Array[]): Promise<Uint8Array[]> {
+  return Promise.all(parts.map((p) => hasher.push(p))).then((leaves) => leaves.flat());
 }
 
 /** sealRun on the calling thread: what a worker runs too. */
@@ -109,6 +119,7 @@ export const inlineCipherIo: CipherIo = {
         const { leaves, blob } = pushInline(hasher, bytes, blobFrom);
         return { leaves: await leaves, blob, bytes };
       },
+      pushParts: (parts) => pushPartsInline(hasher, parts),
       async sealRun(bytes, run, blobFrom) {
         const { leaves, blob } = sealRunInline(cipher, bytes, run, blobFrom);
         return { leaves: await leaves, blob, bytes };

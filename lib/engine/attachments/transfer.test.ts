@@ -279,6 +279,7 @@ describe("attachment transfer", () => {
         return {
           parallel,
           push: (bytes, blobFrom) => (counts.pushes++, later(inner.push(take(bytes), blobFrom))),
+          pushParts: (parts) => (counts.pushes++, later(inner.pushParts(parts.map(take)))),
           sealRun: (bytes, run, blobFrom) => (counts.runs++, later(inner.sealRun(take(bytes), run, blobFrom))),
           openRun: (bytes, run, start) => (counts.runs++, later(inner.openRun(take(bytes), run, start && take(start)))),
           end: () => inner.end(),

@@ -574,9 +574,9 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
 /** Plaintext bytes per piece a download hands its sink (and the store keeps as one row): whole chunks. */
 export const DOWNLOAD_PIECE_BYTES = 16 * CHUNK;
 /** Ciphertext bytes a download hands to its CipherIo ahead of their leaves' digests. */
-const HASH_AHEAD_BYTES = 2 * DOWNLOAD_PIECE_BYTES;
-/** Ciphertext bytes a download gathers before it hands them to its CipherIo to hash (the buffers come back, to be used again). */
-const HASH_BATCH_BYTES = DOWNLOAD_PIECE_BYTES / 2;
+const HASH_AHEAD_BYTES = DOWNLOAD_PIECE_BYTES;
+/** Ciphertext bytes a download gathers (its network reads) before it hands them to its CipherIo to hash. */
+const HASH_BATCH_BYTES = DOWNLOAD_PIECE_BYTES / 4;
 /** Pieces decrypted ahead of the store: they wait (as Blobs, outside the worker) for the batch being written. */
 export const STORE_QUEUE_PIECES = 4;
 /** Runs a download has params.io open beyond the one just handed over, before it waits. */
@@ -791,30 +791,25 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
     const pending: { done: Promise<unknown>; bytes: number }[] = [];
     let pendingBytes = 0;
     /**
-     * The network's bytes gathered (copied) for params.io's hashing and handed over HASH_BATCH_BYTES at a
-     * time: one message a MiB instead of one a network read (bench:media: `postMessage` was a tenth of the
-     * engine's download time), the buffers given back and used again.
+     * The network's reads gathered for params.io's hashing and handed over (by transfer, each read's own
+     * buffer: nothing copied, unless a read is a view of a larger one) HASH_BATCH_BYTES at a time, in one
+     * message instead of one a read (bench:media: `postMessage` was a tenth of the engine's download time).
      */
-    let batch = new Uint8Array(HASH_BATCH_BYTES);
-    let batchBytes = 0;
-    const batches: Uint8Array<ArrayBuffer>[] = [];
+    let parts: Uint8Array[] = [];
+    let partsBytes = 0;
     const handOver = (): void => {
-      if (batchBytes === 0) return;
-      const piece = hashing.push(batch.subarray(0, batchBytes));
-      decryptor.addLeaves(piece.then((p) => p.leaves));
-      pending.push({ done: piece.then((p) => batches.push(new Uint8Array(p.bytes.buffer as ArrayBuffer))).catch(() => undefined), bytes: batchBytes });
-      pendingBytes += batchBytes;
-      batch = batches.pop() ?? new Uint8Array(HASH_BATCH_BYTES);
-      batchBytes = 0;
+      if (partsBytes === 0) return;
+      const leaves = hashing.pushParts(parts);
+      decryptor.addLeaves(leaves);
+      pending.push({ done: leaves.catch(() => undefined), bytes: partsBytes });
+      pendingBytes += partsBytes;
+      parts = [];
+      partsBytes = 0;
     };
     const hash = async (chunk: Uint8Array): Promise<void> => {
-      for (let rest = chunk; rest.length > 0; ) {
-        const n = Math.min(rest.length, batch.length - batchBytes);
-        batch.set(rest.subarray(0, n), batchBytes);
-        batchBytes += n;
-        rest = rest.subarray(n);
-        if (batchBytes === batch.length) handOver();
-      }
+      parts.push(chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : chunk.slice());
+      partsBytes += chunk.length;
+      if (partsBytes >= HASH_BATCH_BYTES) handOver();
       while (pendingBytes > HASH_AHEAD_BYTES) {
         const oldest = pending.shift()!;
         await oldest.done;
