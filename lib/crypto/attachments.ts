@@ -156,85 +156,6 @@ export async function attachmentDigest(ciphertext: Bytes): Promise<Bytes> {
   return tree.digest(Math.max(1, Math.ceil((ciphertext.length - PREFIX_BYTES) / SEALED_CHUNK_BYTES)) + 1);
 }
 
-/**
- * A run of consecutive chunks of one attachment that an encryptor or decryptor handed out (handOut(),
- * pushInto's `away`) to be sealed or opened by an AttachmentChunkCipher, on another thread if the caller
- * likes: their nonces are the ones the encryptor or decryptor would have used, so the bytes are the same.
- */
-export interface ChunkRun {
-  /** The run's first chunk's index in the attachment. */
-  first: number;
-  /** Its plaintext bytes: whole chunks, the last one shorter (or empty) only when `last`. */
-  plainBytes: number;
-  /** Whether the run ends with the attachment's final chunk. */
-  last: boolean;
-}
-
-/** Sealed bytes of one whole chunk: a run's chunks sit at multiples of it in an AttachmentChunkCipher's buffer. */
-export const ATTACHMENT_SEALED_CHUNK_BYTES = SEALED_CHUNK_BYTES;
-
-/** The plaintext length of each chunk of `run`, in order. */
-function runChunks(run: ChunkRun): number[] {
-  if (!Number.isSafeInteger(run.first) || run.first < 0 || !Number.isSafeInteger(run.plainBytes) || run.plainBytes < 0) throw new CryptoError("bad_state", "invalid run");
-  if (!run.last && run.plainBytes % ATTACHMENT_CHUNK_BYTES !== 0) throw new CryptoError("bad_state", "not whole chunks");
-  const count = run.last ? Math.max(1, Math.ceil(run.plainBytes / ATTACHMENT_CHUNK_BYTES)) : run.plainBytes / ATTACHMENT_CHUNK_BYTES;
-  if (run.first + count > MAX_CHUNKS) throw new CryptoError("bad_message", "attachment too large");
-  return Array.from({ length: count }, (_, i) => Math.min(ATTACHMENT_CHUNK_BYTES, run.plainBytes - i * ATTACHMENT_CHUNK_BYTES));
-}
-
-/** The sealed length of `run`. */
-export function chunkRunSealedBytes(run: ChunkRun): number {
-  return run.plainBytes + runChunks(run).length * TAG_BYTES;
-}
-
-/**
- * Seals or opens the chunk runs an encryptor or decryptor of the same attachment key handed out, in a
- * buffer that holds the run's chunk i at i × ATTACHMENT_SEALED_CHUNK_BYTES (sealed, or its plaintext
- * there before sealing): the work of one attachment split across threads. It knows the attachment's own
- * key only; the digest's leaves of what it seals or opens are the caller's (AttachmentLeafHasher).
- */
-export class AttachmentChunkCipher {
-  private readonly encKey: Bytes;
-  private readonly ad: Bytes;
-  private readonly nonce = new Uint8Array(12);
-
-  constructor(key: Bytes) {
-    const k = attachmentKeys(key);
-    this.encKey = k.encryptionKey;
-    this.ad = concat(header(ATTACHMENT_CHUNK_BYTES), k.commitment);
-  }
-
-  /**
-   * Seals `run` into `out`, back to back (its sealed length, returned). The plaintext is read from
-   * `plain` (back to back) when given, else from `out` itself, each chunk at its sealed place (in place).
-   */
-  seal(run: ChunkRun, out: Bytes, plain?: Bytes): number {
-    const sizes = runChunks(run);
-    if (plain && plain.length !== run.plainBytes) throw new CryptoError("bad_state", "plaintext is not the run's");
-    sizes.forEach((size, i) => {
-      const at = i * SEALED_CHUNK_BYTES;
-      const from = plain ? plain.subarray(i * ATTACHMENT_CHUNK_BYTES, i * ATTACHMENT_CHUNK_BYTES + size) : out.subarray(at, at + size);
-      const last = run.last && i === sizes.length - 1;
-      chachaSeal(this.encKey, chunkNonce(this.nonce, run.first + i, last), from, this.ad, out.subarray(at, at + size + TAG_BYTES));
-    });
-    return chunkRunSealedBytes(run);
-  }
-
-  /**
-   * Opens `run`, sealed back to back in `buf`, in place: chunk i's plaintext ends up at
-   * i × ATTACHMENT_SEALED_CHUNK_BYTES. Throws CryptoError("bad_message") at the first chunk that does not
-   * authenticate; `buf` then holds nothing to use.
-   */
-  open(run: ChunkRun, buf: Bytes): void {
-    const sizes = runChunks(run);
-    sizes.forEach((size, i) => {
-      const at = i * SEALED_CHUNK_BYTES;
-      const last = run.last && i === sizes.length - 1;
-      chachaOpen(this.encKey, chunkNonce(this.nonce, run.first + i, last), buf.subarray(at, at + size + TAG_BYTES), this.ad, buf.subarray(at, at + size));
-    });
-  }
-}
-
 /** Streaming encryptor: push plaintext in pieces of any size, then finish(). */
 export class AttachmentEncryptor {
   readonly key: Bytes;
@@ -315,19 +236,6 @@ export class AttachmentEncryptor {
       written += chunk.length + TAG_BYTES;
     } while (off < plain.length);
     return written;
-  }
-
-  /**
-   * Hands the next chunks, `plainBytes` of plaintext (whole chunks unless `last`), to an
-   * AttachmentChunkCipher: their indices are taken here, their sealing and their leaves are the caller's
-   * (`leaves: "given"` only). Like sealInto(): prefix() first, not mixed with push().
-   */
-  handOut(plainBytes: number, last: boolean): ChunkRun {
-    if (this.ownLeaves || this.done || this.lastSealed || !this.started || this.pendingBytes > 0) throw new CryptoError("bad_state", "cannot hand out here");
-    const run = { first: this.index, plainBytes, last };
-    this.index += runChunks(run).length;
-    if (last) this.lastSealed = true;
-    return run;
   }
 
   /** Returns the ciphertext bytes ready so far (whole chunks only; the last one waits for finish). */
@@ -427,20 +335,19 @@ export class AttachmentDecryptor {
   /**
    * push() without its allocations and copies: each chunk that authenticates is opened into
    * `into(length)`, a view of exactly that many bytes the caller provides (a piece of its own buffer).
-   * A whole chunk that is not the last may be handed to `away` instead (see open()).
    */
-  pushInto(data: Bytes, into: (length: number) => Bytes, away?: (sealed: Bytes, run: ChunkRun) => boolean): void {
+  pushInto(data: Bytes, into: (length: number) => Bytes): void {
     if (this.ended && data.length > 0) throw new CryptoError("bad_message", "data after the last chunk");
     let rest = this.headerSeen ? data : this.takePrefix(data);
     while (rest.length > 0) {
       // a full-size chunk followed by more bytes cannot be the last one; anything else waits for finish()
       if (this.heldBytes === SEALED_CHUNK_BYTES) {
-        this.open(this.held, into, away);
+        this.open(this.held, into);
         this.heldBytes = 0;
       }
       if (this.heldBytes === 0 && rest.length > SEALED_CHUNK_BYTES) {
         // whole chunks are opened straight from the caller's bytes
-        this.open(rest.subarray(0, SEALED_CHUNK_BYTES), into, away);
+        this.open(rest.subarray(0, SEALED_CHUNK_BYTES), into);
         rest = rest.subarray(SEALED_CHUNK_BYTES);
         continue;
       }
@@ -471,14 +378,8 @@ export class AttachmentDecryptor {
     return data.subarray(n);
   }
 
-  /**
-   * Opens one whole chunk (never the last) into `into`, unless `away` takes it: then the caller copies
-   * `sealed` (this buffer is reused) and opens it with an AttachmentChunkCipher as the run says, and
-   * releases nothing of it before that authenticated.
-   */
-  private open(sealed: Bytes, into: (length: number) => Bytes, away?: (sealed: Bytes, run: ChunkRun) => boolean): void {
-    if (away?.(sealed, { first: this.index, plainBytes: sealed.length - TAG_BYTES, last: false })) this.index++;
-    else chachaOpen(this.encKey, chunkNonce(this.nonce, this.index++, false), sealed, this.ad, into(sealed.length - TAG_BYTES));
+  private open(sealed: Bytes, into: (length: number) => Bytes): void {
+    chachaOpen(this.encKey, chunkNonce(this.nonce, this.index++, false), sealed, this.ad, into(sealed.length - TAG_BYTES));
     if (this.ownLeaves) this.tree.add(sealed);
   }
 

@@ -55,13 +55,9 @@ export { safetyNumber, verifySafetyQr } from "./fingerprint";
 export {
   AttachmentDecryptor,
   AttachmentEncryptor,
-  AttachmentChunkCipher,
   AttachmentLeafHasher,
   ATTACHMENT_CHUNK_BYTES,
-  ATTACHMENT_SEALED_CHUNK_BYTES,
   attachmentDigest,
-  chunkRunSealedBytes,
-  type ChunkRun,
   decryptAttachment,
   encryptAttachment,
   type LeafSource,

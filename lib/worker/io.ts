@@ -1,32 +1,27 @@
 // The engine's side of the I/O worker (runtime: the engine's worker): a CipherIo whose work runs in a
-// worker of its own (io.worker.ts), so that on two cores the hashing, the copies into Blobs and a share of
-// each file's AEAD (the runs of chunks a transfer hands out, with that file's attachment key only) run
-// beside the engine's own share instead of between its chunks. The page starts that worker beside the engine's and joins the
+// worker of its own (io.worker.ts), so that on two cores the hashing and the copies into Blobs run beside
+// the AEAD instead of between its chunks. The page starts that worker beside the engine's and joins the
 // two with a MessageChannel (a worker's own workers are not bundled here); buffers go by transfer both
 // ways, replies are matched by seq and checked with zod like every message that crosses a thread. Until the
 // worker says it is ready, and for good once it failed, the same work runs inline.
 import { z } from "zod";
-import { AttachmentChunkCipher, AttachmentLeafHasher } from "../crypto";
-import { inlineCipherIo, openRunInline, pushInline, pushPartsInline, sealRunInline, type CipherIo, type CipherPiece, type CipherStream } from "../engine/attachments/cipherio";
+import { AttachmentLeafHasher } from "../crypto";
+import { inlineCipherIo, pushInline, pushPartsInline, type CipherIo, type CipherPiece, type CipherStream } from "../engine/attachments/cipherio";
 
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array);
-const run = z.object({ first: z.number().int().min(0), plainBytes: z.number().int().min(0), last: z.boolean() });
 
 export const IoRequest = z.discriminatedUnion("op", [
-  z.object({ op: z.literal("open"), stream: z.number().int(), skip: z.number().int().min(0), key: bytes.optional() }),
+  z.object({ op: z.literal("open"), stream: z.number().int(), skip: z.number().int().min(0) }),
   z.object({ op: z.literal("push"), stream: z.number().int(), seq: z.number().int(), bytes, blobFrom: z.number().int().min(0).optional() }),
   z.object({ op: z.literal("parts"), stream: z.number().int(), seq: z.number().int(), parts: z.array(bytes) }),
-  z.object({ op: z.literal("seal"), stream: z.number().int(), seq: z.number().int(), bytes, run, blobFrom: z.number().int().min(0).optional() }),
-  z.object({ op: z.literal("unseal"), stream: z.number().int(), seq: z.number().int(), bytes, run, start: bytes.optional() }),
   z.object({ op: z.literal("end"), stream: z.number().int(), seq: z.number().int() }),
   z.object({ op: z.literal("close"), stream: z.number().int() }),
 ]);
 export type IoRequest = z.infer<typeof IoRequest>;
 
 export const IoReply = z.union([
-  z.object({ seq: z.number().int(), ok: z.literal(true), leaves: z.array(bytes), blob: z.instanceof(Blob).nullable(), bytes: bytes.nullable(), start: bytes.optional() }),
-  // `code`: a CryptoError's ("bad_message": a chunk of a run did not authenticate)
-  z.object({ seq: z.number().int(), ok: z.literal(false), message: z.string(), code: z.string().optional() }),
+  z.object({ seq: z.number().int(), ok: z.literal(true), leaves: z.array(bytes), blob: z.instanceof(Blob).nullable(), bytes: bytes.nullable() }),
+  z.object({ seq: z.number().int(), ok: z.literal(false), message: z.string() }),
   // the worker's first message: it runs, and answers on this port
   z.object({ ready: z.literal(true) }),
 ]);
@@ -36,13 +31,6 @@ type Success = Extract<IoReply, { ok: true }>;
 
 export class IoWorkerError extends Error {
   override name = "IoWorkerError";
-  constructor(
-    message: string,
-    /** The worker's CryptoError code, when that is what failed. */
-    readonly code?: string,
-  ) {
-    super(message);
-  }
 }
 
 /** The part of a MessagePort this needs. */
@@ -93,34 +81,23 @@ export function workerCipherIo(): WorkerCipherIo {
         pending.delete(m.seq);
         if (!p) return;
         if (m.ok) p.resolve(m);
-        else p.reject(new IoWorkerError(m.message, m.code));
+        else p.reject(new IoWorkerError(m.message));
       });
       next.start?.();
     },
-    open(skip, key): CipherStream {
+    open(skip): CipherStream {
       const to = port;
-      if (!to || !ready || broken) return inlineCipherIo.open(skip, key);
+      if (!to || !ready || broken) return inlineCipherIo.open(skip);
       const stream = nextStream++;
-      to.postMessage({ op: "open", stream, skip, key });
-      const piece = (r: Success): CipherPiece => {
-        if (!r.bytes) throw new IoWorkerError("the bytes did not come back");
-        return { leaves: r.leaves, blob: r.blob, bytes: r.bytes };
-      };
+      to.postMessage({ op: "open", stream, skip });
       return {
-        parallel: true,
         async push(data, blobFrom): Promise<CipherPiece> {
-          return piece(await ask(to, { op: "push", stream, seq: nextSeq++, bytes: data, blobFrom }, [data.buffer]));
+          const r = await ask(to, { op: "push", stream, seq: nextSeq++, bytes: data, blobFrom }, [data.buffer]);
+          if (!r.bytes) throw new IoWorkerError("the bytes did not come back");
+          return { leaves: r.leaves, blob: r.blob, bytes: r.bytes };
         },
         async pushParts(parts) {
           return (await ask(to, { op: "parts", stream, seq: nextSeq++, parts }, parts.map((p) => p.buffer))).leaves;
-        },
-        async sealRun(data, run, blobFrom): Promise<CipherPiece> {
-          return piece(await ask(to, { op: "seal", stream, seq: nextSeq++, bytes: data, run, blobFrom }, [data.buffer]));
-        },
-        async openRun(data, run, start) {
-          const r = await ask(to, { op: "unseal", stream, seq: nextSeq++, bytes: data, run, start }, start ? [data.buffer, start.buffer] : [data.buffer]);
-          if (!r.blob || !r.bytes || !r.start !== !start) throw new IoWorkerError("the plaintext did not come back");
-          return { blob: r.blob, bytes: r.bytes, start: r.start ?? null };
         },
         async end() {
           return (await ask(to, { op: "end", stream, seq: nextSeq++ }, [])).leaves;
@@ -147,33 +124,29 @@ type Done = Omit<Extract<IoReply, { ok: true }>, "seq" | "ok">;
  * messages came. Its buffers come by transfer and go back the same way.
  */
 export function serveCipherIo(port: Endpoint): void {
-  const streams = new Map<number, { hasher: AttachmentLeafHasher; cipher: AttachmentChunkCipher | null }>();
-  const reply = async (seq: number, work: () => Promise<Done>): Promise<void> => {
+  const streams = new Map<number, AttachmentLeafHasher>();
+  const reply = async (seq: number, work: Promise<Done>): Promise<void> => {
     try {
-      const done = await work();
-      port.postMessage({ seq, ok: true, ...done }, [...(done.bytes ? [done.bytes.buffer] : []), ...(done.start ? [done.start.buffer] : []), ...done.leaves.map((l) => l.buffer)]);
+      const done = await work;
+      port.postMessage({ seq, ok: true, ...done }, [...(done.bytes ? [done.bytes.buffer] : []), ...done.leaves.map((l) => l.buffer)]);
     } catch (error) {
-      const code = (error as { code?: unknown } | null)?.code;
-      port.postMessage({ seq, ok: false, message: error instanceof Error ? error.message : "failed", ...(typeof code === "string" ? { code } : {}) });
+      port.postMessage({ seq, ok: false, message: error instanceof Error ? error.message : "failed" });
     }
   };
   port.addEventListener("message", (event) => {
     const parsed = IoRequest.safeParse(event.data);
     if (!parsed.success) return;
     const m = parsed.data;
-    if (m.op === "open") streams.set(m.stream, { hasher: new AttachmentLeafHasher(m.skip), cipher: m.key ? new AttachmentChunkCipher(m.key) : null });
+    if (m.op === "open") streams.set(m.stream, new AttachmentLeafHasher(m.skip));
     else if (m.op === "close") streams.delete(m.stream);
     else {
-      const s = streams.get(m.stream);
-      if (!s) return void reply(m.seq, () => Promise.reject(new Error("no such stream")));
-      // each started here, before the next message (a sealed chunk split across two pushes is kept by the hasher)
-      if (m.op === "end") return void reply(m.seq, () => s.hasher.end().then((leaves) => ({ leaves, blob: null, bytes: null })));
-      if (m.op === "parts") return void reply(m.seq, async () => ({ leaves: await pushPartsInline(s.hasher, m.parts), blob: null, bytes: null }));
-      if (m.op === "unseal") return void reply(m.seq, async () => ({ leaves: [], blob: openRunInline(s.cipher, m.bytes, m.run, m.start), bytes: m.bytes, start: m.start }));
-      void reply(m.seq, async () => {
-        const { leaves, blob } = m.op === "seal" ? sealRunInline(s.cipher, m.bytes, m.run, m.blobFrom) : pushInline(s.hasher, m.bytes, m.blobFrom);
-        return { leaves: await leaves, blob, bytes: m.bytes };
-      });
+      const hasher = streams.get(m.stream);
+      if (!hasher) return void reply(m.seq, Promise.reject(new Error("no such stream")));
+      if (m.op === "end") return void reply(m.seq, hasher.end().then((leaves) => ({ leaves, blob: null, bytes: null })));
+      if (m.op === "parts") return void reply(m.seq, pushPartsInline(hasher, m.parts).then((leaves) => ({ leaves, blob: null, bytes: null })));
+      // started here, before the next message (a sealed chunk split across two pushes is kept by the hasher)
+      const { leaves, blob } = pushInline(hasher, m.bytes, m.blobFrom);
+      void reply(m.seq, leaves.then((l) => ({ leaves: l, blob, bytes: m.bytes })));
     }
   });
   port.start?.();

@@ -5,7 +5,7 @@
 // is deterministic for a key, so an upload interrupted by a reload starts over from the plaintext with
 // the same key and skips what the relay already has. Downloads resume with range requests, and
 // nothing is handed back before the whole ciphertext authenticated and its digest matched.
-import { AttachmentChunkCipher, AttachmentDecryptor, AttachmentEncryptor, type ChunkRun, chunkRunSealedBytes } from "../../crypto";
+import { AttachmentDecryptor, AttachmentEncryptor } from "../../crypto";
 import { inlineCipherIo, type CipherIo, type CipherPiece, type CipherStream } from "./cipherio";
 
 /** Plaintext bytes encrypted at a time (whole chunks): the worker's buffers, plaintext and sealed, hold this much. */
@@ -28,16 +28,6 @@ export const TRANSFER_ATTEMPTS = 5;
 const CHUNK = 64 * 1024;
 const TAG = 16;
 const HEADER = 5 + 32;
-const SEALED = CHUNK + TAG;
-/**
- * Chunks at the end of each seal piece that go to the CipherIo to be sealed when it runs on a thread of its
- * own, while the engine seals the start, so that on two cores one file's AEAD runs on both. The CipherIo
- * also hashes the whole piece and copies it into a Blob, the engine reads the file and copies the end's
- * plaintext over (bench:media's CPU profiles of both workers balance the two).
- */
-export const SEAL_AWAY_CHUNKS = 4;
-/** The same for the download: chunks at the end of each piece but the last, opened by the CipherIo. */
-export const OPEN_AWAY_CHUNKS = 6;
 
 /**
  * The padded plaintext size for a file of `size` bytes: the smallest of the buckets 541 · 1.05^k at
@@ -175,8 +165,8 @@ async function* plainPieces(file: Blob, padTo: number): AsyncIterable<Uint8Array
     // not a byte stream here: its chunks are copied in
   }
   if (byob) {
-    // read straight into the piece (no chunk allocated and copied per read); each read hands the
-    // piece's buffer over and back, so the piece is taken again from what it gives
+    // read straight into the piece (no chunk allocated and copied per read; bench:media: `read` a third
+    // shorter); each read hands the piece's buffer over and back, so the piece is taken from what it gives
     for (;;) {
       const { done, value } = await byob.read(piece.subarray(filled));
       // the buffer comes back at the end too (an empty view of it)
@@ -461,73 +451,40 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
   };
 
   const t = params.timings;
-  // with the key: the end of each piece is sealed there (when it runs beside this thread)
-  const stream = (params.io ?? inlineCipherIo).open(0, encryptor.key);
-  const split = stream.parallel;
-  const cipher = split ? new AttachmentChunkCipher(encryptor.key) : null;
-  const pieceSealed = ciphertextSize(Math.min(SEAL_PIECE_BYTES, plainSize)) - HEADER;
-  // split, this thread's buffers hold the start of a piece only (at most the chunks not sent away)
-  const buffers = new SealBuffers(SEAL_BUFFERS, split ? Math.min(pieceSealed, (SEAL_PIECE_BYTES / CHUNK - SEAL_AWAY_CHUNKS) * SEALED) : pieceSealed);
-  const awayBuffers = new SealBuffers(SEAL_BUFFERS, SEAL_AWAY_CHUNKS * SEALED);
+  const stream = (params.io ?? inlineCipherIo).open(0);
+  const buffers = new SealBuffers(SEAL_BUFFERS, ciphertextSize(Math.min(SEAL_PIECE_BYTES, plainSize)) - HEADER);
   /** The first failure of params.io: the upload stops at the next piece. */
   let ioFailure = null as { cause: unknown } | null;
 
-  /** The bytes of the next `length` bytes of ciphertext the relay does not hold yet: from this index on (`length` when none). */
-  const unheld = (length: number): number => {
-    const skip = Math.max(0, Math.min(length, resumeAt - produced));
-    produced += length;
+  /** The bytes of `cipher` the relay does not hold yet: from this index on (its length when none). */
+  const unheld = (cipher: Uint8Array): number => {
+    const skip = Math.max(0, Math.min(cipher.length, resumeAt - produced));
+    produced += cipher.length;
     return skip;
   };
-  const blobFrom = (skip: number, length: number): number | undefined => (skip < length ? skip : undefined);
 
-  /**
-   * Queues what params.io does with one sealed piece (or one part of it), in the ciphertext's order: its
-   * leaves, what the relay lacks of it as a Blob, and its buffer given back to `pool`.
-   */
-  const queue = (piece: Promise<CipherPiece>, unsentLength: number, pool: SealBuffers): void => {
+  /** Hands one sealed piece (its buffer) to params.io: hashed, what the relay lacks of it made a Blob, the buffer given back. */
+  const take = (cipher: Uint8Array): void => {
+    const skip = unheld(cipher);
+    const length = cipher.length;
+    // handed over: `cipher` may be detached from here on
+    const piece: Promise<CipherPiece> = stream.push(cipher, skip < length ? skip : undefined);
     encryptor.addLeaves(piece.then((p) => p.leaves));
     const blob = piece.then(
       (p) => {
-        pool.give(p.bytes);
+        buffers.give(p.bytes);
         return p.blob;
       },
       (cause: unknown) => {
         ioFailure ??= { cause };
-        pool.give(null);
+        buffers.give(null);
         throw cause;
       },
     );
     blob.catch(() => undefined);
     unsent.push(blob);
-    unsentBytes += unsentLength;
-  };
-
-  /** Seals one piece of plaintext into `out` and hands it (its buffer) to params.io: hashed, made a Blob, given back. */
-  const take = (plain: Uint8Array, out: Uint8Array, last: boolean): void => {
-    const length = encryptor.sealInto(plain, out, last);
-    const skip = unheld(length);
-    // handed over: `out` may be detached from here on
-    queue(stream.push(out.subarray(0, length), blobFrom(skip, length)), length - skip, buffers);
-  };
-
-  /**
-   * Seals the start of one piece of plaintext here, into `out`, while params.io seals its last `away`
-   * chunks in `there` (their plaintext copied to their sealed places first, the buffer handed over).
-   */
-  const takeSplit = (plain: Uint8Array, out: Uint8Array, there: Uint8Array, away: number, last: boolean): void => {
-    const hereBytes = (Math.ceil(plain.length / CHUNK) - away) * CHUNK;
-    const runHere = encryptor.handOut(hereBytes, false);
-    const runAway = encryptor.handOut(plain.length - hereBytes, last);
-    for (let i = 0; hereBytes + i * CHUNK < plain.length; i++) there.set(plain.subarray(hereBytes + i * CHUNK, hereBytes + (i + 1) * CHUNK), i * SEALED);
-    const hereLength = chunkRunSealedBytes(runHere);
-    const awayLength = chunkRunSealedBytes(runAway);
-    const hereSkip = unheld(hereLength);
-    const awaySkip = unheld(awayLength);
-    // the end first, so that it is sealed there while the start is sealed here
-    const awayPiece = stream.sealRun(there, runAway, blobFrom(awaySkip, awayLength));
-    const sealed = out.subarray(0, cipher!.seal(runHere, out, plain.subarray(0, hereBytes)));
-    queue(stream.push(sealed, blobFrom(hereSkip, hereLength)), hereLength - hereSkip, buffers);
-    queue(awayPiece, awayLength - awaySkip, awayBuffers);
+    unsentBytes += length - skip;
+    unsentPieces++;
   };
 
   const plaintext = plainPieces(params.file, plainSize)[Symbol.asyncIterator]();
@@ -536,7 +493,7 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
   try {
     // the ciphertext's first bytes: hashed by the encryptor itself, sent with the first piece
     const prefix = encryptor.prefix();
-    const skip = unheld(prefix.length);
+    const skip = unheld(prefix);
     if (skip < prefix.length) {
       unsent.push(Promise.resolve(new Blob([prefix.subarray(skip) as Uint8Array<ArrayBuffer>])));
       unsentBytes += prefix.length - skip;
@@ -546,14 +503,10 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
       if (next.done) break;
       plainDone += next.value.length;
       const last = plainDone === plainSize;
-      // the chunks sealed there (none inline, nor when the piece is one chunk)
-      const away = split ? Math.min(SEAL_AWAY_CHUNKS, Math.ceil(next.value.length / CHUNK) - 1) : 0;
       // waits only while every buffer is still with params.io
       const out = await timed(t, "io", () => buffers.take());
-      const there = away > 0 ? await timed(t, "io", () => awayBuffers.take()) : null;
       if (ioFailure) throw ioFailure.cause;
-      timed(t, "encrypt", () => (there ? takeSplit(next.value, out, there, away, last) : take(next.value, out, last)));
-      unsentPieces++;
+      timed(t, "encrypt", () => take(out.subarray(0, encryptor.sealInto(next.value, out, last))));
       // waits only while the pieces before are still on the wire
       await timed(t, "wire", () => sendPieces(last));
     }
@@ -579,8 +532,6 @@ const HASH_AHEAD_BYTES = DOWNLOAD_PIECE_BYTES;
 const HASH_BATCH_BYTES = DOWNLOAD_PIECE_BYTES / 4;
 /** Pieces decrypted ahead of the store: they wait (as Blobs, outside the worker) for the batch being written. */
 export const STORE_QUEUE_PIECES = 4;
-/** Runs a download has params.io open beyond the one just handed over, before it waits. */
-const OPENS_AHEAD = 1;
 
 export interface DownloadParams {
   pointer: AttachmentPointer;
@@ -621,14 +572,13 @@ export interface StreamParams extends DownloadParams {
  * those go together in the next batch. The first failure comes out of room() or done().
  */
 class BatchWriter {
-  /** Pieces in order; a piece whose end was opened by params.io waits for it (and fails the batch if it did not authenticate). */
-  private queue: { index: number; data: Blob | Promise<Blob> }[] = [];
+  private queue: PlainPiece[] = [];
   private writing: Promise<void> | null = null;
   private failure: { cause: unknown } | null = null;
 
   constructor(private readonly write: (pieces: PlainPiece[]) => Promise<void>) {}
 
-  add(piece: { index: number; data: Blob | Promise<Blob> }): void {
+  add(piece: PlainPiece): void {
     this.queue.push(piece);
     this.pump();
   }
@@ -658,9 +608,7 @@ class BatchWriter {
     if (this.writing || this.queue.length === 0 || this.failure) return;
     const batch = this.queue;
     this.queue = [];
-    this.writing = Promise.all(batch.map(async (p) => ({ index: p.index, data: await p.data })))
-      .then((pieces) => this.write(pieces))
-      .then(
+    this.writing = this.write(batch).then(
       () => {
         this.writing = null;
         this.pump();
@@ -709,29 +657,15 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
     decryptor.replay(plain);
   }
   let index = keptCount;
-  /**
-   * The piece being opened into, reused: each full piece is copied out as a Blob, here, or by params.io
-   * when it opened the piece's end (the buffer handed over with it, and another taken meanwhile).
-   */
-  let piece = new Uint8Array(DOWNLOAD_PIECE_BYTES);
-  const pieceBuffers: Uint8Array<ArrayBuffer>[] = [];
+  /** The piece being opened into, reused: each full piece is copied out as a Blob. */
+  const piece = new Uint8Array(DOWNLOAD_PIECE_BYTES);
   let pieceBytes = 0;
   const store = new BatchWriter(params.sink);
   let stream: CipherStream | null = null;
-  /** The end of the piece, opened by params.io (its plaintext as a Blob), when it took one. */
-  let opened: Promise<Blob> | null = null;
   const flush = () => {
     // the padding after the file's own bytes is dropped (a piece of padding only is not stored)
     const own = Math.max(0, Math.min(pieceBytes, pointer.size - index * DOWNLOAD_PIECE_BYTES));
-    if (opened) {
-      // (cut only when the file ends inside it: a Blob's slice is not free here)
-      const data = opened.then((whole) => (own < whole.size ? whole.slice(0, own) : whole));
-      // its failure is the download's (from the opening runs), also when the queue is dropped
-      data.catch(() => undefined);
-      // stored only once its end authenticated there; checked at the end even when it is padding only
-      if (own > 0) store.add({ index, data });
-      opened = null;
-    } else if (own > 0) store.add({ index, data: new Blob([piece.subarray(0, own)]) });
+    if (own > 0) store.add({ index, data: new Blob([piece.subarray(0, own)]) });
     index++;
     pieceBytes = 0;
   };
@@ -746,53 +680,15 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
     let received = offsetAfter(keptCount);
     if (keptCount === 0) received = 0;
     params.onProgress?.({ done: received, total });
-    // the bytes from `received` on, the prefix passed over (the decryptor hashes it, or replay() did); with
-    // the key, the end of each piece but the last is opened there (when it runs beside this thread)
-    stream = (params.io ?? inlineCipherIo).open(received === 0 ? HEADER : 0, pointer.key);
+    // the bytes from `received` on, the prefix passed over (the decryptor hashes it, or replay() did)
+    stream = (params.io ?? inlineCipherIo).open(received === 0 ? HEADER : 0);
     const hashing = stream;
-    /** The runs params.io is opening, oldest first: no more than OPENS_AHEAD wait. */
-    const opening: Promise<unknown>[] = [];
-    const awayBuffers: Uint8Array[] = [];
-    /** The run being gathered for params.io: the sealed chunks at the end of the current piece. */
-    let gathering: { buffer: Uint8Array; first: number; count: number } | null = null;
-    /** Takes a whole chunk (never the last) to be opened by params.io when it falls in the end of a piece but the last. */
-    const away = (sealed: Uint8Array, run: ChunkRun): boolean => {
-      if (!hashing.parallel) return false;
-      if (pieceBytes + CHUNK > piece.length) flush();
-      if (index >= lastPiece || pieceBytes < DOWNLOAD_PIECE_BYTES - OPEN_AWAY_CHUNKS * CHUNK) return false;
-      gathering ??= { buffer: awayBuffers.pop() ?? new Uint8Array(OPEN_AWAY_CHUNKS * SEALED), first: run.first, count: 0 };
-      gathering.buffer.set(sealed, gathering.count * SEALED);
-      gathering.count++;
-      pieceBytes += CHUNK;
-      if (pieceBytes === DOWNLOAD_PIECE_BYTES) {
-        // the piece's end is whole: it goes (its buffer handed over) while the next piece is opened here
-        const run = { first: gathering.first, plainBytes: gathering.count * CHUNK, last: false };
-        // the piece's start (opened here) goes with it, to be put together there into the piece's Blob
-        const start = piece.subarray(0, DOWNLOAD_PIECE_BYTES - OPEN_AWAY_CHUNKS * CHUNK);
-        piece = pieceBuffers.pop() ?? new Uint8Array(DOWNLOAD_PIECE_BYTES);
-        const done = hashing.openRun(gathering.buffer, run, start).then(
-          (r) => {
-            awayBuffers.push(r.bytes);
-            if (r.start) pieceBuffers.push(new Uint8Array(r.start.buffer as ArrayBuffer));
-            return r.blob;
-          },
-          (err: unknown) => {
-            throw (err as { code?: unknown } | null)?.code === "bad_message" ? new TransferError("tampered", "the attachment did not authenticate", { cause: err }) : err;
-          },
-        );
-        done.catch(() => undefined);
-        opening.push(done);
-        opened = done;
-        gathering = null;
-      }
-      return true;
-    };
     /** Bytes handed to params.io and not yet hashed, oldest first: no more than HASH_AHEAD_BYTES wait. */
     const pending: { done: Promise<unknown>; bytes: number }[] = [];
     let pendingBytes = 0;
     /**
      * The network's reads gathered for params.io's hashing and handed over (by transfer, each read's own
-     * buffer: nothing copied, unless a read is a view of a larger one) HASH_BATCH_BYTES at a time, in one
+     * buffer: a copy only when a read is a view of a larger one) HASH_BATCH_BYTES at a time, in one
      * message instead of one a read (bench:media: `postMessage` was a tenth of the engine's download time).
      */
     let parts: Uint8Array[] = [];
@@ -807,6 +703,7 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
       partsBytes = 0;
     };
     const hash = async (chunk: Uint8Array): Promise<void> => {
+      // handed over with its buffer (detached once handed over): a copy when the buffer holds more than it
       parts.push(chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : chunk.slice());
       partsBytes += chunk.length;
       if (partsBytes >= HASH_BATCH_BYTES) handOver();
@@ -836,14 +733,12 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
             if (received + chunk.length > total) throw new TransferError("tampered", "the attachment is longer than announced");
             received += chunk.length;
             try {
-              timed(t, "decrypt", () => decryptor.pushInto(chunk, into, away));
+              timed(t, "decrypt", () => decryptor.pushInto(chunk, into));
             } catch (err) {
               throw new TransferError("tampered", "the attachment did not authenticate", { cause: err });
             }
             // gathered for hashing once opened (the decryptor keeps a copy of a chunk's part it could not open yet)
             await timed(t, "io", () => hash(chunk));
-            // waits only while OPENS_AHEAD runs are being opened there
-            while (opening.length > OPENS_AHEAD) await timed(t, "io", () => opening.shift()!);
             // waits only while earlier pieces queue for the store
             await timed(t, "store", () => store.room());
             params.onProgress?.({ done: received, total });
@@ -860,8 +755,6 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
         }
       }
     }
-    // every run opened there authenticated (those of padding only too)
-    await timed(t, "io", () => Promise.all(opening));
     let last: Uint8Array;
     try {
       handOver();
