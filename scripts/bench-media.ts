@@ -13,7 +13,8 @@
 //     over CDP) during each transfer, beside its idle figure and the size of the chunk pipeline; the I/O
 //     worker's (attachments' ciphertext work) the same way
 // With --cpu-profile, the engine worker's CPU profile of each transfer is written to DIR (upload.cpuprofile,
-// download.cpuprofile: open them in Chrome's DevTools) and its heaviest functions by self time go to stderr
+// download.cpuprofile: open them in Chrome's DevTools; the I/O worker's as upload-io.cpuprofile and
+// download-io.cpuprofile) and their heaviest functions by self time go to stderr
 // (the profiler slows the worker down: the figures of such a run are not the benchmark's).
 // Progress goes to stderr; the table (or, with --json, one JSON object) to stdout.
 import { randomBytes } from "node:crypto";
