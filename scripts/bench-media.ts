@@ -13,7 +13,8 @@
 //     over CDP) during each transfer, beside its idle figure and the size of the chunk pipeline; the I/O
 //     worker's (attachments' ciphertext work) the same way
 // With --cpu-profile, the engine worker's CPU profile of each transfer is written to DIR (upload.cpuprofile,
-// download.cpuprofile: open them in Chrome's DevTools) and its heaviest functions by self time go to stderr
+// download.cpuprofile: open them in Chrome's DevTools; the I/O worker's as upload-io.cpuprofile and
+// download-io.cpuprofile) and their heaviest functions by self time go to stderr
 // (the profiler slows the worker down: the figures of such a run are not the benchmark's).
 // Progress goes to stderr; the table (or, with --json, one JSON object) to stdout.
 import { randomBytes } from "node:crypto";
@@ -207,7 +208,7 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-/** The engine worker's CPU profile around `work`, written to `dir/name.cpuprofile`; its heaviest functions to `log`. */
+/** A worker's CPU profile around `work`, written to `dir/name.cpuprofile`; its heaviest functions to `log`. */
 async function profiled<T>(memory: WorkerMemory, dir: string | null, name: string, log: (line: string) => void, work: () => Promise<T>): Promise<T> {
   if (!dir) return work();
   await memory.ask("Profiler.enable");
@@ -336,11 +337,15 @@ async function main(): Promise<void> {
     const clickedAt = await page.evaluate(() => performance.now());
     memory.start();
     ioMemory?.start();
-    const up = await profiled(memory, opts.cpuProfile, "upload", log, async () => {
-      const uploadWatch = watchTransfer(page, "uploaded");
-      await page.getByRole("button", { name: "Send" }).click();
-      return uploadWatch;
-    });
+    // with --cpu-profile, the I/O worker's profile too ("upload-io", "download-io")
+    const ioProfiled = <T>(name: string, work: () => Promise<T>): Promise<T> => (ioMemory ? profiled(ioMemory, opts.cpuProfile, `${name}-io`, log, work) : work());
+    const up = await profiled(memory, opts.cpuProfile, "upload", log, () =>
+      ioProfiled("upload", async () => {
+        const uploadWatch = watchTransfer(page, "uploaded");
+        await page.getByRole("button", { name: "Send" }).click();
+        return uploadWatch;
+      }),
+    );
     const upPeak = await memory.stop();
     const ioUpPeak = (await ioMemory?.stop()) ?? null;
     const upPhases = await phases(page, "upload");
@@ -360,11 +365,13 @@ async function main(): Promise<void> {
     const bubble = app.messages.filter({ hasText: "bench.bin" });
     memory.start();
     ioMemory?.start();
-    const down = await profiled(memory, opts.cpuProfile, "download", log, async () => {
-      const downWatch = watchTransfer(page, "ready");
-      await bubble.getByRole("button", { name: "Download" }).click();
-      return downWatch;
-    });
+    const down = await profiled(memory, opts.cpuProfile, "download", log, () =>
+      ioProfiled("download", async () => {
+        const downWatch = watchTransfer(page, "ready");
+        await bubble.getByRole("button", { name: "Download" }).click();
+        return downWatch;
+      }),
+    );
     const downPeak = await memory.stop();
     const ioDownPeak = (await ioMemory?.stop()) ?? null;
     const downPhases = await phases(page, "download");

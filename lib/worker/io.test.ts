@@ -28,7 +28,7 @@ async function joined() {
 }
 
 describe("the I/O worker's CipherIo", () => {
-  it("gives the inline code's leaves and Blobs, takes each buffer by transfer and gives it back", async () => {
+  it("gives the inline code's leaves and Blobs, takes each buffer by transfer and gives it back; parts in one message hash as one push", async () => {
     const io = await joined();
     const ciphertext = new Uint8Array(randomBytes(37 + 5 * SEALED + 999));
     const remote = io.open(37);
@@ -36,6 +36,15 @@ describe("the I/O worker's CipherIo", () => {
     const leaves: Uint8Array[][] = [[], []];
     for (let o = 0; o < ciphertext.length; o += 100_000) {
       const mine = ciphertext.slice(o, o + 100_000);
+      if ((o / 100_000) % 3 === 2) {
+        // two uneven parts (a sealed chunk split across them), handed over in one message, not given back
+        const parts = [mine.slice(0, 30_000), mine.slice(30_000)];
+        const sent = remote.pushParts(parts);
+        expect(parts.every((p) => p.byteLength === 0)).toBe(true);
+        leaves[0].push(...(await sent));
+        leaves[1].push(...(await local.push(mine)).leaves);
+        continue;
+      }
       const theirs = mine.slice();
       const sent = remote.push(theirs, 10);
       // handed over: detached here until it comes back

@@ -6,13 +6,14 @@
 // worker says it is ready, and for good once it failed, the same work runs inline.
 import { z } from "zod";
 import { AttachmentLeafHasher } from "../crypto";
-import { inlineCipherIo, pushInline, type CipherIo, type CipherPiece, type CipherStream } from "../engine/attachments/cipherio";
+import { inlineCipherIo, pushInline, pushPartsInline, type CipherIo, type CipherPiece, type CipherStream } from "../engine/attachments/cipherio";
 
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array);
 
 export const IoRequest = z.discriminatedUnion("op", [
   z.object({ op: z.literal("open"), stream: z.number().int(), skip: z.number().int().min(0) }),
   z.object({ op: z.literal("push"), stream: z.number().int(), seq: z.number().int(), bytes, blobFrom: z.number().int().min(0).optional() }),
+  z.object({ op: z.literal("parts"), stream: z.number().int(), seq: z.number().int(), parts: z.array(bytes) }),
   z.object({ op: z.literal("end"), stream: z.number().int(), seq: z.number().int() }),
   z.object({ op: z.literal("close"), stream: z.number().int() }),
 ]);
@@ -95,6 +96,9 @@ export function workerCipherIo(): WorkerCipherIo {
           if (!r.bytes) throw new IoWorkerError("the bytes did not come back");
           return { leaves: r.leaves, blob: r.blob, bytes: r.bytes };
         },
+        async pushParts(parts) {
+          return (await ask(to, { op: "parts", stream, seq: nextSeq++, parts }, parts.map((p) => p.buffer))).leaves;
+        },
         async end() {
           return (await ask(to, { op: "end", stream, seq: nextSeq++ }, [])).leaves;
         },
@@ -139,6 +143,7 @@ export function serveCipherIo(port: Endpoint): void {
       const hasher = streams.get(m.stream);
       if (!hasher) return void reply(m.seq, Promise.reject(new Error("no such stream")));
       if (m.op === "end") return void reply(m.seq, hasher.end().then((leaves) => ({ leaves, blob: null, bytes: null })));
+      if (m.op === "parts") return void reply(m.seq, pushPartsInline(hasher, m.parts).then((leaves) => ({ leaves, blob: null, bytes: null })));
       // started here, before the next message (a sealed chunk split across two pushes is kept by the hasher)
       const { leaves, blob } = pushInline(hasher, m.bytes, m.blobFrom);
       void reply(m.seq, leaves.then((l) => ({ leaves: l, blob, bytes: m.bytes })));

@@ -23,6 +23,11 @@ export interface CipherStream {
    * again only once the promise gives them back.
    */
   push(bytes: Uint8Array, blobFrom?: number): Promise<CipherPiece>;
+  /**
+   * Hashes the stream's next bytes, given in parts (each its own whole buffer, all handed over in one go
+   * and not given back): the digests of the sealed chunks they complete.
+   */
+  pushParts(parts: Uint8Array[]): Promise<Uint8Array[]>;
   /** The last, short sealed chunk's digest, if any; the stream is done. */
   end(): Promise<Uint8Array[]>;
   /** Drops the stream (a failed or finished transfer). */
@@ -42,6 +47,11 @@ export function pushInline(hasher: AttachmentLeafHasher, bytes: Uint8Array, blob
   return { leaves, blob };
 }
 
+/** pushParts on the calling thread: what a worker runs too. */
+export function pushPartsInline(hasher: AttachmentLeafHasher, parts: Uint8Array[]): Promise<Uint8Array[]> {
+  return Promise.all(parts.map((p) => hasher.push(p))).then((leaves) => leaves.flat());
+}
+
 /** The same work on the caller's thread: Node, and a browser without nested workers. */
 export const inlineCipherIo: CipherIo = {
   open(skip) {
@@ -51,6 +61,7 @@ export const inlineCipherIo: CipherIo = {
         const { leaves, blob } = pushInline(hasher, bytes, blobFrom);
         return { leaves: await leaves, blob, bytes };
       },
+      pushParts: (parts) => pushPartsInline(hasher, parts),
       end: () => hasher.end(),
       close: () => undefined,
     };

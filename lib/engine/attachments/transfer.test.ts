@@ -273,6 +273,14 @@ describe("attachment transfer", () => {
             await new Promise((r) => setTimeout(r, 3));
             return piece;
           },
+          async pushParts(parts) {
+            pushes++;
+            const taken = structuredClone(parts, { transfer: parts.map((p) => p.buffer) });
+            expect(parts.every((p) => p.byteLength === 0)).toBe(true);
+            const leaves = inner.pushParts(taken);
+            await new Promise((r) => setTimeout(r, 3));
+            return leaves;
+          },
           end: () => inner.end(),
           close: () => inner.close(),
         };
