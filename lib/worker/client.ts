@@ -92,15 +92,6 @@ export function createEngineClient(worker: WorkerLike): EngineClient {
 let engine: EngineClient | null = null;
 
 /**
- * How long after the engine's worker first reports the I/O worker is started. Attachments run inline on the
- * engine's thread until it is ready (io.ts), so nothing waits for it; started beside the engine, its own
- * scripts' loading and evaluation took CPU from the page's start-up and the engine's (two cores), and its
- * requests queued in the service worker with the engine's. Started after the engine's first report and a
- * pause, it stays out of the start-up and out of the first seconds of a queued backlog.
- */
-export const IO_WORKER_DELAY_MS = 2_000;
-
-/**
  * Starts the I/O worker (attachments' ciphertext work, lib/worker/io.ts) and joins it to the engine's
  * worker with a MessageChannel: a worker's own workers are not bundled by the build, the page's are.
  */
@@ -126,15 +117,8 @@ export function getEngine(): EngineClient {
   }
   if (!engine) {
     const worker = new Worker(new URL("./crypto.worker.ts", import.meta.url), { type: "module", name: "junction-engine" });
-    const client = createEngineClient(worker);
-    engine = client;
-    let ioPlanned = false;
-    const stopWatching = client.onStatus(() => {
-      if (ioPlanned) return;
-      ioPlanned = true;
-      queueMicrotask(() => stopWatching());
-      setTimeout(() => startIoWorker(worker), IO_WORKER_DELAY_MS);
-    });
+    engine = createEngineClient(worker);
+    startIoWorker(worker);
     // the page's view of connectivity goes to the worker first, before any socket could open
     const tell = () => worker.postMessage({ type: "network", online: navigator.onLine });
     tell();
