@@ -102,49 +102,7 @@ function withoutStoredUrl(response) {
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
-// A worker's bootstrap names in its fragment every script it is about to load, and it loads them with one
-// importScripts call: one request at a time, each waiting for the last (a cache read here took 6–36 ms each).
-// Reading them all from the cache as soon as the bootstrap is asked for lets those requests find their
-// answer ready. Each read answers one request (a body is read once) and is dropped after a few seconds.
-const WARM_MS = 10_000;
-const warm = new Map();
-
-function scriptsNamedBy(url) {
-  try {
-    const raw = url.hash.startsWith("#params=") ? decodeURIComponent(url.hash.slice("#params=".length)) : url.searchParams.get("params");
-    if (!raw) return [];
-    const params = JSON.parse(raw);
-    const list = Array.isArray(params) && Array.isArray(params[0]) ? params[0] : [];
-    return list
-      .filter((path) => typeof path === "string")
-      .map((path) => new URL(path, self.location.origin))
-      .filter(isStatic)
-      .map((script) => script.href);
-  } catch {
-    return [];
-  }
-}
-
-function warmScripts(url) {
-  const urls = scriptsNamedBy(url).filter((href) => !warm.has(href));
-  if (urls.length === 0) return;
-  const read = caches.open(CACHE);
-  for (const href of urls) {
-    const cached = read.then((cache) => cache.match(href)).catch(() => undefined);
-    warm.set(href, cached);
-    setTimeout(() => {
-      if (warm.get(href) === cached) warm.delete(href);
-    }, WARM_MS);
-  }
-}
-
 async function cacheFirst(request) {
-  const warmed = warm.get(request.url);
-  if (warmed) {
-    warm.delete(request.url);
-    const hit = await warmed;
-    if (hit) return hit;
-  }
   const cache = await caches.open(CACHE);
   const cached = await cache.match(request);
   if (cached) return request.destination === "worker" || request.destination === "sharedworker" ? withoutStoredUrl(cached) : cached;
@@ -176,7 +134,6 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   if (isStatic(url)) {
-    if (request.destination === "worker" || request.destination === "sharedworker") warmScripts(url);
     event.respondWith(cacheFirst(request));
     return;
   }
