@@ -146,8 +146,15 @@ describe("receive pipeline", () => {
     await waitFor(async () => (await stored()) > 0, "the first batch stored", 60_000);
     // the first commit holds a quarter of a delivery page, not the whole page or two
     expect([...perTransaction.values()][0]).toBeLessThanOrEqual(50);
-    // stopped as soon as something is stored: between batches, or with later ones decrypted and not committed
+    // then the disk fails: the batches after the first never commit, and the engine goes down like that (a
+    // crash between batches, later ones decrypted and not stored); acked before they were stored, they would
+    // be gone from the relay
+    const table = bob.db.pendingAcks as unknown as Record<string, unknown>;
+    const put = table.put;
+    table.put = () => Promise.reject(new DOMException("the disk is full", "QuotaExceededError"));
+    await waitFor(async () => (bob.engine.counters.get("receive_transient") ?? 0) > 0, "a commit failed", 60_000);
     await bob.engine.stop();
+    table.put = put;
     const storedAtStop = await stored();
     expect(storedAtStop).toBeLessThan(count);
     const again = boot(bob.db);
