@@ -40,6 +40,12 @@ import type { CipherIo } from "./attachments/cipherio";
  * commits.
  */
 const RECEIVE_BATCH = 2 * MAX_ENVELOPES_PER_DELIVERY;
+/**
+ * The first batch of a run is smaller: nothing commits beside its decryption (the pipeline has no batch
+ * before it), and a backlog's first messages then show that much sooner, while the next batch already
+ * decrypts beside its commit. Its decryption is the coldest too (the code's first runs).
+ */
+const FIRST_RECEIVE_BATCH = MAX_ENVELOPES_PER_DELIVERY / 4;
 /** A push, before its envelopes are checked one by one. */
 const DeliverPage = z.object({ envelopes: z.array(z.unknown()).max(MAX_ENVELOPES_PER_DELIVERY) });
 
@@ -941,11 +947,13 @@ export class Engine {
   private async receiveRun(): Promise<boolean> {
     const carry = new ReceiveCarry();
     let inFlight: Committing | null = null;
+    let first = true;
     carry.quiet = async () => {
       await inFlight?.commit.catch(() => undefined);
     };
     while (this.inbox.length > 0 && !this.stopped && !(inFlight && this.lock.contended)) {
-      const size = this.receiveFailures >= BATCH_ATTEMPTS_BEFORE_SPLIT ? 1 : RECEIVE_BATCH;
+      const size = this.receiveFailures >= BATCH_ATTEMPTS_BEFORE_SPLIT ? 1 : first ? FIRST_RECEIVE_BATCH : RECEIVE_BATCH;
+      first = false;
       // while a commit runs, a fuller batch is worth waiting for: fewer, larger transactions
       if (inFlight && this.inbox.length < size) {
         await Promise.race([inFlight.commit.catch(() => undefined), this.inboxReaches(size)]);
