@@ -22,7 +22,7 @@ async function workers(page: Page): Promise<{ name: string; scripts: string[] }[
   );
 }
 
-test("after reloads under the service worker, the engine's worker and the I/O worker each run their own code", async ({ person }) => {
+test("after reloads under the service worker, the engine's worker and the I/O worker each run their own code, compiled eagerly", async ({ person }) => {
   const { app } = await person();
   await app.createAccount("WhatsApp", handles("rita").whatsapp, "Rita");
   const page = app.page;
@@ -41,4 +41,11 @@ test("after reloads under the service worker, the engine's worker and the I/O wo
     expect(a.scripts.length, `reload ${i}: scripts loaded`).toBeGreaterThan(0);
     expect(a.scripts, `reload ${i}: the two workers run different code`).not.toEqual(b.scripts);
   }
+  // every chunk the page and its workers run carries V8's compile hint as served (scripts/compile-hints.mjs):
+  // without it, a load compiles functions lazily inside its first tasks, the longest ones of a backlog
+  const pageScripts = await page.evaluate(() => performance.getEntriesByType("resource").map((entry) => new URL(entry.name).pathname));
+  const chunks = [...new Set([...pageScripts, ...(await workers(page)).flatMap((w) => w.scripts)])].filter((path) => path.startsWith("/_next/static/chunks/") && path.endsWith(".js"));
+  expect(chunks.length).toBeGreaterThan(3);
+  const firstLines = await page.evaluate(async (paths) => Promise.all(paths.map(async (path) => `${path}: ${(await (await fetch(path)).text()).split("\n")[0].slice(0, 40)}`)), chunks);
+  expect(firstLines).toEqual(chunks.map((path) => `${path}: //# allFunctionsCalledOnLoad`));
 });

@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { build, needsBuild } from "./start.mjs";
+import { prepare } from "./start.mjs";
 
 const root = join(import.meta.dirname, "..");
 const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -12,7 +12,7 @@ if (!existsSync(chromium)) {
   process.exit(1);
 }
 
-if (needsBuild()) build();
+prepare();
 rmSync(join(root, ".e2e-data"), { recursive: true, force: true });
 
 const result = spawnSync("npx", ["playwright", "test", ...process.argv.slice(2)], {

@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { addCompileHints } from "./compile-hints.mjs";
 
 const root = join(import.meta.dirname, "..");
 const SOURCES = ["app", "components", "lib", "public", "next.config.js", "postcss.config.mjs", "package.json"];
@@ -29,10 +30,17 @@ export function build() {
   console.log("junction: building the app (first start or sources changed)…");
   const result = spawnSync("npx", ["next", "build"], { cwd: root, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
   if (result.status !== 0) process.exit(result.status ?? 1);
+  addCompileHints(join(root, ".next", "static", "chunks"));
+}
+
+/** Builds when needed; a build made by `next build` alone gets its compile hints here (none twice). */
+export function prepare() {
+  if (needsBuild()) build();
+  else addCompileHints(join(root, ".next", "static", "chunks"));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  if (needsBuild()) build();
+  prepare();
   const server = spawn(process.execPath, ["--import", "tsx", "lib/relay/main.ts", ...process.argv.slice(2)], {
     cwd: root,
     stdio: "inherit",

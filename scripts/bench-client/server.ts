@@ -37,8 +37,8 @@ async function waitForOtherBuilds(log: (line: string) => void): Promise<void> {
 export async function ensureBuild(log: (line: string) => void): Promise<void> {
   await waitForOtherBuilds(log);
   if (existsSync(join(ROOT, ".next", "BUILD_ID"))) return;
-  log("no build found: running `next build`…");
-  execFileSync("npx", ["next", "build"], { cwd: ROOT, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+  log("no build found: running `npm run build`…");
+  execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
 }
 
 /** A directory that looks like the project to `next start`, with its own copy of `.next`. */
