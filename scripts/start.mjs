@@ -28,9 +28,9 @@ export function needsBuild() {
 
 export function build() {
   console.log("junction: building the app (first start or sources changed)…");
-  const result = spawnSync("npx", ["next", "build"], { cwd: root, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+  // package.json's build: `next build`, then the compile hints (scripts/compile-hints.mjs)
+  const result = spawnSync("npm", ["run", "build"], { cwd: root, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
   if (result.status !== 0) process.exit(result.status ?? 1);
-  addCompileHints(join(root, ".next", "static", "chunks"));
 }
 
 /** Builds when needed; a build made by `next build` alone gets its compile hints here (none twice). */
