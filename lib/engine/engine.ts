@@ -31,6 +31,7 @@ import { runBackfill } from "./search";
 import { receiveTyping, TypingSender, type TypingOutcome } from "./typing";
 import { MAX_ENVELOPES_PER_DELIVERY } from "../protocol/limits";
 import { TransferRunner } from "./attachments/runner";
+import { ReceiptHold } from "./receiptHold";
 import type { CipherIo } from "./attachments/cipherio";
 
 /**
@@ -156,6 +157,8 @@ export class Engine {
   private inboxWaiter: { size: number; resolve: () => void } | null = null;
   /** A committed batch queued outbox rows (receipts): drain once the receive run lets go of the lock. */
   private pokeAfterReceive = false;
+  /** Receipts wait for a backlog being received, for a bounded time. */
+  private readonly receipts = new ReceiptHold(() => this.poke());
   /** The next disappearing sweep, and when it is due. */
   private sweepTimer: ReturnType<typeof setTimeout> | null = null;
   private sweepAt = Infinity;
@@ -278,6 +281,7 @@ export class Engine {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.receiveRetryTimer) clearTimeout(this.receiveRetryTimer);
+    this.receipts.clear();
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
     if (this.historyTimer) clearTimeout(this.historyTimer);
@@ -983,6 +987,8 @@ export class Engine {
       commit.catch(() => undefined);
       inFlight = { batch, commit };
     }
+    // a send let in with envelopes still queued: the pipeline starts over after it
+    if (this.inbox.length > 0 && !this.stopped) this.counters.bump("receive_yielded");
     const last = inFlight as Committing | null;
     return (last ? await this.settle(last) : null) ?? true;
   }
@@ -1113,6 +1119,7 @@ export class Engine {
     try {
       while (this.drainRequested && this.loggedIn && !this.stopped) {
         this.drainRequested = false;
+        const receiptsDue = this.receipts.due(this.ctx.now());
         const blocked = new Set<string>();
         let earliest = Infinity;
         let after = -1;
@@ -1126,6 +1133,11 @@ export class Engine {
             if (row.notBefore !== undefined && row.notBefore > this.ctx.now()) {
               blocked.add(row.conversationId);
               earliest = Math.min(earliest, row.notBefore);
+              continue;
+            }
+            // a receipt waits for the backlog being received (receiptHold.ts); the run's end drains again
+            if (row.kind === "receipt" && !receiptsDue && this.receipts.waits(this.receivingBacklog(), this.ctx.now())) {
+              this.pokeAfterReceive = true;
               continue;
             }
             const outcome = await sendOutboxRow(this.ctx, this.directory, (address) => this.accounts.get(address)?.deviceId, row);
@@ -1151,6 +1163,11 @@ export class Engine {
       this.warn("outbox drain failed", error);
       this.scheduleRetry();
     }
+  }
+
+  /** Envelopes are queued to be received, and receiving is not paused after a failure. */
+  private receivingBacklog(): boolean {
+    return this.receiveScheduled && this.inbox.length > 0 && this.receiveRetryTimer === null && !this.stopped;
   }
 
   private scheduleRetry(): void {

@@ -108,6 +108,14 @@ export function holdDeliveries() {
       held = false;
       for (const p of queue.splice(0)) handler?.(p);
     },
+    /** Holds what comes from now on, until the next release. */
+    hold() {
+      held = true;
+    },
+    /** The envelopes held so far. */
+    envelopes(): number {
+      return queue.reduce<number>((n, p) => n + ((p as { envelopes?: unknown[] }).envelopes?.length ?? 0), 0);
+    },
   };
 }
 

@@ -1,7 +1,9 @@
 // `--profile DIR`: where the main thread's time goes. Chromium's sampling profiler (over CDP) runs
 // around one extra, unmeasured inbox load, conversation open and the backlog; the raw .cpuprofile
 // files (open them in DevTools' Performance panel) go to DIR and the heaviest functions by self time
-// are summarised.
+// are summarised. Two environment variables shape the backlog's trace: TRACE_LIGHT=1 leaves the CPU sampler
+// out (user-timing marks and task durations without its overhead), TRACE_CATS=a,b adds trace categories
+// (e.g. IndexedDB, disabled-by-default-v8.gc).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "@playwright/test";
@@ -264,7 +266,7 @@ export interface TraceSummary {
 export async function traceThreads<T>(browser: Browser, page: Page, dir: string, name: string, action: () => Promise<T>): Promise<[TraceSummary, T]> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}.trace.json`);
-  await browser.startTracing(page, { path: file, categories: ["disabled-by-default-v8.cpu_profiler", "devtools.timeline", "toplevel", "v8", "blink.user_timing"] });
+  await browser.startTracing(page, { path: file, categories: [...(process.env.TRACE_LIGHT ? [] : ["disabled-by-default-v8.cpu_profiler"]), "devtools.timeline", "toplevel", "v8", "blink.user_timing", ...(process.env.TRACE_CATS ? process.env.TRACE_CATS.split(",") : [])] });
   let result: T;
   try {
     result = await action();
