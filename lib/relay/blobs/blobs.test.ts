@@ -1,13 +1,14 @@
 // The blob store contract on both implementations: files (one process) and Postgres (several; the
 // local server at TEST_DATABASE_URL, skipped with the reason when absent, required under CI).
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { dropSchemas, postgresUnavailable, TEST_DATABASE_URL } from "../test/services";
 import { blobStoreContract, newBlob, pieces, readAll } from "./blobSuite";
-import { FileBlobStore } from "./files";
+import { FileBlobStore, WRITE_BATCH_BYTES } from "./files";
 import { PostgresBlobStore } from "./postgres";
 
 const dirs: string[] = [];
@@ -85,6 +86,41 @@ describe("blob store: files", () => {
     await done.close();
     await last.close();
     await store.close();
+  });
+
+  it("writes a body's network reads a MiB at a time, not one write each, and keeps every byte of a body cut short", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "junction-blobs-"));
+    dirs.push(dir);
+    const handle = await open(join(dir, "probe"), "w");
+    const proto = Object.getPrototypeOf(handle) as { write: unknown; writev: unknown };
+    await handle.close();
+    const write = vi.spyOn(proto as { write: () => unknown }, "write");
+    const writev = vi.spyOn(proto as { writev: () => unknown }, "writev");
+    const store = new FileBlobStore(dir);
+    try {
+      const bytes = randomBytes(2 * WRITE_BATCH_BYTES + 1000);
+      const blob = newBlob(bytes.length + 5000);
+      await store.create(blob, 100 * 1024 * 1024);
+      expect(await store.append(blob.id, 0, pieces(bytes, 64 * 1024))).toEqual({ ok: true, received: bytes.length });
+      // 33 reads of 64 KiB: three writes (two full batches and the rest)
+      expect(write.mock.calls.length + writev.mock.calls.length).toBeLessThanOrEqual(3);
+      // a body that breaks off: what arrived before the break is kept, batched or not
+      const more = randomBytes(3000);
+      async function* broken() {
+        yield more.subarray(0, 1000);
+        yield more.subarray(1000, 2000);
+        throw new Error("the client went away");
+      }
+      await expect(store.append(blob.id, bytes.length, broken())).rejects.toThrow("went away");
+      expect((await store.get(blob.id))?.received).toBe(bytes.length + 2000);
+      expect(await store.append(blob.id, bytes.length + 2000, pieces(Buffer.concat([more.subarray(2000), randomBytes(2000)]), 700))).toEqual({ ok: true, received: blob.size });
+      const all = await readAll(store, blob.id, 0, blob.size - 1);
+      expect(Buffer.compare(all.subarray(0, bytes.length + 3000), Buffer.concat([bytes, more]))).toBe(0);
+    } finally {
+      write.mockRestore();
+      writev.mockRestore();
+      await store.close();
+    }
   });
 
   it("removes an expired blob's file", async () => {

@@ -18,6 +18,8 @@ import type { AppendOutcome, BlobMeta, BlobStore, NewBlob } from "./types";
 const INDEX_FILE = "index.sqlite";
 /** Bytes written between two fsyncs and index updates while an upload streams in (across its pieces). */
 export const SYNC_EVERY_BYTES = 8 * 1024 * 1024;
+/** Bytes of an upload's body gathered before they are written (one writev). */
+export const WRITE_BATCH_BYTES = 1024 * 1024;
 const BLOB_ID = /^[A-Za-z0-9_-]{32,64}$/;
 
 interface Row {
@@ -42,6 +44,20 @@ function toMeta(row: Row): BlobMeta {
     createdAt: row.created_at,
     expiresAt: row.expires_at,
   };
+}
+
+/** Writes `parts` at `position`, all of them (writev may write less than asked). */
+async function writeAll(file: FileHandle, parts: Uint8Array[], position: number): Promise<void> {
+  let rest = parts;
+  let at = position;
+  while (rest.length > 0) {
+    let { bytesWritten } = await file.writev(rest, at);
+    at += bytesWritten;
+    let i = 0;
+    while (i < rest.length && bytesWritten >= rest[i].length) bytesWritten -= rest[i++].length;
+    rest = rest.slice(i);
+    if (bytesWritten > 0) rest[0] = rest[0].subarray(bytesWritten);
+  }
 }
 
 export class FileBlobStore implements BlobStore {
@@ -140,29 +156,48 @@ export class FileBlobStore implements BlobStore {
         synced = received;
       } else this.unsynced.set(id, received);
     };
+    // the network's reads (64 KiB or so each) are written WRITE_BATCH_BYTES at a time, one writev instead
+    // of one write each: a sixteenth of the thread pool's round trips (the relay's CPU per upload a
+    // quarter lower, docs/BENCHMARKS.md)
+    let batch: Uint8Array[] = [];
+    let batchBytes = 0;
+    const flush = async () => {
+      if (batchBytes === 0) return;
+      const parts = batch;
+      const bytes = batchBytes;
+      batch = [];
+      batchBytes = 0;
+      await writeAll(file!, parts, received);
+      received += bytes;
+      await record(false);
+    };
     try {
       // created if a crash came between indexing the blob and creating its file
       file = await open(this.path(id), constants.O_RDWR | constants.O_CREAT);
       // whatever a crash left past the indexed length is not trusted (and what this process wrote is kept)
       await file.truncate(received);
       for await (const chunk of body) {
-        const room = meta.size - received;
+        const room = meta.size - received - batchBytes;
         const take = Math.min(room, chunk.length);
         if (take > 0) {
-          await file.write(chunk, 0, take, received);
-          received += take;
+          batch.push(take < chunk.length ? chunk.subarray(0, take) : chunk);
+          batchBytes += take;
         }
         if (take < chunk.length) {
+          await flush();
           await record(true);
           return { ok: false, reason: "too_large", received };
         }
-        await record(false);
+        // written (and synced by record()) where a sync is due, as when each read was written at once
+        if (batchBytes >= Math.min(WRITE_BATCH_BYTES, synced + this.syncEveryBytes - received)) await flush();
       }
+      await flush();
       // the last piece is acknowledged only once the whole blob is on disk
       await record(received === meta.size);
       return { ok: true, received };
     } catch (err) {
       // the stream broke off (the client went away): keep what arrived, so the upload resumes there
+      await flush().catch(() => {});
       await record(false).catch(() => {});
       throw err;
     } finally {
