@@ -60,6 +60,17 @@ function forgeTwoKeys(k1: Uint8Array, ad1: Uint8Array, k2: Uint8Array, ad2: Uint
   throw new Error("no forgery found");
 }
 
+/** `data` sealed two chunks at a time by `seal` (sealInto or sealInPlace), after the prefix; the digest and commitment. */
+async function sealPieces(key: Uint8Array, data: Uint8Array, seal: (e: AttachmentEncryptor, plain: Uint8Array, last: boolean) => Uint8Array) {
+  const e = new AttachmentEncryptor(key);
+  const parts = [e.prefix()];
+  const piece = 2 * ATTACHMENT_CHUNK_BYTES;
+  for (let o = 0; o < data.length; o += piece) parts.push(seal(e, data.subarray(o, o + piece), o + piece >= data.length).slice());
+  const { tail, digest } = await e.finish();
+  expect(tail.length).toBe(0);
+  return { sealed: concat(...parts), digest, commitment: e.commitment };
+}
+
 describe("attachments", () => {
   for (const size of [0, 1, ATTACHMENT_CHUNK_BYTES - 1, ATTACHMENT_CHUNK_BYTES, ATTACHMENT_CHUNK_BYTES + 1, 3 * ATTACHMENT_CHUNK_BYTES + 17]) {
     it(`round-trips ${size} bytes`, async () => {
@@ -83,28 +94,43 @@ describe("attachments", () => {
     expect(Buffer.concat(out)).toEqual(Buffer.from(data));
   });
 
+  it("sealInPlace seals the plaintext where it lies into the very bytes push writes, with the same digest", async () => {
+    const key = randomBytes(32);
+    for (const size of [5 * ATTACHMENT_CHUNK_BYTES + 1234, 4 * ATTACHMENT_CHUNK_BYTES, 100]) {
+      const data = randomBytes(size);
+      const whole = new AttachmentEncryptor(key);
+      const reference = concat(whole.push(data), (await whole.finish()).tail);
+      const buffer = new Uint8Array(2 * (ATTACHMENT_CHUNK_BYTES + 16));
+      const { sealed, digest } = await sealPieces(key, data, (e, plain, last) => {
+        buffer.set(plain);
+        return buffer.subarray(0, e.sealInPlace(buffer, plain.length, last));
+      });
+      expect(Buffer.compare(sealed, reference)).toBe(0);
+      expect(Buffer.from(digest)).toEqual(Buffer.from(await attachmentDigest(reference)));
+    }
+    // not on chunks that are not whole, not past the buffer, and not before the prefix
+    const e = new AttachmentEncryptor(key);
+    const buffer = new Uint8Array(ATTACHMENT_CHUNK_BYTES + 16);
+    expect(() => e.sealInPlace(buffer, ATTACHMENT_CHUNK_BYTES, false)).toThrow(expect.objectContaining({ code: "bad_state" }));
+    e.prefix();
+    expect(() => e.sealInPlace(buffer, 100, false)).toThrow(expect.objectContaining({ code: "bad_state" }));
+    expect(() => e.sealInPlace(buffer, ATTACHMENT_CHUNK_BYTES + 1, true)).toThrow(expect.objectContaining({ code: "bad_state" }));
+  });
+
   it("sealInto and pushInto write, into the caller's buffers, the very bytes push writes, with the same digest", async () => {
     const data = randomBytes(5 * ATTACHMENT_CHUNK_BYTES + 1234);
     const key = randomBytes(32);
     const whole = new AttachmentEncryptor(key);
     const reference = concat(whole.push(data), (await whole.finish()).tail);
-    const e = new AttachmentEncryptor(key);
-    const sealed = new Uint8Array(3 * (ATTACHMENT_CHUNK_BYTES + 16));
-    const parts = [e.prefix()];
-    const piece = 2 * ATTACHMENT_CHUNK_BYTES;
-    for (let o = 0; o < data.length; o += piece) {
-      const n = e.sealInto(data.subarray(o, o + piece), sealed, o + piece >= data.length);
-      parts.push(sealed.slice(0, n));
-    }
-    const { tail, digest } = await e.finish();
-    expect(tail.length).toBe(0);
-    expect(Buffer.compare(concat(...parts), reference)).toBe(0);
+    const into = new Uint8Array(3 * (ATTACHMENT_CHUNK_BYTES + 16));
+    const { sealed, digest, commitment } = await sealPieces(key, data, (e, plain, last) => into.subarray(0, e.sealInto(plain, into, last)));
+    expect(Buffer.compare(sealed, reference)).toBe(0);
     // not on chunks that are not whole, and not twice past the last one
     const other = new AttachmentEncryptor(key);
-    expect(() => other.sealInto(data, sealed, true)).toThrow(expect.objectContaining({ code: "bad_state" }));
+    expect(() => other.sealInto(data, into, true)).toThrow(expect.objectContaining({ code: "bad_state" }));
     other.prefix();
-    expect(() => other.sealInto(data, sealed, false)).toThrow(expect.objectContaining({ code: "bad_state" }));
-    const d = new AttachmentDecryptor({ key, digest, commitment: e.commitment });
+    expect(() => other.sealInto(data, into, false)).toThrow(expect.objectContaining({ code: "bad_state" }));
+    const d = new AttachmentDecryptor({ key, digest, commitment });
     const out = new Uint8Array(data.length + ATTACHMENT_CHUNK_BYTES);
     let at = 0;
     for (let o = 0; o < reference.length; o += 9_999) {

@@ -238,6 +238,37 @@ export class AttachmentEncryptor {
     return written;
   }
 
+  /**
+   * sealInto() with the plaintext already in `buffer`: its first `plainBytes` are sealed where they lie,
+   * the chunks back to back from its start (`buffer` holds them sealed), so that one buffer serves as both
+   * (an upload reads the file straight into it). The chunks are sealed last first: a chunk's sealed bytes
+   * start at or after its plaintext's start, so they overwrite only its own plaintext and the chunks after
+   * it, already sealed and moved out of the way. Returns the bytes written; every plaintext byte is
+   * overwritten by ciphertext.
+   */
+  sealInPlace(buffer: Bytes, plainBytes: number, last: boolean): number {
+    if (this.done || this.lastSealed || !this.started || this.pendingBytes > 0) throw new CryptoError("bad_state", "cannot seal here");
+    if (!Number.isSafeInteger(plainBytes) || plainBytes < 0 || (!last && (plainBytes === 0 || plainBytes % ATTACHMENT_CHUNK_BYTES !== 0))) {
+      throw new CryptoError("bad_state", "not whole chunks");
+    }
+    const chunks = Math.max(1, Math.ceil(plainBytes / ATTACHMENT_CHUNK_BYTES));
+    const written = plainBytes + chunks * TAG_BYTES;
+    if (buffer.length < written) throw new CryptoError("bad_state", "buffer too small");
+    if (this.index + chunks > MAX_CHUNKS) throw new CryptoError("bad_message", "attachment too large");
+    const first = this.index;
+    for (let k = chunks - 1; k >= 0; k--) {
+      const start = k * ATTACHMENT_CHUNK_BYTES;
+      const length = Math.min(ATTACHMENT_CHUNK_BYTES, plainBytes - start);
+      const at = k * SEALED_CHUNK_BYTES;
+      const final = last && k === chunks - 1;
+      chachaSeal(this.encKey, chunkNonce(this.nonce, first + k, final), buffer.subarray(start, start + length), this.ad, buffer.subarray(at, at + length + TAG_BYTES));
+    }
+    this.index += chunks;
+    if (last) this.lastSealed = true;
+    if (this.ownLeaves) for (let k = 0; k < chunks; k++) this.tree.add(buffer.subarray(k * SEALED_CHUNK_BYTES, Math.min(written, (k + 1) * SEALED_CHUNK_BYTES)));
+    return written;
+  }
+
   /** Returns the ciphertext bytes ready so far (whole chunks only; the last one waits for finish). */
   push(data: Bytes): Bytes {
     if (this.done) throw new CryptoError("bad_state", "encryptor finished");

@@ -296,6 +296,52 @@ describe("attachment transfer", () => {
     expect(Buffer.compare(await bytesOf(await downloadAttachment({ pointer, baseUrl: relay.url })), file)).toBe(0);
   });
 
+  it("reads the file straight into the buffers it seals in (no plaintext buffer beside them), and the ciphertext is the same", async () => {
+    const file = randomBytes(2 * UPLOAD_PIECE_BYTES + 70_000);
+    /** The size of the buffer under each read the upload asks of the file's byte stream. */
+    const readInto: number[] = [];
+    class ByteFile extends Blob {
+      override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
+        let at = 0;
+        return new ReadableStream({
+          type: "bytes",
+          pull(controller) {
+            const req = controller.byobRequest!;
+            const view = req.view as Uint8Array;
+            readInto.push(view.buffer.byteLength);
+            // a short read now and then, as a file's stream gives
+            const n = Math.min(view.byteLength, file.length - at, 100_000);
+            if (n === 0) {
+              controller.close();
+              req.respond(0);
+              return;
+            }
+            view.set(file.subarray(at, at + n));
+            at += n;
+            req.respond(n);
+          },
+        }) as ReadableStream<Uint8Array<ArrayBuffer>>;
+      }
+    }
+    const pointer = await uploadAttachment({ file: new ByteFile([file]), grant, baseUrl: relay.url });
+    // every read went into a seal buffer (a piece's chunks and their tags), none into a plaintext piece
+    const sealBuffer = ciphertextSize(SEAL_PIECE_BYTES) - 37;
+    expect(readInto.length).toBeGreaterThan(2);
+    expect(new Set(readInto)).toEqual(new Set([sealBuffer]));
+    const plain = await downloadAttachment({ pointer, baseUrl: relay.url });
+    expect(Buffer.compare(await bytesOf(plain), file)).toBe(0);
+  });
+
+  it("refuses a file whose stream ends before its size, instead of sending padding in its place", async () => {
+    const file = randomBytes(SEAL_PIECE_BYTES + 5000);
+    class ShortFile extends Blob {
+      override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
+        return new Blob([file.subarray(0, SEAL_PIECE_BYTES + 1000)]).stream();
+      }
+    }
+    await expect(uploadAttachment({ file: new ShortFile([file]), grant, baseUrl: relay.url })).rejects.toMatchObject({ name: "TransferError", code: "refused" });
+  });
+
   it("stores a download's pieces in order, those that decrypted while a batch was written together in the next", async () => {
     const file = randomBytes(8 * DOWNLOAD_PIECE_BYTES + 1000);
     const pointer = await uploadAttachment({ file: new Blob([file]), grant, baseUrl: relay.url });

@@ -14,7 +14,7 @@ export const SEAL_PIECE_BYTES = 1024 * 1024;
  * Sealed-piece buffers an upload cycles through: one being sealed while the others are hashed and copied
  * into Blobs (off the engine's thread when a worker does it), then handed back.
  */
-export const SEAL_BUFFERS = 4;
+export const SEAL_BUFFERS = 2;
 /**
  * Plaintext bytes per upload request (whole seal pieces): a failure costs at most this much sent again.
  * The request's body is the sealed pieces' Blobs (outside the worker) put together; fewer, larger
@@ -128,67 +128,88 @@ export const UPLOADS_IN_FLIGHT = 2;
 export const UPLOADS_READY = 1;
 
 /**
- * Yields the padded plaintext of `file` (`padTo` bytes, zeros after the file's own) in pieces of whole
- * chunks, the last one shorter: one buffer, filled again once the caller has sealed it. The file's
- * stream reads ahead by itself while the caller encrypts.
+ * Reads the padded plaintext of `file` (`padTo` bytes, zeros after the file's own) into the caller's
+ * buffers, a piece at a time: the upload reads each piece straight into the buffer it is then sealed in
+ * (AttachmentEncryptor.sealInPlace), so no plaintext buffer of its own stays beside the sealed ones. The
+ * file's stream reads ahead by itself while the caller encrypts.
  */
-async function* plainPieces(file: Blob, padTo: number): AsyncIterable<Uint8Array> {
-  const size = Math.min(SEAL_PIECE_BYTES, padTo);
-  let piece = new Uint8Array(size);
-  let filled = 0;
-  let given = 0;
-  const fill = function* (bytes: Uint8Array | null, zeros: number) {
-    let rest = bytes ?? new Uint8Array(0);
-    let left = zeros;
-    while (rest.length > 0 || left > 0) {
-      const n = Math.min(piece.length - filled, rest.length > 0 ? rest.length : left);
-      if (rest.length > 0) {
-        piece.set(rest.subarray(0, n), filled);
-        rest = rest.subarray(n);
+export class PlainReader {
+  private readonly byob: ReadableStreamBYOBReader | null = null;
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  /** What a (non-byte) stream's last chunk held beyond the piece it filled. */
+  private rest: Uint8Array = new Uint8Array(0);
+  private ended = false;
+  /** Padded plaintext bytes handed out so far. */
+  private given = 0;
+  /** The file's own bytes not yet read (what comes after them is padding). */
+  private fileLeft: number;
+
+  constructor(
+    file: Blob,
+    private readonly padTo: number,
+  ) {
+    this.fileLeft = Math.min(file.size, padTo);
+    const stream = file.stream();
+    try {
+      // read straight into the caller's buffer (no chunk allocated and copied per read)
+      this.byob = stream.getReader({ mode: "byob" });
+    } catch {
+      // not a byte stream here: its chunks are copied in
+      this.reader = stream.getReader();
+    }
+  }
+
+  /** Padded plaintext bytes not yet read. */
+  get left(): number {
+    return this.padTo - this.given;
+  }
+
+  /**
+   * Fills `buffer` from its start with the next `n` bytes (whole chunks unless they are the last). A byte
+   * stream's read hands the buffer over and back: the buffer to use from then on (the same memory) is
+   * returned.
+   */
+  async fill(buffer: Uint8Array, n: number): Promise<Uint8Array> {
+    if (n > this.left || n > buffer.length) throw new RangeError("past the plaintext or the buffer");
+    let out = buffer;
+    // a read detaches the buffer given: its length is taken before
+    const length = buffer.length;
+    // the file's own bytes of this piece; the rest is padding
+    const own = Math.min(n, this.fileLeft);
+    let filled = 0;
+    while (filled < own) {
+      if (this.ended) throw new TransferError("refused", "the file ended before its size");
+      if (this.byob) {
+        const { done, value } = await this.byob.read(out.subarray(filled, own));
+        // the buffer comes back at the end too (an empty view of it)
+        if (value) out = new Uint8Array(value.buffer, 0, length);
+        if (done || !value) this.ended = true;
+        else filled += value.length;
       } else {
-        piece.fill(0, filled, filled + n);
-        left -= n;
-      }
-      filled += n;
-      if (filled === piece.length) {
-        given += filled;
-        filled = 0;
-        yield piece;
+        if (this.rest.length === 0) {
+          const { done, value } = await this.reader!.read();
+          if (done) {
+            this.ended = true;
+            continue;
+          }
+          this.rest = value;
+        }
+        const take = Math.min(own - filled, this.rest.length);
+        out.set(this.rest.subarray(0, take), filled);
+        this.rest = this.rest.subarray(take);
+        filled += take;
       }
     }
-  };
-  const stream = file.stream();
-  let byob: ReadableStreamBYOBReader | null = null;
-  try {
-    byob = stream.getReader({ mode: "byob" });
-  } catch {
-    // not a byte stream here: its chunks are copied in
+    this.fileLeft -= own;
+    out.fill(0, own, n);
+    this.given += n;
+    return out;
   }
-  if (byob) {
-    // read straight into the piece (no chunk allocated and copied per read; bench:media: `read` a third
-    // shorter); each read hands the piece's buffer over and back, so the piece is taken from what it gives
-    for (;;) {
-      const { done, value } = await byob.read(piece.subarray(filled));
-      // the buffer comes back at the end too (an empty view of it)
-      if (value) piece = new Uint8Array(value.buffer, 0, size);
-      if (done || !value) break;
-      filled += value.length;
-      if (filled === size) {
-        given += filled;
-        filled = 0;
-        yield piece;
-      }
-    }
-  } else {
-    const reader = stream.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      yield* fill(value, 0);
-    }
+
+  /** Lets the file's stream go (read to its size, or the upload stopped). */
+  close(): void {
+    void (this.byob ?? this.reader)?.cancel().catch(() => undefined);
   }
-  yield* fill(null, padTo - given - filled);
-  if (filled > 0) yield piece.subarray(0, filled);
 }
 
 /**
@@ -487,8 +508,7 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
     unsentPieces++;
   };
 
-  const plaintext = plainPieces(params.file, plainSize)[Symbol.asyncIterator]();
-  let plainDone = 0;
+  const plaintext = new PlainReader(params.file, plainSize);
   let digest: Uint8Array;
   try {
     // the ciphertext's first bytes: hashed by the encryptor itself, sent with the first piece
@@ -498,15 +518,15 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
       unsent.push(Promise.resolve(new Blob([prefix.subarray(skip) as Uint8Array<ArrayBuffer>])));
       unsentBytes += prefix.length - skip;
     }
-    for (;;) {
-      const next = await timed(t, "read", () => plaintext.next());
-      if (next.done) break;
-      plainDone += next.value.length;
-      const last = plainDone === plainSize;
+    while (plaintext.left > 0) {
+      const n = Math.min(SEAL_PIECE_BYTES, plaintext.left);
+      const last = n === plaintext.left;
       // waits only while every buffer is still with params.io
-      const out = await timed(t, "io", () => buffers.take());
+      const free = await timed(t, "io", () => buffers.take());
       if (ioFailure) throw ioFailure.cause;
-      timed(t, "encrypt", () => take(out.subarray(0, encryptor.sealInto(next.value, out, last))));
+      // the plaintext is read into the buffer it is sealed in, where it lies
+      const out = await timed(t, "read", () => plaintext.fill(free, n));
+      timed(t, "encrypt", () => take(out.subarray(0, encryptor.sealInPlace(out, n, last))));
       // waits only while the pieces before are still on the wire
       await timed(t, "wire", () => sendPieces(last));
     }
@@ -519,6 +539,7 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
     throw err;
   } finally {
     stream.close();
+    plaintext.close();
   }
   if (produced !== total || offset !== total) throw new TransferError("refused", "the upload ended short");
   return { blobId: grant.id, key: encryptor.key, digest, commitment: encryptor.commitment, size: params.file.size };
