@@ -16,6 +16,10 @@
 // download.cpuprofile: open them in Chrome's DevTools; the I/O worker's as upload-io.cpuprofile and
 // download-io.cpuprofile) and their heaviest functions by self time go to stderr
 // (the profiler slows the worker down: the figures of such a run are not the benchmark's).
+// Each transfer's CPU by process and thread (Linux /proc) is reported too. With --heap-snapshot DIR, the engine
+// worker's heap snapshots (idle, during each transfer at --heap-at ms after its click, default 400, and after
+// each) are written to DIR and summarised on stderr (the heaviest node kinds, every node of 64 KiB or more and
+// what holds it); --live-every N reads the live memory figure every N samples of 100 ms (default 5).
 // Progress goes to stderr; the table (or, with --json, one JSON object) to stdout.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -26,6 +30,7 @@ import { build } from "esbuild";
 import { createAccount, launch, newProfile } from "./bench-client/app";
 import { diagnosticsCounter } from "./bench-client/backlog";
 import { ROOT, startServer, type BenchServer } from "./bench-client/server";
+import { cpuBetween, cpuSnapshot, type CpuUse } from "./bench-client/cpu";
 import { startSender, type Sender } from "./bench-client/sender";
 import { JunctionPage } from "../e2e/pages/app";
 import { SEAL_PIECE_BYTES, DOWNLOAD_PIECE_BYTES } from "../lib/engine/attachments/transfer";
@@ -37,16 +42,24 @@ interface Options {
   json: boolean;
   mb: number;
   cpuProfile: string | null;
+  heapSnapshot: string | null;
+  /** A live figure (after collections) every this many 100 ms samples. */
+  liveEvery: number;
+  /** With heapSnapshot: ms after each transfer's click at which its mid-transfer snapshots are taken. */
+  heapAt: number[];
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { json: false, mb: 50, cpuProfile: null };
+  const opts: Options = { json: false, mb: 50, cpuProfile: null, heapSnapshot: null, liveEvery: 5, heapAt: [400] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--json") opts.json = true;
     else if (arg === "--mb") opts.mb = Number(argv[++i]);
     else if (arg === "--cpu-profile" && argv[i + 1]) opts.cpuProfile = argv[++i];
-    else throw new Error(`unknown argument ${arg}; use --json, --mb N, --cpu-profile DIR`);
+    else if (arg === "--heap-snapshot" && argv[i + 1]) opts.heapSnapshot = argv[++i];
+    else if (arg === "--live-every") opts.liveEvery = Number(argv[++i]);
+    else if (arg === "--heap-at") opts.heapAt = argv[++i].split(",").map(Number);
+    else throw new Error(`unknown argument ${arg}; use --json, --mb N, --cpu-profile DIR, --heap-snapshot DIR [--heap-at MS,MS…], --live-every N`);
   }
   if (!(Number.isInteger(opts.mb) && opts.mb > 0 && opts.mb <= 100)) throw new Error("--mb takes an integer from 1 to 100");
   return opts;
@@ -176,6 +189,22 @@ class WorkerMemory {
     });
   }
 
+  /** A heap snapshot of the worker (after a forced collection), as its JSON text. */
+  async snapshot(): Promise<string> {
+    const chunks: string[] = [];
+    const on = (e: { sessionId: string; message: string }) => {
+      if (e.sessionId !== this.sessionId) return;
+      const m = JSON.parse(e.message) as { method?: string; params?: { chunk: string } };
+      if (m.method === "HeapProfiler.addHeapSnapshotChunk" && m.params) chunks.push(m.params.chunk);
+    };
+    this.cdp.on("Target.receivedMessageFromTarget", on);
+    await this.ask("HeapProfiler.enable");
+    await this.ask("HeapProfiler.collectGarbage");
+    await this.ask("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+    this.cdp.off("Target.receivedMessageFromTarget", on);
+    return chunks.join("");
+  }
+
   /** V8 heap used + ArrayBuffer backing stores, bytes (after a forced collection with `live`). */
   async now(live = false): Promise<number> {
     if (live) await this.ask("HeapProfiler.collectGarbage");
@@ -183,12 +212,12 @@ class WorkerMemory {
     return result.usedSize + (result.backingStorageSize ?? 0);
   }
 
-  start(): void {
+  start(liveEvery = 5): void {
     this.peak = 0;
     this.peakLive = 0;
     const tick = async () => {
       this.peak = Math.max(this.peak, await this.now());
-      if (++this.ticks % 5 === 0) this.peakLive = Math.max(this.peakLive, await this.now(true));
+      if (++this.ticks % liveEvery === 0) this.peakLive = Math.max(this.peakLive, await this.now(true));
       if (this.timer) this.timer = setTimeout(() => void tick(), 100);
     };
     this.timer = setTimeout(() => void tick(), 0);
@@ -232,6 +261,64 @@ async function profiled<T>(memory: WorkerMemory, dir: string | null, name: strin
   log(`${name}: worker CPU profile, ${Math.round(total / 1000)} ms sampled; heaviest by self time:`);
   for (const [key, us] of top) log(`  ${String(Math.round(us / 1000)).padStart(6)} ms  ${key}`);
   return out;
+}
+
+interface HeapSnapshot {
+  snapshot: { meta: { node_fields: string[]; node_types: [string[]]; edge_fields: string[]; edge_types: [string[]] } };
+  nodes: number[];
+  edges: number[];
+  strings: string[];
+}
+
+/**
+ * Writes the worker's heap snapshot to `dir/name.heapsnapshot` and logs what is big in it: bytes by node
+ * type and name, and every node of 64 KiB or more with what holds it (its retainers' names and edges).
+ */
+async function heapSnapshot(memory: WorkerMemory, dir: string | null, name: string, log: (line: string) => void): Promise<void> {
+  if (!dir) return;
+  const text = await memory.snapshot();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.heapsnapshot`), text);
+  const h = JSON.parse(text) as HeapSnapshot;
+  const nf = h.snapshot.meta.node_fields;
+  const ef = h.snapshot.meta.edge_fields;
+  const [nTypes] = h.snapshot.meta.node_types;
+  const [eTypes] = h.snapshot.meta.edge_types;
+  const N = nf.length;
+  const E = ef.length;
+  const [iType, iName, iSize, iEdges] = ["type", "name", "self_size", "edge_count"].map((f) => nf.indexOf(f));
+  const [eType, eName, eTo] = ["type", "name_or_index", "to_node"].map((f) => ef.indexOf(f));
+  const label = (n: number) => `${nTypes[h.nodes[n + iType]]}:${h.strings[h.nodes[n + iName]].slice(0, 60)}`;
+  const byKind = new Map<string, { bytes: number; count: number }>();
+  let total = 0;
+  const big = new Set<number>();
+  for (let n = 0; n < h.nodes.length; n += N) {
+    const size = h.nodes[n + iSize];
+    total += size;
+    const key = label(n);
+    const k = byKind.get(key) ?? { bytes: 0, count: 0 };
+    k.bytes += size;
+    k.count++;
+    byKind.set(key, k);
+    if (size >= 64 * 1024) big.add(n);
+  }
+  const holders = new Map<number, string[]>();
+  for (let n = 0, e = 0; n < h.nodes.length; n += N) {
+    for (let i = 0; i < h.nodes[n + iEdges]; i++, e += E) {
+      const to = h.edges[e + eTo];
+      if (!big.has(to)) continue;
+      const type = eTypes[h.edges[e + eType]];
+      const edge = type === "element" || type === "hidden" ? `[${h.edges[e + eName]}]` : h.strings[h.edges[e + eName]];
+      const list = holders.get(to) ?? [];
+      if (list.length < 4) list.push(`${label(n)}.${edge}`);
+      holders.set(to, list);
+    }
+  }
+  log(`${name}: heap snapshot, ${(total / 1024 / 1024).toFixed(2)} MiB of nodes; the heaviest kinds:`);
+  for (const [key, k] of [...byKind].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 12)) log(`  ${(k.bytes / 1024).toFixed(0).padStart(7)} KiB  ${k.count}× ${key}`);
+  for (const n of [...big].sort((a, b) => h.nodes[b + iSize] - h.nodes[a + iSize]).slice(0, 20)) {
+    log(`  ${(h.nodes[n + iSize] / 1024).toFixed(0).padStart(7)} KiB  ${label(n)} ← ${(holders.get(n) ?? []).join(" | ")}`);
+  }
 }
 
 /** Waits in the page (its clock) for the attachment transfer of `name` to reach `state`; ms from `since` or from its row's first sight. */
@@ -280,9 +367,13 @@ interface Figures {
   aead: AeadRates;
   aeadRuns: AeadRates[];
   idleBytes: number;
+  /** The engine worker's live bytes (after GC) once each transfer ended: what it kept. */
+  afterBytes: { upload: number; download: number };
   /** The I/O worker's memory: idle (after GC), and its peaks during each transfer. */
   io: { idleBytes: number; upload: { peak: number; live: number } | null; download: { peak: number; live: number } | null };
   pipelineBytes: { upload: number; download: number };
+  /** CPU ms of every process during each transfer, by role and by thread (Linux /proc). */
+  cpu: { upload: CpuUse; download: CpuUse };
   loadAtStart: number;
 }
 
@@ -324,6 +415,7 @@ async function main(): Promise<void> {
 
     const memory = await WorkerMemory.attach(browser);
     const idleBytes = await memory.now(true);
+    await heapSnapshot(memory, opts.heapSnapshot, "idle", log);
     // the I/O worker (attachments' ciphertext: hashing, request bodies) is measured the same way
     // (a build from before it has none: its figures are then absent)
     const ioMemory = await WorkerMemory.attach(browser, "junction-io", 20).catch(() => null);
@@ -335,18 +427,27 @@ async function main(): Promise<void> {
     log(`attaching and sending ${opts.mb} MB…`);
     await page.getByLabel("Attach files").setInputFiles(file);
     const clickedAt = await page.evaluate(() => performance.now());
-    memory.start();
+    memory.start(opts.liveEvery);
     ioMemory?.start();
     // with --cpu-profile, the I/O worker's profile too ("upload-io", "download-io")
     const ioProfiled = <T>(name: string, work: () => Promise<T>): Promise<T> => (ioMemory ? profiled(ioMemory, opts.cpuProfile, `${name}-io`, log, work) : work());
+    const cpuBeforeUp = cpuSnapshot(server.pid);
     const up = await profiled(memory, opts.cpuProfile, "upload", log, () =>
       ioProfiled("upload", async () => {
         const uploadWatch = watchTransfer(page, "uploaded");
         await page.getByRole("button", { name: "Send" }).click();
+        const clicked = Date.now();
+        for (const at of opts.heapSnapshot ? opts.heapAt : []) {
+          await new Promise((r) => setTimeout(r, Math.max(0, clicked + at - Date.now())));
+          await heapSnapshot(memory, opts.heapSnapshot, `upload-${at}ms`, log);
+        }
         return uploadWatch;
       }),
     );
+    const cpuUp = cpuBetween(cpuBeforeUp, cpuSnapshot(server.pid));
     const upPeak = await memory.stop();
+    const afterUpBytes = await memory.now(true);
+    await heapSnapshot(memory, opts.heapSnapshot, "after-upload", log);
     const ioUpPeak = (await ioMemory?.stop()) ?? null;
     const upPhases = await phases(page, "upload");
     log("bare AEAD again…");
@@ -363,16 +464,25 @@ async function main(): Promise<void> {
     await settings.getByText("No photos or files are kept on this device.").waitFor();
     await page.keyboard.press("Escape");
     const bubble = app.messages.filter({ hasText: "bench.bin" });
-    memory.start();
+    memory.start(opts.liveEvery);
     ioMemory?.start();
+    const cpuBeforeDown = cpuSnapshot(server.pid);
     const down = await profiled(memory, opts.cpuProfile, "download", log, () =>
       ioProfiled("download", async () => {
         const downWatch = watchTransfer(page, "ready");
         await bubble.getByRole("button", { name: "Download" }).click();
+        const clicked = Date.now();
+        for (const at of opts.heapSnapshot ? opts.heapAt : []) {
+          await new Promise((r) => setTimeout(r, Math.max(0, clicked + at - Date.now())));
+          await heapSnapshot(memory, opts.heapSnapshot, `download-${at}ms`, log);
+        }
         return downWatch;
       }),
     );
+    const cpuDown = cpuBetween(cpuBeforeDown, cpuSnapshot(server.pid));
     const downPeak = await memory.stop();
+    const afterDownBytes = await memory.now(true);
+    await heapSnapshot(memory, opts.heapSnapshot, "after-download", log);
     const ioDownPeak = (await ioMemory?.stop()) ?? null;
     const downPhases = await phases(page, "download");
     log("bare AEAD once more…");
@@ -391,14 +501,25 @@ async function main(): Promise<void> {
       aead,
       aeadRuns,
       idleBytes,
+      afterBytes: { upload: afterUpBytes, download: afterDownBytes },
       io: { idleBytes: ioIdleBytes, upload: ioUpPeak, download: ioDownPeak },
       pipelineBytes: { upload: SEAL_PIECE_BYTES, download: DOWNLOAD_PIECE_BYTES },
+      cpu: { upload: cpuUp, download: cpuDown },
       loadAtStart,
     };
     process.stdout.write(opts.json ? `${JSON.stringify(figures)}\n` : table(figures));
   } finally {
     await cleanup();
   }
+}
+
+/** CPU ms by role, then the heaviest threads. */
+function cpuLine(c: CpuUse): string {
+  const roles = Object.entries(c.byRole)
+    .sort((a, b) => b[1] - a[1])
+    .map(([r, ms]) => `${r} ${ms}`)
+    .join(", ");
+  return `${c.totalMs} ms (${roles}); threads: ${c.topThreads.map(([t, ms]) => `${t} ${ms}`).join(", ")}`;
 }
 
 function table(f: Figures): string {
@@ -414,13 +535,15 @@ function table(f: Figures): string {
     ["  worker's time (Diagnostics)", split(f.phases.upload)],
     ["  Send clicked → uploaded", `${Math.round(f.upload.sendToUploadedMs)} ms (includes storing the file)`],
     ["  worker peak memory", `${mib(f.upload.peakBytes)} as sampled; ${mib(f.upload.peakLiveBytes)} live after GC (${mib(f.upload.peakLiveBytes - f.idleBytes)} over idle; pipeline ${mib(f.pipelineBytes.upload)})`],
+    ["  CPU, every process", cpuLine(f.cpu.upload)],
     [`download + decrypt ${f.fileMB} MB`, `${rate(f.download.mbPerS)} (${Math.round(f.download.ms)} ms; ${pct(f.download.ratio)} of bare XChaCha20-Poly1305 open)`],
     ["  worker's time (Diagnostics)", split(f.phases.download)],
     ["  worker peak memory", `${mib(f.download.peakBytes)} as sampled; ${mib(f.download.peakLiveBytes)} live after GC (${mib(f.download.peakLiveBytes - f.idleBytes)} over idle; pipeline ${mib(f.pipelineBytes.download)})`],
+    ["  CPU, every process", cpuLine(f.cpu.download)],
     ["I/O worker peak memory, live after GC", f.io.upload && f.io.download ? `upload ${mib(f.io.upload.live)}, download ${mib(f.io.download.live)} (idle ${mib(f.io.idleBytes)})` : "no I/O worker"],
     ["bare XChaCha20-Poly1305 (seal / open)", `${rate(f.aead.xchacha.seal)} / ${rate(f.aead.xchacha.open)} (median of ${f.aeadRuns.map((r) => `${r.xchacha.seal.toFixed(1)}/${r.xchacha.open.toFixed(1)}`).join(", ")})`],
     ["bare ChaCha20-Poly1305 (seal / open)", `${rate(f.aead.chacha.seal)} / ${rate(f.aead.chacha.open)}`],
-    ["engine worker idle memory (after GC)", mib(f.idleBytes)],
+    ["engine worker idle memory (after GC)", `${mib(f.idleBytes)}; after the upload ${mib(f.afterBytes.upload)}, after the download ${mib(f.afterBytes.download)}`],
     ["load average at start", String(f.loadAtStart)],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
