@@ -66,11 +66,11 @@ export async function account(c: Client, brand: "messenger" | "whatsapp" | "inst
 
 /**
  * Alice on Messenger and Bob on WhatsApp, each on an engine of their own, with Alice's chat to Bob started
- * (Bob's engine from `bobBoot` when he is on another relay node).
+ * (Bob's engine from `bobBoot` when he is on another relay node; Alice's socket patched by `alicePatch`).
  */
-export async function aliceAndBob(boot: ReturnType<typeof makeBoot>, bobBoot = boot) {
+export async function aliceAndBob(boot: ReturnType<typeof makeBoot>, bobBoot = boot, alicePatch?: (socket: RelaySocket) => void) {
   const h = handles();
-  const alice = boot();
+  const alice = boot(undefined, alicePatch);
   const bob = bobBoot();
   const aliceAddr = await account(alice, "messenger", h.alice, "Alice");
   const bobAddr = await account(bob, "whatsapp", h.bob, "Bob");

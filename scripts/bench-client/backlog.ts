@@ -1,11 +1,12 @@
 // The backlog: while the browser account's page is closed, a Node engine sends it N real encrypted
 // messages through the relay. Then the page opens and its worker receives, decrypts and stores them;
 // the page measures, on its own clock, when all N are in IndexedDB and how long its main thread was
-// ever blocked meanwhile.
+// ever blocked meanwhile, and a reference of the machine's speed just then (the bare AEAD in a worker of the page).
 import type { Browser, Page } from "@playwright/test";
 import { blocking, createAccount, newProfile, readProbe, type Blocking } from "./app";
 import { cpuBetween, cpuSnapshot, type CpuUse } from "./cpu";
 import { traceThreads, type TraceSummary } from "./profile";
+import { aeadWorkerSource, bareAead, MB } from "./aead";
 import { sendBacklog, sendBacklogDirect, startSender, type SendFigures } from "./sender";
 
 export interface BacklogFigures {
@@ -33,7 +34,16 @@ export interface BacklogFigures {
   cpu: CpuUse;
   /** The main thread's long tasks from navigation to all stored, [start, duration] in ms: which one is the longest. */
   longTasks: [number, number][];
+  /**
+   * How fast this machine's cores ran around the backlog: the bare XChaCha20-Poly1305 seal in a worker of the
+   * app's page (REFERENCE_MB), MB/s, just before the sender starts and just after the backlog is stored. The
+   * same build's backlog moves with it from run to run (a virtual machine's cores follow their host's load).
+   */
+  reference: { before: number; after: number };
 }
+
+/** Bytes of the reference seal around the backlog (a tenth more to warm it up): about 0.1 s of one core. */
+const REFERENCE_MB = 16;
 
 interface CountWatch {
   firstAt: number;
@@ -114,6 +124,8 @@ export async function benchBacklog(
     // online means logged in with prekeys uploaded: the sender can start a session
     await first.getByRole("status").filter({ hasText: "Online" }).waitFor({ timeout: 60_000 });
     await first.waitForTimeout(1_000);
+    const aead = await aeadWorkerSource();
+    const before = (await bareAead(first, aead, REFERENCE_MB * MB)).xchacha.seal;
     await first.close();
 
     const sender = await startSender(baseURL, "instagram", `@bench_sender_${tag}`, "Backlog Sender");
@@ -146,6 +158,7 @@ export async function benchBacklog(
     const probe = await readProbe(page);
     const searchIndexMs = await diagnosticsCounter(page, "search_index_ms");
     const loginSignMs = await diagnosticsCounter(page, "login_sign_ms");
+    const after = (await bareAead(page, aead, REFERENCE_MB * MB)).xchacha.seal;
     await page.close();
     return {
       messages: count,
@@ -161,6 +174,7 @@ export async function benchBacklog(
       timeline: Object.fromEntries(Object.entries(probe.marks).filter(([, t]) => t <= watch.firstAt)),
       cpu,
       longTasks: probe.longTasks.filter((t) => t.start < watch.allAt).map((t) => [Math.round(t.start), Math.round(t.duration)]),
+      reference: { before, after },
     };
   } finally {
     await context.close();

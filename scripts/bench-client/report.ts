@@ -17,7 +17,7 @@ export interface Row {
   key: string;
   label: string;
   value: number;
-  unit: "ms" | "/s" | "%";
+  unit: "ms" | "/s" | "%" | "MB/s";
   /** The target (an upper bound), when this figure has one. */
   target?: number;
   /** All runs, for figures that were measured several times. */
@@ -118,6 +118,9 @@ export function buildReport(mode: "full" | "quick", sizes: InboxSizes & { backlo
         { key: "backlogRate", label: "  store rate, first to last", value: backlog.perSecond, unit: "/s" },
         { key: "backlogCpu", label: "  CPU used meanwhile, all processes", value: backlog.cpu.totalMs, unit: "ms" },
         { key: "backlogCpuFloor", label: "  … over the machine's cores (least wall time)", value: backlog.cpu.floorMs, unit: "ms" },
+        // the same build's backlog follows this machine's speed just then: compare runs with it
+        { key: "backlogReferenceBefore", label: "  reference: bare XChaCha20-Poly1305 seal, before", value: backlog.reference.before, unit: "MB/s" },
+        { key: "backlogReferenceAfter", label: "  … and after the backlog", value: backlog.reference.after, unit: "MB/s" },
       ]
     : [];
   const measured: Row[] = [

@@ -14,7 +14,7 @@ import { sessionKey } from "../../store/ids";
 import { deserializeSession, encrypt, serializeSession } from "../../crypto";
 import { EVENTS, toB64 } from "../deps";
 import { request } from "../relay";
-import { aliceAndBob, makeBoot, messagesOf, waitFor, type Client } from "../testClients";
+import { aliceAndBob, holdDeliveries, makeBoot, messagesOf, waitFor, type Client } from "../testClients";
 import { sweepExpired } from "../disappearing";
 import { blobBytes } from "./content";
 import { DOWNLOAD_PIECE_BYTES } from "./transfer";
@@ -303,13 +303,17 @@ describe("attachments between two engines", () => {
   });
 
   it("refuses a hostile peer's malformed or oversized attachment: kept as unsupported, nothing fetched", async () => {
-    const { alice, bob, aliceAddr, bobAddr, aConv, bConv } = await aliceAndBob(boot);
+    // Alice's engine must not write her session while it is written by hand below: decrypting a receipt of
+    // Bob's meanwhile would write it back over the hand-made one, and a message number would go out twice (Bob
+    // drops the second as a duplicate). So Bob's first receipt is in before, and Alice hears nothing during.
+    const hold = holdDeliveries();
+    const { alice, bob, aliceAddr, bobAddr, aConv, bConv } = await aliceAndBob(boot, boot, hold.patch);
+    hold.release();
     await alice.api.sendMessage({ conversationId: aConv, text: "hello" });
     await waitFor(async () => (await messagesOf(bob.db, bConv)).length === 1, "first");
-    // Bob's delivery receipt must be in before the session is written by hand below: Alice's engine
-    // decrypting it meanwhile would write the session back over the hand-made one
     await waitFor(async () => (await messagesOf(alice.db, aConv))[0]?.state === "delivered", "the delivery receipt");
     await alice.engine.idle();
+    hold.hold();
     const bobDevice = (await bob.db.device.get(bobAddr as Address))!.deviceId;
     const key = sessionKey(aliceAddr, bobAddr, bobDevice);
     const good = {
@@ -333,6 +337,8 @@ describe("attachments between two engines", () => {
       await request(socket, EVENTS.send, { from: aliceAddr, envelopes: [{ id: `hostileenv0${i}`, to: bobAddr, toDevice: bobDevice, body: toB64(sealed.ciphertext) }] });
     }
     await waitFor(async () => (await messagesOf(bob.db, bConv)).length === 1 + hostile.length, "all stored", 60_000);
+    hold.release();
+    expect(bob.engine.counters.get("duplicate")).toBe(0);
     for (const [i, [what]] of hostile.entries()) {
       expect((await bob.db.messages.get(`hostile0000${i}`))?.kind, what).toBe("unsupported");
     }
