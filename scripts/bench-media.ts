@@ -29,7 +29,7 @@ import type { Browser, CDPSession, Page } from "@playwright/test";
 import { createAccount, launch, newProfile } from "./bench-client/app";
 import { diagnosticsCounter } from "./bench-client/backlog";
 import { startServer, type BenchServer } from "./bench-client/server";
-import { cpuBetween, cpuSnapshot, type CpuUse } from "./bench-client/cpu";
+import { cpuBetween, cpuSnapshot, describeCpu, type CpuUse } from "./bench-client/cpu";
 import { aeadWorkerSource, bareAead, MB, medianRates, type AeadRates } from "./bench-client/aead";
 import { startSender, type Sender } from "./bench-client/sender";
 import { JunctionPage } from "../e2e/pages/app";
@@ -433,15 +433,6 @@ async function main(): Promise<void> {
   }
 }
 
-/** CPU ms by role, then the heaviest threads. */
-function cpuLine(c: CpuUse): string {
-  const roles = Object.entries(c.byRole)
-    .sort((a, b) => b[1] - a[1])
-    .map(([r, ms]) => `${r} ${ms}`)
-    .join(", ");
-  return `${c.totalMs} ms (${roles}); threads: ${c.topThreads.map(([t, ms]) => `${t} ${ms}`).join(", ")}`;
-}
-
 function table(f: Figures): string {
   const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
   const rate = (r: number) => `${r.toFixed(1)} MB/s`;
@@ -455,11 +446,11 @@ function table(f: Figures): string {
     ["  worker's time (Diagnostics)", split(f.phases.upload)],
     ["  Send clicked → uploaded", `${Math.round(f.upload.sendToUploadedMs)} ms (includes storing the file)`],
     ["  worker peak memory", `${mib(f.upload.peakBytes)} as sampled; ${mib(f.upload.peakLiveBytes)} live after GC (${mib(f.upload.peakLiveBytes - f.idleBytes)} over idle; pipeline ${mib(f.pipelineBytes.upload)})`],
-    ["  CPU, every process", cpuLine(f.cpu.upload)],
+    ["  CPU, every process", describeCpu(f.cpu.upload)],
     [`download + decrypt ${f.fileMB} MB`, `${rate(f.download.mbPerS)} (${Math.round(f.download.ms)} ms; ${pct(f.download.ratio)} of bare XChaCha20-Poly1305 open)`],
     ["  worker's time (Diagnostics)", split(f.phases.download)],
     ["  worker peak memory", `${mib(f.download.peakBytes)} as sampled; ${mib(f.download.peakLiveBytes)} live after GC (${mib(f.download.peakLiveBytes - f.idleBytes)} over idle; pipeline ${mib(f.pipelineBytes.download)})`],
-    ["  CPU, every process", cpuLine(f.cpu.download)],
+    ["  CPU, every process", describeCpu(f.cpu.download)],
     ["I/O worker peak memory, live after GC", f.io.upload && f.io.download ? `upload ${mib(f.io.upload.live)}, download ${mib(f.io.download.live)} (idle ${mib(f.io.idleBytes)})` : "no I/O worker"],
     ["bare XChaCha20-Poly1305 (seal / open)", `${rate(f.aead.xchacha.seal)} / ${rate(f.aead.xchacha.open)} (median of ${f.aeadRuns.map((r) => `${r.xchacha.seal.toFixed(1)}/${r.xchacha.open.toFixed(1)}`).join(", ")})`],
     ["bare ChaCha20-Poly1305 (seal / open)", `${rate(f.aead.chacha.seal)} / ${rate(f.aead.chacha.open)}`],

@@ -60,7 +60,7 @@ function forgeTwoKeys(k1: Uint8Array, ad1: Uint8Array, k2: Uint8Array, ad2: Uint
   throw new Error("no forgery found");
 }
 
-/** `data` sealed two chunks at a time by `seal` (sealInto or sealInPlace), after the prefix; the digest and commitment. */
+/** `data` sealed two chunks at a time by `seal` (through sealInPlace), after the prefix; the digest and commitment. */
 async function sealPieces(key: Uint8Array, data: Uint8Array, seal: (e: AttachmentEncryptor, plain: Uint8Array, last: boolean) => Uint8Array) {
   const e = new AttachmentEncryptor(key);
   const parts = [e.prefix()];
@@ -117,19 +117,24 @@ describe("attachments", () => {
     expect(() => e.sealInPlace(buffer, ATTACHMENT_CHUNK_BYTES + 1, true)).toThrow(expect.objectContaining({ code: "bad_state" }));
   });
 
-  it("sealInto and pushInto write, into the caller's buffers, the very bytes push writes, with the same digest", async () => {
+  it("sealInPlace and pushInto write, into the caller's buffers, the very bytes push writes, with the same digest", async () => {
     const data = randomBytes(5 * ATTACHMENT_CHUNK_BYTES + 1234);
     const key = randomBytes(32);
     const whole = new AttachmentEncryptor(key);
     const reference = concat(whole.push(data), (await whole.finish()).tail);
     const into = new Uint8Array(3 * (ATTACHMENT_CHUNK_BYTES + 16));
-    const { sealed, digest, commitment } = await sealPieces(key, data, (e, plain, last) => into.subarray(0, e.sealInto(plain, into, last)));
+    const { sealed, digest, commitment } = await sealPieces(key, data, (e, plain, last) => {
+      into.set(plain);
+      return into.subarray(0, e.sealInPlace(into, plain.length, last));
+    });
     expect(Buffer.compare(sealed, reference)).toBe(0);
-    // not on chunks that are not whole, and not twice past the last one
+    // not before the prefix, not on chunks that are not whole, and not twice past the last one
     const other = new AttachmentEncryptor(key);
-    expect(() => other.sealInto(data, into, true)).toThrow(expect.objectContaining({ code: "bad_state" }));
+    expect(() => other.sealInPlace(into, ATTACHMENT_CHUNK_BYTES, true)).toThrow(expect.objectContaining({ code: "bad_state" }));
     other.prefix();
-    expect(() => other.sealInto(data, into, false)).toThrow(expect.objectContaining({ code: "bad_state" }));
+    expect(() => other.sealInPlace(into, ATTACHMENT_CHUNK_BYTES + 1, false)).toThrow(expect.objectContaining({ code: "bad_state" }));
+    other.sealInPlace(into, 100, true);
+    expect(() => other.sealInPlace(into, 100, true)).toThrow(expect.objectContaining({ code: "bad_state" }));
     const d = new AttachmentDecryptor({ key, digest, commitment });
     const out = new Uint8Array(data.length + ATTACHMENT_CHUNK_BYTES);
     let at = 0;
@@ -176,7 +181,9 @@ describe("attachments", () => {
     const sealed = new Uint8Array(2 * (ATTACHMENT_CHUNK_BYTES + 16));
     const piece = 2 * ATTACHMENT_CHUNK_BYTES;
     for (let o = 0; o < data.length; o += piece) {
-      const n = e.sealInto(data.subarray(o, o + piece), sealed, o + piece >= data.length);
+      const plain = data.subarray(o, o + piece);
+      sealed.set(plain);
+      const n = e.sealInPlace(sealed, plain.length, o + piece >= data.length);
       for (let h = 0; h < n; h += 50_000) e.addLeaves(hasher.push(sealed.subarray(h, Math.min(n, h + 50_000))));
       parts.push(sealed.slice(0, n));
     }

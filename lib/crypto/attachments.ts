@@ -209,7 +209,7 @@ export class AttachmentEncryptor {
     out.push(h);
   }
 
-  /** The ciphertext's first bytes (header ‖ commitment): what sealInto()'s chunks follow. */
+  /** The ciphertext's first bytes (header ‖ commitment): what sealInPlace()'s chunks follow. */
   prefix(): Bytes {
     if (this.started) throw new CryptoError("bad_state", "encryptor started");
     const out: Bytes[] = [];
@@ -218,30 +218,11 @@ export class AttachmentEncryptor {
   }
 
   /**
-   * Seals `plain` as whole chunks (its end as the final chunk when `last`) into `out`, back to back from
-   * its start, without the allocations and copies of push(); returns the bytes written. The plaintext is
-   * whole chunks unless `last`, and `out` holds them sealed; prefix() first, and not mixed with push().
-   */
-  sealInto(plain: Bytes, out: Bytes, last: boolean): number {
-    if (this.done || this.lastSealed || !this.started || this.pendingBytes > 0) throw new CryptoError("bad_state", "cannot seal here");
-    if (!last && plain.length % ATTACHMENT_CHUNK_BYTES !== 0) throw new CryptoError("bad_state", "not whole chunks");
-    let written = 0;
-    let off = 0;
-    do {
-      const chunk = plain.subarray(off, off + ATTACHMENT_CHUNK_BYTES);
-      off += chunk.length;
-      const final = last && off === plain.length;
-      if (chunk.length === 0 && !final) break;
-      this.seal(chunk, final, out.subarray(written, written + chunk.length + TAG_BYTES));
-      written += chunk.length + TAG_BYTES;
-    } while (off < plain.length);
-    return written;
-  }
-
-  /**
-   * sealInto() with the plaintext already in `buffer`: its first `plainBytes` are sealed where they lie,
-   * the chunks back to back from its start (`buffer` holds them sealed), so that one buffer serves as both
-   * (an upload reads the file straight into it). The chunks are sealed last first: a chunk's sealed bytes
+   * Seals the first `plainBytes` of `buffer` as whole chunks (their end as the final chunk when `last`) where
+   * they lie, without the allocations and copies of push(): the chunks back to back from its start (`buffer`
+   * holds them sealed), so that one buffer serves as both (an upload reads the file straight into it). The
+   * plaintext is whole chunks unless `last`; prefix() first, and not mixed with push(). The chunks are sealed
+   * last first: a chunk's sealed bytes
    * start at or after its plaintext's start, so they overwrite only its own plaintext and the chunks after
    * it, already sealed and moved out of the way. Returns the bytes written; every plaintext byte is
    * overwritten by ciphertext.
@@ -301,7 +282,7 @@ export class AttachmentEncryptor {
     if (this.done) throw new CryptoError("bad_state", "encryptor finished");
     const out: Bytes[] = [];
     this.start(out);
-    // sealInto() sealed the final chunk already
+    // sealInPlace() sealed the final chunk already
     if (!this.lastSealed) this.emit(out, this.pending.subarray(0, this.pendingBytes), true);
     this.done = true;
     this.pendingBytes = 0;

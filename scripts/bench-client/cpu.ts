@@ -97,3 +97,12 @@ export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): CpuUse {
   threads.sort((a, b) => b[1] - a[1]);
   return { totalMs, byRole, topThreads: threads.slice(0, 8), floorMs: Math.round(totalMs / cpus().length) };
 }
+
+/** A CPU use in a line: the total, each process (role) heaviest first, then the heaviest threads. */
+export function describeCpu(c: CpuUse): string {
+  const roles = Object.entries(c.byRole)
+    .sort((a, b) => b[1] - a[1])
+    .map(([role, ms]) => `${role} ${ms} ms`)
+    .join(", ");
+  return `${c.totalMs} ms by process: ${roles}; heaviest threads: ${c.topThreads.map(([thread, ms]) => `${thread} ${ms} ms`).join(", ")}`;
+}

@@ -2,7 +2,7 @@
 import type { Blocking } from "./app";
 import type { ProfileSummary, TraceSummary } from "./profile";
 import type { BacklogFigures } from "./backlog";
-import type { CpuUse } from "./cpu";
+import { describeCpu, type CpuUse } from "./cpu";
 import type { InboxFigures, InboxSizes } from "./inbox";
 import { p95 } from "./search";
 
@@ -209,10 +209,7 @@ export function toTable(report: Report): string {
       `backlog: ${report.context.backlogLongTasks} long tasks totalling ${report.context.backlogLongTaskMs} ms, ` +
       `longest task ${report.context.backlogLongestLongTask} ms, longest timer stall ${report.context.backlogLongestStall} ms`,
   );
-  if (report.backlogCpu) lines.push(
-    `backlog CPU by process: ${Object.entries(report.backlogCpu.byRole).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v} ms`).join(", ")}; ` +
-      `heaviest threads: ${report.backlogCpu.topThreads.map(([k, v]) => `${k} ${v} ms`).join(", ")}`,
-  );
+  if (report.backlogCpu) lines.push(`backlog CPU: ${describeCpu(report.backlogCpu)}`);
   for (const p of report.profiles ?? []) {
     lines.push("");
     lines.push(`profile ${p.file}: ${Math.round(p.totalMs)} ms sampled, ${Math.round(p.idleMs)} ms idle; heaviest by self time:`);
