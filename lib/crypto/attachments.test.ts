@@ -289,3 +289,11 @@ describe("attachments", () => {
     await expect(decryptAttachment({ ciphertext: other, key: K1, digest: await attachmentDigest(other), commitment: a.commitment })).rejects.toMatchObject({ code: "bad_key" });
   });
 });
+
+describe("the leaf module's sizes", () => {
+  it("match the AEAD's: a sealed chunk is a chunk and its tag", async () => {
+    const { SEALED_CHUNK_BYTES } = await import("./leaves");
+    const { TAG_BYTES } = await import("./primitives");
+    expect(SEALED_CHUNK_BYTES).toBe(ATTACHMENT_CHUNK_BYTES + TAG_BYTES);
+  });
+});

@@ -11,16 +11,17 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type Bytes, concat, equalBytes, randomBytes, utf8 } from "./bytes";
 import { CryptoError } from "./errors";
+import { ATTACHMENT_CHUNK_BYTES, AttachmentLeafHasher, SEALED_CHUNK_BYTES, leafDigest } from "./leaves";
 import { TAG_BYTES, chachaOpen, chachaSeal, hkdfSha256 } from "./primitives";
+
+export { ATTACHMENT_CHUNK_BYTES, AttachmentLeafHasher };
 
 export const ATTACHMENT_INFO = utf8("Junction_Attachment_v1");
 export const ATTACHMENT_DIGEST_INFO = utf8("Junction_Attachment_Digest_v2");
-export const ATTACHMENT_CHUNK_BYTES = 64 * 1024;
 const FORMAT = 0x02;
 const HEADER_BYTES = 5;
 /** Header ‖ commitment: what the ciphertext starts with (and every chunk's associated data). */
 const PREFIX_BYTES = HEADER_BYTES + 32;
-const SEALED_CHUNK_BYTES = ATTACHMENT_CHUNK_BYTES + TAG_BYTES;
 const MAX_CHUNKS = 0xffffffff;
 
 export interface AttachmentKeys { encryptionKey: Bytes; commitment: Bytes }
@@ -53,13 +54,6 @@ function header(chunkBytes: number): Bytes {
   return h;
 }
 
-/** SHA-256 of one leaf: WebCrypto's where there is one (it copies its input at once), else @noble/hashes. */
-function leafDigest(data: Bytes): Promise<Bytes> {
-  const subtle = globalThis.crypto?.subtle;
-  if (!subtle) return Promise.resolve(sha256(data));
-  return subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>).then((d) => new Uint8Array(d));
-}
-
 /** The digest of a ciphertext, its leaves (the prefix, then each sealed chunk) added in order as they go by. */
 class DigestTree {
   private readonly leaves: Promise<Bytes[]>[] = [];
@@ -81,57 +75,6 @@ class DigestTree {
     const chunks = new Uint8Array(4);
     new DataView(chunks.buffer).setUint32(0, leaves.length - 1, false);
     return sha256(concat(ATTACHMENT_DIGEST_INFO, chunks, ...leaves));
-  }
-}
-
-/**
- * The digest's leaves of a ciphertext stream as AttachmentLeafHasher cuts it: one per sealed chunk, the
- * stream's first `skip` bytes (the prefix, when it starts at the ciphertext's first byte) passed over.
- * It lets the leaves be hashed on another thread than the AEAD's (an encryptor or decryptor made with
- * `leaves: "given"` takes them with addLeaves()). Every push starts its leaves' digests at once (WebCrypto
- * copies its input when called), so the caller may reuse or hand over `data` as soon as push() returns.
- */
-export class AttachmentLeafHasher {
-  /** A sealed chunk split across pushes, kept as a copy. */
-  private readonly partial = new Uint8Array(SEALED_CHUNK_BYTES);
-  private partialBytes = 0;
-  private ended = false;
-
-  constructor(private skip = 0) {
-    if (!Number.isSafeInteger(skip) || skip < 0) throw new CryptoError("bad_state", "invalid skip");
-  }
-
-  /** The digests of the sealed chunks that `data` (the stream's next bytes) completes. */
-  push(data: Bytes): Promise<Bytes[]> {
-    if (this.ended) throw new CryptoError("bad_state", "hasher ended");
-    const out: Promise<Bytes>[] = [];
-    let rest = data.subarray(Math.min(this.skip, data.length));
-    this.skip -= data.length - rest.length;
-    while (rest.length > 0) {
-      if (this.partialBytes === 0 && rest.length >= SEALED_CHUNK_BYTES) {
-        out.push(leafDigest(rest.subarray(0, SEALED_CHUNK_BYTES)));
-        rest = rest.subarray(SEALED_CHUNK_BYTES);
-        continue;
-      }
-      const n = Math.min(SEALED_CHUNK_BYTES - this.partialBytes, rest.length);
-      this.partial.set(rest.subarray(0, n), this.partialBytes);
-      this.partialBytes += n;
-      rest = rest.subarray(n);
-      if (this.partialBytes === SEALED_CHUNK_BYTES) {
-        out.push(leafDigest(this.partial));
-        this.partialBytes = 0;
-      }
-    }
-    return Promise.all(out);
-  }
-
-  /** The last, short sealed chunk's digest (none when the stream ended on a whole one). */
-  end(): Promise<Bytes[]> {
-    if (this.ended) throw new CryptoError("bad_state", "hasher ended");
-    this.ended = true;
-    const out = this.partialBytes > 0 ? [leafDigest(this.partial.subarray(0, this.partialBytes))] : [];
-    this.partialBytes = 0;
-    return Promise.all(out);
   }
 }
 

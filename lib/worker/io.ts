@@ -4,24 +4,27 @@
 // two with a MessageChannel (a worker's own workers are not bundled here); buffers go by transfer both
 // ways, replies are matched by seq and checked with zod like every message that crosses a thread. Until the
 // worker says it is ready, and for good once it failed, the same work runs inline.
-import { z } from "zod";
-import { AttachmentLeafHasher } from "../crypto";
+// zod's mini build: the I/O worker loads this module and little else, and the classic build is most of a chunk
+import * as z from "zod/mini";
+import { AttachmentLeafHasher } from "../crypto/leaves";
 import { inlineCipherIo, pushInline, pushPartsInline, type CipherIo, type CipherPiece, type CipherStream } from "../engine/attachments/cipherio";
 
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array);
+const int = z.int();
+const count = z.int().check(z.minimum(0));
 
 export const IoRequest = z.discriminatedUnion("op", [
-  z.object({ op: z.literal("open"), stream: z.number().int(), skip: z.number().int().min(0) }),
-  z.object({ op: z.literal("push"), stream: z.number().int(), seq: z.number().int(), bytes, blobFrom: z.number().int().min(0).optional() }),
-  z.object({ op: z.literal("parts"), stream: z.number().int(), seq: z.number().int(), parts: z.array(bytes) }),
-  z.object({ op: z.literal("end"), stream: z.number().int(), seq: z.number().int() }),
-  z.object({ op: z.literal("close"), stream: z.number().int() }),
+  z.object({ op: z.literal("open"), stream: int, skip: count }),
+  z.object({ op: z.literal("push"), stream: int, seq: int, bytes, blobFrom: z.optional(count) }),
+  z.object({ op: z.literal("parts"), stream: int, seq: int, parts: z.array(bytes) }),
+  z.object({ op: z.literal("end"), stream: int, seq: int }),
+  z.object({ op: z.literal("close"), stream: int }),
 ]);
 export type IoRequest = z.infer<typeof IoRequest>;
 
 export const IoReply = z.union([
-  z.object({ seq: z.number().int(), ok: z.literal(true), leaves: z.array(bytes), blob: z.instanceof(Blob).nullable(), bytes: bytes.nullable() }),
-  z.object({ seq: z.number().int(), ok: z.literal(false), message: z.string() }),
+  z.object({ seq: int, ok: z.literal(true), leaves: z.array(bytes), blob: z.nullable(z.instanceof(Blob)), bytes: z.nullable(bytes) }),
+  z.object({ seq: int, ok: z.literal(false), message: z.string() }),
   // the worker's first message: it runs, and answers on this port
   z.object({ ready: z.literal(true) }),
 ]);

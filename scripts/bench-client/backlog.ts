@@ -144,9 +144,12 @@ export async function benchBacklog(
     let cpu: CpuUse | undefined;
     const receive = async () => {
       const before = cpuSnapshot(relayPid);
+      const startedUs = process.hrtime.bigint() / 1000n;
       await page.goto("/", { waitUntil: "commit" });
       const watched = await watchStored(page, conversationId, count);
       cpu = cpuBetween(before, cpuSnapshot(relayPid));
+      // the window to cut a relay profile (RELAY_CPU_PROF) to: the same monotonic clock as its samples
+      if (process.env.RELAY_CPU_PROF) log(`backlog window, monotonic µs: ${startedUs}–${process.hrtime.bigint() / 1000n}`);
       return watched;
     };
     let trace: TraceSummary | null = null;

@@ -70,7 +70,9 @@ export async function startServer(log: (line: string) => void): Promise<BenchSer
   await ensureBuild(log);
   const appDir = await snapshot(log);
   const dataDir = mkdtempSync(join(tmpdir(), "junction-bench-data-"));
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", join(appDir, "lib/relay/main.ts")], {
+  // RELAY_CPU_PROF=DIR: the relay's own V8 CPU profile, written to DIR when it stops (node --cpu-prof)
+  const profile = process.env.RELAY_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.RELAY_CPU_PROF}`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...profile, "--import", "tsx", join(appDir, "lib/relay/main.ts")], {
     cwd: appDir,
     env: { ...process.env, NODE_ENV: "production", PORT: "0", DATA_DIR: dataDir, NEXT_TELEMETRY_DISABLED: "1", RELAY_LIMITS: benchLimits() },
     stdio: ["ignore", "pipe", "pipe"],

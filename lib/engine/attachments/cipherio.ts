@@ -3,7 +3,7 @@
 // browser a worker of its own does it (lib/worker/io.ts), so that the engine's thread only reads, seals
 // and opens while the other core hashes and copies; in Node (tests, history) it runs inline, the same code.
 // It only ever sees ciphertext: the keys and the plaintext stay in the engine's worker.
-import { AttachmentLeafHasher } from "../../crypto";
+import { AttachmentLeafHasher } from "../../crypto/leaves";
 
 /** What one push gives back. */
 export interface CipherPiece {
