@@ -71,6 +71,10 @@ describe("sessions that heal", () => {
     await waitFor(async () => (await texts(bob, bConv)).length === 1, "first");
     await bob.api.sendMessage({ conversationId: bConv, text: "two" });
     await waitFor(async () => (await texts(alice, aConv)).length === 2, "reply");
+    // Alice's receipt for "two" is in and read before the rows go: one that came after would be the first
+    // thing Bob cannot open, and the recovery below would start from it instead of from "three"
+    await waitFor(async () => (await messagesOf(bob.db, bConv)).find((m) => m.text === "two")?.state === "delivered", "alice's receipt for two");
+    await alice.engine.idle();
     await bob.engine.idle();
     // the session rows are gone (a restore, a reinstall, a cleared table)
     await bob.db.sessions.where("[ourAddress+theirAddress]").equals([bobAddr, aliceAddr]).delete();
