@@ -27,11 +27,14 @@ async function stopAll(...clients: Client[]) {
 async function inject(from: Client, fromAddr: string, to: Client, toAddr: string, content: unknown): Promise<void> {
   await from.engine.idle();
   const toDevice = (await to.db.device.get(toAddr as Address))!.deviceId;
-  const key = sessionKey(fromAddr, toAddr, toDevice);
-  const row = (await from.db.sessions.get(key))!;
-  const sealed = await encrypt(deserializeSession(row.state), new TextEncoder().encode(JSON.stringify(content)));
-  await from.db.sessions.put({ ...row, state: serializeSession(sealed.state) });
-  await request(from.sockets.at(-1)!, EVENTS.send, { from: fromAddr, envelopes: [{ id: randomId(), to: toAddr, toDevice, body: toB64(sealed.ciphertext) }] });
+  // under the engine's session lock: a receipt decrypted meanwhile would write back the state it read
+  await from.engine.withSessionLock(async () => {
+    const key = sessionKey(fromAddr, toAddr, toDevice);
+    const row = (await from.db.sessions.get(key))!;
+    const sealed = await encrypt(deserializeSession(row.state), new TextEncoder().encode(JSON.stringify(content)));
+    await from.db.sessions.put({ ...row, state: serializeSession(sealed.state) });
+    await request(from.sockets.at(-1)!, EVENTS.send, { from: fromAddr, envelopes: [{ id: randomId(), to: toAddr, toDevice, body: toB64(sealed.ciphertext) }] });
+  });
 }
 
 const row = (c: Client, id: string) => c.db.messages.get(id);

@@ -300,6 +300,15 @@ export class Engine {
     await Promise.allSettled([this.receiving, this.acking, this.upkeep, this.draining, this.loginRun, this.sweeping, this.typingIn, this.backfilling]);
   }
 
+  /**
+   * Runs `task` holding the session lock, so that nothing is decrypted or encrypted meanwhile: for tests that
+   * read a session row, encrypt by hand and write it back (a receipt decrypted in between would otherwise
+   * write back the state it read, and the next message would reuse a message number).
+   */
+  withSessionLock<T>(task: () => Promise<T>): Promise<T> {
+    return this.lock.run(task);
+  }
+
   /** Resolves once nothing is being received or sent right now (for tests and handover). */
   async idle(): Promise<void> {
     for (;;) {

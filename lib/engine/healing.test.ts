@@ -175,12 +175,14 @@ describe("sessions that heal", () => {
     // a newer client sends a kind this build has never heard of, through the real session and relay
     const bobDevice = (await bob.db.device.get(bobAddr as Address))!.deviceId;
     const key = sessionKey(aliceAddr, bobAddr, bobDevice);
-    const row = (await alice.db.sessions.get(key))!;
     const poll = { v: 1, type: "poll", id: "pollpollpoll01", sentAt: Date.now(), question: "lunch?", options: ["yes", "no"] };
-    const sealed = await encrypt(deserializeSession(row.state), new TextEncoder().encode(JSON.stringify(poll)));
-    await alice.db.sessions.put({ ...row, state: serializeSession(sealed.state) });
-    const socket = alice.sockets.at(-1)!;
-    await request(socket, EVENTS.send, { from: aliceAddr, envelopes: [{ id: "pollenvelope01", to: bobAddr, toDevice: bobDevice, body: toB64(sealed.ciphertext) }] });
+    await alice.engine.withSessionLock(async () => {
+      const row = (await alice.db.sessions.get(key))!;
+      const sealed = await encrypt(deserializeSession(row.state), new TextEncoder().encode(JSON.stringify(poll)));
+      await alice.db.sessions.put({ ...row, state: serializeSession(sealed.state) });
+      const socket = alice.sockets.at(-1)!;
+      await request(socket, EVENTS.send, { from: aliceAddr, envelopes: [{ id: "pollenvelope01", to: bobAddr, toDevice: bobDevice, body: toB64(sealed.ciphertext) }] });
+    });
     await waitFor(async () => (await texts(bob, bConv)).includes("<unsupported>"), "stored as unsupported");
     const stored = (await bob.db.messages.get("pollpollpoll01"))!;
     expect(JSON.parse(stored.content!)).toEqual(poll);

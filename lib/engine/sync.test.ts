@@ -109,8 +109,6 @@ describe("sync between my devices", () => {
   it("refuses a sync from a peer, even one that names my conversation", async () => {
     const { alice, bob, laptop, aliceAddr, bobAddr, aConv } = await setUp();
     const primaryDevice = (await alice.db.device.get(aliceAddr as Address))?.deviceId ?? "";
-    const row = await bob.db.sessions.get(`${bobAddr}|${aliceAddr}|${primaryDevice}`);
-    if (!row) throw new Error("Bob has no session with Alice's primary");
     // Bob's own engine would never send one: this is a modified client, with his real session
     const forged = encodeContent({
       v: 1,
@@ -123,11 +121,16 @@ describe("sync between my devices", () => {
         { t: "setting", name: "readReceipts", on: false, at: Date.now() + 60_000 },
       ],
     });
-    const sealed = await encrypt(deserializeSession(row.state), forged);
-    await bob.db.sessions.put({ ...row, state: serializeSession(sealed.state) });
-    const socket = bob.sockets.find((s) => s.connected);
-    if (!socket) throw new Error("Bob is offline");
-    await request(socket, EVENTS.send, { from: bobAddr as Address, envelopes: [{ id: randomId(18), to: aliceAddr as Address, toDevice: primaryDevice, body: toB64(sealed.ciphertext) }], subset: true });
+    // under Bob's session lock: a receipt decrypted meanwhile would write back the state it read
+    await bob.engine.withSessionLock(async () => {
+      const row = await bob.db.sessions.get(`${bobAddr}|${aliceAddr}|${primaryDevice}`);
+      if (!row) throw new Error("Bob has no session with Alice's primary");
+      const sealed = await encrypt(deserializeSession(row.state), forged);
+      await bob.db.sessions.put({ ...row, state: serializeSession(sealed.state) });
+      const socket = bob.sockets.find((s) => s.connected);
+      if (!socket) throw new Error("Bob is offline");
+      await request(socket, EVENTS.send, { from: bobAddr as Address, envelopes: [{ id: randomId(18), to: aliceAddr as Address, toDevice: primaryDevice, body: toB64(sealed.ciphertext) }], subset: true });
+    });
     await waitFor(async () => alice.engine.counters.get("sync_refused") === 1, "the forged sync refused");
     const c = await conv(alice, aConv);
     expect(c?.unread).toBe(2);

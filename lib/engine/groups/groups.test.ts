@@ -21,10 +21,13 @@ const boot = makeBoot(useRelayProcess());
 async function inject(from: Client, fromAddr: Address, to: Client, toAddr: Address, content: unknown): Promise<void> {
   await from.engine.idle();
   const toDevice = (await to.db.device.get(toAddr))!.deviceId;
-  const row = (await from.db.sessions.get(sessionKey(fromAddr, toAddr, toDevice)))!;
-  const sealed = await encrypt(deserializeSession(row.state), new TextEncoder().encode(JSON.stringify(content)));
-  await from.db.sessions.put({ ...row, state: serializeSession(sealed.state) });
-  await request(from.sockets.at(-1)!, EVENTS.send, { from: fromAddr, envelopes: [{ id: randomId(), to: toAddr, toDevice, body: toB64(sealed.ciphertext) }] });
+  // under the engine's session lock: a receipt decrypted meanwhile would write back the state it read
+  await from.engine.withSessionLock(async () => {
+    const row = (await from.db.sessions.get(sessionKey(fromAddr, toAddr, toDevice)))!;
+    const sealed = await encrypt(deserializeSession(row.state), new TextEncoder().encode(JSON.stringify(content)));
+    await from.db.sessions.put({ ...row, state: serializeSession(sealed.state) });
+    await request(from.sockets.at(-1)!, EVENTS.send, { from: fromAddr, envelopes: [{ id: randomId(), to: toAddr, toDevice, body: toB64(sealed.ciphertext) }] });
+  });
 }
 
 const four = () => fourPeople(boot);
