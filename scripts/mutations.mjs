@@ -292,7 +292,7 @@ const MUTANTS = [
   {
     id: "attachment-hasher-no-skip",
     what: "hash the bytes a leaf hasher was told to pass over (the prefix) into its first leaf",
-    file: "lib/crypto/attachments.ts",
+    file: "lib/crypto/leaves.ts",
     edits: [{ find: "    let rest = data.subarray(Math.min(this.skip, data.length));", replace: "    let rest = data;" }],
     tests: [[T("attachments")], [T("kat"), T("mutations")]],
   },
