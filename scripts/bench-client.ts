@@ -7,6 +7,9 @@
 //   - the worker decrypting and storing a backlog of 10,000 queued messages, and the longest
 //     main-thread task meanwhile
 // Progress goes to stderr; the table (or, with --json, one JSON object) to stdout.
+// Environment: TRACE_LIGHT=1 and TRACE_CATS=a,b shape the --profile trace (bench-client/profile.ts);
+// RELAY_CPU_PROF=DIR writes the relay's own V8 CPU profile to DIR, and the backlog prints its window on the
+// same monotonic clock, to cut the profile to it.
 import { availableParallelism, loadavg } from "node:os";
 import type { Browser } from "@playwright/test";
 import { launch } from "./bench-client/app";
