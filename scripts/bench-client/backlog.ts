@@ -72,9 +72,9 @@ async function watchStored(page: Page, conversationId: string, count: number): P
         req.onerror = () => reject(req.error);
       });
       flag(db, true);
-      // Counting the conversation's rows walks all of them, and a walk every 50 ms through a backlog of
-      // 10,000 is work of its own for the browser's storage threads. So each poll reads only the newest row
-      // (a cursor of one); the full count runs once the last message sent is the newest stored.
+      // Counting the conversation's rows walks all of them, and a walk at every commit of a backlog of 10,000
+      // is work of its own for the browser's storage threads. So each read is of the newest row only (a
+      // cursor of one); the full count runs once the last message sent is the newest stored.
       const range = IDBKeyRange.bound([conversationId, -Infinity], [conversationId, Infinity]);
       const byTime = () => db.transaction("messages", "readonly").objectStore("messages").index("[conversationId+sentAt]");
       const newest = () =>
@@ -89,16 +89,40 @@ async function watchStored(page: Page, conversationId: string, count: number): P
           req.onsuccess = () => resolve(req.result);
           req.onerror = () => reject(req.error);
         });
+      // Read when the engine's worker says it stored messages: Dexie announces every commit to the page on its
+      // BroadcastChannel ("x-storagemutated-1", the parts of each table it changed). A read every 20 ms was a
+      // readonly transaction on the messages the worker was writing 50 times a second, and the page's work:
+      // load the real app has not. A read every 250 ms all the same, in case an announcement is missed.
+      const announced = new BroadcastChannel("x-storagemutated-1");
+      // an announcement that comes while a read is under way is kept for the next wait, not lost
+      let pending = false;
+      let wake: (() => void) | null = null;
+      announced.onmessage = (event: MessageEvent) => {
+        if (!Object.keys((event.data as object | null) ?? {}).some((part) => part.startsWith("idb://junction/messages/"))) return;
+        pending = true;
+        wake?.();
+      };
       let firstAt = -1;
       for (;;) {
         const text = await newest();
         const t = performance.now();
         if (text !== null && firstAt < 0) firstAt = t;
         if (text === lastText && (await countNow()) >= count) {
+          announced.close();
           db.close();
           return { firstAt, allAt: t, newestText: text };
         }
-        await new Promise((r) => setTimeout(r, 20));
+        if (!pending) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(() => resolve(), 250);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wake = null;
+        }
+        pending = false;
       }
     },
     { conversationId, count, lastText: backlogText(count - 1) },
