@@ -148,6 +148,7 @@ export const TEXT = {
   // a short conversation: the page goes idle after a message is sent
   shortFirst: "A short one: the kettle is on",
   shortSecond: "And a second: the biscuits are in the tin",
+  framesFileName: "harbour-tide-table.bin",
 
 } as const;
 
