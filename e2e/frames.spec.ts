@@ -7,17 +7,24 @@
 //   is layout), so each progress step (every 250 ms) was 150 ms of frames on the main thread, style, layout and
 //   paint each. The bar now steps: one frame a step.
 import { randomBytes } from "node:crypto";
-import { expect, test } from "./fixtures";
-import { address, converse, handles } from "./flows";
+import { expect, test, type Person } from "./fixtures";
+import { address, converse, handles, sendFileSeenUploading } from "./flows";
+import type { JunctionPage } from "./pages/app";
 import { NAMES, TEXT } from "./plaintexts";
 
-test("a message sent in a conversation too short to scroll leaves no frame loop running", async ({ person }) => {
+/** Alice and Bob in a conversation of one message: Alice's page, inside it. */
+async function shortConversation(person: (options?: object) => Promise<Person>): Promise<JunctionPage> {
   const h = handles("frames");
   const alice = (await person()).app;
   const bob = (await person()).app;
   await alice.createAccount("Messenger", h.messenger, NAMES.alice);
   await bob.createAccount("WhatsApp", h.whatsapp, NAMES.bob);
   await converse(alice, "Messenger", NAMES.alice, bob, address("WhatsApp", h.whatsapp), TEXT.shortFirst);
+  return alice;
+}
+
+test("a message sent in a conversation too short to scroll leaves no frame loop running", async ({ person }) => {
+  const alice = await shortConversation(person);
   const log = alice.page.getByRole("log");
   // the conversation does not fill its log: nothing to scroll
   expect(await log.evaluate((el) => el.scrollHeight <= el.clientHeight)).toBe(true);
@@ -41,35 +48,18 @@ test("a message sent in a conversation too short to scroll leaves no frame loop 
 });
 
 test("a transfer's progress moves and reaches its end without an animation on the page", async ({ person }) => {
-  const h = handles("frames");
-  const alice = (await person()).app;
-  const bob = (await person()).app;
-  await alice.createAccount("Messenger", h.messenger, NAMES.alice);
-  await bob.createAccount("WhatsApp", h.whatsapp, NAMES.bob);
-  await converse(alice, "Messenger", NAMES.alice, bob, address("WhatsApp", h.whatsapp), TEXT.shortFirst);
+  const alice = await shortConversation(person);
   // every CSS animation or transition the page starts from here on is counted (Chromium's Animation domain)
   const cdp = await alice.page.context().newCDPSession(alice.page);
   const started: string[] = [];
   cdp.on("Animation.animationStarted", (event) => started.push(event.animation.name || event.animation.type));
   await cdp.send("Animation.enable");
   // the upload's requests after the first wait until the bar has been seen part way
-  let patches = 0;
-  let release: () => void = () => undefined;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  await alice.page.context().route("**/blobs/*", async (route) => {
-    if (route.request().method() === "PATCH" && ++patches > 1) await held;
-    await route.continue().catch(() => undefined);
-  });
-  await alice.page.getByLabel("Attach files").setInputFiles({ name: TEXT.framesFileName, mimeType: "application/octet-stream", buffer: randomBytes(3_000_000) });
-  await alice.page.getByRole("button", { name: "Send" }).click();
-  const mine = alice.messages.filter({ hasText: TEXT.framesFileName });
-  const uploading = mine.getByRole("progressbar", { name: "Uploading" });
-  await expect.poll(async () => Number(await uploading.getAttribute("aria-valuenow"))).toBeGreaterThan(0);
-  expect(Number(await uploading.getAttribute("aria-valuenow"))).toBeLessThan(100);
+  const { mine, uploading, release, unhold } = await sendFileSeenUploading(alice, TEXT.framesFileName, randomBytes(3_000_000));
   release();
   // the end: the bar goes, the message goes out
   await expect(uploading).toHaveCount(0);
   await expect(mine).toContainText(/Delivered|Read/);
-  await alice.page.context().unroute("**/blobs/*");
+  await unhold();
   expect(started).toEqual([]);
 });
