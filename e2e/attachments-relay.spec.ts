@@ -5,7 +5,7 @@
 // removes it; "Uploading" and "Downloading" show their progress.
 import { createHash, randomBytes } from "node:crypto";
 import { expect, test, type Person } from "./fixtures";
-import { address, converse, handles } from "./flows";
+import { address, converse, handles, sendFileSeenUploading } from "./flows";
 import { blobIdOf, mediaHash, mediaPieceCount } from "./idb";
 import { OWN_RELAY_URL, OwnRelay } from "./ownRelay";
 import { NAMES, TEXT } from "./plaintexts";
@@ -38,24 +38,12 @@ async function pair(person: (options?: object) => Promise<Person>, label: string
 test("an upload cut by the relay's death resumes the same blob when it is back; the message arrives once", async ({ person }) => {
   const { gina, hugo } = await pair(person, "resume");
   // the relay takes the first piece; the second waits until the relay is gone
-  let patches = 0;
-  let release: () => void = () => undefined;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  await gina.page.context().route("**/blobs/*", async (route) => {
-    if (route.request().method() === "PATCH" && ++patches > 1) await held;
-    await route.continue().catch(() => undefined);
-  });
   const file = randomBytes(2_500_000);
-  await gina.page.getByLabel("Attach files").setInputFiles({ name: TEXT.relayResumeName, mimeType: "application/octet-stream", buffer: file });
-  await gina.page.getByRole("button", { name: "Send" }).click();
-  const mine = gina.messages.filter({ hasText: TEXT.relayResumeName });
-  const uploading = mine.getByRole("progressbar", { name: "Uploading" });
-  await expect.poll(async () => Number(await uploading.getAttribute("aria-valuenow"))).toBeGreaterThan(0);
-  expect(Number(await uploading.getAttribute("aria-valuenow"))).toBeLessThan(100);
+  const { mine, release, unhold } = await sendFileSeenUploading(gina, TEXT.relayResumeName, file);
 
   await relay.kill();
   release();
-  await gina.page.context().unroute("**/blobs/*");
+  await unhold();
   // while the relay is down the message waits, with no "Not sent"
   await expect(mine).not.toContainText("Not sent");
   await relay.start();

@@ -1,6 +1,7 @@
 // Steps several specs share: sign up, and open a conversation that both sides can see.
 import { expect } from "@playwright/test";
 import { RUN } from "./fixtures";
+import type { Locator } from "@playwright/test";
 import type { BrandName, JunctionPage } from "./pages/app";
 
 let counter = 0;
@@ -40,4 +41,30 @@ export async function converse(
   await to.openConversation(fromName);
   await expect(to.message(text)).toBeVisible();
   await expect(from.message(text)).toContainText(/Delivered|Read/);
+}
+
+/**
+ * `app` attaches and sends a file while the relay takes only its first upload request (the others wait on a
+ * route until release()): the message's "Uploading" bar is seen part way, above 0 and under 100. unhold()
+ * takes the route away.
+ */
+export async function sendFileSeenUploading(
+  app: JunctionPage,
+  name: string,
+  buffer: Buffer,
+): Promise<{ mine: Locator; uploading: Locator; release(): void; unhold(): Promise<void> }> {
+  let patches = 0;
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await app.page.context().route("**/blobs/*", async (route) => {
+    if (route.request().method() === "PATCH" && ++patches > 1) await held;
+    await route.continue().catch(() => undefined);
+  });
+  await app.page.getByLabel("Attach files").setInputFiles({ name, mimeType: "application/octet-stream", buffer });
+  await app.page.getByRole("button", { name: "Send" }).click();
+  const mine = app.messages.filter({ hasText: name });
+  const uploading = mine.getByRole("progressbar", { name: "Uploading" });
+  await expect.poll(async () => Number(await uploading.getAttribute("aria-valuenow"))).toBeGreaterThan(0);
+  expect(Number(await uploading.getAttribute("aria-valuenow"))).toBeLessThan(100);
+  return { mine, uploading, release, unhold: () => app.page.context().unroute("**/blobs/*") };
 }

@@ -145,6 +145,10 @@ export const TEXT = {
   adminVanishing: "The set list, for this week only",
   // linked devices: a photo that travels with the history
   historyPhoto: "The lighthouse at dusk, before the link",
+  // a short conversation: the page goes idle after a message is sent
+  shortFirst: "A short one: the kettle is on",
+  shortSecond: "And a second: the biscuits are in the tin",
+  framesFileName: "harbour-tide-table.bin",
 
 } as const;
 

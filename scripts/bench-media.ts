@@ -11,15 +11,22 @@
 //     the relay, the store or the digest)
 //   - the engine worker's peak memory (V8 heap used + ArrayBuffer backing stores, sampled every 100 ms
 //     over CDP) during each transfer, beside its idle figure and the size of the chunk pipeline; the I/O
-//     worker's (attachments' ciphertext work) the same way
+//     worker's (attachments' ciphertext work) the same way. The sampler (and a heap snapshot all the more)
+//     takes CPU from the transfer it watches: the timed transfers run without it, and the memory is that
+//     of a second upload and download of the same file afterwards, the "memory pass" (--sample-timed: the
+//     old way, sampled during the timed transfers; --no-memory-pass: none)
 // With --cpu-profile, the engine worker's CPU profile of each transfer is written to DIR (upload.cpuprofile,
 // download.cpuprofile: open them in Chrome's DevTools; the I/O worker's as upload-io.cpuprofile and
 // download-io.cpuprofile) and their heaviest functions by self time go to stderr
 // (the profiler slows the worker down: the figures of such a run are not the benchmark's).
 // Each transfer's CPU by process and thread (Linux /proc) is reported too. With --heap-snapshot DIR, the engine
-// worker's heap snapshots (idle, during each transfer at --heap-at ms after its click, default 400, and after
-// each) are written to DIR and summarised on stderr (the heaviest node kinds, every node of 64 KiB or more and
-// what holds it); --live-every N reads the live memory figure every N samples of 100 ms (default 5).
+// worker's heap snapshots (idle, idle again before the memory pass, during each of its transfers at --heap-at
+// ms after its click, default 400, counted without the pauses of the snapshots before, and after each) are
+// written to DIR and summarised on stderr (the heaviest node kinds, every node of 64 KiB or more and what holds
+// it); --live-every N reads the live memory figure every N samples of 100 ms (default 1: every sample,
+// now that the sampled transfers are not the timed ones; 5 before 7 December 2026).
+// With --trace DIR, a Chromium trace of every thread (CPU samples, timeline events) of each timed transfer is
+// written to DIR and its busiest threads summarised on stderr (it slows everything down too).
 // Progress goes to stderr; the table (or, with --json, one JSON object) to stdout.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -32,6 +39,7 @@ import { startServer, type BenchServer } from "./bench-client/server";
 import { cpuBetween, cpuSnapshot, describeCpu, type CpuUse } from "./bench-client/cpu";
 import { aeadWorkerSource, bareAead, MB, medianRates, type AeadRates } from "./bench-client/aead";
 import { startSender, type Sender } from "./bench-client/sender";
+import { traceThreads } from "./bench-client/profile";
 import { JunctionPage } from "../e2e/pages/app";
 import { SEAL_PIECE_BYTES, DOWNLOAD_PIECE_BYTES } from "../lib/engine/attachments/transfer";
 
@@ -45,10 +53,27 @@ interface Options {
   liveEvery: number;
   /** With heapSnapshot: ms after each transfer's click at which its mid-transfer snapshots are taken. */
   heapAt: number[];
+  /**
+   * The old way (`--sample-timed`): the workers' memory sampled over CDP during the timed transfers
+   * themselves, with no memory pass. By default the timed transfers run without the sampler, and a
+   * second upload and download of the same file (the memory pass) are sampled.
+   */
+  sampleTimed: boolean;
+  /** The memory pass (off: `--no-memory-pass`). */
+  memoryPass: boolean;
+  /** The transfers table polled every 20 ms by the page during a transfer (`--poll-watch`, the old way). */
+  pollWatch: boolean;
+  /**
+   * bench:client's page probe installed (`--probe`, the old way): its 10 ms timer and its check every frame
+   * (it waits for inbox rows bench:media never looks for) ran on the page's main thread all along.
+   */
+  probe: boolean;
+  /** With traceDir: a Chromium trace of every thread (CPU samples) of each transfer, summarised. */
+  traceDir: string | null;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { json: false, mb: 50, cpuProfile: null, heapSnapshot: null, liveEvery: 5, heapAt: [400] };
+  const opts: Options = { json: false, mb: 50, cpuProfile: null, heapSnapshot: null, liveEvery: 1, heapAt: [400], sampleTimed: false, memoryPass: true, pollWatch: false, probe: false, traceDir: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--json") opts.json = true;
@@ -57,7 +82,12 @@ function parseArgs(argv: string[]): Options {
     else if (arg === "--heap-snapshot" && argv[i + 1]) opts.heapSnapshot = argv[++i];
     else if (arg === "--live-every") opts.liveEvery = Number(argv[++i]);
     else if (arg === "--heap-at") opts.heapAt = argv[++i].split(",").map(Number);
-    else throw new Error(`unknown argument ${arg}; use --json, --mb N, --cpu-profile DIR, --heap-snapshot DIR [--heap-at MS,MS…], --live-every N`);
+    else if (arg === "--sample-timed") opts.sampleTimed = true;
+    else if (arg === "--no-memory-pass") opts.memoryPass = false;
+    else if (arg === "--poll-watch") opts.pollWatch = true;
+    else if (arg === "--probe") opts.probe = true;
+    else if (arg === "--trace" && argv[i + 1]) opts.traceDir = argv[++i];
+    else throw new Error(`unknown argument ${arg}; use --json, --mb N, --cpu-profile DIR, --trace DIR, --heap-snapshot DIR [--heap-at MS,MS…], --live-every N, --sample-timed, --no-memory-pass, --poll-watch, --probe`);
   }
   if (!(Number.isInteger(opts.mb) && opts.mb > 0 && opts.mb <= 100)) throw new Error("--mb takes an integer from 1 to 100");
   return opts;
@@ -105,7 +135,8 @@ class WorkerMemory {
         resolve(m.result);
       };
       this.cdp.on("Target.receivedMessageFromTarget", on);
-      void this.cdp.send("Target.sendMessageToTarget", { sessionId: this.sessionId, message: JSON.stringify({ id: my, method, params }) });
+      // a browser closed meanwhile (the bench failed elsewhere) is that failure's to report
+      this.cdp.send("Target.sendMessageToTarget", { sessionId: this.sessionId, message: JSON.stringify({ id: my, method, params }) }).catch(() => undefined);
     });
   }
 
@@ -241,32 +272,76 @@ async function heapSnapshot(memory: WorkerMemory, dir: string | null, name: stri
   }
 }
 
-/** Waits in the page (its clock) for the attachment transfer of `name` to reach `state`; ms from `since` or from its row's first sight. */
-async function watchTransfer(page: Page, state: "uploaded" | "ready"): Promise<{ seenAt: number; doneAt: number }> {
-  return page.evaluate(async (state) => {
+/**
+ * Waits in the page (its clock) for the attachment transfer to reach `state`: the outgoing one not among
+ * `skip` (an upload), or that of `messageId` (a download). Returns its message id, when its row was first
+ * seen moving and when it reached `state`. The transfers store is read when Dexie says it changed (its
+ * BroadcastChannel, which every context's writes go out on: the engine worker's too), and every 250 ms
+ * besides; with `poll`, every 20 ms instead (the bench before 7 December 2026: about 50 IndexedDB reads a
+ * second on the page's main thread during the timed transfer).
+ */
+async function watchTransfer(page: Page, state: "uploaded" | "ready", target: { skip?: string[]; messageId?: string }, poll: boolean): Promise<{ messageId: string; seenAt: number; doneAt: number }> {
+  return page.evaluate(
+    async ({ state, skip, messageId, poll }) => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const req = indexedDB.open("junction");
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      const channel = new BroadcastChannel("x-storagemutated-1");
+      try {
+        let wake: () => void = () => undefined;
+        channel.onmessage = (event: MessageEvent<Record<string, unknown> | null>) => {
+          if (event.data && Object.keys(event.data).some((key) => key.includes("/transfers/"))) wake();
+        };
+        let seenAt = -1;
+        const start = performance.now();
+        for (;;) {
+          if (performance.now() - start > 120_000) throw new Error(`the transfer did not reach "${state}" in 2 minutes`);
+          const rows = await new Promise<{ messageId: string; state: string; direction: string }[]>((resolve, reject) => {
+            const req = db.transaction("transfers", "readonly").objectStore("transfers").getAll();
+            req.onsuccess = () => resolve(req.result as { messageId: string; state: string; direction: string }[]);
+            req.onerror = () => reject(req.error);
+          });
+          const row = rows.find((r) => (messageId ? r.messageId === messageId : r.direction === "out" && !skip.includes(r.messageId)));
+          if (row && seenAt < 0 && (state === "uploaded" || row.state === "downloading" || row.state === "queued")) seenAt = performance.now();
+          if (row?.state === state) return { messageId: row.messageId, seenAt: seenAt < 0 ? performance.now() : seenAt, doneAt: performance.now() };
+          if (row?.state === "failed" || row?.state === "tampered") throw new Error(`the transfer ${row.state}`);
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, poll ? 20 : 250);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+      } finally {
+        channel.close();
+        db.close();
+      }
+    },
+    { state, skip: target.skip ?? [], messageId: target.messageId ?? null, poll },
+  );
+}
+
+/** The message ids of the transfers out of this page's device so far. */
+async function outgoing(page: Page): Promise<string[]> {
+  return page.evaluate(async () => {
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
       const req = indexedDB.open("junction");
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error);
     });
     try {
-      let seenAt = -1;
-      for (;;) {
-        const rows = await new Promise<{ state: string; direction: string }[]>((resolve, reject) => {
-          const req = db.transaction("transfers", "readonly").objectStore("transfers").getAll();
-          req.onsuccess = () => resolve(req.result as { state: string; direction: string }[]);
-          req.onerror = () => reject(req.error);
-        });
-        const row = rows.find((r) => r.direction === "out");
-        if (row && seenAt < 0 && (state === "uploaded" || row.state === "downloading" || row.state === "queued")) seenAt = performance.now();
-        if (row?.state === state) return { seenAt: seenAt < 0 ? performance.now() : seenAt, doneAt: performance.now() };
-        if (row?.state === "failed" || row?.state === "tampered") throw new Error(`the transfer ${row.state}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      return await new Promise<string[]>((resolve, reject) => {
+        const req = db.transaction("transfers", "readonly").objectStore("transfers").getAll();
+        req.onsuccess = () => resolve((req.result as { messageId: string; direction: string }[]).filter((r) => r.direction === "out").map((r) => r.messageId));
+        req.onerror = () => reject(req.error);
+      });
     } finally {
       db.close();
     }
-  }, state);
+  });
 }
 
 const PHASES = { upload: ["read", "encrypt", "wire", "digest", "io"], download: ["network", "decrypt", "store", "digest", "io"] } as const;
@@ -295,6 +370,13 @@ interface Figures {
   /** CPU ms of every process during each transfer, by role and by thread (Linux /proc). */
   cpu: { upload: CpuUse; download: CpuUse };
   loadAtStart: number;
+  /** The old way (--sample-timed): the memory sampled during the timed transfers themselves. */
+  memorySampledDuringTimed: boolean;
+  /**
+   * The second upload and download of the same file, whose memory the figures above are (unless
+   * memorySampledDuringTimed): the engine worker's live bytes before it, and its own times, CPU and phases.
+   */
+  memoryPass: { idleBytes: number; upload: { ms: number; cpu: CpuUse; phases: Record<string, number | null> }; download: { ms: number; cpu: CpuUse; phases: Record<string, number | null> } } | null;
 }
 
 async function main(): Promise<void> {
@@ -325,12 +407,22 @@ async function main(): Promise<void> {
     server = await startServer(log);
     log(`server at ${server.url}`);
     browser = await launch();
-    const context = await newProfile(browser, server.url);
+    const context = await newProfile(browser, server.url, { probe: opts.probe });
     const page = await context.newPage();
     await createAccount(page, "Messenger", `bench.media.${tag}`, "Bench Media");
     await page.getByRole("status").filter({ hasText: "Online" }).waitFor({ timeout: 60_000 });
     sender = await startSender(server.url, "instagram", `@bench_media_${tag}`, "Media Peer");
     const app = new JunctionPage(page);
+    /** With --trace: `work` inside a Chromium trace of every thread, whose busiest threads go to stderr. */
+    const traced = async <T>(dir: string | null, name: string, work: () => Promise<T>): Promise<T> => {
+      if (!dir) return work();
+      const [summary, out] = await traceThreads(browser!, page, dir, name, work);
+      for (const t of summary.threads.slice(0, 6)) {
+        log(`${name}: ${t.thread} busy ${t.busyMs} ms; by phase: ${t.phases.map((p) => `${p.name} ${p.selfMs} ms ×${p.count}`).join(", ")}`);
+        for (const h of t.hot.slice(0, 12)) log(`  ${String(h.selfMs).padStart(7)} ms  ${h.name} ${h.where}`);
+      }
+      return out;
+    };
     await app.startChat("Messenger", sender.address);
 
     const memory = await WorkerMemory.attach(browser);
@@ -343,89 +435,140 @@ async function main(): Promise<void> {
 
     log(`bare AEAD over ${opts.mb} MB in a worker of the page…`);
     const aeadRuns = [await bareAead(page, source, bytes)];
-
-    log(`attaching and sending ${opts.mb} MB…`);
-    await page.getByLabel("Attach files").setInputFiles(file);
-    const clickedAt = await page.evaluate(() => performance.now());
-    memory.start(opts.liveEvery);
-    ioMemory?.start();
     // with --cpu-profile, the I/O worker's profile too ("upload-io", "download-io")
-    const ioProfiled = <T>(name: string, work: () => Promise<T>): Promise<T> => (ioMemory ? profiled(ioMemory, opts.cpuProfile, `${name}-io`, log, work) : work());
-    const cpuBeforeUp = cpuSnapshot(server.pid);
-    const up = await profiled(memory, opts.cpuProfile, "upload", log, () =>
-      ioProfiled("upload", async () => {
-        const uploadWatch = watchTransfer(page, "uploaded");
-        await page.getByRole("button", { name: "Send" }).click();
-        const clicked = Date.now();
-        for (const at of opts.heapSnapshot ? opts.heapAt : []) {
-          await new Promise((r) => setTimeout(r, Math.max(0, clicked + at - Date.now())));
-          await heapSnapshot(memory, opts.heapSnapshot, `upload-${at}ms`, log);
-        }
-        return uploadWatch;
-      }),
-    );
-    const cpuUp = cpuBetween(cpuBeforeUp, cpuSnapshot(server.pid));
-    const upPeak = await memory.stop();
+    const ioProfiled = <T>(dir: string | null, name: string, work: () => Promise<T>): Promise<T> => (ioMemory ? profiled(ioMemory, dir, `${name}-io`, log, work) : work());
+
+    /**
+     * One transfer: `click` starts it and `watch` waits for its end. Timed (`sampled` false): nothing of
+     * the bench's runs meanwhile but the watch, and --cpu-profile / --trace if asked. Sampled: the workers'
+     * memory is read over CDP as it goes (every 100 ms, after a forced collection every `liveEvery`) and
+     * the heap snapshots of --heap-snapshot are taken (`name`-MSms).
+     */
+    const transfer = async <W>(name: string, sampled: boolean, click: () => Promise<void>, watch: () => Promise<W>) => {
+      if (sampled) {
+        memory.start(opts.liveEvery);
+        ioMemory?.start();
+      }
+      const cpuBefore = cpuSnapshot(server!.pid);
+      const profileDir = sampled ? null : opts.cpuProfile;
+      const watched = await traced(sampled ? null : opts.traceDir, name, () =>
+        profiled(memory, profileDir, name, log, () =>
+          ioProfiled(profileDir, name, async () => {
+            const done = watch();
+            await click();
+            // `at` counts the time the worker ran: a snapshot pauses it, and the next one waits the rest after it
+            const clicked = Date.now();
+            let since = clicked;
+            let prev = 0;
+            for (const at of sampled && opts.heapSnapshot ? opts.heapAt : []) {
+              await new Promise((r) => setTimeout(r, Math.max(0, since + at - prev - Date.now())));
+              const before = Date.now() - clicked;
+              await heapSnapshot(memory, opts.heapSnapshot, `${name}-${at}ms`, log);
+              since = Date.now();
+              log(`  (taken ${before}–${since - clicked} ms after the click)`);
+              prev = at;
+            }
+            return done;
+          }),
+        ),
+      );
+      const cpu = cpuBetween(cpuBefore, cpuSnapshot(server!.pid));
+      const peak = sampled ? await memory.stop() : null;
+      const ioPeak = sampled ? ((await ioMemory?.stop()) ?? null) : null;
+      return { watched, cpu, peak, ioPeak };
+    };
+
+    /** The file attached and sent (a new message each time), until the relay holds all of it. */
+    const upload = async (sampled: boolean) => {
+      const skip = await outgoing(page);
+      await page.getByLabel("Attach files").setInputFiles(file);
+      const clickedAt = await page.evaluate(() => performance.now());
+      const out = await transfer(sampled ? "upload-sampled" : "upload", sampled, () => page.getByRole("button", { name: "Send" }).click(), () => watchTransfer(page, "uploaded", { skip }, opts.pollWatch));
+      return { ...out, clickedAt, phases: await phases(page, "upload") };
+    };
+
+    /** Every media of the device deleted, then the file of `messageId` downloaded again, until it is stored and checked. */
+    const download = async (sampled: boolean, messageId: string) => {
+      // a dialog the page opened meanwhile (seen with older builds under load) is named, then closed
+      for (const open of await page.locator("dialog[open]").all()) {
+        log(`a dialog was open: ${((await open.textContent()) ?? "").slice(0, 200)}`);
+        await page.keyboard.press("Escape");
+      }
+      const settings = await app.openSettings();
+      await settings.getByRole("button", { name: "Delete media", exact: true }).click();
+      await settings.getByText("No photos or files are kept on this device.").waitFor();
+      await page.keyboard.press("Escape");
+      const bubble = page.locator(`[data-message-id="${messageId}"]`);
+      const out = await transfer(sampled ? "download-sampled" : "download", sampled, () => bubble.getByRole("button", { name: "Download" }).click(), () => watchTransfer(page, "ready", { messageId }, opts.pollWatch));
+      return { ...out, phases: await phases(page, "download") };
+    };
+
+    // the Diagnostics counters add up every transfer: each pass's phases are its own difference
+    const minus = (after: Record<string, number | null>, before: Record<string, number | null> | null) =>
+      Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v === null ? null : v - (before?.[k] ?? 0)]));
+
+    log(`attaching and sending ${opts.mb} MB${opts.sampleTimed ? " (memory sampled meanwhile)" : ""}…`);
+    const up = await upload(opts.sampleTimed);
     const afterUpBytes = await memory.now(true);
-    await heapSnapshot(memory, opts.heapSnapshot, "after-upload", log);
-    const ioUpPeak = (await ioMemory?.stop()) ?? null;
-    const upPhases = await phases(page, "upload");
     log("bare AEAD again…");
     aeadRuns.push(await bareAead(page, source, bytes));
 
     log("deleting the media and downloading it again…");
-    // a dialog the page opened meanwhile (seen with older builds under load) is named, then closed
-    for (const open of await page.locator("dialog[open]").all()) {
-      log(`a dialog was open: ${((await open.textContent()) ?? "").slice(0, 200)}`);
-      await page.keyboard.press("Escape");
-    }
-    const settings = await app.openSettings();
-    await settings.getByRole("button", { name: "Delete media", exact: true }).click();
-    await settings.getByText("No photos or files are kept on this device.").waitFor();
-    await page.keyboard.press("Escape");
-    const bubble = app.messages.filter({ hasText: "bench.bin" });
-    memory.start(opts.liveEvery);
-    ioMemory?.start();
-    const cpuBeforeDown = cpuSnapshot(server.pid);
-    const down = await profiled(memory, opts.cpuProfile, "download", log, () =>
-      ioProfiled("download", async () => {
-        const downWatch = watchTransfer(page, "ready");
-        await bubble.getByRole("button", { name: "Download" }).click();
-        const clicked = Date.now();
-        for (const at of opts.heapSnapshot ? opts.heapAt : []) {
-          await new Promise((r) => setTimeout(r, Math.max(0, clicked + at - Date.now())));
-          await heapSnapshot(memory, opts.heapSnapshot, `download-${at}ms`, log);
-        }
-        return downWatch;
-      }),
-    );
-    const cpuDown = cpuBetween(cpuBeforeDown, cpuSnapshot(server.pid));
-    const downPeak = await memory.stop();
+    const down = await download(opts.sampleTimed, up.watched.messageId);
     const afterDownBytes = await memory.now(true);
-    await heapSnapshot(memory, opts.heapSnapshot, "after-download", log);
-    const ioDownPeak = (await ioMemory?.stop()) ?? null;
-    const downPhases = await phases(page, "download");
     log("bare AEAD once more…");
     aeadRuns.push(await bareAead(page, source, bytes));
     const aead = medianRates(aeadRuns);
 
-    const uploadMs = up.doneAt - up.seenAt;
-    const downloadMs = down.doneAt - down.seenAt;
+    // the memory pass: the same file sent again and downloaded again, the memory sampled as it goes
+    let memUp: Awaited<ReturnType<typeof upload>> | null = null;
+    let memDown: Awaited<ReturnType<typeof download>> | null = null;
+    let idleAgainBytes: number | null = null;
+    if (opts.memoryPass && !opts.sampleTimed) {
+      // the timed figures stand without it: a memory pass that fails is reported, not thrown
+      try {
+        idleAgainBytes = await memory.now(true);
+        await heapSnapshot(memory, opts.heapSnapshot, "idle-again", log);
+        log("the memory pass: sending the file again, its memory sampled…");
+        memUp = await upload(true);
+        await heapSnapshot(memory, opts.heapSnapshot, "after-upload", log);
+        log("… and downloading it again");
+        memDown = await download(true, up.watched.messageId);
+        await heapSnapshot(memory, opts.heapSnapshot, "after-download", log);
+      } catch (error) {
+        log(`the memory pass failed: ${error instanceof Error ? error.message : String(error)}`);
+        memUp = memDown = null;
+      }
+    }
+    const upMem = opts.sampleTimed ? up : memUp;
+    const downMem = opts.sampleTimed ? down : memDown;
+
+    const uploadMs = up.watched.doneAt - up.watched.seenAt;
+    const downloadMs = down.watched.doneAt - down.watched.seenAt;
     const upRate = opts.mb / (uploadMs / 1000);
     const downRate = opts.mb / (downloadMs / 1000);
     const figures: Figures = {
       fileMB: opts.mb,
-      phases: { upload: upPhases, download: downPhases },
-      upload: { ms: uploadMs, mbPerS: upRate, ratio: upRate / aead.xchacha.seal, peakBytes: upPeak.peak, peakLiveBytes: upPeak.live, sendToUploadedMs: up.doneAt - clickedAt },
-      download: { ms: downloadMs, mbPerS: downRate, ratio: downRate / aead.xchacha.open, peakBytes: downPeak.peak, peakLiveBytes: downPeak.live },
+      phases: { upload: up.phases, download: minus(down.phases, null) },
+      upload: { ms: uploadMs, mbPerS: upRate, ratio: upRate / aead.xchacha.seal, peakBytes: upMem?.peak?.peak ?? 0, peakLiveBytes: upMem?.peak?.live ?? 0, sendToUploadedMs: up.watched.doneAt - up.clickedAt },
+      download: { ms: downloadMs, mbPerS: downRate, ratio: downRate / aead.xchacha.open, peakBytes: downMem?.peak?.peak ?? 0, peakLiveBytes: downMem?.peak?.live ?? 0 },
       aead,
       aeadRuns,
       idleBytes,
       afterBytes: { upload: afterUpBytes, download: afterDownBytes },
-      io: { idleBytes: ioIdleBytes, upload: ioUpPeak, download: ioDownPeak },
+      io: { idleBytes: ioIdleBytes, upload: upMem?.ioPeak ?? null, download: downMem?.ioPeak ?? null },
       pipelineBytes: { upload: SEAL_PIECE_BYTES, download: DOWNLOAD_PIECE_BYTES },
-      cpu: { upload: cpuUp, download: cpuDown },
+      cpu: { upload: up.cpu, download: down.cpu },
       loadAtStart,
+      memorySampledDuringTimed: opts.sampleTimed,
+      memoryPass:
+        memUp && memDown && idleAgainBytes !== null
+          ? {
+              idleBytes: idleAgainBytes,
+              upload: { ms: memUp.watched.doneAt - memUp.watched.seenAt, cpu: memUp.cpu, phases: minus(memUp.phases, up.phases) },
+              download: { ms: memDown.watched.doneAt - memDown.watched.seenAt, cpu: memDown.cpu, phases: minus(memDown.phases, down.phases) },
+            }
+          : null,
     };
     process.stdout.write(opts.json ? `${JSON.stringify(figures)}\n` : table(figures));
   } finally {
@@ -441,20 +584,29 @@ function table(f: Figures): string {
     Object.entries(p)
       .map(([phase, ms]) => `${phase} ${ms === null ? "?" : Math.round(ms)}`)
       .join(", ") + " ms";
+  const m = f.memoryPass;
+  const where = f.memorySampledDuringTimed ? " (sampled during the timed transfer)" : m ? " (memory pass)" : " (not sampled)";
+  const overIdle = (b: number) => `${mib(b - f.idleBytes)} over idle${m ? `, ${mib(b - m.idleBytes)} over idle before the memory pass` : ""}`;
   const rows: [string, string][] = [
+    [
+      "method",
+      f.memorySampledDuringTimed
+        ? "memory sampled over CDP during the timed transfers (--sample-timed)"
+        : `the timed transfers unsampled${m ? `; memory from a second upload and download of the same file (${Math.round(m.upload.ms)} / ${Math.round(m.download.ms)} ms, sampled)` : ""}`,
+    ],
     [`encrypt + upload ${f.fileMB} MB`, `${rate(f.upload.mbPerS)} (${Math.round(f.upload.ms)} ms; ${pct(f.upload.ratio)} of bare XChaCha20-Poly1305 seal)`],
     ["  worker's time (Diagnostics)", split(f.phases.upload)],
     ["  Send clicked → uploaded", `${Math.round(f.upload.sendToUploadedMs)} ms (includes storing the file)`],
-    ["  worker peak memory", `${mib(f.upload.peakBytes)} as sampled; ${mib(f.upload.peakLiveBytes)} live after GC (${mib(f.upload.peakLiveBytes - f.idleBytes)} over idle; pipeline ${mib(f.pipelineBytes.upload)})`],
+    [`  worker peak memory${where}`, `${mib(f.upload.peakBytes)} as sampled; ${mib(f.upload.peakLiveBytes)} live after GC (${overIdle(f.upload.peakLiveBytes)}; pipeline ${mib(f.pipelineBytes.upload)})`],
     ["  CPU, every process", describeCpu(f.cpu.upload)],
     [`download + decrypt ${f.fileMB} MB`, `${rate(f.download.mbPerS)} (${Math.round(f.download.ms)} ms; ${pct(f.download.ratio)} of bare XChaCha20-Poly1305 open)`],
     ["  worker's time (Diagnostics)", split(f.phases.download)],
-    ["  worker peak memory", `${mib(f.download.peakBytes)} as sampled; ${mib(f.download.peakLiveBytes)} live after GC (${mib(f.download.peakLiveBytes - f.idleBytes)} over idle; pipeline ${mib(f.pipelineBytes.download)})`],
+    [`  worker peak memory${where}`, `${mib(f.download.peakBytes)} as sampled; ${mib(f.download.peakLiveBytes)} live after GC (${overIdle(f.download.peakLiveBytes)}; pipeline ${mib(f.pipelineBytes.download)})`],
     ["  CPU, every process", describeCpu(f.cpu.download)],
     ["I/O worker peak memory, live after GC", f.io.upload && f.io.download ? `upload ${mib(f.io.upload.live)}, download ${mib(f.io.download.live)} (idle ${mib(f.io.idleBytes)})` : "no I/O worker"],
     ["bare XChaCha20-Poly1305 (seal / open)", `${rate(f.aead.xchacha.seal)} / ${rate(f.aead.xchacha.open)} (median of ${f.aeadRuns.map((r) => `${r.xchacha.seal.toFixed(1)}/${r.xchacha.open.toFixed(1)}`).join(", ")})`],
     ["bare ChaCha20-Poly1305 (seal / open)", `${rate(f.aead.chacha.seal)} / ${rate(f.aead.chacha.open)}`],
-    ["engine worker idle memory (after GC)", `${mib(f.idleBytes)}; after the upload ${mib(f.afterBytes.upload)}, after the download ${mib(f.afterBytes.download)}`],
+    ["engine worker idle memory (after GC)", `${mib(f.idleBytes)}; after the (timed) upload ${mib(f.afterBytes.upload)}, after the download ${mib(f.afterBytes.download)}${m ? `; before the memory pass ${mib(m.idleBytes)}` : ""}`],
     ["load average at start", String(f.loadAtStart)],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -128,7 +128,8 @@ function TransferLine({ transfer, metaClass, onError }: { transfer: TransferRow;
         aria-valuetext={`${pct} %`}
         className="h-1.5 w-32 overflow-hidden rounded-full bg-black/10 dark:bg-white/20"
       >
-        <div className="h-full bg-sky-600 transition-[width] dark:bg-sky-300" style={{ width: `${pct}%` }} />
+        {/* no width transition: a width cannot be animated off the main thread, and the bar steps every 250 ms */}
+        <div className="h-full bg-sky-600 dark:bg-sky-300" style={{ width: `${pct}%` }} />
       </div>
       <span className={`text-xs tabular-nums ${metaClass}`}>{pct} %</span>
       <button

@@ -111,6 +111,16 @@ export function MessageLog({ conversationId, messages, hasOlder, onLoadOlder, pe
     if (!first) virtualizer.scrollToIndex(items.length - 1, { align: "end" });
   }, [newest, items.length, virtualizer]);
 
+  // A row added to a log too short to scroll: the virtualizer (anchored to the end, following appends) moves
+  // its own idea of the scroll offset by the row's size, which the element cannot take and so never reports
+  // back, and checks again every frame for its 5 s limit (a frame rendered 60 times a second on the main
+  // thread after each message sent or received in a short conversation). A scroll event makes it read the
+  // element's real offset.
+  useEffect(() => {
+    const el = scrollRef.current;
+    if (el && el.scrollHeight <= el.clientHeight) el.dispatchEvent(new Event("scroll"));
+  }, [items.length]);
+
   // a quoted message: scroll to it once the window holds it, and highlight it for a moment
   const [highlight, setHighlight] = useState<string | null>(null);
   useEffect(() => {

@@ -139,6 +139,9 @@ describe("attachment transfer", () => {
       if (init?.method !== "PATCH") return fetch(input, init);
       most = Math.max(most, ++onWire);
       try {
+        // a slow relay: the wire is the bottleneck (here the hashing and the Blobs run inline, on the upload's
+        // own thread, so against a local relay the next request may not be ready before the last one ends)
+        await new Promise((resolve) => setTimeout(resolve, 40));
         return await fetch(input, init);
       } finally {
         onWire--;
@@ -328,6 +331,43 @@ describe("attachment transfer", () => {
     const sealBuffer = ciphertextSize(SEAL_PIECE_BYTES) - 37;
     expect(readInto.length).toBeGreaterThan(2);
     expect(new Set(readInto)).toEqual(new Set([sealBuffer]));
+    const plain = await downloadAttachment({ pointer, baseUrl: relay.url });
+    expect(Buffer.compare(await bytesOf(plain), file)).toBe(0);
+  });
+
+  it("seals in at most two buffers of 512 KiB of chunks (the engine's memory during an upload), and still sends 4 MiB a request", async () => {
+    const file = randomBytes(2 * 4 * 1024 * 1024 + 70_000);
+    /** The size of every buffer the upload hands its CipherIo, and the most it had handed over and not had back at once. */
+    const sizes = new Set<number>();
+    let out = 0;
+    let most = 0;
+    const watching: CipherIo = {
+      open(skip) {
+        const stream = inlineCipherIo.open(skip);
+        return {
+          ...stream,
+          push(bytes, blobFrom) {
+            sizes.add(bytes.buffer.byteLength);
+            most = Math.max(most, ++out);
+            return stream.push(bytes, blobFrom).finally(() => out--);
+          },
+        };
+      },
+    };
+    const bodies: number[] = [];
+    const counting = async (input: string, init?: RequestInit): Promise<Response> => {
+      if (init?.method === "PATCH") bodies.push((init.body as Blob).size);
+      return fetch(input, init);
+    };
+    const pointer = await uploadAttachment({ file: new Blob([file]), grant, baseUrl: relay.url, fetch: counting, io: watching });
+    // each buffer is 512 KiB of plaintext sealed in place (8 chunks and their tags), and the upload cycles
+    // through two (SEAL_BUFFERS): about 1 MiB in all
+    expect([...sizes]).toEqual([512 * 1024 + 8 * 16]);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(2);
+    // the requests after the first (one seal piece, with the prefix) carry 4 MiB of plaintext, sealed
+    expect(bodies[0]).toBe(ciphertextSize(512 * 1024));
+    expect(bodies[1]).toBe((4 * 1024 * 1024 / (64 * 1024)) * (64 * 1024 + 16));
     const plain = await downloadAttachment({ pointer, baseUrl: relay.url });
     expect(Buffer.compare(await bytesOf(plain), file)).toBe(0);
   });

@@ -8,8 +8,11 @@
 import { AttachmentDecryptor, AttachmentEncryptor } from "../../crypto";
 import { inlineCipherIo, type CipherIo, type CipherPiece, type CipherStream } from "./cipherio";
 
-/** Plaintext bytes encrypted at a time (whole chunks): the worker's buffers, plaintext and sealed, hold this much. */
-export const SEAL_PIECE_BYTES = 1024 * 1024;
+/**
+ * Plaintext bytes encrypted at a time (whole chunks): each of the SEAL_BUFFERS buffers an upload reads into
+ * and seals in holds this much, sealed.
+ */
+export const SEAL_PIECE_BYTES = 512 * 1024;
 /**
  * Sealed-piece buffers an upload cycles through: one being sealed while the others are hashed and copied
  * into Blobs (off the engine's thread when a worker does it), then handed back.
@@ -20,7 +23,7 @@ export const SEAL_BUFFERS = 2;
  * The request's body is the sealed pieces' Blobs (outside the worker) put together; fewer, larger
  * requests cost less (bench:media: a request's own cost is tens of ms here, whatever its size).
  */
-export const UPLOAD_PIECE_BYTES = 4 * SEAL_PIECE_BYTES;
+export const UPLOAD_PIECE_BYTES = 8 * SEAL_PIECE_BYTES;
 /** Plaintext bytes of the first upload request: one seal piece, so that progress shows (and a break costs little) early. */
 export const FIRST_UPLOAD_PIECE_BYTES = SEAL_PIECE_BYTES;
 /** Attempts per piece (and per download range) before the transfer fails. */
