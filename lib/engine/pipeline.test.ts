@@ -40,23 +40,26 @@ async function sendBacklog(alice: Client, aliceAddr: string, bobAddr: string, co
   await alice.api.sendMessage({ conversationId, text: text(0) });
   await waitFor(async () => (await alice.db.outbox.count()) === 0 && (await alice.db.sessions.count()) > 0, "the first message sent");
   await alice.engine.idle();
-  const [row] = await alice.db.sessions.where("[ourAddress+theirAddress]").equals([aliceAddr, bobAddr]).toArray();
-  let state = deserializeSession(row.state);
-  const socket = alice.sockets[alice.sockets.length - 1];
-  let sentAt = Date.now();
-  for (let i = 1; i < count; i += MAX_ENVELOPES_PER_SEND) {
-    const envelopes: schemas.OutgoingEnvelope[] = [];
-    for (let j = i; j < Math.min(count, i + MAX_ENVELOPES_PER_SEND); j++) {
-      const id = randomId();
-      sentAt += 1;
-      const sealed = await encrypt(state, encodeContent({ v: CONTENT_VERSION, type: "text", id, sentAt, text: text(j), senderName: "Alice" }));
-      state = sealed.state;
-      envelopes.push({ id: envelopeId(id, bobAddr, row.theirDevice), to: bobAddr, toDevice: row.theirDevice, body: toB64(sealed.ciphertext) });
+  // under Alice's session lock: a receipt her engine decrypted meanwhile would write back the state it read
+  await alice.engine.withSessionLock(async () => {
+    const [row] = await alice.db.sessions.where("[ourAddress+theirAddress]").equals([aliceAddr, bobAddr]).toArray();
+    let state = deserializeSession(row.state);
+    const socket = alice.sockets[alice.sockets.length - 1];
+    let sentAt = Date.now();
+    for (let i = 1; i < count; i += MAX_ENVELOPES_PER_SEND) {
+      const envelopes: schemas.OutgoingEnvelope[] = [];
+      for (let j = i; j < Math.min(count, i + MAX_ENVELOPES_PER_SEND); j++) {
+        const id = randomId();
+        sentAt += 1;
+        const sealed = await encrypt(state, encodeContent({ v: CONTENT_VERSION, type: "text", id, sentAt, text: text(j), senderName: "Alice" }));
+        state = sealed.state;
+        envelopes.push({ id: envelopeId(id, bobAddr, row.theirDevice), to: bobAddr, toDevice: row.theirDevice, body: toB64(sealed.ciphertext) });
+      }
+      await request(socket, EVENTS.send, { from: aliceAddr as Address, envelopes });
     }
-    await request(socket, EVENTS.send, { from: aliceAddr as Address, envelopes });
-  }
-  // Alice's engine goes on from where this left her session
-  await alice.db.sessions.put({ ...row, key: sessionKey(aliceAddr, bobAddr, row.theirDevice), state: serializeSession(state), updatedAt: Date.now() });
+    // Alice's engine goes on from where this left her session
+    await alice.db.sessions.put({ ...row, key: sessionKey(aliceAddr, bobAddr, row.theirDevice), state: serializeSession(state), updatedAt: Date.now() });
+  });
 }
 
 async function setUp(count: number) {
