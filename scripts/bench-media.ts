@@ -33,7 +33,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, CDPSession, Page } from "@playwright/test";
-import { createAccount, launch, newProfile } from "./bench-client/app";
+import { createAccount, launch, newProfile, type TableChanges } from "./bench-client/app";
 import { diagnosticsCounter } from "./bench-client/backlog";
 import { startServer, type BenchServer } from "./bench-client/server";
 import { cpuBetween, cpuSnapshot, describeCpu, type CpuUse } from "./bench-client/cpu";
@@ -275,10 +275,9 @@ async function heapSnapshot(memory: WorkerMemory, dir: string | null, name: stri
 /**
  * Waits in the page (its clock) for the attachment transfer to reach `state`: the outgoing one not among
  * `skip` (an upload), or that of `messageId` (a download). Returns its message id, when its row was first
- * seen moving and when it reached `state`. The transfers store is read when Dexie says it changed (its
- * BroadcastChannel, which every context's writes go out on: the engine worker's too), and every 250 ms
- * besides; with `poll`, every 20 ms instead (the bench before 7 December 2026: about 50 IndexedDB reads a
- * second on the page's main thread during the timed transfer).
+ * seen moving and when it reached `state`. The transfers store is read when a commit changed it (app.ts,
+ * installTableChanges), and every 250 ms besides; with `poll`, every 20 ms instead (the bench's old way: about
+ * 50 IndexedDB reads a second on the page's main thread during the timed transfer).
  */
 async function watchTransfer(page: Page, state: "uploaded" | "ready", target: { skip?: string[]; messageId?: string }, poll: boolean): Promise<{ messageId: string; seenAt: number; doneAt: number }> {
   return page.evaluate(
@@ -288,12 +287,8 @@ async function watchTransfer(page: Page, state: "uploaded" | "ready", target: { 
         req.onsuccess = () => resolve(req.result);
         req.onerror = () => reject(req.error);
       });
-      const channel = new BroadcastChannel("x-storagemutated-1");
+      const changes = (window as unknown as { __benchChanges(table: string): TableChanges }).__benchChanges("transfers");
       try {
-        let wake: () => void = () => undefined;
-        channel.onmessage = (event: MessageEvent<Record<string, unknown> | null>) => {
-          if (event.data && Object.keys(event.data).some((key) => key.includes("/transfers/"))) wake();
-        };
         let seenAt = -1;
         const start = performance.now();
         for (;;) {
@@ -307,16 +302,11 @@ async function watchTransfer(page: Page, state: "uploaded" | "ready", target: { 
           if (row && seenAt < 0 && (state === "uploaded" || row.state === "downloading" || row.state === "queued")) seenAt = performance.now();
           if (row?.state === state) return { messageId: row.messageId, seenAt: seenAt < 0 ? performance.now() : seenAt, doneAt: performance.now() };
           if (row?.state === "failed" || row?.state === "tampered") throw new Error(`the transfer ${row.state}`);
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, poll ? 20 : 250);
-            wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
+          if (poll) await new Promise((resolve) => setTimeout(resolve, 20));
+          else await changes.next(250);
         }
       } finally {
-        channel.close();
+        changes.close();
         db.close();
       }
     },

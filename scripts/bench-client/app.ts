@@ -18,6 +18,7 @@ export async function newProfile(browser: Browser, baseURL: string, { probe = tr
   const context = await browser.newContext({ baseURL, viewport: { width: 1280, height: 800 } });
   // tsx keeps function names with a `__name` helper the page does not have (in the probe's script too)
   await context.addInitScript({ content: probe ? probeScript() : "globalThis.__name ??= (f) => f;" });
+  await context.addInitScript({ content: `(${installTableChanges.toString()})();` });
   context.setDefaultTimeout(120_000);
   return context;
 }
@@ -96,4 +97,60 @@ export function blocking(probe: ProbeReading, from: number, to: number): Blockin
 export async function settle(page: Page, ms = 1_000): Promise<void> {
   await page.waitForTimeout(ms);
   await page.evaluate(() => new Promise<void>((resolve) => requestIdleCallback(() => resolve(), { timeout: 5_000 })));
+}
+
+/** What `__benchChanges(table)` gives a bench's watcher in the page (installTableChanges). */
+export interface TableChanges {
+  /** Resolves at the next commit that changed the table (one that came since the last call counts), or after `fallbackMs`. */
+  next(fallbackMs: number): Promise<void>;
+  /** The commits of the table announced so far: none means the watcher only ever woke on its fallback. */
+  readonly seen: number;
+  close(): void;
+}
+
+/**
+ * Installed in every page: `__benchChanges(table)` wakes a bench's watcher when a commit changed `table` of the
+ * app's database. Dexie announces every commit, the engine worker's too, on its BroadcastChannel
+ * ("x-storagemutated-1": the parts of each table it changed), so a watcher reads the store when there is
+ * something to see instead of polling it, which is load the app itself does not have. An announcement that
+ * comes while the watcher is reading is kept for its next wait.
+ */
+function installTableChanges(): void {
+  (globalThis as unknown as { __benchChanges: (table: string) => TableChanges }).__benchChanges = (table) => {
+    const channel = new BroadcastChannel("x-storagemutated-1");
+    const prefix = `idb://junction/${table}/`;
+    let pending = false;
+    let seen = 0;
+    let wake: (() => void) | null = null;
+    channel.onmessage = (event: MessageEvent<Record<string, unknown> | null>) => {
+      if (!event.data || !Object.keys(event.data).some((part) => part.startsWith(prefix))) return;
+      seen += 1;
+      pending = true;
+      wake?.();
+    };
+    return {
+      get seen() {
+        return seen;
+      },
+      next(fallbackMs) {
+        if (pending) {
+          pending = false;
+          return Promise.resolve();
+        }
+        return new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            wake = null;
+            pending = false;
+            resolve();
+          };
+          const timer = setTimeout(done, fallbackMs);
+          wake = done;
+        });
+      },
+      close() {
+        channel.close();
+      },
+    };
+  };
 }

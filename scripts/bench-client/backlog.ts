@@ -3,7 +3,7 @@
 // the page measures, on its own clock, when all N are in IndexedDB and how long its main thread was
 // ever blocked meanwhile, and a reference of the machine's speed just then (the bare AEAD in a worker of the page).
 import type { Browser, Page } from "@playwright/test";
-import { blocking, createAccount, newProfile, readProbe, type Blocking } from "./app";
+import { blocking, createAccount, newProfile, readProbe, type Blocking, type TableChanges } from "./app";
 import { cpuBetween, cpuSnapshot, type CpuUse } from "./cpu";
 import { traceThreads, type TraceSummary } from "./profile";
 import { aeadWorkerSource, bareAead, MB } from "./aead";
@@ -49,11 +49,13 @@ interface CountWatch {
   firstAt: number;
   allAt: number;
   newestText: string | null;
+  /** The commits of messages the page was told of: none would mean the watcher fell back to reading every 250 ms. */
+  announced: number;
 }
 
 const backlogText = (i: number) => `backlog ${i}: the quick brown fox jumps over the lazy dog`;
 
-/** Polls the page's IndexedDB (on the page's clock) until `count` messages of the conversation are stored. */
+/** Reads the page's IndexedDB (on the page's clock) at each commit of messages until `count` of the conversation are stored. */
 async function watchStored(page: Page, conversationId: string, count: number): Promise<CountWatch> {
   return (await page.evaluate(
     async ({ conversationId, count, lastText }) => {
@@ -89,40 +91,21 @@ async function watchStored(page: Page, conversationId: string, count: number): P
           req.onsuccess = () => resolve(req.result);
           req.onerror = () => reject(req.error);
         });
-      // Read when the engine's worker says it stored messages: Dexie announces every commit to the page on its
-      // BroadcastChannel ("x-storagemutated-1", the parts of each table it changed). A read every 20 ms was a
-      // readonly transaction on the messages the worker was writing 50 times a second, and the page's work:
-      // load the real app has not. A read every 250 ms all the same, in case an announcement is missed.
-      const announced = new BroadcastChannel("x-storagemutated-1");
-      // an announcement that comes while a read is under way is kept for the next wait, not lost
-      let pending = false;
-      let wake: (() => void) | null = null;
-      announced.onmessage = (event: MessageEvent) => {
-        if (!Object.keys((event.data as object | null) ?? {}).some((part) => part.startsWith("idb://junction/messages/"))) return;
-        pending = true;
-        wake?.();
-      };
+      // read when the engine's worker announces a commit of messages (app.ts, installTableChanges), and every
+      // 250 ms besides: a read every 20 ms was a readonly transaction on the table the worker was writing, 50 a
+      // second, and the page's work for it, load the app itself does not have
+      const changes = (window as unknown as { __benchChanges(table: string): TableChanges }).__benchChanges("messages");
       let firstAt = -1;
       for (;;) {
         const text = await newest();
         const t = performance.now();
         if (text !== null && firstAt < 0) firstAt = t;
         if (text === lastText && (await countNow()) >= count) {
-          announced.close();
+          changes.close();
           db.close();
-          return { firstAt, allAt: t, newestText: text };
+          return { firstAt, allAt: t, newestText: text, announced: changes.seen };
         }
-        if (!pending) {
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(() => resolve(), 250);
-            wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          wake = null;
-        }
-        pending = false;
+        await changes.next(250);
       }
     },
     { conversationId, count, lastText: backlogText(count - 1) },
@@ -181,6 +164,7 @@ export async function benchBacklog(
     if (profileDir) [trace, watch] = await traceThreads(browser, page, profileDir, "backlog", receive);
     else watch = await receive();
     if (watch.newestText !== backlogText(count - 1)) throw new Error(`the newest stored message is not the last one sent: ${watch.newestText}`);
+    if (watch.announced === 0) throw new Error("the page was told of no commit of messages: the watcher only read every 250 ms, and its times are late");
     if (!cpu) throw new Error("the backlog ended without its CPU figures");
     const probe = await readProbe(page);
     const searchIndexMs = await diagnosticsCounter(page, "search_index_ms");
