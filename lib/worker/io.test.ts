@@ -15,15 +15,33 @@ afterEach(() => {
   }
 });
 
+/**
+ * Resolves once `port` has delivered a "ready": to a listener added after the CipherIo's own, so the CipherIo
+ * has seen it first (listeners run in the order they were added). No fixed wait: a loaded machine may take
+ * longer than any.
+ */
+function readySeen(port: MessagePort): Promise<void> {
+  return new Promise((resolve) => {
+    const seen = (event: MessageEvent) => {
+      if (event.data && typeof event.data === "object" && "ready" in event.data) {
+        port.removeEventListener("message", seen);
+        resolve();
+      }
+    };
+    port.addEventListener("message", seen);
+  });
+}
+
 /** A worker CipherIo joined to a server on the other end of a channel, once the server said it is ready. */
 async function joined() {
   const channel = new MessageChannel();
   channels.push(channel);
-  serveCipherIo(channel.port1 as unknown as Endpoint);
   const io = workerCipherIo();
   // before the server's "ready" arrives, streams run inline
   io.attach(channel.port2 as unknown as IoPort);
-  await new Promise((r) => setTimeout(r, 20));
+  const ready = readySeen(channel.port2);
+  serveCipherIo(channel.port1 as unknown as Endpoint);
+  await ready;
   return io;
 }
 
@@ -75,8 +93,9 @@ describe("the I/O worker's CipherIo", () => {
     // a worker that takes requests and never answers, then fails
     channel.port1.start();
     io.attach(channel.port2 as unknown as IoPort);
+    const ready = readySeen(channel.port2);
     channel.port1.postMessage({ ready: true });
-    await new Promise((r) => setTimeout(r, 20));
+    await ready;
     const stream = io.open(0);
     const inHand = stream.push(new Uint8Array(1000));
     io.attach(null);
