@@ -107,8 +107,11 @@ export class AttachmentEncryptor {
   private readonly ad: Bytes;
   private readonly tree = new DigestTree();
   private readonly nonce = new Uint8Array(12);
-  /** The plaintext chunk being filled (the caller's buffers are not kept: they may be reused). */
-  private readonly pending = new Uint8Array(ATTACHMENT_CHUNK_BYTES);
+  /**
+   * The plaintext chunk being filled (the caller's buffers are not kept: they may be reused). Made by the
+   * first push() that keeps bytes: an upload sealed in place never needs its 64 KiB.
+   */
+  private pending: Bytes | undefined;
   private pendingBytes = 0;
   private index = 0;
   private started = false;
@@ -202,7 +205,7 @@ export class AttachmentEncryptor {
     while (off < data.length) {
       // A full chunk is sealed only once a byte after it is known, so that the final chunk is always
       // emitted by finish() with its flag.
-      if (this.pendingBytes === ATTACHMENT_CHUNK_BYTES) {
+      if (this.pending && this.pendingBytes === ATTACHMENT_CHUNK_BYTES) {
         this.emit(out, this.pending, false);
         this.pendingBytes = 0;
       }
@@ -213,6 +216,7 @@ export class AttachmentEncryptor {
         continue;
       }
       const n = Math.min(ATTACHMENT_CHUNK_BYTES - this.pendingBytes, data.length - off);
+      this.pending ??= new Uint8Array(ATTACHMENT_CHUNK_BYTES);
       this.pending.set(data.subarray(off, off + n), this.pendingBytes);
       this.pendingBytes += n;
       off += n;
@@ -226,9 +230,10 @@ export class AttachmentEncryptor {
     const out: Bytes[] = [];
     this.start(out);
     // sealInPlace() sealed the final chunk already
-    if (!this.lastSealed) this.emit(out, this.pending.subarray(0, this.pendingBytes), true);
+    if (!this.lastSealed) this.emit(out, this.pending?.subarray(0, this.pendingBytes) ?? new Uint8Array(0), true);
     this.done = true;
     this.pendingBytes = 0;
+    this.pending = undefined;
     return { tail: concat(...out), digest: await this.tree.digest(this.index + 1) };
   }
 }
