@@ -25,6 +25,8 @@
 // written to DIR and summarised on stderr (the heaviest node kinds, every node of 64 KiB or more and what holds
 // it); --live-every N reads the live memory figure every N samples of 100 ms (default 1: every sample,
 // now that the sampled transfers are not the timed ones; 5 before 7 December 2026).
+// With --on-disk, the profile is a browser of its own with a user data directory on disk, as an installed app's
+// (by default a context of the shared browser, which Chromium keeps off the record: storage in memory).
 // With --trace DIR, a Chromium trace of every thread (CPU samples, timeline events) of each timed transfer is
 // written to DIR and its busiest threads summarised on stderr (it slows everything down too).
 // Progress goes to stderr; the table (or, with --json, one JSON object) to stdout.
@@ -33,7 +35,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, CDPSession, Page } from "@playwright/test";
-import { createAccount, launch, newProfile, type TableChanges } from "./bench-client/app";
+import { browserOf, closeProfiles, createAccount, launch, newProfile, useProfilesOnDisk, type TableChanges } from "./bench-client/app";
 import { diagnosticsCounter } from "./bench-client/backlog";
 import { startServer, type BenchServer } from "./bench-client/server";
 import { cpuBetween, cpuSnapshot, describeCpu, type CpuUse } from "./bench-client/cpu";
@@ -70,10 +72,12 @@ interface Options {
   probe: boolean;
   /** With traceDir: a Chromium trace of every thread (CPU samples) of each transfer, summarised. */
   traceDir: string | null;
+  /** The profile on disk (`--on-disk`), as an installed app keeps it, instead of off the record (app.ts). */
+  onDisk: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { json: false, mb: 50, cpuProfile: null, heapSnapshot: null, liveEvery: 1, heapAt: [400], sampleTimed: false, memoryPass: true, pollWatch: false, probe: false, traceDir: null };
+  const opts: Options = { json: false, mb: 50, cpuProfile: null, heapSnapshot: null, liveEvery: 1, heapAt: [400], sampleTimed: false, memoryPass: true, pollWatch: false, probe: false, traceDir: null, onDisk: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--json") opts.json = true;
@@ -87,7 +91,8 @@ function parseArgs(argv: string[]): Options {
     else if (arg === "--poll-watch") opts.pollWatch = true;
     else if (arg === "--probe") opts.probe = true;
     else if (arg === "--trace" && argv[i + 1]) opts.traceDir = argv[++i];
-    else throw new Error(`unknown argument ${arg}; use --json, --mb N, --cpu-profile DIR, --trace DIR, --heap-snapshot DIR [--heap-at MS,MS…], --live-every N, --sample-timed, --no-memory-pass, --poll-watch, --probe`);
+    else if (arg === "--on-disk") opts.onDisk = true;
+    else throw new Error(`unknown argument ${arg}; use --json, --mb N, --cpu-profile DIR, --trace DIR, --heap-snapshot DIR [--heap-at MS,MS…], --live-every N, --sample-timed, --no-memory-pass, --poll-watch, --probe, --on-disk`);
   }
   if (!(Number.isInteger(opts.mb) && opts.mb > 0 && opts.mb <= 100)) throw new Error("--mb takes an integer from 1 to 100");
   return opts;
@@ -362,6 +367,8 @@ interface Figures {
   loadAtStart: number;
   /** The old way (--sample-timed): the memory sampled during the timed transfers themselves. */
   memorySampledDuringTimed: boolean;
+  /** Where the profile keeps its storage (`--on-disk`). */
+  profile: "on disk" | "off the record";
   /**
    * The second upload and download of the same file, whose memory the figures above are (unless
    * memorySampledDuringTimed): the engine worker's live bytes before it, and its own times, CPU and phases.
@@ -380,6 +387,7 @@ async function main(): Promise<void> {
   let sender: Sender | null = null;
   const cleanup = async () => {
     await sender?.stop().catch(() => undefined);
+    await closeProfiles();
     await browser?.close().catch(() => undefined);
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -397,7 +405,10 @@ async function main(): Promise<void> {
     server = await startServer(log);
     log(`server at ${server.url}`);
     browser = await launch();
+    useProfilesOnDisk(opts.onDisk);
     const context = await newProfile(browser, server.url, { probe: opts.probe });
+    // the browser the profile runs in: the shared one, or its own on disk
+    const profileBrowser = browserOf(context, browser);
     const page = await context.newPage();
     await createAccount(page, "Messenger", `bench.media.${tag}`, "Bench Media");
     await page.getByRole("status").filter({ hasText: "Online" }).waitFor({ timeout: 60_000 });
@@ -406,7 +417,7 @@ async function main(): Promise<void> {
     /** With --trace: `work` inside a Chromium trace of every thread, whose busiest threads go to stderr. */
     const traced = async <T>(dir: string | null, name: string, work: () => Promise<T>): Promise<T> => {
       if (!dir) return work();
-      const [summary, out] = await traceThreads(browser!, page, dir, name, work);
+      const [summary, out] = await traceThreads(profileBrowser, page, dir, name, work);
       for (const t of summary.threads.slice(0, 6)) {
         log(`${name}: ${t.thread} busy ${t.busyMs} ms; by phase: ${t.phases.map((p) => `${p.name} ${p.selfMs} ms ×${p.count}`).join(", ")}`);
         for (const h of t.hot.slice(0, 12)) log(`  ${String(h.selfMs).padStart(7)} ms  ${h.name} ${h.where}`);
@@ -415,12 +426,12 @@ async function main(): Promise<void> {
     };
     await app.startChat("Messenger", sender.address);
 
-    const memory = await WorkerMemory.attach(browser);
+    const memory = await WorkerMemory.attach(profileBrowser);
     const idleBytes = await memory.now(true);
     await heapSnapshot(memory, opts.heapSnapshot, "idle", log);
     // the I/O worker (attachments' ciphertext: hashing, request bodies) is measured the same way
     // (a build from before it has none: its figures are then absent)
-    const ioMemory = await WorkerMemory.attach(browser, "junction-io", 20).catch(() => null);
+    const ioMemory = await WorkerMemory.attach(profileBrowser, "junction-io", 20).catch(() => null);
     const ioIdleBytes = (await ioMemory?.now(true)) ?? 0;
 
     log(`bare AEAD over ${opts.mb} MB in a worker of the page…`);
@@ -551,6 +562,7 @@ async function main(): Promise<void> {
       cpu: { upload: up.cpu, download: down.cpu },
       loadAtStart,
       memorySampledDuringTimed: opts.sampleTimed,
+      profile: opts.onDisk ? "on disk" : "off the record",
       memoryPass:
         memUp && memDown && idleAgainBytes !== null
           ? {
@@ -578,6 +590,7 @@ function table(f: Figures): string {
   const where = f.memorySampledDuringTimed ? " (sampled during the timed transfer)" : m ? " (memory pass)" : " (not sampled)";
   const overIdle = (b: number) => `${mib(b - f.idleBytes)} over idle${m ? `, ${mib(b - m.idleBytes)} over idle before the memory pass` : ""}`;
   const rows: [string, string][] = [
+    ["profile", f.profile === "on disk" ? "on disk (its own browser and user data directory: --on-disk)" : "off the record (a context of the shared browser: storage in memory)"],
     [
       "method",
       f.memorySampledDuringTimed

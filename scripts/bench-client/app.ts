@@ -1,4 +1,7 @@
 // Driving the real app in Chromium the way a person does: by role and accessible name.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { chromium, expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
 import type { LongTask, PageProbe } from "./probe";
 import { probeScript } from "./probe";
@@ -9,13 +12,45 @@ export async function launch(): Promise<Browser> {
 }
 
 /**
+ * Profiles on disk (`--on-disk`): each profile a browser of its own with a user data directory, as an
+ * installed app or a person's browser keeps it. By default a profile is a context of the shared browser,
+ * which Chromium makes off the record: its IndexedDB, Blob storage and origin-private file system live in
+ * memory, in the browser process (the origin-private file system's writes then go through it, where on disk
+ * a worker writes the file itself).
+ */
+const onDisk: { enabled: boolean; open: { context: BrowserContext; dir: string }[] } = { enabled: false, open: [] };
+
+export function useProfilesOnDisk(enabled: boolean): void {
+  onDisk.enabled = enabled;
+}
+
+/** Closes the profiles on disk and deletes their directories. */
+export async function closeProfiles(): Promise<void> {
+  for (const { context, dir } of onDisk.open.splice(0)) {
+    await context.close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The browser a profile runs in: its own for a profile on disk, else the shared one (for CDP sessions). */
+export function browserOf(context: BrowserContext, shared: Browser): Browser {
+  return context.browser() ?? shared;
+}
+
+/**
  * A person's browser profile: its own IndexedDB, kept across the pages opened in it. With `probe` (the
  * default), the page probe (./probe.ts) is installed in every page: it has a 10 ms timer running all along,
  * and a check every frame until the inbox's rows are seen, which a bench that needs neither leaves out.
  */
 export async function newProfile(browser: Browser, baseURL: string, { probe = true }: { probe?: boolean } = {}): Promise<BrowserContext> {
   // wide enough that the inbox and the conversation are side by side, as on a laptop
-  const context = await browser.newContext({ baseURL, viewport: { width: 1280, height: 800 } });
+  const viewport = { width: 1280, height: 800 };
+  let context: BrowserContext;
+  if (onDisk.enabled) {
+    const dir = mkdtempSync(join(tmpdir(), "junction-bench-profile-"));
+    context = await chromium.launchPersistentContext(dir, { headless: true, executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, baseURL, viewport });
+    onDisk.open.push({ context, dir });
+  } else context = await browser.newContext({ baseURL, viewport });
   // tsx keeps function names with a `__name` helper the page does not have (in the probe's script too)
   await context.addInitScript({ content: probe ? probeScript() : "globalThis.__name ??= (f) => f;" });
   await context.addInitScript({ content: `(${installTableChanges.toString()})();` });

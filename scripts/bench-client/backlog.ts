@@ -3,7 +3,7 @@
 // the page measures, on its own clock, when all N are in IndexedDB and how long its main thread was
 // ever blocked meanwhile, and a reference of the machine's speed just then (the bare AEAD in a worker of the page).
 import type { Browser, Page } from "@playwright/test";
-import { blocking, createAccount, newProfile, readProbe, type Blocking, type TableChanges } from "./app";
+import { blocking, browserOf, createAccount, newProfile, readProbe, type Blocking, type TableChanges } from "./app";
 import { cpuBetween, cpuSnapshot, type CpuUse } from "./cpu";
 import { traceThreads, type TraceSummary } from "./profile";
 import { aeadWorkerSource, bareAead, MB } from "./aead";
@@ -161,7 +161,7 @@ export async function benchBacklog(
     };
     let trace: TraceSummary | null = null;
     let watch: CountWatch;
-    if (profileDir) [trace, watch] = await traceThreads(browser, page, profileDir, "backlog", receive);
+    if (profileDir) [trace, watch] = await traceThreads(browserOf(context, browser), page, profileDir, "backlog", receive);
     else watch = await receive();
     if (watch.newestText !== backlogText(count - 1)) throw new Error(`the newest stored message is not the last one sent: ${watch.newestText}`);
     if (watch.announced === 0) throw new Error("the page was told of no commit of messages: the watcher only read every 250 ms, and its times are late");

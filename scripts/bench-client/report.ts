@@ -201,7 +201,7 @@ export function toTable(report: Report): string {
   if (seeded) lines.push(`inbox load, median ms from navigation start: ${Object.entries(report.inboxTimeline).map(([k, v]) => `${k} ${v}`).join(", ")}`);
   const backlog = report.backlogCpu !== null;
   if (backlog) lines.push(`backlog page, ms from navigation start: ${Object.entries(report.backlogTimeline).map(([k, v]) => `${k} ${v}`).join(", ")}`);
-  lines.push(`machine: ${report.context.cores} cores, 1-minute load average ${report.context.loadAverageAtStart} at start, ${report.context.loadAverageAtEnd} at end`);
+  lines.push(`machine: ${report.context.cores} cores, 1-minute load average ${report.context.loadAverageAtStart} at start, ${report.context.loadAverageAtEnd} at end; profiles ${report.context.profiles ?? "off the record"}`);
   if (seeded && !backlog) lines.push(`seeding (not a target): ${report.context.seedConversations} conversations, ${report.context.seedMessages} messages in ${report.context.seedMs} ms`);
   if (backlog) lines.push(
     (seeded ? `seeding (not a target): ${report.context.seedConversations} conversations, ${report.context.seedMessages} messages in ${report.context.seedMs} ms; ` : "") +
