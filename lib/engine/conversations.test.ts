@@ -5,15 +5,12 @@ import "fake-indexeddb/auto";
 import Dexie from "dexie";
 import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../relay/test/relayProcess";
-import { sessionKey } from "../store/ids";
 import { EDIT_WINDOW_MS, DELETE_FOR_EVERYONE_WINDOW_MS, PENDING_CHANGES_MAX, PENDING_CHANGE_TTL_MS } from "../store/db";
-import { encrypt, deserializeSession, serializeSession } from "../crypto";
-import { EVENTS, toB64, type Address } from "./deps";
-import { request } from "./relay";
+import type { Address } from "./deps";
 import { randomId } from "../store/ids";
 import { editMessageLocal, deleteMessageLocal } from "./actions";
 import { runMaintenance } from "./maintenance";
-import { account, aliceAndBob, makeBoot, messagesOf, waitFor, type Client } from "./testClients";
+import { account, aliceAndBob, makeBoot, messagesOf, sendByHand, waitFor, type Client } from "./testClients";
 
 const boot = makeBoot(useRelayProcess());
 
@@ -27,14 +24,7 @@ async function stopAll(...clients: Client[]) {
 async function inject(from: Client, fromAddr: string, to: Client, toAddr: string, content: unknown): Promise<void> {
   await from.engine.idle();
   const toDevice = (await to.db.device.get(toAddr as Address))!.deviceId;
-  // under the engine's session lock: a receipt decrypted meanwhile would write back the state it read
-  await from.engine.withSessionLock(async () => {
-    const key = sessionKey(fromAddr, toAddr, toDevice);
-    const row = (await from.db.sessions.get(key))!;
-    const sealed = await encrypt(deserializeSession(row.state), new TextEncoder().encode(JSON.stringify(content)));
-    await from.db.sessions.put({ ...row, state: serializeSession(sealed.state) });
-    await request(from.sockets.at(-1)!, EVENTS.send, { from: fromAddr, envelopes: [{ id: randomId(), to: toAddr, toDevice, body: toB64(sealed.ciphertext) }] });
-  });
+  await sendByHand(from, fromAddr, toAddr, toDevice, content);
 }
 
 const row = (c: Client, id: string) => c.db.messages.get(id);

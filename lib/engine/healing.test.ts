@@ -4,14 +4,14 @@
 import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../relay/test/relayProcess";
-import { identityId, sessionKey } from "../store/ids";
-import { encrypt, deserializeSession, serializeSession, generateIdentityKeyPair } from "../crypto";
+import { identityId } from "../store/ids";
+import { generateIdentityKeyPair } from "../crypto";
 import { EVENTS, toB64, type Address } from "./deps";
 import { request, type RelaySocket } from "./relay";
 import { encodeDecryptionError } from "./recovery";
 import { envelopeId } from "./envelopes";
 import { runMaintenance } from "./maintenance";
-import { account, handles, makeBoot, messagesOf, waitFor, holdDeliveries, type Client } from "./testClients";
+import { account, handles, makeBoot, messagesOf, sendByHand, waitFor, holdDeliveries, type Client } from "./testClients";
 
 const boot = makeBoot(useRelayProcess());
 
@@ -174,15 +174,8 @@ describe("sessions that heal", () => {
     await alice.engine.idle();
     // a newer client sends a kind this build has never heard of, through the real session and relay
     const bobDevice = (await bob.db.device.get(bobAddr as Address))!.deviceId;
-    const key = sessionKey(aliceAddr, bobAddr, bobDevice);
     const poll = { v: 1, type: "poll", id: "pollpollpoll01", sentAt: Date.now(), question: "lunch?", options: ["yes", "no"] };
-    await alice.engine.withSessionLock(async () => {
-      const row = (await alice.db.sessions.get(key))!;
-      const sealed = await encrypt(deserializeSession(row.state), new TextEncoder().encode(JSON.stringify(poll)));
-      await alice.db.sessions.put({ ...row, state: serializeSession(sealed.state) });
-      const socket = alice.sockets.at(-1)!;
-      await request(socket, EVENTS.send, { from: aliceAddr, envelopes: [{ id: "pollenvelope01", to: bobAddr, toDevice: bobDevice, body: toB64(sealed.ciphertext) }] });
-    });
+    await sendByHand(alice, aliceAddr, bobAddr, bobDevice, poll, { envelopeId: "pollenvelope01" });
     await waitFor(async () => (await texts(bob, bConv)).includes("<unsupported>"), "stored as unsupported");
     const stored = (await bob.db.messages.get("pollpollpoll01"))!;
     expect(JSON.parse(stored.content!)).toEqual(poll);

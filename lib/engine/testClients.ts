@@ -4,7 +4,10 @@ import { JunctionDB, type MessageRow } from "../store/db";
 import { randomId } from "../store/ids";
 import { Engine } from "./engine";
 import { leaderHandlers } from "./api";
-import type { RelaySocket } from "./relay";
+import { request, type RelaySocket } from "./relay";
+import { deserializeSession, encrypt, serializeSession } from "../crypto";
+import { EVENTS, toB64, type Address } from "./deps";
+import { sessionKey } from "../store/ids";
 import type { RpcHandlers } from "../worker/rpc";
 
 export interface Client {
@@ -131,4 +134,30 @@ export async function aliceBobCarol(boot: ReturnType<typeof makeBoot>, alicePatc
   const toBob = (await alice.api.startChat({ from: aliceAddr as never, to: bobAddr })).conversationId;
   const toCarol = (await alice.api.startChat({ from: aliceAddr as never, to: carolAddr })).conversationId;
   return { alice, bob, carol, aliceAddr, bobAddr, carolAddr, toBob, toCarol };
+}
+
+/**
+ * A modified client: `from` encrypts `content` (JSON) by hand in its real session with `toAddr`'s device
+ * `toDevice`, stores the advanced session and sends the envelope through its connected socket. Under the
+ * engine's session lock: a receipt decrypted meanwhile would write back the state it read, and the next
+ * message would reuse a message number.
+ */
+export async function sendByHand(
+  from: Client,
+  fromAddr: string,
+  toAddr: string,
+  toDevice: string,
+  content: unknown,
+  { envelopeId = randomId(18), subset = false }: { envelopeId?: string; subset?: boolean } = {},
+): Promise<void> {
+  await from.engine.withSessionLock(async () => {
+    const row = await from.db.sessions.get(sessionKey(fromAddr, toAddr, toDevice));
+    if (!row) throw new Error(`${fromAddr} has no session with ${toAddr}'s device`);
+    const sealed = await encrypt(deserializeSession(row.state), new TextEncoder().encode(JSON.stringify(content)));
+    await from.db.sessions.put({ ...row, state: serializeSession(sealed.state) });
+    const socket = [...from.sockets].reverse().find((s) => s.connected);
+    if (!socket) throw new Error(`${fromAddr} is offline`);
+    const envelopes = [{ id: envelopeId, to: toAddr as Address, toDevice, body: toB64(sealed.ciphertext) }];
+    await request(socket, EVENTS.send, { from: fromAddr as Address, envelopes, ...(subset ? { subset: true as const } : {}) });
+  });
 }

@@ -3,13 +3,12 @@
 import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { useRelayProcess } from "../../relay/test/relayProcess";
-import { makeBoot, messagesOf, waitFor, type Client } from "../testClients";
+import { makeBoot, messagesOf, sendByHand, waitFor, type Client } from "../testClients";
 import { convOf, fourPeople, onSends, textsOf } from "./testGroups";
 import { EVENTS, fromB64, toB64, type Address, type schemas } from "../deps";
-import { deserializeSenderKey, deserializeSession, encrypt, groupEncrypt, serializeSenderKey, serializeSession } from "../../crypto";
+import { deserializeSenderKey, groupEncrypt, serializeSenderKey } from "../../crypto";
 import { GROUP_FRAME, GROUP_FRAME_HEAD, groupRowId, senderKeyId, senderName, stateOf } from "./state";
 import { makeGroupChange } from "./membership";
-import { sessionKey } from "../../store/ids";
 import { request } from "../relay";
 import { randomId } from "../../store/ids";
 import { CONTENT_VERSION, encodeContent } from "../content/envelope";
@@ -21,13 +20,7 @@ const boot = makeBoot(useRelayProcess());
 async function inject(from: Client, fromAddr: Address, to: Client, toAddr: Address, content: unknown): Promise<void> {
   await from.engine.idle();
   const toDevice = (await to.db.device.get(toAddr))!.deviceId;
-  // under the engine's session lock: a receipt decrypted meanwhile would write back the state it read
-  await from.engine.withSessionLock(async () => {
-    const row = (await from.db.sessions.get(sessionKey(fromAddr, toAddr, toDevice)))!;
-    const sealed = await encrypt(deserializeSession(row.state), new TextEncoder().encode(JSON.stringify(content)));
-    await from.db.sessions.put({ ...row, state: serializeSession(sealed.state) });
-    await request(from.sockets.at(-1)!, EVENTS.send, { from: fromAddr, envelopes: [{ id: randomId(), to: toAddr, toDevice, body: toB64(sealed.ciphertext) }] });
-  });
+  await sendByHand(from, fromAddr, toAddr, toDevice, content);
 }
 
 const four = () => fourPeople(boot);
