@@ -115,7 +115,7 @@ test("Storage shows what is kept and Delete media removes it; an expired blob is
   await hugo.page.keyboard.press("Escape");
   // the message stays, and can be fetched again
   await expect(kept.getByRole("button", { name: "Download" })).toBeVisible();
-  expect(await mediaPieceCount(hugo.page)).toBe(0);
+  await expect.poll(() => mediaPieceCount(hugo.page)).toBe(0);
 
   // the relay's clock passes the other blob's expiry: it says so, and nothing is kept
   const expiredId = (await expired.getAttribute("data-message-id"))!;

@@ -1,7 +1,8 @@
 // Attachments between two people on different brands, through the real relay: a photo shows its
 // thumbnail first and then the full image, whose bytes are the sender's re-encoded image with the EXIF
 // GPS gone; a file of a few MB downloads intact; a blob altered on the relay's disk is refused with a
-// visible error and nothing shown; deleting the message deletes its media from IndexedDB.
+// visible error and nothing shown; downloads are kept in origin-private files, which go with their message,
+// at the next start when nothing names them, and at log out.
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +10,7 @@ import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
 import { address, converse, handles } from "./flows";
 import { RELAY_DATA_DIR } from "./env";
-import { blobIdOf, mediaHash, mediaPieceCount } from "./idb";
+import { blobIdOf, mediaBytes, mediaFileNames, mediaHash, mediaPieceCount } from "./idb";
 import { NAMES, TEXT } from "./plaintexts";
 
 /** A JPEG made by the browser, with an EXIF segment added that holds a GPS position (N 51°30'26"). */
@@ -95,20 +96,10 @@ test("a photo (thumbnail first, GPS gone), a file intact, a tampered blob refuse
   const sent = await mediaHash(erin.app.page, photoId);
   expect(sent).not.toBe(sha256(photo));
   expect(await mediaHash(frank.app.page, photoId)).toBe(sent);
-  const received = await frank.app.page.evaluate(async (id) => {
-    const db = await new Promise<IDBDatabase>((resolve) => {
-      const req = indexedDB.open("junction");
-      req.onsuccess = () => resolve(req.result);
-    });
-    // a download is kept in pieces (a small photo: one)
-    const pieces = await new Promise<{ data: Blob }[]>((resolve) => {
-      const req = db.transaction("mediaChunks", "readonly").objectStore("mediaChunks").getAll(IDBKeyRange.bound([id, -Infinity], [id, Infinity]));
-      req.onsuccess = () => resolve(req.result as { data: Blob }[]);
-    });
-    db.close();
-    return [...new Uint8Array(await new Blob(pieces.map((p) => p.data)).arrayBuffer())];
-  }, photoId);
-  const bytes = Buffer.from(received);
+  // a download is kept in a file of the origin-private file system, written by the worker
+  const received = await mediaBytes(frank.app.page, photoId);
+  expect(received?.kept).toBe("file");
+  const bytes = received!.bytes;
   expect(bytes.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
   expect(bytes.includes(Buffer.from("Exif\u0000\u0000", "latin1"))).toBe(false);
   expect(bytes.includes(Buffer.from([0, 0, 0, 51, 0, 0, 0, 1, 0, 0, 0, 30]))).toBe(false);
@@ -147,13 +138,33 @@ test("a photo (thumbnail first, GPS gone), a file intact, a tampered blob refuse
   await expect(frank.app.messages.filter({ has: frank.app.page.getByRole("alert") })).toContainText("This attachment was altered on the relay and was refused.");
   expect(await mediaHash(frank.app.page, alteredId)).toBeNull();
   // nothing of it kept, not even the pieces before the altered byte (the photo's one and the file's four stay)
-  expect(await mediaPieceCount(frank.app.page)).toBe(5);
+  await expect.poll(() => mediaPieceCount(frank.app.page)).toBe(5);
+  expect(await mediaFileNames(frank.app.page)).toEqual([photoId, fileId].sort());
 
-  // deleting the photo (for me) deletes its media from IndexedDB
+  // deleting the photo (for me) deletes its media, its file too
   await frank.app.messageAction(theirs, "Delete");
   const dialog = frank.app.page.getByRole("dialog", { name: /Delete/ });
   await dialog.getByRole("button", { name: "Delete for me" }).click();
   await expect(frank.app.message(TEXT.attachCaption)).toHaveCount(0);
   expect(await mediaHash(frank.app.page, photoId)).toBeNull();
+  await expect.poll(() => mediaFileNames(frank.app.page)).toEqual([fileId]);
   expect(await mediaHash(frank.app.page, fileId)).toBe(sha256(file));
+
+  // a file no row names (a removal that could not run) goes at the next start; the file kept stays and shows
+  await frank.app.page.evaluate(async () => {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle("media-junction");
+    const handle = await dir.getFileHandle("AAAAAAAAAAAAAAAAAAAAAA", { create: true });
+    const writable = await handle.createWritable();
+    await writable.write(new Uint8Array(5000));
+    await writable.close();
+  });
+  await frank.app.page.reload();
+  await expect.poll(() => mediaFileNames(frank.app.page)).toEqual([fileId]);
+  await expect(fileBubble.getByRole("button", { name: "Save" })).toBeVisible();
+
+  // logging out removes the files with the database
+  await (await frank.app.openSettings()).getByRole("button", { name: "Log out" }).click();
+  await frank.app.page.getByRole("dialog", { name: "Log out of this device?" }).getByRole("button", { name: "Log out" }).click();
+  await expect(frank.app.page.getByRole("status", { name: "Logged out" })).toBeVisible();
+  expect(await mediaFileNames(frank.app.page)).toEqual([]);
 });

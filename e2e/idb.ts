@@ -171,48 +171,84 @@ async function patchRow(page: Page, store: string, id: string, patch: Record<str
   );
 }
 
+/** Plaintext bytes per piece of a download (lib/engine/attachments/transfer.ts DOWNLOAD_PIECE_BYTES). */
+const PIECE_BYTES = 1024 * 1024;
+
 /**
- * SHA-256 (hex) of a message's decrypted media as the UI would show it (its own Blob, or a download's
- * pieces from mediaChunks joined in order), or null when there is none. Pieces without a media row (a
- * download under way or refused) are not media: null.
+ * A message's decrypted media as the UI would show it (its own Blob, its file in the origin-private file
+ * system, or a download's pieces from mediaChunks joined in order), with where it is kept; null when there
+ * is none. Pieces or a file without a media row (a download under way or refused) are not media: null.
  */
-export async function mediaHash(page: Page, messageId: string): Promise<string | null> {
-  return page.evaluate(async (id) => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const req = indexedDB.open("junction");
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    });
-    const get = <T>(req: IDBRequest) =>
-      new Promise<T>((resolve, reject) => {
-        req.onsuccess = () => resolve(req.result as T);
+async function readMedia(page: Page, messageId: string, as: "hash" | "bytes"): Promise<{ kept: "blob" | "file" | "pieces"; hash: string; bytes?: number[] } | null> {
+  return page.evaluate(
+    async ({ id, as }) => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const req = indexedDB.open("junction");
+        req.onsuccess = () => resolve(req.result);
         req.onerror = () => reject(req.error);
       });
-    try {
-      const tx = db.transaction(["media", "mediaChunks"], "readonly");
-      const row = await get<{ blob?: Blob; pieces?: number } | undefined>(tx.objectStore("media").get(id));
-      if (!row) return null;
-      const pieces = row.blob ? [] : await get<{ data: Blob }[]>(tx.objectStore("mediaChunks").getAll(IDBKeyRange.bound([id, -Infinity], [id, Infinity])));
-      if (!row.blob && pieces.length !== row.pieces) return null;
-      const blob = row.blob ?? new Blob(pieces.map((p) => p.data));
-      const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
-      return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-    } finally {
-      db.close();
-    }
-  }, messageId);
+      const get = <T>(req: IDBRequest) =>
+        new Promise<T>((resolve, reject) => {
+          req.onsuccess = () => resolve(req.result as T);
+          req.onerror = () => reject(req.error);
+        });
+      let blob: Blob | null = null;
+      let kept: "blob" | "file" | "pieces";
+      try {
+        const tx = db.transaction(["media", "mediaChunks"], "readonly");
+        const row = await get<{ blob?: Blob; pieces?: number; file?: true; size: number } | undefined>(tx.objectStore("media").get(id));
+        if (!row) return null;
+        if (row.blob) {
+          blob = row.blob;
+          kept = "blob";
+        } else if (row.file) {
+          kept = "file";
+          const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle("media-junction");
+          blob = await (await dir.getFileHandle(id)).getFile().catch(() => null);
+          if (blob?.size !== row.size) return null;
+        } else {
+          kept = "pieces";
+          const pieces = await get<{ data: Blob }[]>(tx.objectStore("mediaChunks").getAll(IDBKeyRange.bound([id, -Infinity], [id, Infinity])));
+          if (pieces.length !== row.pieces) return null;
+          blob = new Blob(pieces.map((p) => p.data));
+        }
+      } finally {
+        db.close();
+      }
+      const bytes = await blob.arrayBuffer();
+      const digest = await crypto.subtle.digest("SHA-256", bytes);
+      const hash = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+      return { kept, hash, ...(as === "bytes" ? { bytes: [...new Uint8Array(bytes)] } : {}) };
+    },
+    { id: messageId, as },
+  );
 }
 
-/** How many pieces of downloads this person's IndexedDB holds (shown or not). */
+/** SHA-256 (hex) of a message's decrypted media as the UI would show it; null when there is none. */
+export async function mediaHash(page: Page, messageId: string): Promise<string | null> {
+  return (await readMedia(page, messageId, "hash"))?.hash ?? null;
+}
+
+/** A message's decrypted media (small ones: the bytes cross as a list) and where it is kept; null when none. */
+export async function mediaBytes(page: Page, messageId: string): Promise<{ kept: "blob" | "file" | "pieces"; bytes: Buffer } | null> {
+  const media = await readMedia(page, messageId, "bytes");
+  return media ? { kept: media.kept, bytes: Buffer.from(media.bytes!) } : null;
+}
+
+/**
+ * How many pieces of downloads this person keeps, shown or not: mediaChunks rows, and the pieces in media
+ * files (whole or cut off: a file's size over the piece size, rounded up).
+ */
 export async function mediaPieceCount(page: Page): Promise<number> {
-  return page.evaluate(async () => {
+  return page.evaluate(async (pieceBytes) => {
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
       const req = indexedDB.open("junction");
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error);
     });
+    let count: number;
     try {
-      return await new Promise<number>((resolve, reject) => {
+      count = await new Promise<number>((resolve, reject) => {
         const req = db.transaction("mediaChunks", "readonly").objectStore("mediaChunks").count();
         req.onsuccess = () => resolve(req.result);
         req.onerror = () => reject(req.error);
@@ -220,6 +256,22 @@ export async function mediaPieceCount(page: Page): Promise<number> {
     } finally {
       db.close();
     }
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle("media-junction").catch(() => null);
+    if (!dir) return count;
+    for await (const handle of (dir as unknown as { values(): AsyncIterable<FileSystemFileHandle> }).values()) {
+      count += Math.ceil((await handle.getFile()).size / pieceBytes);
+    }
+    return count;
+  }, PIECE_BYTES);
+}
+
+/** The names of this person's media files (message ids), sorted. */
+export async function mediaFileNames(page: Page): Promise<string[]> {
+  return page.evaluate(async () => {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle("media-junction").catch(() => null);
+    const names: string[] = [];
+    if (dir) for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+    return names.sort();
   });
 }
 

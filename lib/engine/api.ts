@@ -11,6 +11,7 @@ import { searchIndexCost } from "../store/search";
 import { toEngineError } from "./errors";
 import { sendAttachmentsLocal } from "./attachments/send";
 import { deleteMedia } from "../store/media";
+import { removeAllMediaFiles } from "../store/mediaFiles";
 import { acceptIdentityLocal, canonicalAddress, markVerifiedLocal, retryMessageLocal, safetyNumberLocal, sendMessageLocal } from "./local";
 import {
   deleteMessageLocal,
@@ -186,6 +187,8 @@ export function leaderHandlers(engine: Engine, deps: HandlerDeps): RpcHandlers {
         await engine.stop();
         // nothing in this worker may open (and so recreate) it again afterwards
         await db.delete({ disableAutoOpen: true });
+        // and the downloads kept in files beside it
+        await removeAllMediaFiles(db);
         return null;
       }),
     lookup: (p) =>

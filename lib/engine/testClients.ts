@@ -161,3 +161,48 @@ export async function sendByHand(
     await request(socket, EVENTS.send, { from: fromAddr as Address, envelopes, ...(subset ? { subset: true as const } : {}) });
   });
 }
+
+/**
+ * Blob downloads (GETs of /blobs/) stall after `cut` bytes of each response, as a connection that hangs,
+ * until the request is aborted (a closed tab, a stopped engine) or `release()` lets them (and every later
+ * one) through; `ranges` lists each GET's Range header ("whole" without one). Undone by `restore()`.
+ */
+export function stallBlobDownloads(cut: number) {
+  const realFetch = globalThis.fetch;
+  const ranges: string[] = [];
+  let stall = true;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const res = await realFetch(input, init);
+    if ((init?.method ?? "GET") !== "GET" || !String(input).includes("/blobs/")) return res;
+    ranges.push((init?.headers as Record<string, string> | undefined)?.Range ?? "whole");
+    if (!stall) return res;
+    const reader = res.body!.getReader();
+    let given = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (given >= cut && stall) {
+          await Promise.race([released, new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))))]);
+        }
+        const { done, value } = await reader.read();
+        if (done) return controller.close();
+        const take = stall ? value.subarray(0, cut - given) : value;
+        given += take.length;
+        controller.enqueue(take);
+      },
+    });
+    return new Response(body, { status: res.status, headers: res.headers });
+  }) as typeof fetch;
+  return {
+    ranges,
+    /** The stalled responses go on, and later ones come whole. */
+    release: () => {
+      stall = false;
+      release();
+    },
+    restore: () => {
+      globalThis.fetch = realFetch;
+    },
+  };
+}

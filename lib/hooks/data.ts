@@ -148,14 +148,30 @@ export function useTransfer(messageId: string): TransferRow | null | undefined {
   return useLiveQuery(async () => (await getDb().transfers.get(messageId)) ?? null, [messageId]);
 }
 
-/** An attachment's decrypted bytes, once they are here and checked (a download's pieces joined); null before. */
+/**
+ * An attachment's decrypted bytes, once they are here and checked (its file, or a download's pieces
+ * joined); null before. The live query watches the row; its bytes are looked up outside it (a file is
+ * read through the origin-private file system, which a live query cannot follow).
+ */
 export function useMedia(messageId: string): (MediaRow & { blob: Blob }) | null | undefined {
-  return useLiveQuery(async () => {
-    const db = getDb();
-    const row = await db.media.get(messageId);
-    const blob = row ? await mediaBlob(db, row) : null;
-    return row && blob ? { ...row, blob } : null;
-  }, [messageId]);
+  const row = useLiveQuery(async () => (await getDb().media.get(messageId)) ?? null, [messageId]);
+  const [found, setFound] = useState<{ row: MediaRow; blob: Blob | null } | undefined>(undefined);
+  useEffect(() => {
+    if (!row) return;
+    let live = true;
+    mediaBlob(getDb(), row).then(
+      (blob) => live && setFound({ row, blob }),
+      () => live && setFound({ row, blob: null }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [row]);
+  if (row === undefined) return undefined;
+  if (row === null) return null;
+  // the last lookup of this row (a row stored again is looked up again; one read again is the same)
+  if (found?.row.messageId !== row.messageId || found.row.storedAt !== row.storedAt) return undefined;
+  return found.blob ? { ...row, blob: found.blob } : null;
 }
 
 /** The images of a conversation that are here, in order: what the image viewer's arrows go through. */

@@ -9,6 +9,7 @@
 import Dexie, { type EntityTable, type Table, type Transaction } from "dexie";
 import type { Address, BrandId } from "../brands";
 import { BACKFILL_KEY, searchIndexMiddleware, type BlockKey, type SearchBlock } from "./search";
+import { removeMediaFiles } from "./mediaFiles";
 
 export type MessageState = "queued" | "sent" | "delivered" | "read" | "failed";
 export type Direction = "in" | "out";
@@ -259,16 +260,19 @@ export interface TransferRow {
 
 /**
  * Decrypted media kept on this device (read model): an attachment's bytes, once authenticated. My own
- * files (and media stored before version 11) are kept whole in `blob`; a download is kept as `pieces`
- * rows of mediaChunks, written as it came and shown (assembled into one Blob, lib/store/media.ts) only
- * once this row exists, after the whole ciphertext checked out.
+ * files (and media stored before version 11) are kept whole in `blob`; a download is kept in a file of
+ * the origin-private file system (`file`, lib/store/mediaFiles.ts), or where the worker cannot write one as
+ * `pieces` rows of mediaChunks, written as it came and shown (assembled into one Blob, lib/store/media.ts)
+ * only once this row exists, after the whole ciphertext checked out.
  */
 export interface MediaRow {
   messageId: string;
   conversationId: string;
   blob?: Blob;
-  /** How many mediaChunks rows hold the bytes (when `blob` is absent). */
+  /** How many mediaChunks rows hold the bytes (when `blob` and `file` are absent). */
   pieces?: number;
+  /** The bytes are in the media file named by `messageId` (lib/store/mediaFiles.ts). */
+  file?: true;
   /** The type the assembled Blob gets. */
   mime?: string;
   size: number;
@@ -751,6 +755,31 @@ export class JunctionDB extends Dexie {
     JunctionDB.schemaHistory().declareOn(this);
     // the index is written in the same transaction as every message write
     this.use(searchIndexMiddleware);
+    this.removeFilesWithRows();
+  }
+
+  /**
+   * A media row kept in a file, or an incoming transfer (whose download may have left part of a file),
+   * takes its file with it once the transaction that deleted it commits. A file still open stays (its
+   * download removes it; the sweep at start otherwise).
+   */
+  private removeFilesWithRows(): void {
+    const pending = new WeakMap<Transaction, Set<string>>();
+    const later = (id: string, tx: Transaction) => {
+      let ids = pending.get(tx);
+      if (!ids) {
+        const batch = new Set<string>();
+        pending.set(tx, (ids = batch));
+        tx.on("complete", () => void removeMediaFiles(this, batch));
+      }
+      ids.add(id);
+    };
+    this.media.hook("deleting", (id, row, tx) => {
+      if (row?.file) later(id, tx);
+    });
+    this.transfers.hook("deleting", (id, row, tx) => {
+      if (row?.direction === "in") later(id, tx);
+    });
   }
 
   /** Every version of the schema as written: never delete a block; add a new one with the change. */

@@ -2,6 +2,7 @@
 // Every function that runs inside a caller's transaction needs mediaTables(db) in its scope.
 import Dexie from "dexie";
 import type { AttachmentInfo, JunctionDB, MediaRow, TransferRow } from "./db";
+import { mediaFile, removeMediaFiles } from "./mediaFiles";
 
 /** Images and voice notes up to this size are fetched as soon as their message arrives; anything else on request. */
 export const AUTO_DOWNLOAD_BYTES = 5 * 1024 * 1024;
@@ -39,11 +40,16 @@ export async function joinedPieces(db: JunctionDB, messageId: string): Promise<B
 }
 
 /**
- * The media's bytes as one Blob: its own, or its pieces joined (in a browser the Blob refers to what
- * IndexedDB holds on disk, so a large file is not read into memory). Null when a piece is missing.
+ * The media's bytes as one Blob: its own, its file, or its pieces joined (in a browser the Blob refers to
+ * what is on disk, so a large file is not read into memory). Null when the file or a piece is missing.
  */
 export async function mediaBlob(db: JunctionDB, row: MediaRow): Promise<Blob | null> {
   if (row.blob) return row.blob;
+  if (row.file) {
+    const file = await mediaFile(db, row.messageId);
+    if (!file || file.size !== row.size) return null;
+    return row.mime ? new Blob([file], { type: row.mime }) : file;
+  }
   const pieces = await piecesOf(db, row.messageId).toArray();
   if (pieces.length !== row.pieces) return null;
   return new Blob(
@@ -88,7 +94,7 @@ export async function mediaUsage(db: JunctionDB): Promise<Map<string, { bytes: n
  * to "remote", so they can be fetched again from the relay while it keeps them.
  */
 export async function deleteMedia(db: JunctionDB, conversationId?: string): Promise<number> {
-  return db.transaction("rw", [db.media, db.mediaChunks, db.transfers], async () => {
+  const { deleted, idle } = await db.transaction("rw", [db.media, db.mediaChunks, db.transfers], async () => {
     const rows = conversationId === undefined ? await db.media.toArray() : await db.media.where("conversationId").equals(conversationId).toArray();
     const ids = rows.map((m) => m.messageId);
     await db.media.bulkDelete(ids);
@@ -98,6 +104,9 @@ export async function deleteMedia(db: JunctionDB, conversationId?: string): Prom
     await deletePieces(db, [...new Set([...ids, ...idle])]);
     const transfers = (await db.transfers.bulkGet(ids)).filter((t): t is TransferRow => t !== undefined && t.state === "ready");
     if (transfers.length) await db.transfers.bulkPut(transfers.map((t) => ({ ...t, state: "remote" as const, done: 0 })));
-    return ids.length;
+    return { deleted: ids.length, idle };
   });
+  // the media rows' files go with them (db.ts); what downloads left halfway kept in files goes here
+  await removeMediaFiles(db, idle);
+  return deleted;
 }

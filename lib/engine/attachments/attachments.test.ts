@@ -14,7 +14,7 @@ import { sessionKey } from "../../store/ids";
 import { deserializeSession, encrypt, serializeSession } from "../../crypto";
 import { EVENTS, toB64 } from "../deps";
 import { request } from "../relay";
-import { aliceAndBob, holdDeliveries, makeBoot, messagesOf, waitFor, type Client } from "../testClients";
+import { aliceAndBob, holdDeliveries, makeBoot, messagesOf, stallBlobDownloads, waitFor, type Client } from "../testClients";
 import { sweepExpired } from "../disappearing";
 import { blobBytes } from "./content";
 import { DOWNLOAD_PIECE_BYTES } from "./transfer";
@@ -154,45 +154,19 @@ describe("attachments between two engines", () => {
     const { messageIds: [id] } = await alice.api.sendAttachments({ conversationId: aConv, files: [{ blob: new Blob([bytes]), name: "big.bin" }] });
     await waitFor(() => bob.db.messages.get(id), "arrived");
     // the relay's answer stalls after 2.5 pieces' worth (a connection that hangs), until the tab closes
-    const realFetch = globalThis.fetch;
-    const ranges: string[] = [];
-    let stall = true;
-    globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
-      const res = await realFetch(input, init);
-      if ((init?.method ?? "GET") !== "GET" || !String(input).includes("/blobs/")) return res;
-      ranges.push((init?.headers as Record<string, string> | undefined)?.Range ?? "whole");
-      if (!stall) return res;
-      const reader = res.body!.getReader();
-      let given = 0;
-      const cut = 2.5 * DOWNLOAD_PIECE_BYTES;
-      const body = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          if (given >= cut) {
-            await new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
-          }
-          const { done, value } = await reader.read();
-          if (done) return controller.close();
-          const take = value.subarray(0, cut - given);
-          given += take.length;
-          controller.enqueue(take);
-        },
-      });
-      return new Response(body, { status: res.status, headers: res.headers });
-    }) as typeof fetch;
-    onTestFinished(() => {
-      globalThis.fetch = realFetch;
-    });
+    const net = stallBlobDownloads(2.5 * DOWNLOAD_PIECE_BYTES);
+    onTestFinished(net.restore);
     await bob.api.downloadAttachment({ conversationId: bConv, messageId: id });
     await waitFor(async () => ((await bob.db.mediaChunks.count()) >= 2 ? true : undefined), "two pieces stored");
     // stored, but nothing shown: no media row until the whole ciphertext checked out
     expect(await bob.db.media.get(id)).toBeUndefined();
     expect((await bob.db.transfers.get(id))?.state).toBe("downloading");
     await bob.engine.stop();
-    stall = false;
+    net.release();
     const bob2 = boot(bob.db);
     const media = await waitFor(() => bob2.db.media.get(id), "downloaded after the restart");
     // resumed after the two pieces kept, not from the start
-    expect(ranges).toEqual(["whole", `bytes=${37 + 2 * (DOWNLOAD_PIECE_BYTES / 65536) * (65536 + 16)}-`]);
+    expect(net.ranges).toEqual(["whole", `bytes=${37 + 2 * (DOWNLOAD_PIECE_BYTES / 65536) * (65536 + 16)}-`]);
     expect(media).toMatchObject({ pieces: 4, size: bytes.length });
     expect(media.blob).toBeUndefined();
     expect(await sha((await mediaBlob(bob2.db, media))!)).toBe(createHash("sha256").update(bytes).digest("hex"));

@@ -8,8 +8,9 @@ import type { AttachmentKeyRow, TransferRow } from "../../store/db";
 import { advanceState } from "../../store/conversations";
 import type { EngineContext } from "../context";
 import type { CipherIo } from "./cipherio";
-import { streamAttachment, TransferError, uploadAttachment, type TransferTimings, type UploadGrant } from "./transfer";
+import { DOWNLOAD_PIECE_BYTES, streamAttachment, TransferError, uploadAttachment, type PlainPiece, type TransferTimings, type UploadGrant } from "./transfer";
 import { countPieces, deletePieces, mediaBlob, readPiece } from "../../store/media";
+import { openMediaFile, removeMediaFiles, sweepMediaFiles, type SyncFile } from "../../store/mediaFiles";
 import { pointerOf } from "./content";
 import { EngineError } from "../../worker/rpc";
 
@@ -62,6 +63,7 @@ export class TransferRunner {
   private readonly uploads: Loop;
   private readonly downloads: Loop;
   private stopped = false;
+  private swept: Promise<void> | undefined;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -127,6 +129,12 @@ export class TransferRunner {
   }
 
   private async downloadAll(): Promise<"idle" | "stop"> {
+    // once per runner, before it opens a file: what a crash or a removal that could not run left behind
+    this.swept ??= sweepMediaFiles(this.ctx.db).then(
+      (removed) => void (removed && this.ctx.log.info("media files swept", { removed })),
+      (error: unknown) => this.ctx.log.warn("media file sweep failed", { name: error instanceof Error ? error.name : "unknown" }),
+    );
+    await this.swept;
     // "downloading" without a transfer of mine in flight: one a reload or a crash cut off, resumed
     const rows = await this.ctx.db.transfers.where("state").anyOf("queued", "downloading").toArray();
     for (const t of rows) {
@@ -240,41 +248,58 @@ export class TransferRunner {
       await db.transfers.update(id, { state: "failed", error: "this attachment cannot be fetched" });
       return "done";
     }
+    // a file of its own where this worker can write one, else pieces in mediaChunks
+    let file: SyncFile | null;
+    try {
+      file = await openMediaFile(db, id);
+    } catch (error) {
+      // open elsewhere (a tab that just lost the lead still writing it): tried again at the next kick
+      this.ctx.log.warn("media file busy", { name: error instanceof Error ? error.name : "unknown" });
+      return "offline";
+    }
     const abort = new AbortController();
     this.aborts.set(id, abort);
-    const kept = await countPieces(db, id);
+    const store: PieceStore<unknown> = file ? fileStore(file, id, db) : chunkStore(db, id);
     await db.transfers.update(id, { state: "downloading", error: undefined });
-    let pieces = 0;
     const timings: TransferTimings = {};
     try {
-      await streamAttachment({
-        pointer,
-        baseUrl: this.opts.baseUrl,
-        fetch: this.opts.fetch,
-        onProgress: this.progress(id),
-        signal: abort.signal,
-        timings,
-        io: this.opts.io,
-        kept: { count: kept, read: (index) => readPiece(db, id, index) },
-        // pieces are stored as they authenticate, those that came meanwhile in one transaction; nothing is
-        // shown before the media row below
-        sink: async (batch) => {
-          pieces = batch[batch.length - 1].index + 1;
-          const stored = await db.transaction("rw", [db.mediaChunks, db.transfers], async () => {
-            if (!(await db.transfers.get(id))) return false;
-            await db.mediaChunks.bulkPut(batch.map((p) => ({ messageId: id, index: p.index, data: p.data })));
-            return true;
-          });
-          // deleted (or expired) while it came: stop here
-          if (!stored) abort.abort();
-        },
-      });
-      await db.transaction("rw", [db.messages, db.media, db.mediaChunks, db.transfers], async () => {
+      const kept = await store.kept();
+      try {
+        await streamAttachment({
+          pointer,
+          baseUrl: this.opts.baseUrl,
+          fetch: this.opts.fetch,
+          onProgress: this.progress(id),
+          signal: abort.signal,
+          timings,
+          io: this.opts.io,
+          kept,
+          piece: store.piece,
+          // pieces are kept as they authenticate (those that came meanwhile together); nothing is shown
+          // before the media row below
+          sink: async (batch) => {
+            // deleted (or expired) while it came: stop here
+            if (!(await store.keep(batch))) abort.abort();
+          },
+        });
+        file?.flush();
+      } finally {
+        file?.close();
+      }
+      const stored = await db.transaction("rw", [db.messages, db.media, db.mediaChunks, db.transfers], async () => {
         // deleted (or expired) while it came: nothing is kept
-        if (!(await db.messages.get(id)) || !(await db.transfers.get(id))) return deletePieces(db, [id]);
-        await db.media.put({ messageId: id, conversationId: msg.conversationId, pieces, mime: msg.attachment!.mime, size: msg.attachment!.size, storedAt: this.ctx.now() });
+        if (!(await db.messages.get(id)) || !(await db.transfers.get(id))) {
+          await deletePieces(db, [id]);
+          return false;
+        }
+        const where = file ? { file: true as const } : { pieces: store.pieces };
+        await db.media.put({ messageId: id, conversationId: msg.conversationId, ...where, mime: msg.attachment!.mime, size: msg.attachment!.size, storedAt: this.ctx.now() });
+        // a download begun in pieces before files were kept is done in a file: its pieces go
+        if (file) await deletePieces(db, [id]);
         await db.transfers.update(id, { state: "ready", done: t.total, error: undefined });
+        return true;
       });
+      if (!stored && file) await removeMediaFiles(db, [id]);
       this.ctx.counters.bump("attachment_downloaded");
       this.timed("download", timings, t.total);
       return "done";
@@ -294,16 +319,83 @@ export class TransferRunner {
         outcome = "offline";
       } else change = { state: "failed", error: "The download failed." };
       this.ctx.log.warn("download failed", { code: error instanceof TransferError ? error.code : "unknown" });
-      await db
+      // what a tampered or refused blob gave is dropped; an interrupted one's pieces are resumed from
+      const drop = change.state === "tampered" || change.state === "failed";
+      const still = await db
         .transaction("rw", [db.mediaChunks, db.transfers], async () => {
-          // what a tampered or refused blob gave is dropped; an interrupted one's pieces are resumed from
-          if (change.state === "tampered" || change.state === "failed") await deletePieces(db, [id]);
-          if (await db.transfers.get(id)) await db.transfers.update(id, change);
+          if (drop) await deletePieces(db, [id]);
+          if (!(await db.transfers.get(id))) return false;
+          await db.transfers.update(id, change);
+          return true;
         })
-        .catch(() => undefined);
+        .catch(() => true);
+      // its file was open when its rows went (they could not take it): it goes now
+      if (file && (drop || !still)) await removeMediaFiles(db, [id]);
       return outcome;
     } finally {
       this.aborts.delete(id);
     }
   }
+}
+
+/** Where a download keeps its pieces of plaintext: what it resumes from, and how each piece is kept. */
+interface PieceStore<D> {
+  kept(): Promise<{ count: number; read(index: number): Promise<Uint8Array> }>;
+  piece?(index: number, bytes: Uint8Array<ArrayBuffer>): D;
+  /** Keeps a batch; false when the download's transfer is gone (deleted while it came). */
+  keep(batch: PlainPiece<D>[]): Promise<boolean>;
+  /** How many pieces are kept. */
+  readonly pieces: number;
+}
+
+/** Pieces as mediaChunks rows (Blobs): written with a check of the transfer, in one transaction. */
+function chunkStore(db: EngineContext["db"], id: string): PieceStore<Blob> {
+  let pieces = 0;
+  return {
+    get pieces() {
+      return pieces;
+    },
+    kept: async () => ({ count: await countPieces(db, id), read: (index) => readPiece(db, id, index) }),
+    keep: async (batch) => {
+      pieces = batch[batch.length - 1].index + 1;
+      return db.transaction("rw", [db.mediaChunks, db.transfers], async () => {
+        if (!(await db.transfers.get(id))) return false;
+        await db.mediaChunks.bulkPut(batch.map((p) => ({ messageId: id, index: p.index, data: p.data })));
+        return true;
+      });
+    },
+  };
+}
+
+/**
+ * Pieces written into the message's file where they belong, the moment each is whole (the worker writes
+ * the file itself), then flushed before the transfer is checked: a resume counts the whole pieces the
+ * file holds.
+ */
+function fileStore(file: SyncFile, id: string, db: EngineContext["db"]): PieceStore<number> {
+  let pieces = 0;
+  return {
+    get pieces() {
+      return pieces;
+    },
+    // a piece cut off by a crash is not counted, and is written over where it belongs
+    kept: async () => {
+      return {
+        count: Math.floor(file.getSize() / DOWNLOAD_PIECE_BYTES),
+        read: async (index) => {
+          const bytes = new Uint8Array(DOWNLOAD_PIECE_BYTES);
+          return bytes.subarray(0, file.read(bytes, { at: index * DOWNLOAD_PIECE_BYTES }));
+        },
+      };
+    },
+    piece: (index, bytes) => {
+      if (file.write(bytes, { at: index * DOWNLOAD_PIECE_BYTES }) !== bytes.length) throw new Error("a piece was written short");
+      return bytes.length;
+    },
+    keep: async (batch) => {
+      file.flush();
+      pieces = batch[batch.length - 1].index + 1;
+      return (await db.transfers.get(id)) !== undefined;
+    },
+  };
 }

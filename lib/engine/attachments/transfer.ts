@@ -570,12 +570,13 @@ export interface DownloadParams {
 }
 
 /** One piece of a download's plaintext: DOWNLOAD_PIECE_BYTES (the last one shorter), numbered from 0. */
-export interface PlainPiece {
+export interface PlainPiece<D = Blob> {
   index: number;
-  data: Blob;
+  /** The piece as `StreamParams.piece` made it (by default a Blob of its bytes). */
+  data: D;
 }
 
-export interface StreamParams extends DownloadParams {
+export interface StreamParams<D = Blob> extends DownloadParams {
   /**
    * The pieces kept from an interrupted download of this attachment, in order: read one at a time,
    * sealed again to bring the digest up to date (never trusted for more), and the download goes on
@@ -588,23 +589,36 @@ export interface StreamParams extends DownloadParams {
    * ends: the digest is checked only after the last byte, so a sink must be ready to throw away what it
    * took when the download throws.
    */
-  sink(pieces: PlainPiece[]): Promise<void>;
+  sink(pieces: PlainPiece<D>[]): Promise<void>;
+  /**
+   * Makes what the sink gets of piece `index` the moment its bytes are whole, before the next chunk opens
+   * into them (the view is reused once it returns): by default a Blob of them (outside the worker), or
+   * something that writes them where they are kept (a file written synchronously). An error it throws is
+   * the store's, not the attachment's.
+   */
+  piece?(index: number, bytes: Uint8Array<ArrayBuffer>): D;
 }
 
 /**
  * Hands pieces to a sink in batches: one batch is written while the next pieces decrypt and queue;
  * those go together in the next batch. The first failure comes out of room() or done().
  */
-class BatchWriter {
-  private queue: PlainPiece[] = [];
+class BatchWriter<D> {
+  private queue: PlainPiece<D>[] = [];
   private writing: Promise<void> | null = null;
   private failure: { cause: unknown } | null = null;
 
-  constructor(private readonly write: (pieces: PlainPiece[]) => Promise<void>) {}
+  constructor(private readonly write: (pieces: PlainPiece<D>[]) => Promise<void>) {}
 
-  add(piece: PlainPiece): void {
+  add(piece: PlainPiece<D>): void {
     this.queue.push(piece);
     this.pump();
+  }
+
+  /** A piece could not be made: nothing more is written, and room() or done() throws `cause`. */
+  fail(cause: unknown): void {
+    this.failure ??= { cause };
+    this.queue = [];
   }
 
   /** Waits while STORE_QUEUE_PIECES wait already. */
@@ -660,7 +674,7 @@ function offsetAfter(pieces: number): number {
  * chunk and the digest of the whole ciphertext checked out; a tampered blob gives a `tampered` error
  * (and the sink's pieces must go).
  */
-export async function streamAttachment(params: StreamParams): Promise<void> {
+export async function streamAttachment<D = Blob>(params: StreamParams<D>): Promise<void> {
   const { pointer } = params;
   const doFetch = params.fetch ?? fetch;
   const total = ciphertextSize(paddedSize(pointer.size));
@@ -684,12 +698,20 @@ export async function streamAttachment(params: StreamParams): Promise<void> {
   /** The piece being opened into, reused: each full piece is copied out as a Blob. */
   const piece = new Uint8Array(DOWNLOAD_PIECE_BYTES);
   let pieceBytes = 0;
-  const store = new BatchWriter(params.sink);
+  const store = new BatchWriter<D>(params.sink);
+  const make = params.piece ?? ((_: number, bytes: Uint8Array<ArrayBuffer>) => new Blob([bytes]) as D);
   let stream: CipherStream | null = null;
   const flush = () => {
     // the padding after the file's own bytes is dropped (a piece of padding only is not stored)
     const own = Math.max(0, Math.min(pieceBytes, pointer.size - index * DOWNLOAD_PIECE_BYTES));
-    if (own > 0) store.add({ index, data: new Blob([piece.subarray(0, own)]) });
+    if (own > 0 && !store.failed) {
+      try {
+        store.add({ index, data: make(index, piece.subarray(0, own)) });
+      } catch (err) {
+        // thrown here it would read as the decryptor's (a tampered blob): the store's failure comes out of room()
+        store.fail(err);
+      }
+    }
     index++;
     pieceBytes = 0;
   };
