@@ -142,6 +142,54 @@ describe("downloads kept in files", () => {
     await stopAll(alice, bob);
   });
 
+  it("a device whose storage refuses the file: a clear error and nothing kept, and Download tries again", async () => {
+    const { alice, bob, aConv, bConv } = await aliceAndBob(boot);
+    const { id, hash } = await sent(alice, bob, aConv, 2 * DOWNLOAD_PIECE_BYTES + 5);
+    // the disk fills up after the first piece: the second piece's write is refused
+    let room = DOWNLOAD_PIECE_BYTES;
+    setMediaFileSystem({
+      ...files,
+      async open(dir, name) {
+        const file = (await files.open(dir, name))!;
+        return {
+          ...file,
+          write(bytes, at) {
+            if (bytes.length > room) throw new DOMException("no room", "QuotaExceededError");
+            room -= bytes.length;
+            return file.write(bytes, at);
+          },
+        };
+      },
+    });
+    await bob.api.downloadAttachment({ conversationId: bConv, messageId: id });
+    const failed = await waitFor(async () => {
+      const t = await bob.db.transfers.get(id);
+      return t?.state === "failed" ? t : undefined;
+    }, "failed");
+    expect(failed.error).toBe("There is no room on this device for this file.");
+    expect(await bob.db.media.get(id)).toBeUndefined();
+    await waitFor(async () => (await mediaFileIds(bob.db)).length === 0 || undefined, "what was written removed");
+    expect(files.openCount()).toBe(0);
+
+    // a storage that cannot open the file at all: the same kind of error, not a download that waits forever
+    setMediaFileSystem({
+      ...files,
+      async open() {
+        throw new DOMException("broken", "InvalidStateError");
+      },
+    });
+    await bob.api.downloadAttachment({ conversationId: bConv, messageId: id });
+    await waitFor(async () => ((await bob.db.transfers.get(id))?.error === "This device could not store this file." ? true : undefined), "refused again");
+    expect((await bob.db.transfers.get(id))?.state).toBe("failed");
+
+    // room again: Download brings it, whole
+    setMediaFileSystem(files);
+    await bob.api.downloadAttachment({ conversationId: bConv, messageId: id });
+    const media = await waitFor(() => bob.db.media.get(id), "downloaded");
+    expect(await sha((await mediaBlob(bob.db, media))!)).toBe(hash);
+    await stopAll(alice, bob);
+  });
+
   it("the sweep removes the files no row names and keeps those of downloads to resume; log out removes them all", async () => {
     const { alice, bob, aConv, bConv } = await aliceAndBob(boot);
     const { id, hash } = await sent(alice, bob, aConv, 200_000);

@@ -253,9 +253,13 @@ export class TransferRunner {
     try {
       file = await openMediaFile(db, id);
     } catch (error) {
+      const name = error instanceof DOMException ? error.name : "unknown";
+      this.ctx.log.warn("media file refused", { name });
       // open elsewhere (a tab that just lost the lead still writing it): tried again at the next kick
-      this.ctx.log.warn("media file busy", { name: error instanceof Error ? error.name : "unknown" });
-      return "offline";
+      if (name === "NoModificationAllowedError") return "offline";
+      // the device's storage refused it (full, or broken): the message says so, and Download tries again
+      await db.transfers.update(id, { state: "failed", error: storageText(error) });
+      return "done";
     }
     const abort = new AbortController();
     this.aborts.set(id, abort);
@@ -317,7 +321,7 @@ export class TransferRunner {
         // the relay is out of reach: it waits (with what came kept) and resumes at the next kick
         change = { state: "queued", error: "Waiting for the relay…" };
         outcome = "offline";
-      } else change = { state: "failed", error: "The download failed." };
+      } else change = { state: "failed", error: error instanceof DOMException ? storageText(error) : "The download failed." };
       this.ctx.log.warn("download failed", { code: error instanceof TransferError ? error.code : "unknown" });
       // what a tampered or refused blob gave is dropped; an interrupted one's pieces are resumed from
       const drop = change.state === "tampered" || change.state === "failed";
@@ -336,6 +340,11 @@ export class TransferRunner {
       this.aborts.delete(id);
     }
   }
+}
+
+/** What a person reads when this device's storage refused a download's bytes. */
+function storageText(error: unknown): string {
+  return error instanceof DOMException && error.name === "QuotaExceededError" ? "There is no room on this device for this file." : "This device could not store this file.";
 }
 
 /** Where a download keeps its pieces of plaintext: what it resumes from, and how each piece is kept. */
