@@ -14,6 +14,7 @@ export interface SyncFile {
   write(bytes: Uint8Array, options: { at: number }): number;
   getSize(): number;
   flush(): void;
+  /** Closing again does nothing (as with a sync access handle). */
   close(): void;
 }
 

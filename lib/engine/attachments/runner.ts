@@ -264,9 +264,9 @@ export class TransferRunner {
     const abort = new AbortController();
     this.aborts.set(id, abort);
     const store: PieceStore<unknown> = file ? fileStore(file, id, db) : chunkStore(db, id);
-    await db.transfers.update(id, { state: "downloading", error: undefined });
     const timings: TransferTimings = {};
     try {
+      await db.transfers.update(id, { state: "downloading", error: undefined });
       const kept = await store.kept();
       try {
         await streamAttachment({
@@ -337,6 +337,8 @@ export class TransferRunner {
       if (file && (drop || !still)) await removeMediaFiles(db, [id]);
       return outcome;
     } finally {
+      // closed before the media row is written when all went well; here whatever failed before that
+      file?.close();
       this.aborts.delete(id);
     }
   }
