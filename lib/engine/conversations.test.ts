@@ -10,15 +10,11 @@ import type { Address } from "./deps";
 import { randomId } from "../store/ids";
 import { editMessageLocal, deleteMessageLocal } from "./actions";
 import { runMaintenance } from "./maintenance";
-import { account, aliceAndBob, makeBoot, messagesOf, sendByHand, waitFor, type Client } from "./testClients";
+import { account, aliceAndBob, makeBoot, messagesOf, sendByHand, stopAll, waitFor, type Client } from "./testClients";
 
 const boot = makeBoot(useRelayProcess());
 
 const pair = () => aliceAndBob(boot);
-
-async function stopAll(...clients: Client[]) {
-  for (const c of clients) await c.engine.stop();
-}
 
 /** `from` sends raw content through its real session with `to` (a hostile or newer client). */
 async function inject(from: Client, fromAddr: string, to: Client, toAddr: string, content: unknown): Promise<void> {

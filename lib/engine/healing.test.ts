@@ -11,7 +11,7 @@ import { request, type RelaySocket } from "./relay";
 import { encodeDecryptionError } from "./recovery";
 import { envelopeId } from "./envelopes";
 import { runMaintenance } from "./maintenance";
-import { account, handles, makeBoot, messagesOf, sendByHand, waitFor, holdDeliveries, type Client } from "./testClients";
+import { account, handles, holdDeliveries, makeBoot, messagesOf, sendByHand, stopAll, waitFor, type Client } from "./testClients";
 
 const boot = makeBoot(useRelayProcess());
 
@@ -27,10 +27,6 @@ async function pairUp() {
   const aConv = (await alice.api.startChat({ from: aliceAddr as never, to: bobAddr })).conversationId;
   const bConv = (await bob.api.startChat({ from: bobAddr as never, to: aliceAddr })).conversationId;
   return { h, hold, alice, bob, aliceAddr, bobAddr, aConv, bConv };
-}
-
-async function stopAll(...clients: Client[]) {
-  for (const c of clients) await c.engine.stop();
 }
 
 describe("sessions that heal", () => {

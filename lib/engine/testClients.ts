@@ -206,3 +206,14 @@ export function stallBlobDownloads(cut: number) {
     },
   };
 }
+
+/** Stops each client's engine, one after another. */
+export async function stopAll(...clients: Client[]): Promise<void> {
+  for (const c of clients) await c.engine.stop();
+}
+
+/** SHA-256 of a Blob's bytes, as hex. */
+export async function blobSha256(blob: Blob): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await blob.arrayBuffer()));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}

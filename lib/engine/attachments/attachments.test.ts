@@ -14,7 +14,7 @@ import { sessionKey } from "../../store/ids";
 import { deserializeSession, encrypt, serializeSession } from "../../crypto";
 import { EVENTS, toB64 } from "../deps";
 import { request } from "../relay";
-import { aliceAndBob, holdDeliveries, makeBoot, messagesOf, stallBlobDownloads, waitFor, type Client } from "../testClients";
+import { aliceAndBob, blobSha256, holdDeliveries, makeBoot, messagesOf, stallBlobDownloads, stopAll, waitFor } from "../testClients";
 import { sweepExpired } from "../disappearing";
 import { blobBytes } from "./content";
 import { DOWNLOAD_PIECE_BYTES } from "./transfer";
@@ -30,11 +30,7 @@ afterAll(async () => {
 });
 const boot = makeBoot(() => relay.url);
 
-const sha = async (blob: Blob) => createHash("sha256").update(Buffer.from(await blob.arrayBuffer())).digest("hex");
-
-async function stopAll(...clients: Client[]) {
-  for (const c of clients) await c.engine.stop();
-}
+const sha = blobSha256;
 
 describe("attachments between two engines", () => {
   it("a file with a caption is queued at once, uploaded, and downloads intact on request on the other side", async () => {

@@ -13,7 +13,7 @@ import type { JunctionDB } from "../../store/db";
 import { mediaBlob } from "../../store/media";
 import { mediaFileIds, setMediaFileSystem, sweepMediaFiles, type MediaFileSystem } from "../../store/mediaFiles";
 import { nodeMediaFiles, type NodeMediaFiles } from "../../store/mediaFiles.testing";
-import { aliceAndBob, makeBoot, stallBlobDownloads, waitFor, type Client } from "../testClients";
+import { aliceAndBob, blobSha256, makeBoot, stallBlobDownloads, stopAll, waitFor, type Client } from "../testClients";
 import { DOWNLOAD_PIECE_BYTES } from "./transfer";
 import { TAMPERED_TEXT } from "./runner";
 
@@ -37,14 +37,10 @@ afterEach(() => {
   files.dispose();
 });
 
-const sha = async (blob: Blob) => createHash("sha256").update(Buffer.from(await blob.arrayBuffer())).digest("hex");
+const sha = blobSha256;
 const fileOf = (db: JunctionDB, id: string) => join(files.base, `media-${db.name}`, id);
 /** The ciphertext offset after n whole pieces: the header, then n pieces' chunks with their tags. */
 const afterPieces = (n: number) => 37 + n * (DOWNLOAD_PIECE_BYTES / 65536) * (65536 + 16);
-
-async function stopAll(...clients: Client[]) {
-  for (const c of clients) await c.engine.stop();
-}
 
 /** Alice sends Bob a file of `size` random bytes; resolves once it is on Bob's device (not downloaded). */
 async function sent(alice: Client, bob: Client, aConv: string, size: number, name = "big.bin") {
