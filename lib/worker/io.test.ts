@@ -60,7 +60,7 @@ describe("the I/O worker's CipherIo", () => {
         const sent = remote.pushParts(parts);
         expect(parts.every((p) => p.byteLength === 0)).toBe(true);
         leaves[0].push(...(await sent));
-        leaves[1].push(...(await local.push(mine)).leaves);
+        leaves[1].push(...(await (await local.push(mine)).leaves));
         continue;
       }
       const theirs = mine.slice();
@@ -70,8 +70,8 @@ describe("the I/O worker's CipherIo", () => {
       const [r, l] = await Promise.all([sent, local.push(mine, 10)]);
       expect(Buffer.compare(r.bytes, mine)).toBe(0);
       expect(Buffer.compare(Buffer.from(await r.blob!.arrayBuffer()), mine.subarray(10))).toBe(0);
-      leaves[0].push(...r.leaves);
-      leaves[1].push(...l.leaves);
+      leaves[0].push(...(await r.leaves));
+      leaves[1].push(...(await l.leaves));
     }
     leaves[0].push(...(await remote.end()));
     leaves[1].push(...(await local.end()));
