@@ -154,13 +154,18 @@ export function serveCipherIo(port: Endpoint): void {
     else if (m.op === "close") streams.delete(m.stream);
     else {
       const hasher = streams.get(m.stream);
-      if (!hasher) return void reply(m.seq, Promise.reject(new Error("no such stream")));
+      if (!hasher) {
+        const missing = Promise.reject(new Error("no such stream"));
+        // a push is answered twice (its bytes, then its leaves): neither reply stays awaited
+        if (m.op === "push") void reply(m.leavesSeq, missing);
+        return void reply(m.seq, missing);
+      }
       if (m.op === "end") return void reply(m.seq, hasher.end().then((leaves) => ({ leaves, blob: null, bytes: null })));
       if (m.op === "parts") return void reply(m.seq, pushPartsInline(hasher, m.parts).then((leaves) => ({ leaves, blob: null, bytes: null })));
       // started here, before the next message (a sealed chunk split across two pushes is kept by the hasher)
       const { leaves, blob } = pushInline(hasher, m.bytes, m.blobFrom);
       // the digests copied their input as they started: the bytes go back at once, for the engine to seal
-      // into again while the digests run (waiting for them kept the engine's AEAD idle, bench:media `io`)
+      // into again while the digests run on the thread pool (the leaves follow in a reply of their own)
       void reply(m.seq, Promise.resolve({ leaves: [], blob, bytes: m.bytes }));
       void reply(m.leavesSeq, leaves.then((l) => ({ leaves: l, blob: null, bytes: null })));
     }
