@@ -2,13 +2,14 @@
 // same leaves and Blobs as the inline code, the buffers handed over and given back, and a failed worker
 // failing what it had in hand and leaving the rest to the inline code.
 import { randomBytes } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { inlineCipherIo } from "../engine/attachments/cipherio";
 import { serveCipherIo, workerCipherIo, type Endpoint, type IoPort } from "./io";
 
 const SEALED = 64 * 1024 + 16;
 const channels: MessageChannel[] = [];
 afterEach(() => {
+  vi.restoreAllMocks();
   for (const c of channels.splice(0)) {
     c.port1.close();
     c.port2.close();
@@ -60,7 +61,7 @@ describe("the I/O worker's CipherIo", () => {
         const sent = remote.pushParts(parts);
         expect(parts.every((p) => p.byteLength === 0)).toBe(true);
         leaves[0].push(...(await sent));
-        leaves[1].push(...(await local.push(mine)).leaves);
+        leaves[1].push(...(await (await local.push(mine)).leaves));
         continue;
       }
       const theirs = mine.slice();
@@ -70,14 +71,45 @@ describe("the I/O worker's CipherIo", () => {
       const [r, l] = await Promise.all([sent, local.push(mine, 10)]);
       expect(Buffer.compare(r.bytes, mine)).toBe(0);
       expect(Buffer.compare(Buffer.from(await r.blob!.arrayBuffer()), mine.subarray(10))).toBe(0);
-      leaves[0].push(...r.leaves);
-      leaves[1].push(...l.leaves);
+      leaves[0].push(...(await r.leaves));
+      leaves[1].push(...(await l.leaves));
     }
     leaves[0].push(...(await remote.end()));
     leaves[1].push(...(await local.end()));
     remote.close();
     expect(leaves[0].length).toBe(6);
     expect(leaves[0]).toEqual(leaves[1]);
+  });
+
+  it("gives a pushed buffer (and its Blob) back before its leaves' digests end, the leaves after them", async () => {
+    const io = await joined();
+    // every leaf digest held until released: the worker may not wait for them to give the bytes back
+    const held: (() => void)[] = [];
+    const digest = crypto.subtle.digest.bind(crypto.subtle);
+    vi.spyOn(crypto.subtle, "digest").mockImplementation((algorithm, data) => {
+      const result = digest(algorithm, data);
+      return new Promise((resolve) => held.push(() => resolve(result)));
+    });
+    const mine = new Uint8Array(randomBytes(2 * SEALED + 5));
+    const theirs = mine.slice();
+    const remote = io.open(0);
+    const piece = await Promise.race([
+      remote.push(theirs, 0),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the bytes waited for the digests")), 2000)),
+    ]);
+    expect(Buffer.compare(piece.bytes, mine)).toBe(0);
+    expect(Buffer.compare(Buffer.from(await piece.blob!.arrayBuffer()), mine)).toBe(0);
+    // two whole sealed chunks: two digests started, neither done
+    expect(held.length).toBe(2);
+    let settled = false;
+    void piece.leaves.then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(settled).toBe(false);
+    for (const release of held.splice(0)) release();
+    vi.restoreAllMocks();
+    const local = inlineCipherIo.open(0);
+    expect(await piece.leaves).toEqual(await (await local.push(mine)).leaves);
+    remote.close();
   });
 
   it("runs inline until the worker is ready, and after it failed; what it had in hand fails", async () => {

@@ -15,7 +15,8 @@ const count = z.int().check(z.minimum(0));
 
 export const IoRequest = z.discriminatedUnion("op", [
   z.object({ op: z.literal("open"), stream: int, skip: count }),
-  z.object({ op: z.literal("push"), stream: int, seq: int, bytes, blobFrom: z.optional(count) }),
+  // the bytes (and Blob) come back in the reply to `seq`, the leaves' digests later in the reply to `leavesSeq`
+  z.object({ op: z.literal("push"), stream: int, seq: int, leavesSeq: int, bytes, blobFrom: z.optional(count) }),
   z.object({ op: z.literal("parts"), stream: int, seq: int, parts: z.array(bytes) }),
   z.object({ op: z.literal("end"), stream: int, seq: int }),
   z.object({ op: z.literal("close"), stream: int }),
@@ -61,12 +62,17 @@ export function workerCipherIo(): WorkerCipherIo {
     for (const p of pending.values()) p.reject(new IoWorkerError(why));
     pending.clear();
   };
-  const ask = (to: IoPort, message: IoRequest & { seq: number }, transfer: Transferable[]): Promise<Success> =>
+  /** The reply to `seq`, once it comes. */
+  const expect = (seq: number): Promise<Success> =>
     new Promise<Success>((resolve, reject) => {
       if (broken) return reject(new IoWorkerError("the I/O worker failed"));
-      pending.set(message.seq, { resolve, reject });
-      to.postMessage(message, transfer);
+      pending.set(seq, { resolve, reject });
     });
+  const ask = (to: IoPort, message: IoRequest & { seq: number }, transfer: Transferable[]): Promise<Success> => {
+    const reply = expect(message.seq);
+    if (!broken) to.postMessage(message, transfer);
+    return reply;
+  };
   return {
     attach(next) {
       if (!next) return fail("the I/O worker failed");
@@ -95,9 +101,13 @@ export function workerCipherIo(): WorkerCipherIo {
       to.postMessage({ op: "open", stream, skip });
       return {
         async push(data, blobFrom): Promise<CipherPiece> {
-          const r = await ask(to, { op: "push", stream, seq: nextSeq++, bytes: data, blobFrom }, [data.buffer]);
+          const leavesSeq = nextSeq++;
+          const leaves = expect(leavesSeq).then((r) => r.leaves);
+          // the caller's to handle, once it has the piece (not an unhandled rejection meanwhile)
+          leaves.catch(() => undefined);
+          const r = await ask(to, { op: "push", stream, seq: nextSeq++, leavesSeq, bytes: data, blobFrom }, [data.buffer]);
           if (!r.bytes) throw new IoWorkerError("the bytes did not come back");
-          return { leaves: r.leaves, blob: r.blob, bytes: r.bytes };
+          return { leaves, blob: r.blob, bytes: r.bytes };
         },
         async pushParts(parts) {
           return (await ask(to, { op: "parts", stream, seq: nextSeq++, parts }, parts.map((p) => p.buffer))).leaves;
@@ -144,12 +154,20 @@ export function serveCipherIo(port: Endpoint): void {
     else if (m.op === "close") streams.delete(m.stream);
     else {
       const hasher = streams.get(m.stream);
-      if (!hasher) return void reply(m.seq, Promise.reject(new Error("no such stream")));
+      if (!hasher) {
+        const missing = Promise.reject(new Error("no such stream"));
+        // a push is answered twice (its bytes, then its leaves): neither reply stays awaited
+        if (m.op === "push") void reply(m.leavesSeq, missing);
+        return void reply(m.seq, missing);
+      }
       if (m.op === "end") return void reply(m.seq, hasher.end().then((leaves) => ({ leaves, blob: null, bytes: null })));
       if (m.op === "parts") return void reply(m.seq, pushPartsInline(hasher, m.parts).then((leaves) => ({ leaves, blob: null, bytes: null })));
       // started here, before the next message (a sealed chunk split across two pushes is kept by the hasher)
       const { leaves, blob } = pushInline(hasher, m.bytes, m.blobFrom);
-      void reply(m.seq, leaves.then((l) => ({ leaves: l, blob, bytes: m.bytes })));
+      // the digests copied their input as they started: the bytes go back at once, for the engine to seal
+      // into again while the digests run on the thread pool (the leaves follow in a reply of their own)
+      void reply(m.seq, Promise.resolve({ leaves: [], blob, bytes: m.bytes }));
+      void reply(m.leavesSeq, leaves.then((l) => ({ leaves: l, blob: null, bytes: null })));
     }
   });
   port.start?.();

@@ -7,8 +7,12 @@ import { AttachmentLeafHasher } from "../../crypto/leaves";
 
 /** What one push gives back. */
 export interface CipherPiece {
-  /** The digests of the sealed chunks the pushed bytes completed (for addLeaves, in order). */
-  leaves: Uint8Array[];
+  /**
+   * The digests of the sealed chunks the pushed bytes completed (for addLeaves, in order). They may settle
+   * after the piece itself: the digests copied their input when they started, so the bytes come back (and
+   * the caller seals into them again) without waiting for them.
+   */
+  leaves: Promise<Uint8Array[]>;
   /** The pushed bytes from `blobFrom` on, when it was given. */
   blob: Blob | null;
   /** The pushed bytes themselves (a worker gives their buffer back: it was handed over). */
@@ -20,7 +24,8 @@ export interface CipherStream {
   /**
    * Hashes the stream's next bytes; with `blobFrom`, copies `bytes[blobFrom..]` into a Blob too. The
    * bytes and their whole buffer are handed over (a worker takes it by transfer): the caller touches them
-   * again only once the promise gives them back.
+   * again only once the promise gives them back, which it does once the Blob is made and the digests have
+   * started (their leaves come later, in the piece's own promise).
    */
   push(bytes: Uint8Array, blobFrom?: number): Promise<CipherPiece>;
   /**
@@ -59,7 +64,9 @@ export const inlineCipherIo: CipherIo = {
     return {
       async push(bytes, blobFrom) {
         const { leaves, blob } = pushInline(hasher, bytes, blobFrom);
-        return { leaves: await leaves, blob, bytes };
+        // the caller's to handle, once it has the piece (not an unhandled rejection meanwhile)
+        leaves.catch(() => undefined);
+        return { leaves, blob, bytes };
       },
       pushParts: (parts) => pushPartsInline(hasher, parts),
       end: () => hasher.end(),

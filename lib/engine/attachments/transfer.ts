@@ -493,7 +493,11 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
     const length = cipher.length;
     // handed over: `cipher` may be detached from here on
     const piece: Promise<CipherPiece> = stream.push(cipher, skip < length ? skip : undefined);
-    encryptor.addLeaves(piece.then((p) => p.leaves));
+    const leaves = piece.then((p) => p.leaves);
+    encryptor.addLeaves(leaves);
+    leaves.catch((cause: unknown) => {
+      ioFailure ??= { cause };
+    });
     const blob = piece.then(
       (p) => {
         buffers.give(p.bytes);
