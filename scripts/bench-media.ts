@@ -35,7 +35,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, CDPSession, Page } from "@playwright/test";
-import { browserOf, closeProfiles, createAccount, launch, newProfile, useProfilesOnDisk, type TableChanges } from "./bench-client/app";
+import { browserOf, closeProfiles, createAccount, launch, newProfile, useProfilesOnDisk } from "./bench-client/app";
+import { outgoing, watchTransfer } from "./bench-client/transfers";
 import { diagnosticsCounter } from "./bench-client/backlog";
 import { startServer, type BenchServer } from "./bench-client/server";
 import { cpuBetween, cpuSnapshot, describeCpu, type CpuUse } from "./bench-client/cpu";
@@ -277,67 +278,6 @@ async function heapSnapshot(memory: WorkerMemory, dir: string | null, name: stri
   }
 }
 
-/**
- * Waits in the page (its clock) for the attachment transfer to reach `state`: the outgoing one not among
- * `skip` (an upload), or that of `messageId` (a download). Returns its message id, when its row was first
- * seen moving and when it reached `state`. The transfers store is read when a commit changed it (app.ts,
- * installTableChanges), and every 250 ms besides; with `poll`, every 20 ms instead (the bench's old way: about
- * 50 IndexedDB reads a second on the page's main thread during the timed transfer).
- */
-async function watchTransfer(page: Page, state: "uploaded" | "ready", target: { skip?: string[]; messageId?: string }, poll: boolean): Promise<{ messageId: string; seenAt: number; doneAt: number }> {
-  return page.evaluate(
-    async ({ state, skip, messageId, poll }) => {
-      const db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const req = indexedDB.open("junction");
-        req.onsuccess = () => resolve(req.result);
-        req.onerror = () => reject(req.error);
-      });
-      const changes = (window as unknown as { __benchChanges(table: string): TableChanges }).__benchChanges("transfers");
-      try {
-        let seenAt = -1;
-        const start = performance.now();
-        for (;;) {
-          if (performance.now() - start > 120_000) throw new Error(`the transfer did not reach "${state}" in 2 minutes`);
-          const rows = await new Promise<{ messageId: string; state: string; direction: string }[]>((resolve, reject) => {
-            const req = db.transaction("transfers", "readonly").objectStore("transfers").getAll();
-            req.onsuccess = () => resolve(req.result as { messageId: string; state: string; direction: string }[]);
-            req.onerror = () => reject(req.error);
-          });
-          const row = rows.find((r) => (messageId ? r.messageId === messageId : r.direction === "out" && !skip.includes(r.messageId)));
-          if (row && seenAt < 0 && (state === "uploaded" || row.state === "downloading" || row.state === "queued")) seenAt = performance.now();
-          if (row?.state === state) return { messageId: row.messageId, seenAt: seenAt < 0 ? performance.now() : seenAt, doneAt: performance.now() };
-          if (row?.state === "failed" || row?.state === "tampered") throw new Error(`the transfer ${row.state}`);
-          if (poll) await new Promise((resolve) => setTimeout(resolve, 20));
-          else await changes.next(250);
-        }
-      } finally {
-        changes.close();
-        db.close();
-      }
-    },
-    { state, skip: target.skip ?? [], messageId: target.messageId ?? null, poll },
-  );
-}
-
-/** The message ids of the transfers out of this page's device so far. */
-async function outgoing(page: Page): Promise<string[]> {
-  return page.evaluate(async () => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const req = indexedDB.open("junction");
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    });
-    try {
-      return await new Promise<string[]>((resolve, reject) => {
-        const req = db.transaction("transfers", "readonly").objectStore("transfers").getAll();
-        req.onsuccess = () => resolve((req.result as { messageId: string; direction: string }[]).filter((r) => r.direction === "out").map((r) => r.messageId));
-        req.onerror = () => reject(req.error);
-      });
-    } finally {
-      db.close();
-    }
-  });
-}
 
 const PHASES = { upload: ["read", "encrypt", "wire", "digest", "io"], download: ["network", "decrypt", "store", "digest", "io"] } as const;
 

@@ -53,14 +53,14 @@ export async function newProfile(browser: Browser, baseURL: string, { probe = tr
   } else context = await browser.newContext({ baseURL, viewport });
   // tsx keeps function names with a `__name` helper the page does not have (in the probe's script too)
   await context.addInitScript({ content: probe ? probeScript() : "globalThis.__name ??= (f) => f;" });
-  await context.addInitScript({ content: `(${installTableChanges.toString()})();` });
+  await context.addInitScript({ content: tableChangesScript() });
   context.setDefaultTimeout(120_000);
   return context;
 }
 
-/** First run: the account form, then the inbox. Returns the new account's address. */
-export async function createAccount(page: Page, brand: "Messenger" | "Instagram" | "WhatsApp", handle: string, displayName: string): Promise<string> {
-  await page.goto("/");
+/** First run: the account form, then the inbox. Returns the new account's address. `origin` where the context has no base URL. */
+export async function createAccount(page: Page, brand: "Messenger" | "Instagram" | "WhatsApp", handle: string, displayName: string, origin = ""): Promise<string> {
+  await page.goto(`${origin}/`);
   await page.getByRole("radiogroup", { name: "Brand" }).getByRole("radio", { name: brand }).check();
   await page.getByRole("textbox", { name: "Handle" }).fill(handle);
   await page.getByRole("textbox", { name: "Display name" }).fill(displayName);
@@ -132,6 +132,11 @@ export function blocking(probe: ProbeReading, from: number, to: number): Blockin
 export async function settle(page: Page, ms = 1_000): Promise<void> {
   await page.waitForTimeout(ms);
   await page.evaluate(() => new Promise<void>((resolve) => requestIdleCallback(() => resolve(), { timeout: 5_000 })));
+}
+
+/** The script that installs `__benchChanges` in a page (installTableChanges), for a context's init scripts. */
+export function tableChangesScript(): string {
+  return `(${installTableChanges.toString()})();`;
 }
 
 /** What `__benchChanges(table)` gives a bench's watcher in the page (installTableChanges). */
