@@ -186,6 +186,22 @@ describe("downloads kept in files", () => {
     await stopAll(alice, bob);
   });
 
+  it("a file another thread still holds open: the download waits and goes on by itself once it is let go", async () => {
+    const { alice, bob, aConv, bConv } = await aliceAndBob(boot);
+    const { id, hash } = await sent(alice, bob, aConv, 300_000);
+    // a worker a reload ended (or a tab that lost the lead) has not let go of the file yet
+    const held = (await files.open(`media-${bob.db.name}`, id))!;
+    await bob.api.downloadAttachment({ conversationId: bConv, messageId: id });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await bob.db.media.get(id)).toBeUndefined();
+    expect((await bob.db.transfers.get(id))?.state).not.toBe("failed");
+    // let go: nothing else happens (no message, no login), and the download comes
+    held.close();
+    const media = await waitFor(() => bob.db.media.get(id), "downloaded once the file was let go", 5_000);
+    expect(await sha((await mediaBlob(bob.db, media))!)).toBe(hash);
+    await stopAll(alice, bob);
+  });
+
   it("the sweep removes the files no row names and keeps those of downloads to resume; log out removes them all", async () => {
     const { alice, bob, aConv, bConv } = await aliceAndBob(boot);
     const { id, hash } = await sent(alice, bob, aConv, 200_000);

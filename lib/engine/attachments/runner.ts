@@ -28,6 +28,9 @@ export interface TransferOptions {
   onDownloaded?(): void;
 }
 
+/** A download whose file another thread still holds open is tried again after this. */
+const BUSY_FILE_RETRY_MS = 1_000;
+
 /** Progress is written at most this often (each write wakes every live query on the transfers table). */
 const PROGRESS_EVERY_MS = 250;
 
@@ -255,8 +258,12 @@ export class TransferRunner {
     } catch (error) {
       const name = error instanceof DOMException ? error.name : "unknown";
       this.ctx.log.warn("media file refused", { name });
-      // open elsewhere (a tab that just lost the lead still writing it): tried again at the next kick
-      if (name === "NoModificationAllowedError") return "offline";
+      // open elsewhere (a tab that just lost the lead, or a worker a reload ended, not yet let go of it):
+      // tried again shortly, by itself
+      if (name === "NoModificationAllowedError") {
+        setTimeout(() => this.kick(), BUSY_FILE_RETRY_MS);
+        return "offline";
+      }
       // the device's storage refused it (full, or broken): the message says so, and Download tries again
       await db.transfers.update(id, { state: "failed", error: storageText(error) });
       return "done";
