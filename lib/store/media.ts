@@ -94,7 +94,7 @@ export async function mediaUsage(db: JunctionDB): Promise<Map<string, { bytes: n
  * to "remote", so they can be fetched again from the relay while it keeps them.
  */
 export async function deleteMedia(db: JunctionDB, conversationId?: string): Promise<number> {
-  const { deleted, idle } = await db.transaction("rw", [db.media, db.mediaChunks, db.transfers], async () => {
+  const { deleted, halfway } = await db.transaction("rw", [db.media, db.mediaChunks, db.transfers], async () => {
     const rows = conversationId === undefined ? await db.media.toArray() : await db.media.where("conversationId").equals(conversationId).toArray();
     const ids = rows.map((m) => m.messageId);
     await db.media.bulkDelete(ids);
@@ -104,9 +104,10 @@ export async function deleteMedia(db: JunctionDB, conversationId?: string): Prom
     await deletePieces(db, [...new Set([...ids, ...idle])]);
     const transfers = (await db.transfers.bulkGet(ids)).filter((t): t is TransferRow => t !== undefined && t.state === "ready");
     if (transfers.length) await db.transfers.bulkPut(transfers.map((t) => ({ ...t, state: "remote" as const, done: 0 })));
-    return { deleted: ids.length, idle };
+    const shown = new Set(ids);
+    return { deleted: ids.length, halfway: idle.filter((id) => !shown.has(id)) };
   });
   // the media rows' files go with them (db.ts); what downloads left halfway kept in files goes here
-  await removeMediaFiles(db, idle);
+  await removeMediaFiles(db, halfway);
   return deleted;
 }

@@ -223,6 +223,11 @@ describe("downloads kept in files", () => {
     await bob2.api.deleteMessage({ conversationId: bConv, messageId: id, forEveryone: false });
     await waitFor(async () => !(await mediaFileIds(bob2.db)).includes(id) || undefined, "the deleted message's file removed");
     expect(await mediaFileIds(bob2.db)).toEqual([waiting.id]);
+    // Delete media takes what a download left halfway too (its transfer waits, "remote", with no media row)
+    await bob2.api.deleteMedia({ conversationId: bConv });
+    expect(await mediaFileIds(bob2.db)).toEqual([]);
+    expect((await bob2.db.transfers.get(waiting.id))?.state).toBe("remote");
+    writeFileSync(fileOf(bob.db, waiting.id), randomBytes(100));
 
     await bob2.api.logOut({});
     expect(await mediaFileIds(bob2.db)).toEqual([]);
