@@ -279,12 +279,12 @@ async function heapSnapshot(memory: WorkerMemory, dir: string | null, name: stri
 }
 
 
-const PHASES = { upload: ["read", "encrypt", "wire", "digest", "io"], download: ["network", "decrypt", "store", "digest", "io"] } as const;
+const PHASES = { upload: ["read", "encrypt", "wire", "digest", "io", "sealedElsewherePieces"], download: ["network", "decrypt", "store", "digest", "io"] } as const;
 
 /** The worker's phase times of its one transfer in `direction` (ms), from its Diagnostics counters. */
 async function phases(page: Page, direction: keyof typeof PHASES): Promise<Record<string, number | null>> {
   const out: Record<string, number | null> = {};
-  for (const phase of PHASES[direction]) out[phase] = await diagnosticsCounter(page, `attachment_${direction}_${phase}_ms`);
+  for (const phase of PHASES[direction]) out[phase] = await diagnosticsCounter(page, `attachment_${direction}_${phase}${phase.endsWith("Pieces") ? "" : "_ms"}`);
   return out;
 }
 
@@ -524,8 +524,11 @@ function table(f: Figures): string {
   const pct = (r: number) => `${Math.round(r * 100)} %`;
   const split = (p: Record<string, number | null>) =>
     Object.entries(p)
+      .filter(([phase]) => !phase.endsWith("Pieces"))
       .map(([phase, ms]) => `${phase} ${ms === null ? "?" : Math.round(ms)}`)
-      .join(", ") + " ms";
+      .join(", ") +
+    " ms" +
+    (p.sealedElsewherePieces ? `; ${p.sealedElsewherePieces} pieces sealed by the I/O worker` : "");
   const m = f.memoryPass;
   const where = f.memorySampledDuringTimed ? " (sampled during the timed transfer)" : m ? " (memory pass)" : " (not sampled)";
   const overIdle = (b: number) => `${mib(b - f.idleBytes)} over idle${m ? `, ${mib(b - m.idleBytes)} over idle before the memory pass` : ""}`;

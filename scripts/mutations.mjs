@@ -290,6 +290,20 @@ const MUTANTS = [
     tests: [[T("attachments")], [T("kat"), T("mutations")]],
   },
   {
+    id: "attachment-chunks-from-zero",
+    what: "seal a run of chunks handed to another thread as chunks 0, 1, … whatever its first index",
+    file: "lib/crypto/chunks.ts",
+    edits: [{ find: "chunkNonce(nonce, first + c, final)", replace: "chunkNonce(nonce, c, final)" }],
+    tests: [[T("attachments")], [T("kat"), T("mutations")]],
+  },
+  {
+    id: "attachment-chunks-no-final-flag",
+    what: "seal the file's final chunk without its last-chunk flag (a truncated file would open)",
+    file: "lib/crypto/chunks.ts",
+    edits: [{ find: "const final = last && c === chunks - 1;", replace: "const final = false;" }],
+    tests: [[T("attachments")], [T("kat"), T("mutations")]],
+  },
+  {
     id: "attachment-hasher-no-skip",
     what: "hash the bytes a leaf hasher was told to pass over (the prefix) into its first leaf",
     file: "lib/crypto/leaves.ts",

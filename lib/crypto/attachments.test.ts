@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { concat, randomBytes, utf8 } from "./bytes";
 import { chacha20, chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { ATTACHMENT_CHUNK_BYTES, AttachmentDecryptor, AttachmentEncryptor, AttachmentLeafHasher, attachmentDigest, attachmentKeys, decryptAttachment, encryptAttachment } from "./attachments";
+import { ATTACHMENT_CHUNK_BYTES, AttachmentDecryptor, AttachmentEncryptor, AttachmentLeafHasher, attachmentDigest, attachmentKeys, decryptAttachment, encryptAttachment, sealChunksInPlace } from "./attachments";
 
 // Poly1305 arithmetic (RFC 8439 §2.5) to forge a ChaCha20-Poly1305 ciphertext valid under two keys, the
 // "invisible salamanders" construction (Len, Grubbs, Ristenpart 2021; Dodis et al. 2018).
@@ -117,6 +117,67 @@ describe("attachments", () => {
     e.prefix();
     expect(() => e.sealInPlace(buffer, 100, false)).toThrow(expect.objectContaining({ code: "bad_state" }));
     expect(() => e.sealInPlace(buffer, ATTACHMENT_CHUNK_BYTES + 1, true)).toThrow(expect.objectContaining({ code: "bad_state" }));
+  });
+
+  it("claimInPlace hands chunks to be sealed elsewhere (sealChunksInPlace with sealKey): the very bytes push writes, the same digest", async () => {
+    const key = randomBytes(32);
+    for (const size of [7 * ATTACHMENT_CHUNK_BYTES + 99, 6 * ATTACHMENT_CHUNK_BYTES, 100, 0]) {
+      const data = randomBytes(size);
+      const whole = new AttachmentEncryptor(key);
+      const reference = concat(whole.push(data), (await whole.finish()).tail);
+      const e = new AttachmentEncryptor(key, "given");
+      const prefix = e.prefix();
+      // the key travels as another thread gets it: a copy
+      const elsewhere = { key: e.sealKey().key.slice(), ad: e.sealKey().ad.slice() };
+      const parts: Uint8Array[] = [prefix];
+      const piece = 2 * ATTACHMENT_CHUNK_BYTES;
+      let o = 0;
+      for (let n = 0; n === 0 || o < data.length; n++) {
+        const plain = data.subarray(o, o + piece);
+        const last = o + piece >= data.length;
+        const buffer = new Uint8Array(piece + 32);
+        buffer.set(plain);
+        // every other piece sealed by the encryptor itself, the others elsewhere, out of order
+        const written = n % 2 === 0 ? e.sealInPlace(buffer, plain.length, last) : (() => {
+          const { first, written } = e.claimInPlace(plain.length, last);
+          expect(sealChunksInPlace(elsewhere, buffer, plain.length, first, last)).toBe(written);
+          return written;
+        })();
+        parts.push(buffer.slice(0, written));
+        o += piece;
+      }
+      const sealed = concat(...parts);
+      expect(Buffer.compare(sealed, reference)).toBe(0);
+      const hasher = new AttachmentLeafHasher(prefix.length);
+      e.addLeaves(hasher.push(sealed));
+      e.addLeaves(hasher.end());
+      const { digest } = await e.finish();
+      expect(Buffer.from(digest)).toEqual(Buffer.from(await attachmentDigest(reference)));
+      expect(await decryptAttachment({ ciphertext: sealed, key, digest, commitment: e.commitment })).toEqual(data);
+    }
+    // the key and the claims only where the leaves are given (the encryptor would hash what it never saw)
+    const own = new AttachmentEncryptor(key);
+    own.prefix();
+    expect(() => own.sealKey()).toThrow(expect.objectContaining({ code: "bad_state" }));
+    expect(() => own.claimInPlace(ATTACHMENT_CHUNK_BYTES, false)).toThrow(expect.objectContaining({ code: "bad_state" }));
+    // a chunk sealed under another index, or as the last one when it is not, is not the chunk asked for
+    const e = new AttachmentEncryptor(key, "given");
+    e.prefix();
+    const plain = randomBytes(ATTACHMENT_CHUNK_BYTES);
+    const at = (first: number, last: boolean) => {
+      const b = new Uint8Array(ATTACHMENT_CHUNK_BYTES + 16);
+      b.set(plain);
+      sealChunksInPlace(e.sealKey(), b, plain.length, first, last);
+      return Buffer.from(b);
+    };
+    expect(at(0, false)).not.toEqual(at(1, false));
+    expect(at(0, false)).not.toEqual(at(0, true));
+    // and nothing is sealed with a key of the wrong size, at a negative index, or into too small a buffer
+    const b = new Uint8Array(ATTACHMENT_CHUNK_BYTES + 16);
+    expect(() => sealChunksInPlace({ key: key.subarray(0, 16), ad: e.sealKey().ad }, b, 100, 0, true)).toThrow(expect.objectContaining({ code: "bad_key" }));
+    expect(() => sealChunksInPlace(e.sealKey(), b, 100, -1, true)).toThrow(expect.objectContaining({ code: "bad_state" }));
+    expect(() => sealChunksInPlace(e.sealKey(), b, ATTACHMENT_CHUNK_BYTES + 1, 0, true)).toThrow(expect.objectContaining({ code: "bad_state" }));
+    expect(() => sealChunksInPlace(e.sealKey(), b, 100, 0, false)).toThrow(expect.objectContaining({ code: "bad_state" }));
   });
 
   it("sealInPlace and pushInto write, into the caller's buffers, the very bytes push writes, with the same digest", async () => {

@@ -11,10 +11,11 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type Bytes, concat, equalBytes, randomBytes, utf8 } from "./bytes";
 import { CryptoError } from "./errors";
+import { type ChunkSealKey, chunkNonce, sealChunksInPlace, sealedChunksBytes } from "./chunks";
 import { ATTACHMENT_CHUNK_BYTES, AttachmentLeafHasher, SEALED_CHUNK_BYTES, leafDigest } from "./leaves";
 import { TAG_BYTES, chachaOpen, chachaSeal, hkdfSha256 } from "./primitives";
 
-export { ATTACHMENT_CHUNK_BYTES, AttachmentLeafHasher };
+export { ATTACHMENT_CHUNK_BYTES, AttachmentLeafHasher, type ChunkSealKey, sealChunksInPlace };
 
 export const ATTACHMENT_INFO = utf8("Junction_Attachment_v1");
 export const ATTACHMENT_DIGEST_INFO = utf8("Junction_Attachment_Digest_v2");
@@ -31,20 +32,6 @@ export function attachmentKeys(key: Bytes): AttachmentKeys {
   if (key.length !== 32) throw new CryptoError("bad_key", "invalid attachment key");
   const out = hkdfSha256(key, undefined, ATTACHMENT_INFO, 64);
   return { encryptionKey: out.slice(0, 32), commitment: out.slice(32, 64) };
-}
-
-/**
- * Chunk `index`'s nonce, written into `n` (an encryptor's or decryptor's own 12 bytes, reused from chunk to
- * chunk: the AEAD reads it only during the call it is given to).
- */
-function chunkNonce(n: Bytes, index: number, last: boolean): Bytes {
-  n.fill(0);
-  n[7] = index >>> 24;
-  n[8] = (index >>> 16) & 0xff;
-  n[9] = (index >>> 8) & 0xff;
-  n[10] = index & 0xff;
-  n[11] = last ? 1 : 0;
-  return n;
 }
 
 function header(chunkBytes: number): Bytes {
@@ -174,26 +161,45 @@ export class AttachmentEncryptor {
    * overwritten by ciphertext.
    */
   sealInPlace(buffer: Bytes, plainBytes: number, last: boolean): number {
+    // checked before anything is counted: the encryptor stays as it was
+    if (Number.isSafeInteger(plainBytes) && plainBytes >= 0 && buffer.length < sealedChunksBytes(plainBytes)) throw new CryptoError("bad_state", "buffer too small");
+    const { first, written } = this.claim(plainBytes, last);
+    sealChunksInPlace({ key: this.encKey, ad: this.ad }, buffer, plainBytes, first, last);
+    if (this.ownLeaves) for (let at = 0; at < written; at += SEALED_CHUNK_BYTES) this.tree.add(buffer.subarray(at, Math.min(written, at + SEALED_CHUNK_BYTES)));
+    return written;
+  }
+
+  /**
+   * What sealInPlace() does to the encryptor, without the sealing: the next chunks, `plainBytes` of
+   * plaintext (whole chunks unless `last`), are counted as sealed, to be sealed elsewhere with
+   * sealChunksInPlace(sealKey(), buffer, plainBytes, first, last) by whoever holds the key (another thread).
+   * Only with `leaves: "given"`: the encryptor never sees those sealed bytes, their leaves come by addLeaves().
+   */
+  claimInPlace(plainBytes: number, last: boolean): { first: number; written: number } {
+    if (this.ownLeaves) throw new CryptoError("bad_state", "leaves not given here");
+    return this.claim(plainBytes, last);
+  }
+
+  private claim(plainBytes: number, last: boolean): { first: number; written: number } {
     if (this.done || this.lastSealed || !this.started || this.pendingBytes > 0) throw new CryptoError("bad_state", "cannot seal here");
     if (!Number.isSafeInteger(plainBytes) || plainBytes < 0 || (!last && (plainBytes === 0 || plainBytes % ATTACHMENT_CHUNK_BYTES !== 0))) {
       throw new CryptoError("bad_state", "not whole chunks");
     }
     const chunks = Math.max(1, Math.ceil(plainBytes / ATTACHMENT_CHUNK_BYTES));
-    const written = plainBytes + chunks * TAG_BYTES;
-    if (buffer.length < written) throw new CryptoError("bad_state", "buffer too small");
     if (this.index + chunks > MAX_CHUNKS) throw new CryptoError("bad_message", "attachment too large");
     const first = this.index;
-    for (let k = chunks - 1; k >= 0; k--) {
-      const start = k * ATTACHMENT_CHUNK_BYTES;
-      const length = Math.min(ATTACHMENT_CHUNK_BYTES, plainBytes - start);
-      const at = k * SEALED_CHUNK_BYTES;
-      const final = last && k === chunks - 1;
-      chachaSeal(this.encKey, chunkNonce(this.nonce, first + k, final), buffer.subarray(start, start + length), this.ad, buffer.subarray(at, at + length + TAG_BYTES));
-    }
     this.index += chunks;
     if (last) this.lastSealed = true;
-    if (this.ownLeaves) for (let k = 0; k < chunks; k++) this.tree.add(buffer.subarray(k * SEALED_CHUNK_BYTES, Math.min(written, (k + 1) * SEALED_CHUNK_BYTES)));
-    return written;
+    return { first, written: sealedChunksBytes(plainBytes) };
+  }
+
+  /**
+   * The file's AEAD key and associated data, for sealChunksInPlace() on another thread (with
+   * claimInPlace()). It opens this file and no other; it is derived from `key`, which the recipient gets.
+   */
+  sealKey(): ChunkSealKey {
+    if (this.ownLeaves) throw new CryptoError("bad_state", "leaves not given here");
+    return { key: this.encKey, ad: this.ad };
   }
 
   /** Returns the ciphertext bytes ready so far (whole chunks only; the last one waits for finish). */

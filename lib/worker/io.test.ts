@@ -3,6 +3,7 @@
 // failing what it had in hand and leaving the rest to the inline code.
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { AttachmentEncryptor } from "../crypto/attachments";
 import { inlineCipherIo } from "../engine/attachments/cipherio";
 import { serveCipherIo, workerCipherIo, type Endpoint, type IoPort } from "./io";
 
@@ -110,6 +111,74 @@ describe("the I/O worker's CipherIo", () => {
     const local = inlineCipherIo.open(0);
     expect(await piece.leaves).toEqual(await (await local.push(mine)).leaves);
     remote.close();
+  });
+
+  it("seals the plaintext it is handed with the stream's key, in the stream's order among pushes; not on a stream opened without one", async () => {
+    const io = await joined();
+    const key = new Uint8Array(randomBytes(32));
+    const plain = new Uint8Array(randomBytes(5 * 64 * 1024 + 700));
+    // the reference: an encryptor sealing every piece itself, leaves hashed inline
+    const reference = new AttachmentEncryptor(key, "given");
+    const prefix = reference.prefix();
+    const local = inlineCipherIo.open(prefix.length);
+    const e = new AttachmentEncryptor(key, "given");
+    e.prefix();
+    const remote = io.open(prefix.length, e.sealKey());
+    const piece = 2 * 64 * 1024;
+    const sealed: Uint8Array[] = [];
+    const expected: Uint8Array[] = [];
+    const pieces: Promise<{ leaves: Promise<Uint8Array[]> }>[] = [];
+    const localLeaves: Uint8Array[] = [];
+    for (let o = 0, n = 0; o < plain.length; o += piece, n++) {
+      const part = plain.subarray(o, o + piece);
+      const last = o + piece >= plain.length;
+      const ours = new Uint8Array(piece + 2 * 16);
+      ours.set(part);
+      const refLength = reference.sealInPlace(ours, part.length, last);
+      expected.push(ours.slice(0, refLength));
+      localLeaves.push(...(await (await local.push(ours.slice(0, refLength))).leaves));
+      const theirs = new Uint8Array(piece + 2 * 16);
+      theirs.set(part);
+      if (n % 2 === 0) {
+        // sealed there: handed over as plaintext, all pieces sent before any answer is awaited
+        const { first, written } = e.claimInPlace(part.length, last);
+        const p = remote.sealPush!(theirs, { plainBytes: part.length, first, last }, 0);
+        expect(theirs.byteLength).toBe(0);
+        pieces.push(p.then((r) => (sealed.push(r.bytes.slice(0, written)), r)));
+      } else {
+        const written = e.sealInPlace(theirs, part.length, last);
+        const p = remote.push(theirs.subarray(0, written), 0);
+        pieces.push(p.then((r) => (sealed.push(r.bytes.slice(0, written)), r)));
+      }
+    }
+    const leaves = (await Promise.all((await Promise.all(pieces)).map((p) => p.leaves))).flat();
+    leaves.push(...(await remote.end()));
+    localLeaves.push(...(await local.end()));
+    // the pieces came back in order, sealed as the encryptor seals them, and hashed in that order
+    expect(Buffer.compare(Buffer.concat(sealed), Buffer.concat(expected))).toBe(0);
+    expect(leaves).toEqual(localLeaves);
+    remote.close();
+    // a stream opened without a key offers no seal (the next test: the worker refuses one)
+    const keyless = io.open(0);
+    expect(keyless.sealPush).toBeUndefined();
+  });
+
+  it("refuses a seal on a stream the worker holds no key for, both replies failing", async () => {
+    const channel = new MessageChannel();
+    channels.push(channel);
+    serveCipherIo(channel.port1 as unknown as Endpoint);
+    const replies: unknown[] = [];
+    const two = new Promise<void>((resolve) => {
+      channel.port2.addEventListener("message", (event) => {
+        if ("seq" in (event.data as object)) replies.push(event.data);
+        if (replies.length === 2) resolve();
+      });
+    });
+    channel.port2.start();
+    channel.port2.postMessage({ op: "open", stream: 1, skip: 0 });
+    channel.port2.postMessage({ op: "seal", stream: 1, seq: 7, leavesSeq: 8, bytes: new Uint8Array(64 * 1024 + 16), plainBytes: 64 * 1024, first: 0, last: true });
+    await two;
+    expect(replies).toEqual(expect.arrayContaining([expect.objectContaining({ seq: 7, ok: false }), expect.objectContaining({ seq: 8, ok: false })]));
   });
 
   it("runs inline until the worker is ready, and after it failed; what it had in hand fails", async () => {

@@ -6,17 +6,21 @@
 // worker says it is ready, and for good once it failed, the same work runs inline.
 // zod's mini build: the I/O worker loads this module and little else, and the classic build is most of a chunk
 import * as z from "zod/mini";
+import { type ChunkSealKey, sealChunksInPlace } from "../crypto/chunks";
 import { AttachmentLeafHasher } from "../crypto/leaves";
-import { inlineCipherIo, pushInline, pushPartsInline, type CipherIo, type CipherPiece, type CipherStream } from "../engine/attachments/cipherio";
+import { inlineCipherIo, pushInline, pushPartsInline, type CipherIo, type CipherPiece, type CipherStream, type SealJob } from "../engine/attachments/cipherio";
 
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array);
 const int = z.int();
 const count = z.int().check(z.minimum(0));
 
 export const IoRequest = z.discriminatedUnion("op", [
-  z.object({ op: z.literal("open"), stream: int, skip: count }),
+  // with `seal`, the stream's pieces may come as plaintext to be sealed here (an upload's, op "seal")
+  z.object({ op: z.literal("open"), stream: int, skip: count, seal: z.optional(z.object({ key: bytes, ad: bytes })) }),
   // the bytes (and Blob) come back in the reply to `seq`, the leaves' digests later in the reply to `leavesSeq`
   z.object({ op: z.literal("push"), stream: int, seq: int, leavesSeq: int, bytes, blobFrom: z.optional(count) }),
+  // plaintext sealed in place as chunks first, first + 1, …, then pushed (its replies as push's)
+  z.object({ op: z.literal("seal"), stream: int, seq: int, leavesSeq: int, bytes, plainBytes: count, first: count, last: z.boolean(), blobFrom: z.optional(count) }),
   z.object({ op: z.literal("parts"), stream: int, seq: int, parts: z.array(bytes) }),
   z.object({ op: z.literal("end"), stream: int, seq: int }),
   z.object({ op: z.literal("close"), stream: int }),
@@ -94,21 +98,26 @@ export function workerCipherIo(): WorkerCipherIo {
       });
       next.start?.();
     },
-    open(skip): CipherStream {
+    open(skip, sealing): CipherStream {
       const to = port;
       if (!to || !ready || broken) return inlineCipherIo.open(skip);
       const stream = nextStream++;
-      to.postMessage({ op: "open", stream, skip });
+      to.postMessage({ op: "open", stream, skip, seal: sealing && { key: sealing.key, ad: sealing.ad } });
+      /** A push or a seal: the bytes (and Blob) in one reply, the leaves in a later one. */
+      const piece = async (message: (seqs: { seq: number; leavesSeq: number }) => IoRequest & { seq: number }, data: Uint8Array): Promise<CipherPiece> => {
+        const leavesSeq = nextSeq++;
+        const leaves = expect(leavesSeq).then((r) => r.leaves);
+        // the caller's to handle, once it has the piece (not an unhandled rejection meanwhile)
+        leaves.catch(() => undefined);
+        const r = await ask(to, message({ seq: nextSeq++, leavesSeq }), [data.buffer]);
+        if (!r.bytes) throw new IoWorkerError("the bytes did not come back");
+        return { leaves, blob: r.blob, bytes: r.bytes };
+      };
       return {
-        async push(data, blobFrom): Promise<CipherPiece> {
-          const leavesSeq = nextSeq++;
-          const leaves = expect(leavesSeq).then((r) => r.leaves);
-          // the caller's to handle, once it has the piece (not an unhandled rejection meanwhile)
-          leaves.catch(() => undefined);
-          const r = await ask(to, { op: "push", stream, seq: nextSeq++, leavesSeq, bytes: data, blobFrom }, [data.buffer]);
-          if (!r.bytes) throw new IoWorkerError("the bytes did not come back");
-          return { leaves, blob: r.blob, bytes: r.bytes };
-        },
+        push: (data, blobFrom) => piece((seqs) => ({ op: "push", stream, ...seqs, bytes: data, blobFrom }), data),
+        sealPush: sealing
+          ? (data: Uint8Array, job: SealJob, blobFrom?: number) => piece((seqs) => ({ op: "seal", stream, ...seqs, bytes: data, ...job, blobFrom }), data)
+          : undefined,
         async pushParts(parts) {
           return (await ask(to, { op: "parts", stream, seq: nextSeq++, parts }, parts.map((p) => p.buffer))).leaves;
         },
@@ -138,6 +147,8 @@ type Done = Omit<Extract<IoReply, { ok: true }>, "seq" | "ok">;
  */
 export function serveCipherIo(port: Endpoint): void {
   const streams = new Map<number, AttachmentLeafHasher>();
+  /** The keys of the streams opened to be sealed here: dropped with their streams. */
+  const keys = new Map<number, ChunkSealKey>();
   const reply = async (seq: number, work: Promise<Done>): Promise<void> => {
     try {
       const done = await work;
@@ -150,20 +161,40 @@ export function serveCipherIo(port: Endpoint): void {
     const parsed = IoRequest.safeParse(event.data);
     if (!parsed.success) return;
     const m = parsed.data;
-    if (m.op === "open") streams.set(m.stream, new AttachmentLeafHasher(m.skip));
-    else if (m.op === "close") streams.delete(m.stream);
-    else {
+    if (m.op === "open") {
+      streams.set(m.stream, new AttachmentLeafHasher(m.skip));
+      if (m.seal) keys.set(m.stream, m.seal);
+    } else if (m.op === "close") {
+      streams.delete(m.stream);
+      keys.delete(m.stream);
+    } else {
       const hasher = streams.get(m.stream);
       if (!hasher) {
         const missing = Promise.reject(new Error("no such stream"));
         // a push is answered twice (its bytes, then its leaves): neither reply stays awaited
-        if (m.op === "push") void reply(m.leavesSeq, missing);
+        if (m.op === "push" || m.op === "seal") void reply(m.leavesSeq, missing);
         return void reply(m.seq, missing);
       }
       if (m.op === "end") return void reply(m.seq, hasher.end().then((leaves) => ({ leaves, blob: null, bytes: null })));
       if (m.op === "parts") return void reply(m.seq, pushPartsInline(hasher, m.parts).then((leaves) => ({ leaves, blob: null, bytes: null })));
+      let sealed = m.bytes;
+      if (m.op === "seal") {
+        const key = keys.get(m.stream);
+        try {
+          if (!key) throw new Error("this stream is not sealed here");
+          // sealed before the next message is read: the hasher takes the stream's pieces in their order
+          sealed = m.bytes.subarray(0, sealChunksInPlace(key, m.bytes, m.plainBytes, m.first, m.last));
+        } catch (error) {
+          // nothing of it is hashed or sent: the stream is no good from here on
+          const failed = Promise.reject(error instanceof Error ? error : new Error("the seal failed"));
+          streams.delete(m.stream);
+          keys.delete(m.stream);
+          void reply(m.leavesSeq, failed);
+          return void reply(m.seq, failed);
+        }
+      }
       // started here, before the next message (a sealed chunk split across two pushes is kept by the hasher)
-      const { leaves, blob } = pushInline(hasher, m.bytes, m.blobFrom);
+      const { leaves, blob } = pushInline(hasher, sealed, m.blobFrom);
       // the digests copied their input as they started: the bytes go back at once, for the engine to seal
       // into again while the digests run on the thread pool (the leaves follow in a reply of their own)
       void reply(m.seq, Promise.resolve({ leaves: [], blob, bytes: m.bytes }));

@@ -2,7 +2,10 @@
 // leaves (lib/crypto AttachmentLeafHasher) and copying sealed bytes into Blobs, the request bodies. In the
 // browser a worker of its own does it (lib/worker/io.ts), so that the engine's thread only reads, seals
 // and opens while the other core hashes and copies; in Node (tests, history) it runs inline, the same code.
-// It only ever sees ciphertext: the keys and the plaintext stay in the engine's worker.
+// A worker that was given an upload's AEAD key (`open`'s `sealing`) also seals some of the upload's pieces,
+// so that the AEAD runs on both cores: that key opens this one file, and the worker gets no other key, no
+// identity or session secret, and no download's plaintext.
+import type { ChunkSealKey } from "../../crypto/chunks";
 import { AttachmentLeafHasher } from "../../crypto/leaves";
 
 /** What one push gives back. */
@@ -19,6 +22,16 @@ export interface CipherPiece {
   bytes: Uint8Array;
 }
 
+/** What a piece of plaintext handed to sealPush is sealed as: AttachmentEncryptor.claimInPlace's chunks. */
+export interface SealJob {
+  /** The plaintext bytes at the buffer's start (whole chunks unless `last`). */
+  plainBytes: number;
+  /** The index of its first chunk. */
+  first: number;
+  /** Whether its end is the file's final chunk. */
+  last: boolean;
+}
+
 /** One transfer's ciphertext stream, in order. */
 export interface CipherStream {
   /**
@@ -28,6 +41,13 @@ export interface CipherStream {
    * started (their leaves come later, in the piece's own promise).
    */
   push(bytes: Uint8Array, blobFrom?: number): Promise<CipherPiece>;
+  /**
+   * Only where the stream was opened with a key and its work runs on a thread of its own: seals the
+   * plaintext at the start of `bytes` there, in place (`job`), then does with the sealed bytes what push()
+   * does, in the stream's order (a piece pushed after this one is hashed after it). The sealed bytes are
+   * the piece's `bytes` up to their sealed length; its buffer comes back whole.
+   */
+  sealPush?(bytes: Uint8Array, job: SealJob, blobFrom?: number): Promise<CipherPiece>;
   /**
    * Hashes the stream's next bytes, given in parts (each its own whole buffer, all handed over in one go
    * and not given back): the digests of the sealed chunks they complete.
@@ -40,8 +60,11 @@ export interface CipherStream {
 }
 
 export interface CipherIo {
-  /** A stream whose first `skip` bytes (the ciphertext's prefix, when it starts at byte 0) are not hashed. */
-  open(skip: number): CipherStream;
+  /**
+   * A stream whose first `skip` bytes (the ciphertext's prefix, when it starts at byte 0) are not hashed;
+   * with `sealing`, an upload's stream that may seal pieces too (sealPush), where that saves the caller's thread.
+   */
+  open(skip: number, sealing?: ChunkSealKey): CipherStream;
 }
 
 /** The pieces of one push, done on the calling thread: what a worker runs too. */

@@ -149,12 +149,16 @@ export class TransferRunner {
     return "idle";
   }
 
-  /** Where a finished transfer's time went, added to the Diagnostics counters (`attachment_upload_wire_ms`, …). */
+  /**
+   * Where a finished transfer's time went, added to the Diagnostics counters (`attachment_upload_wire_ms`,
+   * …; a count, named …Pieces, as it is: `attachment_upload_sealedElsewherePieces`).
+   */
   private timed(direction: "upload" | "download", timings: TransferTimings, bytes: number): void {
     const detail: Record<string, number> = { bytes };
-    for (const [phase, ms] of Object.entries(timings)) {
-      this.ctx.counters.bump(`attachment_${direction}_${phase}_ms`, Math.round(ms));
-      detail[`${phase}Ms`] = Math.round(ms);
+    for (const [phase, value] of Object.entries(timings)) {
+      const count = phase.endsWith("Pieces");
+      this.ctx.counters.bump(`attachment_${direction}_${phase}${count ? "" : "_ms"}`, Math.round(value));
+      detail[count ? phase : `${phase}Ms`] = Math.round(value);
     }
     this.ctx.log.info(`attachment ${direction}ed`, detail);
   }

@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EVENTS } from "../../protocol";
 import { call, TestDevice } from "../../relay/test/device";
 import { type RelayProcess, startRelay } from "../../relay/test/relayProcess";
-import { type CipherIo, inlineCipherIo } from "./cipherio";
-import { type AttachmentPointer, ciphertextSize, DOWNLOAD_PIECE_BYTES, downloadAttachment, paddedSize, STORE_QUEUE_PIECES, streamAttachment, TransferError, type TransferTimings, type UploadGrant, uploadAttachment, FIRST_UPLOAD_PIECE_BYTES, InFlight, SEAL_PIECE_BYTES, TRANSFER_ATTEMPTS, UPLOAD_PIECE_BYTES, UPLOADS_IN_FLIGHT } from "./transfer";
+import { sealChunksInPlace } from "../../crypto/chunks";
+import { type CipherIo, type CipherPiece, inlineCipherIo } from "./cipherio";
+import { type AttachmentPointer, ciphertextSize, DOWNLOAD_PIECE_BYTES, downloadAttachment, paddedSize, STORE_QUEUE_PIECES, streamAttachment, TransferError, type TransferTimings, type UploadGrant, uploadAttachment, FIRST_UPLOAD_PIECE_BYTES, InFlight, SEAL_PIECE_BYTES, SHARED_SEAL_BUFFERS, TRANSFER_ATTEMPTS, UPLOAD_PIECE_BYTES, UPLOADS_IN_FLIGHT } from "./transfer";
 
 let relay: RelayProcess;
 let device: TestDevice;
@@ -370,6 +371,76 @@ describe("attachment transfer", () => {
     expect(bodies[1]).toBe((4 * 1024 * 1024 / (64 * 1024)) * (64 * 1024 + 16));
     const plain = await downloadAttachment({ pointer, baseUrl: relay.url });
     expect(Buffer.compare(await bytesOf(plain), file)).toBe(0);
+  });
+
+  it("has a CipherIo that can seal (a worker of its own) seal pieces whenever it has none of its own: three buffers at most, the file intact", async () => {
+    const file = randomBytes(3 * UPLOAD_PIECE_BYTES + 70_000);
+    let sealedThere = 0;
+    let out = 0;
+    let most = 0;
+    /** Keys the CipherIo was given: one per upload, the file's AEAD key and not the attachment key. */
+    const given: Uint8Array[] = [];
+    // the inline code behind a handover, as a worker: buffers detached from the caller, answers later,
+    // and the pieces handed to sealPush sealed here with the key open() was given
+    const sealing: CipherIo = {
+      open(skip, key) {
+        const inner = inlineCipherIo.open(skip);
+        if (key) given.push(key.key.slice());
+        const later = async (piece: Promise<CipherPiece>): Promise<CipherPiece> => {
+          await new Promise((r) => setTimeout(r, 2));
+          return piece;
+        };
+        const handOver = (bytes: Uint8Array) => {
+          most = Math.max(most, ++out);
+          const taken = structuredClone(bytes, { transfer: [bytes.buffer] });
+          expect(bytes.byteLength).toBe(0);
+          return taken;
+        };
+        return {
+          ...inner,
+          push(bytes, blobFrom) {
+            const taken = handOver(bytes);
+            // hashed in the order pushed, whatever the timing: the piece's promise settles later
+            const piece = inner.push(taken, blobFrom);
+            return later(piece).finally(() => out--);
+          },
+          sealPush: key
+            ? (bytes, job, blobFrom) => {
+                const taken = handOver(bytes);
+                sealedThere++;
+                const written = sealChunksInPlace(key, taken, job.plainBytes, job.first, job.last);
+                const piece = inner.push(taken.subarray(0, written), blobFrom);
+                return later(piece.then((p) => ({ ...p, bytes: taken }))).finally(() => out--);
+              }
+            : undefined,
+        };
+      },
+    };
+    const timings: TransferTimings = {};
+    const pointer = await uploadAttachment({ file: new Blob([file]), grant, baseUrl: relay.url, io: sealing, timings });
+    const pieces = Math.ceil(paddedSize(file.length) / SEAL_PIECE_BYTES);
+    // some pieces sealed there, the others here, and the counter says how many
+    expect(sealedThere).toBeGreaterThan(0);
+    expect(sealedThere).toBeLessThan(pieces);
+    expect(timings.sealedElsewherePieces).toBe(sealedThere);
+    expect(most).toBeLessThanOrEqual(SHARED_SEAL_BUFFERS);
+    expect(given).toHaveLength(1);
+    expect(Buffer.from(given[0])).not.toEqual(Buffer.from(pointer.key));
+    // the ciphertext is whole and in order: it opens, and its digest matches
+    expect(Buffer.compare(await bytesOf(await downloadAttachment({ pointer, baseUrl: relay.url })), file)).toBe(0);
+    // the inline CipherIo is never given the key
+    const inlineOpen = inlineCipherIo.open;
+    const keysToInline: unknown[] = [];
+    inlineCipherIo.open = (skip, key) => {
+      keysToInline.push(key);
+      return inlineOpen(skip);
+    };
+    try {
+      await uploadAttachment({ file: new Blob([file.subarray(0, 1000)]), grant, baseUrl: relay.url });
+    } finally {
+      inlineCipherIo.open = inlineOpen;
+    }
+    expect(keysToInline).toEqual([undefined]);
   });
 
   it("refuses a file whose stream ends before its size, instead of sending padding in its place", async () => {

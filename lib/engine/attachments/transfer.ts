@@ -6,7 +6,7 @@
 // the same key and skips what the relay already has. Downloads resume with range requests, and
 // nothing is handed back before the whole ciphertext authenticated and its digest matched.
 import { AttachmentDecryptor, AttachmentEncryptor } from "../../crypto";
-import { inlineCipherIo, type CipherIo, type CipherPiece, type CipherStream } from "./cipherio";
+import { inlineCipherIo, type CipherIo, type CipherPiece, type CipherStream, type SealJob } from "./cipherio";
 
 /**
  * Plaintext bytes encrypted at a time (whole chunks): each of the SEAL_BUFFERS buffers an upload reads into
@@ -18,6 +18,11 @@ export const SEAL_PIECE_BYTES = 512 * 1024;
  * into Blobs (off the engine's thread when a worker does it), then handed back.
  */
 export const SEAL_BUFFERS = 2;
+/**
+ * The same where the CipherIo seals pieces too (a worker of its own, CipherStream.sealPush): one being
+ * sealed here, one being sealed there, one being read into or on its way back.
+ */
+export const SHARED_SEAL_BUFFERS = 3;
 /**
  * Plaintext bytes per upload request (whole seal pieces): a failure costs at most this much sent again.
  * The request's body is the sealed pieces' Blobs (outside the worker) put together; fewer, larger
@@ -86,7 +91,8 @@ type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
 /**
  * Milliseconds a transfer spent in each phase, added up: the worker computing (`encrypt`, `decrypt`)
  * or waiting (on the file: `read`; on the relay: `wire`, `network`; on the store: `store`; on the
- * digest's last leaves: `digest`). For Diagnostics and the benchmark; counts and times only.
+ * digest's last leaves: `digest`); and, named …Pieces, counts (`sealedElsewherePieces`: an upload's pieces
+ * sealed by its CipherIo's thread). For Diagnostics and the benchmark; counts and times only.
  */
 export type TransferTimings = Record<string, number>;
 
@@ -475,35 +481,48 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
   };
 
   const t = params.timings;
-  const stream = (params.io ?? inlineCipherIo).open(0);
-  const buffers = new SealBuffers(SEAL_BUFFERS, ciphertextSize(Math.min(SEAL_PIECE_BYTES, plainSize)) - HEADER);
+  // the file's AEAD key goes where the CipherIo runs only if it seals there (a worker of its own)
+  const io = params.io ?? inlineCipherIo;
+  const stream = io === inlineCipherIo ? io.open(0) : io.open(0, encryptor.sealKey());
+  const buffers = new SealBuffers(stream.sealPush ? SHARED_SEAL_BUFFERS : SEAL_BUFFERS, ciphertextSize(Math.min(SEAL_PIECE_BYTES, plainSize)) - HEADER);
+  /** Pieces handed to params.io to seal whose buffers have not come back. */
+  let sealingElsewhere = 0;
   /** The first failure of params.io: the upload stops at the next piece. */
   let ioFailure = null as { cause: unknown } | null;
 
-  /** The bytes of `cipher` the relay does not hold yet: from this index on (its length when none). */
-  const unheld = (cipher: Uint8Array): number => {
-    const skip = Math.max(0, Math.min(cipher.length, resumeAt - produced));
-    produced += cipher.length;
+  /** Of the next `length` bytes produced, those the relay does not hold yet: from this index on (`length` when none). */
+  const unheld = (length: number): number => {
+    const skip = Math.max(0, Math.min(length, resumeAt - produced));
+    produced += length;
     return skip;
   };
 
-  /** Hands one sealed piece (its buffer) to params.io: hashed, what the relay lacks of it made a Blob, the buffer given back. */
-  const take = (cipher: Uint8Array): void => {
-    const skip = unheld(cipher);
-    const length = cipher.length;
+  /**
+   * Hands one sealed piece (its buffer) to params.io: hashed, what the relay lacks of it made a Blob, the
+   * buffer given back. `sealed` is the piece's sealed length; with `elsewhere`, `cipher` is still plaintext,
+   * sealed by params.io (sealPush) as the chunks `elsewhere` names.
+   */
+  const take = (cipher: Uint8Array, sealed: number, elsewhere?: SealJob): void => {
+    const skip = unheld(sealed);
+    const blobFrom = skip < sealed ? skip : undefined;
     // handed over: `cipher` may be detached from here on
-    const piece: Promise<CipherPiece> = stream.push(cipher, skip < length ? skip : undefined);
+    const piece: Promise<CipherPiece> = elsewhere && stream.sealPush ? stream.sealPush(cipher, elsewhere, blobFrom) : stream.push(cipher.subarray(0, sealed), blobFrom);
     const leaves = piece.then((p) => p.leaves);
     encryptor.addLeaves(leaves);
     leaves.catch((cause: unknown) => {
       ioFailure ??= { cause };
     });
+    const back = () => {
+      if (elsewhere) sealingElsewhere--;
+    };
     const blob = piece.then(
       (p) => {
+        back();
         buffers.give(p.bytes);
         return p.blob;
       },
       (cause: unknown) => {
+        back();
         ioFailure ??= { cause };
         buffers.give(null);
         throw cause;
@@ -511,7 +530,7 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
     );
     blob.catch(() => undefined);
     unsent.push(blob);
-    unsentBytes += length - skip;
+    unsentBytes += sealed - skip;
     unsentPieces++;
   };
 
@@ -520,7 +539,7 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
   try {
     // the ciphertext's first bytes: hashed by the encryptor itself, sent with the first piece
     const prefix = encryptor.prefix();
-    const skip = unheld(prefix);
+    const skip = unheld(prefix.length);
     if (skip < prefix.length) {
       unsent.push(Promise.resolve(new Blob([prefix.subarray(skip) as Uint8Array<ArrayBuffer>])));
       unsentBytes += prefix.length - skip;
@@ -533,7 +552,14 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
       if (ioFailure) throw ioFailure.cause;
       // the plaintext is read into the buffer it is sealed in, where it lies
       const out = await timed(t, "read", () => plaintext.fill(free, n));
-      timed(t, "encrypt", () => take(out.subarray(0, encryptor.sealInPlace(out, n, last))));
+      if (stream.sealPush && sealingElsewhere === 0) {
+        // the other thread has no piece of its own to seal: this one is sealed there, while this thread
+        // reads and seals the next (its order in the stream is kept by the CipherIo)
+        const { first, written } = encryptor.claimInPlace(n, last);
+        sealingElsewhere++;
+        if (t) t.sealedElsewherePieces = (t.sealedElsewherePieces ?? 0) + 1;
+        take(out, written, { plainBytes: n, first, last });
+      } else timed(t, "encrypt", () => take(out, encryptor.sealInPlace(out, n, last)));
       // waits only while the pieces before are still on the wire
       await timed(t, "wire", () => sendPieces(last));
     }
