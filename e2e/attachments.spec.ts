@@ -1,6 +1,6 @@
 // Attachments between two people on different brands, through the real relay: a photo shows its
 // thumbnail first and then the full image, whose bytes are the sender's re-encoded image with the EXIF
-// GPS gone; a file of a few MB downloads intact; a blob altered on the relay's disk is refused with a
+// GPS gone; a file of 20 MB downloads intact; a blob altered on the relay's disk is refused with a
 // visible error and nothing shown; downloads are kept in origin-private files, which go with their message,
 // at the next start when nothing names them, and at log out.
 import { createHash, randomBytes } from "node:crypto";
@@ -112,12 +112,13 @@ test("a photo (thumbnail first, GPS gone), a file intact, a tampered blob refuse
   await frank.app.page.keyboard.press("Escape");
   await expect(viewer).toBeHidden();
 
-  // a file of a few MB: "Download" on request, with progress, and intact
-  const file = randomBytes(3 * 1024 * 1024 + 12_345);
+  // a file of 20 MB: "Download" on request, with progress, and intact (its upload sealed on two threads,
+  // the engine's and the I/O worker's, each piece where it was free)
+  const file = randomBytes(20_000_000 + 12_345);
   await erin.app.page.getByLabel("Attach files").setInputFiles({ name: TEXT.attachFileName, mimeType: "application/octet-stream", buffer: file });
   await erin.app.page.getByRole("button", { name: "Send" }).click();
   const fileBubble = frank.app.messages.filter({ hasText: TEXT.attachFileName });
-  await expect(fileBubble).toContainText("3.2 MB");
+  await expect(fileBubble).toContainText("20.0 MB");
   await fileBubble.getByRole("button", { name: "Download" }).click();
   await expect(fileBubble.getByRole("button", { name: "Save" })).toBeVisible();
   const fileId = (await fileBubble.getAttribute("data-message-id"))!;
@@ -137,8 +138,8 @@ test("a photo (thumbnail first, GPS gone), a file intact, a tampered blob refuse
   await altered.getByRole("button", { name: "Download" }).click();
   await expect(frank.app.messages.filter({ has: frank.app.page.getByRole("alert") })).toContainText("This attachment was altered on the relay and was refused.");
   expect(await mediaHash(frank.app.page, alteredId)).toBeNull();
-  // nothing of it kept, not even the pieces before the altered byte (the photo's one and the file's four stay)
-  await expect.poll(() => mediaPieceCount(frank.app.page)).toBe(5);
+  // nothing of it kept, not even the pieces before the altered byte (the photo's one and the file's twenty stay)
+  await expect.poll(() => mediaPieceCount(frank.app.page)).toBe(21);
   expect(await mediaFileNames(frank.app.page)).toEqual([photoId, fileId].sort());
 
   // deleting the photo (for me) deletes its media, its file too
