@@ -2,7 +2,7 @@
 // DATA_DIR. It runs from a private snapshot of the build: other people rebuild `.next` in the same
 // checkout at any time, and a rebuild under a running server breaks every page load after it.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -72,7 +72,9 @@ export async function startServer(log: (line: string) => void): Promise<BenchSer
   const dataDir = mkdtempSync(join(tmpdir(), "junction-bench-data-"));
   // RELAY_CPU_PROF=DIR: the relay's own V8 CPU profile, written to DIR when it stops (node --cpu-prof)
   const profile = process.env.RELAY_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.RELAY_CPU_PROF}`] : [];
-  const child: ChildProcess = spawn(process.execPath, [...profile, "--import", "tsx", join(appDir, "lib/relay/main.ts")], {
+  // RELAY_NODE_FLAGS="…": more flags for the relay's node (e.g. --trace-gc, with RELAY_OUTPUT=FILE to read it)
+  const flags = process.env.RELAY_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
+  const child: ChildProcess = spawn(process.execPath, [...profile, ...flags, "--import", "tsx", join(appDir, "lib/relay/main.ts")], {
     cwd: appDir,
     env: { ...process.env, NODE_ENV: "production", PORT: "0", DATA_DIR: dataDir, NEXT_TELEMETRY_DISABLED: "1", RELAY_LIMITS: benchLimits() },
     stdio: ["ignore", "pipe", "pipe"],
@@ -100,6 +102,7 @@ export async function startServer(log: (line: string) => void): Promise<BenchSer
   try {
     const url = await new Promise<string>((resolveUrl, reject) => {
       const onData = (chunk: Buffer) => {
+        if (process.env.RELAY_OUTPUT) appendFileSync(process.env.RELAY_OUTPUT, chunk);
         out += chunk.toString();
         if (out.length > 20_000) out = out.slice(-20_000);
         const m = /listening on (http:\/\/localhost:\d+)/.exec(out);
