@@ -121,6 +121,11 @@ export const TEXT = {
   attachFileName: "otter-census-quarterly.bin",
   attachTamperedName: "tide-tables-altered.bin",
   voiceSetup: "I will send you a voice note about the ferry times",
+  // attachments picked several at once, pasted and dropped
+  composeSetup: "Photos of both coves coming up",
+  composeCaption: "North cove first, then the south one",
+  composePastedName: "cove-tide-times.pdf",
+  composeDroppedName: "cove-birds-tally.csv",
   // attachments through a relay that is killed, full or forgetting
   relaySetup: "The lighthouse logbook scans are on their way",
   relayResumeName: "lighthouse-logbook-1908.bin",
