@@ -126,6 +126,9 @@ export const TEXT = {
   composeCaption: "North cove first, then the south one",
   composePastedName: "cove-tide-times.pdf",
   composeDroppedName: "cove-birds-tally.csv",
+  // transfers cancelled midway
+  cancelSetup: "The ferry timetable scan, if it goes through",
+  cancelFileName: "ferry-timetable-winter.bin",
   // attachments through a relay that is killed, full or forgetting
   relaySetup: "The lighthouse logbook scans are on their way",
   relayResumeName: "lighthouse-logbook-1908.bin",
