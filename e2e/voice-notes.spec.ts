@@ -1,6 +1,7 @@
 // A voice note recorded with Chromium's fake microphone (a steady tone), sent from Instagram to
 // WhatsApp: the receiver gets it by itself, with the waveform made at record time, and plays it at 2×;
-// the sender sees "Listened".
+// the sender sees "Listened". Then, as on a phone: one recorded while the button is held goes on release,
+// and one slid away while held never goes.
 import { expect, test } from "./fixtures";
 import { address, converse, handles } from "./flows";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./env";
@@ -8,7 +9,7 @@ import { NAMES, TEXT } from "./plaintexts";
 
 test.use({ launchOptions: { executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"] } });
 
-test("a recorded voice note arrives and plays, at a chosen speed; a cancelled one never goes", async ({ person }) => {
+test("a recorded voice note arrives and plays, at a chosen speed; a cancelled one never goes; held, it goes on release, slid away it does not", async ({ person }) => {
   const ivy = await person({ permissions: ["microphone"] });
   const jon = await person();
   const h = handles("voice");
@@ -45,4 +46,31 @@ test("a recorded voice note arrives and plays, at a chosen speed; a cancelled on
   await expect(jon.app.messages).toHaveCount(2);
   // Ivy sees that it was played
   await expect(mine.getByText("Listened", { exact: true })).toBeVisible();
+
+  // held: it records while the button is held, and goes on release
+  const record = page.getByRole("button", { name: "Record voice message" });
+  const box = (await record.boundingBox())!;
+  const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  const notes = (app: typeof ivy.app) => app.messages.filter({ has: app.page.getByLabel("Playback speed") });
+  await page.mouse.move(at.x, at.y);
+  await page.mouse.down();
+  const recording = page.getByRole("status").filter({ hasText: /Recording 0:0[1-9]/ });
+  await expect(recording).toBeVisible();
+  await expect(recording).toContainText("Release to send, slide left to cancel");
+  await page.mouse.up();
+  await expect(notes(ivy.app)).toHaveCount(2);
+  await expect(notes(jon.app)).toHaveCount(2);
+  await expect(record).toBeVisible();
+
+  // held, then slid left: dropped at once, and the release sends nothing
+  await page.mouse.move(at.x, at.y);
+  await page.mouse.down();
+  await expect(recording).toBeVisible();
+  await page.mouse.move(at.x - 150, at.y, { steps: 5 });
+  await expect(record).toBeVisible();
+  await page.mouse.up();
+  await expect(page.getByRole("button", { name: "Send voice message" })).toHaveCount(0);
+  await jon.app.page.waitForTimeout(1_500);
+  await expect(notes(ivy.app)).toHaveCount(2);
+  await expect(notes(jon.app)).toHaveCount(2);
 });
