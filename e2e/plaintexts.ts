@@ -129,6 +129,9 @@ export const TEXT = {
   // transfers cancelled midway
   cancelSetup: "The ferry timetable scan, if it goes through",
   cancelFileName: "ferry-timetable-winter.bin",
+  // an upload whose tab closes midway, taken over by the other tab
+  handoverSetup: "Could you send me the harbour survey?",
+  handoverFileName: "harbour-survey-soundings.bin",
   // attachments through a relay that is killed, full or forgetting
   relaySetup: "The lighthouse logbook scans are on their way",
   relayResumeName: "lighthouse-logbook-1908.bin",

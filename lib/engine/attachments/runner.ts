@@ -199,7 +199,7 @@ export class TransferRunner {
       try {
         pointer = await run(state.blobId);
       } catch (error) {
-        // the blob to resume is gone (expired, or complete before its end was recorded): a new one, from the start
+        // the blob to resume is gone (expired): a new one, from the start (one whole already is finished on, offset = size)
         if (!(state.blobId && error instanceof ProtocolError && error.code === "not_found")) throw error;
         pointer = await run(undefined);
       }

@@ -259,6 +259,29 @@ describe("attachment transfer", () => {
     expect(Buffer.compare(await bytesOf(await downloadAttachment({ pointer, baseUrl: relay.url })), file)).toBe(0);
   });
 
+  it("finishes on the same blob without sending a byte when the relay already holds it whole (its last piece settled unseen)", async () => {
+    const file = randomBytes(2 * UPLOAD_PIECE_BYTES + 99);
+    const key = new Uint8Array(randomBytes(32));
+    const recording = recordingGrant();
+    // the first upload goes through whole; the uploader "lost sight of" its end (a closed tab): it resumes
+    const whole = await uploadAttachment({ file: new Blob([file]), key, grant: recording.grant, baseUrl: relay.url });
+    let sent = 0;
+    const counting = async (input: string, init?: RequestInit) => {
+      if (init?.method === "PATCH") sent += (init.body as Blob).size;
+      return fetch(input, init);
+    };
+    const again = await uploadAttachment({ file: new Blob([file]), key, grant, resume: recording.blobId(), baseUrl: relay.url, fetch: counting });
+    expect(sent).toBe(0);
+    expect(again.blobId).toBe(whole.blobId);
+    expect(Buffer.from(again.digest)).toEqual(Buffer.from(whole.digest));
+    expect(Buffer.compare(await bytesOf(await downloadAttachment({ pointer: again, baseUrl: relay.url })), file)).toBe(0);
+    // a file that is not the one the blob holds (another key) does not finish on it: its digest is its own,
+    // and the download of what that pointer names fails
+    const wrong = await uploadAttachment({ file: new Blob([file]), key: new Uint8Array(randomBytes(32)), grant, resume: recording.blobId(), baseUrl: relay.url, fetch: counting });
+    expect(sent).toBe(0);
+    await expect(downloadAttachment({ pointer: wrong, baseUrl: relay.url })).rejects.toMatchObject({ code: "tampered" });
+  });
+
   it("works with a CipherIo that takes the buffers it is given (as a worker does, by transfer) and answers late", async () => {
     const file = randomBytes(3 * UPLOAD_PIECE_BYTES + 5);
     let pushes = 0;

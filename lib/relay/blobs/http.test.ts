@@ -175,6 +175,14 @@ describe("blobs over HTTP", () => {
     // the renewed token replaces the old one
     expect((await patch(a.id, a.token, 0, new Uint8Array(10))).status).toBe(401);
     expect((await patch(a.id, again.token, 0, new Uint8Array(1000))).status).toBe(204);
+    // whole now: a resume says there is nothing left to send, and its token appends nothing
+    const whole = await grant(d, { from: address, resume: a.id });
+    expect(whole).toMatchObject({ id: a.id, offset: 1000, size: 1000 });
+    expect((await patch(a.id, whole.token, 1000, new Uint8Array(10))).status).toBe(401);
+    expect((await patch(a.id, whole.token, 0, new Uint8Array(10))).status).toBe(401);
+    expect((await fetch(`${relay.url}/blobs/${a.id}`)).headers.get("content-length")).toBe("1000");
+    // and still only for the device that began it
+    expect(await call(other.d.s, EVENTS.blobUpload, { from: other.address, resume: a.id })).toMatchObject({ ok: false, error: { code: "not_found" } });
     stranger.disconnect();
     other.d.disconnect();
     d.disconnect();

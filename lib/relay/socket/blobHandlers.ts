@@ -32,11 +32,18 @@ export const blobUpload: HandlerFn<typeof EVENTS.blobUpload> = async (conn, req)
   const tokenExpiresAt = now + BLOB_UPLOAD_TOKEN_TTL_MS;
   if ("resume" in req) {
     const meta = await conn.ctx.blobs.get(req.resume);
-    // only the device that began it may go on, and only while bytes are missing
-    if (!meta || meta.owner !== deviceId || meta.received >= meta.size || meta.expiresAt <= now) {
+    // only the device that began it may go on
+    if (!meta || meta.owner !== deviceId || meta.expiresAt <= now) throw new ProtocolError("not_found", "no upload to resume");
+    // whole already (its last piece settled after the uploader lost sight of it: a closed tab, a cut
+    // connection): nothing is left to send, and the token given opens nothing; the uploader finishes
+    // from its own copy, on this blob
+    if (meta.received >= meta.size) return { id: meta.id, token, size: meta.size, offset: meta.size, tokenExpiresAt };
+    if (!(await conn.ctx.blobs.renewToken(meta.id, tokenHash(token), tokenExpiresAt))) {
+      // it became whole meanwhile
+      const latest = await conn.ctx.blobs.get(meta.id);
+      if (latest && latest.received >= latest.size) return { id: meta.id, token, size: latest.size, offset: latest.size, tokenExpiresAt };
       throw new ProtocolError("not_found", "no upload to resume");
     }
-    if (!(await conn.ctx.blobs.renewToken(meta.id, tokenHash(token), tokenExpiresAt))) throw new ProtocolError("not_found", "no upload to resume");
     return { id: meta.id, token, size: meta.size, offset: meta.received, tokenExpiresAt };
   }
   const id = randomBytes(32).toString("base64url");
