@@ -2,11 +2,10 @@
 // first; the image viewer goes through them with the arrow keys; a file pasted into the composer and a file
 // dropped on it each arrive intact; and the relay refuses to append to a blob without its upload token, or
 // with a made-up one, leaving the blob as it was.
-import { createHash } from "node:crypto";
 import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
 import { address, converse, handles } from "./flows";
-import { blobIdOf, mediaHash } from "./idb";
+import { blobIdOf, mediaHash, sha256 } from "./idb";
 import { NAMES, TEXT } from "./plaintexts";
 
 /** A small PNG of one colour, made by the browser. */
@@ -27,8 +26,6 @@ async function png(page: Page, colour: string): Promise<Buffer> {
 function fileBytes(length: number, seed: number): Buffer {
   return Buffer.from(Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff));
 }
-
-const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 test("two photos at once with a caption, the viewer's arrow keys, a file pasted and one dropped; no upload without its token", async ({ person }) => {
   const gina = await person();

@@ -3,10 +3,10 @@
 // out of quota (a clear "Not sent" with Retry, which sends it once the relay has room), and a blob
 // past its expiry ("no longer on the relay"). Settings → Storage shows what is kept and "Delete media"
 // removes it; "Uploading" and "Downloading" show their progress.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { expect, test, type Person } from "./fixtures";
 import { address, converse, handles, sendFileSeenUploading } from "./flows";
-import { blobIdOf, mediaHash, mediaPieceCount } from "./idb";
+import { blobIdOf, mediaHash, mediaPieceCount, sha256 } from "./idb";
 import { OWN_RELAY_URL, OwnRelay } from "./ownRelay";
 import { NAMES, TEXT } from "./plaintexts";
 
@@ -23,8 +23,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await relay?.stop();
 });
-
-const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 async function pair(person: (options?: object) => Promise<Person>, label: string) {
   const gina = (await person()).app;

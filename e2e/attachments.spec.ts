@@ -3,14 +3,14 @@
 // GPS gone; a file of 20 MB downloads intact; a blob altered on the relay's disk is refused with a
 // visible error and nothing shown; downloads are kept in origin-private files, which go with their message,
 // at the next start when nothing names them, and at log out.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
 import { address, converse, handles } from "./flows";
 import { RELAY_DATA_DIR } from "./env";
-import { blobIdOf, mediaBytes, mediaFileNames, mediaHash, mediaPieceCount } from "./idb";
+import { blobIdOf, mediaBytes, mediaFileNames, mediaHash, mediaPieceCount, sha256 } from "./idb";
 import { NAMES, TEXT } from "./plaintexts";
 
 /** A JPEG made by the browser, with an EXIF segment added that holds a GPS position (N 51°30'26"). */
@@ -53,8 +53,6 @@ async function jpegWithGps(page: Page): Promise<Buffer> {
   const app1 = Buffer.concat([Buffer.from([0xff, 0xe1]), Buffer.from([(payload.length + 2) >> 8, (payload.length + 2) & 0xff]), payload]);
   return Buffer.concat([jpeg.subarray(0, 2), app1, jpeg.subarray(2)]);
 }
-
-const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 test("a photo (thumbnail first, GPS gone), a file intact, a tampered blob refused, media deleted with its message", async ({ person }) => {
   const erin = await person();

@@ -2,7 +2,11 @@
 // sessions exist): only keys are read, never key material. A few writers stage states that the UI
 // cannot produce on demand (a lost session, a row as an engine would leave it); the page must reload
 // to see a raw write, since Dexie's live queries notice only writes made through Dexie.
+import { createHash } from "node:crypto";
 import type { Page } from "@playwright/test";
+
+/** SHA-256 (hex) of bytes here, to compare with mediaHash's of what a person keeps. */
+export const sha256 = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 
 export async function storeKeys(page: Page, store: "sessions" | "messages" | "outbox"): Promise<string[]> {
   return page.evaluate(async (name) => {

@@ -1,13 +1,11 @@
 // Transfers cancelled midway, across brands: an upload cancelled while its requests are on the way shows
 // "Not sent", nothing of it reaches the other side, and Retry sends it once; a download cancelled while it
 // waits on the relay shows "Download" again, keeps nothing visible, and then arrives intact.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { expect, test } from "./fixtures";
 import { address, converse, handles, sendFileSeenUploading } from "./flows";
-import { mediaHash } from "./idb";
+import { mediaHash, sha256 } from "./idb";
 import { NAMES, TEXT } from "./plaintexts";
-
-const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 test("an upload cancelled midway is Not sent and Retry sends it once; a download cancelled midway can be asked for again", async ({ person }) => {
   const ana = await person();

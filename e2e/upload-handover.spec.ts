@@ -1,13 +1,11 @@
 // An upload whose tab closes midway: Dave has two tabs open and sends a file from the one that runs his
 // engine; the relay has stored its first request when that tab closes. The other tab takes the engine over
 // and finishes the upload on the same blob, and Carol, on another brand, gets the file once, intact.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { expect, test } from "./fixtures";
 import { address, converse, handles, sendFileSeenUploading } from "./flows";
-import { blobIdOf, mediaHash } from "./idb";
+import { blobIdOf, mediaHash, sha256 } from "./idb";
 import { NAMES, TEXT } from "./plaintexts";
-
-const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 test("an upload whose tab closes midway is finished by the other tab, on the same blob, and arrives once", async ({ person }) => {
   const dave = await person();
