@@ -129,8 +129,8 @@ export const TEXT = {
   // transfers cancelled midway
   cancelSetup: "The ferry timetable scan, if it goes through",
   cancelFileName: "ferry-timetable-winter.bin",
-  // an upload whose tab closes midway, taken over by the other tab
-  handoverSetup: "Could you send me the harbour survey?",
+  // a download whose tab closes midway, taken over by the other tab
+  handoverSetup: "The harbour survey is on its way to you",
   handoverFileName: "harbour-survey-soundings.bin",
   // attachments through a relay that is killed, full or forgetting
   relaySetup: "The lighthouse logbook scans are on their way",
