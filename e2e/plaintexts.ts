@@ -130,6 +130,7 @@ export const TEXT = {
   cancelSetup: "The ferry timetable scan, if it goes through",
   cancelFileName: "ferry-timetable-winter.bin",
   // a download whose tab closes midway, taken over by the other tab
+  handoverAsk: "Could you send me the harbour survey?",
   handoverSetup: "The harbour survey is on its way to you",
   handoverFileName: "harbour-survey-soundings.bin",
   // attachments through a relay that is killed, full or forgetting

@@ -282,6 +282,29 @@ describe("attachment transfer", () => {
     await expect(downloadAttachment({ pointer: wrong, baseUrl: relay.url })).rejects.toMatchObject({ code: "tampered" });
   });
 
+  it("finishes a piece whose blob another request of the upload made whole meanwhile (its token spent), on the same blob", async () => {
+    const file = randomBytes(2 * UPLOAD_PIECE_BYTES + 99);
+    const total = ciphertextSize(paddedSize(file.length));
+    let raced = 0;
+    // the last request is sent twice: first by "another request of this upload" (one a closed tab or a cut
+    // connection lost sight of), which makes the blob whole and spends the token, then by the upload itself
+    const racing = async (input: string, init?: RequestInit): Promise<Response> => {
+      const body = init?.body as Blob | undefined;
+      const at = Number((init?.headers as Record<string, string> | undefined)?.["Upload-Offset"]);
+      if (init?.method === "PATCH" && body && at + body.size === total && raced === 0) {
+        raced++;
+        const other = await fetch(input, { ...init, signal: undefined });
+        expect(other.status).toBe(204);
+      }
+      return fetch(input, init);
+    };
+    const recording = recordingGrant();
+    const pointer = await uploadAttachment({ file: new Blob([file]), grant: recording.grant, baseUrl: relay.url, fetch: racing });
+    expect(raced).toBe(1);
+    expect(pointer.blobId).toBe(recording.blobId());
+    expect(Buffer.compare(await bytesOf(await downloadAttachment({ pointer, baseUrl: relay.url })), file)).toBe(0);
+  });
+
   it("works with a CipherIo that takes the buffers it is given (as a worker does, by transfer) and answers late", async () => {
     const file = randomBytes(3 * UPLOAD_PIECE_BYTES + 5);
     let pushes = 0;

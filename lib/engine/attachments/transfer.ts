@@ -429,9 +429,14 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
           await where(told);
           continue;
         }
-        if (res.status === 401) {
-          // the token expired during a long upload: a fresh one for the same blob
-          token = (await params.grant({ resume: grant.id })).token;
+        if (res.status === 401 && attempt < TRANSFER_ATTEMPTS) {
+          // the token expired during a long upload, or was spent: another request of this upload (one a
+          // closed tab or a cut connection lost sight of) made the blob whole. A fresh grant for the same
+          // blob says which, and where the relay is.
+          const fresh = await params.grant({ resume: grant.id });
+          token = fresh.token;
+          if (fresh.offset >= end) break;
+          await where(fresh.offset);
           continue;
         }
         throw new TransferError("refused", `the relay refused the upload (${res.status})`);
