@@ -398,6 +398,18 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
       beforeSettled = true;
     });
     let at = start;
+    /**
+     * A fresh token for the blob, when the one held expired during a long upload, or was spent: another
+     * request of this upload (one a closed tab or a cut connection lost sight of) made the blob whole. The
+     * fresh grant says which, and where the relay is: "stored" when it holds this piece.
+     */
+    const regrant = async (): Promise<"stored" | "go on"> => {
+      const fresh = await params.grant({ resume: grant.id });
+      token = fresh.token;
+      if (fresh.offset >= end) return "stored";
+      await where(fresh.offset);
+      return "go on";
+    };
     const where = async (told: number): Promise<void> => {
       const next = resumeFrom(told, start, end, beforeSettled);
       if (next === "wait") {
@@ -430,13 +442,7 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
           continue;
         }
         if (res.status === 401 && attempt < TRANSFER_ATTEMPTS) {
-          // the token expired during a long upload, or was spent: another request of this upload (one a
-          // closed tab or a cut connection lost sight of) made the blob whole. A fresh grant for the same
-          // blob says which, and where the relay is.
-          const fresh = await params.grant({ resume: grant.id });
-          token = fresh.token;
-          if (fresh.offset >= end) break;
-          await where(fresh.offset);
+          if ((await regrant()) === "stored") break;
           continue;
         }
         throw new TransferError("refused", `the relay refused the upload (${res.status})`);
@@ -448,6 +454,8 @@ async function uploadFrom(params: UploadParams, grant: UploadGrant, encryptor: A
         const head = await doFetch(`${params.baseUrl}/blobs/${grant.id}`, { method: "HEAD", headers: { Authorization: `Bearer ${token}` } }).catch(() => null);
         const told = Number(head?.headers.get("upload-offset"));
         if (head?.status === 200 && Number.isSafeInteger(told)) await where(told);
+        // the token no longer opens it (a relay that refused the body and closed on it, as Node's fetch sees it)
+        else if (head?.status === 401 && (await regrant()) === "stored") break;
       }
     }
     // pieces finish in order: the one before is acknowledged too (the relay stores them in order)
